@@ -1,0 +1,96 @@
+//===- NVFP4Attrs.td - NVFP4 recipe attribute --------------*- tablegen -*-===//
+//
+// `#nvfp4.recipe` is the whole description of how a tensor is quantized. It
+// is one attribute (rather than one attribute per choice) so that the
+// verifier sees every choice at once and rejects meaningless combinations
+// wherever a recipe is built: from text, from C++ or from Python.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_DIALECT_NVFP4_IR_NVFP4ATTRS_TD
+#define NVFP4_DIALECT_NVFP4_IR_NVFP4ATTRS_TD
+
+include "nvfp4/Dialect/NVFP4/IR/NVFP4Base.td"
+include "nvfp4/Dialect/NVFP4/IR/NVFP4Enums.td"
+
+def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
+  let summary = "an NVFP4 quantization recipe";
+  let description = [{
+    A recipe fixes every choice that determines the quantized bytes (SPEC.md):
+
+    | key | values | default |
+    |-----|--------|---------|
+    | `outer` | `tensor`, `row`, `window<64>` | `tensor` |
+    | `block` | `1x16`, `16x16` | `1x16` |
+    | `numerics` | `reciprocal`, `quotient` | `reciprocal` |
+    | `select` | `map6`, `four_over_six<mae>`, `four_over_six<mse>` | `map6` |
+    | `e4m3_max` | `448`, `256` | `448` |
+    | `rounding` | `nearest`, `stochastic<seed = N>` | `nearest` |
+    | `transform` | `none`, `rht16<MASK>` (sign mask, default `0xD7E8`) | `none` |
+    | `directions` | `[rowwise]`, `[columnwise]`, `[rowwise, columnwise]` | `[rowwise]` |
+    | `sf_layout` | `linear`, `128x4`, `8x4` | `linear` |
+
+    A recipe may start with a preset name, optionally followed by overrides:
+    `per_tensor`, `per_tensor_2d`, `per_tensor_rht`, `per_token`,
+    `per_token_quotient`, `local_1x64`, `four_over_six`, `four_over_six_mse`.
+    The printer uses the preset name when a recipe equals a preset and
+    otherwise lists the keys that differ from the defaults.
+
+    The verifier rejects the combinations SPEC.md section 6 calls
+    meaningless: per-row or window outer scales with 16x16 blocks,
+    `four_over_six` with the `quotient` form or with `stochastic` rounding,
+    and `rht16` without a columnwise output. An E4M3 bound of 256 without
+    `four_over_six` is legal: it is well defined (scales use at most 256
+    instead of 448) and costs a little range.
+
+    Example:
+
+    ```mlir
+    #nvfp4.recipe<per_token>
+    #nvfp4.recipe<per_token, sf_layout = 128x4>
+    #nvfp4.recipe<outer = window<64>, numerics = quotient>
+    #nvfp4.recipe<select = four_over_six<mse>, e4m3_max = 256,
+                  directions = [rowwise, columnwise], transform = rht16>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<NVFP4_OuterGroup>:$outer,
+    "unsigned":$window,
+    EnumParameter<NVFP4_BlockShape>:$block,
+    EnumParameter<NVFP4_Numerics>:$numerics,
+    EnumParameter<NVFP4_Selection>:$select,
+    "unsigned":$e4m3Max,
+    EnumParameter<NVFP4_Rounding>:$rounding,
+    "uint64_t":$seed,
+    EnumParameter<NVFP4_Transform>:$transform,
+    "unsigned":$rhtMask,
+    "bool":$rowwise,
+    "bool":$columnwise,
+    EnumParameter<NVFP4_ScaleLayout>:$sfLayout
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The recipe with every key at its default (`per_tensor`).
+    static RecipeAttr getDefault(::mlir::MLIRContext *context);
+    /// The named preset, or a null attribute when `name` names none.
+    static RecipeAttr getPreset(::mlir::MLIRContext *context,
+                                ::llvm::StringRef name);
+    /// The names of all presets, in documentation order.
+    static ::llvm::ArrayRef<::llvm::StringRef> getPresetNames();
+    /// The preset this recipe equals, if any.
+    std::optional<::llvm::StringRef> getPresetName() const;
+
+    bool isFourOverSix() const { return getSelect() != Selection::Map6; }
+    bool isStochastic() const { return getRounding() == Rounding::Stochastic; }
+    bool hasRHT() const { return getTransform() == Transform::RHT16; }
+    bool isBlock2D() const { return getBlock() == BlockShape::B16x16; }
+
+    /// Returns a copy with `sfLayout` replaced.
+    RecipeAttr withScaleLayout(ScaleLayout layout) const;
+    /// Returns a copy with the directions replaced.
+    RecipeAttr withDirections(bool rowwise, bool columnwise) const;
+  }];
+}
+
+#endif // NVFP4_DIALECT_NVFP4_IR_NVFP4ATTRS_TD

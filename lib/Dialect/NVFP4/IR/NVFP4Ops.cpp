@@ -1,0 +1,293 @@
+//===- NVFP4Ops.cpp - NVFP4 op verifiers ----------------------------------===//
+//
+// Shape rules follow SPEC.md sections 1, 6, 10 and 13. Dimensions that are
+// dynamic are not checked here; the runtime checks them against the same
+// functions (NVFP4Shapes.h) before a kernel runs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+
+#define GET_OP_CLASSES
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.cpp.inc"
+
+namespace {
+std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t d) {
+        if (isDynamic(d))
+          os << "?";
+        else
+          os << d;
+      },
+      "x");
+  return s;
+}
+
+/// Checks `value`'s memref shape against `expected`, skipping dimensions
+/// that are dynamic on either side. With `atLeast`, a static dimension may
+/// exceed the expected size (buffers sized by an upper bound).
+LogicalResult checkShape(Operation *op, StringRef what, Value value,
+                         ArrayRef<int64_t> expected, bool atLeast = false) {
+  auto type = cast<MemRefType>(value.getType());
+  ArrayRef<int64_t> actual = type.getShape();
+  if (actual.size() != expected.size())
+    return op->emitOpError() << "expected " << what << " to have rank "
+                             << expected.size() << ", got " << actual.size();
+  for (auto [a, e] : llvm::zip(actual, expected)) {
+    if (isDynamic(a) || isDynamic(e))
+      continue;
+    if (atLeast ? a < e : a != e)
+      return op->emitOpError()
+             << "expected " << what << " of shape "
+             << (atLeast ? "at least " : "") << shapeStr(expected) << ", got "
+             << shapeStr(actual);
+  }
+  return success();
+}
+
+LogicalResult checkMultipleOf16(Operation *op, StringRef what, int64_t dim) {
+  if (isDynamic(dim) || dim % kBlockSize == 0)
+    return success();
+  return op->emitOpError() << "expected " << what
+                           << " to be a multiple of 16, got " << dim;
+}
+
+int64_t dim(Value v, unsigned i) {
+  return cast<MemRefType>(v.getType()).getDimSize(i);
+}
+
+/// The optional output triple of one direction.
+struct Outputs {
+  Value data, scale, amax;
+  bool present() const { return data || scale || amax; }
+  bool complete() const { return data && scale && amax; }
+};
+
+/// Checks that the outputs given match the recipe's directions.
+LogicalResult checkDirections(Operation *op, RecipeAttr recipe, Outputs row,
+                              Outputs col) {
+  for (auto [name, wanted, out] :
+       {std::tuple{"rowwise", recipe.getRowwise(), row},
+        std::tuple{"columnwise", recipe.getColumnwise(), col}}) {
+    if (out.present() && !out.complete())
+      return op->emitOpError() << "expected " << name
+                               << " data, scale and amax together";
+    if (wanted && !out.present())
+      return op->emitOpError() << "recipe requests a " << name
+                               << " output but no " << name
+                               << " buffers were given";
+    if (!wanted && out.present())
+      return op->emitOpError() << name << " buffers were given but the "
+                               << "recipe does not request a " << name
+                               << " output";
+  }
+  return success();
+}
+
+/// Checks one direction's data and scale buffers for a `rows x cols` matrix
+/// quantized along `cols`.
+LogicalResult checkDataAndScale(Operation *op, StringRef prefix,
+                                RecipeAttr recipe, Outputs out, int64_t rows,
+                                int64_t cols) {
+  if (failed(checkShape(op, (prefix + "data").str(), out.data,
+                        dataShape(rows, cols))))
+    return failure();
+  return checkShape(op, (prefix + "scale").str(), out.scale,
+                    scaleShape(recipe.getSfLayout(), rows, cols));
+}
+
+/// Row count a grouped swizzled scale buffer needs: each group starts on a
+/// fresh row tile, so at most `tile - 1` padding rows per group.
+int64_t groupedScaleRows(ScaleLayout layout, int64_t rows, int64_t groups) {
+  int64_t tile = scaleTile(layout).first;
+  if (tile == 1 || isDynamic(rows) || isDynamic(groups))
+    return isDynamic(groups) ? kDynamic : rows;
+  return roundUp(rows + groups * (tile - 1), tile);
+}
+
+/// Shared by quantize and grouped_quantize: everything but the shapes that
+/// depend on groups.
+template <typename OpTy>
+LogicalResult verifyQuantizeCommon(OpTy op, Outputs &row, Outputs &col,
+                                   int64_t &m, int64_t &k) {
+  RecipeAttr recipe = op.getRecipe();
+  row = {op.getData(), op.getScale(), op.getAmax()};
+  col = {op.getDataT(), op.getScaleT(), op.getAmaxT()};
+  if (failed(checkDirections(op, recipe, row, col)))
+    return failure();
+  m = dim(op.getInput(), 0);
+  k = dim(op.getInput(), 1);
+  if (failed(checkMultipleOf16(op, "quantized dimension K (input dim 1)", k)))
+    return failure();
+  if (col.present() &&
+      failed(checkMultipleOf16(
+          op, "M (input dim 0) for a columnwise output", m)))
+    return failure();
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeOp::verify() {
+  Outputs row, col;
+  int64_t m, k;
+  if (failed(verifyQuantizeCommon(*this, row, col, m, k)))
+    return failure();
+  RecipeAttr recipe = getRecipe();
+  if (row.present() &&
+      (failed(checkDataAndScale(*this, "", recipe, row, m, k)) ||
+       failed(checkShape(*this, "amax", row.amax, amaxShape(recipe, m, k)))))
+    return failure();
+  if (col.present() &&
+      (failed(checkDataAndScale(*this, "columnwise ", recipe, col, k, m)) ||
+       failed(checkShape(*this, "columnwise amax", col.amax,
+                         amaxShape(recipe, k, m)))))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GroupedQuantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GroupedQuantizeOp::verify() {
+  Outputs row, col;
+  int64_t m, k;
+  if (failed(verifyQuantizeCommon(*this, row, col, m, k)))
+    return failure();
+  RecipeAttr recipe = getRecipe();
+  int64_t groups = dim(getSplits(), 0);
+  bool perTensor = recipe.getOuter() == OuterGroup::Tensor;
+  if (row.present()) {
+    ScaleLayout layout = recipe.getSfLayout();
+    SmallVector<int64_t, 2> scale = scaleShape(layout, m, k);
+    scale[0] = groupedScaleRows(layout, m, groups);
+    SmallVector<int64_t, 2> amax =
+        perTensor ? SmallVector<int64_t, 2>{groups} : amaxShape(recipe, m, k);
+    if (failed(checkShape(*this, "data", row.data, dataShape(m, k))) ||
+        failed(checkShape(*this, "scale", row.scale, scale,
+                          /*atLeast=*/layout != ScaleLayout::Linear)) ||
+        failed(checkShape(*this, "amax", row.amax, amax)))
+      return failure();
+  }
+  if (col.present()) {
+    if (recipe.getOuter() == OuterGroup::Window)
+      return emitOpError("grouped columnwise output does not support "
+                         "outer = window<64>");
+    if (recipe.getSfLayout() != ScaleLayout::Linear)
+      return emitOpError("grouped columnwise output requires "
+                         "sf_layout = linear");
+    SmallVector<int64_t, 2> amax = perTensor
+                                       ? SmallVector<int64_t, 2>{groups}
+                                       : SmallVector<int64_t, 2>{groups, k};
+    if (failed(checkDataAndScale(*this, "columnwise ", recipe, col, k, m)) ||
+        failed(checkShape(*this, "columnwise amax", col.amax, amax)))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantizeOp::verify() {
+  RecipeAttr recipe = getRecipe();
+  int64_t rows = dim(getOutput(), 0), cols = dim(getOutput(), 1);
+  if (failed(checkMultipleOf16(*this, "quantized dimension (output dim 1)",
+                               cols)))
+    return failure();
+  Outputs in{getData(), getScale(), getAmax()};
+  if (failed(checkDataAndScale(*this, "", recipe, in, rows, cols)) ||
+      failed(checkShape(*this, "amax", getAmax(),
+                        amaxShape(recipe, rows, cols))))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp / GroupedMatmulOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks what both matmul forms share: the operand recipes and K.
+template <typename OpTy>
+LogicalResult verifyMatmulCommon(OpTy op, int64_t &k) {
+  for (auto [name, recipe] : {std::pair{"a_recipe", op.getARecipe()},
+                              std::pair{"b_recipe", op.getBRecipe()}}) {
+    if (recipe.getSfLayout() != ScaleLayout::Swizzle128x4)
+      return op.emitOpError()
+             << "expected " << name << " to use sf_layout = 128x4 (the "
+             << "block-scaled MMA layout), got "
+             << stringifyScaleLayout(recipe.getSfLayout());
+  }
+  int64_t kHalf = dim(op.getAData(), 1);
+  k = isDynamic(kHalf) ? kDynamic : 2 * kHalf;
+  return checkMultipleOf16(op, "K (2 x a_data dim 1)", k);
+}
+} // namespace
+
+LogicalResult MatmulOp::verify() {
+  int64_t k;
+  if (failed(verifyMatmulCommon(*this, k)))
+    return failure();
+  int64_t m = dim(getOutput(), 0), n = dim(getOutput(), 1);
+  RecipeAttr a = getARecipe(), b = getBRecipe();
+  if (failed(checkShape(*this, "a_data", getAData(), dataShape(m, k))) ||
+      failed(checkShape(*this, "a_scale", getAScale(),
+                        scaleShape(a.getSfLayout(), m, k))) ||
+      failed(checkShape(*this, "a_amax", getAAmax(), amaxShape(a, m, k))) ||
+      failed(checkShape(*this, "b_data", getBData(), dataShape(n, k))) ||
+      failed(checkShape(*this, "b_scale", getBScale(),
+                        scaleShape(b.getSfLayout(), n, k))) ||
+      failed(checkShape(*this, "b_amax", getBAmax(), amaxShape(b, n, k))))
+    return failure();
+  if (getBias() && failed(checkShape(*this, "bias", getBias(), {n})))
+    return failure();
+  return success();
+}
+
+LogicalResult GroupedMatmulOp::verify() {
+  int64_t k;
+  if (failed(verifyMatmulCommon(*this, k)))
+    return failure();
+  int64_t m = dim(getOutput(), 0), n = dim(getOutput(), 1);
+  int64_t groups = dim(getSplits(), 0);
+  RecipeAttr a = getARecipe(), b = getBRecipe();
+  SmallVector<int64_t, 2> aScale = scaleShape(a.getSfLayout(), m, k);
+  aScale[0] = groupedScaleRows(a.getSfLayout(), m, groups);
+  SmallVector<int64_t, 2> aAmax = a.getOuter() == OuterGroup::Tensor
+                                      ? SmallVector<int64_t, 2>{groups}
+                                      : amaxShape(a, m, k);
+  SmallVector<int64_t, 3> bData{groups}, bScale{groups}, bAmax{groups};
+  llvm::append_range(bData, dataShape(n, k));
+  llvm::append_range(bScale, scaleShape(b.getSfLayout(), n, k));
+  if (b.getOuter() != OuterGroup::Tensor)
+    llvm::append_range(bAmax, amaxShape(b, n, k));
+  if (failed(checkShape(*this, "a_data", getAData(), dataShape(m, k))) ||
+      failed(checkShape(*this, "a_scale", getAScale(), aScale,
+                        /*atLeast=*/true)) ||
+      failed(checkShape(*this, "a_amax", getAAmax(), aAmax)) ||
+      failed(checkShape(*this, "b_data", getBData(), bData)) ||
+      failed(checkShape(*this, "b_scale", getBScale(), bScale)) ||
+      failed(checkShape(*this, "b_amax", getBAmax(), bAmax)))
+    return failure();
+  if (getBias() && failed(checkShape(*this, "bias", getBias(), {groups, n})))
+    return failure();
+  return success();
+}

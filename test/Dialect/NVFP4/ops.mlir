@@ -1,0 +1,127 @@
+// RUN: nvfp4-opt %s | FileCheck %s
+// RUN: nvfp4-opt %s | nvfp4-opt | FileCheck %s
+// RUN: nvfp4-opt %s --mlir-print-op-generic | nvfp4-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @quantize_rowwise
+// CHECK-SAME: (%[[X:.*]]: memref<?x256xbf16>, %[[D:.*]]: memref<?x128xi8>, %[[S:.*]]: memref<?x16xf8E4M3FN>, %[[A:.*]]: memref<?xf32>)
+// CHECK: nvfp4.quantize %[[X]] : memref<?x256xbf16> recipe <per_token> rowwise(%[[D]] : memref<?x128xi8>, %[[S]] : memref<?x16xf8E4M3FN>, %[[A]] : memref<?xf32>)
+// CHECK-NOT: columnwise
+func.func @quantize_rowwise(%x: memref<?x256xbf16>, %d: memref<?x128xi8>,
+                            %s: memref<?x16xf8E4M3FN>, %a: memref<?xf32>) {
+  nvfp4.quantize %x : memref<?x256xbf16> recipe <per_token>
+      rowwise(%d : memref<?x128xi8>, %s : memref<?x16xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}
+
+// Columnwise quantizes X^T (64 x 32) along M; 128x4 pads rows to 128 and
+// scale columns to 4.
+// CHECK-LABEL: func.func @quantize_both_swizzled
+// CHECK: nvfp4.quantize %{{[a-z0-9_]+}} : memref<32x64xf32> recipe <per_tensor_rht, sf_layout = 128x4>
+// CHECK-SAME: rowwise(%{{[a-z0-9_]+}} : memref<32x32xi8>, %{{[a-z0-9_]+}} : memref<128x4xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<1xf32>)
+// CHECK-SAME: columnwise(%{{[a-z0-9_]+}} : memref<64x16xi8>, %{{[a-z0-9_]+}} : memref<128x4xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<1xf32>)
+func.func @quantize_both_swizzled(%x: memref<32x64xf32>,
+    %d: memref<32x32xi8>, %s: memref<128x4xf8E4M3FN>, %a: memref<1xf32>,
+    %dt: memref<64x16xi8>, %st: memref<128x4xf8E4M3FN>, %at: memref<1xf32>) {
+  nvfp4.quantize %x : memref<32x64xf32> recipe <per_tensor_rht, sf_layout = 128x4>
+      rowwise(%d : memref<32x32xi8>, %s : memref<128x4xf8E4M3FN>, %a : memref<1xf32>)
+      columnwise(%dt : memref<64x16xi8>, %st : memref<128x4xf8E4M3FN>, %at : memref<1xf32>)
+  return
+}
+
+// Columnwise only; 1x64 windows along M of X^T: (K, ceil(M/64)).
+// CHECK-LABEL: func.func @quantize_columnwise_windows
+// CHECK: nvfp4.quantize %{{[a-z0-9_]+}} : memref<96x48xf16> recipe <local_1x64, directions = [columnwise], sf_layout = 8x4>
+// CHECK-NOT: rowwise(
+// CHECK-SAME: columnwise(%{{[a-z0-9_]+}} : memref<48x48xi8>, %{{[a-z0-9_]+}} : memref<48x8xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<48x2xf32>)
+func.func @quantize_columnwise_windows(%x: memref<96x48xf16>,
+    %dt: memref<48x48xi8>, %st: memref<48x8xf8E4M3FN>, %at: memref<48x2xf32>) {
+  nvfp4.quantize %x : memref<96x48xf16>
+      recipe <local_1x64, directions = [columnwise], sf_layout = 8x4>
+      columnwise(%dt : memref<48x48xi8>, %st : memref<48x8xf8E4M3FN>, %at : memref<48x2xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @grouped_quantize
+// CHECK: nvfp4.grouped_quantize %{{[a-z0-9_]+}} : memref<?x64xbf16> splits(%{{[a-z0-9_]+}} : memref<4xi64>) recipe <per_tensor, sf_layout = 128x4>
+// CHECK-SAME: rowwise(%{{[a-z0-9_]+}} : memref<?x32xi8>, %{{[a-z0-9_]+}} : memref<?x4xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<4xf32>)
+func.func @grouped_quantize(%x: memref<?x64xbf16>, %splits: memref<4xi64>,
+    %d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>, %a: memref<4xf32>) {
+  nvfp4.grouped_quantize %x : memref<?x64xbf16> splits(%splits : memref<4xi64>)
+      recipe <per_tensor, sf_layout = 128x4>
+      rowwise(%d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<4xf32>)
+  return
+}
+
+// Static grouped shapes: 100 rows in 3 groups need at least
+// roundup(100 + 3*127, 128) = 512 swizzled scale rows.
+// CHECK-LABEL: func.func @grouped_quantize_static
+// CHECK: nvfp4.grouped_quantize
+// CHECK-SAME: columnwise(%{{[a-z0-9_]+}} : memref<64x48xi8>, %{{[a-z0-9_]+}} : memref<64x6xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<3x64xf32>)
+func.func @grouped_quantize_static(%x: memref<96x64xbf16>, %splits: memref<3xi64>,
+    %d: memref<96x32xi8>, %s: memref<96x4xf8E4M3FN>, %a: memref<96xf32>,
+    %dt: memref<64x48xi8>, %st: memref<64x6xf8E4M3FN>, %at: memref<3x64xf32>) {
+  nvfp4.grouped_quantize %x : memref<96x64xbf16> splits(%splits : memref<3xi64>)
+      recipe <per_token, directions = [rowwise, columnwise]>
+      rowwise(%d : memref<96x32xi8>, %s : memref<96x4xf8E4M3FN>, %a : memref<96xf32>)
+      columnwise(%dt : memref<64x48xi8>, %st : memref<64x6xf8E4M3FN>, %at : memref<3x64xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @dequantize
+// CHECK: nvfp4.dequantize %{{[a-z0-9_]+}} : memref<17x32xi8>, %{{[a-z0-9_]+}} : memref<24x4xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<17xf32> recipe <per_token, sf_layout = 8x4> to %{{[a-z0-9_]+}} : memref<17x64xbf16>
+func.func @dequantize(%d: memref<17x32xi8>, %s: memref<24x4xf8E4M3FN>,
+                      %a: memref<17xf32>, %y: memref<17x64xbf16>) {
+  nvfp4.dequantize %d : memref<17x32xi8>, %s : memref<24x4xf8E4M3FN>,
+      %a : memref<17xf32> recipe <per_token, sf_layout = 8x4>
+      to %y : memref<17x64xbf16>
+  return
+}
+
+// CHECK-LABEL: func.func @matmul
+// CHECK: nvfp4.matmul a(%{{[a-z0-9_]+}} : memref<?x128xi8>, %{{[a-z0-9_]+}} : memref<?x16xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<?x4xf32>) recipe <local_1x64, sf_layout = 128x4>
+// CHECK-SAME: b(%{{[a-z0-9_]+}} : memref<512x128xi8>, %{{[a-z0-9_]+}} : memref<512x16xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<512x4xf32>) recipe <local_1x64, sf_layout = 128x4>
+// CHECK-SAME: bias(%{{[a-z0-9_]+}} : memref<512xf32>) outs(%{{[a-z0-9_]+}} : memref<?x512xf32>) {alpha = 2.000000e+00 : f32}
+func.func @matmul(%ad: memref<?x128xi8>, %as: memref<?x16xf8E4M3FN>, %aa: memref<?x4xf32>,
+                  %bd: memref<512x128xi8>, %bs: memref<512x16xf8E4M3FN>, %ba: memref<512x4xf32>,
+                  %bias: memref<512xf32>, %out: memref<?x512xf32>) {
+  nvfp4.matmul
+      a(%ad : memref<?x128xi8>, %as : memref<?x16xf8E4M3FN>, %aa : memref<?x4xf32>)
+        recipe <local_1x64, sf_layout = 128x4>
+      b(%bd : memref<512x128xi8>, %bs : memref<512x16xf8E4M3FN>, %ba : memref<512x4xf32>)
+        recipe <local_1x64, sf_layout = 128x4>
+      bias(%bias : memref<512xf32>) outs(%out : memref<?x512xf32>) {alpha = 2.0 : f32}
+  return
+}
+
+// The default alpha (1.0) is elided.
+// CHECK-LABEL: func.func @matmul_decode
+// CHECK: nvfp4.matmul
+// CHECK-SAME: outs(%{{[a-z0-9_]+}} : memref<1x256xbf16>)
+// CHECK-NOT: alpha
+func.func @matmul_decode(%ad: memref<1x32xi8>, %as: memref<128x4xf8E4M3FN>, %aa: memref<1xf32>,
+                         %bd: memref<256x32xi8>, %bs: memref<256x4xf8E4M3FN>, %ba: memref<1xf32>,
+                         %out: memref<1x256xbf16>) {
+  nvfp4.matmul
+      a(%ad : memref<1x32xi8>, %as : memref<128x4xf8E4M3FN>, %aa : memref<1xf32>)
+        recipe <per_token, sf_layout = 128x4>
+      b(%bd : memref<256x32xi8>, %bs : memref<256x4xf8E4M3FN>, %ba : memref<1xf32>)
+        recipe <four_over_six, sf_layout = 128x4>
+      outs(%out : memref<1x256xbf16>)
+  return
+}
+
+// CHECK-LABEL: func.func @grouped_matmul
+// CHECK: nvfp4.grouped_matmul splits(%{{[a-z0-9_]+}} : memref<2xi64>)
+// CHECK-SAME: bias(%{{[a-z0-9_]+}} : memref<2x256xf32>) outs(%{{[a-z0-9_]+}} : memref<100x256xf16>)
+func.func @grouped_matmul(%splits: memref<2xi64>,
+    %ad: memref<100x32xi8>, %as: memref<384x4xf8E4M3FN>, %aa: memref<2xf32>,
+    %bd: memref<2x256x32xi8>, %bs: memref<2x256x4xf8E4M3FN>, %ba: memref<2x256xf32>,
+    %bias: memref<2x256xf32>, %out: memref<100x256xf16>) {
+  nvfp4.grouped_matmul splits(%splits : memref<2xi64>)
+      a(%ad : memref<100x32xi8>, %as : memref<384x4xf8E4M3FN>, %aa : memref<2xf32>)
+        recipe <per_tensor, sf_layout = 128x4>
+      b(%bd : memref<2x256x32xi8>, %bs : memref<2x256x4xf8E4M3FN>, %ba : memref<2x256xf32>)
+        recipe <per_token, sf_layout = 128x4>
+      bias(%bias : memref<2x256xf32>) outs(%out : memref<100x256xf16>)
+  return
+}

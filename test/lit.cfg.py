@@ -1,0 +1,62 @@
+# -*- Python -*-
+# lit configuration for the nvfp4 test suite.
+
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "NVFP4"
+# The internal shell: portable, and what lit will require from LLVM 23 on.
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.nvfp4_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%nvfp4_src_root", config.nvfp4_src_root))
+config.substitutions.append(("%nvfp4_obj_root", config.nvfp4_obj_root))
+
+# Strict FileCheck everywhere: variables are scoped to CHECK-LABEL blocks,
+# and a prefix nobody checks is an error (a typo would hide a test).
+config.environment["FILECHECK_OPTS"] = (
+    "-enable-var-scope --allow-unused-prefixes=false"
+)
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.nvfp4_tools_dir, config.llvm_tools_dir]
+tools = [ToolSubst("nvfp4-opt", unresolved="fatal")]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Tier gating (DESIGN.md section 6): tests that need ptxas or a GPU say
+# REQUIRES and report UNSUPPORTED where those are missing, never PASS.
+if config.ptxas and os.access(config.ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.ptxas))
+
+
+def _has_cuda_device():
+    """A GPU is usable when nvidia-smi lists at least one device."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "GPU " in out.stdout
+
+
+if _has_cuda_device():
+    config.available_features.add("cuda-device")
+
+# The CUDA toolkit that holds ptxas, for gpu-module-to-binary's `toolkit=`.
+if "ptxas" in config.available_features:
+    config.substitutions.append(
+        ("%cuda_toolkit", os.path.dirname(os.path.dirname(config.ptxas))))
