@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/InitAll.h"
+#include "nvfp4/Conversion/Passes.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Dialect.h"
+#include "nvfp4/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -80,6 +82,8 @@ void nvfp4::registerAllExtensions(DialectRegistry &registry) {
 }
 
 void nvfp4::registerAllPasses() {
+  nvfp4::registerNVFP4ConversionPasses();
+  nvfp4::registerPipelines();
   registerTransformsPasses();
   registerConversionPasses();
   registerGPUPasses();

@@ -125,3 +125,13 @@ func.func @grouped_matmul(%splits: memref<2xi64>,
       bias(%bias : memref<2x256xf32>) outs(%out : memref<100x256xf16>)
   return
 }
+
+// A columnwise-only output quantizes along M; K (here 40) is arbitrary.
+// CHECK-LABEL: func.func @columnwise_only_ragged_k
+// CHECK: columnwise(%{{[a-z0-9_]+}} : memref<40x16xi8>
+func.func @columnwise_only_ragged_k(%x: memref<32x40xbf16>,
+    %dt: memref<40x16xi8>, %st: memref<40x2xf8E4M3FN>, %at: memref<40xf32>) {
+  nvfp4.quantize %x : memref<32x40xbf16> recipe <per_token, directions = [columnwise]>
+      columnwise(%dt : memref<40x16xi8>, %st : memref<40x2xf8E4M3FN>, %at : memref<40xf32>)
+  return
+}

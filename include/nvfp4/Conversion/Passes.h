@@ -1,0 +1,28 @@
+//===- Passes.h - nvfp4 conversion passes -----------------------*- C++ -*-===//
+
+#ifndef NVFP4_CONVERSION_PASSES_H
+#define NVFP4_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace nvfp4 {
+
+#define GEN_PASS_DECL
+#include "nvfp4/Conversion/Passes.h.inc"
+
+/// Adds the patterns that expand `nvfp4.quantize` and `nvfp4.dequantize`
+/// into SPEC.md math over scf loops (what `nvfp4-expand` applies).
+void populateNVFP4ExpandPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "nvfp4/Conversion/Passes.h.inc"
+
+} // namespace nvfp4
+} // namespace mlir
+
+#endif // NVFP4_CONVERSION_PASSES_H

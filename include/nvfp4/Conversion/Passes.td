@@ -1,0 +1,46 @@
+//===- Passes.td - nvfp4 conversion passes -----------------*- tablegen -*-===//
+
+#ifndef NVFP4_CONVERSION_PASSES_TD
+#define NVFP4_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def NVFP4Expand : Pass<"nvfp4-expand"> {
+  let summary = "Expand nvfp4 ops into explicit SPEC.md math over scf loops";
+  let description = [{
+    Rewrites `nvfp4.quantize` and `nvfp4.dequantize` into the arithmetic of
+    SPEC.md (emitted by the numerics builder, `lib/Numerics`) inside `scf.for`
+    loops over the operand memrefs: the CPU schedule. Every recipe is
+    supported: per-tensor, per-row and 1x64-window outer groups, 1x16 and
+    16x16 blocks, both numerics forms, 4over6 selection, stochastic
+    rounding, RHT on the columnwise direction, and all scale layouts
+    (swizzled buffers are zeroed first, so padding is always 0).
+
+    The schedule reads the input once to compute the outer amaxes (writing
+    the amax outputs) and once more to encode; the GPU lowering fuses both
+    passes where the outer group fits in a tile. The math is the same
+    because both come from the same builder.
+
+    After this pass no `nvfp4.quantize`/`nvfp4.dequantize` remains; only
+    `arith`, `memref` and `scf` ops. Ops the CPU schedule does not handle
+    yet (`nvfp4.matmul`, the grouped forms) are reported with an error that
+    names them.
+
+    Example:
+
+    ```mlir
+    nvfp4.quantize %x : memref<4x32xf32> recipe <per_token>
+        rowwise(%d : memref<4x16xi8>, %s : memref<4x2xf8E4M3FN>,
+                %a : memref<4xf32>)
+    // becomes scf.for loops computing amax[r], then per 16-element block
+    // the E4M3 scale and 8 packed E2M1 bytes.
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+#endif // NVFP4_CONVERSION_PASSES_TD

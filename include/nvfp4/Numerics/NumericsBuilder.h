@@ -1,0 +1,214 @@
+//===- NumericsBuilder.h - SPEC.md math as MLIR ------------------*- C++ -*-===//
+//
+// The one place the NVFP4 numerics live. Every lowering (CPU loops, GPU
+// kernels for every target) emits its arithmetic through this builder, so
+// the paths cannot drift apart; only the few `TargetLeaves` differ per
+// target, and each leaf must produce the bytes of the portable sequence.
+//
+// Conventions:
+//  * Values are f32 (or vectors of f32) for numbers and i32 (or vectors of
+//    i32, same shape) for codes and bytes. Every op is elementwise, so the
+//    same calls emit scalar code or vector code.
+//  * Every floating-point op is a single binary32 operation with one
+//    rounding and `fastmath<none>`: nothing may be contracted into an FMA
+//    (SPEC.md notation).
+//  * Comparisons with NaN follow C: `fminf`/`fmaxf` ignore a NaN operand.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_NUMERICS_NUMERICSBUILDER_H
+#define NVFP4_NUMERICS_NUMERICSBUILDER_H
+
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <array>
+
+namespace mlir {
+namespace nvfp4 {
+
+/// Elements per scale block.
+constexpr unsigned kBlock = 16;
+
+/// Target-specific replacements for a few portable sequences. The default
+/// implementation is the portable integer sequence; a target overrides a
+/// leaf only with an instruction shown to give the same bytes.
+class TargetLeaves {
+public:
+  virtual ~TargetLeaves();
+  /// E2M1 codes of `even` (low nibble) and `odd` (high nibble) packed in
+  /// one i32 byte (SPEC.md sections 1 and 2). Returns null to use the
+  /// portable sequence.
+  virtual Value packE2M1Pair(OpBuilder &b, Location loc, Value even,
+                             Value odd) {
+    return {};
+  }
+  /// The E4M3 byte of `v` (SPEC.md section 2), or null for the portable
+  /// sequence.
+  virtual Value encodeE4M3(OpBuilder &b, Location loc, Value v) { return {}; }
+};
+
+/// Emits SPEC.md's formulas. Cheap to construct; holds no IR state of its
+/// own beyond the insertion point of `b`.
+class NumericsBuilder {
+public:
+  NumericsBuilder(OpBuilder &b, Location loc, TargetLeaves *leaves = nullptr)
+      : b(b), loc(loc), leaves(leaves) {}
+
+  OpBuilder &getBuilder() { return b; }
+  Location getLoc() { return loc; }
+
+  //===--------------------------------------------------------------------===//
+  // Constants and single-rounding arithmetic
+  //===--------------------------------------------------------------------===//
+
+  /// An f32 constant shaped like `like` (scalar or splat vector).
+  Value f32(Value like, float v);
+  /// An f32 constant from its bit pattern, shaped like `like`.
+  Value f32Bits(Value like, uint32_t bits);
+  /// An i32 constant shaped like `like`.
+  Value i32(Value like, int32_t v);
+  Value f32(float v);
+  Value i32(int32_t v);
+
+  Value add(Value x, Value y);
+  Value sub(Value x, Value y);
+  Value mul(Value x, Value y);
+  Value div(Value x, Value y);
+  /// C `fminf`/`fmaxf`: a NaN operand is ignored.
+  Value fmin(Value x, Value y);
+  Value fmax(Value x, Value y);
+  Value abs(Value x);
+  Value select(Value cond, Value x, Value y);
+  Value cmpF(arith::CmpFPredicate pred, Value x, Value y);
+  Value cmpI(arith::CmpIPredicate pred, Value x, Value y);
+  Value bitsOf(Value f);  // f32 -> i32 bit pattern
+  Value fromBits(Value i); // i32 bit pattern -> f32
+
+  //===--------------------------------------------------------------------===//
+  // SPEC.md section 2: conversions
+  //===--------------------------------------------------------------------===//
+
+  /// E2M1 code (0..15) of `v`: round to nearest, ties to even code,
+  /// saturate to 6, sign copied (-0.0 -> 0x8), NaN -> 0x7.
+  Value encodeE2M1(Value v);
+  /// The value of E2M1 code `code` (0..15).
+  Value decodeE2M1(Value code);
+  /// E4M3 byte of `v`: RNE, saturate finite overflow and +Inf to 0x7E,
+  /// NaN -> 0x7F, subnormals down to 2^-9.
+  Value encodeE4M3(Value v);
+  /// The value of E4M3 byte `byte` (0x7F and 0xFF decode to NaN).
+  Value decodeE4M3(Value byte);
+  /// `lo | hi << 4`, the packed byte of two codes (SPEC.md section 1).
+  Value packNibbles(Value lo, Value hi);
+  /// E2M1 codes of an even/odd pair packed into one byte; uses the target
+  /// leaf when there is one.
+  Value packE2M1Pair(Value even, Value odd);
+  /// `v` rounded to the nearest bf16 (ties to even), as f32. NaN stays NaN.
+  Value roundToBF16(Value v);
+
+  //===--------------------------------------------------------------------===//
+  // SPEC.md sections 3 and 4: outer and block scales
+  //===--------------------------------------------------------------------===//
+
+  /// `fmaxf(acc, |x|)`: the running amax; NaN elements are ignored.
+  Value amaxStep(Value acc, Value x);
+  /// S_enc(a, E) = fminf(RN(6E / a), FLT_MAX), 1 when a == 0 or that is 0.
+  Value outerEncodeScale(Value amax, unsigned e4m3Max);
+  /// RN(1 / x).
+  Value reciprocal(Value x);
+
+  /// The scale byte and encode multiplier of one block.
+  struct BlockScale {
+    Value sf;  ///< i32 E4M3 byte
+    Value enc; ///< f32 multiplier applied to the block's elements
+  };
+  /// Reciprocal form (SPEC.md section 4): `sEnc`, `sDec` of the outer group.
+  BlockScale blockScaleReciprocal(Value blockAmax, Value sEnc, Value sDec);
+  /// Quotient form: `sEncFloored` is S_enc(fmaxf(amax, 1e-12), E).
+  BlockScale blockScaleQuotient(Value blockAmax, Value sEncFloored);
+  /// The outer encode scale a recipe's numerics form uses for `amax`.
+  Value outerScaleFor(RecipeAttr recipe, Value amax);
+  /// The block scale of `recipe`'s numerics form (map6 selection).
+  BlockScale blockScaleFor(RecipeAttr recipe, Value blockAmax, Value sEnc);
+
+  /// The 8 packed data bytes (i32) of a block's 16 codes.
+  SmallVector<Value, 8> packCodes(ArrayRef<Value> codes);
+  /// The 8 packed data bytes of a block's elements `x` encoded with the
+  /// block's multiplier `enc`: round to nearest (through the target's pair
+  /// leaf), or stochastically with one random byte per element when
+  /// `randomBytes` is not empty.
+  SmallVector<Value, 8> encodeElements(ArrayRef<Value> x, Value enc,
+                                       ArrayRef<Value> randomBytes = {});
+
+  //===--------------------------------------------------------------------===//
+  // SPEC.md section 7: 4over6 candidates
+  //===--------------------------------------------------------------------===//
+
+  /// The map-to-4 and map-to-6 candidate scales of a block with amax
+  /// `blockAmax` (in that order). `sEnc`/`sDec` are the outer scales.
+  std::array<BlockScale, 2> fourOverSixScales(RecipeAttr recipe,
+                                              Value blockAmax, Value sEnc,
+                                              Value sDec);
+  /// The error of encoding the 16 values `x` with candidate `scale`: RN
+  /// codes, dequantized with the raw outer `amax` and 6E, accumulated in
+  /// index order as absolute (MAE) or squared (MSE) differences.
+  Value fourOverSixError(RecipeAttr recipe, ArrayRef<Value> x,
+                         BlockScale scale, Value amax);
+  /// The fixed tree sum of 16 row errors of a 16x16 tile.
+  Value treeSum16(ArrayRef<Value> rowErrors);
+
+  //===--------------------------------------------------------------------===//
+  // SPEC.md section 8: stochastic rounding
+  //===--------------------------------------------------------------------===//
+
+  /// Philox4x32-10 of `key` and `counter` (i32 values).
+  std::array<Value, 4> philox(std::array<Value, 2> key,
+                              std::array<Value, 4> counter);
+  /// The 16 random bytes (i32, 0..255) of block `blockIndex` (i64) of
+  /// output `stream` with `seed`.
+  SmallVector<Value, kBlock> randomBytes(uint64_t seed, Value blockIndex,
+                                         unsigned stream);
+  /// Stochastically rounded E2M1 code of `v` with random byte `r8`.
+  Value encodeE2M1Stochastic(Value v, Value r8);
+
+  //===--------------------------------------------------------------------===//
+  // SPEC.md section 9: RHT
+  //===--------------------------------------------------------------------===//
+
+  /// The 16-point random Hadamard transform of `x` with sign mask `mask`:
+  /// fp32 sums in index order, then bf16 rounding.
+  SmallVector<Value, kBlock> rht16(ArrayRef<Value> x, unsigned mask);
+
+  //===--------------------------------------------------------------------===//
+  // SPEC.md section 11: dequantization
+  //===--------------------------------------------------------------------===//
+
+  /// RN(RN(float(sf) * amax) * RN(1 / (6E))).
+  Value dequantScale(Value sfByte, Value amax, unsigned e4m3Max);
+  /// RN(e2m1(code) * finalScale).
+  Value dequantValue(Value code, Value finalScale);
+
+  //===--------------------------------------------------------------------===//
+  // SPEC.md section 10: scale-factor layouts (index arithmetic)
+  //===--------------------------------------------------------------------===//
+
+  /// Byte offset of scale (r, c) for a scale matrix with `numCols` unpadded
+  /// columns. All operands are `index`.
+  Value scaleOffset(ScaleLayout layout, Value r, Value c, Value numCols);
+
+private:
+  Value cst(Type type, TypedAttr scalar);
+
+  OpBuilder &b;
+  Location loc;
+  TargetLeaves *leaves;
+};
+
+} // namespace nvfp4
+} // namespace mlir
+
+#endif // NVFP4_NUMERICS_NUMERICSBUILDER_H

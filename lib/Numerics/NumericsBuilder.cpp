@@ -1,0 +1,537 @@
+//===- NumericsBuilder.cpp - SPEC.md math as MLIR -------------------------===//
+//
+// Each function cites the SPEC.md section it implements. Conversions are
+// integer sequences on the binary32 bit pattern rather than float tricks or
+// library calls, so they are exact on every target and need no libm.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvfp4/Numerics/NumericsBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+
+TargetLeaves::~TargetLeaves() = default;
+
+namespace {
+constexpr uint32_t kFltMaxBits = 0x7F7FFFFF;
+/// RN(1/6) (SPEC.md notation).
+constexpr uint32_t kRcp6Bits = 0x3E2AAAAB;
+constexpr uint32_t kSignBit = 0x80000000;
+constexpr uint32_t kAbsMask = 0x7FFFFFFF;
+
+Type withElement(Type like, Type element) {
+  if (auto vec = dyn_cast<VectorType>(like))
+    return vec.clone(element);
+  return element;
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Constants and arithmetic
+//===----------------------------------------------------------------------===//
+
+Value NumericsBuilder::cst(Type type, TypedAttr scalar) {
+  if (auto vec = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(b, loc, vec,
+                                     DenseElementsAttr::get(vec, scalar));
+  return arith::ConstantOp::create(b, loc, scalar);
+}
+
+Value NumericsBuilder::f32(Value like, float v) {
+  return cst(withElement(like.getType(), b.getF32Type()), b.getF32FloatAttr(v));
+}
+
+Value NumericsBuilder::f32Bits(Value like, uint32_t bits) {
+  float v;
+  static_assert(sizeof(v) == sizeof(bits));
+  std::memcpy(&v, &bits, sizeof(v));
+  return f32(like, v);
+}
+
+Value NumericsBuilder::i32(Value like, int32_t v) {
+  return cst(withElement(like.getType(), b.getI32Type()),
+             b.getI32IntegerAttr(v));
+}
+
+Value NumericsBuilder::f32(float v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+Value NumericsBuilder::i32(int32_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+}
+
+Value NumericsBuilder::add(Value x, Value y) {
+  return arith::AddFOp::create(b, loc, x, y);
+}
+Value NumericsBuilder::sub(Value x, Value y) {
+  return arith::SubFOp::create(b, loc, x, y);
+}
+Value NumericsBuilder::mul(Value x, Value y) {
+  return arith::MulFOp::create(b, loc, x, y);
+}
+Value NumericsBuilder::div(Value x, Value y) {
+  return arith::DivFOp::create(b, loc, x, y);
+}
+Value NumericsBuilder::fmin(Value x, Value y) {
+  return arith::MinNumFOp::create(b, loc, x, y);
+}
+Value NumericsBuilder::fmax(Value x, Value y) {
+  return arith::MaxNumFOp::create(b, loc, x, y);
+}
+Value NumericsBuilder::abs(Value x) {
+  // Clearing the sign bit is exact for every input, NaN included.
+  return fromBits(arith::AndIOp::create(b, loc, bitsOf(x),
+                                        i32(x, int32_t(kAbsMask))));
+}
+Value NumericsBuilder::select(Value cond, Value x, Value y) {
+  return arith::SelectOp::create(b, loc, cond, x, y);
+}
+Value NumericsBuilder::cmpF(arith::CmpFPredicate pred, Value x, Value y) {
+  return arith::CmpFOp::create(b, loc, pred, x, y);
+}
+Value NumericsBuilder::cmpI(arith::CmpIPredicate pred, Value x, Value y) {
+  return arith::CmpIOp::create(b, loc, pred, x, y);
+}
+Value NumericsBuilder::bitsOf(Value f) {
+  return arith::BitcastOp::create(
+      b, loc, withElement(f.getType(), b.getI32Type()), f);
+}
+Value NumericsBuilder::fromBits(Value i) {
+  return arith::BitcastOp::create(
+      b, loc, withElement(i.getType(), b.getF32Type()), i);
+}
+
+//===----------------------------------------------------------------------===//
+// Section 2: conversions
+//===----------------------------------------------------------------------===//
+
+Value NumericsBuilder::encodeE2M1(Value v) {
+  using P = arith::CmpFPredicate;
+  Value a = abs(v);
+  // The code is the number of rounding thresholds |v| has passed. Strict
+  // and non-strict comparisons alternate so that ties go to the even code
+  // (0.25 -> 0, 0.75 -> 2, 1.25 -> 2, 1.75 -> 4, 2.5 -> 4, 3.5 -> 6, 5 -> 6).
+  struct Threshold {
+    float value;
+    P pred;
+  };
+  const Threshold thresholds[] = {{0.25f, P::OGT}, {0.75f, P::OGE},
+                                  {1.25f, P::OGT}, {1.75f, P::OGE},
+                                  {2.5f, P::OGT},  {3.5f, P::OGE},
+                                  {5.0f, P::OGT}};
+  Type i32Type = withElement(v.getType(), b.getI32Type());
+  Value code = i32(v, 0);
+  for (const Threshold &t : thresholds) {
+    Value passed = cmpF(t.pred, a, f32(v, t.value));
+    code = arith::AddIOp::create(
+        b, loc, code, arith::ExtUIOp::create(b, loc, i32Type, passed));
+  }
+  // The sign bit is copied, so -0.0 and tiny negatives give 0x8.
+  Value sign = arith::ShRUIOp::create(b, loc, bitsOf(v), i32(v, 31));
+  Value signed_ = arith::OrIOp::create(
+      b, loc, code, arith::ShLIOp::create(b, loc, sign, i32(v, 3)));
+  // NaN -> +6 whatever its sign, as the hardware conversion does.
+  Value isNaN = cmpF(P::UNO, v, v);
+  return select(isNaN, i32(v, 7), signed_);
+}
+
+Value NumericsBuilder::decodeE2M1(Value code) {
+  using P = arith::CmpIPredicate;
+  Type f32Type = withElement(code.getType(), b.getF32Type());
+  Value mag = arith::AndIOp::create(b, loc, code, i32(code, 7));
+  // Codes 0..3 are 0, 0.5, 1, 1.5 (c/2); 4, 5 are 2, 3 (c-2); 6, 7 are 4, 6
+  // ((c-4)*2). Each is exact in f32.
+  Value low = mul(arith::SIToFPOp::create(b, loc, f32Type, mag),
+                  f32(code, 0.5f));
+  Value mid = arith::SIToFPOp::create(
+      b, loc, f32Type, arith::SubIOp::create(b, loc, mag, i32(code, 2)));
+  Value high = arith::SIToFPOp::create(
+      b, loc, f32Type,
+      arith::ShLIOp::create(b, loc,
+                            arith::SubIOp::create(b, loc, mag, i32(code, 4)),
+                            i32(code, 1)));
+  Value value =
+      select(cmpI(P::ult, mag, i32(code, 4)), low,
+             select(cmpI(P::ult, mag, i32(code, 6)), mid, high));
+  Value negative = cmpI(P::ne, arith::AndIOp::create(b, loc, code, i32(code, 8)),
+                        i32(code, 0));
+  return select(negative, arith::NegFOp::create(b, loc, value), value);
+}
+
+Value NumericsBuilder::encodeE4M3(Value v) {
+  if (leaves)
+    if (Value leaf = leaves->encodeE4M3(b, loc, v))
+      return leaf;
+  using P = arith::CmpIPredicate;
+  Value bits = bitsOf(v);
+  Value absBits = arith::AndIOp::create(b, loc, bits, i32(v, int32_t(kAbsMask)));
+  Value a = fromBits(absBits);
+  // Normal E4M3 (|v| >= 2^-6): round the binary32 mantissa to 3 bits, ties
+  // to even, on the bit pattern; rebias the exponent from 127 to 7. Finite
+  // overflow and +Inf land above 0x7E and saturate below.
+  Value lsb = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, absBits, i32(v, 20)), i32(v, 1));
+  Value rounded = arith::AddIOp::create(
+      b, loc, absBits,
+      arith::AddIOp::create(b, loc, i32(v, 0x7FFFF), lsb));
+  Value normal = arith::SubIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, rounded, i32(v, 20)),
+      i32(v, (127 - 7) << 3));
+  // Subnormal E4M3 (|v| < 2^-6): the code is |v| / 2^-9 rounded to an
+  // integer, ties to even. Adding and subtracting 2^23 rounds an f32 below
+  // 2^22 to an integer with the current (nearest-even) rounding; the
+  // scaling by 2^9 is exact.
+  Value scaled = mul(a, f32(v, 512.0f));
+  Value magic = f32(v, 8388608.0f);
+  Value integral = sub(add(scaled, magic), magic);
+  Value subnormal = arith::FPToSIOp::create(
+      b, loc, withElement(v.getType(), b.getI32Type()), integral);
+  Value isSub = cmpF(arith::CmpFPredicate::OLT, a, f32(v, 0x1p-6f));
+  Value code = select(isSub, subnormal, normal);
+  code = arith::MinSIOp::create(b, loc, code, i32(v, 0x7E));
+  Value sign = arith::ShLIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, bits, i32(v, 31)), i32(v, 7));
+  code = arith::OrIOp::create(b, loc, code, sign);
+  Value isNaN = cmpF(arith::CmpFPredicate::UNO, v, v);
+  (void)P::eq;
+  return select(isNaN, i32(v, 0x7F), code);
+}
+
+Value NumericsBuilder::decodeE4M3(Value byte) {
+  using P = arith::CmpIPredicate;
+  Type f32Type = withElement(byte.getType(), b.getF32Type());
+  Value c = arith::AndIOp::create(b, loc, byte, i32(byte, 0x7F));
+  Value e = arith::ShRUIOp::create(b, loc, c, i32(byte, 3));
+  Value m = arith::AndIOp::create(b, loc, c, i32(byte, 7));
+  // Normal: rebias the exponent from 7 to 127 and widen the mantissa.
+  Value normal = fromBits(arith::OrIOp::create(
+      b, loc,
+      arith::ShLIOp::create(b, loc,
+                            arith::AddIOp::create(b, loc, e, i32(byte, 120)),
+                            i32(byte, 23)),
+      arith::ShLIOp::create(b, loc, m, i32(byte, 20))));
+  Value subnormal = mul(arith::SIToFPOp::create(b, loc, f32Type, m),
+                        f32(byte, 0x1p-9f));
+  Value value = select(cmpI(P::eq, e, i32(byte, 0)), subnormal, normal);
+  value = select(cmpI(P::eq, c, i32(byte, 0x7F)),
+                 f32Bits(byte, 0x7FC00000), value);
+  Value negative = cmpI(
+      P::ne, arith::AndIOp::create(b, loc, byte, i32(byte, 0x80)), i32(byte, 0));
+  return select(negative, arith::NegFOp::create(b, loc, value), value);
+}
+
+Value NumericsBuilder::packNibbles(Value lo, Value hi) {
+  return arith::OrIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, lo, i32(lo, 0xF)),
+      arith::ShLIOp::create(b, loc,
+                            arith::AndIOp::create(b, loc, hi, i32(hi, 0xF)),
+                            i32(hi, 4)));
+}
+
+Value NumericsBuilder::packE2M1Pair(Value even, Value odd) {
+  if (leaves)
+    if (Value leaf = leaves->packE2M1Pair(b, loc, even, odd))
+      return leaf;
+  return packNibbles(encodeE2M1(even), encodeE2M1(odd));
+}
+
+Value NumericsBuilder::roundToBF16(Value v) {
+  // Round the binary32 pattern to its top 16 bits, ties to even. Inf stays
+  // Inf and the largest finite values round to Inf, as RNE requires; NaN is
+  // passed through (quieting is irrelevant: NaN encodes to 0x7).
+  Value bits = bitsOf(v);
+  Value lsb = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, bits, i32(v, 16)), i32(v, 1));
+  Value rounded = arith::AddIOp::create(
+      b, loc, bits, arith::AddIOp::create(b, loc, i32(v, 0x7FFF), lsb));
+  Value truncated = fromBits(arith::AndIOp::create(
+      b, loc, rounded, i32(v, int32_t(0xFFFF0000u))));
+  return select(cmpF(arith::CmpFPredicate::UNO, v, v), v, truncated);
+}
+
+//===----------------------------------------------------------------------===//
+// Sections 3 and 4: scales
+//===----------------------------------------------------------------------===//
+
+Value NumericsBuilder::amaxStep(Value acc, Value x) {
+  return fmax(acc, abs(x));
+}
+
+Value NumericsBuilder::outerEncodeScale(Value amax, unsigned e4m3Max) {
+  Value s = fmin(div(f32(amax, 6.0f * e4m3Max), amax),
+                 f32Bits(amax, kFltMaxBits));
+  Value zero = f32(amax, 0.0f);
+  Value degenerate =
+      arith::OrIOp::create(b, loc, cmpF(arith::CmpFPredicate::OEQ, amax, zero),
+                           cmpF(arith::CmpFPredicate::OEQ, s, zero));
+  return select(degenerate, f32(amax, 1.0f), s);
+}
+
+Value NumericsBuilder::reciprocal(Value x) { return div(f32(x, 1.0f), x); }
+
+NumericsBuilder::BlockScale
+NumericsBuilder::blockScaleReciprocal(Value blockAmax, Value sEnc,
+                                      Value sDec) {
+  Value fltMax = f32Bits(blockAmax, kFltMaxBits);
+  Value k = mul(sEnc, f32Bits(sEnc, kRcp6Bits));
+  Value sf = encodeE4M3(fmin(mul(blockAmax, k), fltMax));
+  // sf == 0 gives RN(1 / 0) = +Inf, clamped to FLT_MAX: the underflow
+  // corner of SPEC.md section 4 falls out of the formula.
+  Value enc = fmin(reciprocal(mul(decodeE4M3(sf), sDec)), fltMax);
+  return {sf, enc};
+}
+
+NumericsBuilder::BlockScale
+NumericsBuilder::blockScaleQuotient(Value blockAmax, Value sEncFloored) {
+  Value sf = encodeE4M3(
+      mul(blockAmax, mul(sEncFloored, f32Bits(sEncFloored, kRcp6Bits))));
+  Value sfValue = decodeE4M3(sf);
+  Value zero = f32(blockAmax, 0.0f);
+  Value enc = select(cmpF(arith::CmpFPredicate::OEQ, sfValue, zero), zero,
+                     div(sEncFloored, sfValue));
+  return {sf, enc};
+}
+
+Value NumericsBuilder::outerScaleFor(RecipeAttr recipe, Value amax) {
+  if (recipe.getNumerics() == Numerics::Quotient)
+    amax = fmax(amax, f32(amax, 1e-12f));
+  return outerEncodeScale(amax, recipe.getE4m3Max());
+}
+
+NumericsBuilder::BlockScale
+NumericsBuilder::blockScaleFor(RecipeAttr recipe, Value blockAmax,
+                               Value sEnc) {
+  if (recipe.getNumerics() == Numerics::Quotient)
+    return blockScaleQuotient(blockAmax, sEnc);
+  return blockScaleReciprocal(blockAmax, sEnc, reciprocal(sEnc));
+}
+
+SmallVector<Value, 8> NumericsBuilder::packCodes(ArrayRef<Value> codes) {
+  SmallVector<Value, 8> bytes;
+  for (unsigned j = 0; j + 1 < codes.size(); j += 2)
+    bytes.push_back(packNibbles(codes[j], codes[j + 1]));
+  return bytes;
+}
+
+SmallVector<Value, 8> NumericsBuilder::encodeElements(ArrayRef<Value> x,
+                                                      Value enc,
+                                                      ArrayRef<Value> r8) {
+  SmallVector<Value, kBlock> scaled;
+  for (Value xi : x)
+    scaled.push_back(mul(xi, enc));
+  if (r8.empty()) {
+    SmallVector<Value, 8> bytes;
+    for (unsigned j = 0; j + 1 < scaled.size(); j += 2)
+      bytes.push_back(packE2M1Pair(scaled[j], scaled[j + 1]));
+    return bytes;
+  }
+  SmallVector<Value, kBlock> codes;
+  for (auto [v, r] : llvm::zip(scaled, r8))
+    codes.push_back(encodeE2M1Stochastic(v, r));
+  return packCodes(codes);
+}
+
+//===----------------------------------------------------------------------===//
+// Section 7: 4over6
+//===----------------------------------------------------------------------===//
+
+std::array<NumericsBuilder::BlockScale, 2>
+NumericsBuilder::fourOverSixScales(RecipeAttr recipe, Value blockAmax,
+                                   Value sEnc, Value sDec) {
+  Value fltMax = f32Bits(blockAmax, kFltMaxBits);
+  Value cap = f32(blockAmax, 448.0f); // 448 even when E = 256
+  // Divide first here, unlike the map6 path (SPEC.md section 7).
+  Value base = mul(div(blockAmax, f32(blockAmax, 6.0f)), sEnc);
+  Value sf4 = encodeE4M3(fmin(mul(base, f32(base, 1.5f)), cap));
+  Value sf6 = encodeE4M3(fmin(base, cap));
+  std::array<BlockScale, 2> result;
+  for (auto [scale, sf] : llvm::zip(result, std::array{sf4, sf6}))
+    scale = {sf, fmin(reciprocal(mul(decodeE4M3(sf), sDec)), fltMax)};
+  return result;
+}
+
+Value NumericsBuilder::fourOverSixError(RecipeAttr recipe, ArrayRef<Value> x,
+                                        BlockScale scale, Value amax) {
+  bool mse = recipe.getSelect() == Selection::FourOverSixMSE;
+  Value sfValue = decodeE4M3(scale.sf);
+  Value sixE = f32(amax, 6.0f * recipe.getE4m3Max());
+  Value err = f32(amax, 0.0f);
+  for (Value xi : x) {
+    Value code = encodeE2M1(mul(xi, scale.enc));
+    Value val = div(mul(mul(decodeE2M1(code), sfValue), amax), sixE);
+    Value d = sub(val, xi);
+    err = add(err, mse ? mul(d, d) : abs(d));
+  }
+  return err;
+}
+
+Value NumericsBuilder::treeSum16(ArrayRef<Value> rowErrors) {
+  assert(rowErrors.size() == kBlock && "a tile has 16 rows");
+  SmallVector<Value, kBlock> v(rowErrors);
+  for (unsigned half = 8; half >= 1; half /= 2)
+    for (unsigned k = 0; k < half; ++k)
+      v[k] = add(v[k], v[k + half]);
+  return v[0];
+}
+
+//===----------------------------------------------------------------------===//
+// Section 8: stochastic rounding
+//===----------------------------------------------------------------------===//
+
+std::array<Value, 4> NumericsBuilder::philox(std::array<Value, 2> key,
+                                             std::array<Value, 4> ctr) {
+  Value m0 = i32(ctr[0], int32_t(0xD2511F53u));
+  Value m1 = i32(ctr[0], int32_t(0xCD9E8D57u));
+  Value w0 = i32(ctr[0], int32_t(0x9E3779B9u));
+  Value w1 = i32(ctr[0], int32_t(0xBB67AE85u));
+  for (unsigned round = 0; round < 10; ++round) {
+    if (round > 0) {
+      key[0] = arith::AddIOp::create(b, loc, key[0], w0);
+      key[1] = arith::AddIOp::create(b, loc, key[1], w1);
+    }
+    auto p0 = arith::MulUIExtendedOp::create(b, loc, m0, ctr[0]);
+    auto p1 = arith::MulUIExtendedOp::create(b, loc, m1, ctr[2]);
+    auto xor3 = [&](Value a, Value c, Value d) {
+      return arith::XOrIOp::create(b, loc,
+                                   arith::XOrIOp::create(b, loc, a, c), d);
+    };
+    ctr = {xor3(p1.getHigh(), ctr[1], key[0]), p1.getLow(),
+           xor3(p0.getHigh(), ctr[3], key[1]), p0.getLow()};
+  }
+  return ctr;
+}
+
+SmallVector<Value, kBlock>
+NumericsBuilder::randomBytes(uint64_t seed, Value blockIndex,
+                             unsigned stream) {
+  Type i32Type = b.getI32Type();
+  Value lo = arith::TruncIOp::create(b, loc, i32Type, blockIndex);
+  Value hi = arith::TruncIOp::create(
+      b, loc, i32Type,
+      arith::ShRUIOp::create(
+          b, loc, blockIndex,
+          arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+  std::array<Value, 4> words =
+      philox({i32(int32_t(uint32_t(seed))), i32(int32_t(uint32_t(seed >> 32)))},
+             {lo, hi, i32(int32_t(stream)), i32(0)});
+  SmallVector<Value, kBlock> bytes;
+  for (unsigned i = 0; i < kBlock; ++i)
+    bytes.push_back(arith::AndIOp::create(
+        b, loc,
+        arith::ShRUIOp::create(b, loc, words[i / 4], i32(int32_t(8 * (i % 4)))),
+        i32(0xFF)));
+  return bytes;
+}
+
+Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
+  using P = arith::CmpFPredicate;
+  Type f32Type = withElement(v.getType(), b.getF32Type());
+  Type i32Type = withElement(v.getType(), b.getI32Type());
+  // The E2M1 grid spacing at a magnitude: 0.5 below 2, 1 below 4, else 2.
+  auto stepAt = [&](Value a) {
+    return select(cmpF(P::OGE, a, f32(v, 4.0f)), f32(v, 2.0f),
+                  select(cmpF(P::OGE, a, f32(v, 2.0f)), f32(v, 1.0f),
+                         f32(v, 0.5f)));
+  };
+  Value a = abs(v);
+  Value frac = mul(arith::SIToFPOp::create(b, loc, f32Type, r8),
+                   f32(v, 1.0f / 256.0f));
+  Value t = add(a, mul(frac, stepAt(a)));
+  // Anything at or above 6 (Inf, and NaN through fminf) becomes 6; clamping
+  // below 8 first keeps the integer conversion in range.
+  Value tc = fmin(t, f32(v, 7.0f));
+  Value stepT = stepAt(tc);
+  Value units = arith::FPToSIOp::create(b, loc, i32Type, div(tc, stepT));
+  Value q = fmin(mul(arith::SIToFPOp::create(b, loc, f32Type, units), stepT),
+                 f32(v, 6.0f));
+  Value signBit =
+      arith::AndIOp::create(b, loc, bitsOf(v), i32(v, int32_t(kSignBit)));
+  Value result = fromBits(arith::OrIOp::create(b, loc, bitsOf(q), signBit));
+  result = select(cmpF(P::UNO, v, v), f32(v, 6.0f), result);
+  return encodeE2M1(result);
+}
+
+//===----------------------------------------------------------------------===//
+// Section 9: RHT
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value, kBlock> NumericsBuilder::rht16(ArrayRef<Value> x,
+                                                  unsigned mask) {
+  assert(x.size() == kBlock && "RHT works on groups of 16");
+  SmallVector<Value, kBlock> y;
+  for (unsigned j = 0; j < kBlock; ++j) {
+    // s_i * x_i * (-1)^popc(i & j) is +-x_i exactly; the sum runs in index
+    // order from +0, as a C loop would.
+    Value acc = f32(x[0], 0.0f);
+    for (unsigned i = 0; i < kBlock; ++i) {
+      bool negative = (((mask >> i) & 1) ^ (llvm::popcount(i & j) & 1)) != 0;
+      acc = negative ? sub(acc, x[i]) : add(acc, x[i]);
+    }
+    y.push_back(roundToBF16(mul(acc, f32(acc, 0.25f))));
+  }
+  return y;
+}
+
+//===----------------------------------------------------------------------===//
+// Section 11: dequantization
+//===----------------------------------------------------------------------===//
+
+Value NumericsBuilder::dequantScale(Value sfByte, Value amax,
+                                    unsigned e4m3Max) {
+  float inv6E = 1.0f / (6.0f * float(e4m3Max));
+  return mul(mul(decodeE4M3(sfByte), amax), f32(amax, inv6E));
+}
+
+Value NumericsBuilder::dequantValue(Value code, Value finalScale) {
+  return mul(decodeE2M1(code), finalScale);
+}
+
+//===----------------------------------------------------------------------===//
+// Section 10: layouts
+//===----------------------------------------------------------------------===//
+
+Value NumericsBuilder::scaleOffset(ScaleLayout layout, Value r, Value c,
+                                   Value numCols) {
+  auto idx = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  auto mulI = [&](Value x, Value y) {
+    return arith::MulIOp::create(b, loc, x, y).getResult();
+  };
+  auto addI = [&](Value x, Value y) {
+    return arith::AddIOp::create(b, loc, x, y).getResult();
+  };
+  auto divI = [&](Value x, int64_t d) {
+    return arith::DivUIOp::create(b, loc, x, idx(d)).getResult();
+  };
+  auto remI = [&](Value x, int64_t d) {
+    return arith::RemUIOp::create(b, loc, x, idx(d)).getResult();
+  };
+  switch (layout) {
+  case ScaleLayout::Linear:
+    return addI(mulI(r, numCols), c);
+  case ScaleLayout::Swizzle128x4: {
+    Value cp = mulI(divI(addI(numCols, idx(3)), 4), idx(4));
+    Value off = mulI(divI(r, 128), mulI(idx(128), cp));
+    off = addI(off, mulI(divI(c, 4), idx(512)));
+    off = addI(off, mulI(remI(r, 32), idx(16)));
+    off = addI(off, mulI(divI(remI(r, 128), 32), idx(4)));
+    return addI(off, remI(c, 4));
+  }
+  case ScaleLayout::Swizzle8x4: {
+    Value cp = mulI(divI(addI(numCols, idx(3)), 4), idx(4));
+    Value off = mulI(divI(r, 8), mulI(divI(cp, 4), idx(32)));
+    off = addI(off, mulI(divI(c, 4), idx(32)));
+    off = addI(off, mulI(remI(r, 8), idx(4)));
+    return addI(off, remI(c, 4));
+  }
+  }
+  llvm_unreachable("unknown scale layout");
+}
