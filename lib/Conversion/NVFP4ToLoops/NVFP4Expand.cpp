@@ -75,19 +75,6 @@ public:
       return SmallVector<Value>();
     });
   }
-  /// `if cond then thenValues() else elseValues` with f32 results.
-  SmallVector<Value> ifElse(Value cond, TypeRange types,
-                            function_ref<SmallVector<Value>()> thenValues,
-                            ValueRange elseValues) {
-    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, thenValues());
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, elseValues);
-    return SmallVector<Value>(ifOp.getResults());
-  }
-
   /// Loads an element and widens it exactly to f32.
   Value loadF32(Value memref, ValueRange indices) {
     Value v = memref::LoadOp::create(b, loc, memref, indices);
@@ -321,26 +308,28 @@ private:
         if (recipe.isFourOverSix()) {
           auto candidates =
               m.fourOverSixScales(recipe, tileAmax, sEnc, sDec);
-          SmallVector<Value, kBlock> err4, err6;
+          // Row errors go through a 16-entry scratch buffer (rows a ragged
+          // tile lacks stay 0) so the row body is emitted once, not 16 times.
           OpBuilder &b = m.getBuilder();
-          Type f32Type = b.getF32Type();
-          for (unsigned k = 0; k < kBlock; ++k) {
-            Value r = e.addI(r0, e.idx(k));
-            Value present = arith::CmpIOp::create(
-                b, m.getLoc(), arith::CmpIPredicate::ult, r, d.rows);
-            Value zero = m.f32(0.0f);
-            SmallVector<Value> errs = e.ifElse(
-                present, {f32Type, f32Type},
-                [&] {
-                  SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
-                  return SmallVector<Value>{
-                      m.fourOverSixError(recipe, x, candidates[0], tensorAmax),
-                      m.fourOverSixError(recipe, x, candidates[1],
-                                         tensorAmax)};
-                },
-                {zero, zero});
-            err4.push_back(errs[0]);
-            err6.push_back(errs[1]);
+          Location loc = m.getLoc();
+          auto scratchType = MemRefType::get({2, kBlock}, b.getF32Type());
+          Value errors = memref::AllocaOp::create(b, loc, scratchType);
+          Value zero = m.f32(0.0f);
+          for (int64_t c = 0; c < 2; ++c)
+            for (int64_t k = 0; k < kBlock; ++k)
+              e.storeF32(zero, errors, {e.idx(c), e.idx(k)});
+          e.loop(r0, rEnd, [&](Value r) {
+            SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
+            Value k = arith::SubIOp::create(b, loc, r, r0);
+            for (int64_t c = 0; c < 2; ++c)
+              e.storeF32(m.fourOverSixError(recipe, x, candidates[c],
+                                            tensorAmax),
+                         errors, {e.idx(c), k});
+          });
+          SmallVector<Value, kBlock> err4, err6;
+          for (int64_t k = 0; k < kBlock; ++k) {
+            err4.push_back(e.loadF32(errors, {e.idx(0), e.idx(k)}));
+            err6.push_back(e.loadF32(errors, {e.idx(1), e.idx(k)}));
           }
           scale = pick(m.treeSum16(err4), m.treeSum16(err6), candidates);
         } else {

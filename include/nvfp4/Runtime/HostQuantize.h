@@ -1,0 +1,80 @@
+//===- HostQuantize.h - Run recipes on the host ------------------*- C++ -*-===//
+//
+// JIT-compiles a recipe through the nvfp4-to-cpu pipeline and runs it on
+// host memory: the reference every GPU result is compared with, and the
+// way every recipe runs on a machine without a GPU. Kernels take dynamic
+// shapes, so one compilation per (recipe, input type) serves every shape.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_RUNTIME_HOSTQUANTIZE_H
+#define NVFP4_RUNTIME_HOSTQUANTIZE_H
+
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace mlir {
+class MLIRContext;
+} // namespace mlir
+
+namespace nvfp4 {
+
+/// Storage dtype of the values handed to a kernel.
+enum class ElementType { F32, F16, BF16 };
+
+/// One direction's quantized output, in host memory.
+struct QuantizedOutput {
+  int64_t rows = 0, cols = 0;                 ///< of the quantized matrix
+  std::vector<uint8_t> data;                  ///< rows x cols/2
+  llvm::SmallVector<int64_t, 2> scaleShape;   ///< linear or padded Rp x Cp
+  std::vector<uint8_t> scale;
+  llvm::SmallVector<int64_t, 2> amaxShape;    ///< (1), (rows) or (rows, W)
+  std::vector<float> amax;
+};
+
+struct QuantizeResult {
+  std::optional<QuantizedOutput> rowwise, columnwise;
+};
+
+/// Compiles and runs recipes on the host. Thread-safe; compiled kernels are
+/// cached for the life of the object.
+class HostRunner {
+public:
+  /// Creates a runner with its own MLIRContext. Fails if the host target
+  /// cannot be initialised.
+  static llvm::Expected<std::unique_ptr<HostRunner>> create();
+  ~HostRunner();
+
+  mlir::MLIRContext &getContext();
+
+  /// Parses `text` as a recipe: a preset name, the inside of
+  /// `#nvfp4.recipe<...>`, or the full attribute. Verifier messages come
+  /// back as the error.
+  llvm::Expected<mlir::nvfp4::RecipeAttr> parseRecipe(llvm::StringRef text);
+
+  /// Quantizes the row-major `rows x cols` matrix at `input` (elements of
+  /// `type`) with `recipe`. Shape errors (SPEC.md section 13) are returned.
+  llvm::Expected<QuantizeResult> quantize(mlir::nvfp4::RecipeAttr recipe,
+                                          ElementType type, const void *input,
+                                          int64_t rows, int64_t cols);
+
+  /// Dequantizes one direction's output to f32 (SPEC.md section 11).
+  llvm::Expected<std::vector<float>>
+  dequantize(mlir::nvfp4::RecipeAttr recipe, const QuantizedOutput &q);
+
+private:
+  HostRunner();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+} // namespace nvfp4
+
+#endif // NVFP4_RUNTIME_HOSTQUANTIZE_H

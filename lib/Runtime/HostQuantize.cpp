@@ -1,0 +1,326 @@
+//===- HostQuantize.cpp - Run recipes on the host -------------------------===//
+
+#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+#include "nvfp4/InitAll.h"
+#include "nvfp4/Pipelines/Pipelines.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+using ::nvfp4::ElementType;
+using ::nvfp4::QuantizedOutput;
+using ::nvfp4::QuantizeResult;
+
+namespace {
+/// A ranked memref descriptor as the C interface passes it.
+template <int N>
+struct Descriptor {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[N];
+  int64_t strides[N];
+};
+
+/// Owns the descriptors of one call and the argument array for
+/// `invokePacked` (each argument is a pointer to a descriptor pointer).
+class CallArgs {
+public:
+  void add(void *data, ArrayRef<int64_t> shape) {
+    if (shape.size() == 1) {
+      auto d = std::make_unique<Descriptor<1>>(
+          Descriptor<1>{data, data, 0, {shape[0]}, {1}});
+      push(d.get());
+      ones.push_back(std::move(d));
+    } else {
+      auto d = std::make_unique<Descriptor<2>>(Descriptor<2>{
+          data, data, 0, {shape[0], shape[1]}, {shape[1], 1}});
+      push(d.get());
+      twos.push_back(std::move(d));
+    }
+  }
+  SmallVector<void *> &packed() {
+    args.clear();
+    for (void *&p : pointers)
+      args.push_back(&p);
+    return args;
+  }
+
+private:
+  void push(void *d) { pointers.push_back(d); }
+  std::vector<std::unique_ptr<Descriptor<1>>> ones;
+  std::vector<std::unique_ptr<Descriptor<2>>> twos;
+  std::deque<void *> pointers;
+  SmallVector<void *> args;
+};
+
+Type elementTypeOf(MLIRContext *ctx, ElementType t) {
+  switch (t) {
+  case ElementType::F32:
+    return Float32Type::get(ctx);
+  case ElementType::F16:
+    return Float16Type::get(ctx);
+  case ElementType::BF16:
+    return BFloat16Type::get(ctx);
+  }
+  llvm_unreachable("unknown element type");
+}
+
+MemRefType dynamicMemRef(unsigned rank, Type element) {
+  return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
+                         element);
+}
+
+llvm::Error makeError(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Collects diagnostics into one line while in scope.
+struct DiagnosticCollector {
+  DiagnosticCollector(MLIRContext &ctx)
+      : handler(&ctx, [this](Diagnostic &d) {
+          if (d.getSeverity() == DiagnosticSeverity::Error) {
+            if (!message.empty())
+              message += "; ";
+            message += d.str();
+          }
+          return success();
+        }) {}
+  std::string message;
+  ScopedDiagnosticHandler handler;
+};
+} // namespace
+
+namespace nvfp4 {
+
+struct HostRunner::Impl {
+  MLIRContext context;
+  std::mutex mutex;
+  /// Compiled kernels by (kind, recipe, element type).
+  std::map<std::tuple<int, const void *, int>,
+           std::unique_ptr<ExecutionEngine>>
+      engines;
+
+  /// Compiles (or finds) the kernel `build` emits into `func @kernel`.
+  llvm::Expected<ExecutionEngine *>
+  getOrCompile(int kind, RecipeAttr recipe, int type,
+               function_ref<void(OpBuilder &, func::FuncOp)> build,
+               ArrayRef<Type> argTypes) {
+    auto key = std::make_tuple(kind, recipe.getAsOpaquePointer(), type);
+    auto it = engines.find(key);
+    if (it != engines.end())
+      return it->second.get();
+
+    DiagnosticCollector diagnostics(context);
+    OpBuilder b(&context);
+    Location loc = b.getUnknownLoc();
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    b.setInsertionPointToEnd(module->getBody());
+    auto func = func::FuncOp::create(b, loc, "kernel",
+                                     b.getFunctionType(argTypes, {}));
+    func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    b.setInsertionPointToStart(func.addEntryBlock());
+    build(b, func);
+    func::ReturnOp::create(b, loc);
+    if (failed(verify(*module)))
+      return makeError("internal error: invalid kernel module: " +
+                       diagnostics.message);
+
+    PassManager pm(&context);
+    buildCPUPipeline(pm);
+    if (failed(pm.run(*module)))
+      return makeError("CPU lowering failed: " + diagnostics.message);
+
+    ExecutionEngineOptions options;
+    auto transformer = makeOptimizingTransformer(/*optLevel=*/3,
+                                                 /*sizeLevel=*/0, nullptr);
+    options.transformer = transformer;
+    options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+    auto engine = ExecutionEngine::create(*module, options);
+    if (!engine)
+      return engine.takeError();
+    ExecutionEngine *raw = engine->get();
+    engines.emplace(key, std::move(*engine));
+    return raw;
+  }
+};
+
+HostRunner::HostRunner() : impl(std::make_unique<Impl>()) {}
+HostRunner::~HostRunner() = default;
+
+llvm::Expected<std::unique_ptr<HostRunner>>
+HostRunner::create() {
+  static std::once_flag once;
+  static bool ok = false;
+  std::call_once(once, [] {
+    ok = !llvm::InitializeNativeTarget() &&
+         !llvm::InitializeNativeTargetAsmPrinter();
+  });
+  if (!ok)
+    return makeError("cannot initialise the host target for JIT compilation");
+  std::unique_ptr<HostRunner> runner(new HostRunner());
+  mlir::nvfp4::loadAllDialects(runner->impl->context);
+  return runner;
+}
+
+MLIRContext &HostRunner::getContext() { return impl->context; }
+
+llvm::Expected<RecipeAttr> HostRunner::parseRecipe(StringRef text) {
+  std::string full = text.str();
+  StringRef trimmed = text.trim();
+  if (!trimmed.starts_with("#nvfp4.recipe"))
+    full = "#nvfp4.recipe<" + trimmed.str() + ">";
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  DiagnosticCollector diagnostics(impl->context);
+  Attribute attr = parseAttribute(full, &impl->context);
+  auto recipe = dyn_cast_or_null<RecipeAttr>(attr);
+  if (!recipe)
+    return makeError(diagnostics.message.empty()
+                         ? "expected an #nvfp4.recipe attribute"
+                         : diagnostics.message);
+  return recipe;
+}
+
+llvm::Expected<QuantizeResult>
+HostRunner::quantize(RecipeAttr recipe, ElementType type,
+                            const void *input, int64_t rows, int64_t cols) {
+  if (rows < 1 || cols < 1)
+    return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
+                     Twine(cols));
+  if (recipe.getRowwise() && cols % kBlockSize != 0)
+    return makeError("expected quantized dimension K to be a multiple of 16, "
+                     "got " + Twine(cols));
+  if (recipe.getColumnwise() && rows % kBlockSize != 0)
+    return makeError("columnwise output requires M to be a multiple of 16, "
+                     "got " + Twine(rows));
+
+  QuantizeResult result;
+  auto allocate = [&](int64_t r, int64_t c) {
+    QuantizedOutput out;
+    out.rows = r;
+    out.cols = c;
+    out.data.assign(r * (c / 2), 0);
+    out.scaleShape = scaleShape(recipe.getSfLayout(), r, c);
+    out.scale.assign(out.scaleShape[0] * out.scaleShape[1], 0);
+    out.amaxShape = amaxShape(recipe, r, c);
+    int64_t n = 1;
+    for (int64_t d : out.amaxShape)
+      n *= d;
+    out.amax.assign(n, 0.0f);
+    return out;
+  };
+  if (recipe.getRowwise())
+    result.rowwise = allocate(rows, cols);
+  if (recipe.getColumnwise())
+    result.columnwise = allocate(cols, rows);
+
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  MLIRContext *ctx = &impl->context;
+  Type element = elementTypeOf(ctx, type);
+  Type i8 = IntegerType::get(ctx, 8);
+  Type f8 = Float8E4M3FNType::get(ctx);
+  Type f32 = Float32Type::get(ctx);
+  unsigned amaxRank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
+  SmallVector<Type> argTypes{dynamicMemRef(2, element)};
+  for (bool present : {recipe.getRowwise(), recipe.getColumnwise()})
+    if (present)
+      argTypes.append({dynamicMemRef(2, i8), dynamicMemRef(2, f8),
+                       dynamicMemRef(amaxRank, f32)});
+
+  auto engine = impl->getOrCompile(
+      /*kind=*/0, recipe, int(type),
+      [&](OpBuilder &b, func::FuncOp func) {
+        auto args = func.getArguments();
+        Value none;
+        unsigned next = 1;
+        auto take = [&](bool present) {
+          if (!present)
+            return std::array<Value, 3>{none, none, none};
+          std::array<Value, 3> v{args[next], args[next + 1], args[next + 2]};
+          next += 3;
+          return v;
+        };
+        auto row = take(recipe.getRowwise());
+        auto col = take(recipe.getColumnwise());
+        QuantizeOp::create(b, func.getLoc(), args[0], recipe, row[0], row[1],
+                           row[2], col[0], col[1], col[2]);
+      },
+      argTypes);
+  if (!engine)
+    return engine.takeError();
+
+  CallArgs call;
+  call.add(const_cast<void *>(input), {rows, cols});
+  for (std::optional<QuantizedOutput> *out :
+       {&result.rowwise, &result.columnwise}) {
+    if (!*out)
+      continue;
+    QuantizedOutput &o = **out;
+    call.add(o.data.data(), {o.rows, o.cols / 2});
+    call.add(o.scale.data(), o.scaleShape);
+    call.add(o.amax.data(), o.amaxShape);
+  }
+  if (llvm::Error err =
+          (*engine)->invokePacked("_mlir_ciface_kernel", call.packed()))
+    return std::move(err);
+  return result;
+}
+
+llvm::Expected<std::vector<float>>
+HostRunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
+  if (q.cols % kBlockSize != 0)
+    return makeError("expected quantized dimension to be a multiple of 16, "
+                     "got " + Twine(q.cols));
+  if (q.data.size() != size_t(q.rows * (q.cols / 2)) ||
+      ArrayRef<int64_t>(q.scaleShape) !=
+          ArrayRef<int64_t>(scaleShape(recipe.getSfLayout(), q.rows, q.cols)) ||
+      ArrayRef<int64_t>(q.amaxShape) !=
+          ArrayRef<int64_t>(amaxShape(recipe, q.rows, q.cols)))
+    return makeError("quantized buffers do not match the recipe's shapes for a " +
+                     Twine(q.rows) + "x" + Twine(q.cols) + " matrix");
+  std::vector<float> out(q.rows * q.cols);
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  MLIRContext *ctx = &impl->context;
+  Type i8 = IntegerType::get(ctx, 8);
+  Type f8 = Float8E4M3FNType::get(ctx);
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<Type> argTypes{dynamicMemRef(2, i8), dynamicMemRef(2, f8),
+                             dynamicMemRef(q.amaxShape.size(), f32),
+                             dynamicMemRef(2, f32)};
+  auto engine = impl->getOrCompile(
+      /*kind=*/1, recipe, 0,
+      [&](OpBuilder &b, func::FuncOp func) {
+        auto a = func.getArguments();
+        DequantizeOp::create(b, func.getLoc(), a[0], a[1], a[2], recipe, a[3]);
+      },
+      argTypes);
+  if (!engine)
+    return engine.takeError();
+  CallArgs call;
+  call.add(const_cast<uint8_t *>(q.data.data()), {q.rows, q.cols / 2});
+  call.add(const_cast<uint8_t *>(q.scale.data()), q.scaleShape);
+  call.add(const_cast<float *>(q.amax.data()), q.amaxShape);
+  call.add(out.data(), {q.rows, q.cols});
+  if (llvm::Error err =
+          (*engine)->invokePacked("_mlir_ciface_kernel", call.packed()))
+    return std::move(err);
+  return out;
+}
+
+} // namespace nvfp4
