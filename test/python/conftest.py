@@ -1,0 +1,21 @@
+"""Shared fixtures: where the built tools are."""
+
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def tools_dir() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("NVFP4_TOOLS_DIR", ROOT / "build" / "bin"))
+    if not (path / "nvfp4-quantize").exists():
+        pytest.skip(f"nvfp4-quantize not built in {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> pathlib.Path:
+    return ROOT / "examples"

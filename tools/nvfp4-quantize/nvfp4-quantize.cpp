@@ -1,0 +1,317 @@
+//===- nvfp4-quantize.cpp - Quantize a .npy tensor with a recipe ----------===//
+//
+//   nvfp4-quantize [recipe flags] --target=cpu INPUT.npy OUTDIR
+//
+// Writes data.npy, scale.npy, amax.npy (and *_t.npy for the columnwise
+// output, dequant*.npy with --dequant) into OUTDIR. Every failure prints one
+// line naming the problem, exits non-zero and leaves OUTDIR without any of
+// these files.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
+#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Support/FloatBits.h"
+#include "nvfp4/Support/Npy.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace llvm;
+namespace npy = nvfp4::npy;
+
+namespace {
+cl::OptionCategory recipeCat("Recipe (SPEC.md); each flag overrides the preset");
+cl::opt<std::string> recipeOpt("recipe", cl::desc("PRESET or FILE.mlir"),
+                               cl::cat(recipeCat));
+cl::opt<std::string> outerOpt("outer", cl::desc("tensor|row|window64"),
+                              cl::cat(recipeCat));
+cl::opt<std::string> blockOpt("block", cl::desc("1x16|16x16"),
+                              cl::cat(recipeCat));
+cl::opt<std::string> numericsOpt("numerics", cl::desc("reciprocal|quotient"),
+                                 cl::cat(recipeCat));
+cl::opt<std::string> selectOpt("select", cl::desc("map6|mae|mse"),
+                               cl::cat(recipeCat));
+cl::opt<std::string> e4m3Opt("e4m3-max", cl::desc("448|256"),
+                             cl::cat(recipeCat));
+cl::opt<std::string> roundingOpt("rounding", cl::desc("nearest|stochastic"),
+                                 cl::cat(recipeCat));
+cl::opt<uint64_t> seedOpt("seed", cl::desc("stochastic rounding seed"),
+                          cl::init(0), cl::cat(recipeCat));
+cl::opt<bool> rhtOpt("rht", cl::desc("RHT16 on the columnwise output"),
+                     cl::cat(recipeCat));
+cl::opt<bool> rowwiseOpt("rowwise", cl::desc("rowwise output (default)"),
+                         cl::cat(recipeCat));
+cl::opt<bool> columnwiseOpt("columnwise", cl::desc("columnwise output"),
+                            cl::cat(recipeCat));
+cl::opt<std::string> layoutOpt("sf-layout", cl::desc("linear|128x4|8x4"),
+                               cl::cat(recipeCat));
+
+cl::opt<std::string> inputDtypeOpt(
+    "input-dtype",
+    cl::desc("bf16|fp16|fp32: storage dtype the input is rounded to first "
+             "(default: the file's dtype)"));
+cl::opt<std::string> targetOpt("target", cl::desc("cpu"), cl::init("cpu"));
+cl::opt<bool> dequantOpt("dequant",
+                         cl::desc("also write dequant.npy (and dequant_t.npy)"));
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("INPUT.npy"),
+                               cl::Required);
+cl::opt<std::string> outDir(cl::Positional, cl::desc("OUTDIR"), cl::Required);
+
+Error fail(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+
+/// Maps a flag value to recipe syntax, or fails naming the accepted values.
+Expected<std::string> pick(cl::opt<std::string> &opt,
+                           ArrayRef<std::pair<StringRef, StringRef>> table) {
+  for (auto [flag, syntax] : table)
+    if (opt == flag)
+      return syntax.str();
+  SmallVector<StringRef> names;
+  for (auto [flag, syntax] : table)
+    names.push_back(flag);
+  return fail("unknown --" + opt.ArgStr + " value '" + opt + "' (expected " +
+              join(names, ", ") + ")");
+}
+
+/// The recipe overrides the flags ask for, as `key = value` entries.
+Expected<SmallVector<std::string>> flagOverrides() {
+  SmallVector<std::string> keys;
+  auto add = [&](cl::opt<std::string> &opt, StringRef key,
+                 ArrayRef<std::pair<StringRef, StringRef>> table) -> Error {
+    if (!opt.getNumOccurrences())
+      return Error::success();
+    Expected<std::string> v = pick(opt, table);
+    if (!v)
+      return v.takeError();
+    keys.push_back((key + " = " + *v).str());
+    return Error::success();
+  };
+  if (Error e = add(outerOpt, "outer",
+                    {{"tensor", "tensor"}, {"row", "row"},
+                     {"window64", "window<64>"}}))
+    return std::move(e);
+  if (Error e = add(blockOpt, "block", {{"1x16", "1x16"}, {"16x16", "16x16"}}))
+    return std::move(e);
+  if (Error e = add(numericsOpt, "numerics",
+                    {{"reciprocal", "reciprocal"}, {"quotient", "quotient"}}))
+    return std::move(e);
+  if (Error e = add(selectOpt, "select",
+                    {{"map6", "map6"},
+                     {"mae", "four_over_six<mae>"},
+                     {"mse", "four_over_six<mse>"}}))
+    return std::move(e);
+  if (Error e = add(e4m3Opt, "e4m3_max", {{"448", "448"}, {"256", "256"}}))
+    return std::move(e);
+  std::string stochastic =
+      "stochastic<seed = " + std::to_string(seedOpt.getValue()) + ">";
+  if (Error e = add(roundingOpt, "rounding",
+                    {{"nearest", "nearest"}, {"stochastic", stochastic}}))
+    return std::move(e);
+  if (seedOpt.getNumOccurrences() && roundingOpt != "stochastic")
+    return fail("--seed needs --rounding=stochastic");
+  if (rhtOpt)
+    keys.push_back("transform = rht16");
+  if (rowwiseOpt || columnwiseOpt) {
+    SmallVector<StringRef> dirs;
+    if (rowwiseOpt)
+      dirs.push_back("rowwise");
+    if (columnwiseOpt)
+      dirs.push_back("columnwise");
+    keys.push_back("directions = [" + join(dirs, ", ") + "]");
+  }
+  if (Error e = add(layoutOpt, "sf_layout",
+                    {{"linear", "linear"}, {"128x4", "128x4"}, {"8x4", "8x4"}}))
+    return std::move(e);
+  return keys;
+}
+
+/// A recipe from --recipe=FILE.mlir: either a bare `#nvfp4.recipe<...>`
+/// or a module whose first op with a `recipe` attribute supplies it.
+Expected<mlir::nvfp4::RecipeAttr> recipeFromFile(nvfp4::HostRunner &runner,
+                                                 StringRef path) {
+  auto buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return fail(path + ": cannot read recipe file: " +
+                buffer.getError().message());
+  StringRef text = (*buffer)->getBuffer().trim();
+  if (text.starts_with("#nvfp4.recipe"))
+    return runner.parseRecipe(text);
+  mlir::MLIRContext &ctx = runner.getContext();
+  std::string message;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    if (message.empty())
+      message = d.str();
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  if (!module)
+    return fail(path + ": " + message);
+  mlir::nvfp4::RecipeAttr recipe;
+  module->walk([&](mlir::Operation *op) {
+    if (!recipe)
+      recipe = op->getAttrOfType<mlir::nvfp4::RecipeAttr>("recipe");
+  });
+  if (!recipe)
+    return fail(path + ": no op with a recipe attribute");
+  return recipe;
+}
+
+Expected<mlir::nvfp4::RecipeAttr> buildRecipe(nvfp4::HostRunner &runner) {
+  Expected<SmallVector<std::string>> overrides = flagOverrides();
+  if (!overrides)
+    return overrides.takeError();
+  StringRef recipe = recipeOpt;
+  if (recipe.ends_with(".mlir") || sys::fs::is_regular_file(recipe)) {
+    if (!overrides->empty())
+      return fail("recipe flags cannot be combined with a recipe file; edit " +
+                  recipe + " instead");
+    return recipeFromFile(runner, recipe);
+  }
+  SmallVector<std::string> parts;
+  parts.push_back(recipe.empty() ? "per_tensor" : recipe.str());
+  // Directions the flags did not set keep the preset's.
+  llvm::append_range(parts, *overrides);
+  return runner.parseRecipe(join(parts, ", "));
+}
+
+/// Reads INPUT.npy and converts it to the storage dtype's bytes.
+Expected<std::pair<nvfp4::ElementType, std::vector<uint8_t>>>
+loadInput(const npy::Array &array) {
+  std::string dtype = inputDtypeOpt;
+  if (dtype.empty())
+    dtype = array.dtype == npy::DType::F16 ? "fp16" : "fp32";
+  nvfp4::ElementType type;
+  if (dtype == "fp32")
+    type = nvfp4::ElementType::F32;
+  else if (dtype == "fp16")
+    type = nvfp4::ElementType::F16;
+  else if (dtype == "bf16")
+    type = nvfp4::ElementType::BF16;
+  else
+    return fail("unknown --input-dtype value '" + dtype +
+                "' (expected bf16, fp16 or fp32)");
+  std::vector<float> values = npy::toFloat32(array);
+  std::vector<uint8_t> bytes;
+  bytes.reserve(values.size() * (type == nvfp4::ElementType::F32 ? 4 : 2));
+  for (float v : values) {
+    uint32_t word = type == nvfp4::ElementType::F32 ? nvfp4::floatBits(v)
+                    : type == nvfp4::ElementType::F16
+                        ? nvfp4::floatToF16(v)
+                        : nvfp4::floatToBF16(v);
+    unsigned width = type == nvfp4::ElementType::F32 ? 4 : 2;
+    for (unsigned i = 0; i < width; ++i)
+      bytes.push_back(uint8_t(word >> (8 * i)));
+  }
+  return std::make_pair(type, std::move(bytes));
+}
+
+/// The files of one run, written together or not at all.
+struct OutputSet {
+  struct File {
+    std::string name;
+    npy::DType dtype;
+    SmallVector<int64_t, 2> shape;
+    const void *data;
+  };
+  std::vector<File> files;
+
+  Error write(StringRef dir) {
+    std::vector<std::string> written;
+    for (const File &f : files) {
+      SmallString<256> path(dir);
+      sys::path::append(path, f.name);
+      if (Error e = npy::writeNpy(path, f.dtype, f.shape, f.data)) {
+        for (const std::string &w : written)
+          sys::fs::remove(w);
+        return e;
+      }
+      written.push_back(path.str().str());
+    }
+    return Error::success();
+  }
+};
+
+Error run() {
+  if (targetOpt != "cpu")
+    return fail("target '" + targetOpt +
+                "' is not supported by this build (supported: cpu)");
+  Expected<npy::Array> array = npy::readNpy(inputPath);
+  if (!array)
+    return array.takeError();
+  if (array->shape.size() != 2) {
+    SmallVector<std::string> dims;
+    for (int64_t d : array->shape)
+      dims.push_back(std::to_string(d));
+    return fail(inputPath + ": expected a 2-D array, got shape (" +
+                join(dims, ", ") + ")");
+  }
+  if (array->dtype != npy::DType::F32 && array->dtype != npy::DType::F16)
+    return fail(inputPath + ": unsupported dtype " +
+                npy::dtypeName(array->dtype) + " (expected float32 or float16)");
+  auto runner = nvfp4::HostRunner::create();
+  if (!runner)
+    return runner.takeError();
+  Expected<mlir::nvfp4::RecipeAttr> recipe = buildRecipe(**runner);
+  if (!recipe)
+    return recipe.takeError();
+  auto input = loadInput(*array);
+  if (!input)
+    return input.takeError();
+  int64_t rows = array->shape[0], cols = array->shape[1];
+  auto result = (*runner)->quantize(*recipe, input->first,
+                                    input->second.data(), rows, cols);
+  if (!result)
+    return result.takeError();
+
+  OutputSet out;
+  std::vector<std::vector<float>> dequantized;
+  dequantized.reserve(2);
+  for (auto [q, suffix] : {std::pair{&result->rowwise, ""},
+                           std::pair{&result->columnwise, "_t"}}) {
+    if (!*q)
+      continue;
+    const nvfp4::QuantizedOutput &o = **q;
+    std::string s = suffix;
+    out.files.push_back({"data" + s + ".npy", npy::DType::U8,
+                         {o.rows, o.cols / 2}, o.data.data()});
+    out.files.push_back(
+        {"scale" + s + ".npy", npy::DType::U8, o.scaleShape, o.scale.data()});
+    out.files.push_back(
+        {"amax" + s + ".npy", npy::DType::F32, o.amaxShape, o.amax.data()});
+    if (dequantOpt) {
+      auto d = (*runner)->dequantize(*recipe, o);
+      if (!d)
+        return d.takeError();
+      dequantized.push_back(std::move(*d));
+      out.files.push_back({"dequant" + s + ".npy", npy::DType::F32,
+                           {o.rows, o.cols}, dequantized.back().data()});
+    }
+  }
+  if (std::error_code ec = sys::fs::create_directories(outDir))
+    return fail(outDir + ": cannot create output directory: " + ec.message());
+  return out.write(outDir);
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "nvfp4-quantize: quantize a 2-D .npy tensor with an NVFP4 recipe\n");
+  if (Error e = run()) {
+    errs() << "nvfp4-quantize: error: " << toString(std::move(e)) << "\n";
+    return 1;
+  }
+  return 0;
+}
