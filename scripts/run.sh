@@ -1,14 +1,52 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and lower a recipe example with the most
-# complete pipeline this checkout has, printing the result.
+# The main job: set up, build, lower a recipe example, and run it.
 #
 #   scripts/run.sh [examples/NAME.mlir]     (default: examples/per_token.mlir)
+#
+# Prints the recipe ops, then their lowering by nvfp4-expand (SPEC.md math
+# in loops; NVFP4_PRINT=llvm prints the LLVM dialect of nvfp4-to-cpu),
+# then quantizes a random 4096x4096 bf16 tensor with the same recipe on the
+# host and summarises the outputs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 example=${1:-$root/examples/per_token.mlir}
-"$root/scripts/build.sh" nvfp4-opt >&2
-opt="$root/build/bin/nvfp4-opt"
+"$root/scripts/build.sh" nvfp4-opt nvfp4-quantize >&2
+bin="$root/build/bin"
 
-# Verify the recipe and ops, then print the canonical form. Later stages
-# (CPU loops, PTX/cubin, a GPU run) are added here as their passes land.
-"$opt" "$example"
+echo "== $example: verified recipe ops"
+"$bin/nvfp4-opt" "$example"
+if [[ ${NVFP4_PRINT:-} == llvm ]]; then
+  echo "== lowered for the host (nvfp4-to-cpu)"
+  "$bin/nvfp4-opt" "$example" --nvfp4-to-cpu
+else
+  echo "== lowered to SPEC.md math over loops (nvfp4-expand, canonicalized)"
+  "$bin/nvfp4-opt" "$example" --nvfp4-expand --canonicalize --cse
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$root/.venv/bin/python" - "$work/x.npy" <<'PY'
+import sys
+import numpy as np
+x = np.random.default_rng(0).standard_normal((4096, 4096)).astype(np.float32)
+x[:, 7] *= 50  # an outlier channel
+np.save(sys.argv[1], x)
+PY
+echo "== quantizing a 4096x4096 tensor (bf16 storage) with $(basename "$example") on the cpu"
+start=$(date +%s.%N)
+"$bin/nvfp4-quantize" --recipe="$example" --input-dtype=bf16 --dequant \
+  --target=cpu "$work/x.npy" "$work/out"
+end=$(date +%s.%N)
+"$root/.venv/bin/python" - "$work" "$start" "$end" <<'PY'
+import pathlib, sys
+import numpy as np
+work = pathlib.Path(sys.argv[1]); out = work / "out"
+x = np.load(work / "x.npy")
+for p in sorted(out.glob("*.npy")):
+    a = np.load(p)
+    print(f"  {p.name:14s} {str(a.dtype):8s} {a.shape}")
+d = np.load(out / "dequant.npy")
+rel = np.linalg.norm(d - x) / np.linalg.norm(x)
+print(f"  relative error of the dequantized tensor: {rel:.4f}")
+print(f"  wall time (JIT + quantize + dequantize + I/O): {float(sys.argv[3]) - float(sys.argv[2]):.2f} s")
+PY
