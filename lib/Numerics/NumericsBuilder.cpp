@@ -494,6 +494,18 @@ Value NumericsBuilder::dequantValue(Value code, Value finalScale) {
 }
 
 //===----------------------------------------------------------------------===//
+// Section 12: GEMM epilogue
+//===----------------------------------------------------------------------===//
+
+Value NumericsBuilder::gemmAlpha(Value amaxA, Value amaxB, unsigned e4m3MaxA,
+                                 unsigned e4m3MaxB) {
+  // 36 * E_A * E_B is exact in binary32 (at most 7225344 < 2^24); its
+  // reciprocal is rounded once, at compile time.
+  float c = 1.0f / (36.0f * float(e4m3MaxA) * float(e4m3MaxB));
+  return mul(mul(amaxA, amaxB), f32(amaxA, c));
+}
+
+//===----------------------------------------------------------------------===//
 // Section 10: layouts
 //===----------------------------------------------------------------------===//
 

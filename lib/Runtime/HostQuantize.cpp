@@ -198,8 +198,38 @@ llvm::Expected<RecipeAttr> HostRunner::parseRecipe(StringRef text) {
 }
 
 llvm::Expected<QuantizeResult>
-HostRunner::quantize(RecipeAttr recipe, ElementType type,
-                            const void *input, int64_t rows, int64_t cols) {
+HostRunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
+                     int64_t rows, int64_t cols) {
+  return run(recipe, type, input, rows, cols, /*splits=*/std::nullopt);
+}
+
+llvm::Expected<QuantizeResult>
+HostRunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
+                            const void *input, int64_t rows, int64_t cols,
+                            ArrayRef<int64_t> splits) {
+  if (splits.empty())
+    return makeError("expected at least one group");
+  int64_t total = 0;
+  for (auto [g, split] : llvm::enumerate(splits)) {
+    if (split < 0)
+      return makeError("expected non-negative group sizes, got " +
+                       Twine(split) + " for group " + Twine(g));
+    if (recipe.getColumnwise() && split % kBlockSize != 0)
+      return makeError("columnwise output requires every group size to be a "
+                       "multiple of 16, got " +
+                       Twine(split) + " for group " + Twine(g));
+    total += split;
+  }
+  if (total != rows)
+    return makeError("expected group sizes to add up to " + Twine(rows) +
+                     " rows, got " + Twine(total));
+  return run(recipe, type, input, rows, cols, splits);
+}
+
+llvm::Expected<QuantizeResult>
+HostRunner::run(RecipeAttr recipe, ElementType type, const void *input,
+                int64_t rows, int64_t cols,
+                std::optional<ArrayRef<int64_t>> splits) {
   if (rows < 1 || cols < 1)
     return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
                      Twine(cols));
@@ -209,16 +239,29 @@ HostRunner::quantize(RecipeAttr recipe, ElementType type,
   if (recipe.getColumnwise() && rows % kBlockSize != 0)
     return makeError("columnwise output requires M to be a multiple of 16, "
                      "got " + Twine(rows));
+  bool grouped = splits.has_value();
+  int64_t groups = grouped ? int64_t(splits->size()) : 1;
+  if (grouped && recipe.getColumnwise() &&
+      (recipe.getOuter() == OuterGroup::Window ||
+       recipe.getSfLayout() != ScaleLayout::Linear))
+    return makeError("grouped columnwise output supports only per-tensor and "
+                     "per-row recipes in the linear layout");
 
   QuantizeResult result;
-  auto allocate = [&](int64_t r, int64_t c) {
+  auto allocate = [&](int64_t r, int64_t c, bool columnwise) {
     QuantizedOutput out;
     out.rows = r;
     out.cols = c;
     out.data.assign(r * (c / 2), 0);
     out.scaleShape = scaleShape(recipe.getSfLayout(), r, c);
+    if (grouped && !columnwise)
+      out.scaleShape[0] = groupedScaleRows(recipe.getSfLayout(), r, groups);
     out.scale.assign(out.scaleShape[0] * out.scaleShape[1], 0);
     out.amaxShape = amaxShape(recipe, r, c);
+    if (grouped && recipe.getOuter() == OuterGroup::Tensor)
+      out.amaxShape = {groups};
+    else if (grouped && columnwise && recipe.getOuter() == OuterGroup::Row)
+      out.amaxShape = {groups, r};
     int64_t n = 1;
     for (int64_t d : out.amaxShape)
       n *= d;
@@ -226,9 +269,9 @@ HostRunner::quantize(RecipeAttr recipe, ElementType type,
     return out;
   };
   if (recipe.getRowwise())
-    result.rowwise = allocate(rows, cols);
+    result.rowwise = allocate(rows, cols, false);
   if (recipe.getColumnwise())
-    result.columnwise = allocate(cols, rows);
+    result.columnwise = allocate(cols, rows, true);
 
   std::lock_guard<std::mutex> lock(impl->mutex);
   MLIRContext *ctx = &impl->context;
@@ -236,19 +279,21 @@ HostRunner::quantize(RecipeAttr recipe, ElementType type,
   Type i8 = IntegerType::get(ctx, 8);
   Type f8 = Float8E4M3FNType::get(ctx);
   Type f32 = Float32Type::get(ctx);
-  unsigned amaxRank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
   SmallVector<Type> argTypes{dynamicMemRef(2, element)};
-  for (bool present : {recipe.getRowwise(), recipe.getColumnwise()})
-    if (present)
+  if (grouped)
+    argTypes.push_back(dynamicMemRef(1, IntegerType::get(ctx, 64)));
+  for (std::optional<QuantizedOutput> *out :
+       {&result.rowwise, &result.columnwise})
+    if (*out)
       argTypes.append({dynamicMemRef(2, i8), dynamicMemRef(2, f8),
-                       dynamicMemRef(amaxRank, f32)});
+                       dynamicMemRef((*out)->amaxShape.size(), f32)});
 
   auto engine = impl->getOrCompile(
-      /*kind=*/0, recipe, int(type),
+      /*kind=*/grouped ? 2 : 0, recipe, int(type),
       [&](OpBuilder &b, func::FuncOp func) {
         auto args = func.getArguments();
         Value none;
-        unsigned next = 1;
+        unsigned next = grouped ? 2 : 1;
         auto take = [&](bool present) {
           if (!present)
             return std::array<Value, 3>{none, none, none};
@@ -258,8 +303,13 @@ HostRunner::quantize(RecipeAttr recipe, ElementType type,
         };
         auto row = take(recipe.getRowwise());
         auto col = take(recipe.getColumnwise());
-        QuantizeOp::create(b, func.getLoc(), args[0], recipe, row[0], row[1],
-                           row[2], col[0], col[1], col[2]);
+        if (grouped)
+          GroupedQuantizeOp::create(b, func.getLoc(), args[0], args[1], recipe,
+                                    row[0], row[1], row[2], col[0], col[1],
+                                    col[2]);
+        else
+          QuantizeOp::create(b, func.getLoc(), args[0], recipe, row[0], row[1],
+                             row[2], col[0], col[1], col[2]);
       },
       argTypes);
   if (!engine)
@@ -267,6 +317,8 @@ HostRunner::quantize(RecipeAttr recipe, ElementType type,
 
   CallArgs call;
   call.add(const_cast<void *>(input), {rows, cols});
+  if (grouped)
+    call.add(const_cast<int64_t *>(splits->data()), {groups});
   for (std::optional<QuantizedOutput> *out :
        {&result.rowwise, &result.columnwise}) {
     if (!*out)

@@ -279,6 +279,21 @@ TEST_F(NumericsBuilderTest, TV17_Dequant) {
   }
 }
 
+// TV16: the GEMM alpha; RN(1/7225344) = 0x34149B93.
+TEST_F(NumericsBuilderTest, TV16_GemmAlpha) {
+  ScalarKernel alpha(ctx, {f32(), f32()}, {f32()},
+                     [](NumericsBuilder &nb, ArrayRef<Value> a) {
+                       return SmallVector<Value>{
+                           nb.gemmAlpha(a[0], a[1], 448, 448)};
+                     });
+  float one = 1.0f, out = 0;
+  alpha.call({&one, &one, &out});
+  EXPECT_EQ(floatBits(out), 0x34149B93u);
+  float a = hexFloat(0x41D01363), b = hexFloat(0x41BC13CA);
+  alpha.call({&a, &b, &out});
+  EXPECT_EQ(floatBits(out), 0x38B17ADCu);
+}
+
 // TV11: swizzled scale offsets for C = 8.
 TEST_F(NumericsBuilderTest, TV11_ScaleOffsets) {
   for (auto [layout, cases] :

@@ -8,7 +8,8 @@ include "mlir/Pass/PassBase.td"
 def NVFP4Expand : Pass<"nvfp4-expand"> {
   let summary = "Expand nvfp4 ops into explicit SPEC.md math over scf loops";
   let description = [{
-    Rewrites `nvfp4.quantize` and `nvfp4.dequantize` into the arithmetic of
+    Rewrites `nvfp4.quantize`, `nvfp4.grouped_quantize` and
+    `nvfp4.dequantize` into the arithmetic of
     SPEC.md (emitted by the numerics builder, `lib/Numerics`) inside `scf.for`
     loops over the operand memrefs: the CPU schedule. Every recipe is
     supported: per-tensor, per-row and 1x64-window outer groups, 1x16 and
@@ -21,9 +22,15 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
     passes where the outer group fits in a tile. The math is the same
     because both come from the same builder.
 
-    After this pass no `nvfp4.quantize`/`nvfp4.dequantize` remains; only
-    `arith`, `memref` and `scf` ops. Ops the CPU schedule does not handle
-    yet (`nvfp4.matmul`, the grouped forms) are reported with an error that
+    Grouped quantization loops over the groups in order, quantizing each
+    group's rows as a tensor of its own (swizzled rowwise scales restart on
+    a fresh row tile per group); a split that runs past `M` is clamped so
+    the kernel never writes out of bounds (the runtime rejects such splits
+    before running it).
+
+    After this pass no quantize or dequantize op remains; only `arith`,
+    `memref` and `scf` ops. Ops the CPU schedule does not handle yet
+    (`nvfp4.matmul`, `nvfp4.grouped_matmul`) are reported with an error that
     names them.
 
     Example:

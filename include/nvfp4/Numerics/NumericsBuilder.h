@@ -193,6 +193,15 @@ public:
   Value dequantValue(Value code, Value finalScale);
 
   //===--------------------------------------------------------------------===//
+  // SPEC.md section 12: GEMM epilogue
+  //===--------------------------------------------------------------------===//
+
+  /// The per-tensor x per-tensor GEMM scale
+  /// RN(RN(amaxA * amaxB) * RN(1 / (36 * E_A * E_B))).
+  Value gemmAlpha(Value amaxA, Value amaxB, unsigned e4m3MaxA,
+                  unsigned e4m3MaxB);
+
+  //===--------------------------------------------------------------------===//
   // SPEC.md section 10: scale-factor layouts (index arithmetic)
   //===--------------------------------------------------------------------===//
 

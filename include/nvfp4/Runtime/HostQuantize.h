@@ -65,12 +65,25 @@ public:
                                           ElementType type, const void *input,
                                           int64_t rows, int64_t cols);
 
+  /// The grouped (MoE) form: `splits[g]` consecutive rows form group g,
+  /// each quantized as its own tensor (`nvfp4.grouped_quantize`). The splits
+  /// must be non-negative and add up to `rows` (and be multiples of 16 for
+  /// a columnwise output); violations come back as errors.
+  llvm::Expected<QuantizeResult>
+  quantizeGrouped(mlir::nvfp4::RecipeAttr recipe, ElementType type,
+                  const void *input, int64_t rows, int64_t cols,
+                  llvm::ArrayRef<int64_t> splits);
+
   /// Dequantizes one direction's output to f32 (SPEC.md section 11).
   llvm::Expected<std::vector<float>>
   dequantize(mlir::nvfp4::RecipeAttr recipe, const QuantizedOutput &q);
 
 private:
   HostRunner();
+  llvm::Expected<QuantizeResult>
+  run(mlir::nvfp4::RecipeAttr recipe, ElementType type, const void *input,
+      int64_t rows, int64_t cols,
+      std::optional<llvm::ArrayRef<int64_t>> splits);
   struct Impl;
   std::unique_ptr<Impl> impl;
 };

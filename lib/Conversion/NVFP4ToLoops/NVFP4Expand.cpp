@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <functional>
@@ -138,14 +139,24 @@ private:
   NumericsBuilder num;
 };
 
-/// One quantized output: the matrix it quantizes (X or, after the
-/// transform, X^T), the buffers it writes, and how to read its blocks.
+/// One quantized output (or one group of it): the rows it quantizes, the
+/// buffers it writes, and how to read its blocks and its outer amaxes.
 struct Direction {
-  Value data, scale, amax;
-  Value rows, cols, numBlocks;
+  Value data, scale;
+  /// Rows [rowBegin, rowEnd) of the quantized matrix (X, or X^T after the
+  /// transform), each with `numBlocks` 16-blocks.
+  Value rowBegin, rowEnd, numBlocks;
+  /// Column of block 0 in the output's block grid, and the grid's width: a
+  /// group of a grouped columnwise output is a column range of its output.
+  Value blockBase, totalBlocks;
+  /// Row of the scale buffer where a swizzled layout restarts (grouped).
+  Value scaleRowBase;
   unsigned stream; ///< 0 rowwise, 1 columnwise (SPEC.md section 8)
-  /// The 16 f32 values of block `blk` of row `r`.
+  /// The 16 f32 values of local block `blk` of row `r`.
   std::function<SmallVector<Value, kBlock>(Value r, Value blk)> loadBlock;
+  /// The outer amax of row `r`, window `w` (unused for other groups).
+  std::function<Value(Value r, Value w)> loadAmax;
+  std::function<void(Value v, Value r, Value w)> storeAmax;
 };
 
 /// Emits the quantization of one direction.
@@ -155,8 +166,6 @@ public:
       : e(e), m(e.math()), recipe(recipe), d(d) {}
 
   void emit() {
-    if (recipe.getSfLayout() != ScaleLayout::Linear)
-      zeroScales();
     emitOuterAmax();
     if (recipe.isBlock2D())
       emitTiles();
@@ -164,16 +173,16 @@ public:
       emitBlocks();
   }
 
-private:
   /// Padding bytes of swizzled layouts must read as 0 (SPEC.md section 10).
-  void zeroScales() {
-    Value zero = m.i32(0);
-    e.loop(e.idx(0), e.dim(d.scale, 0), [&](Value r) {
-      e.loop(e.idx(0), e.dim(d.scale, 1),
-             [&](Value c) { e.storeByte(zero, d.scale, {r, c}); });
+  static void zeroScales(LoopEmitter &e, Value scale) {
+    Value zero = e.math().i32(0);
+    e.loop(e.idx(0), e.dim(scale, 0), [&](Value r) {
+      e.loop(e.idx(0), e.dim(scale, 1),
+             [&](Value c) { e.storeByte(zero, scale, {r, c}); });
     });
   }
 
+private:
   /// Max |x| over blocks [lb, ub) of row `r`, folded into `acc`.
   Value rowAmax(Value r, Value lb, Value ub, Value acc) {
     return e.loop(lb, ub, {acc}, [&](Value blk, ValueRange args) {
@@ -186,28 +195,28 @@ private:
     Value zero = m.f32(0.0f);
     switch (recipe.getOuter()) {
     case OuterGroup::Tensor: {
-      Value amax = e.loop(e.idx(0), d.rows, {zero},
+      Value amax = e.loop(d.rowBegin, d.rowEnd, {zero},
                           [&](Value r, ValueRange args) {
                             return SmallVector<Value>{
                                 rowAmax(r, e.idx(0), d.numBlocks, args[0])};
                           })[0];
-      e.storeF32(amax, d.amax, {e.idx(0)});
+      d.storeAmax(amax, {}, {});
       return;
     }
     case OuterGroup::Row:
-      e.loop(e.idx(0), d.rows, [&](Value r) {
-        e.storeF32(rowAmax(r, e.idx(0), d.numBlocks, zero), d.amax, {r});
+      e.loop(d.rowBegin, d.rowEnd, [&](Value r) {
+        d.storeAmax(rowAmax(r, e.idx(0), d.numBlocks, zero), r, {});
       });
       return;
     case OuterGroup::Window: {
       // Four 16-blocks per 64-wide window; the last window of a row may
       // hold fewer.
       Value windows = e.ceilDivI(d.numBlocks, 4);
-      e.loop(e.idx(0), d.rows, [&](Value r) {
+      e.loop(d.rowBegin, d.rowEnd, [&](Value r) {
         e.loop(e.idx(0), windows, [&](Value w) {
           Value lb = e.mulI(w, e.idx(4));
           Value ub = e.minI(e.addI(lb, e.idx(4)), d.numBlocks);
-          e.storeF32(rowAmax(r, lb, ub, zero), d.amax, {r, w});
+          d.storeAmax(rowAmax(r, lb, ub, zero), r, w);
         });
       });
       return;
@@ -215,15 +224,16 @@ private:
     }
   }
 
-  /// The raw outer amax of block `blk` of row `r`.
+  /// The raw outer amax of block `blk` of row `r`; `tensorAmax` is the
+  /// hoisted per-tensor value.
   Value outerAmax(Value tensorAmax, Value r, Value blk) {
     switch (recipe.getOuter()) {
     case OuterGroup::Tensor:
       return tensorAmax;
     case OuterGroup::Row:
-      return e.loadF32(d.amax, {r});
+      return d.loadAmax(r, {});
     case OuterGroup::Window:
-      return e.loadF32(d.amax, {r, e.divI(blk, 4)});
+      return d.loadAmax(r, e.divI(blk, 4));
     }
     llvm_unreachable("unknown outer group");
   }
@@ -231,24 +241,36 @@ private:
   Value tensorAmaxOrNull() {
     if (recipe.getOuter() != OuterGroup::Tensor)
       return {};
-    return e.loadF32(d.amax, {e.idx(0)});
+    return d.loadAmax({}, {});
   }
 
-  /// Random bytes of block (r, blk) for stochastic rounding, else none.
+  /// Random bytes of block (r, blk) for stochastic rounding, else none. The
+  /// counter is the block's index in its whole output (SPEC.md section 8).
   SmallVector<Value, kBlock> randomBytesFor(Value r, Value blk) {
     if (!recipe.isStochastic())
       return {};
     OpBuilder &b = m.getBuilder();
-    Value linear = e.addI(e.mulI(r, d.numBlocks), blk);
+    Value linear =
+        e.addI(e.mulI(r, d.totalBlocks), e.addI(d.blockBase, blk));
     Value index = arith::IndexCastUIOp::create(b, m.getLoc(),
                                                b.getI64Type(), linear);
     return m.randomBytes(recipe.getSeed(), index, d.stream);
   }
 
   void storeBlock(Value r, Value blk, Value sf, ArrayRef<Value> bytes) {
-    Value offset = m.scaleOffset(recipe.getSfLayout(), r, blk, d.numBlocks);
+    Value offset;
+    if (recipe.getSfLayout() == ScaleLayout::Linear) {
+      offset = e.addI(e.mulI(r, d.totalBlocks), e.addI(d.blockBase, blk));
+    } else {
+      // Swizzled tiles restart at each group's first row.
+      Value local = arith::SubIOp::create(m.getBuilder(), m.getLoc(), r,
+                                          d.rowBegin);
+      offset = e.addI(
+          e.mulI(d.scaleRowBase, e.dim(d.scale, 1)),
+          m.scaleOffset(recipe.getSfLayout(), local, blk, d.numBlocks));
+    }
     e.storeFlatByte(sf, d.scale, offset);
-    Value base = e.mulI(blk, e.idx(kBlock / 2));
+    Value base = e.mulI(e.addI(d.blockBase, blk), e.idx(kBlock / 2));
     for (auto [j, byte] : llvm::enumerate(bytes))
       e.storeByte(byte, d.data, {r, e.addI(base, e.idx(j))});
   }
@@ -256,7 +278,7 @@ private:
   /// 1x16 blocks: each block has its own scale.
   void emitBlocks() {
     Value tensorAmax = tensorAmaxOrNull();
-    e.loop(e.idx(0), d.rows, [&](Value r) {
+    e.loop(d.rowBegin, d.rowEnd, [&](Value r) {
       e.loop(e.idx(0), d.numBlocks, [&](Value blk) {
         SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
         Value blockAmax = e.blockAmax(x);
@@ -294,11 +316,14 @@ private:
     Value tensorAmax = tensorAmaxOrNull();
     Value sEnc = m.outerScaleFor(recipe, tensorAmax);
     Value sDec = m.reciprocal(sEnc);
-    Value tiles = e.ceilDivI(d.rows, kBlock);
+    OpBuilder &b = m.getBuilder();
+    Location loc = m.getLoc();
+    Value numRows = arith::SubIOp::create(b, loc, d.rowEnd, d.rowBegin);
+    Value tiles = e.ceilDivI(numRows, kBlock);
     e.loop(e.idx(0), tiles, [&](Value t) {
       e.loop(e.idx(0), d.numBlocks, [&](Value blk) {
-        Value r0 = e.mulI(t, e.idx(kBlock));
-        Value rEnd = e.minI(e.addI(r0, e.idx(kBlock)), d.rows);
+        Value r0 = e.addI(d.rowBegin, e.mulI(t, e.idx(kBlock)));
+        Value rEnd = e.minI(e.addI(r0, e.idx(kBlock)), d.rowEnd);
         Value tileAmax =
             e.loop(r0, rEnd, {m.f32(0.0f)}, [&](Value r, ValueRange args) {
               Value a = e.blockAmax(d.loadBlock(r, blk));
@@ -310,8 +335,6 @@ private:
               m.fourOverSixScales(recipe, tileAmax, sEnc, sDec);
           // Row errors go through a 16-entry scratch buffer (rows a ragged
           // tile lacks stay 0) so the row body is emitted once, not 16 times.
-          OpBuilder &b = m.getBuilder();
-          Location loc = m.getLoc();
           auto scratchType = MemRefType::get({2, kBlock}, b.getF32Type());
           Value errors = memref::AllocaOp::create(b, loc, scratchType);
           Value zero = m.f32(0.0f);
@@ -350,47 +373,171 @@ private:
   Direction &d;
 };
 
+/// Builds the Directions of (grouped) quantize ops. `rowOffset` and
+/// `groupRows` select the rows of X a group covers (all of X when not
+/// grouped); `group` indexes per-group amaxes (null when not grouped).
+class QuantizeLowering {
+public:
+  QuantizeLowering(LoopEmitter &e, RecipeAttr recipe, Value input)
+      : e(e), m(e.math()), recipe(recipe), input(input) {
+    numRows = e.dim(input, 0);
+    numCols = e.dim(input, 1);
+  }
+
+  /// Rows [rowOffset, rowOffset + groupRows) of X quantized along K.
+  void rowwise(Value data, Value scale, Value amax, Value rowOffset,
+               Value groupRows, Value group, Value scaleRowBase) {
+    Value blocks = e.divI(numCols, kBlock);
+    Direction d{data,
+                scale,
+                rowOffset,
+                e.addI(rowOffset, groupRows),
+                blocks,
+                e.idx(0),
+                blocks,
+                scaleRowBase,
+                /*stream=*/0,
+                [this](Value r, Value blk) {
+                  SmallVector<Value, kBlock> x;
+                  Value base = e.mulI(blk, e.idx(kBlock));
+                  for (unsigned i = 0; i < kBlock; ++i)
+                    x.push_back(
+                        e.loadF32(input, {r, e.addI(base, e.idx(i))}));
+                  return x;
+                },
+                {},
+                {}};
+    bindAmax(d, amax, group, /*perGroupRows=*/false);
+    DirectionEmitter(e, recipe, d).emit();
+  }
+
+  /// X^T restricted to X's rows [colOffset, colOffset + groupCols),
+  /// quantized along them (a column range of the whole X^T output).
+  void columnwise(Value data, Value scale, Value amax, Value colOffset,
+                  Value groupCols, Value group) {
+    Direction d{data,
+                scale,
+                e.idx(0),
+                numCols,
+                e.divI(groupCols, kBlock),
+                e.divI(colOffset, kBlock),
+                e.divI(numRows, kBlock),
+                e.idx(0),
+                /*stream=*/1,
+                [this, colOffset](Value r, Value blk) {
+                  // Row r of X^T is column r of X; RHT mixes each group of
+                  // 16 along M.
+                  SmallVector<Value, kBlock> x;
+                  Value base = e.addI(colOffset, e.mulI(blk, e.idx(kBlock)));
+                  for (unsigned i = 0; i < kBlock; ++i)
+                    x.push_back(
+                        e.loadF32(input, {e.addI(base, e.idx(i)), r}));
+                  if (recipe.hasRHT())
+                    return m.rht16(x, recipe.getRhtMask());
+                  return x;
+                },
+                {},
+                {}};
+    bindAmax(d, amax, group, /*perGroupRows=*/true);
+    DirectionEmitter(e, recipe, d).emit();
+  }
+
+  Value rows() { return numRows; }
+  Value cols() { return numCols; }
+
+private:
+  /// Per-tensor amaxes live at [group] (or [0]); per-row ones at [r], or at
+  /// [group, r] for a grouped columnwise output; windows at [r, w].
+  void bindAmax(Direction &d, Value amax, Value group, bool perGroupRows) {
+    Value g = group ? group : e.idx(0);
+    auto indices = [=](Value r, Value w) -> SmallVector<Value, 2> {
+      switch (recipe.getOuter()) {
+      case OuterGroup::Tensor:
+        return {g};
+      case OuterGroup::Row:
+        if (perGroupRows && group)
+          return {g, r};
+        return {r};
+      case OuterGroup::Window:
+        return {r, w};
+      }
+      llvm_unreachable("unknown outer group");
+    };
+    d.loadAmax = [=](Value r, Value w) {
+      return e.loadF32(amax, indices(r, w));
+    };
+    d.storeAmax = [=](Value v, Value r, Value w) {
+      e.storeF32(v, amax, indices(r, w));
+    };
+  }
+
+  LoopEmitter &e;
+  NumericsBuilder &m;
+  RecipeAttr recipe;
+  Value input, numRows, numCols;
+};
+
 struct ExpandQuantize : OpRewritePattern<QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(QuantizeOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    LoopEmitter e(rewriter, loc);
-    NumericsBuilder &m = e.math();
+    LoopEmitter e(rewriter, op.getLoc());
     RecipeAttr recipe = op.getRecipe();
-    Value input = op.getInput();
-    Value numRows = e.dim(input, 0), numCols = e.dim(input, 1);
-
+    QuantizeLowering q(e, recipe, op.getInput());
+    bool swizzled = recipe.getSfLayout() != ScaleLayout::Linear;
     if (op.getData()) {
-      Direction row{op.getData(), op.getScale(), op.getAmax(), numRows,
-                    numCols, e.divI(numCols, kBlock), /*stream=*/0,
-                    [&](Value r, Value blk) {
-                      SmallVector<Value, kBlock> x;
-                      Value base = e.mulI(blk, e.idx(kBlock));
-                      for (unsigned i = 0; i < kBlock; ++i)
-                        x.push_back(
-                            e.loadF32(input, {r, e.addI(base, e.idx(i))}));
-                      return x;
-                    }};
-      DirectionEmitter(e, recipe, row).emit();
+      if (swizzled)
+        DirectionEmitter::zeroScales(e, op.getScale());
+      q.rowwise(op.getData(), op.getScale(), op.getAmax(), e.idx(0), q.rows(),
+                /*group=*/{}, e.idx(0));
     }
     if (op.getDataT()) {
-      // Row r of X^T is column r of X; RHT mixes each group of 16 along M.
-      Direction col{op.getDataT(), op.getScaleT(), op.getAmaxT(), numCols,
-                    numRows, e.divI(numRows, kBlock), /*stream=*/1,
-                    [&](Value r, Value blk) {
-                      SmallVector<Value, kBlock> x;
-                      Value base = e.mulI(blk, e.idx(kBlock));
-                      for (unsigned i = 0; i < kBlock; ++i)
-                        x.push_back(
-                            e.loadF32(input, {e.addI(base, e.idx(i)), r}));
-                      if (recipe.hasRHT())
-                        return m.rht16(x, recipe.getRhtMask());
-                      return x;
-                    }};
-      DirectionEmitter(e, recipe, col).emit();
+      if (swizzled)
+        DirectionEmitter::zeroScales(e, op.getScaleT());
+      q.columnwise(op.getDataT(), op.getScaleT(), op.getAmaxT(), e.idx(0),
+                   q.rows(), /*group=*/{});
     }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ExpandGroupedQuantize : OpRewritePattern<GroupedQuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GroupedQuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    LoopEmitter e(rewriter, loc);
+    RecipeAttr recipe = op.getRecipe();
+    QuantizeLowering q(e, recipe, op.getInput());
+    if (op.getData() && recipe.getSfLayout() != ScaleLayout::Linear)
+      DirectionEmitter::zeroScales(e, op.getScale());
+    int64_t tile = scaleTile(recipe.getSfLayout()).first;
+    Value groups = e.dim(op.getSplits(), 0);
+    // Groups run in order; each starts where the previous one ended, and
+    // (swizzled) on a fresh scale row tile. A split running past M is
+    // clamped here; the runtime rejects such splits before launching.
+    e.loop(e.idx(0), groups, {e.idx(0), e.idx(0)},
+           [&](Value g, ValueRange args) {
+             Value rowOffset = args[0], scaleRow = args[1];
+             Value split = arith::IndexCastOp::create(
+                 rewriter, loc, rewriter.getIndexType(),
+                 memref::LoadOp::create(rewriter, loc, op.getSplits(), g));
+             Value rows = e.minI(split, arith::SubIOp::create(
+                                            rewriter, loc, q.rows(),
+                                            e.minI(rowOffset, q.rows())));
+             if (op.getData())
+               q.rowwise(op.getData(), op.getScale(), op.getAmax(), rowOffset,
+                         rows, g, scaleRow);
+             if (op.getDataT())
+               q.columnwise(op.getDataT(), op.getScaleT(), op.getAmaxT(),
+                            rowOffset, rows, g);
+             Value padded = e.mulI(e.ceilDivI(rows, tile), e.idx(tile));
+             return SmallVector<Value>{e.addI(rowOffset, rows),
+                                       e.addI(scaleRow, padded)};
+           });
     rewriter.eraseOp(op);
     return success();
   }
@@ -469,5 +616,6 @@ struct NVFP4ExpandPass : nvfp4::impl::NVFP4ExpandBase<NVFP4ExpandPass> {
 } // namespace
 
 void mlir::nvfp4::populateNVFP4ExpandPatterns(RewritePatternSet &patterns) {
-  patterns.add<ExpandQuantize, ExpandDequantize>(patterns.getContext());
+  patterns.add<ExpandQuantize, ExpandGroupedQuantize, ExpandDequantize>(
+      patterns.getContext());
 }

@@ -14,11 +14,14 @@ func.func @matmul(%ad: memref<128x32xi8>, %as: memref<128x4xf8E4M3FN>, %aa: memr
 
 // -----
 
-func.func @grouped(%x: memref<40x64xbf16>, %splits: memref<4xi64>,
-    %d: memref<40x32xi8>, %s: memref<40x4xf8E4M3FN>, %a: memref<4xf32>) {
-  // expected-error @+1 {{'nvfp4.grouped_quantize' op is not supported by the CPU lowering (nvfp4-expand) yet}}
-  nvfp4.grouped_quantize %x : memref<40x64xbf16> splits(%splits : memref<4xi64>)
-      recipe <per_tensor>
-      rowwise(%d : memref<40x32xi8>, %s : memref<40x4xf8E4M3FN>, %a : memref<4xf32>)
+func.func @grouped_matmul(%splits: memref<2xi64>,
+    %ad: memref<100x32xi8>, %as: memref<384x4xf8E4M3FN>, %aa: memref<2xf32>,
+    %bd: memref<2x256x32xi8>, %bs: memref<2x256x4xf8E4M3FN>, %ba: memref<2xf32>,
+    %out: memref<100x256xf16>) {
+  // expected-error @+1 {{'nvfp4.grouped_matmul' op is not supported by the CPU lowering (nvfp4-expand) yet}}
+  nvfp4.grouped_matmul splits(%splits : memref<2xi64>)
+      a(%ad : memref<100x32xi8>, %as : memref<384x4xf8E4M3FN>, %aa : memref<2xf32>) recipe <per_tensor, sf_layout = 128x4>
+      b(%bd : memref<2x256x32xi8>, %bs : memref<2x256x4xf8E4M3FN>, %ba : memref<2xf32>) recipe <per_tensor, sf_layout = 128x4>
+      outs(%out : memref<100x256xf16>)
   return
 }

@@ -92,3 +92,23 @@ func.func @dequantize(%d: memref<2x16xi8>, %s: memref<2x2xf8E4M3FN>,
       %a : memref<1xf32> recipe <per_tensor> to %y : memref<2x32xbf16>
   return
 }
+
+// -----
+
+// Grouped: a loop over groups carries the first row and the first scale
+// row of the next group; each group's rows are quantized on their own and
+// its per-tensor amax goes to amax[g].
+// CHECK-LABEL: func.func @grouped
+// CHECK-SAME: %[[SPLITS:[a-z0-9]+]]: memref<?xi64>
+// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<?xf32>
+// CHECK: scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ROW:.*]] = %{{.*}}, %[[SROW:.*]] = %{{.*}}) -> (index, index)
+// CHECK: memref.load %[[SPLITS]][%[[G]]] : memref<?xi64>
+// CHECK: memref.store %{{.*}}, %[[A]][%[[G]]] : memref<?xf32>
+// CHECK: scf.yield %{{.*}}, %{{.*}} : index, index
+func.func @grouped(%x: memref<?x64xbf16>, %splits: memref<?xi64>,
+                   %d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>, %a: memref<?xf32>) {
+  nvfp4.grouped_quantize %x : memref<?x64xbf16> splits(%splits : memref<?xi64>)
+      recipe <per_tensor, sf_layout = 128x4>
+      rowwise(%d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}

@@ -108,15 +108,6 @@ LogicalResult checkDataAndScale(Operation *op, StringRef prefix,
                     scaleShape(recipe.getSfLayout(), rows, cols));
 }
 
-/// Row count a grouped swizzled scale buffer needs: each group starts on a
-/// fresh row tile, so at most `tile - 1` padding rows per group.
-int64_t groupedScaleRows(ScaleLayout layout, int64_t rows, int64_t groups) {
-  int64_t tile = scaleTile(layout).first;
-  if (tile == 1 || isDynamic(rows) || isDynamic(groups))
-    return isDynamic(groups) ? kDynamic : rows;
-  return roundUp(rows + groups * (tile - 1), tile);
-}
-
 /// Shared by quantize and grouped_quantize: everything but the shapes that
 /// depend on groups.
 template <typename OpTy>

@@ -78,6 +78,16 @@ inline SmallVector<int64_t, 2> amaxShape(RecipeAttr recipe, int64_t rows,
   return {1};
 }
 
+/// Rows a grouped (MoE) swizzled scale buffer needs: each group starts on a
+/// fresh row tile, so at most `tile - 1` padding rows per group.
+inline int64_t groupedScaleRows(ScaleLayout layout, int64_t rows,
+                                int64_t groups) {
+  int64_t tile = scaleTile(layout).first;
+  if (tile == 1 || isDynamic(rows) || isDynamic(groups))
+    return isDynamic(groups) ? kDynamic : rows;
+  return roundUp(rows + groups * (tile - 1), tile);
+}
+
 /// Byte offset of scale (r, c) in a layout whose unpadded scale matrix has
 /// `numCols` columns (SPEC.md section 10).
 inline int64_t scaleOffset(ScaleLayout layout, int64_t r, int64_t c,
