@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+#include "SharedRunner.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 
 #include "gtest/gtest.h"
@@ -23,14 +24,8 @@ using ::nvfp4::QuantizedOutput;
 namespace {
 class Grouped : public ::testing::TestWithParam<const char *> {
 protected:
-  static void SetUpTestSuite() {
-    auto r = HostRunner::create();
-    ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
-    runner = std::move(*r).release();
-  }
-  static HostRunner *runner;
+  HostRunner *runner = &::nvfp4::testing::sharedRunner();
 };
-HostRunner *Grouped::runner = nullptr;
 
 TEST_P(Grouped, EqualsPerGroupQuantization) {
   auto recipe = runner->parseRecipe(GetParam());

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "NVFP4Reference.h"
+#include "SharedRunner.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 #include "nvfp4/Support/FloatBits.h"
 
@@ -184,14 +185,8 @@ std::string compare(const QuantizedOutput &got, const ref::Quantized &want) {
 
 class HostVsReference : public ::testing::TestWithParam<const char *> {
 protected:
-  static void SetUpTestSuite() {
-    auto r = HostRunner::create();
-    ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
-    runner = std::move(*r).release();
-  }
-  static HostRunner *runner;
+  HostRunner *runner = &::nvfp4::testing::sharedRunner();
 };
-HostRunner *HostVsReference::runner = nullptr;
 
 TEST_P(HostVsReference, BytesMatchOnRandomAndAdversarialInputs) {
   auto recipe = runner->parseRecipe(GetParam());

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SharedRunner.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 #include "nvfp4/Support/FloatBits.h"
 
@@ -20,11 +21,6 @@ using ::nvfp4::QuantizedOutput;
 namespace {
 class TestVectors : public ::testing::Test {
 protected:
-  static void SetUpTestSuite() {
-    auto r = HostRunner::create();
-    ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
-    runner = std::move(*r).release();
-  }
 
   /// Quantizes one row: `block` followed by a block whose first element is
   /// `amaxElsewhere` (or only `block` when that is 0), rowwise.
@@ -47,9 +43,8 @@ protected:
     return {q.data.begin(), q.data.begin() + 8};
   }
 
-  static HostRunner *runner;
+  HostRunner *runner = &::nvfp4::testing::sharedRunner();
 };
-HostRunner *TestVectors::runner = nullptr;
 
 float hex(uint32_t bits) { return ::nvfp4::bitsToFloat(bits); }
 
