@@ -33,11 +33,12 @@ func.func @per_token(%x: memref<?x32xf32>, %d: memref<?x16xi8>,
 // CHECK-SAME: %[[S:[a-z0-9]+]]: memref<128x4xf8E4M3FN>
 // CHECK: %[[ZERO:.*]] = arith.constant 0 : i32
 // CHECK: %[[ROWS:.*]] = memref.dim %[[S]], %{{.*}} : memref<128x4xf8E4M3FN>
-// CHECK: scf.for %[[R:.*]] = %{{.*}} to %[[ROWS]]
-// CHECK: scf.for %[[C:.*]] = %{{.*}} to
+// CHECK: %[[COLS:.*]] = memref.dim %[[S]], %{{.*}} : memref<128x4xf8E4M3FN>
+// CHECK: %[[BYTES:.*]] = arith.muli %[[ROWS]], %[[COLS]] : index
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[BYTES]]
 // CHECK: %[[B:.*]] = arith.trunci %[[ZERO]] : i32 to i8
 // CHECK: %[[Z:.*]] = arith.bitcast %[[B]] : i8 to f8E4M3FN
-// CHECK: memref.store %[[Z]], %[[S]][%[[R]], %[[C]]] : memref<128x4xf8E4M3FN>
+// CHECK: memref.store %[[Z]], %[[S]][%{{.*}}, %{{.*}}] : memref<128x4xf8E4M3FN>
 // CHECK: arith.maxnumf
 func.func @swizzled(%x: memref<8x64xbf16>, %d: memref<8x32xi8>,
                     %s: memref<128x4xf8E4M3FN>, %a: memref<1xf32>) {
