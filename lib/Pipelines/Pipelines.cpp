@@ -6,10 +6,13 @@
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -32,9 +35,50 @@ void nvfp4::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void nvfp4::buildGPUKernelStage(OpPassManager &pm,
+                                const GPUPipelineOptions &options) {
+  NVFP4ToGPUOptions toGPU;
+  toGPU.chip = options.chip;
+  pm.addPass(createNVFP4ToGPU(toGPU));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void nvfp4::buildGPUTargetStage(OpPassManager &pm,
+                                const GPUPipelineOptions &options) {
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  // PTX 8.8 (CUDA 12.9+): the default (6.0) cannot express sm_90a/sm_100a.
+  target.features = "+ptx88";
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void nvfp4::buildGPUPipeline(OpPassManager &pm,
+                             const GPUPipelineOptions &options) {
+  buildGPUKernelStage(pm, options);
+  buildGPUTargetStage(pm, options);
+}
+
 void nvfp4::registerPipelines() {
   PassPipelineRegistration<>(
       "nvfp4-to-cpu",
       "Lower nvfp4 ops to LLVM dialect host code (SPEC.md math in loops)",
       [](OpPassManager &pm) { buildCPUPipeline(pm); });
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "nvfp4-to-ptx",
+      "Lower nvfp4 ops to GPU kernels serialized for an NVIDIA target",
+      [](OpPassManager &pm, const GPUPipelineOptions &options) {
+        buildGPUPipeline(pm, options);
+      });
 }

@@ -109,6 +109,53 @@ struct DiagnosticCollector {
 
 namespace nvfp4 {
 
+llvm::Expected<QuantizeResult>
+allocateOutputs(RecipeAttr recipe, int64_t rows, int64_t cols,
+                std::optional<int64_t> groups) {
+  if (rows < 1 || cols < 1)
+    return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
+                     Twine(cols));
+  if (recipe.getRowwise() && cols % kBlockSize != 0)
+    return makeError("expected quantized dimension K to be a multiple of 16, "
+                     "got " + Twine(cols));
+  if (recipe.getColumnwise() && rows % kBlockSize != 0)
+    return makeError("columnwise output requires M to be a multiple of 16, "
+                     "got " + Twine(rows));
+  bool grouped = groups.has_value();
+  if (grouped && recipe.getColumnwise() &&
+      (recipe.getOuter() == OuterGroup::Window ||
+       recipe.getSfLayout() != ScaleLayout::Linear))
+    return makeError("grouped columnwise output supports only per-tensor and "
+                     "per-row recipes in the linear layout");
+
+  QuantizeResult result;
+  auto allocate = [&](int64_t r, int64_t c, bool columnwise) {
+    QuantizedOutput out;
+    out.rows = r;
+    out.cols = c;
+    out.data.assign(r * (c / 2), 0);
+    out.scaleShape = scaleShape(recipe.getSfLayout(), r, c);
+    if (grouped && !columnwise)
+      out.scaleShape[0] = groupedScaleRows(recipe.getSfLayout(), r, *groups);
+    out.scale.assign(out.scaleShape[0] * out.scaleShape[1], 0);
+    out.amaxShape = amaxShape(recipe, r, c);
+    if (grouped && recipe.getOuter() == OuterGroup::Tensor)
+      out.amaxShape = {*groups};
+    else if (grouped && columnwise && recipe.getOuter() == OuterGroup::Row)
+      out.amaxShape = {*groups, r};
+    int64_t n = 1;
+    for (int64_t d : out.amaxShape)
+      n *= d;
+    out.amax.assign(n, 0.0f);
+    return out;
+  };
+  if (recipe.getRowwise())
+    result.rowwise = allocate(rows, cols, false);
+  if (recipe.getColumnwise())
+    result.columnwise = allocate(cols, rows, true);
+  return result;
+}
+
 struct HostRunner::Impl {
   MLIRContext context;
   std::mutex mutex;
@@ -117,27 +164,20 @@ struct HostRunner::Impl {
            std::unique_ptr<ExecutionEngine>>
       engines;
 
-  /// Compiles (or finds) the kernel `build` emits into `func @kernel`.
+  /// Compiles (or finds) the kernel `func @kernel` of `makeModule()`.
   llvm::Expected<ExecutionEngine *>
   getOrCompile(int kind, RecipeAttr recipe, int type,
-               function_ref<void(OpBuilder &, func::FuncOp)> build,
-               ArrayRef<Type> argTypes) {
+               function_ref<OwningOpRef<ModuleOp>()> makeModule) {
     auto key = std::make_tuple(kind, recipe.getAsOpaquePointer(), type);
     auto it = engines.find(key);
     if (it != engines.end())
       return it->second.get();
 
     DiagnosticCollector diagnostics(context);
-    OpBuilder b(&context);
-    Location loc = b.getUnknownLoc();
-    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-    b.setInsertionPointToEnd(module->getBody());
-    auto func = func::FuncOp::create(b, loc, "kernel",
-                                     b.getFunctionType(argTypes, {}));
-    func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    b.setInsertionPointToStart(func.addEntryBlock());
-    build(b, func);
-    func::ReturnOp::create(b, loc);
+    OwningOpRef<ModuleOp> module = makeModule();
+    module->walk([&](func::FuncOp func) {
+      func->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+    });
     if (failed(verify(*module)))
       return makeError("internal error: invalid kernel module: " +
                        diagnostics.message);
@@ -182,19 +222,64 @@ HostRunner::create() {
 MLIRContext &HostRunner::getContext() { return impl->context; }
 
 llvm::Expected<RecipeAttr> HostRunner::parseRecipe(StringRef text) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  return ::nvfp4::parseRecipe(impl->context, text);
+}
+
+llvm::Expected<RecipeAttr> parseRecipe(MLIRContext &context, StringRef text) {
   std::string full = text.str();
   StringRef trimmed = text.trim();
   if (!trimmed.starts_with("#nvfp4.recipe"))
     full = "#nvfp4.recipe<" + trimmed.str() + ">";
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  DiagnosticCollector diagnostics(impl->context);
-  Attribute attr = parseAttribute(full, &impl->context);
+  DiagnosticCollector diagnostics(context);
+  Attribute attr = parseAttribute(full, &context);
   auto recipe = dyn_cast_or_null<RecipeAttr>(attr);
   if (!recipe)
     return makeError(diagnostics.message.empty()
                          ? "expected an #nvfp4.recipe attribute"
                          : diagnostics.message);
   return recipe;
+}
+
+OwningOpRef<ModuleOp> buildQuantizeModule(MLIRContext &ctx, RecipeAttr recipe,
+                                          ElementType type, bool grouped,
+                                          ArrayRef<unsigned> amaxRanks) {
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  Type i8 = IntegerType::get(&ctx, 8);
+  Type f8 = Float8E4M3FNType::get(&ctx);
+  Type f32 = Float32Type::get(&ctx);
+  SmallVector<Type> argTypes{dynamicMemRef(2, elementTypeOf(&ctx, type))};
+  if (grouped)
+    argTypes.push_back(dynamicMemRef(1, IntegerType::get(&ctx, 64)));
+  for (unsigned rank : amaxRanks)
+    argTypes.append({dynamicMemRef(2, i8), dynamicMemRef(2, f8),
+                     dynamicMemRef(rank, f32)});
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func =
+      func::FuncOp::create(b, loc, "kernel", b.getFunctionType(argTypes, {}));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  auto args = func.getArguments();
+  Value none;
+  unsigned next = grouped ? 2 : 1;
+  auto take = [&](bool present) {
+    if (!present)
+      return std::array<Value, 3>{none, none, none};
+    std::array<Value, 3> v{args[next], args[next + 1], args[next + 2]};
+    next += 3;
+    return v;
+  };
+  auto row = take(recipe.getRowwise());
+  auto col = take(recipe.getColumnwise());
+  if (grouped)
+    GroupedQuantizeOp::create(b, loc, args[0], args[1], recipe, row[0], row[1],
+                              row[2], col[0], col[1], col[2]);
+  else
+    QuantizeOp::create(b, loc, args[0], recipe, row[0], row[1], row[2], col[0],
+                       col[1], col[2]);
+  func::ReturnOp::create(b, loc);
+  return module;
 }
 
 llvm::Expected<QuantizeResult>
@@ -230,88 +315,26 @@ llvm::Expected<QuantizeResult>
 HostRunner::run(RecipeAttr recipe, ElementType type, const void *input,
                 int64_t rows, int64_t cols,
                 std::optional<ArrayRef<int64_t>> splits) {
-  if (rows < 1 || cols < 1)
-    return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
-                     Twine(cols));
-  if (recipe.getRowwise() && cols % kBlockSize != 0)
-    return makeError("expected quantized dimension K to be a multiple of 16, "
-                     "got " + Twine(cols));
-  if (recipe.getColumnwise() && rows % kBlockSize != 0)
-    return makeError("columnwise output requires M to be a multiple of 16, "
-                     "got " + Twine(rows));
   bool grouped = splits.has_value();
   int64_t groups = grouped ? int64_t(splits->size()) : 1;
-  if (grouped && recipe.getColumnwise() &&
-      (recipe.getOuter() == OuterGroup::Window ||
-       recipe.getSfLayout() != ScaleLayout::Linear))
-    return makeError("grouped columnwise output supports only per-tensor and "
-                     "per-row recipes in the linear layout");
-
-  QuantizeResult result;
-  auto allocate = [&](int64_t r, int64_t c, bool columnwise) {
-    QuantizedOutput out;
-    out.rows = r;
-    out.cols = c;
-    out.data.assign(r * (c / 2), 0);
-    out.scaleShape = scaleShape(recipe.getSfLayout(), r, c);
-    if (grouped && !columnwise)
-      out.scaleShape[0] = groupedScaleRows(recipe.getSfLayout(), r, groups);
-    out.scale.assign(out.scaleShape[0] * out.scaleShape[1], 0);
-    out.amaxShape = amaxShape(recipe, r, c);
-    if (grouped && recipe.getOuter() == OuterGroup::Tensor)
-      out.amaxShape = {groups};
-    else if (grouped && columnwise && recipe.getOuter() == OuterGroup::Row)
-      out.amaxShape = {groups, r};
-    int64_t n = 1;
-    for (int64_t d : out.amaxShape)
-      n *= d;
-    out.amax.assign(n, 0.0f);
-    return out;
-  };
-  if (recipe.getRowwise())
-    result.rowwise = allocate(rows, cols, false);
-  if (recipe.getColumnwise())
-    result.columnwise = allocate(cols, rows, true);
+  auto outputs = allocateOutputs(recipe, rows, cols,
+                                 grouped ? std::optional<int64_t>(groups)
+                                         : std::nullopt);
+  if (!outputs)
+    return outputs.takeError();
+  QuantizeResult &result = *outputs;
 
   std::lock_guard<std::mutex> lock(impl->mutex);
-  MLIRContext *ctx = &impl->context;
-  Type element = elementTypeOf(ctx, type);
-  Type i8 = IntegerType::get(ctx, 8);
-  Type f8 = Float8E4M3FNType::get(ctx);
-  Type f32 = Float32Type::get(ctx);
-  SmallVector<Type> argTypes{dynamicMemRef(2, element)};
-  if (grouped)
-    argTypes.push_back(dynamicMemRef(1, IntegerType::get(ctx, 64)));
+  SmallVector<unsigned, 2> amaxRanks;
   for (std::optional<QuantizedOutput> *out :
        {&result.rowwise, &result.columnwise})
     if (*out)
-      argTypes.append({dynamicMemRef(2, i8), dynamicMemRef(2, f8),
-                       dynamicMemRef((*out)->amaxShape.size(), f32)});
-
+      amaxRanks.push_back((*out)->amaxShape.size());
   auto engine = impl->getOrCompile(
-      /*kind=*/grouped ? 2 : 0, recipe, int(type),
-      [&](OpBuilder &b, func::FuncOp func) {
-        auto args = func.getArguments();
-        Value none;
-        unsigned next = grouped ? 2 : 1;
-        auto take = [&](bool present) {
-          if (!present)
-            return std::array<Value, 3>{none, none, none};
-          std::array<Value, 3> v{args[next], args[next + 1], args[next + 2]};
-          next += 3;
-          return v;
-        };
-        auto row = take(recipe.getRowwise());
-        auto col = take(recipe.getColumnwise());
-        if (grouped)
-          GroupedQuantizeOp::create(b, func.getLoc(), args[0], args[1], recipe,
-                                    row[0], row[1], row[2], col[0], col[1],
-                                    col[2]);
-        else
-          QuantizeOp::create(b, func.getLoc(), args[0], recipe, row[0], row[1],
-                             row[2], col[0], col[1], col[2]);
-      },
-      argTypes);
+      /*kind=*/grouped ? 2 : 0, recipe, int(type), [&] {
+        return buildQuantizeModule(impl->context, recipe, type, grouped,
+                                   amaxRanks);
+      });
   if (!engine)
     return engine.takeError();
 
@@ -349,19 +372,24 @@ HostRunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
   std::vector<float> out(q.rows * q.cols);
   std::lock_guard<std::mutex> lock(impl->mutex);
   MLIRContext *ctx = &impl->context;
-  Type i8 = IntegerType::get(ctx, 8);
-  Type f8 = Float8E4M3FNType::get(ctx);
-  Type f32 = Float32Type::get(ctx);
-  SmallVector<Type> argTypes{dynamicMemRef(2, i8), dynamicMemRef(2, f8),
-                             dynamicMemRef(q.amaxShape.size(), f32),
-                             dynamicMemRef(2, f32)};
-  auto engine = impl->getOrCompile(
-      /*kind=*/1, recipe, 0,
-      [&](OpBuilder &b, func::FuncOp func) {
-        auto a = func.getArguments();
-        DequantizeOp::create(b, func.getLoc(), a[0], a[1], a[2], recipe, a[3]);
-      },
-      argTypes);
+  auto engine = impl->getOrCompile(/*kind=*/1, recipe, 0, [&] {
+    OpBuilder b(ctx);
+    Location loc = b.getUnknownLoc();
+    SmallVector<Type> argTypes{
+        dynamicMemRef(2, IntegerType::get(ctx, 8)),
+        dynamicMemRef(2, Float8E4M3FNType::get(ctx)),
+        dynamicMemRef(q.amaxShape.size(), Float32Type::get(ctx)),
+        dynamicMemRef(2, Float32Type::get(ctx))};
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    b.setInsertionPointToEnd(module->getBody());
+    auto func = func::FuncOp::create(b, loc, "kernel",
+                                     b.getFunctionType(argTypes, {}));
+    b.setInsertionPointToStart(func.addEntryBlock());
+    auto a = func.getArguments();
+    DequantizeOp::create(b, loc, a[0], a[1], a[2], recipe, a[3]);
+    func::ReturnOp::create(b, loc);
+    return module;
+  });
   if (!engine)
     return engine.takeError();
   CallArgs call;

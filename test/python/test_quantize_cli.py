@@ -174,8 +174,8 @@ def test_stochastic_rounding(tools_dir, tmp_path):
          "unknown recipe preset 'per_channel'"),
         ("seed_without_sr", np.zeros((16, 32), np.float32), ["--seed=3"],
          "--seed needs --rounding=stochastic"),
-        ("bad_target", np.zeros((16, 32), np.float32), ["--target=sm_75"],
-         "target 'sm_75' is not supported"),
+        ("bad_target", np.zeros((16, 32), np.float32), ["--target=tpu"],
+         "unknown target 'tpu'"),
     ],
     ids=lambda c: c[0],
 )

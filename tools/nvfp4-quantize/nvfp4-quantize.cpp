@@ -3,13 +3,15 @@
 //   nvfp4-quantize [recipe flags] --target=cpu INPUT.npy OUTDIR
 //
 // Writes data.npy, scale.npy, amax.npy (and *_t.npy for the columnwise
-// output, dequant*.npy with --dequant) into OUTDIR. Every failure prints one
+// output, dequant*.npy with --dequant) into OUTDIR. --target=sm_90a (or
+// another sm_<N>) runs the same recipe on the GPU and writes the same files. Every failure prints one
 // line naming the problem, exits non-zero and leaves OUTDIR without any of
 // these files.
 //
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
+#include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 #include "nvfp4/Support/FloatBits.h"
 #include "nvfp4/Support/Npy.h"
@@ -59,7 +61,13 @@ cl::opt<std::string> inputDtypeOpt(
     "input-dtype",
     cl::desc("bf16|fp16|fp32: storage dtype the input is rounded to first "
              "(default: the file's dtype)"));
-cl::opt<std::string> targetOpt("target", cl::desc("cpu"), cl::init("cpu"));
+cl::opt<std::string> targetOpt(
+    "target",
+    cl::desc("cpu, or a GPU architecture (sm_90a, sm_100a) to run on the GPU"),
+    cl::init("cpu"));
+cl::opt<std::string> toolkitOpt("cuda-toolkit",
+                                cl::desc("CUDA toolkit holding ptxas"),
+                                cl::init("/usr/local/cuda"));
 cl::opt<bool> dequantOpt("dequant",
                          cl::desc("also write dequant.npy (and dequant_t.npy)"));
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("INPUT.npy"),
@@ -242,10 +250,28 @@ struct OutputSet {
   }
 };
 
+/// Quantizes on the GPU named by --target (the recipe is re-created in the
+/// GPU runner's context).
+Expected<nvfp4::QuantizeResult>
+quantizeOnGPU(mlir::nvfp4::RecipeAttr recipe, nvfp4::ElementType type,
+              const void *input, int64_t rows, int64_t cols) {
+  auto gpu = nvfp4::GPURunner::create(targetOpt, toolkitOpt);
+  if (!gpu)
+    return gpu.takeError();
+  std::string text;
+  raw_string_ostream os(text);
+  mlir::Attribute(recipe).print(os);
+  auto gpuRecipe = nvfp4::parseRecipe((*gpu)->getContext(), text);
+  if (!gpuRecipe)
+    return gpuRecipe.takeError();
+  return (*gpu)->quantize(*gpuRecipe, type, input, rows, cols);
+}
+
 Error run() {
-  if (targetOpt != "cpu")
-    return fail("target '" + targetOpt +
-                "' is not supported by this build (supported: cpu)");
+  bool gpuTarget = StringRef(targetOpt).starts_with("sm_");
+  if (targetOpt != "cpu" && !gpuTarget)
+    return fail("unknown target '" + targetOpt +
+                "' (expected cpu or an sm_<N> GPU architecture)");
   Expected<npy::Array> array = npy::readNpy(inputPath);
   if (!array)
     return array.takeError();
@@ -269,8 +295,11 @@ Error run() {
   if (!input)
     return input.takeError();
   int64_t rows = array->shape[0], cols = array->shape[1];
-  auto result = (*runner)->quantize(*recipe, input->first,
-                                    input->second.data(), rows, cols);
+  auto result =
+      gpuTarget ? quantizeOnGPU(*recipe, input->first, input->second.data(),
+                                rows, cols)
+                : (*runner)->quantize(*recipe, input->first,
+                                      input->second.data(), rows, cols);
   if (!result)
     return result.takeError();
 
@@ -290,6 +319,7 @@ Error run() {
     out.files.push_back(
         {"amax" + s + ".npy", npy::DType::F32, o.amaxShape, o.amax.data()});
     if (dequantOpt) {
+      // Dequantization is a host-side view of the outputs on every target.
       auto d = (*runner)->dequantize(*recipe, o);
       if (!d)
         return d.takeError();

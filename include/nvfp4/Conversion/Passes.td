@@ -50,4 +50,48 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
   ];
 }
 
+def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Map nvfp4 quantize ops onto GPU kernels";
+  let description = [{
+    Replaces each `nvfp4.quantize` by a sequence of `gpu.launch_func` ops
+    and the kernels they launch, in a new `gpu.module` (the module becomes a
+    `gpu.container_module`). The kernels emit the same SPEC.md math as the
+    CPU path, through the same numerics builder and the same emitter
+    (`lib/Conversion/Common`); only the schedule differs: each GPU thread
+    takes one row of the quantized matrix (or one 16-row tile for 16x16
+    blocks), or one byte of a swizzled scale buffer to zero.
+
+    Kernels per direction, in launch order:
+    * swizzled layouts: `zero` (work: the scale buffer's bytes);
+    * per-tensor outer scale: `amax_init` (one thread), `amax` (rows, an
+      atomic fmaxf per row), `encode` (rows, or tiles for 16x16);
+    * per-row and window outer scales: one fused `quantize` kernel (rows):
+      each thread computes its row's amaxes, then encodes the row.
+
+    Every kernel takes all operands of the op, as memrefs, in operand
+    order; `nvfp4.work` (`one`, `rows`, `tiles`, `scale_bytes`) and
+    `nvfp4.direction` on each `gpu.func` tell a runtime how many threads to
+    launch. Blocks are 256 threads (`known_block_size`).
+
+    `chip` selects the target leaves of the numerics builder: `sm_100a` and
+    later pack E2M1 pairs with `cvt.rn.satfinite.e2m1x2.f32`; every target
+    from `sm_89` encodes E4M3 scales with `cvt.rn.satfinite.e4m3x2.f32`;
+    everything else is the portable integer sequence.
+
+    Grouped quantization, dequantization and matmul have no GPU lowering
+    yet and are reported with an error that names them.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target GPU architecture (sm_90a, sm_100a, ...): selects leaves">,
+  ];
+}
+
 #endif // NVFP4_CONVERSION_PASSES_TD

@@ -8,10 +8,32 @@
 #ifndef NVFP4_PIPELINES_PIPELINES_H
 #define NVFP4_PIPELINES_PIPELINES_H
 
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 
 namespace nvfp4 {
+
+/// Options of `nvfp4-to-ptx`.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("Target architecture (sm_90a, sm_100a)"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Serialization: isa (PTX text), bin (cubin), fatbin"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<unsigned> optLevel{
+      *this, "opt-level", llvm::cl::desc("LLVM optimization level for NVPTX"),
+      llvm::cl::init(3)};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit path (ptxas) for bin and fatbin"),
+      llvm::cl::init("/usr/local/cuda")};
+};
 
 /// nvfp4 ops on memrefs -> LLVM dialect for the host: `nvfp4-expand`, then
 /// the upstream scf/arith/memref/func lowerings. Functions carrying
@@ -19,7 +41,19 @@ namespace nvfp4 {
 /// ExecutionEngine.
 void buildCPUPipeline(OpPassManager &pm);
 
-/// Registers `nvfp4-to-cpu` with the pass registry.
+/// Stage 1 of `nvfp4-to-ptx`: nvfp4 ops -> GPU kernels (gpu.module with
+/// `nvfp4.work`-annotated gpu.funcs) and the host launches.
+void buildGPUKernelStage(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Stage 2 of `nvfp4-to-ptx`: attach the NVVM target, lower the kernels to
+/// NVVM/LLVM and serialize them (`gpu.binary`). The host code is left as is:
+/// the runtime launches kernels through the driver API.
+void buildGPUTargetStage(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Both stages.
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Registers `nvfp4-to-cpu` and `nvfp4-to-ptx` with the pass registry.
 void registerPipelines();
 
 } // namespace nvfp4

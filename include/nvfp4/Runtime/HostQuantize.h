@@ -20,6 +20,9 @@
 #include <optional>
 #include <vector>
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
 namespace mlir {
 class MLIRContext;
 } // namespace mlir
@@ -42,6 +45,28 @@ struct QuantizedOutput {
 struct QuantizeResult {
   std::optional<QuantizedOutput> rowwise, columnwise;
 };
+
+/// Checks a quantization's shapes (SPEC.md section 13) and allocates its
+/// zeroed outputs: every runner's outputs have these shapes. `groups` is set
+/// for the grouped form.
+llvm::Expected<QuantizeResult>
+allocateOutputs(mlir::nvfp4::RecipeAttr recipe, int64_t rows, int64_t cols,
+                std::optional<int64_t> groups = std::nullopt);
+
+/// Parses `text` as a recipe: a preset name, the inside of
+/// `#nvfp4.recipe<...>`, or the full attribute. Verifier messages come back
+/// as the error.
+llvm::Expected<mlir::nvfp4::RecipeAttr> parseRecipe(mlir::MLIRContext &context,
+                                                    llvm::StringRef text);
+
+/// `func.func @kernel` holding one `nvfp4.quantize` (or grouped) op over
+/// dynamically shaped memrefs in operand order: input, [splits], then data,
+/// scale and amax per direction; `amaxRanks` has one entry per direction
+/// present. Every runner compiles this module.
+mlir::OwningOpRef<mlir::ModuleOp>
+buildQuantizeModule(mlir::MLIRContext &context, mlir::nvfp4::RecipeAttr recipe,
+                    ElementType type, bool grouped,
+                    llvm::ArrayRef<unsigned> amaxRanks);
 
 /// Compiles and runs recipes on the host. Thread-safe; compiled kernels are
 /// cached for the life of the object.

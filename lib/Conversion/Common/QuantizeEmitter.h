@@ -31,7 +31,8 @@ namespace detail {
 /// each body while it is built.
 class LoopEmitter {
 public:
-  LoopEmitter(OpBuilder &b, Location loc) : b(b), loc(loc), num(b, loc) {}
+  LoopEmitter(OpBuilder &b, Location loc, TargetLeaves *leaves = nullptr)
+      : b(b), loc(loc), num(b, loc, leaves) {}
 
   NumericsBuilder &math() { return num; }
   OpBuilder &builder() { return b; }

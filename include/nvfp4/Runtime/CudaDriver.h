@@ -1,0 +1,68 @@
+//===- CudaDriver.h - The CUDA driver API, loaded at run time ----*- C++ -*-===//
+//
+// libcuda.so.1 is opened with dlopen on first use, so everything builds and
+// the CPU path runs on machines without a GPU or driver. Every call returns
+// an llvm::Error naming the failing driver function and its
+// cuGetErrorName; nothing prints or aborts.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_RUNTIME_CUDADRIVER_H
+#define NVFP4_RUNTIME_CUDADRIVER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace nvfp4 {
+
+using CUdeviceptr = unsigned long long;
+
+/// A device context plus the driver entry points (primary context of one
+/// device, made current on the calling thread by each call).
+class CudaDevice {
+public:
+  /// Loads the driver, initialises it and retains device `ordinal`'s
+  /// primary context. Fails with a clear message when there is no driver
+  /// or no such device.
+  static llvm::Expected<std::unique_ptr<CudaDevice>> open(int ordinal = 0);
+  ~CudaDevice();
+
+  /// The device name, e.g. "NVIDIA H100 80GB HBM3".
+  const std::string &name() const { return deviceName; }
+  /// Compute capability as major * 10 + minor (90 for sm_90).
+  int computeCapability() const { return cc; }
+
+  llvm::Expected<CUdeviceptr> alloc(size_t bytes);
+  llvm::Error free(CUdeviceptr ptr);
+  llvm::Error copyToDevice(CUdeviceptr dst, const void *src, size_t bytes);
+  llvm::Error copyToHost(void *dst, CUdeviceptr src, size_t bytes);
+  llvm::Error synchronize();
+
+  /// A loaded module (cubin) and the functions looked up in it.
+  class Module;
+  llvm::Expected<std::shared_ptr<Module>>
+  loadModule(llvm::ArrayRef<char> image);
+  /// Launches `kernel` of `module` with 1-D grid/block sizes; `params` are
+  /// pointers to each kernel parameter's value (cuLaunchKernel style).
+  llvm::Error launch(Module &module, llvm::StringRef kernel, unsigned grid,
+                     unsigned block, llvm::ArrayRef<void *> params);
+
+  struct Api;
+
+private:
+  CudaDevice() = default;
+  const Api *api = nullptr;
+  void *context = nullptr;
+  int device = 0;
+  int cc = 0;
+  std::string deviceName;
+};
+
+} // namespace nvfp4
+
+#endif // NVFP4_RUNTIME_CUDADRIVER_H

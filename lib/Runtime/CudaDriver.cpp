@@ -1,0 +1,239 @@
+//===- CudaDriver.cpp - The CUDA driver API, loaded at run time -----------===//
+
+#include "nvfp4/Runtime/CudaDriver.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Twine.h"
+
+#include <dlfcn.h>
+#include <mutex>
+
+using namespace nvfp4;
+
+namespace {
+using CUresult = int;
+using CUdevice = int;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...MAJOR
+constexpr int kComputeCapabilityMinor = 76; // CU_DEVICE_ATTRIBUTE_...MINOR
+} // namespace
+
+/// Entry points resolved from libcuda.so.1 (the _v2 ABI where one exists).
+struct CudaDevice::Api {
+  CUresult (*init)(unsigned);
+  CUresult (*getErrorName)(CUresult, const char **);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*primaryCtxRelease)(CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*ctxSynchronize)();
+  CUresult (*memAlloc)(CUdeviceptr *, size_t);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleUnload)(CUmodule);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+};
+
+namespace {
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Loads libcuda.so.1 once per process.
+llvm::Expected<const CudaDevice::Api *> loadApi() {
+  static std::once_flag once;
+  static CudaDevice::Api api;
+  static std::string failure;
+  std::call_once(once, [] {
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char *why = dlerror();
+      failure = std::string("cannot load the CUDA driver (libcuda.so.1): ") +
+                (why ? why : "unknown error");
+      return;
+    }
+    auto get = [&](auto &fn, const char *symbol) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(lib, symbol));
+      if (!fn && failure.empty())
+        failure = std::string("the CUDA driver lacks ") + symbol;
+    };
+    get(api.init, "cuInit");
+    get(api.getErrorName, "cuGetErrorName");
+    get(api.deviceGetCount, "cuDeviceGetCount");
+    get(api.deviceGet, "cuDeviceGet");
+    get(api.deviceGetName, "cuDeviceGetName");
+    get(api.deviceGetAttribute, "cuDeviceGetAttribute");
+    get(api.primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    get(api.primaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+    get(api.ctxSetCurrent, "cuCtxSetCurrent");
+    get(api.ctxSynchronize, "cuCtxSynchronize");
+    get(api.memAlloc, "cuMemAlloc_v2");
+    get(api.memFree, "cuMemFree_v2");
+    get(api.memcpyHtoD, "cuMemcpyHtoD_v2");
+    get(api.memcpyDtoH, "cuMemcpyDtoH_v2");
+    get(api.moduleLoadData, "cuModuleLoadData");
+    get(api.moduleUnload, "cuModuleUnload");
+    get(api.moduleGetFunction, "cuModuleGetFunction");
+    get(api.launchKernel, "cuLaunchKernel");
+  });
+  if (!failure.empty())
+    return makeError(failure);
+  return &api;
+}
+
+/// The error of a failed driver call: "cuMemAlloc_v2 failed:
+/// CUDA_ERROR_OUT_OF_MEMORY".
+llvm::Error check(const CudaDevice::Api *api, CUresult result,
+                  const char *call) {
+  if (result == 0)
+    return llvm::Error::success();
+  const char *name = nullptr;
+  if (api->getErrorName(result, &name) != 0 || !name)
+    name = "unknown CUDA error";
+  return makeError(llvm::Twine(call) + " failed: " + name + " (" +
+                   llvm::Twine(result) + ")");
+}
+} // namespace
+
+class CudaDevice::Module {
+public:
+  Module(const Api *api, CUmodule module) : api(api), module(module) {}
+  ~Module() { api->moduleUnload(module); }
+  llvm::Expected<CUfunction> function(llvm::StringRef name) {
+    auto it = functions.find(name);
+    if (it != functions.end())
+      return it->second;
+    CUfunction fn = nullptr;
+    if (llvm::Error e = check(api,
+                              api->moduleGetFunction(&fn, module,
+                                                     name.str().c_str()),
+                              "cuModuleGetFunction"))
+      return std::move(e);
+    functions[name] = fn;
+    return fn;
+  }
+
+private:
+  const Api *api;
+  CUmodule module;
+  llvm::StringMap<CUfunction> functions;
+};
+
+llvm::Expected<std::unique_ptr<CudaDevice>> CudaDevice::open(int ordinal) {
+  auto api = loadApi();
+  if (!api)
+    return api.takeError();
+  const Api *a = *api;
+  if (llvm::Error e = check(a, a->init(0), "cuInit"))
+    return std::move(e);
+  int count = 0;
+  if (llvm::Error e = check(a, a->deviceGetCount(&count), "cuDeviceGetCount"))
+    return std::move(e);
+  if (ordinal < 0 || ordinal >= count)
+    return makeError("no CUDA device " + llvm::Twine(ordinal) + " (" +
+                     llvm::Twine(count) + " found)");
+  std::unique_ptr<CudaDevice> dev(new CudaDevice());
+  dev->api = a;
+  if (llvm::Error e = check(a, a->deviceGet(&dev->device, ordinal),
+                            "cuDeviceGet"))
+    return std::move(e);
+  char name[256] = {};
+  if (llvm::Error e = check(a, a->deviceGetName(name, sizeof(name),
+                                                dev->device),
+                            "cuDeviceGetName"))
+    return std::move(e);
+  dev->deviceName = name;
+  int major = 0, minor = 0;
+  if (llvm::Error e = check(a,
+                            a->deviceGetAttribute(&major,
+                                                  kComputeCapabilityMajor,
+                                                  dev->device),
+                            "cuDeviceGetAttribute"))
+    return std::move(e);
+  if (llvm::Error e = check(a,
+                            a->deviceGetAttribute(&minor,
+                                                  kComputeCapabilityMinor,
+                                                  dev->device),
+                            "cuDeviceGetAttribute"))
+    return std::move(e);
+  dev->cc = major * 10 + minor;
+  if (llvm::Error e = check(a, a->primaryCtxRetain(&dev->context, dev->device),
+                            "cuDevicePrimaryCtxRetain"))
+    return std::move(e);
+  if (llvm::Error e = check(a, a->ctxSetCurrent(dev->context),
+                            "cuCtxSetCurrent"))
+    return std::move(e);
+  return dev;
+}
+
+CudaDevice::~CudaDevice() {
+  if (api && context)
+    api->primaryCtxRelease(device);
+}
+
+llvm::Expected<CUdeviceptr> CudaDevice::alloc(size_t bytes) {
+  CUdeviceptr ptr = 0;
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return std::move(e);
+  // A zero-byte request still gets a distinct pointer.
+  if (llvm::Error e = check(api, api->memAlloc(&ptr, bytes ? bytes : 1),
+                            "cuMemAlloc_v2"))
+    return std::move(e);
+  return ptr;
+}
+
+llvm::Error CudaDevice::free(CUdeviceptr ptr) {
+  return check(api, api->memFree(ptr), "cuMemFree_v2");
+}
+
+llvm::Error CudaDevice::copyToDevice(CUdeviceptr dst, const void *src,
+                                     size_t bytes) {
+  if (!bytes)
+    return llvm::Error::success();
+  return check(api, api->memcpyHtoD(dst, src, bytes), "cuMemcpyHtoD_v2");
+}
+
+llvm::Error CudaDevice::copyToHost(void *dst, CUdeviceptr src, size_t bytes) {
+  if (!bytes)
+    return llvm::Error::success();
+  return check(api, api->memcpyDtoH(dst, src, bytes), "cuMemcpyDtoH_v2");
+}
+
+llvm::Error CudaDevice::synchronize() {
+  return check(api, api->ctxSynchronize(), "cuCtxSynchronize");
+}
+
+llvm::Expected<std::shared_ptr<CudaDevice::Module>>
+CudaDevice::loadModule(llvm::ArrayRef<char> image) {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return std::move(e);
+  CUmodule module = nullptr;
+  if (llvm::Error e = check(api, api->moduleLoadData(&module, image.data()),
+                            "cuModuleLoadData"))
+    return std::move(e);
+  return std::make_shared<Module>(api, module);
+}
+
+llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
+                               unsigned grid, unsigned block,
+                               llvm::ArrayRef<void *> params) {
+  auto fn = module.function(kernel);
+  if (!fn)
+    return fn.takeError();
+  return check(api,
+               api->launchKernel(*fn, grid, 1, 1, block, 1, 1, 0, nullptr,
+                                 const_cast<void **>(params.data()), nullptr),
+               "cuLaunchKernel");
+}

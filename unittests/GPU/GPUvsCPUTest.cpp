@@ -1,0 +1,168 @@
+//===- GPUvsCPUTest.cpp - GPU bytes == CPU bytes ---------------------------===//
+//
+// Runs every recipe on the GPU (sm_90 class device: the sm_90a kernels) and
+// on the CPU reference path, and requires identical data, scales and
+// amaxes. Without a CUDA driver or device every test is skipped (reported
+// as skipped, never as passed); compiling the kernels needs only ptxas.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../Runtime/Inputs.h"
+#include "../Runtime/SharedRunner.h"
+#include "nvfp4/Runtime/GPUQuantize.h"
+
+#include "gtest/gtest.h"
+
+#include <cstring>
+
+using namespace mlir::nvfp4;
+using namespace ::nvfp4::testing;
+using ::nvfp4::ElementType;
+using ::nvfp4::GPURunner;
+using ::nvfp4::QuantizedOutput;
+
+namespace {
+GPURunner &gpuRunner() {
+  static GPURunner *runner = [] {
+    auto r = GPURunner::create("sm_90a");
+    if (!r) {
+      llvm::errs() << llvm::toString(r.takeError()) << "\n";
+      std::abort();
+    }
+    return std::move(*r).release();
+  }();
+  return *runner;
+}
+
+/// Skips the calling test when there is no usable GPU, saying why.
+#define REQUIRE_GPU()                                                          \
+  do {                                                                         \
+    auto dev = gpuRunner().device();                                           \
+    if (!dev)                                                                  \
+      GTEST_SKIP() << "no CUDA device: " << llvm::toString(dev.takeError());  \
+  } while (0)
+
+std::string firstMismatch(const QuantizedOutput &gpu,
+                          const QuantizedOutput &cpu) {
+  auto bytes = [](const std::vector<uint8_t> &a, const std::vector<uint8_t> &b,
+                  const char *what) -> std::string {
+    if (a.size() != b.size())
+      return std::string(what) + " size";
+    for (size_t i = 0; i < a.size(); ++i)
+      if (a[i] != b[i])
+        return std::string(what) + " byte " + std::to_string(i) + ": gpu " +
+               std::to_string(a[i]) + " cpu " + std::to_string(b[i]);
+    return "";
+  };
+  if (std::string m = bytes(gpu.data, cpu.data, "data"); !m.empty())
+    return m;
+  if (std::string m = bytes(gpu.scale, cpu.scale, "scale"); !m.empty())
+    return m;
+  if (gpu.amax.size() != cpu.amax.size() ||
+      std::memcmp(gpu.amax.data(), cpu.amax.data(), gpu.amax.size() * 4))
+    return "amax";
+  return "";
+}
+
+struct Shape {
+  int64_t m, k;
+  bool allKinds; ///< small shapes run every input kind, large ones two
+};
+
+class GPUvsCPU : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(GPUvsCPU, BytesMatch) {
+  REQUIRE_GPU();
+  ::nvfp4::HostRunner &cpu = sharedRunner();
+  auto cpuRecipe = cpu.parseRecipe(GetParam());
+  ASSERT_TRUE(bool(cpuRecipe)) << llvm::toString(cpuRecipe.takeError());
+  auto gpuRecipe = ::nvfp4::parseRecipe(gpuRunner().getContext(), GetParam());
+  ASSERT_TRUE(bool(gpuRecipe)) << llvm::toString(gpuRecipe.takeError());
+  bool columnwise = cpuRecipe->getColumnwise();
+  std::vector<Shape> shapes;
+  for (int64_t m : {1, 17, 130, 4096, 8192})
+    for (int64_t k : {64, 4096}) {
+      if (columnwise && m % 16)
+        m = (m + 15) / 16 * 16; // columnwise blocks run along M
+      shapes.push_back({m, k, m * k <= 130 * 4096});
+    }
+  std::mt19937 rng(99);
+  int compared = 0;
+  for (const Shape &s : shapes)
+    for (Kind kind : kKinds) {
+      if (!s.allKinds && kind != Kind::Normal && kind != Kind::Specials)
+        continue;
+      std::vector<float> x = makeInput(kind, s.m, s.k, rng);
+      std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+      auto want = cpu.quantize(*cpuRecipe, ElementType::BF16, storage.data(),
+                               s.m, s.k);
+      ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+      auto got = gpuRunner().quantize(*gpuRecipe, ElementType::BF16,
+                                      storage.data(), s.m, s.k);
+      ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+      std::string where = std::string(GetParam()) + " " +
+                          std::to_string(s.m) + "x" + std::to_string(s.k) +
+                          " kind " + std::to_string(int(kind));
+      if (want->rowwise)
+        ASSERT_EQ(firstMismatch(*got->rowwise, *want->rowwise), "")
+            << "rowwise " << where;
+      if (want->columnwise)
+        ASSERT_EQ(firstMismatch(*got->columnwise, *want->columnwise), "")
+            << "columnwise " << where;
+      ++compared;
+    }
+  RecordProperty("compared", compared);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, GPUvsCPU,
+    ::testing::Values(
+        "per_tensor", "per_tensor_2d", "per_tensor_rht", "per_token",
+        "per_token_quotient", "local_1x64", "four_over_six",
+        "four_over_six_mse", "four_over_six_mse, e4m3_max = 448",
+        "per_tensor, sf_layout = 128x4", "per_token, sf_layout = 8x4",
+        "local_1x64, sf_layout = 128x4",
+        "per_tensor, directions = [rowwise, columnwise], sf_layout = 128x4",
+        "per_token, directions = [rowwise, columnwise]",
+        "local_1x64, directions = [rowwise, columnwise], sf_layout = 8x4",
+        "per_tensor_2d, directions = [rowwise, columnwise]",
+        "four_over_six, outer = row", "four_over_six, outer = window<64>",
+        "four_over_six, block = 16x16, directions = [rowwise, columnwise]",
+        "per_tensor, rounding = stochastic<seed = 7>",
+        "per_token, rounding = stochastic<seed = 12345678901>",
+        "local_1x64, rounding = stochastic<seed = 3>",
+        "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4"));
+
+// Compiling needs ptxas but no GPU: this runs in CI.
+TEST(GPUCompile, EveryPresetAssemblesForSm90aAndSm100a) {
+  for (const char *chip : {"sm_90a", "sm_100a"}) {
+    auto runner = GPURunner::create(chip);
+    ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+    for (llvm::StringRef name : RecipeAttr::getPresetNames()) {
+      auto recipe = ::nvfp4::parseRecipe((*runner)->getContext(), name);
+      ASSERT_TRUE(bool(recipe));
+      auto compiled = (*runner)->compile(*recipe, ElementType::BF16, "bin");
+      if (!compiled) {
+        std::string message = llvm::toString(compiled.takeError());
+        if (message.find("ptxas") != std::string::npos &&
+            message.find("not found") != std::string::npos)
+          GTEST_SKIP() << "no ptxas: " << message;
+        FAIL() << chip << " " << name.str() << ": " << message;
+      }
+      EXPECT_GT((*compiled)->image.size(), 100u);
+      EXPECT_FALSE((*compiled)->kernels.empty());
+    }
+  }
+}
+
+// Without a driver, running is an error value naming the driver.
+TEST(GPUErrors, NoDriverOrDeviceIsAnError) {
+  auto dev = gpuRunner().device();
+  if (dev)
+    GTEST_SKIP() << "a CUDA device is present";
+  std::string message = llvm::toString(dev.takeError());
+  EXPECT_TRUE(message.find("libcuda.so.1") != std::string::npos ||
+              message.find("cu") == 0)
+      << message;
+}
+} // namespace
