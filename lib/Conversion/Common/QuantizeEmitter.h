@@ -359,6 +359,14 @@ private:
     Location loc = m.getLoc();
     Value numRows = arith::SubIOp::create(b, loc, d.rowEnd, d.rowBegin);
     Value tiles = e.ceilDivI(numRows, kBlock);
+    // 4over6 row errors go through a 16-entry scratch buffer (rows a ragged
+    // tile lacks stay 0) so the row body is emitted once, not 16 times. It
+    // is allocated once, outside the loops: a stack allocation per tile
+    // would grow the stack with every iteration.
+    Value errors;
+    if (recipe.isFourOverSix())
+      errors = memref::AllocaOp::create(
+          b, loc, MemRefType::get({2, kBlock}, b.getF32Type()));
     schedule.forEach(e, e.idx(0), tiles, [&](Value t) {
       e.loop(e.idx(0), d.numBlocks, [&](Value blk) {
         Value r0 = e.addI(d.rowBegin, e.mulI(t, e.idx(kBlock)));
@@ -372,10 +380,6 @@ private:
         if (recipe.isFourOverSix()) {
           auto candidates =
               m.fourOverSixScales(recipe, tileAmax, sEnc, sDec);
-          // Row errors go through a 16-entry scratch buffer (rows a ragged
-          // tile lacks stay 0) so the row body is emitted once, not 16 times.
-          auto scratchType = MemRefType::get({2, kBlock}, b.getF32Type());
-          Value errors = memref::AllocaOp::create(b, loc, scratchType);
           Value zero = m.f32(0.0f);
           for (int64_t c = 0; c < 2; ++c)
             for (int64_t k = 0; k < kBlock; ++k)
