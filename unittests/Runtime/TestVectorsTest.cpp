@@ -150,15 +150,16 @@ TEST_F(TestVectors, TV20_Local1x64) {
 }
 
 // Regression: the 16x16 4over6 scratch buffer is allocated once, not per
-// tile (a per-tile stack allocation overflowed the stack at 8192x4096).
+// tile: a per-tile stack allocation (1024 x 128 tiles here, 16 MB) overflowed
+// the stack.
 TEST_F(TestVectors, LargeTiledFourOverSixRuns) {
   auto r = runner->parseRecipe(
       "four_over_six, block = 16x16, directions = [rowwise, columnwise]");
   ASSERT_TRUE(bool(r));
-  std::vector<float> x(8192 * 1024);
+  std::vector<float> x(16384 * 2048);
   for (size_t i = 0; i < x.size(); ++i)
     x[i] = float(int(i % 97) - 48) / 8.0f;
-  auto q = runner->quantize(*r, ElementType::F32, x.data(), 8192, 1024);
+  auto q = runner->quantize(*r, ElementType::F32, x.data(), 16384, 2048);
   ASSERT_TRUE(bool(q)) << llvm::toString(q.takeError());
   EXPECT_EQ(q->rowwise->amax[0], 6.0f);
   EXPECT_EQ(q->columnwise->amax[0], 6.0f);
