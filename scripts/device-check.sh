@@ -2,7 +2,7 @@
 # Every GPU check of a session in one run on the lent GPU machine (device
 # tool). Build here first, then carry the static binaries:
 #
-#   NVFP4_STATIC=ON scripts/build.sh nvfp4-quantize NVFP4GPUTests
+#   NVFP4_STATIC=ON scripts/build.sh nvfp4-quantize nvfp4-bench NVFP4GPUTests
 #   scripts/package-device.sh          # -> build-static/dist/nvfp4-device.tar.xz
 #   (device) bash scripts/device-check.sh      carry: build-static/dist
 #
@@ -11,7 +11,9 @@
 #  1. GPU bytes == CPU bytes for every recipe, shapes M in {1,17,130,4096,8192}
 #     x K in {64,4096}, random and adversarial inputs (NVFP4GPUTests);
 #  2. compute-sanitizer memcheck and racecheck on each kernel family;
-#  3. nvfp4-quantize --target=sm_90a writes the files --target=cpu writes.
+#  3. nvfp4-quantize --target=sm_90a writes the files --target=cpu writes;
+#  4. nvfp4-bench: bandwidth per recipe and shape vs a device copy
+#     (bench.md).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$root/device-out}
@@ -90,6 +92,10 @@ for flags in "${families[@]}"; do
   done
 done
 note "nvfp4-quantize --target=sm_90a == --target=cpu: $same/$total runs"
+# 4. Bandwidth.
+"$bin/nvfp4-bench" --iters=20 > "$OUT/bench.md" 2> "$logs/bench.err"
+note "nvfp4-bench: exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md)"
+
 grep -E "FAILED|Failure|mismatch|differs|rowwise|columnwise" "$logs/gpu-vs-cpu.log" | head -40 >> "$summary"
 tar -czf "$OUT/logs.tar.gz" -C "$work" logs
 rm -rf "$work"

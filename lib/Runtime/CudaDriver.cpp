@@ -37,6 +37,12 @@ struct CudaDevice::Api {
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*memcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*eventCreate)(void **, unsigned);
+  CUresult (*eventRecord)(void *, CUstream);
+  CUresult (*eventSynchronize)(void *);
+  CUresult (*eventElapsedTime)(float *, void *, void *);
+  CUresult (*eventDestroy)(void *);
   CUresult (*moduleLoadData)(CUmodule *, const void *);
   CUresult (*moduleUnload)(CUmodule);
   CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
@@ -83,6 +89,12 @@ llvm::Expected<const CudaDevice::Api *> loadApi() {
     get(api.memFree, "cuMemFree_v2");
     get(api.memcpyHtoD, "cuMemcpyHtoD_v2");
     get(api.memcpyDtoH, "cuMemcpyDtoH_v2");
+    get(api.memcpyDtoD, "cuMemcpyDtoD_v2");
+    get(api.eventCreate, "cuEventCreate");
+    get(api.eventRecord, "cuEventRecord");
+    get(api.eventSynchronize, "cuEventSynchronize");
+    get(api.eventElapsedTime, "cuEventElapsedTime");
+    get(api.eventDestroy, "cuEventDestroy_v2");
     get(api.moduleLoadData, "cuModuleLoadData");
     get(api.moduleUnload, "cuModuleUnload");
     get(api.moduleGetFunction, "cuModuleGetFunction");
@@ -209,6 +221,44 @@ llvm::Error CudaDevice::copyToHost(void *dst, CUdeviceptr src, size_t bytes) {
   if (!bytes)
     return llvm::Error::success();
   return check(api, api->memcpyDtoH(dst, src, bytes), "cuMemcpyDtoH_v2");
+}
+
+llvm::Error CudaDevice::copyDeviceToDevice(CUdeviceptr dst, CUdeviceptr src,
+                                           size_t bytes) {
+  return check(api, api->memcpyDtoD(dst, src, bytes), "cuMemcpyDtoD_v2");
+}
+
+llvm::Expected<float> CudaDevice::time(llvm::function_ref<llvm::Error()> work) {
+  void *start = nullptr, *stop = nullptr;
+  if (llvm::Error e = check(api, api->eventCreate(&start, 0), "cuEventCreate"))
+    return std::move(e);
+  if (llvm::Error e = check(api, api->eventCreate(&stop, 0), "cuEventCreate")) {
+    api->eventDestroy(start);
+    return std::move(e);
+  }
+  auto finish = [&](llvm::Error e) -> llvm::Expected<float> {
+    api->eventDestroy(start);
+    api->eventDestroy(stop);
+    return std::move(e);
+  };
+  if (llvm::Error e = check(api, api->eventRecord(start, nullptr),
+                            "cuEventRecord"))
+    return finish(std::move(e));
+  if (llvm::Error e = work())
+    return finish(std::move(e));
+  if (llvm::Error e = check(api, api->eventRecord(stop, nullptr),
+                            "cuEventRecord"))
+    return finish(std::move(e));
+  if (llvm::Error e = check(api, api->eventSynchronize(stop),
+                            "cuEventSynchronize"))
+    return finish(std::move(e));
+  float ms = 0;
+  if (llvm::Error e = check(api, api->eventElapsedTime(&ms, start, stop),
+                            "cuEventElapsedTime"))
+    return finish(std::move(e));
+  api->eventDestroy(start);
+  api->eventDestroy(stop);
+  return ms;
 }
 
 llvm::Error CudaDevice::synchronize() {

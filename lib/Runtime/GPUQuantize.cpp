@@ -201,33 +201,18 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
     release();
     return std::move(e);
   };
-  KernelParams params;
+  SmallVector<CUdeviceptr> ptrs;
   for (Buffer &b : buffers) {
     auto ptr = d.alloc(b.bytes);
     if (!ptr)
       return fail(ptr.takeError());
     b.ptr = *ptr;
-    params.addMemRef(b.ptr, b.shape);
+    ptrs.push_back(b.ptr);
   }
   if (llvm::Error e = d.copyToDevice(buffers[0].ptr, input, buffers[0].bytes))
     return fail(std::move(e));
-
-  SmallVector<void *> args = params.pointers();
-  for (const KernelInfo &k : (*compiled)->kernels) {
-    const QuantizedOutput &o =
-        k.columnwise ? *outputs->columnwise : *outputs->rowwise;
-    int64_t work = 1;
-    if (k.work == "rows")
-      work = o.rows;
-    else if (k.work == "tiles")
-      work = (o.rows + 15) / 16;
-    else if (k.work == "scale_bytes")
-      work = o.scaleShape[0] * o.scaleShape[1];
-    int64_t grid = (work + kBlockThreads - 1) / kBlockThreads;
-    if (llvm::Error e = d.launch(**module, k.name, unsigned(grid),
-                                 unsigned(kBlockThreads), args))
-      return fail(std::move(e));
-  }
+  if (llvm::Error e = launch(**compiled, **module, rows, cols, *outputs, ptrs))
+    return fail(std::move(e));
   if (llvm::Error e = d.synchronize())
     return fail(std::move(e));
   for (size_t i = 1; i < buffers.size(); ++i)
@@ -236,6 +221,44 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
       return fail(std::move(e));
   release();
   return std::move(*outputs);
+}
+
+llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
+                              CudaDevice::Module &module, int64_t rows,
+                              int64_t cols, const QuantizeResult &outputs,
+                              ArrayRef<CUdeviceptr> buffers) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  KernelParams params;
+  unsigned next = 0;
+  params.addMemRef(buffers[next++], {rows, cols});
+  for (const std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise}) {
+    if (!*out)
+      continue;
+    const QuantizedOutput &o = **out;
+    params.addMemRef(buffers[next++], {o.rows, o.cols / 2});
+    params.addMemRef(buffers[next++], o.scaleShape);
+    params.addMemRef(buffers[next++], o.amaxShape);
+  }
+  SmallVector<void *> args = params.pointers();
+  for (const KernelInfo &k : compiled.kernels) {
+    const QuantizedOutput &o =
+        k.columnwise ? *outputs.columnwise : *outputs.rowwise;
+    int64_t work = 1;
+    if (k.work == "rows")
+      work = o.rows;
+    else if (k.work == "tiles")
+      work = (o.rows + 15) / 16;
+    else if (k.work == "scale_bytes")
+      work = o.scaleShape[0] * o.scaleShape[1];
+    int64_t grid = (work + kBlockThreads - 1) / kBlockThreads;
+    if (llvm::Error e = (*dev)->launch(module, k.name, unsigned(grid),
+                                       unsigned(kBlockThreads), args))
+      return e;
+  }
+  return llvm::Error::success();
 }
 
 } // namespace nvfp4

@@ -41,7 +41,13 @@ public:
   llvm::Error free(CUdeviceptr ptr);
   llvm::Error copyToDevice(CUdeviceptr dst, const void *src, size_t bytes);
   llvm::Error copyToHost(void *dst, CUdeviceptr src, size_t bytes);
+  llvm::Error copyDeviceToDevice(CUdeviceptr dst, CUdeviceptr src,
+                                 size_t bytes);
   llvm::Error synchronize();
+
+  /// Times `work` (which enqueues device work) with CUDA events: the
+  /// elapsed device milliseconds between before and after it.
+  llvm::Expected<float> time(llvm::function_ref<llvm::Error()> work);
 
   /// A loaded module (cubin) and the functions looked up in it.
   class Module;

@@ -52,6 +52,13 @@ public:
                                           ElementType type, const void *input,
                                           int64_t rows, int64_t cols);
 
+  /// Enqueues the kernels of `compiled` on device buffers given in operand
+  /// order (input, then data, scale and amax per direction) whose shapes
+  /// are `outputs`' (from allocateOutputs). Does not synchronize.
+  llvm::Error launch(const CompiledQuantize &compiled, CudaDevice::Module &module,
+                     int64_t rows, int64_t cols, const QuantizeResult &outputs,
+                     llvm::ArrayRef<CUdeviceptr> buffers);
+
   /// The device, opening it if needed.
   llvm::Expected<CudaDevice *> device();
 

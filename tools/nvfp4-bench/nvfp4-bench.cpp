@@ -1,0 +1,170 @@
+//===- nvfp4-bench.cpp - Quantization kernel bandwidth on the GPU ---------===//
+//
+// For each recipe and shape: the median time of the recipe's kernels over
+// many runs (CUDA events), the effective bandwidth (input read once +
+// outputs written once) and its ratio to a device-to-device copy measured
+// in the same process. Prints a Markdown table. Needs a CUDA device.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Support/FloatBits.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <random>
+
+using namespace llvm;
+
+namespace {
+cl::opt<std::string> targetOpt("target", cl::desc("GPU architecture"),
+                               cl::init("sm_90a"));
+cl::list<std::string> recipesOpt(
+    "recipe", cl::desc("recipe to measure (repeatable; default: the seeds)"));
+cl::list<int64_t> mOpt("m", cl::desc("rows (repeatable)"), cl::CommaSeparated);
+cl::list<int64_t> kOpt("k", cl::desc("columns (repeatable)"),
+                       cl::CommaSeparated);
+cl::opt<unsigned> itersOpt("iters", cl::desc("timed runs per case"),
+                           cl::init(30));
+
+const char *kDefaultRecipes[] = {
+    "per_tensor",
+    "per_token",
+    "local_1x64",
+    "per_tensor_2d",
+    "four_over_six",
+    "per_tensor, rounding = stochastic<seed = 1>",
+    "per_tensor_rht",
+    "per_token, directions = [rowwise, columnwise], sf_layout = 128x4",
+};
+
+Error fail(const Twine &m) {
+  return createStringError(inconvertibleErrorCode(), m);
+}
+
+float median(std::vector<float> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+Error run() {
+  auto runner = nvfp4::GPURunner::create(targetOpt);
+  if (!runner)
+    return runner.takeError();
+  auto dev = (*runner)->device();
+  if (!dev)
+    return dev.takeError();
+  nvfp4::CudaDevice &d = **dev;
+  std::vector<int64_t> ms(mOpt.begin(), mOpt.end()),
+      ks(kOpt.begin(), kOpt.end());
+  if (ms.empty())
+    ms = {1024, 8192, 32768};
+  if (ks.empty())
+    ks = {4096, 8192};
+  std::vector<std::string> recipes(recipesOpt.begin(), recipesOpt.end());
+  if (recipes.empty())
+    recipes.assign(std::begin(kDefaultRecipes), std::end(kDefaultRecipes));
+
+  outs() << "device: " << d.name() << " (sm_" << d.computeCapability()
+         << "), kernels for " << targetOpt << ", bf16 input, median of "
+         << itersOpt << " runs\n\n";
+  outs() << "| recipe | M | K | time (us) | effective GB/s | copy GB/s | "
+            "ratio |\n|---|---|---|---|---|---|---|\n";
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal;
+  for (int64_t m : ms)
+    for (int64_t k : ks) {
+      size_t inBytes = size_t(m * k) * 2;
+      std::vector<uint16_t> host(m * k);
+      for (uint16_t &h : host)
+        h = nvfp4::floatToBF16(normal(rng));
+      auto input = d.alloc(inBytes);
+      if (!input)
+        return input.takeError();
+      auto copy = d.alloc(inBytes);
+      if (!copy)
+        return copy.takeError();
+      if (Error e = d.copyToDevice(*input, host.data(), inBytes))
+        return e;
+      std::vector<float> copyTimes;
+      for (unsigned i = 0; i < itersOpt + 3; ++i) {
+        auto t = d.time(
+            [&] { return d.copyDeviceToDevice(*copy, *input, inBytes); });
+        if (!t)
+          return t.takeError();
+        if (i >= 3)
+          copyTimes.push_back(*t);
+      }
+      double copyGBs = 2.0 * inBytes / (median(copyTimes) * 1e-3) / 1e9;
+      for (const std::string &text : recipes) {
+        auto recipe = nvfp4::parseRecipe((*runner)->getContext(), text);
+        if (!recipe)
+          return recipe.takeError();
+        auto outputs = nvfp4::allocateOutputs(*recipe, m, k);
+        if (!outputs)
+          return outputs.takeError();
+        auto compiled =
+            (*runner)->compile(*recipe, nvfp4::ElementType::BF16, "bin");
+        if (!compiled)
+          return compiled.takeError();
+        auto module = d.loadModule((*compiled)->image);
+        if (!module)
+          return module.takeError();
+        std::vector<nvfp4::CUdeviceptr> buffers{*input};
+        size_t outBytes = 0;
+        for (auto *o : {&outputs->rowwise, &outputs->columnwise}) {
+          if (!*o)
+            continue;
+          for (size_t bytes : {(*o)->data.size(), (*o)->scale.size(),
+                               (*o)->amax.size() * 4}) {
+            auto ptr = d.alloc(bytes);
+            if (!ptr)
+              return ptr.takeError();
+            buffers.push_back(*ptr);
+            outBytes += bytes;
+          }
+        }
+        std::vector<float> times;
+        for (unsigned i = 0; i < itersOpt + 3; ++i) {
+          auto t = d.time([&] {
+            return (*runner)->launch(**compiled, **module, m, k, *outputs,
+                                     buffers);
+          });
+          if (!t)
+            return t.takeError();
+          if (i >= 3)
+            times.push_back(*t);
+        }
+        float ms_ = median(times);
+        double gbs = double(inBytes + outBytes) / (ms_ * 1e-3) / 1e9;
+        outs() << "| `" << text << "` | " << m << " | " << k << " | "
+               << format("%.1f", ms_ * 1e3) << " | " << format("%.0f", gbs)
+               << " | " << format("%.0f", copyGBs) << " | "
+               << format("%.1f%%", 100.0 * gbs / copyGBs) << " |\n";
+        for (size_t i = 1; i < buffers.size(); ++i)
+          if (Error e = d.free(buffers[i]))
+            return e;
+      }
+      if (Error e = d.free(*input))
+        return e;
+      if (Error e = d.free(*copy))
+        return e;
+    }
+  return Error::success();
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "nvfp4-bench: NVFP4 quantization bandwidth\n");
+  if (Error e = run()) {
+    errs() << "nvfp4-bench: error: " << toString(std::move(e)) << "\n";
+    return 1;
+  }
+  return 0;
+}
