@@ -3,6 +3,7 @@
 
 import os
 import shutil
+import sys
 import subprocess
 
 import lit.formats
@@ -13,11 +14,13 @@ config.name = "NVFP4"
 # The internal shell: portable, and what lit will require from LLVM 23 on.
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs",
+                   "extract-ptx.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.nvfp4_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%nvfp4_src_root", config.nvfp4_src_root))
 config.substitutions.append(("%nvfp4_obj_root", config.nvfp4_obj_root))
 

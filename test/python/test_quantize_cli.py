@@ -205,3 +205,38 @@ def test_unreadable_input(tools_dir, tmp_path):
         assert len(res.stderr.strip().splitlines()) == 1, res.stderr
         assert message in res.stderr
         assert list(out.iterdir()) == []
+
+
+def _cuda_driver_loads():
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(_cuda_driver_loads(), reason="a CUDA driver is present")
+def test_gpu_target_without_driver(tools_dir, tmp_path):
+    src = tmp_path / "x.npy"
+    np.save(src, np.ones((16, 32), np.float32))
+    out = tmp_path / "out"
+    out.mkdir()
+    res = run(tools_dir, "--target=sm_90a", src, out)
+    assert res.returncode != 0
+    assert res.stderr.strip().splitlines() == [
+        res.stderr.strip().splitlines()[0]]
+    assert "cannot load the CUDA driver (libcuda.so.1)" in res.stderr
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(not _cuda_driver_loads(), reason="no CUDA driver")
+def test_gpu_target_matches_cpu(tools_dir, tmp_path):
+    x = np.random.default_rng(6).standard_normal((64, 256)).astype(np.float32)
+    for flags in (["--recipe=per_token", "--sf-layout=128x4"],
+                  ["--recipe=per_tensor_rht"]):
+        cpu = quantize(tools_dir, tmp_path, x, *flags, "--target=cpu", name="c")
+        gpu = quantize(tools_dir, tmp_path, x, *flags, "--target=sm_90a", name="g")
+        assert sorted(cpu) == sorted(gpu)
+        for key in cpu:
+            np.testing.assert_array_equal(cpu[key], gpu[key])
