@@ -246,13 +246,24 @@ llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
   for (const KernelInfo &k : compiled.kernels) {
     const QuantizedOutput &o =
         k.columnwise ? *outputs.columnwise : *outputs.rowwise;
-    int64_t work = 1;
+    // Threads per nvfp4.work kind (NVFP4ToGPU.cpp); `row_ctas` kernels
+    // get one thread block per row.
+    int64_t blocks = o.cols / 16, work = 1;
     if (k.work == "rows")
       work = o.rows;
-    else if (k.work == "tiles")
-      work = (o.rows + 15) / 16;
+    else if (k.work == "row_ctas")
+      work = o.rows * kBlockThreads;
+    else if (k.work == "windows")
+      work = o.rows * ((blocks + 3) / 4);
+    else if (k.work == "row_blocks")
+      work = o.rows * blocks;
+    else if (k.work == "tile_blocks")
+      work = (o.rows + 15) / 16 * blocks;
     else if (k.work == "scale_bytes")
       work = o.scaleShape[0] * o.scaleShape[1];
+    else if (k.work != "one")
+      return makeError("unknown kernel work kind '" + k.work + "' in " +
+                       k.name);
     int64_t grid = (work + kBlockThreads - 1) / kBlockThreads;
     if (llvm::Error e = (*dev)->launch(module, k.name, unsigned(grid),
                                        unsigned(kBlockThreads), args))

@@ -57,16 +57,20 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     and the kernels they launch, in a new `gpu.module` (the module becomes a
     `gpu.container_module`). The kernels emit the same SPEC.md math as the
     CPU path, through the same numerics builder and the same emitter
-    (`lib/Conversion/Common`); only the schedule differs: each GPU thread
-    takes one row of the quantized matrix (or one 16-row tile for 16x16
-    blocks), or one byte of a swizzled scale buffer to zero.
+    (`lib/Conversion/Common`); only the schedule differs.
 
-    Kernels per direction, in launch order:
-    * swizzled layouts: `zero` (work: the scale buffer's bytes);
-    * per-tensor outer scale: `amax_init` (one thread), `amax` (rows, an
-      atomic fmaxf per row), `encode` (rows, or tiles for 16x16);
-    * per-row and window outer scales: one fused `quantize` kernel (rows):
-      each thread computes its row's amaxes, then encodes the row.
+    Kernels per direction, in launch order (`nvfp4.work` says how many
+    threads each needs):
+    * swizzled layouts: `zero`, one thread per scale byte (`scale_bytes`);
+    * per-tensor outer scale: `amax_init`, one thread (`one`);
+    * `amax`: rowwise per-tensor and per-row amaxes use a thread block per
+      row (`row_ctas`: threads stride over the row's 16-blocks, then a
+      block-wide reduction; per-tensor adds one atomic fmaxf per row);
+      columnwise ones a thread per row of X^T (`rows`, neighbouring threads
+      read neighbouring columns of X); window amaxes a thread per window
+      (`windows`);
+    * `encode`: a thread per 16-block (`row_blocks`) or per 16x16 tile
+      (`tile_blocks`), neighbouring threads on contiguous memory.
 
     Every kernel takes all operands of the op, as memrefs, in operand
     order; `nvfp4.work` (`one`, `rows`, `tiles`, `scale_bytes`) and

@@ -21,7 +21,7 @@ namespace nvfp4 {
 /// One kernel of a compiled quantization, in launch order.
 struct KernelInfo {
   std::string name;
-  std::string work;      ///< one | rows | tiles | scale_bytes
+  std::string work; ///< nvfp4.work: one, rows, row_ctas, windows, ...
   bool columnwise = false;
 };
 

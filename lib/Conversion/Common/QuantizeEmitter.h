@@ -136,24 +136,54 @@ private:
   NumericsBuilder num;
 };
 
-/// How the rows (or tiles) of a direction are distributed.
+/// How the work of a direction is distributed. The CPU runs it in loops; a
+/// GPU kernel maps it onto threads (NVFP4ToGPU.cpp).
 class RowSchedule {
 public:
   virtual ~RowSchedule() = default;
   /// Emits `body(i)` for every i in [lb, ub).
   virtual void forEach(LoopEmitter &e, Value lb, Value ub,
                        function_ref<void(Value)> body) = 0;
+  /// Emits `body(i, j)` for every (i, j) in [iLb, iUb) x [0, nj), in any
+  /// order. `jFastest` says which index walks memory contiguously, so a
+  /// parallel schedule can give it to neighbouring threads.
+  virtual void forEach2D(LoopEmitter &e, Value iLb, Value iUb, Value nj,
+                         bool jFastest,
+                         function_ref<void(Value, Value)> body) = 0;
+  /// For every row r in [lb, ub): the max of `value(r, j)` over j in
+  /// [0, nj), passed to `commit(r, max)` (once per row).
+  virtual void reduceMaxPerRow(LoopEmitter &e, Value lb, Value ub, Value nj,
+                               function_ref<Value(Value, Value)> value,
+                               function_ref<void(Value, Value)> commit) = 0;
   /// True when bodies run concurrently (GPU threads): a reduction across
   /// rows then goes through an atomic instead of a loop-carried value.
   virtual bool isParallel() const = 0;
 };
 
-/// The CPU schedule: a loop.
+/// The CPU schedule: loops.
 class SerialSchedule : public RowSchedule {
 public:
   void forEach(LoopEmitter &e, Value lb, Value ub,
                function_ref<void(Value)> body) override {
     e.loop(lb, ub, body);
+  }
+  void forEach2D(LoopEmitter &e, Value iLb, Value iUb, Value nj, bool,
+                 function_ref<void(Value, Value)> body) override {
+    e.loop(iLb, iUb, [&](Value i) {
+      e.loop(e.idx(0), nj, [&](Value j) { body(i, j); });
+    });
+  }
+  void reduceMaxPerRow(LoopEmitter &e, Value lb, Value ub, Value nj,
+                       function_ref<Value(Value, Value)> value,
+                       function_ref<void(Value, Value)> commit) override {
+    e.loop(lb, ub, [&](Value r) {
+      Value acc = e.loop(e.idx(0), nj, {e.math().f32(0.0f)},
+                         [&](Value j, ValueRange args) {
+                           return SmallVector<Value>{
+                               e.math().fmax(args[0], value(r, j))};
+                         })[0];
+      commit(r, acc);
+    });
   }
   bool isParallel() const override { return false; }
 };
@@ -171,6 +201,9 @@ struct Direction {
   /// Row of the scale buffer where a swizzled layout restarts (grouped).
   Value scaleRowBase;
   unsigned stream; ///< 0 rowwise, 1 columnwise (SPEC.md section 8)
+  /// Whether a row's blocks are contiguous in the input (rowwise); for the
+  /// columnwise output neighbouring rows are (columns of X).
+  bool rowContiguous;
   /// The 16 f32 values of local block `blk` of row `r`.
   std::function<SmallVector<Value, kBlock>(Value r, Value blk)> loadBlock;
   /// The outer amax of row `r`, window `w` (unused for other groups).
@@ -192,6 +225,9 @@ public:
     emitOuterAmax();
     emitEncode();
   }
+
+  /// Windows per row (outer = window<64>).
+  Value windowCount() { return e.ceilDivI(d.numBlocks, 4); }
 
   /// Resets a per-tensor amax before a parallel schedule reduces into it.
   void emitAmaxInit() { d.storeAmax(m.f32(0.0f), {}, {}); }
@@ -225,15 +261,19 @@ private:
   }
 
   void emitOuterAmaxImpl() {
-    Value zero = m.f32(0.0f);
+    auto blockAmaxAt = [&](Value r, Value blk) {
+      return e.blockAmax(d.loadBlock(r, blk));
+    };
     switch (recipe.getOuter()) {
     case OuterGroup::Tensor: {
       if (schedule.isParallel()) {
-        schedule.forEach(e, d.rowBegin, d.rowEnd, [&](Value r) {
-          d.atomicMaxAmax(rowAmax(r, e.idx(0), d.numBlocks, zero), {}, {});
-        });
+        // Per-row maxima, combined across rows by an atomic fmaxf.
+        schedule.reduceMaxPerRow(
+            e, d.rowBegin, d.rowEnd, d.numBlocks, blockAmaxAt,
+            [&](Value, Value v) { d.atomicMaxAmax(v, {}, {}); });
         return;
       }
+      Value zero = m.f32(0.0f);
       Value amax = e.loop(d.rowBegin, d.rowEnd, {zero},
                           [&](Value r, ValueRange args) {
                             return SmallVector<Value>{
@@ -243,21 +283,20 @@ private:
       return;
     }
     case OuterGroup::Row:
-      schedule.forEach(e, d.rowBegin, d.rowEnd, [&](Value r) {
-        d.storeAmax(rowAmax(r, e.idx(0), d.numBlocks, zero), r, {});
-      });
+      schedule.reduceMaxPerRow(
+          e, d.rowBegin, d.rowEnd, d.numBlocks, blockAmaxAt,
+          [&](Value r, Value v) { d.storeAmax(v, r, {}); });
       return;
     case OuterGroup::Window: {
       // Four 16-blocks per 64-wide window; the last window of a row may
       // hold fewer.
-      Value windows = e.ceilDivI(d.numBlocks, 4);
-      schedule.forEach(e, d.rowBegin, d.rowEnd, [&](Value r) {
-        e.loop(e.idx(0), windows, [&](Value w) {
-          Value lb = e.mulI(w, e.idx(4));
-          Value ub = e.minI(e.addI(lb, e.idx(4)), d.numBlocks);
-          d.storeAmax(rowAmax(r, lb, ub, zero), r, w);
-        });
-      });
+      schedule.forEach2D(
+          e, d.rowBegin, d.rowEnd, windowCount(), d.rowContiguous,
+          [&](Value r, Value w) {
+            Value lb = e.mulI(w, e.idx(4));
+            Value ub = e.minI(e.addI(lb, e.idx(4)), d.numBlocks);
+            d.storeAmax(rowAmax(r, lb, ub, m.f32(0.0f)), r, w);
+          });
       return;
     }
     }
@@ -317,8 +356,9 @@ private:
   /// 1x16 blocks: each block has its own scale.
   void emitBlocks() {
     Value tensorAmax = tensorAmaxOrNull();
-    schedule.forEach(e, d.rowBegin, d.rowEnd, [&](Value r) {
-      e.loop(e.idx(0), d.numBlocks, [&](Value blk) {
+    schedule.forEach2D(
+        e, d.rowBegin, d.rowEnd, d.numBlocks, d.rowContiguous,
+        [&](Value r, Value blk) {
         SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
         Value blockAmax = e.blockAmax(x);
         Value amax = outerAmax(tensorAmax, r, blk);
@@ -335,8 +375,7 @@ private:
         }
         storeBlock(r, blk, scale.sf,
                    m.encodeElements(x, scale.enc, randomBytesFor(r, blk)));
-      });
-    });
+        });
   }
 
   /// Map-to-4 only when strictly better: ties keep map-to-6.
@@ -367,8 +406,9 @@ private:
     if (recipe.isFourOverSix())
       errors = memref::AllocaOp::create(
           b, loc, MemRefType::get({2, kBlock}, b.getF32Type()));
-    schedule.forEach(e, e.idx(0), tiles, [&](Value t) {
-      e.loop(e.idx(0), d.numBlocks, [&](Value blk) {
+    schedule.forEach2D(
+        e, e.idx(0), tiles, d.numBlocks, d.rowContiguous,
+        [&](Value t, Value blk) {
         Value r0 = e.addI(d.rowBegin, e.mulI(t, e.idx(kBlock)));
         Value rEnd = e.minI(e.addI(r0, e.idx(kBlock)), d.rowEnd);
         Value tileAmax =
@@ -406,8 +446,7 @@ private:
           storeBlock(r, blk, scale.sf,
                      m.encodeElements(x, scale.enc, randomBytesFor(r, blk)));
         });
-      });
-    });
+        });
   }
 
   LoopEmitter &e;
@@ -441,6 +480,7 @@ public:
                 blocks,
                 scaleRowBase,
                 /*stream=*/0,
+                /*rowContiguous=*/true,
                 [this](Value r, Value blk) {
                   SmallVector<Value, kBlock> x;
                   Value base = e.mulI(blk, e.idx(kBlock));
@@ -468,6 +508,7 @@ public:
                 e.divI(numRows, kBlock),
                 e.idx(0),
                 /*stream=*/1,
+                /*rowContiguous=*/false,
                 [this, colOffset](Value r, Value blk) {
                   // Row r of X^T is column r of X; RHT mixes each group of
                   // 16 along M.

@@ -85,30 +85,16 @@ private:
   unsigned sm;
 };
 
-/// One thread per index: index = lb + global thread id, guarded by ub.
-class ThreadSchedule : public RowSchedule {
-public:
-  explicit ThreadSchedule(Value globalId) : globalId(globalId) {}
-
-  void forEach(LoopEmitter &e, Value lb, Value ub,
-               function_ref<void(Value)> body) override {
-    OpBuilder &b = e.builder();
-    Value i = e.addI(lb, globalId);
-    Value inRange = arith::CmpIOp::create(b, e.location(),
-                                          arith::CmpIPredicate::ult, i, ub);
-    auto ifOp = scf::IfOp::create(b, e.location(), inRange, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    body(i);
-  }
-  bool isParallel() const override { return true; }
-
-private:
-  Value globalId;
-};
-
 /// How many threads a kernel needs, as a runtime reads `nvfp4.work`.
-enum class Work { One, Rows, Tiles, ScaleBytes };
+enum class Work {
+  One,        ///< a single thread
+  Rows,       ///< one thread per row of the quantized matrix
+  RowCTAs,    ///< one thread block (CTA) per row
+  Windows,    ///< one thread per (row, 64-wide window)
+  RowBlocks,  ///< one thread per (row, 16-block)
+  TileBlocks, ///< one thread per (16-row tile, 16-block)
+  ScaleBytes, ///< one thread per byte of the scale buffer
+};
 
 StringRef workName(Work w) {
   switch (w) {
@@ -116,13 +102,120 @@ StringRef workName(Work w) {
     return "one";
   case Work::Rows:
     return "rows";
-  case Work::Tiles:
-    return "tiles";
+  case Work::RowCTAs:
+    return "row_ctas";
+  case Work::Windows:
+    return "windows";
+  case Work::RowBlocks:
+    return "row_blocks";
+  case Work::TileBlocks:
+    return "tile_blocks";
   case Work::ScaleBytes:
     return "scale_bytes";
   }
   llvm_unreachable("unknown work");
 }
+
+/// Maps the emitter's iteration spaces onto GPU threads: flat spaces get
+/// one thread per point (neighbouring threads on the contiguous index);
+/// per-row reductions get a thread block per row (`RowCTAs` kernels) or a
+/// thread per row (`Rows` kernels).
+class ThreadSchedule : public RowSchedule {
+public:
+  ThreadSchedule(OpBuilder &b, Location loc, Work work) : work(work) {
+    globalId = gpu::GlobalIdOp::create(b, loc, gpu::Dimension::x);
+    blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    blockSize = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
+  }
+
+  void forEach(LoopEmitter &e, Value lb, Value ub,
+               function_ref<void(Value)> body) override {
+    Value i = e.addI(lb, globalId);
+    guarded(e, lt(e, i, ub), [&] { body(i); });
+  }
+
+  void forEach2D(LoopEmitter &e, Value iLb, Value iUb, Value nj,
+                 bool jFastest,
+                 function_ref<void(Value, Value)> body) override {
+    OpBuilder &b = e.builder();
+    Value ni = arith::SubIOp::create(b, e.location(), iUb, iLb);
+    guarded(e, lt(e, globalId, e.mulI(ni, nj)), [&] {
+      Value i, j;
+      if (jFastest) {
+        i = e.addI(iLb, e.divI(globalId, nj));
+        j = e.remI(globalId, nj);
+      } else {
+        i = e.addI(iLb, e.remI(globalId, ni));
+        j = e.divI(globalId, ni);
+      }
+      body(i, j);
+    });
+  }
+
+  void reduceMaxPerRow(LoopEmitter &e, Value lb, Value ub, Value nj,
+                       function_ref<Value(Value, Value)> value,
+                       function_ref<void(Value, Value)> commit) override {
+    OpBuilder &b = e.builder();
+    Location loc = e.location();
+    NumericsBuilder &m = e.math();
+    if (work != Work::RowCTAs) {
+      // A thread per row, walking its blocks.
+      forEach(e, lb, ub, [&](Value r) {
+        Value acc = e.loop(e.idx(0), nj, {m.f32(0.0f)},
+                           [&](Value j, ValueRange args) {
+                             return SmallVector<Value>{
+                                 m.fmax(args[0], value(r, j))};
+                           })[0];
+        commit(r, acc);
+      });
+      return;
+    }
+    // A thread block per row: threads stride over the row's blocks
+    // (neighbours read neighbouring blocks), then reduce across the block.
+    // The guard depends on the block index only, so the whole block takes
+    // the same branch and the reduction stays uniform.
+    Value r = e.addI(lb, blockId);
+    guarded(e, lt(e, r, ub), [&] {
+      auto loop = scf::ForOp::create(b, loc, threadId, nj, blockSize,
+                                     ValueRange{m.f32(0.0f)});
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value next = m.fmax(loop.getRegionIterArgs()[0],
+                            value(r, loop.getInductionVar()));
+        scf::YieldOp::create(b, loc, next);
+      }
+      Value rowMax = gpu::AllReduceOp::create(
+          b, loc, loop.getResult(0),
+          gpu::AllReduceOperationAttr::get(b.getContext(),
+                                           gpu::AllReduceOperation::MAXNUMF),
+          /*uniform=*/true);
+      guarded(e, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       threadId, e.idx(0)),
+              [&] { commit(r, rowMax); });
+    });
+  }
+
+  bool isParallel() const override { return true; }
+
+private:
+  static Value lt(LoopEmitter &e, Value a, Value b) {
+    return arith::CmpIOp::create(e.builder(), e.location(),
+                                 arith::CmpIPredicate::ult, a, b);
+  }
+  static void guarded(LoopEmitter &e, Value cond,
+                      function_ref<void()> body) {
+    OpBuilder &b = e.builder();
+    auto ifOp = scf::IfOp::create(b, e.location(), cond, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    body();
+  }
+
+  Work work;
+  Value globalId, blockId, threadId, blockSize;
+};
 
 /// Builds the kernels of one quantize op and the launches that replace it.
 class QuantizeKernels {
@@ -161,21 +254,23 @@ public:
           fn(emitter);
         };
       };
-      Work encodeWork = recipe.isBlock2D() ? Work::Tiles : Work::Rows;
-      if (recipe.getOuter() == OuterGroup::Tensor) {
-        // A global amax needs a grid-wide barrier: separate launches.
+      Work encodeWork = recipe.isBlock2D() ? Work::TileBlocks : Work::RowBlocks;
+      // Rowwise rows are contiguous: a thread block reduces each row. A
+      // columnwise row is a column of X: a thread walks it, and
+      // neighbouring threads read neighbouring columns.
+      Work amaxWork = recipe.getOuter() == OuterGroup::Window ? Work::Windows
+                      : columnwise                            ? Work::Rows
+                                                              : Work::RowCTAs;
+      if (recipe.getOuter() == OuterGroup::Tensor)
         addKernel("amax_init", dir, Work::One, withDirection([](auto &em) {
                     em.emitAmaxInit();
                   }));
-        addKernel("amax", dir, Work::Rows,
-                  withDirection([](auto &em) { em.emitOuterAmax(); }));
-        addKernel("encode", dir, encodeWork,
-                  withDirection([](auto &em) { em.emitEncode(); }));
-      } else {
-        // Row and window groups are local to a thread's row: one pass.
-        addKernel("quantize", dir, Work::Rows,
-                  withDirection([](auto &em) { em.emit(); }));
-      }
+      // The amaxes must be complete before any block is encoded: a
+      // grid-wide barrier, so a separate launch.
+      addKernel("amax", dir, amaxWork,
+                withDirection([](auto &em) { em.emitOuterAmax(); }));
+      addKernel("encode", dir, encodeWork,
+                withDirection([](auto &em) { em.emitEncode(); }));
     }
   }
 
@@ -203,8 +298,7 @@ private:
     map.map(op->getOperands(), entry.getArguments());
     {
       LoopEmitter e(b, loc, &leaves);
-      ThreadSchedule schedule(
-          gpu::GlobalIdOp::create(b, loc, gpu::Dimension::x));
+      ThreadSchedule schedule(b, loc, work);
       body(e, map, schedule);
     }
     gpu::ReturnOp::create(b, loc);
@@ -214,6 +308,7 @@ private:
     LoopEmitter he(host, loc);
     bool columnwise = dir == "columnwise";
     Value rows = he.dim(op.getInput(), columnwise ? 1 : 0);
+    Value blocks = he.divI(he.dim(op.getInput(), columnwise ? 0 : 1), kBlock);
     Value count;
     switch (work) {
     case Work::One:
@@ -222,8 +317,17 @@ private:
     case Work::Rows:
       count = rows;
       break;
-    case Work::Tiles:
-      count = he.ceilDivI(rows, kBlock);
+    case Work::RowCTAs:
+      count = he.mulI(rows, he.idx(kBlockThreads));
+      break;
+    case Work::Windows:
+      count = he.mulI(rows, he.ceilDivI(blocks, 4));
+      break;
+    case Work::RowBlocks:
+      count = he.mulI(rows, blocks);
+      break;
+    case Work::TileBlocks:
+      count = he.mulI(he.ceilDivI(rows, kBlock), blocks);
       break;
     case Work::ScaleBytes: {
       Value scale = columnwise ? op.getScaleT() : op.getScale();
