@@ -72,29 +72,38 @@ for tool in memcheck racecheck; do
   note "compute-sanitizer $tool: $clean/$total kernel families clean"
 done
 
-# 3. The CLI on both targets writes the same files.
+# 3. The CLI on both targets writes the same files, for each input dtype.
 same=0; total=0
 for flags in "${families[@]}"; do
-  for input in small big; do
+  for case in small:bf16 small:fp16 small:fp32 big:bf16; do
+    input=${case%%:*}; dtype=${case##*:}
     total=$((total + 1))
     # shellcheck disable=SC2086
-    "$bin/nvfp4-quantize" $flags --input-dtype=bf16 --target=cpu \
+    "$bin/nvfp4-quantize" $flags --input-dtype=$dtype --target=cpu \
       "$work/$input.npy" "$work/cli-cpu-$total" > "$logs/cli-$total.log" 2>&1
     # shellcheck disable=SC2086
-    "$bin/nvfp4-quantize" $flags --input-dtype=bf16 --target=sm_90a \
+    "$bin/nvfp4-quantize" $flags --input-dtype=$dtype --target=sm_90a \
       "$work/$input.npy" "$work/cli-gpu-$total" >> "$logs/cli-$total.log" 2>&1
     if diff -r "$work/cli-cpu-$total" "$work/cli-gpu-$total" >> "$logs/cli-$total.log" 2>&1 \
        && [ -n "$(ls "$work/cli-gpu-$total" 2>/dev/null)" ]; then
       same=$((same + 1))
     else
-      echo "differs: $flags $input" >> "$summary"
+      echo "differs: $flags $case" >> "$summary"
     fi
   done
 done
-note "nvfp4-quantize --target=sm_90a == --target=cpu: $same/$total runs"
+note "nvfp4-quantize --target=sm_90a == --target=cpu: $same/$total runs (bf16, fp16, fp32 inputs)"
+
 # 4. Bandwidth.
 "$bin/nvfp4-bench" --iters=20 > "$OUT/bench.md" 2> "$logs/bench.err"
 note "nvfp4-bench: exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md)"
+
+# 5. Where the time goes: Nsight Compute's speed-of-light of one encode.
+ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+"$ncu" --kernel-name regex:encode --launch-count 1 --section SpeedOfLight \
+  --section LaunchStats "$bin/nvfp4-bench" --recipe=per_token --m=32768 \
+  --k=8192 --iters=1 > "$logs/ncu-per-token-encode.txt" 2>&1
+note "ncu: exit $? (logs/ncu-per-token-encode.txt)"
 
 grep -E "FAILED|Failure|mismatch|differs|rowwise|columnwise" "$logs/gpu-vs-cpu.log" | head -40 >> "$summary"
 tar -czf "$OUT/logs.tar.gz" -C "$work" logs

@@ -133,6 +133,27 @@ INSTANTIATE_TEST_SUITE_P(
         "local_1x64, rounding = stochastic<seed = 3>",
         "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4"));
 
+// 64-bit offsets: M*K > 2^31 elements (4.3 GB of bf16 input).
+TEST(GPULarge, OffsetsBeyond2To31) {
+  REQUIRE_GPU();
+  const int64_t m = 65600, k = 32768;
+  ASSERT_GT(m * k, int64_t(1) << 31);
+  std::vector<uint16_t> input(m * k);
+  for (int64_t i = 0; i < m * k; ++i)
+    input[i] = ::nvfp4::floatToBF16(float(int((i * 2654435761u) % 2001) - 1000) /
+                                    64.0f);
+  ::nvfp4::HostRunner &cpu = sharedRunner();
+  auto cpuRecipe = cpu.parseRecipe("per_token");
+  auto gpuRecipe = ::nvfp4::parseRecipe(gpuRunner().getContext(), "per_token");
+  ASSERT_TRUE(bool(cpuRecipe) && bool(gpuRecipe));
+  auto want = cpu.quantize(*cpuRecipe, ElementType::BF16, input.data(), m, k);
+  ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+  auto got =
+      gpuRunner().quantize(*gpuRecipe, ElementType::BF16, input.data(), m, k);
+  ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+  ASSERT_EQ(firstMismatch(*got->rowwise, *want->rowwise), "");
+}
+
 // Compiling needs ptxas but no GPU: this runs in CI.
 TEST(GPUCompile, EveryPresetAssemblesForSm90aAndSm100a) {
   for (const char *chip : {"sm_90a", "sm_100a"}) {
