@@ -114,32 +114,37 @@ Value NumericsBuilder::fromBits(Value i) {
 
 Value NumericsBuilder::encodeE2M1(Value v) {
   using P = arith::CmpFPredicate;
-  Value a = abs(v);
-  // The code is the number of rounding thresholds |v| has passed. Strict
-  // and non-strict comparisons alternate so that ties go to the even code
-  // (0.25 -> 0, 0.75 -> 2, 1.25 -> 2, 1.75 -> 4, 2.5 -> 4, 3.5 -> 6, 5 -> 6).
-  struct Threshold {
-    float value;
-    P pred;
-  };
-  const Threshold thresholds[] = {{0.25f, P::OGT}, {0.75f, P::OGE},
-                                  {1.25f, P::OGT}, {1.75f, P::OGE},
-                                  {2.5f, P::OGT},  {3.5f, P::OGE},
-                                  {5.0f, P::OGT}};
   Type i32Type = withElement(v.getType(), b.getI32Type());
-  Value code = i32(v, 0);
-  for (const Threshold &t : thresholds) {
-    Value passed = cmpF(t.pred, a, f32(v, t.value));
-    code = arith::AddIOp::create(
-        b, loc, code, arith::ExtUIOp::create(b, loc, i32Type, passed));
-  }
-  // The sign bit is copied, so -0.0 and tiny negatives give 0x8.
-  Value sign = arith::ShRUIOp::create(b, loc, bitsOf(v), i32(v, 31));
-  Value signed_ = arith::OrIOp::create(
-      b, loc, code, arith::ShLIOp::create(b, loc, sign, i32(v, 3)));
-  // NaN -> +6 whatever its sign, as the hardware conversion does.
+  Value bits = bitsOf(v);
+  Value a = fromBits(
+      arith::AndIOp::create(b, loc, bits, i32(v, int32_t(kAbsMask))));
+  // fminf saturates (Inf and everything above 6 -> 6) and maps NaN to 6,
+  // whose code 7 is what NaN encodes to.
+  Value c = fmin(a, f32(v, 6.0f));
+  // [1, 6]: E2M1 is a float with one mantissa bit. Round the binary32
+  // mantissa to that bit, ties to even, on the bit pattern; the code is
+  // then (biased exponent << 1 | mantissa bit) rebased so 1.0 -> 2.
+  Value cb = bitsOf(c);
+  Value lsb = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, cb, i32(v, 22)), i32(v, 1));
+  Value rounded = arith::AddIOp::create(
+      b, loc, cb, arith::AddIOp::create(b, loc, i32(v, 0x1FFFFF), lsb));
+  Value normal = arith::SubIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, rounded, i32(v, 22)),
+      i32(v, (127 << 1) - 2));
+  // [0, 1): codes 0, 1, 2 are multiples of 0.5: round 2c to an integer,
+  // ties to even (adding and removing 2^23 rounds with the current mode).
+  Value magic = f32(v, 8388608.0f);
+  Value twice = sub(add(mul(c, f32(v, 2.0f)), magic), magic);
+  Value small = arith::FPToSIOp::create(b, loc, i32Type, twice);
+  Value code = select(cmpF(P::OLT, c, f32(v, 1.0f)), small, normal);
+  // The sign bit is copied (so -0.0 and tiny negatives give 0x8), except
+  // for NaN, which encodes to +6 whatever its sign.
+  Value sign = arith::ShLIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, bits, i32(v, 31)), i32(v, 3));
   Value isNaN = cmpF(P::UNO, v, v);
-  return select(isNaN, i32(v, 7), signed_);
+  sign = select(isNaN, i32(v, 0), sign);
+  return arith::OrIOp::create(b, loc, code, sign);
 }
 
 Value NumericsBuilder::decodeE2M1(Value code) {

@@ -177,6 +177,24 @@ TEST_F(NumericsBuilderTest, ConversionsMatchReferenceExhaustively) {
     }
 }
 
+// The E2M1 encode against the reference over every exponent and the
+// neighbours of every rounding threshold.
+TEST_F(NumericsBuilderTest, E2M1MatchesReferenceExhaustively) {
+  auto e2m1 = toCode([](NumericsBuilder &nb, ArrayRef<Value> a) {
+    return SmallVector<Value>{nb.encodeE2M1(a[0])};
+  });
+  for (uint32_t hi = 0; hi < 0x10000; ++hi)
+    for (uint32_t lo : {0x0000u, 0x0001u, 0x7FFFu, 0x8000u, 0xFFFFu}) {
+      float v = bitsToFloat(hi << 16 | lo);
+      ASSERT_EQ(e2m1(v), ref::toE2M1(v)) << std::hex << (hi << 16 | lo);
+    }
+  for (float t : {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f, 6.0f, 1.0f,
+                  0.5f})
+    for (float v : {std::nextafter(t, 0.0f), t, std::nextafter(t, 8.0f)})
+      for (float s : {1.0f, -1.0f})
+        ASSERT_EQ(e2m1(s * v), ref::toE2M1(s * v)) << s * v;
+}
+
 // TV3: element 2j in the low nibble, 2j+1 in the high nibble.
 TEST_F(NumericsBuilderTest, TV3_Packing) {
   ScalarKernel pack(ctx, {i32(), i32()}, {i32()},

@@ -72,6 +72,11 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     * `encode`: a thread per 16-block (`row_blocks`) or per 16x16 tile
       (`tile_blocks`), neighbouring threads on contiguous memory.
 
+    Rowwise blocks are read with one vector load each, aligned to the
+    block's size: the input's base must be aligned to 16 elements (device
+    allocations are 256-byte aligned; a row of K % 16 == 0 elements keeps
+    every block aligned).
+
     Every kernel takes all operands of the op, as memrefs, in operand
     order; `nvfp4.work` (`one`, `rows`, `tiles`, `scale_bytes`) and
     `nvfp4.direction` on each `gpu.func` tell a runtime how many threads to
@@ -91,6 +96,7 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::memref::MemRefDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
   ];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -298,6 +299,11 @@ private:
     map.map(op->getOperands(), entry.getArguments());
     {
       LoopEmitter e(b, loc, &leaves);
+      // Device buffers are 256-byte aligned and rows hold K % 16 == 0
+      // elements, so each rowwise 16-block is aligned to its own size.
+      auto input = cast<MemRefType>(op.getInput().getType());
+      e.blockAlignment =
+          kBlock * (input.getElementType().getIntOrFloatBitWidth() / 8);
       ThreadSchedule schedule(b, loc, work);
       body(e, map, schedule);
     }
