@@ -174,7 +174,6 @@ Value NumericsBuilder::encodeE4M3(Value v) {
   if (leaves)
     if (Value leaf = leaves->encodeE4M3(b, loc, v))
       return leaf;
-  using P = arith::CmpIPredicate;
   Value bits = bitsOf(v);
   Value absBits = arith::AndIOp::create(b, loc, bits, i32(v, int32_t(kAbsMask)));
   Value a = fromBits(absBits);
@@ -205,7 +204,6 @@ Value NumericsBuilder::encodeE4M3(Value v) {
       b, loc, arith::ShRUIOp::create(b, loc, bits, i32(v, 31)), i32(v, 7));
   code = arith::OrIOp::create(b, loc, code, sign);
   Value isNaN = cmpF(arith::CmpFPredicate::UNO, v, v);
-  (void)P::eq;
   return select(isNaN, i32(v, 0x7F), code);
 }
 

@@ -1,5 +1,6 @@
 //===- CudaDriver.cpp - The CUDA driver API, loaded at run time -----------===//
 
+#include "Errors.h"
 #include "nvfp4/Runtime/CudaDriver.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -52,9 +53,7 @@ struct CudaDevice::Api {
 };
 
 namespace {
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
+using ::nvfp4::detail::makeError;
 
 /// Loads libcuda.so.1 once per process.
 llvm::Expected<const CudaDevice::Api *> loadApi() {

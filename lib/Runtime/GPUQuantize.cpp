@@ -1,5 +1,6 @@
 //===- GPUQuantize.cpp - Compile recipes to cubins and run them -----------===//
 
+#include "Errors.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
@@ -18,9 +19,7 @@ using namespace mlir::nvfp4;
 
 namespace nvfp4 {
 namespace {
-llvm::Error makeError(const Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
+using ::nvfp4::detail::makeError;
 
 /// Threads per block; nvfp4-to-gpu marks every kernel with this size.
 constexpr int64_t kBlockThreads = 256;

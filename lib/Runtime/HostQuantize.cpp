@@ -1,5 +1,6 @@
 //===- HostQuantize.cpp - Run recipes on the host -------------------------===//
 
+#include "Errors.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
@@ -87,9 +88,7 @@ MemRefType dynamicMemRef(unsigned rank, Type element) {
                          element);
 }
 
-llvm::Error makeError(const Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
+using ::nvfp4::detail::makeError;
 
 /// Collects diagnostics into one line while in scope.
 struct DiagnosticCollector {
