@@ -174,6 +174,25 @@ TEST_F(TestVectors, ShapeErrorsAreValues) {
   ASSERT_FALSE(bool(q));
   EXPECT_EQ(llvm::toString(q.takeError()),
             "columnwise output requires M to be a multiple of 16, got 17");
+  // Dequantizing buffers that do not fit the recipe is an error too.
+  auto perToken = runner->parseRecipe("per_token");
+  ASSERT_TRUE(bool(perToken));
+  QuantizedOutput wrong;
+  wrong.rows = 4;
+  wrong.cols = 40;
+  auto d = runner->dequantize(*perToken, wrong);
+  ASSERT_FALSE(bool(d));
+  EXPECT_EQ(llvm::toString(d.takeError()),
+            "expected quantized dimension to be a multiple of 16, got 40");
+  wrong.cols = 32;
+  wrong.data.resize(4 * 16);
+  wrong.scaleShape = {4, 2};
+  wrong.amaxShape = {1}; // per-token needs (4)
+  d = runner->dequantize(*perToken, wrong);
+  ASSERT_FALSE(bool(d));
+  EXPECT_EQ(llvm::toString(d.takeError()),
+            "quantized buffers do not match the recipe's shapes for a 4x32 "
+            "matrix");
   auto bad = runner->parseRecipe("outer = row, block = 16x16");
   ASSERT_FALSE(bool(bad));
   EXPECT_NE(llvm::toString(bad.takeError())
