@@ -193,6 +193,31 @@ def test_bad_input(tools_dir, tmp_path, case):
     assert list(out.iterdir()) == []
 
 
+def test_recipe_file_errors(tools_dir, tmp_path, examples_dir):
+    src = tmp_path / "in.npy"
+    np.save(src, np.ones((16, 32), np.float32))
+    out = tmp_path / "out"
+    out.mkdir()
+    no_recipe = tmp_path / "plain.mlir"
+    no_recipe.write_text("func.func @f() { return }\n")
+    bad_recipe = tmp_path / "bad.mlir"
+    bad_recipe.write_text("#nvfp4.recipe<outer = row, block = 16x16>\n")
+    cases = [
+        ([f"--recipe={examples_dir / 'per_token.mlir'}", "--outer=tensor"],
+         "recipe flags cannot be combined with a recipe file"),
+        ([f"--recipe={tmp_path / 'missing.mlir'}"], "cannot read recipe file"),
+        ([f"--recipe={no_recipe}"], "no op with a recipe attribute"),
+        ([f"--recipe={bad_recipe}"], "outer = row is incompatible with block = 16x16"),
+        (["--input-dtype=int8"], "unknown --input-dtype value 'int8'"),
+    ]
+    for flags, message in cases:
+        res = run(tools_dir, *flags, src, out)
+        assert res.returncode != 0, flags
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert message in res.stderr, res.stderr
+        assert list(out.iterdir()) == []
+
+
 def test_unreadable_input(tools_dir, tmp_path):
     garbage = tmp_path / "garbage.npy"
     garbage.write_bytes(b"not a numpy file at all")
