@@ -63,11 +63,14 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     threads each needs):
     * swizzled layouts: `zero`, one thread per scale byte (`scale_bytes`);
     * per-tensor outer scale: `amax_init`, one thread (`one`);
+      columnwise per-row: `amax_init`, a thread per row (`rows`);
     * `amax`: rowwise per-tensor and per-row amaxes use a thread block per
       row (`row_ctas`: threads stride over the row's 16-blocks, then a
       block-wide reduction; per-tensor adds one atomic fmaxf per row);
-      columnwise ones a thread per row of X^T (`rows`, neighbouring threads
-      read neighbouring columns of X); window amaxes a thread per window
+      columnwise per-row amaxes a thread per block with an atomic fmaxf
+      (`row_blocks`, after an `amax_init` per row), columnwise per-tensor
+      ones a thread per row of X^T (`rows`); neighbouring threads read
+      neighbouring columns of X; window amaxes a thread per window
       (`windows`);
     * `encode`: a thread per 16-block (`row_blocks`) or per 16x16 tile
       (`tile_blocks`), neighbouring threads on contiguous memory.

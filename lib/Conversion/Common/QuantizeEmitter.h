@@ -39,9 +39,10 @@ public:
   OpBuilder &builder() { return b; }
 
   /// Byte alignment the caller guarantees for each 16-element block of a
-  /// row (0: none). With it, a block is read with one vector load instead
-  /// of 16 scalar ones (the GPU schedule: device buffers are 256-byte
-  /// aligned and a row of K % 16 == 0 elements keeps blocks aligned).
+  /// row (0: none). With it, a rowwise block is read with one vector load
+  /// instead of 16 scalar ones and each block's 8 data bytes are written
+  /// with one store (the GPU schedule: device buffers are 256-byte aligned
+  /// and rows of K % 16 == 0 elements keep blocks aligned).
   unsigned blockAlignment = 0;
   Location location() { return loc; }
 
@@ -122,6 +123,20 @@ public:
       v = arith::BitcastOp::create(b, loc, element, v);
     memref::StoreOp::create(b, loc, v, memref, indices);
   }
+  /// Stores the low bytes of `bytes` (i32 each) contiguously at `indices`
+  /// with one vector store aligned to its size.
+  void storeBytesVector(ArrayRef<Value> bytes, Value memref,
+                        ValueRange indices) {
+    SmallVector<Value> narrow;
+    for (Value v : bytes)
+      narrow.push_back(arith::TruncIOp::create(b, loc, b.getI8Type(), v));
+    auto type = VectorType::get({int64_t(bytes.size())}, b.getI8Type());
+    Value vec = vector::FromElementsOp::create(b, loc, type, narrow);
+    vector::StoreOp::create(b, loc, vec, memref, indices,
+                            /*nontemporal=*/false,
+                            llvm::MaybeAlign(bytes.size()));
+  }
+
   /// Stores byte `flat` of a row-major 2-D byte buffer.
   void storeFlatByte(Value byte, Value memref, Value flat) {
     Value cols = dim(memref, 1);
@@ -253,8 +268,17 @@ public:
   /// Windows per row (outer = window<64>).
   Value windowCount() { return e.ceilDivI(d.numBlocks, 4); }
 
-  /// Resets a per-tensor amax before a parallel schedule reduces into it.
-  void emitAmaxInit() { d.storeAmax(m.f32(0.0f), {}, {}); }
+  /// Resets the amaxes a parallel schedule reduces into with atomics: the
+  /// per-tensor one, or every row's (columnwise per-row).
+  void emitAmaxInit() {
+    if (recipe.getOuter() == OuterGroup::Row) {
+      schedule.forEach(e, d.rowBegin, d.rowEnd,
+                       [&](Value r) { d.storeAmax(m.f32(0.0f), r, {}); });
+      return;
+    }
+    schedule.forEach(e, e.idx(0), e.idx(1),
+                     [&](Value) { d.storeAmax(m.f32(0.0f), {}, {}); });
+  }
 
   /// Computes and stores the outer amaxes.
   void emitOuterAmax() { emitOuterAmaxImpl(); }
@@ -307,6 +331,16 @@ private:
       return;
     }
     case OuterGroup::Row:
+      if (schedule.isParallel() && !d.rowContiguous) {
+        // A columnwise row is a column of X: one thread per block, each
+        // folding its block into the row's amax (reset by emitAmaxInit),
+        // so neighbouring threads read neighbouring columns.
+        schedule.forEach2D(e, d.rowBegin, d.rowEnd, d.numBlocks,
+                           /*jFastest=*/false, [&](Value r, Value blk) {
+                             d.atomicMaxAmax(blockAmaxAt(r, blk), r, {});
+                           });
+        return;
+      }
       schedule.reduceMaxPerRow(
           e, d.rowBegin, d.rowEnd, d.numBlocks, blockAmaxAt,
           [&](Value r, Value v) { d.storeAmax(v, r, {}); });
@@ -373,6 +407,12 @@ private:
     }
     e.storeFlatByte(sf, d.scale, offset);
     Value base = e.mulI(e.addI(d.blockBase, blk), e.idx(kBlock / 2));
+    if (e.blockAlignment) {
+      // One 8-byte store: the block's data starts at a multiple of 8 bytes
+      // of a row of K/2 bytes (K % 16 == 0) in an aligned buffer.
+      e.storeBytesVector(bytes, d.data, {r, base});
+      return;
+    }
     for (auto [j, byte] : llvm::enumerate(bytes))
       e.storeByte(byte, d.data, {r, e.addI(base, e.idx(j))});
   }

@@ -259,13 +259,16 @@ public:
       // Rowwise rows are contiguous: a thread block reduces each row. A
       // columnwise row is a column of X: a thread walks it, and
       // neighbouring threads read neighbouring columns.
-      Work amaxWork = recipe.getOuter() == OuterGroup::Window ? Work::Windows
-                      : columnwise                            ? Work::Rows
-                                                              : Work::RowCTAs;
-      if (recipe.getOuter() == OuterGroup::Tensor)
-        addKernel("amax_init", dir, Work::One, withDirection([](auto &em) {
-                    em.emitAmaxInit();
-                  }));
+      OuterGroup outer = recipe.getOuter();
+      Work amaxWork = outer == OuterGroup::Window ? Work::Windows
+                      : !columnwise               ? Work::RowCTAs
+                      : outer == OuterGroup::Row  ? Work::RowBlocks
+                                                  : Work::Rows;
+      // Atomic reductions start from zeroed amaxes.
+      if (outer == OuterGroup::Tensor || (columnwise && outer == OuterGroup::Row))
+        addKernel("amax_init", dir,
+                  outer == OuterGroup::Tensor ? Work::One : Work::Rows,
+                  withDirection([](auto &em) { em.emitAmaxInit(); }));
       // The amaxes must be complete before any block is encoded: a
       // grid-wide barrier, so a separate launch.
       addKernel("amax", dir, amaxWork,
