@@ -281,7 +281,7 @@ public:
   }
 
   /// Computes and stores the outer amaxes.
-  void emitOuterAmax() { emitOuterAmaxImpl(); }
+  void emitOuterAmax();
 
   /// Encodes every block, reading the stored outer amaxes.
   void emitEncode() {
@@ -306,58 +306,6 @@ private:
       Value a = e.blockAmax(d.loadBlock(r, blk));
       return SmallVector<Value>{m.fmax(args[0], a)};
     })[0];
-  }
-
-  void emitOuterAmaxImpl() {
-    auto blockAmaxAt = [&](Value r, Value blk) {
-      return e.blockAmax(d.loadBlock(r, blk));
-    };
-    switch (recipe.getOuter()) {
-    case OuterGroup::Tensor: {
-      if (schedule.isParallel()) {
-        // Per-row maxima, combined across rows by an atomic fmaxf.
-        schedule.reduceMaxPerRow(
-            e, d.rowBegin, d.rowEnd, d.numBlocks, blockAmaxAt,
-            [&](Value, Value v) { d.atomicMaxAmax(v, {}, {}); });
-        return;
-      }
-      Value zero = m.f32(0.0f);
-      Value amax = e.loop(d.rowBegin, d.rowEnd, {zero},
-                          [&](Value r, ValueRange args) {
-                            return SmallVector<Value>{
-                                rowAmax(r, e.idx(0), d.numBlocks, args[0])};
-                          })[0];
-      d.storeAmax(amax, {}, {});
-      return;
-    }
-    case OuterGroup::Row:
-      if (schedule.isParallel() && !d.rowContiguous) {
-        // A columnwise row is a column of X: one thread per block, each
-        // folding its block into the row's amax (reset by emitAmaxInit),
-        // so neighbouring threads read neighbouring columns.
-        schedule.forEach2D(e, d.rowBegin, d.rowEnd, d.numBlocks,
-                           /*jFastest=*/false, [&](Value r, Value blk) {
-                             d.atomicMaxAmax(blockAmaxAt(r, blk), r, {});
-                           });
-        return;
-      }
-      schedule.reduceMaxPerRow(
-          e, d.rowBegin, d.rowEnd, d.numBlocks, blockAmaxAt,
-          [&](Value r, Value v) { d.storeAmax(v, r, {}); });
-      return;
-    case OuterGroup::Window: {
-      // Four 16-blocks per 64-wide window; the last window of a row may
-      // hold fewer.
-      schedule.forEach2D(
-          e, d.rowBegin, d.rowEnd, windowCount(), d.rowContiguous,
-          [&](Value r, Value w) {
-            Value lb = e.mulI(w, e.idx(4));
-            Value ub = e.minI(e.addI(lb, e.idx(4)), d.numBlocks);
-            d.storeAmax(rowAmax(r, lb, ub, m.f32(0.0f)), r, w);
-          });
-      return;
-    }
-    }
   }
 
   /// The raw outer amax of block `blk` of row `r`; `tensorAmax` is the
@@ -519,6 +467,58 @@ private:
   Direction &d;
   RowSchedule &schedule;
 };
+
+inline void DirectionEmitter::emitOuterAmax() {
+  auto blockAmaxAt = [&](Value r, Value blk) {
+    return e.blockAmax(d.loadBlock(r, blk));
+  };
+  switch (recipe.getOuter()) {
+  case OuterGroup::Tensor: {
+    if (schedule.isParallel()) {
+      // Per-row maxima, combined across rows by an atomic fmaxf.
+      schedule.reduceMaxPerRow(
+          e, d.rowBegin, d.rowEnd, d.numBlocks, blockAmaxAt,
+          [&](Value, Value v) { d.atomicMaxAmax(v, {}, {}); });
+      return;
+    }
+    Value zero = m.f32(0.0f);
+    Value amax = e.loop(d.rowBegin, d.rowEnd, {zero},
+                        [&](Value r, ValueRange args) {
+                          return SmallVector<Value>{
+                              rowAmax(r, e.idx(0), d.numBlocks, args[0])};
+                        })[0];
+    d.storeAmax(amax, {}, {});
+    return;
+  }
+  case OuterGroup::Row:
+    if (schedule.isParallel() && !d.rowContiguous) {
+      // A columnwise row is a column of X: one thread per block, each
+      // folding its block into the row's amax (reset by emitAmaxInit),
+      // so neighbouring threads read neighbouring columns.
+      schedule.forEach2D(e, d.rowBegin, d.rowEnd, d.numBlocks,
+                         /*jFastest=*/false, [&](Value r, Value blk) {
+                           d.atomicMaxAmax(blockAmaxAt(r, blk), r, {});
+                         });
+      return;
+    }
+    schedule.reduceMaxPerRow(
+        e, d.rowBegin, d.rowEnd, d.numBlocks, blockAmaxAt,
+        [&](Value r, Value v) { d.storeAmax(v, r, {}); });
+    return;
+  case OuterGroup::Window: {
+    // Four 16-blocks per 64-wide window; the last window of a row may
+    // hold fewer.
+    schedule.forEach2D(
+        e, d.rowBegin, d.rowEnd, windowCount(), d.rowContiguous,
+        [&](Value r, Value w) {
+          Value lb = e.mulI(w, e.idx(4));
+          Value ub = e.minI(e.addI(lb, e.idx(4)), d.numBlocks);
+          d.storeAmax(rowAmax(r, lb, ub, m.f32(0.0f)), r, w);
+        });
+    return;
+  }
+  }
+}
 
 /// Builds the Directions of (grouped) quantize ops. `rowOffset` and
 /// `groupRows` select the rows of X a group covers (all of X when not

@@ -1,7 +1,8 @@
 //===- NVFP4ToGPU.cpp - nvfp4 quantize ops to GPU kernels -----------------===//
 //
-// The GPU schedule of the shared quantization emitter: each kernel gives
-// one thread one row (or tile, or scale byte). The kernels' bodies come
+// The GPU schedule of the shared quantization emitter: each kernel maps one
+// of the emitter's iteration spaces onto threads (a thread per block, tile,
+// window, row or scale byte, or a thread block per row). The kernels' bodies come
 // from the same DirectionEmitter and NumericsBuilder as the CPU path; the
 // only target-specific code here is the choice of leaves.
 //
