@@ -44,8 +44,10 @@ def NVFP4_QuantizeOp : NVFP4_QuantizeOpBase<"quantize"> {
       (`K x M`, quantized along `M`, so `M` must be a multiple of 16), after
       the recipe's transform (`rht16` applies to this direction only).
 
-    The quantized dimension must be a multiple of 16; the other dimension is
-    arbitrary. Dynamic dimensions are checked when the kernel runs.
+    Each direction's quantized dimension must be a multiple of 16 (`K` for
+    the rowwise output, `M` for the columnwise one); the other dimension is
+    arbitrary. Dynamic dimensions are checked by the runtime before a kernel
+    runs.
 
     Example:
 
