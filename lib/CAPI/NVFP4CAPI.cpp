@@ -1,0 +1,119 @@
+//===- NVFP4CAPI.cpp - C ABI of the nvfp4 runtime -------------------------===//
+
+#include "nvfp4-c/NVFP4.h"
+#include "nvfp4/Runtime/HostQuantize.h"
+
+#include <cstring>
+#include <string>
+
+struct nvfp4_runner {
+  std::unique_ptr<nvfp4::HostRunner> host;
+};
+
+struct nvfp4_result {
+  nvfp4::QuantizeResult result;
+  int outer;
+  int e4m3Max;
+};
+
+namespace {
+void setError(char *error, size_t size, const std::string &message) {
+  if (!error || !size)
+    return;
+  size_t n = std::min(size - 1, message.size());
+  std::memcpy(error, message.data(), n);
+  error[n] = '\0';
+}
+} // namespace
+
+extern "C" {
+
+int nvfp4_abi_version(void) { return 1; }
+
+nvfp4_runner *nvfp4_host_runner_create(char *error, size_t error_size) {
+  auto host = nvfp4::HostRunner::create();
+  if (!host) {
+    setError(error, error_size, llvm::toString(host.takeError()));
+    return nullptr;
+  }
+  return new nvfp4_runner{std::move(*host)};
+}
+
+void nvfp4_runner_destroy(nvfp4_runner *runner) { delete runner; }
+
+nvfp4_result *nvfp4_quantize(nvfp4_runner *runner, const char *recipe,
+                             int dtype, const void *input, int64_t rows,
+                             int64_t cols, char *error, size_t error_size) {
+  if (!runner || !recipe || !input) {
+    setError(error, error_size, "null runner, recipe or input");
+    return nullptr;
+  }
+  if (dtype < NVFP4_F32 || dtype > NVFP4_BF16) {
+    setError(error, error_size, "unknown dtype " + std::to_string(dtype));
+    return nullptr;
+  }
+  auto parsed = runner->host->parseRecipe(recipe);
+  if (!parsed) {
+    setError(error, error_size, llvm::toString(parsed.takeError()));
+    return nullptr;
+  }
+  auto type = dtype == NVFP4_F32   ? nvfp4::ElementType::F32
+              : dtype == NVFP4_F16 ? nvfp4::ElementType::F16
+                                   : nvfp4::ElementType::BF16;
+  auto result = runner->host->quantize(*parsed, type, input, rows, cols);
+  if (!result) {
+    setError(error, error_size, llvm::toString(result.takeError()));
+    return nullptr;
+  }
+  return new nvfp4_result{std::move(*result), int(parsed->getOuter()),
+                          int(parsed->getE4m3Max())};
+}
+
+void nvfp4_result_recipe(const nvfp4_result *result, int *outer,
+                         int *e4m3_max) {
+  *outer = result ? result->outer : -1;
+  *e4m3_max = result ? result->e4m3Max : 0;
+}
+
+int nvfp4_result_has(const nvfp4_result *result, int direction) {
+  if (!result)
+    return 0;
+  return direction == NVFP4_ROWWISE      ? bool(result->result.rowwise)
+         : direction == NVFP4_COLUMNWISE ? bool(result->result.columnwise)
+                                         : 0;
+}
+
+const void *nvfp4_result_buffer(const nvfp4_result *result, int direction,
+                                int kind, int64_t shape[2], int *ndim) {
+  if (!nvfp4_result_has(result, direction))
+    return nullptr;
+  const nvfp4::QuantizedOutput &o = direction == NVFP4_ROWWISE
+                                        ? *result->result.rowwise
+                                        : *result->result.columnwise;
+  llvm::SmallVector<int64_t, 2> dims;
+  const void *data = nullptr;
+  switch (kind) {
+  case NVFP4_DATA:
+    dims = {o.rows, o.cols / 2};
+    data = o.data.data();
+    break;
+  case NVFP4_SCALE:
+    dims = o.scaleShape;
+    data = o.scale.data();
+    break;
+  case NVFP4_AMAX:
+    dims = o.amaxShape;
+    data = o.amax.data();
+    break;
+  default:
+    return nullptr;
+  }
+  *ndim = int(dims.size());
+  for (size_t i = 0; i < dims.size() && i < 2; ++i)
+    shape[i] = dims[i];
+  return data;
+}
+
+void nvfp4_result_destroy(nvfp4_result *result) { delete result; }
+
+} // extern "C"
