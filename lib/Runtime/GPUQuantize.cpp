@@ -60,6 +60,10 @@ struct GPURunner::Impl {
   std::mutex mutex;
   std::map<std::tuple<const void *, int, std::string>, CompiledQuantize> cache;
   std::unique_ptr<CudaDevice> dev;
+  /// Modules loaded on `dev`, by compiled recipe. Declared after `dev` so
+  /// they are unloaded before its context is released.
+  std::map<const CompiledQuantize *, std::shared_ptr<CudaDevice::Module>>
+      modules;
 };
 
 GPURunner::GPURunner() : impl(std::make_unique<Impl>()) {}
@@ -167,29 +171,33 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   if (!dev)
     return dev.takeError();
   CudaDevice &d = **dev;
-  auto module = d.loadModule((*compiled)->image);
-  if (!module)
-    return module.takeError();
+  // A cubin is loaded once per compiled recipe, not once per call.
+  std::shared_ptr<CudaDevice::Module> &loaded = impl->modules[*compiled];
+  if (!loaded) {
+    auto module = d.loadModule((*compiled)->image);
+    if (!module)
+      return module.takeError();
+    loaded = std::move(*module);
+  }
+  CudaDevice::Module &module = *loaded;
 
   // Device buffers in operand order: input, then each direction's outputs.
   struct Buffer {
     void *host;
     size_t bytes;
-    SmallVector<int64_t, 2> shape;
     CUdeviceptr ptr = 0;
   };
   size_t elementBytes = type == ElementType::F32 ? 4 : 2;
   SmallVector<Buffer> buffers{
-      {const_cast<void *>(input), size_t(rows * cols) * elementBytes,
-       {rows, cols}}};
+      {const_cast<void *>(input), size_t(rows * cols) * elementBytes}};
   for (std::optional<QuantizedOutput> *out :
        {&outputs->rowwise, &outputs->columnwise}) {
     if (!*out)
       continue;
     QuantizedOutput &o = **out;
-    buffers.push_back({o.data.data(), o.data.size(), {o.rows, o.cols / 2}});
-    buffers.push_back({o.scale.data(), o.scale.size(), o.scaleShape});
-    buffers.push_back({o.amax.data(), o.amax.size() * 4, o.amaxShape});
+    buffers.push_back({o.data.data(), o.data.size()});
+    buffers.push_back({o.scale.data(), o.scale.size()});
+    buffers.push_back({o.amax.data(), o.amax.size() * 4});
   }
   auto release = [&] {
     for (Buffer &b : buffers)
@@ -210,7 +218,7 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   }
   if (llvm::Error e = d.copyToDevice(buffers[0].ptr, input, buffers[0].bytes))
     return fail(std::move(e));
-  if (llvm::Error e = launch(**compiled, **module, rows, cols, *outputs, ptrs))
+  if (llvm::Error e = launch(**compiled, module, rows, cols, *outputs, ptrs))
     return fail(std::move(e));
   if (llvm::Error e = d.synchronize())
     return fail(std::move(e));

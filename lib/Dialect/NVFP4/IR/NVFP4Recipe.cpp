@@ -132,10 +132,6 @@ RecipeAttr build(function_ref<InFlightDiagnostic()> emitError,
 // Presets and helpers
 //===----------------------------------------------------------------------===//
 
-RecipeAttr RecipeAttr::getDefault(MLIRContext *context) {
-  return build(nullptr, context, Fields());
-}
-
 RecipeAttr RecipeAttr::getPreset(MLIRContext *context, StringRef name) {
   for (const Preset &p : kPresets)
     if (p.name == name)
@@ -160,13 +156,6 @@ std::optional<StringRef> RecipeAttr::getPresetName() const {
 RecipeAttr RecipeAttr::withScaleLayout(ScaleLayout layout) const {
   Fields f = Fields::from(*this);
   f.sfLayout = layout;
-  return build(nullptr, getContext(), f);
-}
-
-RecipeAttr RecipeAttr::withDirections(bool rowwise, bool columnwise) const {
-  Fields f = Fields::from(*this);
-  f.rowwise = rowwise;
-  f.columnwise = columnwise;
   return build(nullptr, getContext(), f);
 }
 

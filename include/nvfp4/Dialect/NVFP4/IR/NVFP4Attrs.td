@@ -71,8 +71,6 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// The recipe with every key at its default (`per_tensor`).
-    static RecipeAttr getDefault(::mlir::MLIRContext *context);
     /// The named preset, or a null attribute when `name` names none.
     static RecipeAttr getPreset(::mlir::MLIRContext *context,
                                 ::llvm::StringRef name);
@@ -88,8 +86,6 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
 
     /// Returns a copy with `sfLayout` replaced.
     RecipeAttr withScaleLayout(ScaleLayout layout) const;
-    /// Returns a copy with the directions replaced.
-    RecipeAttr withDirections(bool rowwise, bool columnwise) const;
   }];
 }
 

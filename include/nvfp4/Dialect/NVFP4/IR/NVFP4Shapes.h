@@ -108,10 +108,6 @@ inline int64_t scaleOffset(ScaleLayout layout, int64_t r, int64_t c,
   return 0;
 }
 
-/// `6 * E`, the outer-scale numerator of a recipe (SPEC.md section 3).
-inline unsigned outerNumerator(RecipeAttr recipe) {
-  return 6 * recipe.getE4m3Max();
-}
 
 } // namespace nvfp4
 } // namespace mlir
