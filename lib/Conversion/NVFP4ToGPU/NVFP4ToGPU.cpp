@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../Common/QuantizeEmitter.h"
+#include "MatmulToGPU.h"
 #include "nvfp4/Conversion/Passes.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 
@@ -373,9 +374,14 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     }
     NVVMLeaves leaves(sm);
     SmallVector<QuantizeOp> quantizes;
+    SmallVector<MatmulOp> matmuls;
     WalkResult unsupported = module.walk([&](Operation *op) {
       if (auto q = dyn_cast<QuantizeOp>(op)) {
         quantizes.push_back(q);
+        return WalkResult::advance();
+      }
+      if (auto mm = dyn_cast<MatmulOp>(op)) {
+        matmuls.push_back(mm);
         return WalkResult::advance();
       }
       if (!isa<NVFP4Dialect>(op->getDialect()))
@@ -386,7 +392,7 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     });
     if (unsupported.wasInterrupted())
       return signalPassFailure();
-    if (quantizes.empty())
+    if (quantizes.empty() && matmuls.empty())
       return;
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -403,6 +409,14 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       std::string prefix = (func ? func.getName().str() : "quantize") + "_q" +
                            std::to_string(index++);
       QuantizeKernels(op, gpuModule, prefix, leaves).build();
+      op.erase();
+    }
+    for (MatmulOp op : matmuls) {
+      auto func = op->getParentOfType<FunctionOpInterface>();
+      std::string prefix = (func ? func.getName().str() : "matmul") + "_m" +
+                           std::to_string(index++);
+      if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves)))
+        return signalPassFailure();
       op.erase();
     }
   }
