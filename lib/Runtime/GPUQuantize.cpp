@@ -1,6 +1,7 @@
 //===- GPUQuantize.cpp - Compile recipes to cubins and run them -----------===//
 
 #include "Errors.h"
+#include "KernelParams.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
@@ -10,6 +11,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <map>
 #include <mutex>
@@ -19,46 +21,20 @@ using namespace mlir::nvfp4;
 
 namespace nvfp4 {
 namespace {
+using ::nvfp4::detail::KernelParams;
 using ::nvfp4::detail::makeError;
 
 /// Threads per block; nvfp4-to-gpu marks every kernel with this size.
 constexpr int64_t kBlockThreads = 256;
 
-/// Kernel parameters of memref operands as convert-gpu-to-nvvm expands
-/// them: allocated and aligned pointer, offset, sizes, strides.
-class KernelParams {
-public:
-  void addMemRef(CUdeviceptr ptr, ArrayRef<int64_t> shape) {
-    words.push_back(ptr);
-    words.push_back(ptr);
-    words.push_back(0);
-    for (int64_t d : shape)
-      words.push_back(uint64_t(d));
-    int64_t stride = 1;
-    SmallVector<uint64_t, 2> strides(shape.size());
-    for (int i = int(shape.size()) - 1; i >= 0; --i) {
-      strides[i] = uint64_t(stride);
-      stride *= shape[i];
-    }
-    words.append(strides.begin(), strides.end());
-  }
-  SmallVector<void *> pointers() {
-    SmallVector<void *> p;
-    for (uint64_t &w : words)
-      p.push_back(&w);
-    return p;
-  }
-
-private:
-  SmallVector<uint64_t, 32> words;
-};
 } // namespace
 
 struct GPURunner::Impl {
   MLIRContext context;
   std::string chip, toolkit;
   std::mutex mutex;
-  std::map<std::tuple<const void *, int, std::string>, CompiledQuantize> cache;
+  /// Compiled modules by format and key (see compileCached).
+  std::map<std::string, CompiledQuantize> cache;
   std::unique_ptr<CudaDevice> dev;
   /// Modules loaded on `dev`, by compiled recipe. Declared after `dev` so
   /// they are unloaded before its context is released.
@@ -93,10 +69,26 @@ llvm::Expected<CudaDevice *> GPURunner::device() {
 
 llvm::Expected<const CompiledQuantize *>
 GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << "quantize " << recipe << " " << int(type);
+  return compileCached(key, format, [&] {
+    SmallVector<unsigned, 2> amaxRanks;
+    unsigned rank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
+    if (recipe.getRowwise())
+      amaxRanks.push_back(rank);
+    if (recipe.getColumnwise())
+      amaxRanks.push_back(rank);
+    return buildQuantizeModule(impl->context, recipe, type, false, amaxRanks);
+  });
+}
+
+llvm::Expected<const CompiledQuantize *> GPURunner::compileCached(
+    StringRef key, StringRef format,
+    llvm::function_ref<OwningOpRef<ModuleOp>()> build) {
   std::lock_guard<std::mutex> lock(impl->mutex);
-  auto key = std::make_tuple(recipe.getAsOpaquePointer(), int(type),
-                             format.str());
-  auto it = impl->cache.find(key);
+  std::string fullKey = (format + " " + key).str();
+  auto it = impl->cache.find(fullKey);
   if (it != impl->cache.end())
     return &it->second;
 
@@ -109,14 +101,7 @@ GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
     }
     return success();
   });
-  SmallVector<unsigned, 2> amaxRanks;
-  unsigned rank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
-  if (recipe.getRowwise())
-    amaxRanks.push_back(rank);
-  if (recipe.getColumnwise())
-    amaxRanks.push_back(rank);
-  OwningOpRef<ModuleOp> module =
-      buildQuantizeModule(impl->context, recipe, type, false, amaxRanks);
+  OwningOpRef<ModuleOp> module = build();
 
   GPUPipelineOptions options;
   options.chip = impl->chip;
@@ -136,8 +121,16 @@ GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
     KernelInfo info;
     info.name = launch.getKernelName().str();
     info.work = func->getAttrOfType<StringAttr>("nvfp4.work").str();
-    info.columnwise =
-        func->getAttrOfType<StringAttr>("nvfp4.direction") == "columnwise";
+    if (auto dir = func->getAttrOfType<StringAttr>("nvfp4.direction"))
+      info.columnwise = dir == "columnwise";
+    if (auto tile = func->getAttrOfType<DenseI64ArrayAttr>("nvfp4.gemm_tile")) {
+      info.tileM = tile[0];
+      info.tileN = tile[1];
+    }
+    if (auto maxM = func->getAttrOfType<IntegerAttr>("nvfp4.gemm_max_m"))
+      info.maxM = maxM.getInt();
+    if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
+      info.threads = (*block)[0];
     compiled.kernels.push_back(info);
   });
 
@@ -155,7 +148,24 @@ GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
   });
   if (compiled.image.empty())
     return makeError("internal error: no gpu.binary produced");
-  return &(impl->cache[key] = std::move(compiled));
+  return &(impl->cache[fullKey] = std::move(compiled));
+}
+
+llvm::Expected<CudaDevice::Module *>
+GPURunner::loadedModule(const CompiledQuantize &compiled) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  // A cubin is loaded once per compiled module, not once per call.
+  std::shared_ptr<CudaDevice::Module> &loaded = impl->modules[&compiled];
+  if (!loaded) {
+    auto module = (*dev)->loadModule(compiled.image);
+    if (!module)
+      return module.takeError();
+    loaded = std::move(*module);
+  }
+  return loaded.get();
 }
 
 llvm::Expected<QuantizeResult>
@@ -171,15 +181,10 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   if (!dev)
     return dev.takeError();
   CudaDevice &d = **dev;
-  // A cubin is loaded once per compiled recipe, not once per call.
-  std::shared_ptr<CudaDevice::Module> &loaded = impl->modules[*compiled];
-  if (!loaded) {
-    auto module = d.loadModule((*compiled)->image);
-    if (!module)
-      return module.takeError();
-    loaded = std::move(*module);
-  }
-  CudaDevice::Module &module = *loaded;
+  auto loaded = loadedModule(**compiled);
+  if (!loaded)
+    return loaded.takeError();
+  CudaDevice::Module &module = **loaded;
 
   // Device buffers in operand order: input, then each direction's outputs.
   struct Buffer {

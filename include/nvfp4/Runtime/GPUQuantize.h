@@ -13,16 +13,23 @@
 #include "nvfp4/Runtime/CudaDriver.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <string>
 #include <vector>
 
 namespace nvfp4 {
 
+struct MatmulOptions;
+
 /// One kernel of a compiled quantization, in launch order.
 struct KernelInfo {
   std::string name;
-  std::string work; ///< nvfp4.work: one, rows, row_ctas, windows, ...
+  std::string work; ///< nvfp4.work: one, rows, row_ctas, windows, gemm, ...
   bool columnwise = false;
+  int64_t threads = 0;          ///< threads per block (known block size)
+  int64_t tileM = 0, tileN = 0; ///< gemm: the block's tile of D
+  int64_t maxM = 0;             ///< gemm: serves M <= maxM (0: any M)
 };
 
 /// A recipe compiled for one GPU target.
@@ -61,6 +68,38 @@ public:
 
   /// The device, opening it if needed.
   llvm::Expected<CudaDevice *> device();
+
+  /// Lowers the module `build` returns through nvfp4-to-ptx once per
+  /// (`key`, `format`) and returns the image and its kernels in launch
+  /// order. For every kind of kernel module (quantize, matmul, ...).
+  llvm::Expected<const CompiledQuantize *>
+  compileCached(llvm::StringRef key, llvm::StringRef format,
+                llvm::function_ref<mlir::OwningOpRef<mlir::ModuleOp>()> build);
+
+  /// `compiled` loaded on the device (once per runner).
+  llvm::Expected<CudaDevice::Module *>
+  loadedModule(const CompiledQuantize &compiled);
+
+  /// D = A * B^T on the GPU (`nvfp4.matmul`): the GPU twin of
+  /// HostRunner::matmul, same arguments and checks (GPUMatmul.cpp).
+  llvm::Expected<std::vector<uint8_t>>
+  matmul(mlir::nvfp4::RecipeAttr aRecipe, const QuantizedOutput &a,
+         mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
+         const MatmulOptions &options);
+
+  /// Compiles the GEMM of these recipes (cubin). Needs no GPU.
+  llvm::Expected<const CompiledQuantize *>
+  compileMatmul(mlir::nvfp4::RecipeAttr aRecipe,
+                mlir::nvfp4::RecipeAttr bRecipe, const MatmulOptions &options,
+                llvm::StringRef format = "bin");
+
+  /// Enqueues a compiled GEMM on device buffers in operand order (a data,
+  /// scale, amax, b data, scale, amax, [bias], output); the shapes are
+  /// those of `a` and `b` (`N` rows of B). Does not synchronize.
+  llvm::Error launchMatmul(const CompiledQuantize &compiled,
+                           CudaDevice::Module &module,
+                           const QuantizedOutput &a, const QuantizedOutput &b,
+                           bool bias, llvm::ArrayRef<CUdeviceptr> buffers);
 
 private:
   GPURunner();

@@ -97,15 +97,19 @@ public:
     Value wmn = e.remI(warp, e.idx(tileWarps));
     Value wm = e.divI(wmn, cfg.warpsN);
     Value wn = e.remI(wmn, e.idx(cfg.warpsN));
-    Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-    Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    M = e.dim(v.aData, 0);
+    N = e.dim(v.bData, 0);
+    // A 1-D grid of ceil(M / tileM) x ceil(N / tileN) blocks, N fastest:
+    // consecutive blocks share their rows of A.
+    Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value tilesN = e.ceilDivI(N, cfg.tileN());
+    Value by = e.divI(bid, tilesN);
+    Value bx = e.remI(bid, tilesN);
     rowBase = e.addI(e.mulI(by, e.idx(cfg.tileM())),
                      e.mulI(wm, e.idx(16 * cfg.mi)));
     colBase = e.addI(e.mulI(bx, e.idx(cfg.tileN())),
                      e.mulI(wn, e.idx(8 * cfg.ni)));
 
-    M = e.dim(v.aData, 0);
-    N = e.dim(v.bData, 0);
     numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
     Value numChunks = e.ceilDivI(numBlocks, 4);
     // This warp's share of the chunks (all of them without a K split).
@@ -386,7 +390,8 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
       Value one = le.idx(1);
       gpu::LaunchFuncOp::create(
           at, loc, func,
-          {le.ceilDivI(N, cfg.tileN()), le.ceilDivI(M, cfg.tileM()), one},
+          {le.mulI(le.ceilDivI(N, cfg.tileN()), le.ceilDivI(M, cfg.tileM())),
+           one, one},
           {le.idx(cfg.threads()), one, one}, /*dynamicSharedMemorySize=*/Value(),
           op->getOperands());
     };

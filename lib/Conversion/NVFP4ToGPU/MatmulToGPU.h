@@ -19,8 +19,8 @@ namespace detail {
 
 /// Adds the kernels of `op` to `module` (named after `prefix`) and inserts
 /// their launches before `op`, which the caller erases. Kernels carry
-/// `nvfp4.work = "gemm"`, `nvfp4.gemm_tile = [tileM, tileN]` (grid:
-/// ceil(N / tileN) x ceil(M / tileM)) and `nvfp4.gemm_max_m` (the kernel
+/// `nvfp4.work = "gemm"`, `nvfp4.gemm_tile = [tileM, tileN]` (a 1-D grid
+/// of ceil(M / tileM) * ceil(N / tileN) blocks) and `nvfp4.gemm_max_m` (the kernel
 /// serves M <= max_m; 0: any M; the first match in launch order wins).
 LogicalResult buildMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves);
