@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Bench.h"
+
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Support/FloatBits.h"
 
@@ -28,6 +30,9 @@ cl::list<std::string> recipesOpt(
 cl::list<int64_t> mOpt("m", cl::desc("rows (repeatable)"), cl::CommaSeparated);
 cl::list<int64_t> kOpt("k", cl::desc("columns (repeatable)"),
                        cl::CommaSeparated);
+cl::opt<std::string> suiteOpt(
+    "suite", cl::desc("what to measure: quantize (default) or gemm"),
+    cl::init("quantize"));
 cl::opt<unsigned> itersOpt("iters", cl::desc("timed runs per case"),
                            cl::init(30));
 
@@ -59,6 +64,10 @@ Error run() {
   if (!dev)
     return dev.takeError();
   nvfp4::CudaDevice &d = **dev;
+  if (suiteOpt == "gemm")
+    return nvfp4::bench::runGemmSuite(**runner, d, itersOpt);
+  if (suiteOpt != "quantize")
+    return fail("unknown --suite '" + suiteOpt + "' (quantize, gemm)");
   std::vector<int64_t> ms(mOpt.begin(), mOpt.end()),
       ks(kOpt.begin(), kOpt.end());
   if (ms.empty())
@@ -161,7 +170,7 @@ Error run() {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
-                              "nvfp4-bench: NVFP4 quantization bandwidth\n");
+                              "nvfp4-bench: NVFP4 quantization bandwidth and GEMM speed\n");
   if (Error e = run()) {
     errs() << "nvfp4-bench: error: " << toString(std::move(e)) << "\n";
     return 1;

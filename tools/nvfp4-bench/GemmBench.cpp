@@ -1,0 +1,199 @@
+//===- GemmBench.cpp - NVFP4 GEMM time next to cuBLAS bf16 ----------------===//
+//
+// `nvfp4-bench --suite=gemm`: for each operand recipe pair and M (N and K
+// fixed), the median time of the NVFP4 GEMM and of cublasGemmEx on bf16
+// operands of the same shape, measured in the same process with CUDA
+// events, as TFLOP/s and a speedup. Operands are random normal matrices
+// quantized on the GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Bench.h"
+#include "CuBLAS.h"
+
+#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/Matmul.h"
+#include "nvfp4/Support/FloatBits.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <random>
+
+using namespace llvm;
+
+namespace nvfp4 {
+namespace bench {
+namespace {
+cl::list<int64_t> gemmMOpt("gemm-m", cl::desc("GEMM rows of A (repeatable)"),
+                           cl::CommaSeparated);
+cl::opt<int64_t> gemmNOpt("gemm-n", cl::desc("GEMM N"), cl::init(8192));
+cl::opt<int64_t> gemmKOpt("gemm-k", cl::desc("GEMM K"), cl::init(8192));
+
+/// Operand recipe pairs (A, B); B is the weight.
+const std::pair<const char *, const char *> kPairs[] = {
+    {"per_tensor", "per_tensor"},
+    {"per_token", "per_tensor"},
+    {"local_1x64", "local_1x64"},
+};
+
+/// A device copy of a quantized operand: data, scale, amax.
+struct DeviceOperand {
+  QuantizedOutput host;
+  CUdeviceptr data = 0, scale = 0, amax = 0;
+};
+
+Expected<DeviceOperand> makeOperand(GPURunner &runner, CudaDevice &d,
+                                    mlir::nvfp4::RecipeAttr recipe,
+                                    const std::vector<uint16_t> &values,
+                                    int64_t rows, int64_t cols) {
+  auto q = runner.quantize(recipe, ElementType::BF16, values.data(), rows, cols);
+  if (!q)
+    return q.takeError();
+  DeviceOperand op;
+  op.host = std::move(*q->rowwise);
+  for (auto [ptr, bytes, src] :
+       {std::make_tuple(&op.data, op.host.data.size(),
+                        (const void *)op.host.data.data()),
+        std::make_tuple(&op.scale, op.host.scale.size(),
+                        (const void *)op.host.scale.data()),
+        std::make_tuple(&op.amax, op.host.amax.size() * 4,
+                        (const void *)op.host.amax.data())}) {
+    auto p = d.alloc(bytes);
+    if (!p)
+      return p.takeError();
+    *ptr = *p;
+    if (Error e = d.copyToDevice(*p, src, bytes))
+      return std::move(e);
+  }
+  return op;
+}
+
+Error freeOperand(CudaDevice &d, DeviceOperand &op) {
+  for (CUdeviceptr p : {op.data, op.scale, op.amax})
+    if (Error e = d.free(p))
+      return e;
+  return Error::success();
+}
+} // namespace
+
+Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
+  std::vector<int64_t> ms(gemmMOpt.begin(), gemmMOpt.end());
+  if (ms.empty())
+    ms = {1, 16, 128, 1024, 4096, 8192};
+  int64_t n = gemmNOpt, k = gemmKOpt;
+  auto blas = CuBLAS::open();
+  std::string blasNote;
+  if (!blas)
+    blasNote = toString(blas.takeError());
+
+  outs() << "device: " << d.name() << " (sm_" << d.computeCapability()
+         << "), NVFP4 GEMM D = A * B^T (bf16 output, fp32 accumulation) vs "
+            "cublasGemmEx bf16, N = "
+         << n << ", K = " << k << ", median of " << iters << " runs"
+         << (blasNote.empty() ? "" : "; cuBLAS unavailable: " + blasNote)
+         << "\n\n";
+  outs() << "| A recipe | B recipe | M | NVFP4 (us) | NVFP4 TFLOP/s | "
+            "cuBLAS bf16 (us) | cuBLAS TFLOP/s | speedup |\n"
+            "|---|---|---|---|---|---|---|---|\n";
+
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal;
+  auto randomBF16 = [&](int64_t count) {
+    std::vector<uint16_t> v(count);
+    for (uint16_t &x : v)
+      x = floatToBF16(normal(rng));
+    return v;
+  };
+  int64_t maxM = *std::max_element(ms.begin(), ms.end());
+  std::vector<uint16_t> bValues = randomBF16(n * k);
+  std::vector<uint16_t> aValues = randomBF16(maxM * k);
+
+  // The bf16 baseline's operands and output.
+  CUdeviceptr aBF16 = 0, bBF16 = 0, dBF16 = 0;
+  if (*blas) {
+    for (auto [ptr, bytes] : {std::make_pair(&aBF16, maxM * k * 2),
+                              std::make_pair(&bBF16, n * k * 2),
+                              std::make_pair(&dBF16, maxM * n * 2)}) {
+      auto p = d.alloc(bytes);
+      if (!p)
+        return p.takeError();
+      *ptr = *p;
+    }
+    if (Error e = d.copyToDevice(aBF16, aValues.data(), aValues.size() * 2))
+      return e;
+    if (Error e = d.copyToDevice(bBF16, bValues.data(), bValues.size() * 2))
+      return e;
+  }
+
+  for (auto [aText, bText] : kPairs) {
+    auto withLayout = [&](const char *text) {
+      return parseRecipe(runner.getContext(),
+                         std::string(text) + ", sf_layout = 128x4");
+    };
+    auto aRecipe = withLayout(aText);
+    if (!aRecipe)
+      return aRecipe.takeError();
+    auto bRecipe = withLayout(bText);
+    if (!bRecipe)
+      return bRecipe.takeError();
+    auto b = makeOperand(runner, d, *bRecipe, bValues, n, k);
+    if (!b)
+      return b.takeError();
+    MatmulOptions options;
+    auto compiled = runner.compileMatmul(*aRecipe, *bRecipe, options);
+    if (!compiled)
+      return compiled.takeError();
+    auto module = runner.loadedModule(**compiled);
+    if (!module)
+      return module.takeError();
+    for (int64_t m : ms) {
+      std::vector<uint16_t> aRows(aValues.begin(), aValues.begin() + m * k);
+      auto a = makeOperand(runner, d, *aRecipe, aRows, m, k);
+      if (!a)
+        return a.takeError();
+      auto out = d.alloc(size_t(m * n) * 2);
+      if (!out)
+        return out.takeError();
+      SmallVector<CUdeviceptr> buffers{a->data, a->scale, a->amax,
+                                       b->data, b->scale, b->amax, *out};
+      auto ours = medianTime(d, iters, [&] {
+        return runner.launchMatmul(**compiled, **module, a->host, b->host,
+                                   /*bias=*/false, buffers);
+      });
+      if (!ours)
+        return ours.takeError();
+      double flops = 2.0 * double(m) * double(n) * double(k);
+      outs() << "| `" << aText << "` | `" << bText << "` | " << m << " | "
+             << format("%.1f", *ours * 1e3) << " | "
+             << format("%.1f", flops / (*ours * 1e-3) / 1e12) << " | ";
+      if (*blas) {
+        auto theirs = medianTime(d, iters, [&] {
+          return (*blas)->gemmBF16(aBF16, bBF16, dBF16, int(m), int(n), int(k));
+        });
+        if (!theirs)
+          return theirs.takeError();
+        outs() << format("%.1f", *theirs * 1e3) << " | "
+               << format("%.1f", flops / (*theirs * 1e-3) / 1e12) << " | "
+               << format("%.2fx", *theirs / *ours) << " |\n";
+      } else {
+        outs() << "n/a | n/a | n/a |\n";
+      }
+      if (Error e = d.free(*out))
+        return e;
+      if (Error e = freeOperand(d, *a))
+        return e;
+    }
+    if (Error e = freeOperand(d, *b))
+      return e;
+  }
+  for (CUdeviceptr p : {aBF16, bBF16, dBF16})
+    if (p)
+      if (Error e = d.free(p))
+        return e;
+  return Error::success();
+}
+
+} // namespace bench
+} // namespace nvfp4
