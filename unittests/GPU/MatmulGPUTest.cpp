@@ -1,0 +1,243 @@
+//===- MatmulGPUTest.cpp - NVFP4 GEMMs on the GPU vs float64 ---------------===//
+//
+// Runs nvfp4.matmul on the GPU for every operand recipe pair and checks it
+// against a float64 product of the dequantized operands (SPEC.md section
+// 12): relative Frobenius error <= 1e-5 for fp32 output; for bf16 and f16
+// output each element within one output ulp of the reference, widened only
+// by the fp32 accumulation's own error bound for elements whose sum
+// cancels. Without a CUDA device the execution tests are skipped; the
+// compile tests need only ptxas.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../Runtime/Inputs.h"
+#include "../Runtime/SharedRunner.h"
+#include "SharedGPURunner.h"
+#include "nvfp4/Runtime/Matmul.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+
+using namespace mlir::nvfp4;
+using namespace ::nvfp4::testing;
+using ::nvfp4::ElementType;
+using ::nvfp4::GPURunner;
+using ::nvfp4::MatmulOptions;
+using ::nvfp4::QuantizedOutput;
+
+namespace {
+struct Pair {
+  const char *a, *b;
+};
+// Per-tensor, per-token, 1x64 and 4over6 (E = 256) operands, mixed too.
+const Pair kPairs[] = {
+    {"per_tensor", "per_tensor"},   {"per_token", "per_tensor"},
+    {"per_token", "per_token"},     {"local_1x64", "local_1x64"},
+    {"per_token", "local_1x64"},    {"four_over_six", "four_over_six"},
+    {"four_over_six", "per_tensor"}, {"per_token_quotient", "per_tensor"},
+};
+
+std::string withLayout(const char *recipe) {
+  return std::string(recipe) + ", sf_layout = 128x4";
+}
+
+/// Spacing of the output format at |x| (its ulp), for bf16 (8 significant
+/// bits) and f16 (11, subnormal below 2^-14).
+double ulp(double x, ElementType out) {
+  x = std::fabs(x);
+  int exp = x > 0 ? std::ilogb(x) : -1000;
+  if (out == ElementType::BF16)
+    return std::ldexp(1.0, std::max(exp, -126) - 7);
+  return std::ldexp(1.0, std::max(exp, -14) - 10);
+}
+
+double outputValue(const std::vector<uint8_t> &d, size_t i, ElementType out) {
+  if (out == ElementType::F32) {
+    float f;
+    std::memcpy(&f, d.data() + 4 * i, 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, d.data() + 2 * i, 2);
+  return out == ElementType::BF16 ? ::nvfp4::bf16ToFloat(h)
+                                  : ::nvfp4::f16ToFloat(h);
+}
+
+struct Case {
+  int64_t m, n, k;
+  bool bias;
+  ElementType out;
+  Kind kind;
+};
+
+/// Quantizes, multiplies on the GPU and checks one case; returns a
+/// description of the first violation, or "".
+std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng) {
+  ::nvfp4::HostRunner &cpu = sharedRunner();
+  GPURunner &gpu = sharedGPURunner();
+  auto aRecipe = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.a));
+  auto bRecipe = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.b));
+  auto aCpu = cpu.parseRecipe(withLayout(pair.a));
+  auto bCpu = cpu.parseRecipe(withLayout(pair.b));
+  if (!aRecipe || !bRecipe || !aCpu || !bCpu)
+    return "bad recipe";
+  std::vector<float> xa = makeInput(c.kind, c.m, c.k, rng);
+  std::vector<float> xb = makeInput(Kind::Normal, c.n, c.k, rng);
+  auto quantize = [&](RecipeAttr r, const std::vector<float> &x,
+                      int64_t rows) -> llvm::Expected<QuantizedOutput> {
+    std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+    auto q = gpu.quantize(r, ElementType::BF16, storage.data(), rows, c.k);
+    if (!q)
+      return q.takeError();
+    return std::move(*q->rowwise);
+  };
+  auto qa = quantize(*aRecipe, xa, c.m);
+  if (!qa)
+    return llvm::toString(qa.takeError());
+  auto qb = quantize(*bRecipe, xb, c.n);
+  if (!qb)
+    return llvm::toString(qb.takeError());
+
+  MatmulOptions options;
+  options.out = c.out;
+  if (c.bias) {
+    std::normal_distribution<float> normal;
+    options.bias.emplace(c.n);
+    for (float &v : *options.bias)
+      v = normal(rng);
+  }
+  auto d = gpu.matmul(*aRecipe, *qa, *bRecipe, *qb, options);
+  if (!d)
+    return llvm::toString(d.takeError());
+
+  // The float64 reference from the dequantized operands (SPEC.md 11).
+  auto da = cpu.dequantize(*aCpu, *qa);
+  auto db = cpu.dequantize(*bCpu, *qb);
+  if (!da || !db)
+    return "dequantize failed";
+  // Large cases check a sample of rows: the first and last 16 and 16 more.
+  std::vector<int64_t> rows;
+  if (c.m * c.n * c.k <= (int64_t(1) << 28)) {
+    for (int64_t i = 0; i < c.m; ++i)
+      rows.push_back(i);
+  } else {
+    for (int64_t i = 0; i < 16; ++i)
+      rows.push_back(i), rows.push_back(c.m - 1 - i),
+          rows.push_back(int64_t(rng() % uint64_t(c.m)));
+  }
+  double errSq = 0, refSq = 0;
+  for (int64_t i : rows)
+    for (int64_t j = 0; j < c.n; ++j) {
+      double ref = 0, absSum = 0;
+      const float *ra = da->data() + i * c.k, *rb = db->data() + j * c.k;
+      for (int64_t k = 0; k < c.k; ++k) {
+        double p = double(ra[k]) * double(rb[k]);
+        ref += p;
+        absSum += std::fabs(p);
+      }
+      if (c.bias)
+        ref += (*options.bias)[j];
+      double got = outputValue(*d, size_t(i * c.n + j), c.out);
+      if (std::isnan(got))
+        return "NaN at (" + std::to_string(i) + ", " + std::to_string(j) + ")";
+      if (c.out == ElementType::F32) {
+        errSq += (got - ref) * (got - ref);
+        refSq += ref * ref;
+        continue;
+      }
+      // One output ulp, plus the fp32 accumulation error a sum of K
+      // products can carry (statistical bound 4 sqrt(K) u sum|p|).
+      double tol = ulp(ref, c.out) +
+                   4.0 * std::sqrt(double(c.k)) * 0x1p-24 * absSum;
+      if (std::fabs(got - ref) > tol)
+        return "D(" + std::to_string(i) + ", " + std::to_string(j) +
+               ") = " + std::to_string(got) + ", reference " +
+               std::to_string(ref) + " (tolerance " + std::to_string(tol) +
+               ")";
+    }
+  if (c.out == ElementType::F32 && refSq > 0 &&
+      std::sqrt(errSq / refSq) > 1e-5)
+    return "relative Frobenius error " + std::to_string(std::sqrt(errSq / refSq));
+  return "";
+}
+
+class GPUMatmul : public ::testing::TestWithParam<Pair> {};
+
+TEST_P(GPUMatmul, MatchesFloat64Reference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(7);
+  const ElementType outs[] = {ElementType::BF16, ElementType::F16,
+                              ElementType::F32};
+  int index = 0;
+  for (int64_t m : {1, 7, 128, 1000, 4096})
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{256, 256},
+                        {256, 4096}, {4096, 256}, {4096, 4096}}) {
+      Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
+      ++index;
+      std::string where = std::string(GetParam().a) + " x " + GetParam().b +
+                          " M=" + std::to_string(m) + " N=" +
+                          std::to_string(n) + " K=" + std::to_string(k);
+      ASSERT_EQ(runCase(GetParam(), c, rng), "") << where;
+    }
+  // Every output type with and without bias, and adversarial A operands.
+  for (ElementType out : outs)
+    for (bool bias : {false, true})
+      for (Kind kind : {Kind::Normal, Kind::Zeros, Kind::Outliers,
+                        Kind::WideRange, Kind::Constant}) {
+        Case c{33, 80, 192, bias, out, kind};
+        ASSERT_EQ(runCase(GetParam(), c, rng), "")
+            << GetParam().a << " x " << GetParam().b << " out " << int(out)
+            << " bias " << bias << " kind " << int(kind);
+      }
+}
+
+INSTANTIATE_TEST_SUITE_P(Pairs, GPUMatmul, ::testing::ValuesIn(kPairs));
+
+// Compiling needs ptxas but no GPU: this runs in CI.
+TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
+  for (const char *chip : {"sm_90a", "sm_100a"}) {
+    auto runner = GPURunner::create(chip);
+    ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+    for (const Pair &p : kPairs) {
+      auto a = ::nvfp4::parseRecipe((*runner)->getContext(), withLayout(p.a));
+      auto b = ::nvfp4::parseRecipe((*runner)->getContext(), withLayout(p.b));
+      ASSERT_TRUE(bool(a) && bool(b));
+      MatmulOptions options;
+      options.bias.emplace(1);
+      options.alpha = 0.5f;
+      auto compiled = (*runner)->compileMatmul(*a, *b, options);
+      if (!compiled) {
+        std::string message = llvm::toString(compiled.takeError());
+        if (message.find("ptxas") != std::string::npos &&
+            message.find("not found") != std::string::npos)
+          GTEST_SKIP() << "no ptxas: " << message;
+        FAIL() << chip << " " << p.a << " x " << p.b << ": " << message;
+      }
+      EXPECT_GT((*compiled)->image.size(), 100u);
+      ASSERT_FALSE((*compiled)->kernels.empty());
+      // The last kernel serves any M.
+      EXPECT_EQ((*compiled)->kernels.back().maxM, 0);
+      for (const auto &k : (*compiled)->kernels) {
+        EXPECT_EQ(k.work, "gemm");
+        EXPECT_GT(k.threads, 0);
+        EXPECT_GT(k.tileM * k.tileN, 0);
+      }
+    }
+  }
+}
+
+// Shape errors come back before anything runs (no GPU needed).
+TEST(GPUErrors, MatmulRejectsMismatchedK) {
+  GPURunner &gpu = sharedGPURunner();
+  auto r = ::nvfp4::parseRecipe(gpu.getContext(), withLayout("per_tensor"));
+  ASSERT_TRUE(bool(r));
+  auto a = ::nvfp4::allocateOutputs(*r, 4, 64);
+  auto b = ::nvfp4::allocateOutputs(*r, 8, 128);
+  ASSERT_TRUE(bool(a) && bool(b));
+  auto d = gpu.matmul(*r, *a->rowwise, *r, *b->rowwise, MatmulOptions());
+  ASSERT_FALSE(bool(d));
+  std::string message = llvm::toString(d.takeError());
+  EXPECT_NE(message.find("K"), std::string::npos) << message;
+}
+} // namespace

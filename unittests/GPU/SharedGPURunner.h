@@ -1,0 +1,41 @@
+//===- SharedGPURunner.h - One sm_90a runner for the GPU tests --*- C++ -*-===//
+//
+// Kernels and loaded modules are cached per runner; the GPU test suites of
+// this binary share one. REQUIRE_GPU() skips (never passes) a test when no
+// CUDA driver or device is present, and says why.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_UNITTESTS_GPU_SHAREDGPURUNNER_H
+#define NVFP4_UNITTESTS_GPU_SHAREDGPURUNNER_H
+
+#include "nvfp4/Runtime/GPUQuantize.h"
+
+#include "gtest/gtest.h"
+
+namespace nvfp4 {
+namespace testing {
+
+inline GPURunner &sharedGPURunner() {
+  static GPURunner *runner = [] {
+    auto r = GPURunner::create("sm_90a");
+    if (!r) {
+      llvm::errs() << llvm::toString(r.takeError()) << "\n";
+      std::abort();
+    }
+    return std::move(*r).release();
+  }();
+  return *runner;
+}
+
+} // namespace testing
+} // namespace nvfp4
+
+#define REQUIRE_GPU()                                                          \
+  do {                                                                         \
+    auto dev = ::nvfp4::testing::sharedGPURunner().device();                   \
+    if (!dev)                                                                  \
+      GTEST_SKIP() << "no CUDA device: " << llvm::toString(dev.takeError());  \
+  } while (0)
+
+#endif // NVFP4_UNITTESTS_GPU_SHAREDGPURUNNER_H
