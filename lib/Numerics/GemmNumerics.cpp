@@ -85,6 +85,36 @@ Value mlir::nvfp4::gemmDecode(OpBuilder &b, Location loc, Value nibble,
   return m.mul(m.decodeE2M1(nibble), scaleF32);
 }
 
+Value mlir::nvfp4::gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
+                                     Value scaleF16x2) {
+  // Only bits 7..0 of `byte` are read, so callers may pass a word shifted
+  // right to the byte.
+  NumericsBuilder m(b, loc);
+  auto bits = [&](int32_t mask, int32_t shift) {
+    return arith::ShLIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, byte, m.i32(mask)),
+        m.i32(shift));
+  };
+  // Nibble s|m2 m1 m0 -> f16 bits s at 15, m2..m0 at 11..9: the exponent
+  // field holds E2M1's exponent and the mantissa's top bit its mantissa,
+  // which reads as e2m1 * 2^-14 (normal and subnormal alike).
+  Value word = arith::OrIOp::create(
+      b, loc,
+      arith::OrIOp::create(b, loc, bits(0x07, 9), bits(0x08, 12)),
+      arith::OrIOp::create(b, loc, bits(0x70, 21), bits(0x80, 24)));
+  auto f16x2 = VectorType::get({2}, b.getF16Type());
+  Value h = vector::BitCastOp::create(
+      b, loc, f16x2,
+      vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
+                                  word));
+  // Both products are exact: 2^14 restores the E2M1 value, the scale has 4
+  // significant bits and the result stays within f16's normal range.
+  Value twoTo14 = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(f16x2, b.getF16FloatAttr(16384.0f)));
+  h = arith::MulFOp::create(b, loc, h, twoTo14);
+  return arith::MulFOp::create(b, loc, h, scaleF16x2);
+}
+
 Value mlir::nvfp4::gemmLoadScale(OpBuilder &b, Location loc, Value scale,
                                  Value row, Value block, Value numBlocks,
                                  Value group) {

@@ -77,6 +77,17 @@ Value gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
 /// bf16, and the product of two decoded elements is exact in f32.
 Value gemmDecode(OpBuilder &b, Location loc, Value nibble, Value scaleF32);
 
+/// The packed data byte in bits 7..0 of `byte` (i32; higher bits are
+/// ignored) of an operand decoded as a
+/// vector<2xf16>: `e2m1(low nibble) * sf` first, the high nibble's second, `scaleF16x2` being the block scale as a
+/// vector<2xf16> splat. Exact, like gemmDecode (at most 6 significant bits,
+/// magnitudes 2^-10 .. 2688), so tensor cores may consume f16 operands
+/// without loss. The fast form GPU kernels decode with: each nibble is
+/// placed in an f16 so that its bits read e2m1 * 2^-14 (E2M1's subnormal
+/// 0.5 lands on f16's subnormal grid), then two exact multiplies.
+Value gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
+                        Value scaleF16x2);
+
 /// The decoded E4M3 block scale (f32) of row `row`, 16-block `block` of an
 /// operand whose scale matrix has `numBlocks` unpadded columns, from its
 /// `128x4` scale buffer `scale` (rank 2 `Rp x Cp`, or rank 3 `G x Rp x Cp`

@@ -3,10 +3,12 @@
 // The GEMM schedule: `D = A * B^T` with both operands NVFP4 along K.
 //
 // Each warp owns a (16*MI) x (8*NI) tile of D and walks K in 64-wide chunks
-// (four 16-blocks, one outer window). It issues `mma.sync.m16n8k16` on bf16
+// (four 16-blocks, one outer window). It issues `mma.sync.m16n8k16` on f16
 // operands that it dequantizes on load: an E2M1 value times its E4M3 block
-// scale is exact in bf16 (SPEC.md section 12), so nothing is lost before the
-// fp32 accumulation. The outer scales are applied in the epilogue, or per
+// scale is exact in bf16 (SPEC.md section 12) and in f16 (at most 6
+// significant bits, magnitudes 2^-10 .. 2688), so nothing is lost before
+// the fp32 accumulation; f16 decodes in fewer instructions
+// (gemmDecodeF16Pair). The outer scales are applied in the epilogue, or per
 // chunk for 1x64-window operands.
 //
 // Fragments come straight from global memory, without a shared-memory stage.
@@ -146,7 +148,8 @@ private:
   }
 
   /// The 8 data bytes of block `blk` of row `r` (one aligned load) and
-  /// the block's scale as f32 (0 when the row or block is out of range).
+  /// the block's scale as an f16x2 splat (0 when the row or block is out of
+  /// range).
   std::pair<Value, Value> loadBlock(Value data, Value scale, Value r,
                                     Value rowValid, Value blk,
                                     Value blkValid) {
@@ -156,28 +159,27 @@ private:
     Value bytes = vector::LoadOp::create(
         b, loc, vecType, data, ValueRange{r, e.mulI(safeBlk, e.idx(8))},
         /*nontemporal=*/false, llvm::MaybeAlign(8));
+    // Two 32-bit words: bytes are taken out with shifts, which the
+    // backend does not turn into 16-bit multiplies as it does for i8
+    // vector extracts.
+    bytes = vector::BitCastOp::create(
+        b, loc, VectorType::get({2}, b.getI32Type()), bytes);
     Value sf = gemmLoadScale(b, loc, scale, r, safeBlk, numBlocks);
     Value valid = arith::AndIOp::create(b, loc, rowValid, blkValid);
     sf = m.select(valid, sf, m.f32(0.0f));
-    return {bytes, sf};
+    // E4M3 values are exact in f16 (2^-9 .. 448).
+    auto f16x2 = VectorType::get({2}, b.getF16Type());
+    Value sf16 = arith::TruncFOp::create(b, loc, b.getF16Type(), sf);
+    return {bytes, vector::BroadcastOp::create(b, loc, f16x2, sf16)};
   }
 
-  /// Byte `k` of `bytes` as a bf16x2 register: its two E2M1 codes (low
-  /// nibble first) times `sf`, exact in bf16.
-  Value pair(Value bytes, int64_t k, Value sf) {
-    Value byte = arith::ExtUIOp::create(
-        b, loc, b.getI32Type(), vector::ExtractOp::create(b, loc, bytes, k));
-    Value lo = arith::AndIOp::create(b, loc, byte, m.i32(0xF));
-    Value hi = arith::ShRUIOp::create(b, loc, byte, m.i32(4));
-    Value lv = gemmDecode(b, loc, lo, sf);
-    Value hv = gemmDecode(b, loc, hi, sf);
-    auto f32x2 = VectorType::get({2}, b.getF32Type());
-    Value vec = vector::FromElementsOp::create(b, loc, f32x2, ValueRange{lv, hv});
-    Value bf = arith::TruncFOp::create(
-        b, loc, VectorType::get({2}, b.getBF16Type()), vec);
-    Value word = vector::BitCastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), bf);
-    return vector::ExtractOp::create(b, loc, word, 0);
+  /// Byte `k` of `bytes` as an f16x2 operand: its two E2M1 codes (low
+  /// nibble first) times the block scale, exact in f16.
+  Value pair(Value bytes, int64_t k, Value sf16x2) {
+    Value byte = vector::ExtractOp::create(b, loc, bytes, k / 4);
+    if (k % 4)
+      byte = arith::ShRUIOp::create(b, loc, byte, m.i32(8 * (k % 4)));
+    return gemmDecodeF16Pair(b, loc, byte, sf16x2);
   }
 
   /// One 64-wide chunk: four k-steps of mma over every tile of the warp.
@@ -216,8 +218,8 @@ private:
           auto mma = NVVM::MmaOp::create(
               b, loc, resultType, aFrag[i], ValueRange{b0, b1}, cIn,
               ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                            NVVM::MMATypes::bf16},
+              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
+                                            NVVM::MMATypes::f16},
               std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                              NVVM::MMALayout::col});
           for (int64_t k = 0; k < 4; ++k)
