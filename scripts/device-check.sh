@@ -13,7 +13,10 @@
 #  2. compute-sanitizer memcheck and racecheck on each kernel family;
 #  3. nvfp4-quantize --target=sm_90a writes the files --target=cpu writes;
 #  4. nvfp4-bench: bandwidth per recipe and shape vs a device copy
-#     (bench.md).
+#     (bench.md);
+#  5. GEMMs: every operand recipe pair vs a float64 reference (in 1.),
+#     compute-sanitizer on both GEMM kernels, and nvfp4-bench --suite=gemm
+#     next to cuBLAS bf16 (bench-gemm.md).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$root/device-out}
@@ -98,7 +101,17 @@ note "nvfp4-quantize --target=sm_90a == --target=cpu: $same/$total runs (bf16, f
 "$bin/nvfp4-bench" --iters=20 > "$OUT/bench.md" 2> "$logs/bench.err"
 note "nvfp4-bench: exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md)"
 
-# 5. Where the time goes: Nsight Compute's speed-of-light of one encode.
+# GEMM kernels under the sanitizers (M = 7 and 200: both configurations).
+for tool in memcheck racecheck; do
+  "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+    --gemm-m=7,200 --gemm-n=256 --gemm-k=320 --iters=1 \
+    > "$logs/sanitizer-$tool-gemm.log" 2>&1
+  note "compute-sanitizer $tool GEMM kernels: exit $? ($(tail -1 "$logs/sanitizer-$tool-gemm.log"))"
+done
+"$bin/nvfp4-bench" --suite=gemm --iters=20 > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? ($(grep -c '^| `' "$OUT/bench-gemm.md") cases, bench-gemm.md)"
+
+# 6. Where the time goes: Nsight Compute's speed-of-light of one encode.
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 "$ncu" --kernel-name regex:encode --launch-count 1 --section SpeedOfLight \
   --section LaunchStats "$bin/nvfp4-bench" --recipe=per_token --m=32768 \
