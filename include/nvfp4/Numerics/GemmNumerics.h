@@ -1,0 +1,101 @@
+//===- GemmNumerics.h - SPEC.md section 12 as MLIR ----------------*- C++ -*-===//
+//
+// The GEMM half of the numerics: how an NVFP4 operand element decodes, how
+// outer amaxes are read, and how the FP32 accumulator is scaled in the
+// epilogue. Every matmul lowering (the CPU loops of nvfp4-expand, the GPU
+// kernels) calls these functions, so the epilogue arithmetic is written
+// once; only the accumulation order is a kernel choice (SPEC.md section 12).
+//
+// All floating-point values are f32 scalars or vectors of f32; every
+// operation is one binary32 rounding (never contracted into an FMA).
+//
+// Outer-scale classes of an (A, B) recipe pair:
+//  * Tensor:  both per-tensor. One scalar per GEMM,
+//             D = RN(RN(RN(amaxA*amaxB)*c) * acc).
+//  * Row:     at least one per-row operand, no window operand. The per-row
+//             amaxes are applied one at a time,
+//             D = RN(c * RN(amaxB * RN(amaxA * acc))); a per-tensor operand
+//             contributes its scalar as a broadcast vector.
+//  * Window:  at least one 1x64-window operand. The outer scale varies
+//             along K, so each 64-wide K window is accumulated on its own
+//             and promoted with gemmWindowFactor(amaxA(i,w), amaxB(j,w), c)
+//             before it is added to the FP32 accumulator; a non-window
+//             operand's amax simply does not depend on w. The epilogue then
+//             leaves the accumulator unchanged.
+// Then `alpha` (RN(alpha * x), skipped when alpha == 1) and `bias` (one
+// FP32 addition) follow, in that order, before the output cast.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_NUMERICS_GEMMNUMERICS_H
+#define NVFP4_NUMERICS_GEMMNUMERICS_H
+
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir {
+namespace nvfp4 {
+
+/// Width of a K window of a window (1x64) operand.
+constexpr int64_t kGemmWindow = 64;
+
+/// Where a GEMM applies its outer scales (see the file comment).
+enum class GemmScaleClass { Tensor, Row, Window };
+
+/// The outer-scale class of an (A, B) recipe pair.
+GemmScaleClass gemmScaleClass(RecipeAttr aRecipe, RecipeAttr bRecipe);
+
+/// `c = RN(1 / (36 * E_A * E_B))` as an f32 constant, E being each recipe's
+/// E4M3 bound (448, or 256 for 4over6). `36 * E_A * E_B` is exact in
+/// binary32 (at most 7225344 < 2^24), so c is rounded once.
+Value gemmC(OpBuilder &b, Location loc, RecipeAttr aRecipe,
+            RecipeAttr bRecipe);
+
+/// The promotion factor of one 64-wide K window of window operands:
+/// `RN(RN(amaxA * amaxB) * c)`. Amaxes as returned by gemmLoadAmax.
+Value gemmWindowFactor(OpBuilder &b, Location loc, Value amaxA, Value amaxB,
+                       Value c);
+
+/// The epilogue of SPEC.md section 12 on the FP32 accumulator `acc` of
+/// element (i, j):
+///   Tensor class: RN(RN(RN(amaxA * amaxB) * c) * acc)
+///   Row class:    RN(c * RN(amaxB * RN(amaxA * acc)))
+///   Window class: acc (already promoted per window; amaxA/amaxB unused
+///                 and may be null)
+/// then RN(alpha * x) when alpha != 1, then x + bias when `bias` (f32) is
+/// not null. `amaxA` is A's amax of row i, `amaxB` B's amax of row j (a
+/// per-tensor operand passes its scalar).
+Value gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
+                   RecipeAttr bRecipe, Value acc, Value amaxA, Value amaxB,
+                   Value c, float alpha, Value bias);
+
+/// The decoded operand element `e2m1(nibble) * scale` as f32. `nibble` is
+/// i8 or i32 (scalar or vector; only its low 4 bits are read), `scaleF32`
+/// the decoded E4M3 block scale (a scalar is broadcast to a vector
+/// nibble). Exact: at most 2 x 4 significant bits, so it is also exact in
+/// bf16, and the product of two decoded elements is exact in f32.
+Value gemmDecode(OpBuilder &b, Location loc, Value nibble, Value scaleF32);
+
+/// The decoded E4M3 block scale (f32) of row `row`, 16-block `block` of an
+/// operand whose scale matrix has `numBlocks` unpadded columns, from its
+/// `128x4` scale buffer `scale` (rank 2 `Rp x Cp`, or rank 3 `G x Rp x Cp`
+/// with `group` selecting the leading index). Index operands are `index`.
+Value gemmLoadScale(OpBuilder &b, Location loc, Value scale, Value row,
+                    Value block, Value numBlocks, Value group = {});
+
+/// The outer amax of an operand's row `row` and 64-wide K window `window`
+/// (window recipes only; may be null otherwise), read from its amax buffer
+/// `amax` of rank 1..3:
+///   per-tensor: amax[0], or amax[group] for grouped operands;
+///   per-row:    amax[row], or amax[group, row] for a rank-2 buffer;
+///   window:     amax[row, window], or amax[group, row, window] (rank 3).
+/// The quotient numerics form encoded against fmaxf(amax, 1e-12), so the
+/// floored amax is returned for it (SPEC.md sections 4 and 11).
+Value gemmLoadAmax(OpBuilder &b, Location loc, RecipeAttr recipe, Value amax,
+                   Value row, Value window, Value group = {});
+
+} // namespace nvfp4
+} // namespace mlir
+
+#endif // NVFP4_NUMERICS_GEMMNUMERICS_H

@@ -1,0 +1,134 @@
+//===- GemmNumerics.cpp - SPEC.md section 12 as MLIR ----------------------===//
+//
+// Thin compositions of NumericsBuilder operations, so the GEMM epilogue uses
+// the same single-rounding arithmetic as the quantizer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvfp4/Numerics/GemmNumerics.h"
+#include "nvfp4/Numerics/NumericsBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+
+GemmScaleClass mlir::nvfp4::gemmScaleClass(RecipeAttr aRecipe,
+                                           RecipeAttr bRecipe) {
+  OuterGroup a = aRecipe.getOuter(), b = bRecipe.getOuter();
+  if (a == OuterGroup::Window || b == OuterGroup::Window)
+    return GemmScaleClass::Window;
+  if (a == OuterGroup::Row || b == OuterGroup::Row)
+    return GemmScaleClass::Row;
+  return GemmScaleClass::Tensor;
+}
+
+Value mlir::nvfp4::gemmC(OpBuilder &b, Location loc, RecipeAttr aRecipe,
+                         RecipeAttr bRecipe) {
+  // 36 * E_A * E_B is exact in binary32; the division is rounded once here.
+  float c = 1.0f / (36.0f * float(aRecipe.getE4m3Max()) *
+                    float(bRecipe.getE4m3Max()));
+  return NumericsBuilder(b, loc).f32(c);
+}
+
+Value mlir::nvfp4::gemmWindowFactor(OpBuilder &b, Location loc, Value amaxA,
+                                    Value amaxB, Value c) {
+  NumericsBuilder m(b, loc);
+  return m.mul(m.mul(amaxA, amaxB), c);
+}
+
+Value mlir::nvfp4::gemmEpilogue(OpBuilder &b, Location loc,
+                                RecipeAttr aRecipe, RecipeAttr bRecipe,
+                                Value acc, Value amaxA, Value amaxB, Value c,
+                                float alpha, Value bias) {
+  NumericsBuilder m(b, loc);
+  Value x = acc;
+  switch (gemmScaleClass(aRecipe, bRecipe)) {
+  case GemmScaleClass::Tensor:
+    // One scalar for the whole GEMM (what a kernel passes as its alpha).
+    x = m.mul(m.mul(m.mul(amaxA, amaxB), c), acc);
+    break;
+  case GemmScaleClass::Row:
+    // Applied one amax at a time: RN(amaxA*amaxB) could overflow or lose
+    // range for per-row amaxes far apart, and this is the order of the
+    // per-token references (SPEC.md section 12).
+    x = m.mul(c, m.mul(amaxB, m.mul(amaxA, acc)));
+    break;
+  case GemmScaleClass::Window:
+    // Every K window was promoted before it reached the accumulator.
+    break;
+  }
+  if (alpha != 1.0f)
+    x = m.mul(m.f32(x, alpha), x);
+  if (bias)
+    x = m.add(x, bias);
+  return x;
+}
+
+Value mlir::nvfp4::gemmDecode(OpBuilder &b, Location loc, Value nibble,
+                              Value scaleF32) {
+  NumericsBuilder m(b, loc);
+  Type type = nibble.getType();
+  auto vec = dyn_cast<VectorType>(type);
+  Type element = vec ? vec.getElementType() : type;
+  if (!element.isInteger(32)) {
+    Type i32 = b.getI32Type();
+    nibble = arith::ExtUIOp::create(b, loc, vec ? Type(vec.clone(i32)) : i32,
+                                    nibble);
+  }
+  if (vec && !isa<VectorType>(scaleF32.getType()))
+    scaleF32 = vector::BroadcastOp::create(
+        b, loc, vec.clone(b.getF32Type()), scaleF32);
+  // decodeE2M1 reads the low 4 bits only (magnitude & 7, sign & 8).
+  return m.mul(m.decodeE2M1(nibble), scaleF32);
+}
+
+Value mlir::nvfp4::gemmLoadScale(OpBuilder &b, Location loc, Value scale,
+                                 Value row, Value block, Value numBlocks,
+                                 Value group) {
+  NumericsBuilder m(b, loc);
+  Value flat = m.scaleOffset(ScaleLayout::Swizzle128x4, row, block, numBlocks);
+  auto type = cast<MemRefType>(scale.getType());
+  unsigned rank = type.getRank();
+  Value cols = memref::DimOp::create(b, loc, scale, rank - 1);
+  SmallVector<Value, 3> indices;
+  if (rank == 3)
+    indices.push_back(group);
+  indices.push_back(arith::DivUIOp::create(b, loc, flat, cols));
+  indices.push_back(arith::RemUIOp::create(b, loc, flat, cols));
+  Value v = memref::LoadOp::create(b, loc, scale, indices);
+  Value byte = arith::ExtUIOp::create(
+      b, loc, b.getI32Type(),
+      arith::BitcastOp::create(b, loc, b.getI8Type(), v));
+  return m.decodeE4M3(byte);
+}
+
+Value mlir::nvfp4::gemmLoadAmax(OpBuilder &b, Location loc, RecipeAttr recipe,
+                                Value amax, Value row, Value window,
+                                Value group) {
+  NumericsBuilder m(b, loc);
+  unsigned rank = cast<MemRefType>(amax.getType()).getRank();
+  SmallVector<Value, 3> indices;
+  switch (recipe.getOuter()) {
+  case OuterGroup::Tensor:
+    indices.push_back(group ? group
+                            : arith::ConstantIndexOp::create(b, loc, 0));
+    break;
+  case OuterGroup::Row:
+    if (rank == 2)
+      indices.push_back(group);
+    indices.push_back(row);
+    break;
+  case OuterGroup::Window:
+    if (rank == 3)
+      indices.push_back(group);
+    indices.append({row, window});
+    break;
+  }
+  Value v = memref::LoadOp::create(b, loc, amax, indices);
+  if (recipe.getNumerics() == Numerics::Quotient)
+    v = m.fmax(v, m.f32(1e-12f));
+  return v;
+}
