@@ -163,6 +163,9 @@ struct HostRunner::Impl {
            std::unique_ptr<ExecutionEngine>>
       engines;
 
+  /// Kernels of other runtime pieces (HostMatmul.cpp), by their own key.
+  std::map<std::string, std::unique_ptr<ExecutionEngine>> namedEngines;
+
   /// Compiles (or finds) the kernel `func @kernel` of `makeModule()`.
   llvm::Expected<ExecutionEngine *>
   getOrCompile(int kind, RecipeAttr recipe, int type,
@@ -171,7 +174,16 @@ struct HostRunner::Impl {
     auto it = engines.find(key);
     if (it != engines.end())
       return it->second.get();
+    auto engine = compile(makeModule);
+    if (!engine)
+      return engine.takeError();
+    ExecutionEngine *raw = engine->get();
+    engines.emplace(key, std::move(*engine));
+    return raw;
+  }
 
+  llvm::Expected<std::unique_ptr<ExecutionEngine>>
+  compile(function_ref<OwningOpRef<ModuleOp>()> makeModule) {
     DiagnosticCollector diagnostics(context);
     OwningOpRef<ModuleOp> module = makeModule();
     module->walk([&](func::FuncOp func) {
@@ -191,12 +203,7 @@ struct HostRunner::Impl {
                                                  /*sizeLevel=*/0, nullptr);
     options.transformer = transformer;
     options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-    auto engine = ExecutionEngine::create(*module, options);
-    if (!engine)
-      return engine.takeError();
-    ExecutionEngine *raw = engine->get();
-    engines.emplace(key, std::move(*engine));
-    return raw;
+    return ExecutionEngine::create(*module, options);
   }
 };
 
@@ -219,6 +226,20 @@ HostRunner::create() {
 }
 
 MLIRContext &HostRunner::getContext() { return impl->context; }
+
+llvm::Expected<ExecutionEngine *> HostRunner::getOrCompileKernel(
+    StringRef key, function_ref<OwningOpRef<ModuleOp>()> makeModule) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  auto it = impl->namedEngines.find(key.str());
+  if (it != impl->namedEngines.end())
+    return it->second.get();
+  auto engine = impl->compile(makeModule);
+  if (!engine)
+    return engine.takeError();
+  ExecutionEngine *raw = engine->get();
+  impl->namedEngines.emplace(key.str(), std::move(*engine));
+  return raw;
+}
 
 llvm::Expected<RecipeAttr> HostRunner::parseRecipe(StringRef text) {
   std::lock_guard<std::mutex> lock(impl->mutex);

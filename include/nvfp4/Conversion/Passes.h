@@ -20,7 +20,7 @@ namespace nvfp4 {
 #define GEN_PASS_DECL
 #include "nvfp4/Conversion/Passes.h.inc"
 
-/// Adds the patterns that expand `nvfp4.quantize` and `nvfp4.dequantize`
+/// Adds the patterns that expand the nvfp4 ops (quantize, dequantize, matmul)
 /// into SPEC.md math over scf loops (what `nvfp4-expand` applies).
 void populateNVFP4ExpandPatterns(RewritePatternSet &patterns);
 

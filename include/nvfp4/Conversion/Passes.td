@@ -8,8 +8,9 @@ include "mlir/Pass/PassBase.td"
 def NVFP4Expand : Pass<"nvfp4-expand"> {
   let summary = "Expand nvfp4 ops into explicit SPEC.md math over scf loops";
   let description = [{
-    Rewrites `nvfp4.quantize`, `nvfp4.grouped_quantize` and
-    `nvfp4.dequantize` into the arithmetic of
+    Rewrites `nvfp4.quantize`, `nvfp4.grouped_quantize`,
+    `nvfp4.dequantize`, `nvfp4.matmul` and `nvfp4.grouped_matmul` into the
+    arithmetic of
     SPEC.md (emitted by the numerics builder, `lib/Numerics`) inside `scf.for`
     loops over the operand memrefs: the CPU schedule. Every recipe is
     supported: per-tensor, per-row and 1x64-window outer groups, 1x16 and
@@ -28,10 +29,18 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
     the kernel never writes out of bounds (the runtime rejects such splits
     before running it).
 
-    After this pass no quantize or dequantize op remains; only `arith`,
-    `memref` and `scf` ops. Ops the CPU schedule does not handle yet
-    (`nvfp4.matmul`, `nvfp4.grouped_matmul`) are reported with an error that
-    names them.
+    `nvfp4.matmul` and `nvfp4.grouped_matmul` decode on load: B is decoded
+    64 rows at a time and A one row at a time into f32 buffers (an E2M1
+    value times its E4M3 scale is exact), each output element is summed in
+    16 FP32 lanes (`vector<16xf32>`) and reduced in order, and the outer
+    scales are applied by the GEMM numerics (`GemmNumerics.h`): in the
+    epilogue for per-tensor and per-row operands, per 64-wide K window
+    (each window summed on its own, then promoted) when either operand
+    uses 1x64 windows. Alpha, bias and the RN output cast follow. Grouped
+    GEMMs loop over the groups in order like grouped quantization.
+
+    After this pass no nvfp4 op remains; only `arith`, `memref`, `scf` and
+    `vector` ops.
 
     Example:
 
@@ -47,6 +56,7 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
     "::mlir::arith::ArithDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

@@ -78,9 +78,9 @@ Value gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
 Value gemmDecode(OpBuilder &b, Location loc, Value nibble, Value scaleF32);
 
 /// The packed data byte in bits 7..0 of `byte` (i32; higher bits are
-/// ignored) of an operand decoded as a
-/// vector<2xf16>: `e2m1(low nibble) * sf` first, the high nibble's second, `scaleF16x2` being the block scale as a
-/// vector<2xf16> splat. Exact, like gemmDecode (at most 6 significant bits,
+/// ignored) of an operand decoded as a vector<2xf16>: `e2m1(low nibble) *
+/// sf` first, the high nibble's second, `scaleF16x2` being the block scale
+/// as a vector<2xf16> splat. Exact, like gemmDecode (at most 6 significant bits,
 /// magnitudes 2^-10 .. 2688), so tensor cores may consume f16 operands
 /// without loss. The fast form GPU kernels decode with: each nibble is
 /// placed in an f16 so that its bits read e2m1 * 2^-14 (E2M1's subnormal

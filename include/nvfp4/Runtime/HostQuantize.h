@@ -12,7 +12,9 @@
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -24,10 +26,13 @@
 #include "mlir/IR/OwningOpRef.h"
 
 namespace mlir {
+class ExecutionEngine;
 class MLIRContext;
 } // namespace mlir
 
 namespace nvfp4 {
+
+struct MatmulOptions;
 
 /// Storage dtype of the values handed to a kernel.
 enum class ElementType { F32, F16, BF16 };
@@ -102,6 +107,35 @@ public:
   /// Dequantizes one direction's output to f32 (SPEC.md section 11).
   llvm::Expected<std::vector<float>>
   dequantize(mlir::nvfp4::RecipeAttr recipe, const QuantizedOutput &q);
+
+  /// D = A * B^T (`nvfp4.matmul`, SPEC.md section 12) of two rowwise
+  /// outputs quantized along K with `128x4` scales: A is M x K, B is N x K.
+  /// Returns the row-major M x N output as bytes of `options.out`. Shape,
+  /// layout and bias errors come back as errors naming the constraint.
+  /// Declared here, implemented in HostMatmul.cpp (nvfp4/Runtime/Matmul.h).
+  llvm::Expected<std::vector<uint8_t>>
+  matmul(mlir::nvfp4::RecipeAttr aRecipe, const QuantizedOutput &a,
+         mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
+         const MatmulOptions &options);
+
+  /// The grouped (MoE) form (`nvfp4.grouped_matmul`): `splits[g]`
+  /// consecutive rows of A (from quantizeGrouped) times `b[g]` (N x K each,
+  /// all quantized with `bRecipe`); zero-size groups are legal. A bias is
+  /// G x N, row-major.
+  llvm::Expected<std::vector<uint8_t>>
+  matmulGrouped(mlir::nvfp4::RecipeAttr aRecipe, const QuantizedOutput &a,
+                llvm::ArrayRef<int64_t> splits,
+                mlir::nvfp4::RecipeAttr bRecipe,
+                llvm::ArrayRef<QuantizedOutput> b,
+                const MatmulOptions &options);
+
+  /// Compiles `makeModule()` (a module holding `func.func @kernel`) through
+  /// the CPU pipeline once per `key` and returns its engine; the runner's
+  /// lock is held while the module is built. For runtime pieces that build
+  /// their own kernels (HostMatmul.cpp).
+  llvm::Expected<mlir::ExecutionEngine *> getOrCompileKernel(
+      llvm::StringRef key,
+      llvm::function_ref<mlir::OwningOpRef<mlir::ModuleOp>()> makeModule);
 
 private:
   HostRunner();

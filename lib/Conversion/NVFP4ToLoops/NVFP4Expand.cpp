@@ -9,6 +9,7 @@
 
 #include "nvfp4/Conversion/Passes.h"
 #include "../Common/QuantizeEmitter.h"
+#include "MatmulExpand.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
@@ -185,4 +186,5 @@ struct NVFP4ExpandPass : nvfp4::impl::NVFP4ExpandBase<NVFP4ExpandPass> {
 void mlir::nvfp4::populateNVFP4ExpandPatterns(RewritePatternSet &patterns) {
   patterns.add<ExpandQuantize, ExpandGroupedQuantize, ExpandDequantize>(
       patterns.getContext());
+  detail::populateMatmulExpandPatterns(patterns);
 }

@@ -1,0 +1,271 @@
+//===- GemmNumericsTest.cpp - SPEC.md section 12 through the builder ------===//
+//
+// Each GEMM numerics function is JIT-compiled on its own and compared bit
+// for bit with the same formula written in C++ (one rounding per
+// statement, so nothing is contracted).
+//
+//===----------------------------------------------------------------------===//
+
+#include "NVFP4Reference.h"
+#include "nvfp4/InitAll.h"
+#include "nvfp4/Numerics/GemmNumerics.h"
+#include "nvfp4/Pipelines/Pipelines.h"
+#include "nvfp4/Support/FloatBits.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/TargetSelect.h"
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+namespace ref = ::nvfp4::ref;
+using ::nvfp4::bitsToFloat;
+using ::nvfp4::floatBits;
+
+namespace {
+using Body =
+    std::function<SmallVector<Value>(OpBuilder &, Location, ArrayRef<Value>)>;
+
+/// `func @f(args) -> results` built by `body`, JIT-compiled through the CPU
+/// pipeline and called through the packed interface (memref arguments
+/// expand to their descriptor fields).
+class Kernel {
+public:
+  Kernel(MLIRContext &ctx, ArrayRef<Type> args, ArrayRef<Type> results,
+         const Body &body) {
+    OpBuilder b(&ctx);
+    Location loc = b.getUnknownLoc();
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    b.setInsertionPointToEnd(module->getBody());
+    auto func =
+        func::FuncOp::create(b, loc, "f", b.getFunctionType(args, results));
+    b.setInsertionPointToStart(func.addEntryBlock());
+    SmallVector<Value> values(func.getArguments());
+    func::ReturnOp::create(b, loc, body(b, loc, values));
+    PassManager pm(&ctx);
+    buildCPUPipeline(pm);
+    if (failed(pm.run(*module))) {
+      ADD_FAILURE() << "lowering failed";
+      return;
+    }
+    auto created = ExecutionEngine::create(*module);
+    if (!created) {
+      ADD_FAILURE() << llvm::toString(created.takeError());
+      return;
+    }
+    engine = std::move(*created);
+  }
+  void call(SmallVector<void *> pointers) {
+    ASSERT_TRUE(engine);
+    llvm::Error err = engine->invokePacked("f", pointers);
+    ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
+  }
+
+private:
+  std::unique_ptr<ExecutionEngine> engine;
+};
+
+class GemmNumericsTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  }
+  GemmNumericsTest() { loadAllDialects(ctx); }
+
+  Type f32() { return Float32Type::get(&ctx); }
+  Type i32() { return IntegerType::get(&ctx, 32); }
+  RecipeAttr recipe(StringRef text) {
+    auto r = dyn_cast_or_null<RecipeAttr>(
+        parseAttribute(("#nvfp4.recipe<" + text + ">").str(), &ctx));
+    EXPECT_TRUE(r) << text.str();
+    return r;
+  }
+
+  MLIRContext ctx;
+};
+
+float mulRN(float x, float y) {
+  volatile float r = x * y; // one rounding, never fused
+  return r;
+}
+
+// c = RN(1/(36*E_A*E_B)): TV16's 0x34149B93 for 448 x 448; 4over6 operands
+// use their own bound.
+TEST_F(GemmNumericsTest, C) {
+  auto cOf = [&](StringRef a, StringRef b) {
+    RecipeAttr ra = recipe(a), rb = recipe(b);
+    Kernel k(ctx, {}, {f32()}, [&](OpBuilder &bld, Location loc, auto) {
+      return SmallVector<Value>{gemmC(bld, loc, ra, rb)};
+    });
+    float out = 0;
+    k.call({&out});
+    return out;
+  };
+  EXPECT_EQ(floatBits(cOf("per_tensor", "per_token")), 0x34149B93u);
+  EXPECT_EQ(cOf("four_over_six", "four_over_six"),
+            1.0f / (36.0f * 256.0f * 256.0f));
+  EXPECT_EQ(cOf("four_over_six", "per_tensor"),
+            1.0f / (36.0f * 256.0f * 448.0f));
+}
+
+// TV16 through the epilogue: both per-tensor, acc = 1 gives alpha itself.
+TEST_F(GemmNumericsTest, TV16_TensorEpilogue) {
+  RecipeAttr pt = recipe("per_tensor");
+  Kernel k(ctx, {f32(), f32(), f32()}, {f32()},
+           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+             Value c = gemmC(b, loc, pt, pt);
+             return SmallVector<Value>{gemmEpilogue(
+                 b, loc, pt, pt, a[0], a[1], a[2], c, 1.0f, {})};
+           });
+  float acc = 1.0f, amaxA = bitsToFloat(0x41D01363),
+        amaxB = bitsToFloat(0x41BC13CA), out = 0;
+  k.call({&acc, &amaxA, &amaxB, &out});
+  EXPECT_EQ(floatBits(out), 0x38B17ADCu);
+  acc = 1234.5f;
+  k.call({&acc, &amaxA, &amaxB, &out});
+  EXPECT_EQ(out, mulRN(bitsToFloat(0x38B17ADC), 1234.5f));
+}
+
+// Per-row (and mixed) operands: amaxA first, then amaxB, then c; alpha and
+// bias follow in that order.
+TEST_F(GemmNumericsTest, RowEpilogueAlphaBias) {
+  for (auto [a, b] : {std::pair{"per_token", "per_token"},
+                      std::pair{"per_tensor", "per_token"},
+                      std::pair{"per_token", "four_over_six"}}) {
+    RecipeAttr ra = recipe(a), rb = recipe(b);
+    Kernel k(ctx, {f32(), f32(), f32(), f32()}, {f32()},
+             [&](OpBuilder &bld, Location loc, ArrayRef<Value> v) {
+               Value c = gemmC(bld, loc, ra, rb);
+               return SmallVector<Value>{gemmEpilogue(
+                   bld, loc, ra, rb, v[0], v[1], v[2], c, 0.3f, v[3])};
+             });
+    const float c =
+        1.0f / (36.0f * float(ra.getE4m3Max()) * float(rb.getE4m3Max()));
+    const float cases[][4] = {{17.25f, 3.7f, 11.1f, 0.5f},
+                              {-1e6f, 1e-3f, 7e4f, -2.0f},
+                              {0.0f, 5.0f, 6.0f, 0.0f},
+                              {3.0e30f, 3.0e30f, 3.0e30f, 1.0f}};
+    for (const auto &x : cases) {
+      float acc = x[0], amaxA = x[1], amaxB = x[2], bias = x[3], out = 0;
+      k.call({&acc, &amaxA, &amaxB, &bias, &out});
+      float want = mulRN(c, mulRN(amaxB, mulRN(amaxA, acc)));
+      want = mulRN(0.3f, want);
+      volatile float sum = want + bias;
+      EXPECT_EQ(floatBits(out), floatBits(sum)) << a << " x " << b;
+    }
+  }
+}
+
+// Window operands: the accumulator arrives promoted, so only alpha and bias
+// apply; the window factor is RN(RN(amaxA*amaxB)*c).
+TEST_F(GemmNumericsTest, WindowFactorAndEpilogue) {
+  RecipeAttr w = recipe("local_1x64"), pt = recipe("per_tensor");
+  Kernel factor(ctx, {f32(), f32(), f32()}, {f32()},
+                [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+                  return SmallVector<Value>{
+                      gemmWindowFactor(b, loc, a[0], a[1], a[2])};
+                });
+  float amaxA = 3.7f, amaxB = 123.4f, c = bitsToFloat(0x34149B93), out = 0;
+  factor.call({&amaxA, &amaxB, &c, &out});
+  EXPECT_EQ(out, mulRN(mulRN(amaxA, amaxB), c));
+
+  for (RecipeAttr other : {w, pt}) {
+    Kernel epi(ctx, {f32()}, {f32()},
+               [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+                 Value cc = gemmC(b, loc, w, other);
+                 return SmallVector<Value>{gemmEpilogue(
+                     b, loc, w, other, a[0], {}, {}, cc, 1.0f, {})};
+               });
+    float acc = 0.123f;
+    epi.call({&acc, &out});
+    EXPECT_EQ(out, acc);
+  }
+  EXPECT_EQ(gemmScaleClass(w, pt), GemmScaleClass::Window);
+  EXPECT_EQ(gemmScaleClass(pt, recipe("per_token")), GemmScaleClass::Row);
+  EXPECT_EQ(gemmScaleClass(pt, pt), GemmScaleClass::Tensor);
+}
+
+// Decoding is exact for every nibble and every non-NaN scale byte, for i8
+// nibbles (high bits ignored) and vectors.
+TEST_F(GemmNumericsTest, DecodeExhaustive) {
+  Type i8 = IntegerType::get(&ctx, 8);
+  Kernel k(ctx, {i8, f32()}, {f32()},
+           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+             return SmallVector<Value>{gemmDecode(b, loc, a[0], a[1])};
+           });
+  for (int sf = 0; sf < 256; ++sf) {
+    float scale = ref::fromE4M3(uint8_t(sf));
+    if (std::isnan(scale))
+      continue;
+    for (int nibble = 0; nibble < 16; ++nibble) {
+      // The high nibble of the byte must not matter.
+      int8_t byte = int8_t(nibble | 0xA0);
+      float out = -1;
+      k.call({&byte, &scale, &out});
+      double want = double(ref::fromE2M1(uint8_t(nibble))) * double(scale);
+      EXPECT_EQ(double(out), want) << nibble << " " << sf;
+      EXPECT_EQ(std::signbit(out), std::signbit(want)) << nibble << " " << sf;
+      // Exact in bf16 as well (SPEC.md section 12 exactness note).
+      EXPECT_EQ(::nvfp4::bf16ToFloat(::nvfp4::floatToBF16(out)), out);
+    }
+  }
+}
+
+// Amax reads: per-tensor scalar or per-group, per-row, per-window; the
+// quotient form reads the floored amax.
+TEST_F(GemmNumericsTest, LoadAmax) {
+  Type index = IndexType::get(&ctx);
+  auto dyn = [&](unsigned rank) {
+    return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
+                           f32());
+  };
+  std::vector<float> buf = {0.0f, 1e-20f, 2.0f, 3.0f, 4.0f, 5.0f};
+  auto run = [&](StringRef text, unsigned rank, int64_t row, int64_t win,
+                 int64_t group) {
+    RecipeAttr r = recipe(text);
+    Kernel k(ctx, {dyn(rank), index, index, index}, {f32()},
+             [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+               bool grouped = (r.getOuter() == OuterGroup::Tensor && group) ||
+                              (r.getOuter() == OuterGroup::Row && rank == 2) ||
+                              rank == 3;
+               return SmallVector<Value>{gemmLoadAmax(
+                   b, loc, r, a[0], a[1], a[2], grouped ? a[3] : Value())};
+             });
+    void *ptr = buf.data();
+    int64_t offset = 0;
+    SmallVector<int64_t, 3> sizes, strides;
+    if (rank == 1)
+      sizes = {6}, strides = {1};
+    else if (rank == 2)
+      sizes = {3, 2}, strides = {2, 1};
+    else
+      sizes = {1, 3, 2}, strides = {6, 2, 1};
+    SmallVector<void *> args{&ptr, &ptr, &offset};
+    for (int64_t &s : sizes)
+      args.push_back(&s);
+    for (int64_t &s : strides)
+      args.push_back(&s);
+    float out = -1;
+    args.append({&row, &win, &group, &out});
+    k.call(args);
+    return out;
+  };
+  EXPECT_EQ(run("per_tensor", 1, 4, 0, 0), 0.0f);
+  EXPECT_EQ(run("per_tensor", 1, 4, 0, 3), 3.0f);
+  EXPECT_EQ(run("per_token", 1, 4, 0, 0), 4.0f);
+  EXPECT_EQ(run("per_token", 2, 1, 0, 2), 5.0f); // (G, N): [2, 1]
+  EXPECT_EQ(run("per_token_quotient", 1, 1, 0, 0), 1e-12f);
+  EXPECT_EQ(run("per_token_quotient", 1, 0, 0, 0), 1e-12f);
+  EXPECT_EQ(run("local_1x64", 2, 1, 1, 0), 3.0f);
+  EXPECT_EQ(run("local_1x64", 3, 2, 0, 0), 4.0f);
+}
+} // namespace
