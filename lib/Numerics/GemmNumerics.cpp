@@ -122,12 +122,17 @@ Value mlir::nvfp4::gemmLoadScale(OpBuilder &b, Location loc, Value scale,
   Value flat = m.scaleOffset(ScaleLayout::Swizzle128x4, row, block, numBlocks);
   auto type = cast<MemRefType>(scale.getType());
   unsigned rank = type.getRank();
-  Value cols = memref::DimOp::create(b, loc, scale, rank - 1);
   SmallVector<Value, 3> indices;
-  if (rank == 3)
-    indices.push_back(group);
-  indices.push_back(arith::DivUIOp::create(b, loc, flat, cols));
-  indices.push_back(arith::RemUIOp::create(b, loc, flat, cols));
+  if (rank == 1) {
+    // A flat view: the offset is the index.
+    indices.push_back(flat);
+  } else {
+    Value cols = memref::DimOp::create(b, loc, scale, rank - 1);
+    if (rank == 3)
+      indices.push_back(group);
+    indices.push_back(arith::DivUIOp::create(b, loc, flat, cols));
+    indices.push_back(arith::RemUIOp::create(b, loc, flat, cols));
+  }
   Value v = memref::LoadOp::create(b, loc, scale, indices);
   Value byte = arith::ExtUIOp::create(
       b, loc, b.getI32Type(),

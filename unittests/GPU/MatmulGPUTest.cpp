@@ -150,6 +150,11 @@ std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng) {
       // products can carry (statistical bound 4 sqrt(K) u sum|p|).
       double tol = ulp(ref, c.out) +
                    4.0 * std::sqrt(double(c.k)) * 0x1p-24 * absSum;
+      // f16 rounds magnitudes from 65520 up to infinity.
+      bool overflows = c.out == ElementType::F16 &&
+                       std::fabs(ref) + tol >= 65520.0;
+      if (overflows && std::isinf(got) && (got > 0) == (ref > 0))
+        continue;
       if (std::fabs(got - ref) > tol)
         return "D(" + std::to_string(i) + ", " + std::to_string(j) +
                ") = " + std::to_string(got) + ", reference " +

@@ -90,8 +90,10 @@ Value gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
 
 /// The decoded E4M3 block scale (f32) of row `row`, 16-block `block` of an
 /// operand whose scale matrix has `numBlocks` unpadded columns, from its
-/// `128x4` scale buffer `scale` (rank 2 `Rp x Cp`, or rank 3 `G x Rp x Cp`
-/// with `group` selecting the leading index). Index operands are `index`.
+/// `128x4` scale buffer `scale` (rank 2 `Rp x Cp`, rank 3 `G x Rp x Cp`
+/// with `group` selecting the leading index, or a flat rank-1 view, which
+/// saves the division of the byte offset into indices). Index operands are
+/// `index`.
 Value gemmLoadScale(OpBuilder &b, Location loc, Value scale, Value row,
                     Value block, Value numBlocks, Value group = {});
 

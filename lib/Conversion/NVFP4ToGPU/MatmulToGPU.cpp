@@ -57,6 +57,7 @@ struct GemmConfig {
   int64_t warpsM, warpsN;  ///< warps per block along M and N
   int64_t kSplit;          ///< warps per block sharing one tile along K
   int64_t maxM;            ///< used when M <= maxM (0: any M)
+  int64_t unroll;          ///< chunks whose loads are issued together
 
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
@@ -66,9 +67,9 @@ struct GemmConfig {
 
 constexpr GemmConfig kConfigs[] = {
     {"small_m", /*mi=*/1, /*ni=*/4, /*warpsM=*/1, /*warpsN=*/1, /*kSplit=*/8,
-     /*maxM=*/32},
+     /*maxM=*/32, /*unroll=*/4},
     {"large_m", /*mi=*/2, /*ni=*/4, /*warpsM=*/2, /*warpsN=*/2, /*kSplit=*/1,
-     /*maxM=*/0},
+     /*maxM=*/0, /*unroll=*/2},
 };
 
 /// The operands of a matmul, as values of the kernel being built.
@@ -130,10 +131,29 @@ public:
       bRows.push_back(clampRow(e.addI(colBase, e.addI(g, e.idx(8 * j))), N,
                                bValid));
 
+    // Scales are read through a flat view: the 128x4 offset is a byte
+    // offset, and dividing it back into (row, column) costs divisions.
+    aScaleFlat = flatten(v.aScale);
+    bScaleFlat = flatten(v.bScale);
+
+    // `unroll` chunks per iteration, all their loads issued before any
+    // math, so each warp keeps that many chunks of loads in flight. Chunks
+    // past c1 load clamped addresses and get zero scales.
     SmallVector<Value> init(cfg.accPerLane(), m.f32(0.0f));
-    SmallVector<Value> acc = e.loop(c0, c1, init, [&](Value c, ValueRange a) {
-      return chunk(c, a);
-    });
+    auto step = scf::ForOp::create(b, loc, c0, c1, e.idx(cfg.unroll), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(step.getBody());
+      Value c = step.getInductionVar();
+      SmallVector<Loaded> loaded;
+      for (int64_t u = 0; u < cfg.unroll; ++u)
+        loaded.push_back(loadChunk(e.addI(c, e.idx(u)), c1));
+      SmallVector<Value> acc(step.getRegionIterArgs());
+      for (int64_t u = 0; u < cfg.unroll; ++u)
+        acc = computeChunk(loaded[u], acc);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    SmallVector<Value> acc(step.getResults());
 
     if (cfg.kSplit > 1)
       acc = reduceSplits(acc);
@@ -141,6 +161,24 @@ public:
   }
 
 private:
+  /// The loads of one chunk.
+  struct Loaded {
+    Value chunk, window; ///< chunk index and its (clamped) window index
+    SmallVector<std::pair<Value, Value>> a, b; ///< words and f16x2 scales
+  };
+
+  /// A rank-1 view of a contiguous rank-2 buffer.
+  Value flatten(Value memref) {
+    auto type = cast<MemRefType>(memref.getType());
+    auto flatType = MemRefType::get({ShapedType::kDynamic},
+                                    type.getElementType());
+    Value size = e.mulI(e.dim(memref, 0), e.dim(memref, 1));
+    return memref::ReinterpretCastOp::create(
+        b, loc, flatType, memref, OpFoldResult(b.getIndexAttr(0)),
+        ArrayRef<OpFoldResult>{size},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
+
   Value clampRow(Value r, Value limit, SmallVectorImpl<Value> &valid) {
     valid.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                           r, limit));
@@ -182,17 +220,29 @@ private:
     return gemmDecodeF16Pair(b, loc, byte, sf16x2);
   }
 
-  /// One 64-wide chunk: four k-steps of mma over every tile of the warp.
-  SmallVector<Value> chunk(Value c, ValueRange acc) {
+  /// Issues the loads of chunk `c` (zero scales when c >= c1).
+  Loaded loadChunk(Value c, Value c1) {
     Value blk = e.addI(e.mulI(c, e.idx(4)), t);
-    Value blkValid =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk, numBlocks);
-    SmallVector<std::pair<Value, Value>> aBlocks, bBlocks;
+    Value blkValid = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
+                              numBlocks),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, c1));
+    Loaded l;
+    l.chunk = c;
+    l.window = e.minI(c, arith::SubIOp::create(b, loc, c1, e.idx(1)));
     for (auto [r, valid] : llvm::zip(aRows, aValid))
-      aBlocks.push_back(loadBlock(v.aData, v.aScale, r, valid, blk, blkValid));
+      l.a.push_back(loadBlock(v.aData, aScaleFlat, r, valid, blk, blkValid));
     for (auto [r, valid] : llvm::zip(bRows, bValid))
-      bBlocks.push_back(loadBlock(v.bData, v.bScale, r, valid, blk, blkValid));
+      l.b.push_back(loadBlock(v.bData, bScaleFlat, r, valid, blk, blkValid));
+    return l;
+  }
 
+  /// One 64-wide chunk: four k-steps of mma over every tile of the warp.
+  SmallVector<Value> computeChunk(const Loaded &l, ArrayRef<Value> acc) {
+    const auto &aBlocks = l.a;
+    const auto &bBlocks = l.b;
+    Value c = l.window;
     // Window operands: the chunk is accumulated from zero and promoted.
     SmallVector<Value> sum(acc.begin(), acc.end());
     if (window)
@@ -339,6 +389,7 @@ private:
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
   Value g, t, kSlice, rowBase, colBase, M, N, numBlocks, cConst;
+  Value aScaleFlat, bScaleFlat;
   SmallVector<Value> aRows, aValid, bRows, bValid;
 };
 } // namespace
