@@ -58,6 +58,7 @@ struct GemmConfig {
   int64_t kSplit;          ///< warps per block sharing one tile along K
   int64_t maxM;            ///< used when M <= maxM (0: any M)
   int64_t unroll;          ///< chunks whose loads are issued together
+  bool staged;             ///< decode through shared memory (see below)
 
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
@@ -65,12 +66,17 @@ struct GemmConfig {
   int64_t accPerLane() const { return mi * ni * 4; }
 };
 
-constexpr GemmConfig kConfigs[] = {
-    {"small_m", /*mi=*/1, /*ni=*/4, /*warpsM=*/1, /*warpsN=*/1, /*kSplit=*/8,
-     /*maxM=*/32, /*unroll=*/4},
-    {"large_m", /*mi=*/2, /*ni=*/4, /*warpsM=*/2, /*warpsN=*/2, /*kSplit=*/1,
-     /*maxM=*/0, /*unroll=*/2},
-};
+/// The configurations in launch order; the last serves any M. Window
+/// operands keep a second accumulator set per warp, so their staged tile
+/// is narrower.
+SmallVector<GemmConfig> configsFor(bool window) {
+  GemmConfig small{"small_m", /*mi=*/1, /*ni=*/4, /*warpsM=*/1, /*warpsN=*/1,
+                   /*kSplit=*/8, /*maxM=*/32, /*unroll=*/4, /*staged=*/false};
+  GemmConfig large{"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
+                   /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
+                   /*staged=*/true};
+  return {small, large};
+}
 
 /// The operands of a matmul, as values of the kernel being built.
 struct Operands {
@@ -80,8 +86,10 @@ struct Operands {
 /// Builds one GEMM kernel body.
 class GemmEmitter {
 public:
+  /// `smem`: the K-split reduction buffer, or the staged A and B
+  /// fragment buffers.
   GemmEmitter(LoopEmitter &e, MatmulOp op, const GemmConfig &cfg,
-              const Operands &v, Value smem)
+              const Operands &v, ArrayRef<Value> smem)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op),
         cfg(cfg), v(v), smem(smem) {}
 
@@ -108,10 +116,12 @@ public:
     Value tilesN = e.ceilDivI(N, cfg.tileN());
     Value by = e.divI(bid, tilesN);
     Value bx = e.remI(bid, tilesN);
-    rowBase = e.addI(e.mulI(by, e.idx(cfg.tileM())),
-                     e.mulI(wm, e.idx(16 * cfg.mi)));
-    colBase = e.addI(e.mulI(bx, e.idx(cfg.tileN())),
-                     e.mulI(wn, e.idx(8 * cfg.ni)));
+    wmIndex = wm;
+    wnIndex = wn;
+    tileRowBase = e.mulI(by, e.idx(cfg.tileM()));
+    tileColBase = e.mulI(bx, e.idx(cfg.tileN()));
+    rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
+    colBase = e.addI(tileColBase, e.mulI(wn, e.idx(8 * cfg.ni)));
 
     numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
     Value numChunks = e.ceilDivI(numBlocks, 4);
@@ -136,10 +146,16 @@ public:
     aScaleFlat = flatten(v.aScale);
     bScaleFlat = flatten(v.bScale);
 
+    SmallVector<Value> init(cfg.accPerLane(), m.f32(0.0f));
+    if (cfg.staged) {
+      SmallVector<Value> acc = stagedLoop(numChunks, init);
+      epilogue(acc);
+      return;
+    }
+
     // `unroll` chunks per iteration, all their loads issued before any
     // math, so each warp keeps that many chunks of loads in flight. Chunks
     // past c1 load clamped addresses and get zero scales.
-    SmallVector<Value> init(cfg.accPerLane(), m.f32(0.0f));
     auto step = scf::ForOp::create(b, loc, c0, c1, e.idx(cfg.unroll), init);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -238,12 +254,30 @@ private:
     return l;
   }
 
-  /// One 64-wide chunk: four k-steps of mma over every tile of the warp.
+  /// One 64-wide chunk of the direct path: fragments decoded from the
+  /// lane's own loads.
   SmallVector<Value> computeChunk(const Loaded &l, ArrayRef<Value> acc) {
-    const auto &aBlocks = l.a;
-    const auto &bBlocks = l.b;
-    Value c = l.window;
-    // Window operands: the chunk is accumulated from zero and promoted.
+    return mmaChunk(
+        l.window, acc,
+        [&](int64_t i, int64_t s) -> SmallVector<Value, 4> {
+          auto &[lo, loSf] = l.a[2 * i];
+          auto &[hi, hiSf] = l.a[2 * i + 1];
+          return {pair(lo, 2 * s, loSf), pair(hi, 2 * s, hiSf),
+                  pair(lo, 2 * s + 1, loSf), pair(hi, 2 * s + 1, hiSf)};
+        },
+        [&](int64_t j, int64_t s) -> SmallVector<Value, 2> {
+          auto &[bytes, sf] = l.b[j];
+          return {pair(bytes, 2 * s, sf), pair(bytes, 2 * s + 1, sf)};
+        });
+  }
+
+  /// Four k-steps of mma over every tile of the warp, with fragments from
+  /// `aFrag(i, s)` (4 f16x2) and `bFrag(j, s)` (2 f16x2); window operands
+  /// accumulate the chunk from zero and promote it with window `w`.
+  SmallVector<Value>
+  mmaChunk(Value w, ArrayRef<Value> acc,
+           function_ref<SmallVector<Value, 4>(int64_t, int64_t)> aFrag,
+           function_ref<SmallVector<Value, 2>(int64_t, int64_t)> bFrag) {
     SmallVector<Value> sum(acc.begin(), acc.end());
     if (window)
       sum.assign(cfg.accPerLane(), m.f32(0.0f));
@@ -251,22 +285,16 @@ private:
     auto resultType = LLVM::LLVMStructType::getLiteral(
         b.getContext(), {f32, f32, f32, f32});
     for (int64_t s = 0; s < 4; ++s) {
-      SmallVector<SmallVector<Value, 4>> aFrag;
-      for (int64_t i = 0; i < cfg.mi; ++i) {
-        auto &[lo, loSf] = aBlocks[2 * i];
-        auto &[hi, hiSf] = aBlocks[2 * i + 1];
-        aFrag.push_back({pair(lo, 2 * s, loSf), pair(hi, 2 * s, hiSf),
-                         pair(lo, 2 * s + 1, loSf),
-                         pair(hi, 2 * s + 1, hiSf)});
-      }
+      SmallVector<SmallVector<Value, 4>> as;
+      for (int64_t i = 0; i < cfg.mi; ++i)
+        as.push_back(aFrag(i, s));
       for (int64_t j = 0; j < cfg.ni; ++j) {
-        auto &[bytes, sf] = bBlocks[j];
-        Value b0 = pair(bytes, 2 * s, sf), b1 = pair(bytes, 2 * s + 1, sf);
+        SmallVector<Value, 2> bs = bFrag(j, s);
         for (int64_t i = 0; i < cfg.mi; ++i) {
           int64_t base = (i * cfg.ni + j) * 4;
           ValueRange cIn(ArrayRef<Value>(sum).slice(base, 4));
           auto mma = NVVM::MmaOp::create(
-              b, loc, resultType, aFrag[i], ValueRange{b0, b1}, cIn,
+              b, loc, resultType, as[i], bs, cIn,
               ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
               std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
                                             NVVM::MMATypes::f16},
@@ -284,10 +312,198 @@ private:
     SmallVector<Value> next(acc.begin(), acc.end());
     forEachAccumulator([&](int64_t slot, int64_t aRow, int64_t bCol) {
       Value factor =
-          gemmWindowFactor(b, loc, amaxA(aRow, c), amaxB(bCol, c), cConst);
+          gemmWindowFactor(b, loc, amaxA(aRow, w), amaxB(bCol, w), cConst);
       next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
     });
     return next;
+  }
+
+  //===------------------------------------------------------------------===//
+  // The staged path: a thread block decodes each operand element once.
+  //
+  // Per 64-wide chunk every thread loads whole blocks for a few "decode
+  // items" (one lane's view of one 16-row tile of A or 8-row tile of B),
+  // decodes them and stores them to shared memory already in mma fragment
+  // order: A as [m-tile][k-step][lane][4 x f16x2], B as
+  // [n-tile][k-step][lane][2 x f16x2], so each warp then reads a fragment
+  // with one conflict-free 16- or 8-byte load. The next chunk's global
+  // loads are in flight while the current one is multiplied.
+  //===------------------------------------------------------------------===//
+
+  /// The loads of one chunk's decode items.
+  struct StagedLoads {
+    SmallVector<std::pair<Value, Value>> a; ///< 2 per A item (rows g, g+8)
+    SmallVector<std::pair<Value, Value>> b; ///< 1 per B item
+  };
+
+  int64_t aItemsPerThread() const {
+    return cfg.tileM() / 16 * kWarp / cfg.threads();
+  }
+  int64_t bItemsPerThread() const {
+    return cfg.tileN() / 8 * kWarp / cfg.threads();
+  }
+
+  StagedLoads stagedLoad(Value c, Value numChunks) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value item = e.divI(tid, kWarp);
+    Value lane = e.remI(tid, e.idx(kWarp));
+    Value lg = e.divI(lane, 4), lt = e.remI(lane, e.idx(4));
+    Value blk = e.addI(e.mulI(c, e.idx(4)), lt);
+    Value blkValid = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
+                              numBlocks),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c,
+                              numChunks));
+    int64_t warps = cfg.threads() / kWarp;
+    StagedLoads l;
+    for (int64_t q = 0; q < aItemsPerThread(); ++q) {
+      Value tile = e.addI(item, e.idx(q * warps));
+      Value r0 = e.addI(tileRowBase, e.addI(e.mulI(tile, e.idx(16)), lg));
+      for (int64_t h = 0; h < 2; ++h) {
+        SmallVector<Value, 1> valid;
+        Value r = clampRow(e.addI(r0, e.idx(8 * h)), M, valid);
+        l.a.push_back(
+            loadBlock(v.aData, aScaleFlat, r, valid[0], blk, blkValid));
+      }
+    }
+    for (int64_t q = 0; q < bItemsPerThread(); ++q) {
+      Value tile = e.addI(item, e.idx(q * warps));
+      SmallVector<Value, 1> valid;
+      Value r = clampRow(
+          e.addI(tileColBase, e.addI(e.mulI(tile, e.idx(8)), lg)), N, valid);
+      l.b.push_back(loadBlock(v.bData, bScaleFlat, r, valid[0], blk, blkValid));
+    }
+    return l;
+  }
+
+  Value asI32(Value f16x2) {
+    Value word = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), f16x2);
+    return vector::ExtractOp::create(b, loc, word, 0);
+  }
+  Value asF16x2(Value i32) {
+    Value word = vector::BroadcastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), i32);
+    return vector::BitCastOp::create(
+        b, loc, VectorType::get({2}, b.getF16Type()), word);
+  }
+
+  void stagedStore(const StagedLoads &l) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value item = e.divI(tid, kWarp);
+    Value lane = e.remI(tid, e.idx(kWarp));
+    int64_t warps = cfg.threads() / kWarp;
+    auto i32 = b.getI32Type();
+    for (int64_t q = 0; q < aItemsPerThread(); ++q) {
+      Value tile = e.addI(item, e.idx(q * warps));
+      auto &[lo, loSf] = l.a[2 * q];
+      auto &[hi, hiSf] = l.a[2 * q + 1];
+      for (int64_t s = 0; s < 4; ++s) {
+        Value words = vector::FromElementsOp::create(
+            b, loc, VectorType::get({4}, i32),
+            ValueRange{asI32(pair(lo, 2 * s, loSf)),
+                       asI32(pair(hi, 2 * s, hiSf)),
+                       asI32(pair(lo, 2 * s + 1, loSf)),
+                       asI32(pair(hi, 2 * s + 1, hiSf))});
+        Value at = e.mulI(
+            e.addI(e.mulI(e.addI(e.mulI(tile, e.idx(4)), e.idx(s)),
+                          e.idx(kWarp)),
+                   lane),
+            e.idx(4));
+        vector::StoreOp::create(b, loc, words, smem[0], at,
+                                /*nontemporal=*/false, llvm::MaybeAlign(16));
+      }
+    }
+    for (int64_t q = 0; q < bItemsPerThread(); ++q) {
+      Value tile = e.addI(item, e.idx(q * warps));
+      auto &[bytes, sf] = l.b[q];
+      for (int64_t s = 0; s < 4; ++s) {
+        Value words = vector::FromElementsOp::create(
+            b, loc, VectorType::get({2}, i32),
+            ValueRange{asI32(pair(bytes, 2 * s, sf)),
+                       asI32(pair(bytes, 2 * s + 1, sf))});
+        Value at = e.mulI(
+            e.addI(e.mulI(e.addI(e.mulI(tile, e.idx(4)), e.idx(s)),
+                          e.idx(kWarp)),
+                   lane),
+            e.idx(2));
+        vector::StoreOp::create(b, loc, words, smem[1], at,
+                                /*nontemporal=*/false, llvm::MaybeAlign(8));
+      }
+    }
+  }
+
+  /// Multiplies the staged chunk: warp (wm, wn) reads the fragments of its
+  /// m-tiles wm*MI.. and n-tiles wn*NI...
+  SmallVector<Value> stagedCompute(Value w, ArrayRef<Value> acc) {
+    Value lane = e.remI(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x),
+                        e.idx(kWarp));
+    auto fragAt = [&](Value buffer, Value tile, int64_t s, int64_t regs) {
+      Value at = e.mulI(
+          e.addI(e.mulI(e.addI(e.mulI(tile, e.idx(4)), e.idx(s)),
+                        e.idx(kWarp)),
+                 lane),
+          e.idx(regs));
+      Value words = vector::LoadOp::create(
+          b, loc, VectorType::get({regs}, b.getI32Type()), buffer, at,
+          /*nontemporal=*/false, llvm::MaybeAlign(regs * 4));
+      SmallVector<Value, 4> frag;
+      for (int64_t r = 0; r < regs; ++r)
+        frag.push_back(asF16x2(vector::ExtractOp::create(b, loc, words, r)));
+      return frag;
+    };
+    return mmaChunk(
+        w, acc,
+        [&](int64_t i, int64_t s) {
+          return fragAt(smem[0], e.addI(e.mulI(wmIndex, e.idx(cfg.mi)),
+                                        e.idx(i)),
+                        s, 4);
+        },
+        [&](int64_t j, int64_t s) {
+          SmallVector<Value, 4> f = fragAt(
+              smem[1], e.addI(e.mulI(wnIndex, e.idx(cfg.ni)), e.idx(j)), s, 2);
+          return SmallVector<Value, 2>(f.begin(), f.end());
+        });
+  }
+
+  /// Load chunk 0; then per chunk: store it decoded, load the next one,
+  /// multiply. Two barriers per chunk guard the shared buffers.
+  SmallVector<Value> stagedLoop(Value numChunks, ArrayRef<Value> init) {
+    StagedLoads first = stagedLoad(e.idx(0), numChunks);
+    SmallVector<Value> iter(init.begin(), init.end());
+    auto flatten = [&](const StagedLoads &l) {
+      for (auto *list : {&l.a, &l.b})
+        for (auto &[words, sf] : *list)
+          iter.append({words, sf});
+    };
+    flatten(first);
+    auto loop = scf::ForOp::create(b, loc, e.idx(0), numChunks, e.idx(1),
+                                   iter);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    auto args = loop.getRegionIterArgs();
+    int64_t nAcc = int64_t(init.size());
+    StagedLoads current;
+    unsigned next = unsigned(nAcc);
+    for (size_t q = 0; q < first.a.size(); ++q, next += 2)
+      current.a.push_back({args[next], args[next + 1]});
+    for (size_t q = 0; q < first.b.size(); ++q, next += 2)
+      current.b.push_back({args[next], args[next + 1]});
+    gpu::BarrierOp::create(b, loc);
+    stagedStore(current);
+    gpu::BarrierOp::create(b, loc);
+    StagedLoads following = stagedLoad(e.addI(c, e.idx(1)), numChunks);
+    SmallVector<Value> acc = stagedCompute(
+        c, SmallVector<Value>(args.begin(), args.begin() + nAcc));
+    SmallVector<Value> yield = acc;
+    for (auto *list : {&following.a, &following.b})
+      for (auto &[words, sf] : *list)
+        yield.append({words, sf});
+    scf::YieldOp::create(b, loc, yield);
+    b.setInsertionPointAfter(loop);
+    return SmallVector<Value>(loop.getResults().take_front(nAcc));
   }
 
   /// Calls `fn(slot, aRowIndex, bColIndex)` for each accumulator of the
@@ -329,7 +545,7 @@ private:
     // smem[slot][thread]: neighbouring threads hit neighbouring banks.
     int64_t threads = cfg.threads();
     for (int64_t k = 0; k < per; ++k)
-      memref::StoreOp::create(b, loc, acc[k], smem,
+      memref::StoreOp::create(b, loc, acc[k], smem[0],
                               e.addI(e.idx(k * threads), tid));
     gpu::BarrierOp::create(b, loc);
     int64_t tileThreads = kWarp * cfg.warpsM * cfg.warpsN;
@@ -339,7 +555,7 @@ private:
       Value s = m.f32(0.0f);
       for (int64_t slice = 0; slice < cfg.kSplit; ++slice)
         s = m.add(s, memref::LoadOp::create(
-                         b, loc, smem,
+                         b, loc, smem[0],
                          e.addI(e.idx(k * threads + slice * tileThreads),
                                 inTile)));
       sum.push_back(s);
@@ -385,11 +601,12 @@ private:
   MatmulOp op;
   const GemmConfig &cfg;
   Operands v;
-  Value smem;
+  SmallVector<Value, 2> smem;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
   Value g, t, kSlice, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
+  Value wmIndex, wnIndex, tileRowBase, tileColBase;
   SmallVector<Value> aRows, aValid, bRows, bValid;
 };
 } // namespace
@@ -404,7 +621,10 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
   LoopEmitter he(host, loc);
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
 
-  for (const GemmConfig &cfg : kConfigs) {
+  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
+                GemmScaleClass::Window;
+  SmallVector<GemmConfig> configs = configsFor(window);
+  for (const GemmConfig &cfg : configs) {
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(module.getBody());
     std::string name = (prefix + "_gemm_" + cfg.name).str();
@@ -417,14 +637,21 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     func->setAttr("nvfp4.gemm_tile",
                   b.getDenseI64ArrayAttr({cfg.tileM(), cfg.tileN()}));
     func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(cfg.maxM));
-    Value smem;
-    if (cfg.kSplit > 1)
-      smem = func.addWorkgroupAttribution(
-          MemRefType::get({cfg.accPerLane() * cfg.threads()}, b.getF32Type(),
-                          MemRefLayoutAttrInterface{},
+    SmallVector<Value, 2> smem;
+    auto workgroup = [&](int64_t size, Type element) {
+      smem.push_back(func.addWorkgroupAttribution(
+          MemRefType::get({size}, element, MemRefLayoutAttrInterface{},
                           gpu::AddressSpaceAttr::get(
                               ctx, gpu::AddressSpace::Workgroup)),
-          loc);
+          loc));
+    };
+    if (cfg.kSplit > 1)
+      workgroup(cfg.accPerLane() * cfg.threads(), b.getF32Type());
+    if (cfg.staged) {
+      // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
+      workgroup(cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type());
+      workgroup(cfg.tileN() / 8 * 4 * kWarp * 2, b.getI32Type());
+    }
     Block &entry = func.getBody().front();
     b.setInsertionPointToStart(&entry);
     // Workgroup attributions follow the operands among the block arguments.
