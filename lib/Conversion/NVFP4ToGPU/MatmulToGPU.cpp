@@ -340,7 +340,10 @@ private:
 LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
                                                       gpu::GPUModuleOp module,
                                                       StringRef prefix,
-                                                      TargetLeaves &leaves) {
+                                                      TargetLeaves &leaves,
+                                                      StringRef chip) {
+  if (isTcgen05Chip(chip) && tcgen05Supports(op))
+    return buildTcgen05MatmulKernel(op, module, prefix, leaves);
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   OpBuilder host(op);
