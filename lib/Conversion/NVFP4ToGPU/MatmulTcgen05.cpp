@@ -317,14 +317,15 @@ private:
     (void)before;
   }
 
-  /// Loads 32 consecutive fp32 columns of this thread's TMEM lane.
-  SmallVector<Value> loadColumns(int64_t col) {
-    auto vecType = VectorType::get({32}, i32);
+  /// Loads `n` consecutive fp32 columns of this thread's TMEM lane
+  /// (tcgen05.ld.32x32b.x<n>).
+  SmallVector<Value> loadColumns(int64_t col, int64_t n = 32) {
+    auto vecType = VectorType::get({n}, i32);
     Value vec = NVVM::Tcgen05LdOp::create(b, loc, vecType, /*pack=*/false,
                                           NVVM::Tcgen05LdStShape::SHAPE_32X32B,
                                           tmemAt(col, laneOffset), Value());
     SmallVector<Value> out;
-    for (int64_t j = 0; j < 32; ++j)
+    for (int64_t j = 0; j < n; ++j)
       out.push_back(arith::BitcastOp::create(
           b, loc, b.getF32Type(), vector::ExtractOp::create(b, loc, vec, j)));
     return out;
@@ -340,14 +341,17 @@ private:
   void promote(Value step) {
     Value first = cmp(arith::CmpIPredicate::eq, step, e.idx(0));
     Value amaxA = gemmLoadAmax(b, loc, aRecipe, v.aAmax, clamp(row(), M), step);
-    for (int64_t s = 0; s < kTileN / 32; ++s) {
-      SmallVector<Value> part = loadColumns(tmem.acc + 32 * s);
-      SmallVector<Value> run = loadColumns(tmem.run + 32 * s);
+    // 16 columns at a time: two live slices plus the factors stay in
+    // registers.
+    constexpr int64_t kSlice = 16;
+    for (int64_t s = 0; s < kTileN / kSlice; ++s) {
+      SmallVector<Value> part = loadColumns(tmem.acc + kSlice * s, kSlice);
+      SmallVector<Value> run = loadColumns(tmem.run + kSlice * s, kSlice);
       NVVM::Tcgen05WaitOp::create(b, loc, NVVM::Tcgen05WaitKind::LOAD);
       SmallVector<Value> next;
-      for (int64_t j = 0; j < 32; ++j) {
+      for (int64_t j = 0; j < kSlice; ++j) {
         Value amaxB = gemmLoadAmax(b, loc, bRecipe, v.bAmax,
-                                   clamp(column(32 * s + j), N), step);
+                                   clamp(column(kSlice * s + j), N), step);
         Value factor = gemmWindowFactor(b, loc, amaxA, amaxB, cConst);
         // The running region is uninitialised before the first step.
         Value prev = m.select(first, m.f32(0.0f), run[j]);
@@ -355,10 +359,10 @@ private:
         next.push_back(arith::BitcastOp::create(b, loc, i32, sum));
       }
       Value vec = vector::FromElementsOp::create(
-          b, loc, VectorType::get({32}, i32), next);
+          b, loc, VectorType::get({kSlice}, i32), next);
       NVVM::Tcgen05StOp::create(b, loc, /*unpack=*/false,
                                 NVVM::Tcgen05LdStShape::SHAPE_32X32B,
-                                tmemAt(tmem.run + 32 * s, laneOffset), vec,
+                                tmemAt(tmem.run + kSlice * s, laneOffset), vec,
                                 Value());
     }
     NVVM::Tcgen05WaitOp::create(b, loc, NVVM::Tcgen05WaitKind::STORE);
