@@ -2,6 +2,7 @@
 // RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_100a format=isa" | %python %S/extract-ptx.py > %t.sm_100a.ptx
 // RUN: FileCheck %s --input-file=%t.sm_100a.ptx
 // RUN: %ptxas -arch=sm_100a %t.sm_100a.ptx -o %t.sm_100a.cubin
+// RUN: nvfp4-opt %s --nvfp4-to-gpu="chip=sm_100a" | FileCheck %s --check-prefix=HOST
 // RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_90a format=isa" | %python %S/extract-ptx.py > %t.sm_90a.ptx
 // RUN: FileCheck %s --check-prefix=SM90 --input-file=%t.sm_90a.ptx
 // RUN: %ptxas -arch=sm_90a %t.sm_90a.ptx -o %t.sm_90a.cubin
@@ -11,8 +12,22 @@
 // scales copied to tensor memory with tcgen05.cp, completion through
 // tcgen05.commit on an mbarrier, the epilogue read back with tcgen05.ld.
 // Compiled and assembled here only; no Blackwell GPU has run these kernels.
+// Decode-sized M (<= 32) keeps the K-split mma.sync kernel; the tcgen05
+// kernel serves every larger M.
+
+// HOST-LABEL: func.func @matmul_per_token
+// HOST: scf.if
+// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_small_m
+// HOST: } else {
+// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in ({{.*}}) threads in (%c128{{[_0-9]*}}, %c1, %c1)
+// HOST: llvm.mlir.global internal @matmul_per_token_m0_gemm_tcgen05_smem() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<9232 x i8>
+// HOST: gpu.func @matmul_per_token_m0_gemm_tcgen05(
+// HOST-SAME: known_block_size = array<i32: 128, 1, 1>
+// HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_tile = array<i64: 128, 128>, nvfp4.work = "gemm"
 
 // CHECK: .target sm_100a
+// CHECK-LABEL: .entry matmul_per_token_m0_gemm_small_m(
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_tcgen05(
 // CHECK: .maxntid 128, 1, 1
 // CHECK: .shared .align 1024 .b8 matmul_per_token_m0_gemm_tcgen05_smem[9232];
@@ -61,6 +76,7 @@ func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN
 // 1x64 windows: every 64-wide K step goes to a fresh accumulator region
 // (enable-input-d false) and is promoted into a running sum in a second
 // TMEM region (tcgen05.st), so 512 columns are allocated.
+// CHECK-LABEL: .entry matmul_window_m1_gemm_small_m(
 // CHECK-LABEL: .entry matmul_window_m1_gemm_tcgen05(
 // CHECK: mov.b32 [[WCOLS:%r[0-9]+]], 512;
 // CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_window_m1_gemm_tcgen05_smem+9224], [[WCOLS]];

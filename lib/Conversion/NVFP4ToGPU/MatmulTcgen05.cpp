@@ -442,7 +442,7 @@ bool mlir::nvfp4::detail::tcgen05Supports(MatmulOp op) {
 
 LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
     MatmulOp op, gpu::GPUModuleOp module, StringRef prefix,
-    TargetLeaves &leaves) {
+    TargetLeaves &leaves, OpBuilder &host) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   OpBuilder b(ctx);
@@ -473,7 +473,6 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
   }
   gpu::ReturnOp::create(b, loc);
 
-  OpBuilder host(op);
   LoopEmitter he(host, loc);
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
   Value one = he.idx(1);

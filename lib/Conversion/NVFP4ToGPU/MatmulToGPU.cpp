@@ -342,8 +342,7 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
                                                       StringRef prefix,
                                                       TargetLeaves &leaves,
                                                       StringRef chip) {
-  if (isTcgen05Chip(chip) && tcgen05Supports(op))
-    return buildTcgen05MatmulKernel(op, module, prefix, leaves);
+  bool tcgen05 = isTcgen05Chip(chip) && tcgen05Supports(op);
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   OpBuilder host(op);
@@ -351,6 +350,10 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
 
   for (const GemmConfig &cfg : kConfigs) {
+    // The tcgen05 kernel replaces the large-M configuration; decode-sized M
+    // keeps the K-split mma.sync kernel, which fills more SMs.
+    if (tcgen05 && cfg.maxM == 0)
+      return buildTcgen05MatmulKernel(op, module, prefix, leaves, host);
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(module.getBody());
     std::string name = (prefix + "_gemm_" + cfg.name).str();

@@ -23,8 +23,9 @@ namespace detail {
 /// ceil(N / tileN) x ceil(M / tileM)) and `nvfp4.gemm_max_m` (the kernel
 /// serves M <= max_m; 0: any M; the first match in launch order wins).
 /// On `chip`s with block-scaled FP4 tensor cores (isTcgen05Chip) and shapes
-/// the tcgen05 kernel supports, that kernel alone is emitted; otherwise the
-/// mma.sync kernels (valid on every chip from sm_80 on).
+/// the tcgen05 kernel supports, the tcgen05 kernel serves every M above the
+/// small-M (decode) mma.sync configuration; otherwise only mma.sync kernels
+/// (valid on every chip from sm_80 on) are emitted.
 LogicalResult buildMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
                                  StringRef chip);
@@ -38,9 +39,11 @@ bool tcgen05Supports(MatmulOp op);
 
 /// Adds the sm_100a GEMM kernel of `op` (`tcgen05.mma` kind::mxf4nvf4 with
 /// block16 scales, TMEM accumulators; tile 128x128, 128 threads, static
-/// shared memory) and its launch, with the attributes of buildMatmulKernels.
+/// shared memory) with the attributes of buildMatmulKernels
+/// (`nvfp4.gemm_max_m` = 0), and its launch at `host`'s insertion point.
 LogicalResult buildTcgen05MatmulKernel(MatmulOp op, gpu::GPUModuleOp module,
-                                       StringRef prefix, TargetLeaves &leaves);
+                                       StringRef prefix, TargetLeaves &leaves,
+                                       OpBuilder &host);
 
 } // namespace detail
 } // namespace nvfp4
