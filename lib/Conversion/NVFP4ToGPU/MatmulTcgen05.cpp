@@ -66,6 +66,11 @@ constexpr int64_t kSmemSfb = kSmemSfa + 512;
 constexpr int64_t kSmemBar = kSmemSfb + 512;    ///< mbarrier (8 bytes)
 constexpr int64_t kSmemSlot = kSmemBar + 8;     ///< TMEM address from alloc
 constexpr int64_t kSmemBytes = kSmemSlot + 8;
+/// Window recipes: B's amax of each tile column for the step, double
+/// buffered by step parity (a thread may stage step s + 1 while another
+/// still promotes step s; none can be two steps apart: the step barrier).
+constexpr int64_t kSmemAmaxB = kSmemBytes;
+constexpr int64_t kSmemWindowBytes = kSmemAmaxB + 2 * 4 * kTileN;
 
 // Core matrices are 8 rows x 16 bytes (8 x 32 E2M1 values), stored
 // [row / 8][k-half][row % 8][16 bytes]: the two core matrices of a row
@@ -263,6 +268,14 @@ private:
     stageRow(v.bData, bRow, step, kSmemB);
     stageScale(v.aScale, rowBase, step, kSmemSfa);
     stageScale(v.bScale, colBase, step, kSmemSfb);
+    if (window) {
+      // One global load per thread instead of 128 per thread (and no 128
+      // hoisted column pointers) in the promotion.
+      Value amaxB = gemmLoadAmax(b, loc, bRecipe, v.bAmax,
+                                 clamp(e.addI(colBase, tid), N), step);
+      LLVM::StoreOp::create(b, loc, amaxB, smemAt(kSmemAmaxB, amaxSlot(step, tid)),
+                            4);
+    }
     // Generic-proxy writes -> async proxy (tcgen05.cp / tcgen05.mma).
     NVVM::FenceProxyOp::create(
         b, loc, NVVM::ProxyKind::async_shared,
@@ -331,6 +344,11 @@ private:
     return out;
   }
 
+  /// Byte offset of column `j`'s B amax of `step` in the double buffer.
+  Value amaxSlot(Value step, Value j) {
+    Value buffer = e.remI(step, e.idx(2));
+    return e.mulI(e.addI(e.mulI(buffer, e.idx(kTileN)), j), e.idx(4));
+  }
   Value clamp(Value r, Value limit) {
     return e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
   }
@@ -350,8 +368,9 @@ private:
       NVVM::Tcgen05WaitOp::create(b, loc, NVVM::Tcgen05WaitKind::LOAD);
       SmallVector<Value> next;
       for (int64_t j = 0; j < kSlice; ++j) {
-        Value amaxB = gemmLoadAmax(b, loc, bRecipe, v.bAmax,
-                                   clamp(column(kSlice * s + j), N), step);
+        Value amaxB = LLVM::LoadOp::create(
+            b, loc, b.getF32Type(),
+            smemAt(kSmemAmaxB, amaxSlot(step, e.idx(kSlice * s + j))), 4);
         Value factor = gemmWindowFactor(b, loc, amaxA, amaxB, cConst);
         // The running region is uninitialised before the first step.
         Value prev = m.select(first, m.f32(0.0f), run[j]);
@@ -449,8 +468,12 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
   b.setInsertionPointToEnd(module.getBody());
   std::string name = (prefix + "_gemm_tcgen05").str();
   std::string smemName = name + "_smem";
+  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
+                GemmScaleClass::Window;
   LLVM::GlobalOp::create(b, loc,
-                         LLVM::LLVMArrayType::get(b.getI8Type(), kSmemBytes),
+                         LLVM::LLVMArrayType::get(
+                             b.getI8Type(),
+                             window ? kSmemWindowBytes : kSmemBytes),
                          /*isConstant=*/false, LLVM::Linkage::Internal,
                          smemName, Attribute(), /*alignment=*/1024,
                          /*addrSpace=*/3);
