@@ -78,6 +78,7 @@ func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN
 // TMEM region (tcgen05.st), so 512 columns are allocated.
 // CHECK-LABEL: .entry matmul_window_m1_gemm_small_m(
 // CHECK-LABEL: .entry matmul_window_m1_gemm_tcgen05(
+// CHECK: .shared .align 1024 .b8 matmul_window_m1_gemm_tcgen05_smem[10256];
 // CHECK: mov.b32 [[WCOLS:%r[0-9]+]], 512;
 // CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_window_m1_gemm_tcgen05_smem+9224], [[WCOLS]];
 // CHECK: mov.pred [[ZERO:%p[0-9]+]], 0;

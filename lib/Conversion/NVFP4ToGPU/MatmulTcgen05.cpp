@@ -50,9 +50,9 @@ using namespace mlir::nvfp4;
 using namespace mlir::nvfp4::detail;
 
 namespace {
-constexpr int64_t kTileM = 128;   ///< MMA M (cta_group::1: one TMEM lane per row)
-constexpr int64_t kTileN = 128;   ///< MMA N (one TMEM column per fp32 column)
-constexpr int64_t kStepK = 64;    ///< K of one mxf4nvf4 MMA (dense)
+constexpr int64_t kTileM = 128; ///< MMA M (cta_group::1: one TMEM lane per row)
+constexpr int64_t kTileN = 128; ///< MMA N (one TMEM column per fp32 column)
+constexpr int64_t kStepK = 64;  ///< K of one mxf4nvf4 MMA (dense)
 constexpr int64_t kThreads = 128; ///< four warps: one per TMEM lane quarter
 constexpr int64_t kRowBytes = kStepK / 2;
 
@@ -63,8 +63,8 @@ constexpr int64_t kSmemA = 0;
 constexpr int64_t kSmemB = kSmemA + kTileM * kRowBytes;
 constexpr int64_t kSmemSfa = kSmemB + kTileN * kRowBytes;
 constexpr int64_t kSmemSfb = kSmemSfa + 512;
-constexpr int64_t kSmemBar = kSmemSfb + 512;    ///< mbarrier (8 bytes)
-constexpr int64_t kSmemSlot = kSmemBar + 8;     ///< TMEM address from alloc
+constexpr int64_t kSmemBar = kSmemSfb + 512; ///< mbarrier (8 bytes)
+constexpr int64_t kSmemSlot = kSmemBar + 8;  ///< TMEM address from alloc
 constexpr int64_t kSmemBytes = kSmemSlot + 8;
 /// Window recipes: B's amax of each tile column for the step, double
 /// buffered by step parity (a thread may stage step s + 1 while another
@@ -149,8 +149,12 @@ public:
 
 private:
   // --- small helpers --------------------------------------------------------
-  Value cst32(int64_t x) { return arith::ConstantIntOp::create(b, loc, i32, x); }
-  Value cst64(int64_t x) { return arith::ConstantIntOp::create(b, loc, i64, x); }
+  Value cst32(int64_t x) {
+    return arith::ConstantIntOp::create(b, loc, i32, x);
+  }
+  Value cst64(int64_t x) {
+    return arith::ConstantIntOp::create(b, loc, i64, x);
+  }
   Value toI32(Value index) {
     return arith::IndexCastUIOp::create(b, loc, i32, index);
   }
@@ -169,8 +173,7 @@ private:
   Value descriptor(uint64_t bits, int64_t off) {
     Value addr = arith::AddIOp::create(b, loc, smemAddr, cst64(off));
     Value start = arith::AndIOp::create(
-        b, loc, arith::ShRUIOp::create(b, loc, addr, cst64(4)),
-        cst64(0x3FFF));
+        b, loc, arith::ShRUIOp::create(b, loc, addr, cst64(4)), cst64(0x3FFF));
     return arith::OrIOp::create(b, loc, start, cst64(int64_t(bits)));
   }
   /// The TMEM address `base + (lane << 16) + col`.
@@ -203,22 +206,20 @@ private:
     Value isWarp0 = cmp(arith::CmpIPredicate::eq, warp, e.idx(0));
     ifThen(isWarp0, [&] {
       // Warp-wide (.sync.aligned); writes the TMEM base to shared memory.
-      NVVM::Tcgen05AllocOp::create(b, loc, smemAt(kSmemSlot),
-                                   cst32(tmem.cols));
-      // One allocation per CTA: let other CTAs on the SM allocate.
+      NVVM::Tcgen05AllocOp::create(b, loc, smemAt(kSmemSlot), cst32(tmem.cols));
+      // The CTA never allocates again (a later alloc would be illegal).
       NVVM::Tcgen05RelinquishAllocPermitOp::create(b, loc);
     });
     Value isThread0 = cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
     ifThen(isThread0, [&] {
-      NVVM::MBarrierInitOp::create(b, loc, smemAt(kSmemBar), cst32(1),
-                                   Value());
+      NVVM::MBarrierInitOp::create(b, loc, smemAt(kSmemBar), cst32(1), Value());
       NVVM::FenceMbarrierInitOp::create(b, loc);
     });
     syncThreads();
     tmemBase = LLVM::LoadOp::create(b, loc, i32, smemAt(kSmemSlot));
     // Warp w may access TMEM lanes 32w..32w+31 only: its rows of the tile.
-    laneOffset = arith::ShLIOp::create(
-        b, loc, toI32(e.mulI(warp, e.idx(32))), cst32(16));
+    laneOffset = arith::ShLIOp::create(b, loc, toI32(e.mulI(warp, e.idx(32))),
+                                       cst32(16));
   }
 
   /// Copies this thread's row of the step into the core-matrix layout.
@@ -229,10 +230,9 @@ private:
     auto vecType = VectorType::get({16}, b.getI8Type());
     for (int64_t h = 0; h < 2; ++h) {
       Value col = e.addI(e.mulI(step, e.idx(kRowBytes)), e.idx(16 * h));
-      Value bytes = vector::LoadOp::create(b, loc, vecType, data,
-                                           ValueRange{row, col},
-                                           /*nontemporal=*/false,
-                                           llvm::MaybeAlign(16));
+      Value bytes =
+          vector::LoadOp::create(b, loc, vecType, data, ValueRange{row, col},
+                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
       LLVM::StoreOp::create(b, loc, bytes,
                             smemAt(smemBase + h * kCoreBytes, base), 16);
     }
@@ -252,18 +252,18 @@ private:
     Value word = vector::LoadOp::create(
         b, loc, VectorType::get({4}, element), scale,
         ValueRange{e.divI(flat, cols), e.remI(flat, cols)});
-    word = arith::BitcastOp::create(
-        b, loc, VectorType::get({4}, b.getI8Type()), word);
+    word = arith::BitcastOp::create(b, loc, VectorType::get({4}, b.getI8Type()),
+                                    word);
     LLVM::StoreOp::create(b, loc, word, smemAt(smemBase, e.mulI(tid, e.idx(4))),
                           4);
   }
 
   void kStep(Value step) {
     Value one = e.idx(1);
-    Value aRow = e.minI(e.addI(rowBase, tid),
-                        arith::SubIOp::create(b, loc, M, one));
-    Value bRow = e.minI(e.addI(colBase, tid),
-                        arith::SubIOp::create(b, loc, N, one));
+    Value aRow =
+        e.minI(e.addI(rowBase, tid), arith::SubIOp::create(b, loc, M, one));
+    Value bRow =
+        e.minI(e.addI(colBase, tid), arith::SubIOp::create(b, loc, N, one));
     stageRow(v.aData, aRow, step, kSmemA);
     stageRow(v.bData, bRow, step, kSmemB);
     stageScale(v.aScale, rowBase, step, kSmemSfa);
@@ -273,8 +273,8 @@ private:
       // hoisted column pointers) in the promotion.
       Value amaxB = gemmLoadAmax(b, loc, bRecipe, v.bAmax,
                                  clamp(e.addI(colBase, tid), N), step);
-      LLVM::StoreOp::create(b, loc, amaxB, smemAt(kSmemAmaxB, amaxSlot(step, tid)),
-                            4);
+      LLVM::StoreOp::create(b, loc, amaxB,
+                            smemAt(kSmemAmaxB, amaxSlot(step, tid)), 4);
     }
     // Generic-proxy writes -> async proxy (tcgen05.cp / tcgen05.mma).
     NVVM::FenceProxyOp::create(
@@ -285,8 +285,8 @@ private:
     Value isThread0 = cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
     ifThen(isThread0, [&] {
       // tcgen05.cp and tcgen05.mma issued by one thread execute in order.
-      for (auto [smemOff, col] : {std::pair{kSmemSfa, tmem.sfa},
-                                  std::pair{kSmemSfb, tmem.sfb}})
+      for (auto [smemOff, col] :
+           {std::pair{kSmemSfa, tmem.sfa}, std::pair{kSmemSfb, tmem.sfb}})
         NVVM::Tcgen05CpOp::create(b, loc, NVVM::Tcgen05CpShape::SHAPE_32x128b,
                                   NVVM::CTAGroupKind::CTA_1,
                                   NVVM::Tcgen05CpMulticast::WARPX4,
@@ -379,10 +379,9 @@ private:
       }
       Value vec = vector::FromElementsOp::create(
           b, loc, VectorType::get({kSlice}, i32), next);
-      NVVM::Tcgen05StOp::create(b, loc, /*unpack=*/false,
-                                NVVM::Tcgen05LdStShape::SHAPE_32X32B,
-                                tmemAt(tmem.run + kSlice * s, laneOffset), vec,
-                                Value());
+      NVVM::Tcgen05StOp::create(
+          b, loc, /*unpack=*/false, NVVM::Tcgen05LdStShape::SHAPE_32X32B,
+          tmemAt(tmem.run + kSlice * s, laneOffset), vec, Value());
     }
     NVVM::Tcgen05WaitOp::create(b, loc, NVVM::Tcgen05WaitKind::STORE);
   }
@@ -470,13 +469,13 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
   std::string smemName = name + "_smem";
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
-  LLVM::GlobalOp::create(b, loc,
-                         LLVM::LLVMArrayType::get(
-                             b.getI8Type(),
-                             window ? kSmemWindowBytes : kSmemBytes),
-                         /*isConstant=*/false, LLVM::Linkage::Internal,
-                         smemName, Attribute(), /*alignment=*/1024,
-                         /*addrSpace=*/3);
+  LLVM::GlobalOp::create(
+      b, loc,
+      LLVM::LLVMArrayType::get(b.getI8Type(),
+                               window ? kSmemWindowBytes : kSmemBytes),
+      /*isConstant=*/false, LLVM::Linkage::Internal, smemName, Attribute(),
+      /*alignment=*/1024,
+      /*addrSpace=*/3);
 
   auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
   auto func = gpu::GPUFuncOp::create(b, loc, name, type);
@@ -488,8 +487,14 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
   auto args = entry.getArguments();
-  Operands v{args[0], args[1], args[2], args[3], args[4], args[5],
-             op.getBias() ? args[6] : Value(), args.back()};
+  Operands v{args[0],
+             args[1],
+             args[2],
+             args[3],
+             args[4],
+             args[5],
+             op.getBias() ? args[6] : Value(),
+             args.back()};
   {
     LoopEmitter e(b, loc, &leaves);
     Tcgen05Emitter(e, op, v, smemName).emit();
@@ -500,8 +505,7 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
   Value one = he.idx(1);
   gpu::LaunchFuncOp::create(
-      host, loc, func,
-      {he.ceilDivI(N, kTileN), he.ceilDivI(M, kTileM), one},
+      host, loc, func, {he.ceilDivI(N, kTileN), he.ceilDivI(M, kTileM), one},
       {he.idx(kThreads), one, one}, /*dynamicSharedMemorySize=*/Value(),
       op->getOperands());
   return success();
