@@ -248,10 +248,11 @@ private:
     Value cols = e.dim(scale, 1);
     Type element = cast<MemRefType>(scale.getType()).getElementType();
     // The scale columns are padded to a multiple of 4: the 4 bytes never
-    // straddle a row of the buffer.
+    // straddle a row of the buffer, and are 4-byte aligned.
     Value word = vector::LoadOp::create(
         b, loc, VectorType::get({4}, element), scale,
-        ValueRange{e.divI(flat, cols), e.remI(flat, cols)});
+        ValueRange{e.divI(flat, cols), e.remI(flat, cols)},
+        /*nontemporal=*/false, llvm::MaybeAlign(4));
     word = arith::BitcastOp::create(b, loc, VectorType::get({4}, b.getI8Type()),
                                     word);
     LLVM::StoreOp::create(b, loc, word, smemAt(smemBase, e.mulI(tid, e.idx(4))),
@@ -319,7 +320,7 @@ private:
   void waitParity(Value parity) {
     auto loop = scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
     OpBuilder::InsertionGuard guard(b);
-    Block *before = b.createBlock(&loop.getBefore());
+    b.createBlock(&loop.getBefore());
     Value done = NVVM::MBarrierTryWaitOp::create(
         b, loc, b.getI1Type(), smemAt(kSmemBar), parity, Value());
     Value notDone = arith::XOrIOp::create(
@@ -327,7 +328,6 @@ private:
     scf::ConditionOp::create(b, loc, notDone, ValueRange{});
     b.createBlock(&loop.getAfter());
     scf::YieldOp::create(b, loc);
-    (void)before;
   }
 
   /// Loads `n` consecutive fp32 columns of this thread's TMEM lane
