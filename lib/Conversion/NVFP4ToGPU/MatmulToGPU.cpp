@@ -614,7 +614,9 @@ private:
 LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
                                                       gpu::GPUModuleOp module,
                                                       StringRef prefix,
-                                                      TargetLeaves &leaves) {
+                                                      TargetLeaves &leaves,
+                                                      StringRef chip) {
+  bool tcgen05 = isTcgen05Chip(chip) && tcgen05Supports(op);
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   OpBuilder host(op);
@@ -625,6 +627,10 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
                 GemmScaleClass::Window;
   SmallVector<GemmConfig> configs = configsFor(window);
   for (const GemmConfig &cfg : configs) {
+    // The tcgen05 kernel replaces the large-M configuration; decode-sized M
+    // keeps the K-split mma.sync kernel, which fills more SMs.
+    if (tcgen05 && cfg.maxM == 0)
+      return buildTcgen05MatmulKernel(op, module, prefix, leaves, host);
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(module.getBody());
     std::string name = (prefix + "_gemm_" + cfg.name).str();

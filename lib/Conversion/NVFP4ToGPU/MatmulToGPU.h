@@ -22,8 +22,28 @@ namespace detail {
 /// `nvfp4.work = "gemm"`, `nvfp4.gemm_tile = [tileM, tileN]` (a 1-D grid
 /// of ceil(M / tileM) * ceil(N / tileN) blocks) and `nvfp4.gemm_max_m` (the kernel
 /// serves M <= max_m; 0: any M; the first match in launch order wins).
+/// On `chip`s with block-scaled FP4 tensor cores (isTcgen05Chip) and shapes
+/// the tcgen05 kernel supports, the tcgen05 kernel serves every M above the
+/// small-M (decode) mma.sync configuration; otherwise only mma.sync kernels
+/// (valid on every chip from sm_80 on) are emitted.
 LogicalResult buildMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
-                                 StringRef prefix, TargetLeaves &leaves);
+                                 StringRef prefix, TargetLeaves &leaves,
+                                 StringRef chip);
+
+/// Whether `chip` gets the tcgen05 block-scaled GEMM (MatmulTcgen05.cpp).
+bool isTcgen05Chip(StringRef chip);
+
+/// Whether the tcgen05 kernel supports the shapes of `op` (static K, a
+/// multiple of 64; any M and N).
+bool tcgen05Supports(MatmulOp op);
+
+/// Adds the sm_100a GEMM kernel of `op` (`tcgen05.mma` kind::mxf4nvf4 with
+/// block16 scales, TMEM accumulators; tile 128x128, 128 threads, static
+/// shared memory) with the attributes of buildMatmulKernels
+/// (`nvfp4.gemm_max_m` = 0), and its launch at `host`'s insertion point.
+LogicalResult buildTcgen05MatmulKernel(MatmulOp op, gpu::GPUModuleOp module,
+                                       StringRef prefix, TargetLeaves &leaves,
+                                       OpBuilder &host);
 
 } // namespace detail
 } // namespace nvfp4

@@ -415,7 +415,7 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       auto func = op->getParentOfType<FunctionOpInterface>();
       std::string prefix = (func ? func.getName().str() : "matmul") + "_m" +
                            std::to_string(index++);
-      if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves)))
+      if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves, chip)))
         return signalPassFailure();
       op.erase();
     }

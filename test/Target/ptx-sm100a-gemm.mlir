@@ -1,0 +1,119 @@
+// REQUIRES: ptxas
+// RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_100a format=isa" | %python %S/extract-ptx.py > %t.sm_100a.ptx
+// RUN: FileCheck %s --input-file=%t.sm_100a.ptx
+// RUN: %ptxas -arch=sm_100a %t.sm_100a.ptx -o %t.sm_100a.cubin
+// RUN: nvfp4-opt %s --nvfp4-to-gpu="chip=sm_100a" | FileCheck %s --check-prefix=HOST
+// RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_90a format=isa" | %python %S/extract-ptx.py > %t.sm_90a.ptx
+// RUN: FileCheck %s --check-prefix=SM90 --input-file=%t.sm_90a.ptx
+// RUN: %ptxas -arch=sm_90a %t.sm_90a.ptx -o %t.sm_90a.cubin
+
+// On sm_100a a GEMM whose K is a static multiple of 64 runs on tcgen05:
+// block-scaled NVFP4 MMAs (E4M3 scale per 16 elements) into tensor memory,
+// scales copied to tensor memory with tcgen05.cp, completion through
+// tcgen05.commit on an mbarrier, the epilogue read back with tcgen05.ld.
+// Compiled and assembled here only; no Blackwell GPU has run these kernels.
+// Decode-sized M (<= 32) keeps the K-split mma.sync kernel; the tcgen05
+// kernel serves every larger M.
+
+// HOST-LABEL: func.func @matmul_per_token
+// HOST: scf.if
+// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_small_m
+// HOST: } else {
+// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in ({{.*}}) threads in (%c128{{[_0-9]*}}, %c1, %c1)
+// HOST: llvm.mlir.global internal @matmul_per_token_m0_gemm_tcgen05_smem() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<9232 x i8>
+// HOST: gpu.func @matmul_per_token_m0_gemm_tcgen05(
+// HOST-SAME: known_block_size = array<i32: 128, 1, 1>
+// HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_tile = array<i64: 128, 128>, nvfp4.work = "gemm"
+
+// CHECK: .target sm_100a
+// CHECK-LABEL: .entry matmul_per_token_m0_gemm_small_m(
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-LABEL: .entry matmul_per_token_m0_gemm_tcgen05(
+// CHECK: .maxntid 128, 1, 1
+// CHECK: .shared .align 1024 .b8 matmul_per_token_m0_gemm_tcgen05_smem[9232];
+// CHECK: mov.b32 [[COLS:%r[0-9]+]], 256;
+// CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_per_token_m0_gemm_tcgen05_smem+9224], [[COLS]];
+// CHECK: tcgen05.relinquish_alloc_permit.cta_group::1.sync.aligned;
+// CHECK: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+9216]
+// Scale-factor descriptor: LBO 0, SBO 128 bytes, version 1, no swizzle.
+// CHECK-DAG: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70403103916032;
+// Operand descriptor: LBO 128 bytes (K), SBO 256 bytes (8-row groups).
+// CHECK-DAG: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70437464178688;
+// CHECK: fence.proxy.async.shared::cta;
+// CHECK: tcgen05.cp.cta_group::1.32x128b.warpx4 [%r{{[0-9]+}}], %rd{{[0-9]+}};
+// CHECK: tcgen05.cp.cta_group::1.32x128b.warpx4 [%r{{[0-9]+}}], %rd{{[0-9]+}};
+// Instruction descriptor 0x08200480: E2M1 x E2M1, UE4M3 scales, M 128, N 128.
+// CHECK: mov.b32 [[IDESC:%r[0-9]+]], 136316032;
+// CHECK: tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block16{{.*}} [%r{{[0-9]+}}], %rd{{[0-9]+}}, %rd{{[0-9]+}}, [[IDESC]], [%r{{[0-9]+}}], [%r{{[0-9]+}}], %p{{[0-9]+}};
+// CHECK: tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::cluster.b64 [matmul_per_token_m0_gemm_tcgen05_smem+9216];
+// CHECK: mbarrier.try_wait.parity.shared.b64
+// CHECK: tcgen05.ld.sync.aligned.32x32b.x32.b32
+// CHECK: tcgen05.wait::ld.sync.aligned;
+// CHECK: mov.b32 [[DCOLS:%r[0-9]+]], 256;
+// CHECK-NEXT: tcgen05.dealloc.cta_group::1.sync.aligned.b32 %r{{[0-9]+}}, [[DCOLS]];
+// CHECK-NOT: mma.sync
+// CHECK-NOT: fma.
+
+// sm_90a has no tcgen05: the same GEMM stays on the mma.sync kernels.
+// SM90: .target sm_90a
+// SM90-NOT: tcgen05
+// SM90: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// SM90-NOT: tcgen05
+func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN>,
+                            %a_amax: memref<?xf32>,
+                            %b: memref<300x256xi8>, %b_scale: memref<384x32xf8E4M3FN>,
+                            %b_amax: memref<1xf32>, %bias: memref<300xf32>,
+                            %d: memref<?x300xbf16>) {
+  nvfp4.matmul
+      a(%a : memref<?x256xi8>, %a_scale : memref<?x32xf8E4M3FN>, %a_amax : memref<?xf32>)
+        recipe <per_token, sf_layout = 128x4>
+      b(%b : memref<300x256xi8>, %b_scale : memref<384x32xf8E4M3FN>, %b_amax : memref<1xf32>)
+        recipe <per_tensor, sf_layout = 128x4>
+      bias(%bias : memref<300xf32>) outs(%d : memref<?x300xbf16>)
+  return
+}
+
+// 1x64 windows: every 64-wide K step goes to a fresh accumulator region
+// (enable-input-d false) and is promoted into a running sum in a second
+// TMEM region (tcgen05.st), so 512 columns are allocated.
+// CHECK-LABEL: .entry matmul_window_m1_gemm_small_m(
+// CHECK-LABEL: .entry matmul_window_m1_gemm_tcgen05(
+// CHECK: .shared .align 1024 .b8 matmul_window_m1_gemm_tcgen05_smem[10256];
+// CHECK: mov.b32 [[WCOLS:%r[0-9]+]], 512;
+// CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_window_m1_gemm_tcgen05_smem+9224], [[WCOLS]];
+// CHECK: mov.pred [[ZERO:%p[0-9]+]], 0;
+// CHECK: tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block16{{.*}}, [[ZERO]];
+// CHECK: tcgen05.ld.sync.aligned.32x32b.x16.b32
+// CHECK: tcgen05.st.sync.aligned.32x32b.x16.b32
+// CHECK: tcgen05.wait::st.sync.aligned;
+// CHECK: tcgen05.ld.sync.aligned.32x32b.x32.b32
+// CHECK: mov.b32 [[WDCOLS:%r[0-9]+]], 512;
+// CHECK-NEXT: tcgen05.dealloc.cta_group::1.sync.aligned.b32 %r{{[0-9]+}}, [[WDCOLS]];
+func.func @matmul_window(%ad: memref<?x128xi8>, %as: memref<?x16xf8E4M3FN>, %aa: memref<?x4xf32>,
+                         %bd: memref<200x128xi8>, %bs: memref<256x16xf8E4M3FN>, %ba: memref<200x4xf32>,
+                         %out: memref<?x200xf32>) {
+  nvfp4.matmul
+      a(%ad : memref<?x128xi8>, %as : memref<?x16xf8E4M3FN>, %aa : memref<?x4xf32>)
+        recipe <local_1x64, sf_layout = 128x4>
+      b(%bd : memref<200x128xi8>, %bs : memref<256x16xf8E4M3FN>, %ba : memref<200x4xf32>)
+        recipe <local_1x64, sf_layout = 128x4>
+      outs(%out : memref<?x200xf32>) {alpha = 2.0 : f32}
+  return
+}
+
+// K = 96 is not a multiple of 64: the mma.sync kernels serve it on sm_100a.
+// CHECK-LABEL: .entry matmul_ragged_k_m2_gemm_small_m(
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-LABEL: .entry matmul_ragged_k_m2_gemm_large_m(
+// CHECK-NOT: tcgen05
+func.func @matmul_ragged_k(%ad: memref<?x48xi8>, %as: memref<?x8xf8E4M3FN>, %aa: memref<1xf32>,
+                           %bd: memref<64x48xi8>, %bs: memref<128x8xf8E4M3FN>, %ba: memref<1xf32>,
+                           %out: memref<?x64xf32>) {
+  nvfp4.matmul
+      a(%ad : memref<?x48xi8>, %as : memref<?x8xf8E4M3FN>, %aa : memref<1xf32>)
+        recipe <per_tensor, sf_layout = 128x4>
+      b(%bd : memref<64x48xi8>, %bs : memref<128x8xf8E4M3FN>, %ba : memref<1xf32>)
+        recipe <per_tensor, sf_layout = 128x4>
+      outs(%out : memref<?x64xf32>)
+  return
+}
