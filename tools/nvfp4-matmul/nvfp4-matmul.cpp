@@ -1,4 +1,5 @@
-//===- nvfp4-matmul.cpp - Multiply two NVFP4 tensors from .npy files -------===//
+//===- nvfp4-matmul.cpp - Multiply two NVFP4 tensors from .npy files
+//-------===//
 //
 //   nvfp4-matmul --a-recipe=R --b-recipe=R [--alpha=X] [--bias=BIAS.npy]
 //                [--out-dtype=bf16|f16|f32] [--target=cpu] A_DIR B_DIR OUT.npy
@@ -49,8 +50,7 @@ cl::opt<std::string> targetOpt("target",
                                cl::init("cpu"));
 cl::opt<std::string> aDir(cl::Positional, cl::desc("A_DIR"), cl::Required);
 cl::opt<std::string> bDir(cl::Positional, cl::desc("B_DIR"), cl::Required);
-cl::opt<std::string> outPath(cl::Positional, cl::desc("OUT.npy"),
-                             cl::Required);
+cl::opt<std::string> outPath(cl::Positional, cl::desc("OUT.npy"), cl::Required);
 
 Error fail(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message);
@@ -65,8 +65,8 @@ Expected<npy::Array> readArray(StringRef dir, StringRef name,
   if (!array)
     return array.takeError();
   if (array->dtype != dtype)
-    return fail(path + ": expected dtype " + npy::dtypeName(dtype) +
-                ", got " + npy::dtypeName(array->dtype));
+    return fail(path + ": expected dtype " + npy::dtypeName(dtype) + ", got " +
+                npy::dtypeName(array->dtype));
   return array;
 }
 
@@ -155,8 +155,8 @@ Error run() {
     if (!bias)
       return bias.takeError();
     if (bias->shape.size() != 1 || bias->shape[0] != p.b.rows)
-      return fail(biasOpt + ": expected a bias of shape (" +
-                  Twine(p.b.rows) + ",) (N, the rows of B)");
+      return fail(biasOpt + ": expected a bias of shape (" + Twine(p.b.rows) +
+                  ",) (N, the rows of B)");
     if (bias->dtype != npy::DType::F32)
       return fail(biasOpt + ": expected dtype float32, got " +
                   npy::dtypeName(bias->dtype));
