@@ -230,6 +230,19 @@ TEST_F(Matmul, OutputTypesAlphaBias) {
   }
 }
 
+// The other presets as GEMM operands: 16x16-block weights (scales
+// replicated over the tile's rows), the quotient form per row (floored
+// amax), 4over6 with E = 448 and the MSE metric.
+TEST_F(Matmul, MoreRecipes) {
+  const std::pair<const char *, const char *> pairs[] = {
+      {"per_token", "per_tensor_2d"},
+      {"per_token_quotient", "per_tensor"},
+      {"four_over_six_mse", "four_over_six, e4m3_max = 448"},
+      {"local_1x64", "per_tensor_2d"}};
+  for (auto [a, b] : pairs)
+    checkRandom(a, b, 19, 48, 176, ElementType::BF16, /*bias=*/true, 1.0f);
+}
+
 // Zero operands: every product is 0, so the output is the bias exactly
 // (per-tensor amax 0 decodes through S_enc = 1; the quotient form floors).
 TEST_F(Matmul, ZeroOperands) {

@@ -251,7 +251,16 @@ struct ExpandGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
                  e.minI(split, arith::SubIOp::create(rewriter, loc, m,
                                                      e.minI(rowOffset, m)));
              Value rowEnd = e.addI(rowOffset, rows);
-             mm.emitRows(g, rowOffset, rowEnd, scaleRow);
+             // An empty group has no output rows: skip decoding its B.
+             Value nonEmpty = arith::CmpIOp::create(
+                 rewriter, loc, arith::CmpIPredicate::ne, rows, e.idx(0));
+             auto ifOp = scf::IfOp::create(rewriter, loc, nonEmpty,
+                                           /*withElseRegion=*/false);
+             {
+               OpBuilder::InsertionGuard guard(rewriter);
+               rewriter.setInsertionPointToStart(ifOp.thenBlock());
+               mm.emitRows(g, rowOffset, rowEnd, scaleRow);
+             }
              Value padded = e.mulI(e.ceilDivI(rows, 128), e.idx(128));
              return SmallVector<Value>{rowEnd, e.addI(scaleRow, padded)};
            });
