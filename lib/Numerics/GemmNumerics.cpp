@@ -28,8 +28,8 @@ GemmScaleClass mlir::nvfp4::gemmScaleClass(RecipeAttr aRecipe,
 Value mlir::nvfp4::gemmC(OpBuilder &b, Location loc, RecipeAttr aRecipe,
                          RecipeAttr bRecipe) {
   // 36 * E_A * E_B is exact in binary32; the division is rounded once here.
-  float c = 1.0f / (36.0f * float(aRecipe.getE4m3Max()) *
-                    float(bRecipe.getE4m3Max()));
+  float c = 1.0f /
+            (36.0f * float(aRecipe.getE4m3Max()) * float(bRecipe.getE4m3Max()));
   return NumericsBuilder(b, loc).f32(c);
 }
 
@@ -39,10 +39,9 @@ Value mlir::nvfp4::gemmWindowFactor(OpBuilder &b, Location loc, Value amaxA,
   return m.mul(m.mul(amaxA, amaxB), c);
 }
 
-Value mlir::nvfp4::gemmEpilogue(OpBuilder &b, Location loc,
-                                RecipeAttr aRecipe, RecipeAttr bRecipe,
-                                Value acc, Value amaxA, Value amaxB, Value c,
-                                float alpha, Value bias) {
+Value mlir::nvfp4::gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
+                                RecipeAttr bRecipe, Value acc, Value amaxA,
+                                Value amaxB, Value c, float alpha, Value bias) {
   NumericsBuilder m(b, loc);
   Value x = acc;
   switch (gemmScaleClass(aRecipe, bRecipe)) {
@@ -79,8 +78,8 @@ Value mlir::nvfp4::gemmDecode(OpBuilder &b, Location loc, Value nibble,
                                     nibble);
   }
   if (vec && !isa<VectorType>(scaleF32.getType()))
-    scaleF32 = vector::BroadcastOp::create(
-        b, loc, vec.clone(b.getF32Type()), scaleF32);
+    scaleF32 = vector::BroadcastOp::create(b, loc, vec.clone(b.getF32Type()),
+                                           scaleF32);
   // decodeE2M1 reads the low 4 bits only (magnitude & 7, sign & 8).
   return m.mul(m.decodeE2M1(nibble), scaleF32);
 }

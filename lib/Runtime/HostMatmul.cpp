@@ -6,9 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Errors.h"
-#include "nvfp4/Runtime/Matmul.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+#include "nvfp4/Runtime/Matmul.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -108,8 +108,7 @@ llvm::Error checkOperand(StringRef name, RecipeAttr recipe,
                      "block-scaled MMA layout); " +
                      name + " uses " + layoutName(recipe.getSfLayout()));
   if (q.cols % kBlockSize != 0)
-    return makeError("expected K to be a multiple of 16, got " +
-                     Twine(q.cols));
+    return makeError("expected K to be a multiple of 16, got " + Twine(q.cols));
   if (q.data.size() != size_t(q.rows * (q.cols / 2)))
     return makeError(name + " data holds " + Twine(q.data.size()) +
                      " bytes, expected " + Twine(q.rows) + " x " +
@@ -187,9 +186,9 @@ OwningOpRef<ModuleOp> buildMatmulModule(MLIRContext &ctx, RecipeAttr a,
   Value output = args.back();
   FloatAttr alphaAttr = builder.getF32FloatAttr(alpha);
   if (grouped)
-    GroupedMatmulOp::create(builder, loc, func.getArgument(0), args[0],
-                            args[1], args[2], a, args[3], args[4], args[5], b,
-                            biasValue, output, alphaAttr);
+    GroupedMatmulOp::create(builder, loc, func.getArgument(0), args[0], args[1],
+                            args[2], a, args[3], args[4], args[5], b, biasValue,
+                            output, alphaAttr);
   else
     MatmulOp::create(builder, loc, args[0], args[1], args[2], a, args[3],
                      args[4], args[5], b, biasValue, output, alphaAttr);
@@ -198,8 +197,7 @@ OwningOpRef<ModuleOp> buildMatmulModule(MLIRContext &ctx, RecipeAttr a,
 }
 
 llvm::Error checkMatmulOperands(RecipeAttr aRecipe, const QuantizedOutput &a,
-                                RecipeAttr bRecipe,
-                                ArrayRef<QuantizedOutput> b,
+                                RecipeAttr bRecipe, ArrayRef<QuantizedOutput> b,
                                 const MatmulOptions &options,
                                 std::optional<ArrayRef<int64_t>> splits) {
   std::optional<int64_t> groups;
@@ -214,8 +212,8 @@ llvm::Error checkMatmulOperands(RecipeAttr aRecipe, const QuantizedOutput &a,
       return e;
     if (bg.cols != a.cols)
       return makeError("expected A and B to share K, got A " + Twine(a.rows) +
-                       "x" + Twine(a.cols) + " and B " + Twine(bg.rows) +
-                       "x" + Twine(bg.cols));
+                       "x" + Twine(a.cols) + " and B " + Twine(bg.rows) + "x" +
+                       Twine(bg.cols));
     if (bg.rows != b.front().rows)
       return makeError("expected every group's B to have the same N, got " +
                        Twine(b.front().rows) + " and " + Twine(bg.rows));
@@ -224,8 +222,7 @@ llvm::Error checkMatmulOperands(RecipeAttr aRecipe, const QuantizedOutput &a,
   if (splits) {
     if (splits->size() != b.size())
       return makeError("expected one B per group, got " + Twine(b.size()) +
-                       " B operands for " + Twine(splits->size()) +
-                       " groups");
+                       " B operands for " + Twine(splits->size()) + " groups");
     int64_t total = 0;
     for (auto [g, split] : llvm::enumerate(*splits)) {
       if (split < 0)
@@ -239,9 +236,9 @@ llvm::Error checkMatmulOperands(RecipeAttr aRecipe, const QuantizedOutput &a,
   }
   if (options.bias) {
     size_t want = size_t(n) * (splits ? splits->size() : 1);
-    std::string shape = splits ? std::to_string(splits->size()) + " x " +
-                                     std::to_string(n)
-                               : std::to_string(n);
+    std::string shape =
+        splits ? std::to_string(splits->size()) + " x " + std::to_string(n)
+               : std::to_string(n);
     if (options.bias->size() != want)
       return makeError("expected a bias of " + shape + " values, got " +
                        Twine(options.bias->size()));
@@ -263,15 +260,13 @@ runMatmul(HostRunner &runner, RecipeAttr aRecipe, const QuantizedOutput &a,
   auto [aRank, bRank] = matmulAmaxRanks(aRecipe, bRecipe, grouped);
   uint32_t alphaBits;
   std::memcpy(&alphaBits, &options.alpha, sizeof(alphaBits));
-  std::string key = "matmul " + recipeStr(aRecipe) + " " +
-                    recipeStr(bRecipe) + " " +
-                    std::to_string(int(options.out)) + " " +
+  std::string key = "matmul " + recipeStr(aRecipe) + " " + recipeStr(bRecipe) +
+                    " " + std::to_string(int(options.out)) + " " +
                     std::to_string(bias) + std::to_string(grouped) + " " +
                     std::to_string(alphaBits);
   auto engine = runner.getOrCompileKernel(key, [&] {
-    return buildMatmulModule(runner.getContext(), aRecipe, bRecipe,
-                             options.out, bias, grouped, aRank, bRank,
-                             options.alpha);
+    return buildMatmulModule(runner.getContext(), aRecipe, bRecipe, options.out,
+                             bias, grouped, aRank, bRank, options.alpha);
   });
   if (!engine)
     return engine.takeError();

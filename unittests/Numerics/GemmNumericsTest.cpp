@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nvfp4/Numerics/GemmNumerics.h"
 #include "NVFP4Reference.h"
 #include "nvfp4/InitAll.h"
-#include "nvfp4/Numerics/GemmNumerics.h"
 #include "nvfp4/Pipelines/Pipelines.h"
 #include "nvfp4/Support/FloatBits.h"
 
@@ -123,8 +123,8 @@ TEST_F(GemmNumericsTest, TV16_TensorEpilogue) {
   Kernel k(ctx, {f32(), f32(), f32()}, {f32()},
            [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
              Value c = gemmC(b, loc, pt, pt);
-             return SmallVector<Value>{gemmEpilogue(
-                 b, loc, pt, pt, a[0], a[1], a[2], c, 1.0f, {})};
+             return SmallVector<Value>{
+                 gemmEpilogue(b, loc, pt, pt, a[0], a[1], a[2], c, 1.0f, {})};
            });
   float acc = 1.0f, amaxA = bitsToFloat(0x41D01363),
         amaxB = bitsToFloat(0x41BC13CA), out = 0;
@@ -182,8 +182,8 @@ TEST_F(GemmNumericsTest, WindowFactorAndEpilogue) {
     Kernel epi(ctx, {f32()}, {f32()},
                [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
                  Value cc = gemmC(b, loc, w, other);
-                 return SmallVector<Value>{gemmEpilogue(
-                     b, loc, w, other, a[0], {}, {}, cc, 1.0f, {})};
+                 return SmallVector<Value>{gemmEpilogue(b, loc, w, other, a[0],
+                                                        {}, {}, cc, 1.0f, {})};
                });
     float acc = 0.123f;
     epi.call({&acc, &out});
@@ -267,5 +267,45 @@ TEST_F(GemmNumericsTest, LoadAmax) {
   EXPECT_EQ(run("per_token_quotient", 1, 0, 0, 0), 1e-12f);
   EXPECT_EQ(run("local_1x64", 2, 1, 1, 0), 3.0f);
   EXPECT_EQ(run("local_1x64", 3, 2, 0, 0), 4.0f);
+}
+// Scale reads follow the 128x4 layout (TV11 offsets for C = 8) inside a
+// 2-D buffer or one group of a 3-D one, and decode the E4M3 byte.
+TEST_F(GemmNumericsTest, LoadScaleTV11) {
+  Type index = IndexType::get(&ctx);
+  Type f8 = Float8E4M3FNType::get(&ctx);
+  // Bytes 0..125 are distinct finite E4M3 values.
+  std::vector<uint8_t> buf(2 * 256 * 8);
+  for (size_t i = 0; i < buf.size(); ++i)
+    buf[i] = uint8_t(i % 126);
+  const std::array<int64_t, 3> cases[] = {
+      {1, 0, 16},  {31, 0, 496},  {32, 0, 4},     {96, 0, 12},
+      {0, 4, 512}, {127, 3, 511}, {128, 0, 1024}, {130, 5, 1569}};
+  for (unsigned rank : {2u, 3u}) {
+    auto type =
+        MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic), f8);
+    Kernel k(ctx, {type, index, index, index, index}, {f32()},
+             [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+               return SmallVector<Value>{gemmLoadScale(
+                   b, loc, a[0], a[1], a[2], a[3], rank == 3 ? a[4] : Value())};
+             });
+    for (auto [r, c, offset] : cases) {
+      void *ptr = buf.data();
+      int64_t zero = 0, g = 1, numBlocks = 8;
+      SmallVector<int64_t, 3> sizes{256, 8}, strides{8, 1};
+      if (rank == 3)
+        sizes = {2, 256, 8}, strides = {2048, 8, 1};
+      SmallVector<void *> args{&ptr, &ptr, &zero};
+      for (int64_t &v : sizes)
+        args.push_back(&v);
+      for (int64_t &v : strides)
+        args.push_back(&v);
+      float out = -1;
+      args.append({&r, &c, &numBlocks, &g, &out});
+      k.call(args);
+      int64_t flat = (rank == 3 ? 2048 : 0) + offset;
+      EXPECT_EQ(out, ref::fromE4M3(buf[flat]))
+          << rank << ": " << r << ", " << c;
+    }
+  }
 }
 } // namespace

@@ -66,8 +66,8 @@ std::vector<double> gemm(const std::vector<double> &a,
 }
 
 std::vector<double> gemmAbs(const std::vector<double> &a,
-                            const std::vector<double> &b, int64_t m,
-                            int64_t n, int64_t k, double alpha) {
+                            const std::vector<double> &b, int64_t m, int64_t n,
+                            int64_t k, double alpha) {
   std::vector<double> d(m * n);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {

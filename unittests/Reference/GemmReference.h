@@ -43,8 +43,8 @@ std::vector<double> gemm(const std::vector<double> &a,
 /// `sum_k |A[i,k] * B[j,k]| * |alpha|`: the scale of the rounding error an
 /// FP32 accumulation of element (i, j) may carry.
 std::vector<double> gemmAbs(const std::vector<double> &a,
-                            const std::vector<double> &b, int64_t m,
-                            int64_t n, int64_t k, double alpha);
+                            const std::vector<double> &b, int64_t m, int64_t n,
+                            int64_t k, double alpha);
 
 } // namespace ref
 } // namespace nvfp4

@@ -14,10 +14,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "nvfp4/Runtime/Matmul.h"
 #include "GemmReference.h"
 #include "SharedRunner.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
-#include "nvfp4/Runtime/Matmul.h"
 #include "nvfp4/Support/FloatBits.h"
 
 #include "gtest/gtest.h"
@@ -54,8 +54,8 @@ ref::Recipe toReference(RecipeAttr r) {
 }
 
 /// The raw amax of element (r, c) of a (possibly grouped) operand.
-float amaxAt(RecipeAttr recipe, const QuantizedOutput &q, int64_t r,
-             int64_t c, int64_t group) {
+float amaxAt(RecipeAttr recipe, const QuantizedOutput &q, int64_t r, int64_t c,
+             int64_t group) {
   switch (recipe.getOuter()) {
   case OuterGroup::Tensor:
     return q.amax[group];
@@ -102,8 +102,8 @@ double toDouble(const std::vector<uint8_t> &bytes, ElementType t, size_t i) {
 double ulp(ElementType t, double v) {
   int mantissa = t == ElementType::BF16 ? 7 : 10;
   int minExp = t == ElementType::BF16 ? -126 : -14;
-  int e = v == 0 ? minExp : std::max(int(std::floor(std::log2(std::fabs(v)))),
-                                     minExp);
+  int e = v == 0 ? minExp
+                 : std::max(int(std::floor(std::log2(std::fabs(v)))), minExp);
   return std::ldexp(1.0, e - mantissa);
 }
 
@@ -190,17 +190,16 @@ protected:
                 ref::gemmAbs(ea, eb, m, n, k, alpha), k, what);
   }
   void checkRandom(const std::string &aName, const std::string &bName,
-                   int64_t m, int64_t n, int64_t k, ElementType out,
-                   bool bias, float alpha) {
+                   int64_t m, int64_t n, int64_t k, ElementType out, bool bias,
+                   float alpha) {
     check(aName, bName, m, n, k, out, bias, alpha, randomMatrix(m, k, 1 + m),
           randomMatrix(n, k, 100 + n));
   }
 };
 
-class MatmulPairs
-    : public Matmul,
-      public ::testing::WithParamInterface<std::tuple<const char *,
-                                                      const char *>> {};
+class MatmulPairs : public Matmul,
+                    public ::testing::WithParamInterface<
+                        std::tuple<const char *, const char *>> {};
 
 // Every recipe pair, bf16 output with bias: M from 1 to past one 128-row
 // scale tile, N not a multiple of the 64-row panel, K with a short last
@@ -213,14 +212,13 @@ TEST_P(MatmulPairs, MatchesFloat64Reference) {
     checkRandom(a, b, m, n, k, ElementType::BF16, /*bias=*/true, 1.0f);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllRecipePairs, MatmulPairs,
-    ::testing::Combine(::testing::ValuesIn(kRecipes),
-                       ::testing::ValuesIn(kRecipes)),
-    [](const auto &info) {
-      return std::string(std::get<0>(info.param)) + "_x_" +
-             std::get<1>(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(AllRecipePairs, MatmulPairs,
+                         ::testing::Combine(::testing::ValuesIn(kRecipes),
+                                            ::testing::ValuesIn(kRecipes)),
+                         [](const auto &info) {
+                           return std::string(std::get<0>(info.param)) + "_x_" +
+                                  std::get<1>(info.param);
+                         });
 
 // f32 and f16 outputs, bias off and on, a user alpha, on every recipe
 // paired with itself.
@@ -230,6 +228,19 @@ TEST_F(Matmul, OutputTypesAlphaBias) {
     checkRandom(r, r, 33, 96, 208, ElementType::F16, /*bias=*/true, 1.0f);
     checkRandom(r, r, 5, 16, 32, ElementType::BF16, /*bias=*/false, 1.0f);
   }
+}
+
+// The other presets as GEMM operands: 16x16-block weights (scales
+// replicated over the tile's rows), the quotient form per row (floored
+// amax), 4over6 with E = 448 and the MSE metric.
+TEST_F(Matmul, MoreRecipes) {
+  const std::pair<const char *, const char *> pairs[] = {
+      {"per_token", "per_tensor_2d"},
+      {"per_token_quotient", "per_tensor"},
+      {"four_over_six_mse", "four_over_six, e4m3_max = 448"},
+      {"local_1x64", "per_tensor_2d"}};
+  for (auto [a, b] : pairs)
+    checkRandom(a, b, 19, 48, 176, ElementType::BF16, /*bias=*/true, 1.0f);
 }
 
 // Zero operands: every product is 0, so the output is the bias exactly
@@ -257,10 +268,10 @@ TEST_F(Matmul, AllMaxValues) {
 TEST_F(Matmul, OverflowToInfinity) {
   const int64_t m = 2, n = 16, k = 64;
   std::vector<float> xa(m * k, 3e38f), xb(n * k, 3e38f);
-  check("per_tensor", "per_tensor", m, n, k, ElementType::F32, false, 1.0f,
-        xa, xb);
-  check("per_token", "per_token", m, n, k, ElementType::BF16, false, 1.0f,
-        xa, xb);
+  check("per_tensor", "per_tensor", m, n, k, ElementType::F32, false, 1.0f, xa,
+        xb);
+  check("per_token", "per_token", m, n, k, ElementType::BF16, false, 1.0f, xa,
+        xb);
 }
 
 // Grouped: each group's rows of A times its own B, with empty groups first,
@@ -281,8 +292,8 @@ TEST_F(Matmul, GroupedWithEmptyGroups) {
     for (bool bias : {false, true}) {
       RecipeAttr ra = recipe(aName), rb = recipe(bName);
       std::vector<float> xa = randomMatrix(m, k, 11);
-      auto qa = runner->quantizeGrouped(ra, ElementType::F32, xa.data(), m,
-                                        k, splits);
+      auto qa = runner->quantizeGrouped(ra, ElementType::F32, xa.data(), m, k,
+                                        splits);
       ASSERT_TRUE(bool(qa)) << llvm::toString(qa.takeError());
       const QuantizedOutput &a = *qa->rowwise;
       std::vector<QuantizedOutput> b;
@@ -353,13 +364,11 @@ TEST_F(Matmul, OperandErrors) {
                 .find("expected a bias of 4 values, got 3"),
             std::string::npos);
 
-  auto qa = runner->quantizeGrouped(pt, ElementType::F32,
-                                    randomMatrix(4, 64, 1).data(), 4, 64,
-                                    {1, 3});
+  auto qa = runner->quantizeGrouped(
+      pt, ElementType::F32, randomMatrix(4, 64, 1).data(), 4, 64, {1, 3});
   ASSERT_TRUE(bool(qa));
   std::vector<QuantizedOutput> bs = {a, a};
-  EXPECT_NE(message(runner->matmulGrouped(pt, *qa->rowwise, {2, 3}, pt, bs,
-                                          {}))
+  EXPECT_NE(message(runner->matmulGrouped(pt, *qa->rowwise, {2, 3}, pt, bs, {}))
                 .find("add up to 4 rows, got 5"),
             std::string::npos);
   EXPECT_NE(message(runner->matmulGrouped(pt, *qa->rowwise, {1, 3}, pt,

@@ -1,4 +1,5 @@
-//===- GemmNumerics.h - SPEC.md section 12 as MLIR ----------------*- C++ -*-===//
+//===- GemmNumerics.h - SPEC.md section 12 as MLIR ----------------*- C++
+//-*-===//
 //
 // The GEMM half of the numerics: how an NVFP4 operand element decodes, how
 // outer amaxes are read, and how the FP32 accumulator is scaled in the
@@ -49,8 +50,7 @@ GemmScaleClass gemmScaleClass(RecipeAttr aRecipe, RecipeAttr bRecipe);
 /// `c = RN(1 / (36 * E_A * E_B))` as an f32 constant, E being each recipe's
 /// E4M3 bound (448, or 256 for 4over6). `36 * E_A * E_B` is exact in
 /// binary32 (at most 7225344 < 2^24), so c is rounded once.
-Value gemmC(OpBuilder &b, Location loc, RecipeAttr aRecipe,
-            RecipeAttr bRecipe);
+Value gemmC(OpBuilder &b, Location loc, RecipeAttr aRecipe, RecipeAttr bRecipe);
 
 /// The promotion factor of one 64-wide K window of window operands:
 /// `RN(RN(amaxA * amaxB) * c)`. Amaxes as returned by gemmLoadAmax.

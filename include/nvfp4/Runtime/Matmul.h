@@ -1,4 +1,5 @@
-//===- Matmul.h - NVFP4 GEMMs through the runtime -----------------*- C++ -*-===//
+//===- Matmul.h - NVFP4 GEMMs through the runtime -----------------*- C++
+//-*-===//
 //
 // The kernel module every runner compiles for `nvfp4.matmul` and
 // `nvfp4.grouped_matmul`, the options of a GEMM, and the host checks that

@@ -1,4 +1,5 @@
-//===- MatmulExpand.cpp - nvfp4 GEMMs to scf loops for the CPU -------------===//
+//===- MatmulExpand.cpp - nvfp4 GEMMs to scf loops for the CPU
+//-------------===//
 //
 // The CPU schedule of `nvfp4.matmul` and `nvfp4.grouped_matmul`
 // (SPEC.md section 12), built around dequantize-on-load:
@@ -54,8 +55,8 @@ struct Operand {
 
 class MatmulEmitter {
 public:
-  MatmulEmitter(LoopEmitter &e, Operand a, Operand b, Value output,
-                Value bias, float alpha)
+  MatmulEmitter(LoopEmitter &e, Operand a, Operand b, Value output, Value bias,
+                float alpha)
       : e(e), m(e.math()), bld(e.builder()), loc(e.location()), a(a), b(b),
         output(output), bias(bias), alpha(alpha),
         scaleClass(gemmScaleClass(a.recipe, b.recipe)) {}
@@ -68,9 +69,9 @@ public:
     n = e.dim(output, 1);
     c = gemmC(bld, loc, a.recipe, b.recipe);
     Type f32 = bld.getF32Type();
-    aRow = memref::AllocOp::create(
-        bld, loc, MemRefType::get({ShapedType::kDynamic}, f32), ValueRange{k},
-        bld.getI64IntegerAttr(64));
+    aRow = memref::AllocOp::create(bld, loc,
+                                   MemRefType::get({ShapedType::kDynamic}, f32),
+                                   ValueRange{k}, bld.getI64IntegerAttr(64));
     bPanel = memref::AllocOp::create(
         bld, loc, MemRefType::get({kPanel, ShapedType::kDynamic}, f32),
         ValueRange{k}, bld.getI64IntegerAttr(64));
@@ -89,8 +90,8 @@ public:
     OpBuilder::InsertionGuard guard(bld);
     bld.setInsertionPointToStart(panels.getBody());
     Value j0 = panels.getInductionVar();
-    Value rowsInPanel = e.minI(e.idx(kPanel), arith::SubIOp::create(
-                                                  bld, loc, n, j0));
+    Value rowsInPanel =
+        e.minI(e.idx(kPanel), arith::SubIOp::create(bld, loc, n, j0));
     e.loop(e.idx(0), rowsInPanel, [&](Value jj) {
       Value j = e.addI(j0, jj);
       decodeRow(b, group, j, j, bPanel, {jj});
@@ -113,8 +114,8 @@ public:
         Value biasJ;
         if (bias)
           biasJ = group ? e.loadF32(bias, {group, j}) : e.loadF32(bias, {j});
-        Value d = gemmEpilogue(bld, loc, a.recipe, b.recipe, acc, amaxA,
-                               amaxB, c, alpha, biasJ);
+        Value d = gemmEpilogue(bld, loc, a.recipe, b.recipe, acc, amaxA, amaxB,
+                               c, alpha, biasJ);
         e.storeValue(d, output, {i, j});
       });
     });
@@ -132,16 +133,16 @@ private:
     Type i8 = bld.getI8Type(), i32 = bld.getI32Type();
     e.loop(e.idx(0), numBlocks, [&](Value blk) {
       // One E4M3 decode per block, shared by its 16 elements.
-      Value sf = gemmLoadScale(bld, loc, op.scale, scaleRow, blk, numBlocks,
-                               group);
+      Value sf =
+          gemmLoadScale(bld, loc, op.scale, scaleRow, blk, numBlocks, group);
       SmallVector<Value, 3> at;
       if (group && cast<MemRefType>(op.data.getType()).getRank() == 3)
         at.push_back(group);
       at.append({row, e.mulI(blk, e.idx(kBlock / 2))});
-      Value bytes = vector::LoadOp::create(bld, loc, vec(kBlock / 2, i8),
-                                           op.data, at);
-      Value wide = arith::ExtUIOp::create(bld, loc, vec(kBlock / 2, i32),
-                                          bytes);
+      Value bytes =
+          vector::LoadOp::create(bld, loc, vec(kBlock / 2, i8), op.data, at);
+      Value wide =
+          arith::ExtUIOp::create(bld, loc, vec(kBlock / 2, i32), bytes);
       // Byte j holds element 2j in its low nibble, 2j+1 in its high one
       // (SPEC.md section 1); interleave them back into element order.
       Value lo = arith::AndIOp::create(bld, loc, wide, m.i32(wide, 0xF));
@@ -162,19 +163,17 @@ private:
   Value dot(Value jj, Value blkBegin, Value blkEnd) {
     Type f32 = bld.getF32Type();
     Value zero = arith::ConstantOp::create(
-        bld, loc, DenseElementsAttr::get(vec(kBlock, f32),
-                                         bld.getF32FloatAttr(0.0f)));
-    Value lanes = e.loop(blkBegin, blkEnd, {zero},
-                         [&](Value blk, ValueRange args) {
-                           Value col = e.mulI(blk, e.idx(kBlock));
-                           Value va = vector::LoadOp::create(
-                               bld, loc, vec(kBlock, f32), aRow, col);
-                           Value vb = vector::LoadOp::create(
-                               bld, loc, vec(kBlock, f32), bPanel,
-                               ValueRange{jj, col});
-                           return SmallVector<Value>{
-                               m.add(args[0], m.mul(va, vb))};
-                         })[0];
+        bld, loc,
+        DenseElementsAttr::get(vec(kBlock, f32), bld.getF32FloatAttr(0.0f)));
+    Value lanes =
+        e.loop(blkBegin, blkEnd, {zero}, [&](Value blk, ValueRange args) {
+          Value col = e.mulI(blk, e.idx(kBlock));
+          Value va =
+              vector::LoadOp::create(bld, loc, vec(kBlock, f32), aRow, col);
+          Value vb = vector::LoadOp::create(bld, loc, vec(kBlock, f32), bPanel,
+                                            ValueRange{jj, col});
+          return SmallVector<Value>{m.add(args[0], m.mul(va, vb))};
+        })[0];
     return vector::ReductionOp::create(bld, loc, vector::CombiningKind::ADD,
                                        lanes);
   }
@@ -213,12 +212,10 @@ struct ExpandMatmul : OpRewritePattern<MatmulOp> {
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
     LoopEmitter e(rewriter, op.getLoc());
-    MatmulEmitter mm(e, {op.getAData(), op.getAScale(), op.getAAmax(),
-                         op.getARecipe()},
-                     {op.getBData(), op.getBScale(), op.getBAmax(),
-                      op.getBRecipe()},
-                     op.getOutput(), op.getBias(),
-                     op.getAlpha().convertToFloat());
+    MatmulEmitter mm(
+        e, {op.getAData(), op.getAScale(), op.getAAmax(), op.getARecipe()},
+        {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
+        op.getOutput(), op.getBias(), op.getAlpha().convertToFloat());
     mm.prologue();
     mm.emitRows(/*group=*/{}, e.idx(0), e.dim(op.getOutput(), 0), e.idx(0));
     mm.epilogueDealloc();
@@ -234,12 +231,10 @@ struct ExpandGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     LoopEmitter e(rewriter, loc);
-    MatmulEmitter mm(e, {op.getAData(), op.getAScale(), op.getAAmax(),
-                         op.getARecipe()},
-                     {op.getBData(), op.getBScale(), op.getBAmax(),
-                      op.getBRecipe()},
-                     op.getOutput(), op.getBias(),
-                     op.getAlpha().convertToFloat());
+    MatmulEmitter mm(
+        e, {op.getAData(), op.getAScale(), op.getAAmax(), op.getARecipe()},
+        {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
+        op.getOutput(), op.getBias(), op.getAlpha().convertToFloat());
     mm.prologue();
     Value m = e.dim(op.getOutput(), 0);
     // Groups run in order over consecutive rows of A; A's swizzled scales
@@ -252,11 +247,20 @@ struct ExpandGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
              Value split = arith::IndexCastOp::create(
                  rewriter, loc, rewriter.getIndexType(),
                  memref::LoadOp::create(rewriter, loc, op.getSplits(), g));
-             Value rows = e.minI(
-                 split, arith::SubIOp::create(rewriter, loc, m,
-                                              e.minI(rowOffset, m)));
+             Value rows =
+                 e.minI(split, arith::SubIOp::create(rewriter, loc, m,
+                                                     e.minI(rowOffset, m)));
              Value rowEnd = e.addI(rowOffset, rows);
-             mm.emitRows(g, rowOffset, rowEnd, scaleRow);
+             // An empty group has no output rows: skip decoding its B.
+             Value nonEmpty = arith::CmpIOp::create(
+                 rewriter, loc, arith::CmpIPredicate::ne, rows, e.idx(0));
+             auto ifOp = scf::IfOp::create(rewriter, loc, nonEmpty,
+                                           /*withElseRegion=*/false);
+             {
+               OpBuilder::InsertionGuard guard(rewriter);
+               rewriter.setInsertionPointToStart(ifOp.thenBlock());
+               mm.emitRows(g, rowOffset, rowEnd, scaleRow);
+             }
              Value padded = e.mulI(e.ceilDivI(rows, 128), e.idx(128));
              return SmallVector<Value>{rowEnd, e.addI(scaleRow, padded)};
            });

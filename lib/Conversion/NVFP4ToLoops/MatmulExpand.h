@@ -1,4 +1,5 @@
-//===- MatmulExpand.h - nvfp4 GEMMs to scf loops ------------------*- C++ -*-===//
+//===- MatmulExpand.h - nvfp4 GEMMs to scf loops ------------------*- C++
+//-*-===//
 //
 // The GEMM half of nvfp4-expand, kept apart from the quantization patterns.
 //

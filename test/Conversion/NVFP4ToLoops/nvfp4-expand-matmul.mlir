@@ -108,8 +108,8 @@ func.func @windows(%ad: memref<?x48xi8>, %as: memref<?x8xf8E4M3FN>, %aa: memref<
 
 // -----
 
-// Grouped: groups run in order over consecutive rows of A; each group reads
-// its own B (leading index g of data, scales and amaxes) and bias row, and
+// Grouped: groups run in order over consecutive rows of A (an empty group
+// is skipped); each group reads its own B (leading index g of data, scales and amaxes) and bias row, and
 // A's scale rows restart on a fresh 128-row tile per group.
 // CHECK-LABEL: func.func @grouped
 // CHECK-SAME: %[[SPLITS:[a-z0-9]+]]: memref<2xi64>
@@ -120,6 +120,8 @@ func.func @windows(%ad: memref<?x48xi8>, %as: memref<?x8xf8E4M3FN>, %aa: memref<
 // CHECK-SAME: %[[BIAS:[a-z0-9]+]]: memref<2x256xf32>
 // CHECK: scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ROW0:.*]] = %{{.*}}, %[[SROW:.*]] = %{{.*}}) -> (index, index)
 // CHECK: memref.load %[[SPLITS]][%[[G]]]
+// CHECK: %[[NONEMPTY:.*]] = arith.cmpi ne
+// CHECK: scf.if %[[NONEMPTY]]
 // CHECK: memref.load %[[BS]][%[[G]],
 // CHECK: vector.load %[[BD]][%[[G]],
 // CHECK: memref.load %[[AA]][%[[G]]]

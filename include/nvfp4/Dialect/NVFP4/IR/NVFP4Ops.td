@@ -175,8 +175,10 @@ def NVFP4_MatmulOp : NVFP4_MatmulOpBase<"matmul"> {
     `D[i,j] = Out(alpha * c * amax_A[i] * amax_B[j] * acc[i,j] + bias[j])`
     with `c = 1/(36 * E_A * E_B)`; a per-tensor operand broadcasts its scalar
     amax, and window (1x64) operands promote every 64-wide `K` step with its
-    own amaxes. `bias` is FP32 of shape `(N)`; the output is bf16, f16 or
-    f32.
+    own amaxes. A window operand may be paired with a per-tensor or
+    per-row one: every window then uses the other operand's (constant)
+    amax. `bias` is FP32 of shape `(N)`; the output is bf16, f16 or f32.
+    The exact rounding sequence is that of `GemmNumerics.h`.
 
     Example:
 

@@ -1,0 +1,196 @@
+//===- nvfp4-matmul.cpp - Multiply two NVFP4 tensors from .npy files
+//-------===//
+//
+//   nvfp4-matmul --a-recipe=R --b-recipe=R [--alpha=X] [--bias=BIAS.npy]
+//                [--out-dtype=bf16|f16|f32] [--target=cpu] A_DIR B_DIR OUT.npy
+//
+// A_DIR and B_DIR are output directories of nvfp4-quantize (data.npy,
+// scale.npy, amax.npy of a rowwise output with sf_layout = 128x4): A is
+// M x K, B is N x K, and OUT.npy receives D = A * B^T (SPEC.md section 12),
+// M x N. bf16 output is written as float32 (NumPy has no bfloat16; the
+// values are exactly the bf16 ones). Every failure prints one line naming
+// the problem, exits non-zero and writes no output.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/Matmul.h"
+#include "nvfp4/Support/FloatBits.h"
+#include "nvfp4/Support/Npy.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+
+using namespace llvm;
+namespace npy = nvfp4::npy;
+
+namespace {
+cl::opt<std::string> aRecipeOpt(
+    "a-recipe",
+    cl::desc("recipe A was quantized with: a preset or the inside of "
+             "#nvfp4.recipe<...> (e.g. 'per_token, sf_layout = 128x4')"),
+    cl::Required);
+cl::opt<std::string> bRecipeOpt("b-recipe",
+                                cl::desc("recipe B was quantized with"),
+                                cl::Required);
+cl::opt<float> alphaOpt("alpha", cl::desc("scale of the product (default 1)"),
+                        cl::init(1.0f));
+cl::opt<std::string> biasOpt("bias",
+                             cl::desc("BIAS.npy: N float32 values added to "
+                                      "every row"));
+cl::opt<std::string> outDtypeOpt("out-dtype", cl::desc("bf16|f16|f32"),
+                                 cl::init("bf16"));
+cl::opt<std::string> targetOpt("target",
+                               cl::desc("cpu (GPU targets: not supported yet)"),
+                               cl::init("cpu"));
+cl::opt<std::string> aDir(cl::Positional, cl::desc("A_DIR"), cl::Required);
+cl::opt<std::string> bDir(cl::Positional, cl::desc("B_DIR"), cl::Required);
+cl::opt<std::string> outPath(cl::Positional, cl::desc("OUT.npy"), cl::Required);
+
+Error fail(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+
+/// Reads `dir/name`, checking its dtype.
+Expected<npy::Array> readArray(StringRef dir, StringRef name,
+                               npy::DType dtype) {
+  SmallString<256> path(dir);
+  sys::path::append(path, name);
+  Expected<npy::Array> array = npy::readNpy(path);
+  if (!array)
+    return array.takeError();
+  if (array->dtype != dtype)
+    return fail(path + ": expected dtype " + npy::dtypeName(dtype) + ", got " +
+                npy::dtypeName(array->dtype));
+  return array;
+}
+
+/// One operand as nvfp4-quantize wrote it.
+Expected<nvfp4::QuantizedOutput> loadOperand(StringRef dir) {
+  auto data = readArray(dir, "data.npy", npy::DType::U8);
+  if (!data)
+    return data.takeError();
+  auto scale = readArray(dir, "scale.npy", npy::DType::U8);
+  if (!scale)
+    return scale.takeError();
+  auto amax = readArray(dir, "amax.npy", npy::DType::F32);
+  if (!amax)
+    return amax.takeError();
+  if (data->shape.size() != 2 || scale->shape.size() != 2)
+    return fail(dir + ": expected 2-D data.npy and scale.npy");
+  nvfp4::QuantizedOutput q;
+  q.rows = data->shape[0];
+  q.cols = data->shape[1] * 2;
+  q.data.assign(data->bytes.begin(), data->bytes.end());
+  q.scaleShape.assign(scale->shape.begin(), scale->shape.end());
+  q.scale.assign(scale->bytes.begin(), scale->bytes.end());
+  q.amaxShape.assign(amax->shape.begin(), amax->shape.end());
+  q.amax = npy::toFloat32(*amax);
+  return q;
+}
+
+Expected<nvfp4::ElementType> outputType() {
+  if (outDtypeOpt == "bf16")
+    return nvfp4::ElementType::BF16;
+  if (outDtypeOpt == "f16")
+    return nvfp4::ElementType::F16;
+  if (outDtypeOpt == "f32")
+    return nvfp4::ElementType::F32;
+  return fail("unknown --out-dtype value '" + outDtypeOpt +
+              "' (expected bf16, f16 or f32)");
+}
+
+/// The operands and options of one GEMM, ready for any runner.
+struct Problem {
+  mlir::nvfp4::RecipeAttr aRecipe, bRecipe;
+  nvfp4::QuantizedOutput a, b;
+  nvfp4::MatmulOptions options;
+};
+
+/// Runs the GEMM on the target. A GPU runner plugs in here (its recipes
+/// re-created in its own context, as nvfp4-quantize does).
+Expected<std::vector<uint8_t>> runOnTarget(nvfp4::HostRunner &host,
+                                           const Problem &p) {
+  if (targetOpt == "cpu")
+    return host.matmul(p.aRecipe, p.a, p.bRecipe, p.b, p.options);
+  if (StringRef(targetOpt).starts_with("sm_"))
+    return fail("--target=" + targetOpt +
+                ": GPU matmul is not supported yet (use --target=cpu)");
+  return fail("unknown target '" + targetOpt +
+              "' (expected cpu or an sm_<N> GPU architecture)");
+}
+
+Error run() {
+  auto runner = nvfp4::HostRunner::create();
+  if (!runner)
+    return runner.takeError();
+  Problem p;
+  for (auto [opt, recipe] : {std::pair{&aRecipeOpt, &p.aRecipe},
+                             std::pair{&bRecipeOpt, &p.bRecipe}}) {
+    auto r = (*runner)->parseRecipe(*opt);
+    if (!r)
+      return fail("--" + opt->ArgStr + ": " + toString(r.takeError()));
+    *recipe = *r;
+  }
+  auto type = outputType();
+  if (!type)
+    return type.takeError();
+  p.options.out = *type;
+  p.options.alpha = alphaOpt;
+  auto a = loadOperand(aDir);
+  if (!a)
+    return a.takeError();
+  auto b = loadOperand(bDir);
+  if (!b)
+    return b.takeError();
+  p.a = std::move(*a);
+  p.b = std::move(*b);
+  if (!biasOpt.empty()) {
+    auto bias = npy::readNpy(biasOpt);
+    if (!bias)
+      return bias.takeError();
+    if (bias->shape.size() != 1 || bias->shape[0] != p.b.rows)
+      return fail(biasOpt + ": expected a bias of shape (" + Twine(p.b.rows) +
+                  ",) (N, the rows of B)");
+    if (bias->dtype != npy::DType::F32)
+      return fail(biasOpt + ": expected dtype float32, got " +
+                  npy::dtypeName(bias->dtype));
+    p.options.bias = npy::toFloat32(*bias);
+  }
+
+  auto d = runOnTarget(**runner, p);
+  if (!d)
+    return d.takeError();
+  int64_t m = p.a.rows, n = p.b.rows;
+  if (p.options.out == nvfp4::ElementType::F16)
+    return npy::writeNpy(outPath, npy::DType::F16, {m, n}, d->data());
+  std::vector<float> values(m * n);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (p.options.out == nvfp4::ElementType::F32) {
+      std::memcpy(&values[i], &(*d)[4 * i], 4);
+    } else {
+      uint16_t h = uint16_t((*d)[2 * i] | ((*d)[2 * i + 1] << 8));
+      values[i] = nvfp4::bf16ToFloat(h);
+    }
+  }
+  return npy::writeNpy(outPath, npy::DType::F32, {m, n}, values.data());
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "nvfp4-matmul: D = A * B^T of two NVFP4 tensors written by "
+      "nvfp4-quantize\n");
+  if (Error e = run()) {
+    errs() << "nvfp4-matmul: error: " << toString(std::move(e)) << "\n";
+    return 1;
+  }
+  return 0;
+}
