@@ -86,21 +86,22 @@ Value mlir::nvfp4::gemmDecode(OpBuilder &b, Location loc, Value nibble,
 
 Value mlir::nvfp4::gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
                                      Value scaleF16x2) {
-  // Only bits 7..0 of `byte` are read, so callers may pass a word shifted
-  // right to the byte.
   NumericsBuilder m(b, loc);
-  auto bits = [&](int32_t mask, int32_t shift) {
-    return arith::ShLIOp::create(
-        b, loc, arith::AndIOp::create(b, loc, byte, m.i32(mask)),
-        m.i32(shift));
+  auto shl = [&](Value x, int32_t n) {
+    return arith::ShLIOp::create(b, loc, x, m.i32(n));
+  };
+  auto mask = [&](Value x, uint32_t bits) {
+    return arith::AndIOp::create(b, loc, x, m.i32(int32_t(bits)));
   };
   // Nibble s|m2 m1 m0 -> f16 bits s at 15, m2..m0 at 11..9: the exponent
   // field holds E2M1's exponent and the mantissa's top bit its mantissa,
-  // which reads as e2m1 * 2^-14 (normal and subnormal alike).
-  Value word = arith::OrIOp::create(
-      b, loc,
-      arith::OrIOp::create(b, loc, bits(0x07, 9), bits(0x08, 12)),
-      arith::OrIOp::create(b, loc, bits(0x70, 21), bits(0x80, 24)));
+  // which reads as e2m1 * 2^-14 (normal and subnormal alike). With a copy
+  // of the byte 12 bits up, the high nibble sits 16 bits above the low one,
+  // so one shift and mask place both halves.
+  Value x = mask(byte, 0xFF);
+  x = arith::OrIOp::create(b, loc, x, shl(x, 12));
+  Value word = arith::OrIOp::create(b, loc, mask(shl(x, 9), 0x0E000E00u),
+                                    mask(shl(x, 12), 0x80008000u));
   auto f16x2 = VectorType::get({2}, b.getF16Type());
   Value h = vector::BitCastOp::create(
       b, loc, f16x2,

@@ -12,7 +12,7 @@
 // scales copied to tensor memory with tcgen05.cp, completion through
 // tcgen05.commit on an mbarrier, the epilogue read back with tcgen05.ld.
 // Compiled and assembled here only; no Blackwell GPU has run these kernels.
-// Decode-sized M (<= 32) keeps the K-split mma.sync kernel; the tcgen05
+// M <= 256 keeps the K-split mma.sync kernels (small_m, medium_m); the tcgen05
 // kernel serves every larger M.
 
 // HOST-LABEL: func.func @matmul_per_token
@@ -27,7 +27,7 @@
 
 // CHECK: .target sm_100a
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_small_m(
-// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_tcgen05(
 // CHECK: .maxntid 128, 1, 1
 // CHECK: .shared .align 1024 .b8 matmul_per_token_m0_gemm_tcgen05_smem[9232];
@@ -57,7 +57,7 @@
 // sm_90a has no tcgen05: the same GEMM stays on the mma.sync kernels.
 // SM90: .target sm_90a
 // SM90-NOT: tcgen05
-// SM90: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // SM90-NOT: tcgen05
 func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN>,
                             %a_amax: memref<?xf32>,
@@ -103,7 +103,7 @@ func.func @matmul_window(%ad: memref<?x128xi8>, %as: memref<?x16xf8E4M3FN>, %aa:
 
 // K = 96 is not a multiple of 64: the mma.sync kernels serve it on sm_100a.
 // CHECK-LABEL: .entry matmul_ragged_k_m2_gemm_small_m(
-// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-LABEL: .entry matmul_ragged_k_m2_gemm_large_m(
 // CHECK-NOT: tcgen05
 func.func @matmul_ragged_k(%ad: memref<?x48xi8>, %as: memref<?x8xf8E4M3FN>, %aa: memref<1xf32>,

@@ -13,7 +13,9 @@
 #include "nvfp4/Support/FloatBits.h"
 
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -216,6 +218,40 @@ TEST_F(GemmNumericsTest, DecodeExhaustive) {
       EXPECT_EQ(std::signbit(out), std::signbit(want)) << nibble << " " << sf;
       // Exact in bf16 as well (SPEC.md section 12 exactness note).
       EXPECT_EQ(::nvfp4::bf16ToFloat(::nvfp4::floatToBF16(out)), out);
+    }
+  }
+}
+
+// The GPU kernels' fast decode (bit placement + two exact f16 products)
+// gives e2m1 * sf exactly, for every byte, every non-negative scale byte
+// and garbage above bit 7.
+TEST_F(GemmNumericsTest, DecodeF16PairExhaustive) {
+  Kernel k(ctx, {i32(), f32()}, {f32(), f32()},
+           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+             auto f16x2 = VectorType::get({2}, b.getF16Type());
+             Value sf = arith::TruncFOp::create(b, loc, b.getF16Type(), a[1]);
+             Value pair = gemmDecodeF16Pair(
+                 b, loc, a[0], vector::BroadcastOp::create(b, loc, f16x2, sf));
+             Value wide = arith::ExtFOp::create(
+                 b, loc, VectorType::get({2}, b.getF32Type()), pair);
+             return SmallVector<Value>{
+                 vector::ExtractOp::create(b, loc, wide, 0),
+                 vector::ExtractOp::create(b, loc, wide, 1)};
+           });
+  for (int sf = 0; sf < 0x7F; ++sf) {
+    float scale = ref::fromE4M3(uint8_t(sf));
+    for (int byte = 0; byte < 256; ++byte) {
+      int32_t word = byte | 0x5A00 | (sf << 16); // bits above 7 are noise
+      struct {
+        float lo, hi;
+      } out{-1, -1};
+      k.call({&word, &scale, &out});
+      double lo = double(ref::fromE2M1(uint8_t(byte & 0xF))) * scale;
+      double hi = double(ref::fromE2M1(uint8_t(byte >> 4))) * scale;
+      ASSERT_EQ(double(out.lo), lo) << byte << " " << sf;
+      ASSERT_EQ(double(out.hi), hi) << byte << " " << sf;
+      ASSERT_EQ(std::signbit(out.lo), std::signbit(lo)) << byte << " " << sf;
+      ASSERT_EQ(std::signbit(out.hi), std::signbit(hi)) << byte << " " << sf;
     }
   }
 }

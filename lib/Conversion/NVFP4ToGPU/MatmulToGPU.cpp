@@ -18,11 +18,15 @@
 // load per row) and uses bytes 2s and 2s+1 as its two k-pairs of k-step s.
 // Every lane then needs exactly one block scale per row and chunk.
 //
-// Two configurations are emitted; the host picks by M:
-//  * small M (decode): one 16-row tile per warp and the K range split over
-//    the warps of a thread block, which are summed in shared memory in a
-//    fixed order -- enough loads in flight to stream B at full bandwidth;
-//  * large M: 32x32 warp tiles, four warps per block, no K split.
+// Three configurations are emitted; the host picks the first that serves M:
+//  * small M (<= 32, decode): one 16-row tile per warp and the K range split
+//    over the 8 warps of a thread block, summed in shared memory in a fixed
+//    order -- enough loads in flight to stream B at full bandwidth;
+//  * medium M (<= 256): the same with 32-row tiles and a 4-way K split;
+//  * large M: 128 x 128 (64 for window operands) block tiles whose operands
+//    are decoded once per block into shared memory, in mma fragment order
+//    (the staged path below), 64 x 32 warp tiles.
+// On sm_100a the tcgen05 kernel (MatmulTcgen05.cpp) replaces the last one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,10 +76,15 @@ struct GemmConfig {
 SmallVector<GemmConfig> configsFor(bool window) {
   GemmConfig small{"small_m", /*mi=*/1, /*ni=*/4, /*warpsM=*/1, /*warpsN=*/1,
                    /*kSplit=*/8, /*maxM=*/32, /*unroll=*/4, /*staged=*/false};
+  // Up to a few hundred rows the staged tile leaves SMs idle; a K-split
+  // direct kernel with 32-row tiles fills them.
+  GemmConfig medium{"medium_m", /*mi=*/2, /*ni=*/4, /*warpsM=*/1,
+                    /*warpsN=*/1, /*kSplit=*/4, /*maxM=*/256, /*unroll=*/2,
+                    /*staged=*/false};
   GemmConfig large{"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
                    /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
                    /*staged=*/true};
-  return {small, large};
+  return {small, medium, large};
 }
 
 /// The operands of a matmul, as values of the kernel being built.
@@ -308,11 +317,16 @@ private:
     if (!window)
       return sum;
 
-    // acc += RN(chunk * RN(RN(amaxA[i,w] * amaxB[j,w]) * c)).
+    // acc += RN(chunk * RN(RN(amaxA[i,w] * amaxB[j,w]) * c)), each amax
+    // read once per chunk.
+    SmallVector<Value> aAmax(2 * cfg.mi), bAmax(2 * cfg.ni);
     SmallVector<Value> next(acc.begin(), acc.end());
     forEachAccumulator([&](int64_t slot, int64_t aRow, int64_t bCol) {
-      Value factor =
-          gemmWindowFactor(b, loc, amaxA(aRow, w), amaxB(bCol, w), cConst);
+      if (!aAmax[aRow])
+        aAmax[aRow] = amaxA(aRow, w);
+      if (!bAmax[bCol])
+        bAmax[bCol] = amaxB(bCol, w);
+      Value factor = gemmWindowFactor(b, loc, aAmax[aRow], bAmax[bCol], cConst);
       next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
     });
     return next;
