@@ -129,9 +129,9 @@ def test_errors(tools_dir, tmp_path):
                  ["--a-recipe=per_tensor", f"--b-recipe={ok}", a_dir, a_dir],
                  "must use sf_layout = 128x4")
     expect_error(tools_dir, tmp_path,
-                 [f"--a-recipe={ok}", f"--b-recipe={ok}", "--target=sm_90a",
+                 [f"--a-recipe={ok}", f"--b-recipe={ok}", "--target=gpu",
                   a_dir, a_dir],
-                 "not supported yet")
+                 "unknown target 'gpu'")
     expect_error(tools_dir, tmp_path,
                  [f"--a-recipe={ok}", f"--b-recipe={ok}", "--out-dtype=f64",
                   a_dir, a_dir],
@@ -148,3 +148,46 @@ def test_errors(tools_dir, tmp_path):
                  [f"--a-recipe={ok}", f"--b-recipe={ok}",
                   f"--bias={tmp_path / 'bias.npy'}", a_dir, a_dir],
                  "expected a bias of shape (4,)")
+
+
+def _cuda_driver_loads():
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(_cuda_driver_loads(), reason="a CUDA driver is present")
+def test_gpu_target_without_driver(tools_dir, tmp_path):
+    rng = np.random.default_rng(8)
+    a_dir = quantize(tools_dir, tmp_path, matrix(rng, 4, 64), "per_tensor", "a")
+    ok = "per_tensor, sf_layout = 128x4"
+    expect_error(tools_dir, tmp_path,
+                 [f"--a-recipe={ok}", f"--b-recipe={ok}", "--target=sm_90a",
+                  a_dir, a_dir],
+                 "cannot load the CUDA driver (libcuda.so.1)")
+
+
+@pytest.mark.skipif(not _cuda_driver_loads(), reason="no CUDA driver")
+def test_gpu_target_matches_cpu(tools_dir, tmp_path):
+    rng = np.random.default_rng(9)
+    for a_recipe, b_recipe, dtype in (("per_token", "per_tensor", "bf16"),
+                                      ("local_1x64", "local_1x64", "f32")):
+        a_dir = quantize(tools_dir, tmp_path, matrix(rng, 33, 320), a_recipe, "a")
+        b_dir = quantize(tools_dir, tmp_path, matrix(rng, 72, 320), b_recipe, "b")
+        outs = {}
+        for target in ("cpu", "sm_90a"):
+            out = tmp_path / f"d-{target}.npy"
+            res = run(tools_dir, "nvfp4-matmul",
+                      f"--a-recipe={a_recipe}, sf_layout = 128x4",
+                      f"--b-recipe={b_recipe}, sf_layout = 128x4",
+                      f"--out-dtype={dtype}", f"--target={target}",
+                      a_dir, b_dir, out)
+            assert res.returncode == 0, res.stderr
+            outs[target] = np.load(out).astype(np.float64)
+        ref = reference(tools_dir, a_dir, b_dir)
+        for d in outs.values():
+            err = np.linalg.norm(d - ref) / np.linalg.norm(ref)
+            assert err <= (1e-5 if dtype == "f32" else 4e-3), err

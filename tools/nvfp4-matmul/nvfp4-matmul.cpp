@@ -2,7 +2,7 @@
 //-------===//
 //
 //   nvfp4-matmul --a-recipe=R --b-recipe=R [--alpha=X] [--bias=BIAS.npy]
-//                [--out-dtype=bf16|f16|f32] [--target=cpu] A_DIR B_DIR OUT.npy
+//                [--out-dtype=bf16|f16|f32] [--target=cpu|sm_90a|...] A_DIR B_DIR OUT.npy
 //
 // A_DIR and B_DIR are output directories of nvfp4-quantize (data.npy,
 // scale.npy, amax.npy of a rowwise output with sf_layout = 128x4): A is
@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+#include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 #include "nvfp4/Runtime/Matmul.h"
 #include "nvfp4/Support/FloatBits.h"
@@ -46,7 +47,8 @@ cl::opt<std::string> biasOpt("bias",
 cl::opt<std::string> outDtypeOpt("out-dtype", cl::desc("bf16|f16|f32"),
                                  cl::init("bf16"));
 cl::opt<std::string> targetOpt("target",
-                               cl::desc("cpu (GPU targets: not supported yet)"),
+                               cl::desc("cpu, or a GPU architecture (sm_90a, "
+                                        "sm_100a, ...) to run on the GPU"),
                                cl::init("cpu"));
 cl::opt<std::string> aDir(cl::Positional, cl::desc("A_DIR"), cl::Required);
 cl::opt<std::string> bDir(cl::Positional, cl::desc("B_DIR"), cl::Required);
@@ -112,17 +114,32 @@ struct Problem {
   nvfp4::MatmulOptions options;
 };
 
-/// Runs the GEMM on the target. A GPU runner plugs in here (its recipes
-/// re-created in its own context, as nvfp4-quantize does).
+cl::opt<std::string> toolkitOpt("cuda-toolkit",
+                                cl::desc("CUDA toolkit holding ptxas"),
+                                cl::init("/usr/local/cuda"));
+
+/// Runs the GEMM on the target: the host runner, or a GPU runner with the
+/// recipes re-created in its own context (as nvfp4-quantize does).
 Expected<std::vector<uint8_t>> runOnTarget(nvfp4::HostRunner &host,
                                            const Problem &p) {
   if (targetOpt == "cpu")
     return host.matmul(p.aRecipe, p.a, p.bRecipe, p.b, p.options);
-  if (StringRef(targetOpt).starts_with("sm_"))
-    return fail("--target=" + targetOpt +
-                ": GPU matmul is not supported yet (use --target=cpu)");
-  return fail("unknown target '" + targetOpt +
-              "' (expected cpu or an sm_<N> GPU architecture)");
+  if (!StringRef(targetOpt).starts_with("sm_"))
+    return fail("unknown target '" + targetOpt +
+                "' (expected cpu or an sm_<N> GPU architecture)");
+  auto gpu = nvfp4::GPURunner::create(targetOpt, toolkitOpt);
+  if (!gpu)
+    return gpu.takeError();
+  std::string aText, bText;
+  llvm::raw_string_ostream(aText) << mlir::Attribute(p.aRecipe);
+  llvm::raw_string_ostream(bText) << mlir::Attribute(p.bRecipe);
+  auto a = nvfp4::parseRecipe((*gpu)->getContext(), aText);
+  if (!a)
+    return a.takeError();
+  auto b = nvfp4::parseRecipe((*gpu)->getContext(), bText);
+  if (!b)
+    return b.takeError();
+  return (*gpu)->matmul(*a, p.a, *b, p.b, p.options);
 }
 
 Error run() {
