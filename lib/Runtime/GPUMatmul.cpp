@@ -37,6 +37,94 @@ GPURunner::compileMatmul(RecipeAttr aRecipe, RecipeAttr bRecipe,
   });
 }
 
+namespace {
+/// One operand as the kernel sees it: device pointers and shapes.
+struct OperandView {
+  CUdeviceptr data, scale, amax;
+  int64_t rows, cols;
+  SmallVector<int64_t, 2> scaleShape, amaxShape;
+};
+
+OperandView viewOf(const QuantizedOutput &q, CUdeviceptr data,
+                   CUdeviceptr scale, CUdeviceptr amax) {
+  return {data,   scale,        amax,          q.rows,
+          q.cols, q.scaleShape, q.amaxShape};
+}
+
+/// Launches the kernel of `compiled` that serves M (the first whose
+/// `nvfp4.gemm_max_m` admits it, as the lowered host code picks).
+llvm::Error launchViews(CudaDevice &d, const CompiledQuantize &compiled,
+                        CudaDevice::Module &module, const OperandView &a,
+                        const OperandView &b, CUdeviceptr bias,
+                        CUdeviceptr out) {
+  int64_t m = a.rows, n = b.rows;
+  KernelParams params;
+  for (const OperandView *q : {&a, &b}) {
+    params.addMemRef(q->data, {q->rows, q->cols / 2});
+    params.addMemRef(q->scale, q->scaleShape);
+    params.addMemRef(q->amax, q->amaxShape);
+  }
+  if (bias)
+    params.addMemRef(bias, {n});
+  params.addMemRef(out, {m, n});
+  SmallVector<void *> args = params.pointers();
+  for (const KernelInfo &k : compiled.kernels) {
+    if (k.work != "gemm")
+      return makeError("unexpected kernel work kind '" + k.work + "' in " +
+                       k.name);
+    if (k.maxM != 0 && m > k.maxM)
+      continue;
+    int64_t blocks =
+        ((m + k.tileM - 1) / k.tileM) * ((n + k.tileN - 1) / k.tileN);
+    if (blocks > int64_t(UINT32_MAX >> 1))
+      return makeError("GEMM of " + std::to_string(m) + " x " +
+                       std::to_string(n) + " needs more thread blocks than "
+                       "a 1-D grid holds");
+    return d.launch(module, k.name, unsigned(blocks), unsigned(k.threads),
+                    args);
+  }
+  return makeError("internal error: no GEMM kernel serves M = " +
+                   std::to_string(m));
+}
+
+/// Host buffers copied to fresh device buffers, freed with the object.
+class DeviceBuffers {
+public:
+  explicit DeviceBuffers(CudaDevice &d) : d(d) {}
+  ~DeviceBuffers() {
+    for (CUdeviceptr p : ptrs)
+      llvm::consumeError(d.free(p));
+  }
+  /// A device copy of `bytes` bytes at `host` (uninitialised when null).
+  llvm::Expected<CUdeviceptr> add(const void *host, size_t bytes) {
+    auto ptr = d.alloc(std::max<size_t>(bytes, 1));
+    if (!ptr)
+      return ptr.takeError();
+    ptrs.push_back(*ptr);
+    if (host && bytes)
+      if (llvm::Error e = d.copyToDevice(*ptr, host, bytes))
+        return std::move(e);
+    return *ptr;
+  }
+  llvm::Expected<OperandView> add(const QuantizedOutput &q) {
+    auto data = add(q.data.data(), q.data.size());
+    if (!data)
+      return data.takeError();
+    auto scale = add(q.scale.data(), q.scale.size());
+    if (!scale)
+      return scale.takeError();
+    auto amax = add(q.amax.data(), q.amax.size() * 4);
+    if (!amax)
+      return amax.takeError();
+    return viewOf(q, *data, *scale, *amax);
+  }
+
+private:
+  CudaDevice &d;
+  SmallVector<CUdeviceptr> ptrs;
+};
+} // namespace
+
 llvm::Error GPURunner::launchMatmul(const CompiledQuantize &compiled,
                                     CudaDevice::Module &module,
                                     const QuantizedOutput &a,
@@ -45,34 +133,10 @@ llvm::Error GPURunner::launchMatmul(const CompiledQuantize &compiled,
   auto dev = device();
   if (!dev)
     return dev.takeError();
-  int64_t m = a.rows, n = b.rows;
-  KernelParams params;
-  unsigned next = 0;
-  for (const QuantizedOutput *q : {&a, &b}) {
-    params.addMemRef(buffers[next++], {q->rows, q->cols / 2});
-    params.addMemRef(buffers[next++], q->scaleShape);
-    params.addMemRef(buffers[next++], q->amaxShape);
-  }
-  if (bias)
-    params.addMemRef(buffers[next++], {n});
-  params.addMemRef(buffers[next++], {m, n});
-  SmallVector<void *> args = params.pointers();
-  for (const KernelInfo &k : compiled.kernels) {
-    if (k.work != "gemm")
-      return makeError("unexpected kernel work kind '" + k.work + "' in " +
-                       k.name);
-    if (k.maxM != 0 && m > k.maxM)
-      continue;
-    int64_t blocks = ((m + k.tileM - 1) / k.tileM) * ((n + k.tileN - 1) / k.tileN);
-    if (blocks > int64_t(UINT32_MAX >> 1))
-      return makeError("GEMM of " + std::to_string(m) + " x " +
-                       std::to_string(n) + " needs more thread blocks than "
-                       "a 1-D grid holds");
-    return (*dev)->launch(module, k.name, unsigned(blocks), unsigned(k.threads),
-                          args);
-  }
-  return makeError("internal error: no GEMM kernel serves M = " +
-                   std::to_string(m));
+  return launchViews(**dev, compiled, module,
+                     viewOf(a, buffers[0], buffers[1], buffers[2]),
+                     viewOf(b, buffers[3], buffers[4], buffers[5]),
+                     bias ? buffers[6] : 0, buffers.back());
 }
 
 llvm::Expected<std::vector<uint8_t>>
@@ -95,48 +159,111 @@ GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
 
   int64_t m = a.rows, n = b.rows;
   std::vector<uint8_t> out(size_t(m * n) * elementSize(options.out));
-  struct Buffer {
-    const void *host;
-    size_t bytes;
-    CUdeviceptr ptr = 0;
-  };
-  SmallVector<Buffer> buffers;
-  for (const QuantizedOutput *q : {&a, &b}) {
-    buffers.push_back({q->data.data(), q->data.size()});
-    buffers.push_back({q->scale.data(), q->scale.size()});
-    buffers.push_back({q->amax.data(), q->amax.size() * 4});
-  }
-  if (options.bias)
-    buffers.push_back({options.bias->data(), options.bias->size() * 4});
-  buffers.push_back({nullptr, out.size()});
-  auto release = [&] {
-    for (Buffer &buf : buffers)
-      if (buf.ptr)
-        llvm::consumeError(d.free(buf.ptr));
-  };
-  auto fail = [&](llvm::Error e) -> llvm::Expected<std::vector<uint8_t>> {
-    release();
-    return std::move(e);
-  };
-  SmallVector<CUdeviceptr> ptrs;
-  for (Buffer &buf : buffers) {
-    auto ptr = d.alloc(std::max<size_t>(buf.bytes, 1));
+  DeviceBuffers buffers(d);
+  auto aView = buffers.add(a);
+  if (!aView)
+    return aView.takeError();
+  auto bView = buffers.add(b);
+  if (!bView)
+    return bView.takeError();
+  CUdeviceptr bias = 0;
+  if (options.bias) {
+    auto ptr = buffers.add(options.bias->data(), options.bias->size() * 4);
     if (!ptr)
-      return fail(ptr.takeError());
-    buf.ptr = *ptr;
-    ptrs.push_back(buf.ptr);
-    if (buf.host && buf.bytes)
-      if (llvm::Error e = d.copyToDevice(buf.ptr, buf.host, buf.bytes))
-        return fail(std::move(e));
+      return ptr.takeError();
+    bias = *ptr;
   }
-  if (llvm::Error e = launchMatmul(**compiled, **module, a, b,
-                                   options.bias.has_value(), ptrs))
-    return fail(std::move(e));
+  auto outPtr = buffers.add(nullptr, out.size());
+  if (!outPtr)
+    return outPtr.takeError();
+  if (llvm::Error e =
+          launchViews(d, **compiled, **module, *aView, *bView, bias, *outPtr))
+    return std::move(e);
   if (llvm::Error e = d.synchronize())
-    return fail(std::move(e));
-  if (llvm::Error e = d.copyToHost(out.data(), ptrs.back(), out.size()))
-    return fail(std::move(e));
-  release();
+    return std::move(e);
+  if (llvm::Error e = d.copyToHost(out.data(), *outPtr, out.size()))
+    return std::move(e);
+  return out;
+}
+
+llvm::Expected<std::vector<uint8_t>> GPURunner::matmulGrouped(
+    RecipeAttr aRecipe, const QuantizedOutput &a, ArrayRef<int64_t> splits,
+    RecipeAttr bRecipe, ArrayRef<QuantizedOutput> b,
+    const MatmulOptions &options) {
+  if (llvm::Error e =
+          checkMatmulOperands(aRecipe, a, bRecipe, b, options, splits))
+    return std::move(e);
+  // Each non-empty group runs the plain GEMM kernel on views of its rows of
+  // A, its B, its bias row and its rows of D: the group structure lives in
+  // host-known offsets, so no kernel needs the splits.
+  MatmulOptions groupOptions = options;
+  if (options.bias)
+    groupOptions.bias.emplace(1); // compile with a bias operand
+  auto compiled = compileMatmul(aRecipe, bRecipe, groupOptions);
+  if (!compiled)
+    return compiled.takeError();
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  CudaDevice &d = **dev;
+  auto module = loadedModule(**compiled);
+  if (!module)
+    return module.takeError();
+
+  int64_t m = a.rows, n = b.empty() ? 0 : b.front().rows;
+  size_t outElement = elementSize(options.out);
+  std::vector<uint8_t> out(size_t(m * n) * outElement);
+  DeviceBuffers buffers(d);
+  auto aView = buffers.add(a);
+  if (!aView)
+    return aView.takeError();
+  CUdeviceptr bias = 0;
+  if (options.bias) {
+    auto ptr = buffers.add(options.bias->data(), options.bias->size() * 4);
+    if (!ptr)
+      return ptr.takeError();
+    bias = *ptr;
+  }
+  auto outPtr = buffers.add(nullptr, out.size());
+  if (!outPtr)
+    return outPtr.takeError();
+
+  int64_t scaleCols = a.scaleShape.back();
+  int64_t amaxWidth = a.amaxShape.size() == 2 ? a.amaxShape[1] : 1;
+  bool perTensorA = aRecipe.getOuter() == OuterGroup::Tensor;
+  int64_t row = 0, scaleRow = 0;
+  for (auto [g, split] : llvm::enumerate(splits)) {
+    if (split == 0)
+      continue;
+    auto bView = buffers.add(b[g]);
+    if (!bView)
+      return bView.takeError();
+    OperandView view = *aView;
+    view.rows = split;
+    view.data += CUdeviceptr(row * (a.cols / 2));
+    // Each group's swizzled scales start on a fresh 128-row tile.
+    int64_t scaleRows = (split + 127) / 128 * 128;
+    view.scale += CUdeviceptr(scaleRow * scaleCols);
+    view.scaleShape = {scaleRows, scaleCols};
+    if (perTensorA) {
+      view.amax += CUdeviceptr(4 * g);
+      view.amaxShape = {1};
+    } else {
+      view.amax += CUdeviceptr(4 * row * amaxWidth);
+      view.amaxShape[0] = split;
+    }
+    CUdeviceptr groupBias = bias ? bias + CUdeviceptr(4 * g * n) : 0;
+    CUdeviceptr groupOut = *outPtr + CUdeviceptr(row * n * outElement);
+    if (llvm::Error e = launchViews(d, **compiled, **module, view, *bView,
+                                    groupBias, groupOut))
+      return std::move(e);
+    row += split;
+    scaleRow += scaleRows;
+  }
+  if (llvm::Error e = d.synchronize())
+    return std::move(e);
+  if (llvm::Error e = d.copyToHost(out.data(), *outPtr, out.size()))
+    return std::move(e);
   return out;
 }
 

@@ -87,6 +87,17 @@ public:
          mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
          const MatmulOptions &options);
 
+  /// The grouped (MoE) GEMM on the GPU: the twin of
+  /// HostRunner::matmulGrouped (same arguments and checks). Each non-empty
+  /// group is one launch of the plain GEMM kernel on views of its rows;
+  /// empty groups launch nothing.
+  llvm::Expected<std::vector<uint8_t>>
+  matmulGrouped(mlir::nvfp4::RecipeAttr aRecipe, const QuantizedOutput &a,
+                llvm::ArrayRef<int64_t> splits,
+                mlir::nvfp4::RecipeAttr bRecipe,
+                llvm::ArrayRef<QuantizedOutput> b,
+                const MatmulOptions &options);
+
   /// Compiles the GEMM of these recipes (cubin). Needs no GPU.
   llvm::Expected<const CompiledQuantize *>
   compileMatmul(mlir::nvfp4::RecipeAttr aRecipe,
