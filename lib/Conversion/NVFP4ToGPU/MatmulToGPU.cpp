@@ -63,6 +63,7 @@ struct GemmConfig {
   int64_t maxM;            ///< used when M <= maxM (0: any M)
   int64_t unroll;          ///< chunks whose loads are issued together
   bool staged;             ///< decode through shared memory (see below)
+  bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
 
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
@@ -73,7 +74,7 @@ struct GemmConfig {
 /// The configurations in launch order; the last serves any M. Window
 /// operands keep a second accumulator set per warp, so their staged tile
 /// is narrower.
-SmallVector<GemmConfig> configsFor(bool window) {
+SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
   GemmConfig small{"small_m", /*mi=*/1, /*ni=*/4, /*warpsM=*/1, /*warpsN=*/1,
                    /*kSplit=*/8, /*maxM=*/32, /*unroll=*/4, /*staged=*/false};
   // Up to a few hundred rows the staged tile leaves SMs idle; a K-split
@@ -84,6 +85,13 @@ SmallVector<GemmConfig> configsFor(bool window) {
   GemmConfig large{"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
                    /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
                    /*staged=*/true};
+  if (wgmma && !window) {
+    // sm_90a: two warpgroups, each a 64 x 128 wgmma accumulator; the
+    // fragment of warp w of the block is rows 16w.. of the 128 x 128 tile.
+    large = {"large_m_wgmma", /*mi=*/1, /*ni=*/16, /*warpsM=*/8,
+             /*warpsN=*/1,    /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
+             /*staged=*/false, /*wgmma=*/true};
+  }
   return {small, medium, large};
 }
 
@@ -159,6 +167,10 @@ public:
     if (cfg.staged) {
       SmallVector<Value> acc = stagedLoop(numChunks, init);
       epilogue(acc);
+      return;
+    }
+    if (cfg.wgmma) {
+      epilogue(wgmmaLoop(numChunks));
       return;
     }
 
@@ -481,6 +493,182 @@ private:
         });
   }
 
+  //===------------------------------------------------------------------===//
+  // The wgmma path (sm_90a): like the staged path, a thread block decodes
+  // each element once into shared memory, here in the canonical K-major
+  // layout without swizzle that wgmma descriptors describe: 8 x 8 f16 core
+  // matrices of 128 contiguous bytes, [row / 8][k / 8] with k fastest, so
+  // the leading byte offset (next core matrix along K) is 128 and the
+  // stride byte offset (next 8 rows) is 1024 for a 64-wide chunk. Each
+  // warpgroup multiplies its 64 rows of A by all 128 rows of B with four
+  // m64n128k16 wgmma per chunk into 64 fp32 registers per thread.
+  //===------------------------------------------------------------------===//
+
+  static constexpr int64_t kCoreBytes = 128;
+  static constexpr int64_t kRowGroupBytes = kCoreBytes * (kChunk / 8);
+
+  /// Decode items per thread: one (row, 16-block) per item.
+  int64_t wgItems(int64_t rows) const { return rows * 4 / cfg.threads(); }
+
+  StagedLoads wgLoad(Value c, Value numChunks) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    StagedLoads l;
+    for (bool isA : {true, false}) {
+      int64_t rows = isA ? cfg.tileM() : cfg.tileN();
+      for (int64_t q = 0; q < wgItems(rows); ++q) {
+        Value item = e.addI(tid, e.idx(q * cfg.threads()));
+        Value row = e.divI(item, 4), t4 = e.remI(item, e.idx(4));
+        Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
+        Value blkValid = arith::AndIOp::create(
+            b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
+                                  numBlocks),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c,
+                                  numChunks));
+        SmallVector<Value, 1> valid;
+        Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
+                           isA ? M : N, valid);
+        (isA ? l.a : l.b)
+            .push_back(isA ? loadBlock(v.aData, aScaleFlat, r, valid[0], blk,
+                                       blkValid)
+                           : loadBlock(v.bData, bScaleFlat, r, valid[0], blk,
+                                       blkValid));
+      }
+    }
+    return l;
+  }
+
+  void wgStore(const StagedLoads &l) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    auto i32 = b.getI32Type();
+    for (bool isA : {true, false}) {
+      const auto &items = isA ? l.a : l.b;
+      for (auto [q, item] : llvm::enumerate(items)) {
+        Value index = e.addI(tid, e.idx(int64_t(q) * cfg.threads()));
+        Value row = e.divI(index, 4), t4 = e.remI(index, e.idx(4));
+        auto &[bytes, sf] = item;
+        // Block t4 holds k = 16 t4 .. 16 t4 + 15: core matrices 2 t4 and
+        // 2 t4 + 1 of its row group; bytes 0-3 and 4-7 fill one 16-byte
+        // row of each.
+        Value rowOffset = e.addI(
+            e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
+            e.mulI(e.remI(row, e.idx(8)), e.idx(16)));
+        for (int64_t h = 0; h < 2; ++h) {
+          SmallVector<Value, 4> words;
+          for (int64_t p = 4 * h; p < 4 * h + 4; ++p)
+            words.push_back(asI32(pair(bytes, p, sf)));
+          Value byteOffset = e.addI(
+              rowOffset,
+              e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
+                     e.idx(kCoreBytes)));
+          vector::StoreOp::create(
+              b, loc,
+              vector::FromElementsOp::create(b, loc, VectorType::get({4}, i32),
+                                             words),
+              smem[isA ? 0 : 1], e.divI(byteOffset, 4),
+              /*nontemporal=*/false, llvm::MaybeAlign(16));
+        }
+      }
+    }
+  }
+
+  /// The wgmma shared-memory matrix descriptor of the core matrices at
+  /// byte `offset` of `buffer` (no swizzle).
+  Value descriptor(Value buffer, Value offset) {
+    Type i64 = b.getI64Type();
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    Value addr = arith::IndexCastUIOp::create(b, loc, i64, e.addI(base, offset));
+    auto c64 = [&](int64_t x) {
+      return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(x));
+    };
+    Value start = arith::ShRUIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, addr, c64(0x3FFFF)), c64(4));
+    int64_t fixed = ((kCoreBytes >> 4) << 16) | ((kRowGroupBytes >> 4) << 32);
+    return arith::OrIOp::create(b, loc, start, c64(fixed));
+  }
+
+  /// Four m64n128k16 wgmma over the staged chunk, accumulating in `acc`.
+  Value wgmmaChunk(Value acc) {
+    MLIRContext *ctx = b.getContext();
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value group = e.divI(tid, 128);
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    for (int64_t s = 0; s < 4; ++s) {
+      // k-step s spans core matrices 2s, 2s+1 of each row group.
+      Value aDesc = descriptor(
+          smem[0], e.addI(e.mulI(group, e.idx(8 * kRowGroupBytes)),
+                          e.idx(2 * s * kCoreBytes)));
+      Value bDesc = descriptor(smem[1], e.idx(2 * s * kCoreBytes));
+      acc = NVVM::WgmmaMmaAsyncOp::create(
+          b, loc, acc.getType(), acc, aDesc, bDesc,
+          NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
+          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
+          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
+          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+          NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+          NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+          NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+          NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+          NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
+          /*satfinite=*/NVVM::MMAIntOverflowAttr());
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    return acc;
+  }
+
+  /// Per chunk: store the loaded chunk decoded, make it visible to the
+  /// async proxy, load the next chunk, multiply. Returns the accumulators
+  /// in forEachAccumulator order (mi = 1, ni = 16 per warp).
+  SmallVector<Value> wgmmaLoop(Value numChunks) {
+    int64_t n = cfg.accPerLane();
+    Type f32 = b.getF32Type();
+    auto accType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(n, f32));
+    Value acc = LLVM::PoisonOp::create(b, loc, accType);
+    Value zero = m.f32(0.0f);
+    for (int64_t i = 0; i < n; ++i)
+      acc = LLVM::InsertValueOp::create(b, loc, acc, zero, i);
+
+    StagedLoads first = wgLoad(e.idx(0), numChunks);
+    SmallVector<Value> iter{acc};
+    for (auto *list : {&first.a, &first.b})
+      for (auto &[words, sf] : *list)
+        iter.append({words, sf});
+    auto loop =
+        scf::ForOp::create(b, loc, e.idx(0), numChunks, e.idx(1), iter);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      auto args = loop.getRegionIterArgs();
+      StagedLoads current;
+      unsigned next = 1;
+      for (size_t q = 0; q < first.a.size(); ++q, next += 2)
+        current.a.push_back({args[next], args[next + 1]});
+      for (size_t q = 0; q < first.b.size(); ++q, next += 2)
+        current.b.push_back({args[next], args[next + 1]});
+      // Every warpgroup waited for its wgmma of the previous chunk.
+      gpu::BarrierOp::create(b, loc);
+      wgStore(current);
+      NVVM::FenceProxyOp::create(
+          b, loc, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
+      gpu::BarrierOp::create(b, loc);
+      StagedLoads following = wgLoad(e.addI(c, e.idx(1)), numChunks);
+      SmallVector<Value> yield{wgmmaChunk(args[0])};
+      for (auto *list : {&following.a, &following.b})
+        for (auto &[words, sf] : *list)
+          yield.append({words, sf});
+      scf::YieldOp::create(b, loc, yield);
+    }
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, loc, loop.getResult(0), i));
+    return out;
+  }
+
   /// Load chunk 0; then per chunk: store it decoded, load the next one,
   /// multiply. Two barriers per chunk guard the shared buffers.
   SmallVector<Value> stagedLoop(Value numChunks, ArrayRef<Value> init) {
@@ -639,7 +827,8 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
 
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
-  SmallVector<GemmConfig> configs = configsFor(window);
+  // wgmma exists on sm_90a only (not on sm_100a and later).
+  SmallVector<GemmConfig> configs = configsFor(window, chip == "sm_90a");
   for (const GemmConfig &cfg : configs) {
     // The tcgen05 kernel replaces the large-M configuration; decode-sized M
     // keeps the K-split mma.sync kernel, which fills more SMs.
@@ -667,6 +856,11 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     };
     if (cfg.kSplit > 1)
       workgroup(cfg.accPerLane() * cfg.threads(), b.getF32Type());
+    if (cfg.wgmma) {
+      // A and B chunks, 128 rows x 64 halves each, in wgmma's layout.
+      workgroup(cfg.tileM() * kChunk / 2, b.getI32Type());
+      workgroup(cfg.tileN() * kChunk / 2, b.getI32Type());
+    }
     if (cfg.staged) {
       // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
       workgroup(cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type());
