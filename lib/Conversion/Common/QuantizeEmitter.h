@@ -633,6 +633,40 @@ private:
   Value input, numRows, numCols;
 };
 
+/// Dequantizes block `blk` of row `r` of `out` (SPEC.md section 11) from
+/// `data`, `scale` (in the recipe's layout, `numBlocks` scales per row)
+/// and `amax`; `tensorAmax` is the hoisted per-tensor amax (null for other
+/// outer groups). The same steps as nvfp4-expand's dequantize loop body,
+/// for schedules that map blocks onto threads.
+inline void emitDequantizeBlock(LoopEmitter &e, RecipeAttr recipe, Value data,
+                                Value scale, Value amax, Value out, Value r,
+                                Value blk, Value numBlocks, Value tensorAmax) {
+  NumericsBuilder &m = e.math();
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  Value sf = e.loadFlatByte(
+      scale, m.scaleOffset(recipe.getSfLayout(), r, blk, numBlocks));
+  Value a = tensorAmax;
+  if (recipe.getOuter() == OuterGroup::Row)
+    a = e.loadF32(amax, {r});
+  else if (recipe.getOuter() == OuterGroup::Window)
+    a = e.loadF32(amax, {r, e.divI(blk, 4)});
+  // The quotient form encoded against the floored amax.
+  if (recipe.getNumerics() == Numerics::Quotient)
+    a = m.fmax(a, m.f32(1e-12f));
+  Value finalScale = m.dequantScale(sf, a, recipe.getE4m3Max());
+  for (unsigned j = 0; j < kBlock / 2; ++j) {
+    Value byte =
+        e.loadByte(data, {r, e.addI(e.mulI(blk, e.idx(kBlock / 2)), e.idx(j))});
+    Value lo = arith::AndIOp::create(b, loc, byte, m.i32(0xF));
+    Value hi = arith::ShRUIOp::create(b, loc, byte, m.i32(4));
+    Value col = e.addI(e.mulI(blk, e.idx(kBlock)), e.idx(2 * j));
+    e.storeValue(m.dequantValue(lo, finalScale), out, {r, col});
+    e.storeValue(m.dequantValue(hi, finalScale), out,
+                 {r, e.addI(col, e.idx(1))});
+  }
+}
+
 } // namespace detail
 } // namespace nvfp4
 } // namespace mlir

@@ -201,6 +201,18 @@ public:
 
   bool isParallel() const override { return true; }
 
+  /// The index a grouped kernel splits among groups: the thread's, or the
+  /// thread block's for `RowCTAs` kernels (whose blocks own whole rows).
+  Value linearId() const { return work == Work::RowCTAs ? blockId : globalId; }
+
+  /// Makes `linearId()` relative to `base`: in a grouped kernel each group
+  /// owns the ids [base, base + its work), and the direction emitter sees
+  /// them as an ungrouped kernel's ids for that group alone.
+  void rebase(LoopEmitter &e, Value base) {
+    Value &id = work == Work::RowCTAs ? blockId : globalId;
+    id = arith::SubIOp::create(e.builder(), e.location(), id, base);
+  }
+
 private:
   static Value lt(LoopEmitter &e, Value a, Value b) {
     return arith::CmpIOp::create(e.builder(), e.location(),
@@ -219,39 +231,104 @@ private:
   Value globalId, blockId, threadId, blockSize;
 };
 
-/// Builds the kernels of one quantize op and the launches that replace it.
+/// The operands of a quantize or grouped_quantize op.
+struct QuantizeOperands {
+  Operation *op;
+  RecipeAttr recipe;
+  Value input;
+  Value splits; ///< null unless grouped
+  Value data, scale, amax, dataT, scaleT, amaxT;
+
+  static QuantizeOperands of(QuantizeOp op) {
+    return {op,           op.getRecipe(), op.getInput(), Value(),
+            op.getData(), op.getScale(),  op.getAmax(),  op.getDataT(),
+            op.getScaleT(), op.getAmaxT()};
+  }
+  static QuantizeOperands of(GroupedQuantizeOp op) {
+    return {op,           op.getRecipe(), op.getInput(), op.getSplits(),
+            op.getData(), op.getScale(),  op.getAmax(),  op.getDataT(),
+            op.getScaleT(), op.getAmaxT()};
+  }
+};
+
+/// The rows of X one kernel body quantizes: all of X, or one group.
+struct Slice {
+  Value rowOffset, rows;
+  Value group;    ///< null when not grouped
+  Value scaleRow; ///< first scale row of the group (swizzled layouts)
+};
+
+/// The gpu.func shell shared by every kernel: operands in op order, the
+/// block size, and the attributes a runtime reads.
+gpu::GPUFuncOp createKernel(Operation *op, gpu::GPUModuleOp module,
+                            StringRef name, Work work, StringRef dir) {
+  MLIRContext *ctx = op->getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
+  auto func = gpu::GPUFuncOp::create(b, op->getLoc(), name, type);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(kBlockThreads), 1, 1}));
+  func->setAttr("nvfp4.work", b.getStringAttr(workName(work)));
+  func->setAttr("nvfp4.direction", b.getStringAttr(dir));
+  return func;
+}
+
+/// Launches `func` over `count` threads (or `count` thread blocks when
+/// `ctas`) in place of `op`.
+void launchKernel(Operation *op, gpu::GPUFuncOp func, LoopEmitter &he,
+                  Value count) {
+  Value grid = he.ceilDivI(count, kBlockThreads);
+  Value one = he.idx(1);
+  gpu::LaunchFuncOp::create(he.builder(), op->getLoc(), func, {grid, one, one},
+                            {he.idx(kBlockThreads), one, one},
+                            /*dynamicSharedMemorySize=*/Value(),
+                            op->getOperands());
+}
+
+/// Builds the kernels of one (grouped) quantize op and the launches that
+/// replace it.
+///
+/// Grouped: every kernel is still one launch over all groups. Each group
+/// owns a contiguous range of the kernel's thread (or, for `RowCTAs`,
+/// thread block) ids, as many as an ungrouped kernel over that group alone
+/// would use; a thread finds its group by walking the splits (a running
+/// sum, so nothing is precomputed on the host), rebases its id, and runs
+/// the ungrouped body for that group. Empty groups own no ids. The grid is
+/// sized for the largest total any splits adding up to M can need.
 class QuantizeKernels {
 public:
-  QuantizeKernels(QuantizeOp op, gpu::GPUModuleOp module, StringRef prefix,
-                  TargetLeaves &leaves)
-      : op(op), module(module), prefix(prefix.str()), leaves(leaves) {}
+  QuantizeKernels(QuantizeOperands ops, gpu::GPUModuleOp module,
+                  StringRef prefix, TargetLeaves &leaves)
+      : ops(ops), module(module), prefix(prefix.str()), leaves(leaves) {}
 
   void build() {
-    RecipeAttr recipe = op.getRecipe();
+    RecipeAttr recipe = ops.recipe;
+    QuantizeOperands o = ops;
     for (bool columnwise : {false, true}) {
-      if (columnwise ? !op.getDataT() : !op.getData())
+      if (columnwise ? !ops.dataT : !ops.data)
         continue;
       StringRef dir = columnwise ? "columnwise" : "rowwise";
       if (recipe.getSfLayout() != ScaleLayout::Linear)
-        addKernel("zero", dir, Work::ScaleBytes,
-                  [&](LoopEmitter &e, IRMapping &map, RowSchedule &s) {
+        addKernel("zero", dir, Work::ScaleBytes, /*perGroup=*/false,
+                  [&](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                      const Slice &) {
                     DirectionEmitter::zeroScales(
-                        e, map.lookup(columnwise ? op.getScaleT() : op.getScale()),
-                        s);
+                        e, map.lookup(columnwise ? ops.scaleT : ops.scale), s);
                   });
       auto withDirection = [=](auto &&fn) {
-        return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s) {
-          QuantizeLowering q(e, recipe, map.lookup(op.getInput()));
+        return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                   const Slice &slice) {
+          QuantizeLowering q(e, recipe, map.lookup(o.input));
           Direction d =
               columnwise
-                  ? q.columnwise(map.lookup(op.getDataT()),
-                                 map.lookup(op.getScaleT()),
-                                 map.lookup(op.getAmaxT()), e.idx(0), q.rows(),
-                                 /*group=*/{})
-                  : q.rowwise(map.lookup(op.getData()),
-                              map.lookup(op.getScale()),
-                              map.lookup(op.getAmax()), e.idx(0), q.rows(),
-                              /*group=*/{}, e.idx(0));
+                  ? q.columnwise(map.lookup(o.dataT), map.lookup(o.scaleT),
+                                 map.lookup(o.amaxT), slice.rowOffset,
+                                 slice.rows, slice.group)
+                  : q.rowwise(map.lookup(o.data), map.lookup(o.scale),
+                              map.lookup(o.amax), slice.rowOffset, slice.rows,
+                              slice.group, slice.scaleRow);
           DirectionEmitter emitter(e, recipe, d, s);
           fn(emitter);
         };
@@ -269,35 +346,115 @@ public:
       if (outer == OuterGroup::Tensor || (columnwise && outer == OuterGroup::Row))
         addKernel("amax_init", dir,
                   outer == OuterGroup::Tensor ? Work::One : Work::Rows,
+                  /*perGroup=*/true,
                   withDirection([](auto &em) { em.emitAmaxInit(); }));
       // The amaxes must be complete before any block is encoded: a
       // grid-wide barrier, so a separate launch.
-      addKernel("amax", dir, amaxWork,
+      addKernel("amax", dir, amaxWork, /*perGroup=*/true,
                 withDirection([](auto &em) { em.emitOuterAmax(); }));
-      addKernel("encode", dir, encodeWork,
+      addKernel("encode", dir, encodeWork, /*perGroup=*/true,
                 withDirection([](auto &em) { em.emitEncode(); }));
     }
   }
 
 private:
-  using Body = std::function<void(LoopEmitter &, IRMapping &, RowSchedule &)>;
+  using Body = std::function<void(LoopEmitter &, IRMapping &, RowSchedule &,
+                                  const Slice &)>;
 
-  void addKernel(StringRef kind, StringRef dir, Work work, const Body &body) {
-    MLIRContext *ctx = op.getContext();
-    Location loc = op.getLoc();
-    OpBuilder b(ctx);
-    b.setInsertionPointToEnd(module.getBody());
+  /// Ids a group of `rows` rows owns in a kernel of kind `work`: what the
+  /// ungrouped kernel would use for that group alone. `m` and `k` are X's
+  /// dimensions.
+  static Value groupWork(LoopEmitter &e, Work work, bool columnwise,
+                         Value rows, Value k) {
+    Value blocks = e.divI(k, kBlock);
+    switch (work) {
+    case Work::One:
+      return e.idx(1);
+    case Work::RowCTAs:
+      return rows;
+    case Work::Rows:
+      return columnwise ? k : rows;
+    case Work::Windows:
+      return e.mulI(rows, e.ceilDivI(blocks, 4));
+    case Work::RowBlocks:
+      return columnwise ? e.mulI(k, e.divI(rows, kBlock))
+                        : e.mulI(rows, blocks);
+    case Work::TileBlocks:
+      return columnwise ? e.mulI(e.ceilDivI(k, kBlock), e.divI(rows, kBlock))
+                        : e.mulI(e.ceilDivI(rows, kBlock), blocks);
+    case Work::ScaleBytes:
+      break;
+    }
+    llvm_unreachable("scale bytes are not split among groups");
+  }
+
+  /// Finds the group owning the schedule's id (a running sum over the
+  /// splits, clamped to M as the CPU lowering clamps them), rebases the id
+  /// and emits `body` for that group; ids past every group do nothing.
+  void emitPerGroup(LoopEmitter &e, IRMapping &map, ThreadSchedule &schedule,
+                    Work work, bool columnwise, const Body &body) {
+    OpBuilder &b = e.builder();
+    Location loc = e.location();
+    Value input = map.lookup(ops.input);
+    Value splits = map.lookup(ops.splits);
+    Value m = e.dim(input, 0), k = e.dim(input, 1);
+    int64_t tile = scaleTile(ops.recipe.getSfLayout()).first;
+    Value id = schedule.linearId();
+    Value zero = e.idx(0);
+    Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
+    // Carried: ids before group g, its first row and scale row, then the
+    // owning group's values and whether it was found.
+    SmallVector<Value> found = e.loop(
+        zero, e.dim(splits, 0),
+        {zero, zero, zero, no, zero, zero, zero, zero, zero},
+        [&](Value g, ValueRange a) {
+          Value split = arith::IndexCastOp::create(
+              b, loc, b.getIndexType(),
+              memref::LoadOp::create(b, loc, splits, g));
+          Value rows = e.minI(
+              split, arith::SubIOp::create(b, loc, m, e.minI(a[1], m)));
+          Value next = e.addI(a[0], groupWork(e, work, columnwise, rows, k));
+          Value inside = arith::AndIOp::create(
+              b, loc,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, id,
+                                    a[0]),
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id,
+                                    next));
+          auto pick = [&](Value now, Value before) {
+            return arith::SelectOp::create(b, loc, inside, now, before)
+                .getResult();
+          };
+          Value padded = e.mulI(e.ceilDivI(rows, tile), e.idx(tile));
+          return SmallVector<Value>{
+              next,
+              e.addI(a[1], rows),
+              e.addI(a[2], padded),
+              arith::OrIOp::create(b, loc, a[3], inside),
+              pick(g, a[4]),
+              pick(a[0], a[5]),
+              pick(a[1], a[6]),
+              pick(rows, a[7]),
+              pick(a[2], a[8])};
+        });
+    auto ifOp = scf::IfOp::create(b, loc, found[3], false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    schedule.rebase(e, found[5]);
+    body(e, map, schedule, Slice{found[6], found[7], found[4], found[8]});
+  }
+
+  void addKernel(StringRef kind, StringRef dir, Work work, bool perGroup,
+                 const Body &body) {
+    Operation *op = ops.op;
+    Location loc = op->getLoc();
+    bool columnwise = dir == "columnwise";
+    bool grouped = perGroup && ops.splits;
     std::string name =
         prefix + "_" + std::to_string(count++) + "_" + dir.str() + "_" +
         kind.str();
-    auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
-    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
-    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    func.setKnownBlockSizeAttr(
-        b.getDenseI32ArrayAttr({int32_t(kBlockThreads), 1, 1}));
-    func->setAttr("nvfp4.work", b.getStringAttr(workName(work)));
-    func->setAttr("nvfp4.direction", b.getStringAttr(dir));
+    gpu::GPUFuncOp func = createKernel(op, module, name, work, dir);
     Block &entry = func.getBody().front();
+    OpBuilder b(op->getContext());
     b.setInsertionPointToStart(&entry);
     IRMapping map;
     map.map(op->getOperands(), entry.getArguments());
@@ -305,27 +462,33 @@ private:
       LoopEmitter e(b, loc, &leaves);
       // Device buffers are 256-byte aligned and rows hold K % 16 == 0
       // elements, so each rowwise 16-block is aligned to its own size.
-      auto input = cast<MemRefType>(op.getInput().getType());
+      auto input = cast<MemRefType>(ops.input.getType());
       e.blockAlignment =
           kBlock * (input.getElementType().getIntOrFloatBitWidth() / 8);
       ThreadSchedule schedule(b, loc, work);
-      body(e, map, schedule);
+      if (grouped) {
+        emitPerGroup(e, map, schedule, work, columnwise, body);
+      } else {
+        QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
+        body(e, map, schedule, Slice{e.idx(0), q.rows(), Value(), e.idx(0)});
+      }
     }
     gpu::ReturnOp::create(b, loc);
 
     // The launch, in the host function where the op was.
     OpBuilder host(op);
     LoopEmitter he(host, loc);
-    bool columnwise = dir == "columnwise";
-    Value rows = he.dim(op.getInput(), columnwise ? 1 : 0);
-    Value blocks = he.divI(he.dim(op.getInput(), columnwise ? 0 : 1), kBlock);
+    Value m = he.dim(ops.input, 0);
+    Value rows = he.dim(ops.input, columnwise ? 1 : 0);
+    Value blocks = he.divI(he.dim(ops.input, columnwise ? 0 : 1), kBlock);
+    Value groups = grouped ? he.dim(ops.splits, 0) : Value();
     Value count;
     switch (work) {
     case Work::One:
-      count = he.idx(1);
+      count = grouped ? groups : he.idx(1);
       break;
     case Work::Rows:
-      count = rows;
+      count = grouped && columnwise ? he.mulI(groups, rows) : rows;
       break;
     case Work::RowCTAs:
       count = he.mulI(rows, he.idx(kBlockThreads));
@@ -337,28 +500,64 @@ private:
       count = he.mulI(rows, blocks);
       break;
     case Work::TileBlocks:
-      count = he.mulI(he.ceilDivI(rows, kBlock), blocks);
+      // Each group's last tile may be ragged: at most M/16 + G tiles.
+      count = grouped && !columnwise
+                  ? he.mulI(he.addI(he.divI(m, kBlock), groups), blocks)
+                  : he.mulI(he.ceilDivI(rows, kBlock), blocks);
       break;
     case Work::ScaleBytes: {
-      Value scale = columnwise ? op.getScaleT() : op.getScale();
+      Value scale = columnwise ? ops.scaleT : ops.scale;
       count = he.mulI(he.dim(scale, 0), he.dim(scale, 1));
       break;
     }
     }
-    Value grid = he.ceilDivI(count, kBlockThreads);
-    Value one = he.idx(1);
-    gpu::LaunchFuncOp::create(host, loc, func, {grid, one, one},
-                              {he.idx(kBlockThreads), one, one},
-                              /*dynamicSharedMemorySize=*/Value(),
-                              op->getOperands());
+    launchKernel(op, func, he, count);
   }
 
-  QuantizeOp op;
+  QuantizeOperands ops;
   gpu::GPUModuleOp module;
   std::string prefix;
   TargetLeaves &leaves;
   unsigned count = 0;
 };
+
+/// `nvfp4.dequantize`: one thread per 16-block of the output, each
+/// decoding its block with the CPU path's numerics (emitDequantizeBlock).
+void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
+                           StringRef prefix, TargetLeaves &leaves) {
+  Location loc = op.getLoc();
+  gpu::GPUFuncOp func = createKernel(op, module, (prefix + "_0_dequantize").str(),
+                                     Work::RowBlocks, "rowwise");
+  Block &entry = func.getBody().front();
+  OpBuilder b(op->getContext());
+  b.setInsertionPointToStart(&entry);
+  IRMapping map;
+  map.map(op->getOperands(), entry.getArguments());
+  {
+    LoopEmitter e(b, loc, &leaves);
+    Value out = map.lookup(op.getOutput());
+    ThreadSchedule schedule(b, loc, Work::RowBlocks);
+    Value numBlocks = e.divI(e.dim(out, 1), kBlock);
+    Value tensorAmax;
+    if (op.getRecipe().getOuter() == OuterGroup::Tensor)
+      tensorAmax = e.loadF32(map.lookup(op.getAmax()), {e.idx(0)});
+    schedule.forEach2D(e, e.idx(0), e.dim(out, 0), numBlocks,
+                       /*jFastest=*/true, [&](Value r, Value blk) {
+                         emitDequantizeBlock(
+                             e, op.getRecipe(), map.lookup(op.getData()),
+                             map.lookup(op.getScale()),
+                             map.lookup(op.getAmax()), out, r, blk, numBlocks,
+                             tensorAmax);
+                       });
+  }
+  gpu::ReturnOp::create(b, loc);
+
+  OpBuilder host(op);
+  LoopEmitter he(host, loc);
+  Value count = he.mulI(he.dim(op.getOutput(), 0),
+                        he.divI(he.dim(op.getOutput(), 1), kBlock));
+  launchKernel(op, func, he, count);
+}
 
 struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
   using Base::Base;
@@ -372,10 +571,10 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       return signalPassFailure();
     }
     NVVMLeaves leaves(sm);
-    SmallVector<QuantizeOp> quantizes;
+    SmallVector<Operation *> ops;
     WalkResult unsupported = module.walk([&](Operation *op) {
-      if (auto q = dyn_cast<QuantizeOp>(op)) {
-        quantizes.push_back(q);
+      if (isa<QuantizeOp, GroupedQuantizeOp, DequantizeOp>(op)) {
+        ops.push_back(op);
         return WalkResult::advance();
       }
       if (!isa<NVFP4Dialect>(op->getDialect()))
@@ -386,7 +585,7 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     });
     if (unsupported.wasInterrupted())
       return signalPassFailure();
-    if (quantizes.empty())
+    if (ops.empty())
       return;
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -398,12 +597,20 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     SymbolTable symbols(module);
     symbols.insert(gpuModule);
     unsigned index = 0;
-    for (QuantizeOp op : quantizes) {
+    for (Operation *op : ops) {
       auto func = op->getParentOfType<FunctionOpInterface>();
       std::string prefix = (func ? func.getName().str() : "quantize") + "_q" +
                            std::to_string(index++);
-      QuantizeKernels(op, gpuModule, prefix, leaves).build();
-      op.erase();
+      if (auto q = dyn_cast<QuantizeOp>(op))
+        QuantizeKernels(QuantizeOperands::of(q), gpuModule, prefix, leaves)
+            .build();
+      else if (auto g = dyn_cast<GroupedQuantizeOp>(op))
+        QuantizeKernels(QuantizeOperands::of(g), gpuModule, prefix, leaves)
+            .build();
+      else
+        buildDequantizeKernel(cast<DequantizeOp>(op), gpuModule, prefix,
+                              leaves);
+      op->erase();
     }
   }
 };
