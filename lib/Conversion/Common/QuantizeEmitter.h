@@ -137,14 +137,23 @@ public:
                             llvm::MaybeAlign(bytes.size()));
   }
 
+  /// The row-major 2-D buffer `memref` (identity layout, so offset 0) as
+  /// one dimension: byte offsets then need no division into (row, column).
+  Value flatView(Value memref) {
+    auto type = cast<MemRefType>(memref.getType());
+    Value size = mulI(dim(memref, 0), dim(memref, 1));
+    return memref::ReinterpretCastOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic}, type.getElementType()),
+        memref, /*offset=*/OpFoldResult(b.getIndexAttr(0)),
+        /*sizes=*/ArrayRef<OpFoldResult>{size},
+        /*strides=*/ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
   /// Stores byte `flat` of a row-major 2-D byte buffer.
   void storeFlatByte(Value byte, Value memref, Value flat) {
-    Value cols = dim(memref, 1);
-    storeByte(byte, memref, {divI(flat, cols), remI(flat, cols)});
+    storeByte(byte, flatView(memref), {flat});
   }
   Value loadFlatByte(Value memref, Value flat) {
-    Value cols = dim(memref, 1);
-    return loadByte(memref, {divI(flat, cols), remI(flat, cols)});
+    return loadByte(flatView(memref), {flat});
   }
   /// Converts an f32 to the element type of `memref` (RNE) and stores it.
   void storeValue(Value v, Value memref, ValueRange indices) {
