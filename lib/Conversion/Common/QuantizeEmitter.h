@@ -377,28 +377,35 @@ private:
   /// 1x16 blocks: each block has its own scale.
   void emitBlocks() {
     Value tensorAmax = tensorAmaxOrNull();
-    schedule.forEach2D(
-        e, d.rowBegin, d.rowEnd, d.numBlocks, d.rowContiguous,
-        [&](Value r, Value blk) {
-        SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
-        Value blockAmax = e.blockAmax(x);
-        Value amax = outerAmax(tensorAmax, r, blk);
-        Value sEnc = m.outerScaleFor(recipe, amax);
-        NumericsBuilder::BlockScale scale;
-        if (recipe.isFourOverSix()) {
-          auto candidates = m.fourOverSixScales(recipe, blockAmax, sEnc,
-                                                m.reciprocal(sEnc));
-          scale = pick(m.fourOverSixError(recipe, x, candidates[0], amax),
-                       m.fourOverSixError(recipe, x, candidates[1], amax),
-                       candidates);
-        } else {
-          scale = m.blockScaleFor(recipe, blockAmax, sEnc);
-        }
-        storeBlock(r, blk, scale.sf,
-                   m.encodeElements(x, scale.enc, randomBytesFor(r, blk)));
-        });
+    schedule.forEach2D(e, d.rowBegin, d.rowEnd, d.numBlocks, d.rowContiguous,
+                       [&](Value r, Value blk) {
+                         encodeBlock(tensorAmax, r, blk);
+                       });
   }
 
+public:
+  /// Encodes 1x16 block `blk` of row `r` against its outer amax (the
+  /// hoisted `tensorAmax` for per-tensor recipes, else d.loadAmax).
+  void encodeBlock(Value tensorAmax, Value r, Value blk) {
+    SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
+    Value blockAmax = e.blockAmax(x);
+    Value amax = outerAmax(tensorAmax, r, blk);
+    Value sEnc = m.outerScaleFor(recipe, amax);
+    NumericsBuilder::BlockScale scale;
+    if (recipe.isFourOverSix()) {
+      auto candidates = m.fourOverSixScales(recipe, blockAmax, sEnc,
+                                            m.reciprocal(sEnc));
+      scale = pick(m.fourOverSixError(recipe, x, candidates[0], amax),
+                   m.fourOverSixError(recipe, x, candidates[1], amax),
+                   candidates);
+    } else {
+      scale = m.blockScaleFor(recipe, blockAmax, sEnc);
+    }
+    storeBlock(r, blk, scale.sf,
+               m.encodeElements(x, scale.enc, randomBytesFor(r, blk)));
+  }
+
+private:
   /// Map-to-4 only when strictly better: ties keep map-to-6.
   NumericsBuilder::BlockScale
   pick(Value err4, Value err6,

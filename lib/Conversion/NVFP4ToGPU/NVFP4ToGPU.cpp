@@ -141,6 +141,19 @@ public:
                  bool jFastest,
                  function_ref<void(Value, Value)> body) override {
     OpBuilder &b = e.builder();
+    if (work == Work::RowCTAs) {
+      // A thread block per i; its threads stride over j, neighbours on
+      // neighbouring j (the fused per-row kernel's encode).
+      Value i = e.addI(iLb, blockId);
+      guarded(e, lt(e, i, iUb), [&] {
+        auto loop = scf::ForOp::create(b, e.location(), threadId, nj,
+                                       blockSize);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        body(i, loop.getInductionVar());
+      });
+      return;
+    }
     Value ni = arith::SubIOp::create(b, e.location(), iUb, iLb);
     guarded(e, lt(e, globalId, e.mulI(ni, nj)), [&] {
       Value i, j;
@@ -177,8 +190,16 @@ public:
     // (neighbours read neighbouring blocks), then reduce across the block.
     // The guard depends on the block index only, so the whole block takes
     // the same branch and the reduction stays uniform.
+    // Every thread of the block gets the row's max (all_reduce), kept in
+    // `rowMax` for a fused kernel's encode.
     Value r = e.addI(lb, blockId);
-    guarded(e, lt(e, r, ub), [&] {
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()},
+                                  lt(e, r, ub), /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, m.f32(0.0f));
+      b.setInsertionPointToStart(ifOp.thenBlock());
       auto loop = scf::ForOp::create(b, loc, threadId, nj, blockSize,
                                      ValueRange{m.f32(0.0f)});
       {
@@ -188,16 +209,21 @@ public:
                             value(r, loop.getInductionVar()));
         scf::YieldOp::create(b, loc, next);
       }
-      Value rowMax = gpu::AllReduceOp::create(
+      Value max = gpu::AllReduceOp::create(
           b, loc, loop.getResult(0),
           gpu::AllReduceOperationAttr::get(b.getContext(),
                                            gpu::AllReduceOperation::MAXNUMF),
           /*uniform=*/true);
       guarded(e, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                        threadId, e.idx(0)),
-              [&] { commit(r, rowMax); });
-    });
+              [&] { commit(r, max); });
+      scf::YieldOp::create(b, loc, max);
+    }
+    rowMax = ifOp.getResult(0);
   }
+
+  /// The row max of the last reduceMaxPerRow (RowCTAs), in every thread.
+  Value lastRowMax() const { return rowMax; }
 
   bool isParallel() const override { return true; }
 
@@ -229,6 +255,7 @@ private:
 
   Work work;
   Value globalId, blockId, threadId, blockSize;
+  Value rowMax;
 };
 
 /// The operands of a quantize or grouped_quantize op.
@@ -342,6 +369,66 @@ public:
                       : !columnwise               ? Work::RowCTAs
                       : outer == OuterGroup::Row  ? Work::RowBlocks
                                                   : Work::Rows;
+      if (!columnwise && outer == OuterGroup::Row) {
+        // Per-row amaxes are local to the row: one kernel, a thread block
+        // per row, reads the row for its amax (all_reduce, so every thread
+        // has it) and encodes it straight away; the second read of the
+        // row hits the cache instead of DRAM.
+        addKernel("amax_encode", dir, Work::RowCTAs, /*perGroup=*/true,
+                  [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                      const Slice &slice) {
+                    QuantizeLowering q(e, recipe, map.lookup(o.input));
+                    Direction d = q.rowwise(
+                        map.lookup(o.data), map.lookup(o.scale),
+                        map.lookup(o.amax), slice.rowOffset, slice.rows,
+                        slice.group, slice.scaleRow);
+                    DirectionEmitter emitter(e, recipe, d, s);
+                    emitter.emitOuterAmax();
+                    // The encode reads the row's amax from the reduction
+                    // (the same value thread 0 stored), not from memory.
+                    Value rowMax =
+                        static_cast<ThreadSchedule &>(s).lastRowMax();
+                    d.loadAmax = [rowMax](Value, Value) { return rowMax; };
+                    emitter.emitEncode();
+                  });
+        continue;
+      }
+      if (!columnwise && outer == OuterGroup::Window) {
+        // Window amaxes are local to 4 blocks: a thread per window reduces
+        // them, stores the amax and encodes the 4 blocks with it (their
+        // second read hits the cache).
+        addKernel(
+            "amax_encode", dir, Work::Windows, /*perGroup=*/true,
+            [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                const Slice &slice) {
+              NumericsBuilder &m = e.math();
+              QuantizeLowering q(e, recipe, map.lookup(o.input));
+              Direction d = q.rowwise(map.lookup(o.data), map.lookup(o.scale),
+                                      map.lookup(o.amax), slice.rowOffset,
+                                      slice.rows, slice.group, slice.scaleRow);
+              DirectionEmitter emitter(e, recipe, d, s);
+              s.forEach2D(
+                  e, d.rowBegin, d.rowEnd, emitter.windowCount(),
+                  /*jFastest=*/true, [&](Value r, Value w) {
+                    Value lb = e.mulI(w, e.idx(4));
+                    Value ub = e.minI(e.addI(lb, e.idx(4)), d.numBlocks);
+                    // The CPU path's window amax: fmaxf over the blocks
+                    // in order, from 0.
+                    Value amax =
+                        e.loop(lb, ub, {m.f32(0.0f)},
+                               [&](Value blk, ValueRange acc) {
+                                 Value a = e.blockAmax(d.loadBlock(r, blk));
+                                 return SmallVector<Value>{m.fmax(acc[0], a)};
+                               })[0];
+                    d.storeAmax(amax, r, w);
+                    d.loadAmax = [amax](Value, Value) { return amax; };
+                    e.loop(lb, ub, [&](Value blk) {
+                      emitter.encodeBlock(/*tensorAmax=*/{}, r, blk);
+                    });
+                  });
+            });
+        continue;
+      }
       // Atomic reductions start from zeroed amaxes.
       if (outer == OuterGroup::Tensor || (columnwise && outer == OuterGroup::Row))
         addKernel("amax_init", dir,

@@ -1,21 +1,28 @@
 // RUN: nvfp4-opt %s -nvfp4-to-gpu -split-input-file | FileCheck %s
 
-// Per-token rowwise: a thread block per row computes the amaxes (block-wide
-// reduction), then a thread per 16-block encodes; the op becomes two
-// launches in the host function.
+// Per-token rowwise: one fused kernel, a thread block per row: the block
+// reduces the row's amax (every thread gets it from the all_reduce; thread
+// 0 stores it), then its threads encode the row's 16-blocks with that
+// value, so the row is read from DRAM once.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: func.func @per_token
 // CHECK-NOT: nvfp4.quantize
-// CHECK: gpu.launch_func @nvfp4_kernels::@per_token_q0_0_rowwise_amax
+// CHECK: gpu.launch_func @nvfp4_kernels::@per_token_q0_0_rowwise_amax_encode
 // CHECK-SAME: threads in (%{{.*}}, %{{.*}}, %{{.*}})
-// CHECK: gpu.launch_func @nvfp4_kernels::@per_token_q0_1_rowwise_encode
+// CHECK-NOT: gpu.launch_func
 // CHECK: gpu.module @nvfp4_kernels
-// CHECK: gpu.func @per_token_q0_0_rowwise_amax
+// CHECK: gpu.func @per_token_q0_0_rowwise_amax_encode
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvfp4.direction = "rowwise", nvfp4.work = "row_ctas"}
-// CHECK: gpu.all_reduce maxnumf
-// CHECK: gpu.func @per_token_q0_1_rowwise_encode
-// CHECK-SAME: nvfp4.work = "row_blocks"
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[BDIM:.*]] = gpu.block_dim x
+// CHECK: %[[MAX:.*]] = scf.if %{{.*}} -> (f32) {
+// CHECK: %[[RED:.*]] = gpu.all_reduce maxnumf
+// CHECK: memref.store %[[RED]], %{{.*}} : memref<?xf32>
+// CHECK: scf.yield %[[RED]] : f32
+// CHECK: scf.for %{{.*}} = %[[TID]] to %{{.*}} step %[[BDIM]] {
 // CHECK: vector.load %{{.*}} {alignment = 32 : i64} : memref<?x64xbf16>, vector<16xbf16>
+// CHECK-NOT: memref.load %{{.*}} : memref<?xf32>
+// CHECK: arith.divf %{{.*}}, %[[MAX]]
 // CHECK: nvvm.convert.f32x2.to.f8x2
 func.func @per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
                      %s: memref<?x4xf8E4M3FN>, %a: memref<?xf32>) {
