@@ -117,6 +117,8 @@ llvm::Expected<int64_t> workItems(const KernelInfo &k, int64_t rows,
     return rows * ((blocks + 3) / 4);
   if (k.work == "row_blocks")
     return rows * blocks;
+  if (k.work == "row_block_quads")
+    return rows * ((blocks + 3) / 4);
   if (k.work == "tile_blocks")
     // A grouped rowwise output has up to one ragged tile per group.
     return (groups && !k.columnwise ? rows / 16 + *groups : (rows + 15) / 16) *

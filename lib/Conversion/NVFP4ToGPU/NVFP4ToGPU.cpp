@@ -94,6 +94,8 @@ enum class Work {
   RowCTAs,    ///< one thread block (CTA) per row
   Windows,    ///< one thread per (row, 64-wide window)
   RowBlocks,  ///< one thread per (row, 16-block)
+  /// one thread per (row, 4 of its 16-blocks): ThreadSchedule::forEach2D
+  RowBlockQuads,
   TileBlocks, ///< one thread per (16-row tile, 16-block)
   ScaleBytes, ///< one thread per byte of the scale buffer
 };
@@ -110,6 +112,8 @@ StringRef workName(Work w) {
     return "windows";
   case Work::RowBlocks:
     return "row_blocks";
+  case Work::RowBlockQuads:
+    return "row_block_quads";
   case Work::TileBlocks:
     return "tile_blocks";
   case Work::ScaleBytes:
@@ -155,6 +159,25 @@ public:
       return;
     }
     Value ni = arith::SubIOp::create(b, e.location(), iUb, iLb);
+    if (work == Work::RowBlockQuads && jFastest) {
+      // Four blocks of row i per thread, w = ceil(nj / 4) apart: each of
+      // the four passes still gives neighbouring threads neighbouring
+      // blocks, and the index division and whatever the body computes
+      // from the row alone (a per-tensor outer scale) are paid once per
+      // four blocks.
+      Value w = e.ceilDivI(nj, 4);
+      guarded(e, lt(e, globalId, e.mulI(ni, w)), [&] {
+        Value i = e.addI(iLb, e.divI(globalId, w));
+        Value j0 = e.remI(globalId, w);
+        auto loop = scf::ForOp::create(b, e.location(), e.idx(0), e.idx(4),
+                                       e.idx(1));
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value j = e.addI(j0, e.mulI(loop.getInductionVar(), w));
+        guarded(e, lt(e, j, nj), [&] { body(i, j); });
+      });
+      return;
+    }
     guarded(e, lt(e, globalId, e.mulI(ni, nj)), [&] {
       Value i, j;
       if (jFastest) {
@@ -360,7 +383,9 @@ public:
           fn(emitter);
         };
       };
-      Work encodeWork = recipe.isBlock2D() ? Work::TileBlocks : Work::RowBlocks;
+      Work encodeWork = recipe.isBlock2D() ? Work::TileBlocks
+                        : columnwise       ? Work::RowBlocks
+                                           : Work::RowBlockQuads;
       // Rowwise rows are contiguous: a thread block reduces each row. A
       // columnwise row is a column of X: a thread walks it, and
       // neighbouring threads read neighbouring columns.
@@ -466,6 +491,8 @@ private:
     case Work::RowBlocks:
       return columnwise ? e.mulI(k, e.divI(rows, kBlock))
                         : e.mulI(rows, blocks);
+    case Work::RowBlockQuads:
+      return e.mulI(rows, e.ceilDivI(blocks, 4));
     case Work::TileBlocks:
       return columnwise ? e.mulI(e.ceilDivI(k, kBlock), e.divI(rows, kBlock))
                         : e.mulI(e.ceilDivI(rows, kBlock), blocks);
@@ -585,6 +612,9 @@ private:
       break;
     case Work::RowBlocks:
       count = he.mulI(rows, blocks);
+      break;
+    case Work::RowBlockQuads:
+      count = he.mulI(rows, he.ceilDivI(blocks, 4));
       break;
     case Work::TileBlocks:
       // Each group's last tile may be ragged: at most M/16 + G tiles.

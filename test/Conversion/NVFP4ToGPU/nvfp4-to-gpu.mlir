@@ -47,6 +47,14 @@ func.func @per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
 // CHECK: @both_q0_7_columnwise_encode
 // CHECK: gpu.func @both_q0_2_rowwise_amax
 // CHECK: memref.atomic_rmw maxnumf
+// The rowwise encode gives each thread four blocks of a row, ceil(nj/4)
+// apart: one index division per four blocks.
+// CHECK: gpu.func @both_q0_3_rowwise_encode
+// CHECK-SAME: nvfp4.work = "row_block_quads"
+// CHECK: %[[W:.*]] = arith.divui %{{.*}}, %c4{{.*}} : index
+// CHECK: arith.divui %{{.*}}, %[[W]] : index
+// CHECK: arith.remui %{{.*}}, %[[W]] : index
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1
 // CHECK: gpu.func @both_q0_6_columnwise_amax
 // CHECK-SAME: nvfp4.direction = "columnwise", nvfp4.work = "rows"
 func.func @both(%x: memref<32x64xf32>,
