@@ -10,6 +10,10 @@ element of one thread's work (16 for 1x16 blocks; 16x16 tiles loop over
 their rows, so their count is per 16 elements of one loop trip plus setup).
 
   scripts/sass-count.py [--chip sm_90a] [--opt build/bin/nvfp4-opt] [recipes...]
+
+cuobjdump and nvdisasm are not part of the toolkit installed here; the
+`nvidia-cuda-cuobjdump` and `nvidia-cuda-nvdisasm` wheels carry them
+(put their nvidia/cu13/bin on PATH).
 """
 
 import argparse
