@@ -113,37 +113,37 @@ Value NumericsBuilder::fromBits(Value i) {
 //===----------------------------------------------------------------------===//
 
 Value NumericsBuilder::encodeE2M1(Value v) {
-  using P = arith::CmpFPredicate;
-  Type i32Type = withElement(v.getType(), b.getI32Type());
-  Value bits = bitsOf(v);
-  Value a = fromBits(
-      arith::AndIOp::create(b, loc, bits, i32(v, int32_t(kAbsMask))));
   // fminf saturates (Inf and everything above 6 -> 6) and maps NaN to 6,
-  // whose code 7 is what NaN encodes to.
-  Value c = fmin(a, f32(v, 6.0f));
-  // [1, 6]: E2M1 is a float with one mantissa bit. Round the binary32
-  // mantissa to that bit, ties to even, on the bit pattern; the code is
-  // then (biased exponent << 1 | mantissa bit) rebased so 1.0 -> 2.
-  Value cb = bitsOf(c);
-  Value lsb = arith::AndIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, cb, i32(v, 22)), i32(v, 1));
-  Value rounded = arith::AddIOp::create(
-      b, loc, cb, arith::AddIOp::create(b, loc, i32(v, 0x1FFFFF), lsb));
-  Value normal = arith::SubIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, rounded, i32(v, 22)),
-      i32(v, (127 << 1) - 2));
-  // [0, 1): codes 0, 1, 2 are multiples of 0.5: round 2c to an integer,
-  // ties to even (adding and removing 2^23 rounds with the current mode).
-  Value magic = f32(v, 8388608.0f);
-  Value twice = sub(add(mul(c, f32(v, 2.0f)), magic), magic);
-  Value small = arith::FPToSIOp::create(b, loc, i32Type, twice);
-  Value code = select(cmpF(P::OLT, c, f32(v, 1.0f)), small, normal);
+  // whose code 7 is what NaN encodes to. The abs folds into the min on
+  // GPUs (FMNMX |x|).
+  Value c = fmin(abs(v), f32(v, 6.0f));
+  // The E2M1 values of each binade are the multiples of one step: 0.5 in
+  // [0, 2), 1 in [2, 4), 2 in [4, 6]. Adding M = 2^22 * step rounds c to
+  // a multiple of the step, ties to even, in one RN addition (c < M, so
+  // the sum stays in M's binade, whose ulp is the step), and the sum's
+  // low bits count the steps: n = bits(c + M) - bits(M). M's exponent is
+  // c's (at least 1.0's) plus 22; the code is n plus twice the binade
+  // index E = exponent(M) - 149, since each binade above [1, 2) starts
+  // two codes further on and an even n gives an even code (ties to even).
+  Value e = arith::AndIOp::create(b, loc, bitsOf(fmax(c, f32(v, 1.0f))),
+                                  i32(v, 0x7F800000));
+  Value mBits = arith::AddIOp::create(b, loc, e, i32(v, 22 << 23));
+  Value t = bitsOf(add(c, fromBits(mBits)));
+  // code = bits(t) - e - (22 << 23) + 2E, and 2E = (e >> 22) - 254 (e has
+  // no mantissa bits).
+  Value twiceE = arith::AddIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, e, i32(v, 22)),
+      i32(v, -(22 << 23) - 254));
+  Value code = arith::AddIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, t, e), twiceE);
   // The sign bit is copied (so -0.0 and tiny negatives give 0x8), except
-  // for NaN, which encodes to +6 whatever its sign.
+  // for NaN, which encodes to +6 whatever its sign: fminf(v, 6) keeps v's
+  // sign and turns NaN into +6.
   Value sign = arith::ShLIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, bits, i32(v, 31)), i32(v, 3));
-  Value isNaN = cmpF(P::UNO, v, v);
-  sign = select(isNaN, i32(v, 0), sign);
+      b, loc,
+      arith::ShRUIOp::create(b, loc, bitsOf(fmin(v, f32(v, 6.0f))),
+                             i32(v, 31)),
+      i32(v, 3));
   return arith::OrIOp::create(b, loc, code, sign);
 }
 

@@ -153,7 +153,7 @@ GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
   if (!dev)
     return dev.takeError();
   CudaDevice &d = **dev;
-  auto module = loadedModule(**compiled);
+  auto module = load(**compiled);
   if (!module)
     return module.takeError();
 
@@ -206,7 +206,7 @@ llvm::Expected<std::vector<uint8_t>> GPURunner::matmulGrouped(
   if (!dev)
     return dev.takeError();
   CudaDevice &d = **dev;
-  auto module = loadedModule(**compiled);
+  auto module = load(**compiled);
   if (!module)
     return module.takeError();
 

@@ -6,6 +6,10 @@
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
 
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -15,32 +19,208 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
 
 namespace nvfp4 {
 namespace {
-using ::nvfp4::detail::KernelParams;
 using ::nvfp4::detail::makeError;
 
 /// Threads per block; nvfp4-to-gpu marks every kernel with this size.
 constexpr int64_t kBlockThreads = 256;
 
+using ::nvfp4::detail::KernelParams;
 } // namespace
 
 struct GPURunner::Impl {
   MLIRContext context;
   std::string chip, toolkit;
   std::mutex mutex;
-  /// Compiled modules by format and key (see compileCached).
+  /// Compiled modules by cache key (see cacheKey and compileCached).
   std::map<std::string, CompiledQuantize> cache;
   std::unique_ptr<CudaDevice> dev;
   /// Modules loaded on `dev`, by compiled recipe. Declared after `dev` so
   /// they are unloaded before its context is released.
   std::map<const CompiledQuantize *, std::shared_ptr<CudaDevice::Module>>
       modules;
+
+  /// Compiles (or finds) `makeModule()` through nvfp4-to-ptx. Call with
+  /// `mutex` held.
+  llvm::Expected<const CompiledQuantize *>
+  compile(const std::string &key, StringRef format,
+          function_ref<OwningOpRef<ModuleOp>()> makeModule);
 };
+
+namespace {
+/// Cache kinds.
+enum : int { kQuantize = 0, kGrouped = 1, kDequantize = 2 };
+
+/// The cache key of a recipe's kernels of one kind.
+std::string cacheKey(int kind, RecipeAttr recipe, int type, unsigned rank,
+                     StringRef format) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << kind << " " << Attribute(recipe) << " " << type << " " << rank << " "
+     << format;
+  return key;
+}
+
+Type elementTypeOf(MLIRContext *ctx, ElementType t) {
+  switch (t) {
+  case ElementType::F32:
+    return Float32Type::get(ctx);
+  case ElementType::F16:
+    return Float16Type::get(ctx);
+  case ElementType::BF16:
+    return BFloat16Type::get(ctx);
+  }
+  llvm_unreachable("unknown element type");
+}
+
+size_t elementBytes(ElementType t) { return t == ElementType::F32 ? 4 : 2; }
+
+/// Threads a kernel needs, from its nvfp4.work kind (NVFP4ToGPU.cpp) and
+/// the quantized matrix `o`; `groups` is set for grouped kernels, whose
+/// groups split the work of one launch. `row_ctas` kernels get one thread
+/// block per row.
+llvm::Expected<int64_t> workItems(const KernelInfo &k, int64_t rows,
+                                  int64_t cols, ArrayRef<int64_t> scaleShape,
+                                  std::optional<int64_t> groups) {
+  int64_t blocks = cols / 16;
+  if (k.work == "one")
+    return groups ? *groups : 1;
+  if (k.work == "rows")
+    return groups && k.columnwise ? *groups * rows : rows;
+  if (k.work == "row_ctas")
+    return rows * kBlockThreads;
+  if (k.work == "windows")
+    return rows * ((blocks + 3) / 4);
+  if (k.work == "row_blocks")
+    return rows * blocks;
+  if (k.work == "row_block_quads")
+    return rows * ((blocks + 3) / 4);
+  if (k.work == "tile_blocks")
+    // A grouped rowwise output has up to one ragged tile per group.
+    return (groups && !k.columnwise ? rows / 16 + *groups : (rows + 15) / 16) *
+           blocks;
+  if (k.work == "scale_bytes")
+    return scaleShape[0] * scaleShape[1];
+  return makeError("unknown kernel work kind '" + k.work + "' in " + k.name);
+}
+
+/// Launches every kernel of `compiled` in order with `args`.
+llvm::Error launchAll(CudaDevice &dev, const CompiledQuantize &compiled,
+                      CudaDevice::Module &module, ArrayRef<void *> args,
+                      const QuantizeResult &outputs,
+                      std::optional<int64_t> groups) {
+  for (const KernelInfo &k : compiled.kernels) {
+    const QuantizedOutput &o =
+        k.columnwise ? *outputs.columnwise : *outputs.rowwise;
+    auto work = workItems(k, o.rows, o.cols, o.scaleShape, groups);
+    if (!work)
+      return work.takeError();
+    int64_t grid = (*work + kBlockThreads - 1) / kBlockThreads;
+    if (grid == 0)
+      continue;
+    if (llvm::Error e =
+            dev.launch(module, k.name, unsigned(grid), unsigned(kBlockThreads),
+                       args))
+      return e;
+  }
+  return llvm::Error::success();
+}
+
+/// The same checks as HostRunner::quantizeGrouped.
+llvm::Error checkSplits(RecipeAttr recipe, int64_t rows,
+                        ArrayRef<int64_t> splits) {
+  if (splits.empty())
+    return makeError("expected at least one group");
+  int64_t total = 0;
+  for (auto [g, split] : llvm::enumerate(splits)) {
+    if (split < 0)
+      return makeError("expected non-negative group sizes, got " +
+                       Twine(split) + " for group " + Twine(g));
+    if (recipe.getColumnwise() && split % kBlockSize != 0)
+      return makeError("columnwise output requires every group size to be a "
+                       "multiple of 16, got " +
+                       Twine(split) + " for group " + Twine(g));
+    total += split;
+  }
+  if (total != rows)
+    return makeError("expected group sizes to add up to " + Twine(rows) +
+                     " rows, got " + Twine(total));
+  return llvm::Error::success();
+}
+
+/// Host buffers copied to fresh device buffers and back; frees them when
+/// destroyed.
+class DeviceBuffers {
+public:
+  explicit DeviceBuffers(CudaDevice &dev) : dev(dev) {}
+  ~DeviceBuffers() {
+    for (Buffer &b : buffers)
+      if (b.ptr)
+        llvm::consumeError(dev.free(b.ptr));
+  }
+  /// Adds a device buffer of `bytes`; `in` is copied to it, and it is
+  /// copied back to `out` by copyOut().
+  void add(const void *in, void *out, size_t bytes) {
+    buffers.push_back({in, out, bytes});
+  }
+  llvm::Error allocateAndCopyIn() {
+    for (Buffer &b : buffers) {
+      // Zero-size buffers (no groups' worth of data) still get a pointer.
+      auto ptr = dev.alloc(std::max<size_t>(b.bytes, 1));
+      if (!ptr)
+        return ptr.takeError();
+      b.ptr = *ptr;
+      if (b.in && b.bytes)
+        if (llvm::Error e = dev.copyToDevice(b.ptr, b.in, b.bytes))
+          return e;
+    }
+    return llvm::Error::success();
+  }
+  llvm::Error copyOut() {
+    for (Buffer &b : buffers)
+      if (b.out && b.bytes)
+        if (llvm::Error e = dev.copyToHost(b.out, b.ptr, b.bytes))
+          return e;
+    return llvm::Error::success();
+  }
+  SmallVector<CUdeviceptr> pointers() const {
+    SmallVector<CUdeviceptr> p;
+    for (const Buffer &b : buffers)
+      p.push_back(b.ptr);
+    return p;
+  }
+
+private:
+  struct Buffer {
+    const void *in;
+    void *out;
+    size_t bytes;
+    CUdeviceptr ptr = 0;
+  };
+  CudaDevice &dev;
+  SmallVector<Buffer> buffers;
+};
+
+/// The amax ranks of each direction present (allocateOutputs' shapes).
+SmallVector<unsigned, 2> amaxRanks(RecipeAttr recipe, bool grouped) {
+  SmallVector<unsigned, 2> ranks;
+  unsigned rank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
+  if (recipe.getRowwise())
+    ranks.push_back(grouped && recipe.getOuter() == OuterGroup::Tensor ? 1
+                                                                       : rank);
+  if (recipe.getColumnwise())
+    // Grouped per-row columnwise amaxes are (G, K).
+    ranks.push_back(grouped && recipe.getOuter() == OuterGroup::Row ? 2
+                                                                    : rank);
+  return ranks;
+}
+} // namespace
 
 GPURunner::GPURunner() : impl(std::make_unique<Impl>()) {}
 GPURunner::~GPURunner() = default;
@@ -67,33 +247,32 @@ llvm::Expected<CudaDevice *> GPURunner::device() {
   return impl->dev.get();
 }
 
-llvm::Expected<const CompiledQuantize *>
-GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
-  std::string key;
-  llvm::raw_string_ostream os(key);
-  os << "quantize " << recipe << " " << int(type);
-  return compileCached(key, format, [&] {
-    SmallVector<unsigned, 2> amaxRanks;
-    unsigned rank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
-    if (recipe.getRowwise())
-      amaxRanks.push_back(rank);
-    if (recipe.getColumnwise())
-      amaxRanks.push_back(rank);
-    return buildQuantizeModule(impl->context, recipe, type, false, amaxRanks);
-  });
+llvm::Expected<CudaDevice::Module *>
+GPURunner::load(const CompiledQuantize &compiled) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  // A cubin is loaded once per compiled recipe, not once per call.
+  std::shared_ptr<CudaDevice::Module> &loaded = impl->modules[&compiled];
+  if (!loaded) {
+    auto module = (*dev)->loadModule(compiled.image);
+    if (!module)
+      return module.takeError();
+    loaded = std::move(*module);
+  }
+  return loaded.get();
 }
 
-llvm::Expected<const CompiledQuantize *> GPURunner::compileCached(
-    StringRef key, StringRef format,
-    llvm::function_ref<OwningOpRef<ModuleOp>()> build) {
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  std::string fullKey = (format + " " + key).str();
-  auto it = impl->cache.find(fullKey);
-  if (it != impl->cache.end())
+llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
+    const std::string &key, StringRef format,
+    function_ref<OwningOpRef<ModuleOp>()> makeModule) {
+  auto it = cache.find(key);
+  if (it != cache.end())
     return &it->second;
 
   std::string errors;
-  ScopedDiagnosticHandler handler(&impl->context, [&](Diagnostic &d) {
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
     if (d.getSeverity() == DiagnosticSeverity::Error) {
       if (!errors.empty())
         errors += "; ";
@@ -101,13 +280,13 @@ llvm::Expected<const CompiledQuantize *> GPURunner::compileCached(
     }
     return success();
   });
-  OwningOpRef<ModuleOp> module = build();
+  OwningOpRef<ModuleOp> module = makeModule();
 
   GPUPipelineOptions options;
-  options.chip = impl->chip;
+  options.chip = chip;
   options.format = format.str();
-  options.toolkit = impl->toolkit;
-  PassManager kernels(&impl->context);
+  options.toolkit = toolkit;
+  PassManager kernels(&context);
   buildGPUKernelStage(kernels, options);
   if (failed(kernels.run(*module)))
     return makeError("GPU lowering failed: " + errors);
@@ -134,10 +313,10 @@ llvm::Expected<const CompiledQuantize *> GPURunner::compileCached(
     compiled.kernels.push_back(info);
   });
 
-  PassManager target(&impl->context);
+  PassManager target(&context);
   buildGPUTargetStage(target, options);
   if (failed(target.run(*module)))
-    return makeError("compiling for " + impl->chip + " failed: " + errors);
+    return makeError("compiling for " + chip + " failed: " + errors);
   module->walk([&](gpu::BinaryOp binary) {
     auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
     StringRef bytes = object.getObject().getValue();
@@ -148,25 +327,98 @@ llvm::Expected<const CompiledQuantize *> GPURunner::compileCached(
   });
   if (compiled.image.empty())
     return makeError("internal error: no gpu.binary produced");
-  return &(impl->cache[fullKey] = std::move(compiled));
+  return &(cache[key] = std::move(compiled));
 }
 
-llvm::Expected<CudaDevice::Module *>
-GPURunner::loadedModule(const CompiledQuantize &compiled) {
-  auto dev = device();
-  if (!dev)
-    return dev.takeError();
+llvm::Expected<const CompiledQuantize *> GPURunner::compileCached(
+    StringRef key, StringRef format,
+    llvm::function_ref<OwningOpRef<ModuleOp>()> build) {
   std::lock_guard<std::mutex> lock(impl->mutex);
-  // A cubin is loaded once per compiled module, not once per call.
-  std::shared_ptr<CudaDevice::Module> &loaded = impl->modules[&compiled];
-  if (!loaded) {
-    auto module = (*dev)->loadModule(compiled.image);
-    if (!module)
-      return module.takeError();
-    loaded = std::move(*module);
-  }
-  return loaded.get();
+  return impl->compile(("module " + key + " " + format).str(), format, build);
 }
+
+llvm::Expected<const CompiledQuantize *>
+GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  return impl->compile(
+      cacheKey(kQuantize, recipe, int(type), 0, format),
+      format, [&] {
+        return buildQuantizeModule(impl->context, recipe, type, false,
+                                   amaxRanks(recipe, false));
+      });
+}
+
+llvm::Expected<const CompiledQuantize *>
+GPURunner::compileGrouped(RecipeAttr recipe, ElementType type,
+                          StringRef format) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  return impl->compile(
+      cacheKey(kGrouped, recipe, int(type), 0, format),
+      format, [&] {
+        return buildQuantizeModule(impl->context, recipe, type, true,
+                                   amaxRanks(recipe, true));
+      });
+}
+
+llvm::Expected<const CompiledQuantize *>
+GPURunner::compileDequantize(RecipeAttr recipe, ElementType output,
+                             unsigned amaxRank, StringRef format) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  MLIRContext *ctx = &impl->context;
+  return impl->compile(
+      cacheKey(kDequantize, recipe, int(output), amaxRank, format),
+      format, [&] {
+        OpBuilder b(ctx);
+        Location loc = b.getUnknownLoc();
+        auto dynamic = [](unsigned rank, Type element) {
+          return MemRefType::get(
+              SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
+        };
+        SmallVector<Type> argTypes{
+            dynamic(2, IntegerType::get(ctx, 8)),
+            dynamic(2, Float8E4M3FNType::get(ctx)),
+            dynamic(amaxRank, Float32Type::get(ctx)),
+            dynamic(2, elementTypeOf(ctx, output))};
+        OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+        b.setInsertionPointToEnd(module->getBody());
+        auto func = func::FuncOp::create(b, loc, "kernel",
+                                         b.getFunctionType(argTypes, {}));
+        b.setInsertionPointToStart(func.addEntryBlock());
+        auto a = func.getArguments();
+        DequantizeOp::create(b, loc, a[0], a[1], a[2], recipe, a[3]);
+        func::ReturnOp::create(b, loc);
+        return module;
+      });
+}
+
+namespace {
+/// Adds the output buffers of `outputs` (data, scale, amax per direction)
+/// to `buffers`, copied back into `outputs`.
+void addOutputs(DeviceBuffers &buffers, QuantizeResult &outputs) {
+  for (std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise}) {
+    if (!*out)
+      continue;
+    QuantizedOutput &o = **out;
+    buffers.add(nullptr, o.data.data(), o.data.size());
+    buffers.add(nullptr, o.scale.data(), o.scale.size());
+    buffers.add(nullptr, o.amax.data(), o.amax.size() * 4);
+  }
+}
+
+void addOutputParams(KernelParams &params, const QuantizeResult &outputs,
+                     ArrayRef<CUdeviceptr> buffers, unsigned next) {
+  for (const std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise}) {
+    if (!*out)
+      continue;
+    const QuantizedOutput &o = **out;
+    params.addMemRef(buffers[next++], {o.rows, o.cols / 2});
+    params.addMemRef(buffers[next++], o.scaleShape);
+    params.addMemRef(buffers[next++], o.amaxShape);
+  }
+}
+} // namespace
 
 llvm::Expected<QuantizeResult>
 GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
@@ -177,61 +429,23 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   auto compiled = compile(recipe, type);
   if (!compiled)
     return compiled.takeError();
-  auto dev = device();
-  if (!dev)
-    return dev.takeError();
-  CudaDevice &d = **dev;
-  auto loaded = loadedModule(**compiled);
-  if (!loaded)
-    return loaded.takeError();
-  CudaDevice::Module &module = **loaded;
-
+  auto module = load(**compiled);
+  if (!module)
+    return module.takeError();
+  CudaDevice &d = **device();
   // Device buffers in operand order: input, then each direction's outputs.
-  struct Buffer {
-    void *host;
-    size_t bytes;
-    CUdeviceptr ptr = 0;
-  };
-  size_t elementBytes = type == ElementType::F32 ? 4 : 2;
-  SmallVector<Buffer> buffers{
-      {const_cast<void *>(input), size_t(rows * cols) * elementBytes}};
-  for (std::optional<QuantizedOutput> *out :
-       {&outputs->rowwise, &outputs->columnwise}) {
-    if (!*out)
-      continue;
-    QuantizedOutput &o = **out;
-    buffers.push_back({o.data.data(), o.data.size()});
-    buffers.push_back({o.scale.data(), o.scale.size()});
-    buffers.push_back({o.amax.data(), o.amax.size() * 4});
-  }
-  auto release = [&] {
-    for (Buffer &b : buffers)
-      if (b.ptr)
-        llvm::consumeError(d.free(b.ptr));
-  };
-  auto fail = [&](llvm::Error e) -> llvm::Expected<QuantizeResult> {
-    release();
+  DeviceBuffers buffers(d);
+  buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+  addOutputs(buffers, *outputs);
+  if (llvm::Error e = buffers.allocateAndCopyIn())
     return std::move(e);
-  };
-  SmallVector<CUdeviceptr> ptrs;
-  for (Buffer &b : buffers) {
-    auto ptr = d.alloc(b.bytes);
-    if (!ptr)
-      return fail(ptr.takeError());
-    b.ptr = *ptr;
-    ptrs.push_back(b.ptr);
-  }
-  if (llvm::Error e = d.copyToDevice(buffers[0].ptr, input, buffers[0].bytes))
-    return fail(std::move(e));
-  if (llvm::Error e = launch(**compiled, module, rows, cols, *outputs, ptrs))
-    return fail(std::move(e));
+  if (llvm::Error e =
+          launch(**compiled, **module, rows, cols, *outputs, buffers.pointers()))
+    return std::move(e);
   if (llvm::Error e = d.synchronize())
-    return fail(std::move(e));
-  for (size_t i = 1; i < buffers.size(); ++i)
-    if (llvm::Error e =
-            d.copyToHost(buffers[i].host, buffers[i].ptr, buffers[i].bytes))
-      return fail(std::move(e));
-  release();
+    return std::move(e);
+  if (llvm::Error e = buffers.copyOut())
+    return std::move(e);
   return std::move(*outputs);
 }
 
@@ -243,40 +457,122 @@ llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
   if (!dev)
     return dev.takeError();
   KernelParams params;
-  unsigned next = 0;
-  params.addMemRef(buffers[next++], {rows, cols});
-  for (const std::optional<QuantizedOutput> *out :
-       {&outputs.rowwise, &outputs.columnwise}) {
-    if (!*out)
-      continue;
-    const QuantizedOutput &o = **out;
-    params.addMemRef(buffers[next++], {o.rows, o.cols / 2});
-    params.addMemRef(buffers[next++], o.scaleShape);
-    params.addMemRef(buffers[next++], o.amaxShape);
-  }
+  params.addMemRef(buffers[0], {rows, cols});
+  addOutputParams(params, outputs, buffers, 1);
+  SmallVector<void *> args = params.pointers();
+  return launchAll(**dev, compiled, module, args, outputs, std::nullopt);
+}
+
+llvm::Expected<QuantizeResult>
+GPURunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
+                           const void *input, int64_t rows, int64_t cols,
+                           ArrayRef<int64_t> splits) {
+  if (llvm::Error e = checkSplits(recipe, rows, splits))
+    return std::move(e);
+  int64_t groups = int64_t(splits.size());
+  auto outputs = allocateOutputs(recipe, rows, cols, groups);
+  if (!outputs)
+    return outputs.takeError();
+  auto compiled = compileGrouped(recipe, type);
+  if (!compiled)
+    return compiled.takeError();
+  auto module = load(**compiled);
+  if (!module)
+    return module.takeError();
+  CudaDevice &d = **device();
+  DeviceBuffers buffers(d);
+  buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+  buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
+  addOutputs(buffers, *outputs);
+  if (llvm::Error e = buffers.allocateAndCopyIn())
+    return std::move(e);
+  if (llvm::Error e = launchGrouped(**compiled, **module, rows, cols, groups,
+                                    *outputs, buffers.pointers()))
+    return std::move(e);
+  if (llvm::Error e = d.synchronize())
+    return std::move(e);
+  if (llvm::Error e = buffers.copyOut())
+    return std::move(e);
+  return std::move(*outputs);
+}
+
+llvm::Error GPURunner::launchGrouped(const CompiledQuantize &compiled,
+                                     CudaDevice::Module &module, int64_t rows,
+                                     int64_t cols, int64_t groups,
+                                     const QuantizeResult &outputs,
+                                     ArrayRef<CUdeviceptr> buffers) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  KernelParams params;
+  params.addMemRef(buffers[0], {rows, cols});
+  params.addMemRef(buffers[1], {groups});
+  addOutputParams(params, outputs, buffers, 2);
+  SmallVector<void *> args = params.pointers();
+  return launchAll(**dev, compiled, module, args, outputs, groups);
+}
+
+llvm::Expected<std::vector<float>>
+GPURunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
+  if (q.cols % kBlockSize != 0)
+    return makeError("expected quantized dimension to be a multiple of 16, "
+                     "got " + Twine(q.cols));
+  if (q.data.size() != size_t(q.rows * (q.cols / 2)) ||
+      ArrayRef<int64_t>(q.scaleShape) !=
+          ArrayRef<int64_t>(scaleShape(recipe.getSfLayout(), q.rows, q.cols)) ||
+      ArrayRef<int64_t>(q.amaxShape) !=
+          ArrayRef<int64_t>(amaxShape(recipe, q.rows, q.cols)))
+    return makeError("quantized buffers do not match the recipe's shapes for a " +
+                     Twine(q.rows) + "x" + Twine(q.cols) + " matrix");
+  auto compiled = compileDequantize(recipe, ElementType::F32,
+                                    unsigned(q.amaxShape.size()));
+  if (!compiled)
+    return compiled.takeError();
+  auto module = load(**compiled);
+  if (!module)
+    return module.takeError();
+  CudaDevice &d = **device();
+  std::vector<float> out(q.rows * q.cols);
+  DeviceBuffers buffers(d);
+  buffers.add(q.data.data(), nullptr, q.data.size());
+  buffers.add(q.scale.data(), nullptr, q.scale.size());
+  buffers.add(q.amax.data(), nullptr, q.amax.size() * 4);
+  buffers.add(nullptr, out.data(), out.size() * 4);
+  if (llvm::Error e = buffers.allocateAndCopyIn())
+    return std::move(e);
+  if (llvm::Error e =
+          launchDequantize(**compiled, **module, q.rows, q.cols, q.scaleShape,
+                           q.amaxShape, buffers.pointers()))
+    return std::move(e);
+  if (llvm::Error e = d.synchronize())
+    return std::move(e);
+  if (llvm::Error e = buffers.copyOut())
+    return std::move(e);
+  return out;
+}
+
+llvm::Error GPURunner::launchDequantize(const CompiledQuantize &compiled,
+                                        CudaDevice::Module &module,
+                                        int64_t rows, int64_t cols,
+                                        ArrayRef<int64_t> scaleShape,
+                                        ArrayRef<int64_t> amaxShape,
+                                        ArrayRef<CUdeviceptr> buffers) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  KernelParams params;
+  params.addMemRef(buffers[0], {rows, cols / 2});
+  params.addMemRef(buffers[1], scaleShape);
+  params.addMemRef(buffers[2], amaxShape);
+  params.addMemRef(buffers[3], {rows, cols});
   SmallVector<void *> args = params.pointers();
   for (const KernelInfo &k : compiled.kernels) {
-    const QuantizedOutput &o =
-        k.columnwise ? *outputs.columnwise : *outputs.rowwise;
-    // Threads per nvfp4.work kind (NVFP4ToGPU.cpp); `row_ctas` kernels
-    // get one thread block per row.
-    int64_t blocks = o.cols / 16, work = 1;
-    if (k.work == "rows")
-      work = o.rows;
-    else if (k.work == "row_ctas")
-      work = o.rows * kBlockThreads;
-    else if (k.work == "windows")
-      work = o.rows * ((blocks + 3) / 4);
-    else if (k.work == "row_blocks")
-      work = o.rows * blocks;
-    else if (k.work == "tile_blocks")
-      work = (o.rows + 15) / 16 * blocks;
-    else if (k.work == "scale_bytes")
-      work = o.scaleShape[0] * o.scaleShape[1];
-    else if (k.work != "one")
-      return makeError("unknown kernel work kind '" + k.work + "' in " +
-                       k.name);
-    int64_t grid = (work + kBlockThreads - 1) / kBlockThreads;
+    auto work = workItems(k, rows, cols, scaleShape, std::nullopt);
+    if (!work)
+      return work.takeError();
+    int64_t grid = (*work + kBlockThreads - 1) / kBlockThreads;
+    if (grid == 0)
+      continue;
     if (llvm::Error e = (*dev)->launch(module, k.name, unsigned(grid),
                                        unsigned(kBlockThreads), args))
       return e;

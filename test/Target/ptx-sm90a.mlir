@@ -4,8 +4,7 @@
 // sequence, E4M3 scales from cvt.rn.satfinite.e4m3x2 (sm_89+). Products
 // and sums are .rn forms, so ptxas cannot contract them into FMAs.
 // CHECK: .target sm_90a
-// CHECK-DAG: .entry per_token_q0_0_rowwise_amax
-// CHECK-DAG: .entry per_token_q0_1_rowwise_encode
+// CHECK-DAG: .entry per_token_q0_0_rowwise_amax_encode
 // CHECK-DAG: cvt.rn.satfinite.e4m3x2.f32
 // CHECK-DAG: mul.rn.f32
 // CHECK-DAG: div.rn.f32

@@ -145,7 +145,7 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
     auto compiled = runner.compileMatmul(*aRecipe, *bRecipe, options);
     if (!compiled)
       return compiled.takeError();
-    auto module = runner.loadedModule(**compiled);
+    auto module = runner.load(**compiled);
     if (!module)
       return module.takeError();
     for (int64_t m : ms) {

@@ -133,6 +133,210 @@ INSTANTIATE_TEST_SUITE_P(
         "local_1x64, rounding = stochastic<seed = 3>",
         "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4"));
 
+/// Parses `text` for both runners.
+struct Recipes {
+  RecipeAttr cpu, gpu;
+};
+Recipes parseBoth(const char *text) {
+  Recipes r;
+  auto cpu = sharedRunner().parseRecipe(text);
+  if (cpu)
+    r.cpu = *cpu;
+  else
+    ADD_FAILURE() << text << ": " << llvm::toString(cpu.takeError());
+  auto gpu = ::nvfp4::parseRecipe(gpuRunner().getContext(), text);
+  if (gpu)
+    r.gpu = *gpu;
+  else
+    ADD_FAILURE() << text << ": " << llvm::toString(gpu.takeError());
+  return r;
+}
+
+/// Grouped (MoE) quantization: one launch per kernel over all groups.
+/// Splits include empty groups (first, middle, last), ragged sizes and a
+/// single group; columnwise recipes need multiples of 16.
+class GroupedGPUvsCPU : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(GroupedGPUvsCPU, BytesMatch) {
+  REQUIRE_GPU();
+  Recipes recipe = parseBoth(GetParam());
+  ASSERT_TRUE(recipe.cpu && recipe.gpu);
+  bool columnwise = recipe.cpu.getColumnwise();
+  std::vector<std::vector<int64_t>> splitSets =
+      columnwise
+          ? std::vector<std::vector<int64_t>>{{0, 32, 0, 16, 0},
+                                             {16},
+                                             {48, 0, 0, 80},
+                                             {0, 0, 4096, 16, 0, 4096}}
+          : std::vector<std::vector<int64_t>>{{0, 5, 0, 17, 130, 0},
+                                             {1},
+                                             {300},
+                                             {7, 1, 0, 0, 33, 2, 15},
+                                             {0, 0, 4096, 1, 0, 4095}};
+  std::mt19937 rng(7);
+  int compared = 0;
+  for (const std::vector<int64_t> &splits : splitSets)
+    for (int64_t k : {64, 4096}) {
+      int64_t m = 0;
+      for (int64_t s : splits)
+        m += s;
+      bool small = m * k <= 300 * 4096;
+      for (Kind kind : kKinds) {
+        if (!small && kind != Kind::Normal && kind != Kind::Specials)
+          continue;
+        std::vector<float> x = makeInput(kind, m, k, rng);
+        std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+        auto want = sharedRunner().quantizeGrouped(
+            recipe.cpu, ElementType::BF16, storage.data(), m, k, splits);
+        ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+        auto got = gpuRunner().quantizeGrouped(recipe.gpu, ElementType::BF16,
+                                               storage.data(), m, k, splits);
+        ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+        std::string where = std::string(GetParam()) + " " + std::to_string(m) +
+                            "x" + std::to_string(k) + " groups " +
+                            std::to_string(splits.size()) + " kind " +
+                            std::to_string(int(kind));
+        if (want->rowwise)
+          ASSERT_EQ(firstMismatch(*got->rowwise, *want->rowwise), "")
+              << "rowwise " << where;
+        if (want->columnwise)
+          ASSERT_EQ(firstMismatch(*got->columnwise, *want->columnwise), "")
+              << "columnwise " << where;
+        ++compared;
+      }
+    }
+  RecordProperty("compared", compared);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, GroupedGPUvsCPU,
+    ::testing::Values(
+        "per_tensor", "per_tensor_2d", "per_token", "per_token_quotient",
+        "local_1x64", "four_over_six", "four_over_six, block = 16x16",
+        "per_tensor, sf_layout = 128x4", "per_tensor_2d, sf_layout = 128x4",
+        "per_token, sf_layout = 8x4", "local_1x64, sf_layout = 128x4",
+        "per_tensor, rounding = stochastic<seed = 7>",
+        "per_tensor, directions = [rowwise, columnwise]",
+        "per_token, directions = [rowwise, columnwise]",
+        "per_tensor_2d, directions = [rowwise, columnwise]",
+        "per_tensor_rht, rounding = stochastic<seed = 5>"));
+
+// The GPU checks splits exactly as the CPU does.
+TEST(GroupedGPUErrors, SplitsAreChecked) {
+  Recipes recipe = parseBoth("per_tensor, directions = [rowwise, columnwise]");
+  ASSERT_TRUE(recipe.gpu);
+  std::vector<float> x(32 * 16, 1.0f);
+  auto check = [&](std::vector<int64_t> splits, const char *message) {
+    auto q = gpuRunner().quantizeGrouped(recipe.gpu, ElementType::F32,
+                                         x.data(), 32, 16, splits);
+    ASSERT_FALSE(bool(q));
+    EXPECT_EQ(llvm::toString(q.takeError()), message);
+  };
+  check({}, "expected at least one group");
+  check({16, 8, 8}, "columnwise output requires every group size to be a "
+                    "multiple of 16, got 8 for group 1");
+  check({16, 32}, "expected group sizes to add up to 32 rows, got 48");
+  check({48, -16}, "expected non-negative group sizes, got -16 for group 1");
+}
+
+/// Dequantization on the GPU: the CPU's quantized output of each direction
+/// decoded by both, f32 bytes compared.
+class DequantizeGPUvsCPU : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(DequantizeGPUvsCPU, BytesMatch) {
+  REQUIRE_GPU();
+  Recipes recipe = parseBoth(GetParam());
+  ASSERT_TRUE(recipe.cpu && recipe.gpu);
+  std::mt19937 rng(11);
+  int compared = 0;
+  for (auto [m, k] : {std::pair<int64_t, int64_t>{16, 64},
+                      {32, 4096},
+                      {4096, 4096}})
+    for (Kind kind : kKinds) {
+      if (m * k > 32 * 4096 && kind != Kind::Normal && kind != Kind::Specials)
+        continue;
+      std::vector<float> x = makeInput(kind, m, k, rng);
+      std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+      auto q = sharedRunner().quantize(recipe.cpu, ElementType::BF16,
+                                       storage.data(), m, k);
+      ASSERT_TRUE(bool(q)) << llvm::toString(q.takeError());
+      for (const std::optional<QuantizedOutput> *out :
+           {&q->rowwise, &q->columnwise}) {
+        if (!*out)
+          continue;
+        auto want = sharedRunner().dequantize(recipe.cpu, **out);
+        ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+        auto got = gpuRunner().dequantize(recipe.gpu, **out);
+        ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+        ASSERT_EQ(want->size(), got->size());
+        ASSERT_EQ(std::memcmp(want->data(), got->data(), want->size() * 4), 0)
+            << GetParam() << " " << m << "x" << k << " kind " << int(kind)
+            << (out == &q->columnwise ? " columnwise" : " rowwise");
+        ++compared;
+      }
+    }
+  RecordProperty("compared", compared);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, DequantizeGPUvsCPU,
+    ::testing::Values("per_tensor", "per_tensor_2d", "per_token",
+                      "per_token_quotient", "local_1x64", "four_over_six",
+                      "per_tensor, sf_layout = 128x4",
+                      "per_token, sf_layout = 8x4",
+                      "local_1x64, sf_layout = 128x4",
+                      "per_tensor_rht, directions = [rowwise, columnwise]"));
+
+// The dequantize entry checks shapes as the CPU one does.
+TEST(DequantizeGPUErrors, ShapesAreChecked) {
+  Recipes recipe = parseBoth("per_token");
+  ASSERT_TRUE(recipe.gpu);
+  QuantizedOutput q;
+  q.rows = 2;
+  q.cols = 24;
+  auto r = gpuRunner().dequantize(recipe.gpu, q);
+  ASSERT_FALSE(bool(r));
+  EXPECT_EQ(llvm::toString(r.takeError()),
+            "expected quantized dimension to be a multiple of 16, got 24");
+  q.cols = 32;
+  r = gpuRunner().dequantize(recipe.gpu, q);
+  ASSERT_FALSE(bool(r));
+  EXPECT_EQ(llvm::toString(r.takeError()),
+            "quantized buffers do not match the recipe's shapes for a 2x32 "
+            "matrix");
+}
+
+// The grouped and dequantize kernels assemble for both targets (no GPU).
+TEST(GPUCompile, GroupedAndDequantizeAssemble) {
+  for (const char *chip : {"sm_90a", "sm_100a"}) {
+    auto runner = GPURunner::create(chip);
+    ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+    for (const char *text :
+         {"per_tensor, sf_layout = 128x4",
+          "per_token, directions = [rowwise, columnwise]",
+          "per_tensor_2d, directions = [rowwise, columnwise]",
+          "four_over_six, block = 16x16", "local_1x64, sf_layout = 8x4"}) {
+      auto recipe = ::nvfp4::parseRecipe((*runner)->getContext(), text);
+      ASSERT_TRUE(bool(recipe)) << llvm::toString(recipe.takeError());
+      auto grouped = (*runner)->compileGrouped(*recipe, ElementType::BF16);
+      if (!grouped) {
+        std::string message = llvm::toString(grouped.takeError());
+        if (message.find("ptxas") != std::string::npos &&
+            message.find("not found") != std::string::npos)
+          GTEST_SKIP() << "no ptxas: " << message;
+        FAIL() << chip << " " << text << ": " << message;
+      }
+      EXPECT_FALSE((*grouped)->kernels.empty());
+      unsigned rank = recipe->getOuter() == OuterGroup::Window ? 2 : 1;
+      auto deq = (*runner)->compileDequantize(*recipe, ElementType::BF16, rank);
+      ASSERT_TRUE(bool(deq)) << chip << " " << text << ": "
+                             << llvm::toString(deq.takeError());
+      ASSERT_EQ((*deq)->kernels.size(), 1u);
+      EXPECT_EQ((*deq)->kernels[0].work, "row_blocks");
+    }
+  }
+}
+
 // 64-bit offsets: M*K > 2^31 elements (4.3 GB of bf16 input).
 TEST(GPULarge, OffsetsBeyond2To31) {
   REQUIRE_GPU();

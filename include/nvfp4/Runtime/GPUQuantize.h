@@ -69,16 +69,69 @@ public:
   /// The device, opening it if needed.
   llvm::Expected<CudaDevice *> device();
 
+  /// `compiled` loaded on the device (once per runner; the runner owns it).
+  llvm::Expected<CudaDevice::Module *> load(const CompiledQuantize &compiled);
+
+  //===--------------------------------------------------------------------===//
+  // Grouped (MoE) quantization: nvfp4.grouped_quantize
+  //===--------------------------------------------------------------------===//
+
+  /// Compiles the grouped form of `recipe` (one launch per kernel over all
+  /// groups). Cached like compile(). Needs no GPU.
+  llvm::Expected<const CompiledQuantize *>
+  compileGrouped(mlir::nvfp4::RecipeAttr recipe, ElementType type,
+                 llvm::StringRef format = "bin");
+
+  /// HostRunner::quantizeGrouped on the GPU: same checks of `splits`, same
+  /// outputs (allocateOutputs with `splits.size()` groups).
+  llvm::Expected<QuantizeResult>
+  quantizeGrouped(mlir::nvfp4::RecipeAttr recipe, ElementType type,
+                  const void *input, int64_t rows, int64_t cols,
+                  llvm::ArrayRef<int64_t> splits);
+
+  /// Enqueues the kernels of compileGrouped() on device buffers in operand
+  /// order: input, splits (`groups` int64 values), then data, scale and amax
+  /// per direction, shaped as `outputs` (allocateOutputs with `groups`).
+  /// The splits are read on the device and not checked here: they must
+  /// meet quantizeGrouped()'s conditions. Does not synchronize.
+  llvm::Error launchGrouped(const CompiledQuantize &compiled,
+                            CudaDevice::Module &module, int64_t rows,
+                            int64_t cols, int64_t groups,
+                            const QuantizeResult &outputs,
+                            llvm::ArrayRef<CUdeviceptr> buffers);
+
+  //===--------------------------------------------------------------------===//
+  // Dequantization: nvfp4.dequantize
+  //===--------------------------------------------------------------------===//
+
+  /// Compiles the dequantization of one direction of `recipe` to `output`
+  /// elements; `amaxRank` is that direction's amax rank (2 for window
+  /// recipes, else 1). One kernel, a thread per 16-block. Needs no GPU.
+  llvm::Expected<const CompiledQuantize *>
+  compileDequantize(mlir::nvfp4::RecipeAttr recipe, ElementType output,
+                    unsigned amaxRank, llvm::StringRef format = "bin");
+
+  /// HostRunner::dequantize on the GPU: `q` (one direction of a
+  /// quantization with `recipe`) back to f32, with the same checks.
+  llvm::Expected<std::vector<float>>
+  dequantize(mlir::nvfp4::RecipeAttr recipe, const QuantizedOutput &q);
+
+  /// Enqueues compileDequantize()'s kernel on device buffers in operand
+  /// order: data (`rows x cols/2` bytes), scale (`scaleShape`), amax
+  /// (`amaxShape`), output (`rows x cols` elements of the compiled type).
+  /// Shapes are not checked here. Does not synchronize.
+  llvm::Error launchDequantize(const CompiledQuantize &compiled,
+                               CudaDevice::Module &module, int64_t rows,
+                               int64_t cols, llvm::ArrayRef<int64_t> scaleShape,
+                               llvm::ArrayRef<int64_t> amaxShape,
+                               llvm::ArrayRef<CUdeviceptr> buffers);
+
   /// Lowers the module `build` returns through nvfp4-to-ptx once per
   /// (`key`, `format`) and returns the image and its kernels in launch
   /// order. For every kind of kernel module (quantize, matmul, ...).
   llvm::Expected<const CompiledQuantize *>
   compileCached(llvm::StringRef key, llvm::StringRef format,
                 llvm::function_ref<mlir::OwningOpRef<mlir::ModuleOp>()> build);
-
-  /// `compiled` loaded on the device (once per runner).
-  llvm::Expected<CudaDevice::Module *>
-  loadedModule(const CompiledQuantize &compiled);
 
   /// D = A * B^T on the GPU (`nvfp4.matmul`): the GPU twin of
   /// HostRunner::matmul, same arguments and checks (GPUMatmul.cpp).

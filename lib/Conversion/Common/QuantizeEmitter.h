@@ -137,14 +137,23 @@ public:
                             llvm::MaybeAlign(bytes.size()));
   }
 
+  /// The row-major 2-D buffer `memref` (identity layout, so offset 0) as
+  /// one dimension: byte offsets then need no division into (row, column).
+  Value flatView(Value memref) {
+    auto type = cast<MemRefType>(memref.getType());
+    Value size = mulI(dim(memref, 0), dim(memref, 1));
+    return memref::ReinterpretCastOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic}, type.getElementType()),
+        memref, /*offset=*/OpFoldResult(b.getIndexAttr(0)),
+        /*sizes=*/ArrayRef<OpFoldResult>{size},
+        /*strides=*/ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
   /// Stores byte `flat` of a row-major 2-D byte buffer.
   void storeFlatByte(Value byte, Value memref, Value flat) {
-    Value cols = dim(memref, 1);
-    storeByte(byte, memref, {divI(flat, cols), remI(flat, cols)});
+    storeByte(byte, flatView(memref), {flat});
   }
   Value loadFlatByte(Value memref, Value flat) {
-    Value cols = dim(memref, 1);
-    return loadByte(memref, {divI(flat, cols), remI(flat, cols)});
+    return loadByte(flatView(memref), {flat});
   }
   /// Converts an f32 to the element type of `memref` (RNE) and stores it.
   void storeValue(Value v, Value memref, ValueRange indices) {
@@ -368,28 +377,35 @@ private:
   /// 1x16 blocks: each block has its own scale.
   void emitBlocks() {
     Value tensorAmax = tensorAmaxOrNull();
-    schedule.forEach2D(
-        e, d.rowBegin, d.rowEnd, d.numBlocks, d.rowContiguous,
-        [&](Value r, Value blk) {
-        SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
-        Value blockAmax = e.blockAmax(x);
-        Value amax = outerAmax(tensorAmax, r, blk);
-        Value sEnc = m.outerScaleFor(recipe, amax);
-        NumericsBuilder::BlockScale scale;
-        if (recipe.isFourOverSix()) {
-          auto candidates = m.fourOverSixScales(recipe, blockAmax, sEnc,
-                                                m.reciprocal(sEnc));
-          scale = pick(m.fourOverSixError(recipe, x, candidates[0], amax),
-                       m.fourOverSixError(recipe, x, candidates[1], amax),
-                       candidates);
-        } else {
-          scale = m.blockScaleFor(recipe, blockAmax, sEnc);
-        }
-        storeBlock(r, blk, scale.sf,
-                   m.encodeElements(x, scale.enc, randomBytesFor(r, blk)));
-        });
+    schedule.forEach2D(e, d.rowBegin, d.rowEnd, d.numBlocks, d.rowContiguous,
+                       [&](Value r, Value blk) {
+                         encodeBlock(tensorAmax, r, blk);
+                       });
   }
 
+public:
+  /// Encodes 1x16 block `blk` of row `r` against its outer amax (the
+  /// hoisted `tensorAmax` for per-tensor recipes, else d.loadAmax).
+  void encodeBlock(Value tensorAmax, Value r, Value blk) {
+    SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
+    Value blockAmax = e.blockAmax(x);
+    Value amax = outerAmax(tensorAmax, r, blk);
+    Value sEnc = m.outerScaleFor(recipe, amax);
+    NumericsBuilder::BlockScale scale;
+    if (recipe.isFourOverSix()) {
+      auto candidates = m.fourOverSixScales(recipe, blockAmax, sEnc,
+                                            m.reciprocal(sEnc));
+      scale = pick(m.fourOverSixError(recipe, x, candidates[0], amax),
+                   m.fourOverSixError(recipe, x, candidates[1], amax),
+                   candidates);
+    } else {
+      scale = m.blockScaleFor(recipe, blockAmax, sEnc);
+    }
+    storeBlock(r, blk, scale.sf,
+               m.encodeElements(x, scale.enc, randomBytesFor(r, blk)));
+  }
+
+private:
   /// Map-to-4 only when strictly better: ties keep map-to-6.
   NumericsBuilder::BlockScale
   pick(Value err4, Value err6,
@@ -632,6 +648,40 @@ private:
   RecipeAttr recipe;
   Value input, numRows, numCols;
 };
+
+/// Dequantizes block `blk` of row `r` of `out` (SPEC.md section 11) from
+/// `data`, `scale` (in the recipe's layout, `numBlocks` scales per row)
+/// and `amax`; `tensorAmax` is the hoisted per-tensor amax (null for other
+/// outer groups). The same steps as nvfp4-expand's dequantize loop body,
+/// for schedules that map blocks onto threads.
+inline void emitDequantizeBlock(LoopEmitter &e, RecipeAttr recipe, Value data,
+                                Value scale, Value amax, Value out, Value r,
+                                Value blk, Value numBlocks, Value tensorAmax) {
+  NumericsBuilder &m = e.math();
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  Value sf = e.loadFlatByte(
+      scale, m.scaleOffset(recipe.getSfLayout(), r, blk, numBlocks));
+  Value a = tensorAmax;
+  if (recipe.getOuter() == OuterGroup::Row)
+    a = e.loadF32(amax, {r});
+  else if (recipe.getOuter() == OuterGroup::Window)
+    a = e.loadF32(amax, {r, e.divI(blk, 4)});
+  // The quotient form encoded against the floored amax.
+  if (recipe.getNumerics() == Numerics::Quotient)
+    a = m.fmax(a, m.f32(1e-12f));
+  Value finalScale = m.dequantScale(sf, a, recipe.getE4m3Max());
+  for (unsigned j = 0; j < kBlock / 2; ++j) {
+    Value byte =
+        e.loadByte(data, {r, e.addI(e.mulI(blk, e.idx(kBlock / 2)), e.idx(j))});
+    Value lo = arith::AndIOp::create(b, loc, byte, m.i32(0xF));
+    Value hi = arith::ShRUIOp::create(b, loc, byte, m.i32(4));
+    Value col = e.addI(e.mulI(blk, e.idx(kBlock)), e.idx(2 * j));
+    e.storeValue(m.dequantValue(lo, finalScale), out, {r, col});
+    e.storeValue(m.dequantValue(hi, finalScale), out,
+                 {r, e.addI(col, e.idx(1))});
+  }
+}
 
 } // namespace detail
 } // namespace nvfp4

@@ -95,6 +95,8 @@ enum class Work {
   RowCTAs,    ///< one thread block (CTA) per row
   Windows,    ///< one thread per (row, 64-wide window)
   RowBlocks,  ///< one thread per (row, 16-block)
+  /// one thread per (row, 4 of its 16-blocks): ThreadSchedule::forEach2D
+  RowBlockQuads,
   TileBlocks, ///< one thread per (16-row tile, 16-block)
   ScaleBytes, ///< one thread per byte of the scale buffer
 };
@@ -111,6 +113,8 @@ StringRef workName(Work w) {
     return "windows";
   case Work::RowBlocks:
     return "row_blocks";
+  case Work::RowBlockQuads:
+    return "row_block_quads";
   case Work::TileBlocks:
     return "tile_blocks";
   case Work::ScaleBytes:
@@ -142,7 +146,39 @@ public:
                  bool jFastest,
                  function_ref<void(Value, Value)> body) override {
     OpBuilder &b = e.builder();
+    if (work == Work::RowCTAs) {
+      // A thread block per i; its threads stride over j, neighbours on
+      // neighbouring j (the fused per-row kernel's encode).
+      Value i = e.addI(iLb, blockId);
+      guarded(e, lt(e, i, iUb), [&] {
+        auto loop = scf::ForOp::create(b, e.location(), threadId, nj,
+                                       blockSize);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        body(i, loop.getInductionVar());
+      });
+      return;
+    }
     Value ni = arith::SubIOp::create(b, e.location(), iUb, iLb);
+    if (work == Work::RowBlockQuads && jFastest) {
+      // Four blocks of row i per thread, w = ceil(nj / 4) apart: each of
+      // the four passes still gives neighbouring threads neighbouring
+      // blocks, and the index division and whatever the body computes
+      // from the row alone (a per-tensor outer scale) are paid once per
+      // four blocks.
+      Value w = e.ceilDivI(nj, 4);
+      guarded(e, lt(e, globalId, e.mulI(ni, w)), [&] {
+        Value i = e.addI(iLb, e.divI(globalId, w));
+        Value j0 = e.remI(globalId, w);
+        auto loop = scf::ForOp::create(b, e.location(), e.idx(0), e.idx(4),
+                                       e.idx(1));
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value j = e.addI(j0, e.mulI(loop.getInductionVar(), w));
+        guarded(e, lt(e, j, nj), [&] { body(i, j); });
+      });
+      return;
+    }
     guarded(e, lt(e, globalId, e.mulI(ni, nj)), [&] {
       Value i, j;
       if (jFastest) {
@@ -178,8 +214,16 @@ public:
     // (neighbours read neighbouring blocks), then reduce across the block.
     // The guard depends on the block index only, so the whole block takes
     // the same branch and the reduction stays uniform.
+    // Every thread of the block gets the row's max (all_reduce), kept in
+    // `rowMax` for a fused kernel's encode.
     Value r = e.addI(lb, blockId);
-    guarded(e, lt(e, r, ub), [&] {
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()},
+                                  lt(e, r, ub), /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, m.f32(0.0f));
+      b.setInsertionPointToStart(ifOp.thenBlock());
       auto loop = scf::ForOp::create(b, loc, threadId, nj, blockSize,
                                      ValueRange{m.f32(0.0f)});
       {
@@ -189,18 +233,35 @@ public:
                             value(r, loop.getInductionVar()));
         scf::YieldOp::create(b, loc, next);
       }
-      Value rowMax = gpu::AllReduceOp::create(
+      Value max = gpu::AllReduceOp::create(
           b, loc, loop.getResult(0),
           gpu::AllReduceOperationAttr::get(b.getContext(),
                                            gpu::AllReduceOperation::MAXNUMF),
           /*uniform=*/true);
       guarded(e, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                        threadId, e.idx(0)),
-              [&] { commit(r, rowMax); });
-    });
+              [&] { commit(r, max); });
+      scf::YieldOp::create(b, loc, max);
+    }
+    rowMax = ifOp.getResult(0);
   }
 
+  /// The row max of the last reduceMaxPerRow (RowCTAs), in every thread.
+  Value lastRowMax() const { return rowMax; }
+
   bool isParallel() const override { return true; }
+
+  /// The index a grouped kernel splits among groups: the thread's, or the
+  /// thread block's for `RowCTAs` kernels (whose blocks own whole rows).
+  Value linearId() const { return work == Work::RowCTAs ? blockId : globalId; }
+
+  /// Makes `linearId()` relative to `base`: in a grouped kernel each group
+  /// owns the ids [base, base + its work), and the direction emitter sees
+  /// them as an ungrouped kernel's ids for that group alone.
+  void rebase(LoopEmitter &e, Value base) {
+    Value &id = work == Work::RowCTAs ? blockId : globalId;
+    id = arith::SubIOp::create(e.builder(), e.location(), id, base);
+  }
 
 private:
   static Value lt(LoopEmitter &e, Value a, Value b) {
@@ -218,46 +279,114 @@ private:
 
   Work work;
   Value globalId, blockId, threadId, blockSize;
+  Value rowMax;
 };
 
-/// Builds the kernels of one quantize op and the launches that replace it.
+/// The operands of a quantize or grouped_quantize op.
+struct QuantizeOperands {
+  Operation *op;
+  RecipeAttr recipe;
+  Value input;
+  Value splits; ///< null unless grouped
+  Value data, scale, amax, dataT, scaleT, amaxT;
+
+  static QuantizeOperands of(QuantizeOp op) {
+    return {op,           op.getRecipe(), op.getInput(), Value(),
+            op.getData(), op.getScale(),  op.getAmax(),  op.getDataT(),
+            op.getScaleT(), op.getAmaxT()};
+  }
+  static QuantizeOperands of(GroupedQuantizeOp op) {
+    return {op,           op.getRecipe(), op.getInput(), op.getSplits(),
+            op.getData(), op.getScale(),  op.getAmax(),  op.getDataT(),
+            op.getScaleT(), op.getAmaxT()};
+  }
+};
+
+/// The rows of X one kernel body quantizes: all of X, or one group.
+struct Slice {
+  Value rowOffset, rows;
+  Value group;    ///< null when not grouped
+  Value scaleRow; ///< first scale row of the group (swizzled layouts)
+};
+
+/// The gpu.func shell shared by every kernel: operands in op order, the
+/// block size, and the attributes a runtime reads.
+gpu::GPUFuncOp createKernel(Operation *op, gpu::GPUModuleOp module,
+                            StringRef name, Work work, StringRef dir) {
+  MLIRContext *ctx = op->getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
+  auto func = gpu::GPUFuncOp::create(b, op->getLoc(), name, type);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(kBlockThreads), 1, 1}));
+  func->setAttr("nvfp4.work", b.getStringAttr(workName(work)));
+  func->setAttr("nvfp4.direction", b.getStringAttr(dir));
+  return func;
+}
+
+/// Launches `func` over `count` threads (or `count` thread blocks when
+/// `ctas`) in place of `op`.
+void launchKernel(Operation *op, gpu::GPUFuncOp func, LoopEmitter &he,
+                  Value count) {
+  Value grid = he.ceilDivI(count, kBlockThreads);
+  Value one = he.idx(1);
+  gpu::LaunchFuncOp::create(he.builder(), op->getLoc(), func, {grid, one, one},
+                            {he.idx(kBlockThreads), one, one},
+                            /*dynamicSharedMemorySize=*/Value(),
+                            op->getOperands());
+}
+
+/// Builds the kernels of one (grouped) quantize op and the launches that
+/// replace it.
+///
+/// Grouped: every kernel is still one launch over all groups. Each group
+/// owns a contiguous range of the kernel's thread (or, for `RowCTAs`,
+/// thread block) ids, as many as an ungrouped kernel over that group alone
+/// would use; a thread finds its group by walking the splits (a running
+/// sum, so nothing is precomputed on the host), rebases its id, and runs
+/// the ungrouped body for that group. Empty groups own no ids. The grid is
+/// sized for the largest total any splits adding up to M can need.
 class QuantizeKernels {
 public:
-  QuantizeKernels(QuantizeOp op, gpu::GPUModuleOp module, StringRef prefix,
-                  TargetLeaves &leaves)
-      : op(op), module(module), prefix(prefix.str()), leaves(leaves) {}
+  QuantizeKernels(QuantizeOperands ops, gpu::GPUModuleOp module,
+                  StringRef prefix, TargetLeaves &leaves)
+      : ops(ops), module(module), prefix(prefix.str()), leaves(leaves) {}
 
   void build() {
-    RecipeAttr recipe = op.getRecipe();
+    RecipeAttr recipe = ops.recipe;
+    QuantizeOperands o = ops;
     for (bool columnwise : {false, true}) {
-      if (columnwise ? !op.getDataT() : !op.getData())
+      if (columnwise ? !ops.dataT : !ops.data)
         continue;
       StringRef dir = columnwise ? "columnwise" : "rowwise";
       if (recipe.getSfLayout() != ScaleLayout::Linear)
-        addKernel("zero", dir, Work::ScaleBytes,
-                  [&](LoopEmitter &e, IRMapping &map, RowSchedule &s) {
+        addKernel("zero", dir, Work::ScaleBytes, /*perGroup=*/false,
+                  [&](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                      const Slice &) {
                     DirectionEmitter::zeroScales(
-                        e, map.lookup(columnwise ? op.getScaleT() : op.getScale()),
-                        s);
+                        e, map.lookup(columnwise ? ops.scaleT : ops.scale), s);
                   });
       auto withDirection = [=](auto &&fn) {
-        return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s) {
-          QuantizeLowering q(e, recipe, map.lookup(op.getInput()));
+        return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                   const Slice &slice) {
+          QuantizeLowering q(e, recipe, map.lookup(o.input));
           Direction d =
               columnwise
-                  ? q.columnwise(map.lookup(op.getDataT()),
-                                 map.lookup(op.getScaleT()),
-                                 map.lookup(op.getAmaxT()), e.idx(0), q.rows(),
-                                 /*group=*/{})
-                  : q.rowwise(map.lookup(op.getData()),
-                              map.lookup(op.getScale()),
-                              map.lookup(op.getAmax()), e.idx(0), q.rows(),
-                              /*group=*/{}, e.idx(0));
+                  ? q.columnwise(map.lookup(o.dataT), map.lookup(o.scaleT),
+                                 map.lookup(o.amaxT), slice.rowOffset,
+                                 slice.rows, slice.group)
+                  : q.rowwise(map.lookup(o.data), map.lookup(o.scale),
+                              map.lookup(o.amax), slice.rowOffset, slice.rows,
+                              slice.group, slice.scaleRow);
           DirectionEmitter emitter(e, recipe, d, s);
           fn(emitter);
         };
       };
-      Work encodeWork = recipe.isBlock2D() ? Work::TileBlocks : Work::RowBlocks;
+      Work encodeWork = recipe.isBlock2D() ? Work::TileBlocks
+                        : columnwise       ? Work::RowBlocks
+                                           : Work::RowBlockQuads;
       // Rowwise rows are contiguous: a thread block reduces each row. A
       // columnwise row is a column of X: a thread walks it, and
       // neighbouring threads read neighbouring columns.
@@ -266,39 +395,181 @@ public:
                       : !columnwise               ? Work::RowCTAs
                       : outer == OuterGroup::Row  ? Work::RowBlocks
                                                   : Work::Rows;
+      if (!columnwise && outer == OuterGroup::Row) {
+        // Per-row amaxes are local to the row: one kernel, a thread block
+        // per row, reads the row for its amax (all_reduce, so every thread
+        // has it) and encodes it straight away; the second read of the
+        // row hits the cache instead of DRAM.
+        addKernel("amax_encode", dir, Work::RowCTAs, /*perGroup=*/true,
+                  [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                      const Slice &slice) {
+                    QuantizeLowering q(e, recipe, map.lookup(o.input));
+                    Direction d = q.rowwise(
+                        map.lookup(o.data), map.lookup(o.scale),
+                        map.lookup(o.amax), slice.rowOffset, slice.rows,
+                        slice.group, slice.scaleRow);
+                    DirectionEmitter emitter(e, recipe, d, s);
+                    emitter.emitOuterAmax();
+                    // The encode reads the row's amax from the reduction
+                    // (the same value thread 0 stored), not from memory.
+                    Value rowMax =
+                        static_cast<ThreadSchedule &>(s).lastRowMax();
+                    d.loadAmax = [rowMax](Value, Value) { return rowMax; };
+                    emitter.emitEncode();
+                  });
+        continue;
+      }
+      if (!columnwise && outer == OuterGroup::Window) {
+        // Window amaxes are local to 4 blocks: a thread per window reduces
+        // them, stores the amax and encodes the 4 blocks with it (their
+        // second read hits the cache).
+        addKernel(
+            "amax_encode", dir, Work::Windows, /*perGroup=*/true,
+            [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                const Slice &slice) {
+              NumericsBuilder &m = e.math();
+              QuantizeLowering q(e, recipe, map.lookup(o.input));
+              Direction d = q.rowwise(map.lookup(o.data), map.lookup(o.scale),
+                                      map.lookup(o.amax), slice.rowOffset,
+                                      slice.rows, slice.group, slice.scaleRow);
+              DirectionEmitter emitter(e, recipe, d, s);
+              s.forEach2D(
+                  e, d.rowBegin, d.rowEnd, emitter.windowCount(),
+                  /*jFastest=*/true, [&](Value r, Value w) {
+                    Value lb = e.mulI(w, e.idx(4));
+                    Value ub = e.minI(e.addI(lb, e.idx(4)), d.numBlocks);
+                    // The CPU path's window amax: fmaxf over the blocks
+                    // in order, from 0.
+                    Value amax =
+                        e.loop(lb, ub, {m.f32(0.0f)},
+                               [&](Value blk, ValueRange acc) {
+                                 Value a = e.blockAmax(d.loadBlock(r, blk));
+                                 return SmallVector<Value>{m.fmax(acc[0], a)};
+                               })[0];
+                    d.storeAmax(amax, r, w);
+                    d.loadAmax = [amax](Value, Value) { return amax; };
+                    e.loop(lb, ub, [&](Value blk) {
+                      emitter.encodeBlock(/*tensorAmax=*/{}, r, blk);
+                    });
+                  });
+            });
+        continue;
+      }
       // Atomic reductions start from zeroed amaxes.
       if (outer == OuterGroup::Tensor || (columnwise && outer == OuterGroup::Row))
         addKernel("amax_init", dir,
                   outer == OuterGroup::Tensor ? Work::One : Work::Rows,
+                  /*perGroup=*/true,
                   withDirection([](auto &em) { em.emitAmaxInit(); }));
       // The amaxes must be complete before any block is encoded: a
       // grid-wide barrier, so a separate launch.
-      addKernel("amax", dir, amaxWork,
+      addKernel("amax", dir, amaxWork, /*perGroup=*/true,
                 withDirection([](auto &em) { em.emitOuterAmax(); }));
-      addKernel("encode", dir, encodeWork,
+      addKernel("encode", dir, encodeWork, /*perGroup=*/true,
                 withDirection([](auto &em) { em.emitEncode(); }));
     }
   }
 
 private:
-  using Body = std::function<void(LoopEmitter &, IRMapping &, RowSchedule &)>;
+  using Body = std::function<void(LoopEmitter &, IRMapping &, RowSchedule &,
+                                  const Slice &)>;
 
-  void addKernel(StringRef kind, StringRef dir, Work work, const Body &body) {
-    MLIRContext *ctx = op.getContext();
-    Location loc = op.getLoc();
-    OpBuilder b(ctx);
-    b.setInsertionPointToEnd(module.getBody());
+  /// Ids a group of `rows` rows owns in a kernel of kind `work`: what the
+  /// ungrouped kernel would use for that group alone. `m` and `k` are X's
+  /// dimensions.
+  static Value groupWork(LoopEmitter &e, Work work, bool columnwise,
+                         Value rows, Value k) {
+    Value blocks = e.divI(k, kBlock);
+    switch (work) {
+    case Work::One:
+      return e.idx(1);
+    case Work::RowCTAs:
+      return rows;
+    case Work::Rows:
+      return columnwise ? k : rows;
+    case Work::Windows:
+      return e.mulI(rows, e.ceilDivI(blocks, 4));
+    case Work::RowBlocks:
+      return columnwise ? e.mulI(k, e.divI(rows, kBlock))
+                        : e.mulI(rows, blocks);
+    case Work::RowBlockQuads:
+      return e.mulI(rows, e.ceilDivI(blocks, 4));
+    case Work::TileBlocks:
+      return columnwise ? e.mulI(e.ceilDivI(k, kBlock), e.divI(rows, kBlock))
+                        : e.mulI(e.ceilDivI(rows, kBlock), blocks);
+    case Work::ScaleBytes:
+      break;
+    }
+    llvm_unreachable("scale bytes are not split among groups");
+  }
+
+  /// Finds the group owning the schedule's id (a running sum over the
+  /// splits, clamped to M as the CPU lowering clamps them), rebases the id
+  /// and emits `body` for that group; ids past every group do nothing.
+  void emitPerGroup(LoopEmitter &e, IRMapping &map, ThreadSchedule &schedule,
+                    Work work, bool columnwise, const Body &body) {
+    OpBuilder &b = e.builder();
+    Location loc = e.location();
+    Value input = map.lookup(ops.input);
+    Value splits = map.lookup(ops.splits);
+    Value m = e.dim(input, 0), k = e.dim(input, 1);
+    int64_t tile = scaleTile(ops.recipe.getSfLayout()).first;
+    Value id = schedule.linearId();
+    Value zero = e.idx(0);
+    Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
+    // Carried: ids before group g, its first row and scale row, then the
+    // owning group's values and whether it was found.
+    SmallVector<Value> found = e.loop(
+        zero, e.dim(splits, 0),
+        {zero, zero, zero, no, zero, zero, zero, zero, zero},
+        [&](Value g, ValueRange a) {
+          Value split = arith::IndexCastOp::create(
+              b, loc, b.getIndexType(),
+              memref::LoadOp::create(b, loc, splits, g));
+          Value rows = e.minI(
+              split, arith::SubIOp::create(b, loc, m, e.minI(a[1], m)));
+          Value next = e.addI(a[0], groupWork(e, work, columnwise, rows, k));
+          Value inside = arith::AndIOp::create(
+              b, loc,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, id,
+                                    a[0]),
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id,
+                                    next));
+          auto pick = [&](Value now, Value before) {
+            return arith::SelectOp::create(b, loc, inside, now, before)
+                .getResult();
+          };
+          Value padded = e.mulI(e.ceilDivI(rows, tile), e.idx(tile));
+          return SmallVector<Value>{
+              next,
+              e.addI(a[1], rows),
+              e.addI(a[2], padded),
+              arith::OrIOp::create(b, loc, a[3], inside),
+              pick(g, a[4]),
+              pick(a[0], a[5]),
+              pick(a[1], a[6]),
+              pick(rows, a[7]),
+              pick(a[2], a[8])};
+        });
+    auto ifOp = scf::IfOp::create(b, loc, found[3], false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    schedule.rebase(e, found[5]);
+    body(e, map, schedule, Slice{found[6], found[7], found[4], found[8]});
+  }
+
+  void addKernel(StringRef kind, StringRef dir, Work work, bool perGroup,
+                 const Body &body) {
+    Operation *op = ops.op;
+    Location loc = op->getLoc();
+    bool columnwise = dir == "columnwise";
+    bool grouped = perGroup && ops.splits;
     std::string name =
         prefix + "_" + std::to_string(count++) + "_" + dir.str() + "_" +
         kind.str();
-    auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
-    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
-    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    func.setKnownBlockSizeAttr(
-        b.getDenseI32ArrayAttr({int32_t(kBlockThreads), 1, 1}));
-    func->setAttr("nvfp4.work", b.getStringAttr(workName(work)));
-    func->setAttr("nvfp4.direction", b.getStringAttr(dir));
+    gpu::GPUFuncOp func = createKernel(op, module, name, work, dir);
     Block &entry = func.getBody().front();
+    OpBuilder b(op->getContext());
     b.setInsertionPointToStart(&entry);
     IRMapping map;
     map.map(op->getOperands(), entry.getArguments());
@@ -306,27 +577,33 @@ private:
       LoopEmitter e(b, loc, &leaves);
       // Device buffers are 256-byte aligned and rows hold K % 16 == 0
       // elements, so each rowwise 16-block is aligned to its own size.
-      auto input = cast<MemRefType>(op.getInput().getType());
+      auto input = cast<MemRefType>(ops.input.getType());
       e.blockAlignment =
           kBlock * (input.getElementType().getIntOrFloatBitWidth() / 8);
       ThreadSchedule schedule(b, loc, work);
-      body(e, map, schedule);
+      if (grouped) {
+        emitPerGroup(e, map, schedule, work, columnwise, body);
+      } else {
+        QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
+        body(e, map, schedule, Slice{e.idx(0), q.rows(), Value(), e.idx(0)});
+      }
     }
     gpu::ReturnOp::create(b, loc);
 
     // The launch, in the host function where the op was.
     OpBuilder host(op);
     LoopEmitter he(host, loc);
-    bool columnwise = dir == "columnwise";
-    Value rows = he.dim(op.getInput(), columnwise ? 1 : 0);
-    Value blocks = he.divI(he.dim(op.getInput(), columnwise ? 0 : 1), kBlock);
+    Value m = he.dim(ops.input, 0);
+    Value rows = he.dim(ops.input, columnwise ? 1 : 0);
+    Value blocks = he.divI(he.dim(ops.input, columnwise ? 0 : 1), kBlock);
+    Value groups = grouped ? he.dim(ops.splits, 0) : Value();
     Value count;
     switch (work) {
     case Work::One:
-      count = he.idx(1);
+      count = grouped ? groups : he.idx(1);
       break;
     case Work::Rows:
-      count = rows;
+      count = grouped && columnwise ? he.mulI(groups, rows) : rows;
       break;
     case Work::RowCTAs:
       count = he.mulI(rows, he.idx(kBlockThreads));
@@ -337,29 +614,68 @@ private:
     case Work::RowBlocks:
       count = he.mulI(rows, blocks);
       break;
+    case Work::RowBlockQuads:
+      count = he.mulI(rows, he.ceilDivI(blocks, 4));
+      break;
     case Work::TileBlocks:
-      count = he.mulI(he.ceilDivI(rows, kBlock), blocks);
+      // Each group's last tile may be ragged: at most M/16 + G tiles.
+      count = grouped && !columnwise
+                  ? he.mulI(he.addI(he.divI(m, kBlock), groups), blocks)
+                  : he.mulI(he.ceilDivI(rows, kBlock), blocks);
       break;
     case Work::ScaleBytes: {
-      Value scale = columnwise ? op.getScaleT() : op.getScale();
+      Value scale = columnwise ? ops.scaleT : ops.scale;
       count = he.mulI(he.dim(scale, 0), he.dim(scale, 1));
       break;
     }
     }
-    Value grid = he.ceilDivI(count, kBlockThreads);
-    Value one = he.idx(1);
-    gpu::LaunchFuncOp::create(host, loc, func, {grid, one, one},
-                              {he.idx(kBlockThreads), one, one},
-                              /*dynamicSharedMemorySize=*/Value(),
-                              op->getOperands());
+    launchKernel(op, func, he, count);
   }
 
-  QuantizeOp op;
+  QuantizeOperands ops;
   gpu::GPUModuleOp module;
   std::string prefix;
   TargetLeaves &leaves;
   unsigned count = 0;
 };
+
+/// `nvfp4.dequantize`: one thread per 16-block of the output, each
+/// decoding its block with the CPU path's numerics (emitDequantizeBlock).
+void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
+                           StringRef prefix, TargetLeaves &leaves) {
+  Location loc = op.getLoc();
+  gpu::GPUFuncOp func = createKernel(op, module, (prefix + "_0_dequantize").str(),
+                                     Work::RowBlocks, "rowwise");
+  Block &entry = func.getBody().front();
+  OpBuilder b(op->getContext());
+  b.setInsertionPointToStart(&entry);
+  IRMapping map;
+  map.map(op->getOperands(), entry.getArguments());
+  {
+    LoopEmitter e(b, loc, &leaves);
+    Value out = map.lookup(op.getOutput());
+    ThreadSchedule schedule(b, loc, Work::RowBlocks);
+    Value numBlocks = e.divI(e.dim(out, 1), kBlock);
+    Value tensorAmax;
+    if (op.getRecipe().getOuter() == OuterGroup::Tensor)
+      tensorAmax = e.loadF32(map.lookup(op.getAmax()), {e.idx(0)});
+    schedule.forEach2D(e, e.idx(0), e.dim(out, 0), numBlocks,
+                       /*jFastest=*/true, [&](Value r, Value blk) {
+                         emitDequantizeBlock(
+                             e, op.getRecipe(), map.lookup(op.getData()),
+                             map.lookup(op.getScale()),
+                             map.lookup(op.getAmax()), out, r, blk, numBlocks,
+                             tensorAmax);
+                       });
+  }
+  gpu::ReturnOp::create(b, loc);
+
+  OpBuilder host(op);
+  LoopEmitter he(host, loc);
+  Value count = he.mulI(he.dim(op.getOutput(), 0),
+                        he.divI(he.dim(op.getOutput(), 1), kBlock));
+  launchKernel(op, func, he, count);
+}
 
 struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
   using Base::Base;
@@ -373,11 +689,11 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       return signalPassFailure();
     }
     NVVMLeaves leaves(sm);
-    SmallVector<QuantizeOp> quantizes;
+    SmallVector<Operation *> ops;
     SmallVector<MatmulOp> matmuls;
     WalkResult unsupported = module.walk([&](Operation *op) {
-      if (auto q = dyn_cast<QuantizeOp>(op)) {
-        quantizes.push_back(q);
+      if (isa<QuantizeOp, GroupedQuantizeOp, DequantizeOp>(op)) {
+        ops.push_back(op);
         return WalkResult::advance();
       }
       if (auto mm = dyn_cast<MatmulOp>(op)) {
@@ -392,7 +708,7 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     });
     if (unsupported.wasInterrupted())
       return signalPassFailure();
-    if (quantizes.empty() && matmuls.empty())
+    if (ops.empty() && matmuls.empty())
       return;
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -404,12 +720,20 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     SymbolTable symbols(module);
     symbols.insert(gpuModule);
     unsigned index = 0;
-    for (QuantizeOp op : quantizes) {
+    for (Operation *op : ops) {
       auto func = op->getParentOfType<FunctionOpInterface>();
       std::string prefix = (func ? func.getName().str() : "quantize") + "_q" +
                            std::to_string(index++);
-      QuantizeKernels(op, gpuModule, prefix, leaves).build();
-      op.erase();
+      if (auto q = dyn_cast<QuantizeOp>(op))
+        QuantizeKernels(QuantizeOperands::of(q), gpuModule, prefix, leaves)
+            .build();
+      else if (auto g = dyn_cast<GroupedQuantizeOp>(op))
+        QuantizeKernels(QuantizeOperands::of(g), gpuModule, prefix, leaves)
+            .build();
+      else
+        buildDequantizeKernel(cast<DequantizeOp>(op), gpuModule, prefix,
+                              leaves);
+      op->erase();
     }
     for (MatmulOp op : matmuls) {
       auto func = op->getParentOfType<FunctionOpInterface>();

@@ -3,22 +3,17 @@
 
 // CHIP: error: expected chip of the form sm_<N>[a], got 'gfx942'
 
-// Grouped quantization, dequantization and GEMMs have no GPU lowering yet.
-func.func @grouped(%x: memref<40x64xbf16>, %splits: memref<4xi64>,
-    %d: memref<40x32xi8>, %s: memref<40x4xf8E4M3FN>, %a: memref<4xf32>) {
-  // expected-error @+1 {{'nvfp4.grouped_quantize' op is not supported by the GPU lowering (nvfp4-to-gpu) yet}}
-  nvfp4.grouped_quantize %x : memref<40x64xbf16> splits(%splits : memref<4xi64>)
-      recipe <per_tensor>
-      rowwise(%d : memref<40x32xi8>, %s : memref<40x4xf8E4M3FN>, %a : memref<4xf32>)
-  return
-}
-
-// -----
-
-func.func @dequantize(%d: memref<2x16xi8>, %s: memref<2x2xf8E4M3FN>,
-                      %a: memref<1xf32>, %y: memref<2x32xbf16>) {
-  // expected-error @+1 {{'nvfp4.dequantize' op is not supported by the GPU lowering (nvfp4-to-gpu) yet}}
-  nvfp4.dequantize %d : memref<2x16xi8>, %s : memref<2x2xf8E4M3FN>,
-      %a : memref<1xf32> recipe <per_tensor> to %y : memref<2x32xbf16>
+// Grouped GEMMs have no lowering in this pass.
+func.func @grouped_matmul(%splits: memref<2xi64>,
+    %ad: memref<100x32xi8>, %as: memref<384x4xf8E4M3FN>, %aa: memref<2xf32>,
+    %bd: memref<2x256x32xi8>, %bs: memref<2x256x4xf8E4M3FN>, %ba: memref<2x256xf32>,
+    %bias: memref<2x256xf32>, %out: memref<100x256xf16>) {
+  // expected-error @+1 {{'nvfp4.grouped_matmul' op is not supported by the GPU lowering (nvfp4-to-gpu) yet}}
+  nvfp4.grouped_matmul splits(%splits : memref<2xi64>)
+      a(%ad : memref<100x32xi8>, %as : memref<384x4xf8E4M3FN>, %aa : memref<2xf32>)
+        recipe <per_tensor, sf_layout = 128x4>
+      b(%bd : memref<2x256x32xi8>, %bs : memref<2x256x4xf8E4M3FN>, %ba : memref<2x256xf32>)
+        recipe <per_token, sf_layout = 128x4>
+      bias(%bias : memref<2x256xf32>) outs(%out : memref<100x256xf16>)
   return
 }

@@ -1,21 +1,28 @@
 // RUN: nvfp4-opt %s -nvfp4-to-gpu -split-input-file | FileCheck %s
 
-// Per-token rowwise: a thread block per row computes the amaxes (block-wide
-// reduction), then a thread per 16-block encodes; the op becomes two
-// launches in the host function.
+// Per-token rowwise: one fused kernel, a thread block per row: the block
+// reduces the row's amax (every thread gets it from the all_reduce; thread
+// 0 stores it), then its threads encode the row's 16-blocks with that
+// value, so the row is read from DRAM once.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: func.func @per_token
 // CHECK-NOT: nvfp4.quantize
-// CHECK: gpu.launch_func @nvfp4_kernels::@per_token_q0_0_rowwise_amax
+// CHECK: gpu.launch_func @nvfp4_kernels::@per_token_q0_0_rowwise_amax_encode
 // CHECK-SAME: threads in (%{{.*}}, %{{.*}}, %{{.*}})
-// CHECK: gpu.launch_func @nvfp4_kernels::@per_token_q0_1_rowwise_encode
+// CHECK-NOT: gpu.launch_func
 // CHECK: gpu.module @nvfp4_kernels
-// CHECK: gpu.func @per_token_q0_0_rowwise_amax
+// CHECK: gpu.func @per_token_q0_0_rowwise_amax_encode
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvfp4.direction = "rowwise", nvfp4.work = "row_ctas"}
-// CHECK: gpu.all_reduce maxnumf
-// CHECK: gpu.func @per_token_q0_1_rowwise_encode
-// CHECK-SAME: nvfp4.work = "row_blocks"
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[BDIM:.*]] = gpu.block_dim x
+// CHECK: %[[MAX:.*]] = scf.if %{{.*}} -> (f32) {
+// CHECK: %[[RED:.*]] = gpu.all_reduce maxnumf
+// CHECK: memref.store %[[RED]], %{{.*}} : memref<?xf32>
+// CHECK: scf.yield %[[RED]] : f32
+// CHECK: scf.for %{{.*}} = %[[TID]] to %{{.*}} step %[[BDIM]] {
 // CHECK: vector.load %{{.*}} {alignment = 32 : i64} : memref<?x64xbf16>, vector<16xbf16>
+// CHECK-NOT: memref.load %{{.*}} : memref<?xf32>
+// CHECK: arith.divf %{{.*}}, %[[MAX]]
 // CHECK: nvvm.convert.f32x2.to.f8x2
 func.func @per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
                      %s: memref<?x4xf8E4M3FN>, %a: memref<?xf32>) {
@@ -40,6 +47,14 @@ func.func @per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
 // CHECK: @both_q0_7_columnwise_encode
 // CHECK: gpu.func @both_q0_2_rowwise_amax
 // CHECK: memref.atomic_rmw maxnumf
+// The rowwise encode gives each thread four blocks of a row, ceil(nj/4)
+// apart: one index division per four blocks.
+// CHECK: gpu.func @both_q0_3_rowwise_encode
+// CHECK-SAME: nvfp4.work = "row_block_quads"
+// CHECK: %[[W:.*]] = arith.divui %{{.*}}, %c4{{.*}} : index
+// CHECK: arith.divui %{{.*}}, %[[W]] : index
+// CHECK: arith.remui %{{.*}}, %[[W]] : index
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1
 // CHECK: gpu.func @both_q0_6_columnwise_amax
 // CHECK-SAME: nvfp4.direction = "columnwise", nvfp4.work = "rows"
 func.func @both(%x: memref<32x64xf32>,
@@ -49,5 +64,89 @@ func.func @both(%x: memref<32x64xf32>,
       recipe <per_tensor, directions = [rowwise, columnwise], sf_layout = 128x4>
       rowwise(%d : memref<32x32xi8>, %s : memref<128x4xf8E4M3FN>, %a : memref<1xf32>)
       columnwise(%dt : memref<64x16xi8>, %st : memref<128x4xf8E4M3FN>, %at : memref<1xf32>)
+  return
+}
+
+// -----
+
+// Grouped per-tensor, swizzled: still one launch per kernel over all
+// groups. Each kernel walks the splits to find the group owning its id
+// (thread id, or block id for the CTA-per-row amax), rebases the id and
+// runs the ungrouped body for that group; the amax is the group's own.
+// The encode grid is sized for one ragged tile per group at most.
+// CHECK-LABEL: func.func @grouped
+// CHECK-NOT: nvfp4.grouped_quantize
+// CHECK: gpu.launch_func @nvfp4_kernels::@grouped_q0_0_rowwise_zero
+// CHECK: %[[G:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?xi64>
+// CHECK: gpu.launch_func @nvfp4_kernels::@grouped_q0_1_rowwise_amax_init
+// CHECK-SAME: args(%{{.*}} : memref<?x64xbf16>, %{{.*}} : memref<?xi64>,
+// CHECK: gpu.launch_func @nvfp4_kernels::@grouped_q0_2_rowwise_amax
+// CHECK: gpu.launch_func @nvfp4_kernels::@grouped_q0_3_rowwise_encode
+// CHECK: gpu.func @grouped_q0_1_rowwise_amax_init
+// CHECK-SAME: nvfp4.work = "one"
+// CHECK: %[[GID:.*]] = gpu.global_id x
+// CHECK: %[[FOUND:.*]]:9 = scf.for %[[GI:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: memref.load %{{.*}}[%[[GI]]] : memref<?xi64>
+// CHECK: arith.cmpi uge, %[[GID]]
+// CHECK: arith.cmpi ult, %[[GID]]
+// CHECK: scf.if %[[FOUND]]#3 {
+// CHECK: arith.subi %[[GID]], %[[FOUND]]#5
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[FOUND]]#4] : memref<?xf32>
+// CHECK: gpu.func @grouped_q0_2_rowwise_amax
+// CHECK-SAME: nvfp4.work = "row_ctas"
+// CHECK: %[[BID:.*]] = gpu.block_id x
+// CHECK: scf.for
+// CHECK: arith.cmpi uge, %[[BID]]
+// CHECK: gpu.all_reduce maxnumf
+// CHECK: memref.atomic_rmw maxnumf
+// CHECK: gpu.func @grouped_q0_3_rowwise_encode
+// CHECK: memref.load %{{.*}} : memref<?xi64>
+func.func @grouped(%x: memref<?x64xbf16>, %s: memref<?xi64>, %d: memref<?x32xi8>,
+                   %sf: memref<?x4xf8E4M3FN>, %a: memref<?xf32>) {
+  nvfp4.grouped_quantize %x : memref<?x64xbf16> splits(%s : memref<?xi64>)
+      recipe <per_tensor, sf_layout = 128x4>
+      rowwise(%d : memref<?x32xi8>, %sf : memref<?x4xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}
+
+// -----
+
+// Grouped columnwise per-row: (G, K) amaxes reset by G*K threads, then a
+// thread per block of each group folds into its group's row.
+// CHECK-LABEL: func.func @grouped_columnwise
+// CHECK: gpu.launch_func @nvfp4_kernels::@grouped_columnwise_q0_0_columnwise_amax_init
+// CHECK: gpu.launch_func @nvfp4_kernels::@grouped_columnwise_q0_1_columnwise_amax
+// CHECK: gpu.launch_func @nvfp4_kernels::@grouped_columnwise_q0_2_columnwise_encode
+// CHECK: gpu.func @grouped_columnwise_q0_0_columnwise_amax_init
+// CHECK-SAME: nvfp4.direction = "columnwise", nvfp4.work = "rows"
+// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}#4, %{{.*}}] : memref<?x64xf32>
+// CHECK: gpu.func @grouped_columnwise_q0_1_columnwise_amax
+// CHECK-SAME: nvfp4.work = "row_blocks"
+// CHECK: memref.atomic_rmw maxnumf %{{.*}}, %{{.*}}[%{{.*}}#4, %{{.*}}] : (f32, memref<?x64xf32>)
+func.func @grouped_columnwise(%x: memref<?x64xbf16>, %s: memref<?xi64>,
+    %dt: memref<64x?xi8>, %st: memref<64x?xf8E4M3FN>, %at: memref<?x64xf32>) {
+  nvfp4.grouped_quantize %x : memref<?x64xbf16> splits(%s : memref<?xi64>)
+      recipe <per_token, directions = [columnwise]>
+      columnwise(%dt : memref<64x?xi8>, %st : memref<64x?xf8E4M3FN>, %at : memref<?x64xf32>)
+  return
+}
+
+// -----
+
+// Dequantize: one kernel, a thread per 16-block of the output, operands in
+// op order (data, scale, amax, output).
+// CHECK-LABEL: func.func @dequantize
+// CHECK-NOT: nvfp4.dequantize
+// CHECK: gpu.launch_func @nvfp4_kernels::@dequantize_q0_0_dequantize
+// CHECK-SAME: args(%{{.*}} : memref<?x32xi8>, %{{.*}} : memref<?x4xf8E4M3FN>, %{{.*}} : memref<?xf32>, %{{.*}} : memref<?x64xbf16>)
+// CHECK: gpu.func @dequantize_q0_0_dequantize
+// CHECK-SAME: nvfp4.work = "row_blocks"
+// CHECK: gpu.global_id x
+// CHECK: memref.load %{{.*}} : memref<?xf32>
+// CHECK-COUNT-16: memref.store %{{.*}} : memref<?x64xbf16>
+func.func @dequantize(%d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>,
+                      %a: memref<?xf32>, %y: memref<?x64xbf16>) {
+  nvfp4.dequantize %d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<?xf32>
+      recipe <per_token> to %y : memref<?x64xbf16>
   return
 }

@@ -14,8 +14,9 @@
 // CHECK: scf.for
 // CHECK: memref.load %[[A]]
 // CHECK: arith.divf
+// CHECK: %[[SFLAT:.*]] = memref.reinterpret_cast %[[S]] to offset: [0], sizes: [%{{.*}}], strides: [1] : memref<?x2xf8E4M3FN> to memref<?xf8E4M3FN>
 // CHECK: arith.bitcast %{{.*}} : i8 to f8E4M3FN
-// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: memref.store %{{.*}}, %[[SFLAT]]
 // CHECK-COUNT-8: memref.store %{{.*}}, %[[D]]
 // CHECK-NOT: nvfp4.
 func.func @per_token(%x: memref<?x32xf32>, %d: memref<?x16xi8>,
@@ -36,9 +37,10 @@ func.func @per_token(%x: memref<?x32xf32>, %d: memref<?x16xi8>,
 // CHECK: %[[COLS:.*]] = memref.dim %[[S]], %{{.*}} : memref<128x4xf8E4M3FN>
 // CHECK: %[[BYTES:.*]] = arith.muli %[[ROWS]], %[[COLS]] : index
 // CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[BYTES]]
+// CHECK: %[[SFLAT:.*]] = memref.reinterpret_cast %[[S]] to offset: [0], sizes: [%{{.*}}], strides: [1] : memref<128x4xf8E4M3FN> to memref<?xf8E4M3FN>
 // CHECK: %[[B:.*]] = arith.trunci %[[ZERO]] : i32 to i8
 // CHECK: %[[Z:.*]] = arith.bitcast %[[B]] : i8 to f8E4M3FN
-// CHECK: memref.store %[[Z]], %[[S]][%{{.*}}, %{{.*}}] : memref<128x4xf8E4M3FN>
+// CHECK: memref.store %[[Z]], %[[SFLAT]][%[[I]]] : memref<?xf8E4M3FN>
 // CHECK: arith.maxnumf
 func.func @swizzled(%x: memref<8x64xbf16>, %d: memref<8x32xi8>,
                     %s: memref<128x4xf8E4M3FN>, %a: memref<1xf32>) {
