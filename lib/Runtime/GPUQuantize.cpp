@@ -22,7 +22,7 @@ namespace {
 using ::nvfp4::detail::makeError;
 
 /// Threads per block; nvfp4-to-gpu marks every kernel with this size.
-constexpr int64_t kBlockThreads = 256;
+constexpr int64_t kBlockThreads = kKernelBlockThreads;
 
 /// Kernel parameters of memref operands as convert-gpu-to-nvvm expands
 /// them: allocated and aligned pointer, offset, sizes, strides.
@@ -230,6 +230,28 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   return std::move(*outputs);
 }
 
+llvm::Expected<int64_t> kernelWorkItems(const KernelInfo &k,
+                                        const QuantizedOutput &o) {
+  // Threads per nvfp4.work kind (NVFP4ToGPU.cpp); `row_ctas` kernels
+  // get one thread block per row.
+  int64_t blocks = o.cols / 16, work = 1;
+  if (k.work == "rows")
+    work = o.rows;
+  else if (k.work == "row_ctas")
+    work = o.rows * kBlockThreads;
+  else if (k.work == "windows")
+    work = o.rows * ((blocks + 3) / 4);
+  else if (k.work == "row_blocks")
+    work = o.rows * blocks;
+  else if (k.work == "tile_blocks")
+    work = (o.rows + 15) / 16 * blocks;
+  else if (k.work == "scale_bytes")
+    work = o.scaleShape[0] * o.scaleShape[1];
+  else if (k.work != "one")
+    return makeError("unknown kernel work kind '" + k.work + "' in " + k.name);
+  return work;
+}
+
 llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
                               CudaDevice::Module &module, int64_t rows,
                               int64_t cols, const QuantizeResult &outputs,
@@ -253,25 +275,10 @@ llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
   for (const KernelInfo &k : compiled.kernels) {
     const QuantizedOutput &o =
         k.columnwise ? *outputs.columnwise : *outputs.rowwise;
-    // Threads per nvfp4.work kind (NVFP4ToGPU.cpp); `row_ctas` kernels
-    // get one thread block per row.
-    int64_t blocks = o.cols / 16, work = 1;
-    if (k.work == "rows")
-      work = o.rows;
-    else if (k.work == "row_ctas")
-      work = o.rows * kBlockThreads;
-    else if (k.work == "windows")
-      work = o.rows * ((blocks + 3) / 4);
-    else if (k.work == "row_blocks")
-      work = o.rows * blocks;
-    else if (k.work == "tile_blocks")
-      work = (o.rows + 15) / 16 * blocks;
-    else if (k.work == "scale_bytes")
-      work = o.scaleShape[0] * o.scaleShape[1];
-    else if (k.work != "one")
-      return makeError("unknown kernel work kind '" + k.work + "' in " +
-                       k.name);
-    int64_t grid = (work + kBlockThreads - 1) / kBlockThreads;
+    auto work = kernelWorkItems(k, o);
+    if (!work)
+      return work.takeError();
+    int64_t grid = (*work + kBlockThreads - 1) / kBlockThreads;
     if (llvm::Error e = (*dev)->launch(module, k.name, unsigned(grid),
                                        unsigned(kBlockThreads), args))
       return e;
