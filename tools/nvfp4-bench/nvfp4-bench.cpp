@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CompileBench.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Support/FloatBits.h"
 
@@ -30,6 +31,10 @@ cl::list<int64_t> kOpt("k", cl::desc("columns (repeatable)"),
                        cl::CommaSeparated);
 cl::opt<unsigned> itersOpt("iters", cl::desc("timed runs per case"),
                            cl::init(30));
+cl::opt<std::string> suiteOpt(
+    "suite", cl::desc("what to measure: quantize (kernel bandwidth, needs a "
+                      "GPU) or compile (JIT latency, needs only ptxas)"),
+    cl::init("quantize"));
 
 const char *kDefaultRecipes[] = {
     "per_tensor",
@@ -162,6 +167,20 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
                               "nvfp4-bench: NVFP4 quantization bandwidth\n");
+  if (suiteOpt == "compile") {
+    std::vector<std::string> recipes(recipesOpt.begin(), recipesOpt.end());
+    if (recipes.empty())
+      recipes.assign(std::begin(kDefaultRecipes), std::end(kDefaultRecipes));
+    if (Error e = nvfp4::runCompileSuite(targetOpt, recipes, itersOpt)) {
+      errs() << "nvfp4-bench: error: " << toString(std::move(e)) << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  if (suiteOpt != "quantize") {
+    errs() << "nvfp4-bench: error: unknown suite '" << suiteOpt << "'\n";
+    return 1;
+  }
   if (Error e = run()) {
     errs() << "nvfp4-bench: error: " << toString(std::move(e)) << "\n";
     return 1;
