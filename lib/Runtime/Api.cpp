@@ -66,6 +66,21 @@ Error quantize(Stream &stream, StringRef recipe, ElementType type,
   for (CUdeviceptr p : buffers)
     if (!p)
       return makeError("null device buffer");
+  // The kernels read each 16-element block with one vector load and write
+  // its 8 data bytes with one store (docs/Rationale.md, alignment contract).
+  uint64_t elementBytes = type == ElementType::F32 ? 4 : 2;
+  if (input % (16 * elementBytes) != 0)
+    return makeError("the device input at 0x" + Twine::utohexstr(input) +
+                     " is not aligned to 16 elements (" +
+                     Twine(16 * elementBytes) + " bytes)");
+  for (size_t i = 1; i < buffers.size(); ++i) {
+    uint64_t align = i % 3 == 1 ? 8 : i % 3 == 0 ? 4 : 1;
+    if (buffers[i] % align != 0)
+      return makeError("the device " +
+                       StringRef(i % 3 == 1 ? "data" : "amax") +
+                       " output at 0x" + Twine::utohexstr(buffers[i]) +
+                       " is not aligned to " + Twine(align) + " bytes");
+  }
   auto compiled = compiler->compile(attr, type, Operation::Quantize);
   if (!compiled)
     return compiled.takeError();
@@ -87,6 +102,9 @@ Error dequantize(Stream &stream, StringRef recipe, const DeviceQuantized &input,
                      Twine(rows) + "x" + Twine(cols));
   if (!input.data || !input.scale || !input.amax || !output)
     return makeError("null device buffer");
+  if (input.data % 8 != 0 || input.amax % 4 != 0 || output % 64 != 0)
+    return makeError("device buffers must be aligned: data to 8 bytes, amax "
+                     "to 4, the output to 64 (16 floats)");
   QuantizedOutput shape;
   shape.rows = rows;
   shape.cols = cols;

@@ -151,6 +151,12 @@ TEST(APIDeviceCalls, ErrorsAreValues) {
   ASSERT_TRUE(bool(e));
   EXPECT_EQ(errorOf(std::move(e)), "the recipe produces a rowwise output but "
                                    "none was given");
+  // Misaligned input.
+  e = nvfp4::quantize(*stream, "per_tensor", ElementType::F32,
+                      buffer->ptr() + 4, 4, 32, outputs);
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(errorOf(std::move(e)).find("is not aligned to 16 elements (64 bytes)"),
+            std::string::npos);
   // Out-of-range copy.
   std::vector<char> host(2048);
   e = buffer->copyFromHost(host.data(), host.size());
