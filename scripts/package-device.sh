@@ -9,7 +9,8 @@
 #
 # On the device machine: tar -xJf nvfp4-device.tar.xz
 #   bin/{nvfp4-quantize,nvfp4-bench,jit_quantize}, bin/{NVFP4GPUTests,NVFP4APITests},
-#   python/nvfp4 (PYTHONPATH=python), test/python (the pytest suite).
+#   python/nvfp4 (PYTHONPATH=python), test/python and examples/*.mlir (the
+#   pytest suite: NVFP4_TOOLS_DIR=bin python3 -m pytest test/python).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-static"
@@ -24,8 +25,10 @@ done
 $strip -o "$stage/python/nvfp4/libnvfp4_capi.so" "$build/lib/libnvfp4_capi.so"
 cp "$root"/python/nvfp4/*.py "$stage/python/nvfp4/"
 cp -r "$root/test/python" "$stage/test/python"
+mkdir -p "$stage/examples"
+cp "$root"/examples/*.mlir "$stage/examples/"
 rm -rf "$stage/test/python/__pycache__"
 # Largest first so the later copies find the shared code in the window.
-tar -C "$stage" -cf - bin python test |
-  xz -T1 --lzma2=preset=6,dict=256MiB > "$build/dist/nvfp4-device.tar.xz"
+tar -C "$stage" -cf - bin python test examples |
+  xz -T1 --lzma2=preset=3,dict=256MiB > "$build/dist/nvfp4-device.tar.xz"
 ls -la "$build/dist/nvfp4-device.tar.xz"

@@ -46,6 +46,38 @@ _get_pointer.restype = ctypes.c_void_p
 _get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
+class Capsule:
+    """What a DLPack capsule says about an array (the capsule is kept alive
+    with it; the producer's array must be too)."""
+
+    def __init__(self, x, stream):
+        self.capsule = x.__dlpack__() if stream is None else x.__dlpack__(stream=stream)
+        t = _DLManagedTensor.from_address(
+            _get_pointer(self.capsule, b"dltensor")).dl_tensor
+        self.ptr = (t.data or 0) + t.byte_offset
+        self.shape = tuple(t.shape[i] for i in range(t.ndim))
+        self.strides = (tuple(t.strides[i] for i in range(t.ndim))
+                        if t.strides else None)
+        self.dtype = (t.dtype.code, t.dtype.bits, t.dtype.lanes)
+        self.device = (t.device.device_type, t.device.device_id)
+
+    def row_major(self) -> bool:
+        if self.strides is None:
+            return True
+        expect, stride = [], 1
+        for d in reversed(self.shape):
+            expect.append(stride)
+            stride *= d
+        return all(s == e or d == 1 for s, e, d in
+                   zip(self.strides, reversed(expect), self.shape))
+
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
 def device_of(x):
     """(DLPack device type, device id), or None for a non-DLPack object."""
     if not hasattr(x, "__dlpack_device__"):
@@ -111,17 +143,12 @@ def as_gpu_tensor(x, input_dtype=None) -> GPUTensor:
     if input_dtype:
         raise NVFP4Error("input_dtype conversion on the GPU needs a PyTorch or "
                          "CuPy tensor")
-    capsule = x.__dlpack__(stream=1)
-    managed = _DLManagedTensor.from_address(_get_pointer(capsule, b"dltensor"))
-    t = managed.dl_tensor
-    shape = tuple(t.shape[i] for i in range(t.ndim))
-    if t.strides and t.ndim == 2 and (t.strides[1] != 1 or t.strides[0] != shape[1]):
+    c = Capsule(x, stream=1)
+    if not c.row_major():
         raise NVFP4Error("expected a row-major contiguous GPU array")
-    code, bits = t.dtype.code, t.dtype.bits
-    name = {(_DL_FLOAT, 32): "float32", (_DL_FLOAT, 16): "float16",
-            (_DL_BFLOAT, 16): "bfloat16"}.get((code, bits), f"dlpack({code},{bits})")
-    return _checked(x, t.data + t.byte_offset, shape, name, t.device.device_id,
-                    None, keepalive=capsule)
+    name = {(_DL_FLOAT, 32, 1): "float32", (_DL_FLOAT, 16, 1): "float16",
+            (_DL_BFLOAT, 16, 1): "bfloat16"}.get(c.dtype, f"dlpack{c.dtype}")
+    return _checked(x, c.ptr, c.shape, name, c.device[1], None, keepalive=c)
 
 
 class RawGPUArray:
@@ -146,13 +173,10 @@ def as_gpu_tensor_raw(x) -> RawGPUArray:
                            cupy.cuda.get_current_stream().ptr or None, x)
     if not is_gpu(x):
         raise NVFP4Error("expected every buffer on the GPU")
-    capsule = x.__dlpack__(stream=1)
-    t = _DLManagedTensor.from_address(_get_pointer(capsule, b"dltensor")).dl_tensor
-    size = 1
-    for i in range(t.ndim):
-        size *= t.shape[i]
-    return RawGPUArray(t.data + t.byte_offset, size, t.device.device_id, None,
-                       (x, capsule))
+    c = Capsule(x, stream=1)
+    if not c.row_major():
+        raise NVFP4Error("expected contiguous GPU buffers")
+    return RawGPUArray(c.ptr, c.size(), c.device[1], None, (x, c))
 
 
 def _checked(x, ptr, shape, dtype_name, device, stream, keepalive=None):
