@@ -53,8 +53,12 @@ Stream::Stream(Stream &&other) noexcept
 
 Stream &Stream::operator=(Stream &&other) noexcept {
   if (this != &other) {
-    this->~Stream();
-    new (this) Stream(std::move(other));
+    if (owned && dev)
+      consumeError(dev->cuda().destroyStream(stream));
+    dev = std::move(other.dev);
+    stream = other.stream;
+    owned = other.owned;
+    other.owned = false;
   }
   return *this;
 }
