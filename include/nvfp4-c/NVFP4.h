@@ -51,6 +51,78 @@ const void *nvfp4_result_buffer(const nvfp4_result *result, int direction,
                                 int kind, int64_t shape[2], int *ndim);
 void nvfp4_result_destroy(nvfp4_result *result);
 
+/*===--------------------------------------------------------------------===*\
+|* Additions (same ABI version: new functions only). Functions returning    *|
+|* int return 0 on success and nonzero with a message in `error`.           *|
+\*===--------------------------------------------------------------------===*/
+
+typedef struct nvfp4_kernel nvfp4_kernel;
+/* Operations of nvfp4_compile. */
+enum { NVFP4_QUANTIZE = 0, NVFP4_DEQUANTIZE = 1 };
+
+/* The full `#nvfp4.recipe<...>` text of `recipe` (NUL-terminated). */
+int nvfp4_recipe_canonical(const char *recipe, char *out, size_t out_size,
+                           char *error, size_t error_size);
+
+/* The outputs of quantizing a rows x cols matrix: `present[d]` per
+ * direction d, and for buffer k (NVFP4_DATA, _SCALE, _AMAX) of direction d
+ * its rank `ndims[d*3+k]` and shape `shapes[(d*3+k)*2 ...]`; the recipe's
+ * outer group (0 tensor, 1 row, 2 window) and E4M3 bound. Shape errors
+ * are reported. */
+int nvfp4_quantize_shapes(const char *recipe, int64_t rows, int64_t cols,
+                          int present[2], int64_t shapes[12], int ndims[6],
+                          int *outer, int *e4m3_max, char *error,
+                          size_t error_size);
+
+/* The scale shape (`shape[0..1]`) and amax shape (`shape[2..]`, rank
+ * `*amax_ndim`) a dequantization of a quantized rows x cols matrix reads. */
+int nvfp4_dequantize_shapes(const char *recipe, int64_t rows, int64_t cols,
+                            int64_t shape[4], int *amax_ndim, char *error,
+                            size_t error_size);
+
+/* Dequantizes the quantized rows x cols matrix (data rows x cols/2 bytes,
+ * scales and amaxes shaped as the recipe says) into `output` (rows x cols
+ * floats), on the host. */
+int nvfp4_dequantize_host(const char *recipe, const void *data,
+                          const void *scale, const float *amax, int64_t rows,
+                          int64_t cols, float *output, char *error,
+                          size_t error_size);
+
+/* The compiler target of CUDA device `device` ("sm_90a", "sm_100a"). */
+int nvfp4_device_target(int device, char *out, size_t out_size, char *error,
+                        size_t error_size);
+
+/* Quantizes the row-major rows x cols matrix at device address `input`
+ * on CUDA device `device`, enqueued on `stream` (a CUstream; NULL is the
+ * legacy default stream; not synchronized). `buffers` holds the device
+ * addresses of data, scale and amax for the rowwise then the columnwise
+ * output (0 for a direction the recipe does not produce). */
+int nvfp4_quantize_device(int device, const char *recipe, int dtype,
+                          uint64_t input, int64_t rows, int64_t cols,
+                          const uint64_t buffers[6], void *stream,
+                          char *error, size_t error_size);
+
+/* Dequantizes on the device: data, scale, amax (device addresses) of a
+ * quantized rows x cols matrix into the f32 `output`, on `stream`. */
+int nvfp4_dequantize_device(int device, const char *recipe, uint64_t data,
+                            uint64_t scale, uint64_t amax, int64_t rows,
+                            int64_t cols, uint64_t output, void *stream,
+                            char *error, size_t error_size);
+
+/* Compiles `recipe` for `target` ("cpu", "sm_90a", "sm_100a") and `op`
+ * (NVFP4_QUANTIZE for inputs of `dtype`, or NVFP4_DEQUANTIZE), through the
+ * process-wide caches (memory, and disk for GPU targets). */
+nvfp4_kernel *nvfp4_compile(const char *target, const char *recipe, int dtype,
+                            int op, char *error, size_t error_size);
+/* Number of GPU kernels (0 for cpu) and the name of kernel `i`. */
+int nvfp4_kernel_count(const nvfp4_kernel *kernel);
+const char *nvfp4_kernel_name(const nvfp4_kernel *kernel, int i);
+/* The GPU image (cubin) and its size; NULL for cpu. */
+const void *nvfp4_kernel_image(const nvfp4_kernel *kernel, size_t *size);
+/* Where the compilation came from: 0 compiled, 1 memory cache, 2 disk. */
+int nvfp4_kernel_source(const nvfp4_kernel *kernel);
+void nvfp4_kernel_destroy(nvfp4_kernel *kernel);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,23 +50,39 @@ struct CudaDevice::Api {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamDestroy)(CUstream);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*memcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+  CUresult (*memcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
 };
 
 namespace {
 using ::nvfp4::detail::makeError;
 
-/// Loads libcuda.so.1 once per process.
-llvm::Expected<const CudaDevice::Api *> loadApi() {
-  static std::once_flag once;
-  static CudaDevice::Api api;
-  static std::string failure;
-  std::call_once(once, [] {
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+/// A driver library's entry points, or why they could not be loaded.
+struct LoadedApi {
+  CudaDevice::Api api;
+  std::string failure;
+};
+
+/// Loads `library` once per process (entries are never freed: the driver
+/// stays loaded for the life of the process).
+llvm::Expected<const CudaDevice::Api *> loadApi(llvm::StringRef library) {
+  static std::mutex mutex;
+  static llvm::StringMap<std::unique_ptr<LoadedApi>> loaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<LoadedApi> &entry = loaded[library];
+  if (!entry) {
+    entry = std::make_unique<LoadedApi>();
+    CudaDevice::Api &api = entry->api;
+    std::string &failure = entry->failure;
+    void *lib = dlopen(library.str().c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char *why = dlerror();
-      failure = std::string("cannot load the CUDA driver (libcuda.so.1): ") +
-                (why ? why : "unknown error");
-      return;
+      failure = "cannot load the CUDA driver (" + library.str() +
+                "): " + (why ? why : "unknown error");
+      return makeError(failure);
     }
     auto get = [&](auto &fn, const char *symbol) {
       fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
@@ -98,10 +114,15 @@ llvm::Expected<const CudaDevice::Api *> loadApi() {
     get(api.moduleUnload, "cuModuleUnload");
     get(api.moduleGetFunction, "cuModuleGetFunction");
     get(api.launchKernel, "cuLaunchKernel");
-  });
-  if (!failure.empty())
-    return makeError(failure);
-  return &api;
+    get(api.streamCreate, "cuStreamCreate");
+    get(api.streamDestroy, "cuStreamDestroy_v2");
+    get(api.streamSynchronize, "cuStreamSynchronize");
+    get(api.memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+    get(api.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  }
+  if (!entry->failure.empty())
+    return makeError(entry->failure);
+  return &entry->api;
 }
 
 /// The error of a failed driver call: "cuMemAlloc_v2 failed:
@@ -143,7 +164,12 @@ private:
 };
 
 llvm::Expected<std::unique_ptr<CudaDevice>> CudaDevice::open(int ordinal) {
-  auto api = loadApi();
+  return open(ordinal, "libcuda.so.1");
+}
+
+llvm::Expected<std::unique_ptr<CudaDevice>>
+CudaDevice::open(int ordinal, llvm::StringRef driverLibrary) {
+  auto api = loadApi(driverLibrary);
   if (!api)
     return api.takeError();
   const Api *a = *api;
@@ -278,11 +304,58 @@ CudaDevice::loadModule(llvm::ArrayRef<char> image) {
 llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
                                unsigned grid, unsigned block,
                                llvm::ArrayRef<void *> params) {
+  return launch(module, kernel, grid, block, params, nullptr);
+}
+
+llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
+                               unsigned grid, unsigned block,
+                               llvm::ArrayRef<void *> params, void *stream) {
+  // Launches may come from any thread; the context must be current there.
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return e;
   auto fn = module.function(kernel);
   if (!fn)
     return fn.takeError();
   return check(api,
-               api->launchKernel(*fn, grid, 1, 1, block, 1, 1, 0, nullptr,
+               api->launchKernel(*fn, grid, 1, 1, block, 1, 1, 0, stream,
                                  const_cast<void **>(params.data()), nullptr),
                "cuLaunchKernel");
+}
+
+llvm::Expected<void *> CudaDevice::createStream() {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return std::move(e);
+  CUstream stream = nullptr;
+  // CU_STREAM_DEFAULT: ordered after work on the legacy default stream, as
+  // frameworks' own streams are.
+  if (llvm::Error e = check(api, api->streamCreate(&stream, 0),
+                            "cuStreamCreate"))
+    return std::move(e);
+  return stream;
+}
+
+llvm::Error CudaDevice::destroyStream(void *stream) {
+  return check(api, api->streamDestroy(stream), "cuStreamDestroy_v2");
+}
+
+llvm::Error CudaDevice::synchronizeStream(void *stream) {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return e;
+  return check(api, api->streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+llvm::Error CudaDevice::copyToDeviceAsync(CUdeviceptr dst, const void *src,
+                                          size_t bytes, void *stream) {
+  if (!bytes)
+    return llvm::Error::success();
+  return check(api, api->memcpyHtoDAsync(dst, src, bytes, stream),
+               "cuMemcpyHtoDAsync_v2");
+}
+
+llvm::Error CudaDevice::copyToHostAsync(void *dst, CUdeviceptr src,
+                                        size_t bytes, void *stream) {
+  if (!bytes)
+    return llvm::Error::success();
+  return check(api, api->memcpyDtoHAsync(dst, src, bytes, stream),
+               "cuMemcpyDtoHAsync_v2");
 }

@@ -29,7 +29,7 @@ namespace {
 using ::nvfp4::detail::makeError;
 
 /// Threads per block; nvfp4-to-gpu marks every kernel with this size.
-constexpr int64_t kBlockThreads = 256;
+constexpr int64_t kBlockThreads = kKernelBlockThreads;
 
 using ::nvfp4::detail::KernelParams;
 } // namespace
@@ -447,6 +447,11 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   if (llvm::Error e = buffers.copyOut())
     return std::move(e);
   return std::move(*outputs);
+}
+
+llvm::Expected<int64_t> kernelWorkItems(const KernelInfo &k,
+                                        const QuantizedOutput &o) {
+  return workItems(k, o.rows, o.cols, o.scaleShape, std::nullopt);
 }
 
 llvm::Error GPURunner::launch(const CompiledQuantize &compiled,

@@ -111,6 +111,27 @@ namespace nvfp4 {
 llvm::Expected<QuantizeResult>
 allocateOutputs(RecipeAttr recipe, int64_t rows, int64_t cols,
                 std::optional<int64_t> groups) {
+  auto result = describeOutputs(recipe, rows, cols, groups);
+  if (!result)
+    return result.takeError();
+  for (std::optional<QuantizedOutput> *out :
+       {&result->rowwise, &result->columnwise}) {
+    if (!*out)
+      continue;
+    QuantizedOutput &o = **out;
+    o.data.assign(o.rows * (o.cols / 2), 0);
+    o.scale.assign(o.scaleShape[0] * o.scaleShape[1], 0);
+    int64_t n = 1;
+    for (int64_t d : o.amaxShape)
+      n *= d;
+    o.amax.assign(n, 0.0f);
+  }
+  return result;
+}
+
+llvm::Expected<QuantizeResult>
+describeOutputs(RecipeAttr recipe, int64_t rows, int64_t cols,
+                std::optional<int64_t> groups) {
   if (rows < 1 || cols < 1)
     return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
                      Twine(cols));
@@ -128,30 +149,24 @@ allocateOutputs(RecipeAttr recipe, int64_t rows, int64_t cols,
                      "per-row recipes in the linear layout");
 
   QuantizeResult result;
-  auto allocate = [&](int64_t r, int64_t c, bool columnwise) {
+  auto describe = [&](int64_t r, int64_t c, bool columnwise) {
     QuantizedOutput out;
     out.rows = r;
     out.cols = c;
-    out.data.assign(r * (c / 2), 0);
     out.scaleShape = scaleShape(recipe.getSfLayout(), r, c);
     if (grouped && !columnwise)
       out.scaleShape[0] = groupedScaleRows(recipe.getSfLayout(), r, *groups);
-    out.scale.assign(out.scaleShape[0] * out.scaleShape[1], 0);
     out.amaxShape = amaxShape(recipe, r, c);
     if (grouped && recipe.getOuter() == OuterGroup::Tensor)
       out.amaxShape = {*groups};
     else if (grouped && columnwise && recipe.getOuter() == OuterGroup::Row)
       out.amaxShape = {*groups, r};
-    int64_t n = 1;
-    for (int64_t d : out.amaxShape)
-      n *= d;
-    out.amax.assign(n, 0.0f);
     return out;
   };
   if (recipe.getRowwise())
-    result.rowwise = allocate(rows, cols, false);
+    result.rowwise = describe(rows, cols, false);
   if (recipe.getColumnwise())
-    result.columnwise = allocate(cols, rows, true);
+    result.columnwise = describe(cols, rows, true);
   return result;
 }
 

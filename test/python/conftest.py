@@ -3,9 +3,14 @@
 import os
 import pathlib
 
+import tempfile
+
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+# Kernels compiled by the tests go to a scratch cache, not the user's.
+os.environ.setdefault("NVFP4_CACHE_DIR", tempfile.mkdtemp(prefix="nvfp4-pytest-cache-"))
 
 
 @pytest.fixture(scope="session")

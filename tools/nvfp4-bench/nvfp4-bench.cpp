@@ -1,13 +1,16 @@
-//===- nvfp4-bench.cpp - Quantization kernel bandwidth on the GPU ---------===//
+//===- nvfp4-bench.cpp - Kernel speed on the GPU, compile latency ---------===//
 //
-// For each recipe and shape: the median time of the recipe's kernels over
-// many runs (CUDA events), the effective bandwidth (input read once +
-// outputs written once) and its ratio to a device-to-device copy measured
-// in the same process. Prints a Markdown table. Needs a CUDA device.
+// --suite=quantize (default): for each recipe and shape, the median time of
+// the recipe's kernels over many runs (CUDA events), the effective
+// bandwidth (input read once + outputs written once) and its ratio to a
+// device-to-device copy measured in the same process. --suite=gemm: the
+// NVFP4 GEMM next to cuBLAS bf16 (GemmBench.cpp). --suite=compile: JIT
+// latency (CompileBench.cpp). Each prints a Markdown table.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Bench.h"
+#include "CompileBench.h"
 
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Support/FloatBits.h"
@@ -30,11 +33,13 @@ cl::list<std::string> recipesOpt(
 cl::list<int64_t> mOpt("m", cl::desc("rows (repeatable)"), cl::CommaSeparated);
 cl::list<int64_t> kOpt("k", cl::desc("columns (repeatable)"),
                        cl::CommaSeparated);
-cl::opt<std::string> suiteOpt(
-    "suite", cl::desc("what to measure: quantize (default) or gemm"),
-    cl::init("quantize"));
 cl::opt<unsigned> itersOpt("iters", cl::desc("timed runs per case"),
                            cl::init(30));
+cl::opt<std::string> suiteOpt(
+    "suite", cl::desc("what to measure: quantize (kernel bandwidth, needs a "
+                      "GPU), gemm (GEMM next to cuBLAS, needs a GPU) or "
+                      "compile (JIT latency, needs only ptxas)"),
+    cl::init("quantize"));
 
 const char *kDefaultRecipes[] = {
     "per_tensor",
@@ -67,7 +72,8 @@ Error run() {
   if (suiteOpt == "gemm")
     return nvfp4::bench::runGemmSuite(**runner, d, itersOpt);
   if (suiteOpt != "quantize")
-    return fail("unknown --suite '" + suiteOpt + "' (quantize, gemm)");
+    return fail("unknown --suite '" + suiteOpt +
+                "' (quantize, gemm, compile)");
   std::vector<int64_t> ms(mOpt.begin(), mOpt.end()),
       ks(kOpt.begin(), kOpt.end());
   if (ms.empty())
@@ -171,6 +177,16 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
                               "nvfp4-bench: NVFP4 quantization bandwidth and GEMM speed\n");
+  if (suiteOpt == "compile") {
+    std::vector<std::string> recipes(recipesOpt.begin(), recipesOpt.end());
+    if (recipes.empty())
+      recipes.assign(std::begin(kDefaultRecipes), std::end(kDefaultRecipes));
+    if (Error e = nvfp4::runCompileSuite(targetOpt, recipes, itersOpt)) {
+      errs() << "nvfp4-bench: error: " << toString(std::move(e)) << "\n";
+      return 1;
+    }
+    return 0;
+  }
   if (Error e = run()) {
     errs() << "nvfp4-bench: error: " << toString(std::move(e)) << "\n";
     return 1;

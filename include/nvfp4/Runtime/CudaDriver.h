@@ -30,6 +30,11 @@ public:
   /// primary context. Fails with a clear message when there is no driver
   /// or no such device.
   static llvm::Expected<std::unique_ptr<CudaDevice>> open(int ordinal = 0);
+  /// The same with the driver loaded from `driverLibrary` instead of
+  /// libcuda.so.1 (tests point it at a missing library to check the
+  /// no-driver error). Each library is loaded once per process.
+  static llvm::Expected<std::unique_ptr<CudaDevice>>
+  open(int ordinal, llvm::StringRef driverLibrary);
   ~CudaDevice();
 
   /// The device name, e.g. "NVIDIA H100 80GB HBM3".
@@ -57,6 +62,19 @@ public:
   /// pointers to each kernel parameter's value (cuLaunchKernel style).
   llvm::Error launch(Module &module, llvm::StringRef kernel, unsigned grid,
                      unsigned block, llvm::ArrayRef<void *> params);
+  /// The same on `stream` (a CUstream; null is the legacy default stream).
+  llvm::Error launch(Module &module, llvm::StringRef kernel, unsigned grid,
+                     unsigned block, llvm::ArrayRef<void *> params,
+                     void *stream);
+
+  /// Streams (CUstream handles) for asynchronous work.
+  llvm::Expected<void *> createStream();
+  llvm::Error destroyStream(void *stream);
+  llvm::Error synchronizeStream(void *stream);
+  llvm::Error copyToDeviceAsync(CUdeviceptr dst, const void *src, size_t bytes,
+                                void *stream);
+  llvm::Error copyToHostAsync(void *dst, CUdeviceptr src, size_t bytes,
+                              void *stream);
 
   struct Api;
 

@@ -38,6 +38,15 @@ struct CompiledQuantize {
   std::vector<KernelInfo> kernels;
 };
 
+/// The number of threads kernel `k` runs for the direction described by
+/// `o` (its nvfp4.work kind); an unknown kind is an error. Every launcher
+/// sizes its grid with this.
+llvm::Expected<int64_t> kernelWorkItems(const KernelInfo &k,
+                                        const QuantizedOutput &o);
+
+/// Threads per block; nvfp4-to-gpu marks every kernel with this size.
+constexpr int64_t kKernelBlockThreads = 256;
+
 class GPURunner {
 public:
   /// A runner for `chip` (sm_90a, sm_100a, ...); `toolkit` holds ptxas.

@@ -58,6 +58,12 @@ llvm::Expected<QuantizeResult>
 allocateOutputs(mlir::nvfp4::RecipeAttr recipe, int64_t rows, int64_t cols,
                 std::optional<int64_t> groups = std::nullopt);
 
+/// The same checks and shapes as allocateOutputs with every buffer left
+/// empty: for callers that bring their own (device) memory.
+llvm::Expected<QuantizeResult>
+describeOutputs(mlir::nvfp4::RecipeAttr recipe, int64_t rows, int64_t cols,
+                std::optional<int64_t> groups = std::nullopt);
+
 /// Parses `text` as a recipe: a preset name, the inside of
 /// `#nvfp4.recipe<...>`, or the full attribute. Verifier messages come back
 /// as the error.

@@ -1,0 +1,119 @@
+//===- Compiler.h - Recipes compiled in process, with caches ----*- C++ -*-===//
+//
+// The entry point for programs that JIT recipes: a Compiler turns a recipe
+// (attribute or text) into kernels for one target (cpu, sm_90a, sm_100a)
+// through the same pipeline builders as nvfp4-opt (GPU targets go through
+// GPURunner::compile). Results are cached in memory for the life of the
+// Compiler and, for GPU targets, on disk across processes (DiskCache).
+//
+// Thread safety: every method may be called from any thread; compilation is
+// serialized by one mutex per Compiler (an MLIRContext runs one pass
+// pipeline at a time), cache hits take the same mutex only for the lookup.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_RUNTIME_COMPILER_H
+#define NVFP4_RUNTIME_COMPILER_H
+
+#include "nvfp4/Runtime/DiskCache.h"
+#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/HostQuantize.h"
+
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nvfp4 {
+
+/// What a kernel computes.
+enum class Operation { Quantize, Dequantize };
+
+/// Where a compile() result came from.
+enum class CacheSource { Compiled, Memory, Disk };
+
+struct CompilerOptions {
+  /// CUDA toolkit holding ptxas (GPU targets).
+  std::string toolkit = "/usr/local/cuda";
+  /// Serialization of GPU kernels: bin (cubin) or isa (PTX).
+  std::string format = "bin";
+  /// Use the on-disk cache (GPU targets).
+  bool diskCache = true;
+  /// The cache directory; empty means DiskCache::defaultDirectory().
+  std::string cacheDirectory;
+};
+
+/// A compiled recipe. GPU targets carry the image and kernel list; for the
+/// cpu target the host JIT (HostRunner) compiles on first run and `code`
+/// is null.
+struct CompiledRecipe {
+  mlir::nvfp4::RecipeAttr recipe;
+  ElementType type = ElementType::F32;
+  Operation op = Operation::Quantize;
+  std::string target;
+  std::shared_ptr<const CompiledQuantize> code;
+  CacheSource source = CacheSource::Compiled;
+  /// The disk cache key (empty for cpu).
+  std::string key;
+};
+
+class Compiler {
+public:
+  /// A compiler for `target`: "cpu", "sm_90a" or "sm_100a".
+  static llvm::Expected<std::unique_ptr<Compiler>>
+  create(llvm::StringRef target, CompilerOptions options = {});
+  ~Compiler();
+
+  /// One compiler per (target, toolkit) shared by the whole process, with
+  /// default options otherwise: what nvfp4::quantize and the C ABI use.
+  static llvm::Expected<Compiler *> shared(llvm::StringRef target);
+
+  const std::string &target() const;
+  bool isGPU() const;
+  mlir::MLIRContext &getContext();
+  /// The host runner (cpu target only, else null).
+  HostRunner *hostRunner();
+  /// The GPU runner (GPU targets only, else null).
+  GPURunner *gpuRunner();
+
+  /// Parses a recipe (preset name, keys, or the attribute) in this
+  /// compiler's context.
+  llvm::Expected<mlir::nvfp4::RecipeAttr> parseRecipe(llvm::StringRef text);
+
+  /// Compiles `recipe` for elements of `type` (quantize input; ignored for
+  /// dequantize, whose output is f32).
+  llvm::Expected<CompiledRecipe> compile(mlir::nvfp4::RecipeAttr recipe,
+                                         ElementType type,
+                                         Operation op = Operation::Quantize);
+  llvm::Expected<CompiledRecipe> compile(llvm::StringRef recipe,
+                                         ElementType type,
+                                         Operation op = Operation::Quantize);
+
+  /// Drops the in-memory cache (the disk cache stays): for benchmarks and
+  /// tests of the disk path.
+  void clearMemoryCache();
+
+  /// The disk cache in use, if any.
+  const DiskCache *diskCache() const;
+
+  /// The cache key of a compilation (exposed for tests).
+  std::string cacheKey(mlir::nvfp4::RecipeAttr recipe, ElementType type,
+                       Operation op) const;
+
+  /// "nvfp4-mlir <git version>, LLVM <version>": part of every cache key,
+  /// so a new compiler never reads an old compiler's kernels.
+  static std::string version();
+
+private:
+  Compiler();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+/// The name of an element type: f32, f16, bf16.
+llvm::StringRef elementTypeName(ElementType type);
+
+} // namespace nvfp4
+
+#endif // NVFP4_RUNTIME_COMPILER_H

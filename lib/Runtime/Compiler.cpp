@@ -1,0 +1,249 @@
+//===- Compiler.cpp - Recipes compiled in process, with caches ------------===//
+
+#include "nvfp4/Runtime/Compiler.h"
+#include "Errors.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+#include "nvfp4/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "llvm/Support/FileSystem.h"
+
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+
+#ifndef NVFP4_GIT_VERSION
+#define NVFP4_GIT_VERSION "unknown"
+#endif
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+
+namespace nvfp4 {
+namespace {
+using ::nvfp4::detail::makeError;
+
+/// Kernels take dynamically shaped 2-D memrefs, so one compilation serves
+/// every shape; the key still names the class so shape-specialized kernels
+/// can be added without reusing old entries.
+constexpr const char *kShapeClass = "dynamic-2d";
+
+StringRef operationName(Operation op) {
+  return op == Operation::Quantize ? "quantize" : "dequantize";
+}
+} // namespace
+
+StringRef elementTypeName(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return "f32";
+  case ElementType::F16:
+    return "f16";
+  case ElementType::BF16:
+    return "bf16";
+  }
+  return "?";
+}
+
+struct Compiler::Impl {
+  std::string target;
+  CompilerOptions options;
+  std::unique_ptr<HostRunner> host;
+  std::unique_ptr<GPURunner> gpu;
+  std::optional<DiskCache> disk;
+  /// Guards `memory` and every use of the MLIRContext for compilation.
+  std::mutex mutex;
+  std::map<std::tuple<const void *, int, int>, CompiledRecipe> memory;
+
+  MLIRContext &context() {
+    return host ? host->getContext() : gpu->getContext();
+  }
+};
+
+Compiler::Compiler() : impl(std::make_unique<Impl>()) {}
+Compiler::~Compiler() = default;
+
+llvm::Expected<std::unique_ptr<Compiler>>
+Compiler::create(StringRef target, CompilerOptions options) {
+  std::unique_ptr<Compiler> compiler(new Compiler());
+  Impl &impl = *compiler->impl;
+  impl.target = target.str();
+  impl.options = options;
+  if (target == "cpu") {
+    auto host = HostRunner::create();
+    if (!host)
+      return host.takeError();
+    impl.host = std::move(*host);
+    return compiler;
+  }
+  if (target != "sm_90a" && target != "sm_100a")
+    return makeError("unknown target '" + target +
+                     "' (expected cpu, sm_90a or sm_100a)");
+  if (options.format != "bin" && options.format != "isa")
+    return makeError("unknown kernel format '" + options.format +
+                     "' (expected bin or isa)");
+  auto gpu = GPURunner::create(target, options.toolkit);
+  if (!gpu)
+    return gpu.takeError();
+  impl.gpu = std::move(*gpu);
+  if (options.diskCache) {
+    std::optional<std::string> dir =
+        options.cacheDirectory.empty() ? DiskCache::defaultDirectory()
+                                       : options.cacheDirectory;
+    if (dir)
+      impl.disk.emplace(*dir);
+  }
+  return compiler;
+}
+
+llvm::Expected<Compiler *> Compiler::shared(StringRef target) {
+  static std::mutex mutex;
+  // Never destroyed: kernels and contexts stay valid until the process
+  // exits, whatever the order of static destructors.
+  static auto *compilers = new std::map<std::string, Compiler *>();
+  std::lock_guard<std::mutex> lock(mutex);
+  Compiler *&slot = (*compilers)[target.str()];
+  if (!slot) {
+    auto compiler = create(target);
+    if (!compiler) {
+      compilers->erase(target.str());
+      return compiler.takeError();
+    }
+    slot = compiler->release();
+  }
+  return slot;
+}
+
+const std::string &Compiler::target() const { return impl->target; }
+bool Compiler::isGPU() const { return impl->gpu != nullptr; }
+MLIRContext &Compiler::getContext() { return impl->context(); }
+HostRunner *Compiler::hostRunner() { return impl->host.get(); }
+GPURunner *Compiler::gpuRunner() { return impl->gpu.get(); }
+const DiskCache *Compiler::diskCache() const {
+  return impl->disk ? &*impl->disk : nullptr;
+}
+
+std::string Compiler::version() {
+  static const std::string version = [] {
+    std::string v = std::string("nvfp4-mlir ") + NVFP4_GIT_VERSION +
+                    ", LLVM " + LLVM_VERSION_STRING;
+    // The git version is taken at configure time and says nothing about
+    // uncommitted edits; the size and time of the binary holding this code
+    // do, so a rebuilt compiler never reads kernels an older build wrote.
+    Dl_info info;
+    llvm::sys::fs::file_status status;
+    if (dladdr(reinterpret_cast<void *>(&Compiler::version), &info) &&
+        info.dli_fname && !llvm::sys::fs::status(info.dli_fname, status))
+      v += ", build " + std::to_string(status.getSize()) + "-" +
+           std::to_string(llvm::sys::toTimeT(status.getLastModificationTime()));
+    return v;
+  }();
+  return version;
+}
+
+llvm::Expected<RecipeAttr> Compiler::parseRecipe(StringRef text) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  return ::nvfp4::parseRecipe(impl->context(), text);
+}
+
+std::string Compiler::cacheKey(RecipeAttr recipe, ElementType type,
+                               Operation op) const {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "nvfp4-kernel\n"
+     << version() << "\ntarget " << impl->target << "\nformat "
+     << impl->options.format << "\ntoolkit " << impl->options.toolkit
+     << "\nop " << operationName(op) << "\ndtype "
+     << (op == Operation::Quantize ? elementTypeName(type) : "f32")
+     << "\nshape " << kShapeClass << "\nrecipe ";
+  mlir::Attribute(recipe).print(os);
+  return text;
+}
+
+void Compiler::clearMemoryCache() {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  impl->memory.clear();
+}
+
+llvm::Expected<CompiledRecipe>
+Compiler::compile(StringRef recipe, ElementType type, Operation op) {
+  auto parsed = parseRecipe(recipe);
+  if (!parsed)
+    return parsed.takeError();
+  return compile(*parsed, type, op);
+}
+
+llvm::Expected<CompiledRecipe>
+Compiler::compile(RecipeAttr recipe, ElementType type, Operation op) {
+  if (!recipe)
+    return makeError("null recipe");
+  if (recipe.getContext() != &getContext())
+    return makeError("the recipe belongs to another compiler's context");
+  if (op == Operation::Dequantize)
+    type = ElementType::F32;
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  auto memoryKey =
+      std::make_tuple(recipe.getAsOpaquePointer(), int(type), int(op));
+  auto it = impl->memory.find(memoryKey);
+  if (it != impl->memory.end()) {
+    CompiledRecipe hit = it->second;
+    hit.source = CacheSource::Memory;
+    return hit;
+  }
+
+  CompiledRecipe result;
+  result.recipe = recipe;
+  result.type = type;
+  result.op = op;
+  result.target = impl->target;
+  if (!impl->gpu) {
+    // The host JIT compiles on first run (HostRunner caches the engine);
+    // nothing to serialize here.
+    impl->memory.emplace(memoryKey, result);
+    return result;
+  }
+
+  result.key = cacheKey(recipe, type, op);
+  if (impl->disk) {
+    if (std::optional<CompiledQuantize> entry = impl->disk->load(result.key)) {
+      result.code = std::make_shared<const CompiledQuantize>(std::move(*entry));
+      result.source = CacheSource::Disk;
+      impl->memory.emplace(memoryKey, result);
+      return result;
+    }
+  }
+
+  if (op == Operation::Quantize) {
+    auto compiled = impl->gpu->compile(recipe, type, impl->options.format);
+    if (!compiled)
+      return compiled.takeError();
+    result.code = std::make_shared<const CompiledQuantize>(**compiled);
+  } else {
+    // Dequantized values come back as f32.
+    unsigned amaxRank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
+    auto compiled = impl->gpu->compileDequantize(
+        recipe, ElementType::F32, amaxRank, impl->options.format);
+    if (!compiled)
+      return compiled.takeError();
+    result.code = std::make_shared<const CompiledQuantize>(**compiled);
+  }
+  // A cache that cannot be written only costs the next process a compile.
+  if (impl->disk)
+    llvm::consumeError(impl->disk->store(result.key, *result.code));
+  impl->memory.emplace(memoryKey, result);
+  return result;
+}
+
+} // namespace nvfp4

@@ -1,0 +1,260 @@
+//===- Device.cpp - Devices, streams, buffers and loaded kernels ----------===//
+
+#include "nvfp4/Runtime/Device.h"
+#include "Errors.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/Twine.h"
+
+using namespace llvm;
+
+namespace nvfp4 {
+namespace {
+using ::nvfp4::detail::makeError;
+
+/// Kernel parameters of memref operands as convert-gpu-to-nvvm expands
+/// them: allocated and aligned pointer, offset, sizes, strides (row-major).
+class KernelParams {
+public:
+  void addMemRef(CUdeviceptr ptr, ArrayRef<int64_t> shape) {
+    words.push_back(ptr);
+    words.push_back(ptr);
+    words.push_back(0);
+    for (int64_t d : shape)
+      words.push_back(uint64_t(d));
+    SmallVector<uint64_t, 2> strides(shape.size());
+    int64_t stride = 1;
+    for (int i = int(shape.size()) - 1; i >= 0; --i) {
+      strides[i] = uint64_t(stride);
+      stride *= shape[i];
+    }
+    words.append(strides.begin(), strides.end());
+  }
+  SmallVector<void *> pointers() {
+    SmallVector<void *> p;
+    for (uint64_t &w : words)
+      p.push_back(&w);
+    return p;
+  }
+
+private:
+  SmallVector<uint64_t, 32> words;
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Stream and DeviceBuffer
+//===----------------------------------------------------------------------===//
+
+Stream::Stream(Stream &&other) noexcept
+    : dev(std::move(other.dev)), stream(other.stream), owned(other.owned) {
+  other.owned = false;
+}
+
+Stream &Stream::operator=(Stream &&other) noexcept {
+  if (this != &other) {
+    if (owned && dev)
+      consumeError(dev->cuda().destroyStream(stream));
+    dev = std::move(other.dev);
+    stream = other.stream;
+    owned = other.owned;
+    other.owned = false;
+  }
+  return *this;
+}
+
+Stream::~Stream() {
+  if (owned && dev)
+    consumeError(dev->cuda().destroyStream(stream));
+}
+
+Error Stream::synchronize() { return dev->cuda().synchronizeStream(stream); }
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer &&other) noexcept
+    : dev(std::move(other.dev)), address(other.address), bytes(other.bytes) {
+  other.address = 0;
+}
+
+DeviceBuffer &DeviceBuffer::operator=(DeviceBuffer &&other) noexcept {
+  if (this != &other) {
+    release();
+    dev = std::move(other.dev);
+    address = other.address;
+    bytes = other.bytes;
+    other.address = 0;
+  }
+  return *this;
+}
+
+DeviceBuffer::~DeviceBuffer() { release(); }
+
+void DeviceBuffer::release() {
+  if (dev && address)
+    consumeError(dev->cuda().free(address));
+  address = 0;
+}
+
+Error DeviceBuffer::copyFromHost(const void *src, size_t n) {
+  if (n > bytes)
+    return makeError("copy of " + Twine(n) + " bytes into a buffer of " +
+                     Twine(bytes));
+  return dev->cuda().copyToDevice(address, src, n);
+}
+
+Error DeviceBuffer::copyToHost(void *dst, size_t n) const {
+  if (n > bytes)
+    return makeError("copy of " + Twine(n) + " bytes out of a buffer of " +
+                     Twine(bytes));
+  return dev->cuda().copyToHost(dst, address, n);
+}
+
+//===----------------------------------------------------------------------===//
+// Device
+//===----------------------------------------------------------------------===//
+
+Expected<std::shared_ptr<Device>> Device::open(int ordinal,
+                                               StringRef driverLibrary) {
+  auto cuda = CudaDevice::open(ordinal, driverLibrary);
+  if (!cuda)
+    return cuda.takeError();
+  return std::shared_ptr<Device>(new Device(std::move(*cuda)));
+}
+
+Expected<std::shared_ptr<Device>> Device::shared(int ordinal) {
+  static std::mutex mutex;
+  // Never destroyed: the driver may be gone when static destructors run.
+  static auto *devices = new std::map<int, std::shared_ptr<Device>>();
+  std::lock_guard<std::mutex> lock(mutex);
+  std::shared_ptr<Device> &slot = (*devices)[ordinal];
+  if (!slot) {
+    auto dev = open(ordinal);
+    if (!dev) {
+      devices->erase(ordinal);
+      return dev.takeError();
+    }
+    slot = std::move(*dev);
+  }
+  return slot;
+}
+
+Expected<std::string> Device::target() const {
+  int cc = computeCapability();
+  if (cc == 90)
+    return std::string("sm_90a");
+  if (cc / 10 == 10)
+    return std::string("sm_100a");
+  return makeError("no nvfp4 target for " + name() + " (sm_" + Twine(cc) +
+                   "; supported: sm_90a, sm_100a)");
+}
+
+Expected<DeviceBuffer> Device::allocate(size_t bytes) {
+  auto ptr = dev->alloc(bytes);
+  if (!ptr)
+    return ptr.takeError();
+  return DeviceBuffer(shared_from_this(), *ptr, bytes);
+}
+
+Expected<Stream> Device::createStream() {
+  auto stream = dev->createStream();
+  if (!stream)
+    return stream.takeError();
+  return Stream(shared_from_this(), *stream, /*owned=*/true);
+}
+
+Stream Device::wrapStream(void *stream) {
+  return Stream(shared_from_this(), stream, /*owned=*/false);
+}
+
+Expected<Kernel> Device::load(const CompiledRecipe &compiled) {
+  if (!compiled.code)
+    return makeError("the " + compiled.target +
+                     " compilation has no GPU image to load");
+  std::lock_guard<std::mutex> lock(mutex);
+  auto &slot = modules[compiled.code.get()];
+  if (!slot.second) {
+    auto module = dev->loadModule(compiled.code->image);
+    if (!module) {
+      modules.erase(compiled.code.get());
+      return module.takeError();
+    }
+    slot = {compiled.code, std::move(*module)};
+  }
+  return Kernel(shared_from_this(), compiled, slot.second);
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel
+//===----------------------------------------------------------------------===//
+
+Error Kernel::launchAll(Stream &stream, const QuantizeResult &outputs,
+                        ArrayRef<void *> params) const {
+  if (&stream.device() != dev.get())
+    return makeError("the stream belongs to another device");
+  std::lock_guard<std::mutex> lock(dev->mutex);
+  for (const KernelInfo &k : recipe.code->kernels) {
+    const std::optional<QuantizedOutput> &o =
+        k.columnwise ? outputs.columnwise : outputs.rowwise;
+    if (!o)
+      return makeError("kernel " + k.name + " writes a " +
+                       (k.columnwise ? "columnwise" : "rowwise") +
+                       " output the recipe does not have");
+    auto work = kernelWorkItems(k, *o);
+    if (!work)
+      return work.takeError();
+    int64_t grid = (*work + kKernelBlockThreads - 1) / kKernelBlockThreads;
+    if (grid == 0)
+      continue; // nothing to do (an empty matrix)
+    if (grid > int64_t(UINT32_MAX >> 1))
+      return makeError("kernel " + k.name + " needs a grid of " +
+                       Twine(grid) + " blocks");
+    if (Error e = dev->cuda().launch(*module, k.name, unsigned(grid),
+                                     unsigned(kKernelBlockThreads), params,
+                                     stream.handle()))
+      return e;
+  }
+  return Error::success();
+}
+
+Error Kernel::launchQuantize(Stream &stream, int64_t rows, int64_t cols,
+                             const QuantizeResult &outputs,
+                             ArrayRef<CUdeviceptr> buffers) const {
+  if (recipe.op != Operation::Quantize)
+    return makeError("launchQuantize on a dequantize kernel");
+  size_t expected = 1 + 3 * (size_t(outputs.rowwise.has_value()) +
+                             size_t(outputs.columnwise.has_value()));
+  if (buffers.size() != expected)
+    return makeError("expected " + Twine(expected) + " buffers, got " +
+                     Twine(buffers.size()));
+  KernelParams params;
+  unsigned next = 0;
+  params.addMemRef(buffers[next++], {rows, cols});
+  for (const std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise}) {
+    if (!*out)
+      continue;
+    const QuantizedOutput &o = **out;
+    params.addMemRef(buffers[next++], {o.rows, o.cols / 2});
+    params.addMemRef(buffers[next++], o.scaleShape);
+    params.addMemRef(buffers[next++], o.amaxShape);
+  }
+  return launchAll(stream, outputs, params.pointers());
+}
+
+Error Kernel::launchDequantize(Stream &stream, const QuantizedOutput &input,
+                               CUdeviceptr data, CUdeviceptr scale,
+                               CUdeviceptr amax, CUdeviceptr output) const {
+  if (recipe.op != Operation::Dequantize)
+    return makeError("launchDequantize on a quantize kernel");
+  KernelParams params;
+  params.addMemRef(data, {input.rows, input.cols / 2});
+  params.addMemRef(scale, input.scaleShape);
+  params.addMemRef(amax, input.amaxShape);
+  params.addMemRef(output, {input.rows, input.cols});
+  // Dequantize kernels are sized by the matrix they read.
+  QuantizeResult shapes;
+  shapes.rowwise = input;
+  shapes.columnwise = input;
+  return launchAll(stream, shapes, params.pointers());
+}
+
+} // namespace nvfp4

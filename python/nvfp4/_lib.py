@@ -1,0 +1,111 @@
+"""Loading libnvfp4_capi.so (the runtime's C ABI) with ctypes."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pathlib
+
+c_int, c_int64, c_size_t = ctypes.c_int, ctypes.c_int64, ctypes.c_size_t
+c_char_p, c_void_p, c_uint64 = ctypes.c_char_p, ctypes.c_void_p, ctypes.c_uint64
+P = ctypes.POINTER
+
+
+class NVFP4Error(RuntimeError):
+    """A runtime error, with the runtime's one-line message."""
+
+
+# name: (restype, argtypes). Functions added after the first slice are
+# looked up lazily so an older library still serves the CPU quantize path.
+_SIGNATURES = {
+    "nvfp4_abi_version": (c_int, []),
+    "nvfp4_host_runner_create": (c_void_p, [c_char_p, c_size_t]),
+    "nvfp4_quantize": (c_void_p, [c_void_p, c_char_p, c_int, c_void_p, c_int64,
+                                  c_int64, c_char_p, c_size_t]),
+    "nvfp4_result_has": (c_int, [c_void_p, c_int]),
+    "nvfp4_result_buffer": (c_void_p, [c_void_p, c_int, c_int, P(c_int64), P(c_int)]),
+    "nvfp4_result_destroy": (None, [c_void_p]),
+    "nvfp4_result_recipe": (None, [c_void_p, P(c_int), P(c_int)]),
+    "nvfp4_recipe_canonical": (c_int, [c_char_p, c_char_p, c_size_t, c_char_p, c_size_t]),
+    "nvfp4_quantize_shapes": (c_int, [c_char_p, c_int64, c_int64, P(c_int), P(c_int64),
+                                      P(c_int), P(c_int), P(c_int), c_char_p, c_size_t]),
+    "nvfp4_dequantize_host": (c_int, [c_char_p, c_void_p, c_void_p, c_void_p, c_int64,
+                                      c_int64, c_void_p, c_char_p, c_size_t]),
+    "nvfp4_dequantize_shapes": (c_int, [c_char_p, c_int64, c_int64, P(c_int64), P(c_int),
+                                        c_char_p, c_size_t]),
+    "nvfp4_device_target": (c_int, [c_int, c_char_p, c_size_t, c_char_p, c_size_t]),
+    "nvfp4_quantize_device": (c_int, [c_int, c_char_p, c_int, c_uint64, c_int64, c_int64,
+                                      P(c_uint64), c_void_p, c_char_p, c_size_t]),
+    "nvfp4_dequantize_device": (c_int, [c_int, c_char_p, c_uint64, c_uint64, c_uint64,
+                                        c_int64, c_int64, c_uint64, c_void_p, c_char_p,
+                                        c_size_t]),
+    "nvfp4_compile": (c_void_p, [c_char_p, c_char_p, c_int, c_int, c_char_p, c_size_t]),
+    "nvfp4_kernel_count": (c_int, [c_void_p]),
+    "nvfp4_kernel_name": (c_char_p, [c_void_p, c_int]),
+    "nvfp4_kernel_image": (c_void_p, [c_void_p, P(c_size_t)]),
+    "nvfp4_kernel_source": (c_int, [c_void_p]),
+    "nvfp4_kernel_destroy": (None, [c_void_p]),
+}
+
+
+def _library_candidates():
+    if "NVFP4_CAPI_LIBRARY" in os.environ:
+        yield pathlib.Path(os.environ["NVFP4_CAPI_LIBRARY"])
+    here = pathlib.Path(__file__).resolve().parent
+    yield here / "libnvfp4_capi.so"
+    # A source checkout: python/nvfp4 -> build/lib.
+    yield here.parents[1] / "build" / "lib" / "libnvfp4_capi.so"
+
+
+class _Library:
+    def __init__(self, cdll):
+        self._cdll = cdll
+
+    def __getattr__(self, name):
+        try:
+            fn = getattr(self._cdll, name)
+        except AttributeError:
+            raise NVFP4Error(f"libnvfp4_capi.so lacks {name}: rebuild it") from None
+        fn.restype, fn.argtypes = _SIGNATURES[name]
+        setattr(self, name, fn)
+        return fn
+
+
+_lib = None
+
+
+def lib():
+    """The loaded C ABI (loaded on first use)."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    tried = []
+    for path in _library_candidates():
+        tried.append(str(path))
+        if path.exists():
+            cdll = ctypes.CDLL(str(path))
+            break
+    else:
+        raise NVFP4Error("cannot find libnvfp4_capi.so (looked in: "
+                         + ", ".join(tried) + "); build it with scripts/build.sh")
+    loaded = _Library(cdll)
+    if loaded.nvfp4_abi_version() != 1:
+        raise NVFP4Error("libnvfp4_capi.so has an incompatible ABI version")
+    _lib = loaded
+    return _lib
+
+
+def call(name, *args):
+    """Calls an int-returning C function; nonzero raises its message."""
+    error = ctypes.create_string_buffer(2048)
+    if getattr(lib(), name)(*args, error, len(error)) != 0:
+        raise NVFP4Error(error.value.decode(errors="replace"))
+
+
+def call_handle(name, *args):
+    """Calls a handle-returning C function; NULL raises its message."""
+    error = ctypes.create_string_buffer(2048)
+    handle = getattr(lib(), name)(*args, error, len(error))
+    if not handle:
+        raise NVFP4Error(error.value.decode(errors="replace"))
+    return handle

@@ -1,0 +1,395 @@
+//===- CompilerTest.cpp - Compiler: targets, caches, error values ---------===//
+//
+// Compilation to cubins needs ptxas but no GPU, so all of this runs on the
+// build machine.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TempDir.h"
+
+#include "nvfp4/Runtime/Api.h"
+#include "nvfp4/Runtime/Compiler.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "gtest/gtest.h"
+
+#include <cstring>
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+using namespace nvfp4;
+using nvfp4::testing::TempDir;
+
+namespace {
+
+
+std::unique_ptr<Compiler> makeGPUCompiler(const std::string &cacheDir,
+                                          bool disk = true,
+                                          const char *target = "sm_100a") {
+  CompilerOptions options;
+  options.cacheDirectory = cacheDir;
+  options.diskCache = disk;
+  auto compiler = Compiler::create(target, options);
+  EXPECT_TRUE(bool(compiler)) << llvm::toString(compiler.takeError());
+  return compiler ? std::move(*compiler) : nullptr;
+}
+
+std::string errorOf(llvm::Error e) { return llvm::toString(std::move(e)); }
+
+bool isElf(const std::vector<char> &image) {
+  return image.size() > 4 && std::memcmp(image.data(), "\x7f" "ELF", 4) == 0;
+}
+
+TEST(Compiler, CompilesToCubinWithoutAGPU) {
+  TempDir dir;
+  auto compiler = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(compiler);
+  auto compiled = compiler->compile("per_tensor", ElementType::BF16);
+  ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+  EXPECT_EQ(compiled->source, CacheSource::Compiled);
+  ASSERT_TRUE(compiled->code);
+  EXPECT_TRUE(isElf(compiled->code->image));
+  ASSERT_FALSE(compiled->code->kernels.empty());
+  for (const KernelInfo &k : compiled->code->kernels)
+    EXPECT_FALSE(k.work.empty()) << k.name;
+}
+
+TEST(Compiler, SecondCompileIsAMemoryHit) {
+  TempDir dir;
+  auto compiler = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(compiler);
+  auto first = compiler->compile("per_token", ElementType::F32);
+  ASSERT_TRUE(bool(first)) << errorOf(first.takeError());
+  auto second = compiler->compile("outer = row", ElementType::F32);
+  ASSERT_TRUE(bool(second)) << errorOf(second.takeError());
+  EXPECT_EQ(second->source, CacheSource::Memory);
+  EXPECT_EQ(second->code.get(), first->code.get());
+  // A different input type is a different kernel.
+  auto f16 = compiler->compile("per_token", ElementType::F16);
+  ASSERT_TRUE(bool(f16)) << errorOf(f16.takeError());
+  EXPECT_EQ(f16->source, CacheSource::Compiled);
+}
+
+TEST(Compiler, DiskCacheRoundTrip) {
+  TempDir dir;
+  std::shared_ptr<const CompiledQuantize> written;
+  std::string key;
+  {
+    auto compiler = makeGPUCompiler(dir.path);
+    ASSERT_TRUE(compiler);
+    auto compiled = compiler->compile("local_1x64", ElementType::BF16);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    EXPECT_EQ(compiled->source, CacheSource::Compiled);
+    written = compiled->code;
+    key = compiled->key;
+    EXPECT_TRUE(llvm::sys::fs::exists(compiler->diskCache()->pathFor(key)));
+  }
+  auto compiler = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(compiler);
+  auto compiled = compiler->compile("local_1x64", ElementType::BF16);
+  ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+  EXPECT_EQ(compiled->source, CacheSource::Disk);
+  EXPECT_EQ(compiled->code->image, written->image);
+  ASSERT_EQ(compiled->code->kernels.size(), written->kernels.size());
+  for (size_t i = 0; i < written->kernels.size(); ++i) {
+    EXPECT_EQ(compiled->code->kernels[i].name, written->kernels[i].name);
+    EXPECT_EQ(compiled->code->kernels[i].work, written->kernels[i].work);
+    EXPECT_EQ(compiled->code->kernels[i].columnwise,
+              written->kernels[i].columnwise);
+  }
+}
+
+TEST(Compiler, DamagedDiskEntriesAreRecompiled) {
+  TempDir dir;
+  std::string path;
+  std::vector<char> image;
+  {
+    auto compiler = makeGPUCompiler(dir.path);
+    ASSERT_TRUE(compiler);
+    auto compiled = compiler->compile("per_tensor", ElementType::F32);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    path = compiler->diskCache()->pathFor(compiled->key);
+    image = compiled->code->image;
+  }
+  auto contents = [&] {
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    EXPECT_TRUE(bool(buffer));
+    return buffer ? (*buffer)->getBuffer().str() : std::string();
+  };
+  std::string good = contents();
+  auto damage = [&](const std::string &bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x20;
+  std::string badMagic = good;
+  badMagic[0] = 'X';
+  for (const std::string &bad :
+       {good.substr(0, good.size() - 7), good.substr(0, 10), flipped, badMagic,
+        std::string()}) {
+    damage(bad);
+    auto compiler = makeGPUCompiler(dir.path);
+    ASSERT_TRUE(compiler);
+    auto compiled = compiler->compile("per_tensor", ElementType::F32);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    EXPECT_EQ(compiled->source, CacheSource::Compiled);
+    EXPECT_EQ(compiled->code->image, image);
+    // The recompiled entry replaced the damaged one.
+    EXPECT_EQ(contents(), good);
+  }
+}
+
+TEST(Compiler, DiskCacheCanBeDisabled) {
+  TempDir dir;
+  auto compiler = makeGPUCompiler(dir.path, /*disk=*/false);
+  ASSERT_TRUE(compiler);
+  EXPECT_EQ(compiler->diskCache(), nullptr);
+  auto compiled = compiler->compile("per_tensor", ElementType::F32);
+  ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+  std::error_code ec;
+  EXPECT_TRUE(llvm::sys::fs::directory_iterator(dir.path, ec) ==
+              llvm::sys::fs::directory_iterator());
+}
+
+TEST(Compiler, KeysNameEverythingThatChangesTheKernel) {
+  TempDir dir;
+  auto compiler = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(compiler);
+  auto recipe = compiler->parseRecipe("per_tensor");
+  ASSERT_TRUE(bool(recipe));
+  auto other = compiler->parseRecipe("per_token");
+  ASSERT_TRUE(bool(other));
+  std::string key =
+      compiler->cacheKey(*recipe, ElementType::BF16, Operation::Quantize);
+  EXPECT_NE(key, compiler->cacheKey(*recipe, ElementType::F32,
+                                    Operation::Quantize));
+  EXPECT_NE(key, compiler->cacheKey(*other, ElementType::BF16,
+                                    Operation::Quantize));
+  EXPECT_NE(key, compiler->cacheKey(*recipe, ElementType::BF16,
+                                    Operation::Dequantize));
+  auto sm90 = makeGPUCompiler(dir.path, true, "sm_90a");
+  ASSERT_TRUE(sm90);
+  auto recipe90 = sm90->parseRecipe("per_tensor");
+  ASSERT_TRUE(bool(recipe90));
+  EXPECT_NE(key, sm90->cacheKey(*recipe90, ElementType::BF16,
+                                Operation::Quantize));
+  EXPECT_NE(key.find(Compiler::version()), std::string::npos);
+  EXPECT_NE(Compiler::version().find("LLVM"), std::string::npos);
+}
+
+TEST(Compiler, DefaultCacheDirectoryFollowsTheEnvironment) {
+  auto restore = [](const char *name, const char *old) {
+    if (old)
+      setenv(name, old, 1);
+    else
+      unsetenv(name);
+  };
+  std::string oldDir = getenv("NVFP4_CACHE_DIR") ? getenv("NVFP4_CACHE_DIR") : "";
+  bool hadDir = getenv("NVFP4_CACHE_DIR");
+  std::string oldXdg = getenv("XDG_CACHE_HOME") ? getenv("XDG_CACHE_HOME") : "";
+  bool hadXdg = getenv("XDG_CACHE_HOME");
+  unsetenv("NVFP4_DISABLE_DISK_CACHE");
+  setenv("NVFP4_CACHE_DIR", "/tmp/a", 1);
+  EXPECT_EQ(DiskCache::defaultDirectory(), std::string("/tmp/a"));
+  setenv("NVFP4_CACHE_DIR", "off", 1);
+  EXPECT_EQ(DiskCache::defaultDirectory(), std::nullopt);
+  unsetenv("NVFP4_CACHE_DIR");
+  setenv("XDG_CACHE_HOME", "/tmp/x", 1);
+  EXPECT_EQ(DiskCache::defaultDirectory(), std::string("/tmp/x/nvfp4-mlir"));
+  unsetenv("XDG_CACHE_HOME");
+  if (getenv("HOME"))
+    EXPECT_EQ(DiskCache::defaultDirectory(),
+              std::string(getenv("HOME")) + "/.cache/nvfp4-mlir");
+  setenv("NVFP4_DISABLE_DISK_CACHE", "1", 1);
+  EXPECT_EQ(DiskCache::defaultDirectory(), std::nullopt);
+  unsetenv("NVFP4_DISABLE_DISK_CACHE");
+  restore("NVFP4_CACHE_DIR", hadDir ? oldDir.c_str() : nullptr);
+  restore("XDG_CACHE_HOME", hadXdg ? oldXdg.c_str() : nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// Error values
+//===----------------------------------------------------------------------===//
+
+TEST(CompilerErrors, UnknownTarget) {
+  auto compiler = Compiler::create("sm_80");
+  ASSERT_FALSE(bool(compiler));
+  EXPECT_EQ(errorOf(compiler.takeError()),
+            "unknown target 'sm_80' (expected cpu, sm_90a or sm_100a)");
+}
+
+TEST(CompilerErrors, UnknownFormat) {
+  CompilerOptions options;
+  options.format = "elf";
+  auto compiler = Compiler::create("sm_90a", options);
+  ASSERT_FALSE(bool(compiler));
+  EXPECT_NE(errorOf(compiler.takeError()).find("unknown kernel format 'elf'"),
+            std::string::npos);
+}
+
+TEST(CompilerErrors, BadRecipe) {
+  TempDir dir;
+  auto compiler = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(compiler);
+  auto unknown = compiler->compile("per_channel", ElementType::F32);
+  ASSERT_FALSE(bool(unknown));
+  EXPECT_NE(errorOf(unknown.takeError()).find("unknown recipe preset 'per_channel'"),
+            std::string::npos);
+  auto incompatible =
+      compiler->compile("outer = row, block = 16x16", ElementType::F32);
+  ASSERT_FALSE(bool(incompatible));
+  EXPECT_NE(errorOf(incompatible.takeError())
+                .find("outer = row is incompatible with block = 16x16"),
+            std::string::npos);
+}
+
+TEST(CompilerErrors, PtxasMissing) {
+  TempDir dir;
+  CompilerOptions options;
+  options.cacheDirectory = dir.path;
+  options.toolkit = "/nonexistent/cuda";
+  auto compiler = Compiler::create("sm_100a", options);
+  ASSERT_TRUE(bool(compiler)) << errorOf(compiler.takeError());
+  auto compiled = (*compiler)->compile("per_tensor", ElementType::F32);
+  ASSERT_FALSE(bool(compiled));
+  std::string message = errorOf(compiled.takeError());
+  EXPECT_NE(message.find("compiling for sm_100a failed"), std::string::npos)
+      << message;
+  // Nothing was cached for the failure.
+  std::error_code ec;
+  EXPECT_TRUE(llvm::sys::fs::directory_iterator(dir.path, ec) ==
+              llvm::sys::fs::directory_iterator());
+}
+
+TEST(CompilerErrors, RecipeFromAnotherContext) {
+  TempDir dir;
+  auto a = makeGPUCompiler(dir.path);
+  auto b = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(a && b);
+  auto recipe = a->parseRecipe("per_tensor");
+  ASSERT_TRUE(bool(recipe));
+  auto compiled = b->compile(*recipe, ElementType::F32);
+  ASSERT_FALSE(bool(compiled));
+  EXPECT_EQ(errorOf(compiled.takeError()),
+            "the recipe belongs to another compiler's context");
+}
+
+// Dequantize on the GPU compiles once nvfp4-to-gpu lowers nvfp4.dequantize;
+// until then the compile step returns the pass's error. Either way it is a
+// value, never a crash, and a failure is never cached.
+TEST(CompilerErrors, GPUDequantizeIsAValue) {
+  TempDir dir;
+  auto compiler = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(compiler);
+  auto compiled =
+      compiler->compile("per_tensor", ElementType::F32, Operation::Dequantize);
+  if (compiled) {
+    EXPECT_TRUE(isElf(compiled->code->image));
+  } else {
+    std::string message = errorOf(compiled.takeError());
+    EXPECT_NE(message.find("GPU lowering failed"), std::string::npos)
+        << message;
+    RecordProperty("error", message);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Host (cpu target) API
+//===----------------------------------------------------------------------===//
+
+TEST(HostAPI, QuantizeMatchesTheHostRunner) {
+  std::vector<float> x(32 * 64);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(int(i * 37 % 101) - 50) / 7.0f;
+  auto got = nvfp4::quantize("per_token, directions = [rowwise, columnwise]",
+                             ElementType::F32, x.data(), 32, 64);
+  ASSERT_TRUE(bool(got)) << errorOf(got.takeError());
+  auto runner = HostRunner::create();
+  ASSERT_TRUE(bool(runner));
+  auto recipe = (*runner)->parseRecipe(
+      "per_token, directions = [rowwise, columnwise]");
+  ASSERT_TRUE(bool(recipe));
+  auto want = (*runner)->quantize(*recipe, ElementType::F32, x.data(), 32, 64);
+  ASSERT_TRUE(bool(want));
+  ASSERT_TRUE(got->rowwise && got->columnwise);
+  EXPECT_EQ(got->rowwise->data, want->rowwise->data);
+  EXPECT_EQ(got->rowwise->scale, want->rowwise->scale);
+  EXPECT_EQ(got->rowwise->amax, want->rowwise->amax);
+  EXPECT_EQ(got->columnwise->data, want->columnwise->data);
+
+  auto back = nvfp4::dequantize("per_token", *got->rowwise);
+  ASSERT_TRUE(bool(back)) << errorOf(back.takeError());
+  auto wantBack = (*runner)->dequantize(*recipe, *want->rowwise);
+  ASSERT_TRUE(bool(wantBack));
+  EXPECT_EQ(*back, *wantBack);
+}
+
+TEST(HostAPI, ErrorsAreValues) {
+  std::vector<float> x(4 * 100);
+  auto badShape =
+      nvfp4::quantize("per_tensor", ElementType::F32, x.data(), 4, 100);
+  ASSERT_FALSE(bool(badShape));
+  EXPECT_EQ(errorOf(badShape.takeError()),
+            "expected quantized dimension K to be a multiple of 16, got 100");
+  auto badRecipe =
+      nvfp4::quantize("per_channel", ElementType::F32, x.data(), 4, 32);
+  ASSERT_FALSE(bool(badRecipe));
+  EXPECT_NE(errorOf(badRecipe.takeError()).find("per_channel"),
+            std::string::npos);
+  auto nullInput = nvfp4::quantize("per_tensor", ElementType::F32, nullptr, 4,
+                                   32);
+  ASSERT_FALSE(bool(nullInput));
+  EXPECT_EQ(errorOf(nullInput.takeError()), "null input");
+  auto shapes = quantizeShapes("per_tensor", 0, 32);
+  ASSERT_FALSE(bool(shapes));
+  EXPECT_EQ(errorOf(shapes.takeError()),
+            "expected a non-empty matrix, got 0x32");
+  QuantizedOutput bad;
+  bad.rows = 2;
+  bad.cols = 32;
+  auto deq = nvfp4::dequantize("per_tensor", bad);
+  ASSERT_FALSE(bool(deq));
+  EXPECT_NE(errorOf(deq.takeError()).find("do not match"), std::string::npos);
+}
+
+TEST(HostAPI, QuantizeShapes) {
+  auto shapes = quantizeShapes("local_1x64, sf_layout = 128x4", 3, 160);
+  ASSERT_TRUE(bool(shapes)) << errorOf(shapes.takeError());
+  ASSERT_TRUE(shapes->rowwise);
+  EXPECT_FALSE(shapes->columnwise);
+  EXPECT_TRUE(shapes->rowwise->data.empty());
+  EXPECT_EQ(shapes->rowwise->scaleShape, (llvm::SmallVector<int64_t, 2>{128, 12}));
+  EXPECT_EQ(shapes->rowwise->amaxShape, (llvm::SmallVector<int64_t, 2>{3, 3}));
+}
+
+TEST(HostAPI, ConcurrentCallsAgree) {
+  std::vector<float> x(16 * 32);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(i % 13) - 6.0f;
+  auto want = nvfp4::quantize("per_tensor", ElementType::F32, x.data(), 16, 32);
+  ASSERT_TRUE(bool(want));
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto got =
+            nvfp4::quantize("per_tensor", ElementType::F32, x.data(), 16, 32);
+        if (!got) {
+          llvm::consumeError(got.takeError());
+          ++mismatches;
+        } else if (got->rowwise->data != want->rowwise->data) {
+          ++mismatches;
+        }
+      }
+    });
+  for (std::thread &t : threads)
+    t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+} // namespace

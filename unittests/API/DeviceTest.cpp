@@ -1,0 +1,204 @@
+//===- DeviceTest.cpp - Device, streams and the device API ----------------===//
+//
+// DeviceLoadErrors run everywhere (no driver is an error value); APIDevice*
+// cases need a CUDA device and skip without one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nvfp4/Runtime/Api.h"
+
+#include "gtest/gtest.h"
+
+#include <cstring>
+#include <random>
+
+using namespace nvfp4;
+
+namespace {
+
+std::string errorOf(llvm::Error e) { return llvm::toString(std::move(e)); }
+
+TEST(DeviceLoadErrors, NoDriverIsAnError) {
+  auto dev = Device::open(0, "libnvfp4-no-such-driver.so.1");
+  ASSERT_FALSE(bool(dev));
+  std::string message = errorOf(dev.takeError());
+  EXPECT_EQ(message.rfind("cannot load the CUDA driver "
+                          "(libnvfp4-no-such-driver.so.1): ",
+                          0),
+            0u)
+      << message;
+  // Loading is remembered per library, with the same answer.
+  auto again = Device::open(0, "libnvfp4-no-such-driver.so.1");
+  ASSERT_FALSE(bool(again));
+  EXPECT_EQ(errorOf(again.takeError()), message);
+}
+
+TEST(DeviceLoadErrors, DriverWithoutTheEntryPointsIsAnError) {
+  // A real library that is not the CUDA driver.
+  auto dev = Device::open(0, "libm.so.6");
+  ASSERT_FALSE(bool(dev));
+  EXPECT_EQ(errorOf(dev.takeError()), "the CUDA driver lacks cuInit");
+}
+
+/// The shared device, or skip.
+std::shared_ptr<Device> deviceOrSkip() {
+  auto dev = Device::shared();
+  if (!dev) {
+    llvm::consumeError(dev.takeError());
+    return nullptr;
+  }
+  return *dev;
+}
+
+#define REQUIRE_DEVICE(dev)                                                    \
+  std::shared_ptr<Device> dev = deviceOrSkip();                                \
+  if (!dev)                                                                    \
+    GTEST_SKIP() << "no CUDA device";                                          \
+  if (auto t = dev->target(); !t) {                                            \
+    GTEST_SKIP() << errorOf(t.takeError());                                    \
+  }
+
+std::vector<float> randomMatrix(int64_t rows, int64_t cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> x(rows * cols);
+  for (float &v : x)
+    v = normal(rng);
+  return x;
+}
+
+class APIDeviceQuantize : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(APIDeviceQuantize, SameBytesAsTheHost) {
+  REQUIRE_DEVICE(dev);
+  const char *recipe = GetParam();
+  int64_t rows = 64, cols = 256;
+  std::vector<float> x = randomMatrix(rows, cols, 3);
+  auto want = nvfp4::quantize(recipe, ElementType::F32, x.data(), rows, cols);
+  ASSERT_TRUE(bool(want)) << errorOf(want.takeError());
+
+  auto shapes = quantizeShapes(recipe, rows, cols);
+  ASSERT_TRUE(bool(shapes));
+  auto input = dev->allocate(x.size() * 4);
+  ASSERT_TRUE(bool(input)) << errorOf(input.takeError());
+  ASSERT_FALSE(bool(input->copyFromHost(x.data(), x.size() * 4)));
+  std::vector<DeviceBuffer> buffers;
+  DeviceOutputs outputs;
+  for (auto [shape, out] : {std::make_pair(&shapes->rowwise, &outputs.rowwise),
+                            std::make_pair(&shapes->columnwise,
+                                           &outputs.columnwise)}) {
+    if (!*shape)
+      continue;
+    const QuantizedOutput &o = **shape;
+    size_t amax = 1;
+    for (int64_t d : o.amaxShape)
+      amax *= d;
+    for (size_t bytes : {size_t(o.rows * o.cols / 2),
+                         size_t(o.scaleShape[0] * o.scaleShape[1]), amax * 4}) {
+      auto b = dev->allocate(bytes);
+      ASSERT_TRUE(bool(b)) << errorOf(b.takeError());
+      buffers.push_back(std::move(*b));
+    }
+    size_t n = buffers.size();
+    *out = DeviceQuantized{buffers[n - 3].ptr(), buffers[n - 2].ptr(),
+                           buffers[n - 1].ptr()};
+  }
+  auto stream = dev->createStream();
+  ASSERT_TRUE(bool(stream)) << errorOf(stream.takeError());
+  ASSERT_FALSE(bool(nvfp4::quantize(*stream, recipe, ElementType::F32,
+                                    input->ptr(), rows, cols, outputs)));
+  ASSERT_FALSE(bool(stream->synchronize()));
+  size_t next = 0;
+  for (const std::optional<QuantizedOutput> *w :
+       {&want->rowwise, &want->columnwise}) {
+    if (!*w)
+      continue;
+    std::vector<uint8_t> data((*w)->data.size()), scale((*w)->scale.size());
+    std::vector<float> amax((*w)->amax.size());
+    ASSERT_FALSE(bool(buffers[next++].copyToHost(data.data(), data.size())));
+    ASSERT_FALSE(bool(buffers[next++].copyToHost(scale.data(), scale.size())));
+    ASSERT_FALSE(
+        bool(buffers[next++].copyToHost(amax.data(), amax.size() * 4)));
+    EXPECT_EQ(data, (*w)->data);
+    EXPECT_EQ(scale, (*w)->scale);
+    EXPECT_EQ(amax, (*w)->amax);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, APIDeviceQuantize,
+    ::testing::Values("per_tensor", "per_token", "local_1x64",
+                      "per_token, directions = [rowwise, columnwise], "
+                      "sf_layout = 128x4"));
+
+TEST(APIDeviceCalls, ErrorsAreValues) {
+  REQUIRE_DEVICE(dev);
+  auto stream = dev->createStream();
+  ASSERT_TRUE(bool(stream));
+  auto buffer = dev->allocate(1024);
+  ASSERT_TRUE(bool(buffer));
+  // Bad shape.
+  DeviceOutputs outputs;
+  outputs.rowwise = DeviceQuantized{buffer->ptr(), buffer->ptr(), buffer->ptr()};
+  llvm::Error e = nvfp4::quantize(*stream, "per_tensor", ElementType::F32,
+                                  buffer->ptr(), 4, 100, outputs);
+  ASSERT_TRUE(bool(e));
+  EXPECT_EQ(errorOf(std::move(e)),
+            "expected quantized dimension K to be a multiple of 16, got 100");
+  // Missing output.
+  e = nvfp4::quantize(*stream, "per_tensor", ElementType::F32, buffer->ptr(),
+                      4, 32, DeviceOutputs());
+  ASSERT_TRUE(bool(e));
+  EXPECT_EQ(errorOf(std::move(e)), "the recipe produces a rowwise output but "
+                                   "none was given");
+  // Misaligned input.
+  e = nvfp4::quantize(*stream, "per_tensor", ElementType::F32,
+                      buffer->ptr() + 4, 4, 32, outputs);
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(errorOf(std::move(e)).find("is not aligned to 16 elements (64 bytes)"),
+            std::string::npos);
+  // Out-of-range copy.
+  std::vector<char> host(2048);
+  e = buffer->copyFromHost(host.data(), host.size());
+  ASSERT_TRUE(bool(e));
+  consumeError(std::move(e));
+  // Absurd allocation names the driver call and its error.
+  auto huge = dev->allocate(size_t(1) << 60);
+  ASSERT_FALSE(bool(huge));
+  EXPECT_NE(errorOf(huge.takeError()).find("cuMemAlloc_v2 failed: CUDA_ERROR_"),
+            std::string::npos);
+}
+
+TEST(APIDeviceDequantize, MatchesTheHostOrReportsTheLowering) {
+  REQUIRE_DEVICE(dev);
+  int64_t rows = 32, cols = 64;
+  std::vector<float> x = randomMatrix(rows, cols, 5);
+  auto q = nvfp4::quantize("per_tensor", ElementType::F32, x.data(), rows, cols);
+  ASSERT_TRUE(bool(q));
+  auto want = nvfp4::dequantize("per_tensor", *q->rowwise);
+  ASSERT_TRUE(bool(want));
+  const QuantizedOutput &o = *q->rowwise;
+  auto data = dev->allocate(o.data.size());
+  auto scale = dev->allocate(o.scale.size());
+  auto amax = dev->allocate(o.amax.size() * 4);
+  auto out = dev->allocate(rows * cols * 4);
+  ASSERT_TRUE(data && scale && amax && out);
+  ASSERT_FALSE(bool(data->copyFromHost(o.data.data(), o.data.size())));
+  ASSERT_FALSE(bool(scale->copyFromHost(o.scale.data(), o.scale.size())));
+  ASSERT_FALSE(bool(amax->copyFromHost(o.amax.data(), o.amax.size() * 4)));
+  Stream stream = dev->wrapStream(nullptr);
+  llvm::Error e = nvfp4::dequantize(
+      stream, "per_tensor", DeviceQuantized{data->ptr(), scale->ptr(), amax->ptr()},
+      rows, cols, out->ptr());
+  if (e) {
+    std::string message = errorOf(std::move(e));
+    EXPECT_NE(message.find("GPU lowering failed"), std::string::npos) << message;
+    GTEST_SKIP() << "no GPU lowering of nvfp4.dequantize yet: " << message;
+  }
+  ASSERT_FALSE(bool(stream.synchronize()));
+  std::vector<float> got(rows * cols);
+  ASSERT_FALSE(bool(out->copyToHost(got.data(), got.size() * 4)));
+  EXPECT_EQ(0, std::memcmp(got.data(), want->data(), got.size() * 4));
+}
+
+} // namespace
