@@ -2,26 +2,38 @@
 # Every GPU check of a session in one run on the lent GPU machine (device
 # tool). Build here first, then carry the static binaries:
 #
-#   NVFP4_STATIC=ON scripts/build.sh nvfp4-quantize nvfp4-bench NVFP4GPUTests
+#   NVFP4_STATIC=ON scripts/build.sh nvfp4_capi jit_quantize nvfp4-quantize \
+#     nvfp4-matmul nvfp4-bench NVFP4GPUTests NVFP4APITests
 #   scripts/package-device.sh          # -> build-static/dist/nvfp4-device.tar.xz
 #   (device) bash scripts/device-check.sh      carry: build-static/dist
 #
 # Writes summary.txt, device.txt and logs.tar.gz (every log) under $OUT
 # (the device tool returns at most 8 files). Checks:
 #  1. GPU bytes == CPU bytes for every recipe, shapes M in {1,17,130,4096,8192}
-#     x K in {64,4096}, random and adversarial inputs (NVFP4GPUTests);
+#     x K in {64,4096}, random and adversarial inputs, grouped (MoE) and
+#     dequantize kernels; GEMMs vs float64 (NVFP4GPUTests);
 #  2. compute-sanitizer memcheck and racecheck on each kernel family;
 #  3. nvfp4-quantize --target=sm_90a writes the files --target=cpu writes;
 #  4. nvfp4-bench: bandwidth per recipe and shape vs a device copy
 #     (bench.md);
 #  5. GEMMs: every operand recipe pair vs a float64 reference (in 1.),
-#     compute-sanitizer on both GEMM kernels, and nvfp4-bench --suite=gemm
-#     next to cuBLAS bf16 (bench-gemm.md).
+#     compute-sanitizer on the GEMM kernels, nvfp4-matmul --target=sm_90a
+#     vs --target=cpu, and nvfp4-bench --suite=gemm next to cuBLAS bf16
+#     (bench-gemm.md);
+#  6. the C++ runtime (jit_quantize, NVFP4APITests) and the Python package
+#     (pytest with PyTorch/CuPy tensors on the GPU).
+#
+# One device call may run 10 minutes, so the checks come in three parts:
+#   scripts/device-check.sh tests    # 1 (NVFP4GPUTests)
+#   scripts/device-check.sh checks   # 2, 3, 5 (sanitizers, CLIs), 6
+#   scripts/device-check.sh speed    # 4, 5 (bench), 7
+# (no argument: all). Each part writes summary-<part>.txt.
 set -u
+part=${1:-all}
 root=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$root/device-out}
 mkdir -p "$OUT"
-summary="$OUT/summary.txt"
+summary="$OUT/summary-$part.txt"
 : > "$summary"
 note() { echo "$*" | tee -a "$summary"; }
 
@@ -34,11 +46,22 @@ mkdir -p "$logs"
 note "device: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1 | head -1)"
 note "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 
+checks() { [[ $part == all || $part == "$1" ]]; }
+# Sanitizer runs are bounded so a slow one cannot eat the call.
+bounded() { timeout 150 "$@"; }
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+
+if checks tests; then
 # 1. GPU vs CPU, every recipe.
 start=$SECONDS
 "$bin/NVFP4GPUTests" --gtest_output="json:$logs/gpu-vs-cpu.json" \
   > "$logs/gpu-vs-cpu.log" 2>&1
 note "gpu-vs-cpu: exit $? in $((SECONDS - start)) s; $(grep -E '^\[(==========|  PASSED  |  FAILED  |  SKIPPED )\] [0-9]+ test' "$logs/gpu-vs-cpu.log" | tr '\n' ' ')"
+grep -E "FAILED|Failure|mismatch|differs|Which is" "$logs/gpu-vs-cpu.log" | head -40 >> "$summary"
+grep -E "^\[       OK \]" "$logs/gpu-vs-cpu.log" | sed 's/^/  /' >> "$summary"
+fi
+
+if checks checks; then
 
 # 2. Sanitizers on each kernel family (small shapes keep them quick).
 python3 - "$work" <<'PY'
@@ -60,7 +83,6 @@ families=(
   "--recipe=per_token --rounding=stochastic --seed=9"     # Philox SR
   "--recipe=per_tensor_rht --sf-layout=128x4"             # RHT columnwise
 )
-sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 for tool in memcheck racecheck; do
   clean=0; total=0
   for flags in "${families[@]}"; do
@@ -96,28 +118,95 @@ for flags in "${families[@]}"; do
   done
 done
 note "nvfp4-quantize --target=sm_90a == --target=cpu: $same/$total runs (bf16, fp16, fp32 inputs)"
+fi
 
+if checks speed; then
 # 4. Bandwidth.
 "$bin/nvfp4-bench" --iters=20 > "$OUT/bench.md" 2> "$logs/bench.err"
 note "nvfp4-bench: exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md)"
+"$bin/nvfp4-bench" --suite=gemm --iters=20 > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? ($(grep -c '^| `' "$OUT/bench-gemm.md") cases, bench-gemm.md)"
+fi
 
-# GEMM kernels under the sanitizers (M = 7 and 200: both configurations).
+if checks checks; then
+# Grouped quantize and dequantize kernels under the sanitizers.
+bounded "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/NVFP4GPUTests" \
+  --gtest_filter='Recipes/GroupedGPUvsCPU.BytesMatch/1:Recipes/GroupedGPUvsCPU.BytesMatch/4:Recipes/GroupedGPUvsCPU.BytesMatch/12:Recipes/DequantizeGPUvsCPU.BytesMatch/2' \
+  > "$logs/sanitizer-memcheck-grouped.log" 2>&1
+note "compute-sanitizer memcheck grouped/dequantize: exit $?"
+bounded "$sanitizer" --tool racecheck --error-exitcode 3 "$bin/NVFP4GPUTests" \
+  --gtest_filter='Recipes/GroupedGPUvsCPU.BytesMatch/2' \
+  > "$logs/sanitizer-racecheck-grouped.log" 2>&1
+note "compute-sanitizer racecheck grouped per_token: exit $?"
+
+# GEMM kernels under the sanitizers: M = 7, 200 and 300 reach the small,
+# medium and large (wgmma) configurations; 1x64 operands the staged one.
 for tool in memcheck racecheck; do
-  "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
-    --gemm-m=7,200 --gemm-n=256 --gemm-k=320 --iters=1 \
+  bounded "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+    --gemm-m=7,200,300 --gemm-n=256 --gemm-k=320 --iters=1 \
     > "$logs/sanitizer-$tool-gemm.log" 2>&1
   note "compute-sanitizer $tool GEMM kernels: exit $? ($(tail -1 "$logs/sanitizer-$tool-gemm.log"))"
 done
+
+# nvfp4-matmul on the GPU agrees with the CPU (SPEC.md section 12 tolerance).
+python3 - "$work" > "$logs/matmul-cli.log" 2>&1 <<'PY'
+import subprocess, sys, numpy as np
+w = sys.argv[1]; b = f"{w}/bin"
+rng = np.random.default_rng(4)
+ok = 0; total = 0
+for ar, br, m, out in (("per_token", "per_tensor", 1, "bf16"), ("per_token", "per_tensor", 300, "f32"),
+                       ("local_1x64", "local_1x64", 77, "f32"), ("four_over_six", "per_token", 1000, "bf16")):
+    total += 1
+    for name, rows, rec in (("a", m, ar), ("b", 384, br)):
+        np.save(f"{w}/mm-{name}.npy", rng.standard_normal((rows, 512)).astype(np.float32))
+        subprocess.run([f"{b}/nvfp4-quantize", f"--recipe={rec}", "--sf-layout=128x4", "--dequant",
+                        f"{w}/mm-{name}.npy", f"{w}/mm-{name}"], check=True)
+    d = {}
+    for t in ("cpu", "sm_90a"):
+        subprocess.run([f"{b}/nvfp4-matmul", f"--a-recipe={ar}, sf_layout = 128x4", f"--b-recipe={br}, sf_layout = 128x4",
+                        f"--out-dtype={out}", f"--target={t}", f"{w}/mm-a", f"{w}/mm-b", f"{w}/mm-{t}.npy"], check=True)
+        d[t] = np.load(f"{w}/mm-{t}.npy").astype(np.float64)
+    ref = np.load(f"{w}/mm-a/dequant.npy").astype(np.float64) @ np.load(f"{w}/mm-b/dequant.npy").astype(np.float64).T
+    errs = [np.linalg.norm(d[t] - ref) / np.linalg.norm(ref) for t in d]
+    good = all(e <= (1e-5 if out == "f32" else 4e-3) for e in errs)
+    ok += good
+    print(ar, br, m, out, errs, "ok" if good else "FAIL")
+print(f"{ok}/{total}")
+PY
+note "nvfp4-matmul --target=sm_90a vs cpu vs float64: exit $? ($(tail -1 "$logs/matmul-cli.log") cases within tolerance)"
 "$bin/nvfp4-bench" --suite=gemm --iters=20 > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? ($(grep -c '^| `' "$OUT/bench-gemm.md") cases, bench-gemm.md)"
 
-# 6. Where the time goes: Nsight Compute's speed-of-light of one encode.
+# 6. C++ runtime: JIT example (GPU bytes == CPU bytes), disk cache, API tests.
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+for r in per_token per_tensor_rht "per_token, directions = [rowwise, columnwise], sf_layout = 128x4"; do
+  "$bin/jit_quantize" "$r" 4096 8192 >> "$logs/jit_quantize.log" 2>&1
+  note "jit_quantize '$r': exit $?"
+done
+"$bin/jit_quantize" per_token 4096 8192 >> "$logs/jit_quantize.log" 2>&1
+note "jit_quantize again: exit $?, $(grep -c 'disk cache' "$logs/jit_quantize.log") disk-cache hit(s)"
+"$bin/NVFP4APITests" > "$logs/api.log" 2>&1
+note "NVFP4APITests: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]' "$logs/api.log" | tr '\n' ' ')"
+"$bin/nvfp4-bench" --suite=compile --iters=5 > "$logs/bench-compile.md" 2>&1
+note "nvfp4-bench --suite=compile: exit $?"
+# The Python package with the packaged libnvfp4_capi.so (PyTorch, CuPy).
+(cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" python3 -m pytest -q -rs test/python) > "$logs/pytest.log" 2>&1
+note "pytest: exit $? $(tail -1 "$logs/pytest.log")"
+grep -E "^(SKIPPED|FAILED)" "$logs/pytest.log" | head -20 >> "$summary"
+fi
+
+if checks speed; then
+# 7. Where the time goes: Nsight Compute's speed-of-light of one encode.
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 "$ncu" --kernel-name regex:encode --launch-count 1 --section SpeedOfLight \
   --section LaunchStats "$bin/nvfp4-bench" --recipe=per_token --m=32768 \
   --k=8192 --iters=1 > "$logs/ncu-per-token-encode.txt" 2>&1
 note "ncu: exit $? (logs/ncu-per-token-encode.txt)"
+"$ncu" --kernel-name regex:gemm --launch-count 2 --section SpeedOfLight \
+  --section LaunchStats --section Occupancy "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=16,8192 --iters=1 > "$logs/ncu-gemm.txt" 2>&1
+note "ncu gemm: exit $? (logs/ncu-gemm.txt)"
+fi
 
-grep -E "FAILED|Failure|mismatch|differs|rowwise|columnwise" "$logs/gpu-vs-cpu.log" | head -40 >> "$summary"
-tar -czf "$OUT/logs.tar.gz" -C "$work" logs
+tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs
 rm -rf "$work"

@@ -8,7 +8,7 @@
 # after the first compresses to a fraction of its size.
 #
 # On the device machine: tar -xJf nvfp4-device.tar.xz
-#   bin/{nvfp4-quantize,nvfp4-bench,jit_quantize}, bin/{NVFP4GPUTests,NVFP4APITests},
+#   bin/{nvfp4-quantize,nvfp4-matmul,nvfp4-bench,jit_quantize}, bin/{NVFP4GPUTests,NVFP4APITests},
 #   python/nvfp4 (PYTHONPATH=python), test/python and examples/*.mlir (the
 #   pytest suite: NVFP4_TOOLS_DIR=bin python3 -m pytest test/python).
 set -euo pipefail
@@ -18,7 +18,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/python/nvfp4" "$stage/test" "$build/dist"
 strip=/usr/lib/llvm-22/bin/llvm-strip
-for f in bin/nvfp4-quantize bin/nvfp4-bench bin/jit_quantize \
+for f in bin/nvfp4-quantize bin/nvfp4-matmul bin/nvfp4-bench bin/jit_quantize \
          unittests/NVFP4GPUTests unittests/NVFP4APITests; do
   $strip -o "$stage/bin/$(basename "$f")" "$build/$f"
 done
