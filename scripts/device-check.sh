@@ -62,6 +62,10 @@ grep -E "^\[       OK \]" "$logs/gpu-vs-cpu.log" | sed 's/^/  /' >> "$summary"
 fi
 
 if checks checks; then
+# Dequantize GPU vs CPU again (quick; it is also part of 1.).
+"$bin/NVFP4GPUTests" --gtest_filter='Recipes/DequantizeGPUvsCPU*:*GPUErrors*' \
+  > "$logs/dequantize.log" 2>&1
+note "dequantize gpu-vs-cpu: exit $? $(grep -E '^\[  (PASSED|FAILED) ' "$logs/dequantize.log" | tr '\n' ' ')"
 
 # 2. Sanitizers on each kernel family (small shapes keep them quick).
 python3 - "$work" <<'PY'

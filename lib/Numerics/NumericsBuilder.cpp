@@ -493,7 +493,12 @@ Value NumericsBuilder::dequantScale(Value sfByte, Value amax,
 }
 
 Value NumericsBuilder::dequantValue(Value code, Value finalScale) {
-  return mul(decodeE2M1(code), finalScale);
+  Value v = mul(decodeE2M1(code), finalScale);
+  // A NaN (0 * Inf when the outer amax is infinite) has no payload in
+  // SPEC.md; targets differ (x86 makes 0xFFC00000, NVIDIA 0x7FFFFFFF), so
+  // every path writes the canonical quiet NaN and the bytes agree.
+  return select(cmpF(arith::CmpFPredicate::UNO, v, v), f32Bits(v, 0x7FC00000),
+                v);
 }
 
 //===----------------------------------------------------------------------===//

@@ -659,7 +659,13 @@ std::vector<float> nvfp4::ref::dequantize(const Recipe &r, const Quantized &q) {
         amaxG = fmaxf_(amaxG, 1e-12f);
       uint8_t sf = q.scale[scaleOffset(r.layout, i, j / 16, C)];
       float fs = finalScale(sf, amaxG, r.e4m3Max);
-      out[i * q.cols + j] = mul(fromE2M1(codeAt(q, i, j)), fs);
+      float v = mul(fromE2M1(codeAt(q, i, j)), fs);
+      // SPEC.md gives NaN no payload; the project writes the canonical
+      // quiet NaN (docs/Rationale.md).
+      uint32_t quietNaN = 0x7FC00000u;
+      if (std::isnan(v))
+        std::memcpy(&v, &quietNaN, 4);
+      out[i * q.cols + j] = v;
     }
   return out;
 }

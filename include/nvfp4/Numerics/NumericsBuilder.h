@@ -189,7 +189,7 @@ public:
 
   /// RN(RN(float(sf) * amax) * RN(1 / (6E))).
   Value dequantScale(Value sfByte, Value amax, unsigned e4m3Max);
-  /// RN(e2m1(code) * finalScale).
+  /// RN(e2m1(code) * finalScale); a NaN is the canonical 0x7FC00000.
   Value dequantValue(Value code, Value finalScale);
 
   //===--------------------------------------------------------------------===//
