@@ -88,6 +88,20 @@ int nvfp4_dequantize_host(const char *recipe, const void *data,
                           int64_t cols, float *output, char *error,
                           size_t error_size);
 
+/* D = A * B^T (nvfp4.matmul) of two rowwise outputs in host memory: A is
+ * m x k quantized with `a_recipe`, B is n x k with `b_recipe` (both with
+ * sf_layout = 128x4; data, scale and amax as nvfp4_quantize returns them).
+ * `bias` is n floats or NULL; `output` receives m x n values of `out_dtype`
+ * (NVFP4_F32, _F16 or _BF16). Runs on `target`: "cpu", or a GPU
+ * architecture ("sm_90a"), copying to and from the device. */
+int nvfp4_matmul_host(const char *target, const char *a_recipe,
+                      const void *a_data, const void *a_scale,
+                      const float *a_amax, int64_t m, const char *b_recipe,
+                      const void *b_data, const void *b_scale,
+                      const float *b_amax, int64_t n, int64_t k,
+                      const float *bias, float alpha, int out_dtype,
+                      void *output, char *error, size_t error_size);
+
 /* The compiler target of CUDA device `device` ("sm_90a", "sm_100a"). */
 int nvfp4_device_target(int device, char *out, size_t out_size, char *error,
                         size_t error_size);

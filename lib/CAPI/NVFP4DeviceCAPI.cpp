@@ -71,6 +71,37 @@ llvm::Expected<RecipeAttr> parse(const char *recipe) {
   return (*compiler)->parseRecipe(recipe);
 }
 
+/// One quantized direction on the host, shaped as `recipe` says for a rows
+/// x cols matrix: the buffers are copied.
+llvm::Expected<nvfp4::QuantizedOutput>
+hostOperand(const char *recipe, const void *data, const void *scale,
+            const float *amax, int64_t rows, int64_t cols) {
+  if (!data || !scale || !amax)
+    return llvm::createStringError("null buffer");
+  auto parsed = parse(recipe);
+  if (!parsed)
+    return parsed.takeError();
+  if (rows < 1 || cols < 1 || cols % 16 != 0)
+    return llvm::createStringError(
+        "expected a non-empty matrix whose quantized dimension is a "
+        "multiple of 16, got " +
+        std::to_string(rows) + "x" + std::to_string(cols));
+  nvfp4::QuantizedOutput q;
+  q.rows = rows;
+  q.cols = cols;
+  q.scaleShape = scaleShape(parsed->getSfLayout(), rows, cols);
+  q.amaxShape = amaxShape(*parsed, rows, cols);
+  auto bytes = static_cast<const uint8_t *>(data);
+  q.data.assign(bytes, bytes + rows * (cols / 2));
+  auto scales = static_cast<const uint8_t *>(scale);
+  q.scale.assign(scales, scales + q.scaleShape[0] * q.scaleShape[1]);
+  int64_t n = 1;
+  for (int64_t dim : q.amaxShape)
+    n *= dim;
+  q.amax.assign(amax, amax + n);
+  return q;
+}
+
 llvm::Expected<nvfp4::Stream> streamOf(int device, void *stream) {
   auto dev = nvfp4::Device::shared(device);
   if (!dev)
@@ -150,30 +181,12 @@ int nvfp4_dequantize_host(const char *recipe, const void *data,
                           const void *scale, const float *amax, int64_t rows,
                           int64_t cols, float *output, char *error,
                           size_t error_size) {
-  if (!data || !scale || !amax || !output)
+  if (!output)
     return fail(error, error_size, "null buffer");
-  auto parsed = parse(recipe);
-  if (!parsed)
-    return fail(error, error_size, parsed.takeError());
-  if (rows < 1 || cols < 1 || cols % 16 != 0)
-    return fail(error, error_size,
-                "expected a non-empty matrix whose quantized dimension is a "
-                "multiple of 16, got " +
-                    std::to_string(rows) + "x" + std::to_string(cols));
-  nvfp4::QuantizedOutput q;
-  q.rows = rows;
-  q.cols = cols;
-  q.scaleShape = scaleShape(parsed->getSfLayout(), rows, cols);
-  q.amaxShape = amaxShape(*parsed, rows, cols);
-  auto bytes = static_cast<const uint8_t *>(data);
-  q.data.assign(bytes, bytes + rows * (cols / 2));
-  auto scales = static_cast<const uint8_t *>(scale);
-  q.scale.assign(scales, scales + q.scaleShape[0] * q.scaleShape[1]);
-  int64_t n = 1;
-  for (int64_t dim : q.amaxShape)
-    n *= dim;
-  q.amax.assign(amax, amax + n);
-  auto result = nvfp4::dequantize(recipe, q);
+  auto q = hostOperand(recipe, data, scale, amax, rows, cols);
+  if (!q)
+    return fail(error, error_size, q.takeError());
+  auto result = nvfp4::dequantize(recipe, *q);
   if (!result)
     return fail(error, error_size, result.takeError());
   std::memcpy(output, result->data(), result->size() * sizeof(float));
@@ -290,5 +303,35 @@ int nvfp4_kernel_source(const nvfp4_kernel *kernel) {
 }
 
 void nvfp4_kernel_destroy(nvfp4_kernel *kernel) { delete kernel; }
+
+int nvfp4_matmul_host(const char *target, const char *a_recipe,
+                      const void *a_data, const void *a_scale,
+                      const float *a_amax, int64_t m, const char *b_recipe,
+                      const void *b_data, const void *b_scale,
+                      const float *b_amax, int64_t n, int64_t k,
+                      const float *bias, float alpha, int out_dtype,
+                      void *output, char *error, size_t error_size) {
+  if (!target || !output)
+    return fail(error, error_size, "null target or output");
+  if (out_dtype < NVFP4_F32 || out_dtype > NVFP4_BF16)
+    return fail(error, error_size,
+                "unknown output dtype " + std::to_string(out_dtype));
+  auto a = hostOperand(a_recipe, a_data, a_scale, a_amax, m, k);
+  if (!a)
+    return fail(error, error_size, a.takeError());
+  auto b = hostOperand(b_recipe, b_data, b_scale, b_amax, n, k);
+  if (!b)
+    return fail(error, error_size, b.takeError());
+  nvfp4::MatmulOptions options;
+  options.alpha = alpha;
+  options.out = nvfp4::ElementType(out_dtype);
+  if (bias)
+    options.bias.emplace(bias, bias + n);
+  auto d = nvfp4::matmul(a_recipe, *a, b_recipe, *b, options, target);
+  if (!d)
+    return fail(error, error_size, d.takeError());
+  std::memcpy(output, d->data(), d->size());
+  return 0;
+}
 
 } // extern "C"

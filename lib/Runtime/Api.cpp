@@ -146,4 +146,24 @@ Expected<std::vector<float>> dequantize(StringRef recipe,
   return (*compiler)->hostRunner()->dequantize(*parsed, input);
 }
 
+Expected<std::vector<uint8_t>> matmul(StringRef aRecipe,
+                                      const QuantizedOutput &a,
+                                      StringRef bRecipe,
+                                      const QuantizedOutput &b,
+                                      const MatmulOptions &options,
+                                      StringRef target) {
+  auto compiler = Compiler::shared(target);
+  if (!compiler)
+    return compiler.takeError();
+  auto ra = (*compiler)->parseRecipe(aRecipe);
+  if (!ra)
+    return ra.takeError();
+  auto rb = (*compiler)->parseRecipe(bRecipe);
+  if (!rb)
+    return rb.takeError();
+  if (target == "cpu")
+    return (*compiler)->hostRunner()->matmul(*ra, a, *rb, b, options);
+  return (*compiler)->gpuRunner()->matmul(*ra, a, *rb, b, options);
+}
+
 } // namespace nvfp4

@@ -27,7 +27,7 @@ from . import _dlpack
 from ._lib import NVFP4Error, call, call_handle, lib
 
 __all__ = ["QuantizeResult", "NVFP4Error", "Kernel", "quantize", "dequantize",
-           "compile", "recipe_text", "presets", "PRESETS"]
+           "matmul", "compile", "recipe_text", "presets", "PRESETS"]
 
 PRESETS = (
     "per_tensor", "per_tensor_2d", "per_tensor_rht", "per_token",
@@ -361,6 +361,54 @@ def _dequantize_gpu(data, scale, amax, text, rows, cols):
     call("nvfp4_dequantize_device", d.device, text.encode(), d.ptr, s.ptr, a.ptr,
          rows, cols, ptr, d.stream)
     return _dlpack.finish(out)
+
+
+_OUT_DTYPES = {"f32": (0, np.float32), "float32": (0, np.float32),
+               "f16": (1, np.float16), "float16": (1, np.float16),
+               "bf16": (2, np.uint16), "bfloat16": (2, np.uint16)}
+
+
+def matmul(a: QuantizeResult, b: QuantizeResult, *, bias=None, alpha=1.0,
+           out_dtype="bf16", target="cpu"):
+    """D = A * B^T (SPEC.md section 12) of two rowwise quantizations.
+
+    ``a`` (M x K) and ``b`` (N x K) are results of quantize() on NumPy
+    arrays with recipes whose ``sf_layout`` is ``128x4``; ``bias`` is N
+    float32 values; ``target`` is "cpu" or a GPU architecture ("sm_90a"),
+    in which case the operands are copied to the device and back. Returns
+    an (M, N) NumPy array: float32 or float16, and for bf16 float32 holding
+    the bf16-rounded values (NumPy has no bfloat16).
+    """
+    for name, q in (("a", a), ("b", b)):
+        if not isinstance(q, QuantizeResult) or q.data is None:
+            raise NVFP4Error(f"{name}: expected a QuantizeResult with a rowwise output")
+    if out_dtype not in _OUT_DTYPES:
+        raise NVFP4Error(f"unknown out_dtype {out_dtype!r} (expected bf16, f16 or f32)")
+    code, storage = _OUT_DTYPES[out_dtype]
+    ops = []
+    for q in (a, b):
+        ops.append([np.ascontiguousarray(_as_numpy(q.data), np.uint8),
+                    np.ascontiguousarray(_as_numpy(q.scale), np.uint8),
+                    np.ascontiguousarray(_as_numpy(q.amax), np.float32)])
+    m, k = ops[0][0].shape[0], ops[0][0].shape[1] * 2
+    n = ops[1][0].shape[0]
+    if ops[1][0].shape[1] * 2 != k:
+        raise NVFP4Error(f"A and B must share K: {k} and {ops[1][0].shape[1] * 2}")
+    bias_arr = None
+    if bias is not None:
+        bias_arr = np.ascontiguousarray(_as_numpy(bias), np.float32)
+        if bias_arr.shape != (n,):
+            raise NVFP4Error(f"expected a bias of shape ({n},), got {bias_arr.shape}")
+    out = np.empty((m, n), storage)
+    call("nvfp4_matmul_host", target.encode(), a.recipe.encode(),
+         ops[0][0].ctypes.data, ops[0][1].ctypes.data, ops[0][2].ctypes.data, m,
+         b.recipe.encode(), ops[1][0].ctypes.data, ops[1][1].ctypes.data,
+         ops[1][2].ctypes.data, n, k,
+         bias_arr.ctypes.data if bias_arr is not None else None, float(alpha),
+         code, out.ctypes.data)
+    if code == 2:
+        return (out.astype(np.uint32) << 16).view(np.float32)
+    return out
 
 
 _SOURCES = ("compiled", "memory", "disk")

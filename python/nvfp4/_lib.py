@@ -45,6 +45,10 @@ _SIGNATURES = {
     "nvfp4_kernel_image": (c_void_p, [c_void_p, P(c_size_t)]),
     "nvfp4_kernel_source": (c_int, [c_void_p]),
     "nvfp4_kernel_destroy": (None, [c_void_p]),
+    "nvfp4_matmul_host": (c_int, [c_char_p, c_char_p, c_void_p, c_void_p, c_void_p,
+                                  c_int64, c_char_p, c_void_p, c_void_p, c_void_p,
+                                  c_int64, c_int64, c_void_p, ctypes.c_float, c_int,
+                                  c_void_p, c_char_p, c_size_t]),
 }
 
 

@@ -15,6 +15,7 @@
 #define NVFP4_RUNTIME_API_H
 
 #include "nvfp4/Runtime/Device.h"
+#include "nvfp4/Runtime/Matmul.h"
 
 namespace nvfp4 {
 
@@ -55,6 +56,17 @@ llvm::Expected<QuantizeResult> quantize(llvm::StringRef recipe,
                                         int64_t rows, int64_t cols);
 llvm::Expected<std::vector<float>> dequantize(llvm::StringRef recipe,
                                               const QuantizedOutput &input);
+
+/// D = A * B^T (`nvfp4.matmul`, SPEC.md section 12) of two rowwise outputs
+/// on host memory: A (M x K) quantized with `aRecipe`, B (N x K) with
+/// `bRecipe`, both with 128x4 scales. Runs on `target` ("cpu", or a GPU
+/// architecture such as "sm_90a": operands are copied to the device and
+/// the result back). Returns the row-major M x N output as bytes of
+/// `options.out`; shape and recipe errors name the constraint.
+llvm::Expected<std::vector<uint8_t>>
+matmul(llvm::StringRef aRecipe, const QuantizedOutput &a,
+       llvm::StringRef bRecipe, const QuantizedOutput &b,
+       const MatmulOptions &options, llvm::StringRef target = "cpu");
 
 } // namespace nvfp4
 
