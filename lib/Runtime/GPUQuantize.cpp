@@ -132,27 +132,6 @@ llvm::Error launchAll(CudaDevice &dev, const CompiledQuantize &compiled,
   return llvm::Error::success();
 }
 
-/// The same checks as HostRunner::quantizeGrouped.
-llvm::Error checkSplits(RecipeAttr recipe, int64_t rows,
-                        ArrayRef<int64_t> splits) {
-  if (splits.empty())
-    return makeError("expected at least one group");
-  int64_t total = 0;
-  for (auto [g, split] : llvm::enumerate(splits)) {
-    if (split < 0)
-      return makeError("expected non-negative group sizes, got " +
-                       Twine(split) + " for group " + Twine(g));
-    if (recipe.getColumnwise() && split % kBlockSize != 0)
-      return makeError("columnwise output requires every group size to be a "
-                       "multiple of 16, got " +
-                       Twine(split) + " for group " + Twine(g));
-    total += split;
-  }
-  if (total != rows)
-    return makeError("expected group sizes to add up to " + Twine(rows) +
-                     " rows, got " + Twine(total));
-  return llvm::Error::success();
-}
 
 /// Host buffers copied to fresh device buffers and back; frees them when
 /// destroyed.
@@ -472,7 +451,7 @@ llvm::Expected<QuantizeResult>
 GPURunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
                            const void *input, int64_t rows, int64_t cols,
                            ArrayRef<int64_t> splits) {
-  if (llvm::Error e = checkSplits(recipe, rows, splits))
+  if (llvm::Error e = checkGroupSplits(recipe, rows, splits))
     return std::move(e);
   int64_t groups = int64_t(splits.size());
   auto outputs = allocateOutputs(recipe, rows, cols, groups);

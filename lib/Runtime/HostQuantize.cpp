@@ -323,10 +323,8 @@ HostRunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   return run(recipe, type, input, rows, cols, /*splits=*/std::nullopt);
 }
 
-llvm::Expected<QuantizeResult>
-HostRunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
-                            const void *input, int64_t rows, int64_t cols,
-                            ArrayRef<int64_t> splits) {
+llvm::Error checkGroupSplits(RecipeAttr recipe, int64_t rows,
+                             ArrayRef<int64_t> splits) {
   if (splits.empty())
     return makeError("expected at least one group");
   int64_t total = 0;
@@ -343,6 +341,15 @@ HostRunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
   if (total != rows)
     return makeError("expected group sizes to add up to " + Twine(rows) +
                      " rows, got " + Twine(total));
+  return llvm::Error::success();
+}
+
+llvm::Expected<QuantizeResult>
+HostRunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
+                            const void *input, int64_t rows, int64_t cols,
+                            ArrayRef<int64_t> splits) {
+  if (llvm::Error e = checkGroupSplits(recipe, rows, splits))
+    return std::move(e);
   return run(recipe, type, input, rows, cols, splits);
 }
 

@@ -9,6 +9,16 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+
+def cuda_driver_loads() -> bool:
+    """Whether the CUDA driver library can be loaded here."""
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
 # Kernels compiled by the tests go to a scratch cache, not the user's.
 os.environ.setdefault("NVFP4_CACHE_DIR", tempfile.mkdtemp(prefix="nvfp4-pytest-cache-"))
 

@@ -12,6 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from conftest import cuda_driver_loads
+
 
 def run(tools_dir, tool, *args):
     return subprocess.run(
@@ -150,16 +152,8 @@ def test_errors(tools_dir, tmp_path):
                  "expected a bias of shape (4,)")
 
 
-def _cuda_driver_loads():
-    import ctypes
-    try:
-        ctypes.CDLL("libcuda.so.1")
-        return True
-    except OSError:
-        return False
 
-
-@pytest.mark.skipif(_cuda_driver_loads(), reason="a CUDA driver is present")
+@pytest.mark.skipif(cuda_driver_loads(), reason="a CUDA driver is present")
 def test_gpu_target_without_driver(tools_dir, tmp_path):
     rng = np.random.default_rng(8)
     a_dir = quantize(tools_dir, tmp_path, matrix(rng, 4, 64), "per_tensor", "a")
@@ -170,7 +164,7 @@ def test_gpu_target_without_driver(tools_dir, tmp_path):
                  "cannot load the CUDA driver (libcuda.so.1)")
 
 
-@pytest.mark.skipif(not _cuda_driver_loads(), reason="no CUDA driver")
+@pytest.mark.skipif(not cuda_driver_loads(), reason="no CUDA driver")
 def test_gpu_target_matches_cpu(tools_dir, tmp_path):
     rng = np.random.default_rng(9)
     for a_recipe, b_recipe, dtype in (("per_token", "per_tensor", "bf16"),

@@ -1,12 +1,12 @@
 """nvfp4.matmul: the GEMM of two quantized NumPy matrices, checked against a
 float64 product of the dequantized operands (SPEC.md section 12)."""
 
-import ctypes
 
 import numpy as np
 import pytest
 
 import nvfp4
+from conftest import cuda_driver_loads
 
 
 def operands(rng, m, n, k, a_outer, b_outer):
@@ -58,15 +58,8 @@ def test_errors():
         nvfp4.matmul(a, b, target="gpu")
 
 
-def _cuda_driver_loads():
-    try:
-        ctypes.CDLL("libcuda.so.1")
-        return True
-    except OSError:
-        return False
 
-
-@pytest.mark.skipif(not _cuda_driver_loads(), reason="no CUDA driver")
+@pytest.mark.skipif(not cuda_driver_loads(), reason="no CUDA driver")
 def test_gpu_target_matches_float64():
     rng = np.random.default_rng(3)
     a, b = operands(rng, 33, 72, 320, "row", "tensor")

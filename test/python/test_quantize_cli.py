@@ -9,6 +9,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from conftest import cuda_driver_loads
+
 
 def run(tools_dir, *args):
     return subprocess.run(
@@ -232,16 +234,8 @@ def test_unreadable_input(tools_dir, tmp_path):
         assert list(out.iterdir()) == []
 
 
-def _cuda_driver_loads():
-    import ctypes
-    try:
-        ctypes.CDLL("libcuda.so.1")
-        return True
-    except OSError:
-        return False
 
-
-@pytest.mark.skipif(_cuda_driver_loads(), reason="a CUDA driver is present")
+@pytest.mark.skipif(cuda_driver_loads(), reason="a CUDA driver is present")
 def test_gpu_target_without_driver(tools_dir, tmp_path):
     src = tmp_path / "x.npy"
     np.save(src, np.ones((16, 32), np.float32))
@@ -255,7 +249,7 @@ def test_gpu_target_without_driver(tools_dir, tmp_path):
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.skipif(not _cuda_driver_loads(), reason="no CUDA driver")
+@pytest.mark.skipif(not cuda_driver_loads(), reason="no CUDA driver")
 def test_gpu_target_matches_cpu(tools_dir, tmp_path):
     x = np.random.default_rng(6).standard_normal((64, 256)).astype(np.float32)
     for flags in (["--recipe=per_token", "--sf-layout=128x4"],

@@ -9,6 +9,7 @@
 
 #include "../Runtime/Inputs.h"
 #include "../Runtime/SharedRunner.h"
+#include "SharedGPURunner.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 
 #include "gtest/gtest.h"
@@ -22,25 +23,7 @@ using ::nvfp4::GPURunner;
 using ::nvfp4::QuantizedOutput;
 
 namespace {
-GPURunner &gpuRunner() {
-  static GPURunner *runner = [] {
-    auto r = GPURunner::create("sm_90a");
-    if (!r) {
-      llvm::errs() << llvm::toString(r.takeError()) << "\n";
-      std::abort();
-    }
-    return std::move(*r).release();
-  }();
-  return *runner;
-}
-
-/// Skips the calling test when there is no usable GPU, saying why.
-#define REQUIRE_GPU()                                                          \
-  do {                                                                         \
-    auto dev = gpuRunner().device();                                           \
-    if (!dev)                                                                  \
-      GTEST_SKIP() << "no CUDA device: " << llvm::toString(dev.takeError());  \
-  } while (0)
+GPURunner &gpuRunner() { return sharedGPURunner(); }
 
 std::string firstMismatch(const QuantizedOutput &gpu,
                           const QuantizedOutput &cpu) {

@@ -64,6 +64,12 @@ llvm::Expected<QuantizeResult>
 describeOutputs(mlir::nvfp4::RecipeAttr recipe, int64_t rows, int64_t cols,
                 std::optional<int64_t> groups = std::nullopt);
 
+/// Checks the group sizes of a grouped quantization of `rows` rows: at
+/// least one group, none negative, multiples of 16 for a columnwise output,
+/// adding up to `rows`. Every runner applies it.
+llvm::Error checkGroupSplits(mlir::nvfp4::RecipeAttr recipe, int64_t rows,
+                             llvm::ArrayRef<int64_t> splits);
+
 /// Parses `text` as a recipe: a preset name, the inside of
 /// `#nvfp4.recipe<...>`, or the full attribute. Verifier messages come back
 /// as the error.
