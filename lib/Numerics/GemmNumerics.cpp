@@ -115,9 +115,9 @@ Value mlir::nvfp4::gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
   return arith::MulFOp::create(b, loc, h, scaleF16x2);
 }
 
-Value mlir::nvfp4::gemmLoadScale(OpBuilder &b, Location loc, Value scale,
-                                 Value row, Value block, Value numBlocks,
-                                 Value group) {
+Value mlir::nvfp4::gemmLoadScaleByte(OpBuilder &b, Location loc, Value scale,
+                                     Value row, Value block, Value numBlocks,
+                                     Value group) {
   NumericsBuilder m(b, loc);
   Value flat = m.scaleOffset(ScaleLayout::Swizzle128x4, row, block, numBlocks);
   auto type = cast<MemRefType>(scale.getType());
@@ -137,7 +137,14 @@ Value mlir::nvfp4::gemmLoadScale(OpBuilder &b, Location loc, Value scale,
   Value byte = arith::ExtUIOp::create(
       b, loc, b.getI32Type(),
       arith::BitcastOp::create(b, loc, b.getI8Type(), v));
-  return m.decodeE4M3(byte);
+  return byte;
+}
+
+Value mlir::nvfp4::gemmLoadScale(OpBuilder &b, Location loc, Value scale,
+                                 Value row, Value block, Value numBlocks,
+                                 Value group) {
+  return NumericsBuilder(b, loc).decodeE4M3(
+      gemmLoadScaleByte(b, loc, scale, row, block, numBlocks, group));
 }
 
 Value mlir::nvfp4::gemmLoadAmax(OpBuilder &b, Location loc, RecipeAttr recipe,

@@ -9,6 +9,7 @@
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -228,6 +229,16 @@ Value NumericsBuilder::decodeE4M3(Value byte) {
   Value negative = cmpI(
       P::ne, arith::AndIOp::create(b, loc, byte, i32(byte, 0x80)), i32(byte, 0));
   return select(negative, arith::NegFOp::create(b, loc, value), value);
+}
+
+Value NumericsBuilder::decodeE4M3ToF16x2(Value byte) {
+  if (leaves)
+    if (Value leaf = leaves->decodeE4M3ToF16x2(b, loc, byte))
+      return leaf;
+  // E4M3 values (2^-9 .. 448, and NaN) are exact in f16.
+  Value half = arith::TruncFOp::create(b, loc, b.getF16Type(), decodeE4M3(byte));
+  return vector::BroadcastOp::create(
+      b, loc, VectorType::get({2}, b.getF16Type()), half);
 }
 
 Value NumericsBuilder::packNibbles(Value lo, Value hi) {

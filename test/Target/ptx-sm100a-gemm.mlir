@@ -57,7 +57,12 @@
 // sm_90a has no tcgen05: the same GEMM stays on the mma.sync kernels.
 // SM90: .target sm_90a
 // SM90-NOT: tcgen05
+// Block scales decode with cvt.rn.f16x2.e4m3x2 (sm_89+); the large-M kernel
+// uses wgmma on sm_90a.
+// SM90: cvt.rn.f16x2.e4m3x2
 // SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// SM90: .entry matmul_per_token_m0_gemm_large_m_wgmma
+// SM90: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
 // SM90-NOT: tcgen05
 func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN>,
                             %a_amax: memref<?xf32>,

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Numerics/GemmNumerics.h"
+#include "nvfp4/Numerics/NumericsBuilder.h"
 #include "NVFP4Reference.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
@@ -253,6 +254,34 @@ TEST_F(GemmNumericsTest, DecodeF16PairExhaustive) {
       ASSERT_EQ(std::signbit(out.lo), std::signbit(lo)) << byte << " " << sf;
       ASSERT_EQ(std::signbit(out.hi), std::signbit(hi)) << byte << " " << sf;
     }
+  }
+}
+
+// The portable E4M3 -> f16x2 splat (the GEMM's scale operand) is exact for
+// every byte: both halves equal decodeE4M3 (NaN stays NaN).
+TEST_F(GemmNumericsTest, DecodeE4M3ToF16x2Exhaustive) {
+  Kernel k(ctx, {i32()}, {f32(), f32()},
+           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+             NumericsBuilder m(b, loc);
+             Value wide = arith::ExtFOp::create(
+                 b, loc, VectorType::get({2}, b.getF32Type()),
+                 m.decodeE4M3ToF16x2(a[0]));
+             return SmallVector<Value>{
+                 vector::ExtractOp::create(b, loc, wide, 0),
+                 vector::ExtractOp::create(b, loc, wide, 1)};
+           });
+  for (int32_t byte = 0; byte < 256; ++byte) {
+    struct {
+      float lo, hi;
+    } out{-1, -1};
+    k.call({&byte, &out});
+    float want = ref::fromE4M3(uint8_t(byte));
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(out.lo) && std::isnan(out.hi)) << byte;
+      continue;
+    }
+    EXPECT_EQ(floatBits(out.lo), floatBits(want)) << byte;
+    EXPECT_EQ(floatBits(out.hi), floatBits(want)) << byte;
   }
 }
 

@@ -97,6 +97,10 @@ Value gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
 Value gemmLoadScale(OpBuilder &b, Location loc, Value scale, Value row,
                     Value block, Value numBlocks, Value group = {});
 
+/// The same scale as its E4M3 byte (i32 0..255), undecoded.
+Value gemmLoadScaleByte(OpBuilder &b, Location loc, Value scale, Value row,
+                        Value block, Value numBlocks, Value group = {});
+
 /// The outer amax of an operand's row `row` and 64-wide K window `window`
 /// (window recipes only; may be null otherwise), read from its amax buffer
 /// `amax` of rank 1..3:

@@ -49,6 +49,11 @@ public:
   /// The E4M3 byte of `v` (SPEC.md section 2), or null for the portable
   /// sequence.
   virtual Value encodeE4M3(OpBuilder &b, Location loc, Value v) { return {}; }
+  /// The value of E4M3 byte `byte` (i32) in both halves of a vector<2xf16>
+  /// (exact: E4M3 values are f16 values), or null for the portable decode.
+  virtual Value decodeE4M3ToF16x2(OpBuilder &b, Location loc, Value byte) {
+    return {};
+  }
 };
 
 /// Emits SPEC.md's formulas. Cheap to construct; holds no IR state of its
@@ -102,6 +107,10 @@ public:
   Value encodeE4M3(Value v);
   /// The value of E4M3 byte `byte` (0x7F and 0xFF decode to NaN).
   Value decodeE4M3(Value byte);
+  /// decodeE4M3 of a scalar i32 byte, exactly, in both halves of a
+  /// vector<2xf16> (the GEMM's block-scale operand); uses the target leaf
+  /// when there is one.
+  Value decodeE4M3ToF16x2(Value byte);
   /// `lo | hi << 4`, the packed byte of two codes (SPEC.md section 1).
   Value packNibbles(Value lo, Value hi);
   /// E2M1 codes of an even/odd pair packed into one byte; uses the target

@@ -239,13 +239,11 @@ private:
     // vector extracts.
     bytes = vector::BitCastOp::create(
         b, loc, VectorType::get({2}, b.getI32Type()), bytes);
-    Value sf = gemmLoadScale(b, loc, scale, r, safeBlk, numBlocks);
+    Value sf = gemmLoadScaleByte(b, loc, scale, r, safeBlk, numBlocks);
+    // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
     Value valid = arith::AndIOp::create(b, loc, rowValid, blkValid);
-    sf = m.select(valid, sf, m.f32(0.0f));
-    // E4M3 values are exact in f16 (2^-9 .. 448).
-    auto f16x2 = VectorType::get({2}, b.getF16Type());
-    Value sf16 = arith::TruncFOp::create(b, loc, b.getF16Type(), sf);
-    return {bytes, vector::BroadcastOp::create(b, loc, f16x2, sf16)};
+    sf = m.select(valid, sf, m.i32(0));
+    return {bytes, m.decodeE4M3ToF16x2(sf)};
   }
 
   /// Byte `k` of `bytes` as an f16x2 operand: its two E2M1 codes (low

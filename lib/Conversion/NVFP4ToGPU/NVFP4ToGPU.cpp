@@ -84,6 +84,20 @@ public:
     return arith::ExtUIOp::create(b, loc, b.getI32Type(), low);
   }
 
+  Value decodeE4M3ToF16x2(OpBuilder &b, Location loc, Value byte) override {
+    // cvt.rn.f16x2.e4m3x2 (sm_89+): exact for every E4M3 value (NaN stays
+    // NaN), both halves from the same byte.
+    if (sm < 89 || isa<VectorType>(byte.getType()))
+      return {};
+    Value narrow = arith::TruncIOp::create(b, loc, b.getI8Type(), byte);
+    Value pair = vector::BroadcastOp::create(
+        b, loc, VectorType::get({2}, b.getI8Type()), narrow);
+    return NVVM::ConvertF8x2ToF16x2Op::create(
+        b, loc, VectorType::get({2}, b.getF16Type()), pair,
+        /*relu=*/b.getBoolAttr(false),
+        TypeAttr::get(Float8E4M3FNType::get(b.getContext())));
+  }
+
 private:
   unsigned sm;
 };
