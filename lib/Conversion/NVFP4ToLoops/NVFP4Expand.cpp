@@ -117,7 +117,6 @@ struct ExpandDequantize : OpRewritePattern<DequantizeOp> {
   LogicalResult matchAndRewrite(DequantizeOp op,
                                 PatternRewriter &rewriter) const override {
     LoopEmitter e(rewriter, op.getLoc());
-    NumericsBuilder &m = e.math();
     RecipeAttr recipe = op.getRecipe();
     Value out = op.getOutput();
     Value rows = e.dim(out, 0);
@@ -125,33 +124,11 @@ struct ExpandDequantize : OpRewritePattern<DequantizeOp> {
     Value tensorAmax;
     if (recipe.getOuter() == OuterGroup::Tensor)
       tensorAmax = e.loadF32(op.getAmax(), {e.idx(0)});
+    // The per-block steps are the GPU kernel's (QuantizeEmitter.h).
     e.loop(e.idx(0), rows, [&](Value r) {
       e.loop(e.idx(0), numBlocks, [&](Value blk) {
-        Value sf = e.loadFlatByte(
-            op.getScale(),
-            m.scaleOffset(recipe.getSfLayout(), r, blk, numBlocks));
-        Value amax = tensorAmax;
-        if (recipe.getOuter() == OuterGroup::Row)
-          amax = e.loadF32(op.getAmax(), {r});
-        else if (recipe.getOuter() == OuterGroup::Window)
-          amax = e.loadF32(op.getAmax(), {r, e.divI(blk, 4)});
-        // The quotient form encoded against the floored amax.
-        if (recipe.getNumerics() == Numerics::Quotient)
-          amax = m.fmax(amax, m.f32(1e-12f));
-        Value scale = m.dequantScale(sf, amax, recipe.getE4m3Max());
-        for (unsigned j = 0; j < kBlock / 2; ++j) {
-          Value byte = e.loadByte(
-              op.getData(), {r, e.addI(e.mulI(blk, e.idx(kBlock / 2)),
-                                       e.idx(j))});
-          Value lo = arith::AndIOp::create(rewriter, op.getLoc(), byte,
-                                           m.i32(0xF));
-          Value hi = arith::ShRUIOp::create(rewriter, op.getLoc(), byte,
-                                            m.i32(4));
-          Value col = e.addI(e.mulI(blk, e.idx(kBlock)), e.idx(2 * j));
-          e.storeValue(m.dequantValue(lo, scale), out, {r, col});
-          e.storeValue(m.dequantValue(hi, scale), out,
-                       {r, e.addI(col, e.idx(1))});
-        }
+        emitDequantizeBlock(e, recipe, op.getData(), op.getScale(),
+                            op.getAmax(), out, r, blk, numBlocks, tensorAmax);
       });
     });
     rewriter.eraseOp(op);
