@@ -123,6 +123,39 @@ private:
   CudaDevice &d;
   SmallVector<CUdeviceptr> ptrs;
 };
+
+/// Puts A, the bias and an M x N output in device memory, runs `launch`
+/// (which enqueues kernels on A's view, the bias and the output, adding
+/// buffers of its own), waits and returns the output.
+llvm::Expected<std::vector<uint8_t>> runOnDevice(
+    CudaDevice &d, const QuantizedOutput &a, int64_t n,
+    const MatmulOptions &options,
+    llvm::function_ref<llvm::Error(DeviceBuffers &, const OperandView &,
+                                   CUdeviceptr, CUdeviceptr)>
+        launch) {
+  std::vector<uint8_t> out(size_t(a.rows * n) * elementSize(options.out));
+  DeviceBuffers buffers(d);
+  auto aView = buffers.add(a);
+  if (!aView)
+    return aView.takeError();
+  CUdeviceptr bias = 0;
+  if (options.bias) {
+    auto ptr = buffers.add(options.bias->data(), options.bias->size() * 4);
+    if (!ptr)
+      return ptr.takeError();
+    bias = *ptr;
+  }
+  auto outPtr = buffers.add(nullptr, out.size());
+  if (!outPtr)
+    return outPtr.takeError();
+  if (llvm::Error e = launch(buffers, *aView, bias, *outPtr))
+    return std::move(e);
+  if (llvm::Error e = d.synchronize())
+    return std::move(e);
+  if (llvm::Error e = d.copyToHost(out.data(), *outPtr, out.size()))
+    return std::move(e);
+  return out;
+}
 } // namespace
 
 llvm::Error GPURunner::launchMatmul(const CompiledQuantize &compiled,
@@ -157,33 +190,15 @@ GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
   if (!module)
     return module.takeError();
 
-  int64_t m = a.rows, n = b.rows;
-  std::vector<uint8_t> out(size_t(m * n) * elementSize(options.out));
-  DeviceBuffers buffers(d);
-  auto aView = buffers.add(a);
-  if (!aView)
-    return aView.takeError();
-  auto bView = buffers.add(b);
-  if (!bView)
-    return bView.takeError();
-  CUdeviceptr bias = 0;
-  if (options.bias) {
-    auto ptr = buffers.add(options.bias->data(), options.bias->size() * 4);
-    if (!ptr)
-      return ptr.takeError();
-    bias = *ptr;
-  }
-  auto outPtr = buffers.add(nullptr, out.size());
-  if (!outPtr)
-    return outPtr.takeError();
-  if (llvm::Error e =
-          launchViews(d, **compiled, **module, *aView, *bView, bias, *outPtr))
-    return std::move(e);
-  if (llvm::Error e = d.synchronize())
-    return std::move(e);
-  if (llvm::Error e = d.copyToHost(out.data(), *outPtr, out.size()))
-    return std::move(e);
-  return out;
+  return runOnDevice(
+      d, a, b.rows, options,
+      [&](DeviceBuffers &buffers, const OperandView &aView, CUdeviceptr bias,
+          CUdeviceptr out) -> llvm::Error {
+        auto bView = buffers.add(b);
+        if (!bView)
+          return bView.takeError();
+        return launchViews(d, **compiled, **module, aView, *bView, bias, out);
+      });
 }
 
 llvm::Expected<std::vector<uint8_t>> GPURunner::matmulGrouped(
@@ -210,61 +225,46 @@ llvm::Expected<std::vector<uint8_t>> GPURunner::matmulGrouped(
   if (!module)
     return module.takeError();
 
-  int64_t m = a.rows, n = b.empty() ? 0 : b.front().rows;
+  int64_t n = b.empty() ? 0 : b.front().rows;
   size_t outElement = elementSize(options.out);
-  std::vector<uint8_t> out(size_t(m * n) * outElement);
-  DeviceBuffers buffers(d);
-  auto aView = buffers.add(a);
-  if (!aView)
-    return aView.takeError();
-  CUdeviceptr bias = 0;
-  if (options.bias) {
-    auto ptr = buffers.add(options.bias->data(), options.bias->size() * 4);
-    if (!ptr)
-      return ptr.takeError();
-    bias = *ptr;
-  }
-  auto outPtr = buffers.add(nullptr, out.size());
-  if (!outPtr)
-    return outPtr.takeError();
-
   int64_t scaleCols = a.scaleShape.back();
   int64_t amaxWidth = a.amaxShape.size() == 2 ? a.amaxShape[1] : 1;
   bool perTensorA = aRecipe.getOuter() == OuterGroup::Tensor;
-  int64_t row = 0, scaleRow = 0;
-  for (auto [g, split] : llvm::enumerate(splits)) {
-    if (split == 0)
-      continue;
-    auto bView = buffers.add(b[g]);
-    if (!bView)
-      return bView.takeError();
-    OperandView view = *aView;
-    view.rows = split;
-    view.data += CUdeviceptr(row * (a.cols / 2));
-    // Each group's swizzled scales start on a fresh 128-row tile.
-    int64_t scaleRows = (split + 127) / 128 * 128;
-    view.scale += CUdeviceptr(scaleRow * scaleCols);
-    view.scaleShape = {scaleRows, scaleCols};
-    if (perTensorA) {
-      view.amax += CUdeviceptr(4 * g);
-      view.amaxShape = {1};
-    } else {
-      view.amax += CUdeviceptr(4 * row * amaxWidth);
-      view.amaxShape[0] = split;
-    }
-    CUdeviceptr groupBias = bias ? bias + CUdeviceptr(4 * g * n) : 0;
-    CUdeviceptr groupOut = *outPtr + CUdeviceptr(row * n * outElement);
-    if (llvm::Error e = launchViews(d, **compiled, **module, view, *bView,
-                                    groupBias, groupOut))
-      return std::move(e);
-    row += split;
-    scaleRow += scaleRows;
-  }
-  if (llvm::Error e = d.synchronize())
-    return std::move(e);
-  if (llvm::Error e = d.copyToHost(out.data(), *outPtr, out.size()))
-    return std::move(e);
-  return out;
+  return runOnDevice(
+      d, a, n, options,
+      [&](DeviceBuffers &buffers, const OperandView &aView, CUdeviceptr bias,
+          CUdeviceptr out) -> llvm::Error {
+        int64_t row = 0, scaleRow = 0;
+        for (auto [g, split] : llvm::enumerate(splits)) {
+          if (split == 0)
+            continue;
+          auto bView = buffers.add(b[g]);
+          if (!bView)
+            return bView.takeError();
+          OperandView view = aView;
+          view.rows = split;
+          view.data += CUdeviceptr(row * (a.cols / 2));
+          // Each group's swizzled scales start on a fresh 128-row tile.
+          int64_t scaleRows = (split + 127) / 128 * 128;
+          view.scale += CUdeviceptr(scaleRow * scaleCols);
+          view.scaleShape = {scaleRows, scaleCols};
+          if (perTensorA) {
+            view.amax += CUdeviceptr(4 * g);
+            view.amaxShape = {1};
+          } else {
+            view.amax += CUdeviceptr(4 * row * amaxWidth);
+            view.amaxShape[0] = split;
+          }
+          CUdeviceptr groupBias = bias ? bias + CUdeviceptr(4 * g * n) : 0;
+          CUdeviceptr groupOut = out + CUdeviceptr(row * n * outElement);
+          if (llvm::Error e = launchViews(d, **compiled, **module, view,
+                                          *bView, groupBias, groupOut))
+            return e;
+          row += split;
+          scaleRow += scaleRows;
+        }
+        return llvm::Error::success();
+      });
 }
 
 } // namespace nvfp4

@@ -8,6 +8,7 @@
 
 #include "nvfp4/Numerics/GemmNumerics.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
+#include "JitFunction.h"
 #include "NVFP4Reference.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
@@ -34,47 +35,7 @@ using ::nvfp4::bitsToFloat;
 using ::nvfp4::floatBits;
 
 namespace {
-using Body =
-    std::function<SmallVector<Value>(OpBuilder &, Location, ArrayRef<Value>)>;
-
-/// `func @f(args) -> results` built by `body`, JIT-compiled through the CPU
-/// pipeline and called through the packed interface (memref arguments
-/// expand to their descriptor fields).
-class Kernel {
-public:
-  Kernel(MLIRContext &ctx, ArrayRef<Type> args, ArrayRef<Type> results,
-         const Body &body) {
-    OpBuilder b(&ctx);
-    Location loc = b.getUnknownLoc();
-    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-    b.setInsertionPointToEnd(module->getBody());
-    auto func =
-        func::FuncOp::create(b, loc, "f", b.getFunctionType(args, results));
-    b.setInsertionPointToStart(func.addEntryBlock());
-    SmallVector<Value> values(func.getArguments());
-    func::ReturnOp::create(b, loc, body(b, loc, values));
-    PassManager pm(&ctx);
-    buildCPUPipeline(pm);
-    if (failed(pm.run(*module))) {
-      ADD_FAILURE() << "lowering failed";
-      return;
-    }
-    auto created = ExecutionEngine::create(*module);
-    if (!created) {
-      ADD_FAILURE() << llvm::toString(created.takeError());
-      return;
-    }
-    engine = std::move(*created);
-  }
-  void call(SmallVector<void *> pointers) {
-    ASSERT_TRUE(engine);
-    llvm::Error err = engine->invokePacked("f", pointers);
-    ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
-  }
-
-private:
-  std::unique_ptr<ExecutionEngine> engine;
-};
+using Kernel = ::nvfp4::testing::JitFunction;
 
 class GemmNumericsTest : public ::testing::Test {
 protected:

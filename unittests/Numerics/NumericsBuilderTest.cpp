@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "JitFunction.h"
 #include "NVFP4Reference.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
@@ -33,47 +34,16 @@ namespace {
 using BodyFn = std::function<SmallVector<Value>(NumericsBuilder &,
                                                 ArrayRef<Value>)>;
 
-/// JIT-compiles `func @f(args) -> results` whose body `body` emits, and
-/// calls it through the packed interface.
-class ScalarKernel {
+/// A JitFunction whose body is written with a NumericsBuilder.
+class ScalarKernel : public ::nvfp4::testing::JitFunction {
 public:
   ScalarKernel(MLIRContext &ctx, ArrayRef<Type> args, ArrayRef<Type> results,
-               const BodyFn &body) {
-    OpBuilder b(&ctx);
-    Location loc = b.getUnknownLoc();
-    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-    b.setInsertionPointToEnd(module->getBody());
-    auto func =
-        func::FuncOp::create(b, loc, "f", b.getFunctionType(args, results));
-    b.setInsertionPointToStart(func.addEntryBlock());
-    NumericsBuilder nb(b, loc);
-    SmallVector<Value> values(func.getArguments());
-    func::ReturnOp::create(b, loc, body(nb, values));
-    PassManager pm(&ctx);
-    buildCPUPipeline(pm);
-    if (failed(pm.run(*module))) {
-      ADD_FAILURE() << "lowering failed";
-      return;
-    }
-    auto created = ExecutionEngine::create(*module);
-    if (!created) {
-      ADD_FAILURE() << llvm::toString(created.takeError());
-      return;
-    }
-    engine = std::move(*created);
-  }
-
-  /// Calls f with one pointer per argument, then one pointer to the
-  /// results: several results come back as one struct (laid out like an
-  /// array when they share a type).
-  void call(SmallVector<void *> pointers) {
-    ASSERT_TRUE(engine);
-    llvm::Error err = engine->invokePacked("f", pointers);
-    ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
-  }
-
-private:
-  std::unique_ptr<ExecutionEngine> engine;
+               const BodyFn &body)
+      : JitFunction(ctx, args, results,
+                    [&](OpBuilder &b, Location loc, ArrayRef<Value> values) {
+                      NumericsBuilder nb(b, loc);
+                      return body(nb, values);
+                    }) {}
 };
 
 class NumericsBuilderTest : public ::testing::Test {
