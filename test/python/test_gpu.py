@@ -105,12 +105,7 @@ def test_torch_dequantize():
     q_cpu = nvfp4.quantize(x, recipe="per_token")
     want = nvfp4.dequantize(q_cpu)
     q = nvfp4.quantize(torch.from_numpy(x).cuda(), recipe="per_token")
-    try:
-        got = nvfp4.dequantize(q)
-    except nvfp4.NVFP4Error as e:
-        if "nvfp4-to-gpu" in str(e):
-            pytest.skip(f"no GPU lowering of nvfp4.dequantize yet: {e}")
-        raise
+    got = nvfp4.dequantize(q)
     assert got.device == q.data.device and got.dtype == torch.float32
     np.testing.assert_array_equal(got.cpu().numpy().view(np.uint32), want.view(np.uint32))
 
