@@ -61,29 +61,40 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
 }
 
 def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Map nvfp4 quantize ops onto GPU kernels";
+  let summary = "Map nvfp4 quantize, grouped_quantize, dequantize and matmul ops onto GPU kernels";
   let description = [{
-    Replaces each `nvfp4.quantize` by a sequence of `gpu.launch_func` ops
-    and the kernels they launch, in a new `gpu.module` (the module becomes a
+    Replaces each `nvfp4.quantize`, `nvfp4.grouped_quantize`,
+    `nvfp4.dequantize` and `nvfp4.matmul` by `gpu.launch_func` ops and the
+    kernels they launch, in a new `gpu.module` (the module becomes a
     `gpu.container_module`). The kernels emit the same SPEC.md math as the
-    CPU path, through the same numerics builder and the same emitter
-    (`lib/Conversion/Common`); only the schedule differs.
+    CPU path, through the same numerics builder (and, for quantization, the
+    same emitter in `lib/Conversion/Common`); only the schedule differs.
 
-    Kernels per direction, in launch order (`nvfp4.work` says how many
-    threads each needs):
+    Quantization kernels per direction, in launch order (`nvfp4.work` says
+    how many threads each needs):
     * swizzled layouts: `zero`, one thread per scale byte (`scale_bytes`);
-    * per-tensor outer scale: `amax_init`, one thread (`one`);
-      columnwise per-row: `amax_init`, a thread per row (`rows`);
-    * `amax`: rowwise per-tensor and per-row amaxes use a thread block per
-      row (`row_ctas`: threads stride over the row's 16-blocks, then a
-      block-wide reduction; per-tensor adds one atomic fmaxf per row);
-      columnwise per-row amaxes a thread per block with an atomic fmaxf
-      (`row_blocks`, after an `amax_init` per row), columnwise per-tensor
-      ones a thread per row of X^T (`rows`); neighbouring threads read
-      neighbouring columns of X; window amaxes a thread per window
-      (`windows`);
-    * `encode`: a thread per 16-block (`row_blocks`) or per 16x16 tile
-      (`tile_blocks`), neighbouring threads on contiguous memory.
+    * rowwise per-row and 1x64 outer groups: one fused `amax_encode` kernel
+      that reads the input once, a thread block per row (`row_ctas`: block
+      reduction of the row amax, then the row's blocks) or a thread per
+      64-wide window (`windows`);
+    * otherwise `amax_init` (per-tensor: one thread, `one`; columnwise
+      per-row: a thread per row, `rows`), `amax` (per-tensor rowwise: a
+      thread block per row with one atomic per row; columnwise per-row: a
+      thread per block with atomics; columnwise per-tensor: a thread per row
+      of X^T) and `encode` (four 1x16 blocks per thread, `row_block_quads`;
+      a thread per columnwise block, `row_blocks`; a thread per 16x16 tile,
+      `tile_blocks`).
+    The grouped form launches each kernel once over all groups: a thread
+    finds its group from the splits on the device.
+
+    `nvfp4.dequantize` is one kernel, a thread per 16-block. `nvfp4.matmul`
+    becomes GEMM kernels (`nvfp4.work = "gemm"`, with `nvfp4.gemm_tile` and
+    `nvfp4.gemm_max_m`), one per M range, chosen by `scf.if` on M in the
+    host code: f16 dequantize-on-load with `mma.sync` (and `wgmma` for large
+    M on `sm_90a`), or `tcgen05.mma` with FP4 operands on `sm_100a`
+    (docs/Rationale.md). `nvfp4.grouped_matmul` has no GPU lowering (its
+    splits live in device memory) and is reported with an error that names
+    it; the runtime runs grouped GEMMs as one launch per group.
 
     Rowwise blocks are read with one vector load each, aligned to the
     block's size: the input's base must be aligned to 16 elements (device
@@ -91,17 +102,15 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     every block aligned).
 
     Every kernel takes all operands of the op, as memrefs, in operand
-    order; `nvfp4.work` (`one`, `rows`, `tiles`, `scale_bytes`) and
-    `nvfp4.direction` on each `gpu.func` tell a runtime how many threads to
-    launch. Blocks are 256 threads (`known_block_size`).
+    order; `nvfp4.work` and `nvfp4.direction` on each `gpu.func` tell a
+    runtime how many threads to launch. Quantization kernels use 256-thread
+    blocks (`known_block_size`).
 
     `chip` selects the target leaves of the numerics builder: `sm_100a` and
     later pack E2M1 pairs with `cvt.rn.satfinite.e2m1x2.f32`; every target
-    from `sm_89` encodes E4M3 scales with `cvt.rn.satfinite.e4m3x2.f32`;
-    everything else is the portable integer sequence.
-
-    Grouped quantization, dequantization and matmul have no GPU lowering
-    yet and are reported with an error that names them.
+    from `sm_89` encodes E4M3 scales with `cvt.rn.satfinite.e4m3x2.f32` and
+    decodes the GEMM's with `cvt.rn.f16x2.e4m3x2`; everything else is the
+    portable integer sequence.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
