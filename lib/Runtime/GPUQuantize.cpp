@@ -498,16 +498,8 @@ llvm::Error GPURunner::launchGrouped(const CompiledQuantize &compiled,
 
 llvm::Expected<std::vector<float>>
 GPURunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
-  if (q.cols % kBlockSize != 0)
-    return makeError("expected quantized dimension to be a multiple of 16, "
-                     "got " + Twine(q.cols));
-  if (q.data.size() != size_t(q.rows * (q.cols / 2)) ||
-      ArrayRef<int64_t>(q.scaleShape) !=
-          ArrayRef<int64_t>(scaleShape(recipe.getSfLayout(), q.rows, q.cols)) ||
-      ArrayRef<int64_t>(q.amaxShape) !=
-          ArrayRef<int64_t>(amaxShape(recipe, q.rows, q.cols)))
-    return makeError("quantized buffers do not match the recipe's shapes for a " +
-                     Twine(q.rows) + "x" + Twine(q.cols) + " matrix");
+  if (llvm::Error e = checkDequantizeInput(recipe, q))
+    return std::move(e);
   auto compiled = compileDequantize(recipe, ElementType::F32,
                                     unsigned(q.amaxShape.size()));
   if (!compiled)

@@ -399,8 +399,7 @@ HostRunner::run(RecipeAttr recipe, ElementType type, const void *input,
   return result;
 }
 
-llvm::Expected<std::vector<float>>
-HostRunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
+llvm::Error checkDequantizeInput(RecipeAttr recipe, const QuantizedOutput &q) {
   if (q.cols % kBlockSize != 0)
     return makeError("expected quantized dimension to be a multiple of 16, "
                      "got " + Twine(q.cols));
@@ -411,6 +410,13 @@ HostRunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
           ArrayRef<int64_t>(amaxShape(recipe, q.rows, q.cols)))
     return makeError("quantized buffers do not match the recipe's shapes for a " +
                      Twine(q.rows) + "x" + Twine(q.cols) + " matrix");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<float>>
+HostRunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
+  if (llvm::Error e = checkDequantizeInput(recipe, q))
+    return std::move(e);
   std::vector<float> out(q.rows * q.cols);
   std::lock_guard<std::mutex> lock(impl->mutex);
   MLIRContext *ctx = &impl->context;

@@ -70,6 +70,12 @@ describeOutputs(mlir::nvfp4::RecipeAttr recipe, int64_t rows, int64_t cols,
 llvm::Error checkGroupSplits(mlir::nvfp4::RecipeAttr recipe, int64_t rows,
                              llvm::ArrayRef<int64_t> splits);
 
+/// Checks that `q` is a quantized matrix of `recipe`'s shapes (quantized
+/// dimension a multiple of 16, buffers of the implied sizes) before a
+/// runner dequantizes it.
+llvm::Error checkDequantizeInput(mlir::nvfp4::RecipeAttr recipe,
+                                 const QuantizedOutput &q);
+
 /// Parses `text` as a recipe: a preset name, the inside of
 /// `#nvfp4.recipe<...>`, or the full attribute. Verifier messages come back
 /// as the error.

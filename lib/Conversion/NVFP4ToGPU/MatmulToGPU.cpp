@@ -222,6 +222,16 @@ private:
     return e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
   }
 
+  /// Whether 16-block `blk` of chunk `c` holds data: a real block of K
+  /// and a chunk before `end` (chunks past it load clamped addresses).
+  Value blockValid(Value blk, Value c, Value end) {
+    return arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
+                              numBlocks),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, end));
+  }
+
   /// The 8 data bytes of block `blk` of row `r` (one aligned load) and
   /// the block's scale as an f16x2 splat (0 when the row or block is out of
   /// range).
@@ -258,11 +268,7 @@ private:
   /// Issues the loads of chunk `c` (zero scales when c >= c1).
   Loaded loadChunk(Value c, Value c1) {
     Value blk = e.addI(e.mulI(c, e.idx(4)), t);
-    Value blkValid = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
-                              numBlocks),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, c1));
+    Value blkValid = blockValid(blk, c, c1);
     Loaded l;
     l.chunk = c;
     l.window = e.minI(c, arith::SubIOp::create(b, loc, c1, e.idx(1)));
@@ -373,12 +379,7 @@ private:
     Value lane = e.remI(tid, e.idx(kWarp));
     Value lg = e.divI(lane, 4), lt = e.remI(lane, e.idx(4));
     Value blk = e.addI(e.mulI(c, e.idx(4)), lt);
-    Value blkValid = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
-                              numBlocks),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c,
-                              numChunks));
+    Value blkValid = blockValid(blk, c, numChunks);
     int64_t warps = cfg.threads() / kWarp;
     StagedLoads l;
     for (int64_t q = 0; q < aItemsPerThread(); ++q) {
@@ -517,12 +518,7 @@ private:
         Value item = e.addI(tid, e.idx(q * cfg.threads()));
         Value row = e.divI(item, 4), t4 = e.remI(item, e.idx(4));
         Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
-        Value blkValid = arith::AndIOp::create(
-            b, loc,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
-                                  numBlocks),
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c,
-                                  numChunks));
+        Value blkValid = blockValid(blk, c, numChunks);
         SmallVector<Value, 1> valid;
         Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
                            isA ? M : N, valid);
