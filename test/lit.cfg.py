@@ -34,7 +34,8 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.nvfp4_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("nvfp4-opt", unresolved="fatal")]
+tools = [ToolSubst("nvfp4-opt", unresolved="fatal"),
+         ToolSubst("nvfp4-bench", unresolved="fatal")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Tier gating (DESIGN.md section 6): tests that need ptxas or a GPU say

@@ -62,6 +62,10 @@ float median(std::vector<float> v) {
 }
 
 Error run() {
+  // A bad suite is reported before anything needs a GPU.
+  if (suiteOpt != "quantize" && suiteOpt != "gemm")
+    return fail("unknown --suite '" + suiteOpt +
+                "' (quantize, gemm, compile)");
   auto runner = nvfp4::GPURunner::create(targetOpt);
   if (!runner)
     return runner.takeError();
@@ -71,9 +75,6 @@ Error run() {
   nvfp4::CudaDevice &d = **dev;
   if (suiteOpt == "gemm")
     return nvfp4::bench::runGemmSuite(**runner, d, itersOpt);
-  if (suiteOpt != "quantize")
-    return fail("unknown --suite '" + suiteOpt +
-                "' (quantize, gemm, compile)");
   std::vector<int64_t> ms(mOpt.begin(), mOpt.end()),
       ks(kOpt.begin(), kOpt.end());
   if (ms.empty())
