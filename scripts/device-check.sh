@@ -85,7 +85,9 @@ families=(
   "--recipe=per_tensor_2d --rowwise --columnwise"         # 16x16 tiles
   "--recipe=four_over_six --outer=row"                    # 4over6
   "--recipe=per_token --rounding=stochastic --seed=9"     # Philox SR
-  "--recipe=per_tensor_rht --sf-layout=128x4"             # RHT columnwise
+  "--recipe=per_tensor_rht --sf-layout=128x4"             # RHT, both-direction tiles
+  "--recipe=per_token --rowwise --columnwise"             # tiles, per-row amaxes
+  "--recipe=local_1x64 --rowwise --columnwise --sf-layout=8x4"  # tiles, windows
 )
 for tool in memcheck racecheck; do
   clean=0; total=0

@@ -10,12 +10,14 @@
 
 #include "../Common/QuantizeEmitter.h"
 #include "MatmulToGPU.h"
+#include "QuantizeTiles.h"
 #include "nvfp4/Conversion/Passes.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -113,6 +115,8 @@ enum class Work {
   RowBlockQuads,
   TileBlocks, ///< one thread per (16-row tile, 16-block)
   ScaleBytes, ///< one thread per byte of the scale buffer
+  /// one thread block per 64 x 64 tile of X, both directions (QuantizeTiles.h)
+  Tiles,
 };
 
 StringRef workName(Work w) {
@@ -133,6 +137,8 @@ StringRef workName(Work w) {
     return "tile_blocks";
   case Work::ScaleBytes:
     return "scale_bytes";
+  case Work::Tiles:
+    return "tiles";
   }
   llvm_unreachable("unknown work");
 }
@@ -266,18 +272,19 @@ public:
   bool isParallel() const override { return true; }
 
   /// The index a grouped kernel splits among groups: the thread's, or the
-  /// thread block's for `RowCTAs` kernels (whose blocks own whole rows).
-  Value linearId() const { return work == Work::RowCTAs ? blockId : globalId; }
+  /// thread block's for kernels whose blocks own whole rows or tiles.
+  Value linearId() const { return perBlock() ? blockId : globalId; }
 
   /// Makes `linearId()` relative to `base`: in a grouped kernel each group
   /// owns the ids [base, base + its work), and the direction emitter sees
   /// them as an ungrouped kernel's ids for that group alone.
   void rebase(LoopEmitter &e, Value base) {
-    Value &id = work == Work::RowCTAs ? blockId : globalId;
+    Value &id = perBlock() ? blockId : globalId;
     id = arith::SubIOp::create(e.builder(), e.location(), id, base);
   }
 
 private:
+  bool perBlock() const { return work == Work::RowCTAs || work == Work::Tiles; }
   static Value lt(LoopEmitter &e, Value a, Value b) {
     return arith::CmpIOp::create(e.builder(), e.location(),
                                  arith::CmpIPredicate::ult, a, b);
@@ -371,32 +378,20 @@ public:
   void build() {
     RecipeAttr recipe = ops.recipe;
     QuantizeOperands o = ops;
+    // Both directions of 1x16 blocks: one read of each tile of X serves
+    // both (QuantizeTiles.h). 16x16 blocks keep the per-direction kernels:
+    // their 16-row tiles already read X in whole blocks both ways.
+    if (ops.data && ops.dataT && !recipe.isBlock2D()) {
+      buildTiles();
+      return;
+    }
     for (bool columnwise : {false, true}) {
       if (columnwise ? !ops.dataT : !ops.data)
         continue;
-      StringRef dir = columnwise ? "columnwise" : "rowwise";
-      if (recipe.getSfLayout() != ScaleLayout::Linear)
-        addKernel("zero", dir, Work::ScaleBytes, /*perGroup=*/false,
-                  [&](LoopEmitter &e, IRMapping &map, RowSchedule &s,
-                      const Slice &) {
-                    DirectionEmitter::zeroScales(
-                        e, map.lookup(columnwise ? ops.scaleT : ops.scale), s);
-                  });
+      StringRef dir = dirName(columnwise);
+      addZeroKernel(columnwise);
       auto withDirection = [=](auto &&fn) {
-        return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
-                   const Slice &slice) {
-          QuantizeLowering q(e, recipe, map.lookup(o.input));
-          Direction d =
-              columnwise
-                  ? q.columnwise(map.lookup(o.dataT), map.lookup(o.scaleT),
-                                 map.lookup(o.amaxT), slice.rowOffset,
-                                 slice.rows, slice.group)
-                  : q.rowwise(map.lookup(o.data), map.lookup(o.scale),
-                              map.lookup(o.amax), slice.rowOffset, slice.rows,
-                              slice.group, slice.scaleRow);
-          DirectionEmitter emitter(e, recipe, d, s);
-          fn(emitter);
-        };
+        return directionBody(columnwise, fn);
       };
       Work encodeWork = recipe.isBlock2D() ? Work::TileBlocks
                         : columnwise       ? Work::RowBlocks
@@ -488,6 +483,99 @@ private:
   using Body = std::function<void(LoopEmitter &, IRMapping &, RowSchedule &,
                                   const Slice &)>;
 
+  static StringRef dirName(bool columnwise) {
+    return columnwise ? "columnwise" : "rowwise";
+  }
+
+  /// The direction `columnwise` of the slice a body quantizes.
+  Direction direction(QuantizeLowering &q, IRMapping &map, bool columnwise,
+                      const Slice &slice) {
+    const QuantizeOperands &o = ops;
+    if (columnwise)
+      return q.columnwise(map.lookup(o.dataT), map.lookup(o.scaleT),
+                          map.lookup(o.amaxT), slice.rowOffset, slice.rows,
+                          slice.group);
+    return q.rowwise(map.lookup(o.data), map.lookup(o.scale),
+                     map.lookup(o.amax), slice.rowOffset, slice.rows,
+                     slice.group, slice.scaleRow);
+  }
+
+  /// A body that runs `fn` on the DirectionEmitter of one direction.
+  template <typename Fn>
+  Body directionBody(bool columnwise, Fn fn) {
+    return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+               const Slice &slice) {
+      QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
+      Direction d = direction(q, map, columnwise, slice);
+      DirectionEmitter emitter(e, ops.recipe, d, s);
+      fn(emitter);
+    };
+  }
+
+  /// Swizzled layouts: their padding bytes are zeroed first.
+  void addZeroKernel(bool columnwise) {
+    if (ops.recipe.getSfLayout() == ScaleLayout::Linear)
+      return;
+    addKernel("zero", dirName(columnwise), Work::ScaleBytes,
+              /*perGroup=*/false,
+              [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                  const Slice &) {
+                DirectionEmitter::zeroScales(
+                    e, map.lookup(columnwise ? ops.scaleT : ops.scale), s);
+              });
+  }
+
+  /// Both directions from shared-memory tiles: per-tensor and per-row
+  /// outer amaxes need a pass over X first (zeroed, then folded in by the
+  /// `amax` tile kernel with atomics), 1x64 windows lie inside a tile and
+  /// are computed by the `encode` tile kernel itself.
+  void buildTiles() {
+    OuterGroup outer = ops.recipe.getOuter();
+    for (bool columnwise : {false, true})
+      addZeroKernel(columnwise);
+    if (outer != OuterGroup::Window) {
+      for (bool columnwise : {false, true})
+        addKernel("amax_init", dirName(columnwise),
+                  outer == OuterGroup::Tensor ? Work::One : Work::Rows,
+                  /*perGroup=*/true,
+                  directionBody(columnwise,
+                                [](auto &em) { em.emitAmaxInit(); }));
+      addKernel("amax", "both", Work::Tiles, /*perGroup=*/true,
+                tileBody(/*encode=*/false));
+    }
+    addKernel("encode", "both", Work::Tiles, /*perGroup=*/true,
+              tileBody(/*encode=*/true));
+  }
+
+  Body tileBody(bool encode) {
+    return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+               const Slice &slice) {
+      QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
+      Direction row = direction(q, map, false, slice);
+      Direction col = direction(q, map, true, slice);
+      Location loc = e.location();
+      Value smem = kernel.addWorkgroupAttribution(
+          TileEmitter::tileType(cast<MemRefType>(ops.input.getType())), loc);
+      // The tile is written and read with 16-byte vector accesses.
+      kernel.setWorkgroupAttributionAttr(
+          kernel.getNumWorkgroupAttributions() - 1,
+          LLVM::LLVMDialect::getAlignAttrName(),
+          e.builder().getI64IntegerAttr(16));
+      // Per-row amaxes and windows exchange block amaxes across warps.
+      Value exchange;
+      if (ops.recipe.getOuter() != OuterGroup::Tensor)
+        exchange = kernel.addWorkgroupAttribution(
+            TileEmitter::exchangeType(e.builder().getContext()), loc);
+      TileEmitter tiles(e, ops.recipe, map.lookup(ops.input), smem, exchange,
+                        row, col, s, slice.rowOffset, slice.rows,
+                        static_cast<ThreadSchedule &>(s).linearId());
+      if (encode)
+        tiles.emitEncode();
+      else
+        tiles.emitAmax();
+    };
+  }
+
   /// Ids a group of `rows` rows owns in a kernel of kind `work`: what the
   /// ungrouped kernel would use for that group alone. `m` and `k` are X's
   /// dimensions.
@@ -511,6 +599,8 @@ private:
     case Work::TileBlocks:
       return columnwise ? e.mulI(e.ceilDivI(k, kBlock), e.divI(rows, kBlock))
                         : e.mulI(e.ceilDivI(rows, kBlock), blocks);
+    case Work::Tiles:
+      return e.mulI(e.ceilDivI(rows, kTileRows), e.ceilDivI(k, kTileCols));
     case Work::ScaleBytes:
       break;
     }
@@ -582,6 +672,7 @@ private:
         prefix + "_" + std::to_string(count++) + "_" + dir.str() + "_" +
         kind.str();
     gpu::GPUFuncOp func = createKernel(op, module, name, work, dir);
+    kernel = func;
     Block &entry = func.getBody().front();
     OpBuilder b(op->getContext());
     b.setInsertionPointToStart(&entry);
@@ -642,6 +733,15 @@ private:
       count = he.mulI(he.dim(scale, 0), he.dim(scale, 1));
       break;
     }
+    case Work::Tiles: {
+      // Each group's last tile row may be ragged: at most M/64 + G rows.
+      Value tileRows = grouped ? he.addI(he.divI(m, kTileRows), groups)
+                               : he.ceilDivI(m, kTileRows);
+      count = he.mulI(he.mulI(tileRows,
+                              he.ceilDivI(he.dim(ops.input, 1), kTileCols)),
+                      he.idx(kBlockThreads));
+      break;
+    }
     }
     launchKernel(op, func, he, count);
   }
@@ -651,6 +751,8 @@ private:
   std::string prefix;
   TargetLeaves &leaves;
   unsigned count = 0;
+  /// The kernel being built (tile bodies add shared memory to it).
+  gpu::GPUFuncOp kernel;
 };
 
 /// `nvfp4.dequantize`: one thread per 16-block of the output, each

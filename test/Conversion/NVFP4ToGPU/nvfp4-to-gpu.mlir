@@ -33,30 +33,36 @@ func.func @per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
 
 // -----
 
-// Per-tensor with a swizzled layout and a columnwise output: zero the
-// padded scales, reset the amax, reduce it with an atomic fmaxf, encode;
-// the columnwise amax walks a column of X per thread.
+// Per-tensor, both directions, swizzled: zero both directions' padded
+// scales, reset both amaxes, then two tile kernels (a thread block per 64 x
+// 64 tile of X, staged once in shared memory): one folds the tile into both
+// amaxes (one atomic per block and direction: without a transform both
+// directions see the same |x|), one encodes the tile rowwise (vector reads
+// of the tile's rows) and columnwise (16 scalar reads down a column).
 // CHECK-LABEL: func.func @both
 // CHECK: @both_q0_0_rowwise_zero
-// CHECK: @both_q0_1_rowwise_amax_init
-// CHECK: @both_q0_2_rowwise_amax
-// CHECK: @both_q0_3_rowwise_encode
-// CHECK: @both_q0_4_columnwise_zero
-// CHECK: @both_q0_5_columnwise_amax_init
-// CHECK: @both_q0_6_columnwise_amax
-// CHECK: @both_q0_7_columnwise_encode
-// CHECK: gpu.func @both_q0_2_rowwise_amax
-// CHECK: memref.atomic_rmw maxnumf
-// The rowwise encode gives each thread four blocks of a row, ceil(nj/4)
-// apart: one index division per four blocks.
-// CHECK: gpu.func @both_q0_3_rowwise_encode
-// CHECK-SAME: nvfp4.work = "row_block_quads"
-// CHECK: %[[W:.*]] = arith.divui %{{.*}}, %c4{{.*}} : index
-// CHECK: arith.divui %{{.*}}, %[[W]] : index
-// CHECK: arith.remui %{{.*}}, %[[W]] : index
-// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1
-// CHECK: gpu.func @both_q0_6_columnwise_amax
-// CHECK-SAME: nvfp4.direction = "columnwise", nvfp4.work = "rows"
+// CHECK: @both_q0_1_columnwise_zero
+// CHECK: @both_q0_2_rowwise_amax_init
+// CHECK: @both_q0_3_columnwise_amax_init
+// CHECK: @both_q0_4_both_amax
+// CHECK: @both_q0_5_both_encode
+// CHECK: gpu.func @both_q0_4_both_amax
+// CHECK-SAME: workgroup(%[[TILE:.*]] : memref<64x64xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: nvfp4.direction = "both", nvfp4.work = "tiles"
+// CHECK: %[[X:.*]] = vector.load %arg0[{{.*}}] {alignment = 64 : i64} : memref<32x64xf32>, vector<16xf32>
+// CHECK: vector.store %[[X]], %[[TILE]][{{.*}}] {alignment = 16 : i64}
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[TILE]]
+// CHECK: %[[A:.*]] = gpu.all_reduce maxnumf
+// CHECK: memref.atomic_rmw maxnumf %[[A]], %arg3
+// CHECK: memref.atomic_rmw maxnumf %[[A]], %arg6
+// CHECK: gpu.func @both_q0_5_both_encode
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[TILE2:.*]][{{.*}}] {alignment = 16 : i64} : memref<64x64xf32, #gpu.address_space<workgroup>>
+// CHECK: vector.store %{{.*}}, %arg1
+// CHECK-COUNT-16: memref.load %[[TILE2]]
+// CHECK: vector.store %{{.*}}, %arg4
+// CHECK-NOT: gpu.func @both
 func.func @both(%x: memref<32x64xf32>,
     %d: memref<32x32xi8>, %s: memref<128x4xf8E4M3FN>, %a: memref<1xf32>,
     %dt: memref<64x16xi8>, %st: memref<128x4xf8E4M3FN>, %at: memref<1xf32>) {
@@ -148,5 +154,80 @@ func.func @dequantize(%d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>,
                       %a: memref<?xf32>, %y: memref<?x64xbf16>) {
   nvfp4.dequantize %d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<?xf32>
       recipe <per_token> to %y : memref<?x64xbf16>
+  return
+}
+
+// -----
+
+// Per-token, both directions: the amax tile kernel folds each tile row's
+// max (four neighbouring lanes, a butterfly of shuffles) into its row and
+// each tile column's max (four warps, through shared memory) into its
+// column, one atomic each per tile.
+// CHECK-LABEL: func.func @both_per_row
+// CHECK: gpu.launch_func @nvfp4_kernels::@both_per_row_q0_0_rowwise_amax_init
+// CHECK: gpu.launch_func @nvfp4_kernels::@both_per_row_q0_1_columnwise_amax_init
+// CHECK: gpu.launch_func @nvfp4_kernels::@both_per_row_q0_2_both_amax
+// CHECK: gpu.launch_func @nvfp4_kernels::@both_per_row_q0_3_both_encode
+// CHECK: gpu.func @both_per_row_q0_2_both_amax
+// CHECK-SAME: workgroup(%{{.*}} : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[EX:.*]] : memref<4x64xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.shuffle  xor
+// CHECK: gpu.shuffle  xor
+// CHECK: memref.atomic_rmw maxnumf %{{.*}}, %arg3[
+// CHECK: memref.store %{{.*}}, %[[EX]]
+// CHECK: gpu.barrier
+// CHECK-COUNT-4: memref.load %[[EX]]
+// CHECK: memref.atomic_rmw maxnumf %{{.*}}, %arg6[
+func.func @both_per_row(%x: memref<?x64xbf16>,
+    %d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>, %a: memref<?xf32>,
+    %dt: memref<64x?xi8>, %st: memref<64x?xf8E4M3FN>, %at: memref<64xf32>) {
+  nvfp4.quantize %x : memref<?x64xbf16>
+      recipe <per_token, directions = [rowwise, columnwise]>
+      rowwise(%d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<?xf32>)
+      columnwise(%dt : memref<64x?xi8>, %st : memref<64x?xf8E4M3FN>, %at : memref<64xf32>)
+  return
+}
+
+// -----
+
+// 1x64 windows, both directions: a window lies in one tile, so a single
+// kernel reads X once, reduces and stores both directions' window amaxes
+// and encodes with them.
+// CHECK-LABEL: func.func @both_windows
+// CHECK: gpu.launch_func @nvfp4_kernels::@both_windows_q0_0_both_encode
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.func @both_windows_q0_0_both_encode
+// CHECK: gpu.shuffle  xor
+// CHECK: gpu.shuffle  xor
+// CHECK: memref.store %{{.*}}, %arg3[
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %arg6[
+func.func @both_windows(%x: memref<128x128xf16>,
+    %d: memref<128x64xi8>, %s: memref<128x8xf8E4M3FN>, %a: memref<128x2xf32>,
+    %dt: memref<128x64xi8>, %st: memref<128x8xf8E4M3FN>, %at: memref<128x2xf32>) {
+  nvfp4.quantize %x : memref<128x128xf16>
+      recipe <local_1x64, directions = [rowwise, columnwise]>
+      rowwise(%d : memref<128x64xi8>, %s : memref<128x8xf8E4M3FN>, %a : memref<128x2xf32>)
+      columnwise(%dt : memref<128x64xi8>, %st : memref<128x8xf8E4M3FN>, %at : memref<128x2xf32>)
+  return
+}
+
+// -----
+
+// RHT: the columnwise amax is max |RHT(x)|, reduced separately; the
+// transform runs on the tile's column blocks (16 scalar reads, then the
+// 16-point transform), once per block in each kernel.
+// CHECK-LABEL: func.func @both_rht
+// CHECK: gpu.func @both_rht_q0_2_both_amax
+// CHECK: gpu.all_reduce maxnumf
+// CHECK: gpu.all_reduce maxnumf
+// CHECK: memref.atomic_rmw maxnumf
+// CHECK: memref.atomic_rmw maxnumf
+func.func @both_rht(%x: memref<64x64xbf16>,
+    %d: memref<64x32xi8>, %s: memref<64x4xf8E4M3FN>, %a: memref<1xf32>,
+    %dt: memref<64x32xi8>, %st: memref<64x4xf8E4M3FN>, %at: memref<1xf32>) {
+  nvfp4.quantize %x : memref<64x64xbf16>
+      recipe <per_tensor_rht>
+      rowwise(%d : memref<64x32xi8>, %s : memref<64x4xf8E4M3FN>, %a : memref<1xf32>)
+      columnwise(%dt : memref<64x32xi8>, %st : memref<64x4xf8E4M3FN>, %at : memref<1xf32>)
   return
 }
