@@ -108,10 +108,12 @@ llvm::Expected<int64_t> workItems(const KernelInfo &k, int64_t rows,
   if (k.work == "scale_bytes")
     return scaleShape[0] * scaleShape[1];
   if (k.work == "tiles") {
-    // A thread block per 64 x 64 tile of X (`o` is the rowwise output, M x
-    // K); a grouped launch has up to one ragged tile row per group.
+    // A thread block per strip of four 64 x 64 tiles of X along K (`o` is
+    // the rowwise output, M x K); a grouped launch has up to one ragged
+    // tile row per group.
     int64_t tileRows = groups ? rows / 64 + *groups : (rows + 63) / 64;
-    return tileRows * ((cols + 63) / 64) * kBlockThreads;
+    int64_t strips = ((cols + 63) / 64 + 3) / 4;
+    return tileRows * strips * kBlockThreads;
   }
   return makeError("unknown kernel work kind '" + k.work + "' in " + k.name);
 }

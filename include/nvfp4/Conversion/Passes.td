@@ -84,6 +84,15 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
       of X^T) and `encode` (four 1x16 blocks per thread, `row_block_quads`;
       a thread per columnwise block, `row_blocks`; a thread per 16x16 tile,
       `tile_blocks`).
+    Recipes with both directions and 1x16 blocks use tile kernels instead
+    (`tiles`, `nvfp4.direction = "both"`): a thread block per strip of four
+    64 x 64 tiles of X along K stages each tile in shared memory once (the
+    next tile's loads in flight meanwhile) and quantizes it rowwise and
+    columnwise from there, the random Hadamard transform applied once per
+    16-element column block. Per-tensor and per-row outer amaxes come from
+    an `amax` tile kernel (after `amax_init` for both directions; integer
+    atomic max on the amax bits), 1x64 windows from the `encode` tile
+    kernel itself, so 1x64 recipes read X once for both directions.
     The grouped form launches each kernel once over all groups: a thread
     finds its group from the splits on the device.
 

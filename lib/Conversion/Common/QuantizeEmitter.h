@@ -44,6 +44,11 @@ public:
   /// with one store (the GPU schedule: device buffers are 256-byte aligned
   /// and rows of K % 16 == 0 elements keep blocks aligned).
   unsigned blockAlignment = 0;
+  /// How a parallel schedule folds an outer amax into `memref[indices]`
+  /// atomically; unset: `memref.atomic_rmw maxnumf`. Amaxes are +0 or more
+  /// and never NaN (NaN elements are ignored and every reduction starts
+  /// from 0), which lets a schedule use an integer max on the bits.
+  std::function<void(Value v, Value memref, ValueRange indices)> atomicMaxAmax;
   Location location() { return loc; }
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -350,6 +355,9 @@ private:
     return m.randomBytes(recipe.getSeed(), index, d.stream);
   }
 
+public:
+  /// Stores block `blk` of row `r`: its scale byte `sf` (in the recipe's
+  /// layout) and its 8 data bytes (each an i32 holding two E2M1 codes).
   void storeBlock(Value r, Value blk, Value sf, ArrayRef<Value> bytes) {
     Value offset;
     if (recipe.getSfLayout() == ScaleLayout::Linear) {
@@ -374,6 +382,7 @@ private:
       e.storeByte(byte, d.data, {r, e.addI(base, e.idx(j))});
   }
 
+private:
   /// 1x16 blocks: each block has its own scale.
   void emitBlocks() {
     Value tensorAmax = tensorAmaxOrNull();
@@ -387,6 +396,19 @@ public:
   /// Encodes 1x16 block `blk` of row `r` against its outer amax (the
   /// hoisted `tensorAmax` for per-tensor recipes, else d.loadAmax).
   void encodeBlock(Value tensorAmax, Value r, Value blk) {
+    EncodedBlock v = encodeBlockValues(tensorAmax, r, blk);
+    storeBlock(r, blk, v.sf, v.bytes);
+  }
+
+  /// A block's scale byte and data bytes (storeBlock's operands).
+  struct EncodedBlock {
+    Value sf;
+    SmallVector<Value, kBlock / 2> bytes;
+  };
+
+  /// encodeBlock without the stores, for schedules that store elsewhere
+  /// first.
+  EncodedBlock encodeBlockValues(Value tensorAmax, Value r, Value blk) {
     SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
     Value blockAmax = e.blockAmax(x);
     Value amax = outerAmax(tensorAmax, r, blk);
@@ -401,8 +423,7 @@ public:
     } else {
       scale = m.blockScaleFor(recipe, blockAmax, sEnc);
     }
-    storeBlock(r, blk, scale.sf,
-               m.encodeElements(x, scale.enc, randomBytesFor(r, blk)));
+    return {scale.sf, m.encodeElements(x, scale.enc, randomBytesFor(r, blk))};
   }
 
 private:
@@ -637,6 +658,8 @@ private:
       e.storeF32(v, amax, indices(r, w));
     };
     d.atomicMaxAmax = [=](Value v, Value r, Value w) {
+      if (e.atomicMaxAmax)
+        return e.atomicMaxAmax(v, amax, indices(r, w));
       memref::AtomicRMWOp::create(e.builder(), e.location(),
                                   arith::AtomicRMWKind::maxnumf, v, amax,
                                   indices(r, w));

@@ -115,7 +115,8 @@ enum class Work {
   RowBlockQuads,
   TileBlocks, ///< one thread per (16-row tile, 16-block)
   ScaleBytes, ///< one thread per byte of the scale buffer
-  /// one thread block per 64 x 64 tile of X, both directions (QuantizeTiles.h)
+  /// one thread block per strip of 64 x 64 tiles of X along K, both
+  /// directions (QuantizeTiles.h)
   Tiles,
 };
 
@@ -302,6 +303,41 @@ private:
   Value globalId, blockId, threadId, blockSize;
   Value rowMax;
 };
+
+/// `memref[indices] = max(memref[indices], v)` for an outer amax `v`.
+/// Amaxes are +0 or more and never NaN, so their bit patterns order like
+/// unsigned integers: one `atom.max.u32` replaces the compare-and-swap loop
+/// a float atomic max becomes. Most blocks' values do not raise the stored
+/// amax; a plain load first skips their atomics (a stale value is smaller,
+/// never larger, so no needed atomic is skipped).
+void atomicMaxAmaxBits(LoopEmitter &e, Value v, Value memref,
+                       ValueRange indices) {
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  Value current = memref::LoadOp::create(b, loc, memref, indices);
+  Value raises = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v,
+                                       current);
+  auto ifOp = scf::IfOp::create(b, loc, raises, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  // Amax buffers are whole, row-major kernel arguments (offset 0).
+  auto type = cast<MemRefType>(memref.getType());
+  Value offset = indices[0];
+  for (unsigned i = 1; i < indices.size(); ++i)
+    offset = e.addI(e.mulI(offset, e.dim(memref, i)), indices[i]);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value address = e.addI(
+      base, e.mulI(offset, e.idx(type.getElementTypeBitWidth() / 8)));
+  Value address64 =
+      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address);
+  Value pointer = LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), address64);
+  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), v);
+  // Relaxed, device scope: the value is read by later launches only.
+  LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::umax, pointer, bits,
+                            LLVM::AtomicOrdering::monotonic,
+                            b.getStringAttr("device"));
+}
 
 /// The operands of a quantize or grouped_quantize op.
 struct QuantizeOperands {
@@ -566,8 +602,22 @@ private:
       if (ops.recipe.getOuter() != OuterGroup::Tensor)
         exchange = kernel.addWorkgroupAttribution(
             TileEmitter::exchangeType(e.builder().getContext()), loc);
+      // The columnwise results go through shared memory to coalesced
+      // stores (8-byte vector accesses).
+      Value outData, outScale;
+      if (encode) {
+        outData = kernel.addWorkgroupAttribution(
+            TileEmitter::outDataType(e.builder().getContext()), loc);
+        kernel.setWorkgroupAttributionAttr(
+            kernel.getNumWorkgroupAttributions() - 1,
+            LLVM::LLVMDialect::getAlignAttrName(),
+            e.builder().getI64IntegerAttr(16));
+        outScale = kernel.addWorkgroupAttribution(
+            TileEmitter::outScaleType(e.builder().getContext()), loc);
+      }
       TileEmitter tiles(e, ops.recipe, map.lookup(ops.input), smem, exchange,
-                        row, col, s, slice.rowOffset, slice.rows,
+                        outData, outScale, row, col, s, slice.rowOffset,
+                        slice.rows,
                         static_cast<ThreadSchedule &>(s).linearId());
       if (encode)
         tiles.emitEncode();
@@ -600,7 +650,8 @@ private:
       return columnwise ? e.mulI(e.ceilDivI(k, kBlock), e.divI(rows, kBlock))
                         : e.mulI(e.ceilDivI(rows, kBlock), blocks);
     case Work::Tiles:
-      return e.mulI(e.ceilDivI(rows, kTileRows), e.ceilDivI(k, kTileCols));
+      return e.mulI(e.ceilDivI(rows, kTileRows),
+                    e.ceilDivI(e.ceilDivI(k, kTileCols), kStripTiles));
     case Work::ScaleBytes:
       break;
     }
@@ -673,6 +724,12 @@ private:
         kind.str();
     gpu::GPUFuncOp func = createKernel(op, module, name, work, dir);
     kernel = func;
+    // Tile kernels hide the latency of their loads with other thread
+    // blocks as much as with their own prefetch: at most 64 registers
+    // keep four blocks of 256 threads resident per SM.
+    if (work == Work::Tiles)
+      func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                    OpBuilder(func).getI32IntegerAttr(4));
     Block &entry = func.getBody().front();
     OpBuilder b(op->getContext());
     b.setInsertionPointToStart(&entry);
@@ -685,6 +742,9 @@ private:
       auto input = cast<MemRefType>(ops.input.getType());
       e.blockAlignment =
           kBlock * (input.getElementType().getIntOrFloatBitWidth() / 8);
+      e.atomicMaxAmax = [&e](Value v, Value memref, ValueRange indices) {
+        atomicMaxAmaxBits(e, v, memref, indices);
+      };
       ThreadSchedule schedule(b, loc, work);
       if (grouped) {
         emitPerGroup(e, map, schedule, work, columnwise, body);
@@ -737,9 +797,9 @@ private:
       // Each group's last tile row may be ragged: at most M/64 + G rows.
       Value tileRows = grouped ? he.addI(he.divI(m, kTileRows), groups)
                                : he.ceilDivI(m, kTileRows);
-      count = he.mulI(he.mulI(tileRows,
-                              he.ceilDivI(he.dim(ops.input, 1), kTileCols)),
-                      he.idx(kBlockThreads));
+      Value strips =
+          he.ceilDivI(he.ceilDivI(he.dim(ops.input, 1), kTileCols), kStripTiles);
+      count = he.mulI(he.mulI(tileRows, strips), he.idx(kBlockThreads));
       break;
     }
     }

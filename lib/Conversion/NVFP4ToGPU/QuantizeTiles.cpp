@@ -30,60 +30,71 @@ static_assert(kTileRows == kTileCols && kTileRows == 4 * kBlock &&
               "one rowwise and one columnwise block per thread");
 } // namespace
 
+static MemRefType workgroupType(ArrayRef<int64_t> shape, Type element) {
+  return MemRefType::get(shape, element, MemRefLayoutAttrInterface{},
+                         gpu::AddressSpaceAttr::get(
+                             element.getContext(),
+                             gpu::AddressSpace::Workgroup));
+}
+
 MemRefType TileEmitter::tileType(MemRefType input) {
-  return MemRefType::get(
-      {kTileRows, kTileCols}, input.getElementType(), MemRefLayoutAttrInterface{},
-      gpu::AddressSpaceAttr::get(input.getContext(),
-                                 gpu::AddressSpace::Workgroup));
+  return workgroupType({kTileRows, kTileCols}, input.getElementType());
 }
 
 MemRefType TileEmitter::exchangeType(MLIRContext *ctx) {
-  return MemRefType::get(
-      {kBlocksPerTileSide, kTileCols}, Float32Type::get(ctx),
-      MemRefLayoutAttrInterface{},
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+  return workgroupType({kBlocksPerTileSide, kTileCols}, Float32Type::get(ctx));
+}
+
+MemRefType TileEmitter::outDataType(MLIRContext *ctx) {
+  // A row per tile column: the data bytes of its four blocks.
+  return workgroupType({kTileCols, kBlocksPerTileSide * kBlock / 2},
+                       IntegerType::get(ctx, 8));
+}
+
+MemRefType TileEmitter::outScaleType(MLIRContext *ctx) {
+  return workgroupType({kTileCols, kBlocksPerTileSide},
+                       IntegerType::get(ctx, 8));
 }
 
 TileEmitter::TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input,
-                         Value smem, Value exchange, Direction &row,
-                         Direction &col, RowSchedule &schedule,
-                         Value rowOffset, Value rows, Value tile)
+                         Value smem, Value exchange, Value outData,
+                         Value outScale, Direction &row, Direction &col,
+                         RowSchedule &schedule,
+                         Value rowOffset, Value rows, Value strip)
     : e(e), m(e.math()), recipe(recipe), input(input), smem(smem),
-      exchange(exchange), row(row), col(col), schedule(schedule) {
+      exchange(exchange), outData(outData), outScale(outScale), row(row),
+      col(col), schedule(schedule) {
   OpBuilder &b = e.builder();
   Location loc = e.location();
   Value k = e.dim(input, 1);
-  Value tilesK = e.ceilDivI(k, kTileCols);
-  tileM = e.divI(tile, tilesK);
-  tileK = e.remI(tile, tilesK);
+  tilesK = e.ceilDivI(k, kTileCols);
+  Value strips = e.ceilDivI(tilesK, kStripTiles);
+  tileM = e.divI(strip, strips);
+  firstTileK = e.mulI(e.remI(strip, strips), e.idx(kStripTiles));
   row0 = e.addI(rowOffset, e.mulI(tileM, e.idx(kTileRows)));
   rowEnd = e.addI(rowOffset, rows);
-  col0 = e.mulI(tileK, e.idx(kTileCols));
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
 
   Value side = e.idx(kBlocksPerTileSide);
   rowLane = e.remI(tid, side);
   rowR = e.addI(row0, e.divI(tid, kBlocksPerTileSide));
-  rowBlk = e.addI(e.mulI(tileK, side), rowLane);
-  rowValid = both(lt(rowR, rowEnd), lt(rowBlk, row.numBlocks));
   // Columnwise blocks count from the group's first row (Direction's
-  // convention for grouped outputs).
+  // convention for grouped outputs); they are the same in every tile of
+  // the strip.
   colLane = e.divI(tid, kTileCols);
-  colR = e.addI(col0, e.remI(tid, e.idx(kTileCols)));
   colBlk = e.addI(e.mulI(tileM, side), colLane);
-  colValid = both(lt(colR, k), lt(colBlk, col.numBlocks));
 
-  // Both directions read their blocks from the tile.
-  Value r0 = row0, c0 = col0;
-  row.loadBlock = [&e, r0, c0, smem](Value r, Value blk) {
-    OpBuilder &b = e.builder();
-    Location loc = e.location();
-    Type element = cast<MemRefType>(smem.getType()).getElementType();
+  // Both directions read their blocks from the current tile.
+  row.loadBlock = [this](Value r, Value blk) {
+    OpBuilder &b = this->e.builder();
+    Location loc = this->e.location();
+    Type element =
+        cast<MemRefType>(this->smem.getType()).getElementType();
     Value v = vector::LoadOp::create(
-        b, loc, VectorType::get({int64_t(kBlock)}, element), smem,
-        ValueRange{arith::SubIOp::create(b, loc, r, r0),
-                   arith::SubIOp::create(b, loc,
-                                         e.mulI(blk, e.idx(kBlock)), c0)},
+        b, loc, VectorType::get({int64_t(kBlock)}, element), this->smem,
+        ValueRange{arith::SubIOp::create(b, loc, r, row0),
+                   arith::SubIOp::create(
+                       b, loc, this->e.mulI(blk, this->e.idx(kBlock)), col0)},
         /*nontemporal=*/false, llvm::MaybeAlign(16));
     if (!element.isF32())
       v = arith::ExtFOp::create(
@@ -93,24 +104,32 @@ TileEmitter::TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input,
       x.push_back(vector::ExtractOp::create(b, loc, v, i));
     return x;
   };
-  bool rht = recipe.hasRHT();
-  unsigned mask = rht ? recipe.getRhtMask() : 0;
-  col.loadBlock = [&e, r0, c0, smem, rowOffset, rht,
-                   mask](Value r, Value blk) {
-    OpBuilder &b = e.builder();
-    Location loc = e.location();
+  col.loadBlock = [this, rowOffset](Value r, Value blk) {
+    OpBuilder &b = this->e.builder();
+    Location loc = this->e.location();
     // Row of the tile where block `blk` of the group starts.
     Value first = arith::SubIOp::create(
-        b, loc, e.addI(rowOffset, e.mulI(blk, e.idx(kBlock))), r0);
-    Value c = arith::SubIOp::create(b, loc, r, c0);
+        b, loc,
+        this->e.addI(rowOffset, this->e.mulI(blk, this->e.idx(kBlock))), row0);
+    Value c = arith::SubIOp::create(b, loc, r, col0);
     SmallVector<Value, kBlock> x;
     for (int64_t i = 0; i < int64_t(kBlock); ++i)
-      x.push_back(e.loadF32(smem, {e.addI(first, e.idx(i)), c}));
+      x.push_back(
+          this->e.loadF32(this->smem, {this->e.addI(first, this->e.idx(i)), c}));
     // The transform runs here once per 16-element column block.
-    if (rht)
-      return e.math().rht16(x, mask);
+    if (this->recipe.hasRHT())
+      return m.rht16(x, this->recipe.getRhtMask());
     return x;
   };
+}
+
+void TileEmitter::setTile(Value tk) {
+  tileK = tk;
+  col0 = e.mulI(tk, e.idx(kTileCols));
+  rowBlk = e.addI(e.mulI(tk, e.idx(kBlocksPerTileSide)), rowLane);
+  rowValid = both(lt(rowR, rowEnd), lt(rowBlk, row.numBlocks));
+  colR = e.addI(col0, e.remI(tid, e.idx(kTileCols)));
+  colValid = both(lt(colR, e.dim(input, 1)), lt(colBlk, col.numBlocks));
 }
 
 Value TileEmitter::lt(Value a, Value b) {
@@ -148,25 +167,83 @@ Value TileEmitter::ifElseZero(Value cond, function_ref<Value()> value) {
   return ifOp.getResult(0);
 }
 
-void TileEmitter::stage() {
+Value TileEmitter::loadRowBlockRaw() {
   OpBuilder &b = e.builder();
   Location loc = e.location();
-  auto inputType = cast<MemRefType>(input.getType());
-  auto type =
-      VectorType::get({int64_t(kBlock)}, inputType.getElementType());
-  guarded(rowValid, [&] {
-    // Rows of K % 16 == 0 elements in a 256-byte aligned buffer: each
-    // 16-block is aligned to its size (e.blockAlignment).
-    Value v = vector::LoadOp::create(
-        b, loc, type, input, ValueRange{rowR, e.mulI(rowBlk, e.idx(kBlock))},
-        /*nontemporal=*/false, llvm::MaybeAlign(e.blockAlignment));
-    vector::StoreOp::create(
-        b, loc, v, smem,
-        ValueRange{arith::SubIOp::create(b, loc, rowR, row0),
-                   e.mulI(rowLane, e.idx(kBlock))},
-        /*nontemporal=*/false, llvm::MaybeAlign(16));
-  });
-  gpu::BarrierOp::create(b, loc);
+  auto type = VectorType::get(
+      {int64_t(kBlock)}, cast<MemRefType>(input.getType()).getElementType());
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, rowValid,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  // Rows of K % 16 == 0 elements in a 256-byte aligned buffer: each
+  // 16-block is aligned to its size (e.blockAlignment).
+  scf::YieldOp::create(
+      b, loc,
+      vector::LoadOp::create(b, loc, type, input,
+                             ValueRange{rowR, e.mulI(rowBlk, e.idx(kBlock))},
+                             /*nontemporal=*/false,
+                             llvm::MaybeAlign(e.blockAlignment))
+          .getResult());
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(
+      b, loc,
+      arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type)).getResult());
+  return ifOp.getResult(0);
+}
+
+SmallVector<Value>
+TileEmitter::forEachTile(ValueRange init,
+                         function_ref<SmallVector<Value>(ValueRange)> body) {
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  setTile(firstTileK);
+  SmallVector<Value> carried{loadRowBlockRaw()};
+  llvm::append_range(carried, init);
+  SmallVector<Value> results = e.loop(
+      e.idx(0), e.idx(kStripTiles), carried,
+      [&](Value s, ValueRange args) -> SmallVector<Value> {
+        Value tk = e.addI(firstTileK, s);
+        // The strip's last tiles may lie past K: the whole block skips
+        // them, so its barriers stay uniform.
+        SmallVector<Type> types;
+        for (Value v : args)
+          types.push_back(v.getType());
+        auto ifOp = scf::IfOp::create(b, loc, types, lt(tk, tilesK),
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(b, loc, args);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        setTile(tk);
+        // Every thread is done with the previous tile (and `exchange`).
+        gpu::BarrierOp::create(b, loc);
+        guarded(rowValid, [&] {
+          vector::StoreOp::create(
+              b, loc, args[0], smem,
+              ValueRange{arith::SubIOp::create(b, loc, rowR, row0),
+                         e.mulI(rowLane, e.idx(kBlock))},
+              /*nontemporal=*/false, llvm::MaybeAlign(16));
+        });
+        gpu::BarrierOp::create(b, loc);
+        // The next tile's block is loaded while this one is quantized.
+        Value nextTk = e.addI(tk, e.idx(1));
+        Value hasNext = both(lt(e.addI(s, e.idx(1)), e.idx(kStripTiles)),
+                             lt(nextTk, tilesK));
+        setTile(nextTk);
+        Value next = [&] {
+          // rowValid of the next tile, and only when it is in the strip.
+          rowValid = both(rowValid, hasNext);
+          return loadRowBlockRaw();
+        }();
+        setTile(tk);
+        SmallVector<Value> yield{next};
+        llvm::append_range(yield, body(args.drop_front()));
+        scf::YieldOp::create(b, loc, yield);
+        return SmallVector<Value>(ifOp.getResults());
+      });
+  // The carried block past the strip's end is not needed.
+  return SmallVector<Value>(llvm::drop_begin(results));
 }
 
 Value TileEmitter::rowBlockAmax() {
@@ -215,7 +292,6 @@ Value TileEmitter::colWindowMax(Value v) {
 void TileEmitter::emitAmax() {
   OpBuilder &b = e.builder();
   Location loc = e.location();
-  stage();
   auto blockMax = [&](Value v) {
     return gpu::AllReduceOp::create(
                b, loc, v,
@@ -224,24 +300,40 @@ void TileEmitter::emitAmax() {
                /*uniform=*/true)
         .getResult();
   };
+  Value zero = m.f32(0.0f);
   switch (recipe.getOuter()) {
   case OuterGroup::Tensor: {
-    Value a = blockMax(rowBlockAmax());
+    // Each thread folds its blocks of every tile; one reduction and one
+    // atomic per thread block and direction.
+    bool rht = recipe.hasRHT();
+    SmallVector<Value> acc =
+        forEachTile({zero, zero}, [&](ValueRange a) -> SmallVector<Value> {
+          Value rowMax = m.fmax(a[0], rowBlockAmax());
+          Value colMax = rht ? m.fmax(a[1], colBlockAmax()) : a[1];
+          return {rowMax, colMax};
+        });
+    Value amax = blockMax(acc[0]);
     // Without a transform both directions hold the same |x|.
-    Value aT = recipe.hasRHT() ? blockMax(colBlockAmax()) : a;
+    Value amaxT = rht ? blockMax(acc[1]) : amax;
     guarded(eq(tid, 0), [&] {
-      row.atomicMaxAmax(a, {}, {});
-      col.atomicMaxAmax(aT, {}, {});
+      row.atomicMaxAmax(amax, {}, {});
+      col.atomicMaxAmax(amaxT, {}, {});
     });
     return;
   }
   case OuterGroup::Row: {
-    Value a = rowWindowMax(rowBlockAmax());
+    // A thread's rowwise blocks all lie in one row: fold them over the
+    // strip, then one atomic per row. Columns change with the tile.
+    SmallVector<Value> acc =
+        forEachTile({zero}, [&](ValueRange a) -> SmallVector<Value> {
+          Value colMax = colWindowMax(colBlockAmax());
+          guarded(both(eq(colLane, 0), colValid),
+                  [&] { col.atomicMaxAmax(colMax, colR, {}); });
+          return {m.fmax(a[0], rowBlockAmax())};
+        });
+    Value rowMax = rowWindowMax(acc[0]);
     guarded(both(eq(rowLane, 0), lt(rowR, rowEnd)),
-            [&] { row.atomicMaxAmax(a, rowR, {}); });
-    Value aT = colWindowMax(colBlockAmax());
-    guarded(both(eq(colLane, 0), lt(colR, e.dim(input, 1))),
-            [&] { col.atomicMaxAmax(aT, colR, {}); });
+            [&] { row.atomicMaxAmax(rowMax, rowR, {}); });
     return;
   }
   case OuterGroup::Window:
@@ -252,29 +344,71 @@ void TileEmitter::emitAmax() {
 }
 
 void TileEmitter::emitEncode() {
-  stage();
   bool window = recipe.getOuter() == OuterGroup::Window;
-  for (bool columnwise : {false, true}) {
-    Direction &d = columnwise ? col : row;
-    Value r = columnwise ? colR : rowR, blk = columnwise ? colBlk : rowBlk;
-    Value valid = columnwise ? colValid : rowValid;
-    Value tensorAmax;
-    if (recipe.getOuter() == OuterGroup::Tensor)
-      tensorAmax = d.loadAmax({}, {});
-    if (window) {
-      // The 1x64 window of this block is the four blocks of its tile row
-      // (column); its index is the tile's index along K (M).
-      Value amax = columnwise ? colWindowMax(colBlockAmax())
-                              : rowWindowMax(rowBlockAmax());
-      Value lane = columnwise ? colLane : rowLane;
-      Value inside = columnwise ? lt(colR, e.dim(input, 1)) : lt(rowR, rowEnd);
-      Value w = columnwise ? tileM : tileK;
-      guarded(both(eq(lane, 0), inside),
-              [&] { d.storeAmax(amax, r, w); });
-      d.loadAmax = [amax](Value, Value) { return amax; };
+  // Per-tensor amaxes are read once per thread.
+  Value tensorAmax[2];
+  if (recipe.getOuter() == OuterGroup::Tensor)
+    for (bool columnwise : {false, true})
+      tensorAmax[columnwise] = (columnwise ? col : row).loadAmax({}, {});
+  forEachTile({}, [&](ValueRange) -> SmallVector<Value> {
+    for (bool columnwise : {false, true}) {
+      Direction &d = columnwise ? col : row;
+      Value r = columnwise ? colR : rowR, blk = columnwise ? colBlk : rowBlk;
+      if (window) {
+        // The 1x64 window of this block is the four blocks of its tile row
+        // (column); its index is the tile's index along K (M).
+        Value amax = columnwise ? colWindowMax(colBlockAmax())
+                                : rowWindowMax(rowBlockAmax());
+        Value lane = columnwise ? colLane : rowLane;
+        Value inside =
+            columnwise ? lt(colR, e.dim(input, 1)) : lt(rowR, rowEnd);
+        Value w = columnwise ? tileM : tileK;
+        guarded(both(eq(lane, 0), inside), [&] { d.storeAmax(amax, r, w); });
+        d.loadAmax = [amax](Value, Value) { return amax; };
+      }
+      if (columnwise)
+        encodeColumns(tensorAmax[1]);
+      else
+        guarded(rowValid, [&] {
+          DirectionEmitter(e, recipe, d, schedule)
+              .encodeBlock(tensorAmax[0], r, blk);
+        });
     }
-    guarded(valid, [&] {
-      DirectionEmitter(e, recipe, d, schedule).encodeBlock(tensorAmax, r, blk);
-    });
-  }
+    return {};
+  });
+}
+
+void TileEmitter::encodeColumns(Value tensorAmax) {
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  Value c = e.remI(tid, e.idx(kTileCols));
+  guarded(colValid, [&] {
+    DirectionEmitter::EncodedBlock v =
+        DirectionEmitter(e, recipe, col, schedule)
+            .encodeBlockValues(tensorAmax, colR, colBlk);
+    e.storeBytesVector(v.bytes, outData,
+                       {c, e.mulI(colLane, e.idx(kBlock / 2))});
+    e.storeByte(v.sf, outScale, {c, colLane});
+  });
+  // `outData` is rewritten by the next tile only after its first barrier.
+  gpu::BarrierOp::create(b, loc);
+  // Lane l of a warp now stores block l % 4 of tile column l / 4 (plus 8
+  // per warp): the four blocks of a row of X^T are contiguous in it.
+  Value outC = e.divI(tid, kBlocksPerTileSide);
+  Value outLane = e.remI(tid, e.idx(kBlocksPerTileSide));
+  Value r = e.addI(col0, outC);
+  Value blk = e.addI(e.mulI(tileM, e.idx(kBlocksPerTileSide)), outLane);
+  guarded(both(lt(r, e.dim(input, 1)), lt(blk, col.numBlocks)), [&] {
+    auto type = VectorType::get({int64_t(kBlock / 2)}, b.getI8Type());
+    Value bytes = vector::LoadOp::create(
+        b, loc, type, outData,
+        ValueRange{outC, e.mulI(outLane, e.idx(kBlock / 2))},
+        /*nontemporal=*/false, llvm::MaybeAlign(kBlock / 2));
+    SmallVector<Value> words;
+    for (int64_t j = 0; j < int64_t(kBlock / 2); ++j)
+      words.push_back(arith::ExtUIOp::create(
+          b, loc, b.getI32Type(), vector::ExtractOp::create(b, loc, bytes, j)));
+    DirectionEmitter(e, recipe, col, schedule)
+        .storeBlock(r, blk, e.loadByte(outScale, {outC, outLane}), words);
+  });
 }

@@ -20,39 +20,61 @@ namespace mlir {
 namespace nvfp4 {
 namespace detail {
 
-/// Rows and columns of X per thread block: a 1x64 window in each direction,
-/// and with 256 threads one rowwise and one columnwise 16-block per thread.
+/// Rows and columns of X per tile: a 1x64 window in each direction, and
+/// with 256 threads one rowwise and one columnwise 16-block per thread.
 constexpr int64_t kTileRows = 64;
 constexpr int64_t kTileCols = 64;
+/// Tiles along K per thread block (a strip): the next tile's loads are in
+/// flight while the current one is quantized.
+constexpr int64_t kStripTiles = 4;
 
-/// Emits the body of a tile kernel for tile `tile` of the rows
+/// Emits the body of a tile kernel for strip `strip` of the rows
 /// [rowOffset, rowOffset + rows) of X (one group of a grouped op, or all of
-/// X). Tiles are numbered row-major over ceil(rows / 64) x ceil(K / 64).
-/// `row` and `col` are the group's two directions; `smem` is a
-/// kTileRows x kTileCols workgroup buffer of X's element type and
-/// `exchange` a 4 x kTileCols f32 workgroup buffer.
+/// X). Strips are numbered row-major over ceil(rows / 64) x
+/// ceil(ceil(K / 64) / kStripTiles); the last strip of a row may hold fewer
+/// tiles.
+/// `row` and `col` are the group's two directions. The workgroup buffers
+/// (types below): `smem`, the tile in X's element type; `exchange`, block
+/// amaxes crossing warps (not needed for per-tensor amaxes); `outData` and
+/// `outScale`, the encode kernel's columnwise results on their way to
+/// coalesced stores (encode only).
 class TileEmitter {
 public:
   TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input, Value smem,
-              Value exchange, Direction &row, Direction &col,
-              RowSchedule &schedule, Value rowOffset, Value rows, Value tile);
+              Value exchange, Value outData, Value outScale, Direction &row,
+              Direction &col,
+              RowSchedule &schedule, Value rowOffset, Value rows,
+              Value strip);
 
-  /// Folds the tile into the outer amaxes (per-tensor: one atomic per
-  /// thread block and direction; per-row: one per row or column and
-  /// tile). The amaxes must have been zeroed; windows need no pass.
+  /// Folds the strip into the outer amaxes (per-tensor: one atomic per
+  /// thread block and direction; per-row: one per row and strip, one per
+  /// column and tile). The amaxes must have been zeroed; windows need no
+  /// pass.
   void emitAmax();
 
-  /// Encodes the tile in both directions against the outer amaxes (1x64
+  /// Encodes the strip in both directions against the outer amaxes (1x64
   /// windows: computed and stored here, since a window lies in one tile).
   void emitEncode();
 
   /// The workgroup buffers the body needs.
   static MemRefType tileType(MemRefType input);
   static MemRefType exchangeType(MLIRContext *ctx);
+  static MemRefType outDataType(MLIRContext *ctx);
+  static MemRefType outScaleType(MLIRContext *ctx);
 
 private:
-  /// Copies the tile (its in-bounds part) to `smem`, then a barrier.
-  void stage();
+  /// Makes tile `tk` of the strip's tile row the current one.
+  void setTile(Value tk);
+  /// The thread's rowwise block of the current tile as stored in X (zeros
+  /// when outside X).
+  Value loadRowBlockRaw();
+  /// For each tile of the strip: stage it in `smem` (the block loaded one
+  /// tile ahead), start loading the next one, and run `body` with the
+  /// current tile set; `body` maps the carried values `acc` (from `init`)
+  /// to their next values. Returns the final ones.
+  SmallVector<Value>
+  forEachTile(ValueRange init,
+              function_ref<SmallVector<Value>(ValueRange acc)> body);
   /// The thread's rowwise block amax (0 when the block is outside X).
   Value rowBlockAmax();
   /// The thread's columnwise block amax (0 when outside), after the
@@ -61,6 +83,10 @@ private:
   /// Max of `v` over the four threads holding the blocks of one row of
   /// the tile (neighbouring lanes), in every one of them.
   Value rowWindowMax(Value v);
+  /// Encodes the thread's columnwise block into `outData`/`outScale`, then
+  /// stores the tile's columnwise results with four neighbouring lanes per
+  /// row of X^T (32 contiguous data bytes) instead of one lane per row.
+  void encodeColumns(Value tensorAmax);
   /// Max of `v` over the four threads holding the blocks of one column of
   /// the tile (in four warps, through `exchange`), in every one of them.
   Value colWindowMax(Value v);
@@ -75,11 +101,14 @@ private:
   LoopEmitter &e;
   NumericsBuilder &m;
   RecipeAttr recipe;
-  Value input, smem, exchange;
+  Value input, smem, exchange, outData, outScale;
   Direction &row, &col;
   RowSchedule &schedule;
-  /// The tile: rows [row0, rowEnd) of X, its tile indices, the thread.
-  Value row0, rowEnd, col0, tileM, tileK, tid;
+  /// The strip: rows [row0, rowEnd) of X, its tile row, first tile along
+  /// K and the tiles along K of X; the thread; the current tile's index
+  /// along K and first column.
+  Value row0, rowEnd, tileM, firstTileK, tilesK, tid;
+  Value tileK, col0;
   /// The thread's rowwise block (rowR, rowBlk) and columnwise block (colR,
   /// colBlk), in their directions' coordinates, and whether they exist.
   Value rowR, rowBlk, rowValid, colR, colBlk, colValid;

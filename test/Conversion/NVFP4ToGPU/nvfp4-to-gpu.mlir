@@ -34,11 +34,13 @@ func.func @per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
 // -----
 
 // Per-tensor, both directions, swizzled: zero both directions' padded
-// scales, reset both amaxes, then two tile kernels (a thread block per 64 x
-// 64 tile of X, staged once in shared memory): one folds the tile into both
-// amaxes (one atomic per block and direction: without a transform both
-// directions see the same |x|), one encodes the tile rowwise (vector reads
-// of the tile's rows) and columnwise (16 scalar reads down a column).
+// scales, reset both amaxes, then two tile kernels (a thread block per
+// strip of four 64 x 64 tiles along K, each staged once in shared memory
+// while the next one's loads are in flight): one folds the strip into both
+// amaxes (one integer atomic max per block and direction, skipped when it
+// would not raise the amax; without a transform both directions see the
+// same |x|), one encodes each tile rowwise (vector reads of the tile's rows)
+// and columnwise (16 scalar reads down a column).
 // CHECK-LABEL: func.func @both
 // CHECK: @both_q0_0_rowwise_zero
 // CHECK: @both_q0_1_columnwise_zero
@@ -49,18 +51,30 @@ func.func @per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
 // CHECK: gpu.func @both_q0_4_both_amax
 // CHECK-SAME: workgroup(%[[TILE:.*]] : memref<64x64xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: nvfp4.direction = "both", nvfp4.work = "tiles"
-// CHECK: %[[X:.*]] = vector.load %arg0[{{.*}}] {alignment = 64 : i64} : memref<32x64xf32>, vector<16xf32>
-// CHECK: vector.store %[[X]], %[[TILE]][{{.*}}] {alignment = 16 : i64}
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 64 : i64} : memref<32x64xf32>, vector<16xf32>
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c1{{.*}} iter_args(%[[PENDING:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xf32>, f32, f32)
 // CHECK: gpu.barrier
+// CHECK: vector.store %[[PENDING]], %[[TILE]][{{.*}}] {alignment = 16 : i64}
+// CHECK: gpu.barrier
+// CHECK: vector.load %arg0
 // CHECK: vector.load %[[TILE]]
 // CHECK: %[[A:.*]] = gpu.all_reduce maxnumf
-// CHECK: memref.atomic_rmw maxnumf %[[A]], %arg3
-// CHECK: memref.atomic_rmw maxnumf %[[A]], %arg6
+// CHECK: %[[OLD:.*]] = memref.load %arg3
+// CHECK: arith.cmpf ogt, %[[A]], %[[OLD]]
+// CHECK: %[[BITS:.*]] = arith.bitcast %[[A]] : f32 to i32
+// CHECK: llvm.atomicrmw umax %{{.*}}, %[[BITS]] syncscope("device") monotonic
+// CHECK: memref.load %arg6
+// CHECK: llvm.atomicrmw umax
 // CHECK: gpu.func @both_q0_5_both_encode
 // CHECK: gpu.barrier
 // CHECK: vector.load %[[TILE2:.*]][{{.*}}] {alignment = 16 : i64} : memref<64x64xf32, #gpu.address_space<workgroup>>
 // CHECK: vector.store %{{.*}}, %arg1
 // CHECK-COUNT-16: memref.load %[[TILE2]]
+// The columnwise results pass through shared memory so that four
+// neighbouring lanes store the 32 contiguous bytes of a row of X^T.
+// CHECK: vector.store %{{.*}}, %[[OUT:.*]][{{.*}}] {alignment = 8 : i64} : memref<64x32xi8, #gpu.address_space<workgroup>>, vector<8xi8>
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[OUT]]
 // CHECK: vector.store %{{.*}}, %arg4
 // CHECK-NOT: gpu.func @both
 func.func @both(%x: memref<32x64xf32>,
@@ -104,7 +118,7 @@ func.func @both(%x: memref<32x64xf32>,
 // CHECK: scf.for
 // CHECK: arith.cmpi uge, %[[BID]]
 // CHECK: gpu.all_reduce maxnumf
-// CHECK: memref.atomic_rmw maxnumf
+// CHECK: llvm.atomicrmw umax
 // CHECK: gpu.func @grouped_q0_3_rowwise_encode
 // CHECK: memref.load %{{.*}} : memref<?xi64>
 func.func @grouped(%x: memref<?x64xbf16>, %s: memref<?xi64>, %d: memref<?x32xi8>,
@@ -128,7 +142,8 @@ func.func @grouped(%x: memref<?x64xbf16>, %s: memref<?xi64>, %d: memref<?x32xi8>
 // CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}#4, %{{.*}}] : memref<?x64xf32>
 // CHECK: gpu.func @grouped_columnwise_q0_1_columnwise_amax
 // CHECK-SAME: nvfp4.work = "row_blocks"
-// CHECK: memref.atomic_rmw maxnumf %{{.*}}, %{{.*}}[%{{.*}}#4, %{{.*}}] : (f32, memref<?x64xf32>)
+// CHECK: memref.load %{{.*}}[%{{.*}}#4, %{{.*}}] : memref<?x64xf32>
+// CHECK: llvm.atomicrmw umax
 func.func @grouped_columnwise(%x: memref<?x64xbf16>, %s: memref<?xi64>,
     %dt: memref<64x?xi8>, %st: memref<64x?xf8E4M3FN>, %at: memref<?x64xf32>) {
   nvfp4.grouped_quantize %x : memref<?x64xbf16> splits(%s : memref<?xi64>)
@@ -159,10 +174,11 @@ func.func @dequantize(%d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>,
 
 // -----
 
-// Per-token, both directions: the amax tile kernel folds each tile row's
-// max (four neighbouring lanes, a butterfly of shuffles) into its row and
-// each tile column's max (four warps, through shared memory) into its
-// column, one atomic each per tile.
+// Per-token, both directions: the amax tile kernel folds each tile
+// column's max (four warps, through shared memory) into its column, one
+// atomic per tile, and each strip row's max (a thread's blocks over the
+// strip, then four neighbouring lanes, a butterfly of shuffles) into its
+// row, one atomic per strip.
 // CHECK-LABEL: func.func @both_per_row
 // CHECK: gpu.launch_func @nvfp4_kernels::@both_per_row_q0_0_rowwise_amax_init
 // CHECK: gpu.launch_func @nvfp4_kernels::@both_per_row_q0_1_columnwise_amax_init
@@ -170,13 +186,15 @@ func.func @dequantize(%d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>,
 // CHECK: gpu.launch_func @nvfp4_kernels::@both_per_row_q0_3_both_encode
 // CHECK: gpu.func @both_per_row_q0_2_both_amax
 // CHECK-SAME: workgroup(%{{.*}} : memref<64x64xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[EX:.*]] : memref<4x64xf32, #gpu.address_space<workgroup>>)
-// CHECK: gpu.shuffle  xor
-// CHECK: gpu.shuffle  xor
-// CHECK: memref.atomic_rmw maxnumf %{{.*}}, %arg3[
 // CHECK: memref.store %{{.*}}, %[[EX]]
 // CHECK: gpu.barrier
 // CHECK-COUNT-4: memref.load %[[EX]]
-// CHECK: memref.atomic_rmw maxnumf %{{.*}}, %arg6[
+// CHECK: memref.load %arg6[
+// CHECK: llvm.atomicrmw umax
+// CHECK: gpu.shuffle  xor
+// CHECK: gpu.shuffle  xor
+// CHECK: memref.load %arg3[
+// CHECK: llvm.atomicrmw umax
 func.func @both_per_row(%x: memref<?x64xbf16>,
     %d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>, %a: memref<?xf32>,
     %dt: memref<64x?xi8>, %st: memref<64x?xf8E4M3FN>, %at: memref<64xf32>) {
@@ -220,8 +238,8 @@ func.func @both_windows(%x: memref<128x128xf16>,
 // CHECK: gpu.func @both_rht_q0_2_both_amax
 // CHECK: gpu.all_reduce maxnumf
 // CHECK: gpu.all_reduce maxnumf
-// CHECK: memref.atomic_rmw maxnumf
-// CHECK: memref.atomic_rmw maxnumf
+// CHECK: llvm.atomicrmw umax
+// CHECK: llvm.atomicrmw umax
 func.func @both_rht(%x: memref<64x64xbf16>,
     %d: memref<64x32xi8>, %s: memref<64x4xf8E4M3FN>, %a: memref<1xf32>,
     %dt: memref<64x32xi8>, %st: memref<64x4xf8E4M3FN>, %at: memref<1xf32>) {
