@@ -23,8 +23,9 @@
 #  6. the C++ runtime (jit_quantize, NVFP4APITests) and the Python package
 #     (pytest with PyTorch/CuPy tensors on the GPU).
 #
-# One device call may run 10 minutes, so the checks come in three parts:
-#   scripts/device-check.sh tests    # 1 (NVFP4GPUTests)
+# One device call may run 10 minutes, so the checks come in four parts:
+#   scripts/device-check.sh quantize # 1 (NVFP4GPUTests Recipes/GPUvsCPU)
+#   scripts/device-check.sh tests    # 1, 5 (the rest of NVFP4GPUTests)
 #   scripts/device-check.sh checks   # 2, 3, 5 (sanitizers, CLIs), 6
 #   scripts/device-check.sh speed    # 4, 5 (bench), 7
 # (no argument: all). Each part writes summary-<part>.txt.
@@ -51,14 +52,21 @@ checks() { [[ $part == all || $part == "$1" ]]; }
 bounded() { timeout 150 "$@"; }
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 
+# 1. GPU vs CPU, every recipe (quantize), then grouped, dequantize, 64-bit
+# offsets and the GEMMs (tests).
+gpuTests() { # name gtest-filter
+  local start=$SECONDS
+  "$bin/NVFP4GPUTests" --gtest_filter="$2" --gtest_output="json:$logs/$1.json" \
+    > "$logs/$1.log" 2>&1
+  note "$1: exit $? in $((SECONDS - start)) s; $(grep -E '^\[(==========|  PASSED  |  FAILED  |  SKIPPED )\] [0-9]+ test' "$logs/$1.log" | tr '\n' ' ')"
+  grep -E "FAILED|Failure|mismatch|differs|Which is" "$logs/$1.log" | head -40 >> "$summary"
+  grep -E "^\[       OK \]" "$logs/$1.log" | sed 's/^/  /' >> "$summary"
+}
+if checks quantize; then
+gpuTests gpu-vs-cpu 'Recipes/GPUvsCPU.*'
+fi
 if checks tests; then
-# 1. GPU vs CPU, every recipe.
-start=$SECONDS
-"$bin/NVFP4GPUTests" --gtest_output="json:$logs/gpu-vs-cpu.json" \
-  > "$logs/gpu-vs-cpu.log" 2>&1
-note "gpu-vs-cpu: exit $? in $((SECONDS - start)) s; $(grep -E '^\[(==========|  PASSED  |  FAILED  |  SKIPPED )\] [0-9]+ test' "$logs/gpu-vs-cpu.log" | tr '\n' ' ')"
-grep -E "FAILED|Failure|mismatch|differs|Which is" "$logs/gpu-vs-cpu.log" | head -40 >> "$summary"
-grep -E "^\[       OK \]" "$logs/gpu-vs-cpu.log" | sed 's/^/  /' >> "$summary"
+gpuTests gpu-tests '-Recipes/GPUvsCPU.*'
 fi
 
 if checks checks; then
@@ -206,6 +214,11 @@ ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
   --section LaunchStats "$bin/nvfp4-bench" --recipe=per_token --m=32768 \
   --k=8192 --iters=1 > "$logs/ncu-per-token-encode.txt" 2>&1
 note "ncu: exit $? (logs/ncu-per-token-encode.txt)"
+"$ncu" --kernel-name regex:both_encode --launch-count 1 --section SpeedOfLight \
+  --section LaunchStats --section Occupancy "$bin/nvfp4-bench" \
+  --recipe="local_1x64, directions = [rowwise, columnwise]" --m=32768 \
+  --k=8192 --iters=1 > "$logs/ncu-tile-encode.txt" 2>&1
+note "ncu tile encode: exit $? (logs/ncu-tile-encode.txt)"
 "$ncu" --kernel-name regex:gemm --launch-count 2 --section SpeedOfLight \
   --section LaunchStats --section Occupancy "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=16,8192 --iters=1 > "$logs/ncu-gemm.txt" 2>&1

@@ -50,6 +50,7 @@ const char *kDefaultRecipes[] = {
     "per_tensor, rounding = stochastic<seed = 1>",
     "per_tensor_rht",
     "per_token, directions = [rowwise, columnwise], sf_layout = 128x4",
+    "local_1x64, directions = [rowwise, columnwise]",
 };
 
 Error fail(const Twine &m) {
