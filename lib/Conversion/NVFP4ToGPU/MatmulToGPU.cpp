@@ -25,7 +25,10 @@
 //  * medium M (<= 256): the same with 32-row tiles and a 4-way K split;
 //  * large M: 128 x 128 (64 for window operands) block tiles whose operands
 //    are decoded once per block into shared memory, in mma fragment order
-//    (the staged path below), 64 x 32 warp tiles.
+//    (the staged path below), 64 x 32 warp tiles. On sm_90a (per-tensor and
+//    per-token operands) the wgmma kernel instead: the decode of chunk c+1
+//    into a ring of shared-memory stages overlaps the asynchronous wgmma of
+//    chunk c (the wgmma path below).
 // On sm_100a the tcgen05 kernel (MatmulTcgen05.cpp) replaces the last one.
 //
 //===----------------------------------------------------------------------===//
@@ -53,6 +56,10 @@ namespace {
 /// Elements of K per chunk: four 16-blocks, one 1x64 window.
 constexpr int64_t kChunk = 64;
 constexpr int64_t kWarp = 32;
+/// The sm_90a large-M kernel: tile N (each warpgroup one m64nNk16
+/// accumulator of N / 2 registers per thread) and decoded chunks in flight.
+constexpr int64_t kWgmmaTileN = 256;
+constexpr int64_t kWgmmaStages = 3;
 
 /// One kernel configuration.
 struct GemmConfig {
@@ -64,6 +71,7 @@ struct GemmConfig {
   int64_t unroll;          ///< chunks whose loads are issued together
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
+  int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
 
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
@@ -86,11 +94,12 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
                    /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
                    /*staged=*/true};
   if (wgmma && !window) {
-    // sm_90a: two warpgroups, each a 64 x 128 wgmma accumulator; the
-    // fragment of warp w of the block is rows 16w.. of the 128 x 128 tile.
-    large = {"large_m_wgmma", /*mi=*/1, /*ni=*/16, /*warpsM=*/8,
-             /*warpsN=*/1,    /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
-             /*staged=*/false, /*wgmma=*/true};
+    // sm_90a: two warpgroups, each a 64 x kWgmmaTileN wgmma accumulator;
+    // the fragment of warp w of the block is rows 16w.. of the tile.
+    large = {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
+             /*warpsM=*/8,    /*warpsN=*/1, /*kSplit=*/1, /*maxM=*/0,
+             /*unroll=*/1,    /*staged=*/false, /*wgmma=*/true,
+             /*stages=*/kWgmmaStages};
   }
   return {small, medium, large};
 }
@@ -499,15 +508,48 @@ private:
   // matrices of 128 contiguous bytes, [row / 8][k / 8] with k fastest, so
   // the leading byte offset (next core matrix along K) is 128 and the
   // stride byte offset (next 8 rows) is 1024 for a 64-wide chunk. Each
-  // warpgroup multiplies its 64 rows of A by all 128 rows of B with four
-  // m64n128k16 wgmma per chunk into 64 fp32 registers per thread.
+  // warpgroup multiplies its 64 rows of A by all tileN rows of B with four
+  // m64nNk16 wgmma per chunk into N / 2 fp32 registers per thread.
+  //
+  // A software pipeline: the decoded chunks go to a ring of `stages`
+  // buffers in dynamic shared memory, so the CUDA-core decode of chunk c+1
+  // runs while the tensor cores multiply chunk c. Per chunk c, with stage
+  // c % S:
+  //   1. issue the global loads of chunk c+1 into registers (they fly
+  //      during all of steps 2-5);
+  //   2. (S == 2 only) barrier: every warpgroup has retired wgmma(c-2),
+  //      the last reader of the stage;
+  //   3. decode chunk c into the stage, then fence.proxy.async so the
+  //      generic-proxy stores are visible to wgmma's async proxy;
+  //   4. barrier: the stage is complete;
+  //   5. wgmma.fence, four wgmma on the stage, commit_group;
+  //   6. wait_group 1: wgmma(c-1) has retired, wgmma(c) may still run.
+  // With S >= 3 one barrier per chunk suffices: a thread passes the
+  // barrier of chunk c-1 only after every thread's wait_group 1 of chunk
+  // c-2, which retired wgmma(c-3), the last reader of stage c % S.
   //===------------------------------------------------------------------===//
 
   static constexpr int64_t kCoreBytes = 128;
   static constexpr int64_t kRowGroupBytes = kCoreBytes * (kChunk / 8);
 
+  /// Byte offset of B's chunk within a stage (A's is 0).
+  int64_t wgBOffset() const { return cfg.tileM() * kChunk * 2; }
+
   /// Decode items per thread: one (row, 16-block) per item.
   int64_t wgItems(int64_t rows) const { return rows * 4 / cfg.threads(); }
+
+  /// Row (within the tile) and 16-block (0..3) of decode item `q` of
+  /// thread `tid`: lanes 8i..8i+7 of a warp take block i of 8 consecutive
+  /// rows. Each group of 8 lanes then stores 16 bytes to each of the 8 rows
+  /// of one core matrix, 8 distinct bank groups (no conflict), while the
+  /// warp's global loads still cover 8 rows x 32 contiguous bytes.
+  std::pair<Value, Value> wgItem(Value tid, int64_t q) {
+    Value index = e.addI(tid, e.idx(q * cfg.threads()));
+    Value lane = e.remI(index, e.idx(kWarp));
+    Value row = e.addI(e.mulI(e.divI(index, kWarp), e.idx(8)),
+                       e.remI(lane, e.idx(8)));
+    return {row, e.divI(lane, 8)};
+  }
 
   StagedLoads wgLoad(Value c, Value numChunks) {
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -515,8 +557,7 @@ private:
     for (bool isA : {true, false}) {
       int64_t rows = isA ? cfg.tileM() : cfg.tileN();
       for (int64_t q = 0; q < wgItems(rows); ++q) {
-        Value item = e.addI(tid, e.idx(q * cfg.threads()));
-        Value row = e.divI(item, 4), t4 = e.remI(item, e.idx(4));
+        auto [row, t4] = wgItem(tid, q);
         Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
         Value blkValid = blockValid(blk, c, numChunks);
         SmallVector<Value, 1> valid;
@@ -532,21 +573,22 @@ private:
     return l;
   }
 
-  void wgStore(const StagedLoads &l) {
+  /// Decodes `l` into the stage at byte `stage` of the ring.
+  void wgStore(const StagedLoads &l, Value stage) {
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     auto i32 = b.getI32Type();
     for (bool isA : {true, false}) {
       const auto &items = isA ? l.a : l.b;
+      Value base = isA ? stage : e.addI(stage, e.idx(wgBOffset()));
       for (auto [q, item] : llvm::enumerate(items)) {
-        Value index = e.addI(tid, e.idx(int64_t(q) * cfg.threads()));
-        Value row = e.divI(index, 4), t4 = e.remI(index, e.idx(4));
+        auto [row, t4] = wgItem(tid, int64_t(q));
         auto &[bytes, sf] = item;
         // Block t4 holds k = 16 t4 .. 16 t4 + 15: core matrices 2 t4 and
         // 2 t4 + 1 of its row group; bytes 0-3 and 4-7 fill one 16-byte
         // row of each.
         Value rowOffset = e.addI(
-            e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
-            e.mulI(e.remI(row, e.idx(8)), e.idx(16)));
+            base, e.addI(e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
+                         e.mulI(e.remI(row, e.idx(8)), e.idx(16))));
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
           for (int64_t p = 4 * h; p < 4 * h + 4; ++p)
@@ -559,7 +601,7 @@ private:
               b, loc,
               vector::FromElementsOp::create(b, loc, VectorType::get({4}, i32),
                                              words),
-              smem[isA ? 0 : 1], e.divI(byteOffset, 4),
+              smem[0], e.divI(byteOffset, 4),
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         }
       }
@@ -581,18 +623,22 @@ private:
     return arith::OrIOp::create(b, loc, start, c64(fixed));
   }
 
-  /// Four m64n128k16 wgmma over the staged chunk, accumulating in `acc`.
-  Value wgmmaChunk(Value acc) {
+  /// Issues four m64nNk16 wgmma over the chunk in the stage at byte
+  /// `stage`, accumulating in `acc`, as one commit group (not waited for).
+  Value wgmmaChunk(Value acc, Value stage) {
     MLIRContext *ctx = b.getContext();
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     Value group = e.divI(tid, 128);
+    Value aBase =
+        e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
+    Value bBase = e.addI(stage, e.idx(wgBOffset()));
     NVVM::WgmmaFenceAlignedOp::create(b, loc);
     for (int64_t s = 0; s < 4; ++s) {
       // k-step s spans core matrices 2s, 2s+1 of each row group.
-      Value aDesc = descriptor(
-          smem[0], e.addI(e.mulI(group, e.idx(8 * kRowGroupBytes)),
-                          e.idx(2 * s * kCoreBytes)));
-      Value bDesc = descriptor(smem[1], e.idx(2 * s * kCoreBytes));
+      Value aDesc =
+          descriptor(smem[0], e.addI(aBase, e.idx(2 * s * kCoreBytes)));
+      Value bDesc =
+          descriptor(smem[0], e.addI(bBase, e.idx(2 * s * kCoreBytes)));
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, loc, acc.getType(), acc, aDesc, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
@@ -607,13 +653,11 @@ private:
           /*satfinite=*/NVVM::MMAIntOverflowAttr());
     }
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     return acc;
   }
 
-  /// Per chunk: store the loaded chunk decoded, make it visible to the
-  /// async proxy, load the next chunk, multiply. Returns the accumulators
-  /// in forEachAccumulator order (mi = 1, ni = 16 per warp).
+  /// The pipelined loop (see above). Returns the accumulators in
+  /// forEachAccumulator order (mi = 1, ni = tileN / 8 per warp).
   SmallVector<Value> wgmmaLoop(Value numChunks) {
     int64_t n = cfg.accPerLane();
     Type f32 = b.getF32Type();
@@ -642,21 +686,26 @@ private:
         current.a.push_back({args[next], args[next + 1]});
       for (size_t q = 0; q < first.b.size(); ++q, next += 2)
         current.b.push_back({args[next], args[next + 1]});
-      // Every warpgroup waited for its wgmma of the previous chunk.
-      gpu::BarrierOp::create(b, loc);
-      wgStore(current);
+      int64_t stageBytes = (cfg.tileM() + cfg.tileN()) * kChunk * 2;
+      Value stage = e.mulI(e.remI(c, e.idx(cfg.stages)), e.idx(stageBytes));
+      StagedLoads following = wgLoad(e.addI(c, e.idx(1)), numChunks);
+      if (cfg.stages == 2)
+        gpu::BarrierOp::create(b, loc);
+      wgStore(current, stage);
       NVVM::FenceProxyOp::create(
           b, loc, NVVM::ProxyKind::async_shared,
           NVVM::SharedSpaceAttr::get(b.getContext(),
                                      NVVM::SharedSpace::shared_cta));
       gpu::BarrierOp::create(b, loc);
-      StagedLoads following = wgLoad(e.addI(c, e.idx(1)), numChunks);
-      SmallVector<Value> yield{wgmmaChunk(args[0])};
+      SmallVector<Value> yield{wgmmaChunk(args[0], stage)};
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
       for (auto *list : {&following.a, &following.b})
         for (auto &[words, sf] : *list)
           yield.append({words, sf});
       scf::YieldOp::create(b, loc, yield);
     }
+    // The last chunk's wgmma must retire before its accumulators are read.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i)
       out.push_back(LLVM::ExtractValueOp::create(b, loc, loop.getResult(0), i));
@@ -850,11 +899,13 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     };
     if (cfg.kSplit > 1)
       workgroup(cfg.accPerLane() * cfg.threads(), b.getF32Type());
-    if (cfg.wgmma) {
-      // A and B chunks, 128 rows x 64 halves each, in wgmma's layout.
-      workgroup(cfg.tileM() * kChunk / 2, b.getI32Type());
-      workgroup(cfg.tileN() * kChunk / 2, b.getI32Type());
-    }
+    // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64
+    // halves each, in wgmma's layout), more than the 48 KB a kernel may
+    // declare statically: dynamic shared memory, sized at launch.
+    int64_t ringBytes =
+        cfg.wgmma ? cfg.stages * (cfg.tileM() + cfg.tileN()) * kChunk * 2 : 0;
+    if (ringBytes)
+      func->setAttr("nvfp4.gemm_smem", b.getI64IntegerAttr(ringBytes));
     if (cfg.staged) {
       // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
       workgroup(cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type());
@@ -862,6 +913,19 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     }
     Block &entry = func.getBody().front();
     b.setInsertionPointToStart(&entry);
+    if (ringBytes) {
+      auto workgroupSpace =
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+      Value raw = gpu::DynamicSharedMemoryOp::create(
+          b, loc,
+          MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                          MemRefLayoutAttrInterface{}, workgroupSpace));
+      smem.push_back(memref::ViewOp::create(
+          b, loc,
+          MemRefType::get({ringBytes / 4}, b.getI32Type(),
+                          MemRefLayoutAttrInterface{}, workgroupSpace),
+          raw, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{}));
+    }
     // Workgroup attributions follow the operands among the block arguments.
     auto args = entry.getArguments().take_front(op->getNumOperands());
     Operands v{args[0], args[1], args[2], args[3], args[4], args[5],
@@ -880,7 +944,10 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
           at, loc, func,
           {le.mulI(le.ceilDivI(N, cfg.tileN()), le.ceilDivI(M, cfg.tileM())),
            one, one},
-          {le.idx(cfg.threads()), one, one}, /*dynamicSharedMemorySize=*/Value(),
+          {le.idx(cfg.threads()), one, one},
+          ringBytes ? Value(arith::ConstantOp::create(
+                          at, loc, at.getI32IntegerAttr(int32_t(ringBytes))))
+                    : Value(),
           op->getOperands());
     };
     if (cfg.maxM == 0) {
