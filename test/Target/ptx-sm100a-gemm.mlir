@@ -9,11 +9,12 @@
 // RUN: nvfp4-opt %s --nvfp4-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=HOST90
 
 // sm_90a's large-M kernel (128 x 256 tiles) takes its three 48 KB stages
-// of decoded chunks as dynamic shared memory; the launch passes the size.
+// of decoded chunks and three 18 KB stages of raw bytes (cp.async) as
+// dynamic shared memory; the launch passes the size.
 // HOST90-LABEL: func.func @matmul_per_token
-// HOST90: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c256{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c147456_i32
+// HOST90: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c256{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c202752_i32
 // HOST90: gpu.func @matmul_per_token_m0_gemm_large_m_wgmma(
-// HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_smem = 147456 : i64, nvfp4.gemm_tile = array<i64: 128, 256>
+// HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_smem = 202752 : i64, nvfp4.gemm_tile = array<i64: 128, 256>
 // HOST90-NEXT: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 
 // On sm_100a a GEMM whose K is a static multiple of 64 runs on tcgen05:
@@ -77,7 +78,11 @@
 // next: per chunk one block barrier after the decode, four m64n256k16
 // wgmma, commit, wait_group 1; the last group is waited for after the loop.
 // SM90: .entry matmul_per_token_m0_gemm_large_m_wgmma
-// SM90: ld.global.v2.b32
+// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}+{{[0-9]+}}], [%rd{{[0-9]+}}], 8;
+// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}+{{[0-9]+}}], [%rd{{[0-9]+}}], 4;
+// SM90: cp.async.commit_group;
+// SM90: cp.async.wait_group 2;
+// SM90: ld.shared.v2.b32
 // SM90: st.shared.v4.b32
 // SM90: fence.proxy.async.shared::cta;
 // SM90-NEXT: bar.sync 0;

@@ -60,6 +60,10 @@ constexpr int64_t kWarp = 32;
 /// accumulator of N / 2 registers per thread) and decoded chunks in flight.
 constexpr int64_t kWgmmaTileN = 256;
 constexpr int64_t kWgmmaStages = 3;
+constexpr int64_t kWgmmaRawStages = 3;
+/// Raw bytes per tile row and chunk: 4 blocks of data, and the row's scale
+/// word once per block (each thread reads only what it copied).
+constexpr int64_t kRawRowBytes = 32 + 16;
 
 /// One kernel configuration.
 struct GemmConfig {
@@ -72,6 +76,7 @@ struct GemmConfig {
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
   int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
+  int64_t rawStages = 0;   ///< wgmma: raw chunks (cp.async) in the ring
 
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
@@ -99,7 +104,7 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
     large = {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
              /*warpsM=*/8,    /*warpsN=*/1, /*kSplit=*/1, /*maxM=*/0,
              /*unroll=*/1,    /*staged=*/false, /*wgmma=*/true,
-             /*stages=*/kWgmmaStages};
+             /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages};
   }
   return {small, medium, large};
 }
@@ -515,8 +520,10 @@ private:
   // buffers in dynamic shared memory, so the CUDA-core decode of chunk c+1
   // runs while the tensor cores multiply chunk c. Per chunk c, with stage
   // c % S:
-  //   1. issue the global loads of chunk c+1 into registers (they fly
-  //      during all of steps 2-5);
+  //   1. start the cp.async copies of chunk c+2's FP4 bytes and scale words
+  //      into a ring of three raw stages (each thread copies, and later
+  //      reads, only its own items' bytes: no barrier), then wait for
+  //      chunk c's copies and read them;
   //   2. (S == 2 only) barrier: every warpgroup has retired wgmma(c-2),
   //      the last reader of the stage;
   //   3. decode chunk c into the stage, then fence.proxy.async so the
@@ -551,25 +558,124 @@ private:
     return {row, e.divI(lane, 8)};
   }
 
-  StagedLoads wgLoad(Value c, Value numChunks) {
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    StagedLoads l;
+  /// A pointer in address space `space` to element 0 of contiguous
+  /// `memref` (the aligned pointer plus its offset, in bytes for the byte
+  /// buffers used here); global pointers are converted from generic ones.
+  Value basePointer(Value memref, unsigned space) {
+    MLIRContext *ctx = b.getContext();
+    auto md = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    Value addr = arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+                                              e.addI(base, md.getOffset()));
+    if (space == 3) // A workgroup memref already holds a shared address.
+      return LLVM::IntToPtrOp::create(
+          b, loc, LLVM::LLVMPointerType::get(ctx, 3), addr);
+    Value generic = LLVM::IntToPtrOp::create(
+        b, loc, LLVM::LLVMPointerType::get(ctx), addr);
+    return LLVM::AddrSpaceCastOp::create(
+        b, loc, LLVM::LLVMPointerType::get(ctx, space), generic);
+  }
+
+  /// Byte `offset` past pointer `base`.
+  Value offsetPointer(Value base, Value offset) {
+    return LLVM::GEPOp::create(
+        b, loc, base.getType(), b.getI8Type(), base,
+        ValueRange{arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+                                                offset)});
+  }
+
+  /// Byte offsets, within a raw stage, of the 8 data bytes and of the
+  /// scale word of item (`tileRow`, `t4`), `tileRow` counting A's rows
+  /// then B's.
+  Value rawDataOffset(Value tileRow, Value t4) {
+    return e.addI(e.mulI(tileRow, e.idx(32)), e.mulI(t4, e.idx(8)));
+  }
+  Value rawScaleOffset(Value tileRow, Value t4) {
+    return e.addI(e.idx((cfg.tileM() + cfg.tileN()) * 32),
+                  e.addI(e.mulI(tileRow, e.idx(16)), e.mulI(t4, e.idx(4))));
+  }
+
+  /// Calls `fn(isA, tileRow, row, t4)` for each decode item of thread
+  /// `tid`: `row` within its operand's tile, `tileRow` within the stage.
+  void forEachWgItem(Value tid,
+                     function_ref<void(bool, Value, Value, Value)> fn) {
     for (bool isA : {true, false}) {
       int64_t rows = isA ? cfg.tileM() : cfg.tileN();
       for (int64_t q = 0; q < wgItems(rows); ++q) {
         auto [row, t4] = wgItem(tid, q);
-        Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
-        Value blkValid = blockValid(blk, c, numChunks);
-        SmallVector<Value, 1> valid;
-        Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
-                           isA ? M : N, valid);
-        (isA ? l.a : l.b)
-            .push_back(isA ? loadBlock(v.aData, aScaleFlat, r, valid[0], blk,
-                                       blkValid)
-                           : loadBlock(v.bData, bScaleFlat, r, valid[0], blk,
-                                       blkValid));
+        fn(isA, isA ? row : e.addI(row, e.idx(cfg.tileM())), row, t4);
       }
     }
+  }
+
+  /// Starts copying chunk `c`'s bytes of this thread's items into the raw
+  /// stage at byte `raw` of the ring with cp.async: the 8 data bytes of
+  /// each item and its row's 4-byte scale word (blocks 4c .. 4c+3, one
+  /// aligned word in the 128x4 layout). Rows and chunks out of range copy
+  /// clamped, in-bounds bytes; wgRead zeroes their scales.
+  void wgCopy(Value c, Value raw, Value numChunks) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value lastBlock = arith::SubIOp::create(b, loc, numBlocks, e.idx(1));
+    Value lastChunk = arith::SubIOp::create(b, loc, numChunks, e.idx(1));
+    Value scaleBlock = e.mulI(e.minI(c, lastChunk), e.idx(4));
+    auto ca = NVVM::LoadCacheModifierKindAttr::get(
+        b.getContext(), NVVM::LoadCacheModifierKind::CA);
+    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
+      SmallVector<Value, 1> valid;
+      Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
+                         isA ? M : N, valid);
+      Value data = isA ? v.aData : v.bData;
+      Value blk = e.minI(e.addI(e.mulI(c, e.idx(4)), t4), lastBlock);
+      Value src = offsetPointer(
+          isA ? sources.aData : sources.bData,
+          e.addI(e.mulI(r, e.dim(data, 1)), e.mulI(blk, e.idx(8))));
+      NVVM::CpAsyncOp::create(
+          b, loc,
+          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
+          src, b.getI32IntegerAttr(8), ca, /*cpSize=*/Value());
+      NumericsBuilder sm(b, loc);
+      Value scaleAt = sm.scaleOffset(ScaleLayout::Swizzle128x4, r, scaleBlock,
+                                     numBlocks);
+      NVVM::CpAsyncOp::create(
+          b, loc,
+          offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(tileRow, t4))),
+          offsetPointer(isA ? sources.aScale : sources.bScale, scaleAt),
+          b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
+    });
+  }
+
+  /// Chunk `c`'s items of this thread from the raw stage at byte `raw`
+  /// (after its copies completed): data words and f16x2 block scales, 0
+  /// for rows and blocks out of range.
+  StagedLoads wgRead(Value c, Value raw) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    auto i32 = b.getI32Type();
+    StagedLoads l;
+    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
+      Value r = e.addI(isA ? tileRowBase : tileColBase, row);
+      Value rowValid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             r, isA ? M : N);
+      Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
+      Value blkValid = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ult, blk, numBlocks);
+      Value words = LLVM::LoadOp::create(
+          b, loc, VectorType::get({2}, i32),
+          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
+          /*alignment=*/8);
+      Value scaleWord = LLVM::LoadOp::create(
+          b, loc, i32,
+          offsetPointer(sources.ring,
+                        e.addI(raw, rawScaleOffset(tileRow, t4))),
+          /*alignment=*/4);
+      Value shift = arith::IndexCastUIOp::create(
+          b, loc, i32, e.mulI(t4, e.idx(8)));
+      Value sf = arith::AndIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, scaleWord, shift), m.i32(0xFF));
+      // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
+      sf = m.select(arith::AndIOp::create(b, loc, rowValid, blkValid), sf,
+                    m.i32(0));
+      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
+    });
     return l;
   }
 
@@ -668,27 +774,49 @@ private:
     for (int64_t i = 0; i < n; ++i)
       acc = LLVM::InsertValueOp::create(b, loc, acc, zero, i);
 
-    StagedLoads first = wgLoad(e.idx(0), numChunks);
-    SmallVector<Value> iter{acc};
-    for (auto *list : {&first.a, &first.b})
-      for (auto &[words, sf] : *list)
-        iter.append({words, sf});
-    auto loop =
-        scf::ForOp::create(b, loc, e.idx(0), numChunks, e.idx(1), iter);
+    sources = {basePointer(v.aData, 1), basePointer(v.aScale, 1),
+               basePointer(v.bData, 1), basePointer(v.bScale, 1),
+               basePointer(smem[0], 3)};
+    int64_t stageBytes = (cfg.tileM() + cfg.tileN()) * kChunk * 2;
+    int64_t rawBytes = (cfg.tileM() + cfg.tileN()) * kRawRowBytes;
+    int64_t rawBase = cfg.stages * stageBytes;
+    // Stage offsets rotate as loop-carried values: the ring sizes are not
+    // powers of two, and a remainder per chunk costs more than a select.
+    auto rotate = [&](Value offset, int64_t base, int64_t size, int64_t n) {
+      Value next = e.addI(offset, e.idx(size));
+      Value wrap = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         next, e.idx(base + n * size));
+      return arith::SelectOp::create(b, loc, wrap, e.idx(base), next)
+          .getResult();
+    };
+    // Every thread copies and reads only its own items' bytes, so its
+    // cp.async groups need no barrier: one group per chunk, rawStages - 1
+    // chunks ahead.
+    Value raw = e.idx(rawBase);
+    for (int64_t j = 0; j + 1 < cfg.rawStages; ++j) {
+      wgCopy(e.idx(j), raw, numChunks);
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      raw = rotate(raw, rawBase, rawBytes, cfg.rawStages);
+    }
+    // Carried: accumulators, the decoded stage of chunk c, the raw stage
+    // of chunk c and the one chunk c + rawStages - 1 is copied to.
+    auto loop = scf::ForOp::create(
+        b, loc, e.idx(0), numChunks, e.idx(1),
+        ValueRange{acc, e.idx(0), e.idx(rawBase), raw});
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value c = loop.getInductionVar();
       auto args = loop.getRegionIterArgs();
-      StagedLoads current;
-      unsigned next = 1;
-      for (size_t q = 0; q < first.a.size(); ++q, next += 2)
-        current.a.push_back({args[next], args[next + 1]});
-      for (size_t q = 0; q < first.b.size(); ++q, next += 2)
-        current.b.push_back({args[next], args[next + 1]});
-      int64_t stageBytes = (cfg.tileM() + cfg.tileN()) * kChunk * 2;
-      Value stage = e.mulI(e.remI(c, e.idx(cfg.stages)), e.idx(stageBytes));
-      StagedLoads following = wgLoad(e.addI(c, e.idx(1)), numChunks);
+      Value stage = args[1], rawRead = args[2], rawWrite = args[3];
+      // The copy goes to the raw stage read at chunk c - 1 (by this thread,
+      // earlier in program order); then chunk c's own group is complete
+      // once at most rawStages - 1 newer groups are pending.
+      wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      NVVM::CpAsyncWaitGroupOp::create(
+          b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 1)));
+      StagedLoads current = wgRead(c, rawRead);
       if (cfg.stages == 2)
         gpu::BarrierOp::create(b, loc);
       wgStore(current, stage);
@@ -697,15 +825,18 @@ private:
           NVVM::SharedSpaceAttr::get(b.getContext(),
                                      NVVM::SharedSpace::shared_cta));
       gpu::BarrierOp::create(b, loc);
-      SmallVector<Value> yield{wgmmaChunk(args[0], stage)};
+      Value next = wgmmaChunk(args[0], stage);
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
-      for (auto *list : {&following.a, &following.b})
-        for (auto &[words, sf] : *list)
-          yield.append({words, sf});
-      scf::YieldOp::create(b, loc, yield);
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{next, rotate(stage, 0, stageBytes, cfg.stages),
+                     rotate(rawRead, rawBase, rawBytes, cfg.rawStages),
+                     rotate(rawWrite, rawBase, rawBytes, cfg.rawStages)});
     }
-    // The last chunk's wgmma must retire before its accumulators are read.
+    // The last chunk's wgmma must retire before its accumulators are read,
+    // and no copy may still target shared memory when the block exits.
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(0));
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i)
       out.push_back(LLVM::ExtractValueOp::create(b, loc, loop.getResult(0), i));
@@ -852,6 +983,11 @@ private:
   Value g, t, kSlice, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
   Value wmIndex, wnIndex, tileRowBase, tileColBase;
+  /// wgmma path: pointers to the operands' data and scales (global) and to
+  /// the shared ring.
+  struct {
+    Value aData, aScale, bData, bScale, ring;
+  } sources;
   SmallVector<Value> aRows, aValid, bRows, bValid;
 };
 } // namespace
@@ -903,7 +1039,9 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     // halves each, in wgmma's layout), more than the 48 KB a kernel may
     // declare statically: dynamic shared memory, sized at launch.
     int64_t ringBytes =
-        cfg.wgmma ? cfg.stages * (cfg.tileM() + cfg.tileN()) * kChunk * 2 : 0;
+        cfg.wgmma ? (cfg.tileM() + cfg.tileN()) *
+                        (cfg.stages * kChunk * 2 + cfg.rawStages * kRawRowBytes)
+                  : 0;
     if (ringBytes)
       func->setAttr("nvfp4.gemm_smem", b.getI64IntegerAttr(ringBytes));
     if (cfg.staged) {
