@@ -61,9 +61,9 @@ constexpr int64_t kWarp = 32;
 constexpr int64_t kWgmmaTileN = 256;
 constexpr int64_t kWgmmaStages = 3;
 constexpr int64_t kWgmmaRawStages = 3;
-/// Raw bytes per tile row and chunk: 4 blocks of data, and the row's scale
-/// word once per block (each thread reads only what it copied).
-constexpr int64_t kRawRowBytes = 32 + 16;
+/// Raw bytes per tile row and chunk: 4 blocks of data and the row's scale
+/// word (blocks 4c .. 4c+3).
+constexpr int64_t kRawRowBytes = 32 + 4;
 
 /// One kernel configuration.
 struct GemmConfig {
@@ -521,19 +521,21 @@ private:
   // runs while the tensor cores multiply chunk c. Per chunk c, with stage
   // c % S:
   //   1. start the cp.async copies of chunk c+2's FP4 bytes and scale words
-  //      into a ring of three raw stages (each thread copies, and later
-  //      reads, only its own items' bytes: no barrier), then wait for
-  //      chunk c's copies and read them;
+  //      into a ring of three raw stages, and read chunk c's (waited for
+  //      and published by the barrier of chunk c-1);
   //   2. (S == 2 only) barrier: every warpgroup has retired wgmma(c-2),
   //      the last reader of the stage;
   //   3. decode chunk c into the stage, then fence.proxy.async so the
   //      generic-proxy stores are visible to wgmma's async proxy;
-  //   4. barrier: the stage is complete;
+  //   4. wait for this thread's copies of chunk c+1; barrier: the stage
+  //      is complete, and so are chunk c+1's raw bytes;
   //   5. wgmma.fence, four wgmma on the stage, commit_group;
   //   6. wait_group 1: wgmma(c-1) has retired, wgmma(c) may still run.
   // With S >= 3 one barrier per chunk suffices: a thread passes the
   // barrier of chunk c-1 only after every thread's wait_group 1 of chunk
-  // c-2, which retired wgmma(c-3), the last reader of stage c % S.
+  // c-2, which retired wgmma(c-3), the last reader of stage c % S. The
+  // same barrier guards the raw ring: chunk c+2's copies (step 1) go to
+  // the raw stage every thread read chunk c-1 from before it.
   //===------------------------------------------------------------------===//
 
   static constexpr int64_t kCoreBytes = 128;
@@ -584,15 +586,15 @@ private:
                                                 offset)});
   }
 
-  /// Byte offsets, within a raw stage, of the 8 data bytes and of the
-  /// scale word of item (`tileRow`, `t4`), `tileRow` counting A's rows
-  /// then B's.
+  /// Byte offsets, within a raw stage, of the 8 data bytes of item
+  /// (`tileRow`, `t4`) and of the scale word of `tileRow` (counting A's
+  /// rows, then B's).
   Value rawDataOffset(Value tileRow, Value t4) {
     return e.addI(e.mulI(tileRow, e.idx(32)), e.mulI(t4, e.idx(8)));
   }
-  Value rawScaleOffset(Value tileRow, Value t4) {
+  Value rawScaleOffset(Value tileRow) {
     return e.addI(e.idx((cfg.tileM() + cfg.tileN()) * 32),
-                  e.addI(e.mulI(tileRow, e.idx(16)), e.mulI(t4, e.idx(4))));
+                  e.mulI(tileRow, e.idx(4)));
   }
 
   /// Calls `fn(isA, tileRow, row, t4)` for each decode item of thread
@@ -608,11 +610,12 @@ private:
     }
   }
 
-  /// Starts copying chunk `c`'s bytes of this thread's items into the raw
-  /// stage at byte `raw` of the ring with cp.async: the 8 data bytes of
-  /// each item and its row's 4-byte scale word (blocks 4c .. 4c+3, one
-  /// aligned word in the 128x4 layout). Rows and chunks out of range copy
-  /// clamped, in-bounds bytes; wgRead zeroes their scales.
+  /// Starts copying chunk `c`'s bytes into the raw stage at byte `raw` of
+  /// the ring with cp.async: the 8 data bytes of each of this thread's
+  /// decode items, and the 4-byte scale words (blocks 4c .. 4c+3, one
+  /// aligned word in the 128x4 layout) of one or two tile rows. Rows and
+  /// chunks out of range copy clamped, in-bounds bytes; wgRead zeroes their
+  /// scales.
   void wgCopy(Value c, Value raw, Value numChunks) {
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     Value lastBlock = arith::SubIOp::create(b, loc, numBlocks, e.idx(1));
@@ -633,20 +636,50 @@ private:
           b, loc,
           offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
           src, b.getI32IntegerAttr(8), ca, /*cpSize=*/Value());
-      NumericsBuilder sm(b, loc);
-      Value scaleAt = sm.scaleOffset(ScaleLayout::Swizzle128x4, r, scaleBlock,
-                                     numBlocks);
-      NVVM::CpAsyncOp::create(
-          b, loc,
-          offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(tileRow, t4))),
-          offsetPointer(isA ? sources.aScale : sources.bScale, scaleAt),
-          b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
     });
+    // Scale word of tile row i = tid, tid + threads, ...: A's rows, then
+    // B's.
+    int64_t rows = cfg.tileM() + cfg.tileN();
+    for (int64_t q = 0; q * cfg.threads() < rows; ++q) {
+      Value i = e.addI(tid, e.idx(q * cfg.threads()));
+      auto copy = [&] {
+        Value isA = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          i, e.idx(cfg.tileM()));
+        auto pick = [&](Value x, Value y) {
+          return arith::SelectOp::create(b, loc, isA, x, y).getResult();
+        };
+        Value row = e.addI(
+            pick(tileRowBase, tileColBase),
+            pick(i, arith::SubIOp::create(b, loc, i, e.idx(cfg.tileM()))));
+        Value r = e.minI(row, arith::SubIOp::create(b, loc, pick(M, N),
+                                                    e.idx(1)));
+        NumericsBuilder sm(b, loc);
+        Value scaleAt = sm.scaleOffset(ScaleLayout::Swizzle128x4, r,
+                                       scaleBlock, numBlocks);
+        NVVM::CpAsyncOp::create(
+            b, loc, offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(i))),
+            offsetPointer(pick(sources.aScale, sources.bScale), scaleAt),
+            b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
+      };
+      if ((q + 1) * cfg.threads() <= rows) {
+        copy();
+        continue;
+      }
+      // The last round covers part of the block (whole warps).
+      auto ifOp = scf::IfOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+                                e.idx(rows)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      copy();
+    }
   }
 
   /// Chunk `c`'s items of this thread from the raw stage at byte `raw`
-  /// (after its copies completed): data words and f16x2 block scales, 0
-  /// for rows and blocks out of range.
+  /// (complete and visible to every thread): data words and f16x2 block
+  /// scales, 0 for rows and blocks out of range.
   StagedLoads wgRead(Value c, Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     auto i32 = b.getI32Type();
@@ -662,15 +695,12 @@ private:
           b, loc, VectorType::get({2}, i32),
           offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
           /*alignment=*/8);
-      Value scaleWord = LLVM::LoadOp::create(
+      Value sf = arith::ExtUIOp::create(
           b, loc, i32,
-          offsetPointer(sources.ring,
-                        e.addI(raw, rawScaleOffset(tileRow, t4))),
-          /*alignment=*/4);
-      Value shift = arith::IndexCastUIOp::create(
-          b, loc, i32, e.mulI(t4, e.idx(8)));
-      Value sf = arith::AndIOp::create(
-          b, loc, arith::ShRUIOp::create(b, loc, scaleWord, shift), m.i32(0xFF));
+          LLVM::LoadOp::create(
+              b, loc, b.getI8Type(),
+              offsetPointer(sources.ring,
+                            e.addI(raw, e.addI(rawScaleOffset(tileRow), t4)))));
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
       sf = m.select(arith::AndIOp::create(b, loc, rowValid, blkValid), sf,
                     m.i32(0));
@@ -789,15 +819,17 @@ private:
       return arith::SelectOp::create(b, loc, wrap, e.idx(base), next)
           .getResult();
     };
-    // Every thread copies and reads only its own items' bytes, so its
-    // cp.async groups need no barrier: one group per chunk, rawStages - 1
-    // chunks ahead.
+    // One cp.async group per chunk, rawStages - 1 chunks ahead; a chunk's
+    // copies are waited for before the block barrier preceding its decode.
     Value raw = e.idx(rawBase);
     for (int64_t j = 0; j + 1 < cfg.rawStages; ++j) {
       wgCopy(e.idx(j), raw, numChunks);
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
       raw = rotate(raw, rawBase, rawBytes, cfg.rawStages);
     }
+    NVVM::CpAsyncWaitGroupOp::create(
+        b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
+    gpu::BarrierOp::create(b, loc);
     // Carried: accumulators, the decoded stage of chunk c, the raw stage
     // of chunk c and the one chunk c + rawStages - 1 is copied to.
     auto loop = scf::ForOp::create(
@@ -809,13 +841,10 @@ private:
       Value c = loop.getInductionVar();
       auto args = loop.getRegionIterArgs();
       Value stage = args[1], rawRead = args[2], rawWrite = args[3];
-      // The copy goes to the raw stage read at chunk c - 1 (by this thread,
-      // earlier in program order); then chunk c's own group is complete
-      // once at most rawStages - 1 newer groups are pending.
+      // The copy goes to the raw stage read at chunk c - 1, before the
+      // last barrier.
       wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
-      NVVM::CpAsyncWaitGroupOp::create(
-          b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 1)));
       StagedLoads current = wgRead(c, rawRead);
       if (cfg.stages == 2)
         gpu::BarrierOp::create(b, loc);
@@ -824,6 +853,11 @@ private:
           b, loc, NVVM::ProxyKind::async_shared,
           NVVM::SharedSpaceAttr::get(b.getContext(),
                                      NVVM::SharedSpace::shared_cta));
+      // This thread's copies of chunk c + 1 are complete (only chunk
+      // c + rawStages - 1's may be pending); the barrier publishes them
+      // with the decoded stage.
+      NVVM::CpAsyncWaitGroupOp::create(
+          b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
       gpu::BarrierOp::create(b, loc);
       Value next = wgmmaChunk(args[0], stage);
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
