@@ -61,6 +61,7 @@ constexpr int64_t kWarp = 32;
 constexpr int64_t kWgmmaTileN = 256;
 constexpr int64_t kWgmmaStages = 3;
 constexpr int64_t kWgmmaRawStages = 3;
+static_assert(kWgmmaRawStages >= 2, "copies run at least one chunk ahead");
 /// Raw bytes per tile row and chunk: 4 blocks of data and the row's scale
 /// word (blocks 4c .. 4c+3).
 constexpr int64_t kRawRowBytes = 32 + 4;
@@ -812,10 +813,11 @@ private:
     int64_t rawBase = cfg.stages * stageBytes;
     // Stage offsets rotate as loop-carried values: the ring sizes are not
     // powers of two, and a remainder per chunk costs more than a select.
-    auto rotate = [&](Value offset, int64_t base, int64_t size, int64_t n) {
+    auto rotate = [&](Value offset, int64_t base, int64_t size,
+                      int64_t count) {
       Value next = e.addI(offset, e.idx(size));
       Value wrap = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                         next, e.idx(base + n * size));
+                                         next, e.idx(base + count * size));
       return arith::SelectOp::create(b, loc, wrap, e.idx(base), next)
           .getResult();
     };
