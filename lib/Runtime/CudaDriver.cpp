@@ -6,6 +6,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
 
+#include <algorithm>
 #include <dlfcn.h>
 #include <mutex>
 
@@ -47,6 +48,7 @@ struct CudaDevice::Api {
   CUresult (*moduleLoadData)(CUmodule *, const void *);
   CUresult (*moduleUnload)(CUmodule);
   CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*funcSetAttribute)(CUfunction, int, int);
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
@@ -113,6 +115,7 @@ llvm::Expected<const CudaDevice::Api *> loadApi(llvm::StringRef library) {
     get(api.moduleLoadData, "cuModuleLoadData");
     get(api.moduleUnload, "cuModuleUnload");
     get(api.moduleGetFunction, "cuModuleGetFunction");
+    get(api.funcSetAttribute, "cuFuncSetAttribute");
     get(api.launchKernel, "cuLaunchKernel");
     get(api.streamCreate, "cuStreamCreate");
     get(api.streamDestroy, "cuStreamDestroy_v2");
@@ -157,10 +160,30 @@ public:
     return fn;
   }
 
+  /// Lets `fn` (named `name`) take `bytes` of dynamic shared memory: a
+  /// kernel gets at most 48 KB unless its limit is raised.
+  llvm::Error reserveSharedMemory(llvm::StringRef name, CUfunction fn,
+                                  unsigned bytes) {
+    constexpr unsigned kDefaultLimit = 48 * 1024;
+    unsigned &limit = sharedLimits[name];
+    if (bytes <= std::max(limit, kDefaultLimit))
+      return llvm::Error::success();
+    // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.
+    constexpr int kMaxDynamicSharedSizeBytes = 8;
+    if (llvm::Error e = check(api,
+                              api->funcSetAttribute(
+                                  fn, kMaxDynamicSharedSizeBytes, int(bytes)),
+                              "cuFuncSetAttribute"))
+      return e;
+    limit = bytes;
+    return llvm::Error::success();
+  }
+
 private:
   const Api *api;
   CUmodule module;
   llvm::StringMap<CUfunction> functions;
+  llvm::StringMap<unsigned> sharedLimits;
 };
 
 llvm::Expected<std::unique_ptr<CudaDevice>> CudaDevice::open(int ordinal) {
@@ -309,15 +332,19 @@ llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
 
 llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
                                unsigned grid, unsigned block,
-                               llvm::ArrayRef<void *> params, void *stream) {
+                               llvm::ArrayRef<void *> params, void *stream,
+                               unsigned sharedBytes) {
   // Launches may come from any thread; the context must be current there.
   if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
     return e;
   auto fn = module.function(kernel);
   if (!fn)
     return fn.takeError();
+  if (llvm::Error e = module.reserveSharedMemory(kernel, *fn, sharedBytes))
+    return e;
   return check(api,
-               api->launchKernel(*fn, grid, 1, 1, block, 1, 1, 0, stream,
+               api->launchKernel(*fn, grid, 1, 1, block, 1, 1, sharedBytes,
+                                 stream,
                                  const_cast<void **>(params.data()), nullptr),
                "cuLaunchKernel");
 }

@@ -81,7 +81,7 @@ llvm::Error launchViews(CudaDevice &d, const CompiledQuantize &compiled,
                        std::to_string(n) + " needs more thread blocks than "
                        "a 1-D grid holds");
     return d.launch(module, k.name, unsigned(blocks), unsigned(k.threads),
-                    args);
+                    args, /*stream=*/nullptr, unsigned(k.sharedBytes));
   }
   return makeError("internal error: no GEMM kernel serves M = " +
                    std::to_string(m));

@@ -295,6 +295,8 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
     }
     if (auto maxM = func->getAttrOfType<IntegerAttr>("nvfp4.gemm_max_m"))
       info.maxM = maxM.getInt();
+    if (auto smem = func->getAttrOfType<IntegerAttr>("nvfp4.gemm_smem"))
+      info.sharedBytes = smem.getInt();
     if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
       info.threads = (*block)[0];
     compiled.kernels.push_back(info);

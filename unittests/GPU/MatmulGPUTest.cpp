@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <tuple>
 
 using namespace mlir::nvfp4;
 using namespace ::nvfp4::testing;
@@ -185,6 +186,23 @@ TEST_P(GPUMatmul, MatchesFloat64Reference) {
                           std::to_string(n) + " K=" + std::to_string(k);
       ASSERT_EQ(runCase(GetParam(), c, rng), "") << where;
     }
+  // Large-M kernels on ragged tiles: M and N past a 128 x 256 tile edge,
+  // K from one chunk up to an odd number of chunks (the sm_90a kernel's
+  // rings wrap), and a partial last chunk (K = 336: 21 blocks) where 1x64
+  // windows do not require whole chunks.
+  bool windows = std::string(GetParam().a) == "local_1x64" ||
+                 std::string(GetParam().b) == "local_1x64";
+  std::vector<std::tuple<int64_t, int64_t, int64_t>> ragged = {
+      {300, 300, 320}, {260, 520, 64}, {513, 392, 128}, {384, 264, 448}};
+  if (!windows)
+    ragged.push_back({300, 300, 336});
+  for (auto [m, n, k] : ragged) {
+    Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
+    ++index;
+    ASSERT_EQ(runCase(GetParam(), c, rng), "")
+        << GetParam().a << " x " << GetParam().b << " M=" << m
+        << " N=" << n << " K=" << k;
+  }
   // Every output type with and without bias, and adversarial A operands.
   for (ElementType out : outs)
     for (bool bias : {false, true})
@@ -287,6 +305,12 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
         EXPECT_EQ(k.work, "gemm");
         EXPECT_GT(k.threads, 0);
         EXPECT_GT(k.tileM * k.tileN, 0);
+        // Only sm_90a's wgmma kernel takes dynamic shared memory: its ring
+        // of decoded chunks, beyond the 48 KB a kernel may declare.
+        if (llvm::StringRef(k.name).ends_with("large_m_wgmma"))
+          EXPECT_GT(k.sharedBytes, 48 * 1024) << k.name;
+        else
+          EXPECT_EQ(k.sharedBytes, 0) << k.name;
       }
     }
   }

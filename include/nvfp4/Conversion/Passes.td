@@ -98,7 +98,8 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
 
     `nvfp4.dequantize` is one kernel, a thread per 16-block. `nvfp4.matmul`
     becomes GEMM kernels (`nvfp4.work = "gemm"`, with `nvfp4.gemm_tile` and
-    `nvfp4.gemm_max_m`), one per M range, chosen by `scf.if` on M in the
+    `nvfp4.gemm_max_m`, and `nvfp4.gemm_smem` for the bytes of dynamic shared
+    memory a launch must pass), one per M range, chosen by `scf.if` on M in the
     host code: f16 dequantize-on-load with `mma.sync` (and `wgmma` for large
     M on `sm_90a`), or `tcgen05.mma` with FP4 operands on `sm_100a`
     (docs/Rationale.md). `nvfp4.grouped_matmul` has no GPU lowering (its

@@ -62,10 +62,12 @@ public:
   /// pointers to each kernel parameter's value (cuLaunchKernel style).
   llvm::Error launch(Module &module, llvm::StringRef kernel, unsigned grid,
                      unsigned block, llvm::ArrayRef<void *> params);
-  /// The same on `stream` (a CUstream; null is the legacy default stream).
+  /// The same on `stream` (a CUstream; null is the legacy default stream)
+  /// with `sharedBytes` of dynamic shared memory per block; above the
+  /// default 48 KB the kernel's limit is raised first (once per kernel).
   llvm::Error launch(Module &module, llvm::StringRef kernel, unsigned grid,
                      unsigned block, llvm::ArrayRef<void *> params,
-                     void *stream);
+                     void *stream, unsigned sharedBytes = 0);
 
   /// Streams (CUstream handles) for asynchronous work.
   llvm::Expected<void *> createStream();

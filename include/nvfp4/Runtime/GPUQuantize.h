@@ -30,6 +30,7 @@ struct KernelInfo {
   int64_t threads = 0;          ///< threads per block (known block size)
   int64_t tileM = 0, tileN = 0; ///< gemm: the block's tile of D
   int64_t maxM = 0;             ///< gemm: serves M <= maxM (0: any M)
+  int64_t sharedBytes = 0;      ///< dynamic shared memory per block
 };
 
 /// A recipe compiled for one GPU target.

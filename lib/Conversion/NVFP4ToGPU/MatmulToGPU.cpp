@@ -25,7 +25,10 @@
 //  * medium M (<= 256): the same with 32-row tiles and a 4-way K split;
 //  * large M: 128 x 128 (64 for window operands) block tiles whose operands
 //    are decoded once per block into shared memory, in mma fragment order
-//    (the staged path below), 64 x 32 warp tiles.
+//    (the staged path below), 64 x 32 warp tiles. On sm_90a (per-tensor and
+//    per-token operands) the wgmma kernel instead: the decode of chunk c+1
+//    into a ring of shared-memory stages overlaps the asynchronous wgmma of
+//    chunk c (the wgmma path below).
 // On sm_100a the tcgen05 kernel (MatmulTcgen05.cpp) replaces the last one.
 //
 //===----------------------------------------------------------------------===//
@@ -53,6 +56,15 @@ namespace {
 /// Elements of K per chunk: four 16-blocks, one 1x64 window.
 constexpr int64_t kChunk = 64;
 constexpr int64_t kWarp = 32;
+/// The sm_90a large-M kernel: tile N (each warpgroup one m64nNk16
+/// accumulator of N / 2 registers per thread) and decoded chunks in flight.
+constexpr int64_t kWgmmaTileN = 256;
+constexpr int64_t kWgmmaStages = 3;
+constexpr int64_t kWgmmaRawStages = 3;
+static_assert(kWgmmaRawStages >= 2, "copies run at least one chunk ahead");
+/// Raw bytes per tile row and chunk: 4 blocks of data and the row's scale
+/// word (blocks 4c .. 4c+3).
+constexpr int64_t kRawRowBytes = 32 + 4;
 
 /// One kernel configuration.
 struct GemmConfig {
@@ -64,6 +76,8 @@ struct GemmConfig {
   int64_t unroll;          ///< chunks whose loads are issued together
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
+  int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
+  int64_t rawStages = 0;   ///< wgmma: raw chunks (cp.async) in the ring
 
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
@@ -86,11 +100,12 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
                    /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
                    /*staged=*/true};
   if (wgmma && !window) {
-    // sm_90a: two warpgroups, each a 64 x 128 wgmma accumulator; the
-    // fragment of warp w of the block is rows 16w.. of the 128 x 128 tile.
-    large = {"large_m_wgmma", /*mi=*/1, /*ni=*/16, /*warpsM=*/8,
-             /*warpsN=*/1,    /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
-             /*staged=*/false, /*wgmma=*/true};
+    // sm_90a: two warpgroups, each a 64 x kWgmmaTileN wgmma accumulator;
+    // the fragment of warp w of the block is rows 16w.. of the tile.
+    large = {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
+             /*warpsM=*/8,    /*warpsN=*/1, /*kSplit=*/1, /*maxM=*/0,
+             /*unroll=*/1,    /*staged=*/false, /*wgmma=*/true,
+             /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages};
   }
   return {small, medium, large};
 }
@@ -499,54 +514,218 @@ private:
   // matrices of 128 contiguous bytes, [row / 8][k / 8] with k fastest, so
   // the leading byte offset (next core matrix along K) is 128 and the
   // stride byte offset (next 8 rows) is 1024 for a 64-wide chunk. Each
-  // warpgroup multiplies its 64 rows of A by all 128 rows of B with four
-  // m64n128k16 wgmma per chunk into 64 fp32 registers per thread.
+  // warpgroup multiplies its 64 rows of A by all tileN rows of B with four
+  // m64nNk16 wgmma per chunk into N / 2 fp32 registers per thread.
+  //
+  // A software pipeline: the decoded chunks go to a ring of `stages`
+  // buffers in dynamic shared memory, so the CUDA-core decode of chunk c+1
+  // runs while the tensor cores multiply chunk c. Per chunk c, with stage
+  // c % S:
+  //   1. start the cp.async copies of chunk c+2's FP4 bytes and scale words
+  //      into a ring of three raw stages, and read chunk c's (waited for
+  //      and published by the barrier of chunk c-1);
+  //   2. (S == 2 only) barrier: every warpgroup has retired wgmma(c-2),
+  //      the last reader of the stage;
+  //   3. decode chunk c into the stage, then fence.proxy.async so the
+  //      generic-proxy stores are visible to wgmma's async proxy;
+  //   4. wait for this thread's copies of chunk c+1; barrier: the stage
+  //      is complete, and so are chunk c+1's raw bytes;
+  //   5. wgmma.fence, four wgmma on the stage, commit_group;
+  //   6. wait_group 1: wgmma(c-1) has retired, wgmma(c) may still run.
+  // With S >= 3 one barrier per chunk suffices: a thread passes the
+  // barrier of chunk c-1 only after every thread's wait_group 1 of chunk
+  // c-2, which retired wgmma(c-3), the last reader of stage c % S. The
+  // same barrier guards the raw ring: chunk c+2's copies (step 1) go to
+  // the raw stage every thread read chunk c-1 from before it.
   //===------------------------------------------------------------------===//
 
   static constexpr int64_t kCoreBytes = 128;
   static constexpr int64_t kRowGroupBytes = kCoreBytes * (kChunk / 8);
 
+  /// Byte offset of B's chunk within a stage (A's is 0).
+  int64_t wgBOffset() const { return cfg.tileM() * kChunk * 2; }
+
   /// Decode items per thread: one (row, 16-block) per item.
   int64_t wgItems(int64_t rows) const { return rows * 4 / cfg.threads(); }
 
-  StagedLoads wgLoad(Value c, Value numChunks) {
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    StagedLoads l;
+  /// Row (within the tile) and 16-block (0..3) of decode item `q` of
+  /// thread `tid`: lanes 8i..8i+7 of a warp take block i of 8 consecutive
+  /// rows. Each group of 8 lanes then stores 16 bytes to each of the 8 rows
+  /// of one core matrix, 8 distinct bank groups (no conflict), while the
+  /// warp's global loads still cover 8 rows x 32 contiguous bytes.
+  std::pair<Value, Value> wgItem(Value tid, int64_t q) {
+    Value index = e.addI(tid, e.idx(q * cfg.threads()));
+    Value lane = e.remI(index, e.idx(kWarp));
+    Value row = e.addI(e.mulI(e.divI(index, kWarp), e.idx(8)),
+                       e.remI(lane, e.idx(8)));
+    return {row, e.divI(lane, 8)};
+  }
+
+  /// A pointer in address space `space` to element 0 of contiguous
+  /// `memref` (the aligned pointer plus its offset, in bytes for the byte
+  /// buffers used here); global pointers are converted from generic ones.
+  Value basePointer(Value memref, unsigned space) {
+    MLIRContext *ctx = b.getContext();
+    auto md = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    Value addr = arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+                                              e.addI(base, md.getOffset()));
+    if (space == 3) // A workgroup memref already holds a shared address.
+      return LLVM::IntToPtrOp::create(
+          b, loc, LLVM::LLVMPointerType::get(ctx, 3), addr);
+    Value generic = LLVM::IntToPtrOp::create(
+        b, loc, LLVM::LLVMPointerType::get(ctx), addr);
+    return LLVM::AddrSpaceCastOp::create(
+        b, loc, LLVM::LLVMPointerType::get(ctx, space), generic);
+  }
+
+  /// Byte `offset` past pointer `base`.
+  Value offsetPointer(Value base, Value offset) {
+    return LLVM::GEPOp::create(
+        b, loc, base.getType(), b.getI8Type(), base,
+        ValueRange{arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+                                                offset)});
+  }
+
+  /// Byte offsets, within a raw stage, of the 8 data bytes of item
+  /// (`tileRow`, `t4`) and of the scale word of `tileRow` (counting A's
+  /// rows, then B's).
+  Value rawDataOffset(Value tileRow, Value t4) {
+    return e.addI(e.mulI(tileRow, e.idx(32)), e.mulI(t4, e.idx(8)));
+  }
+  Value rawScaleOffset(Value tileRow) {
+    return e.addI(e.idx((cfg.tileM() + cfg.tileN()) * 32),
+                  e.mulI(tileRow, e.idx(4)));
+  }
+
+  /// Calls `fn(isA, tileRow, row, t4)` for each decode item of thread
+  /// `tid`: `row` within its operand's tile, `tileRow` within the stage.
+  void forEachWgItem(Value tid,
+                     function_ref<void(bool, Value, Value, Value)> fn) {
     for (bool isA : {true, false}) {
       int64_t rows = isA ? cfg.tileM() : cfg.tileN();
       for (int64_t q = 0; q < wgItems(rows); ++q) {
-        Value item = e.addI(tid, e.idx(q * cfg.threads()));
-        Value row = e.divI(item, 4), t4 = e.remI(item, e.idx(4));
-        Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
-        Value blkValid = blockValid(blk, c, numChunks);
-        SmallVector<Value, 1> valid;
-        Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
-                           isA ? M : N, valid);
-        (isA ? l.a : l.b)
-            .push_back(isA ? loadBlock(v.aData, aScaleFlat, r, valid[0], blk,
-                                       blkValid)
-                           : loadBlock(v.bData, bScaleFlat, r, valid[0], blk,
-                                       blkValid));
+        auto [row, t4] = wgItem(tid, q);
+        fn(isA, isA ? row : e.addI(row, e.idx(cfg.tileM())), row, t4);
       }
     }
+  }
+
+  /// Starts copying chunk `c`'s bytes into the raw stage at byte `raw` of
+  /// the ring with cp.async: the 8 data bytes of each of this thread's
+  /// decode items, and the 4-byte scale words (blocks 4c .. 4c+3, one
+  /// aligned word in the 128x4 layout) of one or two tile rows. Rows and
+  /// chunks out of range copy clamped, in-bounds bytes; wgRead zeroes their
+  /// scales.
+  void wgCopy(Value c, Value raw, Value numChunks) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value lastBlock = arith::SubIOp::create(b, loc, numBlocks, e.idx(1));
+    Value lastChunk = arith::SubIOp::create(b, loc, numChunks, e.idx(1));
+    Value scaleBlock = e.mulI(e.minI(c, lastChunk), e.idx(4));
+    auto ca = NVVM::LoadCacheModifierKindAttr::get(
+        b.getContext(), NVVM::LoadCacheModifierKind::CA);
+    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
+      SmallVector<Value, 1> valid;
+      Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
+                         isA ? M : N, valid);
+      Value data = isA ? v.aData : v.bData;
+      Value blk = e.minI(e.addI(e.mulI(c, e.idx(4)), t4), lastBlock);
+      Value src = offsetPointer(
+          isA ? sources.aData : sources.bData,
+          e.addI(e.mulI(r, e.dim(data, 1)), e.mulI(blk, e.idx(8))));
+      NVVM::CpAsyncOp::create(
+          b, loc,
+          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
+          src, b.getI32IntegerAttr(8), ca, /*cpSize=*/Value());
+    });
+    // Scale word of tile row i = tid, tid + threads, ...: A's rows, then
+    // B's.
+    int64_t rows = cfg.tileM() + cfg.tileN();
+    for (int64_t q = 0; q * cfg.threads() < rows; ++q) {
+      Value i = e.addI(tid, e.idx(q * cfg.threads()));
+      auto copy = [&] {
+        Value isA = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          i, e.idx(cfg.tileM()));
+        auto pick = [&](Value x, Value y) {
+          return arith::SelectOp::create(b, loc, isA, x, y).getResult();
+        };
+        Value row = e.addI(
+            pick(tileRowBase, tileColBase),
+            pick(i, arith::SubIOp::create(b, loc, i, e.idx(cfg.tileM()))));
+        Value r = e.minI(row, arith::SubIOp::create(b, loc, pick(M, N),
+                                                    e.idx(1)));
+        NumericsBuilder sm(b, loc);
+        Value scaleAt = sm.scaleOffset(ScaleLayout::Swizzle128x4, r,
+                                       scaleBlock, numBlocks);
+        NVVM::CpAsyncOp::create(
+            b, loc, offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(i))),
+            offsetPointer(pick(sources.aScale, sources.bScale), scaleAt),
+            b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
+      };
+      if ((q + 1) * cfg.threads() <= rows) {
+        copy();
+        continue;
+      }
+      // The last round covers part of the block (whole warps).
+      auto ifOp = scf::IfOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+                                e.idx(rows)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      copy();
+    }
+  }
+
+  /// Chunk `c`'s items of this thread from the raw stage at byte `raw`
+  /// (complete and visible to every thread): data words and f16x2 block
+  /// scales, 0 for rows and blocks out of range.
+  StagedLoads wgRead(Value c, Value raw) {
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    auto i32 = b.getI32Type();
+    StagedLoads l;
+    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
+      Value r = e.addI(isA ? tileRowBase : tileColBase, row);
+      Value rowValid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             r, isA ? M : N);
+      Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
+      Value blkValid = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ult, blk, numBlocks);
+      Value words = LLVM::LoadOp::create(
+          b, loc, VectorType::get({2}, i32),
+          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
+          /*alignment=*/8);
+      Value sf = arith::ExtUIOp::create(
+          b, loc, i32,
+          LLVM::LoadOp::create(
+              b, loc, b.getI8Type(),
+              offsetPointer(sources.ring,
+                            e.addI(raw, e.addI(rawScaleOffset(tileRow), t4)))));
+      // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
+      sf = m.select(arith::AndIOp::create(b, loc, rowValid, blkValid), sf,
+                    m.i32(0));
+      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
+    });
     return l;
   }
 
-  void wgStore(const StagedLoads &l) {
+  /// Decodes `l` into the stage at byte `stage` of the ring.
+  void wgStore(const StagedLoads &l, Value stage) {
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     auto i32 = b.getI32Type();
     for (bool isA : {true, false}) {
       const auto &items = isA ? l.a : l.b;
+      Value base = isA ? stage : e.addI(stage, e.idx(wgBOffset()));
       for (auto [q, item] : llvm::enumerate(items)) {
-        Value index = e.addI(tid, e.idx(int64_t(q) * cfg.threads()));
-        Value row = e.divI(index, 4), t4 = e.remI(index, e.idx(4));
+        auto [row, t4] = wgItem(tid, int64_t(q));
         auto &[bytes, sf] = item;
         // Block t4 holds k = 16 t4 .. 16 t4 + 15: core matrices 2 t4 and
         // 2 t4 + 1 of its row group; bytes 0-3 and 4-7 fill one 16-byte
         // row of each.
         Value rowOffset = e.addI(
-            e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
-            e.mulI(e.remI(row, e.idx(8)), e.idx(16)));
+            base, e.addI(e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
+                         e.mulI(e.remI(row, e.idx(8)), e.idx(16))));
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
           for (int64_t p = 4 * h; p < 4 * h + 4; ++p)
@@ -559,7 +738,7 @@ private:
               b, loc,
               vector::FromElementsOp::create(b, loc, VectorType::get({4}, i32),
                                              words),
-              smem[isA ? 0 : 1], e.divI(byteOffset, 4),
+              smem[0], e.divI(byteOffset, 4),
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         }
       }
@@ -581,18 +760,22 @@ private:
     return arith::OrIOp::create(b, loc, start, c64(fixed));
   }
 
-  /// Four m64n128k16 wgmma over the staged chunk, accumulating in `acc`.
-  Value wgmmaChunk(Value acc) {
+  /// Issues four m64nNk16 wgmma over the chunk in the stage at byte
+  /// `stage`, accumulating in `acc`, as one commit group (not waited for).
+  Value wgmmaChunk(Value acc, Value stage) {
     MLIRContext *ctx = b.getContext();
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     Value group = e.divI(tid, 128);
+    Value aBase =
+        e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
+    Value bBase = e.addI(stage, e.idx(wgBOffset()));
     NVVM::WgmmaFenceAlignedOp::create(b, loc);
     for (int64_t s = 0; s < 4; ++s) {
       // k-step s spans core matrices 2s, 2s+1 of each row group.
-      Value aDesc = descriptor(
-          smem[0], e.addI(e.mulI(group, e.idx(8 * kRowGroupBytes)),
-                          e.idx(2 * s * kCoreBytes)));
-      Value bDesc = descriptor(smem[1], e.idx(2 * s * kCoreBytes));
+      Value aDesc =
+          descriptor(smem[0], e.addI(aBase, e.idx(2 * s * kCoreBytes)));
+      Value bDesc =
+          descriptor(smem[0], e.addI(bBase, e.idx(2 * s * kCoreBytes)));
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, loc, acc.getType(), acc, aDesc, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
@@ -607,13 +790,11 @@ private:
           /*satfinite=*/NVVM::MMAIntOverflowAttr());
     }
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     return acc;
   }
 
-  /// Per chunk: store the loaded chunk decoded, make it visible to the
-  /// async proxy, load the next chunk, multiply. Returns the accumulators
-  /// in forEachAccumulator order (mi = 1, ni = 16 per warp).
+  /// The pipelined loop (see above). Returns the accumulators in
+  /// forEachAccumulator order (mi = 1, ni = tileN / 8 per warp).
   SmallVector<Value> wgmmaLoop(Value numChunks) {
     int64_t n = cfg.accPerLane();
     Type f32 = b.getF32Type();
@@ -624,39 +805,74 @@ private:
     for (int64_t i = 0; i < n; ++i)
       acc = LLVM::InsertValueOp::create(b, loc, acc, zero, i);
 
-    StagedLoads first = wgLoad(e.idx(0), numChunks);
-    SmallVector<Value> iter{acc};
-    for (auto *list : {&first.a, &first.b})
-      for (auto &[words, sf] : *list)
-        iter.append({words, sf});
-    auto loop =
-        scf::ForOp::create(b, loc, e.idx(0), numChunks, e.idx(1), iter);
+    sources = {basePointer(v.aData, 1), basePointer(v.aScale, 1),
+               basePointer(v.bData, 1), basePointer(v.bScale, 1),
+               basePointer(smem[0], 3)};
+    int64_t stageBytes = (cfg.tileM() + cfg.tileN()) * kChunk * 2;
+    int64_t rawBytes = (cfg.tileM() + cfg.tileN()) * kRawRowBytes;
+    int64_t rawBase = cfg.stages * stageBytes;
+    // Stage offsets rotate as loop-carried values: the ring sizes are not
+    // powers of two, and a remainder per chunk costs more than a select.
+    auto rotate = [&](Value offset, int64_t base, int64_t size,
+                      int64_t count) {
+      Value next = e.addI(offset, e.idx(size));
+      Value wrap = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         next, e.idx(base + count * size));
+      return arith::SelectOp::create(b, loc, wrap, e.idx(base), next)
+          .getResult();
+    };
+    // One cp.async group per chunk, rawStages - 1 chunks ahead; a chunk's
+    // copies are waited for before the block barrier preceding its decode.
+    Value raw = e.idx(rawBase);
+    for (int64_t j = 0; j + 1 < cfg.rawStages; ++j) {
+      wgCopy(e.idx(j), raw, numChunks);
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      raw = rotate(raw, rawBase, rawBytes, cfg.rawStages);
+    }
+    NVVM::CpAsyncWaitGroupOp::create(
+        b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
+    gpu::BarrierOp::create(b, loc);
+    // Carried: accumulators, the decoded stage of chunk c, the raw stage
+    // of chunk c and the one chunk c + rawStages - 1 is copied to.
+    auto loop = scf::ForOp::create(
+        b, loc, e.idx(0), numChunks, e.idx(1),
+        ValueRange{acc, e.idx(0), e.idx(rawBase), raw});
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value c = loop.getInductionVar();
       auto args = loop.getRegionIterArgs();
-      StagedLoads current;
-      unsigned next = 1;
-      for (size_t q = 0; q < first.a.size(); ++q, next += 2)
-        current.a.push_back({args[next], args[next + 1]});
-      for (size_t q = 0; q < first.b.size(); ++q, next += 2)
-        current.b.push_back({args[next], args[next + 1]});
-      // Every warpgroup waited for its wgmma of the previous chunk.
-      gpu::BarrierOp::create(b, loc);
-      wgStore(current);
+      Value stage = args[1], rawRead = args[2], rawWrite = args[3];
+      // The copy goes to the raw stage read at chunk c - 1, before the
+      // last barrier.
+      wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      StagedLoads current = wgRead(c, rawRead);
+      if (cfg.stages == 2)
+        gpu::BarrierOp::create(b, loc);
+      wgStore(current, stage);
       NVVM::FenceProxyOp::create(
           b, loc, NVVM::ProxyKind::async_shared,
           NVVM::SharedSpaceAttr::get(b.getContext(),
                                      NVVM::SharedSpace::shared_cta));
+      // This thread's copies of chunk c + 1 are complete (only chunk
+      // c + rawStages - 1's may be pending); the barrier publishes them
+      // with the decoded stage.
+      NVVM::CpAsyncWaitGroupOp::create(
+          b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
       gpu::BarrierOp::create(b, loc);
-      StagedLoads following = wgLoad(e.addI(c, e.idx(1)), numChunks);
-      SmallVector<Value> yield{wgmmaChunk(args[0])};
-      for (auto *list : {&following.a, &following.b})
-        for (auto &[words, sf] : *list)
-          yield.append({words, sf});
-      scf::YieldOp::create(b, loc, yield);
+      Value next = wgmmaChunk(args[0], stage);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{next, rotate(stage, 0, stageBytes, cfg.stages),
+                     rotate(rawRead, rawBase, rawBytes, cfg.rawStages),
+                     rotate(rawWrite, rawBase, rawBytes, cfg.rawStages)});
     }
+    // The last chunk's wgmma must retire before its accumulators are read,
+    // and no copy may still target shared memory when the block exits.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(0));
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i)
       out.push_back(LLVM::ExtractValueOp::create(b, loc, loop.getResult(0), i));
@@ -803,6 +1019,11 @@ private:
   Value g, t, kSlice, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
   Value wmIndex, wnIndex, tileRowBase, tileColBase;
+  /// wgmma path: pointers to the operands' data and scales (global) and to
+  /// the shared ring.
+  struct {
+    Value aData, aScale, bData, bScale, ring;
+  } sources;
   SmallVector<Value> aRows, aValid, bRows, bValid;
 };
 } // namespace
@@ -850,11 +1071,15 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     };
     if (cfg.kSplit > 1)
       workgroup(cfg.accPerLane() * cfg.threads(), b.getF32Type());
-    if (cfg.wgmma) {
-      // A and B chunks, 128 rows x 64 halves each, in wgmma's layout.
-      workgroup(cfg.tileM() * kChunk / 2, b.getI32Type());
-      workgroup(cfg.tileN() * kChunk / 2, b.getI32Type());
-    }
+    // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64
+    // halves each, in wgmma's layout), more than the 48 KB a kernel may
+    // declare statically: dynamic shared memory, sized at launch.
+    int64_t ringBytes =
+        cfg.wgmma ? (cfg.tileM() + cfg.tileN()) *
+                        (cfg.stages * kChunk * 2 + cfg.rawStages * kRawRowBytes)
+                  : 0;
+    if (ringBytes)
+      func->setAttr("nvfp4.gemm_smem", b.getI64IntegerAttr(ringBytes));
     if (cfg.staged) {
       // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
       workgroup(cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type());
@@ -862,6 +1087,19 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     }
     Block &entry = func.getBody().front();
     b.setInsertionPointToStart(&entry);
+    if (ringBytes) {
+      auto workgroupSpace =
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+      Value raw = gpu::DynamicSharedMemoryOp::create(
+          b, loc,
+          MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                          MemRefLayoutAttrInterface{}, workgroupSpace));
+      smem.push_back(memref::ViewOp::create(
+          b, loc,
+          MemRefType::get({ringBytes / 4}, b.getI32Type(),
+                          MemRefLayoutAttrInterface{}, workgroupSpace),
+          raw, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{}));
+    }
     // Workgroup attributions follow the operands among the block arguments.
     auto args = entry.getArguments().take_front(op->getNumOperands());
     Operands v{args[0], args[1], args[2], args[3], args[4], args[5],
@@ -880,7 +1118,10 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
           at, loc, func,
           {le.mulI(le.ceilDivI(N, cfg.tileN()), le.ceilDivI(M, cfg.tileM())),
            one, one},
-          {le.idx(cfg.threads()), one, one}, /*dynamicSharedMemorySize=*/Value(),
+          {le.idx(cfg.threads()), one, one},
+          ringBytes ? Value(arith::ConstantOp::create(
+                          at, loc, at.getI32IntegerAttr(int32_t(ringBytes))))
+                    : Value(),
           op->getOperands());
     };
     if (cfg.maxM == 0) {

@@ -21,7 +21,9 @@ namespace detail {
 /// their launches before `op`, which the caller erases. Kernels carry
 /// `nvfp4.work = "gemm"`, `nvfp4.gemm_tile = [tileM, tileN]` (a 1-D grid
 /// of ceil(M / tileM) * ceil(N / tileN) blocks) and `nvfp4.gemm_max_m` (the kernel
-/// serves M <= max_m; 0: any M; the first match in launch order wins).
+/// serves M <= max_m; 0: any M; the first match in launch order wins);
+/// a kernel that needs dynamic shared memory also carries
+/// `nvfp4.gemm_smem` (bytes per block, which its launch passes).
 /// On `chip`s with block-scaled FP4 tensor cores (isTcgen05Chip) and shapes
 /// the tcgen05 kernel supports, the tcgen05 kernel serves every M above the
 /// small-M (decode) mma.sync configuration; otherwise only mma.sync kernels
