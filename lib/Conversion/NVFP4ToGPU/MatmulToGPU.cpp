@@ -75,13 +75,6 @@ struct GemmConfig {
 /// operands keep a second accumulator set per warp, so their staged tile
 /// is narrower.
 SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
-  GemmConfig small{"small_m", /*mi=*/1, /*ni=*/4, /*warpsM=*/1, /*warpsN=*/1,
-                   /*kSplit=*/8, /*maxM=*/32, /*unroll=*/4, /*staged=*/false};
-  // Up to a few hundred rows the staged tile leaves SMs idle; a K-split
-  // direct kernel with 32-row tiles fills them.
-  GemmConfig medium{"medium_m", /*mi=*/2, /*ni=*/4, /*warpsM=*/1,
-                    /*warpsN=*/1, /*kSplit=*/4, /*maxM=*/256, /*unroll=*/2,
-                    /*staged=*/false};
   GemmConfig large{"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
                    /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
                    /*staged=*/true};
@@ -92,7 +85,7 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
              /*warpsN=*/1,    /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
              /*staged=*/false, /*wgmma=*/true};
   }
-  return {small, medium, large};
+  return {large};
 }
 
 /// The operands of a matmul, as values of the kernel being built.
@@ -822,6 +815,8 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
   // wgmma exists on sm_90a only (not on sm_100a and later).
+  // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
+  buildDirectMatmulKernels(op, module, prefix, leaves, host);
   SmallVector<GemmConfig> configs = configsFor(window, chip == "sm_90a");
   for (const GemmConfig &cfg : configs) {
     // The tcgen05 kernel replaces the large-M configuration; decode-sized M
