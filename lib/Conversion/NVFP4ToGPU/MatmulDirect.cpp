@@ -162,32 +162,49 @@ public:
     bPtr = address(v.bData);
     aScalePtr = address(v.aScale);
     bScalePtr = address(v.bScale);
-    aRowBytes = e.dim(v.aData, 1);
-    bRowBytes = e.dim(v.bData, 1);
+    aRowBytes = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
+                                             e.dim(v.aData, 1));
+    bRowBytes = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
+                                             e.dim(v.bData, 1));
 
-    // The rows this lane loads, clamped into range: B rows g and g + 8 of
-    // each N tile; A row g of each M tile, or for shared A the rows of its
-    // decode items. A clamped row of B (A) only feeds accumulators of
-    // columns n >= N (rows m >= M), which are never stored, so it needs no
-    // mask.
+    // The rows this lane loads: B rows g and g + 8 of each N tile; A row g
+    // of each M tile, or for shared A the rows of its decode items. Data
+    // rows are clamped into range; a clamped row of B (A) only feeds
+    // accumulators of columns n >= N (rows m >= M), which are never
+    // stored, so it needs no mask. Scale rows need no clamp: a 128x4 scale
+    // buffer has its rows padded to a multiple of 128 (SPEC.md section 3)
+    // and every tile's rows end at a multiple of tileM or tileN, which
+    // divide 128.
+    // The 128x4 offset of (row, block) is a row part plus a block part,
+    // and within an aligned group of 32 rows the row part grows by 16 per
+    // row: a lane's rows share one group (nt <= 2 with colBase a multiple
+    // of 16 nt; mt <= 4 with rowBase a multiple of 8 mt), so one row part
+    // plus constants serves them all.
+    assert(cfg.nt <= 2 && (cfg.sharedA || cfg.mt <= 4) &&
+           "a lane's rows must share one 32-row scale group");
+    Value bLead = e.addI(colBase, g);
+    Value bPart = scaleRowPart(bLead);
     for (int64_t j = 0; j < cfg.nt; ++j)
-      for (int64_t h = 0; h < 2; ++h)
-        bRows.push_back(rowOf(
-            e.addI(colBase, e.addI(g, e.idx(16 * j + 8 * h))), N, bRowBytes));
+      for (int64_t h = 0; h < 2; ++h) {
+        int64_t d = 16 * j + 8 * h;
+        bRows.push_back(rowOf(e.addI(bLead, e.idx(d)), N,
+                              e.addI(bPart, e.idx(16 * d))));
+      }
     if (cfg.sharedA) {
       for (int64_t q = 0; q < itemsPerThread(); ++q) {
         Value item = e.addI(tid, e.idx(q * cfg.threads()));
         Value tile = e.divI(item, kWarp);
         Value itemLane = e.remI(item, e.idx(kWarp));
-        aRows.push_back(rowOf(
-            e.addI(rowBase, e.addI(e.mulI(tile, e.idx(8)),
-                                   e.divI(itemLane, 4))),
-            M, aRowBytes));
+        Value r = e.addI(rowBase, e.addI(e.mulI(tile, e.idx(8)),
+                                         e.divI(itemLane, 4)));
+        aRows.push_back(rowOf(r, M, scaleRowPart(r)));
       }
     } else {
+      Value aLead = e.addI(rowBase, g);
+      Value aPart = scaleRowPart(aLead);
       for (int64_t i = 0; i < cfg.mt; ++i)
-        aRows.push_back(
-            rowOf(e.addI(rowBase, e.addI(g, e.idx(8 * i))), M, aRowBytes));
+        aRows.push_back(rowOf(e.addI(aLead, e.idx(8 * i)), M,
+                              e.addI(aPart, e.idx(16 * 8 * i))));
     }
     // A shared-A item's lane (item % 32) is its thread's, since threads()
     // is a multiple of 32: its rows and block 4c + t follow the thread's g
@@ -225,34 +242,43 @@ public:
 
 private:
   struct Row {
-    Value dataBase;  ///< flat byte offset of the row's first block
-    Value scaleBase; ///< the row's part of its 128x4 scale offsets
-    Value index;     ///< the clamped row
+    Value index;     ///< the clamped row (i32)
+    Value scalePart; ///< the row part of its 128x4 scale offsets (index)
   };
 
   int64_t itemsPerThread() const {
     return (cfg.aItems() + cfg.threads() - 1) / cfg.threads();
   }
 
-  Row rowOf(Value r, Value limit, Value rowBytes) {
-    Row row;
-    row.index = e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
-    row.dataBase = e.mulI(row.index, rowBytes);
-    // The 128x4 offset of (row, block) is a row part plus a block part
-    // (SPEC.md section 3), so the row part is computed once.
-    row.scaleBase = m.scaleOffset(ScaleLayout::Swizzle128x4, row.index,
-                                  e.idx(0), numBlocks);
-    return row;
+  Value scaleRowPart(Value r) {
+    return m.scaleOffset(ScaleLayout::Swizzle128x4, r, e.idx(0), numBlocks);
+  }
+
+  Row rowOf(Value r, Value limit, Value scalePart) {
+    Value clamped = e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
+    return {arith::IndexCastUIOp::create(b, loc, b.getI32Type(), clamped),
+            scalePart};
+  }
+
+  /// `base + row * rowBytes` as i64, from 32-bit factors (one wide
+  /// multiply-add; rows and row lengths fit 32 bits).
+  Value rowAddress(Value base, Value row32, Value rowBytes32) {
+    Type i64 = b.getI64Type();
+    return arith::AddIOp::create(
+        b, loc, base,
+        arith::MulIOp::create(b, loc,
+                              arith::ExtUIOp::create(b, loc, i64, row32),
+                              arith::ExtUIOp::create(b, loc, i64, rowBytes32)));
   }
 
   /// A global load through inline PTX (`ld.global.nc`, read-only data
   /// path, plus the cache qualifiers `qualifiers`) of `type` (i64 or i32)
-  /// at byte address `addr` (index). Inline assembly, because LLVM folds a
+  /// at byte address `addr` (i64). Inline assembly, because LLVM folds a
   /// loop-carried phi of plain loads into one load at the use, which would
   /// undo the prefetch.
   Value loadGlobal(Value addr, Type type, StringRef qualifiers,
                    StringRef suffix) {
-    Value ptr = arith::IndexCastUIOp::create(b, loc, b.getI64Type(), addr);
+    Value ptr = addr;
     bool wide = type.isInteger(64);
     std::string text = ("{ .reg .u64 p; cvta.to.global.u64 p, $1; "
                         "ld.global.nc" + qualifiers + "." + suffix +
@@ -271,13 +297,16 @@ private:
   /// prefetched, never multiplied, so they need no mask. `stream`: data
   /// read once (B), kept out of L1.
   SmallVector<RowLoad> loadRows(ArrayRef<Row> rows, Value dataPtr,
-                                Value scalePtr, Value c, bool stream) {
+                                Value scalePtr, Value rowBytes32, Value c,
+                                bool stream) {
     Value blk = e.addI(e.mulI(c, e.idx(4)), t);
     Value blkValid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            blk, numBlocks);
     Value safe =
         e.minI(blk, arith::SubIOp::create(b, loc, numBlocks, e.idx(1)));
-    Value dataCol = e.addI(dataPtr, e.mulI(safe, e.idx(8)));
+    Type i64 = b.getI64Type();
+    Value dataCol = arith::IndexCastUIOp::create(
+        b, loc, i64, e.addI(dataPtr, e.mulI(safe, e.idx(8))));
     Value scaleCol = e.addI(
         scalePtr,
         m.scaleOffset(ScaleLayout::Swizzle128x4, e.idx(0), safe, numBlocks));
@@ -286,12 +315,14 @@ private:
     StringRef dataHint = stream ? ".L1::no_allocate.L2::256B" : ".L2::256B";
     SmallVector<RowLoad> out;
     for (const Row &row : rows) {
-      Value word = loadGlobal(e.addI(row.dataBase, dataCol), b.getI64Type(),
-                              dataHint, "b64");
+      Value word = loadGlobal(rowAddress(dataCol, row.index, rowBytes32),
+                              i64, dataHint, "b64");
       Value words = LLVM::BitcastOp::create(
           b, loc, VectorType::get({2}, b.getI32Type()), word);
-      Value sf = loadGlobal(e.addI(row.scaleBase, scaleCol), b.getI32Type(),
-                            "", "u8");
+      Value sf = loadGlobal(
+          arith::IndexCastUIOp::create(b, loc, i64,
+                                       e.addI(row.scalePart, scaleCol)),
+          b.getI32Type(), "", "u8");
       // Byte 0x00 is 0.0: blocks past K contribute nothing.
       sf = m.select(blkValid, sf, m.i32(0));
       out.push_back({words, sf});
@@ -300,8 +331,10 @@ private:
   }
 
   SmallVector<RowLoad> loadChunk(Value c) {
-    SmallVector<RowLoad> l = loadRows(bRows, bPtr, bScalePtr, c, true);
-    SmallVector<RowLoad> a = loadRows(aRows, aPtr, aScalePtr, c, false);
+    SmallVector<RowLoad> l =
+        loadRows(bRows, bPtr, bScalePtr, bRowBytes, c, /*stream=*/true);
+    SmallVector<RowLoad> a =
+        loadRows(aRows, aPtr, aScalePtr, aRowBytes, c, /*stream=*/false);
     l.append(a.begin(), a.end());
     return l;
   }
@@ -376,12 +409,15 @@ private:
     }
   }
 
-  /// Prefetches `depth` chunks, then per chunk: issue the loads of the
-  /// chunk `depth` ahead, (shared A: decode this chunk's A tile, barrier),
-  /// decode and multiply.
+  /// Prefetches `depth` chunks into `depth` slots, then per chunk c: issue
+  /// the loads of chunk c + depth into c's slot, (shared A: decode c's A
+  /// tile, barrier), decode and multiply c. The loop is unrolled by
+  /// `depth` so that the slots stay in place (no register moves); chunks
+  /// past c1 within the last trip are skipped (uniformly per warp, and per
+  /// block where a barrier is involved).
   SmallVector<Value> mainLoop(Value c0, Value c1) {
-    SmallVector<Value> iter(cfg.slots(), m.f32(0.0f));
     int64_t nAcc = cfg.slots();
+    SmallVector<Value> iter(nAcc, m.f32(0.0f));
     int64_t perChunk = 0;
     for (int64_t d = 0; d < cfg.depth; ++d) {
       SmallVector<RowLoad> l = loadChunk(e.addI(c0, e.idx(d)));
@@ -389,37 +425,61 @@ private:
       for (const RowLoad &r : l)
         iter.append({r.words, r.scale});
     }
-    auto loop = scf::ForOp::create(b, loc, c0, c1, e.idx(1), iter);
+    auto loop = scf::ForOp::create(b, loc, c0, c1, e.idx(cfg.depth), iter);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value c = loop.getInductionVar();
     auto args = loop.getRegionIterArgs();
-    SmallVector<RowLoad> current;
-    for (int64_t r = 0; r < perChunk; ++r)
-      current.push_back({args[nAcc + 2 * r], args[nAcc + 2 * r + 1]});
-    SmallVector<RowLoad> next = loadChunk(e.addI(c, e.idx(cfg.depth)));
-
-    ArrayRef<RowLoad> bLoads = ArrayRef<RowLoad>(current).take_front(
-        bRows.size());
-    ArrayRef<RowLoad> aLoads = ArrayRef<RowLoad>(current).drop_front(
-        bRows.size());
-    Value stage;
-    if (cfg.sharedA) {
-      stage = e.remI(c, e.idx(2));
-      storeSharedA(aLoads, stage);
-      // With two stages one barrier per chunk suffices: a thread writes
-      // stage s again only after every thread passed the barrier behind
-      // which it finished reading stage s.
-      gpu::BarrierOp::create(b, loc);
+    SmallVector<Value> acc(args.take_front(nAcc));
+    SmallVector<Value> slots(args.drop_front(nAcc));
+    for (int64_t u = 0; u < cfg.depth; ++u) {
+      Value c = e.addI(loop.getInductionVar(), e.idx(u));
+      SmallVector<RowLoad> current;
+      for (int64_t r = 0; r < perChunk; ++r) {
+        int64_t at = 2 * (u * perChunk + r);
+        current.push_back({slots[at], slots[at + 1]});
+      }
+      SmallVector<RowLoad> next = loadChunk(e.addI(c, e.idx(cfg.depth)));
+      for (int64_t r = 0; r < perChunk; ++r) {
+        int64_t at = 2 * (u * perChunk + r);
+        slots[at] = next[r].words;
+        slots[at + 1] = next[r].scale;
+      }
+      auto multiply = [&] {
+        ArrayRef<RowLoad> bLoads =
+            ArrayRef<RowLoad>(current).take_front(bRows.size());
+        ArrayRef<RowLoad> aLoads =
+            ArrayRef<RowLoad>(current).drop_front(bRows.size());
+        Value stage;
+        if (cfg.sharedA) {
+          stage = e.remI(c, e.idx(2));
+          storeSharedA(aLoads, stage);
+          // With two stages one barrier per chunk suffices: a thread
+          // writes stage s again only after every thread passed the
+          // barrier behind which it finished reading stage s.
+          gpu::BarrierOp::create(b, loc);
+        }
+        return computeChunk(c, acc, bLoads, aLoads, stage);
+      };
+      if (u == 0) {
+        acc = multiply();
+        continue;
+      }
+      SmallVector<Type> accTypes(nAcc, b.getF32Type());
+      auto inRange = scf::IfOp::create(
+          b, loc, accTypes,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, c1),
+          /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(inRange.thenBlock());
+        scf::YieldOp::create(b, loc, multiply());
+        b.setInsertionPointToStart(inRange.elseBlock());
+        scf::YieldOp::create(b, loc, acc);
+      }
+      acc.assign(inRange.getResults().begin(), inRange.getResults().end());
     }
-    SmallVector<Value> acc = computeChunk(
-        c, SmallVector<Value>(args.take_front(nAcc)), bLoads, aLoads, stage);
-
     SmallVector<Value> yield = acc;
-    for (int64_t r = perChunk; r < int64_t(args.size() - nAcc) / 2; ++r)
-      yield.append({args[nAcc + 2 * r], args[nAcc + 2 * r + 1]});
-    for (const RowLoad &r : next)
-      yield.append({r.words, r.scale});
+    yield.append(slots);
     scf::YieldOp::create(b, loc, yield);
     b.setInsertionPointAfter(loop);
     return SmallVector<Value>(loop.getResults().take_front(nAcc));
