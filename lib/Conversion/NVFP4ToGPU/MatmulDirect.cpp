@@ -118,7 +118,7 @@ struct Operands {
 };
 
 /// One row's loads of one chunk: two data words and the scale byte (i32,
-/// 0 when the row, block or chunk is out of range).
+/// 0 past the end of K).
 struct RowLoad {
   Value words, scale;
 };
@@ -278,14 +278,13 @@ private:
   /// undo the prefetch.
   Value loadGlobal(Value addr, Type type, StringRef qualifiers,
                    StringRef suffix) {
-    Value ptr = addr;
     bool wide = type.isInteger(64);
     std::string text = ("{ .reg .u64 p; cvta.to.global.u64 p, $1; "
                         "ld.global.nc" + qualifiers + "." + suffix +
                         " $0, [p]; }")
                            .str();
     return LLVM::InlineAsmOp::create(
-               b, loc, type, ValueRange{ptr}, text,
+               b, loc, type, ValueRange{addr}, text,
                wide ? "=l,l" : "=r,l", /*has_side_effects=*/true,
                /*is_align_stack=*/false, LLVM::TailCallKind::None,
                LLVM::AsmDialectAttr(), ArrayAttr())
