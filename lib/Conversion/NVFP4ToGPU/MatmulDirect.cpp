@@ -92,18 +92,16 @@ SmallVector<DirectConfig> directConfigs(bool window) {
   DirectConfig small8{"small_m8", /*nt=*/2, /*mt=*/1, /*warpsN=*/1,
                       /*kSplit=*/8, /*depth=*/3, /*maxM=*/8, false, 2};
   // small_m16/32 hold 2 and 4 A rows and 16 and 32 accumulators more per
-  // lane: three 128-thread blocks per SM (up to 170 registers), 12 warps
-  // with 3 KB (small_m32: 2 KB) of B in flight each.
+  // lane in 128-thread blocks: small_m16 three per SM (up to 170
+  // registers), 12 warps with 3 KB of B in flight each; small_m32 two per
+  // SM (at three it spills in the loop), 8 warps with 3 KB each.
   DirectConfig small16 = small8, small32 = small8;
   small16.name = "small_m16", small16.mt = 2, small16.maxM = 16;
   small32.name = "small_m32", small32.mt = 4, small32.maxM = 32;
-  for (DirectConfig *c : {&small16, &small32})
-    c->kSplit = 4, c->minBlocksPerSM = 3;
-  small32.depth = 2;
-  if (window) {
-    small16.depth = 2;
-    small32.nt = 1;
-  }
+  small16.kSplit = small32.kSplit = 4;
+  small16.minBlocksPerSM = 3;
+  if (window) // the second accumulator set: less in flight
+    small8.depth = small16.depth = small32.depth = 2;
   // medium_m: 64 accumulators per lane (128 for window operands: 32 rows
   // of M then); B is decoded once per tile of M and A once per 128 columns
   // of N.
