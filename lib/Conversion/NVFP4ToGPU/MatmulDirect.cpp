@@ -78,9 +78,14 @@ struct DirectConfig {
   int64_t tileM() const { return 8 * mt; }
   int64_t tileN() const { return 16 * nt * warpsN; }
   int64_t threads() const { return kWarp * warpsN * kSplit; }
+  /// Threads of one K slice.
+  int64_t sliceThreads() const { return kWarp * warpsN; }
   int64_t slots() const { return nt * mt * 4; }
-  /// Shared-A decode items (an 8-row tile's lane view of one chunk).
+  /// Shared-A decode items per K slice (an 8-row tile's lane view of one
+  /// chunk).
   int64_t aItems() const { return mt * kWarp; }
+  /// Shared-A words per K slice: two stages of [tile][k-step pair][lane][4].
+  int64_t aSliceWords() const { return 2 * mt * 2 * kWarp * 4; }
 };
 
 /// The configurations in launch order. Window operands keep a second
@@ -102,12 +107,17 @@ SmallVector<DirectConfig> directConfigs(bool window) {
   small16.minBlocksPerSM = 3;
   if (window) // the second accumulator set: less in flight
     small8.depth = small16.depth = small32.depth = 2;
-  // medium_m: 64 accumulators per lane (128 for window operands: 32 rows
-  // of M then); B is decoded once per tile of M and A once per 128 columns
-  // of N.
-  DirectConfig medium{"medium_m", /*nt=*/2, /*mt=*/window ? 4 : 8,
-                      /*warpsN=*/4, /*kSplit=*/1, /*depth=*/2,
-                      /*maxM=*/256, true, 2};
+  // medium_m: blocks of 32 rows of M by 128 columns of N, K split in two
+  // (each half decodes its own A chunks into its own shared buffers): B is
+  // decoded once per 32 rows of M and A once per 128 columns of N, and
+  // M = 128, N = 8192 gets 256 blocks of 8 warps, two per SM (128
+  // registers; deeper prefetch spills in the loop). Window operands' second
+  // accumulator set needs ~200 registers: no K split there, two 4-warp
+  // blocks per SM.
+  DirectConfig medium{"medium_m", /*nt=*/2, /*mt=*/4, /*warpsN=*/4,
+                      /*kSplit=*/2, /*depth=*/1, /*maxM=*/256, true, 2};
+  if (window)
+    medium.kSplit = 1, medium.depth = 2;
   return {small8, small16, small32, medium};
 }
 
@@ -140,6 +150,7 @@ public:
     g = e.divI(lane, 4);
     t = e.remI(lane, e.idx(4));
     kSlice = e.divI(warp, cfg.warpsN);
+    sliceTid = e.remI(tid, e.idx(cfg.sliceThreads()));
     Value wn = e.remI(warp, e.idx(cfg.warpsN));
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
@@ -190,7 +201,7 @@ public:
       }
     if (cfg.sharedA) {
       for (int64_t q = 0; q < itemsPerThread(); ++q) {
-        Value item = e.addI(tid, e.idx(q * cfg.threads()));
+        Value item = e.addI(sliceTid, e.idx(q * cfg.sliceThreads()));
         Value tile = e.divI(item, kWarp);
         Value itemLane = e.remI(item, e.idx(kWarp));
         Value r = e.addI(rowBase, e.addI(e.mulI(tile, e.idx(8)),
@@ -204,9 +215,9 @@ public:
         aRows.push_back(rowOf(e.addI(aLead, e.idx(8 * i)), M,
                               e.addI(aPart, e.idx(16 * 8 * i))));
     }
-    // A shared-A item's lane (item % 32) is its thread's, since threads()
-    // is a multiple of 32: its rows and block 4c + t follow the thread's g
-    // and t.
+    // A shared-A item's lane (item % 32) is its thread's, since a slice's
+    // threads are a multiple of 32: its rows and block 4c + t follow the
+    // thread's g and t.
 
     Value numChunks = e.ceilDivI(numBlocks, 4);
     Value per = e.ceilDivI(numChunks, cfg.kSplit);
@@ -224,7 +235,7 @@ public:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(nonEmpty.thenBlock());
-      scf::YieldOp::create(b, loc, mainLoop(c0, c1));
+      scf::YieldOp::create(b, loc, mainLoop(c0, c1, per));
       b.setInsertionPointToStart(nonEmpty.elseBlock());
       scf::YieldOp::create(b, loc,
                            SmallVector<Value>(cfg.slots(), m.f32(0.0f)));
@@ -245,7 +256,7 @@ private:
   };
 
   int64_t itemsPerThread() const {
-    return (cfg.aItems() + cfg.threads() - 1) / cfg.threads();
+    return (cfg.aItems() + cfg.sliceThreads() - 1) / cfg.sliceThreads();
   }
 
   Value scaleRowPart(Value r) {
@@ -361,11 +372,14 @@ private:
         b, loc, VectorType::get({2}, b.getF16Type()), word);
   }
 
-  /// Shared A: word offset of the fragment words of (stage, M tile, k-step
-  /// pair, lane): [stage][tile][pair][lane][4 x i32], so a warp reads one
-  /// k-step pair of a tile with one conflict-free 16-byte load per lane.
+  /// Shared A: word offset of the fragment words of (K slice, stage, M
+  /// tile, k-step pair, lane): [slice][stage][tile][pair][lane][4 x i32],
+  /// so a warp reads one k-step pair of a tile with one conflict-free
+  /// 16-byte load per lane.
   Value aFragOffset(Value stage, Value tile, int64_t pair, Value atLane) {
-    Value at = e.addI(e.mulI(stage, e.idx(cfg.mt)), tile);
+    Value at = e.addI(e.mulI(e.addI(e.mulI(kSlice, e.idx(2)), stage),
+                             e.idx(cfg.mt)),
+                      tile);
     at = e.addI(e.mulI(at, e.idx(kSteps / 2)), e.idx(pair));
     at = e.addI(e.mulI(at, e.idx(kWarp)), atLane);
     return e.mulI(at, e.idx(4));
@@ -374,7 +388,7 @@ private:
   /// Decodes this thread's shared-A items of a chunk into `stage`.
   void storeSharedA(ArrayRef<RowLoad> items, Value stage) {
     for (int64_t q = 0; q < itemsPerThread(); ++q) {
-      Value item = e.addI(tid, e.idx(q * cfg.threads()));
+      Value item = e.addI(sliceTid, e.idx(q * cfg.sliceThreads()));
       auto body = [&] {
         SmallVector<Value> regs = decodeRow(items[q]);
         Value tile = e.divI(item, kWarp);
@@ -391,7 +405,7 @@ private:
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         }
       };
-      if ((q + 1) * cfg.threads() <= cfg.aItems()) {
+      if ((q + 1) * cfg.sliceThreads() <= cfg.aItems()) {
         body();
         continue;
       }
@@ -410,9 +424,10 @@ private:
   /// the loads of chunk c + depth into c's slot, (shared A: decode c's A
   /// tile, barrier), decode and multiply c. The loop is unrolled by
   /// `depth` so that the slots stay in place (no register moves); chunks
-  /// past c1 within the last trip are skipped (uniformly per warp, and per
-  /// block where a barrier is involved).
-  SmallVector<Value> mainLoop(Value c0, Value c1) {
+  /// past c1 are not multiplied (a uniform branch per warp). With shared A
+  /// every K slice runs `per` chunks, so that the barriers of all warps
+  /// pair up; past c1 a slice only stores and waits.
+  SmallVector<Value> mainLoop(Value c0, Value c1, Value per) {
     int64_t nAcc = cfg.slots();
     SmallVector<Value> iter(nAcc, m.f32(0.0f));
     int64_t perChunk = 0;
@@ -422,7 +437,8 @@ private:
       for (const RowLoad &r : l)
         iter.append({r.words, r.scale});
     }
-    auto loop = scf::ForOp::create(b, loc, c0, c1, e.idx(cfg.depth), iter);
+    Value end = cfg.sharedA ? e.addI(c0, per) : c1;
+    auto loop = scf::ForOp::create(b, loc, c0, end, e.idx(cfg.depth), iter);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     auto args = loop.getRegionIterArgs();
@@ -441,24 +457,22 @@ private:
         slots[at] = next[r].words;
         slots[at + 1] = next[r].scale;
       }
-      auto multiply = [&] {
-        ArrayRef<RowLoad> bLoads =
-            ArrayRef<RowLoad>(current).take_front(bRows.size());
-        ArrayRef<RowLoad> aLoads =
-            ArrayRef<RowLoad>(current).drop_front(bRows.size());
-        Value stage;
-        if (cfg.sharedA) {
-          stage = e.remI(c, e.idx(2));
-          storeSharedA(aLoads, stage);
-          // With two stages one barrier per chunk suffices: a thread
-          // writes stage s again only after every thread passed the
-          // barrier behind which it finished reading stage s.
-          gpu::BarrierOp::create(b, loc);
-        }
-        return computeChunk(c, acc, bLoads, aLoads, stage);
-      };
-      if (u == 0) {
-        acc = multiply();
+      ArrayRef<RowLoad> bLoads =
+          ArrayRef<RowLoad>(current).take_front(bRows.size());
+      ArrayRef<RowLoad> aLoads =
+          ArrayRef<RowLoad>(current).drop_front(bRows.size());
+      Value stage;
+      if (cfg.sharedA) {
+        stage = e.remI(c, e.idx(2));
+        storeSharedA(aLoads, stage);
+        // With two stages one barrier per chunk suffices: a thread writes
+        // stage s again only after every thread passed the barrier behind
+        // which it finished reading stage s.
+        gpu::BarrierOp::create(b, loc);
+      }
+      if (u == 0 && !cfg.sharedA) {
+        // The loop condition already says c < c1.
+        acc = computeChunk(c, acc, bLoads, aLoads, stage);
         continue;
       }
       SmallVector<Type> accTypes(nAcc, b.getF32Type());
@@ -469,7 +483,8 @@ private:
       {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(inRange.thenBlock());
-        scf::YieldOp::create(b, loc, multiply());
+        scf::YieldOp::create(b, loc,
+                             computeChunk(c, acc, bLoads, aLoads, stage));
         b.setInsertionPointToStart(inRange.elseBlock());
         scf::YieldOp::create(b, loc, acc);
       }
@@ -581,25 +596,39 @@ private:
     return gemmLoadAmax(b, loc, bRecipe, v.bAmax, clamp(col, N), w);
   }
 
-  /// The K slices' sums meet in shared memory; warp w adds slots w,
-  /// w + kSplit, ... over the slices in slice order and stores them.
+  /// The K slices' sums meet in shared memory; the threads of slice w add
+  /// slots w, w + kSplit, ... over the slices in slice order and store
+  /// them.
   void reduceAndStore(ArrayRef<Value> acc) {
     int64_t threads = cfg.threads();
+    // Shared A: the buffer holds the A stages until every warp is done.
+    if (cfg.sharedA)
+      gpu::BarrierOp::create(b, loc);
+    // The buffer is f32, or i32 where it also holds shared A.
+    Type element = cast<MemRefType>(smem[0].getType()).getElementType();
+    auto put = [&](Value x, Value at) {
+      if (x.getType() != element)
+        x = arith::BitcastOp::create(b, loc, element, x);
+      memref::StoreOp::create(b, loc, x, smem[0], at);
+    };
+    auto get = [&](Value at) -> Value {
+      Value x = memref::LoadOp::create(b, loc, smem[0], at);
+      if (!element.isF32())
+        x = arith::BitcastOp::create(b, loc, b.getF32Type(), x);
+      return x;
+    };
     // red[slot][thread]: neighbouring threads hit neighbouring banks.
     for (int64_t k = 0; k < cfg.slots(); ++k)
-      memref::StoreOp::create(b, loc, acc[k], smem[0],
-                              e.addI(e.idx(k * threads), tid));
+      put(acc[k], e.addI(e.idx(k * threads), tid));
     gpu::BarrierOp::create(b, loc);
-    int64_t tileThreads = kWarp * cfg.warpsN;
+    int64_t tileThreads = cfg.sliceThreads();
     Value inTile = e.remI(tid, e.idx(tileThreads));
     for (int64_t r = 0; r * cfg.kSplit < cfg.slots(); ++r) {
       Value slot = e.addI(kSlice, e.idx(r * cfg.kSplit));
       auto body = [&] {
         Value sum = m.f32(0.0f);
         for (int64_t slice = 0; slice < cfg.kSplit; ++slice)
-          sum = m.add(sum, memref::LoadOp::create(
-                               b, loc, smem[0],
-                               e.addI(e.mulI(slot, e.idx(threads)),
+          sum = m.add(sum, get(e.addI(e.mulI(slot, e.idx(threads)),
                                       e.addI(e.idx(slice * tileThreads),
                                              inTile))));
         store(sum, accRow(slot), accCol(slot));
@@ -651,7 +680,8 @@ private:
   SmallVector<Value, 1> smem;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
-  Value tid, lane, g, t, kSlice, M, N, numBlocks, cConst, rowBase, colBase;
+  Value tid, sliceTid, lane, g, t, kSlice, M, N, numBlocks, cConst, rowBase,
+      colBase;
   Value aPtr, bPtr, aScalePtr, bScalePtr, aRowBytes, bRowBytes;
   SmallVector<Row> aRows, bRows;
 };
@@ -691,11 +721,13 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
                               ctx, gpu::AddressSpace::Workgroup)),
           loc));
     };
+    int64_t reduction = cfg.kSplit > 1 ? cfg.slots() * cfg.threads() : 0;
     if (cfg.sharedA)
-      // Two stages of [tile][k-step pair][lane][4] words.
-      workgroup(2 * cfg.mt * (kSteps / 2) * kWarp * 4, b.getI32Type());
-    else if (cfg.kSplit > 1)
-      workgroup(cfg.slots() * cfg.threads(), b.getF32Type());
+      // Each K slice's two A stages, then the split sums (bitcast).
+      workgroup(std::max(cfg.kSplit * cfg.aSliceWords(), reduction),
+                b.getI32Type());
+    else if (reduction)
+      workgroup(reduction, b.getF32Type());
     Block &entry = func.getBody().front();
     b.setInsertionPointToStart(&entry);
     auto args = entry.getArguments().take_front(op->getNumOperands());
