@@ -119,7 +119,8 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
 
   outs() << "device: " << d.name() << " (sm_" << d.computeCapability()
          << "), NVFP4 GEMM D = A * B^T (bf16 output, fp32 accumulation) vs "
-            "cublasGemmEx bf16, N = "
+            "cublasGemmEx bf16 and cublasLtMatmul E4M3 (fp32 accumulation, "
+            "bf16 output), N = "
          << n << ", K = " << k << ", median of " << iters << " runs"
          << (blasNote.empty() ? "" : "; cuBLAS unavailable: " + blasNote)
          << "\n\n";
