@@ -17,8 +17,8 @@
 // bytes of 16-block t of its rows (one aligned 64-bit load; the four lanes
 // of a row read one 32-byte sector) and one scale byte per row. A loaded
 // word is decoded whole (gemmDecodeF16Nibbles: nibbles i and i + 4 make one
-// f16x2, 19 instructions per word instead of 7 per byte), and k-step s of a
-// chunk uses word s / 2, pairs 2 (s % 2) and 2 (s % 2) + 1.
+// f16x2; 23 SASS instructions per word instead of about 7 per byte), and
+// k-step s of a chunk uses word s / 2, pairs 2 (s % 2) and 2 (s % 2) + 1.
 //
 // Why 64-bit loads and not 128-bit ones: a 16-byte load per lane needs rows
 // aligned to 16 bytes (K % 32 == 0, which the shapes do not promise) and
@@ -30,16 +30,20 @@
 // 16 resident warps (two 256-thread blocks of <= 128 registers) at depth 3
 // keep ~48 KB in flight.
 //
-// Configurations, in launch order (the host takes the first that serves M):
-//  * small_m8/16/32 (M <= 8, 16, 32): 8 warps per block split K (each a
-//    contiguous range of chunks) over one 32-column tile of N; A (mt = 1,
-//    2, 4 tiles) is decoded by every warp, B exactly once. The split sums
-//    meet in shared memory and are added in slice order (deterministic),
-//    each warp reducing and storing every 8th accumulator slot.
-//  * medium_m (M <= 256): a block of 4 warps owns 64 rows of M by 128
-//    columns of N; per chunk its 128 threads decode the A tile once into
-//    shared memory in fragment order (double-buffered, one barrier per
-//    chunk) and every warp multiplies it by its own 32 rows of B.
+// Configurations, in launch order (the host takes the first that serves M;
+// directConfigs gives the sizes and why):
+//  * small_m8/16/32 (M <= 8, 16, 32): the warps of a block (8, 4, 4) split
+//    K (each a contiguous range of chunks) over one 32-column tile of N; A
+//    (mt = 1, 2, 4 tiles) is decoded by every warp, B exactly once. The
+//    split sums meet in shared memory and are added in slice order
+//    (deterministic), each slice reducing and storing its share of the
+//    accumulator slots.
+//  * medium_m (M <= 256): a block owns 32 rows of M by 128 columns of N,
+//    K split in two halves of 4 warps (no split for window operands); per
+//    chunk a half's 128 threads decode its A tile once into its shared
+//    buffers in fragment order (double-buffered, one barrier per chunk)
+//    and each warp multiplies it by its own 32 rows of B; the halves are
+//    summed like the small kernels' slices.
 //
 //===----------------------------------------------------------------------===//
 
