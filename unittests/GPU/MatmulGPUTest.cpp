@@ -186,9 +186,10 @@ TEST_P(GPUMatmul, MatchesFloat64Reference) {
                           std::to_string(n) + " K=" + std::to_string(k);
       ASSERT_EQ(runCase(GetParam(), c, rng), "") << where;
     }
-  // K = 80 ends inside a 64-wide chunk (5 blocks) and N = 48 inside an N
-  // tile, for each direct kernel (M = 5, 13, 20, 33) and the large one.
-  for (int64_t m : {5, 13, 20, 33, 300}) {
+  // Direct kernels on ragged tiles: K = 80 ends inside a 64-wide chunk (5
+  // blocks), N = 48 inside an N tile, M = 5, 13, 20 inside small_m8/16/32
+  // tiles and 33, 200 inside medium_m ones.
+  for (int64_t m : {5, 13, 20, 33, 200}) {
     Case c{m, 48, 80, m % 2 == 1, outs[m % 3], Kind::Normal};
     ASSERT_EQ(runCase(GetParam(), c, rng), "")
         << GetParam().a << " x " << GetParam().b << " M=" << m
