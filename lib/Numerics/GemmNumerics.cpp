@@ -115,6 +115,37 @@ Value mlir::nvfp4::gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
   return arith::MulFOp::create(b, loc, h, scaleF16x2);
 }
 
+Value mlir::nvfp4::gemmDecodeF16Nibbles(OpBuilder &b, Location loc,
+                                        Value word, int64_t i,
+                                        Value scaleF16x2) {
+  NumericsBuilder m(b, loc);
+  // As in gemmDecodeF16Pair: nibble s|e1 e0 m -> f16 bits s at 15, e1 e0 m
+  // at 11..9 (reads e2m1 * 2^-14); the high half gets nibble i + 4, which
+  // sits 16 bits above nibble i, with the same shifts.
+  auto shift = [&](int32_t n) -> Value {
+    if (n == 0)
+      return word;
+    if (n > 0)
+      return arith::ShLIOp::create(b, loc, word, m.i32(n));
+    return arith::ShRUIOp::create(b, loc, word, m.i32(-n));
+  };
+  auto mask = [&](Value x, uint32_t bits) {
+    return arith::AndIOp::create(b, loc, x, m.i32(int32_t(bits)));
+  };
+  int32_t at = int32_t(4 * i);
+  Value bits = arith::OrIOp::create(b, loc, mask(shift(9 - at), 0x0E000E00u),
+                                    mask(shift(12 - at), 0x80008000u));
+  auto f16x2 = VectorType::get({2}, b.getF16Type());
+  Value h = vector::BitCastOp::create(
+      b, loc, f16x2,
+      vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
+                                  bits));
+  Value twoTo14 = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(f16x2, b.getF16FloatAttr(16384.0f)));
+  h = arith::MulFOp::create(b, loc, h, twoTo14);
+  return arith::MulFOp::create(b, loc, h, scaleF16x2);
+}
+
 Value mlir::nvfp4::gemmLoadScaleByte(OpBuilder &b, Location loc, Value scale,
                                      Value row, Value block, Value numBlocks,
                                      Value group) {

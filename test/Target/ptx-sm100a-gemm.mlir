@@ -22,12 +22,12 @@
 // scales copied to tensor memory with tcgen05.cp, completion through
 // tcgen05.commit on an mbarrier, the epilogue read back with tcgen05.ld.
 // Compiled and assembled here only; no Blackwell GPU has run these kernels.
-// M <= 256 keeps the K-split mma.sync kernels (small_m, medium_m); the tcgen05
+// M <= 256 keeps the direct mma.sync kernels (small_m8/16/32, medium_m); the tcgen05
 // kernel serves every larger M.
 
 // HOST-LABEL: func.func @matmul_per_token
 // HOST: scf.if
-// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_small_m
+// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_small_m8
 // HOST: } else {
 // HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in ({{.*}}) threads in (%c128{{[_0-9]*}}, %c1, %c1)
 // HOST: llvm.mlir.global internal @matmul_per_token_m0_gemm_tcgen05_smem() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<9232 x i8>
@@ -36,7 +36,7 @@
 // HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_tile = array<i64: 128, 128>, nvfp4.work = "gemm"
 
 // CHECK: .target sm_100a
-// CHECK-LABEL: .entry matmul_per_token_m0_gemm_small_m(
+// CHECK-LABEL: .entry matmul_per_token_m0_gemm_small_m8(
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_tcgen05(
 // CHECK: .maxntid 128, 1, 1
@@ -119,7 +119,7 @@ func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN
 // 1x64 windows: every 64-wide K step goes to a fresh accumulator region
 // (enable-input-d false) and is promoted into a running sum in a second
 // TMEM region (tcgen05.st), so 512 columns are allocated.
-// CHECK-LABEL: .entry matmul_window_m1_gemm_small_m(
+// CHECK-LABEL: .entry matmul_window_m1_gemm_small_m8(
 // CHECK-LABEL: .entry matmul_window_m1_gemm_tcgen05(
 // CHECK: .shared .align 1024 .b8 matmul_window_m1_gemm_tcgen05_smem[10256];
 // CHECK: mov.b32 [[WCOLS:%r[0-9]+]], 512;
@@ -145,7 +145,7 @@ func.func @matmul_window(%ad: memref<?x128xi8>, %as: memref<?x16xf8E4M3FN>, %aa:
 }
 
 // K = 96 is not a multiple of 64: the mma.sync kernels serve it on sm_100a.
-// CHECK-LABEL: .entry matmul_ragged_k_m2_gemm_small_m(
+// CHECK-LABEL: .entry matmul_ragged_k_m2_gemm_small_m8(
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-LABEL: .entry matmul_ragged_k_m2_gemm_large_m(
 // CHECK-NOT: tcgen05

@@ -1,15 +1,19 @@
 //===- GemmBench.cpp - NVFP4 GEMM time next to cuBLAS bf16 ----------------===//
 //
 // `nvfp4-bench --suite=gemm`: for each operand recipe pair and M (N and K
-// fixed), the median time of the NVFP4 GEMM and of cublasGemmEx on bf16
-// operands of the same shape, measured in the same process with CUDA
-// events, as TFLOP/s and a speedup. Operands are random normal matrices
-// quantized on the GPU.
+// fixed), the median time of the NVFP4 GEMM, of cublasGemmEx on bf16
+// operands and of cublasLtMatmul on E4M3 operands with per-row outer
+// scales (per-tensor where the library refuses those; the table says
+// which) of the same shape, measured in the same process with CUDA
+// events, as TFLOP/s and speedups. Operands are random normal matrices,
+// quantized on the GPU for NVFP4 and rounded to E4M3 on the host for FP8.
+// A baseline that cannot run prints "n/a" and the reason below the table.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Bench.h"
 #include "CuBLAS.h"
+#include "CuBLASLt.h"
 
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/Matmul.h"
@@ -19,7 +23,9 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <random>
+#include <set>
 
 using namespace llvm;
 
@@ -70,6 +76,24 @@ Expected<DeviceOperand> makeOperand(GPURunner &runner, CudaDevice &d,
   return op;
 }
 
+/// `x` as an E4M3 byte (round to nearest, saturating at 448), for the FP8
+/// baseline's operands.
+uint8_t toE4M3(float x) {
+  uint8_t sign = std::signbit(x) ? 0x80 : 0;
+  float a = std::fmin(std::fabs(x), 448.0f);
+  if (!(a >= 0x1p-10f))
+    return sign;
+  int e;
+  std::frexp(a, &e); // a = f * 2^e, f in [0.5, 1)
+  int exp = std::max(e - 1, -6);
+  int mant = int(std::nearbyint(std::ldexp(a, 3 - exp)));
+  if (mant >= 16)
+    mant >>= 1, ++exp;
+  if (mant < 8) // subnormal: exponent field 0
+    return uint8_t(sign | mant);
+  return uint8_t(sign | std::min(((exp + 7) << 3) | (mant - 8), 0x7E));
+}
+
 Error freeOperand(CudaDevice &d, DeviceOperand &op) {
   for (CUdeviceptr p : {op.data, op.scale, op.amax})
     if (Error e = d.free(p))
@@ -87,16 +111,23 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
   std::string blasNote;
   if (!blas)
     blasNote = toString(blas.takeError());
+  auto lt = CuBLASLt::open();
+  // Why FP8 columns read n/a, each reason once, printed after the table.
+  std::set<std::string> fp8Notes;
+  if (!lt)
+    fp8Notes.insert(toString(lt.takeError()));
 
   outs() << "device: " << d.name() << " (sm_" << d.computeCapability()
          << "), NVFP4 GEMM D = A * B^T (bf16 output, fp32 accumulation) vs "
-            "cublasGemmEx bf16, N = "
+            "cublasGemmEx bf16 and cublasLtMatmul E4M3 (fp32 accumulation, "
+            "bf16 output), N = "
          << n << ", K = " << k << ", median of " << iters << " runs"
          << (blasNote.empty() ? "" : "; cuBLAS unavailable: " + blasNote)
          << "\n\n";
   outs() << "| A recipe | B recipe | M | NVFP4 (us) | NVFP4 TFLOP/s | "
-            "cuBLAS bf16 (us) | cuBLAS TFLOP/s | speedup |\n"
-            "|---|---|---|---|---|---|---|---|\n";
+            "cuBLAS bf16 (us) | cuBLAS TFLOP/s | speedup | cuBLASLt FP8 (us) | "
+            "FP8 TFLOP/s | FP8 scales | speedup vs FP8 |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
 
   std::mt19937 rng(0);
   std::normal_distribution<float> normal;
@@ -125,6 +156,38 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
       return e;
     if (Error e = d.copyToDevice(bBF16, bValues.data(), bValues.size() * 2))
       return e;
+  }
+
+  // The FP8 baseline's operands (E4M3 data, outer scales of 1), output and
+  // workspace (cuBLASLt plans ask for at most 32 MiB).
+  CUdeviceptr aFP8 = 0, bFP8 = 0, aScales = 0, bScales = 0, dFP8 = 0,
+              workspace = 0;
+  if (*lt) {
+    auto toFP8 = [](const std::vector<uint16_t> &v) {
+      std::vector<uint8_t> out(v.size());
+      for (size_t i = 0; i < v.size(); ++i)
+        out[i] = toE4M3(bf16ToFloat(v[i]));
+      return out;
+    };
+    std::vector<uint8_t> aBytes = toFP8(aValues), bBytes = toFP8(bValues);
+    std::vector<float> aOnes(maxM, 1.0f), bOnes(n, 1.0f);
+    for (auto [ptr, bytes, src] :
+         {std::make_tuple(&aFP8, size_t(maxM * k), (const void *)aBytes.data()),
+          std::make_tuple(&bFP8, size_t(n * k), (const void *)bBytes.data()),
+          std::make_tuple(&aScales, size_t(maxM) * 4,
+                          (const void *)aOnes.data()),
+          std::make_tuple(&bScales, size_t(n) * 4, (const void *)bOnes.data()),
+          std::make_tuple(&dFP8, size_t(maxM * n) * 2, (const void *)nullptr),
+          std::make_tuple(&workspace, size_t(32) << 20,
+                          (const void *)nullptr)}) {
+      auto p = d.alloc(bytes);
+      if (!p)
+        return p.takeError();
+      *ptr = *p;
+      if (src)
+        if (Error e = d.copyToDevice(*p, src, bytes))
+          return e;
+    }
   }
 
   for (auto [aText, bText] : kPairs) {
@@ -176,10 +239,35 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
           return theirs.takeError();
         outs() << format("%.1f", *theirs * 1e3) << " | "
                << format("%.1f", flops / (*theirs * 1e-3) / 1e12) << " | "
-               << format("%.2fx", *theirs / *ours) << " |\n";
+               << format("%.2fx", *theirs / *ours) << " | ";
       } else {
-        outs() << "n/a | n/a | n/a |\n";
+        outs() << "n/a | n/a | n/a | ";
       }
+      // The FP8 baseline; any failure of it is a note, not an error.
+      std::string fp8Row = "n/a | n/a | n/a | n/a |";
+      if (*lt) {
+        auto plan = (*lt)->plan(int(m), int(n), int(k), aScales, bScales);
+        if (!plan) {
+          fp8Notes.insert("M = " + std::to_string(m) + ": " +
+                          toString(plan.takeError()));
+        } else {
+          auto fp8 = medianTime(d, iters, [&] {
+            return (*lt)->run(**plan, aFP8, bFP8, dFP8, workspace);
+          });
+          if (!fp8) {
+            fp8Notes.insert("M = " + std::to_string(m) + ": " +
+                            toString(fp8.takeError()));
+          } else {
+            fp8Row.clear();
+            raw_string_ostream row(fp8Row);
+            row << format("%.1f", *fp8 * 1e3) << " | "
+                << format("%.1f", flops / (*fp8 * 1e-3) / 1e12) << " | "
+                << ((*plan)->outerVectors() ? "per row" : "per tensor")
+                << " | " << format("%.2fx", *fp8 / *ours) << " |";
+          }
+        }
+      }
+      outs() << fp8Row << "\n";
       if (Error e = d.free(*out))
         return e;
       if (Error e = freeOperand(d, *a))
@@ -188,10 +276,16 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
     if (Error e = freeOperand(d, *b))
       return e;
   }
-  for (CUdeviceptr p : {aBF16, bBF16, dBF16})
+  for (CUdeviceptr p : {aBF16, bBF16, dBF16, aFP8, bFP8, aScales, bScales,
+                        dFP8, workspace})
     if (p)
       if (Error e = d.free(p))
         return e;
+  if (!fp8Notes.empty()) {
+    outs() << "\ncuBLASLt FP8 n/a:\n";
+    for (const std::string &note : fp8Notes)
+      outs() << "- " << note << "\n";
+  }
   return Error::success();
 }
 

@@ -176,7 +176,8 @@ TEST_P(GPUMatmul, MatchesFloat64Reference) {
   const ElementType outs[] = {ElementType::BF16, ElementType::F16,
                               ElementType::F32};
   int index = 0;
-  for (int64_t m : {1, 7, 128, 1000, 4096})
+  // M = 13 and 20 reach the small_m16 and small_m32 kernels.
+  for (int64_t m : {1, 7, 13, 20, 128, 1000, 4096})
     for (auto [n, k] : {std::pair<int64_t, int64_t>{256, 256},
                         {256, 4096}, {4096, 256}, {4096, 4096}}) {
       Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
@@ -202,6 +203,15 @@ TEST_P(GPUMatmul, MatchesFloat64Reference) {
     ASSERT_EQ(runCase(GetParam(), c, rng), "")
         << GetParam().a << " x " << GetParam().b << " M=" << m
         << " N=" << n << " K=" << k;
+  }
+  // Direct kernels on ragged tiles: K = 80 ends inside a 64-wide chunk (5
+  // blocks), N = 48 inside an N tile, M = 5, 13, 20 inside small_m8/16/32
+  // tiles and 33, 200 inside medium_m ones.
+  for (int64_t m : {5, 13, 20, 33, 200}) {
+    Case c{m, 48, 80, m % 2 == 1, outs[m % 3], Kind::Normal};
+    ASSERT_EQ(runCase(GetParam(), c, rng), "")
+        << GetParam().a << " x " << GetParam().b << " M=" << m
+        << " N=48 K=80";
   }
   // Every output type with and without bias, and adversarial A operands.
   for (ElementType out : outs)

@@ -27,6 +27,7 @@
 
 #include <cmath>
 #include <functional>
+#include <random>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -214,6 +215,49 @@ TEST_F(GemmNumericsTest, DecodeF16PairExhaustive) {
       ASSERT_EQ(double(out.hi), hi) << byte << " " << sf;
       ASSERT_EQ(std::signbit(out.lo), std::signbit(lo)) << byte << " " << sf;
       ASSERT_EQ(std::signbit(out.hi), std::signbit(hi)) << byte << " " << sf;
+    }
+  }
+}
+
+// The word-level decode: call i of a word gives nibbles i and i + 4 times
+// the scale, exactly, for every nibble value in every position and every
+// non-negative scale byte.
+TEST_F(GemmNumericsTest, DecodeF16NibblesExhaustive) {
+  Kernel k(ctx, {i32(), f32()}, SmallVector<Type>(8, f32()),
+           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+             auto f16x2 = VectorType::get({2}, b.getF16Type());
+             Value sf = vector::BroadcastOp::create(
+                 b, loc, f16x2,
+                 arith::TruncFOp::create(b, loc, b.getF16Type(), a[1]));
+             SmallVector<Value> out;
+             for (int64_t i = 0; i < 4; ++i) {
+               Value wide = arith::ExtFOp::create(
+                   b, loc, VectorType::get({2}, b.getF32Type()),
+                   gemmDecodeF16Nibbles(b, loc, a[0], i, sf));
+               out.push_back(vector::ExtractOp::create(b, loc, wide, 0));
+               out.push_back(vector::ExtractOp::create(b, loc, wide, 1));
+             }
+             return out;
+           });
+  std::mt19937 rng(3);
+  for (int sf = 0; sf < 0x7F; ++sf) {
+    float scale = ref::fromE4M3(uint8_t(sf));
+    // Every nibble value in every position (16 words), then random words.
+    for (int w = 0; w < 48; ++w) {
+      uint32_t word = w < 16 ? 0x11111111u * uint32_t(w) : uint32_t(rng());
+      if (w < 16)
+        word ^= 0x76543210u * uint32_t(w & 1); // mixed nibbles too
+      float out[8];
+      k.call({&word, &scale, out});
+      for (int i = 0; i < 4; ++i)
+        for (int h = 0; h < 2; ++h) {
+          uint8_t nibble = uint8_t((word >> (4 * (i + 4 * h))) & 0xF);
+          double want = double(ref::fromE2M1(nibble)) * scale;
+          float got = out[2 * i + h];
+          ASSERT_EQ(double(got), want) << std::hex << word << " " << i << h;
+          ASSERT_EQ(std::signbit(got), std::signbit(want))
+              << std::hex << word << " " << i << h;
+        }
     }
   }
 }

@@ -88,6 +88,16 @@ Value gemmDecode(OpBuilder &b, Location loc, Value nibble, Value scaleF32);
 Value gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
                         Value scaleF16x2);
 
+/// Nibbles `i` and `i + 4` (0 <= i < 4) of the 32-bit word `word` (i32)
+/// decoded as a vector<2xf16>, nibble i first, each times the splat block
+/// scale `scaleF16x2`; exact like gemmDecodeF16Pair. A word's four calls
+/// cover its eight nibbles with shifts by constants and one mask-merge each,
+/// no per-byte extraction: the two nibbles of a pair lie 16 bits apart, as
+/// the halves of an f16x2 do. The pairing is a permutation of K that a
+/// kernel must apply to both operands alike.
+Value gemmDecodeF16Nibbles(OpBuilder &b, Location loc, Value word, int64_t i,
+                           Value scaleF16x2);
+
 /// The decoded E4M3 block scale (f32) of row `row`, 16-block `block` of an
 /// operand whose scale matrix has `numBlocks` unpadded columns, from its
 /// `128x4` scale buffer `scale` (rank 2 `Rp x Cp`, rank 3 `G x Rp x Cp`

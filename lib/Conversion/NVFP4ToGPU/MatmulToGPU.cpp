@@ -18,11 +18,9 @@
 // load per row) and uses bytes 2s and 2s+1 as its two k-pairs of k-step s.
 // Every lane then needs exactly one block scale per row and chunk.
 //
-// Three configurations are emitted; the host picks the first that serves M:
-//  * small M (<= 32, decode): one 16-row tile per warp and the K range split
-//    over the 8 warps of a thread block, summed in shared memory in a fixed
-//    order -- enough loads in flight to stream B at full bandwidth;
-//  * medium M (<= 256): the same with 32-row tiles and a 4-way K split;
+// The host picks the first configuration that serves M:
+//  * M <= 256: the direct kernels of MatmulDirect.cpp (small_m8/16/32 with
+//    a K split for decode, medium_m with A shared per block);
 //  * large M: 128 x 128 (64 for window operands) block tiles whose operands
 //    are decoded once per block into shared memory, in mma fragment order
 //    (the staged path below), 64 x 32 warp tiles. On sm_90a (per-tensor and
@@ -89,13 +87,6 @@ struct GemmConfig {
 /// operands keep a second accumulator set per warp, so their staged tile
 /// is narrower.
 SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
-  GemmConfig small{"small_m", /*mi=*/1, /*ni=*/4, /*warpsM=*/1, /*warpsN=*/1,
-                   /*kSplit=*/8, /*maxM=*/32, /*unroll=*/4, /*staged=*/false};
-  // Up to a few hundred rows the staged tile leaves SMs idle; a K-split
-  // direct kernel with 32-row tiles fills them.
-  GemmConfig medium{"medium_m", /*mi=*/2, /*ni=*/4, /*warpsM=*/1,
-                    /*warpsN=*/1, /*kSplit=*/4, /*maxM=*/256, /*unroll=*/2,
-                    /*staged=*/false};
   GemmConfig large{"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
                    /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
                    /*staged=*/true};
@@ -107,7 +98,7 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
              /*unroll=*/1,    /*staged=*/false, /*wgmma=*/true,
              /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages};
   }
-  return {small, medium, large};
+  return {large};
 }
 
 /// The operands of a matmul, as values of the kernel being built.
@@ -1042,11 +1033,13 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
 
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
+  // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
+  buildDirectMatmulKernels(op, module, prefix, leaves, host);
   // wgmma exists on sm_90a only (not on sm_100a and later).
   SmallVector<GemmConfig> configs = configsFor(window, chip == "sm_90a");
   for (const GemmConfig &cfg : configs) {
-    // The tcgen05 kernel replaces the large-M configuration; decode-sized M
-    // keeps the K-split mma.sync kernel, which fills more SMs.
+    // The tcgen05 kernel replaces the large-M configuration; M <= 256
+    // keeps the direct mma.sync kernels, which fill more SMs.
     if (tcgen05 && cfg.maxM == 0)
       return buildTcgen05MatmulKernel(op, module, prefix, leaves, host);
     OpBuilder b(ctx);

@@ -32,6 +32,14 @@ LogicalResult buildMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
                                  StringRef chip);
 
+/// Adds the direct kernels for M <= 256 (MatmulDirect.cpp; mma.sync, valid
+/// from sm_80 on) with the attributes of buildMatmulKernels, and their
+/// launches, each in the then-branch of `scf.if M <= max_m` at `host`;
+/// `host` ends in the last else-branch, where larger M is launched.
+void buildDirectMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
+                              StringRef prefix, TargetLeaves &leaves,
+                              OpBuilder &host);
+
 /// Whether `chip` gets the tcgen05 block-scaled GEMM (MatmulTcgen05.cpp).
 bool isTcgen05Chip(StringRef chip);
 

@@ -1,0 +1,763 @@
+//===- MatmulDirect.cpp - GEMM kernels for small and medium M -------------===//
+//
+// The direct (unstaged) GEMM kernels of nvfp4-to-gpu, for M <= 256: decode
+// GEMMs (M <= 32) stream B, whose N x K operand is far larger than A, and
+// must run at memory bandwidth; medium M (<= 256) must not decode A again
+// for every narrow N tile.
+//
+// Roles are swapped against MatmulToGPU.cpp's large-M kernels: B is the
+// 16-row `mma.sync.m16n8k16` operand and A the 8-column one, so each warp
+// computes a tile of D^T: nt 16-row tiles of N by mt 8-row tiles of M. For
+// M <= 8 one mma covers 16 columns of N and every row of A, where 16-row A
+// tiles would waste half of the tensor-core work and of A's decode.
+//
+// Operands are dequantized on load to f16, exactly (see MatmulToGPU.cpp's
+// header). As there, K is walked in 64-wide chunks and permuted alike in
+// both operands: lane (g, t) = (lane / 4, lane % 4) reads the 8 contiguous
+// bytes of 16-block t of its rows (one aligned 64-bit load; the four lanes
+// of a row read one 32-byte sector) and one scale byte per row. A loaded
+// word is decoded whole (gemmDecodeF16Nibbles: nibbles i and i + 4 make one
+// f16x2; 23 SASS instructions per word instead of about 7 per byte), and
+// k-step s of a chunk uses word s / 2, pairs 2 (s % 2) and 2 (s % 2) + 1.
+//
+// Why 64-bit loads and not 128-bit ones: a 16-byte load per lane needs rows
+// aligned to 16 bytes (K % 32 == 0, which the shapes do not promise) and
+// 128-wide chunks, whose k-steps would mix two 1x64 windows. The bytes in
+// flight come from prefetching instead: each warp issues the loads of the
+// next `depth` chunks before it decodes the current one. Little's law asks
+// for about bandwidth x latency / SMs = 4.8 TB/s x ~1 us / 132 ~ 36 KB per
+// SM; a small_m warp (nt = 2: 32 rows of B) holds depth x 1 KB of B, so
+// 16 resident warps (two 256-thread blocks of <= 128 registers) at depth 3
+// keep ~48 KB in flight.
+//
+// Configurations, in launch order (the host takes the first that serves M;
+// directConfigs gives the sizes and why):
+//  * small_m8/16/32 (M <= 8, 16, 32): the warps of a block (8, 4, 4) split
+//    K (each a contiguous range of chunks) over one 32-column tile of N; A
+//    (mt = 1, 2, 4 tiles) is decoded by every warp, B exactly once. The
+//    split sums meet in shared memory and are added in slice order
+//    (deterministic), each slice reducing and storing its share of the
+//    accumulator slots.
+//  * medium_m (M <= 256): a block owns 32 rows of M by 128 columns of N,
+//    K split in two halves of 4 warps (no split for window operands); per
+//    chunk a half's 128 threads decode its A tile once into its shared
+//    buffers in fragment order (double-buffered, one barrier per chunk)
+//    and each warp multiplies it by its own 32 rows of B; the halves are
+//    summed like the small kernels' slices.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MatmulToGPU.h"
+
+#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Numerics/GemmNumerics.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+using namespace mlir::nvfp4::detail;
+
+namespace {
+constexpr int64_t kWarp = 32;
+/// k-steps (of 16) per 64-wide chunk.
+constexpr int64_t kSteps = 4;
+
+struct DirectConfig {
+  const char *name;
+  int64_t nt, mt;   ///< 16-row tiles of B (N), 8-row tiles of A (M) per warp
+  int64_t warpsN;   ///< warps per block along N
+  int64_t kSplit;   ///< warps per block along K (A per warp when > 1)
+  int64_t depth;    ///< chunks whose loads are in flight ahead of the math
+  int64_t maxM;
+  bool sharedA;     ///< A decoded once per block into shared memory
+  int64_t minBlocksPerSM; ///< ptxas keeps registers low enough for these
+
+  int64_t tileM() const { return 8 * mt; }
+  int64_t tileN() const { return 16 * nt * warpsN; }
+  int64_t threads() const { return kWarp * warpsN * kSplit; }
+  /// Threads of one K slice.
+  int64_t sliceThreads() const { return kWarp * warpsN; }
+  int64_t slots() const { return nt * mt * 4; }
+  /// Shared-A decode items per K slice (an 8-row tile's lane view of one
+  /// chunk).
+  int64_t aItems() const { return mt * kWarp; }
+  /// Shared-A words per K slice: two stages of [tile][k-step pair][lane][4].
+  int64_t aSliceWords() const { return 2 * mt * 2 * kWarp * 4; }
+};
+
+/// The configurations in launch order. Window operands keep a second
+/// accumulator set (the chunk's sum before promotion), so their tiles hold
+/// fewer loads in flight or fewer rows of M.
+SmallVector<DirectConfig> directConfigs(bool window) {
+  // small_m8: two 256-thread blocks per SM (minBlocksPerSM caps registers
+  // at 128): 16 warps, each with depth x 1 KB of B in flight.
+  DirectConfig small8{"small_m8", /*nt=*/2, /*mt=*/1, /*warpsN=*/1,
+                      /*kSplit=*/8, /*depth=*/3, /*maxM=*/8, false, 2};
+  // small_m16/32 hold 2 and 4 A rows and 16 and 32 accumulators more per
+  // lane in 128-thread blocks: small_m16 three per SM (up to 170
+  // registers), 12 warps with 3 KB of B in flight each; small_m32 two per
+  // SM (at three it spills in the loop), 8 warps with 3 KB each.
+  DirectConfig small16 = small8, small32 = small8;
+  small16.name = "small_m16", small16.mt = 2, small16.maxM = 16;
+  small32.name = "small_m32", small32.mt = 4, small32.maxM = 32;
+  small16.kSplit = small32.kSplit = 4;
+  small16.minBlocksPerSM = 3;
+  if (window) // the second accumulator set: less in flight
+    small8.depth = small16.depth = small32.depth = 2;
+  // medium_m: blocks of 32 rows of M by 128 columns of N, K split in two
+  // (each half decodes its own A chunks into its own shared buffers): B is
+  // decoded once per 32 rows of M and A once per 128 columns of N, and
+  // M = 128, N = 8192 gets 256 blocks of 8 warps, two per SM (128
+  // registers; deeper prefetch spills in the loop). Window operands' second
+  // accumulator set needs ~200 registers: no K split there, two 4-warp
+  // blocks per SM.
+  DirectConfig medium{"medium_m", /*nt=*/2, /*mt=*/4, /*warpsN=*/4,
+                      /*kSplit=*/2, /*depth=*/1, /*maxM=*/256, true, 2};
+  if (window)
+    medium.kSplit = 1, medium.depth = 2;
+  return {small8, small16, small32, medium};
+}
+
+struct Operands {
+  Value aData, aScale, aAmax, bData, bScale, bAmax, bias, out;
+};
+
+/// One row's loads of one chunk: two data words and the scale byte (i32,
+/// 0 past the end of K).
+struct RowLoad {
+  Value words, scale;
+};
+
+class DirectEmitter {
+public:
+  DirectEmitter(LoopEmitter &e, MatmulOp op, const DirectConfig &cfg,
+                const Operands &v, ArrayRef<Value> smem)
+      : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op),
+        cfg(cfg), v(v), smem(smem) {}
+
+  void emit() {
+    aRecipe = op.getARecipe();
+    bRecipe = op.getBRecipe();
+    window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
+    cConst = gemmC(b, loc, aRecipe, bRecipe);
+
+    tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value warp = e.divI(tid, kWarp);
+    lane = e.remI(tid, e.idx(kWarp));
+    g = e.divI(lane, 4);
+    t = e.remI(lane, e.idx(4));
+    kSlice = e.divI(warp, cfg.warpsN);
+    sliceTid = e.remI(tid, e.idx(cfg.sliceThreads()));
+    Value wn = e.remI(warp, e.idx(cfg.warpsN));
+    M = e.dim(v.aData, 0);
+    N = e.dim(v.bData, 0);
+    numBlocks = e.divI(e.dim(v.aData, 1), 8);
+    // A 1-D grid, N fastest: blocks resident together share rows of A.
+    Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value tilesN = e.ceilDivI(N, cfg.tileN());
+    rowBase = e.mulI(e.divI(bid, tilesN), e.idx(cfg.tileM()));
+    colBase = e.addI(e.mulI(e.remI(bid, tilesN), e.idx(cfg.tileN())),
+                     e.mulI(wn, e.idx(16 * cfg.nt)));
+
+    // Byte addresses: operands are contiguous row-major buffers (as the
+    // other GEMM kernels assume), rows and blocks 8-byte aligned.
+    auto address = [&](Value memref) -> Value {
+      return memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    };
+    aPtr = address(v.aData);
+    bPtr = address(v.bData);
+    aScalePtr = address(v.aScale);
+    bScalePtr = address(v.bScale);
+    aRowBytes = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
+                                             e.dim(v.aData, 1));
+    bRowBytes = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
+                                             e.dim(v.bData, 1));
+
+    // The rows this lane loads: B rows g and g + 8 of each N tile; A row g
+    // of each M tile, or for shared A the rows of its decode items. Data
+    // rows are clamped into range; a clamped row of B (A) only feeds
+    // accumulators of columns n >= N (rows m >= M), which are never
+    // stored, so it needs no mask. Scale rows need no clamp: a 128x4 scale
+    // buffer has its rows padded to a multiple of 128 (SPEC.md section 3)
+    // and every tile's rows end at a multiple of tileM or tileN, which
+    // divide 128.
+    // The 128x4 offset of (row, block) is a row part plus a block part,
+    // and within an aligned group of 32 rows the row part grows by 16 per
+    // row: a lane's rows share one group (nt <= 2 with colBase a multiple
+    // of 16 nt; mt <= 4 with rowBase a multiple of 8 mt), so one row part
+    // plus constants serves them all.
+    assert(cfg.nt <= 2 && (cfg.sharedA || cfg.mt <= 4) &&
+           "a lane's rows must share one 32-row scale group");
+    Value bLead = e.addI(colBase, g);
+    Value bPart = scaleRowPart(bLead);
+    for (int64_t j = 0; j < cfg.nt; ++j)
+      for (int64_t h = 0; h < 2; ++h) {
+        int64_t d = 16 * j + 8 * h;
+        bRows.push_back(rowOf(e.addI(bLead, e.idx(d)), N,
+                              e.addI(bPart, e.idx(16 * d))));
+      }
+    if (cfg.sharedA) {
+      for (int64_t q = 0; q < itemsPerThread(); ++q) {
+        Value item = e.addI(sliceTid, e.idx(q * cfg.sliceThreads()));
+        Value tile = e.divI(item, kWarp);
+        Value itemLane = e.remI(item, e.idx(kWarp));
+        Value r = e.addI(rowBase, e.addI(e.mulI(tile, e.idx(8)),
+                                         e.divI(itemLane, 4)));
+        aRows.push_back(rowOf(r, M, scaleRowPart(r)));
+      }
+    } else {
+      Value aLead = e.addI(rowBase, g);
+      Value aPart = scaleRowPart(aLead);
+      for (int64_t i = 0; i < cfg.mt; ++i)
+        aRows.push_back(rowOf(e.addI(aLead, e.idx(8 * i)), M,
+                              e.addI(aPart, e.idx(16 * 8 * i))));
+    }
+    // A shared-A item's lane (item % 32) is its thread's, since a slice's
+    // threads are a multiple of 32: its rows and block 4c + t follow the
+    // thread's g and t.
+
+    Value numChunks = e.ceilDivI(numBlocks, 4);
+    Value per = e.ceilDivI(numChunks, cfg.kSplit);
+    Value c0 = e.minI(e.mulI(kSlice, per), numChunks);
+    Value c1 = e.minI(e.addI(c0, per), numChunks);
+
+    // K = 0 has no bytes to prefetch: the loop and its prologue run only
+    // when there is a block (the condition is uniform over the block).
+    SmallVector<Type> accTypes(cfg.slots(), b.getF32Type());
+    auto nonEmpty = scf::IfOp::create(
+        b, loc, accTypes,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, numBlocks,
+                              e.idx(0)),
+        /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(nonEmpty.thenBlock());
+      scf::YieldOp::create(b, loc, mainLoop(c0, c1, per));
+      b.setInsertionPointToStart(nonEmpty.elseBlock());
+      scf::YieldOp::create(b, loc,
+                           SmallVector<Value>(cfg.slots(), m.f32(0.0f)));
+    }
+    SmallVector<Value> acc(nonEmpty.getResults());
+    if (cfg.kSplit > 1) {
+      reduceAndStore(acc);
+      return;
+    }
+    for (int64_t slot = 0; slot < cfg.slots(); ++slot)
+      store(acc[slot], accRow(e.idx(slot)), accCol(e.idx(slot)));
+  }
+
+private:
+  struct Row {
+    Value index;     ///< the clamped row (i32)
+    Value scalePart; ///< the row part of its 128x4 scale offsets (index)
+  };
+
+  int64_t itemsPerThread() const {
+    return (cfg.aItems() + cfg.sliceThreads() - 1) / cfg.sliceThreads();
+  }
+
+  Value scaleRowPart(Value r) {
+    return m.scaleOffset(ScaleLayout::Swizzle128x4, r, e.idx(0), numBlocks);
+  }
+
+  Row rowOf(Value r, Value limit, Value scalePart) {
+    Value clamped = e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
+    return {arith::IndexCastUIOp::create(b, loc, b.getI32Type(), clamped),
+            scalePart};
+  }
+
+  /// `base + row * rowBytes` as i64, from 32-bit factors (one wide
+  /// multiply-add; rows and row lengths fit 32 bits).
+  Value rowAddress(Value base, Value row32, Value rowBytes32) {
+    Type i64 = b.getI64Type();
+    return arith::AddIOp::create(
+        b, loc, base,
+        arith::MulIOp::create(b, loc,
+                              arith::ExtUIOp::create(b, loc, i64, row32),
+                              arith::ExtUIOp::create(b, loc, i64, rowBytes32)));
+  }
+
+  /// A global load through inline PTX (`ld.global.nc`, read-only data
+  /// path, plus the cache qualifiers `qualifiers`) of `type` (i64 or i32)
+  /// at byte address `addr` (i64). Inline assembly, because LLVM folds a
+  /// loop-carried phi of plain loads into one load at the use, which would
+  /// undo the prefetch.
+  Value loadGlobal(Value addr, Type type, StringRef qualifiers,
+                   StringRef suffix) {
+    bool wide = type.isInteger(64);
+    std::string text = ("{ .reg .u64 p; cvta.to.global.u64 p, $1; "
+                        "ld.global.nc" + qualifiers + "." + suffix +
+                        " $0, [p]; }")
+                           .str();
+    return LLVM::InlineAsmOp::create(
+               b, loc, type, ValueRange{addr}, text,
+               wide ? "=l,l" : "=r,l", /*has_side_effects=*/true,
+               /*is_align_stack=*/false, LLVM::TailCallKind::None,
+               LLVM::AsmDialectAttr(), ArrayAttr())
+        .getRes();
+  }
+
+  /// The lane's loads of chunk `c` for `rows`: block 4c + t, clamped into
+  /// K (a zero scale past it). Chunks at or past the warp's end are only
+  /// prefetched, never multiplied, so they need no mask. `stream`: data
+  /// read once (B), kept out of L1.
+  SmallVector<RowLoad> loadRows(ArrayRef<Row> rows, Value dataPtr,
+                                Value scalePtr, Value rowBytes32, Value c,
+                                bool stream) {
+    Value blk = e.addI(e.mulI(c, e.idx(4)), t);
+    Value blkValid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           blk, numBlocks);
+    Value safe =
+        e.minI(blk, arith::SubIOp::create(b, loc, numBlocks, e.idx(1)));
+    Type i64 = b.getI64Type();
+    Value dataCol = arith::IndexCastUIOp::create(
+        b, loc, i64, e.addI(dataPtr, e.mulI(safe, e.idx(8))));
+    Value scaleCol = e.addI(
+        scalePtr,
+        m.scaleOffset(ScaleLayout::Swizzle128x4, e.idx(0), safe, numBlocks));
+    // A warp reads 256 contiguous bytes per 8 rows of a chunk and walks
+    // each row along K: L2::256B fetches a row's next chunks with it.
+    StringRef dataHint = stream ? ".L1::no_allocate.L2::256B" : ".L2::256B";
+    SmallVector<RowLoad> out;
+    for (const Row &row : rows) {
+      Value word = loadGlobal(rowAddress(dataCol, row.index, rowBytes32),
+                              i64, dataHint, "b64");
+      Value words = LLVM::BitcastOp::create(
+          b, loc, VectorType::get({2}, b.getI32Type()), word);
+      Value sf = loadGlobal(
+          arith::IndexCastUIOp::create(b, loc, i64,
+                                       e.addI(row.scalePart, scaleCol)),
+          b.getI32Type(), "", "u8");
+      // Byte 0x00 is 0.0: blocks past K contribute nothing.
+      sf = m.select(blkValid, sf, m.i32(0));
+      out.push_back({words, sf});
+    }
+    return out;
+  }
+
+  SmallVector<RowLoad> loadChunk(Value c) {
+    SmallVector<RowLoad> l =
+        loadRows(bRows, bPtr, bScalePtr, bRowBytes, c, /*stream=*/true);
+    SmallVector<RowLoad> a =
+        loadRows(aRows, aPtr, aScalePtr, aRowBytes, c, /*stream=*/false);
+    l.append(a.begin(), a.end());
+    return l;
+  }
+
+  /// The 8 f16x2 of a row's chunk, in k-step order: k-step s uses [2s],
+  /// [2s + 1].
+  SmallVector<Value> decodeRow(const RowLoad &l) {
+    Value sf = m.decodeE4M3ToF16x2(l.scale);
+    SmallVector<Value> regs;
+    for (int64_t q = 0; q < 2; ++q) {
+      Value word = vector::ExtractOp::create(b, loc, l.words, q);
+      for (int64_t i = 0; i < 4; ++i)
+        regs.push_back(gemmDecodeF16Nibbles(b, loc, word, i, sf));
+    }
+    return regs;
+  }
+
+  Value asI32(Value f16x2) {
+    Value word = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), f16x2);
+    return vector::ExtractOp::create(b, loc, word, 0);
+  }
+  Value asF16x2(Value i32) {
+    Value word = vector::BroadcastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), i32);
+    return vector::BitCastOp::create(
+        b, loc, VectorType::get({2}, b.getF16Type()), word);
+  }
+
+  /// Shared A: word offset of the fragment words of (K slice, stage, M
+  /// tile, k-step pair, lane): [slice][stage][tile][pair][lane][4 x i32],
+  /// so a warp reads one k-step pair of a tile with one conflict-free
+  /// 16-byte load per lane.
+  Value aFragOffset(Value stage, Value tile, int64_t pair, Value atLane) {
+    Value at = e.addI(e.mulI(e.addI(e.mulI(kSlice, e.idx(2)), stage),
+                             e.idx(cfg.mt)),
+                      tile);
+    at = e.addI(e.mulI(at, e.idx(kSteps / 2)), e.idx(pair));
+    at = e.addI(e.mulI(at, e.idx(kWarp)), atLane);
+    return e.mulI(at, e.idx(4));
+  }
+
+  /// Decodes this thread's shared-A items of a chunk into `stage`.
+  void storeSharedA(ArrayRef<RowLoad> items, Value stage) {
+    for (int64_t q = 0; q < itemsPerThread(); ++q) {
+      Value item = e.addI(sliceTid, e.idx(q * cfg.sliceThreads()));
+      auto body = [&] {
+        SmallVector<Value> regs = decodeRow(items[q]);
+        Value tile = e.divI(item, kWarp);
+        Value itemLane = e.remI(item, e.idx(kWarp));
+        for (int64_t pair = 0; pair < kSteps / 2; ++pair) {
+          SmallVector<Value, 4> words;
+          for (int64_t r = 0; r < 4; ++r)
+            words.push_back(asI32(regs[4 * pair + r]));
+          vector::StoreOp::create(
+              b, loc,
+              vector::FromElementsOp::create(
+                  b, loc, VectorType::get({4}, b.getI32Type()), words),
+              smem[0], aFragOffset(stage, tile, pair, itemLane),
+              /*nontemporal=*/false, llvm::MaybeAlign(16));
+        }
+      };
+      if ((q + 1) * cfg.sliceThreads() <= cfg.aItems()) {
+        body();
+        continue;
+      }
+      auto inRange = scf::IfOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, item,
+                                e.idx(cfg.aItems())),
+          false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(inRange.thenBlock()->getTerminator());
+      body();
+    }
+  }
+
+  /// Prefetches `depth` chunks into `depth` slots, then per chunk c: issue
+  /// the loads of chunk c + depth into c's slot, (shared A: decode c's A
+  /// tile, barrier), decode and multiply c. The loop is unrolled by
+  /// `depth` so that the slots stay in place (no register moves); chunks
+  /// past c1 are not multiplied (a uniform branch per warp). With shared A
+  /// every K slice runs `per` chunks, so that the barriers of all warps
+  /// pair up; past c1 a slice only stores and waits.
+  SmallVector<Value> mainLoop(Value c0, Value c1, Value per) {
+    int64_t nAcc = cfg.slots();
+    SmallVector<Value> iter(nAcc, m.f32(0.0f));
+    int64_t perChunk = 0;
+    for (int64_t d = 0; d < cfg.depth; ++d) {
+      SmallVector<RowLoad> l = loadChunk(e.addI(c0, e.idx(d)));
+      perChunk = int64_t(l.size());
+      for (const RowLoad &r : l)
+        iter.append({r.words, r.scale});
+    }
+    Value end = cfg.sharedA ? e.addI(c0, per) : c1;
+    auto loop = scf::ForOp::create(b, loc, c0, end, e.idx(cfg.depth), iter);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    auto args = loop.getRegionIterArgs();
+    SmallVector<Value> acc(args.take_front(nAcc));
+    SmallVector<Value> slots(args.drop_front(nAcc));
+    for (int64_t u = 0; u < cfg.depth; ++u) {
+      Value c = e.addI(loop.getInductionVar(), e.idx(u));
+      SmallVector<RowLoad> current;
+      for (int64_t r = 0; r < perChunk; ++r) {
+        int64_t at = 2 * (u * perChunk + r);
+        current.push_back({slots[at], slots[at + 1]});
+      }
+      SmallVector<RowLoad> next = loadChunk(e.addI(c, e.idx(cfg.depth)));
+      for (int64_t r = 0; r < perChunk; ++r) {
+        int64_t at = 2 * (u * perChunk + r);
+        slots[at] = next[r].words;
+        slots[at + 1] = next[r].scale;
+      }
+      ArrayRef<RowLoad> bLoads =
+          ArrayRef<RowLoad>(current).take_front(bRows.size());
+      ArrayRef<RowLoad> aLoads =
+          ArrayRef<RowLoad>(current).drop_front(bRows.size());
+      Value stage;
+      if (cfg.sharedA) {
+        stage = e.remI(c, e.idx(2));
+        storeSharedA(aLoads, stage);
+        // With two stages one barrier per chunk suffices: a thread writes
+        // stage s again only after every thread passed the barrier behind
+        // which it finished reading stage s.
+        gpu::BarrierOp::create(b, loc);
+      }
+      if (u == 0 && !cfg.sharedA) {
+        // The loop condition already says c < c1.
+        acc = computeChunk(c, acc, bLoads, aLoads, stage);
+        continue;
+      }
+      SmallVector<Type> accTypes(nAcc, b.getF32Type());
+      auto inRange = scf::IfOp::create(
+          b, loc, accTypes,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, c1),
+          /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(inRange.thenBlock());
+        scf::YieldOp::create(b, loc,
+                             computeChunk(c, acc, bLoads, aLoads, stage));
+        b.setInsertionPointToStart(inRange.elseBlock());
+        scf::YieldOp::create(b, loc, acc);
+      }
+      acc.assign(inRange.getResults().begin(), inRange.getResults().end());
+    }
+    SmallVector<Value> yield = acc;
+    yield.append(slots);
+    scf::YieldOp::create(b, loc, yield);
+    b.setInsertionPointAfter(loop);
+    return SmallVector<Value>(loop.getResults().take_front(nAcc));
+  }
+
+  /// Four k-steps of mma over the warp's tiles. Window operands sum the
+  /// chunk (one 64-wide window) from zero and promote it.
+  SmallVector<Value> computeChunk(Value c, ArrayRef<Value> acc,
+                                  ArrayRef<RowLoad> bLoads,
+                                  ArrayRef<RowLoad> aLoads, Value stage) {
+    SmallVector<Value> sum(acc.begin(), acc.end());
+    if (window)
+      sum.assign(cfg.slots(), m.f32(0.0f));
+    SmallVector<SmallVector<Value>> bRegs, aRegs;
+    for (const RowLoad &l : bLoads)
+      bRegs.push_back(decodeRow(l));
+    if (!cfg.sharedA)
+      for (const RowLoad &l : aLoads)
+        aRegs.push_back(decodeRow(l));
+    Type f32 = b.getF32Type();
+    auto resultType =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    SmallVector<Value> shared(cfg.mt);
+    for (int64_t s = 0; s < kSteps; ++s) {
+      SmallVector<SmallVector<Value, 2>> aFrag;
+      for (int64_t i = 0; i < cfg.mt; ++i) {
+        if (!cfg.sharedA) {
+          aFrag.push_back({aRegs[i][2 * s], aRegs[i][2 * s + 1]});
+          continue;
+        }
+        if (s % 2 == 0)
+          shared[i] = vector::LoadOp::create(
+              b, loc, VectorType::get({4}, b.getI32Type()), smem[0],
+              aFragOffset(stage, e.idx(i), s / 2, lane),
+              /*nontemporal=*/false, llvm::MaybeAlign(16));
+        int64_t r = 2 * (s % 2);
+        aFrag.push_back(
+            {asF16x2(vector::ExtractOp::create(b, loc, shared[i], r)),
+             asF16x2(vector::ExtractOp::create(b, loc, shared[i], r + 1))});
+      }
+      for (int64_t j = 0; j < cfg.nt; ++j) {
+        // Rows g (2j) and g + 8 (2j + 1) of N tile j.
+        SmallVector<Value, 4> bFrag{bRegs[2 * j][2 * s], bRegs[2 * j + 1][2 * s],
+                                    bRegs[2 * j][2 * s + 1],
+                                    bRegs[2 * j + 1][2 * s + 1]};
+        for (int64_t i = 0; i < cfg.mt; ++i) {
+          int64_t base = (j * cfg.mt + i) * 4;
+          ValueRange cIn(ArrayRef<Value>(sum).slice(base, 4));
+          auto mma = NVVM::MmaOp::create(
+              b, loc, resultType, bFrag, aFrag[i], cIn,
+              ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
+                                            NVVM::MMATypes::f16},
+              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                             NVVM::MMALayout::col});
+          for (int64_t k = 0; k < 4; ++k)
+            sum[base + k] = LLVM::ExtractValueOp::create(b, loc, mma, k);
+        }
+      }
+    }
+    if (!window)
+      return sum;
+    // acc += RN(chunk * RN(RN(amaxA[m,w] * amaxB[n,w]) * c)), window w = c.
+    SmallVector<Value> next(acc.begin(), acc.end());
+    DenseMap<int64_t, Value> aAmax, bAmax;
+    for (int64_t slot = 0; slot < cfg.slots(); ++slot) {
+      int64_t i = (slot / 4) % cfg.mt, j = slot / (4 * cfg.mt), k = slot % 4;
+      int64_t ai = 2 * i + k % 2, bj = 2 * j + k / 2;
+      if (!aAmax.count(ai))
+        aAmax[ai] = amaxA(accRow(e.idx(slot)), c);
+      if (!bAmax.count(bj))
+        bAmax[bj] = amaxB(accCol(e.idx(slot)), c);
+      Value factor = gemmWindowFactor(b, loc, aAmax[ai], bAmax[bj], cConst);
+      next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
+    }
+    return next;
+  }
+
+  /// Row of D (an index into M) of accumulator `slot` = (j mt + i) 4 + k:
+  /// the mma's column 2t + k % 2 of M tile i. `slot` may be dynamic.
+  Value accRow(Value slot) {
+    Value i = e.remI(e.divI(slot, 4), e.idx(cfg.mt));
+    Value k = e.remI(slot, e.idx(2));
+    return e.addI(rowBase, e.addI(e.mulI(i, e.idx(8)),
+                                  e.addI(e.mulI(t, e.idx(2)), k)));
+  }
+  /// Column of D (an index into N): the mma's row g + 8 (k / 2) of N tile j.
+  Value accCol(Value slot) {
+    Value j = e.divI(slot, 4 * cfg.mt);
+    Value k = e.remI(slot, e.idx(4));
+    return e.addI(colBase,
+                  e.addI(e.mulI(j, e.idx(16)),
+                         e.addI(g, e.mulI(e.divI(k, 2), e.idx(8)))));
+  }
+  Value clamp(Value r, Value limit) {
+    return e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
+  }
+  Value amaxA(Value row, Value w) {
+    return gemmLoadAmax(b, loc, aRecipe, v.aAmax, clamp(row, M), w);
+  }
+  Value amaxB(Value col, Value w) {
+    return gemmLoadAmax(b, loc, bRecipe, v.bAmax, clamp(col, N), w);
+  }
+
+  /// The K slices' sums meet in shared memory; the threads of slice w add
+  /// slots w, w + kSplit, ... over the slices in slice order and store
+  /// them.
+  void reduceAndStore(ArrayRef<Value> acc) {
+    int64_t threads = cfg.threads();
+    // Shared A: the buffer holds the A stages until every warp is done.
+    if (cfg.sharedA)
+      gpu::BarrierOp::create(b, loc);
+    // The buffer is f32, or i32 where it also holds shared A.
+    Type element = cast<MemRefType>(smem[0].getType()).getElementType();
+    auto put = [&](Value x, Value at) {
+      if (x.getType() != element)
+        x = arith::BitcastOp::create(b, loc, element, x);
+      memref::StoreOp::create(b, loc, x, smem[0], at);
+    };
+    auto get = [&](Value at) -> Value {
+      Value x = memref::LoadOp::create(b, loc, smem[0], at);
+      if (!element.isF32())
+        x = arith::BitcastOp::create(b, loc, b.getF32Type(), x);
+      return x;
+    };
+    // red[slot][thread]: neighbouring threads hit neighbouring banks.
+    for (int64_t k = 0; k < cfg.slots(); ++k)
+      put(acc[k], e.addI(e.idx(k * threads), tid));
+    gpu::BarrierOp::create(b, loc);
+    int64_t tileThreads = cfg.sliceThreads();
+    Value inTile = e.remI(tid, e.idx(tileThreads));
+    for (int64_t r = 0; r * cfg.kSplit < cfg.slots(); ++r) {
+      Value slot = e.addI(kSlice, e.idx(r * cfg.kSplit));
+      auto body = [&] {
+        Value sum = m.f32(0.0f);
+        for (int64_t slice = 0; slice < cfg.kSplit; ++slice)
+          sum = m.add(sum, get(e.addI(e.mulI(slot, e.idx(threads)),
+                                      e.addI(e.idx(slice * tileThreads),
+                                             inTile))));
+        store(sum, accRow(slot), accCol(slot));
+      };
+      if ((r + 1) * cfg.kSplit <= cfg.slots()) {
+        body();
+        continue;
+      }
+      auto inRange = scf::IfOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, slot,
+                                e.idx(cfg.slots())),
+          false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(inRange.thenBlock()->getTerminator());
+      body();
+    }
+  }
+
+  /// Scales D(row, col) (SPEC.md section 12) and stores it when in range.
+  void store(Value acc, Value row, Value col) {
+    Value inRange = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, M),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col, N));
+    auto ifOp = scf::IfOp::create(b, loc, inRange, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    Value aAmax, bAmax;
+    if (!window) {
+      aAmax = amaxA(row, {});
+      bAmax = amaxB(col, {});
+    }
+    Value bias;
+    if (v.bias)
+      bias = memref::LoadOp::create(b, loc, v.bias, col);
+    Value d = gemmEpilogue(b, loc, aRecipe, bRecipe, acc, aAmax, bAmax, cConst,
+                           op.getAlpha().convertToFloat(), bias);
+    e.storeValue(d, v.out, {row, col});
+  }
+
+  LoopEmitter &e;
+  OpBuilder &b;
+  Location loc;
+  NumericsBuilder &m;
+  MatmulOp op;
+  const DirectConfig &cfg;
+  Operands v;
+  SmallVector<Value, 1> smem;
+  RecipeAttr aRecipe, bRecipe;
+  bool window = false;
+  Value tid, sliceTid, lane, g, t, kSlice, M, N, numBlocks, cConst, rowBase,
+      colBase;
+  Value aPtr, bPtr, aScalePtr, bScalePtr, aRowBytes, bRowBytes;
+  SmallVector<Row> aRows, bRows;
+};
+} // namespace
+
+void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
+                                                   gpu::GPUModuleOp module,
+                                                   StringRef prefix,
+                                                   TargetLeaves &leaves,
+                                                   OpBuilder &host) {
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  LoopEmitter he(host, loc);
+  Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
+    bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
+                GemmScaleClass::Window;
+  for (const DirectConfig &cfg : directConfigs(window)) {
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    std::string name = (prefix + "_gemm_" + cfg.name).str();
+    auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
+    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    func.setKnownBlockSizeAttr(
+        b.getDenseI32ArrayAttr({int32_t(cfg.threads()), 1, 1}));
+    func->setAttr("nvfp4.work", b.getStringAttr("gemm"));
+    func->setAttr("nvfp4.gemm_tile",
+                  b.getDenseI64ArrayAttr({cfg.tileM(), cfg.tileN()}));
+    func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(cfg.maxM));
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  b.getI32IntegerAttr(int32_t(cfg.minBlocksPerSM)));
+    SmallVector<Value, 1> smem;
+    auto workgroup = [&](int64_t size, Type element) {
+      smem.push_back(func.addWorkgroupAttribution(
+          MemRefType::get({size}, element, MemRefLayoutAttrInterface{},
+                          gpu::AddressSpaceAttr::get(
+                              ctx, gpu::AddressSpace::Workgroup)),
+          loc));
+    };
+    int64_t reduction = cfg.kSplit > 1 ? cfg.slots() * cfg.threads() : 0;
+    if (cfg.sharedA)
+      // Each K slice's two A stages, then the split sums (bitcast).
+      workgroup(std::max(cfg.kSplit * cfg.aSliceWords(), reduction),
+                b.getI32Type());
+    else if (reduction)
+      workgroup(reduction, b.getF32Type());
+    Block &entry = func.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    auto args = entry.getArguments().take_front(op->getNumOperands());
+    Operands v{args[0], args[1], args[2], args[3], args[4], args[5],
+               op.getBias() ? args[6] : Value(), args.back()};
+    {
+      LoopEmitter e(b, loc, &leaves);
+      DirectEmitter(e, op, cfg, v, smem).emit();
+    }
+    gpu::ReturnOp::create(b, loc);
+
+    // `scf.if M <= maxM` picks the configuration on the host.
+    Value fits = arith::CmpIOp::create(host, loc, arith::CmpIPredicate::ule, M,
+                                       he.idx(cfg.maxM));
+    auto ifOp = scf::IfOp::create(host, loc, fits, /*withElse=*/true);
+    {
+      OpBuilder at = OpBuilder::atBlockTerminator(ifOp.thenBlock());
+      LoopEmitter le(at, loc);
+      Value one = le.idx(1);
+      gpu::LaunchFuncOp::create(
+          at, loc, func,
+          {le.mulI(le.ceilDivI(N, cfg.tileN()), le.ceilDivI(M, cfg.tileM())),
+           one, one},
+          {le.idx(cfg.threads()), one, one},
+          /*dynamicSharedMemorySize=*/Value(), op->getOperands());
+    }
+    host.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  }
+}
