@@ -71,7 +71,6 @@ struct GemmConfig {
   int64_t warpsM, warpsN;  ///< warps per block along M and N
   int64_t kSplit;          ///< warps per block sharing one tile along K
   int64_t maxM;            ///< used when M <= maxM (0: any M)
-  int64_t unroll;          ///< chunks whose loads are issued together
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
   int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
@@ -88,14 +87,14 @@ struct GemmConfig {
 /// is narrower.
 SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
   GemmConfig large{"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
-                   /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0, /*unroll=*/1,
+                   /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0,
                    /*staged=*/true};
   if (wgmma && !window) {
     // sm_90a: two warpgroups, each a 64 x kWgmmaTileN wgmma accumulator;
     // the fragment of warp w of the block is rows 16w.. of the tile.
     large = {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
              /*warpsM=*/8,    /*warpsN=*/1, /*kSplit=*/1, /*maxM=*/0,
-             /*unroll=*/1,    /*staged=*/false, /*wgmma=*/true,
+             /*staged=*/false, /*wgmma=*/true,
              /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages};
   }
   return {large};
@@ -148,10 +147,6 @@ public:
 
     numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
     Value numChunks = e.ceilDivI(numBlocks, 4);
-    // This warp's share of the chunks (all of them without a K split).
-    Value per = e.ceilDivI(numChunks, cfg.kSplit);
-    Value c0 = e.minI(e.mulI(kSlice, per), numChunks);
-    Value c1 = e.minI(e.addI(c0, per), numChunks);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
 
     // Rows of A and B this lane reads: clamped into range so every load is
@@ -175,41 +170,11 @@ public:
       epilogue(acc);
       return;
     }
-    if (cfg.wgmma) {
-      epilogue(wgmmaLoop(numChunks));
-      return;
-    }
-
-    // `unroll` chunks per iteration, all their loads issued before any
-    // math, so each warp keeps that many chunks of loads in flight. Chunks
-    // past c1 load clamped addresses and get zero scales.
-    auto step = scf::ForOp::create(b, loc, c0, c1, e.idx(cfg.unroll), init);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(step.getBody());
-      Value c = step.getInductionVar();
-      SmallVector<Loaded> loaded;
-      for (int64_t u = 0; u < cfg.unroll; ++u)
-        loaded.push_back(loadChunk(e.addI(c, e.idx(u)), c1));
-      SmallVector<Value> acc(step.getRegionIterArgs());
-      for (int64_t u = 0; u < cfg.unroll; ++u)
-        acc = computeChunk(loaded[u], acc);
-      scf::YieldOp::create(b, loc, acc);
-    }
-    SmallVector<Value> acc(step.getResults());
-
-    if (cfg.kSplit > 1)
-      acc = reduceSplits(acc);
-    epilogue(acc);
+    assert(cfg.wgmma && "direct configurations live in MatmulDirect.cpp");
+    epilogue(wgmmaLoop(numChunks));
   }
 
 private:
-  /// The loads of one chunk.
-  struct Loaded {
-    Value chunk, window; ///< chunk index and its (clamped) window index
-    SmallVector<std::pair<Value, Value>> a, b; ///< words and f16x2 scales
-  };
-
   /// A rank-1 view of a contiguous rank-2 buffer.
   Value flatten(Value memref) {
     auto type = cast<MemRefType>(memref.getType());
@@ -269,37 +234,6 @@ private:
     if (k % 4)
       byte = arith::ShRUIOp::create(b, loc, byte, m.i32(8 * (k % 4)));
     return gemmDecodeF16Pair(b, loc, byte, sf16x2);
-  }
-
-  /// Issues the loads of chunk `c` (zero scales when c >= c1).
-  Loaded loadChunk(Value c, Value c1) {
-    Value blk = e.addI(e.mulI(c, e.idx(4)), t);
-    Value blkValid = blockValid(blk, c, c1);
-    Loaded l;
-    l.chunk = c;
-    l.window = e.minI(c, arith::SubIOp::create(b, loc, c1, e.idx(1)));
-    for (auto [r, valid] : llvm::zip(aRows, aValid))
-      l.a.push_back(loadBlock(v.aData, aScaleFlat, r, valid, blk, blkValid));
-    for (auto [r, valid] : llvm::zip(bRows, bValid))
-      l.b.push_back(loadBlock(v.bData, bScaleFlat, r, valid, blk, blkValid));
-    return l;
-  }
-
-  /// One 64-wide chunk of the direct path: fragments decoded from the
-  /// lane's own loads.
-  SmallVector<Value> computeChunk(const Loaded &l, ArrayRef<Value> acc) {
-    return mmaChunk(
-        l.window, acc,
-        [&](int64_t i, int64_t s) -> SmallVector<Value, 4> {
-          auto &[lo, loSf] = l.a[2 * i];
-          auto &[hi, hiSf] = l.a[2 * i + 1];
-          return {pair(lo, 2 * s, loSf), pair(hi, 2 * s, hiSf),
-                  pair(lo, 2 * s + 1, loSf), pair(hi, 2 * s + 1, hiSf)};
-        },
-        [&](int64_t j, int64_t s) -> SmallVector<Value, 2> {
-          auto &[bytes, sf] = l.b[j];
-          return {pair(bytes, 2 * s, sf), pair(bytes, 2 * s + 1, sf)};
-        });
   }
 
   /// Four k-steps of mma over every tile of the warp, with fragments from
@@ -940,32 +874,6 @@ private:
     return gemmLoadAmax(b, loc, bRecipe, v.bAmax, clamp(accCol(bj), N), w);
   }
 
-  /// Sums the K slices of each tile in slice order through shared memory;
-  /// slice 0's warps hold the total afterwards.
-  SmallVector<Value> reduceSplits(ArrayRef<Value> acc) {
-    int64_t per = cfg.accPerLane();
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    // smem[slot][thread]: neighbouring threads hit neighbouring banks.
-    int64_t threads = cfg.threads();
-    for (int64_t k = 0; k < per; ++k)
-      memref::StoreOp::create(b, loc, acc[k], smem[0],
-                              e.addI(e.idx(k * threads), tid));
-    gpu::BarrierOp::create(b, loc);
-    int64_t tileThreads = kWarp * cfg.warpsM * cfg.warpsN;
-    Value inTile = e.remI(tid, e.idx(tileThreads));
-    SmallVector<Value> sum;
-    for (int64_t k = 0; k < per; ++k) {
-      Value s = m.f32(0.0f);
-      for (int64_t slice = 0; slice < cfg.kSplit; ++slice)
-        s = m.add(s, memref::LoadOp::create(
-                         b, loc, smem[0],
-                         e.addI(e.idx(k * threads + slice * tileThreads),
-                                inTile)));
-      sum.push_back(s);
-    }
-    return sum;
-  }
-
   /// Scales each accumulator and stores it, for lanes of K slice 0.
   void epilogue(ArrayRef<Value> acc) {
     Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -1062,8 +970,6 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
                               ctx, gpu::AddressSpace::Workgroup)),
           loc));
     };
-    if (cfg.kSplit > 1)
-      workgroup(cfg.accPerLane() * cfg.threads(), b.getF32Type());
     // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64
     // halves each, in wgmma's layout), more than the 48 KB a kernel may
     // declare statically: dynamic shared memory, sized at launch.
