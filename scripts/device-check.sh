@@ -25,7 +25,8 @@
 #
 # One device call may run 10 minutes, so the checks come in four parts:
 #   scripts/device-check.sh quantize # 1 (NVFP4GPUTests Recipes/GPUvsCPU)
-#   scripts/device-check.sh tests    # 1, 5 (the rest of NVFP4GPUTests)
+#   scripts/device-check.sh tests    # 1 (grouped, dequantize, 64-bit offsets, ...)
+#   scripts/device-check.sh gemm     # 5 (NVFP4GPUTests GEMMs vs float64)
 #   scripts/device-check.sh checks   # 2, 3, 5 (sanitizers, CLIs), 6
 #   scripts/device-check.sh speed    # 4, 5 (bench), 7
 # (no argument: all). Each part writes summary-<part>.txt.
@@ -66,7 +67,10 @@ if checks quantize; then
 gpuTests gpu-vs-cpu 'Recipes/GPUvsCPU.*'
 fi
 if checks tests; then
-gpuTests gpu-tests '-Recipes/GPUvsCPU.*'
+gpuTests gpu-tests '-Recipes/GPUvsCPU.*:*Matmul*'
+fi
+if checks gemm; then
+gpuTests gpu-gemm '*Matmul*'
 fi
 
 if checks checks; then
@@ -153,11 +157,12 @@ bounded "$sanitizer" --tool racecheck --error-exitcode 3 "$bin/NVFP4GPUTests" \
   > "$logs/sanitizer-racecheck-grouped.log" 2>&1
 note "compute-sanitizer racecheck grouped per_token: exit $?"
 
-# GEMM kernels under the sanitizers: M = 7, 200 and 300 reach the small,
-# medium and large (wgmma) configurations; 1x64 operands the staged one.
+# GEMM kernels under the sanitizers: M = 7, 13, 20 reach small_m8/16/32,
+# 200 medium_m, 300 and 513 the large (wgmma) kernel with ragged tiles;
+# 1x64 operands the staged one. N = 300 and K = 320 leave partial tiles.
 for tool in memcheck racecheck; do
-  bounded "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
-    --gemm-m=7,200,300 --gemm-n=256 --gemm-k=320 --iters=1 \
+  timeout 240 "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+    --gemm-m=7,13,20,200,300,513 --gemm-n=300 --gemm-k=320 --iters=1 \
     > "$logs/sanitizer-$tool-gemm.log" 2>&1
   note "compute-sanitizer $tool GEMM kernels: exit $? ($(tail -1 "$logs/sanitizer-$tool-gemm.log"))"
 done
