@@ -29,7 +29,8 @@
 // HOST: scf.if
 // HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_small_m8
 // HOST: } else {
-// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in ({{.*}}) threads in (%c128{{[_0-9]*}}, %c1, %c1)
+// The 1-D grid of every GEMM kernel (the runtime launches it so).
+// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in (%{{[0-9]+}}, %c1, %c1) threads in (%c128{{[_0-9]*}}, %c1, %c1)
 // HOST: llvm.mlir.global internal @matmul_per_token_m0_gemm_tcgen05_smem() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<9232 x i8>
 // HOST: gpu.func @matmul_per_token_m0_gemm_tcgen05(
 // HOST-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -41,6 +42,7 @@
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_tcgen05(
 // CHECK: .maxntid 128, 1, 1
 // CHECK: .shared .align 1024 .b8 matmul_per_token_m0_gemm_tcgen05_smem[9232];
+// CHECK-NOT: %ctaid.y
 // CHECK: mov.b32 [[COLS:%r[0-9]+]], 256;
 // CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_per_token_m0_gemm_tcgen05_smem+9224], [[COLS]];
 // CHECK: tcgen05.relinquish_alloc_permit.cta_group::1.sync.aligned;

@@ -125,10 +125,6 @@ SmallVector<DirectConfig> directConfigs(bool window) {
   return {small8, small16, small32, medium};
 }
 
-struct Operands {
-  Value aData, aScale, aAmax, bData, bScale, bAmax, bias, out;
-};
-
 /// One row's loads of one chunk: two data words and the scale byte (i32,
 /// 0 past the end of K).
 struct RowLoad {
@@ -138,9 +134,9 @@ struct RowLoad {
 class DirectEmitter {
 public:
   DirectEmitter(LoopEmitter &e, MatmulOp op, const DirectConfig &cfg,
-                const Operands &v, ArrayRef<Value> smem)
-      : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op),
-        cfg(cfg), v(v), smem(smem) {}
+                const GemmOperands &v, ArrayRef<Value> smem)
+      : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
+        v(v), smem(smem) {}
 
   void emit() {
     aRecipe = op.getARecipe();
@@ -364,18 +360,6 @@ private:
     return regs;
   }
 
-  Value asI32(Value f16x2) {
-    Value word = vector::BitCastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), f16x2);
-    return vector::ExtractOp::create(b, loc, word, 0);
-  }
-  Value asF16x2(Value i32) {
-    Value word = vector::BroadcastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), i32);
-    return vector::BitCastOp::create(
-        b, loc, VectorType::get({2}, b.getF16Type()), word);
-  }
-
   /// Shared A: word offset of the fragment words of (K slice, stage, M
   /// tile, k-step pair, lane): [slice][stage][tile][pair][lane][4 x i32],
   /// so a warp reads one k-step pair of a tile with one conflict-free
@@ -400,7 +384,7 @@ private:
         for (int64_t pair = 0; pair < kSteps / 2; ++pair) {
           SmallVector<Value, 4> words;
           for (int64_t r = 0; r < 4; ++r)
-            words.push_back(asI32(regs[4 * pair + r]));
+            words.push_back(f16x2AsI32(b, loc, regs[4 * pair + r]));
           vector::StoreOp::create(
               b, loc,
               vector::FromElementsOp::create(
@@ -533,8 +517,10 @@ private:
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         int64_t r = 2 * (s % 2);
         aFrag.push_back(
-            {asF16x2(vector::ExtractOp::create(b, loc, shared[i], r)),
-             asF16x2(vector::ExtractOp::create(b, loc, shared[i], r + 1))});
+            {i32AsF16x2(b, loc,
+                        vector::ExtractOp::create(b, loc, shared[i], r)),
+             i32AsF16x2(b, loc,
+                        vector::ExtractOp::create(b, loc, shared[i], r + 1))});
       }
       for (int64_t j = 0; j < cfg.nt; ++j) {
         // Rows g (2j) and g + 8 (2j + 1) of N tile j.
@@ -666,12 +652,7 @@ private:
       aAmax = amaxA(row, {});
       bAmax = amaxB(col, {});
     }
-    Value bias;
-    if (v.bias)
-      bias = memref::LoadOp::create(b, loc, v.bias, col);
-    Value d = gemmEpilogue(b, loc, aRecipe, bRecipe, acc, aAmax, bAmax, cConst,
-                           op.getAlpha().convertToFloat(), bias);
-    e.storeValue(d, v.out, {row, col});
+    storeGemmResult(e, op, v, acc, row, col, aAmax, bAmax, cConst);
   }
 
   LoopEmitter &e;
@@ -680,7 +661,7 @@ private:
   NumericsBuilder &m;
   MatmulOp op;
   const DirectConfig &cfg;
-  Operands v;
+  GemmOperands v;
   SmallVector<Value, 1> smem;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
@@ -700,46 +681,29 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
   Location loc = op.getLoc();
   LoopEmitter he(host, loc);
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
-    bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
+  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
   for (const DirectConfig &cfg : directConfigs(window)) {
-    OpBuilder b(ctx);
-    b.setInsertionPointToEnd(module.getBody());
-    std::string name = (prefix + "_gemm_" + cfg.name).str();
-    auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
-    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
-    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    func.setKnownBlockSizeAttr(
-        b.getDenseI32ArrayAttr({int32_t(cfg.threads()), 1, 1}));
-    func->setAttr("nvfp4.work", b.getStringAttr("gemm"));
-    func->setAttr("nvfp4.gemm_tile",
-                  b.getDenseI64ArrayAttr({cfg.tileM(), cfg.tileN()}));
-    func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(cfg.maxM));
+    auto func =
+        createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
+                         cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                  b.getI32IntegerAttr(int32_t(cfg.minBlocksPerSM)));
+                  IntegerAttr::get(IntegerType::get(ctx, 32),
+                                   int32_t(cfg.minBlocksPerSM)));
     SmallVector<Value, 1> smem;
-    auto workgroup = [&](int64_t size, Type element) {
-      smem.push_back(func.addWorkgroupAttribution(
-          MemRefType::get({size}, element, MemRefLayoutAttrInterface{},
-                          gpu::AddressSpaceAttr::get(
-                              ctx, gpu::AddressSpace::Workgroup)),
-          loc));
-    };
     int64_t reduction = cfg.kSplit > 1 ? cfg.slots() * cfg.threads() : 0;
     if (cfg.sharedA)
       // Each K slice's two A stages, then the split sums (bitcast).
-      workgroup(std::max(cfg.kSplit * cfg.aSliceWords(), reduction),
-                b.getI32Type());
+      smem.push_back(addGemmWorkgroupBuffer(
+          func, std::max(cfg.kSplit * cfg.aSliceWords(), reduction),
+          IntegerType::get(ctx, 32)));
     else if (reduction)
-      workgroup(reduction, b.getF32Type());
-    Block &entry = func.getBody().front();
-    b.setInsertionPointToStart(&entry);
-    auto args = entry.getArguments().take_front(op->getNumOperands());
-    Operands v{args[0], args[1], args[2], args[3], args[4], args[5],
-               op.getBias() ? args[6] : Value(), args.back()};
+      smem.push_back(
+          addGemmWorkgroupBuffer(func, reduction, Float32Type::get(ctx)));
+    OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
     {
       LoopEmitter e(b, loc, &leaves);
-      DirectEmitter(e, op, cfg, v, smem).emit();
+      DirectEmitter(e, op, cfg, gemmKernelOperands(func, op), smem).emit();
     }
     gpu::ReturnOp::create(b, loc);
 
@@ -747,17 +711,9 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
     Value fits = arith::CmpIOp::create(host, loc, arith::CmpIPredicate::ule, M,
                                        he.idx(cfg.maxM));
     auto ifOp = scf::IfOp::create(host, loc, fits, /*withElse=*/true);
-    {
-      OpBuilder at = OpBuilder::atBlockTerminator(ifOp.thenBlock());
-      LoopEmitter le(at, loc);
-      Value one = le.idx(1);
-      gpu::LaunchFuncOp::create(
-          at, loc, func,
-          {le.mulI(le.ceilDivI(N, cfg.tileN()), le.ceilDivI(M, cfg.tileM())),
-           one, one},
-          {le.idx(cfg.threads()), one, one},
-          /*dynamicSharedMemorySize=*/Value(), op->getOperands());
-    }
+    OpBuilder at = OpBuilder::atBlockTerminator(ifOp.thenBlock());
+    launchGemmKernel(at, loc, func, op, M, N, cfg.tileM(), cfg.tileN(),
+                     cfg.threads(), /*dynamicSmem=*/Value());
     host.setInsertionPoint(ifOp.elseBlock()->getTerminator());
   }
 }

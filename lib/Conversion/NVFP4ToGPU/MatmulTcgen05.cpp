@@ -106,13 +106,9 @@ struct TmemLayout {
 constexpr TmemLayout kPlain{0, -1, kTileN, kTileN + 4, 256};
 constexpr TmemLayout kWindow{0, kTileN, 2 * kTileN, 2 * kTileN + 4, 512};
 
-struct Operands {
-  Value aData, aScale, aAmax, bData, bScale, bAmax, bias, out;
-};
-
 class Tcgen05Emitter {
 public:
-  Tcgen05Emitter(LoopEmitter &e, MatmulOp op, const Operands &v,
+  Tcgen05Emitter(LoopEmitter &e, MatmulOp op, const GemmOperands &v,
                  StringRef smemName)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), v(v),
         smemName(smemName), ctx(op.getContext()) {}
@@ -129,12 +125,14 @@ public:
 
     tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     warp = e.divI(tid, 32);
-    Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-    rowBase = e.mulI(by, e.idx(kTileM));
-    colBase = e.mulI(bx, e.idx(kTileN));
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
+    // The 1-D grid of every GEMM kernel (nvfp4.gemm_tile): block
+    // row * ceil(N / tileN) + column.
+    Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value tilesN = e.ceilDivI(N, kTileN);
+    rowBase = e.mulI(e.divI(bid, tilesN), e.idx(kTileM));
+    colBase = e.mulI(e.remI(bid, tilesN), e.idx(kTileN));
     numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
     smem = LLVM::AddressOfOp::create(b, loc, smemPtrType, smemName);
@@ -387,7 +385,6 @@ private:
   }
 
   void epilogue() {
-    float alpha = op.getAlpha().convertToFloat();
     Value r = row();
     Value rowValid = cmp(arith::CmpIPredicate::ult, r, M);
     int64_t region = window ? tmem.run : tmem.acc;
@@ -405,12 +402,7 @@ private:
             Value bAmax;
             if (!window)
               bAmax = gemmLoadAmax(b, loc, bRecipe, v.bAmax, col, {});
-            Value bias;
-            if (v.bias)
-              bias = memref::LoadOp::create(b, loc, v.bias, col);
-            Value d = gemmEpilogue(b, loc, aRecipe, bRecipe, acc[j], aAmax,
-                                   bAmax, cConst, alpha, bias);
-            e.storeValue(d, v.out, {r, col});
+            storeGemmResult(e, op, v, acc[j], r, col, aAmax, bAmax, cConst);
           });
         }
       });
@@ -432,7 +424,7 @@ private:
   Location loc;
   NumericsBuilder &m;
   MatmulOp op;
-  Operands v;
+  GemmOperands v;
   StringRef smemName;
   MLIRContext *ctx;
   RecipeAttr aRecipe, bRecipe;
@@ -477,36 +469,18 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
       /*alignment=*/1024,
       /*addrSpace=*/3);
 
-  auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
-  auto func = gpu::GPUFuncOp::create(b, loc, name, type);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
-  func->setAttr("nvfp4.work", b.getStringAttr("gemm"));
-  func->setAttr("nvfp4.gemm_tile", b.getDenseI64ArrayAttr({kTileM, kTileN}));
-  func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(0));
-  Block &entry = func.getBody().front();
-  b.setInsertionPointToStart(&entry);
-  auto args = entry.getArguments();
-  Operands v{args[0],
-             args[1],
-             args[2],
-             args[3],
-             args[4],
-             args[5],
-             op.getBias() ? args[6] : Value(),
-             args.back()};
+  auto func = createGemmKernel(op, module, name, kThreads, {kTileM, kTileN},
+                               /*maxM=*/0);
+  b.setInsertionPointToStart(&func.getBody().front());
   {
     LoopEmitter e(b, loc, &leaves);
-    Tcgen05Emitter(e, op, v, smemName).emit();
+    Tcgen05Emitter(e, op, gemmKernelOperands(func, op), smemName).emit();
   }
   gpu::ReturnOp::create(b, loc);
 
   LoopEmitter he(host, loc);
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
-  Value one = he.idx(1);
-  gpu::LaunchFuncOp::create(
-      host, loc, func, {he.ceilDivI(N, kTileN), he.ceilDivI(M, kTileM), one},
-      {he.idx(kThreads), one, one}, /*dynamicSharedMemorySize=*/Value(),
-      op->getOperands());
+  launchGemmKernel(host, loc, func, op, M, N, kTileM, kTileN, kThreads,
+                   /*dynamicSmem=*/Value());
   return success();
 }

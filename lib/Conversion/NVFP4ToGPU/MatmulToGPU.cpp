@@ -100,20 +100,15 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
   return {large};
 }
 
-/// The operands of a matmul, as values of the kernel being built.
-struct Operands {
-  Value aData, aScale, aAmax, bData, bScale, bAmax, bias, out;
-};
-
 /// Builds one GEMM kernel body.
 class GemmEmitter {
 public:
   /// `smem`: the K-split reduction buffer, or the staged A and B
   /// fragment buffers.
   GemmEmitter(LoopEmitter &e, MatmulOp op, const GemmConfig &cfg,
-              const Operands &v, ArrayRef<Value> smem)
-      : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op),
-        cfg(cfg), v(v), smem(smem) {}
+              const GemmOperands &v, ArrayRef<Value> smem)
+      : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
+        v(v), smem(smem) {}
 
   void emit() {
     aRecipe = op.getARecipe();
@@ -342,18 +337,6 @@ private:
     return l;
   }
 
-  Value asI32(Value f16x2) {
-    Value word = vector::BitCastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), f16x2);
-    return vector::ExtractOp::create(b, loc, word, 0);
-  }
-  Value asF16x2(Value i32) {
-    Value word = vector::BroadcastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), i32);
-    return vector::BitCastOp::create(
-        b, loc, VectorType::get({2}, b.getF16Type()), word);
-  }
-
   void stagedStore(const StagedLoads &l) {
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     Value item = e.divI(tid, kWarp);
@@ -367,10 +350,10 @@ private:
       for (int64_t s = 0; s < 4; ++s) {
         Value words = vector::FromElementsOp::create(
             b, loc, VectorType::get({4}, i32),
-            ValueRange{asI32(pair(lo, 2 * s, loSf)),
-                       asI32(pair(hi, 2 * s, hiSf)),
-                       asI32(pair(lo, 2 * s + 1, loSf)),
-                       asI32(pair(hi, 2 * s + 1, hiSf))});
+            ValueRange{f16x2AsI32(b, loc, pair(lo, 2 * s, loSf)),
+                       f16x2AsI32(b, loc, pair(hi, 2 * s, hiSf)),
+                       f16x2AsI32(b, loc, pair(lo, 2 * s + 1, loSf)),
+                       f16x2AsI32(b, loc, pair(hi, 2 * s + 1, hiSf))});
         Value at = e.mulI(
             e.addI(e.mulI(e.addI(e.mulI(tile, e.idx(4)), e.idx(s)),
                           e.idx(kWarp)),
@@ -386,8 +369,8 @@ private:
       for (int64_t s = 0; s < 4; ++s) {
         Value words = vector::FromElementsOp::create(
             b, loc, VectorType::get({2}, i32),
-            ValueRange{asI32(pair(bytes, 2 * s, sf)),
-                       asI32(pair(bytes, 2 * s + 1, sf))});
+            ValueRange{f16x2AsI32(b, loc, pair(bytes, 2 * s, sf)),
+                       f16x2AsI32(b, loc, pair(bytes, 2 * s + 1, sf))});
         Value at = e.mulI(
             e.addI(e.mulI(e.addI(e.mulI(tile, e.idx(4)), e.idx(s)),
                           e.idx(kWarp)),
@@ -415,7 +398,8 @@ private:
           /*nontemporal=*/false, llvm::MaybeAlign(regs * 4));
       SmallVector<Value, 4> frag;
       for (int64_t r = 0; r < regs; ++r)
-        frag.push_back(asF16x2(vector::ExtractOp::create(b, loc, words, r)));
+        frag.push_back(
+            i32AsF16x2(b, loc, vector::ExtractOp::create(b, loc, words, r)));
       return frag;
     };
     return mmaChunk(
@@ -654,7 +638,7 @@ private:
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
           for (int64_t p = 4 * h; p < 4 * h + 4; ++p)
-            words.push_back(asI32(pair(bytes, p, sf)));
+            words.push_back(f16x2AsI32(b, loc, pair(bytes, p, sf)));
           Value byteOffset = e.addI(
               rowOffset,
               e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
@@ -881,7 +865,6 @@ private:
     auto ifOp = scf::IfOp::create(b, loc, first, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    float alpha = op.getAlpha().convertToFloat();
     forEachAccumulator([&](int64_t slot, int64_t ai, int64_t bj) {
       Value r = accRow(ai), col = accCol(bj);
       Value inRange = arith::AndIOp::create(
@@ -896,12 +879,7 @@ private:
         aAmax = amaxA(ai, {});
         bAmax = amaxB(bj, {});
       }
-      Value bias;
-      if (v.bias)
-        bias = memref::LoadOp::create(b, loc, v.bias, col);
-      Value d = gemmEpilogue(b, loc, aRecipe, bRecipe, acc[slot], aAmax, bAmax,
-                             cConst, alpha, bias);
-      e.storeValue(d, v.out, {r, col});
+      storeGemmResult(e, op, v, acc[slot], r, col, aAmax, bAmax, cConst);
     });
   }
 
@@ -911,7 +889,7 @@ private:
   NumericsBuilder &m;
   MatmulOp op;
   const GemmConfig &cfg;
-  Operands v;
+  GemmOperands v;
   SmallVector<Value, 2> smem;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
@@ -950,26 +928,10 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     // keeps the direct mma.sync kernels, which fill more SMs.
     if (tcgen05 && cfg.maxM == 0)
       return buildTcgen05MatmulKernel(op, module, prefix, leaves, host);
-    OpBuilder b(ctx);
-    b.setInsertionPointToEnd(module.getBody());
-    std::string name = (prefix + "_gemm_" + cfg.name).str();
-    auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
-    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
-    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    func.setKnownBlockSizeAttr(
-        b.getDenseI32ArrayAttr({int32_t(cfg.threads()), 1, 1}));
-    func->setAttr("nvfp4.work", b.getStringAttr("gemm"));
-    func->setAttr("nvfp4.gemm_tile",
-                  b.getDenseI64ArrayAttr({cfg.tileM(), cfg.tileN()}));
-    func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(cfg.maxM));
+    auto func =
+        createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
+                         cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
     SmallVector<Value, 2> smem;
-    auto workgroup = [&](int64_t size, Type element) {
-      smem.push_back(func.addWorkgroupAttribution(
-          MemRefType::get({size}, element, MemRefLayoutAttrInterface{},
-                          gpu::AddressSpaceAttr::get(
-                              ctx, gpu::AddressSpace::Workgroup)),
-          loc));
-    };
     // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64
     // halves each, in wgmma's layout), more than the 48 KB a kernel may
     // declare statically: dynamic shared memory, sized at launch.
@@ -977,15 +939,16 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
         cfg.wgmma ? (cfg.tileM() + cfg.tileN()) *
                         (cfg.stages * kChunk * 2 + cfg.rawStages * kRawRowBytes)
                   : 0;
+    OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
     if (ringBytes)
       func->setAttr("nvfp4.gemm_smem", b.getI64IntegerAttr(ringBytes));
     if (cfg.staged) {
       // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
-      workgroup(cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type());
-      workgroup(cfg.tileN() / 8 * 4 * kWarp * 2, b.getI32Type());
+      smem.push_back(addGemmWorkgroupBuffer(
+          func, cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type()));
+      smem.push_back(addGemmWorkgroupBuffer(
+          func, cfg.tileN() / 8 * 4 * kWarp * 2, b.getI32Type()));
     }
-    Block &entry = func.getBody().front();
-    b.setInsertionPointToStart(&entry);
     if (ringBytes) {
       auto workgroupSpace =
           gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -999,29 +962,19 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
                           MemRefLayoutAttrInterface{}, workgroupSpace),
           raw, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{}));
     }
-    // Workgroup attributions follow the operands among the block arguments.
-    auto args = entry.getArguments().take_front(op->getNumOperands());
-    Operands v{args[0], args[1], args[2], args[3], args[4], args[5],
-               op.getBias() ? args[6] : Value(), args.back()};
     {
       LoopEmitter e(b, loc, &leaves);
-      GemmEmitter(e, op, cfg, v, smem).emit();
+      GemmEmitter(e, op, cfg, gemmKernelOperands(func, op), smem).emit();
     }
     gpu::ReturnOp::create(b, loc);
 
     // The launch: `scf.if M <= maxM` picks the configuration on the host.
     auto launch = [&](OpBuilder &at) {
-      LoopEmitter le(at, loc);
-      Value one = le.idx(1);
-      gpu::LaunchFuncOp::create(
-          at, loc, func,
-          {le.mulI(le.ceilDivI(N, cfg.tileN()), le.ceilDivI(M, cfg.tileM())),
-           one, one},
-          {le.idx(cfg.threads()), one, one},
+      launchGemmKernel(
+          at, loc, func, op, M, N, cfg.tileM(), cfg.tileN(), cfg.threads(),
           ringBytes ? Value(arith::ConstantOp::create(
                           at, loc, at.getI32IntegerAttr(int32_t(ringBytes))))
-                    : Value(),
-          op->getOperands());
+                    : Value());
     };
     if (cfg.maxM == 0) {
       launch(host);

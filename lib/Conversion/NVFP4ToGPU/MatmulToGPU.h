@@ -16,6 +16,49 @@
 namespace mlir {
 namespace nvfp4 {
 namespace detail {
+class LoopEmitter;
+
+/// The operands of a matmul, as arguments of the kernel being built (`bias`
+/// null when the op has none).
+struct GemmOperands {
+  Value aData, aScale, aAmax, bData, bScale, bAmax, bias, out;
+};
+
+// The kernel shell every GEMM kernel shares (MatmulKernel.cpp).
+
+/// Appends an empty kernel `name` for `op` (its operands as arguments) to
+/// `module`, with `threads` threads per block and the attributes of
+/// buildMatmulKernels (`nvfp4.work`, `nvfp4.gemm_tile` = `tile`,
+/// `nvfp4.gemm_max_m` = `maxM`).
+gpu::GPUFuncOp createGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
+                                StringRef name, int64_t threads,
+                                ArrayRef<int64_t> tile, int64_t maxM);
+
+/// A workgroup (shared-memory) buffer of `size` `element`s for `func`.
+Value addGemmWorkgroupBuffer(gpu::GPUFuncOp func, int64_t size, Type element);
+
+/// `op`'s operands among the arguments of `func`'s entry block.
+GemmOperands gemmKernelOperands(gpu::GPUFuncOp func, MatmulOp op);
+
+/// Launches `func` at `at` over the 1-D grid of nvfp4.gemm_tile:
+/// ceil(N / tileN) * ceil(M / tileM) blocks of `threads` threads, with
+/// `dynamicSmem` bytes of dynamic shared memory (null: none).
+void launchGemmKernel(OpBuilder &at, Location loc, gpu::GPUFuncOp func,
+                      MatmulOp op, Value M, Value N, int64_t tileM,
+                      int64_t tileN, int64_t threads, Value dynamicSmem);
+
+/// The bits of a vector<2xf16> as i32, and back: mma fragments are f16
+/// pairs held in 32-bit registers and shared-memory words.
+Value f16x2AsI32(OpBuilder &b, Location loc, Value f16x2);
+Value i32AsF16x2(OpBuilder &b, Location loc, Value i32);
+
+/// Scales accumulator `acc` of D(row, col) (SPEC.md section 12: outer
+/// amaxes `aAmax`/`bAmax`, null for window operands, whose promotion is
+/// already in `acc`; `alpha`; the bias) and stores it. The caller masks
+/// rows and columns outside D.
+void storeGemmResult(LoopEmitter &e, MatmulOp op, const GemmOperands &v,
+                     Value acc, Value row, Value col, Value aAmax, Value bAmax,
+                     Value cConst);
 
 /// Adds the kernels of `op` to `module` (named after `prefix`) and inserts
 /// their launches before `op`, which the caller erases. Kernels carry

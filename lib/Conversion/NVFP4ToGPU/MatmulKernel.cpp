@@ -1,0 +1,104 @@
+//===- MatmulKernel.cpp - The shell every GEMM kernel shares --------------===//
+//
+// The parts of a GEMM kernel that do not depend on its schedule: the
+// gpu.func with the attributes the runtime reads (nvfp4.work,
+// nvfp4.gemm_tile, nvfp4.gemm_max_m), its workgroup buffers, the operands
+// among its arguments, the launch, and the scaled store of one result.
+// The mma.sync/wgmma (MatmulToGPU.cpp), direct (MatmulDirect.cpp) and
+// tcgen05 (MatmulTcgen05.cpp) kernels build their bodies between these.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MatmulToGPU.h"
+
+#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Numerics/GemmNumerics.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::nvfp4;
+using namespace mlir::nvfp4::detail;
+
+gpu::GPUFuncOp
+mlir::nvfp4::detail::createGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
+                                      StringRef name, int64_t threads,
+                                      ArrayRef<int64_t> tile, int64_t maxM) {
+  MLIRContext *ctx = op.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
+  auto func = gpu::GPUFuncOp::create(b, op.getLoc(), name, type);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  func->setAttr("nvfp4.work", b.getStringAttr("gemm"));
+  func->setAttr("nvfp4.gemm_tile", b.getDenseI64ArrayAttr(tile));
+  func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(maxM));
+  return func;
+}
+
+Value mlir::nvfp4::detail::addGemmWorkgroupBuffer(gpu::GPUFuncOp func,
+                                                  int64_t size, Type element) {
+  MLIRContext *ctx = func.getContext();
+  return func.addWorkgroupAttribution(
+      MemRefType::get(
+          {size}, element, MemRefLayoutAttrInterface{},
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+      func.getLoc());
+}
+
+GemmOperands mlir::nvfp4::detail::gemmKernelOperands(gpu::GPUFuncOp func,
+                                                     MatmulOp op) {
+  // Workgroup attributions follow the operands among the block arguments.
+  auto args =
+      func.getBody().front().getArguments().take_front(op->getNumOperands());
+  return {args[0],
+          args[1],
+          args[2],
+          args[3],
+          args[4],
+          args[5],
+          op.getBias() ? args[6] : Value(),
+          args.back()};
+}
+
+void mlir::nvfp4::detail::launchGemmKernel(OpBuilder &at, Location loc,
+                                           gpu::GPUFuncOp func, MatmulOp op,
+                                           Value M, Value N, int64_t tileM,
+                                           int64_t tileN, int64_t threads,
+                                           Value dynamicSmem) {
+  LoopEmitter le(at, loc);
+  Value one = le.idx(1);
+  gpu::LaunchFuncOp::create(
+      at, loc, func,
+      {le.mulI(le.ceilDivI(N, tileN), le.ceilDivI(M, tileM)), one, one},
+      {le.idx(threads), one, one}, dynamicSmem, op->getOperands());
+}
+
+Value mlir::nvfp4::detail::f16x2AsI32(OpBuilder &b, Location loc, Value f16x2) {
+  Value word = vector::BitCastOp::create(
+      b, loc, VectorType::get({1}, b.getI32Type()), f16x2);
+  return vector::ExtractOp::create(b, loc, word, 0);
+}
+
+Value mlir::nvfp4::detail::i32AsF16x2(OpBuilder &b, Location loc, Value i32) {
+  Value word = vector::BroadcastOp::create(
+      b, loc, VectorType::get({1}, b.getI32Type()), i32);
+  return vector::BitCastOp::create(b, loc, VectorType::get({2}, b.getF16Type()),
+                                   word);
+}
+
+void mlir::nvfp4::detail::storeGemmResult(LoopEmitter &e, MatmulOp op,
+                                          const GemmOperands &v, Value acc,
+                                          Value row, Value col, Value aAmax,
+                                          Value bAmax, Value cConst) {
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  Value bias;
+  if (v.bias)
+    bias = memref::LoadOp::create(b, loc, v.bias, col);
+  Value d = gemmEpilogue(b, loc, op.getARecipe(), op.getBRecipe(), acc, aAmax,
+                         bAmax, cConst, op.getAlpha().convertToFloat(), bias);
+  e.storeValue(d, v.out, {row, col});
+}
