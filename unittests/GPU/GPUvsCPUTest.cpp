@@ -122,7 +122,10 @@ INSTANTIATE_TEST_SUITE_P(
         "per_tensor, rounding = stochastic<seed = 7>",
         "per_token, rounding = stochastic<seed = 12345678901>",
         "local_1x64, rounding = stochastic<seed = 3>",
-        "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4"));
+        "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4",
+        // Columnwise alone keeps the per-direction kernels.
+        "per_token, directions = [columnwise], sf_layout = 128x4",
+        "local_1x64, directions = [columnwise]"));
 
 /// Parses `text` for both runners.
 struct Recipes {
