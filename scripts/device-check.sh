@@ -57,8 +57,10 @@ sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-san
 # offsets and the GEMMs (tests).
 gpuTests() { # name gtest-filter
   local start=$SECONDS
-  "$bin/NVFP4GPUTests" --gtest_filter="$2" --gtest_output="json:$logs/$1.json" \
-    > "$logs/$1.log" 2>&1
+  # NVFP4_TEST_LIMIT (seconds) stops a run that would outlast the device
+  # call, so the summary and logs still come back (exit 124).
+  timeout "${NVFP4_TEST_LIMIT:-0}" "$bin/NVFP4GPUTests" --gtest_filter="$2" \
+    --gtest_output="json:$logs/$1.json" > "$logs/$1.log" 2>&1
   note "$1: exit $? in $((SECONDS - start)) s; $(grep -E '^\[(==========|  PASSED  |  FAILED  |  SKIPPED )\] [0-9]+ test' "$logs/$1.log" | tr '\n' ' ')"
   grep -E "FAILED|Failure|mismatch|differs|Which is" "$logs/$1.log" | head -40 >> "$summary"
   grep -E "^\[       OK \]" "$logs/$1.log" | sed 's/^/  /' >> "$summary"
