@@ -322,6 +322,14 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
         else
           EXPECT_EQ(k.sharedBytes, 0) << k.name;
       }
+      // The runtime launches every GEMM kernel on a 1-D grid of
+      // ceil(M / tileM) * ceil(N / tileN) blocks: no kernel may read a
+      // second grid dimension (where it would always see 0).
+      auto ptx = (*runner)->compileMatmul(*a, *b, options, "isa");
+      ASSERT_TRUE(bool(ptx)) << llvm::toString(ptx.takeError());
+      llvm::StringRef text((*ptx)->image.data(), (*ptx)->image.size());
+      EXPECT_FALSE(text.contains("%ctaid.y") || text.contains("%ctaid.z"))
+          << chip << " " << p.a << " x " << p.b;
     }
   }
 }
