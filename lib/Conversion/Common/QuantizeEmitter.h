@@ -94,13 +94,16 @@ public:
     return v;
   }
   /// Loads the 16 elements at `indices` (contiguous in the last dimension)
-  /// with one aligned vector load and widens them to f32.
-  SmallVector<Value, kBlock> loadVectorF32(Value memref, ValueRange indices) {
+  /// with one vector load aligned to `alignment` bytes (default: the
+  /// blockAlignment of rowwise blocks) and widens them to f32.
+  SmallVector<Value, kBlock> loadVectorF32(Value memref, ValueRange indices,
+                                           unsigned alignment = 0) {
     Type element = cast<MemRefType>(memref.getType()).getElementType();
     auto type = VectorType::get({int64_t(kBlock)}, element);
-    Value v = vector::LoadOp::create(b, loc, type, memref, indices,
-                                     /*nontemporal=*/false,
-                                     llvm::MaybeAlign(blockAlignment));
+    Value v = vector::LoadOp::create(
+        b, loc, type, memref, indices,
+        /*nontemporal=*/false,
+        llvm::MaybeAlign(alignment ? alignment : blockAlignment));
     if (!element.isF32())
       v = arith::ExtFOp::create(
           b, loc, VectorType::get({int64_t(kBlock)}, b.getF32Type()), v);

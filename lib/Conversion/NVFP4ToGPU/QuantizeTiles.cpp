@@ -88,21 +88,12 @@ TileEmitter::TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input,
   row.loadBlock = [this](Value r, Value blk) {
     OpBuilder &b = this->e.builder();
     Location loc = this->e.location();
-    Type element =
-        cast<MemRefType>(this->smem.getType()).getElementType();
-    Value v = vector::LoadOp::create(
-        b, loc, VectorType::get({int64_t(kBlock)}, element), this->smem,
-        ValueRange{arith::SubIOp::create(b, loc, r, row0),
-                   arith::SubIOp::create(
-                       b, loc, this->e.mulI(blk, this->e.idx(kBlock)), col0)},
-        /*nontemporal=*/false, llvm::MaybeAlign(16));
-    if (!element.isF32())
-      v = arith::ExtFOp::create(
-          b, loc, VectorType::get({int64_t(kBlock)}, b.getF32Type()), v);
-    SmallVector<Value, kBlock> x;
-    for (int64_t i = 0; i < int64_t(kBlock); ++i)
-      x.push_back(vector::ExtractOp::create(b, loc, v, i));
-    return x;
+    // The tile buffer is 16-byte aligned, and so is each block's row offset.
+    SmallVector<Value, 2> at{
+        arith::SubIOp::create(b, loc, r, row0),
+        arith::SubIOp::create(b, loc, this->e.mulI(blk, this->e.idx(kBlock)),
+                              col0)};
+    return this->e.loadVectorF32(this->smem, at, /*alignment=*/16);
   };
   col.loadBlock = [this, rowOffset](Value r, Value blk) {
     OpBuilder &b = this->e.builder();
