@@ -69,6 +69,8 @@
 // sm_90a has no tcgen05: the same GEMM stays on the mma.sync kernels.
 // SM90: .target sm_90a
 // SM90: .shared .align 16 .b8 __dynamic_shmem__0;
+// Static GEMM buffers are read with 16-byte loads and declared so.
+// SM90: .shared .align 16 .b8 __wg_matmul_per_token_m0_gemm_small_m8_0[
 // SM90-NOT: tcgen05
 // Block scales decode with cvt.rn.f16x2.e4m3x2 (sm_89+); the large-M kernel
 // uses wgmma on sm_90a.

@@ -14,6 +14,7 @@
 #include "../Common/QuantizeEmitter.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -41,11 +42,19 @@ mlir::nvfp4::detail::createGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
 Value mlir::nvfp4::detail::addGemmWorkgroupBuffer(gpu::GPUFuncOp func,
                                                   int64_t size, Type element) {
   MLIRContext *ctx = func.getContext();
-  return func.addWorkgroupAttribution(
+  Value buffer = func.addWorkgroupAttribution(
       MemRefType::get(
           {size}, element, MemRefLayoutAttrInterface{},
           gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
       func.getLoc());
+  // Fragments are read with 16-byte vector loads: the buffer's own
+  // alignment must say so (its element type alone gives 4, and a second
+  // buffer would only be 16-byte aligned by the luck of its placement).
+  func.setWorkgroupAttributionAttr(
+      func.getNumWorkgroupAttributions() - 1,
+      LLVM::LLVMDialect::getAlignAttrName(),
+      IntegerAttr::get(IntegerType::get(ctx, 64), 16));
+  return buffer;
 }
 
 GemmOperands mlir::nvfp4::detail::gemmKernelOperands(gpu::GPUFuncOp func,
