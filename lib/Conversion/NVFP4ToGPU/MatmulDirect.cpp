@@ -499,9 +499,6 @@ private:
     if (!cfg.sharedA)
       for (const RowLoad &l : aLoads)
         aRegs.push_back(decodeRow(l));
-    Type f32 = b.getF32Type();
-    auto resultType =
-        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
     SmallVector<Value> shared(cfg.mt);
     for (int64_t s = 0; s < kSteps; ++s) {
       SmallVector<SmallVector<Value, 2>> aFrag;
@@ -528,17 +525,9 @@ private:
                                     bRegs[2 * j][2 * s + 1],
                                     bRegs[2 * j + 1][2 * s + 1]};
         for (int64_t i = 0; i < cfg.mt; ++i) {
-          int64_t base = (j * cfg.mt + i) * 4;
-          ValueRange cIn(ArrayRef<Value>(sum).slice(base, 4));
-          auto mma = NVVM::MmaOp::create(
-              b, loc, resultType, bFrag, aFrag[i], cIn,
-              ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
-                                            NVVM::MMATypes::f16},
-              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                             NVVM::MMALayout::col});
-          for (int64_t k = 0; k < 4; ++k)
-            sum[base + k] = LLVM::ExtractValueOp::create(b, loc, mma, k);
+          mmaSyncF16(
+              b, loc, bFrag, aFrag[i],
+              MutableArrayRef<Value>(sum).slice((j * cfg.mt + i) * 4, 4));
         }
       }
     }

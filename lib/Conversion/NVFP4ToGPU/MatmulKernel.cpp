@@ -15,6 +15,7 @@
 #include "nvfp4/Numerics/GemmNumerics.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -96,6 +97,22 @@ Value mlir::nvfp4::detail::i32AsF16x2(OpBuilder &b, Location loc, Value i32) {
       b, loc, VectorType::get({1}, b.getI32Type()), i32);
   return vector::BitCastOp::create(b, loc, VectorType::get({2}, b.getF16Type()),
                                    word);
+}
+
+void mlir::nvfp4::detail::mmaSyncF16(OpBuilder &b, Location loc, ValueRange a,
+                                     ValueRange bFrag,
+                                     MutableArrayRef<Value> acc) {
+  Type f32 = b.getF32Type();
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  auto mma = NVVM::MmaOp::create(
+      b, loc, resultType, a, bFrag, ValueRange(ArrayRef<Value>(acc)),
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16, NVVM::MMATypes::f16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  for (int64_t k = 0; k < 4; ++k)
+    acc[k] = LLVM::ExtractValueOp::create(b, loc, mma, k);
 }
 
 void mlir::nvfp4::detail::storeGemmResult(LoopEmitter &e, MatmulOp op,

@@ -241,9 +241,6 @@ private:
     SmallVector<Value> sum(acc.begin(), acc.end());
     if (window)
       sum.assign(cfg.accPerLane(), m.f32(0.0f));
-    Type f32 = b.getF32Type();
-    auto resultType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), {f32, f32, f32, f32});
     for (int64_t s = 0; s < 4; ++s) {
       SmallVector<SmallVector<Value, 4>> as;
       for (int64_t i = 0; i < cfg.mi; ++i)
@@ -251,17 +248,9 @@ private:
       for (int64_t j = 0; j < cfg.ni; ++j) {
         SmallVector<Value, 2> bs = bFrag(j, s);
         for (int64_t i = 0; i < cfg.mi; ++i) {
-          int64_t base = (i * cfg.ni + j) * 4;
-          ValueRange cIn(ArrayRef<Value>(sum).slice(base, 4));
-          auto mma = NVVM::MmaOp::create(
-              b, loc, resultType, as[i], bs, cIn,
-              ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
-                                            NVVM::MMATypes::f16},
-              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                             NVVM::MMALayout::col});
-          for (int64_t k = 0; k < 4; ++k)
-            sum[base + k] = LLVM::ExtractValueOp::create(b, loc, mma, k);
+          mmaSyncF16(
+              b, loc, as[i], bs,
+              MutableArrayRef<Value>(sum).slice((i * cfg.ni + j) * 4, 4));
         }
       }
     }

@@ -52,6 +52,12 @@ void launchGemmKernel(OpBuilder &at, Location loc, gpu::GPUFuncOp func,
 Value f16x2AsI32(OpBuilder &b, Location loc, Value f16x2);
 Value i32AsF16x2(OpBuilder &b, Location loc, Value i32);
 
+/// One `mma.sync.m16n8k16` (f16 x f16 -> f32, row x col) of fragments
+/// `a` (four f16 pairs) and `b` (two), accumulating into the four values
+/// of `acc` in place.
+void mmaSyncF16(OpBuilder &b, Location loc, ValueRange a, ValueRange bFrag,
+                MutableArrayRef<Value> acc);
+
 /// Scales accumulator `acc` of D(row, col) (SPEC.md section 12: outer
 /// amaxes `aAmax`/`bAmax`, null for window operands, whose promotion is
 /// already in `acc`; `alpha`; the bias) and stores it. The caller masks
