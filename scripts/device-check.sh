@@ -23,7 +23,7 @@
 #  6. the C++ runtime (jit_quantize, NVFP4APITests) and the Python package
 #     (pytest with PyTorch/CuPy tensors on the GPU).
 #
-# One device call may run 10 minutes, so the checks come in four parts:
+# One device call may run 10 minutes, so the checks come in five parts:
 #   scripts/device-check.sh quantize # 1 (NVFP4GPUTests Recipes/GPUvsCPU)
 #   scripts/device-check.sh tests    # 1 (grouped, dequantize, 64-bit offsets, ...)
 #   scripts/device-check.sh gemm     # 5 (NVFP4GPUTests GEMMs vs float64)

@@ -155,12 +155,9 @@ public:
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
     numBlocks = e.divI(e.dim(v.aData, 1), 8);
-    // A 1-D grid, N fastest: blocks resident together share rows of A.
-    Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value tilesN = e.ceilDivI(N, cfg.tileN());
-    rowBase = e.mulI(e.divI(bid, tilesN), e.idx(cfg.tileM()));
-    colBase = e.addI(e.mulI(e.remI(bid, tilesN), e.idx(cfg.tileN())),
-                     e.mulI(wn, e.idx(16 * cfg.nt)));
+    Value tileCol;
+    std::tie(rowBase, tileCol) = gemmBlockTile(e, N, cfg.tileM(), cfg.tileN());
+    colBase = e.addI(tileCol, e.mulI(wn, e.idx(16 * cfg.nt)));
 
     // Byte addresses: operands are contiguous row-major buffers (as the
     // other GEMM kernels assume), rows and blocks 8-byte aligned.
@@ -676,19 +673,19 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
     auto func =
         createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
                          cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
+    Builder types(ctx);
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                  IntegerAttr::get(IntegerType::get(ctx, 32),
-                                   int32_t(cfg.minBlocksPerSM)));
+                  types.getI32IntegerAttr(int32_t(cfg.minBlocksPerSM)));
     SmallVector<Value, 1> smem;
     int64_t reduction = cfg.kSplit > 1 ? cfg.slots() * cfg.threads() : 0;
     if (cfg.sharedA)
       // Each K slice's two A stages, then the split sums (bitcast).
       smem.push_back(addGemmWorkgroupBuffer(
           func, std::max(cfg.kSplit * cfg.aSliceWords(), reduction),
-          IntegerType::get(ctx, 32)));
+          types.getI32Type()));
     else if (reduction)
       smem.push_back(
-          addGemmWorkgroupBuffer(func, reduction, Float32Type::get(ctx)));
+          addGemmWorkgroupBuffer(func, reduction, types.getF32Type()));
     OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
     {
       LoopEmitter e(b, loc, &leaves);

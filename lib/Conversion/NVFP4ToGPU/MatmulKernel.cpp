@@ -86,6 +86,18 @@ void mlir::nvfp4::detail::launchGemmKernel(OpBuilder &at, Location loc,
       {le.idx(threads), one, one}, dynamicSmem, op->getOperands());
 }
 
+std::pair<Value, Value> mlir::nvfp4::detail::gemmBlockTile(LoopEmitter &e,
+                                                           Value N,
+                                                           int64_t tileM,
+                                                           int64_t tileN) {
+  Value bid =
+      gpu::BlockIdOp::create(e.builder(), e.location(), gpu::Dimension::x);
+  Value tilesN = e.ceilDivI(N, tileN);
+  Value row = e.mulI(e.divI(bid, tilesN), e.idx(tileM));
+  Value col = e.mulI(e.remI(bid, tilesN), e.idx(tileN));
+  return {row, col};
+}
+
 Value mlir::nvfp4::detail::f16x2AsI32(OpBuilder &b, Location loc, Value f16x2) {
   Value word = vector::BitCastOp::create(
       b, loc, VectorType::get({1}, b.getI32Type()), f16x2);

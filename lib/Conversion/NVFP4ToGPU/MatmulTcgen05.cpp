@@ -127,12 +127,7 @@ public:
     warp = e.divI(tid, 32);
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
-    // The 1-D grid of every GEMM kernel (nvfp4.gemm_tile): block
-    // row * ceil(N / tileN) + column.
-    Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value tilesN = e.ceilDivI(N, kTileN);
-    rowBase = e.mulI(e.divI(bid, tilesN), e.idx(kTileM));
-    colBase = e.mulI(e.remI(bid, tilesN), e.idx(kTileN));
+    std::tie(rowBase, colBase) = gemmBlockTile(e, N, kTileM, kTileN);
     numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
     smem = LLVM::AddressOfOp::create(b, loc, smemPtrType, smemName);

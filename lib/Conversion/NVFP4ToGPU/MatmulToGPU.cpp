@@ -127,16 +127,10 @@ public:
     Value wn = e.remI(wmn, e.idx(cfg.warpsN));
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
-    // A 1-D grid of ceil(M / tileM) x ceil(N / tileN) blocks, N fastest:
-    // consecutive blocks share their rows of A.
-    Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value tilesN = e.ceilDivI(N, cfg.tileN());
-    Value by = e.divI(bid, tilesN);
-    Value bx = e.remI(bid, tilesN);
+    std::tie(tileRowBase, tileColBase) =
+        gemmBlockTile(e, N, cfg.tileM(), cfg.tileN());
     wmIndex = wm;
     wnIndex = wn;
-    tileRowBase = e.mulI(by, e.idx(cfg.tileM()));
-    tileColBase = e.mulI(bx, e.idx(cfg.tileN()));
     rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
     colBase = e.addI(tileColBase, e.mulI(wn, e.idx(8 * cfg.ni)));
 

@@ -47,6 +47,14 @@ void launchGemmKernel(OpBuilder &at, Location loc, gpu::GPUFuncOp func,
                       MatmulOp op, Value M, Value N, int64_t tileM,
                       int64_t tileN, int64_t threads, Value dynamicSmem);
 
+/// The first row and column of D of this thread block's tileM x tileN tile,
+/// from the 1-D grid launchGemmKernel launches (block row * ceil(N /
+/// tileN) + block column: N fastest, so blocks resident together share
+/// rows of A). Every GEMM kernel decodes its block id here, so the launch
+/// and the kernels cannot disagree.
+std::pair<Value, Value> gemmBlockTile(LoopEmitter &e, Value N, int64_t tileM,
+                                      int64_t tileN);
+
 /// The bits of a vector<2xf16> as i32, and back: mma fragments are f16
 /// pairs held in 32-bit registers and shared-memory words.
 Value f16x2AsI32(OpBuilder &b, Location loc, Value f16x2);
