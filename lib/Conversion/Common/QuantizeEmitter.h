@@ -596,6 +596,7 @@ public:
                   return x;
                 },
                 {},
+                {},
                 {}};
     bindAmax(d, amax, group, /*perGroupRows=*/false);
     return d;
@@ -627,6 +628,7 @@ public:
                     return m.rht16(x, recipe.getRhtMask());
                   return x;
                 },
+                {},
                 {},
                 {}};
     bindAmax(d, amax, group, /*perGroupRows=*/true);
