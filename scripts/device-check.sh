@@ -23,12 +23,13 @@
 #  6. the C++ runtime (jit_quantize, NVFP4APITests) and the Python package
 #     (pytest with PyTorch/CuPy tensors on the GPU).
 #
-# One device call may run 10 minutes, so the checks come in five parts:
+# One device call may run 10 minutes, so the checks come in six parts:
 #   scripts/device-check.sh quantize # 1 (NVFP4GPUTests Recipes/GPUvsCPU)
 #   scripts/device-check.sh tests    # 1 (grouped, dequantize, 64-bit offsets, ...)
 #   scripts/device-check.sh gemm     # 5 (NVFP4GPUTests GEMMs vs float64)
 #   scripts/device-check.sh checks   # 2, 3, 5 (sanitizers, CLIs), 6
 #   scripts/device-check.sh speed    # 4, 5 (bench), 7
+#   scripts/device-check.sh step     # 8 (device GEMMs, graphs, Python, calls)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -230,6 +231,40 @@ note "ncu tile encode: exit $? (logs/ncu-tile-encode.txt)"
   --section LaunchStats --section Occupancy "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=16,8192 --iters=1 > "$logs/ncu-gemm.txt" 2>&1
 note "ncu gemm: exit $? (logs/ncu-gemm.txt)"
+fi
+
+if checks step; then
+# 8. The model step: device GEMMs and grouped forms from C++ (byte-equal to
+# the host conveniences, captured into a CUDA graph and replayed), from
+# Python (PyTorch and CuPy tensors, graphs, torch.compile, export, Linear),
+# the grouped GEMM kernel against the host, and the call overhead.
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+"$bin/NVFP4APITests" --gtest_filter='*APIDevice*' > "$logs/api-device.log" 2>&1
+note "NVFP4APITests *APIDevice*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]' "$logs/api-device.log" | tr '\n' ' ')"
+grep -E "Failure|FAILED|Which is|error" "$logs/api-device.log" | head -30 >> "$summary"
+bounded "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/NVFP4APITests" \
+  --gtest_filter='APIDeviceGroupedMatmul.*:APIDeviceGraph.*' > "$logs/sanitizer-memcheck-step.log" 2>&1
+note "compute-sanitizer memcheck device GEMM/grouped/graph: exit $? ($(tail -1 "$logs/sanitizer-memcheck-step.log"))"
+timeout 300 "$bin/NVFP4GPUTests" --gtest_filter='*Grouped*Matmul*:*MatmulGrouped*' \
+  > "$logs/gpu-grouped-gemm.log" 2>&1
+note "NVFP4GPUTests grouped GEMM: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]' "$logs/gpu-grouped-gemm.log" | tr '\n' ' ')"
+grep -E "Failure|FAILED|Which is" "$logs/gpu-grouped-gemm.log" | head -20 >> "$summary"
+(cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 400 python3 -m pytest -q -rs \
+  test/python) > "$logs/pytest-step.log" 2>&1
+note "pytest: exit $? $(tail -1 "$logs/pytest-step.log")"
+grep -E "^(SKIPPED|FAILED|ERROR)" "$logs/pytest-step.log" | head -30 >> "$summary"
+"$bin/nvfp4-bench" --suite=calls > "$OUT/bench-calls.md" 2> "$logs/bench-calls.err"
+note "nvfp4-bench --suite=calls: exit $? (bench-calls.md) $(head -c 300 "$logs/bench-calls.err")"
+if [[ -f "$work/python/bench/call_overhead.py" ]]; then
+  (cd "$work" && PYTHONPATH="$work/python" timeout 300 python3 python/bench/call_overhead.py) \
+    > "$OUT/bench-python-calls.md" 2> "$logs/bench-python-calls.err"
+  note "python/bench/call_overhead.py: exit $? (bench-python-calls.md) $(tail -c 300 "$logs/bench-python-calls.err")"
+fi
+if [[ -f "$work/examples/torch_linear.py" ]]; then
+  (cd "$work" && PYTHONPATH="$work/python" timeout 200 python3 examples/torch_linear.py) \
+    > "$OUT/torch-linear.txt" 2>&1
+  note "examples/torch_linear.py: exit $? (torch-linear.txt)"
+fi
 fi
 
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs

@@ -10,7 +10,8 @@
 # On the device machine: tar -xJf nvfp4-device.tar.xz
 #   bin/{nvfp4-quantize,nvfp4-matmul,nvfp4-bench,jit_quantize}, bin/{NVFP4GPUTests,NVFP4APITests},
 #   python/nvfp4 (PYTHONPATH=python), test/python and examples/*.mlir (the
-#   pytest suite: NVFP4_TOOLS_DIR=bin python3 -m pytest test/python).
+#   pytest suite: NVFP4_TOOLS_DIR=bin python3 -m pytest test/python),
+#   examples/*.py and python/bench (the PyTorch example and benchmark).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-static"
@@ -25,8 +26,15 @@ done
 $strip -o "$stage/python/nvfp4/libnvfp4_capi.so" "$build/lib/libnvfp4_capi.so"
 cp "$root"/python/nvfp4/*.py "$stage/python/nvfp4/"
 cp -r "$root/test/python" "$stage/test/python"
-mkdir -p "$stage/examples"
+mkdir -p "$stage/examples" "$stage/python/bench"
 cp "$root"/examples/*.mlir "$stage/examples/"
+# The PyTorch example and the Python call-overhead benchmark.
+for py in "$root"/examples/*.py "$root"/python/bench/*.py; do
+  [[ -f $py ]] || continue
+  dest=$stage/examples
+  [[ $py == */python/bench/* ]] && dest=$stage/python/bench
+  cp "$py" "$dest/"
+done
 rm -rf "$stage/test/python/__pycache__"
 # Largest first so the later copies find the shared code in the window.
 tar -C "$stage" -cf - bin python test examples |

@@ -137,6 +137,56 @@ const void *nvfp4_kernel_image(const nvfp4_kernel *kernel, size_t *size);
 int nvfp4_kernel_source(const nvfp4_kernel *kernel);
 void nvfp4_kernel_destroy(nvfp4_kernel *kernel);
 
+/*===--------------------------------------------------------------------===*\
+|* Device GEMMs and grouped forms (same ABI version: new functions only).   *|
+|* Every device function enqueues on `stream` (a CUstream; NULL is the      *|
+|* legacy default stream) and neither allocates, copies nor synchronizes,   *|
+|* so a call may be captured in a CUDA graph. Recipes are parsed once per   *|
+|* distinct string and process; kernels are compiled on first use.          *|
+|* Errors (recipe, shape, alignment) are reported before anything is        *|
+|* enqueued.                                                                *|
+\*===--------------------------------------------------------------------===*/
+
+/* nvfp4_quantize_shapes for the grouped form with `groups` groups. */
+int nvfp4_grouped_quantize_shapes(const char *recipe, int64_t rows,
+                                  int64_t cols, int64_t groups, int present[2],
+                                  int64_t shapes[12], int ndims[6], int *outer,
+                                  int *e4m3_max, char *error,
+                                  size_t error_size);
+
+/* Grouped (MoE) quantization on the device: `splits` is the device address
+ * of `groups` int64 row counts (read by the kernels only); buffers as for
+ * nvfp4_quantize_device, shaped as nvfp4_grouped_quantize_shapes says. */
+int nvfp4_grouped_quantize_device(int device, const char *recipe, int dtype,
+                                  uint64_t input, int64_t rows, int64_t cols,
+                                  uint64_t splits, int64_t groups,
+                                  const uint64_t buffers[6], void *stream,
+                                  char *error, size_t error_size);
+
+/* D = A * B^T on the device. `a` and `b` are the device addresses of data,
+ * scale and amax of an m x k and an n x k rowwise quantization with
+ * `a_recipe` / `b_recipe` (sf_layout = 128x4); `bias` is n device floats
+ * or 0; `output` receives m x n values of `out_dtype` (NVFP4_F32, _F16,
+ * _BF16). */
+int nvfp4_matmul_device(int device, const char *a_recipe, const uint64_t a[3],
+                        int64_t m, const char *b_recipe, const uint64_t b[3],
+                        int64_t n, int64_t k, uint64_t bias, float alpha,
+                        int out_dtype, uint64_t output, void *stream,
+                        char *error, size_t error_size);
+
+/* The grouped GEMM on the device: `a` is a grouped quantization of m rows
+ * into `groups` groups whose int64 sizes are at device address `splits`
+ * (empty groups legal); `b` holds `groups` stacked n x k operands (data
+ * G x n x k/2, scales G x Np x Cp, amaxes G, G x n or G x n x k/64 by
+ * recipe); `bias` is G x n device floats or 0; `output` is m x n. */
+int nvfp4_grouped_matmul_device(int device, const char *a_recipe,
+                                const uint64_t a[3], int64_t m,
+                                uint64_t splits, int64_t groups,
+                                const char *b_recipe, const uint64_t b[3],
+                                int64_t n, int64_t k, uint64_t bias,
+                                float alpha, int out_dtype, uint64_t output,
+                                void *stream, char *error, size_t error_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -102,6 +102,70 @@ hostOperand(const char *recipe, const void *data, const void *scale,
   return q;
 }
 
+/// The C form of describeOutputs: `present[d]` per direction d, and for
+/// buffer k of direction d its rank `ndims[d*3+k]` and shape
+/// `shapes[(d*3+k)*2 ...]`; the recipe's outer group and E4M3 bound.
+int writeShapes(const char *recipe, int64_t rows, int64_t cols,
+                std::optional<int64_t> groups, int present[2],
+                int64_t shapes[12], int ndims[6], int *outer, int *e4m3_max,
+                char *error, size_t error_size) {
+  if (!present || !shapes || !ndims || !outer || !e4m3_max)
+    return fail(error, error_size, "null output array");
+  auto parsed = parse(recipe);
+  if (!parsed)
+    return fail(error, error_size, parsed.takeError());
+  auto result = nvfp4::describeOutputs(*parsed, rows, cols, groups);
+  if (!result)
+    return fail(error, error_size, result.takeError());
+  std::memset(shapes, 0, 12 * sizeof(int64_t));
+  std::memset(ndims, 0, 6 * sizeof(int));
+  int d = 0;
+  for (const std::optional<nvfp4::QuantizedOutput> *o :
+       {&result->rowwise, &result->columnwise}) {
+    present[d] = o->has_value();
+    if (*o) {
+      llvm::SmallVector<int64_t, 2> dims[3] = {
+          {(*o)->rows, (*o)->cols / 2}, (*o)->scaleShape, (*o)->amaxShape};
+      for (int k = 0; k < 3; ++k) {
+        ndims[d * 3 + k] = int(dims[k].size());
+        for (size_t i = 0; i < dims[k].size() && i < 2; ++i)
+          shapes[(d * 3 + k) * 2 + i] = dims[k][i];
+      }
+    }
+    ++d;
+  }
+  *outer = int(parsed->getOuter());
+  *e4m3_max = int(parsed->getE4m3Max());
+  return 0;
+}
+
+/// The output directions of a device quantization from the C buffer array
+/// (data, scale, amax rowwise then columnwise; a direction whose three
+/// addresses are 0 is absent).
+nvfp4::DeviceOutputs deviceOutputs(const uint64_t buffers[6]) {
+  nvfp4::DeviceOutputs outputs;
+  if (buffers[0] || buffers[1] || buffers[2])
+    outputs.rowwise = nvfp4::DeviceQuantized{buffers[0], buffers[1], buffers[2]};
+  if (buffers[3] || buffers[4] || buffers[5])
+    outputs.columnwise =
+        nvfp4::DeviceQuantized{buffers[3], buffers[4], buffers[5]};
+  return outputs;
+}
+
+/// The options of a device GEMM from its C arguments.
+llvm::Expected<nvfp4::DeviceMatmulOptions>
+deviceMatmulOptions(uint64_t bias, float alpha, int outDtype) {
+  nvfp4::ElementType out;
+  if (!toType(outDtype, out))
+    return llvm::createStringError("unknown output dtype " +
+                                   std::to_string(outDtype));
+  nvfp4::DeviceMatmulOptions options;
+  options.alpha = alpha;
+  options.bias = bias;
+  options.out = out;
+  return options;
+}
+
 llvm::Expected<nvfp4::Stream> streamOf(int device, void *stream) {
   auto dev = nvfp4::Device::shared(device);
   if (!dev)
@@ -127,32 +191,20 @@ int nvfp4_quantize_shapes(const char *recipe, int64_t rows, int64_t cols,
                           int present[2], int64_t shapes[12], int ndims[6],
                           int *outer, int *e4m3_max, char *error,
                           size_t error_size) {
-  auto parsed = parse(recipe);
-  if (!parsed)
-    return fail(error, error_size, parsed.takeError());
-  auto result = nvfp4::describeOutputs(*parsed, rows, cols);
-  if (!result)
-    return fail(error, error_size, result.takeError());
-  std::memset(shapes, 0, 12 * sizeof(int64_t));
-  std::memset(ndims, 0, 6 * sizeof(int));
-  int d = 0;
-  for (const std::optional<nvfp4::QuantizedOutput> *o :
-       {&result->rowwise, &result->columnwise}) {
-    present[d] = o->has_value();
-    if (*o) {
-      llvm::SmallVector<int64_t, 2> dims[3] = {
-          {(*o)->rows, (*o)->cols / 2}, (*o)->scaleShape, (*o)->amaxShape};
-      for (int k = 0; k < 3; ++k) {
-        ndims[d * 3 + k] = int(dims[k].size());
-        for (size_t i = 0; i < dims[k].size() && i < 2; ++i)
-          shapes[(d * 3 + k) * 2 + i] = dims[k][i];
-      }
-    }
-    ++d;
-  }
-  *outer = int(parsed->getOuter());
-  *e4m3_max = int(parsed->getE4m3Max());
-  return 0;
+  return writeShapes(recipe, rows, cols, std::nullopt, present, shapes, ndims,
+                     outer, e4m3_max, error, error_size);
+}
+
+int nvfp4_grouped_quantize_shapes(const char *recipe, int64_t rows,
+                                  int64_t cols, int64_t groups, int present[2],
+                                  int64_t shapes[12], int ndims[6], int *outer,
+                                  int *e4m3_max, char *error,
+                                  size_t error_size) {
+  if (groups < 1)
+    return fail(error, error_size,
+                "expected at least one group, got " + std::to_string(groups));
+  return writeShapes(recipe, rows, cols, groups, present, shapes, ndims, outer,
+                     e4m3_max, error, error_size);
 }
 
 int nvfp4_dequantize_shapes(const char *recipe, int64_t rows, int64_t cols,
@@ -216,14 +268,71 @@ int nvfp4_quantize_device(int device, const char *recipe, int dtype,
   auto s = streamOf(device, stream);
   if (!s)
     return fail(error, error_size, s.takeError());
-  nvfp4::DeviceOutputs outputs;
-  if (buffers[0] || buffers[1] || buffers[2])
-    outputs.rowwise = nvfp4::DeviceQuantized{buffers[0], buffers[1], buffers[2]};
-  if (buffers[3] || buffers[4] || buffers[5])
-    outputs.columnwise =
-        nvfp4::DeviceQuantized{buffers[3], buffers[4], buffers[5]};
+  if (llvm::Error e = nvfp4::quantize(*s, recipe, type, input, rows, cols,
+                                      deviceOutputs(buffers)))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
+int nvfp4_grouped_quantize_device(int device, const char *recipe, int dtype,
+                                  uint64_t input, int64_t rows, int64_t cols,
+                                  uint64_t splits, int64_t groups,
+                                  const uint64_t buffers[6], void *stream,
+                                  char *error, size_t error_size) {
+  nvfp4::ElementType type;
+  if (!toType(dtype, type))
+    return fail(error, error_size, "unknown dtype " + std::to_string(dtype));
+  if (!recipe || !buffers)
+    return fail(error, error_size, "null recipe or buffers");
+  auto s = streamOf(device, stream);
+  if (!s)
+    return fail(error, error_size, s.takeError());
   if (llvm::Error e =
-          nvfp4::quantize(*s, recipe, type, input, rows, cols, outputs))
+          nvfp4::groupedQuantize(*s, recipe, type, input, rows, cols, splits,
+                                 groups, deviceOutputs(buffers)))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
+int nvfp4_matmul_device(int device, const char *a_recipe, const uint64_t a[3],
+                        int64_t m, const char *b_recipe, const uint64_t b[3],
+                        int64_t n, int64_t k, uint64_t bias, float alpha,
+                        int out_dtype, uint64_t output, void *stream,
+                        char *error, size_t error_size) {
+  if (!a_recipe || !b_recipe || !a || !b)
+    return fail(error, error_size, "null recipe or operand");
+  auto options = deviceMatmulOptions(bias, alpha, out_dtype);
+  if (!options)
+    return fail(error, error_size, options.takeError());
+  auto s = streamOf(device, stream);
+  if (!s)
+    return fail(error, error_size, s.takeError());
+  if (llvm::Error e = nvfp4::matmul(
+          *s, a_recipe, nvfp4::DeviceQuantized{a[0], a[1], a[2]}, m, b_recipe,
+          nvfp4::DeviceQuantized{b[0], b[1], b[2]}, n, k, *options, output))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
+int nvfp4_grouped_matmul_device(int device, const char *a_recipe,
+                                const uint64_t a[3], int64_t m,
+                                uint64_t splits, int64_t groups,
+                                const char *b_recipe, const uint64_t b[3],
+                                int64_t n, int64_t k, uint64_t bias,
+                                float alpha, int out_dtype, uint64_t output,
+                                void *stream, char *error, size_t error_size) {
+  if (!a_recipe || !b_recipe || !a || !b)
+    return fail(error, error_size, "null recipe or operand");
+  auto options = deviceMatmulOptions(bias, alpha, out_dtype);
+  if (!options)
+    return fail(error, error_size, options.takeError());
+  auto s = streamOf(device, stream);
+  if (!s)
+    return fail(error, error_size, s.takeError());
+  if (llvm::Error e = nvfp4::groupedMatmul(
+          *s, a_recipe, nvfp4::DeviceQuantized{a[0], a[1], a[2]}, m, splits,
+          groups, b_recipe, nvfp4::DeviceQuantized{b[0], b[1], b[2]}, n, k,
+          *options, output))
     return fail(error, error_size, std::move(e));
   return 0;
 }

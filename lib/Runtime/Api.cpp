@@ -5,6 +5,8 @@
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 
+#include <limits>
+
 using namespace llvm;
 using namespace mlir::nvfp4;
 
@@ -39,21 +41,21 @@ Expected<QuantizeResult> quantizeShapes(StringRef recipe, int64_t rows,
   return describeOutputs(*parsed, rows, cols);
 }
 
-Error quantize(Stream &stream, StringRef recipe, ElementType type,
-               CUdeviceptr input, int64_t rows, int64_t cols,
-               const DeviceOutputs &outputs) {
-  auto found = compilerFor(stream, recipe);
-  if (!found)
-    return found.takeError();
-  auto [compiler, attr] = *found;
-  auto shapes = describeOutputs(attr, rows, cols);
-  if (!shapes)
-    return shapes.takeError();
+namespace {
+/// The device buffers of a quantization in operand order (input, then data,
+/// scale and amax per direction `shapes` has), checked against `outputs`:
+/// the directions must match, no address may be null, and every address
+/// must meet the kernels' alignment (docs/Rationale.md, alignment
+/// contract: one vector load per 16-element block, one store per block's
+/// 8 data bytes).
+Expected<SmallVector<CUdeviceptr, 7>>
+quantizeBuffers(const QuantizeResult &shapes, const DeviceOutputs &outputs,
+                ElementType type, CUdeviceptr input) {
   SmallVector<CUdeviceptr, 7> buffers{input};
   for (auto [name, want, have] :
-       {std::make_tuple("rowwise", shapes->rowwise.has_value(),
+       {std::make_tuple("rowwise", shapes.rowwise.has_value(),
                         &outputs.rowwise),
-        std::make_tuple("columnwise", shapes->columnwise.has_value(),
+        std::make_tuple("columnwise", shapes.columnwise.has_value(),
                         &outputs.columnwise)}) {
     if (want != have->has_value())
       return makeError(Twine("the recipe ") +
@@ -66,9 +68,7 @@ Error quantize(Stream &stream, StringRef recipe, ElementType type,
   for (CUdeviceptr p : buffers)
     if (!p)
       return makeError("null device buffer");
-  // The kernels read each 16-element block with one vector load and write
-  // its 8 data bytes with one store (docs/Rationale.md, alignment contract).
-  uint64_t elementBytes = type == ElementType::F32 ? 4 : 2;
+  uint64_t elementBytes = elementSize(type);
   if (input % (16 * elementBytes) != 0)
     return makeError("the device input at 0x" + Twine::utohexstr(input) +
                      " is not aligned to 16 elements (" +
@@ -81,13 +81,196 @@ Error quantize(Stream &stream, StringRef recipe, ElementType type,
                        " output at 0x" + Twine::utohexstr(buffers[i]) +
                        " is not aligned to " + Twine(align) + " bytes");
   }
+  return buffers;
+}
+
+/// Checks that device address `p` of `what` is set and aligned to `align`
+/// bytes (the widest access the GEMM kernels make to it).
+Error checkDevicePointer(StringRef what, CUdeviceptr p, uint64_t align) {
+  if (!p)
+    return makeError("null device buffer for " + what);
+  if (p % align != 0)
+    return makeError("the device " + what + " at 0x" + Twine::utohexstr(p) +
+                     " is not aligned to " + Twine(align) + " bytes");
+  return Error::success();
+}
+
+/// A GEMM's device buffers in operand order ([splits], a, b, [bias],
+/// output), each checked: data is read 8 bytes at a time, scales as
+/// 4-byte words, amaxes and the bias as floats; the output is written an
+/// element at a time.
+Expected<SmallVector<CUdeviceptr, 9>>
+matmulBuffers(std::optional<CUdeviceptr> splits, const DeviceQuantized &a,
+              const DeviceQuantized &b, const DeviceMatmulOptions &options,
+              CUdeviceptr output) {
+  SmallVector<CUdeviceptr, 9> buffers;
+  if (splits) {
+    if (Error e = checkDevicePointer("splits", *splits, 8))
+      return std::move(e);
+    buffers.push_back(*splits);
+  }
+  for (auto [name, q] : {std::make_pair("A", &a), std::make_pair("B", &b)}) {
+    if (Error e = checkDevicePointer(Twine(name).concat(" data").str(),
+                                     q->data, 8))
+      return std::move(e);
+    if (Error e = checkDevicePointer(Twine(name).concat(" scale").str(),
+                                     q->scale, 4))
+      return std::move(e);
+    if (Error e = checkDevicePointer(Twine(name).concat(" amax").str(),
+                                     q->amax, 4))
+      return std::move(e);
+    buffers.append({q->data, q->scale, q->amax});
+  }
+  if (options.bias) {
+    if (Error e = checkDevicePointer("bias", options.bias, 4))
+      return std::move(e);
+    buffers.push_back(options.bias);
+  }
+  if (Error e = checkDevicePointer("output", output, elementSize(options.out)))
+    return std::move(e);
+  buffers.push_back(output);
+  return buffers;
+}
+
+/// The recipes of a device GEMM on `stream`'s device, parsed, with its
+/// options checked (they may come from a C caller).
+struct MatmulRecipes {
+  Compiler *compiler;
+  RecipeAttr a, b;
+};
+Expected<MatmulRecipes> matmulRecipes(Stream &stream, StringRef aRecipe,
+                                      StringRef bRecipe,
+                                      const DeviceMatmulOptions &options) {
+  auto found = compilerFor(stream, aRecipe);
+  if (!found)
+    return found.takeError();
+  auto b = found->first->parseRecipe(bRecipe);
+  if (!b)
+    return b.takeError();
+  ElementType out = options.out;
+  if (out != ElementType::F32 && out != ElementType::F16 &&
+      out != ElementType::BF16)
+    return makeError("unknown GEMM output type " + Twine(int(out)) +
+                     " (expected f32, f16 or bf16)");
+  return MatmulRecipes{found->first, found->second, *b};
+}
+
+/// The GEMM of `r` with `options` compiled (or found) and loaded on
+/// `stream`'s device.
+Expected<Kernel> loadMatmul(Stream &stream, const MatmulRecipes &r,
+                            const DeviceMatmulOptions &options, bool grouped) {
+  MatmulOptions compileOptions;
+  compileOptions.alpha = options.alpha;
+  compileOptions.out = options.out;
+  // Only the presence of a bias shapes the kernel; its values are on the
+  // device.
+  if (options.bias)
+    compileOptions.bias.emplace();
+  auto compiled = r.compiler->compileMatmul(r.a, r.b, compileOptions, grouped);
+  if (!compiled)
+    return compiled.takeError();
+  return stream.device().load(*compiled);
+}
+} // namespace
+
+Error quantize(Stream &stream, StringRef recipe, ElementType type,
+               CUdeviceptr input, int64_t rows, int64_t cols,
+               const DeviceOutputs &outputs) {
+  auto found = compilerFor(stream, recipe);
+  if (!found)
+    return found.takeError();
+  auto [compiler, attr] = *found;
+  auto shapes = describeOutputs(attr, rows, cols);
+  if (!shapes)
+    return shapes.takeError();
+  auto buffers = quantizeBuffers(*shapes, outputs, type, input);
+  if (!buffers)
+    return buffers.takeError();
   auto compiled = compiler->compile(attr, type, Operation::Quantize);
   if (!compiled)
     return compiled.takeError();
   auto kernel = stream.device().load(*compiled);
   if (!kernel)
     return kernel.takeError();
-  return kernel->launchQuantize(stream, rows, cols, *shapes, buffers);
+  return kernel->launchQuantize(stream, rows, cols, *shapes, *buffers);
+}
+
+Error groupedQuantize(Stream &stream, StringRef recipe, ElementType type,
+                      CUdeviceptr input, int64_t rows, int64_t cols,
+                      CUdeviceptr splits, int64_t groups,
+                      const DeviceOutputs &outputs) {
+  auto found = compilerFor(stream, recipe);
+  if (!found)
+    return found.takeError();
+  auto [compiler, attr] = *found;
+  if (groups < 1)
+    return makeError("expected at least one group, got " + Twine(groups));
+  auto shapes = describeOutputs(attr, rows, cols, groups);
+  if (!shapes)
+    return shapes.takeError();
+  auto buffers = quantizeBuffers(*shapes, outputs, type, input);
+  if (!buffers)
+    return buffers.takeError();
+  if (Error e = checkDevicePointer("splits", splits, 8))
+    return e;
+  buffers->insert(buffers->begin() + 1, splits);
+  auto compiled = compiler->compile(attr, type, Operation::GroupedQuantize);
+  if (!compiled)
+    return compiled.takeError();
+  auto kernel = stream.device().load(*compiled);
+  if (!kernel)
+    return kernel.takeError();
+  return kernel->launchQuantizeGrouped(stream, rows, cols, groups, *shapes,
+                                       *buffers);
+}
+
+Error matmul(Stream &stream, StringRef aRecipe, const DeviceQuantized &a,
+             int64_t m, StringRef bRecipe, const DeviceQuantized &b, int64_t n,
+             int64_t k, const DeviceMatmulOptions &options,
+             CUdeviceptr output) {
+  auto recipes = matmulRecipes(stream, aRecipe, bRecipe, options);
+  if (!recipes)
+    return recipes.takeError();
+  auto aShape = matmulOperandShape("A", recipes->a, m, k);
+  if (!aShape)
+    return aShape.takeError();
+  auto bShape = matmulOperandShape("B", recipes->b, n, k);
+  if (!bShape)
+    return bShape.takeError();
+  auto buffers = matmulBuffers(std::nullopt, a, b, options, output);
+  if (!buffers)
+    return buffers.takeError();
+  auto kernel = loadMatmul(stream, *recipes, options, /*grouped=*/false);
+  if (!kernel)
+    return kernel.takeError();
+  return kernel->launchMatmul(stream, *aShape, *bShape, *buffers);
+}
+
+Error groupedMatmul(Stream &stream, StringRef aRecipe, const DeviceQuantized &a,
+                    int64_t m, CUdeviceptr splits, int64_t groups,
+                    StringRef bRecipe, const DeviceQuantized &b, int64_t n,
+                    int64_t k, const DeviceMatmulOptions &options,
+                    CUdeviceptr output) {
+  auto recipes = matmulRecipes(stream, aRecipe, bRecipe, options);
+  if (!recipes)
+    return recipes.takeError();
+  if (groups < 1)
+    return makeError("expected at least one group, got " + Twine(groups));
+  if (auto aShape = matmulOperandShape("A", recipes->a, m, k, groups); !aShape)
+    return aShape.takeError();
+  if (auto bShape = matmulOperandShape("B", recipes->b, n, k); !bShape)
+    return bShape.takeError();
+  // The stacked B must fit in int64 bytes, as each operand does.
+  if (groups > std::numeric_limits<int64_t>::max() / (n * (k / 2)))
+    return makeError("expected " + Twine(groups) + " B operands of " +
+                     Twine(n) + " x " + Twine(k) + " to fit in 2^63 bytes");
+  auto buffers = matmulBuffers(splits, a, b, options, output);
+  if (!buffers)
+    return buffers.takeError();
+  auto kernel = loadMatmul(stream, *recipes, options, /*grouped=*/true);
+  if (!kernel)
+    return kernel.takeError();
+  return kernel->launchMatmulGrouped(stream, m, groups, n, k, *buffers);
 }
 
 Error dequantize(Stream &stream, StringRef recipe, const DeviceQuantized &input,

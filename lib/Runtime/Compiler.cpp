@@ -16,10 +16,12 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include "llvm/Support/FileSystem.h"
 
+#include <cstring>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -41,8 +43,25 @@ using ::nvfp4::detail::makeError;
 constexpr const char *kShapeClass = "dynamic-2d";
 
 StringRef operationName(Operation op) {
-  return op == Operation::Quantize ? "quantize" : "dequantize";
+  switch (op) {
+  case Operation::Quantize:
+    return "quantize";
+  case Operation::Dequantize:
+    return "dequantize";
+  case Operation::GroupedQuantize:
+    return "grouped_quantize";
+  case Operation::Matmul:
+    return "matmul";
+  case Operation::GroupedMatmul:
+    return "grouped_matmul";
+  }
+  return "?";
 }
+
+/// The in-memory key of a GEMM: recipes are uniqued attributes, so their
+/// addresses identify them; alpha by its bits.
+using MatmulKey =
+    std::tuple<const void *, const void *, int, bool, uint32_t, bool>;
 } // namespace
 
 StringRef elementTypeName(ElementType type) {
@@ -66,6 +85,39 @@ struct Compiler::Impl {
   /// Guards `memory` and every use of the MLIRContext for compilation.
   std::mutex mutex;
   std::map<std::tuple<const void *, int, int>, CompiledRecipe> memory;
+  std::map<MatmulKey, CompiledRecipe> matmuls;
+  /// Recipes by the text they were parsed from.
+  llvm::StringMap<RecipeAttr> parsed;
+
+  /// The disk-cache key text every compilation's key starts with.
+  std::string keyPrefix(Operation op) const {
+    return "nvfp4-kernel\n" + version() + "\ntarget " + target +
+           "\nformat " + options.format + "\ntoolkit " + options.toolkit +
+           "\nop " + operationName(op).str();
+  }
+
+  /// `result` (key set) from the disk cache, or compiled by `build` and
+  /// stored there. Call with `mutex` held.
+  llvm::Error fill(CompiledRecipe &result,
+                   llvm::function_ref<llvm::Expected<const CompiledQuantize *>()>
+                       build) {
+    if (disk) {
+      if (std::optional<CompiledQuantize> entry = disk->load(result.key)) {
+        result.code =
+            std::make_shared<const CompiledQuantize>(std::move(*entry));
+        result.source = CacheSource::Disk;
+        return llvm::Error::success();
+      }
+    }
+    auto compiled = build();
+    if (!compiled)
+      return compiled.takeError();
+    result.code = std::make_shared<const CompiledQuantize>(**compiled);
+    // A cache that cannot be written only costs the next process a compile.
+    if (disk)
+      llvm::consumeError(disk->store(result.key, *result.code));
+    return llvm::Error::success();
+  }
 
   MLIRContext &context() {
     return host ? host->getContext() : gpu->getContext();
@@ -155,18 +207,22 @@ std::string Compiler::version() {
 
 llvm::Expected<RecipeAttr> Compiler::parseRecipe(StringRef text) {
   std::lock_guard<std::mutex> lock(impl->mutex);
-  return ::nvfp4::parseRecipe(impl->context(), text);
+  auto it = impl->parsed.find(text);
+  if (it != impl->parsed.end())
+    return it->second;
+  auto parsed = ::nvfp4::parseRecipe(impl->context(), text);
+  // Only valid recipes are kept: an error is reported again each time.
+  if (parsed)
+    impl->parsed[text] = *parsed;
+  return parsed;
 }
 
 std::string Compiler::cacheKey(RecipeAttr recipe, ElementType type,
                                Operation op) const {
-  std::string text;
+  std::string text = impl->keyPrefix(op);
   llvm::raw_string_ostream os(text);
-  os << "nvfp4-kernel\n"
-     << version() << "\ntarget " << impl->target << "\nformat "
-     << impl->options.format << "\ntoolkit " << impl->options.toolkit
-     << "\nop " << operationName(op) << "\ndtype "
-     << (op == Operation::Quantize ? elementTypeName(type) : "f32")
+  os << "\ndtype "
+     << (op == Operation::Dequantize ? "f32" : elementTypeName(type))
      << "\nshape " << kShapeClass << "\nrecipe ";
   mlir::Attribute(recipe).print(os);
   return text;
@@ -175,6 +231,7 @@ std::string Compiler::cacheKey(RecipeAttr recipe, ElementType type,
 void Compiler::clearMemoryCache() {
   std::lock_guard<std::mutex> lock(impl->mutex);
   impl->memory.clear();
+  impl->matmuls.clear();
 }
 
 llvm::Expected<CompiledRecipe>
@@ -191,6 +248,8 @@ Compiler::compile(RecipeAttr recipe, ElementType type, Operation op) {
     return makeError("null recipe");
   if (recipe.getContext() != &getContext())
     return makeError("the recipe belongs to another compiler's context");
+  if (op == Operation::Matmul || op == Operation::GroupedMatmul)
+    return makeError("GEMMs are compiled by compileMatmul");
   if (op == Operation::Dequantize)
     type = ElementType::F32;
   std::lock_guard<std::mutex> lock(impl->mutex);
@@ -216,33 +275,72 @@ Compiler::compile(RecipeAttr recipe, ElementType type, Operation op) {
   }
 
   result.key = cacheKey(recipe, type, op);
-  if (impl->disk) {
-    if (std::optional<CompiledQuantize> entry = impl->disk->load(result.key)) {
-      result.code = std::make_shared<const CompiledQuantize>(std::move(*entry));
-      result.source = CacheSource::Disk;
-      impl->memory.emplace(memoryKey, result);
-      return result;
-    }
+  GPURunner &gpu = *impl->gpu;
+  StringRef format = impl->options.format;
+  if (llvm::Error e = impl->fill(
+          result, [&]() -> llvm::Expected<const CompiledQuantize *> {
+            switch (op) {
+            case Operation::Quantize:
+              return gpu.compile(recipe, type, format);
+            case Operation::GroupedQuantize:
+              return gpu.compileGrouped(recipe, type, format);
+            default:
+              // Dequantized values come back as f32.
+              return gpu.compileDequantize(
+                  recipe, ElementType::F32,
+                  recipe.getOuter() == OuterGroup::Window ? 2 : 1, format);
+            }
+          }))
+    return std::move(e);
+  impl->memory.emplace(memoryKey, result);
+  return result;
+}
+
+llvm::Expected<CompiledRecipe>
+Compiler::compileMatmul(RecipeAttr a, RecipeAttr b,
+                        const MatmulOptions &options, bool grouped) {
+  if (!a || !b)
+    return makeError("null recipe");
+  if (a.getContext() != &getContext() || b.getContext() != &getContext())
+    return makeError("the recipe belongs to another compiler's context");
+  if (!impl->gpu)
+    return makeError("compileMatmul needs a GPU target; the cpu target runs "
+                     "GEMMs through HostRunner::matmul");
+  bool bias = options.bias.has_value();
+  uint32_t alphaBits;
+  std::memcpy(&alphaBits, &options.alpha, sizeof(alphaBits));
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  MatmulKey memoryKey{a.getAsOpaquePointer(), b.getAsOpaquePointer(),
+                      int(options.out), bias, alphaBits, grouped};
+  auto it = impl->matmuls.find(memoryKey);
+  if (it != impl->matmuls.end()) {
+    CompiledRecipe hit = it->second;
+    hit.source = CacheSource::Memory;
+    return hit;
   }
 
-  if (op == Operation::Quantize) {
-    auto compiled = impl->gpu->compile(recipe, type, impl->options.format);
-    if (!compiled)
-      return compiled.takeError();
-    result.code = std::make_shared<const CompiledQuantize>(**compiled);
-  } else {
-    // Dequantized values come back as f32.
-    unsigned amaxRank = recipe.getOuter() == OuterGroup::Window ? 2 : 1;
-    auto compiled = impl->gpu->compileDequantize(
-        recipe, ElementType::F32, amaxRank, impl->options.format);
-    if (!compiled)
-      return compiled.takeError();
-    result.code = std::make_shared<const CompiledQuantize>(**compiled);
-  }
-  // A cache that cannot be written only costs the next process a compile.
-  if (impl->disk)
-    llvm::consumeError(impl->disk->store(result.key, *result.code));
-  impl->memory.emplace(memoryKey, result);
+  CompiledRecipe result;
+  result.recipe = a;
+  result.bRecipe = b;
+  result.type = options.out;
+  result.op = grouped ? Operation::GroupedMatmul : Operation::Matmul;
+  result.target = impl->target;
+  result.key = impl->keyPrefix(result.op);
+  llvm::raw_string_ostream os(result.key);
+  os << "\nout " << elementTypeName(options.out) << "\nbias " << bias
+     << "\nalpha " << llvm::format_hex(alphaBits, 10) << "\nshape "
+     << kShapeClass << "\nrecipe ";
+  Attribute(a).print(os);
+  os << "\nrecipe ";
+  Attribute(b).print(os);
+  GPURunner &gpu = *impl->gpu;
+  StringRef format = impl->options.format;
+  if (llvm::Error e = impl->fill(result, [&] {
+        return grouped ? gpu.compileMatmulGrouped(a, b, options, format)
+                       : gpu.compileMatmul(a, b, options, format);
+      }))
+    return std::move(e);
+  impl->matmuls.emplace(memoryKey, result);
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include "Errors.h"
 #include "nvfp4/Runtime/CudaDriver.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/Twine.h"
 
@@ -57,6 +58,12 @@ struct CudaDevice::Api {
   CUresult (*streamSynchronize)(CUstream);
   CUresult (*memcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
   CUresult (*memcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+  CUresult (*streamBeginCapture)(CUstream, int);
+  CUresult (*streamEndCapture)(CUstream, void **);
+  CUresult (*graphInstantiate)(void **, void *, unsigned long long);
+  CUresult (*graphLaunch)(void *, CUstream);
+  CUresult (*graphExecDestroy)(void *);
+  CUresult (*graphDestroy)(void *);
 };
 
 namespace {
@@ -122,6 +129,12 @@ llvm::Expected<const CudaDevice::Api *> loadApi(llvm::StringRef library) {
     get(api.streamSynchronize, "cuStreamSynchronize");
     get(api.memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
     get(api.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+    get(api.streamBeginCapture, "cuStreamBeginCapture_v2");
+    get(api.streamEndCapture, "cuStreamEndCapture");
+    get(api.graphInstantiate, "cuGraphInstantiateWithFlags");
+    get(api.graphLaunch, "cuGraphLaunch");
+    get(api.graphExecDestroy, "cuGraphExecDestroy");
+    get(api.graphDestroy, "cuGraphDestroy");
   }
   if (!entry->failure.empty())
     return makeError(entry->failure);
@@ -386,3 +399,49 @@ llvm::Error CudaDevice::copyToHostAsync(void *dst, CUdeviceptr src,
   return check(api, api->memcpyDtoHAsync(dst, src, bytes, stream),
                "cuMemcpyDtoHAsync_v2");
 }
+
+llvm::Expected<void *>
+CudaDevice::captureGraph(void *stream,
+                         llvm::function_ref<llvm::Error()> enqueue) {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return std::move(e);
+  // CU_STREAM_CAPTURE_MODE_GLOBAL: any call that is not legal during a
+  // capture (a synchronous copy, an allocation, a synchronization) fails,
+  // in this thread or another, instead of being silently left out.
+  constexpr int kCaptureModeGlobal = 0;
+  if (llvm::Error e =
+          check(api, api->streamBeginCapture(stream, kCaptureModeGlobal),
+                "cuStreamBeginCapture_v2"))
+    return std::move(e);
+  llvm::Error work = enqueue();
+  // The capture must end even when `enqueue` failed, or the stream stays
+  // in capture mode.
+  void *graph = nullptr;
+  llvm::Error ended = check(api, api->streamEndCapture(stream, &graph),
+                            "cuStreamEndCapture");
+  llvm::scope_exit destroyGraph([&] {
+    if (graph)
+      api->graphDestroy(graph);
+  });
+  if (work)
+    return llvm::joinErrors(std::move(work), std::move(ended));
+  if (ended)
+    return std::move(ended);
+  void *exec = nullptr;
+  if (llvm::Error e = check(api, api->graphInstantiate(&exec, graph, 0),
+                            "cuGraphInstantiateWithFlags"))
+    return std::move(e);
+  return exec;
+}
+
+llvm::Error CudaDevice::launchGraph(void *graphExec, void *stream) {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return e;
+  return check(api, api->graphLaunch(graphExec, stream), "cuGraphLaunch");
+}
+
+void CudaDevice::destroyGraph(void *graphExec) {
+  if (graphExec)
+    api->graphExecDestroy(graphExec);
+}
+

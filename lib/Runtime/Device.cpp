@@ -2,6 +2,8 @@
 
 #include "nvfp4/Runtime/Device.h"
 #include "Errors.h"
+#include "KernelParams.h"
+#include "MatmulLaunch.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/Twine.h"
@@ -12,34 +14,7 @@ namespace nvfp4 {
 namespace {
 using ::nvfp4::detail::makeError;
 
-/// Kernel parameters of memref operands as convert-gpu-to-nvvm expands
-/// them: allocated and aligned pointer, offset, sizes, strides (row-major).
-class KernelParams {
-public:
-  void addMemRef(CUdeviceptr ptr, ArrayRef<int64_t> shape) {
-    words.push_back(ptr);
-    words.push_back(ptr);
-    words.push_back(0);
-    for (int64_t d : shape)
-      words.push_back(uint64_t(d));
-    SmallVector<uint64_t, 2> strides(shape.size());
-    int64_t stride = 1;
-    for (int i = int(shape.size()) - 1; i >= 0; --i) {
-      strides[i] = uint64_t(stride);
-      stride *= shape[i];
-    }
-    words.append(strides.begin(), strides.end());
-  }
-  SmallVector<void *> pointers() {
-    SmallVector<void *> p;
-    for (uint64_t &w : words)
-      p.push_back(&w);
-    return p;
-  }
-
-private:
-  SmallVector<uint64_t, 32> words;
-};
+using ::nvfp4::detail::KernelParams;
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -186,10 +161,17 @@ Expected<Kernel> Device::load(const CompiledRecipe &compiled) {
 // Kernel
 //===----------------------------------------------------------------------===//
 
-Error Kernel::launchAll(Stream &stream, const QuantizeResult &outputs,
-                        ArrayRef<void *> params) const {
+Error Kernel::checkLaunch(Stream &stream, Operation op) const {
   if (&stream.device() != dev.get())
     return makeError("the stream belongs to another device");
+  if (recipe.op != op)
+    return makeError("the kernel was compiled for another operation");
+  return Error::success();
+}
+
+Error Kernel::launchAll(Stream &stream, const QuantizeResult &outputs,
+                        ArrayRef<void *> params,
+                        std::optional<int64_t> groups) const {
   std::lock_guard<std::mutex> lock(dev->mutex);
   for (const KernelInfo &k : recipe.code->kernels) {
     const std::optional<QuantizedOutput> &o =
@@ -198,7 +180,7 @@ Error Kernel::launchAll(Stream &stream, const QuantizeResult &outputs,
       return makeError("kernel " + k.name + " writes a " +
                        (k.columnwise ? "columnwise" : "rowwise") +
                        " output the recipe does not have");
-    auto work = kernelWorkItems(k, *o);
+    auto work = kernelWorkItems(k, *o, groups);
     if (!work)
       return work.takeError();
     int64_t grid = (*work + kKernelBlockThreads - 1) / kKernelBlockThreads;
@@ -215,19 +197,17 @@ Error Kernel::launchAll(Stream &stream, const QuantizeResult &outputs,
   return Error::success();
 }
 
-Error Kernel::launchQuantize(Stream &stream, int64_t rows, int64_t cols,
-                             const QuantizeResult &outputs,
-                             ArrayRef<CUdeviceptr> buffers) const {
-  if (recipe.op != Operation::Quantize)
-    return makeError("launchQuantize on a dequantize kernel");
-  size_t expected = 1 + 3 * (size_t(outputs.rowwise.has_value()) +
-                             size_t(outputs.columnwise.has_value()));
+namespace {
+/// The kernel parameters of a quantization's outputs (data, scale, amax
+/// per direction) from `buffers`, which must hold exactly them.
+Error addOutputParams(KernelParams &params, const QuantizeResult &outputs,
+                      ArrayRef<CUdeviceptr> buffers) {
+  size_t expected = 3 * (size_t(outputs.rowwise.has_value()) +
+                         size_t(outputs.columnwise.has_value()));
   if (buffers.size() != expected)
-    return makeError("expected " + Twine(expected) + " buffers, got " +
+    return makeError("expected " + Twine(expected) + " output buffers, got " +
                      Twine(buffers.size()));
-  KernelParams params;
   unsigned next = 0;
-  params.addMemRef(buffers[next++], {rows, cols});
   for (const std::optional<QuantizedOutput> *out :
        {&outputs.rowwise, &outputs.columnwise}) {
     if (!*out)
@@ -237,14 +217,74 @@ Error Kernel::launchQuantize(Stream &stream, int64_t rows, int64_t cols,
     params.addMemRef(buffers[next++], o.scaleShape);
     params.addMemRef(buffers[next++], o.amaxShape);
   }
+  return Error::success();
+}
+} // namespace
+
+Error Kernel::launchQuantize(Stream &stream, int64_t rows, int64_t cols,
+                             const QuantizeResult &outputs,
+                             ArrayRef<CUdeviceptr> buffers) const {
+  if (Error e = checkLaunch(stream, Operation::Quantize))
+    return e;
+  if (buffers.empty())
+    return makeError("expected the input buffer");
+  KernelParams params;
+  params.addMemRef(buffers[0], {rows, cols});
+  if (Error e = addOutputParams(params, outputs, buffers.drop_front(1)))
+    return e;
   return launchAll(stream, outputs, params.pointers());
+}
+
+Error Kernel::launchQuantizeGrouped(Stream &stream, int64_t rows, int64_t cols,
+                                    int64_t groups,
+                                    const QuantizeResult &outputs,
+                                    ArrayRef<CUdeviceptr> buffers) const {
+  if (Error e = checkLaunch(stream, Operation::GroupedQuantize))
+    return e;
+  if (buffers.size() < 2)
+    return makeError("expected the input and splits buffers");
+  KernelParams params;
+  params.addMemRef(buffers[0], {rows, cols});
+  params.addMemRef(buffers[1], {groups});
+  if (Error e = addOutputParams(params, outputs, buffers.drop_front(2)))
+    return e;
+  return launchAll(stream, outputs, params.pointers(), groups);
+}
+
+Error Kernel::launchMatmul(Stream &stream, const QuantizedOutput &a,
+                           const QuantizedOutput &b,
+                           ArrayRef<CUdeviceptr> buffers) const {
+  if (Error e = checkLaunch(stream, Operation::Matmul))
+    return e;
+  bool bias = buffers.size() == 8;
+  if (buffers.size() != 7 && !bias)
+    return makeError("expected 7 or 8 GEMM buffers, got " +
+                     Twine(buffers.size()));
+  std::lock_guard<std::mutex> lock(dev->mutex);
+  return detail::enqueueMatmul(dev->cuda(), *recipe.code, *module, a, b, bias,
+                               buffers, stream.handle());
+}
+
+Error Kernel::launchMatmulGrouped(Stream &stream, int64_t m, int64_t groups,
+                                  int64_t n, int64_t k,
+                                  ArrayRef<CUdeviceptr> buffers) const {
+  if (Error e = checkLaunch(stream, Operation::GroupedMatmul))
+    return e;
+  bool bias = buffers.size() == 9;
+  if (buffers.size() != 8 && !bias)
+    return makeError("expected 8 or 9 grouped GEMM buffers, got " +
+                     Twine(buffers.size()));
+  std::lock_guard<std::mutex> lock(dev->mutex);
+  return detail::enqueueMatmulGrouped(dev->cuda(), *recipe.code, *module,
+                                      recipe.recipe, recipe.bRecipe, m, groups,
+                                      n, k, bias, buffers, stream.handle());
 }
 
 Error Kernel::launchDequantize(Stream &stream, const QuantizedOutput &input,
                                CUdeviceptr data, CUdeviceptr scale,
                                CUdeviceptr amax, CUdeviceptr output) const {
-  if (recipe.op != Operation::Dequantize)
-    return makeError("launchDequantize on a quantize kernel");
+  if (Error e = checkLaunch(stream, Operation::Dequantize))
+    return e;
   KernelParams params;
   params.addMemRef(data, {input.rows, input.cols / 2});
   params.addMemRef(scale, input.scaleShape);

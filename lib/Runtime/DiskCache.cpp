@@ -4,7 +4,8 @@
 //   header:  magic "NVFP4KC\0" | u32 format version | u64 payload length |
 //            u64 xxh3 checksum of the payload
 //   payload: u32 key length, key | u32 kernel count, per kernel
-//            (u32 length, name | u32 length, work | u8 columnwise) |
+//            (u32 length, name | u32 length, work | u8 columnwise |
+//             i64 threads, tileM, tileN, maxM, sharedBytes) |
 //            u64 image length, image
 // The full key is stored so a hash collision of file names reads as a miss.
 //
@@ -33,7 +34,7 @@ using ::nvfp4::detail::makeError;
 
 constexpr char kMagic[8] = {'N', 'V', 'F', 'P', '4', 'K', 'C', '\0'};
 /// Bumped whenever the entry layout changes.
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr size_t kHeaderSize = 8 + 4 + 8 + 8;
 
 class Writer {
@@ -147,6 +148,8 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value) {
     payload.str(k.name);
     payload.str(k.work);
     payload.u8(k.columnwise);
+    for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes})
+      payload.u64(uint64_t(v));
   }
   payload.u64(value.image.size());
   payload.out.append(value.image.begin(), value.image.end());
@@ -186,6 +189,12 @@ std::optional<CompiledQuantize> DiskCache::deserialize(StringRef key,
     if (!r.str(k.name) || !r.str(k.work) || !r.u8(columnwise))
       return std::nullopt;
     k.columnwise = columnwise;
+    for (int64_t *v : {&k.threads, &k.tileM, &k.tileN, &k.maxM, &k.sharedBytes}) {
+      uint64_t word;
+      if (!r.u64(word))
+        return std::nullopt;
+      *v = int64_t(word);
+    }
     value.kernels.push_back(std::move(k));
   }
   uint64_t imageSize;

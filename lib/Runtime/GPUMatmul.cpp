@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Errors.h"
-#include "KernelParams.h"
+#include "MatmulLaunch.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/Matmul.h"
 
@@ -19,7 +19,6 @@ using namespace mlir;
 using namespace mlir::nvfp4;
 
 namespace nvfp4 {
-using detail::KernelParams;
 using detail::makeError;
 
 llvm::Expected<const CompiledQuantize *>
@@ -51,40 +50,26 @@ OperandView viewOf(const QuantizedOutput &q, CUdeviceptr data,
           q.cols, q.scaleShape, q.amaxShape};
 }
 
-/// Launches the kernel of `compiled` that serves M (the first whose
-/// `nvfp4.gemm_max_m` admits it, as the lowered host code picks).
+/// Launches the kernel of `compiled` that serves M on the views.
 llvm::Error launchViews(CudaDevice &d, const CompiledQuantize &compiled,
                         CudaDevice::Module &module, const OperandView &a,
                         const OperandView &b, CUdeviceptr bias,
-                        CUdeviceptr out) {
-  int64_t m = a.rows, n = b.rows;
-  KernelParams params;
-  for (const OperandView *q : {&a, &b}) {
-    params.addMemRef(q->data, {q->rows, q->cols / 2});
-    params.addMemRef(q->scale, q->scaleShape);
-    params.addMemRef(q->amax, q->amaxShape);
-  }
+                        CUdeviceptr out, void *stream = nullptr) {
+  auto shape = [](const OperandView &v) {
+    QuantizedOutput q;
+    q.rows = v.rows;
+    q.cols = v.cols;
+    q.scaleShape = v.scaleShape;
+    q.amaxShape = v.amaxShape;
+    return q;
+  };
+  SmallVector<CUdeviceptr, 8> buffers{a.data, a.scale, a.amax,
+                                      b.data, b.scale, b.amax};
   if (bias)
-    params.addMemRef(bias, {n});
-  params.addMemRef(out, {m, n});
-  SmallVector<void *> args = params.pointers();
-  for (const KernelInfo &k : compiled.kernels) {
-    if (k.work != "gemm")
-      return makeError("unexpected kernel work kind '" + k.work + "' in " +
-                       k.name);
-    if (k.maxM != 0 && m > k.maxM)
-      continue;
-    int64_t blocks =
-        ((m + k.tileM - 1) / k.tileM) * ((n + k.tileN - 1) / k.tileN);
-    if (blocks > int64_t(UINT32_MAX >> 1))
-      return makeError("GEMM of " + std::to_string(m) + " x " +
-                       std::to_string(n) + " needs more thread blocks than "
-                       "a 1-D grid holds");
-    return d.launch(module, k.name, unsigned(blocks), unsigned(k.threads),
-                    args, /*stream=*/nullptr, unsigned(k.sharedBytes));
-  }
-  return makeError("internal error: no GEMM kernel serves M = " +
-                   std::to_string(m));
+    buffers.push_back(bias);
+  buffers.push_back(out);
+  return detail::enqueueMatmul(d, compiled, module, shape(a), shape(b),
+                               bias != 0, buffers, stream);
 }
 
 /// Host buffers copied to fresh device buffers, freed with the object.
@@ -162,14 +147,13 @@ llvm::Error GPURunner::launchMatmul(const CompiledQuantize &compiled,
                                     CudaDevice::Module &module,
                                     const QuantizedOutput &a,
                                     const QuantizedOutput &b, bool bias,
-                                    ArrayRef<CUdeviceptr> buffers) {
+                                    ArrayRef<CUdeviceptr> buffers,
+                                    void *stream) {
   auto dev = device();
   if (!dev)
     return dev.takeError();
-  return launchViews(**dev, compiled, module,
-                     viewOf(a, buffers[0], buffers[1], buffers[2]),
-                     viewOf(b, buffers[3], buffers[4], buffers[5]),
-                     bias ? buffers[6] : 0, buffers.back());
+  return detail::enqueueMatmul(**dev, compiled, module, a, b, bias, buffers,
+                               stream);
 }
 
 llvm::Expected<std::vector<uint8_t>>
@@ -198,72 +182,6 @@ GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
         if (!bView)
           return bView.takeError();
         return launchViews(d, **compiled, **module, aView, *bView, bias, out);
-      });
-}
-
-llvm::Expected<std::vector<uint8_t>> GPURunner::matmulGrouped(
-    RecipeAttr aRecipe, const QuantizedOutput &a, ArrayRef<int64_t> splits,
-    RecipeAttr bRecipe, ArrayRef<QuantizedOutput> b,
-    const MatmulOptions &options) {
-  if (llvm::Error e =
-          checkMatmulOperands(aRecipe, a, bRecipe, b, options, splits))
-    return std::move(e);
-  // Each non-empty group runs the plain GEMM kernel on views of its rows of
-  // A, its B, its bias row and its rows of D: the group structure lives in
-  // host-known offsets, so no kernel needs the splits.
-  MatmulOptions groupOptions = options;
-  if (options.bias)
-    groupOptions.bias.emplace(1); // compile with a bias operand
-  auto compiled = compileMatmul(aRecipe, bRecipe, groupOptions);
-  if (!compiled)
-    return compiled.takeError();
-  auto dev = device();
-  if (!dev)
-    return dev.takeError();
-  CudaDevice &d = **dev;
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
-
-  int64_t n = b.empty() ? 0 : b.front().rows;
-  size_t outElement = elementSize(options.out);
-  int64_t scaleCols = a.scaleShape.back();
-  int64_t amaxWidth = a.amaxShape.size() == 2 ? a.amaxShape[1] : 1;
-  bool perTensorA = aRecipe.getOuter() == OuterGroup::Tensor;
-  return runOnDevice(
-      d, a, n, options,
-      [&](DeviceBuffers &buffers, const OperandView &aView, CUdeviceptr bias,
-          CUdeviceptr out) -> llvm::Error {
-        int64_t row = 0, scaleRow = 0;
-        for (auto [g, split] : llvm::enumerate(splits)) {
-          if (split == 0)
-            continue;
-          auto bView = buffers.add(b[g]);
-          if (!bView)
-            return bView.takeError();
-          OperandView view = aView;
-          view.rows = split;
-          view.data += CUdeviceptr(row * (a.cols / 2));
-          // Each group's swizzled scales start on a fresh 128-row tile.
-          int64_t scaleRows = (split + 127) / 128 * 128;
-          view.scale += CUdeviceptr(scaleRow * scaleCols);
-          view.scaleShape = {scaleRows, scaleCols};
-          if (perTensorA) {
-            view.amax += CUdeviceptr(4 * g);
-            view.amaxShape = {1};
-          } else {
-            view.amax += CUdeviceptr(4 * row * amaxWidth);
-            view.amaxShape[0] = split;
-          }
-          CUdeviceptr groupBias = bias ? bias + CUdeviceptr(4 * g * n) : 0;
-          CUdeviceptr groupOut = out + CUdeviceptr(row * n * outElement);
-          if (llvm::Error e = launchViews(d, **compiled, **module, view,
-                                          *bView, groupBias, groupOut))
-            return e;
-          row += split;
-          scaleRow += scaleRows;
-        }
-        return llvm::Error::success();
       });
 }
 

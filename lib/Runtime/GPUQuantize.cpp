@@ -439,8 +439,9 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
 }
 
 llvm::Expected<int64_t> kernelWorkItems(const KernelInfo &k,
-                                        const QuantizedOutput &o) {
-  return workItems(k, o.rows, o.cols, o.scaleShape, std::nullopt);
+                                        const QuantizedOutput &o,
+                                        std::optional<int64_t> groups) {
+  return workItems(k, o.rows, o.cols, o.scaleShape, groups);
 }
 
 llvm::Error GPURunner::launch(const CompiledQuantize &compiled,

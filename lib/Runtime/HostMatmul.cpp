@@ -19,6 +19,7 @@
 
 #include <cstring>
 #include <deque>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -103,24 +104,15 @@ const char *layoutName(ScaleLayout layout) {
 llvm::Error checkOperand(StringRef name, RecipeAttr recipe,
                          const ::nvfp4::QuantizedOutput &q,
                          std::optional<int64_t> groups) {
-  if (recipe.getSfLayout() != ScaleLayout::Swizzle128x4)
-    return makeError("matmul operands must use sf_layout = 128x4 scales (the "
-                     "block-scaled MMA layout); " +
-                     name + " uses " + layoutName(recipe.getSfLayout()));
-  if (q.cols % kBlockSize != 0)
-    return makeError("expected K to be a multiple of 16, got " + Twine(q.cols));
+  auto want = ::nvfp4::matmulOperandShape(name, recipe, q.rows, q.cols, groups);
+  if (!want)
+    return want.takeError();
   if (q.data.size() != size_t(q.rows * (q.cols / 2)))
     return makeError(name + " data holds " + Twine(q.data.size()) +
                      " bytes, expected " + Twine(q.rows) + " x " +
                      Twine(q.cols / 2));
-  SmallVector<int64_t, 2> scale =
-      scaleShape(ScaleLayout::Swizzle128x4, q.rows, q.cols);
-  if (groups)
-    scale[0] = groupedScaleRows(ScaleLayout::Swizzle128x4, q.rows, *groups);
-  SmallVector<int64_t, 2> amax = amaxShape(recipe, q.rows, q.cols);
-  if (groups && recipe.getOuter() == OuterGroup::Tensor)
-    amax = {*groups};
-  if (ArrayRef<int64_t>(q.scaleShape) != ArrayRef<int64_t>(scale) ||
+  ArrayRef<int64_t> scale = want->scaleShape, amax = want->amaxShape;
+  if (ArrayRef<int64_t>(q.scaleShape) != scale ||
       q.scale.size() != size_t(scale[0] * scale[1]))
     return makeError(name + " scale has shape " + shapeStr(q.scaleShape) +
                      ", expected " + shapeStr(scale) + " for " +
@@ -128,7 +120,7 @@ llvm::Error checkOperand(StringRef name, RecipeAttr recipe,
   int64_t amaxCount = 1;
   for (int64_t d : amax)
     amaxCount *= d;
-  if (ArrayRef<int64_t>(q.amaxShape) != ArrayRef<int64_t>(amax) ||
+  if (ArrayRef<int64_t>(q.amaxShape) != amax ||
       q.amax.size() != size_t(amaxCount))
     return makeError(name + " amax has shape " + shapeStr(q.amaxShape) +
                      ", expected " + shapeStr(amax) + " for " +
@@ -141,6 +133,33 @@ namespace nvfp4 {
 
 size_t elementSize(ElementType type) {
   return type == ElementType::F32 ? 4 : 2;
+}
+
+llvm::Expected<QuantizedOutput>
+matmulOperandShape(StringRef name, RecipeAttr recipe, int64_t rows, int64_t k,
+                   std::optional<int64_t> groups) {
+  if (recipe.getSfLayout() != ScaleLayout::Swizzle128x4)
+    return makeError("matmul operands must use sf_layout = 128x4 scales (the "
+                     "block-scaled MMA layout); " +
+                     name + " uses " + layoutName(recipe.getSfLayout()));
+  if (k % kBlockSize != 0)
+    return makeError("expected K to be a multiple of 16, got " + Twine(k));
+  // Every buffer size below must fit in int64 (bytes of data: rows * k/2).
+  if (rows < 1 || k < 1 || rows > std::numeric_limits<int64_t>::max() / k)
+    return makeError("expected " + name + " to be a non-empty matrix of at "
+                     "most 2^63 elements, got " + Twine(rows) + " x " +
+                     Twine(k));
+  QuantizedOutput q;
+  q.rows = rows;
+  q.cols = k;
+  q.scaleShape = scaleShape(ScaleLayout::Swizzle128x4, rows, k);
+  if (groups)
+    q.scaleShape[0] =
+        groupedScaleRows(ScaleLayout::Swizzle128x4, rows, *groups);
+  q.amaxShape = amaxShape(recipe, rows, k);
+  if (groups && recipe.getOuter() == OuterGroup::Tensor)
+    q.amaxShape = {*groups};
+  return q;
 }
 
 std::pair<unsigned, unsigned> matmulAmaxRanks(RecipeAttr a, RecipeAttr b,

@@ -4,7 +4,9 @@ The package talks to the runtime through its C ABI (``libnvfp4_capi.so``,
 loaded with ctypes), so one package serves every Python version
 (docs/Rationale.md). NumPy arrays run on the CPU; GPU tensors of any DLPack
 framework (PyTorch, CuPy, JAX) run on their device, on the framework's
-current stream, with outputs in the same framework.
+current stream, with outputs in the same framework. PyTorch is optional:
+``nvfp4.torch`` registers the operations as ``torch.ops.nvfp4.*`` (for
+torch.compile and torch.export) and holds an NVFP4 ``Linear``.
 
     >>> import numpy as np, nvfp4
     >>> q = nvfp4.quantize(np.ones((4, 32), np.float32), outer="row")
@@ -17,17 +19,22 @@ current stream, with outputs in the same framework.
 from __future__ import annotations
 
 import ctypes
+import sys
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Optional
 
 import numpy as np
 
-from . import _dlpack
+from . import _device, _dlpack, _recipes
+from ._device import PLAIN
 from ._lib import NVFP4Error, call, call_handle, lib
+from ._recipes import canonical_text as canonical
+from ._recipes import info_for_text
+from ._result import QuantizeResult
 
 __all__ = ["QuantizeResult", "NVFP4Error", "Kernel", "quantize", "dequantize",
-           "matmul", "compile", "recipe_text", "presets", "PRESETS"]
+           "matmul", "grouped_quantize", "grouped_matmul", "stack_groups",
+           "compile", "recipe_text", "presets", "PRESETS"]
 
 PRESETS = (
     "per_tensor", "per_tensor_2d", "per_tensor_rht", "per_token",
@@ -35,18 +42,34 @@ PRESETS = (
 )
 
 
+def _not_compiling():
+    return False
+
+
+# Set by nvfp4.torch when it registers the ops: torch.compiler.is_compiling,
+# and the module whose functions call torch.ops.nvfp4.* (what torch.compile
+# and torch.export trace, where the direct ctypes path cannot run).
+_is_compiling = _not_compiling
+_ops = None
+
+
+def _register_torch():
+    """Imports nvfp4.torch, which registers the ops (once)."""
+    if _ops is not None:
+        return
+    try:
+        from . import torch as _  # noqa: F401
+    except Exception as e:  # an old or broken PyTorch: eager use still works
+        warnings.warn(f"nvfp4: the PyTorch ops are not registered ({e})")
+
+
 class _Presets(Mapping):
     """Recipe presets by name -> their full ``#nvfp4.recipe<...>`` text."""
-
-    def __init__(self):
-        self._texts = {}
 
     def __getitem__(self, name):
         if name not in PRESETS:
             raise KeyError(name)
-        if name not in self._texts:
-            self._texts[name] = canonical(name)
-        return self._texts[name]
+        return info_for_text(name).text
 
     def __iter__(self):
         return iter(PRESETS)
@@ -59,28 +82,6 @@ class _Presets(Mapping):
 
 
 presets = _Presets()
-
-
-def canonical(recipe: str) -> str:
-    """The full ``#nvfp4.recipe<...>`` text of a preset, keys or attribute."""
-    out = ctypes.create_string_buffer(4096)
-    call("nvfp4_recipe_canonical", recipe.encode(), out, len(out))
-    return out.value.decode()
-
-
-@dataclass
-class QuantizeResult:
-    """The outputs of one quantization (None where not produced), as arrays
-    of the input's framework and device."""
-
-    data: Optional[Any] = None
-    scale: Optional[Any] = None
-    amax: Optional[Any] = None
-    data_t: Optional[Any] = None
-    scale_t: Optional[Any] = None
-    amax_t: Optional[Any] = None
-    per_token_scale: Optional[Any] = None
-    recipe: Optional[str] = None
 
 
 _OUTER = {"tensor": "tensor", "row": "row", "window": "window<64>",
@@ -112,26 +113,35 @@ def recipe_text(*, recipe=None, outer="tensor", block="1x16",
     return ", ".join(keys)
 
 
-def _storage(x: np.ndarray, input_dtype: Optional[str]):
-    """The input rounded to its storage dtype, and the C ABI dtype code."""
-    if x.ndim != 2:
-        raise NVFP4Error(f"expected a 2-D array, got shape {x.shape}")
-    if x.dtype not in (np.float32, np.float16):
-        raise NVFP4Error(f"unsupported dtype {x.dtype} (expected float32 or float16)")
-    dtype = input_dtype or ("fp16" if x.dtype == np.float16 else "fp32")
-    if dtype == "fp32":
-        return np.ascontiguousarray(x, np.float32), 0
-    if dtype == "fp16":
-        return np.ascontiguousarray(x, np.float16), 1
-    if dtype == "bf16":
-        # Round to nearest even on the bit pattern; NaN stays NaN.
-        f = np.ascontiguousarray(x, np.float32).view(np.uint32)
-        nan = (f & 0x7FFFFFFF) > 0x7F800000
-        r = ((f + 0x7FFF + ((f >> 16) & 1)) >> 16).astype(np.uint16)
-        r[nan] = ((f[nan] >> 16) | 0x40).astype(np.uint16)
-        return r, 2
-    raise NVFP4Error(f"unknown input_dtype {dtype!r} (expected bf16, fp16 or fp32)")
+_KEY_NAMES = ("outer", "block", "numerics", "select", "e4m3_max", "rounding",
+              "seed", "rht", "rowwise", "columnwise", "sf_layout")
 
+
+def _info(recipe, key):
+    """The RecipeInfo of a recipe string, or of quantize()'s keyword
+    arguments as the tuple `key` (both cached)."""
+    if recipe is not None:
+        return info_for_text(recipe)
+    info = _recipes.BY_ARGS.get(key)
+    if info is None:
+        info = _recipes.remember(key, recipe_text(**dict(zip(_KEY_NAMES, key))))
+    return info
+
+
+def _keys_info(recipe, recipe_keys):
+    """_info for a recipe and a dict of recipe keywords (dequantize)."""
+    if recipe is not None and not recipe_keys:
+        return info_for_text(recipe)
+    key = ("keys", recipe) + tuple(sorted(recipe_keys.items()))
+    info = _recipes.BY_ARGS.get(key)
+    if info is None:
+        info = _recipes.remember(key, recipe_text(recipe=recipe, **recipe_keys))
+    return info
+
+
+#===------------------------------------------------------------------------===#
+# Quantize
+#===------------------------------------------------------------------------===#
 
 def quantize(x, *, recipe=None, outer="tensor", block="1x16",
              numerics="reciprocal", select="map6", e4m3_max=448,
@@ -141,17 +151,62 @@ def quantize(x, *, recipe=None, outer="tensor", block="1x16",
     """Quantizes a 2-D array with an NVFP4 recipe.
 
     NumPy arrays (and CPU DLPack tensors) run on the CPU; GPU tensors run
-    on their device. Same semantics and bytes as ``nvfp4-quantize``.
+    on their device, on the framework's current stream, without
+    synchronizing (CUDA-graph capturable). Same semantics and bytes as
+    ``nvfp4-quantize``. ``recipe`` is a preset name, recipe keys or the
+    attribute text; otherwise the keyword arguments build the recipe.
     """
-    text = recipe_text(recipe=recipe, outer=outer, block=block,
-                       numerics=numerics, select=select, e4m3_max=e4m3_max,
-                       rounding=rounding, seed=seed, rht=rht, rowwise=rowwise,
-                       columnwise=columnwise, sf_layout=sf_layout)
+    key = None if recipe is not None else (
+        outer, block, numerics, select, e4m3_max, rounding, seed, rht, rowwise,
+        columnwise, sf_layout)
+    if _is_compiling():
+        return _ops.quantize(x, recipe, key, input_dtype)
+    return _quantize(x, _info(recipe, key), input_dtype)
+
+
+def _quantize(x, info, input_dtype):
+    be = _device.gpu_backend(x)
+    if be is not None:
+        return _device.quantize(be, x, info, input_dtype)
     if _dlpack.is_gpu(x):
-        return _quantize_gpu(x, text, input_dtype)
+        array, back = _adopt(x)
+        return _give_back(_quantize(array, info, input_dtype), back)
     back = _cpu_framework(x)
-    out = _quantize_cpu(_as_numpy(x), text, input_dtype)
+    if back is not None and str(x.dtype) == "torch.bfloat16":
+        # NumPy has no bfloat16: the values are exact in float32.
+        x, input_dtype = x.float(), input_dtype or "bf16"
+    out = _quantize_cpu(_as_numpy(x), info, input_dtype)
     return _convert(out, back)
+
+
+def grouped_quantize(x, splits, *, recipe=None, outer="tensor", block="1x16",
+                     numerics="reciprocal", select="map6", e4m3_max=448,
+                     rounding="nearest", seed=0, rht=False, rowwise=True,
+                     columnwise=False, sf_layout="linear",
+                     input_dtype=None) -> QuantizeResult:
+    """Quantizes the rows of `x` in groups (MoE): ``splits`` is a device
+    int64 array of G group sizes (non-negative, adding up to the rows; empty
+    groups are legal), read by the kernels only. Each group is quantized as
+    its own tensor; with ``sf_layout = 128x4`` each group's scales start on
+    a fresh 128-row tile. The result has ``groups = G``; its amax is G
+    values per tensor. GPU arrays (PyTorch, CuPy) only: the C ABI has no host
+    grouped quantization."""
+    key = None if recipe is not None else (
+        outer, block, numerics, select, e4m3_max, rounding, seed, rht, rowwise,
+        columnwise, sf_layout)
+    if _is_compiling():
+        return _ops.grouped_quantize(x, splits, recipe, key, input_dtype)
+    info = _info(recipe, key)
+    be = _device.gpu_backend(x)
+    if be is None:
+        if _dlpack.is_gpu(x):
+            array, back = _adopt(x)
+            s, _ = _adopt(splits)
+            return _give_back(_device.quantize(_device.gpu_backend(array), array, info,
+                                               input_dtype, s), back)
+        raise NVFP4Error("grouped_quantize runs on GPU arrays (PyTorch, CuPy): the C "
+                         "ABI has no host grouped quantization")
+    return _device.quantize(be, x, info, input_dtype, splits)
 
 
 def _as_numpy(x):
@@ -179,17 +234,45 @@ def _convert(out: QuantizeResult, back):
     return out
 
 
-def _quantize_cpu(x: np.ndarray, text: str, input_dtype) -> QuantizeResult:
+def _adopt(x):
+    """A GPU array of another DLPack framework (JAX, ...) as a PyTorch
+    tensor or CuPy array (no copy), and the function handing arrays back
+    in its framework."""
+    fw = _dlpack.framework(x)
+    try:
+        import torch
+        array = torch.from_dlpack(x)
+    except ImportError:
+        try:
+            import cupy
+            array = cupy.from_dlpack(x)
+        except ImportError:
+            raise NVFP4Error(f"cannot run on a {fw} GPU array: install PyTorch or "
+                             "CuPy") from None
+    return array, _dlpack.from_dlpack_of(fw)
+
+
+def _give_back(q: QuantizeResult, back):
+    decode, q._decode = q._decode, None  # stays lazy
+    _convert(q, back)
+    if decode is not None:
+        fn, amax, bound = decode
+        q._decode = (lambda a, b: back(fn(a, b)), amax, bound)
+    q._operand = None
+    return q
+
+
+def _quantize_cpu(x: np.ndarray, info, input_dtype) -> QuantizeResult:
     storage, code = _storage(x, input_dtype)
     l = lib()
     runner = _host_runner()
     error = ctypes.create_string_buffer(2048)
-    handle = l.nvfp4_quantize(runner, text.encode(), code, storage.ctypes.data,
+    handle = l.nvfp4_quantize(runner, info.btext, code, storage.ctypes.data,
                               x.shape[0], x.shape[1], error, len(error))
     if not handle:
         raise NVFP4Error(error.value.decode())
     try:
-        out = QuantizeResult(recipe=text)
+        out = QuantizeResult(recipe=info.text)
         for direction, suffix in ((0, ""), (1, "_t")):
             if not l.nvfp4_result_has(handle, direction):
                 continue
@@ -214,6 +297,27 @@ def _quantize_cpu(x: np.ndarray, text: str, input_dtype) -> QuantizeResult:
         l.nvfp4_result_destroy(handle)
 
 
+def _storage(x: np.ndarray, input_dtype):
+    """The input rounded to its storage dtype, and the C ABI dtype code."""
+    if x.ndim != 2:
+        raise NVFP4Error(f"expected a 2-D array, got shape {x.shape}")
+    if x.dtype not in (np.float32, np.float16):
+        raise NVFP4Error(f"unsupported dtype {x.dtype} (expected float32 or float16)")
+    dtype = input_dtype or ("fp16" if x.dtype == np.float16 else "fp32")
+    if dtype == "fp32":
+        return np.ascontiguousarray(x, np.float32), 0
+    if dtype == "fp16":
+        return np.ascontiguousarray(x, np.float16), 1
+    if dtype == "bf16":
+        # Round to nearest even on the bit pattern; NaN stays NaN.
+        f = np.ascontiguousarray(x, np.float32).view(np.uint32)
+        nan = (f & 0x7FFFFFFF) > 0x7F800000
+        r = ((f + 0x7FFF + ((f >> 16) & 1)) >> 16).astype(np.uint16)
+        r[nan] = ((f[nan] >> 16) | 0x40).astype(np.uint16)
+        return r, 2
+    raise NVFP4Error(f"unknown input_dtype {dtype!r} (expected bf16, fp16 or fp32)")
+
+
 _runner = None
 
 
@@ -224,47 +328,10 @@ def _host_runner():
     return _runner
 
 
-def _shapes(text: str, rows: int, cols: int):
-    present = (ctypes.c_int * 2)()
-    shapes = (ctypes.c_int64 * 12)()
-    ndims = (ctypes.c_int * 6)()
-    outer, bound = ctypes.c_int(), ctypes.c_int()
-    call("nvfp4_quantize_shapes", text.encode(), rows, cols, present, shapes,
-         ndims, ctypes.byref(outer), ctypes.byref(bound))
-    dirs = {}
-    for d in range(2):
-        if present[d]:
-            dirs[d] = [tuple(shapes[(d * 3 + k) * 2 + i] for i in range(ndims[d * 3 + k]))
-                       for k in range(3)]
-    return dirs, outer.value, bound.value
-
-
-def _quantize_gpu(x, text: str, input_dtype) -> QuantizeResult:
-    t = _dlpack.as_gpu_tensor(x, input_dtype)
-    rows, cols = t.shape
-    dirs, outer, bound = _shapes(text, rows, cols)
-    out = QuantizeResult(recipe=text)
-    pointers = (ctypes.c_uint64 * 6)()
-    arrays = {}
-    for d, shapes in dirs.items():
-        suffix = "" if d == 0 else "_t"
-        for k, (name, dtype) in enumerate((("data", "uint8"), ("scale", "uint8"),
-                                           ("amax", "float32"))):
-            array, ptr = _dlpack.empty_like_framework(t.owner, shapes[k], dtype)
-            arrays[name + suffix] = array
-            pointers[d * 3 + k] = ptr
-    call("nvfp4_quantize_device", t.device, text.encode(), t.dtype, t.ptr, rows,
-         cols, pointers, t.stream)
-    for name, array in arrays.items():
-        setattr(out, name, _dlpack.finish(array))
-    if outer == 1 and out.amax is not None:
-        out.per_token_scale = _decode_multiplier_gpu(out.amax, bound)
-    return out
-
-
 def _decode_multiplier(amax: np.ndarray, e4m3_max: int) -> np.ndarray:
     """FlashInfer's per-token decode multiplier: 0 where amax == 0, else
-    S_dec = RN(1 / S_enc) with S_enc = min(RN(6E / amax), FLT_MAX)."""
+    S_dec = RN(1 / S_enc) with S_enc = min(RN(6E / amax), FLT_MAX). The
+    GPU forms (nvfp4._device) compute the same bits with device ops."""
     amax = amax.astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
         s_enc = np.minimum(np.float32(6 * e4m3_max) / amax,
@@ -274,39 +341,20 @@ def _decode_multiplier(amax: np.ndarray, e4m3_max: int) -> np.ndarray:
     return np.where(amax == 0, np.float32(0), s_dec).astype(np.float32)
 
 
-def _decode_multiplier_gpu(amax, e4m3_max: int):
-    """The same multiplier on the GPU array's framework (IEEE f32 division
-    and min, so the same bits as the NumPy version)."""
-    fw = _dlpack.framework(amax)
-    if fw == "torch":
-        import torch
-        big = torch.tensor(np.finfo(np.float32).max, dtype=torch.float32,
-                           device=amax.device)
-        s_enc = torch.minimum(torch.tensor(np.float32(6 * e4m3_max),
-                                           device=amax.device) / amax, big)
-        s_enc = torch.where((amax == 0) | (s_enc == 0), torch.ones_like(s_enc), s_enc)
-        s_dec = torch.ones_like(s_enc) / s_enc
-        return torch.where(amax == 0, torch.zeros_like(s_dec), s_dec)
-    if fw == "cupy":
-        import cupy
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s_enc = cupy.minimum(cupy.float32(6 * e4m3_max) / amax,
-                                 cupy.float32(np.finfo(np.float32).max))
-            s_enc = cupy.where((amax == 0) | (s_enc == 0), cupy.float32(1), s_enc)
-            s_dec = (cupy.float32(1) / s_enc).astype(cupy.float32)
-        return cupy.where(amax == 0, cupy.float32(0), s_dec).astype(cupy.float32)
-    return None
-
+#===------------------------------------------------------------------------===#
+# Dequantize
+#===------------------------------------------------------------------------===#
 
 def dequantize(q, scale=None, amax=None, *, columnwise=False, recipe=None,
-               **recipe_keys):
+               out=None, **recipe_keys):
     """Dequantizes to float32 (SPEC.md section 11).
 
     ``q`` is a QuantizeResult (its rowwise output, or the columnwise one
     with ``columnwise=True``; its recipe unless another is given), or the
     data array with ``scale`` and ``amax``. The recipe arguments are those
     of quantize(). Returns a (rows, cols) float32 array of the data's
-    framework and device (cols x rows for the columnwise output).
+    framework and device (cols x rows for the columnwise output), or writes
+    into ``out`` (float32, that shape, contiguous, on the same device).
     """
     if isinstance(q, QuantizeResult):
         suffix = "_t" if columnwise else ""
@@ -320,76 +368,149 @@ def dequantize(q, scale=None, amax=None, *, columnwise=False, recipe=None,
         data = q
         if scale is None or amax is None:
             raise NVFP4Error("dequantize needs data, scale and amax")
-    text = recipe_text(recipe=recipe, **recipe_keys)
+    if _is_compiling():
+        result = _ops.dequantize(data, scale, amax, recipe, recipe_keys)
+        return result if out is None else out.copy_(result)
+    return _dequantize(data, scale, amax, _keys_info(recipe, recipe_keys), out)
+
+
+def _dequantize(data, scale, amax, info, out):
     if len(data.shape) != 2:
         raise NVFP4Error(f"expected 2-D data, got shape {tuple(data.shape)}")
     rows, cols = int(data.shape[0]), int(data.shape[1]) * 2
+    be = _device.gpu_backend(data)
+    if be is not None:
+        return _device.dequantize(be, data, scale, amax, info, rows, cols, out)
     if _dlpack.is_gpu(data):
-        return _dequantize_gpu(data, scale, amax, text, rows, cols)
+        arrays = [_adopt(t)[0] for t in (data, scale, amax)]
+        back = _dlpack.from_dlpack_of(_dlpack.framework(data))
+        o = None if out is None else _adopt(out)[0]
+        result = _device.dequantize(_device.gpu_backend(arrays[0]), *arrays, info,
+                                    rows, cols, o)
+        return out if out is not None else back(result)
     back = _cpu_framework(data)
     data = np.ascontiguousarray(_as_numpy(data), np.uint8)
     scale = np.ascontiguousarray(_as_numpy(scale), np.uint8)
     amax = np.ascontiguousarray(_as_numpy(amax), np.float32)
-    out = np.empty((rows, cols), np.float32)
-    _check_sizes(text, rows, cols, scale.size, amax.size)
-    call("nvfp4_dequantize_host", text.encode(), data.ctypes.data,
-         scale.ctypes.data, amax.ctypes.data, rows, cols, out.ctypes.data)
-    return back(out) if back else out
+    _check_sizes(info, rows, cols, scale.size, amax.size)
+    host_out = np.empty((rows, cols), np.float32)
+    call("nvfp4_dequantize_host", info.btext, data.ctypes.data,
+         scale.ctypes.data, amax.ctypes.data, rows, cols, host_out.ctypes.data)
+    return _host_result(host_out, back, out)
 
 
-def _check_sizes(text, rows, cols, scale_size, amax_size):
+def _check_sizes(info, rows, cols, scale_size, amax_size):
     """The scale and amax arrays must hold what the recipe reads."""
-    shape = (ctypes.c_int64 * 4)()
-    ndim = ctypes.c_int()
-    call("nvfp4_dequantize_shapes", text.encode(), rows, cols, shape,
-         ctypes.byref(ndim))
-    want_scale = (shape[0], shape[1])
-    want_amax = tuple(shape[2 + i] for i in range(ndim.value))
-    if scale_size != int(np.prod(want_scale)) or amax_size != int(np.prod(want_amax)):
+    want = info.dequantize_sizes(rows, cols)
+    if (scale_size, amax_size) != want[:2]:
         raise NVFP4Error(
             f"scale ({scale_size} bytes) and amax ({amax_size} values) do not "
-            f"match the recipe's shapes {want_scale} and {want_amax} for a "
+            f"match the recipe's shapes {want[2]} and {want[3]} for a "
             f"{rows}x{cols} matrix")
 
 
-def _dequantize_gpu(data, scale, amax, text, rows, cols):
-    d = _dlpack.as_gpu_tensor_raw(data)
-    s = _dlpack.as_gpu_tensor_raw(scale)
-    a = _dlpack.as_gpu_tensor_raw(amax)
-    _check_sizes(text, rows, cols, s.size, a.size)
-    out, ptr = _dlpack.empty_like_framework(data, (rows, cols), "float32")
-    call("nvfp4_dequantize_device", d.device, text.encode(), d.ptr, s.ptr, a.ptr,
-         rows, cols, ptr, d.stream)
-    return _dlpack.finish(out)
+def _host_result(result: np.ndarray, back, out):
+    """A host result as a new array of the inputs' framework, or in `out`."""
+    if out is None:
+        return back(result) if back else result
+    target = _as_numpy(out)
+    if (not isinstance(target, np.ndarray) or target.shape != result.shape
+            or target.dtype != result.dtype or not target.flags.c_contiguous):
+        raise NVFP4Error(f"expected out to be a contiguous {result.dtype} host array of "
+                         f"shape {result.shape}, got {getattr(target, 'dtype', None)} of "
+                         f"shape {getattr(target, 'shape', None)}")
+    target[...] = result
+    return out
 
 
-_OUT_DTYPES = {"f32": (0, np.float32), "float32": (0, np.float32),
-               "f16": (1, np.float16), "float16": (1, np.float16),
-               "bf16": (2, np.uint16), "bfloat16": (2, np.uint16)}
+#===------------------------------------------------------------------------===#
+# Matmul
+#===------------------------------------------------------------------------===#
+
+_OUT_CODES = {"f32": 0, "fp32": 0, "float32": 0, "torch.float32": 0,
+              "f16": 1, "fp16": 1, "float16": 1, "torch.float16": 1,
+              "bf16": 2, "bfloat16": 2, "torch.bfloat16": 2}
+_HOST_OUT = (np.float32, np.float16, np.uint16)
+
+
+def _out_code(out_dtype) -> int:
+    code = _OUT_CODES.get(out_dtype)
+    if code is None:
+        code = _OUT_CODES.get(str(out_dtype))
+        if code is None:
+            raise NVFP4Error(f"unknown out_dtype {out_dtype!r} (expected bf16, f16 or f32)")
+    return code
 
 
 def matmul(a: QuantizeResult, b: QuantizeResult, *, bias=None, alpha=1.0,
-           out_dtype="bf16", target="cpu"):
+           out_dtype="bf16", out=None, target="cpu"):
     """D = A * B^T (SPEC.md section 12) of two rowwise quantizations.
 
-    ``a`` (M x K) and ``b`` (N x K) are results of quantize() on NumPy
-    arrays with recipes whose ``sf_layout`` is ``128x4``; ``bias`` is N
-    float32 values; ``target`` is "cpu" or a GPU architecture ("sm_90a"),
-    in which case the operands are copied to the device and back. Returns
-    an (M, N) NumPy array: float32 or float16, and for bf16 float32 holding
-    the bf16-rounded values (NumPy has no bfloat16).
+    ``a`` (M x K) and ``b`` (N x K) are results of quantize() with recipes
+    whose ``sf_layout`` is ``128x4``; ``bias`` is N float32 values;
+    ``alpha`` multiplies the scaled product; ``out_dtype`` is bf16, f16 or
+    f32 (or the torch dtype).
+
+    On the GPU (operands of quantize() on PyTorch or CuPy arrays) the GEMM
+    runs on their device and the framework's current stream, without
+    synchronizing, into a new (M, N) array of that framework or into
+    ``out`` (contiguous, that shape and dtype; CuPy has no bfloat16: pass a
+    uint16 ``out`` for bf16). Shapes, dtypes, devices and recipes are
+    checked before anything is launched.
+
+    On the host (NumPy operands) it runs on ``target``: "cpu" or a GPU
+    architecture ("sm_90a"), in which case the operands are copied to the
+    device and back. Returns an (M, N) NumPy array: float32 or float16, and
+    for bf16 float32 holding the bf16-rounded values (NumPy has no
+    bfloat16).
     """
-    for name, q in (("a", a), ("b", b)):
-        if not isinstance(q, QuantizeResult) or q.data is None:
-            raise NVFP4Error(f"{name}: expected a QuantizeResult with a rowwise output")
-    if out_dtype not in _OUT_DTYPES:
-        raise NVFP4Error(f"unknown out_dtype {out_dtype!r} (expected bf16, f16 or f32)")
-    code, storage = _OUT_DTYPES[out_dtype]
+    if _is_compiling():
+        result = _ops.matmul(a, b, bias, alpha, out_dtype)
+        return result if out is None else out.copy_(result)
+    return _matmul(a, b, bias, alpha, _out_code(out_dtype), out, target)
+
+
+def _matmul(a, b, bias, alpha, code, out, target):
+    oa = _device.operand(a, "a", PLAIN)
+    ob = _device.operand(b, "b", PLAIN)
+    if oa is not None and ob is not None:
+        return _device.matmul(oa, ob, bias, float(alpha), code, out)
+    if oa is not None or ob is not None:
+        raise NVFP4Error(f"expected a and b on one device, got a on "
+                         f"{'the GPU' if oa else 'the host'} and b on "
+                         f"{'the GPU' if ob else 'the host'}")
+    if _dlpack.is_gpu(a.data):
+        return _adopted(lambda x, y, extra: _matmul(x, y, extra[0], alpha, code, extra[1],
+                                                    target), a, b, (bias, out))
+    return _matmul_host(a, b, bias, alpha, code, out, target)
+
+
+def _adopted(fn, a, b, extra):
+    """Runs `fn` on results of another DLPack framework via PyTorch/CuPy."""
+    back = _dlpack.from_dlpack_of(_dlpack.framework(a.data))
+
+    def adopt(q):
+        if not isinstance(q, QuantizeResult):
+            return q
+        r = QuantizeResult(recipe=q.recipe, groups=q.groups)
+        for name in ("data", "scale", "amax"):
+            setattr(r, name, _adopt(getattr(q, name))[0])
+        return r
+
+    adopted = tuple(None if t is None else _adopt(t)[0] for t in extra)
+    result = fn(adopt(a), adopt(b), adopted)
+    return back(result) if extra[-1] is None else extra[-1]
+
+
+def _matmul_host(a, b, bias, alpha, code, out, target):
     ops = []
     for q in (a, b):
         ops.append([np.ascontiguousarray(_as_numpy(q.data), np.uint8),
                     np.ascontiguousarray(_as_numpy(q.scale), np.uint8),
                     np.ascontiguousarray(_as_numpy(q.amax), np.float32)])
+    if ops[0][0].ndim != 2 or ops[1][0].ndim != 2:
+        raise NVFP4Error("expected 2-D operands (grouped operands need the GPU: "
+                         "nvfp4.grouped_matmul)")
     m, k = ops[0][0].shape[0], ops[0][0].shape[1] * 2
     n = ops[1][0].shape[0]
     if ops[1][0].shape[1] * 2 != k:
@@ -399,33 +520,130 @@ def matmul(a: QuantizeResult, b: QuantizeResult, *, bias=None, alpha=1.0,
         bias_arr = np.ascontiguousarray(_as_numpy(bias), np.float32)
         if bias_arr.shape != (n,):
             raise NVFP4Error(f"expected a bias of shape ({n},), got {bias_arr.shape}")
-    out = np.empty((m, n), storage)
+    host_out = np.empty((m, n), _HOST_OUT[code])
     call("nvfp4_matmul_host", target.encode(), a.recipe.encode(),
          ops[0][0].ctypes.data, ops[0][1].ctypes.data, ops[0][2].ctypes.data, m,
          b.recipe.encode(), ops[1][0].ctypes.data, ops[1][1].ctypes.data,
          ops[1][2].ctypes.data, n, k,
          bias_arr.ctypes.data if bias_arr is not None else None, float(alpha),
-         code, out.ctypes.data)
+         code, host_out.ctypes.data)
+    if _dlpack.framework(a.data) == "torch":
+        import torch
+        t = torch.from_numpy(host_out.view(np.int16) if code == 2 else host_out)
+        t = t.view(torch.bfloat16) if code == 2 else t
+        return t if out is None else out.copy_(t)
     if code == 2:
-        return (out.astype(np.uint32) << 16).view(np.float32)
+        host_out = (host_out.astype(np.uint32) << 16).view(np.float32)
+    return _host_result(host_out, None, out)
+
+
+def grouped_matmul(a: QuantizeResult, splits, b: QuantizeResult, *, bias=None,
+                   alpha=1.0, out_dtype="bf16", out=None):
+    """The grouped (MoE) GEMM on the GPU: row block g of ``a`` (a
+    grouped_quantize() result with the same ``splits``, a device int64
+    array of G group sizes; empty groups are legal) times B[g]^T, where
+    ``b`` holds G stacked N x K operands (stack_groups()). ``bias`` is
+    G x N float32 values. Returns the M x N output (or writes ``out``), as
+    matmul() does, without synchronizing."""
+    if _is_compiling():
+        result = _ops.grouped_matmul(a, splits, b, bias, alpha, out_dtype)
+        return result if out is None else out.copy_(result)
+    code = _out_code(out_dtype)
+    if _device.gpu_backend(splits) is None and _dlpack.is_gpu(splits):
+        s = _adopt(splits)[0]
+        return _adopted(lambda x, y, extra: grouped_matmul(
+            x, extra[0], y, bias=extra[1], alpha=alpha, out_dtype=out_dtype,
+            out=extra[2]), a, b, (s, bias, out))
+    return _device.grouped_matmul(a, splits, b, bias, float(alpha), code, out)
+
+
+def stack_groups(q, groups=None) -> QuantizeResult:
+    """G weight operands of N x K stacked for grouped_matmul(): data
+    G x N x K/2, scales G x Np x Cp, amaxes G (per tensor), G x N (per row)
+    or G x N x K/64 (windows).
+
+    ``q`` is either a list of G quantize() results of one recipe (stacked:
+    a copy), or a grouped_quantize() result of the G*N x K matrix with G
+    equal splits of N rows (viewed without a copy: with ``sf_layout =
+    128x4`` group g's scales start at row g * Np, Np = N rounded up to 128).
+    """
+    if isinstance(q, (list, tuple)):
+        return _stack_list(list(q))
+    if not isinstance(q, QuantizeResult) or q.data is None:
+        raise NVFP4Error("expected a QuantizeResult with a rowwise output or a list of them")
+    if q.groups is None or (groups is not None and groups != q.groups):
+        raise NVFP4Error("expected a grouped_quantize() result (of G equal groups) "
+                         f"and its group count, got groups={groups} for a result of "
+                         f"{q.groups} groups")
+    groups = q.groups
+    info = info_for_text(q.recipe)
+    rows, k = int(q.data.shape[0]), int(q.data.shape[1]) * 2
+    if rows % groups:
+        raise NVFP4Error(f"expected {rows} rows to split into {groups} equal groups")
+    n = rows // groups
+    one = info.specs(n, k).by_name
+    scale_rows, scale_cols = one["scale"]
+    out = QuantizeResult(recipe=q.recipe, groups=groups)
+    out.data = q.data.reshape(groups, n, k // 2)
+    out.scale = q.scale[:groups * scale_rows].reshape(groups, scale_rows, scale_cols)
+    out.amax = (q.amax.reshape(groups) if info.outer == _recipes.OUTER_TENSOR
+                else q.amax.reshape((groups,) + one["amax"]))
     return out
 
+
+def _stack_list(results):
+    if not results or not all(isinstance(r, QuantizeResult) and r.data is not None
+                              for r in results):
+        raise NVFP4Error("expected a non-empty list of QuantizeResults with rowwise outputs")
+    infos = {info_for_text(r.recipe).text for r in results}
+    if len(infos) != 1:
+        raise NVFP4Error(f"expected one recipe for every group, got {sorted(infos)}")
+    shapes = {tuple(r.data.shape) for r in results}
+    if len(shapes) != 1:
+        raise NVFP4Error(f"expected every group to have the same N x K, got data shapes "
+                         f"{sorted(shapes)}")
+    fw = _dlpack.framework(results[0].data)
+    if fw == "torch":
+        import torch
+        stack = torch.stack
+    elif fw == "cupy":
+        import cupy
+        stack = cupy.stack
+    else:
+        stack = np.stack
+    info = info_for_text(results[0].recipe)
+    out = QuantizeResult(recipe=info.text, groups=len(results))
+    out.data = stack([r.data for r in results])
+    out.scale = stack([r.scale for r in results])
+    amax = stack([r.amax for r in results])
+    out.amax = amax.reshape(len(results)) if info.outer == _recipes.OUTER_TENSOR else amax
+    return out
+
+
+#===------------------------------------------------------------------------===#
+# Compiled kernels
+#===------------------------------------------------------------------------===#
 
 _SOURCES = ("compiled", "memory", "disk")
 
 
 class Kernel:
     """A recipe compiled for one target; call it like quantize() (or
-    dequantize() for op="dequantize") without the recipe arguments."""
+    dequantize() for op="dequantize") without the recipe arguments. Calls
+    take quantize()'s hot path with the recipe already resolved."""
 
     def __init__(self, recipe, target, op, input_dtype, names, image, source):
         self.recipe, self.target, self.op = recipe, target, op
         self.input_dtype, self.kernels = input_dtype, names
         self.image, self.source = image, source
+        self._info = info_for_text(recipe)
 
     def __call__(self, *args, **kwargs):
         if self.op == "dequantize":
             return dequantize(*args, recipe=self.recipe, **kwargs)
+        if len(args) == 1 and set(kwargs) <= {"input_dtype"} and not _is_compiling():
+            return _quantize(args[0], self._info,
+                             kwargs.get("input_dtype", self.input_dtype))
         kwargs.setdefault("input_dtype", self.input_dtype)
         return quantize(*args, recipe=self.recipe, **kwargs)
 
@@ -463,3 +681,10 @@ def compile(recipe=None, target="cpu", *, op="quantize", input_dtype=None,
     finally:
         l.nvfp4_kernel_destroy(handle)
     return Kernel(text, target, op, input_dtype, names, image, source)
+
+
+# With PyTorch already imported, register its ops now: torch.compile may
+# trace a call before any eager one would (nvfp4._device registers them on
+# the first PyTorch tensor otherwise; `import nvfp4.torch` does it at once).
+if sys.modules.get("torch") is not None:
+    _register_torch()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pathlib
+import threading
 
 c_int, c_int64, c_size_t = ctypes.c_int, ctypes.c_int64, ctypes.c_size_t
 c_char_p, c_void_p, c_uint64 = ctypes.c_char_p, ctypes.c_void_p, ctypes.c_uint64
@@ -49,7 +50,42 @@ _SIGNATURES = {
                                   c_int64, c_char_p, c_void_p, c_void_p, c_void_p,
                                   c_int64, c_int64, c_void_p, ctypes.c_float, c_int,
                                   c_void_p, c_char_p, c_size_t]),
+    # Device GEMMs and grouped forms: enqueue on a raw CUstream, never
+    # allocate, copy or synchronize.
+    "nvfp4_grouped_quantize_shapes": (c_int, [c_char_p, c_int64, c_int64, c_int64,
+                                              P(c_int), P(c_int64), P(c_int), P(c_int),
+                                              P(c_int), c_char_p, c_size_t]),
+    "nvfp4_grouped_quantize_device": (c_int, [c_int, c_char_p, c_int, c_uint64, c_int64,
+                                              c_int64, c_uint64, c_int64, P(c_uint64),
+                                              c_void_p, c_char_p, c_size_t]),
+    "nvfp4_matmul_device": (c_int, [c_int, c_char_p, P(c_uint64), c_int64, c_char_p,
+                                    P(c_uint64), c_int64, c_int64, c_uint64,
+                                    ctypes.c_float, c_int, c_uint64, c_void_p, c_char_p,
+                                    c_size_t]),
+    "nvfp4_grouped_matmul_device": (c_int, [c_int, c_char_p, P(c_uint64), c_int64,
+                                            c_uint64, c_int64, c_char_p, P(c_uint64),
+                                            c_int64, c_int64, c_uint64, ctypes.c_float,
+                                            c_int, c_uint64, c_void_p, c_char_p,
+                                            c_size_t]),
 }
+
+# Every C function ends with (char *error, size_t error_size).
+ERROR_SIZE = 2048
+_tls = threading.local()
+
+
+def error_buffer():
+    """This thread's buffer for C error messages (one per thread: the hot
+    path allocates none per call)."""
+    try:
+        return _tls.error
+    except AttributeError:
+        _tls.error = ctypes.create_string_buffer(ERROR_SIZE)
+        return _tls.error
+
+
+def message(error) -> str:
+    return error.value.decode(errors="replace")
 
 
 def _library_candidates():
@@ -101,15 +137,15 @@ def lib():
 
 def call(name, *args):
     """Calls an int-returning C function; nonzero raises its message."""
-    error = ctypes.create_string_buffer(2048)
-    if getattr(lib(), name)(*args, error, len(error)) != 0:
-        raise NVFP4Error(error.value.decode(errors="replace"))
+    error = error_buffer()
+    if getattr(lib(), name)(*args, error, ERROR_SIZE) != 0:
+        raise NVFP4Error(message(error))
 
 
 def call_handle(name, *args):
     """Calls a handle-returning C function; NULL raises its message."""
-    error = ctypes.create_string_buffer(2048)
-    handle = getattr(lib(), name)(*args, error, len(error))
+    error = error_buffer()
+    handle = getattr(lib(), name)(*args, error, ERROR_SIZE)
     if not handle:
-        raise NVFP4Error(error.value.decode(errors="replace"))
+        raise NVFP4Error(message(error))
     return handle

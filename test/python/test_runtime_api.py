@@ -129,17 +129,3 @@ def test_compile_uses_the_disk_cache(tmp_path):
 def test_compile_errors(call, message):
     with pytest.raises(nvfp4.NVFP4Error, match=message):
         call()
-
-
-def test_dlpack_capsule_reader():
-    # The struct layout used for GPU producers, checked on NumPy's capsules.
-    from nvfp4._dlpack import Capsule
-    x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    c = Capsule(x, stream=None)
-    assert c.ptr == x.ctypes.data
-    assert c.shape == (3, 4) and c.dtype == (2, 32, 1) and c.device[0] == 1
-    assert c.row_major() and c.size() == 12
-    t = Capsule(x.T, stream=None)
-    assert t.shape == (4, 3) and not t.row_major()
-    h = Capsule(x[1:].astype(np.float16), stream=None)
-    assert h.dtype == (2, 16, 1) and h.shape == (2, 4)

@@ -35,6 +35,9 @@ medianTime(CudaDevice &d, unsigned iters,
 /// `--suite=gemm` (GemmBench.cpp).
 llvm::Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters);
 
+/// `--suite=calls` (CallBench.cpp): `calls` back-to-back calls per case.
+llvm::Error runCallSuite(unsigned calls);
+
 } // namespace bench
 } // namespace nvfp4
 

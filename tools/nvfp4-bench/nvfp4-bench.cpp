@@ -4,8 +4,10 @@
 // the recipe's kernels over many runs (CUDA events), the effective
 // bandwidth (input read once + outputs written once) and its ratio to a
 // device-to-device copy measured in the same process. --suite=gemm: the
-// NVFP4 GEMM next to cuBLAS bf16 (GemmBench.cpp). --suite=compile: JIT
-// latency (CompileBench.cpp). Each prints a Markdown table.
+// NVFP4 GEMM next to cuBLAS bf16 (GemmBench.cpp). --suite=calls: the host
+// cost of a call through the runtime API next to its kernel time
+// (CallBench.cpp). --suite=compile: JIT latency (CompileBench.cpp). Each
+// prints a Markdown table.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,10 +37,14 @@ cl::list<int64_t> kOpt("k", cl::desc("columns (repeatable)"),
                        cl::CommaSeparated);
 cl::opt<unsigned> itersOpt("iters", cl::desc("timed runs per case"),
                            cl::init(30));
+cl::opt<unsigned> callsOpt("calls",
+                           cl::desc("back-to-back calls per case (calls)"),
+                           cl::init(1000));
 cl::opt<std::string> suiteOpt(
     "suite", cl::desc("what to measure: quantize (kernel bandwidth, needs a "
-                      "GPU), gemm (GEMM next to cuBLAS, needs a GPU) or "
-                      "compile (JIT latency, needs only ptxas)"),
+                      "GPU), gemm (GEMM next to cuBLAS, needs a GPU), calls "
+                      "(host cost per API call, needs a GPU) or compile (JIT "
+                      "latency, needs only ptxas)"),
     cl::init("quantize"));
 
 const char *kDefaultRecipes[] = {
@@ -64,9 +70,11 @@ float median(std::vector<float> v) {
 
 Error run() {
   // A bad suite is reported before anything needs a GPU.
-  if (suiteOpt != "quantize" && suiteOpt != "gemm")
+  if (suiteOpt != "quantize" && suiteOpt != "gemm" && suiteOpt != "calls")
     return fail("unknown --suite '" + suiteOpt +
-                "' (quantize, gemm, compile)");
+                "' (quantize, gemm, calls, compile)");
+  if (suiteOpt == "calls")
+    return nvfp4::bench::runCallSuite(callsOpt);
   auto runner = nvfp4::GPURunner::create(targetOpt);
   if (!runner)
     return runner.takeError();

@@ -103,6 +103,94 @@ TEST(Compiler, DiskCacheRoundTrip) {
   }
 }
 
+/// A GEMM's kernels come back from the disk with everything its launch
+/// needs (tile, the M they serve, shared memory, threads), not only names.
+TEST(Compiler, MatmulDiskCacheKeepsTheLaunchShape) {
+  TempDir dir;
+  std::shared_ptr<const CompiledQuantize> written;
+  const char *a = "per_token, sf_layout = 128x4";
+  const char *b = "per_tensor_2d, sf_layout = 128x4";
+  MatmulOptions options;
+  options.bias.emplace();
+  {
+    auto compiler = makeGPUCompiler(dir.path, true, "sm_90a");
+    ASSERT_TRUE(compiler);
+    auto ra = compiler->parseRecipe(a), rb = compiler->parseRecipe(b);
+    ASSERT_TRUE(ra && rb);
+    auto compiled = compiler->compileMatmul(*ra, *rb, options);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    EXPECT_EQ(compiled->source, CacheSource::Compiled);
+    EXPECT_EQ(compiled->op, Operation::Matmul);
+    written = compiled->code;
+    auto again = compiler->compileMatmul(*ra, *rb, options);
+    ASSERT_TRUE(bool(again));
+    EXPECT_EQ(again->source, CacheSource::Memory);
+    // Another alpha is another kernel (alpha is compiled in).
+    MatmulOptions scaled = options;
+    scaled.alpha = 0.5f;
+    auto other = compiler->compileMatmul(*ra, *rb, scaled);
+    ASSERT_TRUE(bool(other));
+    EXPECT_EQ(other->source, CacheSource::Compiled);
+    EXPECT_NE(other->key, compiled->key);
+  }
+  auto compiler = makeGPUCompiler(dir.path, true, "sm_90a");
+  ASSERT_TRUE(compiler);
+  auto ra = compiler->parseRecipe(a), rb = compiler->parseRecipe(b);
+  ASSERT_TRUE(ra && rb);
+  auto compiled = compiler->compileMatmul(*ra, *rb, options);
+  ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+  EXPECT_EQ(compiled->source, CacheSource::Disk);
+  EXPECT_EQ(compiled->code->image, written->image);
+  ASSERT_EQ(compiled->code->kernels.size(), written->kernels.size());
+  ASSERT_FALSE(written->kernels.empty());
+  for (size_t i = 0; i < written->kernels.size(); ++i) {
+    const KernelInfo &got = compiled->code->kernels[i];
+    const KernelInfo &want = written->kernels[i];
+    EXPECT_EQ(got.name, want.name);
+    EXPECT_EQ(got.work, "gemm");
+    EXPECT_GT(want.tileM, 0);
+    EXPECT_GT(want.threads, 0);
+    EXPECT_EQ(std::make_tuple(got.threads, got.tileM, got.tileN, got.maxM,
+                              got.sharedBytes),
+              std::make_tuple(want.threads, want.tileM, want.tileN, want.maxM,
+                              want.sharedBytes));
+  }
+}
+
+TEST(Compiler, RecipeTextIsParsedOnce) {
+  auto compiler = Compiler::create("cpu");
+  ASSERT_TRUE(bool(compiler));
+  auto first = (*compiler)->parseRecipe("per_token, sf_layout = 128x4");
+  auto second = (*compiler)->parseRecipe("per_token, sf_layout = 128x4");
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(*first, *second);
+  // A bad recipe is an error every time, not a cached null.
+  for (int i = 0; i < 2; ++i) {
+    auto bad = (*compiler)->parseRecipe("outer = row, block = 16x16");
+    ASSERT_FALSE(bool(bad));
+    EXPECT_NE(errorOf(bad.takeError())
+                  .find("outer = row is incompatible with block = 16x16"),
+              std::string::npos);
+  }
+}
+
+TEST(CompilerErrors, MatmulNeedsAGPUTarget) {
+  auto compiler = Compiler::create("cpu");
+  ASSERT_TRUE(bool(compiler));
+  auto r = (*compiler)->parseRecipe("per_tensor, sf_layout = 128x4");
+  ASSERT_TRUE(bool(r));
+  auto compiled = (*compiler)->compileMatmul(*r, *r, MatmulOptions());
+  ASSERT_FALSE(bool(compiled));
+  EXPECT_EQ(errorOf(compiled.takeError()),
+            "compileMatmul needs a GPU target; the cpu target runs GEMMs "
+            "through HostRunner::matmul");
+  auto viaCompile = (*compiler)->compile(*r, ElementType::F32,
+                                         Operation::Matmul);
+  ASSERT_FALSE(bool(viaCompile));
+  EXPECT_EQ(errorOf(viaCompile.takeError()),
+            "GEMMs are compiled by compileMatmul");
+}
+
 TEST(Compiler, DamagedDiskEntriesAreRecompiled) {
   TempDir dir;
   std::string path;

@@ -5,8 +5,9 @@
 // 12): relative Frobenius error <= 1e-5 for fp32 output; for bf16 and f16
 // output each element within one output ulp of the reference, widened only
 // by the fp32 accumulation's own error bound for elements whose sum
-// cancels. Without a CUDA device the execution tests are skipped; the
-// compile tests need only ptxas.
+// cancels. The grouped form (nvfp4.grouped_matmul, one launch over every
+// group) is checked the same way, group by group. Without a CUDA device the
+// execution tests are skipped; the compile tests need only ptxas.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +73,59 @@ struct Case {
   Kind kind;
 };
 
+/// Compares elements of D with the float64 product of dequantized rows
+/// (SPEC.md section 12): fp32 output by the relative Frobenius error over
+/// all elements checked (finish()), bf16 and f16 element by element.
+class ReferenceCheck {
+public:
+  ReferenceCheck(ElementType out, int64_t k) : out(out), k(k) {}
+
+  /// Checks D(i, j) = `got` against the dot product of the K values at
+  /// `a` and `b` plus `bias`; returns a description of a violation or "".
+  std::string element(double got, const float *a, const float *b, double bias,
+                      int64_t i, int64_t j) {
+    double ref = 0, absSum = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      double p = double(a[t]) * double(b[t]);
+      ref += p;
+      absSum += std::fabs(p);
+    }
+    ref += bias;
+    if (std::isnan(got))
+      return "NaN at (" + std::to_string(i) + ", " + std::to_string(j) + ")";
+    if (out == ElementType::F32) {
+      errSq += (got - ref) * (got - ref);
+      refSq += ref * ref;
+      return "";
+    }
+    // One output ulp, plus the fp32 accumulation error a sum of K
+    // products can carry (statistical bound 4 sqrt(K) u sum|p|).
+    double tol = ulp(ref, out) + 4.0 * std::sqrt(double(k)) * 0x1p-24 * absSum;
+    // f16 rounds magnitudes from 65520 up to infinity.
+    bool overflows = out == ElementType::F16 && std::fabs(ref) + tol >= 65520.0;
+    if (overflows && std::isinf(got) && (got > 0) == (ref > 0))
+      return "";
+    if (std::fabs(got - ref) > tol)
+      return "D(" + std::to_string(i) + ", " + std::to_string(j) +
+             ") = " + std::to_string(got) + ", reference " +
+             std::to_string(ref) + " (tolerance " + std::to_string(tol) + ")";
+    return "";
+  }
+
+  /// The fp32 verdict over every element checked.
+  std::string finish() const {
+    if (out == ElementType::F32 && refSq > 0 && std::sqrt(errSq / refSq) > 1e-5)
+      return "relative Frobenius error " +
+             std::to_string(std::sqrt(errSq / refSq));
+    return "";
+  }
+
+private:
+  ElementType out;
+  int64_t k;
+  double errSq = 0, refSq = 0;
+};
+
 /// Quantizes, multiplies on the GPU and checks one case; returns a
 /// description of the first violation, or "".
 std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng) {
@@ -127,45 +181,17 @@ std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng) {
       rows.push_back(i), rows.push_back(c.m - 1 - i),
           rows.push_back(int64_t(rng() % uint64_t(c.m)));
   }
-  double errSq = 0, refSq = 0;
+  ReferenceCheck check(c.out, c.k);
   for (int64_t i : rows)
     for (int64_t j = 0; j < c.n; ++j) {
-      double ref = 0, absSum = 0;
-      const float *ra = da->data() + i * c.k, *rb = db->data() + j * c.k;
-      for (int64_t k = 0; k < c.k; ++k) {
-        double p = double(ra[k]) * double(rb[k]);
-        ref += p;
-        absSum += std::fabs(p);
-      }
-      if (c.bias)
-        ref += (*options.bias)[j];
-      double got = outputValue(*d, size_t(i * c.n + j), c.out);
-      if (std::isnan(got))
-        return "NaN at (" + std::to_string(i) + ", " + std::to_string(j) + ")";
-      if (c.out == ElementType::F32) {
-        errSq += (got - ref) * (got - ref);
-        refSq += ref * ref;
-        continue;
-      }
-      // One output ulp, plus the fp32 accumulation error a sum of K
-      // products can carry (statistical bound 4 sqrt(K) u sum|p|).
-      double tol = ulp(ref, c.out) +
-                   4.0 * std::sqrt(double(c.k)) * 0x1p-24 * absSum;
-      // f16 rounds magnitudes from 65520 up to infinity.
-      bool overflows = c.out == ElementType::F16 &&
-                       std::fabs(ref) + tol >= 65520.0;
-      if (overflows && std::isinf(got) && (got > 0) == (ref > 0))
-        continue;
-      if (std::fabs(got - ref) > tol)
-        return "D(" + std::to_string(i) + ", " + std::to_string(j) +
-               ") = " + std::to_string(got) + ", reference " +
-               std::to_string(ref) + " (tolerance " + std::to_string(tol) +
-               ")";
+      double bias = c.bias ? (*options.bias)[j] : 0.0;
+      std::string error =
+          check.element(outputValue(*d, size_t(i * c.n + j), c.out),
+                        da->data() + i * c.k, db->data() + j * c.k, bias, i, j);
+      if (!error.empty())
+        return error;
     }
-  if (c.out == ElementType::F32 && refSq > 0 &&
-      std::sqrt(errSq / refSq) > 1e-5)
-    return "relative Frobenius error " + std::to_string(std::sqrt(errSq / refSq));
-  return "";
+  return check.finish();
 }
 
 class GPUMatmul : public ::testing::TestWithParam<Pair> {};
@@ -287,6 +313,170 @@ TEST(GPUMatmulGrouped, MatchesCPUWithEmptyGroups) {
   }
 }
 
+// Grouped (MoE) GEMMs in one launch against the float64 reference of
+// SPEC.md section 12, per group. The kernel is picked by the total M, so
+// each split list reaches one of them: small_m8/16/32, medium_m, large_m.
+// Groups are empty (first, in the middle, last), not multiples of 128 (A's
+// scale tile restarts per group) nor of the kernel's tile, or span several
+// tiles.
+struct GroupedCase {
+  std::vector<int64_t> splits;
+  int64_t n, k;
+};
+
+const GroupedCase kGroupedCases[] = {
+    {{0, 3, 0, 5}, 72, 192},               // M = 8: small_m8
+    {{7, 0, 9}, 48, 80},                   // M = 16: small_m16, K mid-chunk
+    {{1, 30, 0}, 136, 256},                // M = 31: small_m32
+    {{0, 37, 0, 130, 1, 60, 0}, 200, 192}, // M = 228: medium_m
+    {{129, 0, 200, 3, 0, 130}, 264, 320},  // M = 462: large_m
+    {{300}, 64, 128},                      // one group: large_m
+};
+
+// kPairs, and a per-tensor A (one amax per group) with per-row B.
+const Pair kGroupedPairs[] = {
+    {"per_tensor", "per_tensor"},    {"per_token", "per_tensor"},
+    {"per_tensor", "per_token"},     {"per_token", "per_token"},
+    {"local_1x64", "local_1x64"},    {"per_token", "local_1x64"},
+    {"four_over_six", "per_tensor"}, {"per_token_quotient", "per_tensor"},
+};
+
+/// A grouped GEMM's operands, quantized on the CPU, and each group's
+/// dequantized values for the reference.
+struct GroupedOperands {
+  QuantizedOutput a;                    ///< M rows in groups
+  std::vector<QuantizedOutput> b;       ///< one N x K operand per group
+  std::vector<std::vector<float>> aHat; ///< group g's rows of A
+  std::vector<std::vector<float>> bHat; ///< B[g]
+};
+
+/// Quantizes each group's rows of A alone, as nvfp4.grouped_quantize
+/// does, and lays them out as one grouped A: data and per-row amaxes
+/// concatenated, one per-tensor amax per group, each group's 128x4 scales
+/// from a fresh 128-row tile. Quantizing groups alone lets the reference
+/// dequantize them with the ungrouped dequantize.
+std::string quantizeGroupedOperands(RecipeAttr ra, RecipeAttr rb,
+                                    const GroupedCase &c, std::mt19937 &rng,
+                                    GroupedOperands &o) {
+  ::nvfp4::HostRunner &cpu = sharedRunner();
+  int64_t m = 0, groups = int64_t(c.splits.size());
+  for (int64_t s : c.splits)
+    m += s;
+  auto shape = ::nvfp4::matmulOperandShape("A", ra, m, c.k, groups);
+  if (!shape)
+    return llvm::toString(shape.takeError());
+  o.a = std::move(*shape);
+  o.a.scale.assign(size_t(o.a.scaleShape[0] * o.a.scaleShape[1]), 0);
+  auto quantize =
+      [&](RecipeAttr r, int64_t rows,
+          std::vector<float> &hat) -> llvm::Expected<QuantizedOutput> {
+    std::vector<float> x = makeInput(Kind::Normal, rows, c.k, rng);
+    auto q = cpu.quantize(r, ElementType::F32, x.data(), rows, c.k);
+    if (!q)
+      return q.takeError();
+    auto values = cpu.dequantize(r, *q->rowwise);
+    if (!values)
+      return values.takeError();
+    hat = std::move(*values);
+    return std::move(*q->rowwise);
+  };
+  size_t scaleAt = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    auto qb = quantize(rb, c.n, o.bHat.emplace_back());
+    if (!qb)
+      return llvm::toString(qb.takeError());
+    o.b.push_back(std::move(*qb));
+    std::vector<float> &aHat = o.aHat.emplace_back();
+    if (c.splits[g] == 0) {
+      // An empty group's per-tensor amax is never read.
+      if (ra.getOuter() == OuterGroup::Tensor)
+        o.a.amax.push_back(0.0f);
+      continue;
+    }
+    auto qa = quantize(ra, c.splits[g], aHat);
+    if (!qa)
+      return llvm::toString(qa.takeError());
+    llvm::append_range(o.a.data, qa->data);
+    std::copy(qa->scale.begin(), qa->scale.end(),
+              o.a.scale.begin() + ptrdiff_t(scaleAt));
+    scaleAt += qa->scale.size();
+    llvm::append_range(o.a.amax, qa->amax);
+  }
+  return "";
+}
+
+/// Multiplies one case on the GPU in one grouped launch and checks every
+/// element against the float64 reference; returns the first violation.
+std::string runGroupedCase(const Pair &pair, const GroupedCase &c,
+                           ElementType out, bool bias, std::mt19937 &rng) {
+  ::nvfp4::HostRunner &cpu = sharedRunner();
+  GPURunner &gpu = sharedGPURunner();
+  auto ra = cpu.parseRecipe(withLayout(pair.a));
+  auto rb = cpu.parseRecipe(withLayout(pair.b));
+  auto ga = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.a));
+  auto gb = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.b));
+  if (!ra || !rb || !ga || !gb)
+    return "bad recipe";
+  GroupedOperands o;
+  std::string error = quantizeGroupedOperands(*ra, *rb, c, rng, o);
+  if (!error.empty())
+    return error;
+  int64_t groups = int64_t(c.splits.size());
+  MatmulOptions options;
+  options.out = out;
+  if (bias) {
+    std::normal_distribution<float> normal;
+    options.bias.emplace(size_t(groups * c.n));
+    for (float &v : *options.bias)
+      v = normal(rng);
+  }
+  auto d = gpu.matmulGrouped(*ga, o.a, c.splits, *gb, o.b, options);
+  if (!d)
+    return llvm::toString(d.takeError());
+  ReferenceCheck check(out, c.k);
+  int64_t row0 = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t i = 0; i < c.splits[g]; ++i)
+      for (int64_t j = 0; j < c.n; ++j) {
+        double biasJ = bias ? (*options.bias)[size_t(g * c.n + j)] : 0.0;
+        error =
+            check.element(outputValue(*d, size_t((row0 + i) * c.n + j), out),
+                          o.aHat[g].data() + i * c.k,
+                          o.bHat[g].data() + j * c.k, biasJ, row0 + i, j);
+        if (!error.empty())
+          return "group " + std::to_string(g) + ": " + error;
+      }
+    row0 += c.splits[g];
+  }
+  return check.finish();
+}
+
+class GPUMatmulGroupedPairs : public ::testing::TestWithParam<Pair> {};
+
+TEST_P(GPUMatmulGroupedPairs, MatchesFloat64Reference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(11);
+  const ElementType outs[] = {ElementType::BF16, ElementType::F16,
+                              ElementType::F32};
+  // Six cases: every output type with and without a bias.
+  int index = 0;
+  for (const GroupedCase &c : kGroupedCases) {
+    ElementType out = outs[index % 3];
+    bool bias = index % 2 == 0;
+    ++index;
+    std::string splits;
+    for (int64_t s : c.splits)
+      splits += std::to_string(s) + " ";
+    ASSERT_EQ(runGroupedCase(GetParam(), c, out, bias, rng), "")
+        << GetParam().a << " x " << GetParam().b << " splits " << splits
+        << "N=" << c.n << " K=" << c.k << " out " << int(out) << " bias "
+        << bias;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Pairs, GPUMatmulGroupedPairs,
+                         ::testing::ValuesIn(kGroupedPairs));
+
 // Compiling needs ptxas but no GPU: this runs in CI.
 TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
   for (const char *chip : {"sm_90a", "sm_100a"}) {
@@ -334,6 +524,48 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
   }
 }
 
+// The grouped GEMM is one launch of mma.sync kernels on every chip (no
+// wgmma ring, no tcgen05): compiled and assembled without a GPU.
+TEST(GPUCompileMatmul, GroupedAssemblesForSm90aAndSm100a) {
+  for (const char *chip : {"sm_90a", "sm_100a"}) {
+    auto runner = GPURunner::create(chip);
+    ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+    for (const Pair &p : kGroupedPairs) {
+      auto a = ::nvfp4::parseRecipe((*runner)->getContext(), withLayout(p.a));
+      auto b = ::nvfp4::parseRecipe((*runner)->getContext(), withLayout(p.b));
+      ASSERT_TRUE(bool(a) && bool(b));
+      MatmulOptions options;
+      options.bias.emplace(1);
+      options.alpha = 0.5f;
+      auto compiled = (*runner)->compileMatmulGrouped(*a, *b, options);
+      if (!compiled) {
+        std::string message = llvm::toString(compiled.takeError());
+        if (message.find("ptxas") != std::string::npos &&
+            message.find("not found") != std::string::npos)
+          GTEST_SKIP() << "no ptxas: " << message;
+        FAIL() << chip << " " << p.a << " x " << p.b << ": " << message;
+      }
+      EXPECT_GT((*compiled)->image.size(), 100u);
+      ASSERT_FALSE((*compiled)->kernels.empty());
+      EXPECT_EQ((*compiled)->kernels.back().maxM, 0);
+      for (const auto &k : (*compiled)->kernels) {
+        EXPECT_EQ(k.work, "grouped_gemm") << k.name;
+        EXPECT_GT(k.threads, 0);
+        EXPECT_GT(k.tileM * k.tileN, 0);
+        EXPECT_EQ(k.sharedBytes, 0) << k.name;
+      }
+      // One 1-D grid, as for the plain GEMM.
+      auto ptx = (*runner)->compileMatmulGrouped(*a, *b, options, "isa");
+      ASSERT_TRUE(bool(ptx)) << llvm::toString(ptx.takeError());
+      llvm::StringRef text((*ptx)->image.data(), (*ptx)->image.size());
+      EXPECT_FALSE(text.contains("%ctaid.y") || text.contains("%ctaid.z"))
+          << chip << " " << p.a << " x " << p.b;
+      EXPECT_FALSE(text.contains("wgmma") || text.contains("tcgen05"))
+          << chip << " " << p.a << " x " << p.b;
+    }
+  }
+}
+
 // Shape errors come back before anything runs (no GPU needed).
 TEST(GPUErrors, MatmulRejectsMismatchedK) {
   GPURunner &gpu = sharedGPURunner();
@@ -346,5 +578,20 @@ TEST(GPUErrors, MatmulRejectsMismatchedK) {
   ASSERT_FALSE(bool(d));
   std::string message = llvm::toString(d.takeError());
   EXPECT_NE(message.find("K"), std::string::npos) << message;
+}
+
+// Grouped shape errors too: the splits must add up to M.
+TEST(GPUErrors, MatmulGroupedRejectsSplitsNotAddingUpToM) {
+  GPURunner &gpu = sharedGPURunner();
+  auto r = ::nvfp4::parseRecipe(gpu.getContext(), withLayout("per_tensor"));
+  ASSERT_TRUE(bool(r));
+  auto a = ::nvfp4::allocateOutputs(*r, 5, 64, /*groups=*/2);
+  auto b = ::nvfp4::allocateOutputs(*r, 8, 64);
+  ASSERT_TRUE(bool(a) && bool(b));
+  std::vector<QuantizedOutput> bs = {*b->rowwise, *b->rowwise};
+  auto d = gpu.matmulGrouped(*r, *a->rowwise, {2, 2}, *r, bs, MatmulOptions());
+  ASSERT_FALSE(bool(d));
+  std::string message = llvm::toString(d.takeError());
+  EXPECT_NE(message.find("add up to 5"), std::string::npos) << message;
 }
 } // namespace

@@ -50,6 +50,56 @@ llvm::Error dequantize(Stream &stream, llvm::StringRef recipe,
                        const DeviceQuantized &input, int64_t rows,
                        int64_t cols, CUdeviceptr output);
 
+/// The grouped (MoE) form (`nvfp4.grouped_quantize`): `splits` holds
+/// `groups` int64 row counts in device memory (read by the kernels, never
+/// by the host: non-negative, adding up to `rows`, multiples of 16 for a
+/// columnwise output); each group is quantized as its own tensor. Outputs
+/// are shaped as describeOutputs with `groups` says.
+llvm::Error groupedQuantize(Stream &stream, llvm::StringRef recipe,
+                            ElementType type, CUdeviceptr input, int64_t rows,
+                            int64_t cols, CUdeviceptr splits, int64_t groups,
+                            const DeviceOutputs &outputs);
+
+/// What a device GEMM computes beyond A * B^T (SPEC.md section 12).
+struct DeviceMatmulOptions {
+  /// Multiplies the scaled product: RN(alpha * x), skipped when 1.
+  float alpha = 1.0f;
+  /// N f32 values in device memory (G x N for the grouped form) added after
+  /// scaling; 0 for none.
+  CUdeviceptr bias = 0;
+  /// Output dtype (RN cast).
+  ElementType out = ElementType::BF16;
+};
+
+/// D = A * B^T (`nvfp4.matmul`) on device memory, enqueued on `stream`:
+/// no allocation, no copy, no synchronization, so it may be captured in a
+/// CUDA graph. `a` holds the buffers of an M x K rowwise quantization with
+/// `aRecipe`, `b` of an N x K one with `bRecipe` (both `sf_layout =
+/// 128x4`); `output` receives the row-major M x N result of
+/// `options.out`. Recipe, shape and alignment errors name the constraint
+/// and are returned before anything is enqueued.
+llvm::Error matmul(Stream &stream, llvm::StringRef aRecipe,
+                   const DeviceQuantized &a, int64_t m,
+                   llvm::StringRef bRecipe, const DeviceQuantized &b,
+                   int64_t n, int64_t k, const DeviceMatmulOptions &options,
+                   CUdeviceptr output);
+
+/// The grouped (MoE) GEMM (`nvfp4.grouped_matmul`) on device memory: the
+/// M rows of `a` (a groupedQuantize output) fall into `groups` groups whose
+/// int64 sizes `splits` holds in device memory (read by the kernel only;
+/// empty groups are legal); group g multiplies its rows by B[g]. `b` holds
+/// G stacked N x K quantizations with `bRecipe`: data G x N x K/2, scales
+/// G x Np x Cp, amaxes (G) per tensor, G x N per row, G x N x K/64 per
+/// window (a groupedQuantize of the G*N x K matrix with splits of N each
+/// writes exactly this). The bias, if any, is G x N.
+llvm::Error groupedMatmul(Stream &stream, llvm::StringRef aRecipe,
+                          const DeviceQuantized &a, int64_t m,
+                          CUdeviceptr splits, int64_t groups,
+                          llvm::StringRef bRecipe, const DeviceQuantized &b,
+                          int64_t n, int64_t k,
+                          const DeviceMatmulOptions &options,
+                          CUdeviceptr output);
+
 /// The same on host memory with the cpu target.
 llvm::Expected<QuantizeResult> quantize(llvm::StringRef recipe,
                                         ElementType type, const void *input,

@@ -18,6 +18,7 @@
 #include "nvfp4/Runtime/DiskCache.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/Matmul.h"
 
 #include "llvm/Support/Error.h"
 
@@ -28,7 +29,8 @@
 namespace nvfp4 {
 
 /// What a kernel computes.
-enum class Operation { Quantize, Dequantize };
+enum class Operation { Quantize, Dequantize, GroupedQuantize, Matmul,
+                       GroupedMatmul };
 
 /// Where a compile() result came from.
 enum class CacheSource { Compiled, Memory, Disk };
@@ -49,6 +51,8 @@ struct CompilerOptions {
 /// is null.
 struct CompiledRecipe {
   mlir::nvfp4::RecipeAttr recipe;
+  /// The B operand's recipe of a GEMM (null otherwise).
+  mlir::nvfp4::RecipeAttr bRecipe;
   ElementType type = ElementType::F32;
   Operation op = Operation::Quantize;
   std::string target;
@@ -78,7 +82,8 @@ public:
   GPURunner *gpuRunner();
 
   /// Parses a recipe (preset name, keys, or the attribute) in this
-  /// compiler's context.
+  /// compiler's context. Each distinct text is parsed once: later calls
+  /// are a hash lookup, so hot paths may pass recipes as text.
   llvm::Expected<mlir::nvfp4::RecipeAttr> parseRecipe(llvm::StringRef text);
 
   /// Compiles `recipe` for elements of `type` (quantize input; ignored for
@@ -89,6 +94,14 @@ public:
   llvm::Expected<CompiledRecipe> compile(llvm::StringRef recipe,
                                          ElementType type,
                                          Operation op = Operation::Quantize);
+
+  /// Compiles the GEMM (`grouped`: the grouped GEMM) of A quantized with
+  /// `a` and B with `b`; `options.bias` only says whether there is a bias
+  /// operand. Cached like compile(). GPU targets only (the cpu target runs
+  /// GEMMs through HostRunner::matmul).
+  llvm::Expected<CompiledRecipe>
+  compileMatmul(mlir::nvfp4::RecipeAttr a, mlir::nvfp4::RecipeAttr b,
+                const MatmulOptions &options, bool grouped = false);
 
   /// Drops the in-memory cache (the disk cache stays): for benchmarks and
   /// tests of the disk path.

@@ -11,6 +11,7 @@
 #define NVFP4_RUNTIME_CUDADRIVER_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -77,6 +78,16 @@ public:
                                 void *stream);
   llvm::Error copyToHostAsync(void *dst, CUdeviceptr src, size_t bytes,
                               void *stream);
+
+  /// Captures what `enqueue` puts on `stream` (not the legacy default
+  /// stream) into a CUDA graph in global capture mode, so that any call
+  /// illegal during a capture fails, and instantiates it: the executable
+  /// graph (a CUgraphExec), released with destroyGraph().
+  llvm::Expected<void *> captureGraph(void *stream,
+                                      llvm::function_ref<llvm::Error()> enqueue);
+  /// Replays a captured graph on `stream`.
+  llvm::Error launchGraph(void *graphExec, void *stream);
+  void destroyGraph(void *graphExec);
 
   struct Api;
 

@@ -83,6 +83,27 @@ public:
   llvm::Error launchQuantize(Stream &stream, int64_t rows, int64_t cols,
                              const QuantizeResult &outputs,
                              llvm::ArrayRef<CUdeviceptr> buffers) const;
+  /// The grouped form (a GroupedQuantize compilation): `buffers` are the
+  /// input, the device array of `groups` int64 group sizes, then data,
+  /// scale, amax per direction, shaped as `outputs` (describeOutputs with
+  /// `groups`).
+  llvm::Error launchQuantizeGrouped(Stream &stream, int64_t rows, int64_t cols,
+                                    int64_t groups,
+                                    const QuantizeResult &outputs,
+                                    llvm::ArrayRef<CUdeviceptr> buffers) const;
+  /// Enqueues a GEMM (a Compiler::compileMatmul compilation): `a` and `b`
+  /// give the operand shapes (matmulOperandShape), `buffers` the device
+  /// addresses in operand order: a data, scale, amax, b data, scale, amax,
+  /// [bias], output.
+  llvm::Error launchMatmul(Stream &stream, const QuantizedOutput &a,
+                           const QuantizedOutput &b,
+                           llvm::ArrayRef<CUdeviceptr> buffers) const;
+  /// Enqueues a grouped GEMM: M rows of A in `groups` groups, G stacked
+  /// N x K operands B; `buffers`: splits, a data, scale, amax, b data,
+  /// scale, amax, [bias], output.
+  llvm::Error launchMatmulGrouped(Stream &stream, int64_t m, int64_t groups,
+                                  int64_t n, int64_t k,
+                                  llvm::ArrayRef<CUdeviceptr> buffers) const;
   /// Enqueues a dequantization of the quantized matrix `input` (shapes
   /// only) from `data`, `scale`, `amax` into the f32 `output`
   /// (input.rows x input.cols): the kernel operands in op order.
@@ -97,7 +118,11 @@ private:
       : dev(std::move(dev)), recipe(std::move(recipe)),
         module(std::move(module)) {}
   llvm::Error launchAll(Stream &stream, const QuantizeResult &outputs,
-                        llvm::ArrayRef<void *> params) const;
+                        llvm::ArrayRef<void *> params,
+                        std::optional<int64_t> groups = std::nullopt) const;
+  /// Checks that `stream` is on this kernel's device and the compilation
+  /// is an `op`: the start of every launch.
+  llvm::Error checkLaunch(Stream &stream, Operation op) const;
   std::shared_ptr<Device> dev;
   CompiledRecipe recipe;
   std::shared_ptr<CudaDevice::Module> module;

@@ -40,10 +40,12 @@ struct CompiledQuantize {
 };
 
 /// The number of threads kernel `k` runs for the direction described by
-/// `o` (its nvfp4.work kind); an unknown kind is an error. Every launcher
+/// `o` (its nvfp4.work kind); `groups` is set for a grouped kernel, whose
+/// groups split one launch. An unknown kind is an error. Every launcher
 /// sizes its grid with this.
-llvm::Expected<int64_t> kernelWorkItems(const KernelInfo &k,
-                                        const QuantizedOutput &o);
+llvm::Expected<int64_t>
+kernelWorkItems(const KernelInfo &k, const QuantizedOutput &o,
+                std::optional<int64_t> groups = std::nullopt);
 
 /// Threads per block; nvfp4-to-gpu marks every kernel with this size.
 constexpr int64_t kKernelBlockThreads = 256;
@@ -167,13 +169,39 @@ public:
                 mlir::nvfp4::RecipeAttr bRecipe, const MatmulOptions &options,
                 llvm::StringRef format = "bin");
 
-  /// Enqueues a compiled GEMM on device buffers in operand order (a data,
-  /// scale, amax, b data, scale, amax, [bias], output); the shapes are
-  /// those of `a` and `b` (`N` rows of B). Does not synchronize.
+  /// Enqueues a compiled GEMM on `stream` (a CUstream; null: the legacy
+  /// default stream) on device buffers in operand order (a data, scale,
+  /// amax, b data, scale, amax, [bias], output); the shapes are those of
+  /// `a` and `b` (`N` rows of B; their byte vectors are not read). Does
+  /// not synchronize.
   llvm::Error launchMatmul(const CompiledQuantize &compiled,
                            CudaDevice::Module &module,
                            const QuantizedOutput &a, const QuantizedOutput &b,
-                           bool bias, llvm::ArrayRef<CUdeviceptr> buffers);
+                           bool bias, llvm::ArrayRef<CUdeviceptr> buffers,
+                           void *stream = nullptr);
+
+  /// Compiles the grouped GEMM (`nvfp4.grouped_matmul`) of these recipes:
+  /// one launch over every group, the group sizes read on the device
+  /// (GPUGroupedMatmul.cpp). `options.bias` only says whether there is a
+  /// bias operand. Needs no GPU.
+  llvm::Expected<const CompiledQuantize *>
+  compileMatmulGrouped(mlir::nvfp4::RecipeAttr aRecipe,
+                       mlir::nvfp4::RecipeAttr bRecipe,
+                       const MatmulOptions &options,
+                       llvm::StringRef format = "bin");
+
+  /// Enqueues compileMatmulGrouped()'s kernel on `stream` on device buffers
+  /// in operand order: splits (`groups` int64 values), a data, scale, amax
+  /// (M rows, a grouped quantization's shapes), b data, scale, amax (G
+  /// stacked N x K operands), [bias (G x N)], output (M x N). The splits
+  /// are read on the device only. Does not synchronize.
+  llvm::Error launchMatmulGrouped(const CompiledQuantize &compiled,
+                                  CudaDevice::Module &module,
+                                  mlir::nvfp4::RecipeAttr aRecipe,
+                                  mlir::nvfp4::RecipeAttr bRecipe, int64_t m,
+                                  int64_t groups, int64_t n, int64_t k,
+                                  bool bias, llvm::ArrayRef<CUdeviceptr> buffers,
+                                  void *stream);
 
 private:
   GPURunner();

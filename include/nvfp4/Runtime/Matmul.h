@@ -70,6 +70,16 @@ llvm::Error checkMatmulOperands(mlir::nvfp4::RecipeAttr aRecipe,
                                 const MatmulOptions &options,
                                 std::optional<llvm::ArrayRef<int64_t>> splits);
 
+/// The shapes (buffers left empty) of a GEMM operand: a rows x k rowwise
+/// quantization with `recipe`, whose scales must use the 128x4 layout;
+/// `groups` is set for the A of a grouped GEMM (a grouped quantization).
+/// Errors name the operand (`name`) and the constraint. Every runner and
+/// the device entry points size and check operands with it.
+llvm::Expected<QuantizedOutput>
+matmulOperandShape(llvm::StringRef name, mlir::nvfp4::RecipeAttr recipe,
+                   int64_t rows, int64_t k,
+                   std::optional<int64_t> groups = std::nullopt);
+
 /// Bytes per element of an output type.
 size_t elementSize(ElementType type);
 

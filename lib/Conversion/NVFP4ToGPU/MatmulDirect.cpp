@@ -133,7 +133,7 @@ struct RowLoad {
 
 class DirectEmitter {
 public:
-  DirectEmitter(LoopEmitter &e, MatmulOp op, const DirectConfig &cfg,
+  DirectEmitter(LoopEmitter &e, GemmOp op, const DirectConfig &cfg,
                 const GemmOperands &v, ArrayRef<Value> smem)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
         v(v), smem(smem) {}
@@ -156,13 +156,13 @@ public:
     N = e.dim(v.bData, 0);
     numBlocks = e.divI(e.dim(v.aData, 1), 8);
     Value tileCol;
-    std::tie(rowBase, tileCol) = gemmBlockTile(e, N, cfg.tileM(), cfg.tileN());
+    std::tie(rowBase, tileCol) = gemmTile(e, v, N, cfg.tileM(), cfg.tileN());
     colBase = e.addI(tileCol, e.mulI(wn, e.idx(16 * cfg.nt)));
 
     // Byte addresses: operands are contiguous row-major buffers (as the
     // other GEMM kernels assume), rows and blocks 8-byte aligned.
     auto address = [&](Value memref) -> Value {
-      return memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+      return gemmBaseAddress(b, loc, memref);
     };
     aPtr = address(v.aData);
     bPtr = address(v.bData);
@@ -178,9 +178,10 @@ public:
     // rows are clamped into range; a clamped row of B (A) only feeds
     // accumulators of columns n >= N (rows m >= M), which are never
     // stored, so it needs no mask. Scale rows need no clamp: a 128x4 scale
-    // buffer has its rows padded to a multiple of 128 (SPEC.md section 3)
-    // and every tile's rows end at a multiple of tileM or tileN, which
-    // divide 128.
+    // buffer has its rows padded to a multiple of 128 (SPEC.md section 3;
+    // a group's view starts on a 128-row tile and spans its rows rounded
+    // up to 128) and every tile's rows end at a multiple of tileM or
+    // tileN, which divide 128.
     // The 128x4 offset of (row, block) is a row part plus a block part,
     // and within an aligned group of 32 rows the row part grows by 16 per
     // row: a lane's rows share one group (nt <= 2 with colBase a multiple
@@ -645,7 +646,7 @@ private:
   OpBuilder &b;
   Location loc;
   NumericsBuilder &m;
-  MatmulOp op;
+  GemmOp op;
   const DirectConfig &cfg;
   GemmOperands v;
   SmallVector<Value, 1> smem;
@@ -658,7 +659,7 @@ private:
 };
 } // namespace
 
-void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
+void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
                                                    gpu::GPUModuleOp module,
                                                    StringRef prefix,
                                                    TargetLeaves &leaves,
@@ -666,7 +667,8 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   LoopEmitter he(host, loc);
-  Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
+  Value M, N;
+  std::tie(M, N) = gemmHostShape(he, op);
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
   for (const DirectConfig &cfg : directConfigs(window)) {
@@ -689,7 +691,10 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(MatmulOp op,
     OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
     {
       LoopEmitter e(b, loc, &leaves);
-      DirectEmitter(e, op, cfg, gemmKernelOperands(func, op), smem).emit();
+      emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
+                   [&](const GemmOperands &v) {
+                     DirectEmitter(e, op, cfg, v, smem).emit();
+                   });
     }
     gpu::ReturnOp::create(b, loc);
 

@@ -5,7 +5,9 @@
 // nvfp4.gemm_tile, nvfp4.gemm_max_m), its workgroup buffers, the operands
 // among its arguments, the launch, and the scaled store of one result.
 // The mma.sync/wgmma (MatmulToGPU.cpp), direct (MatmulDirect.cpp) and
-// tcgen05 (MatmulTcgen05.cpp) kernels build their bodies between these.
+// tcgen05 (MatmulTcgen05.cpp) kernels build their bodies between these;
+// a grouped op's kernels run the same bodies on one group's views
+// (MatmulGrouped.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,8 +25,36 @@ using namespace mlir;
 using namespace mlir::nvfp4;
 using namespace mlir::nvfp4::detail;
 
+namespace {
+/// `fn` applied to `op` as the op it is.
+template <typename Fn> auto visitGemm(Operation *op, Fn fn) {
+  if (auto grouped = dyn_cast<GroupedMatmulOp>(op))
+    return fn(grouped);
+  return fn(cast<MatmulOp>(op));
+}
+} // namespace
+
+RecipeAttr GemmOp::getARecipe() const {
+  return visitGemm(op, [](auto x) { return x.getARecipe(); });
+}
+RecipeAttr GemmOp::getBRecipe() const {
+  return visitGemm(op, [](auto x) { return x.getBRecipe(); });
+}
+APFloat GemmOp::getAlpha() const {
+  return visitGemm(op, [](auto x) { return x.getAlpha(); });
+}
+Value GemmOp::getAData() const {
+  return visitGemm(op, [](auto x) { return x.getAData(); });
+}
+Value GemmOp::getBData() const {
+  return visitGemm(op, [](auto x) { return x.getBData(); });
+}
+Value GemmOp::getBias() const {
+  return visitGemm(op, [](auto x) -> Value { return x.getBias(); });
+}
+
 gpu::GPUFuncOp
-mlir::nvfp4::detail::createGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
+mlir::nvfp4::detail::createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                                       StringRef name, int64_t threads,
                                       ArrayRef<int64_t> tile, int64_t maxM) {
   MLIRContext *ctx = op.getContext();
@@ -34,7 +64,8 @@ mlir::nvfp4::detail::createGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
   auto func = gpu::GPUFuncOp::create(b, op.getLoc(), name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
-  func->setAttr("nvfp4.work", b.getStringAttr("gemm"));
+  func->setAttr("nvfp4.work",
+                b.getStringAttr(op.grouped() ? "grouped_gemm" : "gemm"));
   func->setAttr("nvfp4.gemm_tile", b.getDenseI64ArrayAttr(tile));
   func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(maxM));
   return func;
@@ -59,10 +90,15 @@ Value mlir::nvfp4::detail::addGemmWorkgroupBuffer(gpu::GPUFuncOp func,
 }
 
 GemmOperands mlir::nvfp4::detail::gemmKernelOperands(gpu::GPUFuncOp func,
-                                                     MatmulOp op) {
+                                                     GemmOp op) {
   // Workgroup attributions follow the operands among the block arguments.
   auto args =
       func.getBody().front().getArguments().take_front(op->getNumOperands());
+  Value splits;
+  if (op.grouped()) {
+    splits = args.front();
+    args = args.drop_front();
+  }
   return {args[0],
           args[1],
           args[2],
@@ -70,20 +106,73 @@ GemmOperands mlir::nvfp4::detail::gemmKernelOperands(gpu::GPUFuncOp func,
           args[4],
           args[5],
           op.getBias() ? args[6] : Value(),
-          args.back()};
+          args.back(),
+          splits,
+          /*tileRow=*/Value(),
+          /*tileCol=*/Value()};
+}
+
+std::pair<Value, Value> mlir::nvfp4::detail::gemmHostShape(LoopEmitter &he,
+                                                           GemmOp op) {
+  // A grouped B is G x N x K/2.
+  return {he.dim(op.getAData(), 0),
+          he.dim(op.getBData(), op.grouped() ? 1 : 0)};
 }
 
 void mlir::nvfp4::detail::launchGemmKernel(OpBuilder &at, Location loc,
-                                           gpu::GPUFuncOp func, MatmulOp op,
+                                           gpu::GPUFuncOp func, GemmOp op,
                                            Value M, Value N, int64_t tileM,
                                            int64_t tileN, int64_t threads,
                                            Value dynamicSmem) {
   LoopEmitter le(at, loc);
   Value one = le.idx(1);
+  Value tilesN = le.ceilDivI(N, tileN);
+  Value tileRows = le.ceilDivI(M, tileM);
+  // Each group may end in a partial tile row of its own (empty groups own
+  // none): ceil(M / tileM) + G rows of tiles serve any splits, and the
+  // blocks no group owns exit at once. The runtime sizes it alike.
+  if (GroupedMatmulOp grouped = op.grouped())
+    tileRows = le.addI(tileRows, le.dim(grouped.getSplits(), 0));
   gpu::LaunchFuncOp::create(
-      at, loc, func,
-      {le.mulI(le.ceilDivI(N, tileN), le.ceilDivI(M, tileM)), one, one},
+      at, loc, func, {le.mulI(tilesN, tileRows), one, one},
       {le.idx(threads), one, one}, dynamicSmem, op->getOperands());
+}
+
+void mlir::nvfp4::detail::emitGemmBody(
+    LoopEmitter &e, gpu::GPUFuncOp func, GemmOp op, int64_t tileM,
+    int64_t tileN, function_ref<void(const GemmOperands &)> tileBody) {
+  GemmOperands v = gemmKernelOperands(func, op);
+  if (op.grouped()) {
+    emitGroupedGemmBody(e, v, op, tileM, tileN, tileBody);
+    return;
+  }
+  tileBody(v);
+}
+
+std::pair<Value, Value> mlir::nvfp4::detail::gemmTile(LoopEmitter &e,
+                                                      const GemmOperands &v,
+                                                      Value N, int64_t tileM,
+                                                      int64_t tileN) {
+  if (v.tileRow)
+    return {v.tileRow, v.tileCol};
+  return gemmBlockTile(e, N, tileM, tileN);
+}
+
+Value mlir::nvfp4::detail::gemmBaseAddress(OpBuilder &b, Location loc,
+                                           Value memref) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  auto type = cast<MemRefType>(memref.getType());
+  // A kernel argument starts at its aligned pointer (the identity layout
+  // has offset 0): reading the descriptor's offset would cost a parameter.
+  if (type.getLayout().isIdentity())
+    return base;
+  Value offset =
+      memref::ExtractStridedMetadataOp::create(b, loc, memref).getOffset();
+  int64_t bytes = type.getElementTypeBitWidth() / 8;
+  if (bytes != 1)
+    offset = arith::MulIOp::create(
+        b, loc, offset, arith::ConstantIndexOp::create(b, loc, bytes));
+  return arith::AddIOp::create(b, loc, base, offset);
 }
 
 std::pair<Value, Value> mlir::nvfp4::detail::gemmBlockTile(LoopEmitter &e,
@@ -127,7 +216,7 @@ void mlir::nvfp4::detail::mmaSyncF16(OpBuilder &b, Location loc, ValueRange a,
     acc[k] = LLVM::ExtractValueOp::create(b, loc, mma, k);
 }
 
-void mlir::nvfp4::detail::storeGemmResult(LoopEmitter &e, MatmulOp op,
+void mlir::nvfp4::detail::storeGemmResult(LoopEmitter &e, GemmOp op,
                                           const GemmOperands &v, Value acc,
                                           Value row, Value col, Value aAmax,
                                           Value bAmax, Value cConst) {

@@ -28,6 +28,8 @@
 //    into a ring of shared-memory stages overlaps the asynchronous wgmma of
 //    chunk c (the wgmma path below).
 // On sm_100a the tcgen05 kernel (MatmulTcgen05.cpp) replaces the last one.
+// A grouped GEMM runs the same mma.sync kernels (not wgmma, not tcgen05) on
+// one group's views per thread block (MatmulGrouped.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -105,7 +107,7 @@ class GemmEmitter {
 public:
   /// `smem`: the K-split reduction buffer, or the staged A and B
   /// fragment buffers.
-  GemmEmitter(LoopEmitter &e, MatmulOp op, const GemmConfig &cfg,
+  GemmEmitter(LoopEmitter &e, GemmOp op, const GemmConfig &cfg,
               const GemmOperands &v, ArrayRef<Value> smem)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
         v(v), smem(smem) {}
@@ -128,7 +130,7 @@ public:
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
     std::tie(tileRowBase, tileColBase) =
-        gemmBlockTile(e, N, cfg.tileM(), cfg.tileN());
+        gemmTile(e, v, N, cfg.tileM(), cfg.tileN());
     wmIndex = wm;
     wnIndex = wn;
     rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
@@ -164,15 +166,23 @@ public:
   }
 
 private:
-  /// A rank-1 view of a contiguous rank-2 buffer.
+  /// A rank-1 view of a contiguous rank-2 buffer (a group's view keeps
+  /// its offset; a kernel argument's is 0).
   Value flatten(Value memref) {
     auto type = cast<MemRefType>(memref.getType());
     auto flatType = MemRefType::get({ShapedType::kDynamic},
                                     type.getElementType());
+    OpFoldResult offset = b.getIndexAttr(0);
+    if (!type.getLayout().isIdentity()) {
+      offset =
+          memref::ExtractStridedMetadataOp::create(b, loc, memref).getOffset();
+      flatType = MemRefType::get(
+          {ShapedType::kDynamic}, type.getElementType(),
+          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+    }
     Value size = e.mulI(e.dim(memref, 0), e.dim(memref, 1));
     return memref::ReinterpretCastOp::create(
-        b, loc, flatType, memref, OpFoldResult(b.getIndexAttr(0)),
-        ArrayRef<OpFoldResult>{size},
+        b, loc, flatType, memref, offset, ArrayRef<OpFoldResult>{size},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   }
 
@@ -870,7 +880,7 @@ private:
   OpBuilder &b;
   Location loc;
   NumericsBuilder &m;
-  MatmulOp op;
+  GemmOp op;
   const GemmConfig &cfg;
   GemmOperands v;
   SmallVector<Value, 2> smem;
@@ -888,29 +898,36 @@ private:
 };
 } // namespace
 
-LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
+LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
                                                       gpu::GPUModuleOp module,
                                                       StringRef prefix,
                                                       TargetLeaves &leaves,
                                                       StringRef chip) {
-  bool tcgen05 = isTcgen05Chip(chip) && tcgen05Supports(op);
+  // A grouped op keeps to the mma.sync kernels: their tile bodies address
+  // their operands through memref views, which a group's views replace;
+  // the wgmma and tcgen05 kernels would need their copies and descriptors
+  // checked against views first.
+  auto plain = dyn_cast<MatmulOp>(op.getOperation());
+  bool tcgen05 = plain && isTcgen05Chip(chip) && tcgen05Supports(plain);
+  bool wgmma = plain && chip == "sm_90a";
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  OpBuilder host(op);
+  OpBuilder host(op.getOperation());
   LoopEmitter he(host, loc);
-  Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
+  Value M, N;
+  std::tie(M, N) = gemmHostShape(he, op);
 
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
   // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
   buildDirectMatmulKernels(op, module, prefix, leaves, host);
   // wgmma exists on sm_90a only (not on sm_100a and later).
-  SmallVector<GemmConfig> configs = configsFor(window, chip == "sm_90a");
+  SmallVector<GemmConfig> configs = configsFor(window, wgmma);
   for (const GemmConfig &cfg : configs) {
     // The tcgen05 kernel replaces the large-M configuration; M <= 256
     // keeps the direct mma.sync kernels, which fill more SMs.
     if (tcgen05 && cfg.maxM == 0)
-      return buildTcgen05MatmulKernel(op, module, prefix, leaves, host);
+      return buildTcgen05MatmulKernel(plain, module, prefix, leaves, host);
     auto func =
         createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
                          cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
@@ -947,7 +964,10 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(MatmulOp op,
     }
     {
       LoopEmitter e(b, loc, &leaves);
-      GemmEmitter(e, op, cfg, gemmKernelOperands(func, op), smem).emit();
+      emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
+                   [&](const GemmOperands &v) {
+                     GemmEmitter(e, op, cfg, v, smem).emit();
+                   });
     }
     gpu::ReturnOp::create(b, loc);
 

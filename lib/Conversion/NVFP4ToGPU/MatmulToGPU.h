@@ -18,19 +18,53 @@ namespace nvfp4 {
 namespace detail {
 class LoopEmitter;
 
-/// The operands of a matmul, as arguments of the kernel being built (`bias`
-/// null when the op has none).
+/// The op a GEMM kernel computes: `nvfp4.matmul`, or `nvfp4.grouped_matmul`,
+/// whose kernels run the same tile bodies on one group's views
+/// (MatmulGrouped.cpp). The kernel's arguments are the op's operands in
+/// order; the tile bodies read only the recipes, alpha and the operands.
+class GemmOp {
+public:
+  GemmOp(MatmulOp op) : op(op) {}
+  GemmOp(GroupedMatmulOp op) : op(op) {}
+
+  Operation *getOperation() const { return op; }
+  Operation *operator->() const { return op; }
+  /// The grouped op, or null for `nvfp4.matmul`.
+  GroupedMatmulOp grouped() const { return dyn_cast<GroupedMatmulOp>(op); }
+  MLIRContext *getContext() const { return op->getContext(); }
+  Location getLoc() const { return op->getLoc(); }
+  RecipeAttr getARecipe() const;
+  RecipeAttr getBRecipe() const;
+  APFloat getAlpha() const;
+  Value getAData() const;
+  Value getBData() const;
+  /// Null when the op has no bias.
+  Value getBias() const;
+
+private:
+  Operation *op;
+};
+
+/// What a tile body works on: the operands of a matmul as arguments of the
+/// kernel being built (`bias` null when the op has none), or, in a grouped
+/// kernel, views of one group's operands.
 struct GemmOperands {
   Value aData, aScale, aAmax, bData, bScale, bAmax, bias, out;
+  /// A grouped kernel's splits (null otherwise).
+  Value splits;
+  /// The first row and column of D (of the views) of this thread block's
+  /// tile when the kernel has decoded its block id already (a grouped
+  /// kernel); null: the tile body decodes it with gemmBlockTile.
+  Value tileRow, tileCol;
 };
 
 // The kernel shell every GEMM kernel shares (MatmulKernel.cpp).
 
 /// Appends an empty kernel `name` for `op` (its operands as arguments) to
 /// `module`, with `threads` threads per block and the attributes of
-/// buildMatmulKernels (`nvfp4.work`, `nvfp4.gemm_tile` = `tile`,
-/// `nvfp4.gemm_max_m` = `maxM`).
-gpu::GPUFuncOp createGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
+/// buildMatmulKernels (`nvfp4.work` = `gemm`, or `grouped_gemm` for a
+/// grouped op; `nvfp4.gemm_tile` = `tile`, `nvfp4.gemm_max_m` = `maxM`).
+gpu::GPUFuncOp createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                                 StringRef name, int64_t threads,
                                 ArrayRef<int64_t> tile, int64_t maxM);
 
@@ -38,14 +72,44 @@ gpu::GPUFuncOp createGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
 Value addGemmWorkgroupBuffer(gpu::GPUFuncOp func, int64_t size, Type element);
 
 /// `op`'s operands among the arguments of `func`'s entry block.
-GemmOperands gemmKernelOperands(gpu::GPUFuncOp func, MatmulOp op);
+GemmOperands gemmKernelOperands(gpu::GPUFuncOp func, GemmOp op);
+
+/// M (rows of A) and N (rows of each B) of `op` on the host, at `he`'s
+/// insertion point.
+std::pair<Value, Value> gemmHostShape(LoopEmitter &he, GemmOp op);
 
 /// Launches `func` at `at` over the 1-D grid of nvfp4.gemm_tile:
 /// ceil(N / tileN) * ceil(M / tileM) blocks of `threads` threads, with
-/// `dynamicSmem` bytes of dynamic shared memory (null: none).
+/// `dynamicSmem` bytes of dynamic shared memory (null: none). A grouped
+/// op's groups may each end in a partial tile row: its grid has
+/// ceil(N / tileN) * (ceil(M / tileM) + G) blocks, the worst case of any
+/// splits.
 void launchGemmKernel(OpBuilder &at, Location loc, gpu::GPUFuncOp func,
-                      MatmulOp op, Value M, Value N, int64_t tileM,
-                      int64_t tileN, int64_t threads, Value dynamicSmem);
+                      GemmOp op, Value M, Value N, int64_t tileM, int64_t tileN,
+                      int64_t threads, Value dynamicSmem);
+
+/// Emits the body of GEMM kernel `func` at `e`'s insertion point:
+/// `tileBody` on the kernel's operands, or for a grouped op on the views
+/// of the group that owns the block's tile (emitGroupedGemmBody).
+void emitGemmBody(LoopEmitter &e, gpu::GPUFuncOp func, GemmOp op, int64_t tileM,
+                  int64_t tileN,
+                  function_ref<void(const GemmOperands &)> tileBody);
+
+/// The grouped form of emitGemmBody (MatmulGrouped.cpp): the block finds
+/// its group and tile row by scanning the splits, and runs `tileBody` on
+/// the group's views with the tile set; blocks past the last tile do
+/// nothing.
+void emitGroupedGemmBody(LoopEmitter &e, const GemmOperands &v, GemmOp op,
+                         int64_t tileM, int64_t tileN,
+                         function_ref<void(const GemmOperands &)> tileBody);
+
+/// The tile of a tile body: `v`'s, or decoded from the block id.
+std::pair<Value, Value> gemmTile(LoopEmitter &e, const GemmOperands &v, Value N,
+                                 int64_t tileM, int64_t tileN);
+
+/// The address (index) of element 0 of contiguous `memref`: its aligned
+/// pointer, plus its offset for a view of a group.
+Value gemmBaseAddress(OpBuilder &b, Location loc, Value memref);
 
 /// The first row and column of D of this thread block's tileM x tileN tile,
 /// from the 1-D grid launchGemmKernel launches (block row * ceil(N /
@@ -70,7 +134,7 @@ void mmaSyncF16(OpBuilder &b, Location loc, ValueRange a, ValueRange bFrag,
 /// amaxes `aAmax`/`bAmax`, null for window operands, whose promotion is
 /// already in `acc`; `alpha`; the bias) and stores it. The caller masks
 /// rows and columns outside D.
-void storeGemmResult(LoopEmitter &e, MatmulOp op, const GemmOperands &v,
+void storeGemmResult(LoopEmitter &e, GemmOp op, const GemmOperands &v,
                      Value acc, Value row, Value col, Value aAmax, Value bAmax,
                      Value cConst);
 
@@ -85,7 +149,10 @@ void storeGemmResult(LoopEmitter &e, MatmulOp op, const GemmOperands &v,
 /// the tcgen05 kernel supports, the tcgen05 kernel serves every M above the
 /// small-M (decode) mma.sync configuration; otherwise only mma.sync kernels
 /// (valid on every chip from sm_80 on) are emitted.
-LogicalResult buildMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
+/// A grouped op gets the mma.sync kernels on every chip (no wgmma, no
+/// tcgen05), marked `nvfp4.work = "grouped_gemm"` (the grid of
+/// launchGemmKernel); `max_m` is compared with the total M.
+LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
                                  StringRef chip);
 
@@ -93,7 +160,7 @@ LogicalResult buildMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
 /// from sm_80 on) with the attributes of buildMatmulKernels, and their
 /// launches, each in the then-branch of `scf.if M <= max_m` at `host`;
 /// `host` ends in the last else-branch, where larger M is launched.
-void buildDirectMatmulKernels(MatmulOp op, gpu::GPUModuleOp module,
+void buildDirectMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                               StringRef prefix, TargetLeaves &leaves,
                               OpBuilder &host);
 

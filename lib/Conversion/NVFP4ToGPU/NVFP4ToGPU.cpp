@@ -866,7 +866,7 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     }
     NVVMLeaves leaves(sm);
     SmallVector<Operation *> ops;
-    SmallVector<MatmulOp> matmuls;
+    SmallVector<GemmOp> matmuls;
     WalkResult unsupported = module.walk([&](Operation *op) {
       if (isa<QuantizeOp, GroupedQuantizeOp, DequantizeOp>(op)) {
         ops.push_back(op);
@@ -874,6 +874,10 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       }
       if (auto mm = dyn_cast<MatmulOp>(op)) {
         matmuls.push_back(mm);
+        return WalkResult::advance();
+      }
+      if (auto grouped = dyn_cast<GroupedMatmulOp>(op)) {
+        matmuls.push_back(grouped);
         return WalkResult::advance();
       }
       if (!isa<NVFP4Dialect>(op->getDialect()))
@@ -911,13 +915,14 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
                               leaves);
       op->erase();
     }
-    for (MatmulOp op : matmuls) {
+    for (GemmOp op : matmuls) {
       auto func = op->getParentOfType<FunctionOpInterface>();
       std::string prefix = (func ? func.getName().str() : "matmul") + "_m" +
-                           std::to_string(index++);
+                           std::to_string(index++) +
+                           (op.grouped() ? "_grouped" : "");
       if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves, chip)))
         return signalPassFailure();
-      op.erase();
+      op->erase();
     }
   }
 };

@@ -1,0 +1,245 @@
+//===- CallBench.cpp - Host cost of a call through the runtime API --------===//
+//
+// `nvfp4-bench --suite=calls`: what one call of the public device API
+// (nvfp4::quantize / nvfp4::matmul on a Stream, recipes as text) costs the
+// host, next to the kernel time it enqueues. For each case, on cached
+// kernels: the median wall time of one call (the host's share: recipe
+// lookup, shape checks, launch), the device time per call of 1000
+// back-to-back calls (CUDA events around the loop; the GPU's share, which
+// hides host time shorter than it), the kernel time alone (the same calls
+// replayed from a CUDA graph: no host work at all), and the end-to-end
+// wall time per call of the back-to-back loop. "Above kernel" is the
+// end-to-end time minus the graph-replayed time: what the runtime adds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Bench.h"
+
+#include "nvfp4/Runtime/Api.h"
+#include "nvfp4/Support/FloatBits.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <functional>
+#include <random>
+
+using namespace llvm;
+
+namespace nvfp4 {
+namespace bench {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+constexpr const char *kActivation = "per_token, sf_layout = 128x4";
+constexpr const char *kWeight = "per_tensor_2d, sf_layout = 128x4";
+
+/// Device buffers for the cases, freed with the object.
+struct Buffers {
+  std::shared_ptr<Device> dev;
+  std::vector<DeviceBuffer> owned;
+  Expected<CUdeviceptr> add(size_t bytes) {
+    auto b = dev->allocate(bytes);
+    if (!b)
+      return b.takeError();
+    owned.push_back(std::move(*b));
+    return owned.back().ptr();
+  }
+  /// Buffers for the rowwise output of `recipe` on a rows x cols input.
+  Expected<DeviceOutputs> outputs(StringRef recipe, int64_t rows,
+                                  int64_t cols) {
+    auto shapes = quantizeShapes(recipe, rows, cols);
+    if (!shapes)
+      return shapes.takeError();
+    const QuantizedOutput &o = *shapes->rowwise;
+    int64_t amax = 1;
+    for (int64_t d : o.amaxShape)
+      amax *= d;
+    DeviceQuantized q;
+    for (auto [slot, bytes] :
+         {std::make_pair(&q.data, o.rows * (o.cols / 2)),
+          std::make_pair(&q.scale, o.scaleShape[0] * o.scaleShape[1]),
+          std::make_pair(&q.amax, amax * 4)}) {
+      auto p = add(size_t(bytes));
+      if (!p)
+        return p.takeError();
+      *slot = *p;
+    }
+    DeviceOutputs out;
+    out.rowwise = q;
+    return out;
+  }
+  /// A rows x cols bf16 matrix of normal values.
+  Expected<CUdeviceptr> input(int64_t rows, int64_t cols) {
+    std::mt19937 rng(unsigned(rows * 31 + cols));
+    std::normal_distribution<float> normal;
+    std::vector<uint16_t> host(rows * cols);
+    for (uint16_t &h : host)
+      h = floatToBF16(normal(rng));
+    auto p = add(host.size() * 2);
+    if (!p)
+      return p.takeError();
+    if (Error e = owned.back().copyFromHost(host.data(), host.size() * 2))
+      return std::move(e);
+    return *p;
+  }
+};
+
+struct Case {
+  std::string name;
+  std::function<Error()> call;
+};
+
+struct Timing {
+  double hostUs, deviceUs, graphUs, loopUs;
+};
+
+/// The four times of `call` (see the file header).
+Expected<Timing> measure(CudaDevice &cuda, Stream &stream, unsigned calls,
+                         const std::function<Error()> &call) {
+  for (int i = 0; i < 20; ++i) // compile, load, warm the caches
+    if (Error e = call())
+      return std::move(e);
+  if (Error e = stream.synchronize())
+    return std::move(e);
+  Timing t{};
+  std::vector<double> single;
+  single.reserve(calls);
+  auto loop = [&]() -> Error {
+    for (unsigned i = 0; i < calls; ++i) {
+      auto start = Clock::now();
+      if (Error e = call())
+        return e;
+      single.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - start)
+              .count());
+    }
+    return Error::success();
+  };
+  auto start = Clock::now();
+  auto deviceMs = cuda.time(loop);
+  if (!deviceMs)
+    return deviceMs.takeError();
+  t.loopUs = std::chrono::duration<double, std::micro>(Clock::now() - start)
+                 .count() /
+             calls;
+  t.deviceUs = *deviceMs * 1e3 / calls;
+  std::sort(single.begin(), single.end());
+  t.hostUs = single[single.size() / 2];
+
+  // The same calls from a graph: kernels back to back, no host work.
+  auto graph = cuda.captureGraph(stream.handle(), [&]() -> Error {
+    for (unsigned i = 0; i < calls; ++i)
+      if (Error e = call())
+        return e;
+    return Error::success();
+  });
+  if (!graph)
+    return graph.takeError();
+  auto replay = cuda.time([&] { return cuda.launchGraph(*graph, stream.handle()); });
+  cuda.destroyGraph(*graph);
+  if (!replay)
+    return replay.takeError();
+  t.graphUs = *replay * 1e3 / calls;
+  return t;
+}
+} // namespace
+
+Error runCallSuite(unsigned calls) {
+  auto dev = Device::shared();
+  if (!dev)
+    return dev.takeError();
+  // A stream of our own (captures cannot use the legacy default stream).
+  // It is a blocking stream, so CudaDevice::time's events on the legacy
+  // stream bracket the calls enqueued on it.
+  auto stream = (*dev)->createStream();
+  if (!stream)
+    return stream.takeError();
+  Buffers b{*dev, {}};
+  std::vector<Case> cases;
+
+  for (const std::pair<const char *, int64_t> &c :
+       {std::make_pair(kActivation, int64_t(1)),
+        std::make_pair("per_tensor", int64_t(1)),
+        std::make_pair("local_1x64", int64_t(1)),
+        std::make_pair(kActivation, int64_t(8192)),
+        std::make_pair("per_tensor", int64_t(8192))}) {
+    const char *recipe = c.first;
+    int64_t rows = c.second, cols = 8192;
+    auto x = b.input(rows, cols);
+    if (!x)
+      return x.takeError();
+    auto out = b.outputs(recipe, rows, cols);
+    if (!out)
+      return out.takeError();
+    std::string r = recipe;
+    cases.push_back(
+        {"quantize `" + r + "` " + std::to_string(rows) + " x 8192",
+         [&s = *stream, r, x = *x, rows, cols, o = *out] {
+           return quantize(s, r, ElementType::BF16, x, rows, cols, o);
+         }});
+  }
+
+  // GEMMs with 8192 x 8192 NVFP4 weights, bf16 out, and the decode step.
+  int64_t n = 8192, k = 8192;
+  auto w = b.input(n, k);
+  if (!w)
+    return w.takeError();
+  auto wq = b.outputs(kWeight, n, k);
+  if (!wq)
+    return wq.takeError();
+  if (Error e = quantize(*stream, kWeight, ElementType::BF16, *w, n, k, *wq))
+    return e;
+  for (int64_t m : {int64_t(1), int64_t(16), int64_t(128)}) {
+    auto x = b.input(m, k);
+    if (!x)
+      return x.takeError();
+    auto xq = b.outputs(kActivation, m, k);
+    if (!xq)
+      return xq.takeError();
+    if (Error e = quantize(*stream, kActivation, ElementType::BF16, *x, m, k,
+                           *xq))
+      return e;
+    auto d = b.add(size_t(m * n) * 2);
+    if (!d)
+      return d.takeError();
+    DeviceQuantized a = *xq->rowwise, bw = *wq->rowwise;
+    auto gemm = [&s = *stream, a, bw, m, n, k, d = *d] {
+      return matmul(s, kActivation, a, m, kWeight, bw, n, k, {}, d);
+    };
+    cases.push_back({"matmul M = " + std::to_string(m) + ", N = K = 8192",
+                     gemm});
+    if (m == 1)
+      cases.push_back(
+          {"decode step: quantize 1 x 8192 `" + std::string(kActivation) +
+               "` + matmul",
+           [&s = *stream, x = *x, o = *xq, gemm, k] {
+             if (Error e = quantize(s, kActivation, ElementType::BF16, x, 1,
+                                    k, o))
+               return e;
+             return gemm();
+           }});
+  }
+
+  CudaDevice &cuda = (*dev)->cuda();
+  outs() << "device: " << (*dev)->name() << ", nvfp4 C++ API "
+         << "(nvfp4::quantize / nvfp4::matmul on a Stream), bf16, " << calls
+         << " back-to-back calls on cached kernels\n\n"
+         << "| case | host per call (us, median) | device per call (us) | "
+            "kernels alone (us, graph) | end to end per call (us) | above "
+            "kernel (us) |\n|---|---|---|---|---|---|\n";
+  for (const Case &c : cases) {
+    auto t = measure(cuda, *stream, calls, c.call);
+    if (!t)
+      return t.takeError();
+    outs() << "| " << c.name << " | " << format("%.2f", t->hostUs) << " | "
+           << format("%.2f", t->deviceUs) << " | " << format("%.2f", t->graphUs)
+           << " | " << format("%.2f", t->loopUs) << " | "
+           << format("%.2f", std::max(0.0, t->loopUs - t->graphUs)) << " |\n";
+  }
+  return stream->synchronize();
+}
+
+} // namespace bench
+} // namespace nvfp4
