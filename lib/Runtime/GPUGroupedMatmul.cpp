@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DeviceCopies.h"
 #include "Errors.h"
 #include "MatmulLaunch.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
@@ -21,6 +22,7 @@ using namespace mlir;
 using namespace mlir::nvfp4;
 
 namespace nvfp4 {
+using detail::DeviceCopies;
 using detail::makeError;
 
 llvm::Expected<const CompiledQuantize *>
@@ -59,36 +61,6 @@ GPURunner::launchMatmulGrouped(const CompiledQuantize &compiled,
                                       m, groups, n, k, bias, buffers, stream);
 }
 
-namespace {
-/// Device copies of host buffers, freed with the object: a minimal twin of
-/// GPUMatmul.cpp's DeviceBuffers, which is local to that file (to be folded
-/// into one shared helper).
-class DeviceCopies {
-public:
-  explicit DeviceCopies(CudaDevice &d) : d(d) {}
-  ~DeviceCopies() {
-    for (CUdeviceptr p : ptrs)
-      llvm::consumeError(d.free(p));
-  }
-  /// A device buffer of `bytes` bytes holding a copy of `host` (left
-  /// uninitialised when null).
-  llvm::Error add(const void *host, size_t bytes) {
-    // Zero-size buffers still get a pointer.
-    auto ptr = d.alloc(std::max<size_t>(bytes, 1));
-    if (!ptr)
-      return ptr.takeError();
-    ptrs.push_back(*ptr);
-    if (host && bytes)
-      return d.copyToDevice(*ptr, host, bytes);
-    return llvm::Error::success();
-  }
-  ArrayRef<CUdeviceptr> pointers() const { return ptrs; }
-
-private:
-  CudaDevice &d;
-  SmallVector<CUdeviceptr, 9> ptrs;
-};
-} // namespace
 
 llvm::Expected<std::vector<uint8_t>>
 GPURunner::matmulGrouped(RecipeAttr aRecipe, const QuantizedOutput &a,
@@ -124,24 +96,17 @@ GPURunner::matmulGrouped(RecipeAttr aRecipe, const QuantizedOutput &a,
   std::vector<uint8_t> out(size_t(m * n) * elementSize(options.out));
   // In operand order: splits, A, B, [bias], output.
   DeviceCopies buffers(d);
-  std::pair<const void *, size_t> copies[] = {
-      {splits.data(), splits.size() * sizeof(int64_t)},
-      {a.data.data(), a.data.size()},
-      {a.scale.data(), a.scale.size()},
-      {a.amax.data(), a.amax.size() * sizeof(float)},
-      {bData.data(), bData.size()},
-      {bScale.data(), bScale.size()},
-      {bAmax.data(), bAmax.size() * sizeof(float)}};
-  for (auto [host, bytes] : copies)
-    if (llvm::Error e = buffers.add(host, bytes))
-      return std::move(e);
+  buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
+  buffers.addOperand(a);
+  buffers.add(bData.data(), nullptr, bData.size());
+  buffers.add(bScale.data(), nullptr, bScale.size());
+  buffers.add(bAmax.data(), nullptr, bAmax.size() * sizeof(float));
   if (options.bias)
-    if (llvm::Error e = buffers.add(options.bias->data(),
-                                    options.bias->size() * sizeof(float)))
-      return std::move(e);
-  if (llvm::Error e = buffers.add(nullptr, out.size()))
+    buffers.add(options.bias->data(), nullptr,
+                options.bias->size() * sizeof(float));
+  buffers.add(nullptr, out.data(), out.size());
+  if (llvm::Error e = buffers.allocateAndCopyIn())
     return std::move(e);
-
   if (llvm::Error e = launchMatmulGrouped(
           **compiled, **module, aRecipe, bRecipe, m, int64_t(splits.size()), n,
           a.cols, options.bias.has_value(), buffers.pointers(),
@@ -149,8 +114,7 @@ GPURunner::matmulGrouped(RecipeAttr aRecipe, const QuantizedOutput &a,
     return std::move(e);
   if (llvm::Error e = d.synchronize())
     return std::move(e);
-  if (llvm::Error e =
-          d.copyToHost(out.data(), buffers.pointers().back(), out.size()))
+  if (llvm::Error e = buffers.copyOut())
     return std::move(e);
   return out;
 }

@@ -1,6 +1,7 @@
 //===- GPUQuantize.cpp - Compile recipes to cubins and run them -----------===//
 
 #include "Errors.h"
+#include "DeviceCopies.h"
 #include "KernelParams.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/InitAll.h"
@@ -31,6 +32,7 @@ using ::nvfp4::detail::makeError;
 /// Threads per block; nvfp4-to-gpu marks every kernel with this size.
 constexpr int64_t kBlockThreads = kKernelBlockThreads;
 
+using ::nvfp4::detail::DeviceCopies;
 using ::nvfp4::detail::KernelParams;
 } // namespace
 
@@ -140,59 +142,6 @@ llvm::Error launchAll(CudaDevice &dev, const CompiledQuantize &compiled,
   return llvm::Error::success();
 }
 
-
-/// Host buffers copied to fresh device buffers and back; frees them when
-/// destroyed.
-class DeviceBuffers {
-public:
-  explicit DeviceBuffers(CudaDevice &dev) : dev(dev) {}
-  ~DeviceBuffers() {
-    for (Buffer &b : buffers)
-      if (b.ptr)
-        llvm::consumeError(dev.free(b.ptr));
-  }
-  /// Adds a device buffer of `bytes`; `in` is copied to it, and it is
-  /// copied back to `out` by copyOut().
-  void add(const void *in, void *out, size_t bytes) {
-    buffers.push_back({in, out, bytes});
-  }
-  llvm::Error allocateAndCopyIn() {
-    for (Buffer &b : buffers) {
-      // Zero-size buffers (no groups' worth of data) still get a pointer.
-      auto ptr = dev.alloc(std::max<size_t>(b.bytes, 1));
-      if (!ptr)
-        return ptr.takeError();
-      b.ptr = *ptr;
-      if (b.in && b.bytes)
-        if (llvm::Error e = dev.copyToDevice(b.ptr, b.in, b.bytes))
-          return e;
-    }
-    return llvm::Error::success();
-  }
-  llvm::Error copyOut() {
-    for (Buffer &b : buffers)
-      if (b.out && b.bytes)
-        if (llvm::Error e = dev.copyToHost(b.out, b.ptr, b.bytes))
-          return e;
-    return llvm::Error::success();
-  }
-  SmallVector<CUdeviceptr> pointers() const {
-    SmallVector<CUdeviceptr> p;
-    for (const Buffer &b : buffers)
-      p.push_back(b.ptr);
-    return p;
-  }
-
-private:
-  struct Buffer {
-    const void *in;
-    void *out;
-    size_t bytes;
-    CUdeviceptr ptr = 0;
-  };
-  CudaDevice &dev;
-  SmallVector<Buffer> buffers;
-};
 
 /// The amax ranks of each direction present (allocateOutputs' shapes).
 SmallVector<unsigned, 2> amaxRanks(RecipeAttr recipe, bool grouped) {
@@ -383,7 +332,7 @@ GPURunner::compileDequantize(RecipeAttr recipe, ElementType output,
 namespace {
 /// Adds the output buffers of `outputs` (data, scale, amax per direction)
 /// to `buffers`, copied back into `outputs`.
-void addOutputs(DeviceBuffers &buffers, QuantizeResult &outputs) {
+void addOutputs(DeviceCopies &buffers, QuantizeResult &outputs) {
   for (std::optional<QuantizedOutput> *out :
        {&outputs.rowwise, &outputs.columnwise}) {
     if (!*out)
@@ -423,7 +372,7 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
     return module.takeError();
   CudaDevice &d = **device();
   // Device buffers in operand order: input, then each direction's outputs.
-  DeviceBuffers buffers(d);
+  DeviceCopies buffers(d);
   buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
   addOutputs(buffers, *outputs);
   if (llvm::Error e = buffers.allocateAndCopyIn())
@@ -475,7 +424,7 @@ GPURunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
   if (!module)
     return module.takeError();
   CudaDevice &d = **device();
-  DeviceBuffers buffers(d);
+  DeviceCopies buffers(d);
   buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
   buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
   addOutputs(buffers, *outputs);
@@ -520,7 +469,7 @@ GPURunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
     return module.takeError();
   CudaDevice &d = **device();
   std::vector<float> out(q.rows * q.cols);
-  DeviceBuffers buffers(d);
+  DeviceCopies buffers(d);
   buffers.add(q.data.data(), nullptr, q.data.size());
   buffers.add(q.scale.data(), nullptr, q.scale.size());
   buffers.add(q.amax.data(), nullptr, q.amax.size() * 4);

@@ -19,7 +19,7 @@ import sys
 
 from ._lib import ERROR_SIZE, NVFP4Error, error_buffer, lib, message
 from ._recipes import OUTER_ROW, OUTER_TENSOR, info_for_text
-from ._result import QuantizeResult
+from ._result import QuantizeResult, new_result
 
 U64x3 = ctypes.c_uint64 * 3
 U64x6 = ctypes.c_uint64 * 6
@@ -46,11 +46,15 @@ class TorchBackend:
         self.dtypes = {n: getattr(torch, n) for n in
                        ("uint8", "int64", "float32", "float16", "bfloat16")}
         self.names = {v: k for k, v in self.dtypes.items()}
+        self.uint8, self.float32 = torch.uint8, torch.float32
         self.codes = {self.dtypes[n]: c for n, c in IN_CODES.items()}
         self.devices = {}
         raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
         self.stream = raw if raw is not None else (
             lambda index: torch.cuda.current_stream(index).cuda_stream)
+
+    def __reduce__(self):  # one per process: copies and pickles share it
+        return (_make, ("torch",))
 
     def is_gpu(self, t):
         return t.is_cuda
@@ -75,6 +79,25 @@ class TorchBackend:
 
     def empty(self, shape, dtype, index):
         return self.torch.empty(shape, dtype=self.dtypes[dtype], device=self.device(index))
+
+    def outputs(self, plan, index):
+        """The outputs of a Specs plan as views of one allocation (one
+        caching-allocator call instead of three), and their addresses."""
+        total, items = plan
+        buf = self.torch.empty(total, dtype=self.uint8, device=self.device(index))
+        base = buf.data_ptr()
+        ptrs = U64x6()
+        out = {}
+        wide = None
+        for slot, name, offset, shape, strides, is_float in items:
+            if is_float:
+                if wide is None:
+                    wide = buf.view(self.float32)
+                out[name] = wide.as_strided(shape, strides, offset >> 2)
+            else:
+                out[name] = buf.as_strided(shape, strides, offset)
+            ptrs[slot] = base + offset
+        return out, ptrs
 
     def convert(self, x, dtype):
         return x.to(self.dtypes[dtype])
@@ -107,6 +130,9 @@ class CuPyBackend:
         import cupy
         self.cupy = cupy
 
+    def __reduce__(self):
+        return (_make, ("cupy",))
+
     def is_gpu(self, t):
         return True
 
@@ -126,6 +152,14 @@ class CuPyBackend:
             return cupy.cuda.get_current_stream().ptr
         with cupy.cuda.Device(index):
             return cupy.cuda.get_current_stream().ptr
+
+    def outputs(self, plan, index):
+        ptrs = U64x6()
+        out = {}
+        for slot, name, _, shape, _, is_float in plan[1]:
+            out[name] = t = self.empty(shape, "float32" if is_float else "uint8", index)
+            ptrs[slot] = t.data.ptr
+        return out, ptrs
 
     def empty(self, shape, dtype, index):
         cupy = self.cupy
@@ -209,6 +243,10 @@ def _call(fn, *args):
 def quantize(be, x, info, input_dtype, splits=None):
     """Quantizes the GPU array `x` (grouped by the device int64 `splits`
     when given) into new arrays of its framework."""
+    if be.name == "torch" and input_dtype is None and splits is None:
+        code = be.codes.get(x.dtype)
+        if code is not None and x.dim() == 2:
+            return quantize_torch(be, x, info, code)
     if input_dtype is not None:
         name = INPUT_DTYPES.get(input_dtype)
         if name is None:
@@ -232,12 +270,7 @@ def quantize(be, x, info, input_dtype, splits=None):
     else:
         groups, splits_ptr = _splits(be, splits, index)
         specs = info.specs(rows, cols, groups)
-    ptrs = U64x6()
-    out = {}
-    for slot, name, shape, dtype in specs.entries:
-        t = be.empty(shape, dtype, index)
-        ptrs[slot] = be.ptr(t)
-        out[name] = t
+    out, ptrs = be.outputs(specs.plan, index)
     stream = be.stream(index)
     l = lib()
     if splits is None:
@@ -246,12 +279,35 @@ def quantize(be, x, info, input_dtype, splits=None):
     else:
         _call(l.nvfp4_grouped_quantize_device, index, info.btext, code, be.ptr(x),
               rows, cols, splits_ptr, groups, ptrs, stream)
-    q = QuantizeResult(recipe=info.text, groups=groups, **out)
-    if info.outer == OUTER_ROW and q.amax is not None:
-        q._decode = (be.decode, q.amax, info.bound)
-    if q.data is not None:
-        q._operand = Operand(q, be, info, index, U64x3(ptrs[0], ptrs[1], ptrs[2]),
-                             rows, cols, groups, GROUPED if groups else PLAIN)
+    return _finish(be, out, ptrs, info, index, rows, cols, groups)
+
+
+def quantize_torch(be, x, info, code):
+    """quantize() for the common case, a 2-D PyTorch tensor of an input
+    dtype: the hot path, with nothing beyond the outputs' allocation."""
+    if not x.is_contiguous():
+        x = x.contiguous()
+    rows, cols = x.shape
+    index = x.get_device()
+    specs = info._specs.get((rows, cols, None)) or info.specs(rows, cols)
+    out, ptrs = be.outputs(specs.plan, index)
+    error = error_buffer()
+    if lib().nvfp4_quantize_device(index, info.btext, code, x.data_ptr(), rows, cols, ptrs,
+                                   be.stream(index), error, ERROR_SIZE):
+        raise NVFP4Error(message(error))
+    return _finish(be, out, ptrs, info, index, rows, cols, None)
+
+
+def _finish(be, out, ptrs, info, index, rows, cols, groups):
+    """The QuantizeResult of new outputs, with its per-token multiplier
+    pending and its GEMM operand validated (we made it)."""
+    q = new_result(out, info.text, groups)
+    if "data" in out:
+        if info.outer == OUTER_ROW:
+            q._decode = (be.decode, out["amax"], info.bound)
+        # The C ABI reads a[0..2]: the rowwise addresses lead `ptrs`.
+        q._operand = Operand(q, be, info, index, ptrs, rows, cols, groups,
+                             GROUPED if groups else PLAIN)
     return q
 
 

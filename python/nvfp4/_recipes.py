@@ -25,17 +25,33 @@ KINDS = (("data", "uint8"), ("scale", "uint8"), ("amax", "float32"))
 NAMES = ("data", "scale", "amax", "data_t", "scale_t", "amax_t")
 
 
+# Sub-buffers of one allocation start on this many bytes.
+ALIGN = 256
+
+
 class Specs:
     """The outputs of one quantization: ``entries`` is a tuple of (slot,
     name, shape, dtype name), slot being the index into the C ABI's six
     buffer addresses (rowwise data, scale, amax, columnwise data, scale,
-    amax)."""
+    amax). ``plan`` lays them out in one allocation of ``plan[0]`` bytes:
+    (slot, name, byte offset, shape, row-major strides, is float32) each,
+    every offset a multiple of ALIGN."""
 
-    __slots__ = ("entries", "by_name")
+    __slots__ = ("entries", "by_name", "plan")
 
     def __init__(self, entries):
         self.entries = tuple(entries)
         self.by_name = {name: shape for _, name, shape, _ in self.entries}
+        offset, items = 0, []
+        for slot, name, shape, dtype in self.entries:
+            strides, count = [], 1
+            for d in reversed(shape):
+                strides.insert(0, count)
+                count *= d
+            wide = dtype == "float32"
+            items.append((slot, name, offset, tuple(shape), tuple(strides), wide))
+            offset = _ceil_to(offset + count * (4 if wide else 1), ALIGN)
+        self.plan = (max(offset, ALIGN), tuple(items))
 
 
 def _query(fn, text: bytes, *dims):

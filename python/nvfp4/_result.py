@@ -42,6 +42,11 @@ class QuantizeResult:
     def per_token_scale(self, value):
         self._per_token_scale, self._decode = value, None
 
+    def __getstate__(self):  # the operand cache holds addresses: not copied
+        state = dict(self.__dict__)
+        state["_operand"] = None
+        return state
+
     def __repr__(self):
         parts = []
         for name in FIELDS:
@@ -52,3 +57,18 @@ class QuantizeResult:
             parts.append(f"groups={self.groups}")
         parts.append(f"recipe={self.recipe!r}")
         return "QuantizeResult(" + ", ".join(parts) + ")"
+
+
+_DEFAULTS = dict(data=None, scale=None, amax=None, data_t=None, scale_t=None,
+                 amax_t=None, _per_token_scale=None, _decode=None, _operand=None)
+
+
+def new_result(fields, recipe, groups):
+    """A QuantizeResult of `fields` (name -> array) without __init__'s
+    keyword handling: the hot path's constructor."""
+    q = object.__new__(QuantizeResult)
+    d = q.__dict__
+    d.update(_DEFAULTS)
+    d.update(fields)
+    d["recipe"], d["groups"] = recipe, groups
+    return q

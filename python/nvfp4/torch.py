@@ -39,6 +39,8 @@ __all__ = ["Linear", "swap_linears"]
 
 _OUT_NAMES = ("f32", "f16", "bf16")
 _TORCH_OUT = (torch.float32, torch.float16, torch.bfloat16)
+_OUT_CODES = {dtype: code for code, dtype in enumerate(_TORCH_OUT)}
+_TORCH_BACKEND = _device._make("torch")
 
 
 #===------------------------------------------------------------------------===#
@@ -293,14 +295,16 @@ class Linear(torch.nn.Module):
                  act_recipe="per_token, sf_layout = 128x4", out_dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
+        self._act_info = info_for_text(act_recipe)
         self.weight_recipe = info_for_text(weight_recipe).text
-        self.act_recipe = info_for_text(act_recipe).text
+        self.act_recipe = self._act_info.text
         self.out_dtype = out_dtype
         for name, recipe in (("weight_recipe", self.weight_recipe),
                              ("act_recipe", self.act_recipe)):
-            if info_for_text(recipe).sf_layout != "128x4":
-                raise NVFP4Error(f"{name} needs sf_layout = 128x4 (the block-scaled "
-                                 f"MMA layout), got {recipe}")
+            info = info_for_text(recipe)
+            if info.sf_layout != "128x4" or not info.rowwise:
+                raise NVFP4Error(f"{name} needs a rowwise output with sf_layout = 128x4 "
+                                 f"(the block-scaled MMA layout), got {recipe}")
         q = nvfp4.quantize(weight, recipe=self.weight_recipe)
         self.register_buffer("weight_data", q.data)
         self.register_buffer("weight_scale", q.scale)
@@ -329,17 +333,37 @@ class Linear(torch.nn.Module):
         return w
 
     def forward(self, x):
-        if nvfp4._is_compiling():
+        if nvfp4._is_compiling():  # traced: through the ops
             w = QuantizeResult(self.weight_data, self.weight_scale, self.weight_amax,
                                recipe=self.weight_recipe)
             bias = self.bias
-        else:  # the eager hot path: no module attribute machinery
+        elif x.is_cuda:
+            return self._forward_cuda(x)
+        else:
             w, bias = self.weight_result(), self._buffers["bias"]
         lead = x.shape[:-1]
         q = nvfp4.quantize(x.reshape(-1, self.in_features), recipe=self.act_recipe)
         out_dtype = x.dtype if self.out_dtype is None else self.out_dtype
         y = nvfp4.matmul(q, w, bias=bias, out_dtype=out_dtype)
         return y.reshape(*lead, self.out_features)
+
+    def _forward_cuda(self, x):
+        """The eager hot path: the device calls without the public API's
+        argument handling or nn.Module attribute lookups."""
+        flat = x.dim() == 2
+        q = _device.quantize(_TORCH_BACKEND, x if flat else x.reshape(-1, self.in_features),
+                             self._act_info, None)
+        code = _OUT_CODES.get(x.dtype if self.out_dtype is None else self.out_dtype)
+        if code is None:
+            code = nvfp4._out_code(x.dtype if self.out_dtype is None else self.out_dtype)
+        w = _device.operand(self.weight_result(), "weight", _device.PLAIN)
+        y = _device.matmul(q._operand, w, self._buffers["bias"], 1.0, code, None)
+        return y if flat else y.reshape(*x.shape[:-1], self.out_features)
+
+    def __getstate__(self):  # copies rebuild the weight cache
+        state = dict(self.__dict__)
+        state["_weight"] = None
+        return state
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

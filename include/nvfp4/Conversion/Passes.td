@@ -102,9 +102,11 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     memory a launch must pass), one per M range, chosen by `scf.if` on M in the
     host code: f16 dequantize-on-load with `mma.sync` (and `wgmma` for large
     M on `sm_90a`), or `tcgen05.mma` with FP4 operands on `sm_100a`
-    (docs/Rationale.md). `nvfp4.grouped_matmul` has no GPU lowering (its
-    splits live in device memory) and is reported with an error that names
-    it; the runtime runs grouped GEMMs as one launch per group.
+    (docs/Rationale.md). `nvfp4.grouped_matmul` becomes the mma.sync
+    kernels with `nvfp4.work = "grouped_gemm"`, launched once over all groups
+    (ceil(N / tileN) * (ceil(M / tileM) + G) blocks): each block walks the
+    splits in device memory to find its group and runs the plain tile body on
+    views of that group's rows, scales, amaxes, B, bias and output.
 
     Rowwise blocks are read with one vector load each, aligned to the
     block's size: the input's base must be aligned to 16 elements (device

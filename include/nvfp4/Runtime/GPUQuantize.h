@@ -153,9 +153,9 @@ public:
          const MatmulOptions &options);
 
   /// The grouped (MoE) GEMM on the GPU: the twin of
-  /// HostRunner::matmulGrouped (same arguments and checks). Each non-empty
-  /// group is one launch of the plain GEMM kernel on views of its rows;
-  /// empty groups launch nothing.
+  /// HostRunner::matmulGrouped (same arguments and checks): operands and
+  /// splits copied to the device, one launch of the grouped kernel
+  /// (GPUGroupedMatmul.cpp).
   llvm::Expected<std::vector<uint8_t>>
   matmulGrouped(mlir::nvfp4::RecipeAttr aRecipe, const QuantizedOutput &a,
                 llvm::ArrayRef<int64_t> splits,

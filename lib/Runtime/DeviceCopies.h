@@ -1,0 +1,84 @@
+//===- DeviceCopies.h - Host buffers staged in device memory ----*- C++ -*-===//
+//
+// The host-memory conveniences (GPURunner::quantize, matmul, ...) copy their
+// operands to fresh device buffers, run the device form, and copy results
+// back; this holds those buffers for one call.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_LIB_RUNTIME_DEVICECOPIES_H
+#define NVFP4_LIB_RUNTIME_DEVICECOPIES_H
+
+#include "nvfp4/Runtime/CudaDriver.h"
+#include "nvfp4/Runtime/HostQuantize.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <algorithm>
+
+namespace nvfp4 {
+namespace detail {
+
+/// Host buffers copied to fresh device buffers and back; frees them when
+/// destroyed.
+class DeviceCopies {
+public:
+  explicit DeviceCopies(CudaDevice &dev) : dev(dev) {}
+  ~DeviceCopies() {
+    for (Buffer &b : buffers)
+      if (b.ptr)
+        llvm::consumeError(dev.free(b.ptr));
+  }
+  /// Adds a device buffer of `bytes`; `in` is copied to it, and it is
+  /// copied back to `out` by copyOut().
+  void add(const void *in, void *out, size_t bytes) {
+    buffers.push_back({in, out, bytes});
+  }
+  /// Adds the data, scale and amax of `q`, copied in.
+  void addOperand(const QuantizedOutput &q) {
+    add(q.data.data(), nullptr, q.data.size());
+    add(q.scale.data(), nullptr, q.scale.size());
+    add(q.amax.data(), nullptr, q.amax.size() * sizeof(float));
+  }
+  llvm::Error allocateAndCopyIn() {
+    for (Buffer &b : buffers) {
+      // Zero-size buffers (no groups' worth of data) still get a pointer.
+      auto ptr = dev.alloc(std::max<size_t>(b.bytes, 1));
+      if (!ptr)
+        return ptr.takeError();
+      b.ptr = *ptr;
+      if (b.in && b.bytes)
+        if (llvm::Error e = dev.copyToDevice(b.ptr, b.in, b.bytes))
+          return e;
+    }
+    return llvm::Error::success();
+  }
+  llvm::Error copyOut() {
+    for (Buffer &b : buffers)
+      if (b.out && b.bytes)
+        if (llvm::Error e = dev.copyToHost(b.out, b.ptr, b.bytes))
+          return e;
+    return llvm::Error::success();
+  }
+  llvm::SmallVector<CUdeviceptr> pointers() const {
+    llvm::SmallVector<CUdeviceptr> p;
+    for (const Buffer &b : buffers)
+      p.push_back(b.ptr);
+    return p;
+  }
+
+private:
+  struct Buffer {
+    const void *in;
+    void *out;
+    size_t bytes;
+    CUdeviceptr ptr = 0;
+  };
+  CudaDevice &dev;
+  llvm::SmallVector<Buffer> buffers;
+};
+
+} // namespace detail
+} // namespace nvfp4
+
+#endif // NVFP4_LIB_RUNTIME_DEVICECOPIES_H
