@@ -164,13 +164,13 @@ def quantize(x, *, recipe=None, outer="tensor", block="1x16",
     return _quantize(x, _info(recipe, key), input_dtype)
 
 
-def _quantize(x, info, input_dtype):
+def _quantize(x, info, input_dtype, separate=False):
     be = _device.gpu_backend(x)
     if be is not None:
-        return _device.quantize(be, x, info, input_dtype)
+        return _device.quantize(be, x, info, input_dtype, separate=separate)
     if _dlpack.is_gpu(x):
         array, back = _adopt(x)
-        return _give_back(_quantize(array, info, input_dtype), back)
+        return _give_back(_quantize(array, info, input_dtype, True), back)
     back = _cpu_framework(x)
     if back is not None and str(x.dtype) == "torch.bfloat16":
         # NumPy has no bfloat16: the values are exact in float32.
@@ -254,9 +254,10 @@ def _adopt(x):
 
 def _give_back(q: QuantizeResult, back):
     decode, q._decode = q._decode, None  # stays lazy
+    amax = q.amax  # of the adopted framework
     _convert(q, back)
     if decode is not None:
-        fn, amax, bound = decode
+        fn, _, bound = decode
         q._decode = (lambda a, b: back(fn(a, b)), amax, bound)
     q._operand = None
     return q

@@ -4,8 +4,10 @@ stream.
 
 Each call is built for the hot path of a model step: the recipe and its
 shapes come from caches (nvfp4._recipes), operands already validated are
-recognised by identity (QuantizeResult._operand), outputs are allocated by
-the framework's caching allocator, and there is exactly one ctypes call,
+recognised by identity (QuantizeResult._operand), outputs come from the
+framework's caching allocator (a PyTorch quantization's three outputs are
+one allocation, made into tensor views only when read: a decode step that
+feeds it to the GEMM never does), and there is exactly one ctypes call,
 whose argument types are preset. Nothing here copies between host and
 device, allocates pinned memory or synchronizes, so every call can be
 captured in a CUDA graph. Every check runs before that one call, and the C
@@ -19,7 +21,7 @@ import sys
 
 from ._lib import ERROR_SIZE, NVFP4Error, error_buffer, lib, message
 from ._recipes import OUTER_ROW, OUTER_TENSOR, info_for_text
-from ._result import QuantizeResult, new_result
+from ._result import QuantizeResult, new_result, untouched
 
 U64x3 = ctypes.c_uint64 * 3
 U64x6 = ctypes.c_uint64 * 6
@@ -80,24 +82,38 @@ class TorchBackend:
     def empty(self, shape, dtype, index):
         return self.torch.empty(shape, dtype=self.dtypes[dtype], device=self.device(index))
 
-    def outputs(self, plan, index):
+    def outputs(self, plan, index, separate=False):
         """The outputs of a Specs plan as views of one allocation (one
-        caching-allocator call instead of three), and their addresses."""
+        caching-allocator call instead of three), or as separate tensors
+        (what a custom op must return: outputs that alias none another),
+        and their addresses."""
         total, items = plan
+        if separate:
+            ptrs = U64x6()
+            out = {}
+            for slot, name, _, shape, _, is_float in items:
+                out[name] = t = self.empty(shape, "float32" if is_float else "uint8", index)
+                ptrs[slot] = t.data_ptr()
+            return out, ptrs
         buf = self.torch.empty(total, dtype=self.uint8, device=self.device(index))
         base = buf.data_ptr()
         ptrs = U64x6()
+        for item in items:
+            ptrs[item[0]] = base + item[2]
+        return (self, buf, items), ptrs
+
+    def views(self, buf, items):
+        """The outputs of outputs()'s one allocation, by name."""
         out = {}
         wide = None
-        for slot, name, offset, shape, strides, is_float in items:
+        for _, name, offset, shape, strides, is_float in items:
             if is_float:
                 if wide is None:
                     wide = buf.view(self.float32)
                 out[name] = wide.as_strided(shape, strides, offset >> 2)
             else:
                 out[name] = buf.as_strided(shape, strides, offset)
-            ptrs[slot] = base + offset
-        return out, ptrs
+        return out
 
     def convert(self, x, dtype):
         return x.to(self.dtypes[dtype])
@@ -153,7 +169,7 @@ class CuPyBackend:
         with cupy.cuda.Device(index):
             return cupy.cuda.get_current_stream().ptr
 
-    def outputs(self, plan, index):
+    def outputs(self, plan, index, separate=True):
         ptrs = U64x6()
         out = {}
         for slot, name, _, shape, _, is_float in plan[1]:
@@ -240,10 +256,11 @@ def _call(fn, *args):
 # Quantize
 #===------------------------------------------------------------------------===#
 
-def quantize(be, x, info, input_dtype, splits=None):
+def quantize(be, x, info, input_dtype, splits=None, separate=False):
     """Quantizes the GPU array `x` (grouped by the device int64 `splits`
-    when given) into new arrays of its framework."""
-    if be.name == "torch" and input_dtype is None and splits is None:
+    when given) into new arrays of its framework: PyTorch outputs are views
+    of one allocation unless `separate`."""
+    if be.name == "torch" and input_dtype is None and splits is None and not separate:
         code = be.codes.get(x.dtype)
         if code is not None and x.dim() == 2:
             return quantize_torch(be, x, info, code)
@@ -270,7 +287,7 @@ def quantize(be, x, info, input_dtype, splits=None):
     else:
         groups, splits_ptr = _splits(be, splits, index)
         specs = info.specs(rows, cols, groups)
-    out, ptrs = be.outputs(specs.plan, index)
+    out, ptrs = be.outputs(specs.plan, index, separate)
     stream = be.stream(index)
     l = lib()
     if splits is None:
@@ -299,14 +316,17 @@ def quantize_torch(be, x, info, code):
 
 
 def _finish(be, out, ptrs, info, index, rows, cols, groups):
-    """The QuantizeResult of new outputs, with its per-token multiplier
-    pending and its GEMM operand validated (we made it)."""
-    q = new_result(out, info.text, groups)
-    if "data" in out:
+    """The QuantizeResult of new outputs (a name -> array dict, or lazy
+    views as a tuple), with its per-token multiplier pending and its GEMM
+    operand validated (we made it)."""
+    lazy = type(out) is tuple
+    q = new_result(None, info.text, groups, out) if lazy else new_result(out, info.text, groups)
+    if info.rowwise:
         if info.outer == OUTER_ROW:
-            q._decode = (be.decode, out["amax"], info.bound)
+            q._decode = (be.decode, None, info.bound)
         # The C ABI reads a[0..2]: the rowwise addresses lead `ptrs`.
-        q._operand = Operand(q, be, info, index, ptrs, rows, cols, groups,
+        fields = (None, None, None) if lazy else (out["data"], out["scale"], out["amax"])
+        q._operand = Operand(*fields, q.recipe, be, info, index, ptrs, rows, cols, groups,
                              GROUPED if groups else PLAIN)
     return q
 
@@ -402,8 +422,9 @@ class Operand:
     __slots__ = ("data", "scale", "amax", "recipe", "backend", "info", "index",
                  "ptrs", "rows", "k", "groups", "form")
 
-    def __init__(self, q, be, info, index, ptrs, rows, k, groups, form):
-        self.data, self.scale, self.amax, self.recipe = q.data, q.scale, q.amax, q.recipe
+    def __init__(self, data, scale, amax, recipe, be, info, index, ptrs, rows, k, groups,
+                 form):
+        self.data, self.scale, self.amax, self.recipe = data, scale, amax, recipe
         self.backend, self.info, self.index, self.ptrs = be, info, index, ptrs
         self.rows, self.k, self.groups, self.form = rows, k, groups, form
 
@@ -412,6 +433,8 @@ def operand(q, name, form):
     """The validated operand of `q` as `form` (cached on `q`): None for a
     result on the host."""
     op = q._operand if isinstance(q, QuantizeResult) else None
+    if op is not None and op.form == form and op.recipe is q.recipe and untouched(q):
+        return op  # our own outputs, never exposed
     if (op is not None and op.form == form and op.data is q.data
             and op.scale is q.scale and op.amax is q.amax and op.recipe is q.recipe):
         ptr, ptrs = op.backend.ptr, op.ptrs
@@ -467,7 +490,8 @@ def _validate(q, name, form, be):
         if got != expected:
             raise NVFP4Error(f"{name}.{n} has shape {got}, expected {expected} for "
                              f"{_FORMS[form]} of {rows} x {k} with {info.text}")
-    return Operand(q, be, info, index, U64x3(*(x[0] for x in d)), rows, k, groups, form)
+    return Operand(q.data, q.scale, q.amax, q.recipe, be, info, index,
+                   U64x3(*(x[0] for x in d)), rows, k, groups, form)
 
 
 def _common(oa, ob):

@@ -30,7 +30,7 @@ import sys
 import torch
 
 import nvfp4
-from . import _device, _recipes
+from . import _device, _recipes, _result
 from ._lib import NVFP4Error
 from ._recipes import info_for_text
 from ._result import QuantizeResult
@@ -82,7 +82,8 @@ def _fields(q, info):
                          schema="(Tensor x, str recipe, str input_dtype=\"\") -> Tensor[]")
 def _quantize_op(x, recipe, input_dtype=""):
     info = info_for_text(recipe)
-    return _fields(nvfp4._quantize(x, info, input_dtype or None), info)
+    # Separate allocations: a custom op's outputs may not alias each other.
+    return _fields(nvfp4._quantize(x, info, input_dtype or None, separate=True), info)
 
 
 @_quantize_op.register_fake
@@ -101,7 +102,8 @@ def _grouped_quantize_op(x, splits, recipe, input_dtype=""):
     if be is None:
         raise NVFP4Error("grouped_quantize runs on GPU arrays (PyTorch, CuPy): the C "
                          "ABI has no host grouped quantization")
-    return _fields(_device.quantize(be, x, info, input_dtype or None, splits), info)
+    return _fields(_device.quantize(be, x, info, input_dtype or None, splits,
+                                    separate=True), info)
 
 
 @_grouped_quantize_op.register_fake
@@ -145,7 +147,7 @@ _MATMUL_B = "Tensor b_data, Tensor b_scale, Tensor b_amax, str b_recipe"
 _MATMUL_TAIL = "Tensor? bias=None, float alpha=1., str out_dtype=\"bf16\""
 
 
-def _result(data, scale, amax, recipe, groups=None):
+def _as_operand(data, scale, amax, recipe, groups=None):
     return QuantizeResult(data, scale, amax, recipe=recipe, groups=groups)
 
 
@@ -153,8 +155,8 @@ def _result(data, scale, amax, recipe, groups=None):
                          schema=f"({_MATMUL_A}, {_MATMUL_B}, {_MATMUL_TAIL}) -> Tensor")
 def _matmul_op(a_data, a_scale, a_amax, a_recipe, b_data, b_scale, b_amax, b_recipe,
                bias=None, alpha=1.0, out_dtype="bf16"):
-    return nvfp4._matmul(_result(a_data, a_scale, a_amax, a_recipe),
-                         _result(b_data, b_scale, b_amax, b_recipe),
+    return nvfp4._matmul(_as_operand(a_data, a_scale, a_amax, a_recipe),
+                         _as_operand(b_data, b_scale, b_amax, b_recipe),
                          bias, alpha, nvfp4._out_code(out_dtype), None, "cpu")
 
 
@@ -187,9 +189,9 @@ def _(a_data, a_scale, a_amax, a_recipe, b_data, b_scale, b_amax, b_recipe,
 def _grouped_matmul_op(a_data, a_scale, a_amax, a_recipe, splits, b_data, b_scale,
                        b_amax, b_recipe, bias=None, alpha=1.0, out_dtype="bf16"):
     groups = splits.shape[0]
-    return _device.grouped_matmul(_result(a_data, a_scale, a_amax, a_recipe, groups),
+    return _device.grouped_matmul(_as_operand(a_data, a_scale, a_amax, a_recipe, groups),
                                   splits,
-                                  _result(b_data, b_scale, b_amax, b_recipe, groups),
+                                  _as_operand(b_data, b_scale, b_amax, b_recipe, groups),
                                   bias, float(alpha), nvfp4._out_code(out_dtype), None)
 
 
@@ -305,7 +307,9 @@ class Linear(torch.nn.Module):
             if info.sf_layout != "128x4" or not info.rowwise:
                 raise NVFP4Error(f"{name} needs a rowwise output with sf_layout = 128x4 "
                                  f"(the block-scaled MMA layout), got {recipe}")
-        q = nvfp4.quantize(weight, recipe=self.weight_recipe)
+        # Separate buffers (not views of one allocation): export and
+        # state_dict see three independent tensors.
+        q = nvfp4._quantize(weight, info_for_text(self.weight_recipe), None, separate=True)
         self.register_buffer("weight_data", q.data)
         self.register_buffer("weight_scale", q.scale)
         self.register_buffer("weight_amax", q.amax)
@@ -388,4 +392,4 @@ def swap_linears(module, *, include=None, **kwargs):
 
 
 nvfp4._ops = sys.modules[__name__]
-nvfp4._is_compiling = torch.compiler.is_compiling
+nvfp4._is_compiling = _result.compiling = torch.compiler.is_compiling

@@ -192,3 +192,47 @@ def test_import_does_not_import_torch():
                        env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+class _NumpyViews:
+    """A stand-in backend whose one allocation is a NumPy buffer."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def views(self, buf, items):
+        self.calls += 1
+        out = {}
+        for _, name, offset, shape, strides, is_float in items:
+            dtype = np.float32 if is_float else np.uint8
+            count = int(np.prod(shape))
+            out[name] = np.frombuffer(buf, dtype, count, offset).reshape(shape)
+        return out
+
+
+def test_lazy_outputs_are_views_made_once():
+    # GPU results keep their outputs as one allocation until a field is read.
+    import copy
+    from nvfp4._result import new_result, untouched
+    info = _recipes.info_for_text("per_token, sf_layout = 128x4")
+    specs = info.specs(3, 64)
+    total, items = specs.plan
+    assert total % _recipes.ALIGN == 0
+    assert all(item[2] % _recipes.ALIGN == 0 for item in items)
+    buf = bytearray(total)
+    be = _NumpyViews()
+    q = new_result(None, info.text, None, (be, buf, items))
+    assert untouched(q) and be.calls == 0
+    assert q.data.shape == (3, 32) and q.scale.shape == (128, 4) and q.amax.shape == (3,)
+    assert q.data_t is None and be.calls == 1 and not untouched(q)
+    q.amax[:] = 6.0
+    assert np.frombuffer(buf, np.float32, 3, items[2][2]).tolist() == [6.0] * 3
+    with pytest.raises(AttributeError, match="no attribute 'dat'"):
+        q.dat
+    # Copies and pickles hold real arrays, not the lazy closure.
+    r = new_result(None, info.text, None, (be, buf, items))
+    c = copy.deepcopy(r)
+    assert c.__dict__["_lazy"] is None and c.scale.shape == (128, 4)
+    s = new_result(None, info.text, None, (be, buf, items))
+    s.data = np.zeros((3, 32), np.uint8)  # a replaced field: no longer untouched
+    assert s.__dict__["_lazy"] is not None and not untouched(s)

@@ -184,3 +184,64 @@ def test_swap_linears():
     assert isinstance(mlp[4], torch.nn.Linear) and not isinstance(mlp[4], nt.Linear)
     err = (got - want).norm() / want.norm()
     assert err < 0.3, err  # NVFP4 of random weights and activations: about 0.1
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_opcheck(device):
+    # torch.library.opcheck: schema, fake kernel vs real outputs, aliasing
+    # (a custom op's outputs may not alias), autograd registration, AOT.
+    _device(device)
+    a = nvfp4._recipes.info_for_text(A_TOKEN).text
+    w = nvfp4._recipes.info_for_text(W_2D).text
+    x = torch.randn(40, 256, device=device)
+    qa = torch.ops.nvfp4.quantize(x, a)
+    qw = torch.ops.nvfp4.quantize(torch.randn(96, 256, device=device), w)
+    bias = torch.randn(96, device=device)
+    cases = [(torch.ops.nvfp4.quantize.default, (x, a)),
+             (torch.ops.nvfp4.quantize.default, (x.bfloat16(), "local_1x64")),
+             (torch.ops.nvfp4.dequantize.default, (*qa, a)),
+             (torch.ops.nvfp4.per_token_scale.default, (qa[2], 448)),
+             (torch.ops.nvfp4.matmul.default, (*qa, a, *qw, w, bias, 0.5, "f32"))]
+    if device == "cuda":
+        splits = torch.tensor([0, 25, 15], dtype=torch.int64, device=device)
+        ga = torch.ops.nvfp4.grouped_quantize(x, splits, a)
+        gw = nvfp4.stack_groups(nvfp4.grouped_quantize(
+            torch.randn(3 * 32, 256, device=device),
+            torch.full((3,), 32, dtype=torch.int64, device=device), recipe=w), 3)
+        cases += [(torch.ops.nvfp4.grouped_quantize.default, (x, splits, a)),
+                  (torch.ops.nvfp4.grouped_matmul.default,
+                   (*ga, a, splits, gw.data, gw.scale, gw.amax, w, None, 1.0, "bf16"))]
+    for op, args in cases:
+        torch.library.opcheck(op, args)
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_compile_reads_lazy_results_without_mutating_them(dynamic):
+    # GPU results hold their outputs as one allocation until read (see
+    # QuantizeResult.__getattr__); a traced read makes views in the graph
+    # and leaves the object alone. Built here on a CPU buffer.
+    from nvfp4._result import new_result
+    info = nvfp4._recipes.info_for_text(W_2D)
+    ref = nvfp4.quantize(torch.randn(96, 256), recipe=info.text)
+    total, items = info.specs(96, 256).plan
+    buf = torch.zeros(total, dtype=torch.uint8)
+    backend = nvfp4._device._make("torch")
+    views = backend.views(buf, items)
+    for name in ("data", "scale", "amax"):
+        views[name].copy_(getattr(ref, name))
+    holder = {}
+
+    def f(x):
+        q = holder["q"]
+        a = nvfp4.quantize(x, recipe=A_TOKEN)
+        return nvfp4.matmul(a, q, out_dtype="f32"), nvfp4.dequantize(q)
+
+    cf = torch.compile(f, fullgraph=True, dynamic=dynamic, backend="aot_eager")
+    for m in (5, 9):
+        holder["q"] = new_result(None, info.text, None, (backend, buf, items))
+        x = torch.randn(m, 256)
+        got = cf(x)
+        assert "data" not in holder["q"].__dict__  # still lazy
+        for g, w in zip(got, (nvfp4.matmul(nvfp4.quantize(x, recipe=A_TOKEN), ref,
+                                           out_dtype="f32"), nvfp4.dequantize(ref))):
+            assert torch.equal(g, w)
