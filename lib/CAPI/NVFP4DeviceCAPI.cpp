@@ -172,6 +172,48 @@ llvm::Expected<nvfp4::Stream> streamOf(int device, void *stream) {
     return dev.takeError();
   return (*dev)->wrapStream(stream);
 }
+
+/// The checked C arguments every device quantization takes: the input's
+/// element type and the stream.
+struct QuantizeCall {
+  nvfp4::ElementType type;
+  nvfp4::Stream stream;
+};
+llvm::Expected<QuantizeCall> quantizeCall(int device, const char *recipe,
+                                          int dtype, const uint64_t *buffers,
+                                          void *stream) {
+  nvfp4::ElementType type;
+  if (!toType(dtype, type))
+    return llvm::createStringError("unknown dtype " + std::to_string(dtype));
+  if (!recipe || !buffers)
+    return llvm::createStringError("null recipe or buffers");
+  auto s = streamOf(device, stream);
+  if (!s)
+    return s.takeError();
+  return QuantizeCall{type, std::move(*s)};
+}
+
+/// The checked C arguments every device GEMM takes: its options and the
+/// stream.
+struct MatmulCall {
+  nvfp4::DeviceMatmulOptions options;
+  nvfp4::Stream stream;
+};
+llvm::Expected<MatmulCall> matmulCall(int device, const char *aRecipe,
+                                      const char *bRecipe, const uint64_t *a,
+                                      const uint64_t *b, uint64_t bias,
+                                      float alpha, int outDtype,
+                                      void *stream) {
+  if (!aRecipe || !bRecipe || !a || !b)
+    return llvm::createStringError("null recipe or operand");
+  auto options = deviceMatmulOptions(bias, alpha, outDtype);
+  if (!options)
+    return options.takeError();
+  auto s = streamOf(device, stream);
+  if (!s)
+    return s.takeError();
+  return MatmulCall{*options, std::move(*s)};
+}
 } // namespace
 
 extern "C" {
@@ -260,16 +302,11 @@ int nvfp4_quantize_device(int device, const char *recipe, int dtype,
                           uint64_t input, int64_t rows, int64_t cols,
                           const uint64_t buffers[6], void *stream,
                           char *error, size_t error_size) {
-  nvfp4::ElementType type;
-  if (!toType(dtype, type))
-    return fail(error, error_size, "unknown dtype " + std::to_string(dtype));
-  if (!recipe || !buffers)
-    return fail(error, error_size, "null recipe or buffers");
-  auto s = streamOf(device, stream);
-  if (!s)
-    return fail(error, error_size, s.takeError());
-  if (llvm::Error e = nvfp4::quantize(*s, recipe, type, input, rows, cols,
-                                      deviceOutputs(buffers)))
+  auto call = quantizeCall(device, recipe, dtype, buffers, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
+  if (llvm::Error e = nvfp4::quantize(call->stream, recipe, call->type, input,
+                                      rows, cols, deviceOutputs(buffers)))
     return fail(error, error_size, std::move(e));
   return 0;
 }
@@ -279,17 +316,12 @@ int nvfp4_grouped_quantize_device(int device, const char *recipe, int dtype,
                                   uint64_t splits, int64_t groups,
                                   const uint64_t buffers[6], void *stream,
                                   char *error, size_t error_size) {
-  nvfp4::ElementType type;
-  if (!toType(dtype, type))
-    return fail(error, error_size, "unknown dtype " + std::to_string(dtype));
-  if (!recipe || !buffers)
-    return fail(error, error_size, "null recipe or buffers");
-  auto s = streamOf(device, stream);
-  if (!s)
-    return fail(error, error_size, s.takeError());
-  if (llvm::Error e =
-          nvfp4::groupedQuantize(*s, recipe, type, input, rows, cols, splits,
-                                 groups, deviceOutputs(buffers)))
+  auto call = quantizeCall(device, recipe, dtype, buffers, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
+  if (llvm::Error e = nvfp4::groupedQuantize(call->stream, recipe, call->type,
+                                             input, rows, cols, splits, groups,
+                                             deviceOutputs(buffers)))
     return fail(error, error_size, std::move(e));
   return 0;
 }
@@ -299,17 +331,14 @@ int nvfp4_matmul_device(int device, const char *a_recipe, const uint64_t a[3],
                         int64_t n, int64_t k, uint64_t bias, float alpha,
                         int out_dtype, uint64_t output, void *stream,
                         char *error, size_t error_size) {
-  if (!a_recipe || !b_recipe || !a || !b)
-    return fail(error, error_size, "null recipe or operand");
-  auto options = deviceMatmulOptions(bias, alpha, out_dtype);
-  if (!options)
-    return fail(error, error_size, options.takeError());
-  auto s = streamOf(device, stream);
-  if (!s)
-    return fail(error, error_size, s.takeError());
+  auto call = matmulCall(device, a_recipe, b_recipe, a, b, bias, alpha,
+                         out_dtype, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
   if (llvm::Error e = nvfp4::matmul(
-          *s, a_recipe, nvfp4::DeviceQuantized{a[0], a[1], a[2]}, m, b_recipe,
-          nvfp4::DeviceQuantized{b[0], b[1], b[2]}, n, k, *options, output))
+          call->stream, a_recipe, nvfp4::DeviceQuantized{a[0], a[1], a[2]}, m,
+          b_recipe, nvfp4::DeviceQuantized{b[0], b[1], b[2]}, n, k,
+          call->options, output))
     return fail(error, error_size, std::move(e));
   return 0;
 }
@@ -321,18 +350,14 @@ int nvfp4_grouped_matmul_device(int device, const char *a_recipe,
                                 int64_t n, int64_t k, uint64_t bias,
                                 float alpha, int out_dtype, uint64_t output,
                                 void *stream, char *error, size_t error_size) {
-  if (!a_recipe || !b_recipe || !a || !b)
-    return fail(error, error_size, "null recipe or operand");
-  auto options = deviceMatmulOptions(bias, alpha, out_dtype);
-  if (!options)
-    return fail(error, error_size, options.takeError());
-  auto s = streamOf(device, stream);
-  if (!s)
-    return fail(error, error_size, s.takeError());
+  auto call = matmulCall(device, a_recipe, b_recipe, a, b, bias, alpha,
+                         out_dtype, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
   if (llvm::Error e = nvfp4::groupedMatmul(
-          *s, a_recipe, nvfp4::DeviceQuantized{a[0], a[1], a[2]}, m, splits,
-          groups, b_recipe, nvfp4::DeviceQuantized{b[0], b[1], b[2]}, n, k,
-          *options, output))
+          call->stream, a_recipe, nvfp4::DeviceQuantized{a[0], a[1], a[2]}, m,
+          splits, groups, b_recipe, nvfp4::DeviceQuantized{b[0], b[1], b[2]},
+          n, k, call->options, output))
     return fail(error, error_size, std::move(e));
   return 0;
 }

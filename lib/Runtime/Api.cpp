@@ -16,7 +16,7 @@ using ::nvfp4::detail::makeError;
 
 /// The shared compiler of `stream`'s device and the recipe parsed in it.
 Expected<std::pair<Compiler *, RecipeAttr>> compilerFor(Stream &stream,
-                                                       StringRef recipe) {
+                                                        StringRef recipe) {
   auto target = stream.device().target();
   if (!target)
     return target.takeError();
@@ -59,8 +59,8 @@ quantizeBuffers(const QuantizeResult &shapes, const DeviceOutputs &outputs,
                         &outputs.columnwise)}) {
     if (want != have->has_value())
       return makeError(Twine("the recipe ") +
-                       (want ? "produces" : "does not produce") + " a " +
-                       name + " output but " + (want ? "none was" : "one was") +
+                       (want ? "produces" : "does not produce") + " a " + name +
+                       " output but " + (want ? "none was" : "one was") +
                        " given");
     if (want)
       buffers.append({(*have)->data, (*have)->scale, (*have)->amax});
@@ -76,8 +76,7 @@ quantizeBuffers(const QuantizeResult &shapes, const DeviceOutputs &outputs,
   for (size_t i = 1; i < buffers.size(); ++i) {
     uint64_t align = i % 3 == 1 ? 8 : i % 3 == 0 ? 4 : 1;
     if (buffers[i] % align != 0)
-      return makeError("the device " +
-                       StringRef(i % 3 == 1 ? "data" : "amax") +
+      return makeError("the device " + StringRef(i % 3 == 1 ? "data" : "amax") +
                        " output at 0x" + Twine::utohexstr(buffers[i]) +
                        " is not aligned to " + Twine(align) + " bytes");
   }
@@ -110,14 +109,14 @@ matmulBuffers(std::optional<CUdeviceptr> splits, const DeviceQuantized &a,
     buffers.push_back(*splits);
   }
   for (auto [name, q] : {std::make_pair("A", &a), std::make_pair("B", &b)}) {
-    if (Error e = checkDevicePointer(Twine(name).concat(" data").str(),
-                                     q->data, 8))
+    if (Error e =
+            checkDevicePointer(Twine(name).concat(" data").str(), q->data, 8))
       return std::move(e);
-    if (Error e = checkDevicePointer(Twine(name).concat(" scale").str(),
-                                     q->scale, 4))
+    if (Error e =
+            checkDevicePointer(Twine(name).concat(" scale").str(), q->scale, 4))
       return std::move(e);
-    if (Error e = checkDevicePointer(Twine(name).concat(" amax").str(),
-                                     q->amax, 4))
+    if (Error e =
+            checkDevicePointer(Twine(name).concat(" amax").str(), q->amax, 4))
       return std::move(e);
     buffers.append({q->data, q->scale, q->amax});
   }
@@ -293,8 +292,8 @@ Error dequantize(Stream &stream, StringRef recipe, const DeviceQuantized &input,
   shape.cols = cols;
   shape.scaleShape = scaleShape(attr.getSfLayout(), rows, cols);
   shape.amaxShape = amaxShape(attr, rows, cols);
-  auto compiled = compiler->compile(attr, ElementType::F32,
-                                    Operation::Dequantize);
+  auto compiled =
+      compiler->compile(attr, ElementType::F32, Operation::Dequantize);
   if (!compiled)
     return compiled.takeError();
   auto kernel = stream.device().load(*compiled);
@@ -329,12 +328,10 @@ Expected<std::vector<float>> dequantize(StringRef recipe,
   return (*compiler)->hostRunner()->dequantize(*parsed, input);
 }
 
-Expected<std::vector<uint8_t>> matmul(StringRef aRecipe,
-                                      const QuantizedOutput &a,
-                                      StringRef bRecipe,
-                                      const QuantizedOutput &b,
-                                      const MatmulOptions &options,
-                                      StringRef target) {
+Expected<std::vector<uint8_t>>
+matmul(StringRef aRecipe, const QuantizedOutput &a, StringRef bRecipe,
+       const QuantizedOutput &b, const MatmulOptions &options,
+       StringRef target) {
   auto compiler = Compiler::shared(target);
   if (!compiler)
     return compiler.takeError();

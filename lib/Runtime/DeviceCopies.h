@@ -12,6 +12,7 @@
 #include "nvfp4/Runtime/CudaDriver.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <algorithm>
@@ -52,6 +53,19 @@ public:
           return e;
     }
     return llvm::Error::success();
+  }
+  /// The sequence of every host-memory convenience: allocate and copy in,
+  /// `launch` on the buffers' addresses (in the order added), wait for the
+  /// device, copy results out.
+  llvm::Error run(
+      llvm::function_ref<llvm::Error(llvm::ArrayRef<CUdeviceptr>)> launch) {
+    if (llvm::Error e = allocateAndCopyIn())
+      return e;
+    if (llvm::Error e = launch(pointers()))
+      return e;
+    if (llvm::Error e = dev.synchronize())
+      return e;
+    return copyOut();
   }
   llvm::Error copyOut() {
     for (Buffer &b : buffers)

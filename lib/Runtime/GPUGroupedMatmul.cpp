@@ -105,16 +105,12 @@ GPURunner::matmulGrouped(RecipeAttr aRecipe, const QuantizedOutput &a,
     buffers.add(options.bias->data(), nullptr,
                 options.bias->size() * sizeof(float));
   buffers.add(nullptr, out.data(), out.size());
-  if (llvm::Error e = buffers.allocateAndCopyIn())
-    return std::move(e);
-  if (llvm::Error e = launchMatmulGrouped(
-          **compiled, **module, aRecipe, bRecipe, m, int64_t(splits.size()), n,
-          a.cols, options.bias.has_value(), buffers.pointers(),
-          /*stream=*/nullptr))
-    return std::move(e);
-  if (llvm::Error e = d.synchronize())
-    return std::move(e);
-  if (llvm::Error e = buffers.copyOut())
+  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
+        return launchMatmulGrouped(**compiled, **module, aRecipe, bRecipe, m,
+                                   int64_t(splits.size()), n, a.cols,
+                                   options.bias.has_value(), pointers,
+                                   /*stream=*/nullptr);
+      }))
     return std::move(e);
   return out;
 }

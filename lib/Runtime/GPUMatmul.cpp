@@ -30,8 +30,8 @@ GPURunner::compileMatmul(RecipeAttr aRecipe, RecipeAttr bRecipe,
   bool bias = options.bias.has_value();
   std::string key;
   llvm::raw_string_ostream os(key);
-  os << "matmul " << aRecipe << " " << bRecipe << " " << int(options.out)
-     << " " << bias << " " << llvm::format("%a", double(options.alpha));
+  os << "matmul " << aRecipe << " " << bRecipe << " " << int(options.out) << " "
+     << bias << " " << llvm::format("%a", double(options.alpha));
   return compileCached(key, format, [&] {
     auto [aRank, bRank] = matmulAmaxRanks(aRecipe, bRecipe, false);
     return buildMatmulModule(getContext(), aRecipe, bRecipe, options.out, bias,
@@ -56,8 +56,8 @@ llvm::Expected<std::vector<uint8_t>>
 GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
                   RecipeAttr bRecipe, const QuantizedOutput &b,
                   const MatmulOptions &options) {
-  if (llvm::Error e = checkMatmulOperands(aRecipe, a, bRecipe, b, options,
-                                          std::nullopt))
+  if (llvm::Error e =
+          checkMatmulOperands(aRecipe, a, bRecipe, b, options, std::nullopt))
     return std::move(e);
   auto compiled = compileMatmul(aRecipe, bRecipe, options);
   if (!compiled)
@@ -79,15 +79,10 @@ GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
     buffers.add(options.bias->data(), nullptr,
                 options.bias->size() * sizeof(float));
   buffers.add(nullptr, out.data(), out.size());
-  if (llvm::Error e = buffers.allocateAndCopyIn())
-    return std::move(e);
-  if (llvm::Error e = launchMatmul(**compiled, **module, a, b,
-                                   options.bias.has_value(),
-                                   buffers.pointers()))
-    return std::move(e);
-  if (llvm::Error e = d.synchronize())
-    return std::move(e);
-  if (llvm::Error e = buffers.copyOut())
+  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
+        return launchMatmul(**compiled, **module, a, b,
+                            options.bias.has_value(), pointers);
+      }))
     return std::move(e);
   return out;
 }

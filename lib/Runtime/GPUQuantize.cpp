@@ -375,14 +375,9 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
   DeviceCopies buffers(d);
   buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
   addOutputs(buffers, *outputs);
-  if (llvm::Error e = buffers.allocateAndCopyIn())
-    return std::move(e);
-  if (llvm::Error e =
-          launch(**compiled, **module, rows, cols, *outputs, buffers.pointers()))
-    return std::move(e);
-  if (llvm::Error e = d.synchronize())
-    return std::move(e);
-  if (llvm::Error e = buffers.copyOut())
+  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
+        return launch(**compiled, **module, rows, cols, *outputs, pointers);
+      }))
     return std::move(e);
   return std::move(*outputs);
 }
@@ -428,14 +423,10 @@ GPURunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
   buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
   buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
   addOutputs(buffers, *outputs);
-  if (llvm::Error e = buffers.allocateAndCopyIn())
-    return std::move(e);
-  if (llvm::Error e = launchGrouped(**compiled, **module, rows, cols, groups,
-                                    *outputs, buffers.pointers()))
-    return std::move(e);
-  if (llvm::Error e = d.synchronize())
-    return std::move(e);
-  if (llvm::Error e = buffers.copyOut())
+  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
+        return launchGrouped(**compiled, **module, rows, cols, groups,
+                             *outputs, pointers);
+      }))
     return std::move(e);
   return std::move(*outputs);
 }
@@ -474,15 +465,10 @@ GPURunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
   buffers.add(q.scale.data(), nullptr, q.scale.size());
   buffers.add(q.amax.data(), nullptr, q.amax.size() * 4);
   buffers.add(nullptr, out.data(), out.size() * 4);
-  if (llvm::Error e = buffers.allocateAndCopyIn())
-    return std::move(e);
-  if (llvm::Error e =
-          launchDequantize(**compiled, **module, q.rows, q.cols, q.scaleShape,
-                           q.amaxShape, buffers.pointers()))
-    return std::move(e);
-  if (llvm::Error e = d.synchronize())
-    return std::move(e);
-  if (llvm::Error e = buffers.copyOut())
+  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
+        return launchDequantize(**compiled, **module, q.rows, q.cols,
+                                q.scaleShape, q.amaxShape, pointers);
+      }))
     return std::move(e);
   return out;
 }

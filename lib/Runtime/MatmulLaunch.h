@@ -1,4 +1,5 @@
-//===- MatmulLaunch.h - Enqueue compiled GEMM kernels ------------*- C++ -*-===//
+//===- MatmulLaunch.h - Enqueue compiled GEMM kernels ------------*- C++
+//-*-===//
 //
 // The one place that turns a GEMM's operand shapes and device addresses into
 // a kernel launch: which compiled kernel serves M (`nvfp4.gemm_max_m`), its
@@ -29,14 +30,11 @@ llvm::Error enqueueMatmul(CudaDevice &device, const CompiledQuantize &compiled,
 /// for M rows of A in `groups` groups times G stacked N x K operands B, on
 /// `stream`. `buffers` in operand order: splits, a data, scale, amax, b
 /// data, scale, amax, [bias], output.
-llvm::Error enqueueMatmulGrouped(CudaDevice &device,
-                                 const CompiledQuantize &compiled,
-                                 CudaDevice::Module &module,
-                                 mlir::nvfp4::RecipeAttr aRecipe,
-                                 mlir::nvfp4::RecipeAttr bRecipe, int64_t m,
-                                 int64_t groups, int64_t n, int64_t k,
-                                 bool bias, llvm::ArrayRef<CUdeviceptr> buffers,
-                                 void *stream);
+llvm::Error enqueueMatmulGrouped(
+    CudaDevice &device, const CompiledQuantize &compiled,
+    CudaDevice::Module &module, mlir::nvfp4::RecipeAttr aRecipe,
+    mlir::nvfp4::RecipeAttr bRecipe, int64_t m, int64_t groups, int64_t n,
+    int64_t k, bool bias, llvm::ArrayRef<CUdeviceptr> buffers, void *stream);
 
 } // namespace detail
 } // namespace nvfp4

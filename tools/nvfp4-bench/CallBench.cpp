@@ -121,9 +121,9 @@ Expected<Timing> measure(CudaDevice &cuda, Stream &stream, unsigned calls,
   auto deviceMs = cuda.time(loop);
   if (!deviceMs)
     return deviceMs.takeError();
-  t.loopUs = std::chrono::duration<double, std::micro>(Clock::now() - start)
-                 .count() /
-             calls;
+  t.loopUs =
+      std::chrono::duration<double, std::micro>(Clock::now() - start).count() /
+      calls;
   t.deviceUs = *deviceMs * 1e3 / calls;
   std::sort(single.begin(), single.end());
   t.hostUs = single[single.size() / 2];
@@ -137,7 +137,8 @@ Expected<Timing> measure(CudaDevice &cuda, Stream &stream, unsigned calls,
   });
   if (!graph)
     return graph.takeError();
-  auto replay = cuda.time([&] { return cuda.launchGraph(*graph, stream.handle()); });
+  auto replay =
+      cuda.time([&] { return cuda.launchGraph(*graph, stream.handle()); });
   cuda.destroyGraph(*graph);
   if (!replay)
     return replay.takeError();
@@ -174,11 +175,11 @@ Error runCallSuite(unsigned calls) {
     if (!out)
       return out.takeError();
     std::string r = recipe;
-    cases.push_back(
-        {"quantize `" + r + "` " + std::to_string(rows) + " x 8192",
-         [&s = *stream, r, x = *x, rows, cols, o = *out] {
-           return quantize(s, r, ElementType::BF16, x, rows, cols, o);
-         }});
+    cases.push_back({"quantize `" + r + "` " + std::to_string(rows) + " x 8192",
+                     [&s = *stream, r, x = *x, rows, cols, o = *out] {
+                       return quantize(s, r, ElementType::BF16, x, rows, cols,
+                                       o);
+                     }});
   }
 
   // GEMMs with 8192 x 8192 NVFP4 weights, bf16 out, and the decode step.
@@ -198,8 +199,8 @@ Error runCallSuite(unsigned calls) {
     auto xq = b.outputs(kActivation, m, k);
     if (!xq)
       return xq.takeError();
-    if (Error e = quantize(*stream, kActivation, ElementType::BF16, *x, m, k,
-                           *xq))
+    if (Error e =
+            quantize(*stream, kActivation, ElementType::BF16, *x, m, k, *xq))
       return e;
     auto d = b.add(size_t(m * n) * 2);
     if (!d)
@@ -208,18 +209,17 @@ Error runCallSuite(unsigned calls) {
     auto gemm = [&s = *stream, a, bw, m, n, k, d = *d] {
       return matmul(s, kActivation, a, m, kWeight, bw, n, k, {}, d);
     };
-    cases.push_back({"matmul M = " + std::to_string(m) + ", N = K = 8192",
-                     gemm});
+    cases.push_back(
+        {"matmul M = " + std::to_string(m) + ", N = K = 8192", gemm});
     if (m == 1)
-      cases.push_back(
-          {"decode step: quantize 1 x 8192 `" + std::string(kActivation) +
-               "` + matmul",
-           [&s = *stream, x = *x, o = *xq, gemm, k] {
-             if (Error e = quantize(s, kActivation, ElementType::BF16, x, 1,
-                                    k, o))
-               return e;
-             return gemm();
-           }});
+      cases.push_back({"decode step: quantize 1 x 8192 `" +
+                           std::string(kActivation) + "` + matmul",
+                       [&s = *stream, x = *x, o = *xq, gemm, k] {
+                         if (Error e = quantize(s, kActivation,
+                                                ElementType::BF16, x, 1, k, o))
+                           return e;
+                         return gemm();
+                       }});
   }
 
   CudaDevice &cuda = (*dev)->cuda();

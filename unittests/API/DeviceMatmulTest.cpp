@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "nvfp4/Runtime/Api.h"
+#include "DeviceSupport.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -21,30 +21,10 @@
 #include <random>
 
 using namespace nvfp4;
+using nvfp4::testing::errorOf;
+using nvfp4::testing::randomMatrix;
 
 namespace {
-
-std::string errorOf(llvm::Error e) { return llvm::toString(std::move(e)); }
-
-#define REQUIRE_DEVICE(dev)                                                    \
-  std::shared_ptr<Device> dev;                                                 \
-  if (auto shared = Device::shared(); !shared) {                               \
-    GTEST_SKIP() << "no CUDA device: " << errorOf(shared.takeError());         \
-  } else {                                                                     \
-    dev = *shared;                                                             \
-  }                                                                            \
-  if (auto t = dev->target(); !t) {                                            \
-    GTEST_SKIP() << errorOf(t.takeError());                                    \
-  }
-
-std::vector<float> randomMatrix(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 2.0f);
-  std::vector<float> x(rows * cols);
-  for (float &v : x)
-    v = normal(rng);
-  return x;
-}
 
 /// Device copies of host data, owned.
 struct DeviceCopies {
@@ -115,8 +95,9 @@ TEST_P(APIDeviceMatmul, SameBytesAsTheHostConvenience) {
   REQUIRE_DEVICE(dev);
   auto [pair, m, out] = GetParam();
   int64_t n = 192, k = 320;
-  std::vector<float> x = randomMatrix(m, k, 1), w = randomMatrix(n, k, 2);
-  std::vector<float> bias = randomMatrix(1, n, 3);
+  std::vector<float> x = randomMatrix(m, k, 1, 2.0f),
+                     w = randomMatrix(n, k, 2, 2.0f);
+  std::vector<float> bias = randomMatrix(1, n, 3, 2.0f);
   QuantizedOutput a = hostQuantize(pair.a, x, m, k);
   QuantizedOutput b = hostQuantize(pair.b, w, n, k);
   MatmulOptions host;
@@ -146,13 +127,12 @@ TEST_P(APIDeviceMatmul, SameBytesAsTheHostConvenience) {
 INSTANTIATE_TEST_SUITE_P(
     Pairs, APIDeviceMatmul,
     ::testing::Combine(
-        ::testing::Values(
-            Pair{"per_token, sf_layout = 128x4",
-                 "per_tensor_2d, sf_layout = 128x4"},
-            Pair{"per_tensor, sf_layout = 128x4",
-                 "per_tensor, sf_layout = 128x4"},
-            Pair{"local_1x64, sf_layout = 128x4",
-                 "per_token, sf_layout = 128x4"}),
+        ::testing::Values(Pair{"per_token, sf_layout = 128x4",
+                               "per_tensor_2d, sf_layout = 128x4"},
+                          Pair{"per_tensor, sf_layout = 128x4",
+                               "per_tensor, sf_layout = 128x4"},
+                          Pair{"local_1x64, sf_layout = 128x4",
+                               "per_token, sf_layout = 128x4"}),
         // Direct kernels (M <= 256) and the large-M kernel.
         ::testing::Values(int64_t(1), int64_t(13), int64_t(300)),
         ::testing::Values(ElementType::BF16, ElementType::F32)));
@@ -165,8 +145,9 @@ TEST(APIDeviceGroupedMatmul, SameBytesAsTheHostConvenience) {
   const char *bRecipe = "per_tensor_2d, sf_layout = 128x4";
   std::vector<int64_t> splits{5, 0, 130, 1, 0};
   int64_t groups = int64_t(splits.size()), m = 136, n = 96, k = 192;
-  std::vector<float> x = randomMatrix(m, k, 4), w = randomMatrix(groups * n, k, 5);
-  std::vector<float> bias = randomMatrix(groups, n, 6);
+  std::vector<float> x = randomMatrix(m, k, 4, 2.0f),
+                     w = randomMatrix(groups * n, k, 5, 2.0f);
+  std::vector<float> bias = randomMatrix(groups, n, 6, 2.0f);
 
   // The reference: host quantizations and the host-memory grouped GEMM.
   auto compiler = Compiler::shared("cpu");
@@ -192,8 +173,8 @@ TEST(APIDeviceGroupedMatmul, SameBytesAsTheHostConvenience) {
   auto gra = (*gpu)->parseRecipe(aRecipe);
   auto grb = (*gpu)->parseRecipe(bRecipe);
   ASSERT_TRUE(gra && grb);
-  auto want = runner.matmulGrouped(*gra, *qa->rowwise, splits, *grb, qb,
-                                   hostOptions);
+  auto want =
+      runner.matmulGrouped(*gra, *qa->rowwise, splits, *grb, qb, hostOptions);
   ASSERT_TRUE(bool(want)) << errorOf(want.takeError());
 
   // On the device: A and the stacked B quantized there, splits never read
@@ -238,7 +219,7 @@ TEST(APIDeviceGraph, CapturedStepReplaysOnNewInputs) {
   const char *bRecipe = "per_tensor_2d, sf_layout = 128x4";
   int64_t m = 16, n = 128, k = 256, groups = 2;
   std::vector<int64_t> splits{9, 7};
-  std::vector<float> w = randomMatrix(groups * n, k, 7);
+  std::vector<float> w = randomMatrix(groups * n, k, 7, 2.0f);
   auto aShapes = quantizeShapes(aRecipe, m, k);
   auto bShapes = quantizeShapes(bRecipe, n, k);
   ASSERT_TRUE(aShapes && bShapes);
@@ -267,11 +248,11 @@ TEST(APIDeviceGraph, CapturedStepReplaysOnNewInputs) {
   ASSERT_TRUE(bool(stream));
 
   auto step = [&]() -> llvm::Error {
-    if (llvm::Error e = nvfp4::quantize(*stream, aRecipe, ElementType::F32,
-                                        xDev, m, k, a))
+    if (llvm::Error e =
+            nvfp4::quantize(*stream, aRecipe, ElementType::F32, xDev, m, k, a))
       return e;
-    if (llvm::Error e = nvfp4::quantize(*stream, bRecipe, ElementType::F32,
-                                        wDev, n, k, b))
+    if (llvm::Error e =
+            nvfp4::quantize(*stream, bRecipe, ElementType::F32, wDev, n, k, b))
       return e;
     if (llvm::Error e = nvfp4::matmul(*stream, aRecipe, *a.rowwise, m, bRecipe,
                                       *b.rowwise, n, k, {}, out))
@@ -279,9 +260,9 @@ TEST(APIDeviceGraph, CapturedStepReplaysOnNewInputs) {
     if (llvm::Error e = groupedQuantize(*stream, aRecipe, ElementType::F32,
                                         xDev, m, k, splitsDev, groups, ga))
       return e;
-    if (llvm::Error e = groupedQuantize(*stream, bRecipe, ElementType::F32,
-                                        wDev, groups * n, k, bSplitsDev,
-                                        groups, gb))
+    if (llvm::Error e =
+            groupedQuantize(*stream, bRecipe, ElementType::F32, wDev,
+                            groups * n, k, bSplitsDev, groups, gb))
       return e;
     if (llvm::Error e =
             groupedMatmul(*stream, aRecipe, *ga.rowwise, m, splitsDev, groups,
@@ -298,7 +279,8 @@ TEST(APIDeviceGraph, CapturedStepReplaysOnNewInputs) {
 
   // Eager first: compiles and loads every kernel, which a capture must
   // not do.
-  std::vector<float> x1 = randomMatrix(m, k, 8), x2 = randomMatrix(m, k, 9);
+  std::vector<float> x1 = randomMatrix(m, k, 8, 2.0f),
+                     x2 = randomMatrix(m, k, 9, 2.0f);
   ASSERT_FALSE(bool(dev->cuda().copyToDevice(xDev, x1.data(), x1.size() * 4)));
   llvm::Error e = step();
   ASSERT_FALSE(bool(e)) << errorOf(std::move(e));
@@ -311,8 +293,8 @@ TEST(APIDeviceGraph, CapturedStepReplaysOnNewInputs) {
 
   auto graph = dev->cuda().captureGraph(stream->handle(), step);
   ASSERT_TRUE(bool(graph)) << errorOf(graph.takeError());
-  for (auto [x, eager] : {std::make_pair(&x1, &eager1),
-                          std::make_pair(&x2, &eager2)}) {
+  for (auto [x, eager] :
+       {std::make_pair(&x1, &eager1), std::make_pair(&x2, &eager2)}) {
     ASSERT_FALSE(
         bool(dev->cuda().copyToDevice(xDev, x->data(), x->size() * 4)));
     ASSERT_FALSE(bool(dev->cuda().launchGraph(*graph, stream->handle())));
@@ -332,8 +314,7 @@ TEST(APIDeviceMatmulErrors, CheckedBeforeLaunch) {
   const char *r = "per_tensor, sf_layout = 128x4";
   auto error = [&](const char *a, DeviceQuantized qa, int64_t m, int64_t k,
                    DeviceMatmulOptions options, CUdeviceptr out) {
-    return errorOf(
-        nvfp4::matmul(*stream, a, qa, m, r, q, 32, k, options, out));
+    return errorOf(nvfp4::matmul(*stream, a, qa, m, r, q, 32, k, options, out));
   };
   EXPECT_EQ(error("per_tensor", q, 4, 64, {}, p),
             "matmul operands must use sf_layout = 128x4 scales (the "
@@ -346,12 +327,14 @@ TEST(APIDeviceMatmulErrors, CheckedBeforeLaunch) {
   EXPECT_EQ(error(r, DeviceQuantized{p, 0, p}, 4, 64, {}, p),
             "null device buffer for A scale");
   EXPECT_EQ(error(r, DeviceQuantized{p + 4, p, p}, 4, 64, {}, p),
-            "the device A data at 0x" + llvm::utohexstr(p + 4, /*LowerCase=*/true) +
+            "the device A data at 0x" +
+                llvm::utohexstr(p + 4, /*LowerCase=*/true) +
                 " is not aligned to 8 bytes");
   DeviceMatmulOptions f32;
   f32.out = ElementType::F32;
   EXPECT_EQ(error(r, q, 4, 64, f32, p + 2),
-            "the device output at 0x" + llvm::utohexstr(p + 2, /*LowerCase=*/true) +
+            "the device output at 0x" +
+                llvm::utohexstr(p + 2, /*LowerCase=*/true) +
                 " is not aligned to 4 bytes");
   DeviceMatmulOptions bad;
   bad.out = ElementType(7);

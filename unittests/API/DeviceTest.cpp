@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "nvfp4/Runtime/Api.h"
+#include "DeviceSupport.h"
 
 #include "gtest/gtest.h"
 
@@ -13,10 +13,10 @@
 #include <random>
 
 using namespace nvfp4;
+using nvfp4::testing::errorOf;
+using nvfp4::testing::randomMatrix;
 
 namespace {
-
-std::string errorOf(llvm::Error e) { return llvm::toString(std::move(e)); }
 
 TEST(DeviceLoadErrors, NoDriverIsAnError) {
   auto dev = Device::open(0, "libnvfp4-no-such-driver.so.1");
@@ -38,33 +38,6 @@ TEST(DeviceLoadErrors, DriverWithoutTheEntryPointsIsAnError) {
   auto dev = Device::open(0, "libm.so.6");
   ASSERT_FALSE(bool(dev));
   EXPECT_EQ(errorOf(dev.takeError()), "the CUDA driver lacks cuInit");
-}
-
-/// The shared device, or skip.
-std::shared_ptr<Device> deviceOrSkip() {
-  auto dev = Device::shared();
-  if (!dev) {
-    llvm::consumeError(dev.takeError());
-    return nullptr;
-  }
-  return *dev;
-}
-
-#define REQUIRE_DEVICE(dev)                                                    \
-  std::shared_ptr<Device> dev = deviceOrSkip();                                \
-  if (!dev)                                                                    \
-    GTEST_SKIP() << "no CUDA device";                                          \
-  if (auto t = dev->target(); !t) {                                            \
-    GTEST_SKIP() << errorOf(t.takeError());                                    \
-  }
-
-std::vector<float> randomMatrix(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 3.0f);
-  std::vector<float> x(rows * cols);
-  for (float &v : x)
-    v = normal(rng);
-  return x;
 }
 
 class APIDeviceQuantize : public ::testing::TestWithParam<const char *> {};
