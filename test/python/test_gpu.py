@@ -5,6 +5,8 @@ PyTorch or CuPy."""
 import numpy as np
 import pytest
 
+from conftest import cupy_gpu, torch_cuda
+
 nvfp4 = pytest.importorskip("nvfp4")
 
 RECIPES = [
@@ -17,23 +19,6 @@ RECIPES = [
     dict(rounding="stochastic", seed=3),
 ]
 NAMES = ("data", "scale", "amax", "data_t", "scale_t", "amax_t", "per_token_scale")
-
-
-def _torch_cuda():
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
-    if not torch.cuda.is_available():
-        pytest.skip("PyTorch sees no CUDA device")
-    return torch
-
-
-def _cupy():
-    cupy = pytest.importorskip("cupy", reason="CuPy is not installed")
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            pytest.skip("CuPy sees no CUDA device")
-    except cupy.cuda.runtime.CUDARuntimeError as e:
-        pytest.skip(f"CuPy sees no CUDA device: {e}")
-    return cupy
 
 
 def _input(rows=64, cols=256, seed=0):
@@ -55,7 +40,7 @@ def _compare(got, want, to_numpy):
 @pytest.mark.parametrize("kwargs", RECIPES)
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
 def test_torch_same_bytes_as_cpu(kwargs, dtype):
-    torch = _torch_cuda()
+    torch = torch_cuda()
     x = _input()
     xt = torch.from_numpy(x).to("cuda").to(getattr(torch, dtype))
     # The CPU reference sees the same stored values.
@@ -67,7 +52,7 @@ def test_torch_same_bytes_as_cpu(kwargs, dtype):
 
 
 def test_torch_on_a_side_stream():
-    torch = _torch_cuda()
+    torch = torch_cuda()
     x = _input(256, 4096, seed=7)
     want = nvfp4.quantize(x, recipe="per_token")
     s = torch.cuda.Stream()
@@ -79,7 +64,7 @@ def test_torch_on_a_side_stream():
 
 
 def test_torch_compiled_kernel_reused():
-    torch = _torch_cuda()
+    torch = torch_cuda()
     k = nvfp4.compile("per_token", target="cuda", input_dtype="bf16")
     assert k.image[:4] == b"\x7fELF"
     x = _input(32, 128)
@@ -90,7 +75,7 @@ def test_torch_compiled_kernel_reused():
 
 
 def test_torch_errors():
-    torch = _torch_cuda()
+    torch = torch_cuda()
     with pytest.raises(nvfp4.NVFP4Error, match="multiple of 16, got 100"):
         nvfp4.quantize(torch.zeros((4, 100), device="cuda"))
     with pytest.raises(nvfp4.NVFP4Error, match="expected a 2-D array"):
@@ -100,7 +85,7 @@ def test_torch_errors():
 
 
 def test_torch_dequantize():
-    torch = _torch_cuda()
+    torch = torch_cuda()
     x = _input(32, 64)
     q_cpu = nvfp4.quantize(x, recipe="per_token")
     want = nvfp4.dequantize(q_cpu)
@@ -113,7 +98,7 @@ def test_torch_dequantize():
 @pytest.mark.parametrize("kwargs", RECIPES[:4])
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_cupy_same_bytes_as_cpu(kwargs, dtype):
-    cupy = _cupy()
+    cupy = cupy_gpu()
     x = _input()
     xc = cupy.asarray(x).astype(dtype)
     want = nvfp4.quantize(x, input_dtype="fp32" if dtype == "float32" else "fp16", **kwargs)
