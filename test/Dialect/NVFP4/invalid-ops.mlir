@@ -138,6 +138,50 @@ func.func @grouped_scale_rows(%x: memref<40x64xbf16>, %splits: memref<4xi64>,
 
 // -----
 
+// With the group count unknown the verifier still knows the least any split
+// needs: the 256 rows rounded up to the 128-row tile (every group starts on
+// a fresh tile, so more rows with more groups).
+func.func @grouped_scale_rows_dynamic_splits(%x: memref<256x64xbf16>,
+    %splits: memref<?xi64>, %d: memref<256x32xi8>, %s: memref<128x4xf8E4M3FN>,
+    %a: memref<?xf32>) {
+  // expected-error @+1 {{expected scale of shape at least 256x4, got 128x4}}
+  nvfp4.grouped_quantize %x : memref<256x64xbf16> splits(%splits : memref<?xi64>)
+      recipe <per_tensor, sf_layout = 128x4>
+      rowwise(%d : memref<256x32xi8>, %s : memref<128x4xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}
+
+// -----
+
+// The linear layout has exactly M scale rows whatever the splits are.
+func.func @grouped_linear_scale_rows_dynamic_splits(%x: memref<40x64xbf16>,
+    %splits: memref<?xi64>, %d: memref<40x32xi8>, %s: memref<8x4xf8E4M3FN>,
+    %a: memref<?xf32>) {
+  // expected-error @+1 {{expected scale of shape 40x4, got 8x4}}
+  nvfp4.grouped_quantize %x : memref<40x64xbf16> splits(%splits : memref<?xi64>)
+      recipe <per_tensor>
+      rowwise(%d : memref<40x32xi8>, %s : memref<8x4xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}
+
+// -----
+
+// With the group count unknown, A's scales of a grouped GEMM need at least
+// M rows rounded up to 128.
+func.func @grouped_matmul_a_scale_dynamic_splits(%splits: memref<?xi64>,
+    %ad: memref<300x32xi8>, %as: memref<128x4xf8E4M3FN>, %aa: memref<?xf32>,
+    %bd: memref<?x256x32xi8>, %bs: memref<?x256x4xf8E4M3FN>, %ba: memref<?xf32>,
+    %out: memref<300x256xf16>) {
+  // expected-error @+1 {{expected a_scale of shape at least 384x4, got 128x4}}
+  nvfp4.grouped_matmul splits(%splits : memref<?xi64>)
+      a(%ad : memref<300x32xi8>, %as : memref<128x4xf8E4M3FN>, %aa : memref<?xf32>) recipe <per_tensor, sf_layout = 128x4>
+      b(%bd : memref<?x256x32xi8>, %bs : memref<?x256x4xf8E4M3FN>, %ba : memref<?xf32>) recipe <per_tensor, sf_layout = 128x4>
+      outs(%out : memref<300x256xf16>)
+  return
+}
+
+// -----
+
 // Per-tensor grouped amaxes are one per group.
 func.func @grouped_amax(%x: memref<40x64xbf16>, %splits: memref<4xi64>,
     %d: memref<40x32xi8>, %s: memref<40x4xf8E4M3FN>, %a: memref<1xf32>) {

@@ -106,3 +106,52 @@ func.func @f() attributes {r = #nvfp4.recipe<per_channel>} { return }
 // A preset after an override would silently undo the override.
 // expected-error @+1 {{recipe preset 'per_token' must come before the keys that override it}}
 func.func @f() attributes {r = #nvfp4.recipe<sf_layout = 128x4, per_token>} { return }
+
+// -----
+
+// The generic integer parser wraps -1 to 2^64 - 1; a seed is never negative.
+// expected-error @+1 {{expected seed to be an integer in [0, 2^64), got -1}}
+func.func @f() attributes {r = #nvfp4.recipe<rounding = stochastic<seed = -1>>} { return }
+
+// -----
+
+// expected-error @+1 {{expected seed to be an integer in [0, 2^64), got 18446744073709551616}}
+func.func @f() attributes {r = #nvfp4.recipe<rounding = stochastic<seed = 18446744073709551616>>} { return }
+
+// -----
+
+// Out-of-range values are reported as written, not wrapped to 4294967295.
+// expected-error @+1 {{expected e4m3_max to be 448 or 256, got -1}}
+func.func @f() attributes {r = #nvfp4.recipe<e4m3_max = -1>} { return }
+
+// -----
+
+// expected-error @+1 {{expected e4m3_max to be 448 or 256, got 4294967744}}
+func.func @f() attributes {r = #nvfp4.recipe<e4m3_max = 4294967744>} { return }
+
+// -----
+
+// expected-error @+1 {{expected window size 64, got -64}}
+func.func @f() attributes {r = #nvfp4.recipe<outer = window<-64>>} { return }
+
+// -----
+
+// expected-error @+1 {{expected rht16 sign mask to fit in 16 bits, got -1}}
+func.func @f() attributes {r = #nvfp4.recipe<transform = rht16<-1>, directions = [columnwise]>} { return }
+
+// -----
+
+// A repeated key would keep the first value's hidden fields (window 32
+// here), and the printed recipe would not read back as the same attribute.
+// expected-error @+1 {{recipe key 'outer' given twice}}
+func.func @f() attributes {r = #nvfp4.recipe<outer = window<32>, outer = tensor>} { return }
+
+// -----
+
+// expected-error @+1 {{recipe key 'rounding' given twice}}
+func.func @f() attributes {r = #nvfp4.recipe<per_token, rounding = stochastic<seed = 5>, rounding = nearest>} { return }
+
+// -----
+
+// expected-error @+1 {{expected e4m3_max to be 448 or 256}}
+func.func @f() attributes {r = #nvfp4.recipe<e4m3_max = big>} { return }

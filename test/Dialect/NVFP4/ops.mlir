@@ -135,3 +135,20 @@ func.func @columnwise_only_ragged_k(%x: memref<32x40xbf16>,
       columnwise(%dt : memref<40x16xi8>, %st : memref<40x2xf8E4M3FN>, %at : memref<40xf32>)
   return
 }
+
+// A strided layout that spells out the contiguous row-major strides is the
+// identity layout in other words; a buffer of exactly 2^62 bytes is the
+// largest accepted.
+// CHECK-LABEL: func.func @contiguous_strided_and_largest
+// CHECK: nvfp4.quantize %{{[a-z0-9_]+}} : memref<32x64xf32, strided<[64, 1]>> recipe <per_tensor>
+// CHECK: nvfp4.dequantize %{{[a-z0-9_]+}} : memref<576460752303423488x8xi8>
+func.func @contiguous_strided_and_largest(%x: memref<32x64xf32, strided<[64, 1]>>,
+    %d: memref<32x32xi8>, %s: memref<32x4xf8E4M3FN>, %a: memref<1xf32>,
+    %bd: memref<576460752303423488x8xi8>, %bs: memref<?x?xf8E4M3FN>,
+    %ba: memref<1xf32>, %y: memref<?x16xbf16>) {
+  nvfp4.quantize %x : memref<32x64xf32, strided<[64, 1]>> recipe <per_tensor>
+      rowwise(%d : memref<32x32xi8>, %s : memref<32x4xf8E4M3FN>, %a : memref<1xf32>)
+  nvfp4.dequantize %bd : memref<576460752303423488x8xi8>, %bs : memref<?x?xf8E4M3FN>,
+      %ba : memref<1xf32> recipe <per_tensor> to %y : memref<?x16xbf16>
+  return
+}

@@ -13,6 +13,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <type_traits>
+
 using namespace mlir;
 using namespace mlir::nvfp4;
 
@@ -28,6 +30,8 @@ std::string shapeStr(ArrayRef<int64_t> shape) {
       [&](int64_t d) {
         if (isDynamic(d))
           os << "?";
+        else if (d == kOverflow)
+          os << "<overflow>";
         else
           os << d;
       },
@@ -35,12 +39,64 @@ std::string shapeStr(ArrayRef<int64_t> shape) {
   return s;
 }
 
+int64_t elementBytes(MemRefType type) {
+  return type.getElementTypeBitWidth() / 8;
+}
+
+/// Whether `type` is laid out as the lowerings index it: contiguous and
+/// row-major, with no offset. A `strided` layout is accepted only when it
+/// spells out exactly those (static) strides.
+bool isContiguousRowMajor(MemRefType type) {
+  if (type.getLayout().isIdentity())
+    return true;
+  if (!isa<StridedLayoutAttr>(type.getLayout()))
+    return false;
+  SmallVector<int64_t> strides, canonicalStrides;
+  int64_t offset, canonicalOffset;
+  auto canonical = MemRefType::get(type.getShape(), type.getElementType());
+  if (failed(type.getStridesAndOffset(strides, offset)) ||
+      failed(canonical.getStridesAndOffset(canonicalStrides, canonicalOffset)))
+    return false;
+  return offset == 0 && strides == canonicalStrides &&
+         llvm::none_of(strides, isDynamic);
+}
+
+/// Checks what every buffer operand must satisfy for the lowerings to take
+/// it, whatever the op: a contiguous row-major layout, the default memory
+/// space (the CPU lowering indexes host pointers, the GPU one passes them to
+/// kernels), and at most `kMaxBufferBytes` bytes in its static dimensions.
+LogicalResult checkBuffers(Operation *op,
+                           ArrayRef<std::pair<StringRef, Value>> namedBuffers) {
+  for (auto [what, value] : namedBuffers) {
+    if (!value)
+      continue;
+    auto type = cast<MemRefType>(value.getType());
+    if (!isContiguousRowMajor(type))
+      return op->emitOpError()
+             << "expected " << what
+             << " to have a contiguous row-major layout, got " << type;
+    if (type.getMemorySpace())
+      return op->emitOpError() << "expected " << what
+                               << " in the default memory space, got " << type;
+    if (staticBytes(type.getShape(), elementBytes(type)) > kMaxBufferBytes)
+      return op->emitOpError() << "expected " << what
+                               << " to hold at most 2^62 bytes, got " << type;
+  }
+  return success();
+}
+
 /// Checks `value`'s memref shape against `expected`, skipping dimensions
 /// that are dynamic on either side. With `atLeast`, a static dimension may
-/// exceed the expected size (buffers sized by an upper bound).
+/// exceed the expected size (buffers sized by an upper bound). The expected
+/// shape itself must fit the byte bound, even where `value` is dynamic: the
+/// lowerings size and index the buffer by it.
 LogicalResult checkShape(Operation *op, StringRef what, Value value,
                          ArrayRef<int64_t> expected, bool atLeast = false) {
   auto type = cast<MemRefType>(value.getType());
+  if (staticBytes(expected, elementBytes(type)) > kMaxBufferBytes)
+    return op->emitOpError() << "expected " << what
+                             << " to hold at most 2^62 bytes, got required "
+                             << "shape " << shapeStr(expected);
   ArrayRef<int64_t> actual = type.getShape();
   if (actual.size() != expected.size())
     return op->emitOpError() << "expected " << what << " to have rank "
@@ -116,6 +172,18 @@ LogicalResult verifyQuantizeCommon(OpTy op, Outputs &row, Outputs &col,
   RecipeAttr recipe = op.getRecipe();
   row = {op.getData(), op.getScale(), op.getAmax()};
   col = {op.getDataT(), op.getScaleT(), op.getAmaxT()};
+  if (failed(checkBuffers(op, {{"input", op.getInput()},
+                               {"data", row.data},
+                               {"scale", row.scale},
+                               {"amax", row.amax},
+                               {"data_t", col.data},
+                               {"scale_t", col.scale},
+                               {"amax_t", col.amax}})))
+    return failure();
+  if constexpr (std::is_same_v<OpTy, GroupedQuantizeOp>) {
+    if (failed(checkBuffers(op, {{"splits", op.getSplits()}})))
+      return failure();
+  }
   if (failed(checkDirections(op, recipe, row, col)))
     return failure();
   m = dim(op.getInput(), 0);
@@ -202,6 +270,11 @@ LogicalResult GroupedQuantizeOp::verify() {
 
 LogicalResult DequantizeOp::verify() {
   RecipeAttr recipe = getRecipe();
+  if (failed(checkBuffers(*this, {{"data", getData()},
+                                  {"scale", getScale()},
+                                  {"amax", getAmax()},
+                                  {"output", getOutput()}})))
+    return failure();
   int64_t rows = dim(getOutput(), 0), cols = dim(getOutput(), 1);
   if (failed(checkMultipleOf16(*this, "quantized dimension (output dim 1)",
                                cols)))
@@ -222,6 +295,15 @@ namespace {
 /// Checks what both matmul forms share: the operand recipes and K.
 template <typename OpTy>
 LogicalResult verifyMatmulCommon(OpTy op, int64_t &k) {
+  SmallVector<std::pair<StringRef, Value>> buffers{
+      {"a_data", op.getAData()},   {"a_scale", op.getAScale()},
+      {"a_amax", op.getAAmax()},   {"b_data", op.getBData()},
+      {"b_scale", op.getBScale()}, {"b_amax", op.getBAmax()},
+      {"bias", op.getBias()},      {"output", op.getOutput()}};
+  if constexpr (std::is_same_v<OpTy, GroupedMatmulOp>)
+    buffers.push_back({"splits", op.getSplits()});
+  if (failed(checkBuffers(op, buffers)))
+    return failure();
   for (auto [name, recipe] : {std::pair{"a_recipe", op.getARecipe()},
                               std::pair{"b_recipe", op.getBRecipe()}}) {
     if (recipe.getSfLayout() != ScaleLayout::Swizzle128x4)
@@ -231,7 +313,12 @@ LogicalResult verifyMatmulCommon(OpTy op, int64_t &k) {
              << stringifyScaleLayout(recipe.getSfLayout());
   }
   int64_t kHalf = dim(op.getAData(), 1);
-  k = isDynamic(kHalf) ? kDynamic : 2 * kHalf;
+  // K counts E2M1 values, two per byte: bound it like a size so that
+  // `2 * kHalf` and the shapes derived from K stay in int64.
+  k = mulSize(kHalf, 2);
+  if (!isDynamic(k) && k > kMaxBufferBytes)
+    return op.emitOpError() << "expected K (2 x a_data dim 1) to be at most "
+                            << "2^62, got 2 x " << kHalf;
   return checkMultipleOf16(op, "K (2 x a_data dim 1)", k);
 }
 } // namespace

@@ -11,6 +11,9 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <type_traits>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -217,6 +220,29 @@ ParseResult parseShape(AsmParser &p, SmallVectorImpl<int64_t> &dims) {
                               /*withTrailingX=*/false);
 }
 
+/// Parses a non-negative integer that fits in `out`. The generic
+/// `parseInteger` wraps `-1` to the type's maximum, so range errors are
+/// reported here, with the value as written: `expected <expected>, got -1`.
+template <typename IntT>
+ParseResult parseUnsigned(AsmParser &p, IntT &out, const Twine &expected) {
+  static_assert(std::is_unsigned_v<IntT>);
+  SMLoc loc = p.getCurrentLocation();
+  APInt value;
+  OptionalParseResult parsed = p.parseOptionalInteger(value);
+  if (!parsed.has_value())
+    return p.emitError(loc) << "expected " << expected;
+  if (failed(*parsed))
+    return failure();
+  // The parser's APInt is signed with a leading zero bit for non-negative
+  // values, so the active bits of a non-negative value are its unsigned
+  // width.
+  if (value.isNegative() || value.getActiveBits() > sizeof(IntT) * 8)
+    return p.emitError(loc) << "expected " << expected << ", got "
+                            << llvm::toString(value, 10, /*Signed=*/true);
+  out = static_cast<IntT>(value.getZExtValue());
+  return success();
+}
+
 ParseResult parseValue(AsmParser &p, StringRef key, Fields &f) {
   SMLoc loc = p.getCurrentLocation();
   auto bad = [&](StringRef expected) {
@@ -232,7 +258,7 @@ ParseResult parseValue(AsmParser &p, StringRef key, Fields &f) {
       return bad("tensor, row or window<64>");
     f.outer = *v;
     if (f.outer == OuterGroup::Window && succeeded(p.parseOptionalLess())) {
-      if (p.parseInteger(f.window) || p.parseGreater())
+      if (parseUnsigned(p, f.window, "window size 64") || p.parseGreater())
         return failure();
     }
     return success();
@@ -291,7 +317,7 @@ ParseResult parseValue(AsmParser &p, StringRef key, Fields &f) {
     return success();
   }
   if (key == "e4m3_max") {
-    if (p.parseInteger(f.e4m3Max))
+    if (parseUnsigned(p, f.e4m3Max, "e4m3_max to be 448 or 256"))
       return failure();
     return success();
   }
@@ -305,7 +331,8 @@ ParseResult parseValue(AsmParser &p, StringRef key, Fields &f) {
     f.rounding = Rounding::Stochastic;
     if (succeeded(p.parseOptionalLess())) {
       if (p.parseKeyword("seed") || p.parseEqual() ||
-          p.parseInteger(f.seed) || p.parseGreater())
+          parseUnsigned(p, f.seed, "seed to be an integer in [0, 2^64)") ||
+          p.parseGreater())
         return failure();
     }
     return success();
@@ -319,7 +346,8 @@ ParseResult parseValue(AsmParser &p, StringRef key, Fields &f) {
       return bad("none or rht16<MASK>");
     f.transform = Transform::RHT16;
     if (succeeded(p.parseOptionalLess())) {
-      if (p.parseInteger(f.rhtMask) || p.parseGreater())
+      if (parseUnsigned(p, f.rhtMask, "rht16 sign mask to fit in 16 bits") ||
+          p.parseGreater())
         return failure();
     }
     return success();
@@ -351,6 +379,10 @@ Attribute RecipeAttr::parse(AsmParser &p, Type) {
   if (p.parseLess())
     return {};
   bool first = true;
+  // A key given twice would leave the first value's hidden fields behind
+  // (`outer = window<32>, outer = tensor` keeps window 32), so the printed
+  // recipe would not read back as the same attribute.
+  llvm::StringSet<> seen;
   if (failed(p.parseOptionalGreater())) {
     do {
       SMLoc loc = p.getCurrentLocation();
@@ -374,6 +406,9 @@ Attribute RecipeAttr::parse(AsmParser &p, Type) {
           return {};
         }
         f = it->make();
+      } else if (!seen.insert(key).second) {
+        p.emitError(loc) << "recipe key '" << key << "' given twice";
+        return {};
       } else if (failed(parseValue(p, key, f))) {
         return {};
       }

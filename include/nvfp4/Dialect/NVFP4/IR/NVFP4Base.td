@@ -30,6 +30,13 @@ def NVFP4_Dialect : Dialect {
                 %scale : memref<128x256xf8E4M3FN>,
                 %amax : memref<128xf32>)
     ```
+
+    Every buffer operand is contiguous row-major (the identity layout, or a
+    `strided` layout with exactly those static strides and offset 0), in
+    the default memory space, and at most 2^62 bytes in its static
+    dimensions; so is every buffer shape the verifiers derive from the
+    others (padded scale matrices, grouped scale rows). Element and byte
+    counts of verified IR therefore fit in int64 in every lowering.
   }];
   let useDefaultAttributePrinterParser = 1;
 }
