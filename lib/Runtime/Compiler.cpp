@@ -20,6 +20,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
 
 #include <cstring>
 #include <dlfcn.h>
@@ -58,6 +61,47 @@ StringRef operationName(Operation op) {
   return "?";
 }
 
+/// `<toolkit>/bin/ptxas --version`, run once per process and toolkit (no
+/// shell, 10 s at most): kernels are bound to the exact assembler that
+/// built them, so a toolkit upgraded in place never serves old cubins.
+llvm::Expected<std::string> ptxasVersion(StringRef toolkit) {
+  static std::mutex mutex;
+  static auto *versions =
+      new std::map<std::string, std::pair<bool, std::string>>();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [it, inserted] = versions->try_emplace(toolkit.str());
+  if (inserted) {
+    it->second = [&]() -> std::pair<bool, std::string> {
+      std::string ptxas = (toolkit + "/bin/ptxas").str();
+      if (!llvm::sys::fs::can_execute(ptxas))
+        return {false, "cannot run " + ptxas};
+      llvm::SmallString<128> out;
+      if (llvm::sys::fs::createTemporaryFile("nvfp4-ptxas-version", "txt",
+                                             out))
+        return {false, "cannot create a temporary file for ptxas --version"};
+      llvm::FileRemover remover(out);
+      std::optional<StringRef> redirects[] = {StringRef(), StringRef(out),
+                                              StringRef()};
+      std::string message;
+      int rc = llvm::sys::ExecuteAndWait(ptxas, {ptxas, "--version"},
+                                         std::nullopt, redirects,
+                                         /*SecondsToWait=*/10, 0, &message);
+      if (rc != 0)
+        return {false, ptxas + " --version failed (exit code " +
+                           std::to_string(rc) +
+                           (message.empty() ? "" : ": " + message) + ")"};
+      auto text = llvm::MemoryBuffer::getFile(out, /*IsText=*/true);
+      if (!text || (*text)->getBufferSize() > 64 * 1024 ||
+          (*text)->getBuffer().trim().empty())
+        return {false, ptxas + " --version printed no version"};
+      return {true, (*text)->getBuffer().trim().str()};
+    }();
+  }
+  if (!it->second.first)
+    return makeError(it->second.second);
+  return it->second.second;
+}
+
 /// The in-memory key of a GEMM: recipes are uniqued attributes, so their
 /// addresses identify them; alpha by its bits.
 using MatmulKey =
@@ -82,6 +126,11 @@ struct Compiler::Impl {
   std::unique_ptr<HostRunner> host;
   std::unique_ptr<GPURunner> gpu;
   std::optional<DiskCache> disk;
+  /// Why `disk` is empty (empty while it is in use).
+  std::string diskDisabledReason;
+  /// The ptxas version text in every disk key (GPU targets with a disk
+  /// cache).
+  std::string ptxas;
   /// Guards `memory` and every use of the MLIRContext for compilation.
   std::mutex mutex;
   std::map<std::tuple<const void *, int, int>, CompiledRecipe> memory;
@@ -93,7 +142,7 @@ struct Compiler::Impl {
   std::string keyPrefix(Operation op) const {
     return "nvfp4-kernel\n" + version() + "\ntarget " + target +
            "\nformat " + options.format + "\ntoolkit " + options.toolkit +
-           "\nop " + operationName(op).str();
+           "\nptxas " + ptxas + "\nop " + operationName(op).str();
   }
 
   /// `result` (key set) from the disk cache, or compiled by `build` and
@@ -150,13 +199,26 @@ Compiler::create(StringRef target, CompilerOptions options) {
   if (!gpu)
     return gpu.takeError();
   impl.gpu = std::move(*gpu);
-  if (options.diskCache) {
+  impl.diskDisabledReason = [&]() -> std::string {
+    if (!options.diskCache)
+      return "disabled by CompilerOptions::diskCache";
     std::optional<std::string> dir =
         options.cacheDirectory.empty() ? DiskCache::defaultDirectory()
                                        : options.cacheDirectory;
-    if (dir)
-      impl.disk.emplace(*dir);
-  }
+    if (!dir)
+      return "disabled by NVFP4_DISABLE_DISK_CACHE or NVFP4_CACHE_DIR, or no "
+             "home directory";
+    auto version = ptxasVersion(options.toolkit);
+    if (!version)
+      return "cannot identify the toolkit: " +
+             llvm::toString(version.takeError());
+    auto cache = DiskCache::open(*dir);
+    if (!cache)
+      return llvm::toString(cache.takeError());
+    impl.ptxas = std::move(*version);
+    impl.disk.emplace(std::move(*cache));
+    return "";
+  }();
   return compiler;
 }
 
@@ -185,6 +247,9 @@ HostRunner *Compiler::hostRunner() { return impl->host.get(); }
 GPURunner *Compiler::gpuRunner() { return impl->gpu.get(); }
 const DiskCache *Compiler::diskCache() const {
   return impl->disk ? &*impl->disk : nullptr;
+}
+const std::string &Compiler::diskCacheDisabledReason() const {
+  return impl->diskDisabledReason;
 }
 
 std::string Compiler::version() {

@@ -2,12 +2,15 @@
 //
 // Entry layout (little endian):
 //   header:  magic "NVFP4KC\0" | u32 format version | u64 payload length |
-//            u64 xxh3 checksum of the payload
+//            32-byte HMAC-SHA256, under the directory's secret, of the
+//            first 20 header bytes followed by the payload
 //   payload: u32 key length, key | u32 kernel count, per kernel
 //            (u32 length, name | u32 length, work | u8 columnwise |
 //             i64 threads, tileM, tileN, maxM, sharedBytes) |
 //            u64 image length, image
-// The full key is stored so a hash collision of file names reads as a miss.
+// The full key is stored (and covered by the MAC) so a hash collision of file
+// names, or another key's entry copied under this name, reads as a miss.
+// Nothing is parsed before the MAC has been checked.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,14 +20,20 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SHA256.h"
-#include "llvm/Support/xxhash.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -34,8 +43,11 @@ using ::nvfp4::detail::makeError;
 
 constexpr char kMagic[8] = {'N', 'V', 'F', 'P', '4', 'K', 'C', '\0'};
 /// Bumped whenever the entry layout changes.
-constexpr uint32_t kFormatVersion = 2;
-constexpr size_t kHeaderSize = 8 + 4 + 8 + 8;
+/// 3: the xxh3 checksum became a keyed MAC.
+constexpr uint32_t kFormatVersion = 3;
+constexpr size_t kMacOffset = 8 + 4 + 8;
+constexpr size_t kMacSize = 32;
+constexpr size_t kHeaderSize = kMacOffset + kMacSize;
 
 class Writer {
 public:
@@ -131,6 +143,201 @@ std::optional<std::string> DiskCache::defaultDirectory() {
   return std::string(path);
 }
 
+namespace {
+/// HMAC-SHA256 (RFC 2104) of the concatenation of `parts`.
+DiskCache::Secret mac(const DiskCache::Secret &secret,
+                      std::initializer_list<StringRef> parts) {
+  constexpr size_t kBlock = 64;
+  std::array<uint8_t, kBlock> inner, outer;
+  for (size_t i = 0; i < kBlock; ++i) {
+    uint8_t k = i < secret.size() ? secret[i] : 0;
+    inner[i] = k ^ 0x36;
+    outer[i] = k ^ 0x5c;
+  }
+  SHA256 h;
+  h.update(inner);
+  for (StringRef part : parts)
+    h.update(part);
+  std::array<uint8_t, 32> innerHash = h.final();
+  h.init();
+  h.update(outer);
+  h.update(innerHash);
+  return h.final();
+}
+
+/// Compares without an early exit, so timing says nothing about the MAC.
+bool equalMacs(ArrayRef<uint8_t> a, ArrayRef<uint8_t> b) {
+  if (a.size() != b.size())
+    return false;
+  uint8_t diff = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+std::string modeText(mode_t mode) {
+  std::string s;
+  raw_string_ostream(s) << format("0%03o", unsigned(mode & 07777));
+  return s;
+}
+
+/// Reads exactly `size` bytes from `fd`.
+bool readAll(int fd, char *data, size_t size) {
+  while (size) {
+    ssize_t n = ::read(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+bool writeAll(int fd, const char *data, size_t size) {
+  while (size) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+/// Closes a descriptor on every path out of a scope.
+struct FileDescriptor {
+  explicit FileDescriptor(int fd) : fd(fd) {}
+  ~FileDescriptor() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  FileDescriptor(const FileDescriptor &) = delete;
+  FileDescriptor &operator=(const FileDescriptor &) = delete;
+  int fd;
+};
+
+/// The directory is the cache's trust anchor: whoever can write it can
+/// replace entries and the secret, so only the user may.
+Error checkDirectory(StringRef dir) {
+  FileDescriptor fd(::open(dir.str().c_str(),
+                           O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct stat st;
+  if (fd.fd < 0 || ::fstat(fd.fd, &st) != 0)
+    return makeError("cannot open the kernel cache directory " + dir + ": " +
+                     std::strerror(errno));
+  if (st.st_uid != ::geteuid())
+    return makeError("kernel cache directory " + dir + " is owned by uid " +
+                     Twine(st.st_uid) + ", expected the current user (uid " +
+                     Twine(::geteuid()) + ")");
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return makeError("kernel cache directory " + dir +
+                     " is writable by group or others (mode " +
+                     modeText(st.st_mode) + ", expected at most 0755)");
+  return Error::success();
+}
+
+/// Reads the secret; none (no error) when the file does not exist yet.
+Expected<std::optional<DiskCache::Secret>> readSecret(const std::string &path) {
+  FileDescriptor fd(
+      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno == ENOENT)
+      return std::nullopt;
+    return makeError("cannot open the kernel cache secret " + path + ": " +
+                     std::strerror(errno));
+  }
+  struct stat st;
+  if (::fstat(fd.fd, &st) != 0)
+    return makeError("cannot stat the kernel cache secret " + path + ": " +
+                     std::strerror(errno));
+  DiskCache::Secret secret;
+  if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & 07777) != 0600 || uint64_t(st.st_size) != secret.size())
+    return makeError("kernel cache secret " + path +
+                     " must be a regular 0600 file of " + Twine(secret.size()) +
+                     " bytes owned by uid " + Twine(::geteuid()) +
+                     ", found mode " + modeText(st.st_mode) + ", uid " +
+                     Twine(st.st_uid) + ", " + Twine(st.st_size) + " bytes");
+  if (!readAll(fd.fd, reinterpret_cast<char *>(secret.data()), secret.size()))
+    return makeError("cannot read the kernel cache secret " + path);
+  return secret;
+}
+
+/// Writes a fresh random secret to a private temporary file and links it
+/// into place; link(2) never replaces, so concurrent first users agree on
+/// whichever secret was linked first.
+Error createSecret(StringRef dir, const std::string &path) {
+  DiskCache::Secret secret;
+  size_t filled = 0;
+  while (filled < secret.size()) {
+    ssize_t n = ::getrandom(secret.data() + filled, secret.size() - filled, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return makeError(Twine("cannot draw a kernel cache secret: ") +
+                       std::strerror(errno));
+    filled += size_t(n);
+  }
+  SmallString<256> temp;
+  int rawFd;
+  if (std::error_code ec = sys::fs::createUniqueFile(
+          path + ".%%%%%%%%.tmp", rawFd, temp, sys::fs::OF_None,
+          sys::fs::owner_read | sys::fs::owner_write))
+    return makeError("cannot create the kernel cache secret in " + dir + ": " +
+                     ec.message());
+  bool written;
+  {
+    FileDescriptor fd(rawFd);
+    written = ::fchmod(fd.fd, 0600) == 0 &&
+              writeAll(fd.fd, reinterpret_cast<const char *>(secret.data()),
+                       secret.size()) &&
+              ::fsync(fd.fd) == 0;
+  }
+  int linked = written ? ::link(temp.c_str(), path.c_str()) : -1;
+  int linkErrno = errno;
+  sys::fs::remove(temp);
+  if (!written)
+    return makeError("cannot write the kernel cache secret in " + dir);
+  if (linked != 0 && linkErrno != EEXIST)
+    return makeError("cannot create the kernel cache secret " + path + ": " +
+                     std::strerror(linkErrno));
+  return Error::success();
+}
+} // namespace
+
+Expected<DiskCache> DiskCache::open(StringRef directory) {
+  std::string dir = directory.str();
+  if (!sys::fs::exists(dir)) {
+    if (std::error_code ec =
+            sys::fs::create_directories(dir, /*IgnoreExisting=*/true,
+                                        sys::fs::owner_all))
+      return makeError("cannot create the kernel cache directory " + dir +
+                       ": " + ec.message());
+    // The umask may have taken bits away; it never adds any, but make the
+    // mode exact anyway.
+    ::chmod(dir.c_str(), 0700);
+  }
+  if (Error e = checkDirectory(dir))
+    return std::move(e);
+  SmallString<256> path(dir);
+  sys::path::append(path, kSecretFileName);
+  std::string secretFile(path);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto secret = readSecret(secretFile);
+    if (!secret)
+      return secret.takeError();
+    if (*secret)
+      return DiskCache(dir, **secret);
+    if (Error e = createSecret(dir, secretFile))
+      return std::move(e);
+  }
+  return makeError("cannot create the kernel cache secret " + secretFile);
+}
+
 std::string DiskCache::pathFor(StringRef key) const {
   std::array<uint8_t, 32> digest = SHA256::hash(arrayRefFromStringRef(key));
   SmallString<256> path(dir);
@@ -140,7 +347,14 @@ std::string DiskCache::pathFor(StringRef key) const {
   return std::string(path);
 }
 
-std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value) {
+std::string DiskCache::secretPath() const {
+  SmallString<256> path(dir);
+  sys::path::append(path, kSecretFileName);
+  return std::string(path);
+}
+
+std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value,
+                                 const Secret &secret) {
   Writer payload;
   payload.str(key);
   payload.u32(uint32_t(value.kernels.size()));
@@ -158,24 +372,27 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value) {
   entry.out.append(kMagic, sizeof(kMagic));
   entry.u32(kFormatVersion);
   entry.u64(payload.out.size());
-  entry.u64(xxh3_64bits(payload.out));
+  Secret tag = mac(secret, {entry.out, payload.out});
+  entry.out.append(tag.begin(), tag.end());
   entry.out += payload.out;
   return std::move(entry.out);
 }
 
-std::optional<CompiledQuantize> DiskCache::deserialize(StringRef key,
-                                                       StringRef bytes) {
+std::optional<CompiledQuantize>
+DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
   if (bytes.size() < kHeaderSize ||
       bytes.substr(0, sizeof(kMagic)) != StringRef(kMagic, sizeof(kMagic)))
     return std::nullopt;
-  Reader header(bytes.substr(sizeof(kMagic), kHeaderSize - sizeof(kMagic)));
+  Reader header(bytes.substr(sizeof(kMagic), kMacOffset - sizeof(kMagic)));
   uint32_t version;
-  uint64_t length, checksum;
-  if (!header.u32(version) || !header.u64(length) || !header.u64(checksum) ||
+  uint64_t length;
+  if (!header.u32(version) || !header.u64(length) ||
       version != kFormatVersion || length != bytes.size() - kHeaderSize)
     return std::nullopt;
   StringRef payload = bytes.substr(kHeaderSize);
-  if (xxh3_64bits(payload) != checksum)
+  Secret expected = mac(secret, {bytes.substr(0, kMacOffset), payload});
+  if (!equalMacs(expected,
+                 arrayRefFromStringRef(bytes.substr(kMacOffset, kMacSize))))
     return std::nullopt;
   Reader r(payload);
   std::string storedKey;
@@ -206,33 +423,48 @@ std::optional<CompiledQuantize> DiskCache::deserialize(StringRef key,
 
 std::optional<CompiledQuantize> DiskCache::load(StringRef key) const {
   std::string path = pathFor(key);
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
-                                      /*RequiresNullTerminator=*/false);
-  if (!buffer)
+  // O_NOFOLLOW: a symbolic link is never an entry. O_NONBLOCK: opening a
+  // FIFO must not wait for a writer (it is then rejected as not regular).
+  FileDescriptor fd(
+      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno != ENOENT)
+      ::unlink(path.c_str());
     return std::nullopt;
-  std::optional<CompiledQuantize> value =
-      deserialize(key, (*buffer)->getBuffer());
-  // A damaged entry is never trusted; removing it lets the recompiled one
-  // take its place (a concurrent writer's rename wins either way).
+  }
+  struct stat st;
+  std::optional<CompiledQuantize> value;
+  if (::fstat(fd.fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_uid == ::geteuid() && st.st_size >= 0 &&
+      uint64_t(st.st_size) <= kMaxEntryBytes) {
+    std::string bytes(size_t(st.st_size), '\0');
+    if (readAll(fd.fd, bytes.data(), bytes.size()))
+      value = deserialize(key, bytes, secret);
+  }
+  // A damaged or foreign entry is never trusted; removing it lets the
+  // recompiled one take its place (a concurrent writer's rename wins either
+  // way). The directory is the user's, so removing a name in it is safe;
+  // unlink(2) also takes FIFOs and device nodes, which sys::fs::remove
+  // refuses.
   if (!value)
-    sys::fs::remove(path);
+    ::unlink(path.c_str());
   return value;
 }
 
 Error DiskCache::store(StringRef key, const CompiledQuantize &value) const {
-  if (std::error_code ec = sys::fs::create_directories(dir))
-    return makeError("cannot create the kernel cache directory " + dir + ": " +
-                     ec.message());
   std::string path = pathFor(key);
   SmallString<256> temp;
   int fd;
-  if (std::error_code ec =
-          sys::fs::createUniqueFile(path + ".%%%%%%%%.tmp", fd, temp))
+  if (std::error_code ec = sys::fs::createUniqueFile(
+          path + ".%%%%%%%%.tmp", fd, temp, sys::fs::OF_None,
+          sys::fs::owner_read | sys::fs::owner_write))
     return makeError("cannot create a file in the kernel cache directory " +
                      dir + ": " + ec.message());
+  // Exactly 0600 whatever the umask.
+  ::fchmod(fd, 0600);
   {
     raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << serialize(key, value);
+    os << serialize(key, value, secret);
     os.close();
     if (os.has_error()) {
       std::string message = os.error().message();

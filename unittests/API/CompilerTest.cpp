@@ -19,6 +19,7 @@
 #include <cstring>
 #include <atomic>
 #include <fstream>
+#include <sys/stat.h>
 #include <thread>
 
 using namespace nvfp4;
@@ -231,11 +232,141 @@ TEST(Compiler, DamagedDiskEntriesAreRecompiled) {
   }
 }
 
+/// Entries someone else wrote into the cache (issue 17's forgeries) are
+/// recompiled, never loaded: another recipe's genuine kernels under this
+/// key, an altered cubin, 64 bytes of 0xAA as the image and a fake kernel
+/// list, each under a secret that is not this cache's.
+TEST(Compiler, ForgedDiskEntriesAreRecompiled) {
+  TempDir dir;
+  std::string path, otherPath, key;
+  CompiledQuantize genuine;
+  {
+    auto compiler = makeGPUCompiler(dir.path);
+    ASSERT_TRUE(compiler);
+    ASSERT_NE(compiler->diskCache(), nullptr)
+        << compiler->diskCacheDisabledReason();
+    auto compiled = compiler->compile("per_tensor", ElementType::F32);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    auto other = compiler->compile("per_token", ElementType::F32);
+    ASSERT_TRUE(bool(other)) << errorOf(other.takeError());
+    key = compiled->key;
+    path = compiler->diskCache()->pathFor(key);
+    otherPath = compiler->diskCache()->pathFor(other->key);
+    genuine = *compiled->code;
+  }
+  auto contents = [](const std::string &file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  std::string good = contents(path);
+  DiskCache::Secret guessed;
+  guessed.fill(0);
+  CompiledQuantize altered = genuine;
+  altered.image[altered.image.size() / 2] ^= 1;
+  CompiledQuantize pattern = genuine;
+  pattern.image.assign(64, char(0xAA));
+  CompiledQuantize fakeKernels = genuine;
+  fakeKernels.kernels.resize(1);
+  fakeKernels.kernels[0].name = "attacker_kernel";
+  for (const std::string &forged :
+       {contents(otherPath), DiskCache::serialize(key, altered, guessed),
+        DiskCache::serialize(key, pattern, guessed),
+        DiskCache::serialize(key, fakeKernels, guessed)}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << forged;
+    auto compiler = makeGPUCompiler(dir.path);
+    ASSERT_TRUE(compiler);
+    auto compiled = compiler->compile("per_tensor", ElementType::F32);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    EXPECT_EQ(compiled->source, CacheSource::Compiled);
+    EXPECT_EQ(compiled->code->image, genuine.image);
+    EXPECT_EQ(compiled->code->kernels.size(), genuine.kernels.size());
+    EXPECT_EQ(contents(path), good);
+  }
+}
+
+/// A cache directory others can write is not used; compiling still works.
+TEST(Compiler, UntrustedCacheDirectoryFallsBackToCompiling) {
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path.c_str(), 0777), 0);
+  auto compiler = makeGPUCompiler(dir.path);
+  ASSERT_TRUE(compiler);
+  EXPECT_EQ(compiler->diskCache(), nullptr);
+  EXPECT_NE(compiler->diskCacheDisabledReason().find(
+                "is writable by group or others"),
+            std::string::npos)
+      << compiler->diskCacheDisabledReason();
+  auto compiled = compiler->compile("per_tensor", ElementType::F32);
+  ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+  EXPECT_EQ(compiled->source, CacheSource::Compiled);
+  std::error_code ec;
+  EXPECT_TRUE(llvm::sys::fs::directory_iterator(dir.path, ec) ==
+              llvm::sys::fs::directory_iterator());
+}
+
+/// A fake toolkit whose ptxas prints `script`'s output.
+std::string fakeToolkit(const std::string &root, const std::string &name,
+                        const std::string &script) {
+  std::string bin = root + "/" + name + "/bin";
+  EXPECT_FALSE(llvm::sys::fs::create_directories(bin));
+  std::ofstream(bin + "/ptxas") << "#!/bin/sh\n" << script << "\n";
+  EXPECT_EQ(::chmod((bin + "/ptxas").c_str(), 0755), 0);
+  return root + "/" + name;
+}
+
+/// Entries are bound to the exact assembler: the key holds what
+/// `ptxas --version` prints, and a ptxas that prints nothing turns the disk
+/// cache off.
+TEST(Compiler, KeysNameThePtxasVersion) {
+  TempDir dir;
+  auto keyWith = [&](const std::string &toolkit, bool expectDisk) {
+    CompilerOptions options;
+    options.cacheDirectory = dir.path + "/cache";
+    options.toolkit = toolkit;
+    auto compiler = Compiler::create("sm_100a", options);
+    EXPECT_TRUE(bool(compiler)) << errorOf(compiler.takeError());
+    if (!compiler)
+      return std::string();
+    EXPECT_EQ((*compiler)->diskCache() != nullptr, expectDisk)
+        << (*compiler)->diskCacheDisabledReason();
+    auto recipe = (*compiler)->parseRecipe("per_tensor");
+    EXPECT_TRUE(bool(recipe));
+    return (*compiler)->cacheKey(*recipe, ElementType::F32,
+                                 Operation::Quantize);
+  };
+  std::string one = keyWith(
+      fakeToolkit(dir.path, "one", "echo 'ptxas fake, release 1.0'"), true);
+  EXPECT_NE(one.find("\nptxas ptxas fake, release 1.0\n"), std::string::npos)
+      << one;
+  std::string two = keyWith(
+      fakeToolkit(dir.path, "two", "echo 'ptxas fake, release 2.0'"), true);
+  EXPECT_NE(two.find("\nptxas ptxas fake, release 2.0\n"), std::string::npos)
+      << two;
+
+  CompilerOptions options;
+  options.cacheDirectory = dir.path + "/cache";
+  for (const char *script : {"exit 3", "true"}) {
+    options.toolkit = fakeToolkit(dir.path, script[0] == 'e' ? "fails" : "mute",
+                                  script);
+    auto compiler = Compiler::create("sm_100a", options);
+    ASSERT_TRUE(bool(compiler)) << errorOf(compiler.takeError());
+    EXPECT_EQ((*compiler)->diskCache(), nullptr);
+    EXPECT_NE((*compiler)->diskCacheDisabledReason().find("--version"),
+              std::string::npos)
+        << (*compiler)->diskCacheDisabledReason();
+  }
+
+  // The installed toolkit's own version text.
+  std::string real = keyWith(CompilerOptions().toolkit, true);
+  EXPECT_NE(real.find("\nptxas ptxas: NVIDIA"), std::string::npos) << real;
+}
+
 TEST(Compiler, DiskCacheCanBeDisabled) {
   TempDir dir;
   auto compiler = makeGPUCompiler(dir.path, /*disk=*/false);
   ASSERT_TRUE(compiler);
   EXPECT_EQ(compiler->diskCache(), nullptr);
+  EXPECT_EQ(compiler->diskCacheDisabledReason(),
+            "disabled by CompilerOptions::diskCache");
   auto compiled = compiler->compile("per_tensor", ElementType::F32);
   ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
   std::error_code ec;

@@ -110,6 +110,12 @@ public:
   /// The disk cache in use, if any.
   const DiskCache *diskCache() const;
 
+  /// Why diskCache() is null: disabled by options or the environment, an
+  /// untrusted directory or secret (DiskCache::open's error), or a ptxas
+  /// whose version cannot be read. Empty while a disk cache is in use, and
+  /// for the cpu target (which never has one).
+  const std::string &diskCacheDisabledReason() const;
+
   /// The cache key of a compilation (exposed for tests).
   std::string cacheKey(mlir::nvfp4::RecipeAttr recipe, ElementType type,
                        Operation op) const;
