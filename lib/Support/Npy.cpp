@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Support/Npy.h"
+#include "nvfp4/Support/File.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -19,9 +20,9 @@
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 #include <optional>
@@ -232,8 +233,21 @@ int64_t Array::numElements() const {
   return n;
 }
 
-Expected<Array> npy::parseNpy(StringRef path, ArrayRef<uint8_t> buffer) {
-  StringRef buf(reinterpret_cast<const char *>(buffer.data()), buffer.size());
+namespace {
+/// What the prefix and header of a .npy file say: the array (without its
+/// data) and where the data starts.
+struct Layout {
+  Array array;
+  size_t dataOffset = 0;
+  size_t dataSize = 0;
+};
+
+/// The bytes that precede the header dict: magic, version, header length.
+constexpr size_t kMaxPrefix = kMagic.size() + 2 + 4;
+
+/// Parses the prefix and header at the start of \p buf, which holds the
+/// whole file or at least its first kMaxPrefix + kMaxHeaderBytes bytes.
+Expected<Layout> parseLayout(StringRef path, StringRef buf) {
   if (!buf.starts_with(kMagic))
     return makeError(path, "not a .npy file (bad magic)");
   if (buf.size() < kMagic.size() + 2)
@@ -249,6 +263,10 @@ Expected<Array> npy::parseNpy(StringRef path, ArrayRef<uint8_t> buffer) {
   const char *lenPtr = buf.data() + kMagic.size() + 2;
   uint64_t headerLen = major == 1 ? support::endian::read16le(lenPtr)
                                   : uint64_t(support::endian::read32le(lenPtr));
+  if (headerLen > kMaxHeaderBytes)
+    return makeError(path, "malformed header: header length " +
+                               Twine(headerLen) + " exceeds the limit of " +
+                               Twine(kMaxHeaderBytes) + " bytes");
   if (buf.size() - prefix < headerLen)
     return makeError(path, "truncated header");
 
@@ -260,7 +278,8 @@ Expected<Array> npy::parseNpy(StringRef path, ArrayRef<uint8_t> buffer) {
   if (!dtype)
     return dtype.takeError();
 
-  Array array;
+  Layout layout;
+  Array &array = layout.array;
   array.dtype = *dtype;
   array.shape = std::move(*header->shape);
   std::optional<size_t> size = dataSize(array.dtype, array.shape);
@@ -273,25 +292,62 @@ Expected<Array> npy::parseNpy(StringRef path, ArrayRef<uint8_t> buffer) {
       count_if(array.shape, [](int64_t d) { return d > 1; }) > 1)
     return makeError(path, "fortran_order=True is not supported (save a "
                            "C-contiguous array, e.g. np.ascontiguousarray)");
+  layout.dataOffset = prefix + headerLen;
+  layout.dataSize = *size;
+  return layout;
+}
 
-  StringRef data = buf.drop_front(prefix + headerLen);
-  if (data.size() < *size)
-    return makeError(path, "truncated data: expected " + Twine(*size) +
-                               " bytes, got " + Twine(data.size()));
-  if (data.size() > *size)
-    return makeError(path, "unexpected " + Twine(data.size() - *size) +
+/// Checks that \p available bytes follow the header, as the header says.
+Error checkDataSize(StringRef path, const Layout &layout, uint64_t available) {
+  if (available < layout.dataSize)
+    return makeError(path, "truncated data: expected " +
+                               Twine(layout.dataSize) + " bytes, got " +
+                               Twine(available));
+  if (available > layout.dataSize)
+    return makeError(path, "unexpected " + Twine(available - layout.dataSize) +
                                " trailing bytes after array data");
-  array.bytes.assign(data.bytes_begin(), data.bytes_end());
-  return array;
+  return Error::success();
+}
+} // namespace
+
+Expected<Array> npy::parseNpy(StringRef path, ArrayRef<uint8_t> buffer) {
+  StringRef buf(reinterpret_cast<const char *>(buffer.data()), buffer.size());
+  Expected<Layout> layout = parseLayout(path, buf);
+  if (!layout)
+    return layout.takeError();
+  StringRef data = buf.drop_front(layout->dataOffset);
+  if (Error e = checkDataSize(path, *layout, data.size()))
+    return std::move(e);
+  layout->array.bytes.assign(data.bytes_begin(), data.bytes_end());
+  return std::move(layout->array);
 }
 
 Expected<Array> npy::readNpy(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(
-      path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  // Only a regular file, and only as many bytes as its header promises: the
+  // prefix and header first (bounded), then the data once the file's size
+  // matches the header.
+  Expected<RegularFile> file = RegularFile::open(path);
   if (!file)
-    return makeError(path, "cannot read file: " +
-                               lowerFirst(file.getError().message()));
-  return parseNpy(path, arrayRefFromStringRef((*file)->getBuffer()));
+    return file.takeError();
+  std::string head(
+      size_t(std::min<uint64_t>(file->size(), kMaxPrefix + kMaxHeaderBytes)),
+      '\0');
+  if (Error e = file->read(0, MutableArrayRef<char>(head.data(), head.size())))
+    return std::move(e);
+  Expected<Layout> layout = parseLayout(path, head);
+  if (!layout)
+    return layout.takeError();
+  if (Error e = checkDataSize(path, *layout,
+                              file->size() - uint64_t(layout->dataOffset)))
+    return std::move(e);
+  Array &array = layout->array;
+  array.bytes.resize(layout->dataSize);
+  if (Error e = file->read(
+          layout->dataOffset,
+          MutableArrayRef<char>(reinterpret_cast<char *>(array.bytes.data()),
+                                array.bytes.size())))
+    return std::move(e);
+  return std::move(array);
 }
 
 /// Renders the header exactly as numpy.lib.format._write_array_header does,

@@ -7,7 +7,9 @@ Frobenius error 1e-5 for f32 output, about one output ulp for bf16/f16).
 Bad input must give exit code != 0, one line on stderr and no output file.
 """
 
+import os
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,12 +17,12 @@ import pytest
 from conftest import cuda_driver_loads
 
 
-def run(tools_dir, tool, *args):
+def run(tools_dir, tool, *args, timeout=300):
     return subprocess.run(
         [str(tools_dir / tool), *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
 
 
@@ -111,7 +113,9 @@ def test_default_output_is_bf16_values(tools_dir, tmp_path):
 
 def expect_error(tools_dir, tmp_path, args, needle):
     out = tmp_path / "d.npy"
-    res = run(tools_dir, "nvfp4-matmul", *args, out)
+    # A short timeout: a read that blocks (a FIFO) must fail the test, not
+    # hang it.
+    res = run(tools_dir, "nvfp4-matmul", *args, out, timeout=60)
     assert res.returncode != 0
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
@@ -127,8 +131,12 @@ def test_errors(tools_dir, tmp_path):
     expect_error(tools_dir, tmp_path,
                  [f"--a-recipe={ok}", f"--b-recipe={ok}", a_dir, b_dir],
                  "share K")
-    expect_error(tools_dir, tmp_path,
-                 ["--a-recipe=per_tensor", f"--b-recipe={ok}", a_dir, a_dir],
+    linear = tmp_path / "linear"
+    np.save(tmp_path / "lin.npy", matrix(rng, 4, 64))
+    res = run(tools_dir, "nvfp4-quantize", "--recipe=per_tensor", tmp_path / "lin.npy",
+              linear)
+    assert res.returncode == 0, res.stderr
+    expect_error(tools_dir, tmp_path, [f"--b-recipe={ok}", linear, a_dir],
                  "must use sf_layout = 128x4")
     expect_error(tools_dir, tmp_path,
                  [f"--a-recipe={ok}", f"--b-recipe={ok}", "--target=gpu",
@@ -151,6 +159,66 @@ def test_errors(tools_dir, tmp_path):
                   f"--bias={tmp_path / 'bias.npy'}", a_dir, a_dir],
                  "expected a bias of shape (4,)")
 
+
+
+def test_recipe_comes_from_the_folder(tools_dir, tmp_path):
+    # Issue 17 item 7: 4over6 data (E4M3 bound 256) read as per_tensor (448)
+    # ran and was 50-70% off. The folder's recipe.mlir now decides; a flag
+    # must agree with it.
+    rng = np.random.default_rng(3)
+    a_dir = quantize(tools_dir, tmp_path, matrix(rng, 20, 128), "four_over_six", "a")
+    b_dir = quantize(tools_dir, tmp_path, matrix(rng, 24, 128), "per_token", "b")
+    want = reference(tools_dir, a_dir, b_dir)
+    out = tmp_path / "d.npy"
+    for flags in ([], ["--a-recipe=four_over_six, sf_layout = 128x4"],
+                  ["--b-recipe=#nvfp4.recipe<per_token, sf_layout = 128x4>"]):
+        out.unlink(missing_ok=True)
+        res = run(tools_dir, "nvfp4-matmul", *flags, "--out-dtype=f32", a_dir, b_dir,
+                  out)
+        assert res.returncode == 0, res.stderr
+        d = np.load(out).astype(np.float64)
+        assert np.linalg.norm(d - want) <= 1e-5 * np.linalg.norm(want), flags
+    out.unlink()
+    expect_error(tools_dir, tmp_path,
+                 ["--a-recipe=per_tensor, sf_layout = 128x4", a_dir, b_dir],
+                 "--a-recipe gives #nvfp4.recipe<per_tensor, sf_layout = 128x4>, but "
+                 f"{a_dir} was quantized with "
+                 "#nvfp4.recipe<four_over_six, sf_layout = 128x4>")
+    # A folder without recipe.mlir (from an older nvfp4-quantize) still needs
+    # the flag.
+    (b_dir / "recipe.mlir").unlink()
+    expect_error(tools_dir, tmp_path, [a_dir, b_dir],
+                 f"--b-recipe is required: {b_dir} has no recipe.mlir")
+    res = run(tools_dir, "nvfp4-matmul", "--b-recipe=per_token, sf_layout = 128x4",
+              a_dir, b_dir, out)
+    assert res.returncode == 0, res.stderr
+    out.unlink()
+    # The recipe file is read like any other: bounded, regular files only.
+    (b_dir / "recipe.mlir").symlink_to("/dev/zero")
+    expect_error(tools_dir, tmp_path, [a_dir, b_dir],
+                 f"{b_dir / 'recipe.mlir'}: cannot read recipe file: is a character "
+                 "device, not a regular file")
+
+
+def test_only_regular_files_are_read(tools_dir, tmp_path):
+    # Issue 17 item 2: --bias=/dev/zero grew until "out of memory" and a FIFO
+    # blocked forever; operand files are read the same way.
+    rng = np.random.default_rng(4)
+    a_dir = quantize(tools_dir, tmp_path, matrix(rng, 4, 64), "per_tensor", "a")
+    fifo = tmp_path / "bias.npy"
+    os.mkfifo(fifo)
+    for bias, needle in ((Path("/dev/zero"), "/dev/zero: cannot read file: is a "
+                          "character device, not a regular file"),
+                         (fifo, f"{fifo}: cannot read file: is a FIFO, not a "
+                          "regular file")):
+        expect_error(tools_dir, tmp_path, [f"--bias={bias}", a_dir, a_dir], needle)
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    for name in ("scale.npy", "amax.npy", "recipe.mlir"):
+        (b_dir / name).write_bytes((a_dir / name).read_bytes())
+    os.mkfifo(b_dir / "data.npy")
+    expect_error(tools_dir, tmp_path, [a_dir, b_dir],
+                 f"{b_dir / 'data.npy'}: cannot read file: is a FIFO")
 
 
 @pytest.mark.skipif(cuda_driver_loads(), reason="a CUDA driver is present")

@@ -4,7 +4,9 @@ Bad input must give exit code != 0, exactly one line on stderr naming the
 problem, and leave OUTDIR without any output file.
 """
 
+import os
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,6 +235,118 @@ def test_unreadable_input(tools_dir, tmp_path):
         assert message in res.stderr
         assert list(out.iterdir()) == []
 
+
+
+def expect_refused(tools_dir, out, args, needles):
+    # A short timeout: the failure being guarded against is a read that
+    # blocks (FIFO) or grows until the process runs out of memory (/dev/zero).
+    res = subprocess.run([str(tools_dir / "nvfp4-quantize"), *map(str, args)],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode != 0
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert list(out.iterdir()) == []
+
+
+def test_only_regular_files_are_read(tools_dir, tmp_path):
+    # Issue 17 item 2: a device grew until "out of memory", a FIFO blocked
+    # forever. Both are refused by a stat before the open, naming the path.
+    src = tmp_path / "x.npy"
+    np.save(src, np.ones((16, 32), np.float32))
+    out = tmp_path / "out"
+    out.mkdir()
+    fifo = tmp_path / "fifo.npy"
+    os.mkfifo(fifo)
+    recipe_fifo = tmp_path / "recipe_fifo.mlir"
+    os.mkfifo(recipe_fifo)
+    zero_link = tmp_path / "zero.mlir"
+    zero_link.symlink_to("/dev/zero")
+    zero_plain = tmp_path / "zero"  # no .mlir: still a file, not a preset
+    zero_plain.symlink_to("/dev/zero")
+    not_regular = "not a regular file"
+    cases = [
+        ([Path("/dev/zero"), out], ["/dev/zero", "is a character device", not_regular]),
+        ([Path("/dev/urandom"), out], ["/dev/urandom", not_regular]),
+        ([fifo, out], [str(fifo), "is a FIFO", not_regular]),
+        ([tmp_path, out], [str(tmp_path), "is a directory"]),
+        ([f"--recipe={zero_link}", src, out],
+         [str(zero_link), "cannot read recipe file", not_regular]),
+        ([f"--recipe={zero_plain}", src, out], [str(zero_plain), not_regular]),
+        ([f"--recipe={recipe_fifo}", src, out], [str(recipe_fifo), "is a FIFO"]),
+    ]
+    for args, needles in cases:
+        expect_refused(tools_dir, out, args, needles)
+
+
+def test_reads_are_bounded(tools_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    # A version 2.0 header that claims 2 GiB is refused before it is read.
+    huge_header = tmp_path / "huge_header.npy"
+    huge_header.write_bytes(b"\x93NUMPY\x02\x00" + (2**31).to_bytes(4, "little")
+                            + b"{" * 64)
+    expect_refused(tools_dir, out, [huge_header, out],
+                   [str(huge_header), "header length 2147483648 exceeds the limit"])
+    # Data past what the header promises: refused from the file size, without
+    # reading the (sparse) 4 GiB.
+    long_file = tmp_path / "long.npy"
+    np.save(long_file, np.ones((16, 32), np.float32))
+    with open(long_file, "r+b") as f:
+        f.truncate(4 << 30)
+    expect_refused(tools_dir, out, [long_file, out],
+                   [str(long_file), "trailing bytes after array data"])
+    # A recipe file is at most 64 KiB.
+    src = tmp_path / "x.npy"
+    np.save(src, np.ones((16, 32), np.float32))
+    big_recipe = tmp_path / "big.mlir"
+    big_recipe.write_text("#nvfp4.recipe<per_token>" + " " * 65536 + "\n")
+    expect_refused(tools_dir, out, [f"--recipe={big_recipe}", src, out],
+                   [str(big_recipe), "recipe file too large",
+                    "expected at most 65536"])
+
+
+def test_writes_canonical_recipe(tools_dir, tmp_path):
+    # Issue 17 item 7: the recipe travels with the data, as the printer's
+    # canonical text, which --recipe reads back to the same outputs.
+    x = np.random.default_rng(7).standard_normal((16, 64)).astype(np.float32)
+    src = tmp_path / "x.npy"
+    np.save(src, x)
+    res = run(tools_dir, "--select=mae", "--e4m3-max=256", "--sf-layout=128x4", src,
+              tmp_path / "a")
+    assert res.returncode == 0, res.stderr
+    text = (tmp_path / "a" / "recipe.mlir").read_text()
+    assert text == "#nvfp4.recipe<four_over_six, sf_layout = 128x4>\n"
+    res = run(tools_dir, f"--recipe={tmp_path / 'a' / 'recipe.mlir'}", src,
+              tmp_path / "b")
+    assert res.returncode == 0, res.stderr
+    for name in ("data.npy", "scale.npy", "amax.npy", "recipe.mlir"):
+        assert ((tmp_path / "a" / name).read_bytes()
+                == (tmp_path / "b" / name).read_bytes()), name
+
+
+def test_rerun_replaces_earlier_outputs(tools_dir, tmp_path):
+    # Issue 17 item 8: OUTDIR holds exactly one run's outputs; files the tool
+    # does not write (even with similar names) are the user's and stay.
+    src = tmp_path / "x.npy"
+    np.save(src, np.random.default_rng(8).standard_normal((16, 64)).astype(np.float32))
+    out = tmp_path / "out"
+    res = run(tools_dir, "--recipe=per_tensor_rht", "--rowwise", "--columnwise", "--dequant",
+              src, out)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "amax.npy", "amax_t.npy", "data.npy", "data_t.npy", "dequant.npy",
+        "dequant_t.npy", "recipe.mlir", "scale.npy", "scale_t.npy"]
+    for name in ("notes.txt", "data_backup.npy", "dequant_old.npy"):
+        (out / name).write_text("mine")
+    res = run(tools_dir, "--recipe=per_token", src, out)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "amax.npy", "data.npy", "data_backup.npy", "dequant_old.npy", "notes.txt",
+        "recipe.mlir", "scale.npy"]
+    assert (out / "recipe.mlir").read_text() == "#nvfp4.recipe<per_token>\n"
+    assert (out / "data_backup.npy").read_text() == "mine"
 
 
 @pytest.mark.skipif(cuda_driver_loads(), reason="a CUDA driver is present")

@@ -1,15 +1,18 @@
-//===- nvfp4-matmul.cpp - Multiply two NVFP4 tensors from .npy files
-//-------===//
+//===- nvfp4-matmul.cpp - Multiply two NVFP4 tensors from .npy files ------===//
 //
-//   nvfp4-matmul --a-recipe=R --b-recipe=R [--alpha=X] [--bias=BIAS.npy]
-//                [--out-dtype=bf16|f16|f32] [--target=cpu|sm_90a|...] A_DIR B_DIR OUT.npy
+//   nvfp4-matmul [--a-recipe=R] [--b-recipe=R] [--alpha=X] [--bias=BIAS.npy]
+//                [--out-dtype=bf16|f16|f32] [--target=cpu|sm_90a|...]
+//                A_DIR B_DIR OUT.npy
 //
 // A_DIR and B_DIR are output directories of nvfp4-quantize (data.npy,
 // scale.npy, amax.npy of a rowwise output with sf_layout = 128x4): A is
 // M x K, B is N x K, and OUT.npy receives D = A * B^T (SPEC.md section 12),
-// M x N. bf16 output is written as float32 (NumPy has no bfloat16; the
-// values are exactly the bf16 ones). Every failure prints one line naming
-// the problem, exits non-zero and writes no output.
+// M x N. Each operand's recipe comes from its folder's recipe.mlir; a
+// --a-recipe/--b-recipe flag must then name the same recipe, and is required
+// for a folder without recipe.mlir (written before the file existed). bf16
+// output is written as float32 (NumPy has no bfloat16; the values are exactly
+// the bf16 ones). Every failure prints one line naming the problem, exits
+// non-zero and writes no output.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,11 +20,14 @@
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 #include "nvfp4/Runtime/Matmul.h"
+#include "nvfp4/Support/File.h"
 #include "nvfp4/Support/FloatBits.h"
 #include "nvfp4/Support/Npy.h"
+#include "nvfp4/Support/QuantizedFolder.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 
@@ -34,11 +40,11 @@ namespace {
 cl::opt<std::string> aRecipeOpt(
     "a-recipe",
     cl::desc("recipe A was quantized with: a preset or the inside of "
-             "#nvfp4.recipe<...> (e.g. 'per_token, sf_layout = 128x4')"),
-    cl::Required);
-cl::opt<std::string> bRecipeOpt("b-recipe",
-                                cl::desc("recipe B was quantized with"),
-                                cl::Required);
+             "#nvfp4.recipe<...> (e.g. 'per_token, sf_layout = 128x4'); "
+             "default: A_DIR/recipe.mlir, which it must match"));
+cl::opt<std::string>
+    bRecipeOpt("b-recipe", cl::desc("recipe B was quantized with; default: "
+                                    "B_DIR/recipe.mlir, which it must match"));
 cl::opt<float> alphaOpt("alpha", cl::desc("scale of the product (default 1)"),
                         cl::init(1.0f));
 cl::opt<std::string> biasOpt("bias",
@@ -96,6 +102,47 @@ Expected<nvfp4::QuantizedOutput> loadOperand(StringRef dir) {
   return q;
 }
 
+std::string recipeText(mlir::nvfp4::RecipeAttr recipe) {
+  std::string text;
+  raw_string_ostream(text) << mlir::Attribute(recipe);
+  return text;
+}
+
+/// The recipe of the operand in \p dir: the folder's recipe.mlir, which a
+/// flag (--a-recipe/--b-recipe, given as \p opt) must agree with; the flag
+/// alone for a folder without the file.
+Expected<mlir::nvfp4::RecipeAttr> operandRecipe(nvfp4::HostRunner &runner,
+                                                cl::opt<std::string> &opt,
+                                                StringRef dir) {
+  mlir::nvfp4::RecipeAttr flagRecipe;
+  if (opt.getNumOccurrences()) {
+    auto r = runner.parseRecipe(opt);
+    if (!r)
+      return fail("--" + opt.ArgStr + ": " + toString(r.takeError()));
+    flagRecipe = *r;
+  }
+  SmallString<256> path(dir);
+  sys::path::append(path, nvfp4::kRecipeFileName);
+  if (!sys::fs::exists(path)) {
+    if (!flagRecipe)
+      return fail("--" + opt.ArgStr + " is required: " + dir + " has no " +
+                  nvfp4::kRecipeFileName);
+    return flagRecipe;
+  }
+  Expected<std::string> text =
+      nvfp4::readRegularFile(path, nvfp4::kMaxRecipeFileBytes, "recipe file");
+  if (!text)
+    return text.takeError();
+  auto fileRecipe = runner.parseRecipe(*text);
+  if (!fileRecipe)
+    return fail(path + ": " + toString(fileRecipe.takeError()));
+  if (flagRecipe && flagRecipe != *fileRecipe)
+    return fail("--" + opt.ArgStr + " gives " + recipeText(flagRecipe) +
+                ", but " + dir + " was quantized with " +
+                recipeText(*fileRecipe) + " (" + path + ")");
+  return *fileRecipe;
+}
+
 Expected<nvfp4::ElementType> outputType() {
   if (outDtypeOpt == "bf16")
     return nvfp4::ElementType::BF16;
@@ -147,11 +194,11 @@ Error run() {
   if (!runner)
     return runner.takeError();
   Problem p;
-  for (auto [opt, recipe] : {std::pair{&aRecipeOpt, &p.aRecipe},
-                             std::pair{&bRecipeOpt, &p.bRecipe}}) {
-    auto r = (*runner)->parseRecipe(*opt);
+  for (auto [opt, dir, recipe] : {std::tuple{&aRecipeOpt, &aDir, &p.aRecipe},
+                                  std::tuple{&bRecipeOpt, &bDir, &p.bRecipe}}) {
+    auto r = operandRecipe(**runner, *opt, *dir);
     if (!r)
-      return fail("--" + opt->ArgStr + ": " + toString(r.takeError()));
+      return r.takeError();
     *recipe = *r;
   }
   auto type = outputType();

@@ -3,18 +3,22 @@
 //   nvfp4-quantize [recipe flags] --target=cpu INPUT.npy OUTDIR
 //
 // Writes data.npy, scale.npy, amax.npy (and *_t.npy for the columnwise
-// output, dequant*.npy with --dequant) into OUTDIR. --target=sm_90a (or
-// another sm_<N>) runs the same recipe on the GPU and writes the same files. Every failure prints one
-// line naming the problem, exits non-zero and leaves OUTDIR without any of
-// these files.
+// output, dequant*.npy with --dequant) and recipe.mlir (the recipe's
+// canonical `#nvfp4.recipe<...>` text) into OUTDIR, after removing these
+// names left by an earlier run, so OUTDIR holds one run's outputs; other
+// files there are kept. --target=sm_90a (or another sm_<N>) runs the same
+// recipe on the GPU and writes the same files. Every failure prints one line
+// naming the problem, exits non-zero and writes none of these files.
 //
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Support/File.h"
 #include "nvfp4/Support/FloatBits.h"
 #include "nvfp4/Support/Npy.h"
+#include "nvfp4/Support/QuantizedFolder.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -23,7 +27,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -147,11 +150,11 @@ Expected<SmallVector<std::string>> flagOverrides() {
 /// or a module whose first op with a `recipe` attribute supplies it.
 Expected<mlir::nvfp4::RecipeAttr> recipeFromFile(nvfp4::HostRunner &runner,
                                                  StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path);
+  Expected<std::string> buffer =
+      nvfp4::readRegularFile(path, nvfp4::kMaxRecipeFileBytes, "recipe file");
   if (!buffer)
-    return fail(path + ": cannot read recipe file: " +
-                buffer.getError().message());
-  StringRef text = (*buffer)->getBuffer().trim();
+    return buffer.takeError();
+  StringRef text = StringRef(*buffer).trim();
   if (text.starts_with("#nvfp4.recipe"))
     return runner.parseRecipe(text);
   mlir::MLIRContext &ctx = runner.getContext();
@@ -180,7 +183,10 @@ Expected<mlir::nvfp4::RecipeAttr> buildRecipe(nvfp4::HostRunner &runner) {
   if (!overrides)
     return overrides.takeError();
   StringRef recipe = recipeOpt;
-  if (recipe.ends_with(".mlir") || sys::fs::is_regular_file(recipe)) {
+  // Recipe syntax has no '/', so a path is always read as a file (and a
+  // FIFO or device there is refused rather than taken for a preset name).
+  if (recipe.ends_with(".mlir") || recipe.contains('/') ||
+      sys::fs::exists(recipe)) {
     if (!overrides->empty())
       return fail("recipe flags cannot be combined with a recipe file; edit " +
                   recipe + " instead");
@@ -233,18 +239,44 @@ struct OutputSet {
     const void *data;
   };
   std::vector<File> files;
+  /// The recipe's canonical text, written as kRecipeFileName.
+  std::string recipeText;
 
+  /// Removes every name this tool writes (an earlier run's outputs, which
+  /// this run may not overwrite, e.g. data_t.npy), then writes this run's
+  /// files; on failure none of the tool's names is left behind.
   Error write(StringRef dir) {
-    std::vector<std::string> written;
-    for (const File &f : files) {
+    auto pathOf = [&](StringRef name) {
       SmallString<256> path(dir);
-      sys::path::append(path, f.name);
-      if (Error e = npy::writeNpy(path, f.dtype, f.shape, f.data)) {
-        for (const std::string &w : written)
-          sys::fs::remove(w);
-        return e;
+      sys::path::append(path, name);
+      return path;
+    };
+    auto removeAll = [&]() -> Error {
+      for (StringRef name : nvfp4::kQuantizeOutputNames) {
+        SmallString<256> path = pathOf(name);
+        if (std::error_code ec = sys::fs::remove(path))
+          return fail(path + ": cannot remove the output of an earlier run: " +
+                      ec.message());
       }
-      written.push_back(path.str().str());
+      return Error::success();
+    };
+    if (Error e = removeAll())
+      return e;
+    auto writeAll = [&]() -> Error {
+      for (const File &f : files)
+        if (Error e = npy::writeNpy(pathOf(f.name), f.dtype, f.shape, f.data))
+          return e;
+      SmallString<256> path = pathOf(nvfp4::kRecipeFileName);
+      if (Error e = writeToOutput(path, [&](raw_ostream &os) {
+            os << recipeText << "\n";
+            return Error::success();
+          }))
+        return fail(path + ": cannot write file: " + toString(std::move(e)));
+      return Error::success();
+    };
+    if (Error e = writeAll()) {
+      consumeError(removeAll());
+      return e;
     }
     return Error::success();
   }
@@ -304,6 +336,7 @@ Error run() {
     return result.takeError();
 
   OutputSet out;
+  raw_string_ostream(out.recipeText) << mlir::Attribute(*recipe);
   std::vector<std::vector<float>> dequantized;
   dequantized.reserve(2);
   for (auto [q, suffix] : {std::pair{&result->rowwise, ""},

@@ -53,7 +53,16 @@ struct Array {
   int64_t numElements() const;
 };
 
-/// Reads and validates the .npy file at \p path.
+/// The largest header dict the reader accepts (format 2.0 and 3.0 lengths
+/// are 32-bit). NumPy's own np.load stops at 10000 bytes; this leaves room
+/// for the version 2.0 headers writeNpy emits for very many dimensions.
+constexpr size_t kMaxHeaderBytes = size_t(1) << 20;
+
+/// Reads and validates the .npy file at \p path, which must be a regular
+/// file (FIFOs, devices and directories are refused before they are opened).
+/// Reads are bounded: the header to kMaxHeaderBytes, and the data to exactly
+/// the size the header implies, checked against the file size before any
+/// data is read.
 llvm::Expected<Array> readNpy(llvm::StringRef path);
 
 /// Parses an in-memory .npy image; \p path is used only in diagnostics.
