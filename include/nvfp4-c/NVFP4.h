@@ -82,11 +82,26 @@ int nvfp4_dequantize_shapes(const char *recipe, int64_t rows, int64_t cols,
 
 /* Dequantizes the quantized rows x cols matrix (data rows x cols/2 bytes,
  * scales and amaxes shaped as the recipe says) into `output` (rows x cols
- * floats), on the host. */
+ * floats), on the host. Unchecked: reads as many bytes as the recipe
+ * implies (kept for ABI compatibility; new code calls
+ * nvfp4_dequantize_host_sized). */
 int nvfp4_dequantize_host(const char *recipe, const void *data,
                           const void *scale, const float *amax, int64_t rows,
                           int64_t cols, float *output, char *error,
                           size_t error_size);
+
+/* nvfp4_dequantize_host with each buffer's size: `data_size` and
+ * `scale_size` in bytes, `amax_count` and `output_count` in float32 values.
+ * Each must equal what the recipe reads (or writes) for a rows x cols
+ * matrix, as nvfp4_dequantize_shapes reports it; a mismatch is an error
+ * naming the buffer, the size given and the size needed, before anything
+ * is read. */
+int nvfp4_dequantize_host_sized(const char *recipe, const void *data,
+                                size_t data_size, const void *scale,
+                                size_t scale_size, const float *amax,
+                                size_t amax_count, int64_t rows, int64_t cols,
+                                float *output, size_t output_count,
+                                char *error, size_t error_size);
 
 /* D = A * B^T (nvfp4.matmul) of two rowwise outputs in host memory: A is
  * m x k quantized with `a_recipe`, B is n x k with `b_recipe` (both with
@@ -101,6 +116,32 @@ int nvfp4_matmul_host(const char *target, const char *a_recipe,
                       const float *b_amax, int64_t n, int64_t k,
                       const float *bias, float alpha, int out_dtype,
                       void *output, char *error, size_t error_size);
+
+/* nvfp4_matmul_host with each buffer's size: data and scale in bytes, amax
+ * and bias in float32 values, `output_size` in bytes (m x n values of
+ * `out_dtype`). Each must equal what the recipes read for an m x k and an
+ * n x k operand (`bias_count` is ignored when `bias` is NULL); a mismatch
+ * is an error naming the operand, the buffer, the size given and the size
+ * needed, before anything is read. nvfp4_matmul_host is the unchecked form,
+ * kept for ABI compatibility. */
+int nvfp4_matmul_host_sized(
+    const char *target, const char *a_recipe, const void *a_data,
+    size_t a_data_size, const void *a_scale, size_t a_scale_size,
+    const float *a_amax, size_t a_amax_count, int64_t m, const char *b_recipe,
+    const void *b_data, size_t b_data_size, const void *b_scale,
+    size_t b_scale_size, const float *b_amax, size_t b_amax_count, int64_t n,
+    int64_t k, const float *bias, size_t bias_count, float alpha,
+    int out_dtype, void *output, size_t output_size, char *error,
+    size_t error_size);
+
+/* nvfp4_quantize with the size of `input` in bytes, which must equal
+ * rows x cols values of `dtype` (checked before anything is read;
+ * nvfp4_quantize is the unchecked form, kept for ABI compatibility). */
+nvfp4_result *nvfp4_quantize_sized(nvfp4_runner *runner, const char *recipe,
+                                   int dtype, const void *input,
+                                   size_t input_size, int64_t rows,
+                                   int64_t cols, char *error,
+                                   size_t error_size);
 
 /* The compiler target of CUDA device `device` ("sm_90a", "sm_100a"). */
 int nvfp4_device_target(int device, char *out, size_t out_size, char *error,

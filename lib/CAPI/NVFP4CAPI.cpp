@@ -69,6 +69,40 @@ nvfp4_result *nvfp4_quantize(nvfp4_runner *runner, const char *recipe,
                           int(parsed->getE4m3Max())};
 }
 
+nvfp4_result *nvfp4_quantize_sized(nvfp4_runner *runner, const char *recipe,
+                                   int dtype, const void *input,
+                                   size_t input_size, int64_t rows,
+                                   int64_t cols, char *error,
+                                   size_t error_size) {
+  if (dtype < NVFP4_F32 || dtype > NVFP4_BF16) {
+    setError(error, error_size, "unknown dtype " + std::to_string(dtype));
+    return nullptr;
+  }
+  if (rows < 0 || cols < 0) {
+    setError(error, error_size,
+             "expected a non-negative shape, got " + std::to_string(rows) +
+                 "x" + std::to_string(cols));
+    return nullptr;
+  }
+  uint64_t width = dtype == NVFP4_F32 ? 4 : 2, count, bytes;
+  bool overflow = __builtin_mul_overflow(uint64_t(rows), uint64_t(cols),
+                                         &count) ||
+                  __builtin_mul_overflow(count, width, &bytes);
+  if (overflow || bytes != input_size) {
+    setError(error, error_size,
+             "input: expected the input buffer to hold " +
+                 (overflow ? std::string("more than 2^64")
+                           : std::to_string(bytes)) +
+                 " bytes (" + std::to_string(rows) + "x" +
+                 std::to_string(cols) + " values of " +
+                 std::to_string(width) + " bytes), got " +
+                 std::to_string(input_size));
+    return nullptr;
+  }
+  return nvfp4_quantize(runner, recipe, dtype, input, rows, cols, error,
+                        error_size);
+}
+
 void nvfp4_result_recipe(const nvfp4_result *result, int *outer,
                          int *e4m3_max) {
   *outer = result ? result->outer : -1;

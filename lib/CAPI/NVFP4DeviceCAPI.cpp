@@ -13,6 +13,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
+#include <optional>
 #include <string>
 
 using namespace mlir::nvfp4;
@@ -71,19 +72,61 @@ llvm::Expected<RecipeAttr> parse(const char *recipe) {
   return (*compiler)->parseRecipe(recipe);
 }
 
+/// The sizes a caller passes with the host buffers of one quantized
+/// operand: data and scale in bytes, amax in float32 values. The unsized
+/// entry points pass none and are trusted to hold what the recipe implies.
+struct HostSizes {
+  size_t data, scale, amax;
+};
+
+/// `a * b`, or nothing when it overflows.
+std::optional<uint64_t> checkedMul(uint64_t a, uint64_t b) {
+  uint64_t r;
+  if (__builtin_mul_overflow(a, b, &r))
+    return std::nullopt;
+  return r;
+}
+
+std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+  std::string s;
+  for (int64_t d : shape)
+    s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s;
+}
+
+/// Fails unless a buffer holds exactly what is read from it (a mismatch in
+/// either direction means another recipe or shape: never read past it).
+llvm::Error checkSize(llvm::StringRef operand, llvm::StringRef buffer,
+                      uint64_t given, std::optional<uint64_t> needed,
+                      llvm::StringRef unit, llvm::StringRef shape) {
+  if (needed && given == *needed)
+    return llvm::Error::success();
+  return llvm::createStringError(
+      operand + ": expected the " + buffer + " buffer to hold " +
+      (needed ? std::to_string(*needed) : std::string("more than 2^64")) +
+      " " + unit + " (" + shape + "), got " + std::to_string(given));
+}
+
 /// One quantized direction on the host, shaped as `recipe` says for a rows
-/// x cols matrix: the buffers are copied.
+/// x cols matrix: the buffers are copied. With `sizes`, each buffer's size
+/// is checked against that shape before anything is read.
 llvm::Expected<nvfp4::QuantizedOutput>
 hostOperand(const char *recipe, const void *data, const void *scale,
-            const float *amax, int64_t rows, int64_t cols) {
+            const float *amax, int64_t rows, int64_t cols,
+            const HostSizes *sizes = nullptr,
+            llvm::StringRef operand = "operand") {
   if (!data || !scale || !amax)
-    return llvm::createStringError("null buffer");
+    return llvm::createStringError(operand + ": null buffer");
   auto parsed = parse(recipe);
   if (!parsed)
     return parsed.takeError();
-  if (rows < 1 || cols < 1 || cols % 16 != 0)
+  // The bound keeps the shape formulas (which round rows and columns up to
+  // their tiles) inside int64.
+  if (rows < 1 || cols < 1 || cols % 16 != 0 || rows > (int64_t(1) << 62) ||
+      cols > (int64_t(1) << 62))
     return llvm::createStringError(
-        "expected a non-empty matrix whose quantized dimension is a "
+        operand +
+        ": expected a non-empty matrix whose quantized dimension is a "
         "multiple of 16, got " +
         std::to_string(rows) + "x" + std::to_string(cols));
   nvfp4::QuantizedOutput q;
@@ -91,14 +134,37 @@ hostOperand(const char *recipe, const void *data, const void *scale,
   q.cols = cols;
   q.scaleShape = scaleShape(parsed->getSfLayout(), rows, cols);
   q.amaxShape = amaxShape(*parsed, rows, cols);
-  auto bytes = static_cast<const uint8_t *>(data);
-  q.data.assign(bytes, bytes + rows * (cols / 2));
-  auto scales = static_cast<const uint8_t *>(scale);
-  q.scale.assign(scales, scales + q.scaleShape[0] * q.scaleShape[1]);
-  int64_t n = 1;
+  std::optional<uint64_t> dataBytes = checkedMul(rows, cols / 2);
+  std::optional<uint64_t> scaleBytes =
+      checkedMul(q.scaleShape[0], q.scaleShape[1]);
+  std::optional<uint64_t> amaxCount = 1;
   for (int64_t dim : q.amaxShape)
-    n *= dim;
-  q.amax.assign(amax, amax + n);
+    amaxCount = amaxCount ? checkedMul(*amaxCount, dim) : std::nullopt;
+  if (sizes) {
+    std::string matrix = " for a " + std::to_string(rows) + "x" +
+                         std::to_string(cols) + " matrix";
+    if (llvm::Error e =
+            checkSize(operand, "data", sizes->data, dataBytes, "bytes",
+                      shapeText({rows, cols / 2}) + " nibble pairs" + matrix))
+      return std::move(e);
+    if (llvm::Error e =
+            checkSize(operand, "scale", sizes->scale, scaleBytes, "bytes",
+                      shapeText(q.scaleShape) + " scales" + matrix))
+      return std::move(e);
+    if (llvm::Error e =
+            checkSize(operand, "amax", sizes->amax, amaxCount, "float32 values",
+                      shapeText(q.amaxShape) + " amaxes" + matrix))
+      return std::move(e);
+  }
+  if (!dataBytes || !scaleBytes || !amaxCount)
+    return llvm::createStringError(operand + ": a " + std::to_string(rows) +
+                                   "x" + std::to_string(cols) +
+                                   " matrix is too large");
+  auto bytes = static_cast<const uint8_t *>(data);
+  q.data.assign(bytes, bytes + *dataBytes);
+  auto scales = static_cast<const uint8_t *>(scale);
+  q.scale.assign(scales, scales + *scaleBytes);
+  q.amax.assign(amax, amax + *amaxCount);
   return q;
 }
 
@@ -214,6 +280,75 @@ llvm::Expected<MatmulCall> matmulCall(int device, const char *aRecipe,
     return s.takeError();
   return MatmulCall{*options, std::move(*s)};
 }
+/// nvfp4_dequantize_host(_sized): `sizes` (and `outputCount`) are checked
+/// when given.
+int dequantizeHost(const char *recipe, const void *data, const void *scale,
+                   const float *amax, int64_t rows, int64_t cols, float *output,
+                   const HostSizes *sizes, size_t outputCount, char *error,
+                   size_t errorSize) {
+  if (!output)
+    return fail(error, errorSize, "null buffer");
+  auto q = hostOperand(recipe, data, scale, amax, rows, cols, sizes, "input");
+  if (!q)
+    return fail(error, errorSize, q.takeError());
+  if (sizes) {
+    if (llvm::Error e = checkSize("output", "output", outputCount,
+                                  checkedMul(rows, cols), "float32 values",
+                                  shapeText({rows, cols})))
+      return fail(error, errorSize, std::move(e));
+  }
+  auto result = nvfp4::dequantize(recipe, *q);
+  if (!result)
+    return fail(error, errorSize, result.takeError());
+  std::memcpy(output, result->data(), result->size() * sizeof(float));
+  return 0;
+}
+
+/// nvfp4_matmul_host(_sized): the operands' sizes, the bias count and the
+/// output's bytes are checked when `aSizes` and `bSizes` are given.
+int matmulHost(const char *target, const char *aRecipe, const void *aData,
+               const void *aScale, const float *aAmax, const HostSizes *aSizes,
+               int64_t m, const char *bRecipe, const void *bData,
+               const void *bScale, const float *bAmax, const HostSizes *bSizes,
+               int64_t n, int64_t k, const float *bias, size_t biasCount,
+               float alpha, int outDtype, void *output, size_t outputSize,
+               char *error, size_t errorSize) {
+  if (!target || !output)
+    return fail(error, errorSize, "null target or output");
+  if (outDtype < NVFP4_F32 || outDtype > NVFP4_BF16)
+    return fail(error, errorSize,
+                "unknown output dtype " + std::to_string(outDtype));
+  auto a = hostOperand(aRecipe, aData, aScale, aAmax, m, k, aSizes, "a");
+  if (!a)
+    return fail(error, errorSize, a.takeError());
+  auto b = hostOperand(bRecipe, bData, bScale, bAmax, n, k, bSizes, "b");
+  if (!b)
+    return fail(error, errorSize, b.takeError());
+  if (aSizes && bSizes) {
+    if (bias)
+      if (llvm::Error e = checkSize("bias", "bias", biasCount, uint64_t(n),
+                                    "float32 values", shapeText({n})))
+        return fail(error, errorSize, std::move(e));
+    uint64_t width = outDtype == NVFP4_F32 ? 4 : 2;
+    auto needed = checkedMul(m, n);
+    if (llvm::Error e = checkSize(
+            "output", "output", outputSize,
+            needed ? checkedMul(*needed, width) : std::nullopt, "bytes",
+            shapeText({m, n}) + " values of " + std::to_string(width) +
+                " bytes"))
+      return fail(error, errorSize, std::move(e));
+  }
+  nvfp4::MatmulOptions options;
+  options.alpha = alpha;
+  options.out = nvfp4::ElementType(outDtype);
+  if (bias)
+    options.bias.emplace(bias, bias + n);
+  auto d = nvfp4::matmul(aRecipe, *a, bRecipe, *b, options, target);
+  if (!d)
+    return fail(error, errorSize, d.takeError());
+  std::memcpy(output, d->data(), d->size());
+  return 0;
+}
 } // namespace
 
 extern "C" {
@@ -275,16 +410,19 @@ int nvfp4_dequantize_host(const char *recipe, const void *data,
                           const void *scale, const float *amax, int64_t rows,
                           int64_t cols, float *output, char *error,
                           size_t error_size) {
-  if (!output)
-    return fail(error, error_size, "null buffer");
-  auto q = hostOperand(recipe, data, scale, amax, rows, cols);
-  if (!q)
-    return fail(error, error_size, q.takeError());
-  auto result = nvfp4::dequantize(recipe, *q);
-  if (!result)
-    return fail(error, error_size, result.takeError());
-  std::memcpy(output, result->data(), result->size() * sizeof(float));
-  return 0;
+  return dequantizeHost(recipe, data, scale, amax, rows, cols, output,
+                        nullptr, 0, error, error_size);
+}
+
+int nvfp4_dequantize_host_sized(const char *recipe, const void *data,
+                                size_t data_size, const void *scale,
+                                size_t scale_size, const float *amax,
+                                size_t amax_count, int64_t rows, int64_t cols,
+                                float *output, size_t output_count,
+                                char *error, size_t error_size) {
+  HostSizes sizes{data_size, scale_size, amax_count};
+  return dequantizeHost(recipe, data, scale, amax, rows, cols, output, &sizes,
+                        output_count, error, error_size);
 }
 
 int nvfp4_device_target(int device, char *out, size_t out_size, char *error,
@@ -445,27 +583,26 @@ int nvfp4_matmul_host(const char *target, const char *a_recipe,
                       const float *b_amax, int64_t n, int64_t k,
                       const float *bias, float alpha, int out_dtype,
                       void *output, char *error, size_t error_size) {
-  if (!target || !output)
-    return fail(error, error_size, "null target or output");
-  if (out_dtype < NVFP4_F32 || out_dtype > NVFP4_BF16)
-    return fail(error, error_size,
-                "unknown output dtype " + std::to_string(out_dtype));
-  auto a = hostOperand(a_recipe, a_data, a_scale, a_amax, m, k);
-  if (!a)
-    return fail(error, error_size, a.takeError());
-  auto b = hostOperand(b_recipe, b_data, b_scale, b_amax, n, k);
-  if (!b)
-    return fail(error, error_size, b.takeError());
-  nvfp4::MatmulOptions options;
-  options.alpha = alpha;
-  options.out = nvfp4::ElementType(out_dtype);
-  if (bias)
-    options.bias.emplace(bias, bias + n);
-  auto d = nvfp4::matmul(a_recipe, *a, b_recipe, *b, options, target);
-  if (!d)
-    return fail(error, error_size, d.takeError());
-  std::memcpy(output, d->data(), d->size());
-  return 0;
+  return matmulHost(target, a_recipe, a_data, a_scale, a_amax, nullptr, m,
+                    b_recipe, b_data, b_scale, b_amax, nullptr, n, k, bias, 0,
+                    alpha, out_dtype, output, 0, error, error_size);
+}
+
+int nvfp4_matmul_host_sized(
+    const char *target, const char *a_recipe, const void *a_data,
+    size_t a_data_size, const void *a_scale, size_t a_scale_size,
+    const float *a_amax, size_t a_amax_count, int64_t m, const char *b_recipe,
+    const void *b_data, size_t b_data_size, const void *b_scale,
+    size_t b_scale_size, const float *b_amax, size_t b_amax_count, int64_t n,
+    int64_t k, const float *bias, size_t bias_count, float alpha,
+    int out_dtype, void *output, size_t output_size, char *error,
+    size_t error_size) {
+  HostSizes aSizes{a_data_size, a_scale_size, a_amax_count};
+  HostSizes bSizes{b_data_size, b_scale_size, b_amax_count};
+  return matmulHost(target, a_recipe, a_data, a_scale, a_amax, &aSizes, m,
+                    b_recipe, b_data, b_scale, b_amax, &bSizes, n, k, bias,
+                    bias_count, alpha, out_dtype, output, output_size, error,
+                    error_size);
 }
 
 } // extern "C"

@@ -19,6 +19,7 @@ torch.compile and torch.export) and holds an NVFP4 ``Linear``.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -88,24 +89,62 @@ _OUTER = {"tensor": "tensor", "row": "row", "window": "window<64>",
           "window64": "window<64>"}
 _SELECT = {"map6": "map6", "mae": "four_over_six<mae>",
            "mse": "four_over_six<mse>"}
+# The values each string keyword takes (NVFP4Attrs.td): anything else is an
+# error, never pasted into the recipe text (`block="1x16, outer = row"`
+# would otherwise override another key).
+_CHOICES = {"outer": tuple(_OUTER), "block": ("1x16", "16x16"),
+            "numerics": ("reciprocal", "quotient"), "select": tuple(_SELECT),
+            "rounding": ("nearest", "stochastic"),
+            "sf_layout": ("linear", "128x4", "8x4")}
+_E4M3_MAX = (448, 256)
+_SEED_RANGE = (0, 2**64 - 1)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_keywords(values: dict):
+    """Every recipe keyword against its allowed values (NVFP4Error naming
+    the keyword and what it takes)."""
+    for name, allowed in _CHOICES.items():
+        value = values[name]
+        if not isinstance(value, str) or value not in allowed:
+            raise NVFP4Error(f"unknown {name} {value!r} (expected one of "
+                             f"{', '.join(allowed)})")
+    for name in ("rht", "rowwise", "columnwise"):
+        if not isinstance(values[name], (bool, np.bool_)):
+            raise NVFP4Error(f"expected {name} to be a bool (True or False), got "
+                             f"{values[name]!r}")
+    e4m3_max = values["e4m3_max"]
+    if not _is_int(e4m3_max) or int(e4m3_max) not in _E4M3_MAX:
+        raise NVFP4Error(f"expected e4m3_max to be the int 448 or 256, got {e4m3_max!r}")
+    seed = values["seed"]
+    if not _is_int(seed) or not _SEED_RANGE[0] <= int(seed) <= _SEED_RANGE[1]:
+        raise NVFP4Error(f"expected seed to be an int in [0, 2**64 - 1], got {seed!r}")
 
 
 def recipe_text(*, recipe=None, outer="tensor", block="1x16",
                 numerics="reciprocal", select="map6", e4m3_max=448,
                 rounding="nearest", seed=0, rht=False, rowwise=True,
                 columnwise=False, sf_layout="linear") -> str:
-    """The `#nvfp4.recipe` keys for these arguments (a preset when given)."""
+    """The `#nvfp4.recipe` keys for these arguments (a preset when given).
+
+    Each keyword takes only its listed values: ``outer`` tensor, row,
+    window (window64); ``block`` 1x16, 16x16; ``numerics`` reciprocal,
+    quotient; ``select`` map6, mae, mse; ``rounding`` nearest, stochastic;
+    ``sf_layout`` linear, 128x4, 8x4; ``e4m3_max`` the int 448 or 256;
+    ``seed`` an int in [0, 2**64 - 1]; ``rht``, ``rowwise`` and
+    ``columnwise`` bools. Anything else raises NVFP4Error."""
     if recipe is not None:
+        _recipes.check_text(recipe)
         return recipe
-    if outer not in _OUTER:
-        raise NVFP4Error(f"unknown outer {outer!r} (expected tensor, row or window)")
-    if select not in _SELECT:
-        raise NVFP4Error(f"unknown select {select!r} (expected map6, mae or mse)")
+    _check_keywords(locals())
     dirs = [d for d, on in (("rowwise", rowwise), ("columnwise", columnwise)) if on]
     keys = [f"outer = {_OUTER[outer]}", f"block = {block}",
             f"numerics = {numerics}", f"select = {_SELECT[select]}",
             f"e4m3_max = {int(e4m3_max)}",
-            ("rounding = stochastic<seed = %d>" % seed
+            ("rounding = stochastic<seed = %d>" % int(seed)
              if rounding == "stochastic" else f"rounding = {rounding}"),
             "transform = rht16" if rht else "transform = none",
             "directions = [" + ", ".join(dirs) + "]",
@@ -122,9 +161,17 @@ def _info(recipe, key):
     arguments as the tuple `key` (both cached)."""
     if recipe is not None:
         return info_for_text(recipe)
-    info = _recipes.BY_ARGS.get(key)
+    # Keyed with the values' types: 1 == True and 448.0 == 448 must not hit
+    # the entry of a validated bool or int.
+    typed = key + tuple(map(type, key))
+    try:
+        info = _recipes.BY_ARGS.get(typed)
+    except TypeError:  # an unhashable value (a list): recipe_text says which
+        info = None
+        typed = None
     if info is None:
-        info = _recipes.remember(key, recipe_text(**dict(zip(_KEY_NAMES, key))))
+        text = recipe_text(**dict(zip(_KEY_NAMES, key)))
+        info = info_for_text(text) if typed is None else _recipes.remember(typed, text)
     return info
 
 
@@ -132,10 +179,18 @@ def _keys_info(recipe, recipe_keys):
     """_info for a recipe and a dict of recipe keywords (dequantize)."""
     if recipe is not None and not recipe_keys:
         return info_for_text(recipe)
-    key = ("keys", recipe) + tuple(sorted(recipe_keys.items()))
-    info = _recipes.BY_ARGS.get(key)
+    if recipe is not None:
+        # recipe_text would ignore the keywords: a silent wrong recipe.
+        raise NVFP4Error(f"pass either recipe or recipe keywords, got recipe={recipe!r} "
+                         f"and {', '.join(sorted(recipe_keys))}")
+    items = tuple(sorted(recipe_keys.items()))
+    key = ("keys",) + items + tuple(type(v) for _, v in items)
+    try:
+        info = _recipes.BY_ARGS.get(key)
+    except TypeError:  # an unhashable value: recipe_text says which
+        return info_for_text(recipe_text(**recipe_keys))
     if info is None:
-        info = _recipes.remember(key, recipe_text(recipe=recipe, **recipe_keys))
+        info = _recipes.remember(key, recipe_text(**recipe_keys))
     return info
 
 
@@ -268,8 +323,9 @@ def _quantize_cpu(x: np.ndarray, info, input_dtype) -> QuantizeResult:
     l = lib()
     runner = _host_runner()
     error = ctypes.create_string_buffer(2048)
-    handle = l.nvfp4_quantize(runner, info.btext, code, storage.ctypes.data,
-                              x.shape[0], x.shape[1], error, len(error))
+    handle = l.nvfp4_quantize_sized(runner, info.btext, code, storage.ctypes.data,
+                                    storage.nbytes, x.shape[0], x.shape[1], error,
+                                    len(error))
     if not handle:
         raise NVFP4Error(error.value.decode())
     try:
@@ -305,6 +361,10 @@ def _storage(x: np.ndarray, input_dtype):
     if x.dtype not in (np.float32, np.float16):
         raise NVFP4Error(f"unsupported dtype {x.dtype} (expected float32 or float16)")
     dtype = input_dtype or ("fp16" if x.dtype == np.float16 else "fp32")
+    # Before any copy: a zero-strided view of 2**31 rows is 16 bytes of
+    # NumPy but 128 GiB once contiguous.
+    _check_host_bytes("quantize", x.shape, x.shape[0] * x.shape[1] * (
+        (4 if dtype == "fp32" else 2) + 1))
     if dtype == "fp32":
         return np.ascontiguousarray(x, np.float32), 0
     if dtype == "fp16":
@@ -317,6 +377,42 @@ def _storage(x: np.ndarray, input_dtype):
         r[nan] = ((f[nan] >> 16) | 0x40).astype(np.uint16)
         return r, 2
     raise NVFP4Error(f"unknown input_dtype {dtype!r} (expected bf16, fp16 or fp32)")
+
+
+_memory = None
+
+
+def _host_memory() -> int:
+    """The bytes of physical memory (asked once): the bound on what one host
+    call may allocate (inputs made contiguous, outputs)."""
+    global _memory
+    if _memory is None:
+        try:
+            _memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):  # not POSIX: 1 TiB
+            _memory = 1 << 40
+    return _memory
+
+
+def _check_host_bytes(op, shape, nbytes):
+    """An NVFP4Error, before anything is allocated, for a host call whose
+    copies and outputs would need more than the machine's physical memory
+    (a zero-strided view costs nothing until it is copied)."""
+    limit = _host_memory()
+    if nbytes > limit:
+        raise NVFP4Error(f"{op}: a {'x'.join(map(str, shape))} matrix needs about "
+                         f"{nbytes} bytes of host memory, more than this machine's "
+                         f"{limit}")
+
+
+def _check_dtypes(what, data, scale, amax):
+    """Quantized host buffers as quantize() returns them: uint8 data and
+    scales, float32 amaxes (a float or int64 array is not cast)."""
+    for name, array, want in (("data", data, np.uint8), ("scale", scale, np.uint8),
+                              ("amax", amax, np.float32)):
+        if array.dtype != want:
+            raise NVFP4Error(f"{what}expected {name} to be a {np.dtype(want).name} "
+                             f"array, got {array.dtype}")
 
 
 _runner = None
@@ -390,13 +486,17 @@ def _dequantize(data, scale, amax, info, out):
                                     rows, cols, o)
         return out if out is not None else back(result)
     back = _cpu_framework(data)
-    data = np.ascontiguousarray(_as_numpy(data), np.uint8)
-    scale = np.ascontiguousarray(_as_numpy(scale), np.uint8)
-    amax = np.ascontiguousarray(_as_numpy(amax), np.float32)
+    data, scale, amax = (_as_numpy(t) for t in (data, scale, amax))
+    # Checked before any conversion or allocation: dtypes (never cast),
+    # sizes against the recipe, and the output against host memory.
+    _check_dtypes("", data, scale, amax)
     _check_sizes(info, rows, cols, scale.size, amax.size)
+    _check_host_bytes("dequantize", (rows, cols), rows * cols * 4 + data.size)
+    data, scale, amax = (np.ascontiguousarray(t) for t in (data, scale, amax))
     host_out = np.empty((rows, cols), np.float32)
-    call("nvfp4_dequantize_host", info.btext, data.ctypes.data,
-         scale.ctypes.data, amax.ctypes.data, rows, cols, host_out.ctypes.data)
+    call("nvfp4_dequantize_host_sized", info.btext, data.ctypes.data, data.nbytes,
+         scale.ctypes.data, scale.nbytes, amax.ctypes.data, amax.size, rows, cols,
+         host_out.ctypes.data, host_out.size)
     return _host_result(host_out, back, out)
 
 
@@ -505,10 +605,10 @@ def _adopted(fn, a, b, extra):
 
 def _matmul_host(a, b, bias, alpha, code, out, target):
     ops = []
-    for q in (a, b):
-        ops.append([np.ascontiguousarray(_as_numpy(q.data), np.uint8),
-                    np.ascontiguousarray(_as_numpy(q.scale), np.uint8),
-                    np.ascontiguousarray(_as_numpy(q.amax), np.float32)])
+    for name, q in (("a", a), ("b", b)):
+        arrays = [_as_numpy(t) for t in (q.data, q.scale, q.amax)]
+        _check_dtypes(f"{name}: ", *arrays)
+        ops.append(arrays)
     if ops[0][0].ndim != 2 or ops[1][0].ndim != 2:
         raise NVFP4Error("expected 2-D operands (grouped operands need the GPU: "
                          "nvfp4.grouped_matmul)")
@@ -526,16 +626,22 @@ def _matmul_host(a, b, bias, alpha, code, out, target):
             raise NVFP4Error(f"{name}: {e}") from None
     bias_arr = None
     if bias is not None:
-        bias_arr = np.ascontiguousarray(_as_numpy(bias), np.float32)
+        bias_arr = _as_numpy(bias)
         if bias_arr.shape != (n,):
             raise NVFP4Error(f"expected a bias of shape ({n},), got {bias_arr.shape}")
+    _check_host_bytes("matmul", (m, n), m * n * 4 + (m + n) * k)
+    ops = [[np.ascontiguousarray(t) for t in arrays] for arrays in ops]
+    if bias_arr is not None:
+        bias_arr = np.ascontiguousarray(bias_arr, np.float32)
     host_out = np.empty((m, n), _HOST_OUT[code])
-    call("nvfp4_matmul_host", target.encode(), a.recipe.encode(),
-         ops[0][0].ctypes.data, ops[0][1].ctypes.data, ops[0][2].ctypes.data, m,
-         b.recipe.encode(), ops[1][0].ctypes.data, ops[1][1].ctypes.data,
-         ops[1][2].ctypes.data, n, k,
-         bias_arr.ctypes.data if bias_arr is not None else None, float(alpha),
-         code, host_out.ctypes.data)
+    (ad, asc, am), (bd, bsc, bm) = ops
+    call("nvfp4_matmul_host_sized", target.encode(), info_for_text(a.recipe).btext,
+         ad.ctypes.data, ad.nbytes, asc.ctypes.data, asc.nbytes, am.ctypes.data,
+         am.size, m, info_for_text(b.recipe).btext, bd.ctypes.data, bd.nbytes,
+         bsc.ctypes.data, bsc.nbytes, bm.ctypes.data, bm.size, n, k,
+         bias_arr.ctypes.data if bias_arr is not None else None,
+         0 if bias_arr is None else bias_arr.size, float(alpha), code,
+         host_out.ctypes.data, host_out.nbytes)
     if _dlpack.framework(a.data) == "torch":
         import torch
         t = torch.from_numpy(host_out.view(np.int16) if code == 2 else host_out)
@@ -669,6 +775,9 @@ def compile(recipe=None, target="cpu", *, op="quantize", input_dtype=None,
     targets, on disk ($NVFP4_CACHE_DIR, else ~/.cache/nvfp4-mlir)."""
     if op not in ("quantize", "dequantize"):
         raise NVFP4Error(f"unknown op {op!r} (expected quantize or dequantize)")
+    if recipe is not None and recipe_keys:
+        raise NVFP4Error(f"pass either recipe or recipe keywords, got recipe={recipe!r} "
+                         f"and {', '.join(sorted(recipe_keys))}")
     text = canonical(recipe_text(recipe=recipe, **recipe_keys))
     if target == "cuda":
         out = ctypes.create_string_buffer(64)

@@ -50,6 +50,20 @@ _SIGNATURES = {
                                   c_int64, c_char_p, c_void_p, c_void_p, c_void_p,
                                   c_int64, c_int64, c_void_p, ctypes.c_float, c_int,
                                   c_void_p, c_char_p, c_size_t]),
+    # The host entry points with each buffer's size, checked by the C ABI
+    # against the recipe before anything is read.
+    "nvfp4_quantize_sized": (c_void_p, [c_void_p, c_char_p, c_int, c_void_p, c_size_t,
+                                        c_int64, c_int64, c_char_p, c_size_t]),
+    "nvfp4_dequantize_host_sized": (c_int, [c_char_p, c_void_p, c_size_t, c_void_p,
+                                            c_size_t, c_void_p, c_size_t, c_int64,
+                                            c_int64, c_void_p, c_size_t, c_char_p,
+                                            c_size_t]),
+    "nvfp4_matmul_host_sized": (c_int, [c_char_p, c_char_p, c_void_p, c_size_t, c_void_p,
+                                        c_size_t, c_void_p, c_size_t, c_int64, c_char_p,
+                                        c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
+                                        c_size_t, c_int64, c_int64, c_void_p, c_size_t,
+                                        ctypes.c_float, c_int, c_void_p, c_size_t,
+                                        c_char_p, c_size_t]),
     # Device GEMMs and grouped forms: enqueue on a raw CUstream, never
     # allocate, copy or synchronize.
     "nvfp4_grouped_quantize_shapes": (c_int, [c_char_p, c_int64, c_int64, c_int64,

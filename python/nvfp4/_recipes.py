@@ -179,12 +179,22 @@ def info_for_text(text: str) -> RecipeInfo:
     return info
 
 
-def canonical_text(text: str) -> str:
-    """The full ``#nvfp4.recipe<...>`` text of a preset, keys or attribute."""
+def check_text(text) -> bytes:
+    """A recipe string as the C ABI is passed it: a str without NUL (C would
+    read only up to the first one, silently dropping the keys after it)."""
     if not isinstance(text, str):
         raise NVFP4Error(f"expected a recipe string, got {type(text).__name__}")
+    if "\0" in text:
+        raise NVFP4Error(f"expected a recipe string without NUL characters, got "
+                         f"{text!r}")
+    return text.encode()
+
+
+def canonical_text(text: str) -> str:
+    """The full ``#nvfp4.recipe<...>`` text of a preset, keys or attribute."""
+    data = check_text(text)
     out = ctypes.create_string_buffer(4096)
-    call("nvfp4_recipe_canonical", text.encode(), out, len(out))
+    call("nvfp4_recipe_canonical", data, out, len(out))
     return out.value.decode()
 
 

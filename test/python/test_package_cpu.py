@@ -236,3 +236,260 @@ def test_lazy_outputs_are_views_made_once():
     s = new_result(None, info.text, None, (be, buf, items))
     s.data = np.zeros((3, 32), np.uint8)  # a replaced field: no longer untouched
     assert s.__dict__["_lazy"] is not None and not untouched(s)
+
+
+#===------------------------------------------------------------------------===#
+# Hardening (issue 17, items 3 and 6)
+#===------------------------------------------------------------------------===#
+
+import ctypes  # noqa: E402
+
+from nvfp4 import _lib  # noqa: E402
+
+
+def _ptr(a):
+    return a.ctypes.data
+
+
+def _sized_dequantize(recipe, data, scale, amax, rows, cols, out, sizes=None):
+    """nvfp4_dequantize_host_sized through ctypes; `sizes` overrides the
+    (data, scale, amax, output) sizes passed."""
+    sizes = sizes or (data.nbytes, scale.nbytes, amax.size, out.size)
+    info = _recipes.info_for_text(recipe)
+    _lib.call("nvfp4_dequantize_host_sized", info.btext, _ptr(data), sizes[0], _ptr(scale),
+              sizes[1], _ptr(amax), sizes[2], rows, cols, _ptr(out), sizes[3])
+
+
+@pytest.mark.parametrize("which,message", [
+    (0, r"input: expected the data buffer to hold 64 bytes \(4x16 nibble pairs for a "
+        r"4x32 matrix\), got 63"),
+    (1, r"input: expected the scale buffer to hold 8 bytes \(4x2 scales for a 4x32 "
+        r"matrix\), got 7"),
+    (2, r"input: expected the amax buffer to hold 4 float32 values \(4 amaxes for a 4x32 "
+        r"matrix\), got 1"),
+    (3, r"output: expected the output buffer to hold 128 float32 values \(4x32\), got 127"),
+])
+def test_c_abi_sized_dequantize_checks_every_buffer(which, message):
+    # Item 3: the C ABI checks each host buffer's size against the recipe
+    # before reading (a per-token amax cut to one value read past its end).
+    q = nvfp4.quantize(np.arange(128, dtype=np.float32).reshape(4, 32), outer="row")
+    out = np.zeros((4, 32), np.float32)
+    sizes = [q.data.nbytes, q.scale.nbytes, q.amax.size, out.size]
+    _sized_dequantize(q.recipe, q.data, q.scale, q.amax, 4, 32, out, sizes)
+    np.testing.assert_array_equal(out, nvfp4.dequantize(q))
+    sizes[which] = 1 if which == 2 else sizes[which] - 1
+    with pytest.raises(nvfp4.NVFP4Error, match=message):
+        _sized_dequantize(q.recipe, q.data, q.scale, q.amax, 4, 32, out, sizes)
+
+
+def test_c_abi_unsized_entry_points_still_work():
+    # The unchecked entry points stay for ABI compatibility.
+    rng = np.random.default_rng(3)
+    q = nvfp4.quantize(rng.standard_normal((8, 64)).astype(np.float32), outer="row")
+    out = np.zeros((8, 64), np.float32)
+    _lib.call("nvfp4_dequantize_host", q.recipe.encode(), _ptr(q.data), _ptr(q.scale),
+              _ptr(q.amax), 8, 64, _ptr(out))
+    np.testing.assert_array_equal(out, nvfp4.dequantize(q))
+    assert _lib.lib().nvfp4_abi_version() == 1
+
+
+def _sized_matmul(a, b, m, n, k, sizes):
+    out = np.zeros((m, n), np.float32)
+    bias = np.zeros(n, np.float32)
+    ra, rb = (_recipes.info_for_text(q.recipe).btext for q in (a, b))
+    _lib.call("nvfp4_matmul_host_sized", b"cpu", ra, _ptr(a.data), sizes["a_data"],
+              _ptr(a.scale), sizes["a_scale"], _ptr(a.amax), sizes["a_amax"], m, rb,
+              _ptr(b.data), sizes["b_data"], _ptr(b.scale), sizes["b_scale"],
+              _ptr(b.amax), sizes["b_amax"], n, k, _ptr(bias), sizes["bias"], 1.0, 0,
+              _ptr(out), sizes["out"])
+    return out
+
+
+@pytest.mark.parametrize("key,value,message", [
+    (None, None, None),
+    ("a_amax", 1, r"a: expected the amax buffer to hold 4 float32 values \(4 amaxes"),
+    ("b_scale", 0, r"b: expected the scale buffer to hold 512 bytes \(128x4 scales"),
+    ("b_data", 1 << 40, r"b: expected the data buffer to hold 256 bytes"),
+    ("bias", 7, r"bias: expected the bias buffer to hold 8 float32 values \(8\), got 7"),
+    ("out", 4 * 8 * 2, r"output: expected the output buffer to hold 128 bytes \(4x8 values "
+                       r"of 4 bytes\), got 64"),
+])
+def test_c_abi_sized_matmul_checks_every_buffer(key, value, message):
+    rng = np.random.default_rng(4)
+    a = nvfp4.quantize(rng.standard_normal((4, 64)).astype(np.float32),
+                       recipe="per_token, sf_layout = 128x4")
+    b = nvfp4.quantize(rng.standard_normal((8, 64)).astype(np.float32),
+                       recipe="per_tensor, sf_layout = 128x4")
+    sizes = {"a_data": a.data.nbytes, "a_scale": a.scale.nbytes, "a_amax": a.amax.size,
+             "b_data": b.data.nbytes, "b_scale": b.scale.nbytes, "b_amax": b.amax.size,
+             "bias": 8, "out": 4 * 8 * 4}
+    if key is None:
+        np.testing.assert_array_equal(_sized_matmul(a, b, 4, 8, 64, sizes),
+                                      nvfp4.matmul(a, b, out_dtype="f32"))
+        return
+    sizes[key] = value
+    with pytest.raises(nvfp4.NVFP4Error, match=message):
+        _sized_matmul(a, b, 4, 8, 64, sizes)
+
+
+def test_c_abi_per_token_recipe_on_per_tensor_data_is_refused():
+    # The issue's case: a per-token recipe string on per-tensor data reads M
+    # amaxes from a buffer of one.
+    rng = np.random.default_rng(5)
+    q = nvfp4.quantize(rng.standard_normal((4, 64)).astype(np.float32),
+                       recipe="per_tensor, sf_layout = 128x4")
+    out = np.zeros((4, 64), np.float32)
+    with pytest.raises(nvfp4.NVFP4Error, match="amax buffer to hold 4 float32 values"):
+        _sized_dequantize("per_token, sf_layout = 128x4", q.data, q.scale, q.amax, 4, 64,
+                          out)
+
+
+def test_c_abi_sized_quantize_checks_the_input():
+    l = _lib.lib()
+    runner = l.nvfp4_host_runner_create(None, 0)
+    x = np.ones((4, 32), np.float32)
+    error = ctypes.create_string_buffer(512)
+    assert not l.nvfp4_quantize_sized(runner, b"per_tensor", 0, _ptr(x), x.nbytes - 4, 4,
+                                      32, error, len(error))
+    assert (error.value.decode() == "input: expected the input buffer to hold 512 bytes "
+            "(4x32 values of 4 bytes), got 508")
+    handle = l.nvfp4_quantize_sized(runner, b"per_tensor", 0, _ptr(x), x.nbytes, 4, 32,
+                                    error, len(error))
+    assert handle
+    l.nvfp4_result_destroy(handle)
+
+
+def test_python_calls_the_sized_entry_points(monkeypatch):
+    called = []
+    real = _lib.call
+    monkeypatch.setattr(nvfp4, "call", lambda name, *a: called.append(name) or real(name, *a))
+    rng = np.random.default_rng(6)
+    a = nvfp4.quantize(rng.standard_normal((4, 64)).astype(np.float32),
+                       recipe="per_token, sf_layout = 128x4")
+    nvfp4.dequantize(a)
+    nvfp4.matmul(a, a)
+    assert called == ["nvfp4_dequantize_host_sized", "nvfp4_matmul_host_sized"]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    # The issue's case: a value that is more recipe text.
+    ({"block": "1x16, outer = row"}, r"unknown block '1x16, outer = row' \(expected one "
+                                     r"of 1x16, 16x16\)"),
+    ({"numerics": "quotient, outer = row"}, "unknown numerics .* reciprocal, quotient"),
+    ({"sf_layout": "128x4, outer = row"}, "unknown sf_layout .* linear, 128x4, 8x4"),
+    ({"rounding": "stochastic<seed = 3>"}, "unknown rounding .* nearest, stochastic"),
+    ({"outer": "row, block = 16x16"}, "unknown outer .* tensor, row, window"),
+    ({"select": "mse>"}, "unknown select .* map6, mae, mse"),
+    ({"block": ["1x16"]}, r"unknown block \['1x16'\]"),
+    ({"rht": 1}, "expected rht to be a bool"),
+    ({"rowwise": "yes"}, "expected rowwise to be a bool"),
+    ({"columnwise": None}, "expected columnwise to be a bool"),
+    ({"e4m3_max": 448.0}, "expected e4m3_max to be the int 448 or 256, got 448.0"),
+    ({"e4m3_max": -1}, "expected e4m3_max to be the int 448 or 256, got -1"),
+    ({"e4m3_max": True}, "expected e4m3_max to be the int 448 or 256, got True"),
+    ({"rounding": "stochastic", "seed": -1}, r"expected seed to be an int in \[0, 2\*\*64"),
+    ({"rounding": "stochastic", "seed": 2**64}, "expected seed to be an int in"),
+    ({"rounding": "stochastic", "seed": "7, outer = row"}, "expected seed to be an int"),
+    ({"seed": 1.5}, "expected seed to be an int"),
+])
+def test_recipe_keywords_are_validated(kwargs, message):
+    x = np.ones((4, 32), np.float32)
+    with pytest.raises(nvfp4.NVFP4Error, match=message):
+        nvfp4.quantize(x, **kwargs)
+    with pytest.raises(nvfp4.NVFP4Error, match=message):
+        nvfp4.recipe_text(**kwargs)
+
+
+def test_validation_does_not_depend_on_the_cache():
+    # rht=1 == rht=True and hashes alike: a cached True must not admit 1.
+    x = np.ones((16, 32), np.float32)
+    nvfp4.quantize(x, rht=True, columnwise=True)
+    with pytest.raises(nvfp4.NVFP4Error, match="expected rht to be a bool"):
+        nvfp4.quantize(x, rht=1, columnwise=True)
+    nvfp4.quantize(x, e4m3_max=256)
+    with pytest.raises(nvfp4.NVFP4Error, match="e4m3_max"):
+        nvfp4.quantize(x, e4m3_max=256.0)
+    assert "e4m3_max = 256" in nvfp4.quantize(x, e4m3_max=np.int64(256)).recipe
+    q = nvfp4.quantize(x, rounding="stochastic", seed=2**64 - 1)
+    assert "18446744073709551615" in q.recipe
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: nvfp4.quantize(x, recipe="per_tensor\0, outer = row"),
+    lambda x: nvfp4.recipe_text(recipe="per_token\0"),
+    lambda x: nvfp4.compile("per_token\0junk"),
+    lambda x: nvfp4.dequantize(nvfp4.quantize(x), recipe="per_tensor\0"),
+])
+def test_recipe_strings_with_nul_are_rejected(call):
+    # C reads up to the NUL: "per_tensor\0, outer = row" would be per_tensor.
+    with pytest.raises(nvfp4.NVFP4Error, match="without NUL characters"):
+        call(np.ones((4, 32), np.float32))
+
+
+def test_matmul_recipe_with_nul_is_rejected():
+    a = nvfp4.quantize(np.ones((4, 64), np.float32), recipe="per_tensor, sf_layout = 128x4")
+    a.recipe = "per_tensor, sf_layout = 128x4\0garbage"
+    with pytest.raises(nvfp4.NVFP4Error, match="without NUL characters"):
+        nvfp4.matmul(a, a)
+
+
+def test_recipe_and_keywords_together_are_rejected():
+    q = nvfp4.quantize(np.ones((4, 32), np.float32))
+    with pytest.raises(nvfp4.NVFP4Error, match="pass either recipe or recipe keywords"):
+        nvfp4.dequantize(q.data, q.scale, q.amax, recipe="per_tensor", outer="row")
+    with pytest.raises(nvfp4.NVFP4Error, match="pass either recipe or recipe keywords"):
+        nvfp4.compile("per_tensor", outer="row")
+
+
+@pytest.mark.parametrize("name,dtype,message", [
+    ("data", np.float32, "expected data to be a uint8 array, got float32"),
+    ("data", np.int64, "expected data to be a uint8 array, got int64"),
+    ("scale", np.float64, "expected scale to be a uint8 array, got float64"),
+    ("scale", np.int64, "expected scale to be a uint8 array, got int64"),
+    ("amax", np.float64, "expected amax to be a float32 array, got float64"),
+    ("amax", np.uint8, "expected amax to be a float32 array, got uint8"),
+])
+def test_dequantize_does_not_cast(name, dtype, message):
+    q = nvfp4.quantize(np.ones((4, 32), np.float32), outer="row")
+    arrays = {"data": q.data, "scale": q.scale, "amax": q.amax}
+    arrays[name] = arrays[name].astype(dtype)
+    with pytest.raises(nvfp4.NVFP4Error, match=message):
+        nvfp4.dequantize(arrays["data"], arrays["scale"], arrays["amax"], outer="row")
+    r = nvfp4.QuantizeResult(recipe=q.recipe)
+    r.data, r.scale, r.amax = arrays["data"], arrays["scale"], arrays["amax"]
+    with pytest.raises(nvfp4.NVFP4Error, match=message):
+        nvfp4.dequantize(r)
+
+
+def test_matmul_does_not_cast():
+    a = nvfp4.quantize(np.ones((4, 64), np.float32), recipe="per_tensor, sf_layout = 128x4")
+    a.amax = a.amax.astype(np.float64)
+    with pytest.raises(nvfp4.NVFP4Error, match="a: expected amax to be a float32 array"):
+        nvfp4.matmul(a, a)
+
+
+def _zero_strided(shape, dtype):
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, (0, 0))
+
+
+@pytest.mark.skipif(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >= 160 << 30,
+                    reason="a machine that can hold it")
+def test_huge_zero_strided_quantize_is_an_error_not_an_allocation():
+    # The issue's case: 16 bytes of NumPy, 128 GiB once contiguous.
+    with pytest.raises(nvfp4.NVFP4Error, match="quantize: a 2147483648x16 matrix needs"):
+        nvfp4.quantize(_zero_strided((2**31, 16), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_impossible_quantize_is_an_error_on_any_machine(dtype):
+    with pytest.raises(nvfp4.NVFP4Error, match="more than this machine's"):
+        nvfp4.quantize(_zero_strided((2**44, 16), dtype))
+
+
+def test_impossible_dequantize_is_an_error_not_an_allocation():
+    rows = 2**40
+    data = _zero_strided((rows, 8), np.uint8)
+    scale = _zero_strided((rows, 1), np.uint8)
+    amax = np.ones(1, np.float32)
+    with pytest.raises(nvfp4.NVFP4Error, match="dequantize: a 1099511627776x16 matrix"):
+        nvfp4.dequantize(data, scale, amax, recipe="per_tensor")
