@@ -19,18 +19,6 @@ using namespace llvm;
 using namespace nvfp4;
 
 namespace {
-Error makeError(StringRef path, const Twine &msg) {
-  return createStringError(inconvertibleErrorCode(), path + ": " + msg);
-}
-
-/// System messages start with a capital ("No such file..."); our diagnostics
-/// are all lowercase.
-std::string lowerFirst(std::string s) {
-  if (!s.empty())
-    s[0] = toLower(s[0]);
-  return s;
-}
-
 /// What a non-regular file is, for "<path>: not a regular file (...)".
 StringRef kindOf(mode_t mode) {
   if (S_ISFIFO(mode))
@@ -49,13 +37,13 @@ StringRef kindOf(mode_t mode) {
 Error notRegular(StringRef path, StringRef what, mode_t mode) {
   // "is a directory" matches what reading a directory reports elsewhere.
   if (S_ISDIR(mode))
-    return makeError(path, "cannot read " + what + ": is a directory");
-  return makeError(path, "cannot read " + what + ": is " + kindOf(mode) +
+    return fileError(path, "cannot read " + what + ": is a directory");
+  return fileError(path, "cannot read " + what + ": is " + kindOf(mode) +
                              ", not a regular file");
 }
 
 Error cannotRead(StringRef path, StringRef what, int error) {
-  return makeError(path, "cannot read " + what + ": " +
+  return fileError(path, "cannot read " + what + ": " +
                              lowerFirst(sys::StrError(error)));
 }
 } // namespace
@@ -97,7 +85,7 @@ RegularFile::~RegularFile() {
 
 Error RegularFile::read(uint64_t offset, MutableArrayRef<char> out) const {
   if (offset > fileSize || out.size() > fileSize - offset)
-    return makeError(path, "unexpected end of file");
+    return fileError(path, "unexpected end of file");
   size_t done = 0;
   while (done < out.size()) {
     ssize_t n =
@@ -107,7 +95,7 @@ Error RegularFile::read(uint64_t offset, MutableArrayRef<char> out) const {
     if (n < 0)
       return cannotRead(path, "file", errno);
     if (n == 0)
-      return makeError(path, "unexpected end of file (it shrank while "
+      return fileError(path, "unexpected end of file (it shrank while "
                              "being read)");
     done += size_t(n);
   }
@@ -120,10 +108,20 @@ Expected<std::string> nvfp4::readRegularFile(StringRef path, uint64_t maxBytes,
   if (!file)
     return file.takeError();
   if (file->size() > maxBytes)
-    return makeError(path, what + " too large: " + Twine(file->size()) +
+    return fileError(path, what + " too large: " + Twine(file->size()) +
                                " bytes, expected at most " + Twine(maxBytes));
   std::string text(size_t(file->size()), '\0');
   if (Error e = file->read(0, MutableArrayRef<char>(text.data(), text.size())))
     return std::move(e);
   return text;
+}
+
+Error nvfp4::fileError(StringRef path, const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), path + ": " + message);
+}
+
+std::string nvfp4::lowerFirst(std::string message) {
+  if (!message.empty())
+    message[0] = toLower(message[0]);
+  return message;
 }

@@ -53,19 +53,6 @@ const DTypeInfo &info(DType dtype) {
   return kDTypes[static_cast<unsigned>(dtype)];
 }
 
-/// Builds an error "<path>: <msg>" in the style of the compiler's diagnostics.
-Error makeError(StringRef path, const Twine &msg) {
-  return createStringError(inconvertibleErrorCode(), path + ": " + msg);
-}
-
-/// System messages start with a capital ("No such file..."); our diagnostics
-/// are all lowercase.
-std::string lowerFirst(std::string s) {
-  if (!s.empty())
-    s[0] = toLower(s[0]);
-  return s;
-}
-
 /// The values of the three keys of a .npy header dict.
 struct Header {
   std::optional<std::string> descr;
@@ -107,7 +94,7 @@ public:
 
 private:
   Error fail(const Twine &msg) {
-    return makeError(path, "malformed header: " + msg);
+    return fileError(path, "malformed header: " + msg);
   }
 
   bool peek(char c) {
@@ -131,7 +118,7 @@ private:
     if (key == "descr") {
       // Structured dtypes are written as a list of tuples.
       if (peek('['))
-        return makeError(path, "unsupported structured dtype");
+        return fileError(path, "unsupported structured dtype");
       return parseString(h.descr.emplace());
     }
     if (key != "fortran_order")
@@ -196,14 +183,14 @@ Expected<DType> parseDType(StringRef path, StringRef descr) {
         (t.size == 1 && (descr[0] == '|' || descr[0] == '>')))
       return static_cast<DType>(i);
     if (descr[0] == '>')
-      return makeError(path, "big-endian dtype '" + descr +
+      return fileError(path, "big-endian dtype '" + descr +
                                  "' is not supported (expected little-endian)");
   }
   if (descr.size() >= 2 && descr[1] == 'V')
-    return makeError(path, "unsupported dtype '" + descr +
+    return fileError(path, "unsupported dtype '" + descr +
                                "' (raw void, e.g. bfloat16 from ml_dtypes; "
                                "save it as float32 instead)");
-  return makeError(path, "unsupported dtype '" + descr +
+  return fileError(path, "unsupported dtype '" + descr +
                              "' (expected float32, float16, float64, uint8 "
                              "or int64)");
 }
@@ -249,26 +236,26 @@ constexpr size_t kMaxPrefix = kMagic.size() + 2 + 4;
 /// whole file or at least its first kMaxPrefix + kMaxHeaderBytes bytes.
 Expected<Layout> parseLayout(StringRef path, StringRef buf) {
   if (!buf.starts_with(kMagic))
-    return makeError(path, "not a .npy file (bad magic)");
+    return fileError(path, "not a .npy file (bad magic)");
   if (buf.size() < kMagic.size() + 2)
-    return makeError(path, "truncated header");
+    return fileError(path, "truncated header");
   unsigned major = uint8_t(buf[6]), minor = uint8_t(buf[7]);
   if (major < 1 || major > 3 || minor != 0)
-    return makeError(path, "unsupported .npy format version " + Twine(major) +
+    return fileError(path, "unsupported .npy format version " + Twine(major) +
                                "." + Twine(minor));
   size_t lenBytes = major == 1 ? 2 : 4;
   size_t prefix = kMagic.size() + 2 + lenBytes;
   if (buf.size() < prefix)
-    return makeError(path, "truncated header");
+    return fileError(path, "truncated header");
   const char *lenPtr = buf.data() + kMagic.size() + 2;
   uint64_t headerLen = major == 1 ? support::endian::read16le(lenPtr)
                                   : uint64_t(support::endian::read32le(lenPtr));
   if (headerLen > kMaxHeaderBytes)
-    return makeError(path, "malformed header: header length " +
+    return fileError(path, "malformed header: header length " +
                                Twine(headerLen) + " exceeds the limit of " +
                                Twine(kMaxHeaderBytes) + " bytes");
   if (buf.size() - prefix < headerLen)
-    return makeError(path, "truncated header");
+    return fileError(path, "truncated header");
 
   HeaderParser parser(path, buf.substr(prefix, headerLen));
   Expected<Header> header = parser.parse();
@@ -284,13 +271,13 @@ Expected<Layout> parseLayout(StringRef path, StringRef buf) {
   array.shape = std::move(*header->shape);
   std::optional<size_t> size = dataSize(array.dtype, array.shape);
   if (!size)
-    return makeError(path, "malformed header: shape is too large");
+    return fileError(path, "malformed header: shape is too large");
   // Fortran order only matters when two or more dimensions exceed 1;
   // otherwise the layouts coincide (e.g. 1-d arrays from column-major
   // writers such as Julia's NPZ.jl).
   if (*header->fortranOrder && *size != 0 &&
       count_if(array.shape, [](int64_t d) { return d > 1; }) > 1)
-    return makeError(path, "fortran_order=True is not supported (save a "
+    return fileError(path, "fortran_order=True is not supported (save a "
                            "C-contiguous array, e.g. np.ascontiguousarray)");
   layout.dataOffset = prefix + headerLen;
   layout.dataSize = *size;
@@ -300,11 +287,11 @@ Expected<Layout> parseLayout(StringRef path, StringRef buf) {
 /// Checks that \p available bytes follow the header, as the header says.
 Error checkDataSize(StringRef path, const Layout &layout, uint64_t available) {
   if (available < layout.dataSize)
-    return makeError(path, "truncated data: expected " +
+    return fileError(path, "truncated data: expected " +
                                Twine(layout.dataSize) + " bytes, got " +
                                Twine(available));
   if (available > layout.dataSize)
-    return makeError(path, "unexpected " + Twine(available - layout.dataSize) +
+    return fileError(path, "unexpected " + Twine(available - layout.dataSize) +
                                " trailing bytes after array data");
   return Error::success();
 }
@@ -368,13 +355,13 @@ static std::string makeHeader(DType dtype, ArrayRef<int64_t> shape) {
 Error npy::writeNpy(StringRef path, DType dtype, ArrayRef<int64_t> shape,
                     const void *data) {
   if (dtype == DType::BF16)
-    return makeError(path, "cannot write bfloat16: it has no NumPy dtype "
+    return fileError(path, "cannot write bfloat16: it has no NumPy dtype "
                            "(convert to float32 first)");
   std::optional<size_t> size = dataSize(dtype, shape);
   if (!size)
-    return makeError(path, "invalid shape (negative or too large dimension)");
+    return fileError(path, "invalid shape (negative or too large dimension)");
   if (*size != 0 && !data)
-    return makeError(path, "no data for a non-empty array");
+    return fileError(path, "no data for a non-empty array");
 
   std::string header = makeHeader(dtype, shape);
   // The header, plus its '\n', is padded with spaces so that the data starts
@@ -388,12 +375,12 @@ Error npy::writeNpy(StringRef path, DType dtype, ArrayRef<int64_t> shape,
     padded = alignTo(prefix + header.size() + 1, kAlign) - prefix;
   }
   if (padded > UINT32_MAX)
-    return makeError(path, "header too large");
+    return fileError(path, "header too large");
 
   Expected<sys::fs::TempFile> temp =
       sys::fs::TempFile::create(path + ".tmp-%%%%%%%%");
   if (!temp)
-    return makeError(path, "cannot create file: " +
+    return fileError(path, "cannot create file: " +
                                lowerFirst(toString(temp.takeError())));
   std::error_code ec;
   {
@@ -412,11 +399,11 @@ Error npy::writeNpy(StringRef path, DType dtype, ArrayRef<int64_t> shape,
   }
   if (ec) {
     consumeError(temp->discard());
-    return makeError(path, "cannot write file: " + lowerFirst(ec.message()));
+    return fileError(path, "cannot write file: " + lowerFirst(ec.message()));
   }
   // keep() renames over the destination, so readers never see partial data.
   if (Error e = temp->keep(path))
-    return makeError(path, "cannot write file: " +
+    return fileError(path, "cannot write file: " +
                                lowerFirst(toString(std::move(e))));
   return Error::success();
 }

@@ -64,6 +64,13 @@ llvm::Expected<std::string> readRegularFile(llvm::StringRef path,
                                             uint64_t maxBytes,
                                             llvm::StringRef what = "file");
 
+/// "<path>: <message>", the form of every file error of the tools.
+llvm::Error fileError(llvm::StringRef path, const llvm::Twine &message);
+
+/// A system message ("No such file or directory") with its first letter
+/// lowered, as the project's diagnostics are.
+std::string lowerFirst(std::string message);
+
 } // namespace nvfp4
 
 #endif // NVFP4_SUPPORT_FILE_H
