@@ -37,6 +37,7 @@ void nvfp4::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createNVFP4VerifyLLVM());
 }
 
 void nvfp4::buildGPUKernelStage(OpPassManager &pm,

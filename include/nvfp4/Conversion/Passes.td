@@ -60,6 +60,24 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
   ];
 }
 
+def NVFP4VerifyLLVM : Pass<"nvfp4-verify-llvm", "::mlir::ModuleOp"> {
+  let summary = "Fail unless the module is entirely in the LLVM dialect";
+  let description = [{
+    The last pass of `nvfp4-to-cpu`. Upstream conversions that meet a type
+    they cannot convert (a memref in a memory space without an LLVM address
+    space, say) report an error but may leave the op in place and let the
+    pipeline succeed, so a half-lowered module would be written and the
+    tool would exit 0. This pass states the pipeline's contract instead:
+    after it, every op under the module is an LLVM dialect op; any other op
+    is an error naming it, and the pass fails.
+
+    Example: `func.func @f(%a: memref<4xf32, #gpu.address_space<workgroup>>)`
+    survives `finalize-memref-to-llvm` and `convert-func-to-llvm`; this
+    pass reports `'func.func' op was not lowered to the LLVM dialect` and
+    fails.
+  }];
+}
+
 def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Map nvfp4 quantize, grouped_quantize, dequantize and matmul ops onto GPU kernels";
   let description = [{
