@@ -135,6 +135,12 @@ describeOutputs(RecipeAttr recipe, int64_t rows, int64_t cols,
   if (rows < 1 || cols < 1)
     return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
                      Twine(cols));
+  // The verifier's bound on buffers (kMaxBufferBytes) for shapes only known
+  // at run time: the matrix must fit it even as f32, so no element, byte or
+  // padded-scale count below overflows int64 and no grid wraps.
+  if (mulSize(mulSize(rows, cols), 4) > kMaxBufferBytes)
+    return makeError("expected a matrix of at most 2^60 elements, got " +
+                     Twine(rows) + "x" + Twine(cols));
   if (recipe.getRowwise() && cols % kBlockSize != 0)
     return makeError("expected quantized dimension K to be a multiple of 16, "
                      "got " + Twine(cols));

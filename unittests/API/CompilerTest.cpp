@@ -578,6 +578,17 @@ TEST(HostAPI, QuantizeShapes) {
   EXPECT_TRUE(shapes->rowwise->data.empty());
   EXPECT_EQ(shapes->rowwise->scaleShape, (llvm::SmallVector<int64_t, 2>{128, 12}));
   EXPECT_EQ(shapes->rowwise->amaxShape, (llvm::SmallVector<int64_t, 2>{3, 3}));
+  // Shapes known only at run time meet the verifier's buffer bound: sizes
+  // whose byte counts would overflow are errors, not wrapped shapes.
+  for (auto [rows, cols] : {std::make_pair(int64_t(1) << 40, int64_t(1) << 40),
+                            std::make_pair(int64_t(1) << 62, int64_t(64)),
+                            std::make_pair(int64_t(4), int64_t(1) << 62)}) {
+    auto huge = quantizeShapes("per_token, sf_layout = 128x4", rows, cols);
+    ASSERT_FALSE(bool(huge)) << rows << "x" << cols;
+    EXPECT_EQ(errorOf(huge.takeError()),
+              "expected a matrix of at most 2^60 elements, got " +
+                  std::to_string(rows) + "x" + std::to_string(cols));
+  }
 }
 
 TEST(HostAPI, ConcurrentCallsAgree) {
