@@ -181,10 +181,12 @@ std::string modeText(mode_t mode) {
   return s;
 }
 
-/// Reads exactly `size` bytes from `fd`.
-bool readAll(int fd, char *data, size_t size) {
+/// Moves exactly `size` bytes between `data` and `fd` with `io` (::read or
+/// ::write), retrying interrupted and partial transfers.
+template <typename Pointer, typename IO>
+bool transferAll(int fd, Pointer data, size_t size, IO io) {
   while (size) {
-    ssize_t n = ::read(fd, data, size);
+    ssize_t n = io(fd, data, size);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -195,17 +197,12 @@ bool readAll(int fd, char *data, size_t size) {
   return true;
 }
 
+bool readAll(int fd, char *data, size_t size) {
+  return transferAll(fd, data, size, ::read);
+}
+
 bool writeAll(int fd, const char *data, size_t size) {
-  while (size) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= size_t(n);
-  }
-  return true;
+  return transferAll(fd, data, size, ::write);
 }
 
 /// Closes a descriptor on every path out of a scope.
