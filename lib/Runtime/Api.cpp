@@ -5,8 +5,6 @@
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 
-#include <limits>
-
 using namespace llvm;
 using namespace mlir::nvfp4;
 
@@ -259,10 +257,10 @@ Error groupedMatmul(Stream &stream, StringRef aRecipe, const DeviceQuantized &a,
     return aShape.takeError();
   if (auto bShape = matmulOperandShape("B", recipes->b, n, k); !bShape)
     return bShape.takeError();
-  // The stacked B must fit in int64 bytes, as each operand does.
-  if (groups > std::numeric_limits<int64_t>::max() / (n * (k / 2)))
+  // The stacked B meets the buffer bound each operand does.
+  if (mulSize(groups, mulSize(n, k / 2)) > kMaxBufferBytes)
     return makeError("expected " + Twine(groups) + " B operands of " +
-                     Twine(n) + " x " + Twine(k) + " to fit in 2^63 bytes");
+                     Twine(n) + " x " + Twine(k) + " to fit in 2^62 bytes");
   auto buffers = matmulBuffers(splits, a, b, options, output);
   if (!buffers)
     return buffers.takeError();

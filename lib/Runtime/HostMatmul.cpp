@@ -19,7 +19,6 @@
 
 #include <cstring>
 #include <deque>
-#include <limits>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -144,10 +143,11 @@ matmulOperandShape(StringRef name, RecipeAttr recipe, int64_t rows, int64_t k,
                      name + " uses " + layoutName(recipe.getSfLayout()));
   if (k % kBlockSize != 0)
     return makeError("expected K to be a multiple of 16, got " + Twine(k));
-  // Every buffer size below must fit in int64 (bytes of data: rows * k/2).
-  if (rows < 1 || k < 1 || rows > std::numeric_limits<int64_t>::max() / k)
+  // The bound every quantization meets (describeOutputs, the verifiers'
+  // kMaxBufferBytes): no byte or padded-scale count below overflows.
+  if (rows < 1 || k < 1 || mulSize(mulSize(rows, k), 4) > kMaxBufferBytes)
     return makeError("expected " + name + " to be a non-empty matrix of at "
-                     "most 2^63 elements, got " + Twine(rows) + " x " +
+                     "most 2^60 elements, got " + Twine(rows) + " x " +
                      Twine(k));
   QuantizedOutput q;
   q.rows = rows;

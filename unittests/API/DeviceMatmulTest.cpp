@@ -322,7 +322,7 @@ TEST(APIDeviceMatmulErrors, CheckedBeforeLaunch) {
   EXPECT_EQ(error(r, q, 4, 40, {}, p),
             "expected K to be a multiple of 16, got 40");
   EXPECT_EQ(error(r, q, 0, 64, {}, p),
-            "expected A to be a non-empty matrix of at most 2^63 elements, "
+            "expected A to be a non-empty matrix of at most 2^60 elements, "
             "got 0 x 64");
   EXPECT_EQ(error(r, DeviceQuantized{p, 0, p}, 4, 64, {}, p),
             "null device buffer for A scale");
