@@ -152,3 +152,33 @@ func.func @contiguous_strided_and_largest(%x: memref<32x64xf32, strided<[64, 1]>
       %ba : memref<1xf32> recipe <per_tensor> to %y : memref<?x16xbf16>
   return
 }
+
+// W4A16: a bf16 or f16 A as given, B in NVFP4 with any recipe.
+// CHECK-LABEL: func.func @matmul_w4a16
+// CHECK: nvfp4.matmul_w4a16 a(%{{[a-z0-9_]+}} : memref<?x128xbf16>)
+// CHECK-SAME: b(%{{[a-z0-9_]+}} : memref<512x64xi8>, %{{[a-z0-9_]+}} : memref<512x8xf8E4M3FN>, %{{[a-z0-9_]+}} : memref<512x2xf32>) recipe <local_1x64, sf_layout = 128x4>
+// CHECK-SAME: bias(%{{[a-z0-9_]+}} : memref<512xf32>) outs(%{{[a-z0-9_]+}} : memref<?x512xf32>) {alpha = 2.000000e+00 : f32}
+func.func @matmul_w4a16(%a: memref<?x128xbf16>,
+                        %bd: memref<512x64xi8>, %bs: memref<512x8xf8E4M3FN>, %ba: memref<512x2xf32>,
+                        %bias: memref<512xf32>, %out: memref<?x512xf32>) {
+  nvfp4.matmul_w4a16 a(%a : memref<?x128xbf16>)
+      b(%bd : memref<512x64xi8>, %bs : memref<512x8xf8E4M3FN>, %ba : memref<512x2xf32>)
+        recipe <local_1x64, sf_layout = 128x4>
+      bias(%bias : memref<512xf32>) outs(%out : memref<?x512xf32>) {alpha = 2.0 : f32}
+  return
+}
+
+// CHECK-LABEL: func.func @matmul_w4a16_f16
+// CHECK: nvfp4.matmul_w4a16 a(%{{[a-z0-9_]+}} : memref<3x32xf16>)
+// CHECK-SAME: recipe <per_tensor_2d, sf_layout = 128x4>
+// CHECK-SAME: outs(%{{[a-z0-9_]+}} : memref<3x100xbf16>)
+// CHECK-NOT: alpha
+func.func @matmul_w4a16_f16(%a: memref<3x32xf16>,
+                            %bd: memref<100x16xi8>, %bs: memref<128x4xf8E4M3FN>, %ba: memref<1xf32>,
+                            %out: memref<3x100xbf16>) {
+  nvfp4.matmul_w4a16 a(%a : memref<3x32xf16>)
+      b(%bd : memref<100x16xi8>, %bs : memref<128x4xf8E4M3FN>, %ba : memref<1xf32>)
+        recipe <per_tensor_2d, sf_layout = 128x4>
+      outs(%out : memref<3x100xbf16>)
+  return
+}

@@ -292,7 +292,19 @@ LogicalResult DequantizeOp::verify() {
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// Checks what both matmul forms share: the operand recipes and K.
+/// Checks that an operand recipe uses the layout the GEMM kernels read.
+LogicalResult checkMatmulLayout(Operation *op, StringRef name,
+                                RecipeAttr recipe) {
+  if (recipe.getSfLayout() == ScaleLayout::Swizzle128x4)
+    return success();
+  return op->emitOpError() << "expected " << name
+                           << " to use sf_layout = 128x4 (the block-scaled "
+                           << "MMA layout), got "
+                           << stringifyScaleLayout(recipe.getSfLayout());
+}
+
+/// Checks what both NVFP4 x NVFP4 matmul forms share: the operand recipes
+/// and K.
 template <typename OpTy>
 LogicalResult verifyMatmulCommon(OpTy op, int64_t &k) {
   SmallVector<std::pair<StringRef, Value>> buffers{
@@ -302,16 +314,10 @@ LogicalResult verifyMatmulCommon(OpTy op, int64_t &k) {
       {"bias", op.getBias()},      {"output", op.getOutput()}};
   if constexpr (std::is_same_v<OpTy, GroupedMatmulOp>)
     buffers.push_back({"splits", op.getSplits()});
-  if (failed(checkBuffers(op, buffers)))
+  if (failed(checkBuffers(op, buffers)) ||
+      failed(checkMatmulLayout(op, "a_recipe", op.getARecipe())) ||
+      failed(checkMatmulLayout(op, "b_recipe", op.getBRecipe())))
     return failure();
-  for (auto [name, recipe] : {std::pair{"a_recipe", op.getARecipe()},
-                              std::pair{"b_recipe", op.getBRecipe()}}) {
-    if (recipe.getSfLayout() != ScaleLayout::Swizzle128x4)
-      return op.emitOpError()
-             << "expected " << name << " to use sf_layout = 128x4 (the "
-             << "block-scaled MMA layout), got "
-             << stringifyScaleLayout(recipe.getSfLayout());
-  }
   int64_t kHalf = dim(op.getAData(), 1);
   // K counts E2M1 values, two per byte: bound it like a size so that
   // `2 * kHalf` and the shapes derived from K stay in int64.
@@ -320,6 +326,17 @@ LogicalResult verifyMatmulCommon(OpTy op, int64_t &k) {
     return op.emitOpError() << "expected K (2 x a_data dim 1) to be at most "
                             << "2^62, got 2 x " << kHalf;
   return checkMultipleOf16(op, "K (2 x a_data dim 1)", k);
+}
+
+/// Checks B's data, scale and amax for an `n x k` NVFP4 operand.
+LogicalResult checkMatmulB(Operation *op, RecipeAttr b, Value data,
+                           Value scale, Value amax, int64_t n, int64_t k) {
+  if (failed(checkShape(op, "b_data", data, dataShape(n, k))) ||
+      failed(checkShape(op, "b_scale", scale,
+                        scaleShape(b.getSfLayout(), n, k))) ||
+      failed(checkShape(op, "b_amax", amax, amaxShape(b, n, k))))
+    return failure();
+  return success();
 }
 } // namespace
 
@@ -333,10 +350,31 @@ LogicalResult MatmulOp::verify() {
       failed(checkShape(*this, "a_scale", getAScale(),
                         scaleShape(a.getSfLayout(), m, k))) ||
       failed(checkShape(*this, "a_amax", getAAmax(), amaxShape(a, m, k))) ||
-      failed(checkShape(*this, "b_data", getBData(), dataShape(n, k))) ||
-      failed(checkShape(*this, "b_scale", getBScale(),
-                        scaleShape(b.getSfLayout(), n, k))) ||
-      failed(checkShape(*this, "b_amax", getBAmax(), amaxShape(b, n, k))))
+      failed(checkMatmulB(*this, b, getBData(), getBScale(), getBAmax(), n,
+                          k)))
+    return failure();
+  if (getBias() && failed(checkShape(*this, "bias", getBias(), {n})))
+    return failure();
+  return success();
+}
+
+LogicalResult MatmulW4A16Op::verify() {
+  if (failed(checkBuffers(*this, {{"a", getA()},
+                                  {"b_data", getBData()},
+                                  {"b_scale", getBScale()},
+                                  {"b_amax", getBAmax()},
+                                  {"bias", getBias()},
+                                  {"output", getOutput()}})) ||
+      failed(checkMatmulLayout(*this, "b_recipe", getBRecipe())))
+    return failure();
+  // K counts A's elements here; checkBuffers bounded A's static size, so K
+  // needs no bound of its own.
+  int64_t m = dim(getOutput(), 0), n = dim(getOutput(), 1);
+  int64_t k = dim(getA(), 1);
+  if (failed(checkMultipleOf16(*this, "K (a dim 1)", k)) ||
+      failed(checkShape(*this, "a", getA(), {m, k})) ||
+      failed(checkMatmulB(*this, getBRecipe(), getBData(), getBScale(),
+                          getBAmax(), n, k)))
     return failure();
   if (getBias() && failed(checkShape(*this, "bias", getBias(), {n})))
     return failure();

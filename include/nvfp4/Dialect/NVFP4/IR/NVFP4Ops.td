@@ -214,6 +214,51 @@ def NVFP4_MatmulOp : NVFP4_MatmulOpBase<"matmul"> {
   }];
 }
 
+def NVFP4_MatmulW4A16Op : NVFP4_MatmulOpBase<"matmul_w4a16"> {
+  let summary = "GEMM D = A * B^T of a bf16/f16 A and an NVFP4 B (W4A16)";
+  let description = [{
+    The weight-only form of `nvfp4.matmul`: `A` (`M x K`) is bf16 or f16
+    and is used exactly as given (not quantized, no scales, no amax); `B`
+    (`N x K`) is NVFP4 along `K` with block scales in the `128x4` layout
+    and raw FP32 outer amaxes described by `b_recipe` (any recipe). Each
+    decoded `B` element `e2m1 * sf` is exact in f16, bf16 and f32; products
+    are accumulated in FP32 and B's outer scale is applied as
+    `nvfp4.matmul` applies it with A's factor absent (SPEC.md section 12,
+    `GemmNumerics.h`):
+    `D[i,j] = Out(alpha * c * amax_B[j] * acc[i,j] + bias[j])` with
+    `c = 1/(6 * E_B)`; a window (1x64) `B` promotes every 64-wide `K` step
+    with its own amax. `bias` is FP32 of shape `(N)`; the output is bf16,
+    f16 or f32.
+
+    Example:
+
+    ```mlir
+    nvfp4.matmul_w4a16
+        a(%a : memref<?x2048xbf16>)
+        b(%bd : memref<4096x1024xi8>, %bs : memref<4096x128xf8E4M3FN>, %ba : memref<1xf32>)
+          recipe <per_tensor, sf_layout = 128x4>
+        outs(%d : memref<?x4096xbf16>)
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[BF16, F16], [2]>, "A values", [MemRead]>:$a,
+    Arg<NVFP4_DataMemRef, "B E2M1 data", [MemRead]>:$b_data,
+    Arg<NVFP4_ScaleMemRef, "B block scales", [MemRead]>:$b_scale,
+    Arg<NVFP4_AmaxMemRef, "B outer amaxes", [MemRead]>:$b_amax,
+    NVFP4_RecipeAttr:$b_recipe,
+    Arg<Optional<MemRefRankOf<[F32], [1]>>, "bias per column", [MemRead]>:$bias,
+    Arg<NVFP4_ValueMemRef, "the product", [MemWrite]>:$output,
+    DefaultValuedAttr<F32Attr, "1.0">:$alpha
+  );
+  let assemblyFormat = [{
+    `a` `(` $a `:` type($a) `)`
+    `b` `(` $b_data `:` type($b_data) `,` $b_scale `:` type($b_scale) `,`
+            $b_amax `:` type($b_amax) `)` `recipe` $b_recipe
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    `outs` `(` $output `:` type($output) `)` attr-dict
+  }];
+}
+
 def NVFP4_GroupedMatmulOp : NVFP4_MatmulOpBase<"grouped_matmul"> {
   let summary = "grouped (MoE) NVFP4 GEMM: rows of A split over one B per group";
   let description = [{
