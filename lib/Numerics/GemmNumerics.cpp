@@ -17,7 +17,10 @@ using namespace mlir::nvfp4;
 
 GemmScaleClass mlir::nvfp4::gemmScaleClass(RecipeAttr aRecipe,
                                            RecipeAttr bRecipe) {
-  OuterGroup a = aRecipe.getOuter(), b = bRecipe.getOuter();
+  // An unscaled A (W4A16) groups like a per-tensor operand: no factor of
+  // its own anywhere.
+  OuterGroup a = aRecipe ? aRecipe.getOuter() : OuterGroup::Tensor;
+  OuterGroup b = bRecipe.getOuter();
   if (a == OuterGroup::Window || b == OuterGroup::Window)
     return GemmScaleClass::Window;
   if (a == OuterGroup::Row || b == OuterGroup::Row)
@@ -27,16 +30,18 @@ GemmScaleClass mlir::nvfp4::gemmScaleClass(RecipeAttr aRecipe,
 
 Value mlir::nvfp4::gemmC(OpBuilder &b, Location loc, RecipeAttr aRecipe,
                          RecipeAttr bRecipe) {
-  // 36 * E_A * E_B is exact in binary32; the division is rounded once here.
-  float c = 1.0f /
-            (36.0f * float(aRecipe.getE4m3Max()) * float(bRecipe.getE4m3Max()));
+  // 36 * E_A * E_B (and 6 * E_B) is exact in binary32; the division is
+  // rounded once here.
+  float c = aRecipe ? 1.0f / (36.0f * float(aRecipe.getE4m3Max()) *
+                              float(bRecipe.getE4m3Max()))
+                    : 1.0f / (6.0f * float(bRecipe.getE4m3Max()));
   return NumericsBuilder(b, loc).f32(c);
 }
 
 Value mlir::nvfp4::gemmWindowFactor(OpBuilder &b, Location loc, Value amaxA,
                                     Value amaxB, Value c) {
   NumericsBuilder m(b, loc);
-  return m.mul(m.mul(amaxA, amaxB), c);
+  return m.mul(amaxA ? m.mul(amaxA, amaxB) : amaxB, c);
 }
 
 Value mlir::nvfp4::gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
@@ -47,13 +52,13 @@ Value mlir::nvfp4::gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
   switch (gemmScaleClass(aRecipe, bRecipe)) {
   case GemmScaleClass::Tensor:
     // One scalar for the whole GEMM (what a kernel passes as its alpha).
-    x = m.mul(m.mul(m.mul(amaxA, amaxB), c), acc);
+    x = m.mul(m.mul(aRecipe ? m.mul(amaxA, amaxB) : amaxB, c), acc);
     break;
   case GemmScaleClass::Row:
     // Applied one amax at a time: RN(amaxA*amaxB) could overflow or lose
     // range for per-row amaxes far apart, and this is the order of the
     // per-token references (SPEC.md section 12).
-    x = m.mul(c, m.mul(amaxB, m.mul(amaxA, acc)));
+    x = m.mul(c, m.mul(amaxB, aRecipe ? m.mul(amaxA, acc) : acc));
     break;
   case GemmScaleClass::Window:
     // Every K window was promoted before it reached the accumulator.
@@ -115,13 +120,18 @@ Value mlir::nvfp4::gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
   return arith::MulFOp::create(b, loc, h, scaleF16x2);
 }
 
-Value mlir::nvfp4::gemmDecodeF16Nibbles(OpBuilder &b, Location loc,
-                                        Value word, int64_t i,
-                                        Value scaleF16x2) {
+namespace {
+/// Nibbles `i` and `i + 4` of `word` as a 2-vector of the 16-bit float type
+/// of `scaleX2`, times it. A nibble s|e1 e0 m goes to bit 15 (sign) and to
+/// the bits just below the exponent field's low two bits and the top
+/// mantissa bit (`fieldShift` up from bit 0): the half then reads
+/// e2m1 * 2^-bias, bias = (the type's exponent bias) - 1, and `unbias`
+/// (2^bias, exact) restores it. The high half gets nibble i + 4, which
+/// sits 16 bits above nibble i, with the same shifts.
+Value decodeNibblesX2(OpBuilder &b, Location loc, Value word, int64_t i,
+                      Value scaleX2, int32_t fieldShift, uint32_t fieldMask,
+                      float unbias) {
   NumericsBuilder m(b, loc);
-  // As in gemmDecodeF16Pair: nibble s|e1 e0 m -> f16 bits s at 15, e1 e0 m
-  // at 11..9 (reads e2m1 * 2^-14); the high half gets nibble i + 4, which
-  // sits 16 bits above nibble i, with the same shifts.
   auto shift = [&](int32_t n) -> Value {
     if (n == 0)
       return word;
@@ -133,17 +143,39 @@ Value mlir::nvfp4::gemmDecodeF16Nibbles(OpBuilder &b, Location loc,
     return arith::AndIOp::create(b, loc, x, m.i32(int32_t(bits)));
   };
   int32_t at = int32_t(4 * i);
-  Value bits = arith::OrIOp::create(b, loc, mask(shift(9 - at), 0x0E000E00u),
-                                    mask(shift(12 - at), 0x80008000u));
-  auto f16x2 = VectorType::get({2}, b.getF16Type());
+  Value bits =
+      arith::OrIOp::create(b, loc, mask(shift(fieldShift - at), fieldMask),
+                           mask(shift(12 - at), 0x80008000u));
+  auto type = cast<VectorType>(scaleX2.getType());
   Value h = vector::BitCastOp::create(
-      b, loc, f16x2,
+      b, loc, type,
       vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
                                   bits));
-  Value twoTo14 = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(f16x2, b.getF16FloatAttr(16384.0f)));
-  h = arith::MulFOp::create(b, loc, h, twoTo14);
-  return arith::MulFOp::create(b, loc, h, scaleF16x2);
+  Value unbiasX2 = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(
+          type, b.getFloatAttr(type.getElementType(), double(unbias))));
+  h = arith::MulFOp::create(b, loc, h, unbiasX2);
+  return arith::MulFOp::create(b, loc, h, scaleX2);
+}
+} // namespace
+
+Value mlir::nvfp4::gemmDecodeF16Nibbles(OpBuilder &b, Location loc,
+                                        Value word, int64_t i,
+                                        Value scaleF16x2) {
+  // e1 e0 m at bits 11..9 (exponent bits 11..10, mantissa bit 9): the half
+  // reads e2m1 * 2^-14.
+  return decodeNibblesX2(b, loc, word, i, scaleF16x2, 9, 0x0E000E00u,
+                         16384.0f);
+}
+
+Value mlir::nvfp4::gemmDecodeBF16Nibbles(OpBuilder &b, Location loc,
+                                         Value word, int64_t i,
+                                         Value scaleBF16x2) {
+  // e1 e0 m at bits 8..6 (exponent bits 8..7, mantissa bit 6): the half
+  // reads e2m1 * 2^-126.
+  return decodeNibblesX2(b, loc, word, i, scaleBF16x2, 6, 0x01C001C0u,
+                         0x1p126f);
 }
 
 Value mlir::nvfp4::gemmLoadScaleByte(OpBuilder &b, Location loc, Value scale,

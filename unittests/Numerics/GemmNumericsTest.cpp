@@ -379,3 +379,97 @@ TEST_F(GemmNumericsTest, LoadScaleTV11) {
   }
 }
 } // namespace
+
+// W4A16: A is unscaled, so c = RN(1/(6*E_B)) (B's dequantization constant,
+// 0x39C30C31 for 448) and the epilogue leaves A's factor out: tensor
+// RN(RN(amaxB*c)*acc), row RN(c*RN(amaxB*acc)), window RN(amaxB*c).
+TEST_F(GemmNumericsTest, W4A16Epilogue) {
+  RecipeAttr pt = recipe("per_tensor"), tok = recipe("per_token"),
+             fos = recipe("four_over_six"), win = recipe("local_1x64");
+  EXPECT_EQ(gemmScaleClass({}, pt), GemmScaleClass::Tensor);
+  EXPECT_EQ(gemmScaleClass({}, tok), GemmScaleClass::Row);
+  EXPECT_EQ(gemmScaleClass({}, win), GemmScaleClass::Window);
+  for (RecipeAttr rb : {pt, tok, fos}) {
+    Kernel k(ctx, {f32(), f32(), f32()}, {f32(), f32()},
+             [&](OpBuilder &bld, Location loc, ArrayRef<Value> v) {
+               Value c = gemmC(bld, loc, {}, rb);
+               return SmallVector<Value>{
+                   c, gemmEpilogue(bld, loc, {}, rb, v[0], {}, v[1], c, 0.3f,
+                                   v[2])};
+             });
+    const float c = 1.0f / (6.0f * float(rb.getE4m3Max()));
+    const float cases[][3] = {{17.25f, 11.1f, 0.5f},
+                              {-1e6f, 7e4f, -2.0f},
+                              {0.0f, 6.0f, 0.0f},
+                              {3.0e35f, 3.0e30f, 1.0f}};
+    for (const auto &x : cases) {
+      float acc = x[0], amaxB = x[1], bias = x[2];
+      struct {
+        float c, d;
+      } out{0, 0};
+      k.call({&acc, &amaxB, &bias, &out});
+      EXPECT_EQ(out.c, c);
+      float want = rb.getOuter() == OuterGroup::Tensor
+                       ? mulRN(mulRN(amaxB, c), acc)
+                       : mulRN(c, mulRN(amaxB, acc));
+      volatile float sum = mulRN(0.3f, want) + bias;
+      EXPECT_EQ(floatBits(out.d), floatBits(sum));
+    }
+  }
+  float c448 = 0;
+  Kernel k448(ctx, {}, {f32()}, [&](OpBuilder &bld, Location loc, auto) {
+    return SmallVector<Value>{gemmC(bld, loc, {}, pt)};
+  });
+  k448.call({&c448});
+  EXPECT_EQ(floatBits(c448), 0x39C30C31u);
+  Kernel factor(ctx, {f32(), f32()}, {f32()},
+                [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+                  return SmallVector<Value>{
+                      gemmWindowFactor(b, loc, {}, a[0], a[1])};
+                });
+  float amaxB = 123.4f, out = 0;
+  factor.call({&amaxB, &c448, &out});
+  EXPECT_EQ(out, mulRN(amaxB, c448));
+}
+
+// The bf16 word-level decode (W4A16 with a bf16 A): exact for every nibble
+// value in every position and every non-negative scale byte, signs
+// included (-0 stays -0), like the f16 form.
+TEST_F(GemmNumericsTest, DecodeBF16NibblesExhaustive) {
+  Kernel k(ctx, {i32(), f32()}, SmallVector<Type>(8, f32()),
+           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+             auto bf16x2 = VectorType::get({2}, b.getBF16Type());
+             Value sf = vector::BroadcastOp::create(
+                 b, loc, bf16x2,
+                 arith::TruncFOp::create(b, loc, b.getBF16Type(), a[1]));
+             SmallVector<Value> out;
+             for (int64_t i = 0; i < 4; ++i) {
+               Value wide = arith::ExtFOp::create(
+                   b, loc, VectorType::get({2}, b.getF32Type()),
+                   gemmDecodeBF16Nibbles(b, loc, a[0], i, sf));
+               out.push_back(vector::ExtractOp::create(b, loc, wide, 0));
+               out.push_back(vector::ExtractOp::create(b, loc, wide, 1));
+             }
+             return out;
+           });
+  std::mt19937 rng(5);
+  for (int sf = 0; sf < 0x7F; ++sf) {
+    float scale = ref::fromE4M3(uint8_t(sf));
+    for (int w = 0; w < 48; ++w) {
+      uint32_t word = w < 16 ? 0x11111111u * uint32_t(w) : uint32_t(rng());
+      if (w < 16)
+        word ^= 0x76543210u * uint32_t(w & 1);
+      float out[8];
+      k.call({&word, &scale, out});
+      for (int i = 0; i < 4; ++i)
+        for (int h = 0; h < 2; ++h) {
+          uint8_t nibble = uint8_t((word >> (4 * (i + 4 * h))) & 0xF);
+          double want = double(ref::fromE2M1(nibble)) * scale;
+          float got = out[2 * i + h];
+          ASSERT_EQ(double(got), want) << std::hex << word << " " << i << h;
+          ASSERT_EQ(std::signbit(got), std::signbit(want))
+              << std::hex << word << " " << i << h;
+        }
+    }
+  }
+}

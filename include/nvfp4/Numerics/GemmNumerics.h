@@ -26,6 +26,15 @@
 // Then `alpha` (RN(alpha * x), skipped when alpha == 1) and `bias` (one
 // FP32 addition) follow, in that order, before the output cast.
 //
+// W4A16 (`nvfp4.matmul_w4a16`): A is bf16/f16, used exactly as given, and
+// only B has an outer scale. The formulas are the ones above with A's
+// factor absent: a null A recipe and null A amaxes, and the constant
+// c = RN(1/(6*E_B)) (B's dequantization constant, SPEC.md section 11):
+//  * Tensor (per-tensor B): D = RN(RN(amaxB*c) * acc);
+//  * Row (per-row B):       D = RN(c * RN(amaxB[j] * acc)), per column j;
+//  * Window (1x64 B):       each 64-wide K window is promoted with
+//                           RN(amaxB[j,w]*c) before it joins the sum.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef NVFP4_NUMERICS_GEMMNUMERICS_H
@@ -44,16 +53,19 @@ constexpr int64_t kGemmWindow = 64;
 /// Where a GEMM applies its outer scales (see the file comment).
 enum class GemmScaleClass { Tensor, Row, Window };
 
-/// The outer-scale class of an (A, B) recipe pair.
+/// The outer-scale class of an (A, B) recipe pair; a null `aRecipe` is the
+/// unscaled A of W4A16, and the class is then B's alone.
 GemmScaleClass gemmScaleClass(RecipeAttr aRecipe, RecipeAttr bRecipe);
 
 /// `c = RN(1 / (36 * E_A * E_B))` as an f32 constant, E being each recipe's
 /// E4M3 bound (448, or 256 for 4over6). `36 * E_A * E_B` is exact in
-/// binary32 (at most 7225344 < 2^24), so c is rounded once.
+/// binary32 (at most 7225344 < 2^24), so c is rounded once. With a null
+/// `aRecipe` (W4A16) it is `RN(1 / (6 * E_B))`.
 Value gemmC(OpBuilder &b, Location loc, RecipeAttr aRecipe, RecipeAttr bRecipe);
 
 /// The promotion factor of one 64-wide K window of window operands:
-/// `RN(RN(amaxA * amaxB) * c)`. Amaxes as returned by gemmLoadAmax.
+/// `RN(RN(amaxA * amaxB) * c)`, or `RN(amaxB * c)` when `amaxA` is null
+/// (W4A16). Amaxes as returned by gemmLoadAmax.
 Value gemmWindowFactor(OpBuilder &b, Location loc, Value amaxA, Value amaxB,
                        Value c);
 
@@ -65,7 +77,9 @@ Value gemmWindowFactor(OpBuilder &b, Location loc, Value amaxA, Value amaxB,
 ///                 and may be null)
 /// then RN(alpha * x) when alpha != 1, then x + bias when `bias` (f32) is
 /// not null. `amaxA` is A's amax of row i, `amaxB` B's amax of row j (a
-/// per-tensor operand passes its scalar).
+/// per-tensor operand passes its scalar). For W4A16 `aRecipe` and `amaxA`
+/// are null and A's factor is left out: Tensor RN(RN(amaxB * c) * acc),
+/// Row RN(c * RN(amaxB * acc)).
 Value gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
                    RecipeAttr bRecipe, Value acc, Value amaxA, Value amaxB,
                    Value c, float alpha, Value bias);
@@ -97,6 +111,15 @@ Value gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
 /// kernel must apply to both operands alike.
 Value gemmDecodeF16Nibbles(OpBuilder &b, Location loc, Value word, int64_t i,
                            Value scaleF16x2);
+
+/// gemmDecodeF16Nibbles for bf16 tensor cores (W4A16 with a bf16 A): the
+/// same nibbles as a vector<2xbf16>, times the splat block scale
+/// `scaleBF16x2`. Each nibble's bits are placed in a bf16 so that they read
+/// e2m1 * 2^-126 (E2M1's 0.5 lands on bf16's subnormal grid), then two
+/// exact products (by 2^126, by the scale). Exact: E2M1 x E4M3 has at most
+/// 6 significant bits and magnitudes 2^-10 .. 2688.
+Value gemmDecodeBF16Nibbles(OpBuilder &b, Location loc, Value word, int64_t i,
+                            Value scaleBF16x2);
 
 /// The decoded E4M3 block scale (f32) of row `row`, 16-block `block` of an
 /// operand whose scale matrix has `numBlocks` unpadded columns, from its
