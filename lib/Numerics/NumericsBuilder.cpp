@@ -448,28 +448,36 @@ Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
   using P = arith::CmpFPredicate;
   Type f32Type = withElement(v.getType(), b.getF32Type());
   Type i32Type = withElement(v.getType(), b.getI32Type());
-  // The E2M1 grid spacing at a magnitude: 0.5 below 2, 1 below 4, else 2.
-  auto stepAt = [&](Value a) {
-    return select(cmpF(P::OGE, a, f32(v, 4.0f)), f32(v, 2.0f),
-                  select(cmpF(P::OGE, a, f32(v, 2.0f)), f32(v, 1.0f),
-                         f32(v, 0.5f)));
+  // SPEC.md section 8 rounds up iff t = a + (r8/256)*step reaches the next
+  // grid point g. t is exact there; a binary32 add is not (it can round t
+  // onto g), so the decision is taken as the equivalent comparison
+  //   a >= c,   c = g - r8 * (step/256),
+  // in which every operation is exact: lo and g are E2M1 values, a*(1/step)
+  // scales by a power of two, r8*(step/256) is a multiple of 2^-9 below 4,
+  // and c is a multiple of 2^-9 in (0, 8], which binary32 holds exactly.
+  // Clamping to 6 first (fminf also turns NaN into 6) makes lo = 6 and
+  // c > 6 there, so Inf, NaN and everything at or above 6 give 6.
+  Value a = fmin(abs(v), f32(v, 6.0f));
+  Value ge4 = cmpF(P::OGE, a, f32(v, 4.0f));
+  Value ge2 = cmpF(P::OGE, a, f32(v, 2.0f));
+  auto bySpacing = [&](float below2, float below4, float above4) {
+    return select(ge4, f32(v, above4),
+                  select(ge2, f32(v, below4), f32(v, below2)));
   };
-  Value a = abs(v);
-  Value frac = mul(arith::SIToFPOp::create(b, loc, f32Type, r8),
-                   f32(v, 1.0f / 256.0f));
-  Value t = add(a, mul(frac, stepAt(a)));
-  // Anything at or above 6 (Inf, and NaN through fminf) becomes 6; clamping
-  // below 8 first keeps the integer conversion in range.
-  Value tc = fmin(t, f32(v, 7.0f));
-  Value stepT = stepAt(tc);
-  Value units = arith::FPToSIOp::create(b, loc, i32Type, div(tc, stepT));
-  Value q = fmin(mul(arith::SIToFPOp::create(b, loc, f32Type, units), stepT),
-                 f32(v, 6.0f));
-  Value signBit =
-      arith::AndIOp::create(b, loc, bitsOf(v), i32(v, int32_t(kSignBit)));
-  Value result = fromBits(arith::OrIOp::create(b, loc, bitsOf(q), signBit));
-  result = select(cmpF(P::UNO, v, v), f32(v, 6.0f), result);
-  return encodeE2M1(result);
+  Value step = bySpacing(0.5f, 1.0f, 2.0f);
+  // a/step is exact and below 2^24: truncation is the floor.
+  Value units = arith::FPToSIOp::create(b, loc, i32Type,
+                                        mul(a, bySpacing(2.0f, 1.0f, 0.5f)));
+  Value lo = mul(arith::SIToFPOp::create(b, loc, f32Type, units), step);
+  Value g = add(lo, step);
+  Value c = sub(g, mul(arith::SIToFPOp::create(b, loc, f32Type, r8),
+                       bySpacing(0.5f / 256, 1.0f / 256, 2.0f / 256)));
+  Value q = select(cmpF(P::OGE, a, c), g, lo);
+  // The sign bit is copied, except for NaN (+6 whatever its sign):
+  // fminf(v, 6) keeps v's sign and turns NaN into +6.
+  Value signBit = arith::AndIOp::create(b, loc, bitsOf(fmin(v, f32(v, 6.0f))),
+                                        i32(v, int32_t(kSignBit)));
+  return encodeE2M1(fromBits(arith::OrIOp::create(b, loc, bitsOf(q), signBit)));
 }
 
 //===----------------------------------------------------------------------===//

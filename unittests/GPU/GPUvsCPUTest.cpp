@@ -332,6 +332,31 @@ TEST(GPUCompile, GroupedAndDequantizeAssemble) {
   }
 }
 
+// TV21 on the GPU: the stochastic rounding decision is exact there too
+// (seed 39 gives element 10 the byte 179; -1.375 rounds to -0, code 0x8).
+TEST(GPUTestVectors, TV21_StochasticRoundingIsExact) {
+  REQUIRE_GPU();
+  const char *recipe = "per_tensor, rounding = stochastic<seed = 39>";
+  std::vector<float> x(32, 0.0f);
+  x[0] = 53.75f;
+  x[10] = -1.375f;
+  x[16] = 256.0f;
+  std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+  auto gpuRecipe = ::nvfp4::parseRecipe(gpuRunner().getContext(), recipe);
+  ASSERT_TRUE(bool(gpuRecipe)) << llvm::toString(gpuRecipe.takeError());
+  auto got =
+      gpuRunner().quantize(*gpuRecipe, ElementType::BF16, storage.data(), 1, 32);
+  ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+  EXPECT_EQ(got->rowwise->scale[0], 0x6C);
+  EXPECT_EQ(got->rowwise->data[5] & 0x0F, 0x8);
+  ::nvfp4::HostRunner &cpu = sharedRunner();
+  auto cpuRecipe = cpu.parseRecipe(recipe);
+  ASSERT_TRUE(bool(cpuRecipe)) << llvm::toString(cpuRecipe.takeError());
+  auto want = cpu.quantize(*cpuRecipe, ElementType::BF16, storage.data(), 1, 32);
+  ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+  EXPECT_EQ(firstMismatch(*got->rowwise, *want->rowwise), "");
+}
+
 // 64-bit offsets: M*K > 2^31 elements (4.3 GB of bf16 input).
 TEST(GPULarge, OffsetsBeyond2To31) {
   REQUIRE_GPU();

@@ -219,6 +219,117 @@ TEST_F(NumericsBuilderTest, StochasticRoundingMatchesReference) {
     }
 }
 
+/// The SR decision of SPEC.md section 8 in exact rational arithmetic, with
+/// no floating-point operation: |v| = m * 2^e with an integer m, and
+/// t = |v| + r8 * step / 256 reaches the next grid point g iff
+/// m * 2^e >= g - r8 * step / 256 =: n * 2^-9 (an integer n). Returns the
+/// code.
+int exactStochasticCode(float v, int r8) {
+  if (std::isnan(v))
+    return 0x7;
+  int sign = std::signbit(v) ? 0x8 : 0x0;
+  float a = std::fabs(v);
+  // Grid points in units of 2^-9, and their codes.
+  const int64_t grid[] = {0, 256, 512, 768, 1024, 1536, 2048, 3072};
+  if (a >= 6.0f)
+    return sign | 0x7;
+  int e = 0;
+  double f = std::frexp(double(a), &e); // a = f * 2^e, f in [0.5, 1)
+  auto m = int64_t(std::ldexp(f, 24));  // a = m * 2^(e - 24), exactly
+  int shift = e - 24 + 9;               // a * 2^9 = m * 2^shift
+  int k = 0;                            // largest grid point <= a
+  for (int i = 1; i < 8; ++i) {
+    // grid[i] <= a * 2^9, compared as integers
+    bool le = shift >= 0 ? grid[i] <= (m << shift)
+                         : (shift <= -40 ? false
+                                         : (grid[i] << -shift) <= m);
+    if (le)
+      k = i;
+  }
+  int64_t step = grid[k + 1] - grid[k];
+  int64_t n = grid[k + 1] - int64_t(r8) * step / 256; // exact: step % 256 == 0
+  bool up = shift >= 0 ? (m << shift) >= n
+                       : (shift <= -40 ? false : m >= (n << -shift));
+  return sign | (up ? k + 1 : k);
+}
+
+// SPEC.md section 8 exactly: every E2M1 interval at steps of step/4096
+// (which hold every decision boundary g - r8*step/256), the binary32
+// neighbours of each boundary, and tiny magnitudes, for every random byte
+// and both signs, against both the exact rational decision above and the
+// scalar reference. A single binary32 add would round t onto the boundary
+// from just below it and round up.
+TEST_F(NumericsBuilderTest, StochasticRoundingIsExact) {
+  // One call rounds v with every byte: r8 = base + i for a run-time base
+  // (0), so no decision is folded at compile time.
+  SmallVector<Type> codes(256, i32());
+  ScalarKernel sr(ctx, {f32(), i32()}, codes,
+                  [](NumericsBuilder &nb, ArrayRef<Value> a) {
+                    SmallVector<Value> out;
+                    for (int32_t i = 0; i < 256; ++i)
+                      out.push_back(nb.encodeE2M1Stochastic(
+                          a[0], arith::AddIOp::create(nb.getBuilder(),
+                                                      nb.getLoc(), a[1],
+                                                      nb.i32(i))));
+                    return out;
+                  });
+  const float lows[] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
+  std::vector<float> magnitudes = {0x1p-149f, 0x1p-126f, 0x1p-40f, 0x1p-27f,
+                                   0x1p-20f,  0x1p-10f,  6.0f,     6.5f};
+  for (int k = 0; k < 7; ++k) {
+    float step = lows[k + 1] - lows[k];
+    for (int i = 0; i < 4096; ++i)
+      magnitudes.push_back(lows[k] + step * float(i) / 4096);
+    for (int r8 = 1; r8 < 256; ++r8) {
+      float boundary = lows[k + 1] - step * float(r8) / 256;
+      for (float bv : {std::nextafter(boundary, 0.0f),
+                       std::nextafter(boundary, 8.0f)})
+        magnitudes.push_back(bv);
+    }
+  }
+  int64_t roundedUp = 0;
+  for (float m : magnitudes)
+    for (float v : {m, -m}) {
+      int32_t got[256], base = 0;
+      float in = v;
+      sr.call({&in, &base, got});
+      for (int r8 = 0; r8 < 256; ++r8) {
+        int want = exactStochasticCode(v, r8);
+        ASSERT_EQ(got[r8], want) << std::hexfloat << v << " r8 " << r8;
+        ASSERT_EQ(ref::toE2M1(ref::stochasticE2M1Value(v, uint8_t(r8))),
+                  want)
+            << std::hexfloat << v << " r8 " << r8;
+        roundedUp += ref::fromE2M1(uint8_t(want & 7)) > std::fabs(v);
+      }
+    }
+  // Both outcomes occur in every interval (a sweep that never rounds up
+  // would check nothing).
+  EXPECT_GT(roundedUp, 1000000);
+}
+
+// TV21 (SPEC.md section 14): S_enc = RN(2688 / 256) = 10.5; the block amax
+// 53.75 gives sf 0x6C (RN(53.75 * RN(10.5 * RCP6)) = 94.0625 -> 96) and
+// v = RN(-1.375 * enc_B) = -0.15039062; with r8 = 179 the exact t is
+// 0.15039062 + 0.34960938 < 0.5, so the code is 0x8 (-0). A binary32 add
+// rounds t to 0.5 and would give 0x9.
+TEST_F(NumericsBuilderTest, TV21_StochasticRoundingIsExact) {
+  ScalarKernel block(
+      ctx, {f32(), f32(), f32(), i32()}, {i32(), i32()},
+      [](NumericsBuilder &nb, ArrayRef<Value> a) {
+        Value sEnc = nb.outerEncodeScale(a[0], 448);
+        auto scale =
+            nb.blockScaleReciprocal(a[1], sEnc, nb.reciprocal(sEnc));
+        Value v = nb.mul(a[2], scale.enc);
+        return SmallVector<Value>{scale.sf, nb.encodeE2M1Stochastic(v, a[3])};
+      });
+  float amax = 256, blockAmax = 53.75f, x = -1.375f;
+  int32_t r8 = 179;
+  int32_t out[2] = {-1, -1};
+  block.call({&amax, &blockAmax, &x, &r8, out});
+  EXPECT_EQ(out[0], 0x6C);
+  EXPECT_EQ(out[1], 0x8);
+}
+
 // TV12: fp32 sums then bf16 rounding.
 TEST_F(NumericsBuilderTest, TV12_RHT) {
   SmallVector<Type> types(16, f32());

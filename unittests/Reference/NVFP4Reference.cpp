@@ -546,15 +546,17 @@ float nvfp4::ref::outerScale(float amax, unsigned e4m3Max) {
 float nvfp4::ref::stochasticE2M1Value(float v, uint8_t r8) {
   if (std::isnan(v))
     return 6.0f;
-  float a = std::fabs(v);
-  float step = a >= 4.0f ? 2.0f : (a >= 2.0f ? 1.0f : 0.5f);
-  // r8/256 and its product with a power of two are exact; the add is the
-  // one binary32 operation the spec writes (see the report on its
-  // exactness for tiny a).
-  float t = add(a, mul(float(r8) / 256.0f, step));
-  float stepT = t >= 4.0f ? 2.0f : (t >= 2.0f ? 1.0f : 0.5f);
-  float q = fminf_(mul(std::floor(div(t, stepT)), stepT), 6.0f);
-  return std::copysign(q, v);
+  // SPEC.md section 8 literally, in binary64, where t is exact: r8/256*step
+  // is a multiple of 2^-9 below 2, and t < 8 has a binary64 ulp of at most
+  // 2^-50, no coarser than a's binary32 ulp whenever a >= 2^-27. Below
+  // that t may round, but stays below 0.5 - 2^-9 + 2^-27 < 0.5 either way.
+  // Inf gives t = Inf and q = 6.
+  double a = std::fabs(double(v));
+  double step = a >= 4 ? 2 : (a >= 2 ? 1 : 0.5);
+  double t = a + double(r8) / 256 * step;
+  double stepT = t >= 4 ? 2 : (t >= 2 ? 1 : 0.5);
+  double q = std::fmin(std::floor(t / stepT) * stepT, 6.0);
+  return std::copysign(float(q), v);
 }
 
 float nvfp4::ref::finalScale(uint8_t sf, float amax, unsigned e4m3Max) {

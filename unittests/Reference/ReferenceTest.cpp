@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -443,6 +444,50 @@ TEST(NVFP4Reference, SR_RoundingFunctionUnbiasedOverAllBytes) {
   EXPECT_TRUE(std::signbit(stochasticE2M1Value(-0.0f, 255)));
 }
 
+// TV21: per-tensor amax 256 (S_enc 10.5), block amax 53.75 (sf 0x6C),
+// x = -1.375 and r8 = 179. Exactly, t = 0.15039062 + 0.34960938 < 0.5, so
+// the element rounds down to -0 (0x8); a binary32 add would round t to 0.5
+// and give 0x9. Also the same decision just either side of a boundary.
+TEST(NVFP4Reference, TV21_StochasticRoundingIsExact) {
+  float sEnc = outerScale(256.0f, 448);
+  EXPECT_EQ(sEnc, 10.5f);
+  const uint32_t rcp6 = 0x3E2AAAAB;
+  float k = sEnc * f32(rcp6);
+  uint8_t sf = toE4M3(53.75f * k);
+  EXPECT_EQ(sf, 0x6C);
+  float sDec = 1.0f / sEnc;
+  float enc = std::fmin(1.0f / (fromE4M3(sf) * sDec), FLT_MAX);
+  float v = -1.375f * enc;
+  EXPECT_LT(float(std::fabs(v)) + 179.0f / 512, 0.5000001f); // the add rounds
+  EXPECT_EQ(toE2M1(stochasticE2M1Value(v, 179)), 0x8);
+  EXPECT_EQ(toE2M1(stochasticE2M1Value(v, 180)), 0x9);
+  // a = 0.5 - r8/512 exactly is the boundary: it rounds up, one ulp below
+  // does not.
+  float boundary = 0.5f - 179.0f / 512;
+  EXPECT_EQ(toE2M1(stochasticE2M1Value(boundary, 179)), 0x1);
+  EXPECT_EQ(toE2M1(stochasticE2M1Value(std::nextafter(boundary, 0.0f), 179)),
+            0x0);
+}
+
+// TV21 end to end: seed 39 gives element 10 of block 0 the byte 179 (byte 2
+// of word 2); 256 in the second block is the tensor amax, 53.75 the block's.
+TEST(NVFP4Reference, TV21_EndToEnd) {
+  const uint32_t key[2] = {39, 0}, ctr[4] = {0, 0, 0, 0};
+  uint32_t w[4];
+  philox4x32_10(key, ctr, w);
+  ASSERT_EQ((w[2] >> 16) & 0xFF, 179u);
+  std::vector<float> x(32, 0.0f);
+  x[0] = 53.75f;
+  x[10] = -1.375f;
+  x[16] = 256.0f;
+  Recipe rec;
+  rec.rounding = Rounding::Stochastic;
+  rec.seed = 39;
+  Quantized q = *quantize(rec, x.data(), 1, 32, DType::F32).rowwise;
+  EXPECT_EQ(q.scale[0], 0x6C);
+  EXPECT_EQ(codeAt(q, 0, 10), 0x8);
+}
+
 // Unbiasedness end to end: the mean of dequantized draws over many seeds
 // converges to x for values inside the E2M1 range. The tolerance is the
 // 8-bit probability resolution plus five standard errors.
@@ -480,14 +525,16 @@ TEST(NVFP4Reference, SR_MeanOfDrawsConvergesToX) {
   }
 }
 
-// SPEC §8 writes t = a + (r8/256)*step as one binary32 add and calls it
-// exact; it is not for tiny a. We follow the binary32 operation: for
-// a = 2^-9 - 2^-33 and r8 = 255 the add rounds up to 0.5 (exact math: just
-// below). See the report: the spec should pick one.
-TEST(NVFP4Reference, SR_AddIsOneBinary32Operation) {
+// SPEC §8: t = a + (r8/256)*step is exact, not a binary32 add. For
+// a = 2^-9 - 2^-33 and r8 = 255, t = 0.5 - 2^-33 stays below 0.5 (a binary32
+// add rounds it to 0.5); a = 2^-9 reaches 0.5 exactly and rounds up.
+TEST(NVFP4Reference, SR_SumIsExact) {
   float a = std::ldexp(1.0f, -9) - std::ldexp(1.0f, -33);
-  EXPECT_EQ(stochasticE2M1Value(a, 255), 0.5f);
-  EXPECT_EQ(stochasticE2M1Value(a, 254), 0.0f);
+  EXPECT_EQ(a + 255.0f / 512, 0.5f); // what a binary32 add would decide on
+  EXPECT_EQ(stochasticE2M1Value(a, 255), 0.0f);
+  EXPECT_EQ(stochasticE2M1Value(std::ldexp(1.0f, -9), 255), 0.5f);
+  EXPECT_EQ(stochasticE2M1Value(-a, 255), -0.0f);
+  EXPECT_TRUE(std::signbit(stochasticE2M1Value(-a, 255)));
 }
 
 //===----------------------------------------------------------------------===//

@@ -77,6 +77,20 @@ TEST_F(TestVectors, TV6_UnderflowedScale) {
             (std::vector<uint8_t>{0xF7, 0, 0, 0, 0, 0, 0, 0}));
 }
 
+// TV21: stochastic rounding decides exactly. Seed 39 gives element 10 of
+// block 0 the random byte 179; with tensor amax 256 (from the second block)
+// and block amax 53.75 (sf 0x6C), -1.375 scales to -0.15039062, and
+// t = 0.15039062 + 179/512 < 0.5 exactly, so the code is 0x8 (-0), not the
+// 0x9 a binary32 add (which rounds t to 0.5) would give.
+TEST_F(TestVectors, TV21_StochasticRoundingIsExact) {
+  std::vector<float> block(16, 0.0f);
+  block[0] = 53.75f;
+  block[10] = -1.375f;
+  auto q = row("per_tensor, rounding = stochastic<seed = 39>", block, 256.0f);
+  EXPECT_EQ(q.scale[0], 0x6C);
+  EXPECT_EQ(q.data[5] & 0x0F, 0x8);
+}
+
 // TV8: a block scale in the E4M3 subnormal range.
 TEST_F(TestVectors, TV8) {
   auto q = row("per_tensor", {hex(0x3C20930F)}, hex(0x41843CDF));
