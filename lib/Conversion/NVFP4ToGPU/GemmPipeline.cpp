@@ -1,0 +1,154 @@
+//===- GemmPipeline.cpp - Warp-specialized GEMM pipeline ------------------===//
+//
+// See GemmPipeline.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemmPipeline.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::nvfp4::detail;
+
+GemmPipeline::GemmPipeline(ImplicitLocOpBuilder &b, Value barriers,
+                           int64_t stages, int64_t producerArrivals,
+                           int64_t consumerArrivals)
+    : b(b), barriers(barriers), numStages(stages),
+      producerArrivals(producerArrivals), consumerArrivals(consumerArrivals) {}
+
+Value GemmPipeline::idx(int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+/// Barrier `index` of the 2 * S words: full[s] is s, empty[s] is S + s.
+Value GemmPipeline::barrier(Value index) {
+  Value offset = arith::IndexCastUIOp::create(b, b.getI64Type(), index);
+  return LLVM::GEPOp::create(b, barriers.getType(), b.getI64Type(), barriers,
+                             ValueRange{offset});
+}
+
+void GemmPipeline::ifThenElse(Value cond, function_ref<void()> then,
+                              function_ref<void()> otherwise) {
+  auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/bool(otherwise));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  then();
+  if (otherwise) {
+    b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    otherwise();
+  }
+}
+
+void GemmPipeline::initialize(Value tid) {
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
+  ifThenElse(first, [&] {
+    auto i32 = [&](int64_t v) {
+      return arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(v)));
+    };
+    for (int64_t s = 0; s < numStages; ++s) {
+      NVVM::MBarrierInitOp::create(b, barrier(idx(s)), i32(producerArrivals),
+                                   Value());
+      NVVM::MBarrierInitOp::create(b, barrier(idx(numStages + s)),
+                                   i32(consumerArrivals), Value());
+    }
+    // The initialisation must be visible before any thread's arrive/wait.
+    NVVM::FenceMbarrierInitOp::create(b);
+  });
+  gpu::BarrierOp::create(b);
+}
+
+Value GemmPipeline::iterations(Value numTiles, Value numChunks) {
+  Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value grid = gpu::GridDimOp::create(b, gpu::Dimension::x);
+  // ceil((numTiles - block) / grid) tiles, none when block >= numTiles.
+  Value remaining = arith::SubIOp::create(b, numTiles, block);
+  Value mine = arith::DivUIOp::create(
+      b,
+      arith::SubIOp::create(b, arith::AddIOp::create(b, remaining, grid),
+                            idx(1)),
+      grid);
+  Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, block,
+                                    numTiles);
+  mine = arith::SelectOp::create(b, any, mine, idx(0));
+  return arith::MulIOp::create(b, mine, numChunks);
+}
+
+std::pair<Value, Value> GemmPipeline::tileAndChunk(Value i, Value numChunks) {
+  Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value grid = gpu::GridDimOp::create(b, gpu::Dimension::x);
+  Value local = arith::DivUIOp::create(b, i, numChunks);
+  Value chunk = arith::RemUIOp::create(b, i, numChunks);
+  Value tile =
+      arith::AddIOp::create(b, block, arith::MulIOp::create(b, local, grid));
+  return {tile, chunk};
+}
+
+SmallVector<Value> GemmPipeline::loop(
+    Value iterations, ValueRange init,
+    function_ref<SmallVector<Value>(Value, Slot, ValueRange)> body) {
+  SmallVector<Value> iter{idx(0), arith::ConstantOp::create(
+                                      b, b.getI32IntegerAttr(0))};
+  llvm::append_range(iter, init);
+  auto forOp = scf::ForOp::create(b, idx(0), iterations, idx(1), iter);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    auto args = forOp.getRegionIterArgs();
+    Slot slot{args[0], args[1]};
+    SmallVector<Value> next =
+        body(forOp.getInductionVar(), slot, args.drop_front(2));
+    // Advance: stage + 1, wrapping to 0 with the phase flipped.
+    Value stage = arith::AddIOp::create(b, slot.stage, idx(1));
+    Value wrap = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, stage,
+                                       idx(numStages));
+    Value flipped = arith::XOrIOp::create(
+        b, slot.phase, arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
+    SmallVector<Value> yield{
+        arith::SelectOp::create(b, wrap, idx(0), stage),
+        arith::SelectOp::create(b, wrap, flipped, slot.phase)};
+    llvm::append_range(yield, next);
+    scf::YieldOp::create(b, yield);
+  }
+  return SmallVector<Value>(forOp.getResults().drop_front(2));
+}
+
+/// Spins on `mbarrier.try_wait.parity` (which may return false on a
+/// system time limit) until the phase of `parity` has completed.
+void GemmPipeline::waitParity(Value bar, Value parity) {
+  auto loop = scf::WhileOp::create(b, TypeRange{}, ValueRange{});
+  OpBuilder::InsertionGuard guard(b);
+  b.createBlock(&loop.getBefore());
+  Value done =
+      NVVM::MBarrierTryWaitOp::create(b, b.getI1Type(), bar, parity, Value());
+  Value notDone = arith::XOrIOp::create(
+      b, done, arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+  scf::ConditionOp::create(b, notDone, ValueRange{});
+  b.createBlock(&loop.getAfter());
+  scf::YieldOp::create(b);
+}
+
+void GemmPipeline::waitEmpty(Slot slot) {
+  Value previous = arith::XOrIOp::create(
+      b, slot.phase, arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
+  waitParity(barrier(arith::AddIOp::create(b, slot.stage, idx(numStages))),
+             previous);
+}
+
+void GemmPipeline::arriveFull(Slot slot) {
+  NVVM::MBarrierArriveOp::create(b, Type(), barrier(slot.stage), Value());
+}
+
+void GemmPipeline::waitFull(Slot slot) {
+  waitParity(barrier(slot.stage), slot.phase);
+}
+
+void GemmPipeline::arriveEmpty(Value stage) {
+  NVVM::MBarrierArriveOp::create(
+      b, Type(), barrier(arith::AddIOp::create(b, stage, idx(numStages))),
+      Value());
+}

@@ -1,0 +1,102 @@
+//===- GemmPipeline.h - Warp-specialized GEMM pipeline ---------*- C++ -*-===//
+//
+// The machinery of a pipelined GEMM kernel that does not depend on the
+// chip's MMA: a ring of shared-memory stages guarded by mbarriers, producer
+// and consumer warp roles, and a persistent tile schedule.
+//
+//  * Ring. Stage s has two mbarriers: `full[s]` completes a phase when every
+//    producer thread has filled the stage, `empty[s]` when every consumer
+//    thread has finished reading it. Iteration i of a block uses stage
+//    i % S in phase (i / S) % 2 of its barriers; both roles carry that
+//    position (`Slot`) through their loops instead of dividing.
+//  * Roles. The block's threads split once, after the barriers are
+//    initialised, into producers and consumers that never meet at a block
+//    barrier again: each role waits only on the other's mbarriers, so the
+//    producers run up to S iterations ahead -- into the next tile while the
+//    consumers run an epilogue.
+//  * Schedule. A persistent block walks tiles blockIdx.x, blockIdx.x +
+//    gridDim.x, ... and, for each, the K chunks in order: one flat loop of
+//    iterations (tile, chunk), the same in both roles. Any grid size is
+//    correct; the runtime launches at most one block per SM.
+//
+// A producer waits for `empty[s]` in the phase before the consumers' one:
+// a freshly initialised barrier counts that phase as complete, so the first
+// S iterations do not wait.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_CONVERSION_NVFP4TOGPU_GEMMPIPELINE_H
+#define NVFP4_CONVERSION_NVFP4TOGPU_GEMMPIPELINE_H
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir {
+namespace nvfp4 {
+namespace detail {
+
+class GemmPipeline {
+public:
+  /// The position of an iteration in the ring: its stage (index) and the
+  /// parity (i32, 0 or 1) of the barrier phase it uses.
+  struct Slot {
+    Value stage, phase;
+  };
+
+  /// `barriers`: a shared-memory (address space 3) pointer to 2 * `stages`
+  /// 8-byte-aligned words for the mbarriers. `producerArrivals` and
+  /// `consumerArrivals`: the arrivals that complete a phase of `full` and
+  /// of `empty`.
+  GemmPipeline(ImplicitLocOpBuilder &b, Value barriers, int64_t stages,
+               int64_t producerArrivals, int64_t consumerArrivals);
+
+  int64_t stages() const { return numStages; }
+
+  /// Thread `tid` == 0 initialises the barriers, then every thread of the
+  /// block meets at a block barrier (before the roles split).
+  void initialize(Value tid);
+
+  /// The (tile, chunk) iterations of this block under the persistent
+  /// schedule of `numTiles` tiles of `numChunks` chunks each.
+  Value iterations(Value numTiles, Value numChunks);
+  /// The tile and chunk of this block's iteration `i`.
+  std::pair<Value, Value> tileAndChunk(Value i, Value numChunks);
+
+  /// Builds `scf.for i in [0, iterations)` carrying the ring position and
+  /// `init`; `body(i, slot, iter)` returns the next values of `iter`.
+  /// Returns the final values of `iter`.
+  SmallVector<Value>
+  loop(Value iterations, ValueRange init,
+       function_ref<SmallVector<Value>(Value, Slot, ValueRange)> body);
+
+  /// Producer side: wait until the consumers have released `slot`'s stage
+  /// (its previous use), and publish it when filled.
+  void waitEmpty(Slot slot);
+  void arriveFull(Slot slot);
+  /// Consumer side: wait until `slot`'s stage is filled, and release a
+  /// stage when every read of it (by this thread's MMAs too) is complete.
+  void waitFull(Slot slot);
+  void arriveEmpty(Value stage);
+
+  /// `then()` under `cond`, `otherwise()` (if given) in the else branch;
+  /// neither yields values.
+  void ifThenElse(Value cond, function_ref<void()> then,
+                  function_ref<void()> otherwise = nullptr);
+
+private:
+  Value barrier(Value index);
+  Value idx(int64_t v);
+  void waitParity(Value bar, Value parity);
+
+  ImplicitLocOpBuilder &b;
+  Value barriers;
+  int64_t numStages, producerArrivals, consumerArrivals;
+};
+
+} // namespace detail
+} // namespace nvfp4
+} // namespace mlir
+
+#endif // NVFP4_CONVERSION_NVFP4TOGPU_GEMMPIPELINE_H
