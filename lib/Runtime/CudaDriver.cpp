@@ -22,6 +22,7 @@ using CUfunction = void *;
 using CUstream = void *;
 constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...MAJOR
 constexpr int kComputeCapabilityMinor = 76; // CU_DEVICE_ATTRIBUTE_...MINOR
+constexpr int kMultiprocessorCount = 16;   // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
 } // namespace
 
 /// Entry points resolved from libcuda.so.1 (the _v2 ABI where one exists).
@@ -242,6 +243,12 @@ CudaDevice::open(int ordinal, llvm::StringRef driverLibrary) {
                             "cuDeviceGetAttribute"))
     return std::move(e);
   dev->cc = major * 10 + minor;
+  if (llvm::Error e = check(a,
+                            a->deviceGetAttribute(&dev->sms,
+                                                  kMultiprocessorCount,
+                                                  dev->device),
+                            "cuDeviceGetAttribute"))
+    return std::move(e);
   if (llvm::Error e = check(a, a->primaryCtxRetain(&dev->context, dev->device),
                             "cuDevicePrimaryCtxRetain"))
     return std::move(e);

@@ -6,6 +6,7 @@
 //            first 20 header bytes followed by the payload
 //   payload: u32 key length, key | u32 kernel count, per kernel
 //            (u32 length, name | u32 length, work | u8 columnwise |
+//             u8 persistent |
 //             i64 threads, tileM, tileN, maxM, sharedBytes) |
 //            u64 image length, image
 // The full key is stored (and covered by the MAC) so a hash collision of file
@@ -44,7 +45,7 @@ using ::nvfp4::detail::makeError;
 constexpr char kMagic[8] = {'N', 'V', 'F', 'P', '4', 'K', 'C', '\0'};
 /// Bumped whenever the entry layout changes.
 /// 3: the xxh3 checksum became a keyed MAC.
-constexpr uint32_t kFormatVersion = 3;
+constexpr uint32_t kFormatVersion = 4;
 constexpr size_t kMacOffset = 8 + 4 + 8;
 constexpr size_t kMacSize = 32;
 constexpr size_t kHeaderSize = kMacOffset + kMacSize;
@@ -359,6 +360,7 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value,
     payload.str(k.name);
     payload.str(k.work);
     payload.u8(k.columnwise);
+    payload.u8(k.persistent);
     for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes})
       payload.u64(uint64_t(v));
   }
@@ -399,10 +401,12 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
   CompiledQuantize value;
   for (uint32_t i = 0; i < count; ++i) {
     KernelInfo k;
-    uint8_t columnwise;
-    if (!r.str(k.name) || !r.str(k.work) || !r.u8(columnwise))
+    uint8_t columnwise, persistent;
+    if (!r.str(k.name) || !r.str(k.work) || !r.u8(columnwise) ||
+        !r.u8(persistent))
       return std::nullopt;
     k.columnwise = columnwise;
+    k.persistent = persistent;
     for (int64_t *v : {&k.threads, &k.tileM, &k.tileN, &k.maxM, &k.sharedBytes}) {
       uint64_t word;
       if (!r.u64(word))

@@ -246,6 +246,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
       info.maxM = maxM.getInt();
     if (auto smem = func->getAttrOfType<IntegerAttr>("nvfp4.gemm_smem"))
       info.sharedBytes = smem.getInt();
+    info.persistent = func->hasAttr("nvfp4.gemm_persistent");
     if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
       info.threads = (*block)[0];
     compiled.kernels.push_back(info);

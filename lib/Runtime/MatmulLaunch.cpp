@@ -32,7 +32,12 @@ Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
     if (tileRows > int64_t(UINT32_MAX >> 1) / tileCols)
       return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
                        " needs more thread blocks than a 1-D grid holds");
-    return device.launch(module, k.name, unsigned(tileRows * tileCols),
+    int64_t blocks = tileRows * tileCols;
+    // A persistent kernel walks tiles blockIdx.x + i * gridDim.x: one
+    // block per SM keeps every SM busy without a second wave.
+    if (k.persistent)
+      blocks = std::min<int64_t>(blocks, device.multiprocessors());
+    return device.launch(module, k.name, unsigned(blocks),
                          unsigned(k.threads), args, stream,
                          unsigned(k.sharedBytes));
   }
@@ -55,6 +60,22 @@ Error enqueueMatmul(CudaDevice &device, const CompiledQuantize &compiled,
     params.addMemRef(buffers[next++], {b.rows});
   params.addMemRef(buffers[next], {a.rows, b.rows});
   return enqueueServing(device, compiled, module, "gemm", a.rows, b.rows,
+                        /*extraTileRows=*/0, params, stream);
+}
+
+Error enqueueMatmulW4A16(CudaDevice &device, const CompiledQuantize &compiled,
+                         CudaDevice::Module &module, int64_t m, int64_t k,
+                         const QuantizedOutput &b, bool bias,
+                         ArrayRef<CUdeviceptr> buffers, void *stream) {
+  KernelParams params;
+  params.addMemRef(buffers[0], {m, k});
+  params.addMemRef(buffers[1], {b.rows, b.cols / 2});
+  params.addMemRef(buffers[2], b.scaleShape);
+  params.addMemRef(buffers[3], b.amaxShape);
+  if (bias)
+    params.addMemRef(buffers[4], {b.rows});
+  params.addMemRef(buffers.back(), {m, b.rows});
+  return enqueueServing(device, compiled, module, "gemm", m, b.rows,
                         /*extraTileRows=*/0, params, stream);
 }
 

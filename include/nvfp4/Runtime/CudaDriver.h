@@ -42,6 +42,9 @@ public:
   const std::string &name() const { return deviceName; }
   /// Compute capability as major * 10 + minor (90 for sm_90).
   int computeCapability() const { return cc; }
+  /// Streaming multiprocessors: persistent kernels launch at most one
+  /// block per SM.
+  int multiprocessors() const { return sms; }
 
   llvm::Expected<CUdeviceptr> alloc(size_t bytes);
   llvm::Error free(CUdeviceptr ptr);
@@ -97,6 +100,7 @@ private:
   void *context = nullptr;
   int device = 0;
   int cc = 0;
+  int sms = 0;
   std::string deviceName;
 };
 

@@ -31,6 +31,9 @@ struct KernelInfo {
   int64_t tileM = 0, tileN = 0; ///< gemm: the block's tile of D
   int64_t maxM = 0;             ///< gemm: serves M <= maxM (0: any M)
   int64_t sharedBytes = 0;      ///< dynamic shared memory per block
+  /// gemm: the kernel walks its tiles in a loop (any grid is correct);
+  /// launched with at most one block per SM.
+  bool persistent = false;
 };
 
 /// A recipe compiled for one GPU target.
@@ -179,6 +182,29 @@ public:
                            const QuantizedOutput &a, const QuantizedOutput &b,
                            bool bias, llvm::ArrayRef<CUdeviceptr> buffers,
                            void *stream = nullptr);
+
+  /// W4A16 on the GPU (`nvfp4.matmul_w4a16`): the twin of
+  /// HostRunner::matmulW4A16, same arguments and checks.
+  llvm::Expected<std::vector<uint8_t>>
+  matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
+              mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
+              const MatmulOptions &options);
+
+  /// Compiles the W4A16 GEMM of an `aType` A and a `bRecipe` B. Needs no
+  /// GPU.
+  llvm::Expected<const CompiledQuantize *>
+  compileMatmulW4A16(ElementType aType, mlir::nvfp4::RecipeAttr bRecipe,
+                     const MatmulOptions &options,
+                     llvm::StringRef format = "bin");
+
+  /// Enqueues a compiled W4A16 GEMM on `stream` on device buffers in
+  /// operand order (a, b data, scale, amax, [bias], output); A is M x K,
+  /// B has the shapes of `b`. Does not synchronize.
+  llvm::Error launchMatmulW4A16(const CompiledQuantize &compiled,
+                                CudaDevice::Module &module, int64_t m,
+                                int64_t k, const QuantizedOutput &b, bool bias,
+                                llvm::ArrayRef<CUdeviceptr> buffers,
+                                void *stream = nullptr);
 
   /// Compiles the grouped GEMM (`nvfp4.grouped_matmul`) of these recipes:
   /// one launch over every group, the group sizes read on the device
