@@ -228,6 +228,34 @@ int nvfp4_grouped_matmul_device(int device, const char *a_recipe,
                                 float alpha, int out_dtype, uint64_t output,
                                 void *stream, char *error, size_t error_size);
 
+/*===--------------------------------------------------------------------===*\
+|* W4A16 GEMMs (same ABI version: new functions only).                      *|
+\*===--------------------------------------------------------------------===*/
+
+/* D = A * B^T (nvfp4.matmul_w4a16) in host memory: A is the row-major
+ * m x k matrix of `a_dtype` (NVFP4_BF16 or NVFP4_F16, used as given, not
+ * quantized; `a_size` bytes), B an n x k rowwise quantization with
+ * `b_recipe` (sf_layout = 128x4, any outer group; sizes as for
+ * nvfp4_matmul_host_sized). Every size is checked before anything is read.
+ * Runs on `target` ("cpu" or a GPU architecture). */
+int nvfp4_matmul_w4a16_host_sized(
+    const char *target, int a_dtype, const void *a, size_t a_size, int64_t m,
+    const char *b_recipe, const void *b_data, size_t b_data_size,
+    const void *b_scale, size_t b_scale_size, const float *b_amax,
+    size_t b_amax_count, int64_t n, int64_t k, const float *bias,
+    size_t bias_count, float alpha, int out_dtype, void *output,
+    size_t output_size, char *error, size_t error_size);
+
+/* The W4A16 GEMM on the device: `a` is the device address of the row-major
+ * m x k matrix of `a_dtype` (NVFP4_BF16 or NVFP4_F16, 16-byte aligned), `b`
+ * the device addresses of data, scale and amax of an n x k quantization
+ * with `b_recipe`; bias, output and stream as for nvfp4_matmul_device. */
+int nvfp4_matmul_w4a16_device(int device, int a_dtype, uint64_t a, int64_t m,
+                              const char *b_recipe, const uint64_t b[3],
+                              int64_t n, int64_t k, uint64_t bias, float alpha,
+                              int out_dtype, uint64_t output, void *stream,
+                              char *error, size_t error_size);
+
 #ifdef __cplusplus
 }
 #endif

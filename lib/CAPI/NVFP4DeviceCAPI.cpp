@@ -304,6 +304,34 @@ int dequantizeHost(const char *recipe, const void *data, const void *scale,
   return 0;
 }
 
+/// A host GEMM's bias count (n values, when there is a bias) and output
+/// bytes (m x n values of `outDtype`, a checked output dtype).
+llvm::Error checkBiasAndOutput(int64_t m, int64_t n, const float *bias,
+                               size_t biasCount, int outDtype,
+                               size_t outputSize) {
+  if (bias)
+    if (llvm::Error e = checkSize("bias", "bias", biasCount, uint64_t(n),
+                                  "float32 values", shapeText({n})))
+      return e;
+  uint64_t width = outDtype == NVFP4_F32 ? 4 : 2;
+  auto needed = checkedMul(m, n);
+  return checkSize("output", "output", outputSize,
+                   needed ? checkedMul(*needed, width) : std::nullopt, "bytes",
+                   shapeText({m, n}) + " values of " + std::to_string(width) +
+                       " bytes");
+}
+
+/// The options of a host GEMM from its C arguments (`outDtype` checked).
+nvfp4::MatmulOptions hostMatmulOptions(int64_t n, const float *bias,
+                                       float alpha, int outDtype) {
+  nvfp4::MatmulOptions options;
+  options.alpha = alpha;
+  options.out = nvfp4::ElementType(outDtype);
+  if (bias)
+    options.bias.emplace(bias, bias + n);
+  return options;
+}
+
 /// nvfp4_matmul_host(_sized): the operands' sizes, the bias count and the
 /// output's bytes are checked when `aSizes` and `bSizes` are given.
 int matmulHost(const char *target, const char *aRecipe, const void *aData,
@@ -324,26 +352,12 @@ int matmulHost(const char *target, const char *aRecipe, const void *aData,
   auto b = hostOperand(bRecipe, bData, bScale, bAmax, n, k, bSizes, "b");
   if (!b)
     return fail(error, errorSize, b.takeError());
-  if (aSizes && bSizes) {
-    if (bias)
-      if (llvm::Error e = checkSize("bias", "bias", biasCount, uint64_t(n),
-                                    "float32 values", shapeText({n})))
-        return fail(error, errorSize, std::move(e));
-    uint64_t width = outDtype == NVFP4_F32 ? 4 : 2;
-    auto needed = checkedMul(m, n);
-    if (llvm::Error e = checkSize(
-            "output", "output", outputSize,
-            needed ? checkedMul(*needed, width) : std::nullopt, "bytes",
-            shapeText({m, n}) + " values of " + std::to_string(width) +
-                " bytes"))
+  if (aSizes && bSizes)
+    if (llvm::Error e =
+            checkBiasAndOutput(m, n, bias, biasCount, outDtype, outputSize))
       return fail(error, errorSize, std::move(e));
-  }
-  nvfp4::MatmulOptions options;
-  options.alpha = alpha;
-  options.out = nvfp4::ElementType(outDtype);
-  if (bias)
-    options.bias.emplace(bias, bias + n);
-  auto d = nvfp4::matmul(aRecipe, *a, bRecipe, *b, options, target);
+  auto d = nvfp4::matmul(aRecipe, *a, bRecipe, *b,
+                         hostMatmulOptions(n, bias, alpha, outDtype), target);
   if (!d)
     return fail(error, errorSize, d.takeError());
   std::memcpy(output, d->data(), d->size());
@@ -603,6 +617,69 @@ int nvfp4_matmul_host_sized(
                     b_recipe, b_data, b_scale, b_amax, &bSizes, n, k, bias,
                     bias_count, alpha, out_dtype, output, output_size, error,
                     error_size);
+}
+
+int nvfp4_matmul_w4a16_host_sized(
+    const char *target, int a_dtype, const void *a, size_t a_size, int64_t m,
+    const char *b_recipe, const void *b_data, size_t b_data_size,
+    const void *b_scale, size_t b_scale_size, const float *b_amax,
+    size_t b_amax_count, int64_t n, int64_t k, const float *bias,
+    size_t bias_count, float alpha, int out_dtype, void *output,
+    size_t output_size, char *error, size_t error_size) {
+  if (!target || !output || !a)
+    return fail(error, error_size, "null target, A or output");
+  nvfp4::ElementType aType;
+  if (!toType(a_dtype, aType) || aType == nvfp4::ElementType::F32)
+    return fail(error, error_size,
+                "expected a W4A16 A of bf16 or f16, got dtype " +
+                    std::to_string(a_dtype));
+  if (out_dtype < NVFP4_F32 || out_dtype > NVFP4_BF16)
+    return fail(error, error_size,
+                "unknown output dtype " + std::to_string(out_dtype));
+  // m and k are checked (positive, bounded) before the product is formed.
+  if (llvm::Error e = nvfp4::checkMatmulW4A16A(aType, m, k))
+    return fail(error, error_size, std::move(e));
+  if (llvm::Error e = checkSize("a", "data", a_size, uint64_t(m * k) * 2,
+                                "bytes", shapeText({m, k}) + " values of 2 bytes"))
+    return fail(error, error_size, std::move(e));
+  HostSizes bSizes{b_data_size, b_scale_size, b_amax_count};
+  auto b = hostOperand(b_recipe, b_data, b_scale, b_amax, n, k, &bSizes, "b");
+  if (!b)
+    return fail(error, error_size, b.takeError());
+  if (llvm::Error e =
+          checkBiasAndOutput(m, n, bias, bias_count, out_dtype, output_size))
+    return fail(error, error_size, std::move(e));
+  auto d = nvfp4::matmulW4A16(aType, a, m, k, b_recipe, *b,
+                              hostMatmulOptions(n, bias, alpha, out_dtype),
+                              target);
+  if (!d)
+    return fail(error, error_size, d.takeError());
+  std::memcpy(output, d->data(), d->size());
+  return 0;
+}
+
+int nvfp4_matmul_w4a16_device(int device, int a_dtype, uint64_t a, int64_t m,
+                              const char *b_recipe, const uint64_t b[3],
+                              int64_t n, int64_t k, uint64_t bias, float alpha,
+                              int out_dtype, uint64_t output, void *stream,
+                              char *error, size_t error_size) {
+  if (!b_recipe || !b)
+    return fail(error, error_size, "null recipe or operand");
+  nvfp4::ElementType aType;
+  if (!toType(a_dtype, aType))
+    return fail(error, error_size,
+                "unknown A dtype " + std::to_string(a_dtype));
+  auto options = deviceMatmulOptions(bias, alpha, out_dtype);
+  if (!options)
+    return fail(error, error_size, options.takeError());
+  auto s = streamOf(device, stream);
+  if (!s)
+    return fail(error, error_size, s.takeError());
+  if (llvm::Error e = nvfp4::matmul(*s, aType, a, m, b_recipe,
+                                    nvfp4::DeviceQuantized{b[0], b[1], b[2]},
+                                    n, k, *options, output))
+    return fail(error, error_size, std::move(e));
+  return 0;
 }
 
 } // extern "C"

@@ -95,18 +95,26 @@ Error checkDevicePointer(StringRef what, CUdeviceptr p, uint64_t align) {
 /// A GEMM's device buffers in operand order ([splits], a, b, [bias],
 /// output), each checked: data is read 8 bytes at a time, scales as
 /// 4-byte words, amaxes and the bias as floats; the output is written an
-/// element at a time.
+/// element at a time. A W4A16 GEMM passes its bf16/f16 A as `a16` (read 16
+/// bytes at a time) instead of the quantized `a`.
 Expected<SmallVector<CUdeviceptr, 9>>
-matmulBuffers(std::optional<CUdeviceptr> splits, const DeviceQuantized &a,
+matmulBuffers(std::optional<CUdeviceptr> splits, const DeviceQuantized *a,
               const DeviceQuantized &b, const DeviceMatmulOptions &options,
-              CUdeviceptr output) {
+              CUdeviceptr output, CUdeviceptr a16 = 0) {
   SmallVector<CUdeviceptr, 9> buffers;
   if (splits) {
     if (Error e = checkDevicePointer("splits", *splits, 8))
       return std::move(e);
     buffers.push_back(*splits);
   }
-  for (auto [name, q] : {std::make_pair("A", &a), std::make_pair("B", &b)}) {
+  if (!a) {
+    if (Error e = checkDevicePointer("A", a16, 16))
+      return std::move(e);
+    buffers.push_back(a16);
+  }
+  for (auto [name, q] : {std::make_pair("A", a), std::make_pair("B", &b)}) {
+    if (!q)
+      continue;
     if (Error e =
             checkDevicePointer(Twine(name).concat(" data").str(), q->data, 8))
       return std::move(e);
@@ -129,6 +137,26 @@ matmulBuffers(std::optional<CUdeviceptr> splits, const DeviceQuantized &a,
   return buffers;
 }
 
+/// Checks a GEMM output type (it may come from a C caller).
+Error checkOutputType(ElementType out) {
+  if (out != ElementType::F32 && out != ElementType::F16 &&
+      out != ElementType::BF16)
+    return makeError("unknown GEMM output type " + Twine(int(out)) +
+                     " (expected f32, f16 or bf16)");
+  return Error::success();
+}
+
+/// The compile-time options of a device GEMM: only the presence of a bias
+/// shapes the kernel; its values are on the device.
+MatmulOptions compileOptionsOf(const DeviceMatmulOptions &options) {
+  MatmulOptions compileOptions;
+  compileOptions.alpha = options.alpha;
+  compileOptions.out = options.out;
+  if (options.bias)
+    compileOptions.bias.emplace();
+  return compileOptions;
+}
+
 /// The recipes of a device GEMM on `stream`'s device, parsed, with its
 /// options checked (they may come from a C caller).
 struct MatmulRecipes {
@@ -144,11 +172,8 @@ Expected<MatmulRecipes> matmulRecipes(Stream &stream, StringRef aRecipe,
   auto b = found->first->parseRecipe(bRecipe);
   if (!b)
     return b.takeError();
-  ElementType out = options.out;
-  if (out != ElementType::F32 && out != ElementType::F16 &&
-      out != ElementType::BF16)
-    return makeError("unknown GEMM output type " + Twine(int(out)) +
-                     " (expected f32, f16 or bf16)");
+  if (Error e = checkOutputType(options.out))
+    return std::move(e);
   return MatmulRecipes{found->first, found->second, *b};
 }
 
@@ -156,14 +181,8 @@ Expected<MatmulRecipes> matmulRecipes(Stream &stream, StringRef aRecipe,
 /// `stream`'s device.
 Expected<Kernel> loadMatmul(Stream &stream, const MatmulRecipes &r,
                             const DeviceMatmulOptions &options, bool grouped) {
-  MatmulOptions compileOptions;
-  compileOptions.alpha = options.alpha;
-  compileOptions.out = options.out;
-  // Only the presence of a bias shapes the kernel; its values are on the
-  // device.
-  if (options.bias)
-    compileOptions.bias.emplace();
-  auto compiled = r.compiler->compileMatmul(r.a, r.b, compileOptions, grouped);
+  auto compiled =
+      r.compiler->compileMatmul(r.a, r.b, compileOptionsOf(options), grouped);
   if (!compiled)
     return compiled.takeError();
   return stream.device().load(*compiled);
@@ -234,13 +253,40 @@ Error matmul(Stream &stream, StringRef aRecipe, const DeviceQuantized &a,
   auto bShape = matmulOperandShape("B", recipes->b, n, k);
   if (!bShape)
     return bShape.takeError();
-  auto buffers = matmulBuffers(std::nullopt, a, b, options, output);
+  auto buffers = matmulBuffers(std::nullopt, &a, b, options, output);
   if (!buffers)
     return buffers.takeError();
   auto kernel = loadMatmul(stream, *recipes, options, /*grouped=*/false);
   if (!kernel)
     return kernel.takeError();
   return kernel->launchMatmul(stream, *aShape, *bShape, *buffers);
+}
+
+Error matmul(Stream &stream, ElementType aType, CUdeviceptr a, int64_t m,
+             StringRef bRecipe, const DeviceQuantized &b, int64_t n, int64_t k,
+             const DeviceMatmulOptions &options, CUdeviceptr output) {
+  auto found = compilerFor(stream, bRecipe);
+  if (!found)
+    return found.takeError();
+  auto [compiler, b16] = *found;
+  if (Error e = checkOutputType(options.out))
+    return e;
+  if (Error e = checkMatmulW4A16A(aType, m, k))
+    return e;
+  auto bShape = matmulOperandShape("B", b16, n, k);
+  if (!bShape)
+    return bShape.takeError();
+  auto buffers = matmulBuffers(std::nullopt, nullptr, b, options, output, a);
+  if (!buffers)
+    return buffers.takeError();
+  auto compiled =
+      compiler->compileMatmulW4A16(aType, b16, compileOptionsOf(options));
+  if (!compiled)
+    return compiled.takeError();
+  auto kernel = stream.device().load(*compiled);
+  if (!kernel)
+    return kernel.takeError();
+  return kernel->launchMatmulW4A16(stream, m, k, *bShape, *buffers);
 }
 
 Error groupedMatmul(Stream &stream, StringRef aRecipe, const DeviceQuantized &a,
@@ -261,7 +307,7 @@ Error groupedMatmul(Stream &stream, StringRef aRecipe, const DeviceQuantized &a,
   if (mulSize(groups, mulSize(n, k / 2)) > kMaxBufferBytes)
     return makeError("expected " + Twine(groups) + " B operands of " +
                      Twine(n) + " x " + Twine(k) + " to fit in 2^62 bytes");
-  auto buffers = matmulBuffers(splits, a, b, options, output);
+  auto buffers = matmulBuffers(splits, &a, b, options, output);
   if (!buffers)
     return buffers.takeError();
   auto kernel = loadMatmul(stream, *recipes, options, /*grouped=*/true);
@@ -342,6 +388,24 @@ matmul(StringRef aRecipe, const QuantizedOutput &a, StringRef bRecipe,
   if (target == "cpu")
     return (*compiler)->hostRunner()->matmul(*ra, a, *rb, b, options);
   return (*compiler)->gpuRunner()->matmul(*ra, a, *rb, b, options);
+}
+
+Expected<std::vector<uint8_t>>
+matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
+            StringRef bRecipe, const QuantizedOutput &b,
+            const MatmulOptions &options, StringRef target) {
+  if (!a)
+    return makeError("null A");
+  auto compiler = Compiler::shared(target);
+  if (!compiler)
+    return compiler.takeError();
+  auto rb = (*compiler)->parseRecipe(bRecipe);
+  if (!rb)
+    return rb.takeError();
+  if (target == "cpu")
+    return (*compiler)->hostRunner()->matmulW4A16(aType, a, m, k, *rb, b,
+                                                   options);
+  return (*compiler)->gpuRunner()->matmulW4A16(aType, a, m, k, *rb, b, options);
 }
 
 } // namespace nvfp4

@@ -57,6 +57,8 @@ StringRef operationName(Operation op) {
     return "matmul";
   case Operation::GroupedMatmul:
     return "grouped_matmul";
+  case Operation::MatmulW4A16:
+    return "matmul_w4a16";
   }
   return "?";
 }
@@ -166,6 +168,59 @@ struct Compiler::Impl {
     if (disk)
       llvm::consumeError(disk->store(result.key, *result.code));
     return llvm::Error::success();
+  }
+
+  /// A GEMM compilation (`op`) of A quantized with `a`, or of an
+  /// unquantized A of `aType` when `a` is null (W4A16; the result's `type`
+  /// is then aType, else the output type), and B with `b`: from the memory
+  /// cache, else the disk cache or `build`.
+  llvm::Expected<CompiledRecipe>
+  gemm(RecipeAttr a, ElementType aType, RecipeAttr b,
+       const MatmulOptions &options, Operation op,
+       llvm::function_ref<llvm::Expected<const CompiledQuantize *>(
+           GPURunner &, StringRef)>
+           build) {
+    bool bias = options.bias.has_value();
+    uint32_t alphaBits;
+    std::memcpy(&alphaBits, &options.alpha, sizeof(alphaBits));
+    std::lock_guard<std::mutex> lock(mutex);
+    // A W4A16 key has no A recipe; A's type stands in its place (a small
+    // integer never equals a recipe's address).
+    const void *aKey = a ? a.getAsOpaquePointer()
+                         : reinterpret_cast<const void *>(uintptr_t(aType) + 1);
+    MatmulKey memoryKey{aKey, b.getAsOpaquePointer(), int(options.out),
+                        bias, alphaBits, op == Operation::GroupedMatmul};
+    auto it = matmuls.find(memoryKey);
+    if (it != matmuls.end()) {
+      CompiledRecipe hit = it->second;
+      hit.source = CacheSource::Memory;
+      return hit;
+    }
+
+    CompiledRecipe result;
+    result.recipe = a;
+    result.bRecipe = b;
+    result.type = a ? options.out : aType;
+    result.op = op;
+    result.target = target;
+    result.key = keyPrefix(op);
+    llvm::raw_string_ostream os(result.key);
+    if (!a)
+      os << "\na " << elementTypeName(aType);
+    os << "\nout " << elementTypeName(options.out) << "\nbias " << bias
+       << "\nalpha " << llvm::format_hex(alphaBits, 10) << "\nshape "
+       << kShapeClass;
+    if (a) {
+      os << "\nrecipe ";
+      Attribute(a).print(os);
+    }
+    os << "\nrecipe ";
+    Attribute(b).print(os);
+    if (llvm::Error e =
+            fill(result, [&] { return build(*gpu, this->options.format); }))
+      return std::move(e);
+    matmuls.emplace(memoryKey, result);
+    return result;
   }
 
   MLIRContext &context() {
@@ -313,7 +368,8 @@ Compiler::compile(RecipeAttr recipe, ElementType type, Operation op) {
     return makeError("null recipe");
   if (recipe.getContext() != &getContext())
     return makeError("the recipe belongs to another compiler's context");
-  if (op == Operation::Matmul || op == Operation::GroupedMatmul)
+  if (op == Operation::Matmul || op == Operation::GroupedMatmul ||
+      op == Operation::MatmulW4A16)
     return makeError("GEMMs are compiled by compileMatmul");
   if (op == Operation::Dequantize)
     type = ElementType::F32;
@@ -371,42 +427,31 @@ Compiler::compileMatmul(RecipeAttr a, RecipeAttr b,
   if (!impl->gpu)
     return makeError("compileMatmul needs a GPU target; the cpu target runs "
                      "GEMMs through HostRunner::matmul");
-  bool bias = options.bias.has_value();
-  uint32_t alphaBits;
-  std::memcpy(&alphaBits, &options.alpha, sizeof(alphaBits));
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  MatmulKey memoryKey{a.getAsOpaquePointer(), b.getAsOpaquePointer(),
-                      int(options.out), bias, alphaBits, grouped};
-  auto it = impl->matmuls.find(memoryKey);
-  if (it != impl->matmuls.end()) {
-    CompiledRecipe hit = it->second;
-    hit.source = CacheSource::Memory;
-    return hit;
-  }
-
-  CompiledRecipe result;
-  result.recipe = a;
-  result.bRecipe = b;
-  result.type = options.out;
-  result.op = grouped ? Operation::GroupedMatmul : Operation::Matmul;
-  result.target = impl->target;
-  result.key = impl->keyPrefix(result.op);
-  llvm::raw_string_ostream os(result.key);
-  os << "\nout " << elementTypeName(options.out) << "\nbias " << bias
-     << "\nalpha " << llvm::format_hex(alphaBits, 10) << "\nshape "
-     << kShapeClass << "\nrecipe ";
-  Attribute(a).print(os);
-  os << "\nrecipe ";
-  Attribute(b).print(os);
-  GPURunner &gpu = *impl->gpu;
-  StringRef format = impl->options.format;
-  if (llvm::Error e = impl->fill(result, [&] {
+  return impl->gemm(
+      a, options.out, b, options,
+      grouped ? Operation::GroupedMatmul : Operation::Matmul,
+      [&](GPURunner &gpu, StringRef format) {
         return grouped ? gpu.compileMatmulGrouped(a, b, options, format)
                        : gpu.compileMatmul(a, b, options, format);
-      }))
-    return std::move(e);
-  impl->matmuls.emplace(memoryKey, result);
-  return result;
+      });
+}
+
+llvm::Expected<CompiledRecipe>
+Compiler::compileMatmulW4A16(ElementType aType, RecipeAttr b,
+                             const MatmulOptions &options) {
+  if (!b)
+    return makeError("null recipe");
+  if (b.getContext() != &getContext())
+    return makeError("the recipe belongs to another compiler's context");
+  if (aType == ElementType::F32)
+    return makeError("expected a W4A16 A of bf16 or f16, got f32");
+  if (!impl->gpu)
+    return makeError("compileMatmulW4A16 needs a GPU target; the cpu target "
+                     "runs GEMMs through HostRunner::matmulW4A16");
+  return impl->gemm({}, aType, b, options, Operation::MatmulW4A16,
+                    [&](GPURunner &gpu, StringRef format) {
+                      return gpu.compileMatmulW4A16(aType, b, options, format);
+                    });
 }
 
 } // namespace nvfp4

@@ -265,6 +265,20 @@ Error Kernel::launchMatmul(Stream &stream, const QuantizedOutput &a,
                                buffers, stream.handle());
 }
 
+Error Kernel::launchMatmulW4A16(Stream &stream, int64_t m, int64_t k,
+                                const QuantizedOutput &b,
+                                ArrayRef<CUdeviceptr> buffers) const {
+  if (Error e = checkLaunch(stream, Operation::MatmulW4A16))
+    return e;
+  bool bias = buffers.size() == 6;
+  if (buffers.size() != 5 && !bias)
+    return makeError("expected 5 or 6 W4A16 GEMM buffers, got " +
+                     Twine(buffers.size()));
+  std::lock_guard<std::mutex> lock(dev->mutex);
+  return detail::enqueueMatmulW4A16(dev->cuda(), *recipe.code, *module, m, k,
+                                    b, bias, buffers, stream.handle());
+}
+
 Error Kernel::launchMatmulGrouped(Stream &stream, int64_t m, int64_t groups,
                                   int64_t n, int64_t k,
                                   ArrayRef<CUdeviceptr> buffers) const {

@@ -87,4 +87,65 @@ GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
   return out;
 }
 
+llvm::Expected<const CompiledQuantize *>
+GPURunner::compileMatmulW4A16(ElementType aType, RecipeAttr bRecipe,
+                              const MatmulOptions &options, StringRef format) {
+  bool bias = options.bias.has_value();
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << "matmul_w4a16 " << int(aType) << " " << bRecipe << " "
+     << int(options.out) << " " << bias << " "
+     << llvm::format("%a", double(options.alpha));
+  return compileCached(key, format, [&] {
+    unsigned bRank = matmulAmaxRanks(bRecipe, bRecipe, false).second;
+    return buildMatmulW4A16Module(getContext(), aType, bRecipe, options.out,
+                                  bias, bRank, options.alpha);
+  });
+}
+
+llvm::Error GPURunner::launchMatmulW4A16(const CompiledQuantize &compiled,
+                                         CudaDevice::Module &module, int64_t m,
+                                         int64_t k, const QuantizedOutput &b,
+                                         bool bias,
+                                         ArrayRef<CUdeviceptr> buffers,
+                                         void *stream) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  return detail::enqueueMatmulW4A16(**dev, compiled, module, m, k, b, bias,
+                                    buffers, stream);
+}
+
+llvm::Expected<std::vector<uint8_t>>
+GPURunner::matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
+                       RecipeAttr bRecipe, const QuantizedOutput &b,
+                       const MatmulOptions &options) {
+  if (llvm::Error e =
+          checkMatmulW4A16Operands(aType, m, k, bRecipe, b, options))
+    return std::move(e);
+  auto compiled = compileMatmulW4A16(aType, bRecipe, options);
+  if (!compiled)
+    return compiled.takeError();
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  auto module = load(**compiled);
+  if (!module)
+    return module.takeError();
+  std::vector<uint8_t> out(size_t(m * b.rows) * elementSize(options.out));
+  DeviceCopies buffers(**dev);
+  buffers.add(a, nullptr, size_t(m * k) * elementSize(aType));
+  buffers.addOperand(b);
+  if (options.bias)
+    buffers.add(options.bias->data(), nullptr,
+                options.bias->size() * sizeof(float));
+  buffers.add(nullptr, out.data(), out.size());
+  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
+        return launchMatmulW4A16(**compiled, **module, m, k, b,
+                                 options.bias.has_value(), pointers);
+      }))
+    return std::move(e);
+  return out;
+}
+
 } // namespace nvfp4

@@ -99,6 +99,17 @@ const char *layoutName(ScaleLayout layout) {
   return "?";
 }
 
+/// `func.func @kernel(types)` at the end of `module`, with `builder` at the
+/// start of its body.
+func::FuncOp kernelFunc(OpBuilder &builder, ModuleOp module,
+                        ArrayRef<Type> types) {
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(builder, module.getLoc(), "kernel",
+                                   builder.getFunctionType(types, {}));
+  builder.setInsertionPointToStart(func.addEntryBlock());
+  return func;
+}
+
 /// Checks one operand's buffers against the shapes its recipe implies.
 llvm::Error checkOperand(StringRef name, RecipeAttr recipe,
                          const ::nvfp4::QuantizedOutput &q,
@@ -194,10 +205,7 @@ OwningOpRef<ModuleOp> buildMatmulModule(MLIRContext &ctx, RecipeAttr a,
   types.push_back(dynamicMemRef(2, elementTypeOf(&ctx, out)));
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  builder.setInsertionPointToEnd(module->getBody());
-  auto func = func::FuncOp::create(builder, loc, "kernel",
-                                   builder.getFunctionType(types, {}));
-  builder.setInsertionPointToStart(func.addEntryBlock());
+  func::FuncOp func = kernelFunc(builder, *module, types);
   ValueRange args = func.getArguments();
   if (grouped)
     args = args.drop_front();
@@ -213,6 +221,62 @@ OwningOpRef<ModuleOp> buildMatmulModule(MLIRContext &ctx, RecipeAttr a,
                      args[4], args[5], b, biasValue, output, alphaAttr);
   func::ReturnOp::create(builder, loc);
   return module;
+}
+
+OwningOpRef<ModuleOp> buildMatmulW4A16Module(MLIRContext &ctx,
+                                             ElementType aType, RecipeAttr b,
+                                             ElementType out, bool bias,
+                                             unsigned bAmaxRank, float alpha) {
+  OpBuilder builder(&ctx);
+  Location loc = builder.getUnknownLoc();
+  Type f32 = builder.getF32Type();
+  SmallVector<Type> types{
+      dynamicMemRef(2, elementTypeOf(&ctx, aType)),
+      dynamicMemRef(2, builder.getI8Type()),
+      dynamicMemRef(2, Float8E4M3FNType::get(&ctx)),
+      dynamicMemRef(bAmaxRank, f32)};
+  if (bias)
+    types.push_back(dynamicMemRef(1, f32));
+  types.push_back(dynamicMemRef(2, elementTypeOf(&ctx, out)));
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  ValueRange args = kernelFunc(builder, *module, types).getArguments();
+  MatmulW4A16Op::create(builder, loc, args[0], args[1], args[2], args[3], b,
+                        bias ? args[4] : Value(), args.back(),
+                        builder.getF32FloatAttr(alpha));
+  func::ReturnOp::create(builder, loc);
+  return module;
+}
+
+llvm::Error checkMatmulW4A16A(ElementType aType, int64_t m, int64_t k) {
+  if (aType == ElementType::F32)
+    return makeError("expected a W4A16 A of bf16 or f16, got f32 (quantize "
+                     "it for nvfp4.matmul, or cast it)");
+  if (k % kBlockSize != 0)
+    return makeError("expected K to be a multiple of 16, got " + Twine(k));
+  if (m < 1 || k < 1 || mulSize(mulSize(m, k), 4) > kMaxBufferBytes)
+    return makeError("expected A to be a non-empty matrix of at most 2^60 "
+                     "elements, got " +
+                     Twine(m) + " x " + Twine(k));
+  return llvm::Error::success();
+}
+
+llvm::Error checkMatmulW4A16Operands(ElementType aType, int64_t m, int64_t k,
+                                     RecipeAttr bRecipe,
+                                     const QuantizedOutput &b,
+                                     const MatmulOptions &options) {
+  if (llvm::Error e = checkMatmulW4A16A(aType, m, k))
+    return e;
+  if (llvm::Error e = checkOperand("B", bRecipe, b, std::nullopt))
+    return e;
+  if (b.cols != k)
+    return makeError("expected A and B to share K, got A " + Twine(m) + "x" +
+                     Twine(k) + " and B " + Twine(b.rows) + "x" +
+                     Twine(b.cols));
+  if (options.bias && options.bias->size() != size_t(b.rows))
+    return makeError("expected a bias of " + Twine(b.rows) + " values, got " +
+                     Twine(options.bias->size()));
+  return llvm::Error::success();
 }
 
 llvm::Error checkMatmulOperands(RecipeAttr aRecipe, const QuantizedOutput &a,
@@ -343,6 +407,43 @@ HostRunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
                    const MatmulOptions &options) {
   return runMatmul(*this, aRecipe, a, bRecipe, ArrayRef(b), options,
                    std::nullopt);
+}
+
+llvm::Expected<std::vector<uint8_t>>
+HostRunner::matmulW4A16(ElementType aType, const void *a, int64_t m,
+                        int64_t k, RecipeAttr bRecipe, const QuantizedOutput &b,
+                        const MatmulOptions &options) {
+  if (llvm::Error e =
+          checkMatmulW4A16Operands(aType, m, k, bRecipe, b, options))
+    return std::move(e);
+  bool bias = options.bias.has_value();
+  unsigned bRank = matmulAmaxRanks(bRecipe, bRecipe, false).second;
+  uint32_t alphaBits;
+  std::memcpy(&alphaBits, &options.alpha, sizeof(alphaBits));
+  std::string key = "matmul_w4a16 " + std::to_string(int(aType)) + " " +
+                    recipeStr(bRecipe) + " " +
+                    std::to_string(int(options.out)) + " " +
+                    std::to_string(bias) + " " + std::to_string(alphaBits);
+  auto engine = getOrCompileKernel(key, [&] {
+    return buildMatmulW4A16Module(getContext(), aType, bRecipe, options.out,
+                                  bias, bRank, options.alpha);
+  });
+  if (!engine)
+    return engine.takeError();
+  int64_t n = b.rows;
+  std::vector<uint8_t> output(size_t(m * n) * elementSize(options.out));
+  PackedArgs call;
+  call.add(a, {m, k});
+  call.add(b.data.data(), {n, k / 2});
+  call.add(b.scale.data(), b.scaleShape);
+  call.add(b.amax.data(), b.amaxShape);
+  if (bias)
+    call.add(options.bias->data(), {n});
+  call.add(output.data(), {m, n});
+  if (llvm::Error err =
+          (*engine)->invokePacked("_mlir_ciface_kernel", call.packed()))
+    return std::move(err);
+  return output;
 }
 
 llvm::Expected<std::vector<uint8_t>>

@@ -26,6 +26,16 @@ llvm::Error enqueueMatmul(CudaDevice &device, const CompiledQuantize &compiled,
                           const QuantizedOutput &b, bool bias,
                           llvm::ArrayRef<CUdeviceptr> buffers, void *stream);
 
+/// Enqueues the W4A16 GEMM `compiled` (`nvfp4.matmul_w4a16`) of an M x K
+/// bf16/f16 A and B (shapes of `b`; bytes not read) on `stream`. `buffers`
+/// in operand order: a, b data, scale, amax, [bias when `bias`], output.
+llvm::Error enqueueMatmulW4A16(CudaDevice &device,
+                               const CompiledQuantize &compiled,
+                               CudaDevice::Module &module, int64_t m,
+                               int64_t k, const QuantizedOutput &b, bool bias,
+                               llvm::ArrayRef<CUdeviceptr> buffers,
+                               void *stream);
+
 /// Enqueues the grouped GEMM `compiled` (`nvfp4.work = "grouped_gemm"`)
 /// for M rows of A in `groups` groups times G stacked N x K operands B, on
 /// `stream`. `buffers` in operand order: splits, a data, scale, amax, b

@@ -543,9 +543,14 @@ def _out_code(out_dtype) -> int:
     return code
 
 
-def matmul(a: QuantizeResult, b: QuantizeResult, *, bias=None, alpha=1.0,
+def matmul(a, b: QuantizeResult, *, bias=None, alpha=1.0,
            out_dtype="bf16", out=None, target="cpu"):
     """D = A * B^T (SPEC.md section 12) of two rowwise quantizations.
+
+    W4A16: ``a`` may instead be an unquantized (M, K) bf16 or fp16 array
+    (PyTorch bfloat16/float16, NumPy float16, or NumPy/CuPy uint16 holding
+    bf16 bits), used exactly as given (``nvfp4.matmul_w4a16``): only B is
+    NVFP4, with any recipe. Everything else is as below.
 
     ``a`` (M x K) and ``b`` (N x K) are results of quantize() with recipes
     whose ``sf_layout`` is ``128x4``; ``bias`` is N float32 values;
@@ -566,9 +571,95 @@ def matmul(a: QuantizeResult, b: QuantizeResult, *, bias=None, alpha=1.0,
     bfloat16).
     """
     if _is_compiling():
-        result = _ops.matmul(a, b, bias, alpha, out_dtype)
+        result = (_ops.matmul(a, b, bias, alpha, out_dtype)
+                  if isinstance(a, QuantizeResult)
+                  else _ops.matmul_w4a16(a, b, bias, alpha, out_dtype))
         return result if out is None else out.copy_(result)
+    if not isinstance(a, QuantizeResult) and hasattr(a, "shape"):
+        return _matmul_w4a16(a, b, bias, alpha, _out_code(out_dtype), out, target)
     return _matmul(a, b, bias, alpha, _out_code(out_dtype), out, target)
+
+
+def _matmul_w4a16(a, b, bias, alpha, code, out, target):
+    ob = _device.operand(b, "b", PLAIN)
+    be = _device.gpu_backend(a)
+    if be is not None and ob is not None:
+        return _device.matmul_w4a16(be, a, ob, bias, float(alpha), code, out)
+    if be is not None or ob is not None or _dlpack.is_gpu(a):
+        raise NVFP4Error(f"expected a and b on one device, got a on "
+                         f"{'the GPU' if _dlpack.is_gpu(a) else 'the host'} and b on "
+                         f"{'the GPU' if ob else 'the host'}")
+    arr, a_code = _a16_host(a)
+    bd, bsc, bm = (_as_numpy(t) for t in (b.data, b.scale, b.amax))
+    _check_dtypes("b: ", bd, bsc, bm)
+    if bd.ndim != 2:
+        raise NVFP4Error("expected a 2-D b (grouped operands need the GPU: "
+                         "nvfp4.grouped_matmul)")
+    (m, k), n = arr.shape, bd.shape[0]
+    if bd.shape[1] * 2 != k:
+        raise NVFP4Error(f"A and B must share K: {k} and {bd.shape[1] * 2}")
+    bias_arr = _host_bias(bias, n)
+    _check_host_bytes("matmul", (m, n), m * n * 4 + m * k * 2 + n * k)
+    arr = np.ascontiguousarray(arr)
+    bd, bsc, bm = (np.ascontiguousarray(t) for t in (bd, bsc, bm))
+    host_out = np.empty((m, n), _HOST_OUT[code])
+    call("nvfp4_matmul_w4a16_host_sized", target.encode(), a_code, arr.ctypes.data,
+         arr.nbytes, m, info_for_text(b.recipe).btext, bd.ctypes.data, bd.nbytes,
+         bsc.ctypes.data, bsc.nbytes, bm.ctypes.data, bm.size, n, k,
+         bias_arr.ctypes.data if bias_arr is not None else None,
+         0 if bias_arr is None else bias_arr.size, float(alpha), code,
+         host_out.ctypes.data, host_out.nbytes)
+    return _host_matmul_result(host_out, code, _dlpack.framework(a) == "torch", out)
+
+
+def _a16_host(a):
+    """A host W4A16 A as a NumPy array of bf16 bits (uint16) or float16,
+    and its C ABI dtype code; no other dtype is cast silently."""
+    if _dlpack.framework(a) == "torch":
+        import torch
+        if a.dtype == torch.bfloat16:
+            arr, code = a.detach().contiguous().view(torch.int16).numpy().view(np.uint16), 2
+        elif a.dtype == torch.float16:
+            arr, code = a.detach().contiguous().numpy(), 1
+        else:
+            arr, code = None, str(a.dtype)
+    else:
+        arr = _as_numpy(a)
+        if arr.dtype == np.float16:
+            code = 1
+        elif arr.dtype == np.uint16 or arr.dtype.name == "bfloat16":
+            arr, code = arr.view(np.uint16), 2
+        else:
+            arr, code = None, str(arr.dtype)
+    if arr is None:
+        raise NVFP4Error(f"a: expected a bfloat16 or float16 array for W4A16 (NumPy "
+                         f"uint16 holds bf16 bits), got {code}; quantize it with "
+                         "nvfp4.quantize for an NVFP4 GEMM, or cast it")
+    if arr.ndim != 2:
+        raise NVFP4Error(f"a: expected a 2-D array, got shape {arr.shape}")
+    return arr, code
+
+
+def _host_bias(bias, n):
+    if bias is None:
+        return None
+    bias_arr = _as_numpy(bias)
+    if bias_arr.shape != (n,):
+        raise NVFP4Error(f"expected a bias of shape ({n},), got {bias_arr.shape}")
+    return np.ascontiguousarray(bias_arr, np.float32)
+
+
+def _host_matmul_result(host_out, code, torch_in, out):
+    """A host GEMM's output as a torch tensor (for torch inputs) or a NumPy
+    array (bf16 widened to float32), or written into `out`."""
+    if torch_in:
+        import torch
+        t = torch.from_numpy(host_out.view(np.int16) if code == 2 else host_out)
+        t = t.view(torch.bfloat16) if code == 2 else t
+        return t if out is None else out.copy_(t)
+    if code == 2:
+        host_out = (host_out.astype(np.uint32) << 16).view(np.float32)
+    return _host_result(host_out, None, out)
 
 
 def _matmul(a, b, bias, alpha, code, out, target):
@@ -616,15 +707,9 @@ def _matmul_host(a, b, bias, alpha, code, out, target):
     n = ops[1][0].shape[0]
     if ops[1][0].shape[1] * 2 != k:
         raise NVFP4Error(f"A and B must share K: {k} and {ops[1][0].shape[1] * 2}")
-    bias_arr = None
-    if bias is not None:
-        bias_arr = _as_numpy(bias)
-        if bias_arr.shape != (n,):
-            raise NVFP4Error(f"expected a bias of shape ({n},), got {bias_arr.shape}")
+    bias_arr = _host_bias(bias, n)
     _check_host_bytes("matmul", (m, n), m * n * 4 + (m + n) * k)
     ops = [[np.ascontiguousarray(t) for t in arrays] for arrays in ops]
-    if bias_arr is not None:
-        bias_arr = np.ascontiguousarray(bias_arr, np.float32)
     host_out = np.empty((m, n), _HOST_OUT[code])
     (ad, asc, am), (bd, bsc, bm) = ops
     call("nvfp4_matmul_host_sized", target.encode(), info_for_text(a.recipe).btext,
@@ -634,14 +719,8 @@ def _matmul_host(a, b, bias, alpha, code, out, target):
          bias_arr.ctypes.data if bias_arr is not None else None,
          0 if bias_arr is None else bias_arr.size, float(alpha), code,
          host_out.ctypes.data, host_out.nbytes)
-    if _dlpack.framework(a.data) == "torch":
-        import torch
-        t = torch.from_numpy(host_out.view(np.int16) if code == 2 else host_out)
-        t = t.view(torch.bfloat16) if code == 2 else t
-        return t if out is None else out.copy_(t)
-    if code == 2:
-        host_out = (host_out.astype(np.uint32) << 16).view(np.float32)
-    return _host_result(host_out, None, out)
+    return _host_matmul_result(host_out, code, _dlpack.framework(a.data) == "torch",
+                               out)
 
 
 def grouped_matmul(a: QuantizeResult, splits, b: QuantizeResult, *, bias=None,

@@ -539,6 +539,35 @@ def matmul(oa, ob, bias, alpha, code, out):
     return out
 
 
+# W4A16 A dtypes (C ABI codes); NumPy and CuPy carry bf16 as uint16 bits.
+A16_CODES = {"float16": 1, "bfloat16": 2, "uint16": 2}
+
+
+def matmul_w4a16(be, a, ob, bias, alpha, code, out):
+    """D = A * B^T of a device bf16/f16 array `a` (used as given) and a
+    validated device operand `ob` (nvfp4.matmul_w4a16)."""
+    if be is not ob.backend:
+        raise NVFP4Error(f"expected a and b in one framework, got {be.name} and "
+                         f"{ob.backend.name}")
+    ptr, shape, dtype, index, contiguous = be.describe(a)
+    if index != ob.index:
+        raise NVFP4Error(f"expected every array on one CUDA device, got a on "
+                         f"{_where(index)} and b on {_where(ob.index)}")
+    a_code = A16_CODES.get(dtype)
+    if a_code is None or len(shape) != 2 or not contiguous:
+        raise NVFP4Error(f"a: expected a contiguous 2-D bfloat16 or float16 array "
+                         f"(W4A16), got {'a contiguous' if contiguous else 'a strided'} "
+                         f"{dtype} array of shape {shape}")
+    m, k = shape
+    if k != ob.k:
+        raise NVFP4Error(f"A and B must share K: {k} and {ob.k}")
+    bias_ptr = _bias(be, bias, (ob.rows,), index)
+    out, out_ptr = _output(be, out, code, (m, ob.rows), index)
+    _call(lib().nvfp4_matmul_w4a16_device, index, a_code, ptr, m, ob.info.btext,
+          ob.ptrs, ob.rows, k, bias_ptr, alpha, code, out_ptr, be.stream(index))
+    return out
+
+
 def grouped_matmul(a, splits, b, bias, alpha, code, out):
     """The grouped GEMM: `a` grouped by the device `splits`, `b` stacked."""
     be = gpu_backend(splits)

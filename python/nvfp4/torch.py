@@ -1,6 +1,6 @@
 """PyTorch integration: ``torch.ops.nvfp4.*`` and an NVFP4 ``Linear``.
 
-Importing this module registers six operators with ``torch.library``:
+Importing this module registers seven operators with ``torch.library``:
 
     nvfp4::quantize(Tensor x, str recipe, str input_dtype="") -> Tensor[]
     nvfp4::grouped_quantize(Tensor x, Tensor splits, str recipe,
@@ -10,6 +10,7 @@ Importing this module registers six operators with ``torch.library``:
                   Tensor b_data, Tensor b_scale, Tensor b_amax, str b_recipe,
                   Tensor? bias=None, float alpha=1., str out_dtype="bf16") -> Tensor
     nvfp4::grouped_matmul(<matmul's A>, Tensor splits, <matmul's B>, ...) -> Tensor
+    nvfp4::matmul_w4a16(Tensor a, <matmul's B>, ...) -> Tensor   (bf16/f16 A)
     nvfp4::per_token_scale(Tensor amax, int e4m3_max) -> Tensor
 
 The quantize ops return the rowwise data, scale and amax, then the
@@ -183,6 +184,33 @@ def _(a_data, a_scale, a_amax, a_recipe, b_data, b_scale, b_amax, b_recipe,
                             dtype=_TORCH_OUT[nvfp4._out_code(out_dtype)])
 
 
+@torch.library.custom_op("nvfp4::matmul_w4a16", mutates_args=(),
+                         schema=f"(Tensor a, {_MATMUL_B}, {_MATMUL_TAIL}) -> Tensor")
+def _matmul_w4a16_op(a, b_data, b_scale, b_amax, b_recipe, bias=None, alpha=1.0,
+                     out_dtype="bf16"):
+    return nvfp4._matmul_w4a16(a, _as_operand(b_data, b_scale, b_amax, b_recipe),
+                               bias, alpha, nvfp4._out_code(out_dtype), None, "cpu")
+
+
+@_matmul_w4a16_op.register_fake
+def _(a, b_data, b_scale, b_amax, b_recipe, bias=None, alpha=1.0, out_dtype="bf16"):
+    info = info_for_text(b_recipe)
+    if info.sf_layout != "128x4":
+        raise NVFP4Error(f"b: matmul operands need sf_layout = 128x4 (the block-scaled "
+                         f"MMA layout), got {info.sf_layout} in {info.text}")
+    if a.dtype not in (torch.bfloat16, torch.float16):
+        raise NVFP4Error(f"a: expected a bfloat16 or float16 array for W4A16, got "
+                         f"{a.dtype}")
+    if a.dim() != 2 or b_data.dim() != 2:
+        raise NVFP4Error(f"expected 2-D a and b data, got {tuple(a.shape)} and "
+                         f"{tuple(b_data.shape)}")
+    ka, kb = a.shape[1], b_data.shape[1]
+    if isinstance(ka, int) and isinstance(kb, int) and ka != kb * 2:
+        raise NVFP4Error(f"A and B must share K: {ka} and {kb * 2}")
+    return a.new_empty((a.shape[0], b_data.shape[0]),
+                       dtype=_TORCH_OUT[nvfp4._out_code(out_dtype)])
+
+
 @torch.library.custom_op("nvfp4::grouped_matmul", mutates_args=(),
                          schema=f"({_MATMUL_A}, Tensor splits, {_MATMUL_B}, "
                                 f"{_MATMUL_TAIL}) -> Tensor")
@@ -273,6 +301,11 @@ def matmul(a, b, bias, alpha, out_dtype):
                                   _out_name(out_dtype))
 
 
+def matmul_w4a16(a, b, bias, alpha, out_dtype):
+    return torch.ops.nvfp4.matmul_w4a16(a, b.data, b.scale, b.amax, b.recipe, bias,
+                                        float(alpha), _out_name(out_dtype))
+
+
 def grouped_matmul(a, splits, b, bias, alpha, out_dtype):
     return torch.ops.nvfp4.grouped_matmul(a.data, a.scale, a.amax, a.recipe, splits,
                                           b.data, b.scale, b.amax, b.recipe, bias,
@@ -290,19 +323,26 @@ class Linear(torch.nn.Module):
     activation (flattened to rows) and runs the device GEMM with epilogue
     scaling and bias, returning ``out_dtype`` (the input's dtype when
     None). Works eagerly, under CUDA graphs and under torch.compile. Both
-    recipes need ``sf_layout = 128x4``."""
+    recipes need ``sf_layout = 128x4``.
+
+    ``act_recipe=None`` runs W4A16 (``nvfp4.matmul_w4a16``): activations
+    are not quantized but used as bf16 or fp16 (a float32 input is cast to
+    bf16), the weight is NVFP4 as above: how Hopper serves NVFP4
+    checkpoints."""
 
     def __init__(self, in_features, out_features, *, weight, bias=None,
                  weight_recipe="per_tensor_2d, sf_layout = 128x4",
                  act_recipe="per_token, sf_layout = 128x4", out_dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self._act_info = info_for_text(act_recipe)
+        self._act_info = None if act_recipe is None else info_for_text(act_recipe)
         self.weight_recipe = info_for_text(weight_recipe).text
-        self.act_recipe = self._act_info.text
+        self.act_recipe = None if act_recipe is None else self._act_info.text
         self.out_dtype = out_dtype
-        for name, recipe in (("weight_recipe", self.weight_recipe),
-                             ("act_recipe", self.act_recipe)):
+        recipes = [("weight_recipe", self.weight_recipe)]
+        if act_recipe is not None:
+            recipes.append(("act_recipe", self.act_recipe))
+        for name, recipe in recipes:
             info = info_for_text(recipe)
             if info.sf_layout != "128x4" or not info.rowwise:
                 raise NVFP4Error(f"{name} needs a rowwise output with sf_layout = 128x4 "
@@ -341,13 +381,19 @@ class Linear(torch.nn.Module):
             w = QuantizeResult(self.weight_data, self.weight_scale, self.weight_amax,
                                recipe=self.weight_recipe)
             bias = self.bias
-        elif x.is_cuda:
+        elif x.is_cuda and self.act_recipe is not None:
             return self._forward_cuda(x)
         else:
             w, bias = self.weight_result(), self._buffers["bias"]
         lead = x.shape[:-1]
-        q = nvfp4.quantize(x.reshape(-1, self.in_features), recipe=self.act_recipe)
         out_dtype = x.dtype if self.out_dtype is None else self.out_dtype
+        if self.act_recipe is None:  # W4A16: the activation as bf16/fp16
+            a = x.reshape(-1, self.in_features)
+            if a.dtype not in (torch.bfloat16, torch.float16):
+                a = a.to(torch.bfloat16)
+            y = nvfp4.matmul(a.contiguous(), w, bias=bias, out_dtype=out_dtype)
+            return y.reshape(*lead, self.out_features)
+        q = nvfp4.quantize(x.reshape(-1, self.in_features), recipe=self.act_recipe)
         y = nvfp4.matmul(q, w, bias=bias, out_dtype=out_dtype)
         return y.reshape(*lead, self.out_features)
 

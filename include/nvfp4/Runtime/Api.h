@@ -84,6 +84,17 @@ llvm::Error matmul(Stream &stream, llvm::StringRef aRecipe,
                    int64_t n, int64_t k, const DeviceMatmulOptions &options,
                    CUdeviceptr output);
 
+/// W4A16 (`nvfp4.matmul_w4a16`) on device memory, enqueued on `stream`
+/// like the NVFP4 x NVFP4 form: `a` is the row-major M x K matrix of
+/// `aType` (bf16 or f16, used as given, 16-byte aligned), `b` the buffers
+/// of an N x K rowwise quantization with `bRecipe` (128x4 scales, any
+/// outer group). Errors name the constraint and come before anything is
+/// enqueued.
+llvm::Error matmul(Stream &stream, ElementType aType, CUdeviceptr a,
+                   int64_t m, llvm::StringRef bRecipe,
+                   const DeviceQuantized &b, int64_t n, int64_t k,
+                   const DeviceMatmulOptions &options, CUdeviceptr output);
+
 /// The grouped (MoE) GEMM (`nvfp4.grouped_matmul`) on device memory: the
 /// M rows of `a` (a groupedQuantize output) fall into `groups` groups whose
 /// int64 sizes `splits` holds in device memory (read by the kernel only;
@@ -117,6 +128,15 @@ llvm::Expected<std::vector<uint8_t>>
 matmul(llvm::StringRef aRecipe, const QuantizedOutput &a,
        llvm::StringRef bRecipe, const QuantizedOutput &b,
        const MatmulOptions &options, llvm::StringRef target = "cpu");
+
+/// W4A16 on host memory: the row-major M x K matrix at `a` (bf16 or f16,
+/// used as given) times B, an N x K rowwise quantization with `bRecipe`.
+/// Runs on `target` like matmul(); returns the M x N output as bytes of
+/// `options.out`.
+llvm::Expected<std::vector<uint8_t>>
+matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
+            llvm::StringRef bRecipe, const QuantizedOutput &b,
+            const MatmulOptions &options, llvm::StringRef target = "cpu");
 
 } // namespace nvfp4
 

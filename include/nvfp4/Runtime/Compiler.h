@@ -30,7 +30,7 @@ namespace nvfp4 {
 
 /// What a kernel computes.
 enum class Operation { Quantize, Dequantize, GroupedQuantize, Matmul,
-                       GroupedMatmul };
+                       GroupedMatmul, MatmulW4A16 };
 
 /// Where a compile() result came from.
 enum class CacheSource { Compiled, Memory, Disk };
@@ -102,6 +102,15 @@ public:
   llvm::Expected<CompiledRecipe>
   compileMatmul(mlir::nvfp4::RecipeAttr a, mlir::nvfp4::RecipeAttr b,
                 const MatmulOptions &options, bool grouped = false);
+
+  /// Compiles the W4A16 GEMM (`nvfp4.matmul_w4a16`) of a bf16/f16 A of
+  /// `aType` and B quantized with `b`; cached like compileMatmul. The
+  /// result has `op` MatmulW4A16, a null `recipe`, `bRecipe` = b and `type`
+  /// = aType. GPU targets only (the cpu target runs it through
+  /// HostRunner::matmulW4A16).
+  llvm::Expected<CompiledRecipe>
+  compileMatmulW4A16(ElementType aType, mlir::nvfp4::RecipeAttr b,
+                     const MatmulOptions &options);
 
   /// Drops the in-memory cache (the disk cache stays): for benchmarks and
   /// tests of the disk path.

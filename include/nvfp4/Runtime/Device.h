@@ -98,6 +98,12 @@ public:
   llvm::Error launchMatmul(Stream &stream, const QuantizedOutput &a,
                            const QuantizedOutput &b,
                            llvm::ArrayRef<CUdeviceptr> buffers) const;
+  /// Enqueues a W4A16 GEMM (a Compiler::compileMatmulW4A16 compilation):
+  /// A is M x K, B has the shapes of `b` (matmulOperandShape); `buffers` in
+  /// operand order: a, b data, scale, amax, [bias], output.
+  llvm::Error launchMatmulW4A16(Stream &stream, int64_t m, int64_t k,
+                                const QuantizedOutput &b,
+                                llvm::ArrayRef<CUdeviceptr> buffers) const;
   /// Enqueues a grouped GEMM: M rows of A in `groups` groups, G stacked
   /// N x K operands B; `buffers`: splits, a data, scale, amax, b data,
   /// scale, amax, [bias], output.

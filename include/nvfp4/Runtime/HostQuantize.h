@@ -147,6 +147,15 @@ public:
                 llvm::ArrayRef<QuantizedOutput> b,
                 const MatmulOptions &options);
 
+  /// W4A16 (`nvfp4.matmul_w4a16`): the row-major M x K matrix at `a`
+  /// (bf16 or f16, used as given) times B, an N x K rowwise quantization
+  /// with `bRecipe` (128x4 scales, any outer group). Returns the M x N
+  /// output as bytes of `options.out`; errors name the constraint.
+  llvm::Expected<std::vector<uint8_t>>
+  matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
+              mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
+              const MatmulOptions &options);
+
   /// Compiles `makeModule()` (a module holding `func.func @kernel`) through
   /// the CPU pipeline once per `key` and returns its engine; the runner's
   /// lock is held while the module is built. For runtime pieces that build

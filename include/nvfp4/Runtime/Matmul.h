@@ -58,6 +58,36 @@ buildMatmulModule(mlir::MLIRContext &context, mlir::nvfp4::RecipeAttr a,
                   bool grouped, unsigned aAmaxRank, unsigned bAmaxRank,
                   float alpha = 1.0f);
 
+/// `func.func @kernel` holding one `nvfp4.matmul_w4a16` (W4A16: A in bf16
+/// or f16 as given, B in NVFP4) over dynamically shaped memrefs, in op
+/// operand order:
+///
+///   a         memref<?x?xbf16|f16>                 M x K
+///   b_data    memref<?x?xi8>                       N x K/2
+///   b_scale   memref<?x?xf8E4M3FN>                 128x4: Np x Cp
+///   b_amax    memref of rank bAmaxRank             (1), (N) or (N, W)
+///   [bias     memref<?xf32>]                       N, with `bias`
+///   output    memref<?x?xbf16|f16|f32>             M x N
+mlir::OwningOpRef<mlir::ModuleOp>
+buildMatmulW4A16Module(mlir::MLIRContext &context, ElementType aType,
+                       mlir::nvfp4::RecipeAttr b, ElementType out, bool bias,
+                       unsigned bAmaxRank, float alpha = 1.0f);
+
+/// Checks a W4A16 GEMM of an M x K matrix A of `aType` (bf16 or f16) and an
+/// N x K rowwise quantization `b` with `bRecipe` (128x4 scales): A's type,
+/// its shape (non-empty, K a multiple of 16 and B's K, within the buffer
+/// bound), B's buffers and the bias. Returns an error naming the violated
+/// constraint.
+llvm::Error checkMatmulW4A16Operands(ElementType aType, int64_t m, int64_t k,
+                                     mlir::nvfp4::RecipeAttr bRecipe,
+                                     const QuantizedOutput &b,
+                                     const MatmulOptions &options);
+
+/// Checks A of a W4A16 GEMM: bf16 or f16, a non-empty M x K matrix within
+/// the buffer bound, K a multiple of 16. The device entry points use it
+/// with matmulOperandShape for B.
+llvm::Error checkMatmulW4A16A(ElementType aType, int64_t m, int64_t k);
+
 /// Checks that A (M x K) and B (N x K) can be multiplied: both rowwise
 /// outputs with `128x4` scales, the same K (a multiple of 16), buffers of
 /// the shapes their recipes imply, and a bias of N values. `groupedB` is
