@@ -348,3 +348,99 @@ func.func @grouped_matmul_bias(%splits: memref<2xi64>,
       bias(%bias : memref<256x2xf32>) outs(%out : memref<100x256xf16>)
   return
 }
+
+// -----
+
+func.func @amax_encode_scale(%x: memref<4x32xbf16>, %a: memref<1xf32>) {
+  // expected-error @+1 {{expected a recipe whose outer scale comes from an amax, got amax = given_encode_scale}}
+  nvfp4.amax %x : memref<4x32xbf16> recipe <per_tensor, amax = given_encode_scale>
+      rowwise(%a : memref<1xf32>)
+  return
+}
+
+// -----
+
+func.func @amax_missing(%x: memref<32x32xbf16>, %a: memref<1xf32>) {
+  // expected-error @+1 {{recipe requests a columnwise output but no columnwise amax was given}}
+  nvfp4.amax %x : memref<32x32xbf16> recipe <per_tensor_rht>
+      rowwise(%a : memref<1xf32>)
+  return
+}
+
+// -----
+
+func.func @amax_extra(%x: memref<32x32xbf16>, %a: memref<1xf32>) {
+  // expected-error @+1 {{columnwise amax was given but the recipe does not request a columnwise output}}
+  nvfp4.amax %x : memref<32x32xbf16> recipe <per_tensor>
+      rowwise(%a : memref<1xf32>) columnwise(%a : memref<1xf32>)
+  return
+}
+
+// -----
+
+func.func @amax_k(%x: memref<4x20xbf16>, %a: memref<1xf32>) {
+  // expected-error @+1 {{expected quantized dimension K (input dim 1) to be a multiple of 16, got 20}}
+  nvfp4.amax %x : memref<4x20xbf16> recipe <per_tensor> rowwise(%a : memref<1xf32>)
+  return
+}
+
+// -----
+
+func.func @amax_m(%x: memref<20x32xbf16>, %a: memref<1xf32>) {
+  // expected-error @+1 {{expected M (input dim 0) for a columnwise output to be a multiple of 16, got 20}}
+  nvfp4.amax %x : memref<20x32xbf16> recipe <per_tensor, directions = [columnwise]>
+      columnwise(%a : memref<1xf32>)
+  return
+}
+
+// -----
+
+func.func @amax_shape(%x: memref<4x32xbf16>, %a: memref<1xf32>) {
+  // expected-error @+1 {{expected amax of shape 4, got 1}}
+  nvfp4.amax %x : memref<4x32xbf16> recipe <per_token> rowwise(%a : memref<1xf32>)
+  return
+}
+
+// -----
+
+func.func @amax_shape_t(%x: memref<32x16xbf16>, %a: memref<32xf32>) {
+  // expected-error @+1 {{expected columnwise amax of shape 16, got 32}}
+  nvfp4.amax %x : memref<32x16xbf16> recipe <per_token, directions = [columnwise]>
+      columnwise(%a : memref<32xf32>)
+  return
+}
+
+// -----
+
+func.func @amax_layout(%x: memref<4x32xbf16>, %a: memref<1xf32, strided<[2]>>) {
+  // expected-error @+1 {{expected amax to have a contiguous row-major layout}}
+  nvfp4.amax %x : memref<4x32xbf16> recipe <per_tensor>
+      rowwise(%a : memref<1xf32, strided<[2]>>)
+  return
+}
+
+// -----
+
+// A given encode scale leaves no amax to dequantize with.
+func.func @dequantize_encode_scale(%d: memref<4x16xi8>, %s: memref<4x2xf8E4M3FN>,
+    %a: memref<1xf32>, %y: memref<4x32xf32>) {
+  // expected-error @+1 {{expected recipe to store outer amaxes, got amax = given_encode_scale (the operand holds encode scales)}}
+  nvfp4.dequantize %d : memref<4x16xi8>, %s : memref<4x2xf8E4M3FN>,
+      %a : memref<1xf32> recipe <per_tensor, amax = given_encode_scale>
+      to %y : memref<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_encode_scale(
+    %ad: memref<128x32xi8>, %as: memref<128x4xf8E4M3FN>, %aa: memref<1xf32>,
+    %bd: memref<256x32xi8>, %bs: memref<256x4xf8E4M3FN>, %ba: memref<1xf32>,
+    %out: memref<128x256xf32>) {
+  // expected-error @+1 {{expected a_recipe to store outer amaxes, got amax = given_encode_scale (the operand holds encode scales)}}
+  nvfp4.matmul
+      a(%ad : memref<128x32xi8>, %as : memref<128x4xf8E4M3FN>, %aa : memref<1xf32>) recipe <per_tensor, sf_layout = 128x4, amax = given_encode_scale>
+      b(%bd : memref<256x32xi8>, %bs : memref<256x4xf8E4M3FN>, %ba : memref<1xf32>) recipe <per_tensor, sf_layout = 128x4>
+      outs(%out : memref<128x256xf32>)
+  return
+}

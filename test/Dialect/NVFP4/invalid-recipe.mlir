@@ -155,3 +155,25 @@ func.func @f() attributes {r = #nvfp4.recipe<per_token, rounding = stochastic<se
 
 // expected-error @+1 {{expected e4m3_max to be 448 or 256}}
 func.func @f() attributes {r = #nvfp4.recipe<e4m3_max = big>} { return }
+
+// -----
+
+// expected-error @+1 {{expected computed, given or given_encode_scale for 'amax'}}
+func.func @f() attributes {r = #nvfp4.recipe<amax = static>} { return }
+
+// -----
+
+// expected-error @+1 {{expected computed, given or given_encode_scale for 'amax'}}
+func.func @f() attributes {r = #nvfp4.recipe<amax = 3>} { return }
+
+// -----
+
+// The candidate error of SPEC.md section 7 dequantizes with the outer amax,
+// which a given encode scale does not provide.
+// expected-error @+1 {{select = four_over_six is incompatible with amax = given_encode_scale: the candidate error dequantizes with the outer amax}}
+func.func @f() attributes {r = #nvfp4.recipe<four_over_six, amax = given_encode_scale>} { return }
+
+// -----
+
+// expected-error @+1 {{recipe key 'amax' given twice}}
+func.func @f() attributes {r = #nvfp4.recipe<amax = given, amax = computed>} { return }

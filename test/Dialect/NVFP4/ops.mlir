@@ -182,3 +182,27 @@ func.func @matmul_w4a16_f16(%a: memref<3x32xf16>,
       outs(%out : memref<3x100xbf16>)
   return
 }
+
+// The split quantization: nvfp4.amax writes what the quantize would compute,
+// and the quantize with a given amax reads it.
+// CHECK-LABEL: func.func @amax_then_quantize
+// CHECK: nvfp4.amax %[[X:[a-z0-9_]+]] : memref<?x64xbf16> recipe <per_tensor_rht>
+// CHECK-SAME: rowwise(%[[A:[a-z0-9_]+]] : memref<1xf32>)
+// CHECK-SAME: columnwise(%[[AT:[a-z0-9_]+]] : memref<1xf32>)
+// CHECK: nvfp4.quantize %[[X]] : memref<?x64xbf16> recipe <per_tensor_rht, amax = given>
+// CHECK-SAME: %[[A]] : memref<1xf32>)
+// CHECK-SAME: %[[AT]] : memref<1xf32>)
+// CHECK: nvfp4.amax %[[X]] : memref<?x64xbf16> recipe <per_token>
+// CHECK-SAME: rowwise(%{{[a-z0-9_]+}} : memref<?xf32>)
+// CHECK-NOT: columnwise
+func.func @amax_then_quantize(%x: memref<?x64xbf16>, %a: memref<1xf32>,
+    %at: memref<1xf32>, %d: memref<?x32xi8>, %s: memref<?x4xf8E4M3FN>,
+    %dt: memref<64x?xi8>, %st: memref<64x?xf8E4M3FN>, %ar: memref<?xf32>) {
+  nvfp4.amax %x : memref<?x64xbf16> recipe <per_tensor_rht>
+      rowwise(%a : memref<1xf32>) columnwise(%at : memref<1xf32>)
+  nvfp4.quantize %x : memref<?x64xbf16> recipe <per_tensor_rht, amax = given>
+      rowwise(%d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<1xf32>)
+      columnwise(%dt : memref<64x?xi8>, %st : memref<64x?xf8E4M3FN>, %at : memref<1xf32>)
+  nvfp4.amax %x : memref<?x64xbf16> recipe <per_token> rowwise(%ar : memref<?xf32>)
+  return
+}

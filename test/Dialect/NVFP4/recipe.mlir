@@ -74,3 +74,20 @@ func.func @legal_combinations() attributes {
   d = #nvfp4.recipe<four_over_six_mse, block = 16x16>} {
   return
 }
+
+// Where the outer scale comes from: computed (the default, not printed),
+// an amax given as an input, or a given encode scale; with any outer group.
+// CHECK-LABEL: func.func @amax_sources
+// CHECK-SAME: a = #nvfp4.recipe<per_tensor>
+// CHECK-SAME: b = #nvfp4.recipe<per_tensor, amax = given>
+// CHECK-SAME: c = #nvfp4.recipe<per_token, amax = given_encode_scale>
+// CHECK-SAME: d = #nvfp4.recipe<local_1x64, sf_layout = 128x4, amax = given>
+// CHECK-SAME: e = #nvfp4.recipe<four_over_six, amax = given>
+func.func @amax_sources() attributes {
+  a = #nvfp4.recipe<amax = computed>,
+  b = #nvfp4.recipe<amax = given>,
+  c = #nvfp4.recipe<amax = given_encode_scale, outer = row>,
+  d = #nvfp4.recipe<local_1x64, amax = given, sf_layout = 128x4>,
+  e = #nvfp4.recipe<four_over_six, amax = given>} {
+  return
+}

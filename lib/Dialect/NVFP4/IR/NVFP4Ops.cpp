@@ -120,6 +120,17 @@ LogicalResult checkMultipleOf16(Operation *op, StringRef what, int64_t dim) {
                            << " to be a multiple of 16, got " << dim;
 }
 
+/// Checks that a quantization made with `recipe` stored outer amaxes, which
+/// dequantization and GEMM epilogues scale by.
+LogicalResult checkStoresAmax(Operation *op, StringRef name,
+                              RecipeAttr recipe) {
+  if (!recipe.hasGivenEncodeScale())
+    return success();
+  return op->emitOpError()
+         << "expected " << name << " to store outer amaxes, got amax = "
+         << "given_encode_scale (the operand holds encode scales)";
+}
+
 int64_t dim(Value v, unsigned i) {
   return cast<MemRefType>(v.getType()).getDimSize(i);
 }
@@ -224,6 +235,45 @@ LogicalResult QuantizeOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// AmaxOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AmaxOp::verify() {
+  RecipeAttr recipe = getRecipe();
+  if (failed(checkBuffers(*this, {{"input", getInput()},
+                                  {"amax", getAmax()},
+                                  {"amax_t", getAmaxT()}})))
+    return failure();
+  if (recipe.hasGivenEncodeScale())
+    return emitOpError("expected a recipe whose outer scale comes from an "
+                       "amax, got amax = given_encode_scale");
+  for (auto [name, wanted, amax] :
+       {std::tuple{"rowwise", recipe.getRowwise(), getAmax()},
+        std::tuple{"columnwise", recipe.getColumnwise(), getAmaxT()}}) {
+    if (wanted && !amax)
+      return emitOpError() << "recipe requests a " << name
+                           << " output but no " << name << " amax was given";
+    if (!wanted && amax)
+      return emitOpError() << name << " amax was given but the recipe does "
+                           << "not request a " << name << " output";
+  }
+  int64_t m = dim(getInput(), 0), k = dim(getInput(), 1);
+  if (getAmax() &&
+      (failed(checkMultipleOf16(*this, "quantized dimension K (input dim 1)",
+                                k)) ||
+       failed(checkShape(*this, "amax", getAmax(), amaxShape(recipe, m, k)))))
+    return failure();
+  if (getAmaxT() &&
+      (failed(checkMultipleOf16(*this, "M (input dim 0) for a columnwise "
+                                       "output",
+                                m)) ||
+       failed(checkShape(*this, "columnwise amax", getAmaxT(),
+                         amaxShape(recipe, k, m)))))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // GroupedQuantizeOp
 //===----------------------------------------------------------------------===//
 
@@ -270,6 +320,8 @@ LogicalResult GroupedQuantizeOp::verify() {
 
 LogicalResult DequantizeOp::verify() {
   RecipeAttr recipe = getRecipe();
+  if (failed(checkStoresAmax(*this, "recipe", recipe)))
+    return failure();
   if (failed(checkBuffers(*this, {{"data", getData()},
                                   {"scale", getScale()},
                                   {"amax", getAmax()},
@@ -295,6 +347,8 @@ namespace {
 /// Checks that an operand recipe uses the layout the GEMM kernels read.
 LogicalResult checkMatmulLayout(Operation *op, StringRef name,
                                 RecipeAttr recipe) {
+  if (failed(checkStoresAmax(op, name, recipe)))
+    return failure();
   if (recipe.getSfLayout() == ScaleLayout::Swizzle128x4)
     return success();
   return op->emitOpError() << "expected " << name

@@ -37,6 +37,7 @@ struct Fields {
   bool rowwise = true;
   bool columnwise = false;
   ScaleLayout sfLayout = ScaleLayout::Linear;
+  AmaxSource amaxSource = AmaxSource::Computed;
 
   /// TransformerEngine's RHT sign vector (SPEC.md section 9).
   static constexpr unsigned kDefaultRHTMask = 0xD7E8;
@@ -46,11 +47,12 @@ struct Fields {
             r.getNumerics(), r.getSelect(),   r.getE4m3Max(),
             r.getRounding(), r.getSeed(),     r.getTransform(),
             r.getRhtMask(),  r.getRowwise(),  r.getColumnwise(),
-            r.getSfLayout()};
+            r.getSfLayout(), r.getAmaxSource()};
   }
   auto tie() const {
     return std::tie(outer, window, block, numerics, select, e4m3Max, rounding,
-                    seed, transform, rhtMask, rowwise, columnwise, sfLayout);
+                    seed, transform, rhtMask, rowwise, columnwise, sfLayout,
+                    amaxSource);
   }
   bool operator==(const Fields &o) const { return tie() == o.tie(); }
 };
@@ -121,7 +123,7 @@ RecipeAttr build(function_ref<InFlightDiagnostic()> emitError,
   auto make = [&](auto &&get) {
     return get(f.outer, f.window, f.block, f.numerics, f.select, f.e4m3Max,
                f.rounding, f.seed, f.transform, f.rhtMask, f.rowwise,
-               f.columnwise, f.sfLayout);
+               f.columnwise, f.sfLayout, f.amaxSource);
   };
   if (emitError)
     return make([&](auto... args) {
@@ -162,6 +164,12 @@ RecipeAttr RecipeAttr::withScaleLayout(ScaleLayout layout) const {
   return build(nullptr, getContext(), f);
 }
 
+RecipeAttr RecipeAttr::withAmaxSource(AmaxSource source) const {
+  Fields f = Fields::from(*this);
+  f.amaxSource = source;
+  return build(nullptr, getContext(), f);
+}
+
 //===----------------------------------------------------------------------===//
 // Verification (SPEC.md section 6)
 //===----------------------------------------------------------------------===//
@@ -172,7 +180,7 @@ RecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                    Numerics numerics, Selection select, unsigned e4m3Max,
                    Rounding rounding, uint64_t seed, Transform transform,
                    unsigned rhtMask, bool rowwise, bool columnwise,
-                   ScaleLayout sfLayout) {
+                   ScaleLayout sfLayout, AmaxSource amaxSource) {
   if (outer == OuterGroup::Window && window != 64)
     return emitError() << "expected window size 64, got " << window;
   if (e4m3Max != 448 && e4m3Max != 256)
@@ -202,6 +210,10 @@ RecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "select = four_over_six is incompatible with "
                           "rounding = stochastic: the candidate error is "
                           "defined for round-to-nearest codes";
+  if (fourOverSix && amaxSource == AmaxSource::GivenEncodeScale)
+    return emitError() << "select = four_over_six is incompatible with "
+                          "amax = given_encode_scale: the candidate error "
+                          "dequantizes with the outer amax";
   if (transform == Transform::RHT16 && !columnwise)
     return emitError() << "transform = rht16 requires a columnwise output: "
                           "the transform applies to the columnwise direction "
@@ -352,6 +364,15 @@ ParseResult parseValue(AsmParser &p, StringRef key, Fields &f) {
     }
     return success();
   }
+  if (key == "amax") {
+    std::optional<AmaxSource> v;
+    if (succeeded(p.parseOptionalKeyword(&kw)))
+      v = symbolizeAmaxSource(kw);
+    if (!v)
+      return bad("computed, given or given_encode_scale");
+    f.amaxSource = *v;
+    return success();
+  }
   if (key == "directions") {
     f.rowwise = f.columnwise = false;
     return p.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() -> ParseResult {
@@ -462,6 +483,8 @@ SmallVector<std::string> diffKeys(const Fields &base, const Fields &f) {
                                                 : "[columnwise]");
   if (f.sfLayout != base.sfLayout)
     add("sf_layout", stringifyScaleLayout(f.sfLayout));
+  if (f.amaxSource != base.amaxSource)
+    add("amax", stringifyAmaxSource(f.amaxSource));
   return parts;
 }
 } // namespace

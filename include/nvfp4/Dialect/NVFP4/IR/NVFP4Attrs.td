@@ -29,12 +29,29 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     | `transform` | `none`, `rht16<MASK>` (sign mask, default `0xD7E8`) | `none` |
     | `directions` | `[rowwise]`, `[columnwise]`, `[rowwise, columnwise]` | `[rowwise]` |
     | `sf_layout` | `linear`, `128x4`, `8x4` | `linear` |
+    | `amax` | `computed`, `given`, `given_encode_scale` | `computed` |
 
     A recipe may start with a preset name, optionally followed by overrides:
     `per_tensor`, `per_tensor_2d`, `per_tensor_rht`, `per_token`,
     `per_token_quotient`, `local_1x64`, `four_over_six`, `four_over_six_mse`.
     The printer uses the preset name when a recipe equals a preset and
     otherwise lists the keys that differ from the defaults.
+
+    `amax` says where each outer group's scale comes from (SPEC.md section
+    3). `computed`: `max |x|` over the group, written to the op's amax
+    operand. `given`: the op *reads* the amax operand (a delayed amax, a
+    calibrated static one, or one the framework reduced across ranks, e.g.
+    from `nvfp4.amax`) and uses it in every formula instead of `max |x|`,
+    also when it is smaller than the data's (values then saturate); the
+    input is read once and the buffer is left as given. With a given amax
+    equal to the computed one the bytes are those of `computed`.
+    `given_encode_scale`: the amax operand holds the encode scale `S_enc`
+    itself (vLLM's `input_global_scale_inv`, FlashInfer's
+    `global_scale_inv`), and `S_dec = RN(1 / S_enc)`; the bytes match those
+    producers' for the same scale. No amax exists then, so such a
+    quantization cannot be dequantized or multiplied by `nvfp4` ops, and
+    `four_over_six` (whose candidate error dequantizes with the amax) is
+    rejected with it.
 
     The verifier rejects the combinations SPEC.md section 6 calls
     meaningless: per-row or window outer scales with 16x16 blocks,
@@ -48,6 +65,7 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     ```mlir
     #nvfp4.recipe<per_token>
     #nvfp4.recipe<per_token, sf_layout = 128x4>
+    #nvfp4.recipe<per_tensor, amax = given>
     #nvfp4.recipe<outer = window<64>, numerics = quotient>
     #nvfp4.recipe<select = four_over_six<mse>, e4m3_max = 256,
                   directions = [rowwise, columnwise], transform = rht16>
@@ -66,7 +84,8 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     "unsigned":$rhtMask,
     "bool":$rowwise,
     "bool":$columnwise,
-    EnumParameter<NVFP4_ScaleLayout>:$sfLayout
+    EnumParameter<NVFP4_ScaleLayout>:$sfLayout,
+    EnumParameter<NVFP4_AmaxSource>:$amaxSource
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -83,9 +102,19 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     bool isStochastic() const { return getRounding() == Rounding::Stochastic; }
     bool hasRHT() const { return getTransform() == Transform::RHT16; }
     bool isBlock2D() const { return getBlock() == BlockShape::B16x16; }
+    /// The op reads its amax operands (an amax or an encode scale) instead
+    /// of computing them.
+    bool hasGivenOuterScale() const {
+      return getAmaxSource() != AmaxSource::Computed;
+    }
+    bool hasGivenEncodeScale() const {
+      return getAmaxSource() == AmaxSource::GivenEncodeScale;
+    }
 
     /// Returns a copy with `sfLayout` replaced.
     RecipeAttr withScaleLayout(ScaleLayout layout) const;
+    /// Returns a copy with `amaxSource` replaced.
+    RecipeAttr withAmaxSource(AmaxSource source) const;
   }];
 }
 

@@ -77,4 +77,14 @@ def NVFP4_ScaleLayout : I32EnumAttr<"ScaleLayout",
   let genSpecializedAttr = 0;
 }
 
+def NVFP4_AmaxSource : I32EnumAttr<"AmaxSource",
+    "where the outer scale of each outer group comes from (SPEC.md section 3)", [
+      I32EnumAttrCase<"Computed", 0, "computed">,
+      I32EnumAttrCase<"Given", 1, "given">,
+      I32EnumAttrCase<"GivenEncodeScale", 2, "given_encode_scale">,
+    ]> {
+  let cppNamespace = "::mlir::nvfp4";
+  let genSpecializedAttr = 0;
+}
+
 #endif // NVFP4_DIALECT_NVFP4_IR_NVFP4ENUMS_TD

@@ -49,6 +49,11 @@ def NVFP4_QuantizeOp : NVFP4_QuantizeOpBase<"quantize"> {
     arbitrary. Dynamic dimensions are checked by the runtime before a kernel
     runs.
 
+    With `amax = given` (or `given_encode_scale`) in the recipe, `amax` and
+    `amax_t` are inputs: the op reads each outer group's amax (or encode
+    scale) from them instead of computing it, reads `input` once, and
+    leaves them unchanged.
+
     Example:
 
     ```mlir
@@ -62,10 +67,10 @@ def NVFP4_QuantizeOp : NVFP4_QuantizeOpBase<"quantize"> {
     NVFP4_RecipeAttr:$recipe,
     Arg<Optional<NVFP4_DataMemRef>, "rowwise E2M1 data", [MemWrite]>:$data,
     Arg<Optional<NVFP4_ScaleMemRef>, "rowwise block scales", [MemWrite]>:$scale,
-    Arg<Optional<NVFP4_AmaxMemRef>, "rowwise outer amaxes", [MemWrite]>:$amax,
+    Arg<Optional<NVFP4_AmaxMemRef>, "rowwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax,
     Arg<Optional<NVFP4_DataMemRef>, "columnwise E2M1 data", [MemWrite]>:$data_t,
     Arg<Optional<NVFP4_ScaleMemRef>, "columnwise block scales", [MemWrite]>:$scale_t,
-    Arg<Optional<NVFP4_AmaxMemRef>, "columnwise outer amaxes", [MemWrite]>:$amax_t
+    Arg<Optional<NVFP4_AmaxMemRef>, "columnwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax_t
   );
   let assemblyFormat = [{
     $input `:` type($input) `recipe` $recipe
@@ -75,6 +80,44 @@ def NVFP4_QuantizeOp : NVFP4_QuantizeOpBase<"quantize"> {
                      $amax_t `:` type($amax_t) `)`)?
     attr-dict
   }];
+}
+
+def NVFP4_AmaxOp : NVFP4_Op<"amax", [AttrSizedOperandSegments]> {
+  let summary = "compute the outer amaxes a quantization would use";
+  let description = [{
+    Writes the raw FP32 outer amaxes that `nvfp4.quantize` with the same
+    recipe computes (SPEC.md section 3: `max |x|` per outer group, NaN
+    ignored; after the transform for the columnwise direction), and nothing
+    else: the first half of a split quantization. A framework reduces the
+    result (e.g. an all-reduce across ranks, or a delayed-scaling history)
+    and passes it to `nvfp4.quantize` with `amax = given`. The recipe's
+    directions say which of `amax` (shaped as the quantize op's `amax`) and
+    `amax_t` (its `amax_t`) are written; its `amax` key is ignored, except
+    that `given_encode_scale` (no amax) is rejected.
+
+    Example:
+
+    ```mlir
+    nvfp4.amax %x : memref<?x4096xbf16> recipe <per_tensor>
+        rowwise(%a : memref<1xf32>)
+    nvfp4.quantize %x : memref<?x4096xbf16> recipe <per_tensor, amax = given>
+        rowwise(%d : memref<?x2048xi8>, %s : memref<?x256xf8E4M3FN>,
+                %a : memref<1xf32>)
+    ```
+  }];
+  let arguments = (ins
+    Arg<NVFP4_ValueMemRef, "the matrix a quantization would read", [MemRead]>:$input,
+    NVFP4_RecipeAttr:$recipe,
+    Arg<Optional<NVFP4_AmaxMemRef>, "rowwise outer amaxes", [MemWrite]>:$amax,
+    Arg<Optional<NVFP4_AmaxMemRef>, "columnwise outer amaxes", [MemWrite]>:$amax_t
+  );
+  let assemblyFormat = [{
+    $input `:` type($input) `recipe` $recipe
+    (`rowwise` `(` $amax^ `:` type($amax) `)`)?
+    (`columnwise` `(` $amax_t^ `:` type($amax_t) `)`)?
+    attr-dict
+  }];
+  let hasVerifier = 1;
 }
 
 def NVFP4_GroupedQuantizeOp : NVFP4_QuantizeOpBase<"grouped_quantize"> {
@@ -113,10 +156,10 @@ def NVFP4_GroupedQuantizeOp : NVFP4_QuantizeOpBase<"grouped_quantize"> {
     NVFP4_RecipeAttr:$recipe,
     Arg<Optional<NVFP4_DataMemRef>, "rowwise E2M1 data", [MemWrite]>:$data,
     Arg<Optional<NVFP4_ScaleMemRef>, "rowwise block scales", [MemWrite]>:$scale,
-    Arg<Optional<NVFP4_AmaxMemRef>, "rowwise outer amaxes", [MemWrite]>:$amax,
+    Arg<Optional<NVFP4_AmaxMemRef>, "rowwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax,
     Arg<Optional<NVFP4_DataMemRef>, "columnwise E2M1 data", [MemWrite]>:$data_t,
     Arg<Optional<NVFP4_ScaleMemRef>, "columnwise block scales", [MemWrite]>:$scale_t,
-    Arg<Optional<NVFP4_AmaxMemRef>, "columnwise outer amaxes", [MemWrite]>:$amax_t
+    Arg<Optional<NVFP4_AmaxMemRef>, "columnwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax_t
   );
   let assemblyFormat = [{
     $input `:` type($input) `splits` `(` $splits `:` type($splits) `)`
