@@ -8,6 +8,28 @@
 namespace nvfp4 {
 namespace ref {
 
+std::vector<double> widen16(const uint16_t *bits, int64_t count, bool bf16) {
+  std::vector<double> out(count);
+  for (int64_t i = 0; i < count; ++i) {
+    uint16_t h = bits[i];
+    int sign = h >> 15;
+    double v;
+    if (bf16) {
+      int e = (h >> 7) & 0xFF, f = h & 0x7F;
+      v = e == 0xFF ? (f ? NAN : INFINITY)
+          : e == 0  ? std::ldexp(double(f), -133)
+                    : std::ldexp(double(128 + f), e - 134);
+    } else {
+      int e = (h >> 10) & 0x1F, f = h & 0x3FF;
+      v = e == 0x1F ? (f ? NAN : INFINITY)
+          : e == 0  ? std::ldexp(double(f), -24)
+                    : std::ldexp(double(1024 + f), e - 25);
+    }
+    out[i] = sign ? -v : v;
+  }
+  return out;
+}
+
 std::vector<double>
 dequantizeExact(const Recipe &recipe, int64_t rows, int64_t cols,
                 const uint8_t *data, const uint8_t *scale,

@@ -34,6 +34,10 @@ dequantizeExact(const Recipe &recipe, int64_t rows, int64_t cols,
 /// The same for an ungrouped rowwise output of quantize().
 std::vector<double> dequantizeExact(const Recipe &recipe, const Quantized &q);
 
+/// The exact values of `count` bf16 (`bf16`) or f16 bit patterns: the A
+/// of a W4A16 GEMM, used as given (NaN, +-Inf and -0 included).
+std::vector<double> widen16(const uint16_t *bits, int64_t count, bool bf16);
+
 /// `D = alpha * A * B^T + bias` in float64 for row-major A (m x k) and B
 /// (n x k); `bias` is null or n values.
 std::vector<double> gemm(const std::vector<double> &a,

@@ -126,6 +126,8 @@ void validate(const Recipe &r) {
     fail("four_over_six is incompatible with stochastic rounding");
   if (r.rht && !r.columnwise)
     fail("rht requires a columnwise output");
+  if (isFourOverSix(r) && r.amaxSource == AmaxSource::GivenEncodeScale)
+    fail("four_over_six needs an amax, not a given encode scale");
   if (r.e4m3Max != 448 && r.e4m3Max != 256)
     fail("expected e4m3 bound 448 or 256, got " + std::to_string(r.e4m3Max));
   if (r.outer == Outer::Window && (r.window == 0 || r.window % 16 != 0))
@@ -197,8 +199,17 @@ struct BlockEncode {
   float enc;
 };
 
-BlockEncode encodeReciprocal(float aB, float amaxG, unsigned E) {
-  float s = outerScale(amaxG, E);
+// The encode scale of an outer group whose amax (or, for a given encode
+// scale, the scale itself) is `g`: SPEC §3, floored for the quotient form.
+float groupEncodeScale(const Recipe &r, float g) {
+  if (r.amaxSource == AmaxSource::GivenEncodeScale)
+    return g;
+  return r.numerics == Numerics::Reciprocal
+             ? outerScale(g, r.e4m3Max)
+             : outerScale(fmaxf_(g, 1e-12f), r.e4m3Max);
+}
+
+BlockEncode encodeReciprocal(float aB, float s) {
   float sDec = div(1.0f, s);
   float k = mul(s, kRcp6);
   uint8_t sf = toE4M3(fminf_(mul(aB, k), kFltMax));
@@ -208,8 +219,7 @@ BlockEncode encodeReciprocal(float aB, float amaxG, unsigned E) {
   return {sf, enc};
 }
 
-BlockEncode encodeQuotient(float aB, float amaxG, unsigned E) {
-  float s = outerScale(fmaxf_(amaxG, 1e-12f), E);
+BlockEncode encodeQuotient(float aB, float s) {
   uint8_t sf = toE4M3(mul(aB, mul(s, kRcp6)));
   float sfv = fromE4M3(sf);
   float enc = sfv == 0.0f ? 0.0f : div(s, sfv);
@@ -254,7 +264,8 @@ float fourOverSixRowError(const float *x, BlockEncode cand, float amaxG,
   return err;
 }
 
-Quantized quantizePlane(const Recipe &r, const Plane &p, uint32_t stream) {
+Quantized quantizePlane(const Recipe &r, const Plane &p, uint32_t stream,
+                        const std::vector<float> &given) {
   const int64_t rows = p.rows, cols = p.cols, C = cols / 16;
   const unsigned E = r.e4m3Max;
   Quantized q;
@@ -265,11 +276,20 @@ Quantized quantizePlane(const Recipe &r, const Plane &p, uint32_t stream) {
   Groups groups{r, rows, cols};
   q.amaxShape = groups.shape();
   q.amax.assign(groups.count(), 0.0f);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      float &a = q.amax[groups.index(i, j)];
-      a = fmaxf_(a, std::fabs(p.at(i, j)));
-    }
+  if (r.amaxSource != AmaxSource::Computed) {
+    // A given amax replaces max |x| in every formula, even when it is
+    // smaller than the data's (values then saturate).
+    if (int64_t(given.size()) != groups.count())
+      fail("expected " + std::to_string(groups.count()) +
+           " given outer values, got " + std::to_string(given.size()));
+    q.amax = given;
+  } else {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        float &a = q.amax[groups.index(i, j)];
+        a = fmaxf_(a, std::fabs(p.at(i, j)));
+      }
+  }
 
   // Block amax: a 1x16 segment, or a 16x16 tile over the rows present (a
   // partial last tile of rows never reads past the matrix).
@@ -294,9 +314,9 @@ Quantized quantizePlane(const Recipe &r, const Plane &p, uint32_t stream) {
       float amaxG = q.amax[groups.index(r0, c * 16)];
       BlockEncode chosen;
       if (!isFourOverSix(r)) {
-        chosen = r.numerics == Numerics::Reciprocal
-                     ? encodeReciprocal(aB, amaxG, E)
-                     : encodeQuotient(aB, amaxG, E);
+        float s = groupEncodeScale(r, amaxG);
+        chosen = r.numerics == Numerics::Reciprocal ? encodeReciprocal(aB, s)
+                                                    : encodeQuotient(aB, s);
       } else {
         bool mse = r.select == Select::FourOverSixMSE;
         Candidates cand = fourOverSixCandidates(aB, amaxG, E);
@@ -618,7 +638,7 @@ Result nvfp4::ref::quantize(const Recipe &r, const float *x, int64_t M,
 
   Result res;
   if (r.rowwise)
-    res.rowwise = quantizePlane(r, rowPlane, /*stream=*/0);
+    res.rowwise = quantizePlane(r, rowPlane, /*stream=*/0, r.given);
   if (r.columnwise) {
     // A real transposed quantization of X^T (SPEC §9).
     Plane colPlane;
@@ -639,13 +659,15 @@ Result nvfp4::ref::quantize(const Recipe &r, const float *x, int64_t M,
             colPlane.v[k * M + m0 + i] = y[i];
         }
     }
-    res.columnwise = quantizePlane(r, colPlane, /*stream=*/1);
+    res.columnwise = quantizePlane(r, colPlane, /*stream=*/1, r.givenT);
   }
   return res;
 }
 
 std::vector<float> nvfp4::ref::dequantize(const Recipe &r, const Quantized &q) {
   validate(r);
+  if (r.amaxSource == AmaxSource::GivenEncodeScale)
+    fail("dequantization needs outer amaxes, not given encode scales");
   Groups groups{r, q.rows, q.cols};
   if (int64_t(q.amax.size()) != groups.count())
     fail("expected " + std::to_string(groups.count()) +

@@ -45,6 +45,10 @@ enum class Select { Map6, FourOverSixMAE, FourOverSixMSE };
 /// E2M1 rounding of SPEC §8.
 enum class Rounding { Nearest, Stochastic };
 
+/// Where each outer group's scale comes from (SPEC §3): max |x| over the
+/// group, an amax given as an input, or the encode scale S_enc itself.
+enum class AmaxSource { Computed, Given, GivenEncodeScale };
+
 /// Scale-factor layouts of SPEC §10.
 enum class SfLayout { Linear, Swizzle128x4, Swizzle8x4 };
 
@@ -74,6 +78,11 @@ struct Recipe {
   bool rowwise = true;
   bool columnwise = false;
   SfLayout layout = SfLayout::Linear;
+  /// With Given / GivenEncodeScale, `given` (rowwise) and `givenT`
+  /// (columnwise) hold one value per outer group, shaped as the output's
+  /// amax; the output's `amax` is then that value as given.
+  AmaxSource amaxSource = AmaxSource::Computed;
+  std::vector<float> given, givenT;
 };
 
 /// One direction's output.
@@ -87,7 +96,8 @@ struct Quantized {
   int64_t scaleRows = 0, scaleCols = 0;
   /// E4M3 bytes in the recipe's layout; padding bytes are 0.
   std::vector<uint8_t> scale;
-  /// Raw outer amax (never floored): (1,), (rows,), or rows*ceil(cols/window).
+  /// Raw outer amax (never floored): (1,), (rows,), or rows*ceil(cols/window);
+  /// the given amaxes (or encode scales) when the recipe's are given.
   std::vector<float> amax;
   /// {1}, {rows} or {rows, ceil(cols/window)}.
   std::vector<int64_t> amaxShape;

@@ -538,6 +538,81 @@ TEST(NVFP4Reference, SR_SumIsExact) {
 }
 
 //===----------------------------------------------------------------------===//
+// Given amaxes and encode scales (SPEC §3)
+//===----------------------------------------------------------------------===//
+
+// A given amax equal to the computed one reproduces the computed recipe's
+// bytes for every outer group, both directions and the RHT; a given encode
+// scale equal to S_enc(amax) does too.
+TEST(NVFP4Reference, GivenAmaxEqualToComputedGivesSameBytes) {
+  const int64_t M = 32, K = 128;
+  std::vector<float> x = wideValues(M * K, 11);
+  for (Outer outer : {Outer::Tensor, Outer::Row, Outer::Window})
+    for (bool rht : {false, true}) {
+      Recipe rec;
+      rec.outer = outer;
+      rec.numerics =
+          outer == Outer::Window ? Numerics::Quotient : Numerics::Reciprocal;
+      rec.columnwise = true;
+      rec.rht = rht;
+      Result want = quantize(rec, x.data(), M, K, DType::BF16);
+      Recipe given = rec;
+      given.amaxSource = AmaxSource::Given;
+      given.given = want.rowwise->amax;
+      given.givenT = want.columnwise->amax;
+      Result got = quantize(given, x.data(), M, K, DType::BF16);
+      EXPECT_EQ(got.rowwise->data, want.rowwise->data);
+      EXPECT_EQ(got.rowwise->scale, want.rowwise->scale);
+      EXPECT_EQ(got.rowwise->amax, want.rowwise->amax);
+      EXPECT_EQ(got.columnwise->data, want.columnwise->data);
+      EXPECT_EQ(got.columnwise->scale, want.columnwise->scale);
+      if (outer == Outer::Window)
+        continue; // the quotient form floors the amax first
+      Recipe scaled = rec;
+      scaled.amaxSource = AmaxSource::GivenEncodeScale;
+      for (float a : want.rowwise->amax)
+        scaled.given.push_back(outerScale(a, rec.e4m3Max));
+      for (float a : want.columnwise->amax)
+        scaled.givenT.push_back(outerScale(a, rec.e4m3Max));
+      Result viaScale = quantize(scaled, x.data(), M, K, DType::BF16);
+      EXPECT_EQ(viaScale.rowwise->data, want.rowwise->data);
+      EXPECT_EQ(viaScale.rowwise->scale, want.rowwise->scale);
+      EXPECT_EQ(viaScale.columnwise->data, want.columnwise->data);
+      EXPECT_EQ(viaScale.rowwise->amax, scaled.given); // stored as given
+    }
+}
+
+// A stale amax (6, below the data's 12) is legal: S_enc = 448, the block
+// scale RN(12 * RN(448 * RCP6)) = 896 saturates to 448 (0x7E), enc_B = 1,
+// and values beyond 6 saturate to +-6; the amax output stays 6.
+TEST(NVFP4Reference, StaleGivenAmaxSaturates) {
+  Recipe rec;
+  rec.amaxSource = AmaxSource::Given;
+  rec.given = {6.0f};
+  std::vector<float> x(16, 0.0f);
+  x[0] = 12;
+  x[1] = 3;
+  x[2] = -12;
+  x[3] = 6;
+  x[4] = 0.5f;
+  Quantized q = quantizeRow(rec, x);
+  EXPECT_EQ(q.scale, Bytes{0x7E});
+  EXPECT_EQ(q.amax, std::vector<float>{6.0f});
+  EXPECT_EQ(q.data, (Bytes{0x57, 0x7F, 0x01, 0, 0, 0, 0, 0}));
+}
+
+// The number of given values must match the outer groups.
+TEST(NVFP4Reference, GivenAmaxCountIsChecked) {
+  Recipe rec;
+  rec.outer = Outer::Row;
+  rec.amaxSource = AmaxSource::Given;
+  rec.given = {1.0f};
+  std::vector<float> x(32, 1.0f);
+  EXPECT_THROW(quantize(rec, x.data(), 2, 16, DType::F32),
+               std::invalid_argument);
+}
+
+//===----------------------------------------------------------------------===//
 // Outer groups, specials, dtypes
 //===----------------------------------------------------------------------===//
 
