@@ -8,6 +8,8 @@
 // events, as TFLOP/s and speedups. Operands are random normal matrices,
 // quantized on the GPU for NVFP4 and rounded to E4M3 on the host for FP8.
 // A baseline that cannot run prints "n/a" and the reason below the table.
+// Rows whose A recipe reads `bf16` are W4A16 (`nvfp4.matmul_w4a16`): the
+// bf16 A as given (the cuBLAS baseline's own A) times the NVFP4 B.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,11 +39,15 @@ cl::list<int64_t> gemmMOpt("gemm-m", cl::desc("GEMM rows of A (repeatable)"),
 cl::opt<int64_t> gemmNOpt("gemm-n", cl::desc("GEMM N"), cl::init(8192));
 cl::opt<int64_t> gemmKOpt("gemm-k", cl::desc("GEMM K"), cl::init(8192));
 
-/// Operand recipe pairs (A, B); B is the weight.
+/// Operand recipe pairs (A, B); B is the weight. An A of kW4A16 is the
+/// unquantized bf16 A of a W4A16 GEMM.
+constexpr const char *kW4A16 = "bf16";
 const std::pair<const char *, const char *> kPairs[] = {
     {"per_tensor", "per_tensor"},
     {"per_token", "per_tensor"},
     {"local_1x64", "local_1x64"},
+    {kW4A16, "per_tensor"},
+    {kW4A16, "per_token"},
 };
 
 /// A device copy of a quantized operand: data, scale, amax.
@@ -141,9 +147,9 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
   std::vector<uint16_t> bValues = randomBF16(n * k);
   std::vector<uint16_t> aValues = randomBF16(maxM * k);
 
-  // The bf16 baseline's operands and output.
+  // The bf16 baseline's operands and output; W4A16 rows read the same A.
   CUdeviceptr aBF16 = 0, bBF16 = 0, dBF16 = 0;
-  if (*blas) {
+  {
     for (auto [ptr, bytes] : {std::make_pair(&aBF16, maxM * k * 2),
                               std::make_pair(&bBF16, n * k * 2),
                               std::make_pair(&dBF16, maxM * n * 2)}) {
@@ -195,9 +201,14 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
       return parseRecipe(runner.getContext(),
                          std::string(text) + ", sf_layout = 128x4");
     };
-    auto aRecipe = withLayout(aText);
-    if (!aRecipe)
-      return aRecipe.takeError();
+    bool w4a16 = StringRef(aText) == kW4A16;
+    mlir::nvfp4::RecipeAttr aRecipe;
+    if (!w4a16) {
+      auto r = withLayout(aText);
+      if (!r)
+        return r.takeError();
+      aRecipe = *r;
+    }
     auto bRecipe = withLayout(bText);
     if (!bRecipe)
       return bRecipe.takeError();
@@ -205,24 +216,35 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
     if (!b)
       return b.takeError();
     MatmulOptions options;
-    auto compiled = runner.compileMatmul(*aRecipe, *bRecipe, options);
+    auto compiled =
+        w4a16 ? runner.compileMatmulW4A16(ElementType::BF16, *bRecipe, options)
+              : runner.compileMatmul(aRecipe, *bRecipe, options);
     if (!compiled)
       return compiled.takeError();
     auto module = runner.load(**compiled);
     if (!module)
       return module.takeError();
     for (int64_t m : ms) {
-      std::vector<uint16_t> aRows(aValues.begin(), aValues.begin() + m * k);
-      auto a = makeOperand(runner, d, *aRecipe, aRows, m, k);
-      if (!a)
-        return a.takeError();
+      DeviceOperand a;
+      if (!w4a16) {
+        std::vector<uint16_t> aRows(aValues.begin(), aValues.begin() + m * k);
+        auto q = makeOperand(runner, d, aRecipe, aRows, m, k);
+        if (!q)
+          return q.takeError();
+        a = std::move(*q);
+      }
       auto out = d.alloc(size_t(m * n) * 2);
       if (!out)
         return out.takeError();
-      SmallVector<CUdeviceptr> buffers{a->data, a->scale, a->amax,
+      SmallVector<CUdeviceptr> buffers{a.data, a.scale, a.amax,
                                        b->data, b->scale, b->amax, *out};
+      if (w4a16)
+        buffers = {aBF16, b->data, b->scale, b->amax, *out};
       auto ours = medianTime(d, iters, [&] {
-        return runner.launchMatmul(**compiled, **module, a->host, b->host,
+        if (w4a16)
+          return runner.launchMatmulW4A16(**compiled, **module, m, k, b->host,
+                                          /*bias=*/false, buffers);
+        return runner.launchMatmul(**compiled, **module, a.host, b->host,
                                    /*bias=*/false, buffers);
       });
       if (!ours)
@@ -270,8 +292,9 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
       outs() << fp8Row << "\n";
       if (Error e = d.free(*out))
         return e;
-      if (Error e = freeOperand(d, *a))
-        return e;
+      if (!w4a16)
+        if (Error e = freeOperand(d, a))
+          return e;
     }
     if (Error e = freeOperand(d, *b))
       return e;

@@ -3,6 +3,7 @@
 //   nvfp4-matmul [--a-recipe=R] [--b-recipe=R] [--alpha=X] [--bias=BIAS.npy]
 //                [--out-dtype=bf16|f16|f32] [--target=cpu|sm_90a|...]
 //                A_DIR B_DIR OUT.npy
+//   nvfp4-matmul [--a-dtype=bf16|f16] [--b-recipe=R] ... A.npy B_DIR OUT.npy
 //
 // A_DIR and B_DIR are output directories of nvfp4-quantize (data.npy,
 // scale.npy, amax.npy of a rowwise output with sf_layout = 128x4): A is
@@ -13,6 +14,11 @@
 // output is written as float32 (NumPy has no bfloat16; the values are exactly
 // the bf16 ones). Every failure prints one line naming the problem, exits
 // non-zero and writes no output.
+//
+// W4A16 (`nvfp4.matmul_w4a16`): when A is a .npy file instead of a folder,
+// it is an unquantized M x K activation used as given: float16 runs as
+// f16; float32 is first rounded (RN) to --a-dtype, bf16 by default (NumPy
+// has no bfloat16), as nvfp4-quantize rounds its input.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,7 +62,12 @@ cl::opt<std::string> targetOpt("target",
                                cl::desc("cpu, or a GPU architecture (sm_90a, "
                                         "sm_100a, ...) to run on the GPU"),
                                cl::init("cpu"));
-cl::opt<std::string> aDir(cl::Positional, cl::desc("A_DIR"), cl::Required);
+cl::opt<std::string> aDtypeOpt(
+    "a-dtype",
+    cl::desc("W4A16 (A given as a .npy file): bf16|f16, the dtype a float32 "
+             "A is rounded to (default bf16; a float16 A is f16)"));
+cl::opt<std::string> aDir(cl::Positional, cl::desc("A_DIR or A.npy"),
+                          cl::Required);
 cl::opt<std::string> bDir(cl::Positional, cl::desc("B_DIR"), cl::Required);
 cl::opt<std::string> outPath(cl::Positional, cl::desc("OUT.npy"), cl::Required);
 
@@ -189,10 +200,126 @@ Expected<std::vector<uint8_t>> runOnTarget(nvfp4::HostRunner &host,
   return (*gpu)->matmul(*a, p.a, *b, p.b, p.options);
 }
 
+/// A W4A16 A from a .npy file: its storage dtype and bytes (f16 or bf16
+/// bit patterns).
+Expected<std::pair<nvfp4::ElementType, std::vector<uint16_t>>>
+loadActivation(StringRef path, int64_t &m, int64_t &k) {
+  Expected<npy::Array> a = npy::readNpy(path);
+  if (!a)
+    return a.takeError();
+  if (a->shape.size() != 2)
+    return fail(path + ": expected a 2-D A (M x K)");
+  m = a->shape[0];
+  k = a->shape[1];
+  std::vector<uint16_t> bits(size_t(m * k));
+  if (a->dtype == npy::DType::F16) {
+    if (aDtypeOpt.getNumOccurrences() && aDtypeOpt != "f16")
+      return fail(path + ": a float16 A is f16, but --a-dtype=" + aDtypeOpt +
+                  " was given");
+    std::memcpy(bits.data(), a->bytes.data(), bits.size() * 2);
+    return std::make_pair(nvfp4::ElementType::F16, std::move(bits));
+  }
+  if (a->dtype != npy::DType::F32)
+    return fail(path + ": expected a float16 or float32 A, got " +
+                npy::dtypeName(a->dtype));
+  std::string dtype =
+      aDtypeOpt.getNumOccurrences() ? std::string(aDtypeOpt) : "bf16";
+  if (dtype != "bf16" && dtype != "f16")
+    return fail("unknown --a-dtype value '" + dtype +
+                "' (expected bf16 or f16)");
+  std::vector<float> values = npy::toFloat32(*a);
+  for (size_t i = 0; i < bits.size(); ++i)
+    bits[i] = dtype == "bf16" ? nvfp4::floatToBF16(values[i])
+                              : nvfp4::floatToF16(values[i]);
+  return std::make_pair(dtype == "bf16" ? nvfp4::ElementType::BF16
+                                        : nvfp4::ElementType::F16,
+                        std::move(bits));
+}
+
+/// Writes the M x N output `d` of `out` (bf16 as float32) to OUT.npy.
+Error writeOutput(nvfp4::ElementType out, int64_t m, int64_t n,
+                  const std::vector<uint8_t> &d) {
+  if (out == nvfp4::ElementType::F16)
+    return npy::writeNpy(outPath, npy::DType::F16, {m, n}, d.data());
+  std::vector<float> values(m * n);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (out == nvfp4::ElementType::F32) {
+      std::memcpy(&values[i], &d[4 * i], 4);
+    } else {
+      uint16_t h = uint16_t(d[2 * i] | (d[2 * i + 1] << 8));
+      values[i] = nvfp4::bf16ToFloat(h);
+    }
+  }
+  return npy::writeNpy(outPath, npy::DType::F32, {m, n}, values.data());
+}
+
+/// Reads --bias for a B of `n` rows.
+Error readBias(nvfp4::MatmulOptions &options, int64_t n) {
+  if (biasOpt.empty())
+    return Error::success();
+  auto bias = npy::readNpy(biasOpt);
+  if (!bias)
+    return bias.takeError();
+  if (bias->shape.size() != 1 || bias->shape[0] != n)
+    return fail(biasOpt + ": expected a bias of shape (" + Twine(n) +
+                ",) (N, the rows of B)");
+  if (bias->dtype != npy::DType::F32)
+    return fail(biasOpt + ": expected dtype float32, got " +
+                npy::dtypeName(bias->dtype));
+  options.bias = npy::toFloat32(*bias);
+  return Error::success();
+}
+
+/// The W4A16 form: A.npy as given times the quantized B in B_DIR.
+Error runW4A16(nvfp4::HostRunner &host) {
+  if (aRecipeOpt.getNumOccurrences())
+    return fail("--a-recipe names the recipe of a quantized A; " + aDir +
+                " is an unquantized A (W4A16)");
+  auto bRecipe = operandRecipe(host, bRecipeOpt, bDir);
+  if (!bRecipe)
+    return bRecipe.takeError();
+  nvfp4::MatmulOptions options;
+  auto type = outputType();
+  if (!type)
+    return type.takeError();
+  options.out = *type;
+  options.alpha = alphaOpt;
+  int64_t m = 0, k = 0;
+  auto a = loadActivation(aDir, m, k);
+  if (!a)
+    return a.takeError();
+  auto b = loadOperand(bDir);
+  if (!b)
+    return b.takeError();
+  if (Error e = readBias(options, b->rows))
+    return e;
+  auto d = [&]() -> Expected<std::vector<uint8_t>> {
+    if (targetOpt == "cpu")
+      return host.matmulW4A16(a->first, a->second.data(), m, k, *bRecipe, *b,
+                              options);
+    if (!StringRef(targetOpt).starts_with("sm_"))
+      return fail("unknown target '" + targetOpt +
+                  "' (expected cpu or an sm_<N> GPU architecture)");
+    auto gpu = nvfp4::GPURunner::create(targetOpt, toolkitOpt);
+    if (!gpu)
+      return gpu.takeError();
+    auto rb = nvfp4::parseRecipe((*gpu)->getContext(), recipeText(*bRecipe));
+    if (!rb)
+      return rb.takeError();
+    return (*gpu)->matmulW4A16(a->first, a->second.data(), m, k, *rb, *b,
+                               options);
+  }();
+  if (!d)
+    return d.takeError();
+  return writeOutput(options.out, m, b->rows, *d);
+}
+
 Error run() {
   auto runner = nvfp4::HostRunner::create();
   if (!runner)
     return runner.takeError();
+  if (sys::fs::is_regular_file(aDir))
+    return runW4A16(**runner);
   Problem p;
   for (auto [opt, dir, recipe] : {std::tuple{&aRecipeOpt, &aDir, &p.aRecipe},
                                   std::tuple{&bRecipeOpt, &bDir, &p.bRecipe}}) {
@@ -214,35 +341,12 @@ Error run() {
     return b.takeError();
   p.a = std::move(*a);
   p.b = std::move(*b);
-  if (!biasOpt.empty()) {
-    auto bias = npy::readNpy(biasOpt);
-    if (!bias)
-      return bias.takeError();
-    if (bias->shape.size() != 1 || bias->shape[0] != p.b.rows)
-      return fail(biasOpt + ": expected a bias of shape (" + Twine(p.b.rows) +
-                  ",) (N, the rows of B)");
-    if (bias->dtype != npy::DType::F32)
-      return fail(biasOpt + ": expected dtype float32, got " +
-                  npy::dtypeName(bias->dtype));
-    p.options.bias = npy::toFloat32(*bias);
-  }
-
+  if (Error e = readBias(p.options, p.b.rows))
+    return e;
   auto d = runOnTarget(**runner, p);
   if (!d)
     return d.takeError();
-  int64_t m = p.a.rows, n = p.b.rows;
-  if (p.options.out == nvfp4::ElementType::F16)
-    return npy::writeNpy(outPath, npy::DType::F16, {m, n}, d->data());
-  std::vector<float> values(m * n);
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (p.options.out == nvfp4::ElementType::F32) {
-      std::memcpy(&values[i], &(*d)[4 * i], 4);
-    } else {
-      uint16_t h = uint16_t((*d)[2 * i] | ((*d)[2 * i + 1] << 8));
-      values[i] = nvfp4::bf16ToFloat(h);
-    }
-  }
-  return npy::writeNpy(outPath, npy::DType::F32, {m, n}, values.data());
+  return writeOutput(p.options.out, p.a.rows, p.b.rows, *d);
 }
 } // namespace
 
@@ -251,7 +355,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "nvfp4-matmul: D = A * B^T of two NVFP4 tensors written by "
-      "nvfp4-quantize\n");
+      "nvfp4-quantize, or of an unquantized bf16/f16 A (W4A16) and one\n");
   if (Error e = run()) {
     errs() << "nvfp4-matmul: error: " << toString(std::move(e)) << "\n";
     return 1;
