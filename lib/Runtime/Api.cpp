@@ -349,7 +349,7 @@ Error dequantize(Stream &stream, StringRef recipe, const DeviceQuantized &input,
 
 Expected<QuantizeResult> quantize(StringRef recipe, ElementType type,
                                   const void *input, int64_t rows,
-                                  int64_t cols) {
+                                  int64_t cols, const GivenAmax &given) {
   if (!input)
     return makeError("null input");
   auto compiler = Compiler::shared("cpu");
@@ -358,7 +358,8 @@ Expected<QuantizeResult> quantize(StringRef recipe, ElementType type,
   auto parsed = (*compiler)->parseRecipe(recipe);
   if (!parsed)
     return parsed.takeError();
-  return (*compiler)->hostRunner()->quantize(*parsed, type, input, rows, cols);
+  return (*compiler)->hostRunner()->quantize(*parsed, type, input, rows, cols,
+                                             given);
 }
 
 Expected<std::vector<float>> dequantize(StringRef recipe,

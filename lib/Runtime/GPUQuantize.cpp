@@ -341,7 +341,9 @@ void addOutputs(DeviceCopies &buffers, QuantizeResult &outputs) {
     QuantizedOutput &o = **out;
     buffers.add(nullptr, o.data.data(), o.data.size());
     buffers.add(nullptr, o.scale.data(), o.scale.size());
-    buffers.add(nullptr, o.amax.data(), o.amax.size() * 4);
+    // Copied in as well: a recipe with a given outer scale reads it (the
+    // other recipes overwrite the zeros).
+    buffers.add(o.amax.data(), o.amax.data(), o.amax.size() * 4);
   }
 }
 
@@ -361,10 +363,12 @@ void addOutputParams(KernelParams &params, const QuantizeResult &outputs,
 
 llvm::Expected<QuantizeResult>
 GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
-                    int64_t rows, int64_t cols) {
+                    int64_t rows, int64_t cols, const GivenAmax &given) {
   auto outputs = allocateOutputs(recipe, rows, cols);
   if (!outputs)
     return outputs.takeError();
+  if (llvm::Error e = applyGivenAmax(recipe, *outputs, given))
+    return std::move(e);
   auto compiled = compile(recipe, type);
   if (!compiled)
     return compiled.takeError();
@@ -406,13 +410,15 @@ llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
 llvm::Expected<QuantizeResult>
 GPURunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
                            const void *input, int64_t rows, int64_t cols,
-                           ArrayRef<int64_t> splits) {
+                           ArrayRef<int64_t> splits, const GivenAmax &given) {
   if (llvm::Error e = checkGroupSplits(recipe, rows, splits))
     return std::move(e);
   int64_t groups = int64_t(splits.size());
   auto outputs = allocateOutputs(recipe, rows, cols, groups);
   if (!outputs)
     return outputs.takeError();
+  if (llvm::Error e = applyGivenAmax(recipe, *outputs, given))
+    return std::move(e);
   auto compiled = compileGrouped(recipe, type);
   if (!compiled)
     return compiled.takeError();

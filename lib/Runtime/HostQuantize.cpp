@@ -129,6 +129,38 @@ allocateOutputs(RecipeAttr recipe, int64_t rows, int64_t cols,
   return result;
 }
 
+llvm::Error applyGivenAmax(RecipeAttr recipe, QuantizeResult &outputs,
+                           const GivenAmax &given) {
+  if (!recipe.hasGivenOuterScale()) {
+    if (given.empty())
+      return llvm::Error::success();
+    return makeError("amax values were given, but the recipe computes its "
+                     "amax (given ones need amax = given or "
+                     "given_encode_scale)");
+  }
+  for (auto [name, out, values] :
+       {std::tuple{"rowwise", &outputs.rowwise, given.rowwise},
+        std::tuple{"columnwise", &outputs.columnwise, given.columnwise}}) {
+    if (!*out) {
+      if (!values.empty())
+        return makeError(Twine(name) + " amax values were given, but the "
+                         "recipe has no " + name + " output");
+      continue;
+    }
+    QuantizedOutput &o = **out;
+    if (values.size() != o.amax.size()) {
+      std::string shape;
+      for (int64_t d : o.amaxShape)
+        shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      return makeError("expected " + Twine(o.amax.size()) + " given " + name +
+                       " amax values (amax shape " + shape + "), got " +
+                       Twine(values.size()));
+    }
+    llvm::copy(values, o.amax.begin());
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<QuantizeResult>
 describeOutputs(RecipeAttr recipe, int64_t rows, int64_t cols,
                 std::optional<int64_t> groups) {
@@ -325,8 +357,8 @@ OwningOpRef<ModuleOp> buildQuantizeModule(MLIRContext &ctx, RecipeAttr recipe,
 
 llvm::Expected<QuantizeResult>
 HostRunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
-                     int64_t rows, int64_t cols) {
-  return run(recipe, type, input, rows, cols, /*splits=*/std::nullopt);
+                     int64_t rows, int64_t cols, const GivenAmax &given) {
+  return run(recipe, type, input, rows, cols, /*splits=*/std::nullopt, given);
 }
 
 llvm::Error checkGroupSplits(RecipeAttr recipe, int64_t rows,
@@ -353,16 +385,17 @@ llvm::Error checkGroupSplits(RecipeAttr recipe, int64_t rows,
 llvm::Expected<QuantizeResult>
 HostRunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
                             const void *input, int64_t rows, int64_t cols,
-                            ArrayRef<int64_t> splits) {
+                            ArrayRef<int64_t> splits, const GivenAmax &given) {
   if (llvm::Error e = checkGroupSplits(recipe, rows, splits))
     return std::move(e);
-  return run(recipe, type, input, rows, cols, splits);
+  return run(recipe, type, input, rows, cols, splits, given);
 }
 
 llvm::Expected<QuantizeResult>
 HostRunner::run(RecipeAttr recipe, ElementType type, const void *input,
                 int64_t rows, int64_t cols,
-                std::optional<ArrayRef<int64_t>> splits) {
+                std::optional<ArrayRef<int64_t>> splits,
+                const GivenAmax &given) {
   bool grouped = splits.has_value();
   int64_t groups = grouped ? int64_t(splits->size()) : 1;
   auto outputs = allocateOutputs(recipe, rows, cols,
@@ -371,6 +404,8 @@ HostRunner::run(RecipeAttr recipe, ElementType type, const void *input,
   if (!outputs)
     return outputs.takeError();
   QuantizeResult &result = *outputs;
+  if (llvm::Error e = applyGivenAmax(recipe, result, given))
+    return std::move(e);
 
   std::lock_guard<std::mutex> lock(impl->mutex);
   SmallVector<unsigned, 2> amaxRanks;

@@ -39,7 +39,10 @@ llvm::Expected<QuantizeResult> quantizeShapes(llvm::StringRef recipe,
 
 /// Quantizes the row-major rows x cols matrix at device address `input`
 /// into `outputs`, enqueued on `stream` (not synchronized). The kernel is
-/// compiled for the stream's device on first use.
+/// compiled for the stream's device on first use. With `amax = given` (or
+/// `given_encode_scale`) in the recipe the `amax` buffers are inputs: they
+/// hold the amaxes (encode scales) when the kernels run, which read them
+/// and leave them unchanged, and the input is read once.
 llvm::Error quantize(Stream &stream, llvm::StringRef recipe, ElementType type,
                      CUdeviceptr input, int64_t rows, int64_t cols,
                      const DeviceOutputs &outputs);
@@ -111,10 +114,12 @@ llvm::Error groupedMatmul(Stream &stream, llvm::StringRef aRecipe,
                           const DeviceMatmulOptions &options,
                           CUdeviceptr output);
 
-/// The same on host memory with the cpu target.
+/// The same on host memory with the cpu target; a recipe with a given
+/// outer scale reads `given` (applyGivenAmax).
 llvm::Expected<QuantizeResult> quantize(llvm::StringRef recipe,
                                         ElementType type, const void *input,
-                                        int64_t rows, int64_t cols);
+                                        int64_t rows, int64_t cols,
+                                        const GivenAmax &given = {});
 llvm::Expected<std::vector<float>> dequantize(llvm::StringRef recipe,
                                               const QuantizedOutput &input);
 

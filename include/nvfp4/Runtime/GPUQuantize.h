@@ -69,14 +69,18 @@ public:
           llvm::StringRef format = "bin");
 
   /// Quantizes host data on the GPU (copies in, launches, copies out). The
-  /// device is opened on first use; no driver or device is an error.
+  /// device is opened on first use; no driver or device is an error. A
+  /// recipe with a given outer scale reads `given` (applyGivenAmax), copied
+  /// to the device amax buffers.
   llvm::Expected<QuantizeResult> quantize(mlir::nvfp4::RecipeAttr recipe,
                                           ElementType type, const void *input,
-                                          int64_t rows, int64_t cols);
+                                          int64_t rows, int64_t cols,
+                                          const GivenAmax &given = {});
 
   /// Enqueues the kernels of `compiled` on device buffers given in operand
   /// order (input, then data, scale and amax per direction) whose shapes
-  /// are `outputs`' (from allocateOutputs). Does not synchronize.
+  /// are `outputs`' (from allocateOutputs). With a given outer scale the
+  /// amax buffers hold it and are only read. Does not synchronize.
   llvm::Error launch(const CompiledQuantize &compiled, CudaDevice::Module &module,
                      int64_t rows, int64_t cols, const QuantizeResult &outputs,
                      llvm::ArrayRef<CUdeviceptr> buffers);
@@ -102,7 +106,7 @@ public:
   llvm::Expected<QuantizeResult>
   quantizeGrouped(mlir::nvfp4::RecipeAttr recipe, ElementType type,
                   const void *input, int64_t rows, int64_t cols,
-                  llvm::ArrayRef<int64_t> splits);
+                  llvm::ArrayRef<int64_t> splits, const GivenAmax &given = {});
 
   /// Enqueues the kernels of compileGrouped() on device buffers in operand
   /// order: input, splits (`groups` int64 values), then data, scale and amax

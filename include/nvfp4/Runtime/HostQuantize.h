@@ -51,6 +51,22 @@ struct QuantizeResult {
   std::optional<QuantizedOutput> rowwise, columnwise;
 };
 
+/// The outer amaxes (or, with `amax = given_encode_scale`, encode scales)
+/// given to a recipe whose outer scale is given: one value per outer group
+/// of each direction the recipe produces, in the order and number of that
+/// direction's amax output.
+struct GivenAmax {
+  llvm::ArrayRef<float> rowwise, columnwise;
+  bool empty() const { return rowwise.empty() && columnwise.empty(); }
+};
+
+/// Checks `given` against `recipe` and the amax shapes of `outputs` and
+/// copies it into their amax buffers, which the kernels then read: a recipe
+/// with a given outer scale needs exactly one value per outer group of each
+/// direction; a recipe that computes its amax takes none.
+llvm::Error applyGivenAmax(mlir::nvfp4::RecipeAttr recipe,
+                           QuantizeResult &outputs, const GivenAmax &given);
+
 /// Checks a quantization's shapes (SPEC.md section 13) and allocates its
 /// zeroed outputs: every runner's outputs have these shapes. `groups` is set
 /// for the grouped form.
@@ -109,9 +125,11 @@ public:
 
   /// Quantizes the row-major `rows x cols` matrix at `input` (elements of
   /// `type`) with `recipe`. Shape errors (SPEC.md section 13) are returned.
+  /// A recipe with a given outer scale reads `given` (applyGivenAmax).
   llvm::Expected<QuantizeResult> quantize(mlir::nvfp4::RecipeAttr recipe,
                                           ElementType type, const void *input,
-                                          int64_t rows, int64_t cols);
+                                          int64_t rows, int64_t cols,
+                                          const GivenAmax &given = {});
 
   /// The grouped (MoE) form: `splits[g]` consecutive rows form group g,
   /// each quantized as its own tensor (`nvfp4.grouped_quantize`). The splits
@@ -120,7 +138,7 @@ public:
   llvm::Expected<QuantizeResult>
   quantizeGrouped(mlir::nvfp4::RecipeAttr recipe, ElementType type,
                   const void *input, int64_t rows, int64_t cols,
-                  llvm::ArrayRef<int64_t> splits);
+                  llvm::ArrayRef<int64_t> splits, const GivenAmax &given = {});
 
   /// Dequantizes one direction's output to f32 (SPEC.md section 11).
   llvm::Expected<std::vector<float>>
@@ -169,7 +187,7 @@ private:
   llvm::Expected<QuantizeResult>
   run(mlir::nvfp4::RecipeAttr recipe, ElementType type, const void *input,
       int64_t rows, int64_t cols,
-      std::optional<llvm::ArrayRef<int64_t>> splits);
+      std::optional<llvm::ArrayRef<int64_t>> splits, const GivenAmax &given);
   struct Impl;
   std::unique_ptr<Impl> impl;
 };
