@@ -49,7 +49,7 @@
 
 #include "MatmulToGPU.h"
 
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -133,7 +133,7 @@ struct RowLoad {
 
 class DirectEmitter {
 public:
-  DirectEmitter(LoopEmitter &e, GemmOp op, const DirectConfig &cfg,
+  DirectEmitter(LoweringBuilder &e, GemmOp op, const DirectConfig &cfg,
                 const GemmOperands &v, ArrayRef<Value> smem)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
         v(v), smem(smem) {}
@@ -144,7 +144,7 @@ public:
     window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
     cConst = gemmC(b, loc, aRecipe, bRecipe);
 
-    tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value warp = e.divI(tid, kWarp);
     lane = e.remI(tid, e.idx(kWarp));
     g = e.divI(lane, 4);
@@ -162,15 +162,15 @@ public:
     // Byte addresses: operands are contiguous row-major buffers (as the
     // other GEMM kernels assume), rows and blocks 8-byte aligned.
     auto address = [&](Value memref) -> Value {
-      return gemmBaseAddress(b, loc, memref);
+      return gemmBaseAddress(b, memref);
     };
     aPtr = address(v.aData);
     bPtr = address(v.bData);
     aScalePtr = address(v.aScale);
     bScalePtr = address(v.bScale);
-    aRowBytes = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
+    aRowBytes = arith::IndexCastUIOp::create(b, b.getI32Type(),
                                              e.dim(v.aData, 1));
-    bRowBytes = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
+    bRowBytes = arith::IndexCastUIOp::create(b, b.getI32Type(),
                                              e.dim(v.bData, 1));
 
     // The rows this lane loads: B rows g and g + 8 of each N tile; A row g
@@ -226,16 +226,16 @@ public:
     // when there is a block (the condition is uniform over the block).
     SmallVector<Type> accTypes(cfg.slots(), b.getF32Type());
     auto nonEmpty = scf::IfOp::create(
-        b, loc, accTypes,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, numBlocks,
+        b, accTypes,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, numBlocks,
                               e.idx(0)),
         /*withElse=*/true);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(nonEmpty.thenBlock());
-      scf::YieldOp::create(b, loc, mainLoop(c0, c1, per));
+      scf::YieldOp::create(b, mainLoop(c0, c1, per));
       b.setInsertionPointToStart(nonEmpty.elseBlock());
-      scf::YieldOp::create(b, loc,
+      scf::YieldOp::create(b,
                            SmallVector<Value>(cfg.slots(), m.f32(0.0f)));
     }
     SmallVector<Value> acc(nonEmpty.getResults());
@@ -262,8 +262,8 @@ private:
   }
 
   Row rowOf(Value r, Value limit, Value scalePart) {
-    Value clamped = e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
-    return {arith::IndexCastUIOp::create(b, loc, b.getI32Type(), clamped),
+    Value clamped = e.minI(r, arith::SubIOp::create(b, limit, e.idx(1)));
+    return {arith::IndexCastUIOp::create(b, b.getI32Type(), clamped),
             scalePart};
   }
 
@@ -272,10 +272,10 @@ private:
   Value rowAddress(Value base, Value row32, Value rowBytes32) {
     Type i64 = b.getI64Type();
     return arith::AddIOp::create(
-        b, loc, base,
-        arith::MulIOp::create(b, loc,
-                              arith::ExtUIOp::create(b, loc, i64, row32),
-                              arith::ExtUIOp::create(b, loc, i64, rowBytes32)));
+        b, base,
+        arith::MulIOp::create(b,
+                              arith::ExtUIOp::create(b, i64, row32),
+                              arith::ExtUIOp::create(b, i64, rowBytes32)));
   }
 
   /// A global load through inline PTX (`ld.global.nc`, read-only data
@@ -291,7 +291,7 @@ private:
                         " $0, [p]; }")
                            .str();
     return LLVM::InlineAsmOp::create(
-               b, loc, type, ValueRange{addr}, text,
+               b, type, ValueRange{addr}, text,
                wide ? "=l,l" : "=r,l", /*has_side_effects=*/true,
                /*is_align_stack=*/false, LLVM::TailCallKind::None,
                LLVM::AsmDialectAttr(), ArrayAttr())
@@ -306,13 +306,13 @@ private:
                                 Value scalePtr, Value rowBytes32, Value c,
                                 bool stream) {
     Value blk = e.addI(e.mulI(c, e.idx(4)), t);
-    Value blkValid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+    Value blkValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
                                            blk, numBlocks);
     Value safe =
-        e.minI(blk, arith::SubIOp::create(b, loc, numBlocks, e.idx(1)));
+        e.minI(blk, arith::SubIOp::create(b, numBlocks, e.idx(1)));
     Type i64 = b.getI64Type();
     Value dataCol = arith::IndexCastUIOp::create(
-        b, loc, i64, e.addI(dataPtr, e.mulI(safe, e.idx(8))));
+        b, i64, e.addI(dataPtr, e.mulI(safe, e.idx(8))));
     Value scaleCol = e.addI(
         scalePtr,
         m.scaleOffset(ScaleLayout::Swizzle128x4, e.idx(0), safe, numBlocks));
@@ -324,9 +324,9 @@ private:
       Value word = loadGlobal(rowAddress(dataCol, row.index, rowBytes32),
                               i64, dataHint, "b64");
       Value words = LLVM::BitcastOp::create(
-          b, loc, VectorType::get({2}, b.getI32Type()), word);
+          b, VectorType::get({2}, b.getI32Type()), word);
       Value sf = loadGlobal(
-          arith::IndexCastUIOp::create(b, loc, i64,
+          arith::IndexCastUIOp::create(b, i64,
                                        e.addI(row.scalePart, scaleCol)),
           b.getI32Type(), "", "u8");
       // Byte 0x00 is 0.0: blocks past K contribute nothing.
@@ -351,7 +351,7 @@ private:
     Value sf = m.decodeE4M3ToF16x2(l.scale);
     SmallVector<Value> regs;
     for (int64_t q = 0; q < 2; ++q) {
-      Value word = vector::ExtractOp::create(b, loc, l.words, q);
+      Value word = vector::ExtractOp::create(b, l.words, q);
       for (int64_t i = 0; i < 4; ++i)
         regs.push_back(gemmDecodeF16Nibbles(b, loc, word, i, sf));
     }
@@ -382,11 +382,11 @@ private:
         for (int64_t pair = 0; pair < kSteps / 2; ++pair) {
           SmallVector<Value, 4> words;
           for (int64_t r = 0; r < 4; ++r)
-            words.push_back(f16x2AsI32(b, loc, regs[4 * pair + r]));
+            words.push_back(f16x2AsI32(b, regs[4 * pair + r]));
           vector::StoreOp::create(
-              b, loc,
+              b,
               vector::FromElementsOp::create(
-                  b, loc, VectorType::get({4}, b.getI32Type()), words),
+                  b, VectorType::get({4}, b.getI32Type()), words),
               smem[0], aFragOffset(stage, tile, pair, itemLane),
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         }
@@ -396,8 +396,8 @@ private:
         continue;
       }
       auto inRange = scf::IfOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, item,
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, item,
                                 e.idx(cfg.aItems())),
           false);
       OpBuilder::InsertionGuard guard(b);
@@ -424,7 +424,7 @@ private:
         iter.append({r.words, r.scale});
     }
     Value end = cfg.sharedA ? e.addI(c0, per) : c1;
-    auto loop = scf::ForOp::create(b, loc, c0, end, e.idx(cfg.depth), iter);
+    auto loop = scf::ForOp::create(b, c0, end, e.idx(cfg.depth), iter);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     auto args = loop.getRegionIterArgs();
@@ -454,7 +454,7 @@ private:
         // With two stages one barrier per chunk suffices: a thread writes
         // stage s again only after every thread passed the barrier behind
         // which it finished reading stage s.
-        gpu::BarrierOp::create(b, loc);
+        gpu::BarrierOp::create(b);
       }
       if (u == 0 && !cfg.sharedA) {
         // The loop condition already says c < c1.
@@ -463,22 +463,22 @@ private:
       }
       SmallVector<Type> accTypes(nAcc, b.getF32Type());
       auto inRange = scf::IfOp::create(
-          b, loc, accTypes,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, c1),
+          b, accTypes,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, c1),
           /*withElse=*/true);
       {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(inRange.thenBlock());
-        scf::YieldOp::create(b, loc,
+        scf::YieldOp::create(b,
                              computeChunk(c, acc, bLoads, aLoads, stage));
         b.setInsertionPointToStart(inRange.elseBlock());
-        scf::YieldOp::create(b, loc, acc);
+        scf::YieldOp::create(b, acc);
       }
       acc.assign(inRange.getResults().begin(), inRange.getResults().end());
     }
     SmallVector<Value> yield = acc;
     yield.append(slots);
-    scf::YieldOp::create(b, loc, yield);
+    scf::YieldOp::create(b, yield);
     b.setInsertionPointAfter(loop);
     return SmallVector<Value>(loop.getResults().take_front(nAcc));
   }
@@ -507,15 +507,15 @@ private:
         }
         if (s % 2 == 0)
           shared[i] = vector::LoadOp::create(
-              b, loc, VectorType::get({4}, b.getI32Type()), smem[0],
+              b, VectorType::get({4}, b.getI32Type()), smem[0],
               aFragOffset(stage, e.idx(i), s / 2, lane),
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         int64_t r = 2 * (s % 2);
         aFrag.push_back(
-            {i32AsF16x2(b, loc,
-                        vector::ExtractOp::create(b, loc, shared[i], r)),
-             i32AsF16x2(b, loc,
-                        vector::ExtractOp::create(b, loc, shared[i], r + 1))});
+            {i32AsF16x2(b,
+                        vector::ExtractOp::create(b, shared[i], r)),
+             i32AsF16x2(b,
+                        vector::ExtractOp::create(b, shared[i], r + 1))});
       }
       for (int64_t j = 0; j < cfg.nt; ++j) {
         // Rows g (2j) and g + 8 (2j + 1) of N tile j.
@@ -524,7 +524,7 @@ private:
                                     bRegs[2 * j + 1][2 * s + 1]};
         for (int64_t i = 0; i < cfg.mt; ++i) {
           mmaSyncF16(
-              b, loc, bFrag, aFrag[i],
+              b, bFrag, aFrag[i],
               MutableArrayRef<Value>(sum).slice((j * cfg.mt + i) * 4, 4));
         }
       }
@@ -564,7 +564,7 @@ private:
                          e.addI(g, e.mulI(e.divI(k, 2), e.idx(8)))));
   }
   Value clamp(Value r, Value limit) {
-    return e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
+    return e.minI(r, arith::SubIOp::create(b, limit, e.idx(1)));
   }
   Value amaxA(Value row, Value w) {
     return gemmLoadAmax(b, loc, aRecipe, v.aAmax, clamp(row, M), w);
@@ -580,24 +580,24 @@ private:
     int64_t threads = cfg.threads();
     // Shared A: the buffer holds the A stages until every warp is done.
     if (cfg.sharedA)
-      gpu::BarrierOp::create(b, loc);
+      gpu::BarrierOp::create(b);
     // The buffer is f32, or i32 where it also holds shared A.
     Type element = cast<MemRefType>(smem[0].getType()).getElementType();
     auto put = [&](Value x, Value at) {
       if (x.getType() != element)
-        x = arith::BitcastOp::create(b, loc, element, x);
-      memref::StoreOp::create(b, loc, x, smem[0], at);
+        x = arith::BitcastOp::create(b, element, x);
+      memref::StoreOp::create(b, x, smem[0], at);
     };
     auto get = [&](Value at) -> Value {
-      Value x = memref::LoadOp::create(b, loc, smem[0], at);
+      Value x = memref::LoadOp::create(b, smem[0], at);
       if (!element.isF32())
-        x = arith::BitcastOp::create(b, loc, b.getF32Type(), x);
+        x = arith::BitcastOp::create(b, b.getF32Type(), x);
       return x;
     };
     // red[slot][thread]: neighbouring threads hit neighbouring banks.
     for (int64_t k = 0; k < cfg.slots(); ++k)
       put(acc[k], e.addI(e.idx(k * threads), tid));
-    gpu::BarrierOp::create(b, loc);
+    gpu::BarrierOp::create(b);
     int64_t tileThreads = cfg.sliceThreads();
     Value inTile = e.remI(tid, e.idx(tileThreads));
     for (int64_t r = 0; r * cfg.kSplit < cfg.slots(); ++r) {
@@ -615,8 +615,8 @@ private:
         continue;
       }
       auto inRange = scf::IfOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, slot,
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, slot,
                                 e.idx(cfg.slots())),
           false);
       OpBuilder::InsertionGuard guard(b);
@@ -628,10 +628,10 @@ private:
   /// Scales D(row, col) (SPEC.md section 12) and stores it when in range.
   void store(Value acc, Value row, Value col) {
     Value inRange = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, M),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col, N));
-    auto ifOp = scf::IfOp::create(b, loc, inRange, false);
+        b,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, M),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, N));
+    auto ifOp = scf::IfOp::create(b, inRange, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     Value aAmax, bAmax;
@@ -642,8 +642,9 @@ private:
     storeGemmResult(e, op, v, acc, row, col, aAmax, bAmax, cConst);
   }
 
-  LoopEmitter &e;
-  OpBuilder &b;
+  LoweringBuilder &e;
+  ImplicitLocOpBuilder &b;
+  /// For the GemmNumerics functions, which take an OpBuilder and a Location.
   Location loc;
   NumericsBuilder &m;
   GemmOp op;
@@ -663,10 +664,10 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
                                                    gpu::GPUModuleOp module,
                                                    StringRef prefix,
                                                    TargetLeaves &leaves,
-                                                   OpBuilder &host) {
+                                                   ImplicitLocOpBuilder &host) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  LoopEmitter he(host, loc);
+  LoweringBuilder he(host);
   Value M, N;
   std::tie(M, N) = gemmHostShape(he, op);
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
@@ -688,22 +689,22 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
     else if (reduction)
       smem.push_back(
           addGemmWorkgroupBuffer(func, reduction, types.getF32Type()));
-    OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+    auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
     {
-      LoopEmitter e(b, loc, &leaves);
+      LoweringBuilder e(b, &leaves);
       emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
                    [&](const GemmOperands &v) {
                      DirectEmitter(e, op, cfg, v, smem).emit();
                    });
     }
-    gpu::ReturnOp::create(b, loc);
+    gpu::ReturnOp::create(b);
 
     // `scf.if M <= maxM` picks the configuration on the host.
-    Value fits = arith::CmpIOp::create(host, loc, arith::CmpIPredicate::ule, M,
+    Value fits = arith::CmpIOp::create(host, arith::CmpIPredicate::ule, M,
                                        he.idx(cfg.maxM));
-    auto ifOp = scf::IfOp::create(host, loc, fits, /*withElse=*/true);
-    OpBuilder at = OpBuilder::atBlockTerminator(ifOp.thenBlock());
-    launchGemmKernel(at, loc, func, op, M, N, cfg.tileM(), cfg.tileN(),
+    auto ifOp = scf::IfOp::create(host, fits, /*withElse=*/true);
+    auto at = ImplicitLocOpBuilder::atBlockTerminator(loc, ifOp.thenBlock());
+    launchGemmKernel(at, func, op, M, N, cfg.tileM(), cfg.tileN(),
                      cfg.threads(), /*dynamicSmem=*/Value());
     host.setInsertionPoint(ifOp.elseBlock()->getTerminator());
   }

@@ -27,7 +27,7 @@
 
 #include "MatmulToGPU.h"
 
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -42,14 +42,14 @@ namespace {
 constexpr int64_t kScaleTileRows = 128;
 
 /// `x` as an index value.
-Value valueOf(LoopEmitter &e, OpFoldResult x) {
+Value valueOf(LoweringBuilder &e, OpFoldResult x) {
   if (auto v = dyn_cast<Value>(x))
     return v;
   return e.idx(cast<IntegerAttr>(cast<Attribute>(x)).getInt());
 }
 
 /// `x * y`, folded where either is a constant 1 or both are constants.
-OpFoldResult mulOf(LoopEmitter &e, OpFoldResult x, OpFoldResult y) {
+OpFoldResult mulOf(LoweringBuilder &e, OpFoldResult x, OpFoldResult y) {
   auto constant = [](OpFoldResult v) -> std::optional<int64_t> {
     if (auto a = dyn_cast<Attribute>(v))
       return cast<IntegerAttr>(a).getInt();
@@ -66,7 +66,7 @@ OpFoldResult mulOf(LoopEmitter &e, OpFoldResult x, OpFoldResult y) {
 }
 
 /// Dimensions 1.. of `memref`, static ones as attributes.
-SmallVector<OpFoldResult, 2> innerDims(LoopEmitter &e, Value memref) {
+SmallVector<OpFoldResult, 2> innerDims(LoweringBuilder &e, Value memref) {
   auto type = cast<MemRefType>(memref.getType());
   SmallVector<OpFoldResult, 2> dims;
   for (int64_t i = 1; i < type.getRank(); ++i) {
@@ -79,7 +79,7 @@ SmallVector<OpFoldResult, 2> innerDims(LoopEmitter &e, Value memref) {
 }
 
 /// The product of `xs` (1 when empty).
-OpFoldResult product(LoopEmitter &e, ArrayRef<OpFoldResult> xs) {
+OpFoldResult product(LoweringBuilder &e, ArrayRef<OpFoldResult> xs) {
   OpFoldResult p = e.builder().getIndexAttr(1);
   for (OpFoldResult x : xs)
     p = mulOf(e, p, x);
@@ -88,9 +88,9 @@ OpFoldResult product(LoopEmitter &e, ArrayRef<OpFoldResult> xs) {
 
 /// The row-major view of shape `sizes` of contiguous `src` (a kernel
 /// argument, offset 0) from element `offset`.
-Value viewAt(LoopEmitter &e, Value src, Value offset,
+Value viewAt(LoweringBuilder &e, Value src, Value offset,
              ArrayRef<OpFoldResult> sizes) {
-  OpBuilder &b = e.builder();
+  ImplicitLocOpBuilder &b = e.builder();
   SmallVector<OpFoldResult, 3> strides(sizes.size());
   OpFoldResult stride = b.getIndexAttr(1);
   for (size_t i = sizes.size(); i-- > 0;) {
@@ -117,7 +117,7 @@ Value viewAt(LoopEmitter &e, Value src, Value offset,
 }
 
 /// Rows [first, first + rows) of `src`.
-Value rowsView(LoopEmitter &e, Value src, Value first, OpFoldResult rows) {
+Value rowsView(LoweringBuilder &e, Value src, Value first, OpFoldResult rows) {
   SmallVector<OpFoldResult, 3> sizes{rows};
   SmallVector<OpFoldResult, 2> inner = innerDims(e, src);
   sizes.append(inner.begin(), inner.end());
@@ -125,7 +125,7 @@ Value rowsView(LoopEmitter &e, Value src, Value first, OpFoldResult rows) {
 }
 
 /// `src[g]`, one group of a stacked operand.
-Value groupView(LoopEmitter &e, Value src, Value g) {
+Value groupView(LoweringBuilder &e, Value src, Value g) {
   SmallVector<OpFoldResult, 2> inner = innerDims(e, src);
   return viewAt(e, src, valueOf(e, mulOf(e, g, product(e, inner))), inner);
 }
@@ -136,7 +136,7 @@ struct Group {
 };
 
 /// `v`'s operands as views of `group` alone (see the file header).
-GemmOperands groupViews(LoopEmitter &e, const GemmOperands &v, GemmOp op,
+GemmOperands groupViews(LoweringBuilder &e, const GemmOperands &v, GemmOp op,
                         const Group &group) {
   OpFoldResult one = e.builder().getIndexAttr(1);
   Value scaleRows =
@@ -163,19 +163,18 @@ GemmOperands groupViews(LoopEmitter &e, const GemmOperands &v, GemmOp op,
 } // namespace
 
 void mlir::nvfp4::detail::emitGroupedGemmBody(
-    LoopEmitter &e, const GemmOperands &v, GemmOp op, int64_t tileM,
+    LoweringBuilder &e, const GemmOperands &v, GemmOp op, int64_t tileM,
     int64_t tileN, function_ref<void(const GemmOperands &)> tileBody) {
-  OpBuilder &b = e.builder();
-  Location loc = e.location();
+  ImplicitLocOpBuilder &b = e.builder();
   Value m = e.dim(v.aData, 0), n = e.dim(v.bData, 1);
   // `row` counts the tile rows of every group before the block's, each
   // group's rows rounded up to a multiple of tileM.
   Value row, col;
   std::tie(row, col) = gemmBlockTile(e, n, tileM, tileN);
   Value zero = e.idx(0);
-  Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
+  Value no = arith::ConstantIntOp::create(b, 0, 1);
   auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
-    return arith::CmpIOp::create(b, loc, p, x, y);
+    return arith::CmpIOp::create(b, p, x, y);
   };
   // Carried: group g's first row, first scale row and first padded row;
   // then whether the block's group was found, and its index, first row,
@@ -185,26 +184,26 @@ void mlir::nvfp4::detail::emitGroupedGemmBody(
       {zero, zero, zero, no, zero, zero, zero, zero, zero},
       [&](Value g, ValueRange a) {
         Value split = arith::IndexCastOp::create(
-            b, loc, b.getIndexType(),
-            memref::LoadOp::create(b, loc, v.splits, g));
+            b, b.getIndexType(),
+            memref::LoadOp::create(b, v.splits, g));
         // Clamped to the rows left (unsigned: a negative split takes them
         // all), as the CPU lowering clamps: no view leaves its buffer.
         Value rows =
-            e.minI(split, arith::SubIOp::create(b, loc, m, e.minI(a[0], m)));
+            e.minI(split, arith::SubIOp::create(b, m, e.minI(a[0], m)));
         Value padEnd =
             e.addI(a[2], e.mulI(e.ceilDivI(rows, tileM), e.idx(tileM)));
         Value inside = arith::AndIOp::create(
-            b, loc, cmp(arith::CmpIPredicate::uge, row, a[2]),
+            b, cmp(arith::CmpIPredicate::uge, row, a[2]),
             cmp(arith::CmpIPredicate::ult, row, padEnd));
         auto pick = [&](Value now, Value before) -> Value {
-          return arith::SelectOp::create(b, loc, inside, now, before);
+          return arith::SelectOp::create(b, inside, now, before);
         };
         Value scaleRows =
             e.mulI(e.ceilDivI(rows, kScaleTileRows), e.idx(kScaleTileRows));
         return SmallVector<Value>{e.addI(a[0], rows),
                                   e.addI(a[1], scaleRows),
                                   padEnd,
-                                  arith::OrIOp::create(b, loc, a[3], inside),
+                                  arith::OrIOp::create(b, a[3], inside),
                                   pick(g, a[4]),
                                   pick(a[0], a[5]),
                                   pick(rows, a[6]),
@@ -212,12 +211,12 @@ void mlir::nvfp4::detail::emitGroupedGemmBody(
                                   pick(a[2], a[8])};
       });
   // Uniform over the block: the tile bodies' barriers stay paired.
-  auto ifOp = scf::IfOp::create(b, loc, found[3], /*withElseRegion=*/false);
+  auto ifOp = scf::IfOp::create(b, found[3], /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
   GemmOperands w =
       groupViews(e, v, op, Group{found[4], found[5], found[6], found[7]});
-  w.tileRow = arith::SubIOp::create(b, loc, row, found[8]);
+  w.tileRow = arith::SubIOp::create(b, row, found[8]);
   w.tileCol = col;
   tileBody(w);
 }

@@ -13,7 +13,7 @@
 
 #include "MatmulToGPU.h"
 
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -112,19 +112,19 @@ GemmOperands mlir::nvfp4::detail::gemmKernelOperands(gpu::GPUFuncOp func,
           /*tileCol=*/Value()};
 }
 
-std::pair<Value, Value> mlir::nvfp4::detail::gemmHostShape(LoopEmitter &he,
+std::pair<Value, Value> mlir::nvfp4::detail::gemmHostShape(LoweringBuilder &he,
                                                            GemmOp op) {
   // A grouped B is G x N x K/2.
   return {he.dim(op.getAData(), 0),
           he.dim(op.getBData(), op.grouped() ? 1 : 0)};
 }
 
-void mlir::nvfp4::detail::launchGemmKernel(OpBuilder &at, Location loc,
+void mlir::nvfp4::detail::launchGemmKernel(ImplicitLocOpBuilder &at,
                                            gpu::GPUFuncOp func, GemmOp op,
                                            Value M, Value N, int64_t tileM,
                                            int64_t tileN, int64_t threads,
                                            Value dynamicSmem) {
-  LoopEmitter le(at, loc);
+  LoweringBuilder le(at);
   Value one = le.idx(1);
   Value tilesN = le.ceilDivI(N, tileN);
   Value tileRows = le.ceilDivI(M, tileM);
@@ -134,12 +134,12 @@ void mlir::nvfp4::detail::launchGemmKernel(OpBuilder &at, Location loc,
   if (GroupedMatmulOp grouped = op.grouped())
     tileRows = le.addI(tileRows, le.dim(grouped.getSplits(), 0));
   gpu::LaunchFuncOp::create(
-      at, loc, func, {le.mulI(tilesN, tileRows), one, one},
+      at, func, {le.mulI(tilesN, tileRows), one, one},
       {le.idx(threads), one, one}, dynamicSmem, op->getOperands());
 }
 
 void mlir::nvfp4::detail::emitGemmBody(
-    LoopEmitter &e, gpu::GPUFuncOp func, GemmOp op, int64_t tileM,
+    LoweringBuilder &e, gpu::GPUFuncOp func, GemmOp op, int64_t tileM,
     int64_t tileN, function_ref<void(const GemmOperands &)> tileBody) {
   GemmOperands v = gemmKernelOperands(func, op);
   if (op.grouped()) {
@@ -149,7 +149,7 @@ void mlir::nvfp4::detail::emitGemmBody(
   tileBody(v);
 }
 
-std::pair<Value, Value> mlir::nvfp4::detail::gemmTile(LoopEmitter &e,
+std::pair<Value, Value> mlir::nvfp4::detail::gemmTile(LoweringBuilder &e,
                                                       const GemmOperands &v,
                                                       Value N, int64_t tileM,
                                                       int64_t tileN) {
@@ -158,24 +158,24 @@ std::pair<Value, Value> mlir::nvfp4::detail::gemmTile(LoopEmitter &e,
   return gemmBlockTile(e, N, tileM, tileN);
 }
 
-Value mlir::nvfp4::detail::gemmBaseAddress(OpBuilder &b, Location loc,
+Value mlir::nvfp4::detail::gemmBaseAddress(ImplicitLocOpBuilder &b,
                                            Value memref) {
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
   auto type = cast<MemRefType>(memref.getType());
   // A kernel argument starts at its aligned pointer (the identity layout
   // has offset 0): reading the descriptor's offset would cost a parameter.
   if (type.getLayout().isIdentity())
     return base;
   Value offset =
-      memref::ExtractStridedMetadataOp::create(b, loc, memref).getOffset();
+      memref::ExtractStridedMetadataOp::create(b, memref).getOffset();
   int64_t bytes = type.getElementTypeBitWidth() / 8;
   if (bytes != 1)
     offset = arith::MulIOp::create(
-        b, loc, offset, arith::ConstantIndexOp::create(b, loc, bytes));
-  return arith::AddIOp::create(b, loc, base, offset);
+        b, offset, arith::ConstantIndexOp::create(b, bytes));
+  return arith::AddIOp::create(b, base, offset);
 }
 
-std::pair<Value, Value> mlir::nvfp4::detail::gemmBlockTile(LoopEmitter &e,
+std::pair<Value, Value> mlir::nvfp4::detail::gemmBlockTile(LoweringBuilder &e,
                                                            Value N,
                                                            int64_t tileM,
                                                            int64_t tileN) {
@@ -187,44 +187,44 @@ std::pair<Value, Value> mlir::nvfp4::detail::gemmBlockTile(LoopEmitter &e,
   return {row, col};
 }
 
-Value mlir::nvfp4::detail::f16x2AsI32(OpBuilder &b, Location loc, Value f16x2) {
+Value mlir::nvfp4::detail::f16x2AsI32(ImplicitLocOpBuilder &b, Value f16x2) {
   Value word = vector::BitCastOp::create(
-      b, loc, VectorType::get({1}, b.getI32Type()), f16x2);
-  return vector::ExtractOp::create(b, loc, word, 0);
+      b, VectorType::get({1}, b.getI32Type()), f16x2);
+  return vector::ExtractOp::create(b, word, 0);
 }
 
-Value mlir::nvfp4::detail::i32AsF16x2(OpBuilder &b, Location loc, Value i32) {
+Value mlir::nvfp4::detail::i32AsF16x2(ImplicitLocOpBuilder &b, Value i32) {
   Value word = vector::BroadcastOp::create(
-      b, loc, VectorType::get({1}, b.getI32Type()), i32);
-  return vector::BitCastOp::create(b, loc, VectorType::get({2}, b.getF16Type()),
+      b, VectorType::get({1}, b.getI32Type()), i32);
+  return vector::BitCastOp::create(b, VectorType::get({2}, b.getF16Type()),
                                    word);
 }
 
-void mlir::nvfp4::detail::mmaSyncF16(OpBuilder &b, Location loc, ValueRange a,
+void mlir::nvfp4::detail::mmaSyncF16(ImplicitLocOpBuilder &b, ValueRange a,
                                      ValueRange bFrag,
                                      MutableArrayRef<Value> acc) {
   Type f32 = b.getF32Type();
   auto resultType =
       LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
   auto mma = NVVM::MmaOp::create(
-      b, loc, resultType, a, bFrag, ValueRange(ArrayRef<Value>(acc)),
+      b, resultType, a, bFrag, ValueRange(ArrayRef<Value>(acc)),
       ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
       std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16, NVVM::MMATypes::f16},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
   for (int64_t k = 0; k < 4; ++k)
-    acc[k] = LLVM::ExtractValueOp::create(b, loc, mma, k);
+    acc[k] = LLVM::ExtractValueOp::create(b, mma, k);
 }
 
-void mlir::nvfp4::detail::storeGemmResult(LoopEmitter &e, GemmOp op,
+void mlir::nvfp4::detail::storeGemmResult(LoweringBuilder &e, GemmOp op,
                                           const GemmOperands &v, Value acc,
                                           Value row, Value col, Value aAmax,
                                           Value bAmax, Value cConst) {
-  OpBuilder &b = e.builder();
+  ImplicitLocOpBuilder &b = e.builder();
   Location loc = e.location();
   Value bias;
   if (v.bias)
-    bias = memref::LoadOp::create(b, loc, v.bias, col);
+    bias = memref::LoadOp::create(b, v.bias, col);
   Value d = gemmEpilogue(b, loc, op.getARecipe(), op.getBRecipe(), acc, aAmax,
                          bAmax, cConst, op.getAlpha().convertToFloat(), bias);
   e.storeValue(d, v.out, {row, col});

@@ -34,7 +34,7 @@
 
 #include "MatmulToGPU.h"
 
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -108,7 +108,7 @@ constexpr TmemLayout kWindow{0, kTileN, 2 * kTileN, 2 * kTileN + 4, 512};
 
 class Tcgen05Emitter {
 public:
-  Tcgen05Emitter(LoopEmitter &e, MatmulOp op, const GemmOperands &v,
+  Tcgen05Emitter(LoweringBuilder &e, MatmulOp op, const GemmOperands &v,
                  StringRef smemName)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), v(v),
         smemName(smemName), ctx(op.getContext()) {}
@@ -123,15 +123,15 @@ public:
     smemPtrType = LLVM::LLVMPointerType::get(ctx, 3);
     tmemPtrType = LLVM::LLVMPointerType::get(ctx, 6);
 
-    tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     warp = e.divI(tid, 32);
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
     std::tie(rowBase, colBase) = gemmBlockTile(e, N, kTileM, kTileN);
     numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
-    smem = LLVM::AddressOfOp::create(b, loc, smemPtrType, smemName);
-    smemAddr = LLVM::PtrToIntOp::create(b, loc, i64, smem);
+    smem = LLVM::AddressOfOp::create(b, smemPtrType, smemName);
+    smemAddr = LLVM::PtrToIntOp::create(b, i64, smem);
 
     setup();
     Value numSteps = e.divI(e.dim(v.aData, 1), kRowBytes);
@@ -143,54 +143,54 @@ public:
 private:
   // --- small helpers --------------------------------------------------------
   Value cst32(int64_t x) {
-    return arith::ConstantIntOp::create(b, loc, i32, x);
+    return arith::ConstantIntOp::create(b, i32, x);
   }
   Value cst64(int64_t x) {
-    return arith::ConstantIntOp::create(b, loc, i64, x);
+    return arith::ConstantIntOp::create(b, i64, x);
   }
   Value toI32(Value index) {
-    return arith::IndexCastUIOp::create(b, loc, i32, index);
+    return arith::IndexCastUIOp::create(b, i32, index);
   }
   Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
+    return arith::CmpIOp::create(b, p, x, y);
   }
   /// Shared memory at byte `off` (+ `dyn`, an index, when given).
   Value smemAt(int64_t off, Value dyn = {}) {
     Value o = cst32(off);
     if (dyn)
-      o = arith::AddIOp::create(b, loc, o, toI32(dyn));
-    return LLVM::GEPOp::create(b, loc, smemPtrType, b.getI8Type(), smem,
+      o = arith::AddIOp::create(b, o, toI32(dyn));
+    return LLVM::GEPOp::create(b, smemPtrType, b.getI8Type(), smem,
                                ArrayRef<LLVM::GEPArg>{o});
   }
   /// A matrix descriptor for the shared memory at byte `off`.
   Value descriptor(uint64_t bits, int64_t off) {
-    Value addr = arith::AddIOp::create(b, loc, smemAddr, cst64(off));
+    Value addr = arith::AddIOp::create(b, smemAddr, cst64(off));
     Value start = arith::AndIOp::create(
-        b, loc, arith::ShRUIOp::create(b, loc, addr, cst64(4)), cst64(0x3FFF));
-    return arith::OrIOp::create(b, loc, start, cst64(int64_t(bits)));
+        b, arith::ShRUIOp::create(b, addr, cst64(4)), cst64(0x3FFF));
+    return arith::OrIOp::create(b, start, cst64(int64_t(bits)));
   }
   /// The TMEM address `base + (lane << 16) + col`.
   Value tmemAt(int64_t col, Value laneOffset = {}) {
-    Value a = arith::AddIOp::create(b, loc, tmemBase, cst32(col));
+    Value a = arith::AddIOp::create(b, tmemBase, cst32(col));
     if (laneOffset)
-      a = arith::AddIOp::create(b, loc, a, laneOffset);
-    return LLVM::IntToPtrOp::create(b, loc, tmemPtrType, a);
+      a = arith::AddIOp::create(b, a, laneOffset);
+    return LLVM::IntToPtrOp::create(b, tmemPtrType, a);
   }
   /// Runs `body` in `scf.if cond`.
   void ifThen(Value cond, function_ref<void()> body) {
-    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElse=*/false);
+    auto ifOp = scf::IfOp::create(b, cond, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     body();
   }
   void fence(NVVM::Tcgen05FenceKind kind) {
-    NVVM::Tcgen05FenceOp::create(b, loc, kind);
+    NVVM::Tcgen05FenceOp::create(b, kind);
   }
   /// bar.sync with the tcgen05 fences around it, so tcgen05 operations
   /// before it (any thread) are ordered before those after it.
   void syncThreads() {
     fence(NVVM::Tcgen05FenceKind::BEFORE_THREAD_SYNC);
-    gpu::BarrierOp::create(b, loc);
+    gpu::BarrierOp::create(b);
     fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
   }
 
@@ -199,19 +199,19 @@ private:
     Value isWarp0 = cmp(arith::CmpIPredicate::eq, warp, e.idx(0));
     ifThen(isWarp0, [&] {
       // Warp-wide (.sync.aligned); writes the TMEM base to shared memory.
-      NVVM::Tcgen05AllocOp::create(b, loc, smemAt(kSmemSlot), cst32(tmem.cols));
+      NVVM::Tcgen05AllocOp::create(b, smemAt(kSmemSlot), cst32(tmem.cols));
       // The CTA never allocates again (a later alloc would be illegal).
-      NVVM::Tcgen05RelinquishAllocPermitOp::create(b, loc);
+      NVVM::Tcgen05RelinquishAllocPermitOp::create(b);
     });
     Value isThread0 = cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
     ifThen(isThread0, [&] {
-      NVVM::MBarrierInitOp::create(b, loc, smemAt(kSmemBar), cst32(1), Value());
-      NVVM::FenceMbarrierInitOp::create(b, loc);
+      NVVM::MBarrierInitOp::create(b, smemAt(kSmemBar), cst32(1), Value());
+      NVVM::FenceMbarrierInitOp::create(b);
     });
     syncThreads();
-    tmemBase = LLVM::LoadOp::create(b, loc, i32, smemAt(kSmemSlot));
+    tmemBase = LLVM::LoadOp::create(b, i32, smemAt(kSmemSlot));
     // Warp w may access TMEM lanes 32w..32w+31 only: its rows of the tile.
-    laneOffset = arith::ShLIOp::create(b, loc, toI32(e.mulI(warp, e.idx(32))),
+    laneOffset = arith::ShLIOp::create(b, toI32(e.mulI(warp, e.idx(32))),
                                        cst32(16));
   }
 
@@ -224,9 +224,9 @@ private:
     for (int64_t h = 0; h < 2; ++h) {
       Value col = e.addI(e.mulI(step, e.idx(kRowBytes)), e.idx(16 * h));
       Value bytes =
-          vector::LoadOp::create(b, loc, vecType, data, ValueRange{row, col},
+          vector::LoadOp::create(b, vecType, data, ValueRange{row, col},
                                  /*nontemporal=*/false, llvm::MaybeAlign(16));
-      LLVM::StoreOp::create(b, loc, bytes,
+      LLVM::StoreOp::create(b, bytes,
                             smemAt(smemBase + h * kCoreBytes, base), 16);
     }
   }
@@ -243,21 +243,21 @@ private:
     // The scale columns are padded to a multiple of 4: the 4 bytes never
     // straddle a row of the buffer, and are 4-byte aligned.
     Value word = vector::LoadOp::create(
-        b, loc, VectorType::get({4}, element), scale,
+        b, VectorType::get({4}, element), scale,
         ValueRange{e.divI(flat, cols), e.remI(flat, cols)},
         /*nontemporal=*/false, llvm::MaybeAlign(4));
-    word = arith::BitcastOp::create(b, loc, VectorType::get({4}, b.getI8Type()),
+    word = arith::BitcastOp::create(b, VectorType::get({4}, b.getI8Type()),
                                     word);
-    LLVM::StoreOp::create(b, loc, word, smemAt(smemBase, e.mulI(tid, e.idx(4))),
+    LLVM::StoreOp::create(b, word, smemAt(smemBase, e.mulI(tid, e.idx(4))),
                           4);
   }
 
   void kStep(Value step) {
     Value one = e.idx(1);
     Value aRow =
-        e.minI(e.addI(rowBase, tid), arith::SubIOp::create(b, loc, M, one));
+        e.minI(e.addI(rowBase, tid), arith::SubIOp::create(b, M, one));
     Value bRow =
-        e.minI(e.addI(colBase, tid), arith::SubIOp::create(b, loc, N, one));
+        e.minI(e.addI(colBase, tid), arith::SubIOp::create(b, N, one));
     stageRow(v.aData, aRow, step, kSmemA);
     stageRow(v.bData, bRow, step, kSmemB);
     stageScale(v.aScale, rowBase, step, kSmemSfa);
@@ -267,12 +267,12 @@ private:
       // hoisted column pointers) in the promotion.
       Value amaxB = gemmLoadAmax(b, loc, bRecipe, v.bAmax,
                                  clamp(e.addI(colBase, tid), N), step);
-      LLVM::StoreOp::create(b, loc, amaxB,
+      LLVM::StoreOp::create(b, amaxB,
                             smemAt(kSmemAmaxB, amaxSlot(step, tid)), 4);
     }
     // Generic-proxy writes -> async proxy (tcgen05.cp / tcgen05.mma).
     NVVM::FenceProxyOp::create(
-        b, loc, NVVM::ProxyKind::async_shared,
+        b, NVVM::ProxyKind::async_shared,
         NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
     syncThreads();
 
@@ -281,27 +281,27 @@ private:
       // tcgen05.cp and tcgen05.mma issued by one thread execute in order.
       for (auto [smemOff, col] :
            {std::pair{kSmemSfa, tmem.sfa}, std::pair{kSmemSfb, tmem.sfb}})
-        NVVM::Tcgen05CpOp::create(b, loc, NVVM::Tcgen05CpShape::SHAPE_32x128b,
+        NVVM::Tcgen05CpOp::create(b, NVVM::Tcgen05CpShape::SHAPE_32x128b,
                                   NVVM::CTAGroupKind::CTA_1,
                                   NVVM::Tcgen05CpMulticast::WARPX4,
                                   NVVM::Tcgen05CpSrcFormatAttr(), tmemAt(col),
                                   descriptor(kScaleDesc, smemOff));
       // Window operands: every step starts from zero and is promoted.
       Value accumulate =
-          window ? arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0)
+          window ? arith::ConstantIntOp::create(b, b.getI1Type(), 0)
                  : cmp(arith::CmpIPredicate::ne, step, e.idx(0));
       NVVM::Tcgen05MMABlockScaleOp::create(
-          b, loc, NVVM::MMABlockScaleKind::MXF4NVF4, NVVM::CTAGroupKind::CTA_1,
+          b, NVVM::MMABlockScaleKind::MXF4NVF4, NVVM::CTAGroupKind::CTA_1,
           NVVM::Tcgen05MMABlockScale::BLOCK16,
           NVVM::Tcgen05MMACollectorOp::DISCARD, tmemAt(tmem.acc),
           descriptor(kOperandDesc, kSmemA), descriptor(kOperandDesc, kSmemB),
           cst32(int64_t(kInstrDesc)), accumulate, tmemAt(tmem.sfa),
           tmemAt(tmem.sfb));
-      NVVM::Tcgen05CommitOp::create(b, loc, smemAt(kSmemBar), Value());
+      NVVM::Tcgen05CommitOp::create(b, smemAt(kSmemBar), Value());
     });
     // One commit per step: the step's phase has parity step % 2. Waiting
     // also frees the shared memory for the next step.
-    Value parity = arith::AndIOp::create(b, loc, toI32(step), cst32(1));
+    Value parity = arith::AndIOp::create(b, toI32(step), cst32(1));
     waitParity(parity);
     fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
     if (window)
@@ -311,29 +311,29 @@ private:
   /// Spins on `mbarrier.try_wait.parity.acquire.cta` (which may return
   /// false on a system time limit) until the phase of `parity` completed.
   void waitParity(Value parity) {
-    auto loop = scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
+    auto loop = scf::WhileOp::create(b, TypeRange{}, ValueRange{});
     OpBuilder::InsertionGuard guard(b);
     b.createBlock(&loop.getBefore());
     Value done = NVVM::MBarrierTryWaitOp::create(
-        b, loc, b.getI1Type(), smemAt(kSmemBar), parity, Value());
+        b, b.getI1Type(), smemAt(kSmemBar), parity, Value());
     Value notDone = arith::XOrIOp::create(
-        b, loc, done, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-    scf::ConditionOp::create(b, loc, notDone, ValueRange{});
+        b, done, arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+    scf::ConditionOp::create(b, notDone, ValueRange{});
     b.createBlock(&loop.getAfter());
-    scf::YieldOp::create(b, loc);
+    scf::YieldOp::create(b);
   }
 
   /// Loads `n` consecutive fp32 columns of this thread's TMEM lane
   /// (tcgen05.ld.32x32b.x<n>).
   SmallVector<Value> loadColumns(int64_t col, int64_t n = 32) {
     auto vecType = VectorType::get({n}, i32);
-    Value vec = NVVM::Tcgen05LdOp::create(b, loc, vecType, /*pack=*/false,
+    Value vec = NVVM::Tcgen05LdOp::create(b, vecType, /*pack=*/false,
                                           NVVM::Tcgen05LdStShape::SHAPE_32X32B,
                                           tmemAt(col, laneOffset), Value());
     SmallVector<Value> out;
     for (int64_t j = 0; j < n; ++j)
       out.push_back(arith::BitcastOp::create(
-          b, loc, b.getF32Type(), vector::ExtractOp::create(b, loc, vec, j)));
+          b, b.getF32Type(), vector::ExtractOp::create(b, vec, j)));
     return out;
   }
 
@@ -343,7 +343,7 @@ private:
     return e.mulI(e.addI(e.mulI(buffer, e.idx(kTileN)), j), e.idx(4));
   }
   Value clamp(Value r, Value limit) {
-    return e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
+    return e.minI(r, arith::SubIOp::create(b, limit, e.idx(1)));
   }
   Value row() { return e.addI(rowBase, tid); }
   Value column(int64_t j) { return e.addI(colBase, e.idx(j)); }
@@ -358,25 +358,25 @@ private:
     for (int64_t s = 0; s < kTileN / kSlice; ++s) {
       SmallVector<Value> part = loadColumns(tmem.acc + kSlice * s, kSlice);
       SmallVector<Value> run = loadColumns(tmem.run + kSlice * s, kSlice);
-      NVVM::Tcgen05WaitOp::create(b, loc, NVVM::Tcgen05WaitKind::LOAD);
+      NVVM::Tcgen05WaitOp::create(b, NVVM::Tcgen05WaitKind::LOAD);
       SmallVector<Value> next;
       for (int64_t j = 0; j < kSlice; ++j) {
         Value amaxB = LLVM::LoadOp::create(
-            b, loc, b.getF32Type(),
+            b, b.getF32Type(),
             smemAt(kSmemAmaxB, amaxSlot(step, e.idx(kSlice * s + j))), 4);
         Value factor = gemmWindowFactor(b, loc, amaxA, amaxB, cConst);
         // The running region is uninitialised before the first step.
         Value prev = m.select(first, m.f32(0.0f), run[j]);
         Value sum = m.add(prev, m.mul(part[j], factor));
-        next.push_back(arith::BitcastOp::create(b, loc, i32, sum));
+        next.push_back(arith::BitcastOp::create(b, i32, sum));
       }
       Value vec = vector::FromElementsOp::create(
-          b, loc, VectorType::get({kSlice}, i32), next);
+          b, VectorType::get({kSlice}, i32), next);
       NVVM::Tcgen05StOp::create(
-          b, loc, /*unpack=*/false, NVVM::Tcgen05LdStShape::SHAPE_32X32B,
+          b, /*unpack=*/false, NVVM::Tcgen05LdStShape::SHAPE_32X32B,
           tmemAt(tmem.run + kSlice * s, laneOffset), vec, Value());
     }
-    NVVM::Tcgen05WaitOp::create(b, loc, NVVM::Tcgen05WaitKind::STORE);
+    NVVM::Tcgen05WaitOp::create(b, NVVM::Tcgen05WaitKind::STORE);
   }
 
   void epilogue() {
@@ -386,7 +386,7 @@ private:
     for (int64_t s = 0; s < kTileN / 32; ++s) {
       // tcgen05.ld is warp-collective: issued outside the row mask.
       SmallVector<Value> acc = loadColumns(region + 32 * s);
-      NVVM::Tcgen05WaitOp::create(b, loc, NVVM::Tcgen05WaitKind::LOAD);
+      NVVM::Tcgen05WaitOp::create(b, NVVM::Tcgen05WaitKind::LOAD);
       ifThen(rowValid, [&] {
         Value aAmax;
         if (!window)
@@ -409,13 +409,14 @@ private:
     Value isWarp0 = cmp(arith::CmpIPredicate::eq, warp, e.idx(0));
     ifThen(isWarp0, [&] {
       NVVM::Tcgen05DeallocOp::create(
-          b, loc, LLVM::IntToPtrOp::create(b, loc, tmemPtrType, tmemBase),
+          b, LLVM::IntToPtrOp::create(b, tmemPtrType, tmemBase),
           cst32(tmem.cols));
     });
   }
 
-  LoopEmitter &e;
-  OpBuilder &b;
+  LoweringBuilder &e;
+  ImplicitLocOpBuilder &b;
+  /// For the GemmNumerics functions, which take an OpBuilder and a Location.
   Location loc;
   NumericsBuilder &m;
   MatmulOp op;
@@ -447,17 +448,17 @@ bool mlir::nvfp4::detail::tcgen05Supports(MatmulOp op) {
 
 LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
     MatmulOp op, gpu::GPUModuleOp module, StringRef prefix,
-    TargetLeaves &leaves, OpBuilder &host) {
+    TargetLeaves &leaves, ImplicitLocOpBuilder &host) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  OpBuilder b(ctx);
+  ImplicitLocOpBuilder b(loc, ctx);
   b.setInsertionPointToEnd(module.getBody());
   std::string name = (prefix + "_gemm_tcgen05").str();
   std::string smemName = name + "_smem";
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
   LLVM::GlobalOp::create(
-      b, loc,
+      b,
       LLVM::LLVMArrayType::get(b.getI8Type(),
                                window ? kSmemWindowBytes : kSmemBytes),
       /*isConstant=*/false, LLVM::Linkage::Internal, smemName, Attribute(),
@@ -468,14 +469,14 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
                                /*maxM=*/0);
   b.setInsertionPointToStart(&func.getBody().front());
   {
-    LoopEmitter e(b, loc, &leaves);
+    LoweringBuilder e(b, &leaves);
     Tcgen05Emitter(e, op, gemmKernelOperands(func, op), smemName).emit();
   }
-  gpu::ReturnOp::create(b, loc);
+  gpu::ReturnOp::create(b);
 
-  LoopEmitter he(host, loc);
+  LoweringBuilder he(host);
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
-  launchGemmKernel(host, loc, func, op, M, N, kTileM, kTileN, kThreads,
+  launchGemmKernel(host, func, op, M, N, kTileM, kTileN, kThreads,
                    /*dynamicSmem=*/Value());
   return success();
 }

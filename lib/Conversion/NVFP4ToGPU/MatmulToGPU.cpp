@@ -35,7 +35,7 @@
 
 #include "MatmulToGPU.h"
 
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
@@ -107,7 +107,7 @@ class GemmEmitter {
 public:
   /// `smem`: the K-split reduction buffer, or the staged A and B
   /// fragment buffers.
-  GemmEmitter(LoopEmitter &e, GemmOp op, const GemmConfig &cfg,
+  GemmEmitter(LoweringBuilder &e, GemmOp op, const GemmConfig &cfg,
               const GemmOperands &v, ArrayRef<Value> smem)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
         v(v), smem(smem) {}
@@ -117,7 +117,7 @@ public:
     bRecipe = op.getBRecipe();
     window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
 
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value warp = e.divI(tid, kWarp);
     Value lane = e.remI(tid, e.idx(kWarp));
     g = e.divI(lane, 4);
@@ -175,31 +175,31 @@ private:
     OpFoldResult offset = b.getIndexAttr(0);
     if (!type.getLayout().isIdentity()) {
       offset =
-          memref::ExtractStridedMetadataOp::create(b, loc, memref).getOffset();
+          memref::ExtractStridedMetadataOp::create(b, memref).getOffset();
       flatType = MemRefType::get(
           {ShapedType::kDynamic}, type.getElementType(),
           StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
     }
     Value size = e.mulI(e.dim(memref, 0), e.dim(memref, 1));
     return memref::ReinterpretCastOp::create(
-        b, loc, flatType, memref, offset, ArrayRef<OpFoldResult>{size},
+        b, flatType, memref, offset, ArrayRef<OpFoldResult>{size},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   }
 
   Value clampRow(Value r, Value limit, SmallVectorImpl<Value> &valid) {
-    valid.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+    valid.push_back(arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
                                           r, limit));
-    return e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
+    return e.minI(r, arith::SubIOp::create(b, limit, e.idx(1)));
   }
 
   /// Whether 16-block `blk` of chunk `c` holds data: a real block of K
   /// and a chunk before `end` (chunks past it load clamped addresses).
   Value blockValid(Value blk, Value c, Value end) {
     return arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, blk,
+        b,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, blk,
                               numBlocks),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, end));
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, end));
   }
 
   /// The 8 data bytes of block `blk` of row `r` (one aligned load) and
@@ -209,19 +209,19 @@ private:
                                     Value rowValid, Value blk,
                                     Value blkValid) {
     Value safeBlk =
-        e.minI(blk, arith::SubIOp::create(b, loc, numBlocks, e.idx(1)));
+        e.minI(blk, arith::SubIOp::create(b, numBlocks, e.idx(1)));
     auto vecType = VectorType::get({8}, b.getI8Type());
     Value bytes = vector::LoadOp::create(
-        b, loc, vecType, data, ValueRange{r, e.mulI(safeBlk, e.idx(8))},
+        b, vecType, data, ValueRange{r, e.mulI(safeBlk, e.idx(8))},
         /*nontemporal=*/false, llvm::MaybeAlign(8));
     // Two 32-bit words: bytes are taken out with shifts, which the
     // backend does not turn into 16-bit multiplies as it does for i8
     // vector extracts.
     bytes = vector::BitCastOp::create(
-        b, loc, VectorType::get({2}, b.getI32Type()), bytes);
+        b, VectorType::get({2}, b.getI32Type()), bytes);
     Value sf = gemmLoadScaleByte(b, loc, scale, r, safeBlk, numBlocks);
     // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
-    Value valid = arith::AndIOp::create(b, loc, rowValid, blkValid);
+    Value valid = arith::AndIOp::create(b, rowValid, blkValid);
     sf = m.select(valid, sf, m.i32(0));
     return {bytes, m.decodeE4M3ToF16x2(sf)};
   }
@@ -229,9 +229,9 @@ private:
   /// Byte `k` of `bytes` as an f16x2 operand: its two E2M1 codes (low
   /// nibble first) times the block scale, exact in f16.
   Value pair(Value bytes, int64_t k, Value sf16x2) {
-    Value byte = vector::ExtractOp::create(b, loc, bytes, k / 4);
+    Value byte = vector::ExtractOp::create(b, bytes, k / 4);
     if (k % 4)
-      byte = arith::ShRUIOp::create(b, loc, byte, m.i32(8 * (k % 4)));
+      byte = arith::ShRUIOp::create(b, byte, m.i32(8 * (k % 4)));
     return gemmDecodeF16Pair(b, loc, byte, sf16x2);
   }
 
@@ -253,7 +253,7 @@ private:
         SmallVector<Value, 2> bs = bFrag(j, s);
         for (int64_t i = 0; i < cfg.mi; ++i) {
           mmaSyncF16(
-              b, loc, as[i], bs,
+              b, as[i], bs,
               MutableArrayRef<Value>(sum).slice((i * cfg.ni + j) * 4, 4));
         }
       }
@@ -302,7 +302,7 @@ private:
   }
 
   StagedLoads stagedLoad(Value c, Value numChunks) {
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value item = e.divI(tid, kWarp);
     Value lane = e.remI(tid, e.idx(kWarp));
     Value lg = e.divI(lane, 4), lt = e.remI(lane, e.idx(4));
@@ -331,7 +331,7 @@ private:
   }
 
   void stagedStore(const StagedLoads &l) {
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value item = e.divI(tid, kWarp);
     Value lane = e.remI(tid, e.idx(kWarp));
     int64_t warps = cfg.threads() / kWarp;
@@ -342,17 +342,17 @@ private:
       auto &[hi, hiSf] = l.a[2 * q + 1];
       for (int64_t s = 0; s < 4; ++s) {
         Value words = vector::FromElementsOp::create(
-            b, loc, VectorType::get({4}, i32),
-            ValueRange{f16x2AsI32(b, loc, pair(lo, 2 * s, loSf)),
-                       f16x2AsI32(b, loc, pair(hi, 2 * s, hiSf)),
-                       f16x2AsI32(b, loc, pair(lo, 2 * s + 1, loSf)),
-                       f16x2AsI32(b, loc, pair(hi, 2 * s + 1, hiSf))});
+            b, VectorType::get({4}, i32),
+            ValueRange{f16x2AsI32(b, pair(lo, 2 * s, loSf)),
+                       f16x2AsI32(b, pair(hi, 2 * s, hiSf)),
+                       f16x2AsI32(b, pair(lo, 2 * s + 1, loSf)),
+                       f16x2AsI32(b, pair(hi, 2 * s + 1, hiSf))});
         Value at = e.mulI(
             e.addI(e.mulI(e.addI(e.mulI(tile, e.idx(4)), e.idx(s)),
                           e.idx(kWarp)),
                    lane),
             e.idx(4));
-        vector::StoreOp::create(b, loc, words, smem[0], at,
+        vector::StoreOp::create(b, words, smem[0], at,
                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
       }
     }
@@ -361,15 +361,15 @@ private:
       auto &[bytes, sf] = l.b[q];
       for (int64_t s = 0; s < 4; ++s) {
         Value words = vector::FromElementsOp::create(
-            b, loc, VectorType::get({2}, i32),
-            ValueRange{f16x2AsI32(b, loc, pair(bytes, 2 * s, sf)),
-                       f16x2AsI32(b, loc, pair(bytes, 2 * s + 1, sf))});
+            b, VectorType::get({2}, i32),
+            ValueRange{f16x2AsI32(b, pair(bytes, 2 * s, sf)),
+                       f16x2AsI32(b, pair(bytes, 2 * s + 1, sf))});
         Value at = e.mulI(
             e.addI(e.mulI(e.addI(e.mulI(tile, e.idx(4)), e.idx(s)),
                           e.idx(kWarp)),
                    lane),
             e.idx(2));
-        vector::StoreOp::create(b, loc, words, smem[1], at,
+        vector::StoreOp::create(b, words, smem[1], at,
                                 /*nontemporal=*/false, llvm::MaybeAlign(8));
       }
     }
@@ -378,7 +378,7 @@ private:
   /// Multiplies the staged chunk: warp (wm, wn) reads the fragments of its
   /// m-tiles wm*MI.. and n-tiles wn*NI...
   SmallVector<Value> stagedCompute(Value w, ArrayRef<Value> acc) {
-    Value lane = e.remI(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x),
+    Value lane = e.remI(gpu::ThreadIdOp::create(b, gpu::Dimension::x),
                         e.idx(kWarp));
     auto fragAt = [&](Value buffer, Value tile, int64_t s, int64_t regs) {
       Value at = e.mulI(
@@ -387,12 +387,12 @@ private:
                  lane),
           e.idx(regs));
       Value words = vector::LoadOp::create(
-          b, loc, VectorType::get({regs}, b.getI32Type()), buffer, at,
+          b, VectorType::get({regs}, b.getI32Type()), buffer, at,
           /*nontemporal=*/false, llvm::MaybeAlign(regs * 4));
       SmallVector<Value, 4> frag;
       for (int64_t r = 0; r < regs; ++r)
         frag.push_back(
-            i32AsF16x2(b, loc, vector::ExtractOp::create(b, loc, words, r)));
+            i32AsF16x2(b, vector::ExtractOp::create(b, words, r)));
       return frag;
     };
     return mmaChunk(
@@ -468,24 +468,24 @@ private:
   /// buffers used here); global pointers are converted from generic ones.
   Value basePointer(Value memref, unsigned space) {
     MLIRContext *ctx = b.getContext();
-    auto md = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-    Value addr = arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+    auto md = memref::ExtractStridedMetadataOp::create(b, memref);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+    Value addr = arith::IndexCastUIOp::create(b, b.getI64Type(),
                                               e.addI(base, md.getOffset()));
     if (space == 3) // A workgroup memref already holds a shared address.
       return LLVM::IntToPtrOp::create(
-          b, loc, LLVM::LLVMPointerType::get(ctx, 3), addr);
+          b, LLVM::LLVMPointerType::get(ctx, 3), addr);
     Value generic = LLVM::IntToPtrOp::create(
-        b, loc, LLVM::LLVMPointerType::get(ctx), addr);
+        b, LLVM::LLVMPointerType::get(ctx), addr);
     return LLVM::AddrSpaceCastOp::create(
-        b, loc, LLVM::LLVMPointerType::get(ctx, space), generic);
+        b, LLVM::LLVMPointerType::get(ctx, space), generic);
   }
 
   /// Byte `offset` past pointer `base`.
   Value offsetPointer(Value base, Value offset) {
     return LLVM::GEPOp::create(
-        b, loc, base.getType(), b.getI8Type(), base,
-        ValueRange{arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+        b, base.getType(), b.getI8Type(), base,
+        ValueRange{arith::IndexCastUIOp::create(b, b.getI64Type(),
                                                 offset)});
   }
 
@@ -520,9 +520,9 @@ private:
   /// chunks out of range copy clamped, in-bounds bytes; wgRead zeroes their
   /// scales.
   void wgCopy(Value c, Value raw, Value numChunks) {
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    Value lastBlock = arith::SubIOp::create(b, loc, numBlocks, e.idx(1));
-    Value lastChunk = arith::SubIOp::create(b, loc, numChunks, e.idx(1));
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
+    Value lastChunk = arith::SubIOp::create(b, numChunks, e.idx(1));
     Value scaleBlock = e.mulI(e.minI(c, lastChunk), e.idx(4));
     auto ca = NVVM::LoadCacheModifierKindAttr::get(
         b.getContext(), NVVM::LoadCacheModifierKind::CA);
@@ -536,7 +536,7 @@ private:
           isA ? sources.aData : sources.bData,
           e.addI(e.mulI(r, e.dim(data, 1)), e.mulI(blk, e.idx(8))));
       NVVM::CpAsyncOp::create(
-          b, loc,
+          b,
           offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
           src, b.getI32IntegerAttr(8), ca, /*cpSize=*/Value());
     });
@@ -546,21 +546,21 @@ private:
     for (int64_t q = 0; q * cfg.threads() < rows; ++q) {
       Value i = e.addI(tid, e.idx(q * cfg.threads()));
       auto copy = [&] {
-        Value isA = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+        Value isA = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
                                           i, e.idx(cfg.tileM()));
         auto pick = [&](Value x, Value y) {
-          return arith::SelectOp::create(b, loc, isA, x, y).getResult();
+          return arith::SelectOp::create(b, isA, x, y).getResult();
         };
         Value row = e.addI(
             pick(tileRowBase, tileColBase),
-            pick(i, arith::SubIOp::create(b, loc, i, e.idx(cfg.tileM()))));
-        Value r = e.minI(row, arith::SubIOp::create(b, loc, pick(M, N),
+            pick(i, arith::SubIOp::create(b, i, e.idx(cfg.tileM()))));
+        Value r = e.minI(row, arith::SubIOp::create(b, pick(M, N),
                                                     e.idx(1)));
-        NumericsBuilder sm(b, loc);
+        NumericsBuilder sm(b, b.getLoc());
         Value scaleAt = sm.scaleOffset(ScaleLayout::Swizzle128x4, r,
                                        scaleBlock, numBlocks);
         NVVM::CpAsyncOp::create(
-            b, loc, offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(i))),
+            b, offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(i))),
             offsetPointer(pick(sources.aScale, sources.bScale), scaleAt),
             b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
       };
@@ -570,8 +570,8 @@ private:
       }
       // The last round covers part of the block (whole warps).
       auto ifOp = scf::IfOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i,
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i,
                                 e.idx(rows)),
           /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
@@ -584,28 +584,28 @@ private:
   /// (complete and visible to every thread): data words and f16x2 block
   /// scales, 0 for rows and blocks out of range.
   StagedLoads wgRead(Value c, Value raw) {
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     auto i32 = b.getI32Type();
     StagedLoads l;
     forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
       Value r = e.addI(isA ? tileRowBase : tileColBase, row);
-      Value rowValid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+      Value rowValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
                                              r, isA ? M : N);
       Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
       Value blkValid = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::ult, blk, numBlocks);
+          b, arith::CmpIPredicate::ult, blk, numBlocks);
       Value words = LLVM::LoadOp::create(
-          b, loc, VectorType::get({2}, i32),
+          b, VectorType::get({2}, i32),
           offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
           /*alignment=*/8);
       Value sf = arith::ExtUIOp::create(
-          b, loc, i32,
+          b, i32,
           LLVM::LoadOp::create(
-              b, loc, b.getI8Type(),
+              b, b.getI8Type(),
               offsetPointer(sources.ring,
                             e.addI(raw, e.addI(rawScaleOffset(tileRow), t4)))));
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
-      sf = m.select(arith::AndIOp::create(b, loc, rowValid, blkValid), sf,
+      sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf,
                     m.i32(0));
       (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
     });
@@ -614,7 +614,7 @@ private:
 
   /// Decodes `l` into the stage at byte `stage` of the ring.
   void wgStore(const StagedLoads &l, Value stage) {
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     auto i32 = b.getI32Type();
     for (bool isA : {true, false}) {
       const auto &items = isA ? l.a : l.b;
@@ -631,14 +631,14 @@ private:
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
           for (int64_t p = 4 * h; p < 4 * h + 4; ++p)
-            words.push_back(f16x2AsI32(b, loc, pair(bytes, p, sf)));
+            words.push_back(f16x2AsI32(b, pair(bytes, p, sf)));
           Value byteOffset = e.addI(
               rowOffset,
               e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
                      e.idx(kCoreBytes)));
           vector::StoreOp::create(
-              b, loc,
-              vector::FromElementsOp::create(b, loc, VectorType::get({4}, i32),
+              b,
+              vector::FromElementsOp::create(b, VectorType::get({4}, i32),
                                              words),
               smem[0], e.divI(byteOffset, 4),
               /*nontemporal=*/false, llvm::MaybeAlign(16));
@@ -651,27 +651,27 @@ private:
   /// byte `offset` of `buffer` (no swizzle).
   Value descriptor(Value buffer, Value offset) {
     Type i64 = b.getI64Type();
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    Value addr = arith::IndexCastUIOp::create(b, loc, i64, e.addI(base, offset));
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, buffer);
+    Value addr = arith::IndexCastUIOp::create(b, i64, e.addI(base, offset));
     auto c64 = [&](int64_t x) {
-      return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(x));
+      return arith::ConstantOp::create(b, b.getI64IntegerAttr(x));
     };
     Value start = arith::ShRUIOp::create(
-        b, loc, arith::AndIOp::create(b, loc, addr, c64(0x3FFFF)), c64(4));
+        b, arith::AndIOp::create(b, addr, c64(0x3FFFF)), c64(4));
     int64_t fixed = ((kCoreBytes >> 4) << 16) | ((kRowGroupBytes >> 4) << 32);
-    return arith::OrIOp::create(b, loc, start, c64(fixed));
+    return arith::OrIOp::create(b, start, c64(fixed));
   }
 
   /// Issues four m64nNk16 wgmma over the chunk in the stage at byte
   /// `stage`, accumulating in `acc`, as one commit group (not waited for).
   Value wgmmaChunk(Value acc, Value stage) {
     MLIRContext *ctx = b.getContext();
-    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value group = e.divI(tid, 128);
     Value aBase =
         e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
     Value bBase = e.addI(stage, e.idx(wgBOffset()));
-    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    NVVM::WgmmaFenceAlignedOp::create(b);
     for (int64_t s = 0; s < 4; ++s) {
       // k-step s spans core matrices 2s, 2s+1 of each row group.
       Value aDesc =
@@ -679,7 +679,7 @@ private:
       Value bDesc =
           descriptor(smem[0], e.addI(bBase, e.idx(2 * s * kCoreBytes)));
       acc = NVVM::WgmmaMmaAsyncOp::create(
-          b, loc, acc.getType(), acc, aDesc, bDesc,
+          b, acc.getType(), acc, aDesc, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
@@ -691,7 +691,7 @@ private:
           NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
           /*satfinite=*/NVVM::MMAIntOverflowAttr());
     }
-    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
     return acc;
   }
 
@@ -702,10 +702,10 @@ private:
     Type f32 = b.getF32Type();
     auto accType = LLVM::LLVMStructType::getLiteral(
         b.getContext(), SmallVector<Type>(n, f32));
-    Value acc = LLVM::PoisonOp::create(b, loc, accType);
+    Value acc = LLVM::PoisonOp::create(b, accType);
     Value zero = m.f32(0.0f);
     for (int64_t i = 0; i < n; ++i)
-      acc = LLVM::InsertValueOp::create(b, loc, acc, zero, i);
+      acc = LLVM::InsertValueOp::create(b, acc, zero, i);
 
     sources = {basePointer(v.aData, 1), basePointer(v.aScale, 1),
                basePointer(v.bData, 1), basePointer(v.bScale, 1),
@@ -718,9 +718,9 @@ private:
     auto rotate = [&](Value offset, int64_t base, int64_t size,
                       int64_t count) {
       Value next = e.addI(offset, e.idx(size));
-      Value wrap = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+      Value wrap = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                          next, e.idx(base + count * size));
-      return arith::SelectOp::create(b, loc, wrap, e.idx(base), next)
+      return arith::SelectOp::create(b, wrap, e.idx(base), next)
           .getResult();
     };
     // One cp.async group per chunk, rawStages - 1 chunks ahead; a chunk's
@@ -728,16 +728,16 @@ private:
     Value raw = e.idx(rawBase);
     for (int64_t j = 0; j + 1 < cfg.rawStages; ++j) {
       wgCopy(e.idx(j), raw, numChunks);
-      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      NVVM::CpAsyncCommitGroupOp::create(b);
       raw = rotate(raw, rawBase, rawBytes, cfg.rawStages);
     }
     NVVM::CpAsyncWaitGroupOp::create(
-        b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
-    gpu::BarrierOp::create(b, loc);
+        b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
+    gpu::BarrierOp::create(b);
     // Carried: accumulators, the decoded stage of chunk c, the raw stage
     // of chunk c and the one chunk c + rawStages - 1 is copied to.
     auto loop = scf::ForOp::create(
-        b, loc, e.idx(0), numChunks, e.idx(1),
+        b, e.idx(0), numChunks, e.idx(1),
         ValueRange{acc, e.idx(0), e.idx(rawBase), raw});
     {
       OpBuilder::InsertionGuard guard(b);
@@ -748,36 +748,36 @@ private:
       // The copy goes to the raw stage read at chunk c - 1, before the
       // last barrier.
       wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
-      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      NVVM::CpAsyncCommitGroupOp::create(b);
       StagedLoads current = wgRead(c, rawRead);
       if (cfg.stages == 2)
-        gpu::BarrierOp::create(b, loc);
+        gpu::BarrierOp::create(b);
       wgStore(current, stage);
       NVVM::FenceProxyOp::create(
-          b, loc, NVVM::ProxyKind::async_shared,
+          b, NVVM::ProxyKind::async_shared,
           NVVM::SharedSpaceAttr::get(b.getContext(),
                                      NVVM::SharedSpace::shared_cta));
       // This thread's copies of chunk c + 1 are complete (only chunk
       // c + rawStages - 1's may be pending); the barrier publishes them
       // with the decoded stage.
       NVVM::CpAsyncWaitGroupOp::create(
-          b, loc, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
-      gpu::BarrierOp::create(b, loc);
+          b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
+      gpu::BarrierOp::create(b);
       Value next = wgmmaChunk(args[0], stage);
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
       scf::YieldOp::create(
-          b, loc,
+          b,
           ValueRange{next, rotate(stage, 0, stageBytes, cfg.stages),
                      rotate(rawRead, rawBase, rawBytes, cfg.rawStages),
                      rotate(rawWrite, rawBase, rawBytes, cfg.rawStages)});
     }
     // The last chunk's wgmma must retire before its accumulators are read,
     // and no copy may still target shared memory when the block exits.
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(0));
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i)
-      out.push_back(LLVM::ExtractValueOp::create(b, loc, loop.getResult(0), i));
+      out.push_back(LLVM::ExtractValueOp::create(b, loop.getResult(0), i));
     return out;
   }
 
@@ -792,7 +792,7 @@ private:
           iter.append({words, sf});
     };
     flatten(first);
-    auto loop = scf::ForOp::create(b, loc, e.idx(0), numChunks, e.idx(1),
+    auto loop = scf::ForOp::create(b, e.idx(0), numChunks, e.idx(1),
                                    iter);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -805,9 +805,9 @@ private:
       current.a.push_back({args[next], args[next + 1]});
     for (size_t q = 0; q < first.b.size(); ++q, next += 2)
       current.b.push_back({args[next], args[next + 1]});
-    gpu::BarrierOp::create(b, loc);
+    gpu::BarrierOp::create(b);
     stagedStore(current);
-    gpu::BarrierOp::create(b, loc);
+    gpu::BarrierOp::create(b);
     StagedLoads following = stagedLoad(e.addI(c, e.idx(1)), numChunks);
     SmallVector<Value> acc = stagedCompute(
         c, SmallVector<Value>(args.begin(), args.begin() + nAcc));
@@ -815,7 +815,7 @@ private:
     for (auto *list : {&following.a, &following.b})
       for (auto &[words, sf] : *list)
         yield.append({words, sf});
-    scf::YieldOp::create(b, loc, yield);
+    scf::YieldOp::create(b, yield);
     b.setInsertionPointAfter(loop);
     return SmallVector<Value>(loop.getResults().take_front(nAcc));
   }
@@ -840,7 +840,7 @@ private:
                   e.addI(e.mulI(t, e.idx(2)), e.idx(8 * (bj / 2) + bj % 2)));
   }
   Value clamp(Value r, Value limit) {
-    return e.minI(r, arith::SubIOp::create(b, loc, limit, e.idx(1)));
+    return e.minI(r, arith::SubIOp::create(b, limit, e.idx(1)));
   }
   /// A's outer amax of accumulator row `ai` in K window `w` (null when
   /// the recipe has no windows), and B's of column `bj`.
@@ -853,18 +853,18 @@ private:
 
   /// Scales each accumulator and stores it, for lanes of K slice 0.
   void epilogue(ArrayRef<Value> acc) {
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                         kSlice, e.idx(0));
-    auto ifOp = scf::IfOp::create(b, loc, first, false);
+    auto ifOp = scf::IfOp::create(b, first, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     forEachAccumulator([&](int64_t slot, int64_t ai, int64_t bj) {
       Value r = accRow(ai), col = accCol(bj);
       Value inRange = arith::AndIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, r, M),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col, N));
-      auto store = scf::IfOp::create(b, loc, inRange, false);
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, M),
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, N));
+      auto store = scf::IfOp::create(b, inRange, false);
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPoint(store.thenBlock()->getTerminator());
       Value aAmax, bAmax;
@@ -876,8 +876,9 @@ private:
     });
   }
 
-  LoopEmitter &e;
-  OpBuilder &b;
+  LoweringBuilder &e;
+  ImplicitLocOpBuilder &b;
+  /// For the GemmNumerics functions, which take an OpBuilder and a Location.
   Location loc;
   NumericsBuilder &m;
   GemmOp op;
@@ -912,8 +913,8 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   bool wgmma = plain && chip == "sm_90a";
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  OpBuilder host(op.getOperation());
-  LoopEmitter he(host, loc);
+  ImplicitLocOpBuilder host(loc, op.getOperation());
+  LoweringBuilder he(host);
   Value M, N;
   std::tie(M, N) = gemmHostShape(he, op);
 
@@ -939,7 +940,7 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
         cfg.wgmma ? (cfg.tileM() + cfg.tileN()) *
                         (cfg.stages * kChunk * 2 + cfg.rawStages * kRawRowBytes)
                   : 0;
-    OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+    auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
     if (ringBytes)
       func->setAttr("nvfp4.gemm_smem", b.getI64IntegerAttr(ringBytes));
     if (cfg.staged) {
@@ -953,40 +954,40 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
       auto workgroupSpace =
           gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
       Value raw = gpu::DynamicSharedMemoryOp::create(
-          b, loc,
+          b,
           MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                           MemRefLayoutAttrInterface{}, workgroupSpace));
       smem.push_back(memref::ViewOp::create(
-          b, loc,
+          b,
           MemRefType::get({ringBytes / 4}, b.getI32Type(),
                           MemRefLayoutAttrInterface{}, workgroupSpace),
-          raw, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{}));
+          raw, arith::ConstantIndexOp::create(b, 0), ValueRange{}));
     }
     {
-      LoopEmitter e(b, loc, &leaves);
+      LoweringBuilder e(b, &leaves);
       emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
                    [&](const GemmOperands &v) {
                      GemmEmitter(e, op, cfg, v, smem).emit();
                    });
     }
-    gpu::ReturnOp::create(b, loc);
+    gpu::ReturnOp::create(b);
 
     // The launch: `scf.if M <= maxM` picks the configuration on the host.
-    auto launch = [&](OpBuilder &at) {
+    auto launch = [&](ImplicitLocOpBuilder &at) {
       launchGemmKernel(
-          at, loc, func, op, M, N, cfg.tileM(), cfg.tileN(), cfg.threads(),
+          at, func, op, M, N, cfg.tileM(), cfg.tileN(), cfg.threads(),
           ringBytes ? Value(arith::ConstantOp::create(
-                          at, loc, at.getI32IntegerAttr(int32_t(ringBytes))))
+                          at, at.getI32IntegerAttr(int32_t(ringBytes))))
                     : Value());
     };
     if (cfg.maxM == 0) {
       launch(host);
       break;
     }
-    Value small = arith::CmpIOp::create(host, loc, arith::CmpIPredicate::ule,
+    Value small = arith::CmpIOp::create(host, arith::CmpIPredicate::ule,
                                         M, he.idx(cfg.maxM));
-    auto ifOp = scf::IfOp::create(host, loc, small, /*withElse=*/true);
-    OpBuilder thenB = OpBuilder::atBlockTerminator(ifOp.thenBlock());
+    auto ifOp = scf::IfOp::create(host, small, /*withElse=*/true);
+    auto thenB = ImplicitLocOpBuilder::atBlockTerminator(loc, ifOp.thenBlock());
     launch(thenB);
     host.setInsertionPoint(ifOp.elseBlock()->getTerminator());
   }

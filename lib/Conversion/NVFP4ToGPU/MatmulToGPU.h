@@ -12,11 +12,13 @@
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir {
 namespace nvfp4 {
+class LoweringBuilder;
+
 namespace detail {
-class LoopEmitter;
 
 /// The op a GEMM kernel computes: `nvfp4.matmul`, or `nvfp4.grouped_matmul`,
 /// whose kernels run the same tile bodies on one group's views
@@ -76,7 +78,7 @@ GemmOperands gemmKernelOperands(gpu::GPUFuncOp func, GemmOp op);
 
 /// M (rows of A) and N (rows of each B) of `op` on the host, at `he`'s
 /// insertion point.
-std::pair<Value, Value> gemmHostShape(LoopEmitter &he, GemmOp op);
+std::pair<Value, Value> gemmHostShape(LoweringBuilder &he, GemmOp op);
 
 /// Launches `func` at `at` over the 1-D grid of nvfp4.gemm_tile:
 /// ceil(N / tileN) * ceil(M / tileM) blocks of `threads` threads, with
@@ -84,14 +86,14 @@ std::pair<Value, Value> gemmHostShape(LoopEmitter &he, GemmOp op);
 /// op's groups may each end in a partial tile row: its grid has
 /// ceil(N / tileN) * (ceil(M / tileM) + G) blocks, the worst case of any
 /// splits.
-void launchGemmKernel(OpBuilder &at, Location loc, gpu::GPUFuncOp func,
+void launchGemmKernel(ImplicitLocOpBuilder &at, gpu::GPUFuncOp func,
                       GemmOp op, Value M, Value N, int64_t tileM, int64_t tileN,
                       int64_t threads, Value dynamicSmem);
 
 /// Emits the body of GEMM kernel `func` at `e`'s insertion point:
 /// `tileBody` on the kernel's operands, or for a grouped op on the views
 /// of the group that owns the block's tile (emitGroupedGemmBody).
-void emitGemmBody(LoopEmitter &e, gpu::GPUFuncOp func, GemmOp op, int64_t tileM,
+void emitGemmBody(LoweringBuilder &e, gpu::GPUFuncOp func, GemmOp op, int64_t tileM,
                   int64_t tileN,
                   function_ref<void(const GemmOperands &)> tileBody);
 
@@ -99,42 +101,42 @@ void emitGemmBody(LoopEmitter &e, gpu::GPUFuncOp func, GemmOp op, int64_t tileM,
 /// its group and tile row by scanning the splits, and runs `tileBody` on
 /// the group's views with the tile set; blocks past the last tile do
 /// nothing.
-void emitGroupedGemmBody(LoopEmitter &e, const GemmOperands &v, GemmOp op,
+void emitGroupedGemmBody(LoweringBuilder &e, const GemmOperands &v, GemmOp op,
                          int64_t tileM, int64_t tileN,
                          function_ref<void(const GemmOperands &)> tileBody);
 
 /// The tile of a tile body: `v`'s, or decoded from the block id.
-std::pair<Value, Value> gemmTile(LoopEmitter &e, const GemmOperands &v, Value N,
+std::pair<Value, Value> gemmTile(LoweringBuilder &e, const GemmOperands &v, Value N,
                                  int64_t tileM, int64_t tileN);
 
 /// The address (index) of element 0 of contiguous `memref`: its aligned
 /// pointer, plus its offset for a view of a group.
-Value gemmBaseAddress(OpBuilder &b, Location loc, Value memref);
+Value gemmBaseAddress(ImplicitLocOpBuilder &b, Value memref);
 
 /// The first row and column of D of this thread block's tileM x tileN tile,
 /// from the 1-D grid launchGemmKernel launches (block row * ceil(N /
 /// tileN) + block column: N fastest, so blocks resident together share
 /// rows of A). Every GEMM kernel decodes its block id here, so the launch
 /// and the kernels cannot disagree.
-std::pair<Value, Value> gemmBlockTile(LoopEmitter &e, Value N, int64_t tileM,
+std::pair<Value, Value> gemmBlockTile(LoweringBuilder &e, Value N, int64_t tileM,
                                       int64_t tileN);
 
 /// The bits of a vector<2xf16> as i32, and back: mma fragments are f16
 /// pairs held in 32-bit registers and shared-memory words.
-Value f16x2AsI32(OpBuilder &b, Location loc, Value f16x2);
-Value i32AsF16x2(OpBuilder &b, Location loc, Value i32);
+Value f16x2AsI32(ImplicitLocOpBuilder &b, Value f16x2);
+Value i32AsF16x2(ImplicitLocOpBuilder &b, Value i32);
 
 /// One `mma.sync.m16n8k16` (f16 x f16 -> f32, row x col) of fragments
 /// `a` (four f16 pairs) and `b` (two), accumulating into the four values
 /// of `acc` in place.
-void mmaSyncF16(OpBuilder &b, Location loc, ValueRange a, ValueRange bFrag,
+void mmaSyncF16(ImplicitLocOpBuilder &b, ValueRange a, ValueRange bFrag,
                 MutableArrayRef<Value> acc);
 
 /// Scales accumulator `acc` of D(row, col) (SPEC.md section 12: outer
 /// amaxes `aAmax`/`bAmax`, null for window operands, whose promotion is
 /// already in `acc`; `alpha`; the bias) and stores it. The caller masks
 /// rows and columns outside D.
-void storeGemmResult(LoopEmitter &e, GemmOp op, const GemmOperands &v,
+void storeGemmResult(LoweringBuilder &e, GemmOp op, const GemmOperands &v,
                      Value acc, Value row, Value col, Value aAmax, Value bAmax,
                      Value cConst);
 
@@ -162,7 +164,7 @@ LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
 /// `host` ends in the last else-branch, where larger M is launched.
 void buildDirectMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                               StringRef prefix, TargetLeaves &leaves,
-                              OpBuilder &host);
+                              ImplicitLocOpBuilder &host);
 
 /// Whether `chip` gets the tcgen05 block-scaled GEMM (MatmulTcgen05.cpp).
 bool isTcgen05Chip(StringRef chip);
@@ -177,7 +179,7 @@ bool tcgen05Supports(MatmulOp op);
 /// (`nvfp4.gemm_max_m` = 0), and its launch at `host`'s insertion point.
 LogicalResult buildTcgen05MatmulKernel(MatmulOp op, gpu::GPUModuleOp module,
                                        StringRef prefix, TargetLeaves &leaves,
-                                       OpBuilder &host);
+                                       ImplicitLocOpBuilder &host);
 
 } // namespace detail
 } // namespace nvfp4

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "MatmulToGPU.h"
 #include "QuantizeTiles.h"
 #include "nvfp4/Conversion/Passes.h"
@@ -150,23 +150,23 @@ StringRef workName(Work w) {
 /// thread per row (`Rows` kernels).
 class ThreadSchedule : public RowSchedule {
 public:
-  ThreadSchedule(OpBuilder &b, Location loc, Work work) : work(work) {
-    globalId = gpu::GlobalIdOp::create(b, loc, gpu::Dimension::x);
-    blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    blockSize = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
+  ThreadSchedule(ImplicitLocOpBuilder &b, Work work) : work(work) {
+    globalId = gpu::GlobalIdOp::create(b, gpu::Dimension::x);
+    blockId = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    threadId = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    blockSize = gpu::BlockDimOp::create(b, gpu::Dimension::x);
   }
 
-  void forEach(LoopEmitter &e, Value lb, Value ub,
+  void forEach(LoweringBuilder &e, Value lb, Value ub,
                function_ref<void(Value)> body) override {
     Value i = e.addI(lb, globalId);
     guarded(e, lt(e, i, ub), [&] { body(i); });
   }
 
-  void forEach2D(LoopEmitter &e, Value iLb, Value iUb, Value nj,
+  void forEach2D(LoweringBuilder &e, Value iLb, Value iUb, Value nj,
                  bool jFastest,
                  function_ref<void(Value, Value)> body) override {
-    OpBuilder &b = e.builder();
+    ImplicitLocOpBuilder &b = e.builder();
     if (work == Work::RowCTAs) {
       // A thread block per i; its threads stride over j, neighbours on
       // neighbouring j (the fused per-row kernel's encode).
@@ -213,11 +213,10 @@ public:
     });
   }
 
-  void reduceMaxPerRow(LoopEmitter &e, Value lb, Value ub, Value nj,
+  void reduceMaxPerRow(LoweringBuilder &e, Value lb, Value ub, Value nj,
                        function_ref<Value(Value, Value)> value,
                        function_ref<void(Value, Value)> commit) override {
-    OpBuilder &b = e.builder();
-    Location loc = e.location();
+    ImplicitLocOpBuilder &b = e.builder();
     NumericsBuilder &m = e.math();
     if (work != Work::RowCTAs) {
       // A thread per row, walking its blocks.
@@ -238,31 +237,31 @@ public:
     // Every thread of the block gets the row's max (all_reduce), kept in
     // `rowMax` for a fused kernel's encode.
     Value r = e.addI(lb, blockId);
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()},
+    auto ifOp = scf::IfOp::create(b, TypeRange{b.getF32Type()},
                                   lt(e, r, ub), /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(b, loc, m.f32(0.0f));
+      scf::YieldOp::create(b, m.f32(0.0f));
       b.setInsertionPointToStart(ifOp.thenBlock());
-      auto loop = scf::ForOp::create(b, loc, threadId, nj, blockSize,
+      auto loop = scf::ForOp::create(b, threadId, nj, blockSize,
                                      ValueRange{m.f32(0.0f)});
       {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPointToStart(loop.getBody());
         Value next = m.fmax(loop.getRegionIterArgs()[0],
                             value(r, loop.getInductionVar()));
-        scf::YieldOp::create(b, loc, next);
+        scf::YieldOp::create(b, next);
       }
       Value max = gpu::AllReduceOp::create(
-          b, loc, loop.getResult(0),
+          b, loop.getResult(0),
           gpu::AllReduceOperationAttr::get(b.getContext(),
                                            gpu::AllReduceOperation::MAXNUMF),
           /*uniform=*/true);
-      guarded(e, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+      guarded(e, arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                        threadId, e.idx(0)),
               [&] { commit(r, max); });
-      scf::YieldOp::create(b, loc, max);
+      scf::YieldOp::create(b, max);
     }
     rowMax = ifOp.getResult(0);
   }
@@ -279,20 +278,20 @@ public:
   /// Makes `linearId()` relative to `base`: in a grouped kernel each group
   /// owns the ids [base, base + its work), and the direction emitter sees
   /// them as an ungrouped kernel's ids for that group alone.
-  void rebase(LoopEmitter &e, Value base) {
+  void rebase(LoweringBuilder &e, Value base) {
     Value &id = perBlock() ? blockId : globalId;
     id = arith::SubIOp::create(e.builder(), e.location(), id, base);
   }
 
 private:
   bool perBlock() const { return work == Work::RowCTAs || work == Work::Tiles; }
-  static Value lt(LoopEmitter &e, Value a, Value b) {
+  static Value lt(LoweringBuilder &e, Value a, Value b) {
     return arith::CmpIOp::create(e.builder(), e.location(),
                                  arith::CmpIPredicate::ult, a, b);
   }
-  static void guarded(LoopEmitter &e, Value cond,
+  static void guarded(LoweringBuilder &e, Value cond,
                       function_ref<void()> body) {
-    OpBuilder &b = e.builder();
+    ImplicitLocOpBuilder &b = e.builder();
     auto ifOp = scf::IfOp::create(b, e.location(), cond, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
@@ -310,14 +309,13 @@ private:
 /// a float atomic max becomes. Most blocks' values do not raise the stored
 /// amax; a plain load first skips their atomics (a stale value is smaller,
 /// never larger, so no needed atomic is skipped).
-void atomicMaxAmaxBits(LoopEmitter &e, Value v, Value memref,
+void atomicMaxAmaxBits(LoweringBuilder &e, Value v, Value memref,
                        ValueRange indices) {
-  OpBuilder &b = e.builder();
-  Location loc = e.location();
-  Value current = memref::LoadOp::create(b, loc, memref, indices);
-  Value raises = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v,
+  ImplicitLocOpBuilder &b = e.builder();
+  Value current = memref::LoadOp::create(b, memref, indices);
+  Value raises = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v,
                                        current);
-  auto ifOp = scf::IfOp::create(b, loc, raises, /*withElseRegion=*/false);
+  auto ifOp = scf::IfOp::create(b, raises, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
   // Amax buffers are whole, row-major kernel arguments (offset 0).
@@ -325,16 +323,16 @@ void atomicMaxAmaxBits(LoopEmitter &e, Value v, Value memref,
   Value offset = indices[0];
   for (unsigned i = 1; i < indices.size(); ++i)
     offset = e.addI(e.mulI(offset, e.dim(memref, i)), indices[i]);
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
   Value address = e.addI(
       base, e.mulI(offset, e.idx(type.getElementTypeBitWidth() / 8)));
   Value address64 =
-      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address);
+      arith::IndexCastUIOp::create(b, b.getI64Type(), address);
   Value pointer = LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), address64);
-  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), v);
+      b, LLVM::LLVMPointerType::get(b.getContext()), address64);
+  Value bits = arith::BitcastOp::create(b, b.getI32Type(), v);
   // Relaxed, device scope: the value is read by later launches only.
-  LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::umax, pointer, bits,
+  LLVM::AtomicRMWOp::create(b, LLVM::AtomicBinOp::umax, pointer, bits,
                             LLVM::AtomicOrdering::monotonic,
                             b.getStringAttr("device"));
 }
@@ -385,11 +383,11 @@ gpu::GPUFuncOp createKernel(Operation *op, gpu::GPUModuleOp module,
 
 /// Launches `func` over `count` threads (or `count` thread blocks when
 /// `ctas`) in place of `op`.
-void launchKernel(Operation *op, gpu::GPUFuncOp func, LoopEmitter &he,
+void launchKernel(Operation *op, gpu::GPUFuncOp func, LoweringBuilder &he,
                   Value count) {
   Value grid = he.ceilDivI(count, kBlockThreads);
   Value one = he.idx(1);
-  gpu::LaunchFuncOp::create(he.builder(), op->getLoc(), func, {grid, one, one},
+  gpu::LaunchFuncOp::create(he.builder(), func, {grid, one, one},
                             {he.idx(kBlockThreads), one, one},
                             /*dynamicSharedMemorySize=*/Value(),
                             op->getOperands());
@@ -446,7 +444,7 @@ public:
         // has it) and encodes it straight away; the second read of the
         // row hits the cache instead of DRAM.
         addKernel("amax_encode", dir, Work::RowCTAs, /*perGroup=*/true,
-                  [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+                  [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                       const Slice &slice) {
                     QuantizeLowering q(e, recipe, map.lookup(o.input));
                     Direction d = q.rowwise(
@@ -470,7 +468,7 @@ public:
         // second read hits the cache).
         addKernel(
             "amax_encode", dir, Work::Windows, /*perGroup=*/true,
-            [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+            [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                 const Slice &slice) {
               NumericsBuilder &m = e.math();
               QuantizeLowering q(e, recipe, map.lookup(o.input));
@@ -516,7 +514,7 @@ public:
   }
 
 private:
-  using Body = std::function<void(LoopEmitter &, IRMapping &, RowSchedule &,
+  using Body = std::function<void(LoweringBuilder &, IRMapping &, RowSchedule &,
                                   const Slice &)>;
 
   static StringRef dirName(bool columnwise) {
@@ -539,7 +537,7 @@ private:
   /// A body that runs `fn` on the DirectionEmitter of one direction.
   template <typename Fn>
   Body directionBody(bool columnwise, Fn fn) {
-    return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+    return [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                const Slice &slice) {
       QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
       Direction d = direction(q, map, columnwise, slice);
@@ -554,7 +552,7 @@ private:
       return;
     addKernel("zero", dirName(columnwise), Work::ScaleBytes,
               /*perGroup=*/false,
-              [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+              [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                   const Slice &) {
                 DirectionEmitter::zeroScales(
                     e, map.lookup(columnwise ? ops.scaleT : ops.scale), s);
@@ -584,7 +582,7 @@ private:
   }
 
   Body tileBody(bool encode) {
-    return [=](LoopEmitter &e, IRMapping &map, RowSchedule &s,
+    return [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                const Slice &slice) {
       QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
       Direction row = direction(q, map, false, slice);
@@ -629,7 +627,7 @@ private:
   /// Ids a group of `rows` rows owns in a kernel of kind `work`: what the
   /// ungrouped kernel would use for that group alone. `m` and `k` are X's
   /// dimensions.
-  static Value groupWork(LoopEmitter &e, Work work, bool columnwise,
+  static Value groupWork(LoweringBuilder &e, Work work, bool columnwise,
                          Value rows, Value k) {
     Value blocks = e.divI(k, kBlock);
     switch (work) {
@@ -661,17 +659,16 @@ private:
   /// Finds the group owning the schedule's id (a running sum over the
   /// splits, clamped to M as the CPU lowering clamps them), rebases the id
   /// and emits `body` for that group; ids past every group do nothing.
-  void emitPerGroup(LoopEmitter &e, IRMapping &map, ThreadSchedule &schedule,
+  void emitPerGroup(LoweringBuilder &e, IRMapping &map, ThreadSchedule &schedule,
                     Work work, bool columnwise, const Body &body) {
-    OpBuilder &b = e.builder();
-    Location loc = e.location();
+    ImplicitLocOpBuilder &b = e.builder();
     Value input = map.lookup(ops.input);
     Value splits = map.lookup(ops.splits);
     Value m = e.dim(input, 0), k = e.dim(input, 1);
     int64_t tile = scaleTile(ops.recipe.getSfLayout()).first;
     Value id = schedule.linearId();
     Value zero = e.idx(0);
-    Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
+    Value no = arith::ConstantIntOp::create(b, 0, 1);
     // Carried: ids before group g, its first row and scale row, then the
     // owning group's values and whether it was found.
     SmallVector<Value> found = e.loop(
@@ -679,19 +676,19 @@ private:
         {zero, zero, zero, no, zero, zero, zero, zero, zero},
         [&](Value g, ValueRange a) {
           Value split = arith::IndexCastOp::create(
-              b, loc, b.getIndexType(),
-              memref::LoadOp::create(b, loc, splits, g));
+              b, b.getIndexType(),
+              memref::LoadOp::create(b, splits, g));
           Value rows = e.minI(
-              split, arith::SubIOp::create(b, loc, m, e.minI(a[1], m)));
+              split, arith::SubIOp::create(b, m, e.minI(a[1], m)));
           Value next = e.addI(a[0], groupWork(e, work, columnwise, rows, k));
           Value inside = arith::AndIOp::create(
-              b, loc,
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, id,
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::uge, id,
                                     a[0]),
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, id,
                                     next));
           auto pick = [&](Value now, Value before) {
-            return arith::SelectOp::create(b, loc, inside, now, before)
+            return arith::SelectOp::create(b, inside, now, before)
                 .getResult();
           };
           Value padded = e.mulI(e.ceilDivI(rows, tile), e.idx(tile));
@@ -699,14 +696,14 @@ private:
               next,
               e.addI(a[1], rows),
               e.addI(a[2], padded),
-              arith::OrIOp::create(b, loc, a[3], inside),
+              arith::OrIOp::create(b, a[3], inside),
               pick(g, a[4]),
               pick(a[0], a[5]),
               pick(a[1], a[6]),
               pick(rows, a[7]),
               pick(a[2], a[8])};
         });
-    auto ifOp = scf::IfOp::create(b, loc, found[3], false);
+    auto ifOp = scf::IfOp::create(b, found[3], false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     schedule.rebase(e, found[5]);
@@ -731,12 +728,12 @@ private:
       func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                     OpBuilder(func).getI32IntegerAttr(4));
     Block &entry = func.getBody().front();
-    OpBuilder b(op->getContext());
+    ImplicitLocOpBuilder b(loc, op->getContext());
     b.setInsertionPointToStart(&entry);
     IRMapping map;
     map.map(op->getOperands(), entry.getArguments());
     {
-      LoopEmitter e(b, loc, &leaves);
+      LoweringBuilder e(b, &leaves);
       // Device buffers are 256-byte aligned and rows hold K % 16 == 0
       // elements, so each rowwise 16-block is aligned to its own size.
       auto input = cast<MemRefType>(ops.input.getType());
@@ -745,7 +742,7 @@ private:
       e.atomicMaxAmax = [&e](Value v, Value memref, ValueRange indices) {
         atomicMaxAmaxBits(e, v, memref, indices);
       };
-      ThreadSchedule schedule(b, loc, work);
+      ThreadSchedule schedule(b, work);
       if (grouped) {
         emitPerGroup(e, map, schedule, work, columnwise, body);
       } else {
@@ -753,11 +750,11 @@ private:
         body(e, map, schedule, Slice{e.idx(0), q.rows(), Value(), e.idx(0)});
       }
     }
-    gpu::ReturnOp::create(b, loc);
+    gpu::ReturnOp::create(b);
 
     // The launch, in the host function where the op was.
-    OpBuilder host(op);
-    LoopEmitter he(host, loc);
+    ImplicitLocOpBuilder host(loc, op);
+    LoweringBuilder he(host);
     Value m = he.dim(ops.input, 0);
     Value rows = he.dim(ops.input, columnwise ? 1 : 0);
     Value blocks = he.divI(he.dim(ops.input, columnwise ? 0 : 1), kBlock);
@@ -823,14 +820,14 @@ void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
   gpu::GPUFuncOp func = createKernel(op, module, (prefix + "_0_dequantize").str(),
                                      Work::RowBlocks, "rowwise");
   Block &entry = func.getBody().front();
-  OpBuilder b(op->getContext());
+  ImplicitLocOpBuilder b(loc, op->getContext());
   b.setInsertionPointToStart(&entry);
   IRMapping map;
   map.map(op->getOperands(), entry.getArguments());
   {
-    LoopEmitter e(b, loc, &leaves);
+    LoweringBuilder e(b, &leaves);
     Value out = map.lookup(op.getOutput());
-    ThreadSchedule schedule(b, loc, Work::RowBlocks);
+    ThreadSchedule schedule(b, Work::RowBlocks);
     Value numBlocks = e.divI(e.dim(out, 1), kBlock);
     Value tensorAmax;
     if (op.getRecipe().getOuter() == OuterGroup::Tensor)
@@ -844,10 +841,10 @@ void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
                              tensorAmax);
                        });
   }
-  gpu::ReturnOp::create(b, loc);
+  gpu::ReturnOp::create(b);
 
-  OpBuilder host(op);
-  LoopEmitter he(host, loc);
+  ImplicitLocOpBuilder host(loc, op);
+  LoweringBuilder he(host);
   Value count = he.mulI(he.dim(op.getOutput(), 0),
                         he.divI(he.dim(op.getOutput(), 1), kBlock));
   launchKernel(op, func, he, count);

@@ -14,6 +14,8 @@
 #include "QuantizeTiles.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -56,7 +58,7 @@ MemRefType TileEmitter::outScaleType(MLIRContext *ctx) {
                        IntegerType::get(ctx, 8));
 }
 
-TileEmitter::TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input,
+TileEmitter::TileEmitter(LoweringBuilder &e, RecipeAttr recipe, Value input,
                          Value smem, Value exchange, Value outData,
                          Value outScale, Direction &row, Direction &col,
                          RowSchedule &schedule,
@@ -64,8 +66,7 @@ TileEmitter::TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input,
     : e(e), m(e.math()), recipe(recipe), input(input), smem(smem),
       exchange(exchange), outData(outData), outScale(outScale), row(row),
       col(col), schedule(schedule) {
-  OpBuilder &b = e.builder();
-  Location loc = e.location();
+  ImplicitLocOpBuilder &b = e.builder();
   Value k = e.dim(input, 1);
   tilesK = e.ceilDivI(k, kTileCols);
   Value strips = e.ceilDivI(tilesK, kStripTiles);
@@ -73,7 +74,7 @@ TileEmitter::TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input,
   firstTileK = e.mulI(e.remI(strip, strips), e.idx(kStripTiles));
   row0 = e.addI(rowOffset, e.mulI(tileM, e.idx(kTileRows)));
   rowEnd = e.addI(rowOffset, rows);
-  tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
 
   Value side = e.idx(kBlocksPerTileSide);
   rowLane = e.remI(tid, side);
@@ -86,23 +87,21 @@ TileEmitter::TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input,
 
   // Both directions read their blocks from the current tile.
   row.loadBlock = [this](Value r, Value blk) {
-    OpBuilder &b = this->e.builder();
-    Location loc = this->e.location();
+    ImplicitLocOpBuilder &b = this->e.builder();
     // The tile buffer is 16-byte aligned, and so is each block's row offset.
     SmallVector<Value, 2> at{
-        arith::SubIOp::create(b, loc, r, row0),
-        arith::SubIOp::create(b, loc, this->e.mulI(blk, this->e.idx(kBlock)),
+        arith::SubIOp::create(b, r, row0),
+        arith::SubIOp::create(b, this->e.mulI(blk, this->e.idx(kBlock)),
                               col0)};
     return this->e.loadVectorF32(this->smem, at, /*alignment=*/16);
   };
   col.loadBlock = [this, rowOffset](Value r, Value blk) {
-    OpBuilder &b = this->e.builder();
-    Location loc = this->e.location();
+    ImplicitLocOpBuilder &b = this->e.builder();
     // Row of the tile where block `blk` of the group starts.
     Value first = arith::SubIOp::create(
-        b, loc,
+        b,
         this->e.addI(rowOffset, this->e.mulI(blk, this->e.idx(kBlock))), row0);
-    Value c = arith::SubIOp::create(b, loc, r, col0);
+    Value c = arith::SubIOp::create(b, r, col0);
     SmallVector<Value, kBlock> x;
     for (int64_t i = 0; i < int64_t(kBlock); ++i)
       x.push_back(
@@ -138,7 +137,7 @@ Value TileEmitter::both(Value a, Value b) {
 }
 
 void TileEmitter::guarded(Value cond, function_ref<void()> body) {
-  OpBuilder &b = e.builder();
+  ImplicitLocOpBuilder &b = e.builder();
   auto ifOp = scf::IfOp::create(b, e.location(), cond, false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
@@ -146,47 +145,47 @@ void TileEmitter::guarded(Value cond, function_ref<void()> body) {
 }
 
 Value TileEmitter::ifElseZero(Value cond, function_ref<Value()> value) {
-  OpBuilder &b = e.builder();
+  ImplicitLocOpBuilder &b = e.builder();
   Location loc = e.location();
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, cond,
+  auto ifOp = scf::IfOp::create(b, TypeRange{b.getF32Type()}, cond,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  scf::YieldOp::create(b, loc, value());
+  scf::YieldOp::create(b, value());
   b.setInsertionPointToStart(ifOp.elseBlock());
-  scf::YieldOp::create(b, loc, m.f32(0.0f));
+  scf::YieldOp::create(b, m.f32(0.0f));
   return ifOp.getResult(0);
 }
 
 Value TileEmitter::loadRowBlockRaw() {
-  OpBuilder &b = e.builder();
+  ImplicitLocOpBuilder &b = e.builder();
   Location loc = e.location();
   auto type = VectorType::get(
       {int64_t(kBlock)}, cast<MemRefType>(input.getType()).getElementType());
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, rowValid,
+  auto ifOp = scf::IfOp::create(b, TypeRange{type}, rowValid,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
   // Rows of K % 16 == 0 elements in a 256-byte aligned buffer: each
   // 16-block is aligned to its size (e.blockAlignment).
   scf::YieldOp::create(
-      b, loc,
-      vector::LoadOp::create(b, loc, type, input,
+      b,
+      vector::LoadOp::create(b, type, input,
                              ValueRange{rowR, e.mulI(rowBlk, e.idx(kBlock))},
                              /*nontemporal=*/false,
                              llvm::MaybeAlign(e.blockAlignment))
           .getResult());
   b.setInsertionPointToStart(ifOp.elseBlock());
   scf::YieldOp::create(
-      b, loc,
-      arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type)).getResult());
+      b,
+      arith::ConstantOp::create(b, type, b.getZeroAttr(type)).getResult());
   return ifOp.getResult(0);
 }
 
 SmallVector<Value>
 TileEmitter::forEachTile(ValueRange init,
                          function_ref<SmallVector<Value>(ValueRange)> body) {
-  OpBuilder &b = e.builder();
+  ImplicitLocOpBuilder &b = e.builder();
   Location loc = e.location();
   setTile(firstTileK);
   SmallVector<Value> carried{loadRowBlockRaw()};
@@ -200,23 +199,23 @@ TileEmitter::forEachTile(ValueRange init,
         SmallVector<Type> types;
         for (Value v : args)
           types.push_back(v.getType());
-        auto ifOp = scf::IfOp::create(b, loc, types, lt(tk, tilesK),
+        auto ifOp = scf::IfOp::create(b, types, lt(tk, tilesK),
                                       /*withElseRegion=*/true);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(b, loc, args);
+        scf::YieldOp::create(b, args);
         b.setInsertionPointToStart(ifOp.thenBlock());
         setTile(tk);
         // Every thread is done with the previous tile (and `exchange`).
-        gpu::BarrierOp::create(b, loc);
+        gpu::BarrierOp::create(b);
         guarded(rowValid, [&] {
           vector::StoreOp::create(
-              b, loc, args[0], smem,
-              ValueRange{arith::SubIOp::create(b, loc, rowR, row0),
+              b, args[0], smem,
+              ValueRange{arith::SubIOp::create(b, rowR, row0),
                          e.mulI(rowLane, e.idx(kBlock))},
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         });
-        gpu::BarrierOp::create(b, loc);
+        gpu::BarrierOp::create(b);
         // The next tile's block is loaded while this one is quantized.
         Value nextTk = e.addI(tk, e.idx(1));
         Value hasNext = both(lt(e.addI(s, e.idx(1)), e.idx(kStripTiles)),
@@ -230,7 +229,7 @@ TileEmitter::forEachTile(ValueRange init,
         setTile(tk);
         SmallVector<Value> yield{next};
         llvm::append_range(yield, body(args.drop_front()));
-        scf::YieldOp::create(b, loc, yield);
+        scf::YieldOp::create(b, yield);
         return SmallVector<Value>(ifOp.getResults());
       });
   // The carried block past the strip's end is not needed.
@@ -251,13 +250,12 @@ Value TileEmitter::rowWindowMax(Value v) {
   // The four blocks of a tile row are lanes 4i .. 4i + 3 of one warp. The
   // max of non-negative, never-NaN block amaxes does not depend on the
   // order, so the butterfly gives the serial loop's value.
-  OpBuilder &b = e.builder();
-  Location loc = e.location();
-  Value width = arith::ConstantIntOp::create(b, loc, 32, 32);
+  ImplicitLocOpBuilder &b = e.builder();
+  Value width = arith::ConstantIntOp::create(b, 32, 32);
   for (int32_t offset : {1, 2}) {
     Value other =
-        gpu::ShuffleOp::create(b, loc, v,
-                               arith::ConstantIntOp::create(b, loc, offset, 32),
+        gpu::ShuffleOp::create(b, v,
+                               arith::ConstantIntOp::create(b, offset, 32),
                                width, gpu::ShuffleMode::XOR)
             .getShuffleResult();
     v = m.fmax(v, other);
@@ -269,11 +267,10 @@ Value TileEmitter::colWindowMax(Value v) {
   // The four blocks of a tile column belong to four warps: exchange them
   // through shared memory. Each kernel calls this once, so `exchange` is
   // never rewritten while another thread may still read it.
-  OpBuilder &b = e.builder();
-  Location loc = e.location();
+  ImplicitLocOpBuilder &b = e.builder();
   Value c = e.remI(tid, e.idx(kTileCols));
   e.storeF32(v, exchange, {colLane, c});
-  gpu::BarrierOp::create(b, loc);
+  gpu::BarrierOp::create(b);
   Value acc = m.f32(0.0f);
   for (int64_t i = 0; i < kBlocksPerTileSide; ++i)
     acc = m.fmax(acc, e.loadF32(exchange, {e.idx(i), c}));
@@ -281,11 +278,10 @@ Value TileEmitter::colWindowMax(Value v) {
 }
 
 void TileEmitter::emitAmax() {
-  OpBuilder &b = e.builder();
-  Location loc = e.location();
+  ImplicitLocOpBuilder &b = e.builder();
   auto blockMax = [&](Value v) {
     return gpu::AllReduceOp::create(
-               b, loc, v,
+               b, v,
                gpu::AllReduceOperationAttr::get(
                    b.getContext(), gpu::AllReduceOperation::MAXNUMF),
                /*uniform=*/true)
@@ -370,7 +366,7 @@ void TileEmitter::emitEncode() {
 }
 
 void TileEmitter::encodeColumns(Value tensorAmax) {
-  OpBuilder &b = e.builder();
+  ImplicitLocOpBuilder &b = e.builder();
   Location loc = e.location();
   Value c = e.remI(tid, e.idx(kTileCols));
   guarded(colValid, [&] {
@@ -382,7 +378,7 @@ void TileEmitter::encodeColumns(Value tensorAmax) {
     e.storeByte(v.sf, outScale, {c, colLane});
   });
   // `outData` is rewritten by the next tile only after its first barrier.
-  gpu::BarrierOp::create(b, loc);
+  gpu::BarrierOp::create(b);
   // Lane l of a warp now stores block l % 4 of tile column l / 4 (plus 8
   // per warp): the four blocks of a row of X^T are contiguous in it.
   Value outC = e.divI(tid, kBlocksPerTileSide);
@@ -392,13 +388,13 @@ void TileEmitter::encodeColumns(Value tensorAmax) {
   guarded(both(lt(r, e.dim(input, 1)), lt(blk, col.numBlocks)), [&] {
     auto type = VectorType::get({int64_t(kBlock / 2)}, b.getI8Type());
     Value bytes = vector::LoadOp::create(
-        b, loc, type, outData,
+        b, type, outData,
         ValueRange{outC, e.mulI(outLane, e.idx(kBlock / 2))},
         /*nontemporal=*/false, llvm::MaybeAlign(kBlock / 2));
     SmallVector<Value> words;
     for (int64_t j = 0; j < int64_t(kBlock / 2); ++j)
       words.push_back(arith::ExtUIOp::create(
-          b, loc, b.getI32Type(), vector::ExtractOp::create(b, loc, bytes, j)));
+          b, b.getI32Type(), vector::ExtractOp::create(b, bytes, j)));
     DirectionEmitter(e, recipe, col, schedule)
         .storeBlock(r, blk, e.loadByte(outScale, {outC, outLane}), words);
   });

@@ -14,7 +14,7 @@
 #ifndef NVFP4_CONVERSION_NVFP4TOGPU_QUANTIZETILES_H
 #define NVFP4_CONVERSION_NVFP4TOGPU_QUANTIZETILES_H
 
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 
 namespace mlir {
 namespace nvfp4 {
@@ -40,7 +40,7 @@ constexpr int64_t kStripTiles = 4;
 /// coalesced stores (encode only).
 class TileEmitter {
 public:
-  TileEmitter(LoopEmitter &e, RecipeAttr recipe, Value input, Value smem,
+  TileEmitter(LoweringBuilder &e, RecipeAttr recipe, Value input, Value smem,
               Value exchange, Value outData, Value outScale, Direction &row,
               Direction &col,
               RowSchedule &schedule, Value rowOffset, Value rows,
@@ -98,7 +98,7 @@ private:
   Value eq(Value a, int64_t b);
   Value both(Value a, Value b);
 
-  LoopEmitter &e;
+  LoweringBuilder &e;
   NumericsBuilder &m;
   RecipeAttr recipe;
   Value input, smem, exchange, outData, outScale;

@@ -25,7 +25,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "MatmulExpand.h"
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
@@ -55,7 +55,7 @@ struct Operand {
 
 class MatmulEmitter {
 public:
-  MatmulEmitter(LoopEmitter &e, Operand a, Operand b, Value output, Value bias,
+  MatmulEmitter(LoweringBuilder &e, Operand a, Operand b, Value output, Value bias,
                 float alpha)
       : e(e), m(e.math()), bld(e.builder()), loc(e.location()), a(a), b(b),
         output(output), bias(bias), alpha(alpha),
@@ -69,16 +69,16 @@ public:
     n = e.dim(output, 1);
     c = gemmC(bld, loc, a.recipe, b.recipe);
     Type f32 = bld.getF32Type();
-    aRow = memref::AllocOp::create(bld, loc,
+    aRow = memref::AllocOp::create(bld,
                                    MemRefType::get({ShapedType::kDynamic}, f32),
                                    ValueRange{k}, bld.getI64IntegerAttr(64));
     bPanel = memref::AllocOp::create(
-        bld, loc, MemRefType::get({kPanel, ShapedType::kDynamic}, f32),
+        bld, MemRefType::get({kPanel, ShapedType::kDynamic}, f32),
         ValueRange{k}, bld.getI64IntegerAttr(64));
   }
   void epilogueDealloc() {
-    memref::DeallocOp::create(bld, loc, aRow);
-    memref::DeallocOp::create(bld, loc, bPanel);
+    memref::DeallocOp::create(bld, aRow);
+    memref::DeallocOp::create(bld, bPanel);
   }
 
   /// Output rows [rowBegin, rowEnd) = rows of A times B (group `group` of
@@ -86,19 +86,19 @@ public:
   /// `aScaleRowBase + i - rowBegin`.
   void emitRows(Value group, Value rowBegin, Value rowEnd,
                 Value aScaleRowBase) {
-    auto panels = scf::ForOp::create(bld, loc, e.idx(0), n, e.idx(kPanel));
+    auto panels = scf::ForOp::create(bld, e.idx(0), n, e.idx(kPanel));
     OpBuilder::InsertionGuard guard(bld);
     bld.setInsertionPointToStart(panels.getBody());
     Value j0 = panels.getInductionVar();
     Value rowsInPanel =
-        e.minI(e.idx(kPanel), arith::SubIOp::create(bld, loc, n, j0));
+        e.minI(e.idx(kPanel), arith::SubIOp::create(bld, n, j0));
     e.loop(e.idx(0), rowsInPanel, [&](Value jj) {
       Value j = e.addI(j0, jj);
       decodeRow(b, group, j, j, bPanel, {jj});
     });
     e.loop(rowBegin, rowEnd, [&](Value i) {
       Value scaleRow =
-          e.addI(aScaleRowBase, arith::SubIOp::create(bld, loc, i, rowBegin));
+          e.addI(aScaleRowBase, arith::SubIOp::create(bld, i, rowBegin));
       decodeRow(a, Value(), i, scaleRow, aRow, {});
       Value amaxA;
       if (scaleClass != GemmScaleClass::Window)
@@ -140,21 +140,21 @@ private:
         at.push_back(group);
       at.append({row, e.mulI(blk, e.idx(kBlock / 2))});
       Value bytes =
-          vector::LoadOp::create(bld, loc, vec(kBlock / 2, i8), op.data, at);
+          vector::LoadOp::create(bld, vec(kBlock / 2, i8), op.data, at);
       Value wide =
-          arith::ExtUIOp::create(bld, loc, vec(kBlock / 2, i32), bytes);
+          arith::ExtUIOp::create(bld, vec(kBlock / 2, i32), bytes);
       // Byte j holds element 2j in its low nibble, 2j+1 in its high one
       // (SPEC.md section 1); interleave them back into element order.
-      Value lo = arith::AndIOp::create(bld, loc, wide, m.i32(wide, 0xF));
-      Value hi = arith::ShRUIOp::create(bld, loc, wide, m.i32(wide, 4));
+      Value lo = arith::AndIOp::create(bld, wide, m.i32(wide, 0xF));
+      Value hi = arith::ShRUIOp::create(bld, wide, m.i32(wide, 4));
       SmallVector<int64_t, kBlock> mask;
       for (int64_t t = 0; t < int64_t(kBlock / 2); ++t)
         mask.append({t, t + int64_t(kBlock / 2)});
-      Value codes = vector::ShuffleOp::create(bld, loc, lo, hi, mask);
+      Value codes = vector::ShuffleOp::create(bld, lo, hi, mask);
       Value values = gemmDecode(bld, loc, codes, sf);
       SmallVector<Value, 3> dstAt(dstPrefix);
       dstAt.push_back(e.mulI(blk, e.idx(kBlock)));
-      vector::StoreOp::create(bld, loc, values, dst, dstAt);
+      vector::StoreOp::create(bld, values, dst, dstAt);
     });
   }
 
@@ -163,18 +163,18 @@ private:
   Value dot(Value jj, Value blkBegin, Value blkEnd) {
     Type f32 = bld.getF32Type();
     Value zero = arith::ConstantOp::create(
-        bld, loc,
+        bld,
         DenseElementsAttr::get(vec(kBlock, f32), bld.getF32FloatAttr(0.0f)));
     Value lanes =
         e.loop(blkBegin, blkEnd, {zero}, [&](Value blk, ValueRange args) {
           Value col = e.mulI(blk, e.idx(kBlock));
           Value va =
-              vector::LoadOp::create(bld, loc, vec(kBlock, f32), aRow, col);
-          Value vb = vector::LoadOp::create(bld, loc, vec(kBlock, f32), bPanel,
+              vector::LoadOp::create(bld, vec(kBlock, f32), aRow, col);
+          Value vb = vector::LoadOp::create(bld, vec(kBlock, f32), bPanel,
                                             ValueRange{jj, col});
           return SmallVector<Value>{m.add(args[0], m.mul(va, vb))};
         })[0];
-    return vector::ReductionOp::create(bld, loc, vector::CombiningKind::ADD,
+    return vector::ReductionOp::create(bld, vector::CombiningKind::ADD,
                                        lanes);
   }
 
@@ -195,9 +195,10 @@ private:
         })[0];
   }
 
-  LoopEmitter &e;
+  LoweringBuilder &e;
   NumericsBuilder &m;
-  OpBuilder &bld;
+  ImplicitLocOpBuilder &bld;
+  /// For the GemmNumerics functions, which take an OpBuilder and a Location.
   Location loc;
   Operand a, b;
   Value output, bias;
@@ -211,7 +212,8 @@ struct ExpandMatmul : OpRewritePattern<MatmulOp> {
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    LoopEmitter e(rewriter, op.getLoc());
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
     MatmulEmitter mm(
         e, {op.getAData(), op.getAScale(), op.getAAmax(), op.getARecipe()},
         {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
@@ -229,8 +231,8 @@ struct ExpandGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    LoopEmitter e(rewriter, loc);
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
     MatmulEmitter mm(
         e, {op.getAData(), op.getAScale(), op.getAAmax(), op.getARecipe()},
         {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
@@ -245,20 +247,20 @@ struct ExpandGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
            [&](Value g, ValueRange args) {
              Value rowOffset = args[0], scaleRow = args[1];
              Value split = arith::IndexCastOp::create(
-                 rewriter, loc, rewriter.getIndexType(),
-                 memref::LoadOp::create(rewriter, loc, op.getSplits(), g));
+                 b, b.getIndexType(),
+                 memref::LoadOp::create(b, op.getSplits(), g));
              Value rows =
-                 e.minI(split, arith::SubIOp::create(rewriter, loc, m,
+                 e.minI(split, arith::SubIOp::create(b, m,
                                                      e.minI(rowOffset, m)));
              Value rowEnd = e.addI(rowOffset, rows);
              // An empty group has no output rows: skip decoding its B.
              Value nonEmpty = arith::CmpIOp::create(
-                 rewriter, loc, arith::CmpIPredicate::ne, rows, e.idx(0));
-             auto ifOp = scf::IfOp::create(rewriter, loc, nonEmpty,
+                 b, arith::CmpIPredicate::ne, rows, e.idx(0));
+             auto ifOp = scf::IfOp::create(b, nonEmpty,
                                            /*withElseRegion=*/false);
              {
-               OpBuilder::InsertionGuard guard(rewriter);
-               rewriter.setInsertionPointToStart(ifOp.thenBlock());
+               OpBuilder::InsertionGuard guard(b);
+               b.setInsertionPointToStart(ifOp.thenBlock());
                mm.emitRows(g, rowOffset, rowEnd, scaleRow);
              }
              Value padded = e.mulI(e.ceilDivI(rows, 128), e.idx(128));

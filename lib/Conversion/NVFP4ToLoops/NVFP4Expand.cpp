@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Conversion/Passes.h"
-#include "../Common/QuantizeEmitter.h"
+#include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "MatmulExpand.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
@@ -41,7 +41,8 @@ struct ExpandQuantize : OpRewritePattern<QuantizeOp> {
 
   LogicalResult matchAndRewrite(QuantizeOp op,
                                 PatternRewriter &rewriter) const override {
-    LoopEmitter e(rewriter, op.getLoc());
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
     SerialSchedule serial;
     RecipeAttr recipe = op.getRecipe();
     QuantizeLowering q(e, recipe, op.getInput());
@@ -70,8 +71,8 @@ struct ExpandGroupedQuantize : OpRewritePattern<GroupedQuantizeOp> {
 
   LogicalResult matchAndRewrite(GroupedQuantizeOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    LoopEmitter e(rewriter, loc);
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
     SerialSchedule serial;
     RecipeAttr recipe = op.getRecipe();
     QuantizeLowering q(e, recipe, op.getInput());
@@ -86,10 +87,10 @@ struct ExpandGroupedQuantize : OpRewritePattern<GroupedQuantizeOp> {
            [&](Value g, ValueRange args) {
              Value rowOffset = args[0], scaleRow = args[1];
              Value split = arith::IndexCastOp::create(
-                 rewriter, loc, rewriter.getIndexType(),
-                 memref::LoadOp::create(rewriter, loc, op.getSplits(), g));
+                 b, b.getIndexType(),
+                 memref::LoadOp::create(b, op.getSplits(), g));
              Value rows = e.minI(split, arith::SubIOp::create(
-                                            rewriter, loc, q.rows(),
+                                            b, q.rows(),
                                             e.minI(rowOffset, q.rows())));
              if (op.getData()) {
                Direction d = q.rowwise(op.getData(), op.getScale(),
@@ -116,7 +117,8 @@ struct ExpandDequantize : OpRewritePattern<DequantizeOp> {
 
   LogicalResult matchAndRewrite(DequantizeOp op,
                                 PatternRewriter &rewriter) const override {
-    LoopEmitter e(rewriter, op.getLoc());
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
     RecipeAttr recipe = op.getRecipe();
     Value out = op.getOutput();
     Value rows = e.dim(out, 0);
