@@ -143,6 +143,21 @@ nvfp4_result *nvfp4_quantize_sized(nvfp4_runner *runner, const char *recipe,
                                    int64_t cols, char *error,
                                    size_t error_size);
 
+/* nvfp4_quantize_sized for a recipe with `amax = given` (or
+ * `given_encode_scale`): `amax` holds `amax_count` float32 outer amaxes
+ * (encode scales) for the rowwise output and `amax_t` `amax_t_count` for
+ * the columnwise one, one per outer group in the order of the result's
+ * amax buffer (NULL and 0 for a direction the recipe does not produce).
+ * Counts are checked before anything is read; the result's amax buffers
+ * hold the given values. A recipe that computes its amax takes none. */
+nvfp4_result *nvfp4_quantize_given(nvfp4_runner *runner, const char *recipe,
+                                   int dtype, const void *input,
+                                   size_t input_size, int64_t rows,
+                                   int64_t cols, const float *amax,
+                                   size_t amax_count, const float *amax_t,
+                                   size_t amax_t_count, char *error,
+                                   size_t error_size);
+
 /* The compiler target of CUDA device `device` ("sm_90a", "sm_100a"). */
 int nvfp4_device_target(int device, char *out, size_t out_size, char *error,
                         size_t error_size);
@@ -151,7 +166,10 @@ int nvfp4_device_target(int device, char *out, size_t out_size, char *error,
  * on CUDA device `device`, enqueued on `stream` (a CUstream; NULL is the
  * legacy default stream; not synchronized). `buffers` holds the device
  * addresses of data, scale and amax for the rowwise then the columnwise
- * output (0 for a direction the recipe does not produce). */
+ * output (0 for a direction the recipe does not produce). With
+ * `amax = given` (or `given_encode_scale`) in the recipe the amax buffers
+ * are inputs the kernels read (and leave unchanged); the input is then
+ * read once. */
 int nvfp4_quantize_device(int device, const char *recipe, int dtype,
                           uint64_t input, int64_t rows, int64_t cols,
                           const uint64_t buffers[6], void *stream,

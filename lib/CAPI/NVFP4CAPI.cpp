@@ -41,9 +41,11 @@ nvfp4_runner *nvfp4_host_runner_create(char *error, size_t error_size) {
 
 void nvfp4_runner_destroy(nvfp4_runner *runner) { delete runner; }
 
-nvfp4_result *nvfp4_quantize(nvfp4_runner *runner, const char *recipe,
-                             int dtype, const void *input, int64_t rows,
-                             int64_t cols, char *error, size_t error_size) {
+namespace {
+nvfp4_result *quantizeWith(nvfp4_runner *runner, const char *recipe,
+                           int dtype, const void *input, int64_t rows,
+                           int64_t cols, const nvfp4::GivenAmax &given,
+                           char *error, size_t error_size) {
   if (!runner || !recipe || !input) {
     setError(error, error_size, "null runner, recipe or input");
     return nullptr;
@@ -60,7 +62,7 @@ nvfp4_result *nvfp4_quantize(nvfp4_runner *runner, const char *recipe,
   auto type = dtype == NVFP4_F32   ? nvfp4::ElementType::F32
               : dtype == NVFP4_F16 ? nvfp4::ElementType::F16
                                    : nvfp4::ElementType::BF16;
-  auto result = runner->host->quantize(*parsed, type, input, rows, cols);
+  auto result = runner->host->quantize(*parsed, type, input, rows, cols, given);
   if (!result) {
     setError(error, error_size, llvm::toString(result.takeError()));
     return nullptr;
@@ -69,20 +71,19 @@ nvfp4_result *nvfp4_quantize(nvfp4_runner *runner, const char *recipe,
                           int(parsed->getE4m3Max())};
 }
 
-nvfp4_result *nvfp4_quantize_sized(nvfp4_runner *runner, const char *recipe,
-                                   int dtype, const void *input,
-                                   size_t input_size, int64_t rows,
-                                   int64_t cols, char *error,
-                                   size_t error_size) {
+/// Checks the size of `input` (rows x cols values of `dtype`) before it is
+/// read; false with the message set otherwise.
+bool checkInputSize(int dtype, size_t input_size, int64_t rows, int64_t cols,
+                    char *error, size_t error_size) {
   if (dtype < NVFP4_F32 || dtype > NVFP4_BF16) {
     setError(error, error_size, "unknown dtype " + std::to_string(dtype));
-    return nullptr;
+    return false;
   }
   if (rows < 0 || cols < 0) {
     setError(error, error_size,
              "expected a non-negative shape, got " + std::to_string(rows) +
                  "x" + std::to_string(cols));
-    return nullptr;
+    return false;
   }
   uint64_t width = dtype == NVFP4_F32 ? 4 : 2, count, bytes;
   bool overflow = __builtin_mul_overflow(uint64_t(rows), uint64_t(cols),
@@ -97,10 +98,47 @@ nvfp4_result *nvfp4_quantize_sized(nvfp4_runner *runner, const char *recipe,
                  std::to_string(cols) + " values of " +
                  std::to_string(width) + " bytes), got " +
                  std::to_string(input_size));
-    return nullptr;
+    return false;
   }
+  return true;
+}
+} // namespace
+
+nvfp4_result *nvfp4_quantize(nvfp4_runner *runner, const char *recipe,
+                             int dtype, const void *input, int64_t rows,
+                             int64_t cols, char *error, size_t error_size) {
+  return quantizeWith(runner, recipe, dtype, input, rows, cols, {}, error,
+                      error_size);
+}
+
+nvfp4_result *nvfp4_quantize_sized(nvfp4_runner *runner, const char *recipe,
+                                   int dtype, const void *input,
+                                   size_t input_size, int64_t rows,
+                                   int64_t cols, char *error,
+                                   size_t error_size) {
+  if (!checkInputSize(dtype, input_size, rows, cols, error, error_size))
+    return nullptr;
   return nvfp4_quantize(runner, recipe, dtype, input, rows, cols, error,
                         error_size);
+}
+
+nvfp4_result *nvfp4_quantize_given(nvfp4_runner *runner, const char *recipe,
+                                   int dtype, const void *input,
+                                   size_t input_size, int64_t rows,
+                                   int64_t cols, const float *amax,
+                                   size_t amax_count, const float *amax_t,
+                                   size_t amax_t_count, char *error,
+                                   size_t error_size) {
+  if ((amax_count && !amax) || (amax_t_count && !amax_t)) {
+    setError(error, error_size, "null amax buffer with a nonzero count");
+    return nullptr;
+  }
+  if (!checkInputSize(dtype, input_size, rows, cols, error, error_size))
+    return nullptr;
+  nvfp4::GivenAmax given{llvm::ArrayRef<float>(amax, amax_count),
+                         llvm::ArrayRef<float>(amax_t, amax_t_count)};
+  return quantizeWith(runner, recipe, dtype, input, rows, cols, given, error,
+                      error_size);
 }
 
 void nvfp4_result_recipe(const nvfp4_result *result, int *outer,
