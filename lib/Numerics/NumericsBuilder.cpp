@@ -314,6 +314,10 @@ NumericsBuilder::blockScaleQuotient(Value blockAmax, Value sEncFloored) {
 }
 
 Value NumericsBuilder::outerScaleFor(RecipeAttr recipe, Value amax) {
+  // A given encode scale replaces S_enc itself, in both numerics forms
+  // (SPEC.md section 3).
+  if (recipe.hasGivenEncodeScale())
+    return amax;
   if (recipe.getNumerics() == Numerics::Quotient)
     amax = fmax(amax, f32(amax, 1e-12f));
   return outerEncodeScale(amax, recipe.getE4m3Max());

@@ -21,7 +21,10 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
     The schedule reads the input once to compute the outer amaxes (writing
     the amax outputs) and once more to encode; the GPU lowering fuses both
     passes where the outer group fits in a tile. The math is the same
-    because both come from the same builder.
+    because both come from the same builder. With a given outer scale
+    (`amax = given` or `given_encode_scale`) the first pass is skipped and
+    the encode reads the amax operands; `nvfp4.amax` is the first pass
+    alone.
 
     Grouped quantization loops over the groups in order, quantizing each
     group's rows as a tensor of its own (swizzled rowwise scales restart on
@@ -79,9 +82,9 @@ def NVFP4VerifyLLVM : Pass<"nvfp4-verify-llvm", "::mlir::ModuleOp"> {
 }
 
 def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Map nvfp4 quantize, grouped_quantize, dequantize and matmul ops onto GPU kernels";
+  let summary = "Map nvfp4 quantize, grouped_quantize, amax, dequantize and matmul ops onto GPU kernels";
   let description = [{
-    Replaces each `nvfp4.quantize`, `nvfp4.grouped_quantize`,
+    Replaces each `nvfp4.quantize`, `nvfp4.grouped_quantize`, `nvfp4.amax`,
     `nvfp4.dequantize` and `nvfp4.matmul` by `gpu.launch_func` ops and the
     kernels they launch, in a new `gpu.module` (the module becomes a
     `gpu.container_module`). The kernels emit the same SPEC.md math as the
@@ -102,6 +105,12 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
       of X^T) and `encode` (four 1x16 blocks per thread, `row_block_quads`;
       a thread per columnwise block, `row_blocks`; a thread per 16x16 tile,
       `tile_blocks`).
+    With a given outer scale each direction is its `encode` kernel alone
+    (after `zero` for a swizzled layout), reading the amax operand: a
+    per-tensor recipe in the linear layout is one launch that reads X
+    once. `nvfp4.amax` gets the `amax_init`/`amax` kernels of the
+    corresponding quantize (rowwise per-row: `amax` on `row_ctas`; 1x64:
+    `amax` on `windows`) and no encode.
     Recipes with both directions and 1x16 blocks use tile kernels instead
     (`tiles`, `nvfp4.direction = "both"`): a thread block per strip of four
     64 x 64 tiles of X along K stages each tile in shared memory once (the
@@ -110,7 +119,8 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     16-element column block. Per-tensor and per-row outer amaxes come from
     an `amax` tile kernel (after `amax_init` for both directions; integer
     atomic max on the amax bits), 1x64 windows from the `encode` tile
-    kernel itself, so 1x64 recipes read X once for both directions.
+    kernel itself, so 1x64 recipes read X once for both directions; with
+    a given outer scale only the `encode` tile kernel runs.
     The grouped form launches each kernel once over all groups: a thread
     finds its group from the splits on the device.
 

@@ -91,9 +91,11 @@ public:
                    RowSchedule &schedule)
       : e(e), m(e.math()), recipe(recipe), d(d), schedule(schedule) {}
 
-  /// The whole direction: outer amaxes, then the blocks.
+  /// The whole direction: outer amaxes (unless given: then the blocks read
+  /// the amax buffer as it is), then the blocks.
   void emit() {
-    emitOuterAmax();
+    if (!recipe.hasGivenOuterScale())
+      emitOuterAmax();
     emitEncode();
   }
 

@@ -139,7 +139,8 @@ public:
   BlockScale blockScaleReciprocal(Value blockAmax, Value sEnc, Value sDec);
   /// Quotient form: `sEncFloored` is S_enc(fmaxf(amax, 1e-12), E).
   BlockScale blockScaleQuotient(Value blockAmax, Value sEncFloored);
-  /// The outer encode scale a recipe's numerics form uses for `amax`.
+  /// The outer encode scale a recipe's numerics form uses for `amax`; with
+  /// `amax = given_encode_scale` the operand value is that scale already.
   Value outerScaleFor(RecipeAttr recipe, Value amax);
   /// The block scale of `recipe`'s numerics form (map6 selection).
   BlockScale blockScaleFor(RecipeAttr recipe, Value blockAmax, Value sEnc);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "MatmulToGPU.h"
 #include "QuantizeTiles.h"
 #include "nvfp4/Conversion/Passes.h"
@@ -39,9 +40,6 @@ using namespace mlir::nvfp4;
 using namespace mlir::nvfp4::detail;
 
 namespace {
-/// Threads per block of every kernel.
-constexpr int64_t kBlockThreads = 256;
-
 /// Parses the SM number of `sm_90a`, `sm_100`, ...; 0 when unknown.
 unsigned smVersion(StringRef chip) {
   unsigned v = 0;
@@ -104,53 +102,13 @@ private:
   unsigned sm;
 };
 
-/// How many threads a kernel needs, as a runtime reads `nvfp4.work`.
-enum class Work {
-  One,        ///< a single thread
-  Rows,       ///< one thread per row of the quantized matrix
-  RowCTAs,    ///< one thread block (CTA) per row
-  Windows,    ///< one thread per (row, 64-wide window)
-  RowBlocks,  ///< one thread per (row, 16-block)
-  /// one thread per (row, 4 of its 16-blocks): ThreadSchedule::forEach2D
-  RowBlockQuads,
-  TileBlocks, ///< one thread per (16-row tile, 16-block)
-  ScaleBytes, ///< one thread per byte of the scale buffer
-  /// one thread block per strip of 64 x 64 tiles of X along K, both
-  /// directions (QuantizeTiles.h)
-  Tiles,
-};
-
-StringRef workName(Work w) {
-  switch (w) {
-  case Work::One:
-    return "one";
-  case Work::Rows:
-    return "rows";
-  case Work::RowCTAs:
-    return "row_ctas";
-  case Work::Windows:
-    return "windows";
-  case Work::RowBlocks:
-    return "row_blocks";
-  case Work::RowBlockQuads:
-    return "row_block_quads";
-  case Work::TileBlocks:
-    return "tile_blocks";
-  case Work::ScaleBytes:
-    return "scale_bytes";
-  case Work::Tiles:
-    return "tiles";
-  }
-  llvm_unreachable("unknown work");
-}
-
 /// Maps the emitter's iteration spaces onto GPU threads: flat spaces get
 /// one thread per point (neighbouring threads on the contiguous index);
 /// per-row reductions get a thread block per row (`RowCTAs` kernels) or a
 /// thread per row (`Rows` kernels).
 class ThreadSchedule : public RowSchedule {
 public:
-  ThreadSchedule(ImplicitLocOpBuilder &b, Work work) : work(work) {
+  ThreadSchedule(ImplicitLocOpBuilder &b, KernelWork work) : work(work) {
     globalId = gpu::GlobalIdOp::create(b, gpu::Dimension::x);
     blockId = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     threadId = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -167,7 +125,7 @@ public:
                  bool jFastest,
                  function_ref<void(Value, Value)> body) override {
     ImplicitLocOpBuilder &b = e.builder();
-    if (work == Work::RowCTAs) {
+    if (work == KernelWork::RowCTAs) {
       // A thread block per i; its threads stride over j, neighbours on
       // neighbouring j (the fused per-row kernel's encode).
       Value i = e.addI(iLb, blockId);
@@ -181,7 +139,7 @@ public:
       return;
     }
     Value ni = arith::SubIOp::create(b, e.location(), iUb, iLb);
-    if (work == Work::RowBlockQuads && jFastest) {
+    if (work == KernelWork::RowBlockQuads && jFastest) {
       // Four blocks of row i per thread, w = ceil(nj / 4) apart: each of
       // the four passes still gives neighbouring threads neighbouring
       // blocks, and the index division and whatever the body computes
@@ -218,7 +176,7 @@ public:
                        function_ref<void(Value, Value)> commit) override {
     ImplicitLocOpBuilder &b = e.builder();
     NumericsBuilder &m = e.math();
-    if (work != Work::RowCTAs) {
+    if (work != KernelWork::RowCTAs) {
       // A thread per row, walking its blocks.
       forEach(e, lb, ub, [&](Value r) {
         Value acc = e.loop(e.idx(0), nj, {m.f32(0.0f)},
@@ -284,7 +242,7 @@ public:
   }
 
 private:
-  bool perBlock() const { return work == Work::RowCTAs || work == Work::Tiles; }
+  bool perBlock() const { return work == KernelWork::RowCTAs || work == KernelWork::Tiles; }
   static Value lt(LoweringBuilder &e, Value a, Value b) {
     return arith::CmpIOp::create(e.builder(), e.location(),
                                  arith::CmpIPredicate::ult, a, b);
@@ -298,7 +256,7 @@ private:
     body();
   }
 
-  Work work;
+  KernelWork work;
   Value globalId, blockId, threadId, blockSize;
   Value rowMax;
 };
@@ -355,6 +313,13 @@ struct QuantizeOperands {
             op.getData(), op.getScale(),  op.getAmax(),  op.getDataT(),
             op.getScaleT(), op.getAmaxT()};
   }
+  /// `nvfp4.amax`: the amaxes without data or scales.
+  static QuantizeOperands of(AmaxOp op) {
+    return {op,      op.getRecipe(), op.getInput(), Value(), Value(),
+            Value(), op.getAmax(),   Value(),       Value(), op.getAmaxT()};
+  }
+  /// Only the outer amaxes are written (`nvfp4.amax`).
+  bool amaxOnly() const { return !data && !dataT; }
 };
 
 /// The rows of X one kernel body quantizes: all of X, or one group.
@@ -367,7 +332,7 @@ struct Slice {
 /// The gpu.func shell shared by every kernel: operands in op order, the
 /// block size, and the attributes a runtime reads.
 gpu::GPUFuncOp createKernel(Operation *op, gpu::GPUModuleOp module,
-                            StringRef name, Work work, StringRef dir) {
+                            StringRef name, KernelWork work, StringRef dir) {
   MLIRContext *ctx = op->getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
@@ -375,9 +340,9 @@ gpu::GPUFuncOp createKernel(Operation *op, gpu::GPUModuleOp module,
   auto func = gpu::GPUFuncOp::create(b, op->getLoc(), name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({int32_t(kBlockThreads), 1, 1}));
-  func->setAttr("nvfp4.work", b.getStringAttr(workName(work)));
-  func->setAttr("nvfp4.direction", b.getStringAttr(dir));
+      b.getDenseI32ArrayAttr({int32_t(kKernelBlockThreads), 1, 1}));
+  func->setAttr(kernel_attr::kWork, b.getStringAttr(stringifyKernelWork(work)));
+  func->setAttr(kernel_attr::kDirection, b.getStringAttr(dir));
   return func;
 }
 
@@ -385,10 +350,10 @@ gpu::GPUFuncOp createKernel(Operation *op, gpu::GPUModuleOp module,
 /// `ctas`) in place of `op`.
 void launchKernel(Operation *op, gpu::GPUFuncOp func, LoweringBuilder &he,
                   Value count) {
-  Value grid = he.ceilDivI(count, kBlockThreads);
+  Value grid = kernelBlocks(he, count);
   Value one = he.idx(1);
   gpu::LaunchFuncOp::create(he.builder(), func, {grid, one, one},
-                            {he.idx(kBlockThreads), one, one},
+                            {he.idx(kKernelBlockThreads), one, one},
                             /*dynamicSharedMemorySize=*/Value(),
                             op->getOperands());
 }
@@ -419,31 +384,41 @@ public:
       buildTiles();
       return;
     }
+    bool amaxOnly = ops.amaxOnly();
+    // A given outer scale is read by the encode: the amax kernels go, and
+    // a per-tensor recipe reads X once, in one launch.
+    bool given = !amaxOnly && recipe.hasGivenOuterScale();
     for (bool columnwise : {false, true}) {
-      if (columnwise ? !ops.dataT : !ops.data)
+      if (columnwise ? !ops.amaxT : !ops.amax)
         continue;
       StringRef dir = dirName(columnwise);
-      addZeroKernel(columnwise);
+      if (!amaxOnly)
+        addZeroKernel(columnwise);
       auto withDirection = [=](auto &&fn) {
         return directionBody(columnwise, fn);
       };
-      Work encodeWork = recipe.isBlock2D() ? Work::TileBlocks
-                        : columnwise       ? Work::RowBlocks
-                                           : Work::RowBlockQuads;
+      KernelWork encodeWork = recipe.isBlock2D() ? KernelWork::TileBlocks
+                        : columnwise       ? KernelWork::RowBlocks
+                                           : KernelWork::RowBlockQuads;
+      if (given) {
+        addKernel("encode", dir, encodeWork, /*perGroup=*/true,
+                  withDirection([](auto &em) { em.emitEncode(); }));
+        continue;
+      }
       // Rowwise rows are contiguous: a thread block reduces each row. A
       // columnwise row is a column of X: a thread walks it, and
       // neighbouring threads read neighbouring columns.
       OuterGroup outer = recipe.getOuter();
-      Work amaxWork = outer == OuterGroup::Window ? Work::Windows
-                      : !columnwise               ? Work::RowCTAs
-                      : outer == OuterGroup::Row  ? Work::RowBlocks
-                                                  : Work::Rows;
-      if (!columnwise && outer == OuterGroup::Row) {
+      KernelWork amaxWork = outer == OuterGroup::Window ? KernelWork::Windows
+                      : !columnwise               ? KernelWork::RowCTAs
+                      : outer == OuterGroup::Row  ? KernelWork::RowBlocks
+                                                  : KernelWork::Rows;
+      if (!amaxOnly && !columnwise && outer == OuterGroup::Row) {
         // Per-row amaxes are local to the row: one kernel, a thread block
         // per row, reads the row for its amax (all_reduce, so every thread
         // has it) and encodes it straight away; the second read of the
         // row hits the cache instead of DRAM.
-        addKernel("amax_encode", dir, Work::RowCTAs, /*perGroup=*/true,
+        addKernel("amax_encode", dir, KernelWork::RowCTAs, /*perGroup=*/true,
                   [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                       const Slice &slice) {
                     QuantizeLowering q(e, recipe, map.lookup(o.input));
@@ -462,12 +437,12 @@ public:
                   });
         continue;
       }
-      if (!columnwise && outer == OuterGroup::Window) {
+      if (!amaxOnly && !columnwise && outer == OuterGroup::Window) {
         // Window amaxes are local to 4 blocks: a thread per window reduces
         // them, stores the amax and encodes the 4 blocks with it (their
         // second read hits the cache).
         addKernel(
-            "amax_encode", dir, Work::Windows, /*perGroup=*/true,
+            "amax_encode", dir, KernelWork::Windows, /*perGroup=*/true,
             [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                 const Slice &slice) {
               NumericsBuilder &m = e.math();
@@ -501,15 +476,16 @@ public:
       // Atomic reductions start from zeroed amaxes.
       if (outer == OuterGroup::Tensor || (columnwise && outer == OuterGroup::Row))
         addKernel("amax_init", dir,
-                  outer == OuterGroup::Tensor ? Work::One : Work::Rows,
+                  outer == OuterGroup::Tensor ? KernelWork::One : KernelWork::Rows,
                   /*perGroup=*/true,
                   withDirection([](auto &em) { em.emitAmaxInit(); }));
       // The amaxes must be complete before any block is encoded: a
       // grid-wide barrier, so a separate launch.
       addKernel("amax", dir, amaxWork, /*perGroup=*/true,
                 withDirection([](auto &em) { em.emitOuterAmax(); }));
-      addKernel("encode", dir, encodeWork, /*perGroup=*/true,
-                withDirection([](auto &em) { em.emitEncode(); }));
+      if (!amaxOnly)
+        addKernel("encode", dir, encodeWork, /*perGroup=*/true,
+                  withDirection([](auto &em) { em.emitEncode(); }));
     }
   }
 
@@ -550,7 +526,7 @@ private:
   void addZeroKernel(bool columnwise) {
     if (ops.recipe.getSfLayout() == ScaleLayout::Linear)
       return;
-    addKernel("zero", dirName(columnwise), Work::ScaleBytes,
+    addKernel("zero", dirName(columnwise), KernelWork::ScaleBytes,
               /*perGroup=*/false,
               [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                   const Slice &) {
@@ -567,17 +543,18 @@ private:
     OuterGroup outer = ops.recipe.getOuter();
     for (bool columnwise : {false, true})
       addZeroKernel(columnwise);
-    if (outer != OuterGroup::Window) {
+    // A given outer scale (read by the encode) needs no amax pass.
+    if (outer != OuterGroup::Window && !ops.recipe.hasGivenOuterScale()) {
       for (bool columnwise : {false, true})
         addKernel("amax_init", dirName(columnwise),
-                  outer == OuterGroup::Tensor ? Work::One : Work::Rows,
+                  outer == OuterGroup::Tensor ? KernelWork::One : KernelWork::Rows,
                   /*perGroup=*/true,
                   directionBody(columnwise,
                                 [](auto &em) { em.emitAmaxInit(); }));
-      addKernel("amax", "both", Work::Tiles, /*perGroup=*/true,
+      addKernel("amax", "both", KernelWork::Tiles, /*perGroup=*/true,
                 tileBody(/*encode=*/false));
     }
-    addKernel("encode", "both", Work::Tiles, /*perGroup=*/true,
+    addKernel("encode", "both", KernelWork::Tiles, /*perGroup=*/true,
               tileBody(/*encode=*/true));
   }
 
@@ -627,40 +604,42 @@ private:
   /// Ids a group of `rows` rows owns in a kernel of kind `work`: what the
   /// ungrouped kernel would use for that group alone. `m` and `k` are X's
   /// dimensions.
-  static Value groupWork(LoweringBuilder &e, Work work, bool columnwise,
+  static Value groupWork(LoweringBuilder &e, KernelWork work, bool columnwise,
                          Value rows, Value k) {
     Value blocks = e.divI(k, kBlock);
     switch (work) {
-    case Work::One:
+    case KernelWork::One:
       return e.idx(1);
-    case Work::RowCTAs:
+    case KernelWork::RowCTAs:
       return rows;
-    case Work::Rows:
+    case KernelWork::Rows:
       return columnwise ? k : rows;
-    case Work::Windows:
+    case KernelWork::Windows:
       return e.mulI(rows, e.ceilDivI(blocks, 4));
-    case Work::RowBlocks:
+    case KernelWork::RowBlocks:
       return columnwise ? e.mulI(k, e.divI(rows, kBlock))
                         : e.mulI(rows, blocks);
-    case Work::RowBlockQuads:
+    case KernelWork::RowBlockQuads:
       return e.mulI(rows, e.ceilDivI(blocks, 4));
-    case Work::TileBlocks:
+    case KernelWork::TileBlocks:
       return columnwise ? e.mulI(e.ceilDivI(k, kBlock), e.divI(rows, kBlock))
                         : e.mulI(e.ceilDivI(rows, kBlock), blocks);
-    case Work::Tiles:
+    case KernelWork::Tiles:
       return e.mulI(e.ceilDivI(rows, kTileRows),
-                    e.ceilDivI(e.ceilDivI(k, kTileCols), kStripTiles));
-    case Work::ScaleBytes:
+                    e.ceilDivI(e.ceilDivI(k, kTileCols), kTileStripTiles));
+    case KernelWork::ScaleBytes:
+    case KernelWork::Gemm:
+    case KernelWork::GroupedGemm:
       break;
     }
-    llvm_unreachable("scale bytes are not split among groups");
+    llvm_unreachable("scale bytes and GEMMs are not split among groups");
   }
 
   /// Finds the group owning the schedule's id (a running sum over the
   /// splits, clamped to M as the CPU lowering clamps them), rebases the id
   /// and emits `body` for that group; ids past every group do nothing.
   void emitPerGroup(LoweringBuilder &e, IRMapping &map, ThreadSchedule &schedule,
-                    Work work, bool columnwise, const Body &body) {
+                    KernelWork work, bool columnwise, const Body &body) {
     ImplicitLocOpBuilder &b = e.builder();
     Value input = map.lookup(ops.input);
     Value splits = map.lookup(ops.splits);
@@ -710,7 +689,7 @@ private:
     body(e, map, schedule, Slice{found[6], found[7], found[4], found[8]});
   }
 
-  void addKernel(StringRef kind, StringRef dir, Work work, bool perGroup,
+  void addKernel(StringRef kind, StringRef dir, KernelWork work, bool perGroup,
                  const Body &body) {
     Operation *op = ops.op;
     Location loc = op->getLoc();
@@ -724,7 +703,7 @@ private:
     // Tile kernels hide the latency of their loads with other thread
     // blocks as much as with their own prefetch: at most 64 registers
     // keep four blocks of 256 threads resident per SM.
-    if (work == Work::Tiles)
+    if (work == KernelWork::Tiles)
       func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                     OpBuilder(func).getI32IntegerAttr(4));
     Block &entry = func.getBody().front();
@@ -759,47 +738,14 @@ private:
     Value rows = he.dim(ops.input, columnwise ? 1 : 0);
     Value blocks = he.divI(he.dim(ops.input, columnwise ? 0 : 1), kBlock);
     Value groups = grouped ? he.dim(ops.splits, 0) : Value();
-    Value count;
-    switch (work) {
-    case Work::One:
-      count = grouped ? groups : he.idx(1);
-      break;
-    case Work::Rows:
-      count = grouped && columnwise ? he.mulI(groups, rows) : rows;
-      break;
-    case Work::RowCTAs:
-      count = he.mulI(rows, he.idx(kBlockThreads));
-      break;
-    case Work::Windows:
-      count = he.mulI(rows, he.ceilDivI(blocks, 4));
-      break;
-    case Work::RowBlocks:
-      count = he.mulI(rows, blocks);
-      break;
-    case Work::RowBlockQuads:
-      count = he.mulI(rows, he.ceilDivI(blocks, 4));
-      break;
-    case Work::TileBlocks:
-      // Each group's last tile may be ragged: at most M/16 + G tiles.
-      count = grouped && !columnwise
-                  ? he.mulI(he.addI(he.divI(m, kBlock), groups), blocks)
-                  : he.mulI(he.ceilDivI(rows, kBlock), blocks);
-      break;
-    case Work::ScaleBytes: {
-      Value scale = columnwise ? ops.scaleT : ops.scale;
-      count = he.mulI(he.dim(scale, 0), he.dim(scale, 1));
-      break;
-    }
-    case Work::Tiles: {
-      // Each group's last tile row may be ragged: at most M/64 + G rows.
-      Value tileRows = grouped ? he.addI(he.divI(m, kTileRows), groups)
-                               : he.ceilDivI(m, kTileRows);
-      Value strips =
-          he.ceilDivI(he.ceilDivI(he.dim(ops.input, 1), kTileCols), kStripTiles);
-      count = he.mulI(he.mulI(tileRows, strips), he.idx(kBlockThreads));
-      break;
-    }
-    }
+    Value scale = columnwise ? ops.scaleT : ops.scale;
+    auto cols = [&] { return he.dim(ops.input, 1); };
+    auto scaleBytes = [&] {
+      return he.mulI(he.dim(scale, 0), he.dim(scale, 1));
+    };
+    KernelWorkShape<Value> shape{m,          rows, blocks,    groups, grouped,
+                                 columnwise, cols, scaleBytes};
+    Value count = *kernelWorkItems(he, work, shape);
     launchKernel(op, func, he, count);
   }
 
@@ -818,7 +764,7 @@ void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
                            StringRef prefix, TargetLeaves &leaves) {
   Location loc = op.getLoc();
   gpu::GPUFuncOp func = createKernel(op, module, (prefix + "_0_dequantize").str(),
-                                     Work::RowBlocks, "rowwise");
+                                     KernelWork::RowBlocks, "rowwise");
   Block &entry = func.getBody().front();
   ImplicitLocOpBuilder b(loc, op->getContext());
   b.setInsertionPointToStart(&entry);
@@ -827,7 +773,7 @@ void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
   {
     LoweringBuilder e(b, &leaves);
     Value out = map.lookup(op.getOutput());
-    ThreadSchedule schedule(b, Work::RowBlocks);
+    ThreadSchedule schedule(b, KernelWork::RowBlocks);
     Value numBlocks = e.divI(e.dim(out, 1), kBlock);
     Value tensorAmax;
     if (op.getRecipe().getOuter() == OuterGroup::Tensor)
@@ -865,7 +811,7 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     SmallVector<Operation *> ops;
     SmallVector<GemmOp> matmuls;
     WalkResult unsupported = module.walk([&](Operation *op) {
-      if (isa<QuantizeOp, GroupedQuantizeOp, DequantizeOp>(op)) {
+      if (isa<QuantizeOp, GroupedQuantizeOp, AmaxOp, DequantizeOp>(op)) {
         ops.push_back(op);
         return WalkResult::advance();
       }
@@ -875,6 +821,10 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       }
       if (auto grouped = dyn_cast<GroupedMatmulOp>(op)) {
         matmuls.push_back(grouped);
+        return WalkResult::advance();
+      }
+      if (auto w4a16 = dyn_cast<MatmulW4A16Op>(op)) {
+        matmuls.push_back(w4a16);
         return WalkResult::advance();
       }
       if (!isa<NVFP4Dialect>(op->getDialect()))
@@ -907,6 +857,9 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       else if (auto g = dyn_cast<GroupedQuantizeOp>(op))
         QuantizeKernels(QuantizeOperands::of(g), gpuModule, prefix, leaves)
             .build();
+      else if (auto a = dyn_cast<AmaxOp>(op))
+        QuantizeKernels(QuantizeOperands::of(a), gpuModule, prefix, leaves)
+            .build();
       else
         buildDequantizeKernel(cast<DequantizeOp>(op), gpuModule, prefix,
                               leaves);
@@ -917,7 +870,10 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       std::string prefix = (func ? func.getName().str() : "matmul") + "_m" +
                            std::to_string(index++) +
                            (op.grouped() ? "_grouped" : "");
-      if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves, chip)))
+      if (auto w4a16 = dyn_cast<MatmulW4A16Op>(op.getOperation()))
+        buildMatmulW4A16Kernels(w4a16, gpuModule, prefix, leaves);
+      else if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves,
+                                         chip)))
         return signalPassFailure();
       op->erase();
     }

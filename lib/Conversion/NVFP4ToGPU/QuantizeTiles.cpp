@@ -69,9 +69,9 @@ TileEmitter::TileEmitter(LoweringBuilder &e, RecipeAttr recipe, Value input,
   ImplicitLocOpBuilder &b = e.builder();
   Value k = e.dim(input, 1);
   tilesK = e.ceilDivI(k, kTileCols);
-  Value strips = e.ceilDivI(tilesK, kStripTiles);
+  Value strips = e.ceilDivI(tilesK, kTileStripTiles);
   tileM = e.divI(strip, strips);
-  firstTileK = e.mulI(e.remI(strip, strips), e.idx(kStripTiles));
+  firstTileK = e.mulI(e.remI(strip, strips), e.idx(kTileStripTiles));
   row0 = e.addI(rowOffset, e.mulI(tileM, e.idx(kTileRows)));
   rowEnd = e.addI(rowOffset, rows);
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -191,7 +191,7 @@ TileEmitter::forEachTile(ValueRange init,
   SmallVector<Value> carried{loadRowBlockRaw()};
   llvm::append_range(carried, init);
   SmallVector<Value> results = e.loop(
-      e.idx(0), e.idx(kStripTiles), carried,
+      e.idx(0), e.idx(kTileStripTiles), carried,
       [&](Value s, ValueRange args) -> SmallVector<Value> {
         Value tk = e.addI(firstTileK, s);
         // The strip's last tiles may lie past K: the whole block skips
@@ -218,7 +218,7 @@ TileEmitter::forEachTile(ValueRange init,
         gpu::BarrierOp::create(b);
         // The next tile's block is loaded while this one is quantized.
         Value nextTk = e.addI(tk, e.idx(1));
-        Value hasNext = both(lt(e.addI(s, e.idx(1)), e.idx(kStripTiles)),
+        Value hasNext = both(lt(e.addI(s, e.idx(1)), e.idx(kTileStripTiles)),
                              lt(nextTk, tilesK));
         setTile(nextTk);
         Value next = [&] {
@@ -331,7 +331,10 @@ void TileEmitter::emitAmax() {
 }
 
 void TileEmitter::emitEncode() {
-  bool window = recipe.getOuter() == OuterGroup::Window;
+  // Window amaxes are computed here unless given (then read like the
+  // others).
+  bool window = recipe.getOuter() == OuterGroup::Window &&
+                !recipe.hasGivenOuterScale();
   // Per-tensor amaxes are read once per thread.
   Value tensorAmax[2];
   if (recipe.getOuter() == OuterGroup::Tensor)

@@ -66,6 +66,33 @@ struct ExpandQuantize : OpRewritePattern<QuantizeOp> {
   }
 };
 
+/// The outer amaxes alone: the first stage of a quantize, for each
+/// direction the recipe has.
+struct ExpandAmax : OpRewritePattern<AmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AmaxOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
+    SerialSchedule serial;
+    RecipeAttr recipe = op.getRecipe();
+    QuantizeLowering q(e, recipe, op.getInput());
+    if (op.getAmax()) {
+      Direction d = q.rowwise(/*data=*/{}, /*scale=*/{}, op.getAmax(),
+                              e.idx(0), q.rows(), /*group=*/{}, e.idx(0));
+      DirectionEmitter(e, recipe, d, serial).emitOuterAmax();
+    }
+    if (op.getAmaxT()) {
+      Direction d = q.columnwise(/*data=*/{}, /*scale=*/{}, op.getAmaxT(),
+                                 e.idx(0), q.rows(), /*group=*/{});
+      DirectionEmitter(e, recipe, d, serial).emitOuterAmax();
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct ExpandGroupedQuantize : OpRewritePattern<GroupedQuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -155,7 +182,8 @@ struct NVFP4ExpandPass : nvfp4::impl::NVFP4ExpandBase<NVFP4ExpandPass> {
 } // namespace
 
 void mlir::nvfp4::populateNVFP4ExpandPatterns(RewritePatternSet &patterns) {
-  patterns.add<ExpandQuantize, ExpandGroupedQuantize, ExpandDequantize>(
+  patterns.add<ExpandQuantize, ExpandAmax, ExpandGroupedQuantize,
+               ExpandDequantize>(
       patterns.getContext());
   detail::populateMatmulExpandPatterns(patterns);
 }

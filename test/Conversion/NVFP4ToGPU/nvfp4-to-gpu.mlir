@@ -249,3 +249,75 @@ func.func @both_rht(%x: memref<64x64xbf16>,
       columnwise(%dt : memref<64x32xi8>, %st : memref<64x4xf8E4M3FN>, %at : memref<1xf32>)
   return
 }
+
+// -----
+
+// Per-tensor with a given amax: one launch, the encode, which reads the
+// amax operand; no amax_init or amax pass (three launches without it).
+// CHECK-LABEL: func.func @given_per_tensor
+// CHECK: gpu.launch_func @nvfp4_kernels::@given_per_tensor_q0_0_rowwise_encode
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.func @given_per_tensor_q0_0_rowwise_encode
+// CHECK-SAME: nvfp4.work = "row_block_quads"
+// CHECK: memref.load %arg3[%{{.*}}] : memref<1xf32>
+// CHECK-NOT: memref.store %{{.*}}, %arg3
+// CHECK: gpu.return
+func.func @given_per_tensor(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
+                            %s: memref<?x4xf8E4M3FN>, %a: memref<1xf32>) {
+  nvfp4.quantize %x : memref<?x64xbf16> recipe <per_tensor, amax = given>
+      rowwise(%d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<1xf32>)
+  return
+}
+
+// -----
+
+// Per-token with a given amax: the encode alone, reading each row's amax
+// (the fused amax_encode kernel computes it otherwise).
+// CHECK-LABEL: func.func @given_per_token
+// CHECK: gpu.launch_func @nvfp4_kernels::@given_per_token_q0_0_rowwise_encode
+// CHECK-NOT: gpu.launch_func
+// CHECK-NOT: gpu.all_reduce
+func.func @given_per_token(%x: memref<?x64xbf16>, %d: memref<?x32xi8>,
+                           %s: memref<?x4xf8E4M3FN>, %a: memref<?xf32>) {
+  nvfp4.quantize %x : memref<?x64xbf16> recipe <per_token, amax = given>
+      rowwise(%d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}
+
+// -----
+
+// Both directions from tiles with a given amax: zero kernels (swizzled),
+// then the tile encode alone (no amax_init, no amax tile pass).
+// CHECK-LABEL: func.func @given_both
+// CHECK: @given_both_q0_0_rowwise_zero
+// CHECK: @given_both_q0_1_columnwise_zero
+// CHECK: @given_both_q0_2_both_encode
+// CHECK-NOT: gpu.launch_func
+func.func @given_both(%x: memref<32x64xf32>, %d: memref<32x32xi8>,
+                      %s: memref<128x4xf8E4M3FN>, %a: memref<1xf32>,
+                      %dt: memref<64x16xi8>, %st: memref<128x4xf8E4M3FN>,
+                      %at: memref<1xf32>) {
+  nvfp4.quantize %x : memref<32x64xf32> recipe <per_tensor, directions = [rowwise, columnwise], sf_layout = 128x4, amax = given>
+      rowwise(%d : memref<32x32xi8>, %s : memref<128x4xf8E4M3FN>, %a : memref<1xf32>)
+      columnwise(%dt : memref<64x16xi8>, %st : memref<128x4xf8E4M3FN>, %at : memref<1xf32>)
+  return
+}
+
+// -----
+
+// nvfp4.amax: the quantize's amax kernels only (per-token rowwise: a thread
+// block per row; per-tensor: reset, then the atomic pass), no encode.
+// CHECK-LABEL: func.func @amax_only
+// CHECK: gpu.launch_func @nvfp4_kernels::@amax_only_q0_0_rowwise_amax
+// CHECK-SAME: args(%{{.*}} : memref<?x64xbf16>, %{{.*}} : memref<?xf32>)
+// CHECK: gpu.launch_func @nvfp4_kernels::@amax_only_q1_0_rowwise_amax_init
+// CHECK: gpu.launch_func @nvfp4_kernels::@amax_only_q1_1_rowwise_amax
+// CHECK-NOT: gpu.launch_func
+// CHECK: gpu.func @amax_only_q0_0_rowwise_amax
+// CHECK-SAME: nvfp4.work = "row_ctas"
+// CHECK-NOT: encode
+func.func @amax_only(%x: memref<?x64xbf16>, %a: memref<?xf32>, %t: memref<1xf32>) {
+  nvfp4.amax %x : memref<?x64xbf16> recipe <per_token> rowwise(%a : memref<?xf32>)
+  nvfp4.amax %x : memref<?x64xbf16> recipe <per_tensor> rowwise(%t : memref<1xf32>)
+  return
+}

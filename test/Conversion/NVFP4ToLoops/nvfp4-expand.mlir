@@ -115,3 +115,60 @@ func.func @grouped(%x: memref<?x64xbf16>, %splits: memref<?xi64>,
       rowwise(%d : memref<?x32xi8>, %s : memref<?x4xf8E4M3FN>, %a : memref<?xf32>)
   return
 }
+
+// -----
+
+// A given per-token amax: no amax loop and no amax store; the encode loads
+// each row's amax from the operand.
+// CHECK-LABEL: func.func @given_amax
+// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<?xf32>)
+// CHECK-NOT: memref.store %{{.*}}, %[[A]]
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: memref.load %[[A]]
+// CHECK-NOT: memref.store %{{.*}}, %[[A]]
+// CHECK: return
+func.func @given_amax(%x: memref<?x32xf32>, %d: memref<?x16xi8>,
+                      %s: memref<?x2xf8E4M3FN>, %a: memref<?xf32>) {
+  nvfp4.quantize %x : memref<?x32xf32> recipe <per_token, amax = given>
+      rowwise(%d : memref<?x16xi8>, %s : memref<?x2xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}
+
+// -----
+
+// A given encode scale is S_enc itself: no 6E / amax division (6E = 2688
+// appears nowhere); S_dec = RN(1 / S_enc) divides one by the loaded value.
+// CHECK-LABEL: func.func @given_encode_scale
+// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<1xf32>)
+// CHECK-NOT: 2.688000e+03
+// CHECK: %[[S:.*]] = memref.load %[[A]]
+// CHECK-NOT: 2.688000e+03
+// CHECK: arith.divf %[[ONE:.*]], %[[S]] : f32
+// CHECK-NOT: 2.688000e+03
+// CHECK-NOT: memref.store %{{.*}}, %[[A]]
+// CHECK: return
+func.func @given_encode_scale(%x: memref<?x32xf32>, %d: memref<?x16xi8>,
+                              %s: memref<?x2xf8E4M3FN>, %a: memref<1xf32>) {
+  nvfp4.quantize %x : memref<?x32xf32> recipe <per_tensor, amax = given_encode_scale>
+      rowwise(%d : memref<?x16xi8>, %s : memref<?x2xf8E4M3FN>, %a : memref<1xf32>)
+  return
+}
+
+// -----
+
+// nvfp4.amax: the amax loops of the quantize alone, no scale or data.
+// CHECK-LABEL: func.func @amax_only
+// CHECK-SAME: (%[[X:.*]]: memref<?x32xf32>, %[[A:.*]]: memref<?xf32>, %[[AT:.*]]: memref<32xf32>)
+// CHECK-NOT: nvfp4.amax
+// CHECK: arith.maxnumf
+// CHECK: memref.store %{{.*}}, %[[A]]
+// CHECK: arith.maxnumf
+// CHECK: memref.store %{{.*}}, %[[AT]]
+// CHECK-NOT: f8E4M3FN
+// CHECK: return
+func.func @amax_only(%x: memref<?x32xf32>, %a: memref<?xf32>, %at: memref<32xf32>) {
+  nvfp4.amax %x : memref<?x32xf32> recipe <per_token, directions = [rowwise, columnwise]>
+      rowwise(%a : memref<?xf32>) columnwise(%at : memref<32xf32>)
+  return
+}
