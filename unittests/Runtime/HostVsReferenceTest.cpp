@@ -56,6 +56,11 @@ ref::Recipe toReference(RecipeAttr r) {
                : r.getSfLayout() == ScaleLayout::Swizzle128x4
                    ? ref::SfLayout::Swizzle128x4
                    : ref::SfLayout::Swizzle8x4;
+  out.amaxSource = r.getAmaxSource() == AmaxSource::Computed
+                       ? ref::AmaxSource::Computed
+                   : r.getAmaxSource() == AmaxSource::Given
+                       ? ref::AmaxSource::Given
+                       : ref::AmaxSource::GivenEncodeScale;
   return out;
 }
 
@@ -178,4 +183,132 @@ INSTANTIATE_TEST_SUITE_P(
         "per_tensor_2d, rounding = stochastic<seed = 9>, directions = [rowwise, columnwise]",
         "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4",
         "per_tensor_rht, transform = rht16<0x1234>"));
+
+/// Outer values given to a recipe: `f` of each computed amax.
+std::vector<float> mapped(const std::vector<float> &amax,
+                          float (*f)(float, unsigned), unsigned e4m3Max) {
+  std::vector<float> out;
+  for (float a : amax)
+    out.push_back(f(a, e4m3Max));
+  return out;
+}
+
+float same(float a, unsigned) { return a; }
+/// A stale amax: half the data's (exact), so values saturate.
+float halved(float a, unsigned) { return a * 0.5f; }
+/// S_enc of the amax (SPEC.md section 3), as vLLM/FlashInfer pass it.
+float encodeScale(float a, unsigned e4m3Max) {
+  return ref::outerScale(a, e4m3Max);
+}
+
+class GivenAmax : public HostVsReference {};
+
+// A given amax equal to the computed one gives the computed recipe's bytes;
+// a stale (halved) one gives the reference's saturated bytes; a given
+// encode scale S_enc(amax) gives the computed bytes again (reciprocal
+// form). The amax outputs hold the given values.
+TEST_P(GivenAmax, BytesMatchReference) {
+  auto recipe = runner->parseRecipe(GetParam());
+  ASSERT_TRUE(bool(recipe)) << llvm::toString(recipe.takeError());
+  bool columnwise = recipe->getColumnwise();
+  std::vector<int64_t> ms = columnwise ? std::vector<int64_t>{16, 48}
+                                       : std::vector<int64_t>{1, 17, 130};
+  std::mt19937 rng(77);
+  int cases = 0;
+  for (Kind kind : kKinds)
+    for (ElementType type : {ElementType::F32, ElementType::BF16})
+      for (int64_t m : ms) {
+        int64_t k = 160;
+        std::vector<float> x = makeInput(kind, m, k, rng);
+        std::vector<uint8_t> storage = toStorage(x, type);
+        auto computed = runner->quantize(*recipe, type, storage.data(), m, k);
+        ASSERT_TRUE(bool(computed)) << llvm::toString(computed.takeError());
+        std::string where = std::string(GetParam()) + " kind " +
+                            std::to_string(int(kind)) + " shape " +
+                            std::to_string(m) + "x" + std::to_string(k);
+        for (auto [source, f] :
+             {std::pair{AmaxSource::Given, &same},
+              std::pair{AmaxSource::Given, &halved},
+              std::pair{AmaxSource::GivenEncodeScale, &encodeScale}}) {
+          if (source == AmaxSource::GivenEncodeScale &&
+              (recipe->isFourOverSix() ||
+               recipe->getNumerics() == Numerics::Quotient))
+            continue; // no amax in 4over6 errors; quotient floors first
+          RecipeAttr given = recipe->withAmaxSource(source);
+          unsigned e = recipe->getE4m3Max();
+          std::vector<float> row, col;
+          if (computed->rowwise)
+            row = mapped(computed->rowwise->amax, f, e);
+          if (computed->columnwise)
+            col = mapped(computed->columnwise->amax, f, e);
+          auto got = runner->quantize(given, type, storage.data(), m, k,
+                                      {row, col});
+          ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+          ref::Recipe refRecipe = toReference(given);
+          refRecipe.given = row;
+          refRecipe.givenT = col;
+          ref::Result want =
+              ref::quantize(refRecipe, x.data(), m, k, toRefType(type));
+          std::string at = where + " source " + std::to_string(int(source)) +
+                           (f == &halved ? " stale" : "");
+          if (want.rowwise)
+            ASSERT_EQ(compare(*got->rowwise, *want.rowwise), "")
+                << "rowwise " << at;
+          if (want.columnwise)
+            ASSERT_EQ(compare(*got->columnwise, *want.columnwise), "")
+                << "columnwise " << at;
+          if (f == &halved)
+            continue;
+          // Equal to the computed recipe's bytes.
+          for (auto [g, c] :
+               {std::pair{&got->rowwise, &computed->rowwise},
+                std::pair{&got->columnwise, &computed->columnwise}}) {
+            if (!*c)
+              continue;
+            EXPECT_EQ((*g)->data, (*c)->data) << at;
+            EXPECT_EQ((*g)->scale, (*c)->scale) << at;
+          }
+        }
+        ++cases;
+      }
+  EXPECT_GE(cases, 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, GivenAmax,
+    ::testing::Values(
+        "per_tensor", "per_token", "local_1x64", "per_token_quotient",
+        "per_tensor_2d", "per_tensor, sf_layout = 128x4",
+        "per_tensor_rht", "per_token, directions = [rowwise, columnwise]",
+        "local_1x64, directions = [rowwise, columnwise], sf_layout = 8x4",
+        "four_over_six", "per_tensor, rounding = stochastic<seed = 7>"));
+
+// The runtime checks given values against the recipe before running.
+TEST(GivenAmaxErrors, CountsAndRecipeAreChecked) {
+  HostRunner &runner = ::nvfp4::testing::sharedRunner();
+  std::vector<float> x(4 * 32, 1.0f);
+  auto perToken = runner.parseRecipe("per_token, amax = given");
+  ASSERT_TRUE(bool(perToken));
+  std::vector<float> three = {1, 2, 3};
+  auto bad = runner.quantize(*perToken, ElementType::F32, x.data(), 4, 32,
+                             {three, {}});
+  ASSERT_FALSE(bool(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "expected 4 given rowwise amax values (amax shape 4), got 3");
+  auto computed = runner.parseRecipe("per_token");
+  ASSERT_TRUE(bool(computed));
+  std::vector<float> four = {1, 2, 3, 4};
+  auto extra = runner.quantize(*computed, ElementType::F32, x.data(), 4, 32,
+                               {four, {}});
+  ASSERT_FALSE(bool(extra));
+  EXPECT_EQ(llvm::toString(extra.takeError()),
+            "amax values were given, but the recipe computes its amax (given "
+            "ones need amax = given or given_encode_scale)");
+  auto noColumnwise = runner.quantize(*perToken, ElementType::F32, x.data(),
+                                      4, 32, {four, four});
+  ASSERT_FALSE(bool(noColumnwise));
+  EXPECT_EQ(llvm::toString(noColumnwise.takeError()),
+            "columnwise amax values were given, but the recipe has no "
+            "columnwise output");
+}
 } // namespace
