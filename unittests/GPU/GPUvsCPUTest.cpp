@@ -327,10 +327,129 @@ TEST(GPUCompile, GroupedAndDequantizeAssemble) {
       ASSERT_TRUE(bool(deq)) << chip << " " << text << ": "
                              << llvm::toString(deq.takeError());
       ASSERT_EQ((*deq)->kernels.size(), 1u);
-      EXPECT_EQ((*deq)->kernels[0].work, "row_blocks");
+      EXPECT_EQ((*deq)->kernels[0].work, mlir::nvfp4::KernelWork::RowBlocks);
     }
   }
 }
+
+// A given outer scale removes the amax pass: per-tensor (linear) is one
+// launch that reads X once, and no recipe gets more kernels. Needs ptxas
+// only.
+TEST(GPUCompile, GivenAmaxDropsTheAmaxPass) {
+  auto runner = GPURunner::create("sm_90a");
+  ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+  const std::pair<const char *, size_t> cases[] = {
+      {"per_tensor", 1},
+      {"per_tensor, sf_layout = 128x4", 2}, // zero, encode
+      {"per_token", 1},
+      {"local_1x64", 1},
+      {"per_tensor_2d", 1},
+      {"per_tensor, directions = [rowwise, columnwise]", 1},
+      {"per_tensor_rht", 1},
+      {"per_token, directions = [rowwise, columnwise], sf_layout = 128x4", 3},
+      {"four_over_six", 1}};
+  for (auto [text, want] : cases) {
+    auto recipe = ::nvfp4::parseRecipe((*runner)->getContext(), text);
+    ASSERT_TRUE(bool(recipe)) << llvm::toString(recipe.takeError());
+    auto computed = (*runner)->compile(*recipe, ElementType::BF16, "bin");
+    if (!computed) {
+      std::string message = llvm::toString(computed.takeError());
+      if (message.find("ptxas") != std::string::npos &&
+          message.find("not found") != std::string::npos)
+        GTEST_SKIP() << "no ptxas: " << message;
+      FAIL() << text << ": " << message;
+    }
+    auto given = (*runner)->compile(recipe->withAmaxSource(AmaxSource::Given),
+                                    ElementType::BF16, "bin");
+    ASSERT_TRUE(bool(given)) << text << ": "
+                             << llvm::toString(given.takeError());
+    EXPECT_EQ((*given)->kernels.size(), want) << text;
+    EXPECT_LE((*given)->kernels.size(), (*computed)->kernels.size()) << text;
+    for (const ::nvfp4::KernelInfo &k : (*given)->kernels)
+      EXPECT_EQ(llvm::StringRef(k.name).contains("amax"), false)
+          << text << ": " << k.name;
+    RecordProperty(text, std::to_string((*computed)->kernels.size()) +
+                             " -> " +
+                             std::to_string((*given)->kernels.size()));
+  }
+}
+
+/// Outer values given to a recipe: `f` of each amax.
+std::vector<float> mappedAmax(const std::vector<float> &amax,
+                              float (*f)(float)) {
+  std::vector<float> out;
+  for (float a : amax)
+    out.push_back(f(a));
+  return out;
+}
+
+class GivenAmaxGPUvsCPU : public ::testing::TestWithParam<const char *> {};
+
+// GPU bytes == CPU bytes with given amaxes: equal to the computed ones, a
+// stale (halved) one, and a given encode scale (2688 / amax, any value).
+TEST_P(GivenAmaxGPUvsCPU, BytesMatch) {
+  REQUIRE_GPU();
+  Recipes r = parseBoth(GetParam());
+  ::nvfp4::HostRunner &cpu = sharedRunner();
+  std::mt19937 rng(5);
+  int compared = 0;
+  for (int64_t m : {16, 144, 4096})
+    for (int64_t k : {64, 4096}) {
+      for (Kind kind : kKinds) {
+        if (m * k > 144 * 4096 && kind != Kind::Normal)
+          continue;
+        std::vector<float> x = makeInput(kind, m, k, rng);
+        std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+        auto computed =
+            cpu.quantize(r.cpu, ElementType::BF16, storage.data(), m, k);
+        ASSERT_TRUE(bool(computed)) << llvm::toString(computed.takeError());
+        for (auto [source, f] :
+             {std::pair<AmaxSource, float (*)(float)>{
+                  AmaxSource::Given, [](float a) { return a; }},
+              {AmaxSource::Given, [](float a) { return a * 0.5f; }},
+              {AmaxSource::GivenEncodeScale,
+               [](float a) { return 2688.0f / (a + 1.0f); }}}) {
+          if (source == AmaxSource::GivenEncodeScale && r.cpu.isFourOverSix())
+            continue;
+          std::vector<float> row, col;
+          if (computed->rowwise)
+            row = mappedAmax(computed->rowwise->amax, f);
+          if (computed->columnwise)
+            col = mappedAmax(computed->columnwise->amax, f);
+          auto want = cpu.quantize(r.cpu.withAmaxSource(source),
+                                   ElementType::BF16, storage.data(), m, k,
+                                   {row, col});
+          ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+          auto got = gpuRunner().quantize(r.gpu.withAmaxSource(source),
+                                          ElementType::BF16, storage.data(),
+                                          m, k, {row, col});
+          ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+          std::string where = std::string(GetParam()) + " " +
+                              std::to_string(m) + "x" + std::to_string(k) +
+                              " kind " + std::to_string(int(kind)) +
+                              " source " + std::to_string(int(source));
+          if (want->rowwise)
+            ASSERT_EQ(firstMismatch(*got->rowwise, *want->rowwise), "")
+                << "rowwise " << where;
+          if (want->columnwise)
+            ASSERT_EQ(firstMismatch(*got->columnwise, *want->columnwise), "")
+                << "columnwise " << where;
+          ++compared;
+        }
+      }
+    }
+  RecordProperty("compared", compared);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, GivenAmaxGPUvsCPU,
+    ::testing::Values(
+        "per_tensor", "per_tensor, sf_layout = 128x4", "per_token",
+        "per_token_quotient", "local_1x64", "per_tensor_2d",
+        "per_tensor, directions = [rowwise, columnwise]", "per_tensor_rht",
+        "per_token, directions = [rowwise, columnwise], sf_layout = 128x4",
+        "local_1x64, directions = [rowwise, columnwise]", "four_over_six",
+        "per_tensor, rounding = stochastic<seed = 7>"));
 
 // TV21 on the GPU: the stochastic rounding decision is exact there too
 // (seed 39 gives element 10 the byte 179; -1.375 rounds to -0, code 0x8).
