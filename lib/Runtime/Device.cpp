@@ -183,7 +183,8 @@ Error Kernel::launchAll(Stream &stream, const QuantizeResult &outputs,
     auto work = kernelWorkItems(k, *o, groups);
     if (!work)
       return work.takeError();
-    int64_t grid = (*work + kKernelBlockThreads - 1) / kKernelBlockThreads;
+    mlir::nvfp4::IndexArith arith;
+    int64_t grid = mlir::nvfp4::kernelBlocks(arith, *work);
     if (grid == 0)
       continue; // nothing to do (an empty matrix)
     if (grid > int64_t(UINT32_MAX >> 1))

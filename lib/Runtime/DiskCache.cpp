@@ -358,7 +358,7 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value,
   payload.u32(uint32_t(value.kernels.size()));
   for (const KernelInfo &k : value.kernels) {
     payload.str(k.name);
-    payload.str(k.work);
+    payload.str(mlir::nvfp4::stringifyKernelWork(k.work));
     payload.u8(k.columnwise);
     payload.u8(k.persistent);
     for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes})
@@ -402,9 +402,15 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
   for (uint32_t i = 0; i < count; ++i) {
     KernelInfo k;
     uint8_t columnwise, persistent;
-    if (!r.str(k.name) || !r.str(k.work) || !r.u8(columnwise) ||
+    std::string work;
+    if (!r.str(k.name) || !r.str(work) || !r.u8(columnwise) ||
         !r.u8(persistent))
       return std::nullopt;
+    std::optional<mlir::nvfp4::KernelWork> kind =
+        mlir::nvfp4::symbolizeKernelWork(work);
+    if (!kind)
+      return std::nullopt;
+    k.work = *kind;
     k.columnwise = columnwise;
     k.persistent = persistent;
     for (int64_t *v : {&k.threads, &k.tileM, &k.tileN, &k.maxM, &k.sharedBytes}) {

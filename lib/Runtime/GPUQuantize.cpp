@@ -29,9 +29,6 @@ namespace nvfp4 {
 namespace {
 using ::nvfp4::detail::makeError;
 
-/// Threads per block; nvfp4-to-gpu marks every kernel with this size.
-constexpr int64_t kBlockThreads = kKernelBlockThreads;
-
 using ::nvfp4::detail::DeviceCopies;
 using ::nvfp4::detail::KernelParams;
 } // namespace
@@ -83,41 +80,29 @@ Type elementTypeOf(MLIRContext *ctx, ElementType t) {
 
 size_t elementBytes(ElementType t) { return t == ElementType::F32 ? 4 : 2; }
 
-/// Threads a kernel needs, from its nvfp4.work kind (NVFP4ToGPU.cpp) and
-/// the quantized matrix `o`; `groups` is set for grouped kernels, whose
-/// groups split the work of one launch. `row_ctas` kernels get one thread
-/// block per row.
+/// Threads a kernel needs, from its nvfp4.work kind and the quantized
+/// matrix `o` (rows x cols: X, or X^T for a columnwise kernel), as the
+/// lowered host code derives them (NVFP4KernelInterface.h); `groups` is
+/// set for grouped kernels, whose groups split the work of one launch.
 llvm::Expected<int64_t> workItems(const KernelInfo &k, int64_t rows,
                                   int64_t cols, ArrayRef<int64_t> scaleShape,
                                   std::optional<int64_t> groups) {
-  int64_t blocks = cols / 16;
-  if (k.work == "one")
-    return groups ? *groups : 1;
-  if (k.work == "rows")
-    return groups && k.columnwise ? *groups * rows : rows;
-  if (k.work == "row_ctas")
-    return rows * kBlockThreads;
-  if (k.work == "windows")
-    return rows * ((blocks + 3) / 4);
-  if (k.work == "row_blocks")
-    return rows * blocks;
-  if (k.work == "row_block_quads")
-    return rows * ((blocks + 3) / 4);
-  if (k.work == "tile_blocks")
-    // A grouped rowwise output has up to one ragged tile per group.
-    return (groups && !k.columnwise ? rows / 16 + *groups : (rows + 15) / 16) *
-           blocks;
-  if (k.work == "scale_bytes")
-    return scaleShape[0] * scaleShape[1];
-  if (k.work == "tiles") {
-    // A thread block per strip of four 64 x 64 tiles of X along K (`o` is
-    // the rowwise output, M x K); a grouped launch has up to one ragged
-    // tile row per group.
-    int64_t tileRows = groups ? rows / 64 + *groups : (rows + 63) / 64;
-    int64_t strips = ((cols + 63) / 64 + 3) / 4;
-    return tileRows * strips * kBlockThreads;
-  }
-  return makeError("unknown kernel work kind '" + k.work + "' in " + k.name);
+  IndexArith arith;
+  auto xCols = [&] { return k.columnwise ? rows : cols; };
+  auto scaleBytes = [&] { return scaleShape[0] * scaleShape[1]; };
+  KernelWorkShape<int64_t> shape{k.columnwise ? cols : rows,
+                                 rows,
+                                 cols / 16,
+                                 groups.value_or(0),
+                                 groups.has_value(),
+                                 k.columnwise,
+                                 xCols,
+                                 scaleBytes};
+  if (std::optional<int64_t> items =
+          mlir::nvfp4::kernelWorkItems(arith, k.work, shape))
+    return *items;
+  return makeError(Twine("kernel ") + k.name + " is a " +
+                   stringifyKernelWork(k.work) + " kernel, not a quantize one");
 }
 
 /// Launches every kernel of `compiled` in order with `args`.
@@ -131,11 +116,12 @@ llvm::Error launchAll(CudaDevice &dev, const CompiledQuantize &compiled,
     auto work = workItems(k, o.rows, o.cols, o.scaleShape, groups);
     if (!work)
       return work.takeError();
-    int64_t grid = (*work + kBlockThreads - 1) / kBlockThreads;
+    IndexArith arith;
+    int64_t grid = kernelBlocks(arith, *work);
     if (grid == 0)
       continue;
     if (llvm::Error e =
-            dev.launch(module, k.name, unsigned(grid), unsigned(kBlockThreads),
+            dev.launch(module, k.name, unsigned(grid), unsigned(kKernelBlockThreads),
                        args))
       return e;
   }
@@ -235,18 +221,21 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
         launch, launch.getKernel());
     KernelInfo info;
     info.name = launch.getKernelName().str();
-    info.work = func->getAttrOfType<StringAttr>("nvfp4.work").str();
-    if (auto dir = func->getAttrOfType<StringAttr>("nvfp4.direction"))
+    // nvfp4-to-gpu marks every kernel with a work kind.
+    info.work = *symbolizeKernelWork(
+        func->getAttrOfType<StringAttr>(kernel_attr::kWork).getValue());
+    if (auto dir = func->getAttrOfType<StringAttr>(kernel_attr::kDirection))
       info.columnwise = dir == "columnwise";
-    if (auto tile = func->getAttrOfType<DenseI64ArrayAttr>("nvfp4.gemm_tile")) {
+    if (auto tile =
+            func->getAttrOfType<DenseI64ArrayAttr>(kernel_attr::kGemmTile)) {
       info.tileM = tile[0];
       info.tileN = tile[1];
     }
-    if (auto maxM = func->getAttrOfType<IntegerAttr>("nvfp4.gemm_max_m"))
+    if (auto maxM = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmMaxM))
       info.maxM = maxM.getInt();
-    if (auto smem = func->getAttrOfType<IntegerAttr>("nvfp4.gemm_smem"))
+    if (auto smem = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmSmem))
       info.sharedBytes = smem.getInt();
-    info.persistent = func->hasAttr("nvfp4.gemm_persistent");
+    info.persistent = func->hasAttr(kernel_attr::kGemmPersistent);
     if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
       info.threads = (*block)[0];
     compiled.kernels.push_back(info);
@@ -499,11 +488,12 @@ llvm::Error GPURunner::launchDequantize(const CompiledQuantize &compiled,
     auto work = workItems(k, rows, cols, scaleShape, std::nullopt);
     if (!work)
       return work.takeError();
-    int64_t grid = (*work + kBlockThreads - 1) / kBlockThreads;
+    IndexArith arith;
+    int64_t grid = kernelBlocks(arith, *work);
     if (grid == 0)
       continue;
     if (llvm::Error e = (*dev)->launch(module, k.name, unsigned(grid),
-                                       unsigned(kBlockThreads), args))
+                                       unsigned(kKernelBlockThreads), args))
       return e;
   }
   return llvm::Error::success();

@@ -17,18 +17,21 @@ namespace {
 /// 1-D grid: `extraTileRows` tile rows beyond ceil(m / tileM) (a grouped
 /// launch's ragged last tile per group).
 Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
-                     CudaDevice::Module &module, StringRef work, int64_t m,
+                     CudaDevice::Module &module, KernelWork work, int64_t m,
                      int64_t n, int64_t extraTileRows, KernelParams &params,
                      void *stream) {
   SmallVector<void *> args = params.pointers();
   for (const KernelInfo &k : compiled.kernels) {
     if (k.work != work)
-      return makeError("unexpected kernel work kind '" + k.work + "' in " +
-                       k.name + " (expected " + work + ")");
+      return makeError(Twine("unexpected kernel work kind '") +
+                       stringifyKernelWork(k.work) + "' in " + k.name +
+                       " (expected " + stringifyKernelWork(work) + ")");
     if (k.maxM != 0 && m > k.maxM)
       continue;
-    int64_t tileRows = (m + k.tileM - 1) / k.tileM + extraTileRows;
-    int64_t tileCols = (n + k.tileN - 1) / k.tileN;
+    IndexArith arith;
+    auto extra = [&] { return extraTileRows; };
+    auto [tileRows, tileCols] =
+        gemmTileGrid<IndexArith, int64_t>(arith, m, n, k.tileM, k.tileN, extra);
     if (tileRows > int64_t(UINT32_MAX >> 1) / tileCols)
       return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
                        " needs more thread blocks than a 1-D grid holds");
@@ -59,7 +62,7 @@ Error enqueueMatmul(CudaDevice &device, const CompiledQuantize &compiled,
   if (bias)
     params.addMemRef(buffers[next++], {b.rows});
   params.addMemRef(buffers[next], {a.rows, b.rows});
-  return enqueueServing(device, compiled, module, "gemm", a.rows, b.rows,
+  return enqueueServing(device, compiled, module, KernelWork::Gemm, a.rows, b.rows,
                         /*extraTileRows=*/0, params, stream);
 }
 
@@ -75,7 +78,7 @@ Error enqueueMatmulW4A16(CudaDevice &device, const CompiledQuantize &compiled,
   if (bias)
     params.addMemRef(buffers[4], {b.rows});
   params.addMemRef(buffers.back(), {m, b.rows});
-  return enqueueServing(device, compiled, module, "gemm", m, b.rows,
+  return enqueueServing(device, compiled, module, KernelWork::Gemm, m, b.rows,
                         /*extraTileRows=*/0, params, stream);
 }
 
@@ -106,7 +109,7 @@ Error enqueueMatmulGrouped(CudaDevice &device, const CompiledQuantize &compiled,
     params.addMemRef(buffers[7], {groups, n});
   params.addMemRef(buffers.back(), {m, n});
   // Each group may end in a ragged tile row of its own.
-  return enqueueServing(device, compiled, module, "grouped_gemm", m, n,
+  return enqueueServing(device, compiled, module, KernelWork::GroupedGemm, m, n,
                         /*extraTileRows=*/groups, params, stream);
 }
 

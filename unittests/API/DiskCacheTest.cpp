@@ -27,8 +27,8 @@ namespace {
 CompiledQuantize sample(size_t imageBytes, char fill) {
   CompiledQuantize value;
   value.image.assign(imageBytes, fill);
-  value.kernels.push_back({"kernel_amax", "one", false});
-  value.kernels.push_back({"kernel_encode_t", "tile_blocks", true});
+  value.kernels.push_back({"kernel_amax", mlir::nvfp4::KernelWork::One, false});
+  value.kernels.push_back({"kernel_encode_t", mlir::nvfp4::KernelWork::TileBlocks, true});
   return value;
 }
 
@@ -132,7 +132,7 @@ TEST(DiskCache, ForgedEntriesAreRejectedAndDeleted) {
     u32(payload, uint32_t(value.kernels.size()));
     for (const KernelInfo &k : value.kernels) {
       str(k.name);
-      str(k.work);
+      str(mlir::nvfp4::stringifyKernelWork(k.work));
       payload.push_back(char(k.columnwise));
       for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes})
         u64(payload, uint64_t(v));
@@ -152,7 +152,7 @@ TEST(DiskCache, ForgedEntriesAreRejectedAndDeleted) {
   fakeKernels.kernels[0].name = "attacker_kernel";
   CompiledQuantize pattern;
   pattern.image.assign(64, char(0xAA));
-  pattern.kernels.push_back({"kernel_amax", "one", false});
+  pattern.kernels.push_back({"kernel_amax", mlir::nvfp4::KernelWork::One, false});
   // Every forgery an attacker can compute: the old format with its
   // checksum recomputed, and the current one under a guessed secret (here:
   // the attacker's own cache's).

@@ -502,7 +502,7 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
       // The last kernel serves any M.
       EXPECT_EQ((*compiled)->kernels.back().maxM, 0);
       for (const auto &k : (*compiled)->kernels) {
-        EXPECT_EQ(k.work, "gemm");
+        EXPECT_EQ(k.work, mlir::nvfp4::KernelWork::Gemm);
         EXPECT_GT(k.threads, 0);
         EXPECT_GT(k.tileM * k.tileN, 0);
         // Only sm_90a's wgmma kernel takes dynamic shared memory: its ring
@@ -549,7 +549,7 @@ TEST(GPUCompileMatmul, GroupedAssemblesForSm90aAndSm100a) {
       ASSERT_FALSE((*compiled)->kernels.empty());
       EXPECT_EQ((*compiled)->kernels.back().maxM, 0);
       for (const auto &k : (*compiled)->kernels) {
-        EXPECT_EQ(k.work, "grouped_gemm") << k.name;
+        EXPECT_EQ(k.work, mlir::nvfp4::KernelWork::GroupedGemm) << k.name;
         EXPECT_GT(k.threads, 0);
         EXPECT_GT(k.tileM * k.tileN, 0);
         EXPECT_EQ(k.sharedBytes, 0) << k.name;

@@ -10,6 +10,7 @@
 #ifndef NVFP4_RUNTIME_GPUQUANTIZE_H
 #define NVFP4_RUNTIME_GPUQUANTIZE_H
 
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Runtime/CudaDriver.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 
@@ -25,7 +26,9 @@ struct MatmulOptions;
 /// One kernel of a compiled quantization, in launch order.
 struct KernelInfo {
   std::string name;
-  std::string work; ///< nvfp4.work: one, rows, row_ctas, windows, gemm, ...
+  /// nvfp4.work: the iteration space its grid is derived from
+  /// (NVFP4KernelInterface.h).
+  mlir::nvfp4::KernelWork work = mlir::nvfp4::KernelWork::One;
   bool columnwise = false;
   int64_t threads = 0;          ///< threads per block (known block size)
   int64_t tileM = 0, tileN = 0; ///< gemm: the block's tile of D
@@ -50,8 +53,8 @@ llvm::Expected<int64_t>
 kernelWorkItems(const KernelInfo &k, const QuantizedOutput &o,
                 std::optional<int64_t> groups = std::nullopt);
 
-/// Threads per block; nvfp4-to-gpu marks every kernel with this size.
-constexpr int64_t kKernelBlockThreads = 256;
+/// Threads per block of every quantize kernel (NVFP4KernelInterface.h).
+constexpr int64_t kKernelBlockThreads = mlir::nvfp4::kKernelBlockThreads;
 
 class GPURunner {
 public:

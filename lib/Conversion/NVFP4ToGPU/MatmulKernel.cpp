@@ -14,6 +14,7 @@
 #include "MatmulToGPU.h"
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -64,10 +65,11 @@ mlir::nvfp4::detail::createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
   auto func = gpu::GPUFuncOp::create(b, op.getLoc(), name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
-  func->setAttr("nvfp4.work",
-                b.getStringAttr(op.grouped() ? "grouped_gemm" : "gemm"));
-  func->setAttr("nvfp4.gemm_tile", b.getDenseI64ArrayAttr(tile));
-  func->setAttr("nvfp4.gemm_max_m", b.getI64IntegerAttr(maxM));
+  func->setAttr(kernel_attr::kWork,
+                b.getStringAttr(stringifyKernelWork(
+                    op.grouped() ? KernelWork::GroupedGemm : KernelWork::Gemm)));
+  func->setAttr(kernel_attr::kGemmTile, b.getDenseI64ArrayAttr(tile));
+  func->setAttr(kernel_attr::kGemmMaxM, b.getI64IntegerAttr(maxM));
   return func;
 }
 
@@ -126,15 +128,15 @@ void mlir::nvfp4::detail::launchGemmKernel(ImplicitLocOpBuilder &at,
                                            Value dynamicSmem) {
   LoweringBuilder le(at);
   Value one = le.idx(1);
-  Value tilesN = le.ceilDivI(N, tileN);
-  Value tileRows = le.ceilDivI(M, tileM);
   // Each group may end in a partial tile row of its own (empty groups own
   // none): ceil(M / tileM) + G rows of tiles serve any splits, and the
-  // blocks no group owns exit at once. The runtime sizes it alike.
-  if (GroupedMatmulOp grouped = op.grouped())
-    tileRows = le.addI(tileRows, le.dim(grouped.getSplits(), 0));
+  // blocks no group owns exit at once.
+  auto groups = [&] { return le.dim(op.grouped().getSplits(), 0); };
+  GemmTileGrid<Value> grid =
+      gemmTileGrid(le, M, N, tileM, tileN,
+                   op.grouped() ? function_ref<Value()>(groups) : nullptr);
   gpu::LaunchFuncOp::create(
-      at, func, {le.mulI(tilesN, tileRows), one, one},
+      at, func, {le.mulI(grid.tileCols, grid.tileRows), one, one},
       {le.idx(threads), one, one}, dynamicSmem, op->getOperands());
 }
 

@@ -36,6 +36,7 @@
 #include "MatmulToGPU.h"
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
@@ -942,7 +943,7 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
                   : 0;
     auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
     if (ringBytes)
-      func->setAttr("nvfp4.gemm_smem", b.getI64IntegerAttr(ringBytes));
+      func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
     if (cfg.staged) {
       // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
       smem.push_back(addGemmWorkgroupBuffer(

@@ -15,23 +15,22 @@
 #define NVFP4_CONVERSION_NVFP4TOGPU_QUANTIZETILES_H
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 
 namespace mlir {
 namespace nvfp4 {
 namespace detail {
 
-/// Rows and columns of X per tile: a 1x64 window in each direction, and
-/// with 256 threads one rowwise and one columnwise 16-block per thread.
-constexpr int64_t kTileRows = 64;
-constexpr int64_t kTileCols = 64;
-/// Tiles along K per thread block (a strip): the next tile's loads are in
-/// flight while the current one is quantized.
-constexpr int64_t kStripTiles = 4;
+// Rows and columns of X per tile (kTileRows x kTileCols,
+// NVFP4KernelInterface.h): a 1x64 window in each direction, and with 256
+// threads one rowwise and one columnwise 16-block per thread. A strip holds
+// kTileStripTiles tiles along K: the next tile's loads are in flight while
+// the current one is quantized.
 
 /// Emits the body of a tile kernel for strip `strip` of the rows
 /// [rowOffset, rowOffset + rows) of X (one group of a grouped op, or all of
 /// X). Strips are numbered row-major over ceil(rows / 64) x
-/// ceil(ceil(K / 64) / kStripTiles); the last strip of a row may hold fewer
+/// ceil(ceil(K / 64) / kTileStripTiles); the last strip of a row may hold fewer
 /// tiles.
 /// `row` and `col` are the group's two directions. The workgroup buffers
 /// (types below): `smem`, the tile in X's element type; `exchange`, block

@@ -87,4 +87,26 @@ def NVFP4_AmaxSource : I32EnumAttr<"AmaxSource",
   let genSpecializedAttr = 0;
 }
 
+// The kernel interface between nvfp4-to-gpu and a runtime that launches its
+// kernels (NVFP4KernelInterface.h): the `nvfp4.work` string on every
+// gpu.func names its iteration space, from which both sides derive the
+// launch grid.
+def NVFP4_KernelWork : I32EnumAttr<"KernelWork",
+    "iteration space of a kernel, as `nvfp4.work` names it", [
+      I32EnumAttrCase<"One", 0, "one">,
+      I32EnumAttrCase<"Rows", 1, "rows">,
+      I32EnumAttrCase<"RowCTAs", 2, "row_ctas">,
+      I32EnumAttrCase<"Windows", 3, "windows">,
+      I32EnumAttrCase<"RowBlocks", 4, "row_blocks">,
+      I32EnumAttrCase<"RowBlockQuads", 5, "row_block_quads">,
+      I32EnumAttrCase<"TileBlocks", 6, "tile_blocks">,
+      I32EnumAttrCase<"ScaleBytes", 7, "scale_bytes">,
+      I32EnumAttrCase<"Tiles", 8, "tiles">,
+      I32EnumAttrCase<"Gemm", 9, "gemm">,
+      I32EnumAttrCase<"GroupedGemm", 10, "grouped_gemm">,
+    ]> {
+  let cppNamespace = "::mlir::nvfp4";
+  let genSpecializedAttr = 0;
+}
+
 #endif // NVFP4_DIALECT_NVFP4_IR_NVFP4ENUMS_TD

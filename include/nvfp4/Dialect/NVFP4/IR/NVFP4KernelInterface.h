@@ -1,0 +1,152 @@
+//===- NVFP4KernelInterface.h - What a runtime reads from a kernel -*- C++ -*-===//
+//
+// The contract between nvfp4-to-gpu, which writes the kernels and the host
+// code that launches them, and a runtime that launches the same kernels
+// itself (lib/Runtime): the attributes on each gpu.func, the block size,
+// and the launch grid of each kind of kernel. Both sides derive the grid
+// with the functions below, the lowering over IR values (LoweringBuilder)
+// and a runtime over integers (IndexArith).
+//
+// Quantize and dequantize kernels (`nvfp4.work` = a KernelWork other than
+// gemm/grouped_gemm, `nvfp4.direction` = rowwise, columnwise or both) run
+// kKernelBlockThreads threads per block over a 1-D grid of
+// ceil(kernelWorkItems / kKernelBlockThreads) blocks, in the order of the
+// host's gpu.launch_func ops. GEMM kernels (`gemm`, `grouped_gemm`) carry
+// their tile (`nvfp4.gemm_tile`), the largest M they serve
+// (`nvfp4.gemm_max_m`, 0: any; the first kernel whose bound admits M runs),
+// their dynamic shared memory (`nvfp4.gemm_smem`, bytes) and whether they
+// walk their tiles in a loop (`nvfp4.gemm_persistent`: any grid is
+// correct); their grid is gemmTileGrid's tile rows times tile columns.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_DIALECT_NVFP4_IR_NVFP4KERNELINTERFACE_H
+#define NVFP4_DIALECT_NVFP4_IR_NVFP4KERNELINTERFACE_H
+
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace mlir {
+namespace nvfp4 {
+
+/// Threads per block of every quantize and dequantize kernel.
+constexpr int64_t kKernelBlockThreads = 256;
+
+/// The `tiles` kernels (QuantizeTiles.h): a thread block per strip of
+/// kTileStripTiles tiles of kTileRows x kTileCols elements of X along K.
+constexpr int64_t kTileRows = 64;
+constexpr int64_t kTileCols = 64;
+constexpr int64_t kTileStripTiles = 4;
+
+/// The gpu.func attributes of the interface.
+namespace kernel_attr {
+/// The KernelWork of the kernel, as its string.
+constexpr llvm::StringLiteral kWork = "nvfp4.work";
+/// The output a quantize kernel writes: rowwise, columnwise or both.
+constexpr llvm::StringLiteral kDirection = "nvfp4.direction";
+/// GEMM: [tileM, tileN], the block's tile of D.
+constexpr llvm::StringLiteral kGemmTile = "nvfp4.gemm_tile";
+/// GEMM: the kernel serves M <= this (0: any M).
+constexpr llvm::StringLiteral kGemmMaxM = "nvfp4.gemm_max_m";
+/// GEMM: bytes of dynamic shared memory per block.
+constexpr llvm::StringLiteral kGemmSmem = "nvfp4.gemm_smem";
+/// GEMM: the kernel walks tiles blockIdx.x, blockIdx.x + gridDim.x, ...
+constexpr llvm::StringLiteral kGemmPersistent = "nvfp4.gemm_persistent";
+} // namespace kernel_attr
+
+/// Index arithmetic over integers, for a runtime; LoweringBuilder offers
+/// the same calls over IR values.
+struct IndexArith {
+  int64_t idx(int64_t v) const { return v; }
+  int64_t addI(int64_t x, int64_t y) const { return x + y; }
+  int64_t mulI(int64_t x, int64_t y) const { return x * y; }
+  int64_t divI(int64_t x, int64_t d) const { return x / d; }
+  int64_t ceilDivI(int64_t x, int64_t d) const { return (x + d - 1) / d; }
+};
+
+/// The quantization a quantize kernel works on, in `Arith`'s values.
+template <typename V>
+struct KernelWorkShape {
+  V m;      ///< rows of X
+  V rows;   ///< rows of the kernel's output (X, or X^T when columnwise)
+  V blocks; ///< 16-blocks per output row
+  V groups; ///< groups of a grouped launch (read only when `grouped`)
+  bool grouped = false;
+  bool columnwise = false;
+  /// Columns of X (read by `tiles` kernels).
+  llvm::function_ref<V()> cols;
+  /// Bytes of the output's scale buffer (read by `scale_bytes` kernels).
+  llvm::function_ref<V()> scaleBytes;
+};
+
+/// The threads a quantize kernel of kind `work` runs over; none for the
+/// GEMM kinds. A grouped launch has room for each group's ragged last tile.
+template <typename Arith, typename V>
+std::optional<V> kernelWorkItems(Arith &a, KernelWork work,
+                                 const KernelWorkShape<V> &s) {
+  switch (work) {
+  case KernelWork::One: // a single thread (per group)
+    return s.grouped ? s.groups : a.idx(1);
+  case KernelWork::Rows: // a thread per output row
+    return s.grouped && s.columnwise ? a.mulI(s.groups, s.rows) : s.rows;
+  case KernelWork::RowCTAs: // a thread block per output row
+    return a.mulI(s.rows, a.idx(kKernelBlockThreads));
+  case KernelWork::Windows: // a thread per (row, 64-wide window)
+    return a.mulI(s.rows, a.ceilDivI(s.blocks, 4));
+  case KernelWork::RowBlocks: // a thread per (row, 16-block)
+    return a.mulI(s.rows, s.blocks);
+  case KernelWork::RowBlockQuads: // a thread per (row, 4 of its 16-blocks)
+    return a.mulI(s.rows, a.ceilDivI(s.blocks, 4));
+  case KernelWork::TileBlocks: // a thread per (16-row tile, 16-block)
+    return s.grouped && !s.columnwise
+               ? a.mulI(a.addI(a.divI(s.m, 16), s.groups), s.blocks)
+               : a.mulI(a.ceilDivI(s.rows, 16), s.blocks);
+  case KernelWork::ScaleBytes: // a thread per byte of the scale buffer
+    return s.scaleBytes();
+  case KernelWork::Tiles: { // a thread block per strip of tiles (both outputs)
+    auto tileRows = s.grouped ? a.addI(a.divI(s.m, kTileRows), s.groups)
+                              : a.ceilDivI(s.m, kTileRows);
+    auto strips = a.ceilDivI(a.ceilDivI(s.cols(), kTileCols), kTileStripTiles);
+    return a.mulI(a.mulI(tileRows, strips), a.idx(kKernelBlockThreads));
+  }
+  case KernelWork::Gemm:
+  case KernelWork::GroupedGemm:
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+/// Thread blocks of a quantize kernel running `workItems` threads.
+template <typename Arith, typename V>
+V kernelBlocks(Arith &a, V workItems) {
+  return a.ceilDivI(workItems, kKernelBlockThreads);
+}
+
+/// A GEMM kernel's 1-D grid is tileRows * tileCols blocks (tile row
+/// blockIdx.x / tileCols).
+template <typename V>
+struct GemmTileGrid {
+  V tileRows, tileCols;
+};
+
+/// The tiles of an M x N result in tileM x tileN tiles; a grouped launch
+/// adds `extraTileRows()` rows (each group's ragged last tile row).
+template <typename Arith, typename V>
+GemmTileGrid<V> gemmTileGrid(Arith &a, V m, V n, int64_t tileM, int64_t tileN,
+                             llvm::function_ref<V()> extraTileRows = {}) {
+  V tileCols = a.ceilDivI(n, tileN);
+  V tileRows = a.ceilDivI(m, tileM);
+  if (extraTileRows)
+    tileRows = a.addI(tileRows, extraTileRows());
+  return {tileRows, tileCols};
+}
+
+} // namespace nvfp4
+} // namespace mlir
+
+#endif // NVFP4_DIALECT_NVFP4_IR_NVFP4KERNELINTERFACE_H
