@@ -16,6 +16,7 @@
 
 #include "nvfp4/Runtime/Matmul.h"
 #include "GemmReference.h"
+#include "Inputs.h"
 #include "SharedRunner.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 #include "nvfp4/Support/FloatBits.h"
@@ -128,6 +129,10 @@ void expectClose(const std::vector<uint8_t> &out, ElementType t,
                                                 : 65504.0;
     if (std::fabs(w) > maxFinite)
       w = std::copysign(INFINITY, w);
+    if (std::isnan(w) || std::isnan(got)) {
+      EXPECT_EQ(std::isnan(got), std::isnan(w)) << what << " element " << i;
+      continue;
+    }
     if (std::isinf(w) || std::isinf(got)) {
       EXPECT_EQ(got, w) << what << " element " << i;
       continue;
@@ -374,6 +379,142 @@ TEST_F(Matmul, OperandErrors) {
   EXPECT_NE(message(runner->matmulGrouped(pt, *qa->rowwise, {1, 3}, pt,
                                           llvm::ArrayRef(bs).take_front(), {}))
                 .find("expected one B per group"),
+            std::string::npos);
+}
+//===----------------------------------------------------------------------===//
+// W4A16: a bf16/f16 A as given times an NVFP4 B
+//===----------------------------------------------------------------------===//
+
+class MatmulW4A16 : public Matmul {
+protected:
+  /// Runs one W4A16 GEMM of `xa` rounded to `aType` and `xb` quantized with
+  /// `bName`, and compares it with the float64 GEMM of A's exact values and
+  /// B's exactly dequantized ones.
+  void check(ElementType aType, const std::string &bName, int64_t m,
+             int64_t n, int64_t k, ElementType out, bool bias, float alpha,
+             const std::vector<float> &xa, const std::vector<float> &xb) {
+    RecipeAttr rb = recipe(bName);
+    QuantizedOutput b = quantize(rb, xb, n, k);
+    std::vector<uint8_t> a = ::nvfp4::testing::toStorage(xa, aType);
+    MatmulOptions options;
+    options.alpha = alpha;
+    options.out = out;
+    if (bias) {
+      std::vector<float> v(n);
+      for (int64_t j = 0; j < n; ++j)
+        v[j] = float(j % 9) * 0.25f - 1.0f;
+      options.bias = v;
+    }
+    auto d = runner->matmulW4A16(aType, a.data(), m, k, rb, b, options);
+    ASSERT_TRUE(bool(d)) << llvm::toString(d.takeError());
+    std::vector<double> ea =
+        ref::widen16(reinterpret_cast<const uint16_t *>(a.data()), m * k,
+                     aType == ElementType::BF16);
+    std::vector<double> eb = exact(rb, b);
+    std::string what = std::string("w4a16 ") + typeName(aType) + " x " +
+                       bName + " " + std::to_string(m) + "x" +
+                       std::to_string(n) + "x" + std::to_string(k) + " " +
+                       typeName(out) + (bias ? " bias" : "");
+    expectClose(*d, out,
+                ref::gemm(ea, eb, m, n, k, alpha,
+                          bias ? options.bias->data() : nullptr),
+                ref::gemmAbs(ea, eb, m, n, k, alpha), k, what);
+  }
+  void checkRandom(ElementType aType, const std::string &bName, int64_t m,
+                   int64_t n, int64_t k, ElementType out, bool bias,
+                   float alpha) {
+    check(aType, bName, m, n, k, out, bias, alpha, randomMatrix(m, k, 1 + m),
+          randomMatrix(n, k, 100 + n));
+  }
+};
+
+// Every B recipe class (tensor, row, window; 4over6, 16x16 blocks, the
+// quotient form) with bf16 and f16 A: ragged M (one row, a partial and a
+// second 128-row scale tile), N off the 64-row panel, K with a short last
+// window and K = 16 (one block, one short window).
+TEST_F(MatmulW4A16, EveryBRecipeAndAType) {
+  const char *const recipes[] = {"per_tensor", "per_token", "local_1x64",
+                                 "four_over_six", "per_tensor_2d",
+                                 "per_token_quotient"};
+  const std::array<int64_t, 3> shapes[] = {
+      {1, 256, 256}, {7, 72, 240}, {130, 200, 160}, {3, 40, 16}};
+  for (ElementType aType : {ElementType::BF16, ElementType::F16})
+    for (const char *r : recipes)
+      for (auto [m, n, k] : shapes)
+        checkRandom(aType, r, m, n, k, ElementType::BF16, /*bias=*/true, 1.0f);
+}
+
+// Output types, bias off and on, a user alpha.
+TEST_F(MatmulW4A16, OutputTypesAlphaBias) {
+  for (ElementType aType : {ElementType::BF16, ElementType::F16})
+    for (const char *r : kRecipes) {
+      checkRandom(aType, r, 33, 96, 192, ElementType::F32, false, 0.75f);
+      checkRandom(aType, r, 33, 96, 208, ElementType::F16, true, 1.0f);
+      checkRandom(aType, r, 5, 16, 32, ElementType::BF16, false, 1.0f);
+      checkRandom(aType, r, 17, 24, 64, ElementType::F32, true, -2.0f);
+    }
+}
+
+// A is used exactly as given: NaN and +-Inf propagate as IEEE products and
+// sums do (Inf times a zero B element is NaN), -0 contributes zeros, bf16
+// subnormals and values far outside E2M1's range are not rescaled.
+TEST_F(MatmulW4A16, SpecialValuesInA) {
+  const int64_t m = 6, n = 48, k = 128;
+  std::vector<float> xa = randomMatrix(m, k, 7);
+  for (int64_t c = 0; c < k; ++c) {
+    xa[0 * k + c] = -0.0f;                                // all -0
+    xa[4 * k + c] = std::ldexp(float(c % 7) - 3.0f, -130); // subnormals
+    xa[5 * k + c] = std::ldexp(float(c % 5) - 2.0f, 100);  // huge
+  }
+  xa[1 * k + 5] = NAN;
+  xa[2 * k + 77] = INFINITY;
+  xa[3 * k + 3] = -INFINITY;
+  std::vector<float> xb = randomMatrix(n, k, 8);
+  for (int64_t c = 0; c < k; ++c)
+    xb[7 * k + c] = 0.0f; // a zero row of B: Inf * 0 = NaN in column 7
+  for (ElementType aType : {ElementType::BF16, ElementType::F16})
+    for (const char *r : kRecipes)
+      for (ElementType out : {ElementType::F32, ElementType::BF16})
+        check(aType, r, m, n, k, out, /*bias=*/true, 1.0f, xa, xb);
+}
+
+// Host checks name the violated constraint before any kernel runs.
+TEST_F(MatmulW4A16, OperandErrors) {
+  RecipeAttr pt = recipe("per_tensor");
+  QuantizedOutput b = quantize(pt, randomMatrix(8, 32, 2), 8, 32);
+  std::vector<uint16_t> a(4 * 64, 0);
+  auto message = [](llvm::Expected<std::vector<uint8_t>> r) {
+    EXPECT_FALSE(bool(r));
+    return r ? std::string() : llvm::toString(r.takeError());
+  };
+  EXPECT_NE(message(runner->matmulW4A16(ElementType::BF16, a.data(), 4, 64, pt,
+                                        b, {}))
+                .find("expected A and B to share K, got A 4x64 and B 8x32"),
+            std::string::npos);
+  EXPECT_NE(message(runner->matmulW4A16(ElementType::F32, a.data(), 4, 32, pt,
+                                        b, {}))
+                .find("expected a W4A16 A of bf16 or f16, got f32"),
+            std::string::npos);
+  EXPECT_NE(message(runner->matmulW4A16(ElementType::F16, a.data(), 4, 40, pt,
+                                        b, {}))
+                .find("expected K to be a multiple of 16, got 40"),
+            std::string::npos);
+  EXPECT_NE(message(runner->matmulW4A16(ElementType::F16, a.data(), 0, 32, pt,
+                                        b, {}))
+                .find("expected A to be a non-empty matrix"),
+            std::string::npos);
+  MatmulOptions badBias;
+  badBias.bias = std::vector<float>(3, 0.0f);
+  EXPECT_NE(message(runner->matmulW4A16(ElementType::BF16, a.data(), 4, 32, pt,
+                                        b, badBias))
+                .find("expected a bias of 8 values, got 3"),
+            std::string::npos);
+  auto linear = runner->parseRecipe("per_tensor");
+  ASSERT_TRUE(bool(linear));
+  QuantizedOutput bl = quantize(*linear, randomMatrix(8, 32, 2), 8, 32);
+  EXPECT_NE(message(runner->matmulW4A16(ElementType::BF16, a.data(), 4, 32,
+                                        *linear, bl, {}))
+                .find("must use sf_layout = 128x4"),
             std::string::npos);
 }
 } // namespace

@@ -126,7 +126,9 @@ SmallVector<DirectConfig> directConfigs(bool window) {
 }
 
 /// One row's loads of one chunk: two data words and the scale byte (i32,
-/// 0 past the end of K).
+/// 0 past the end of K). A W4A16 A row has no scale: its block's 32 bytes
+/// are `words` (the first 16) and `scale` (the last 16), vector<4xi32>
+/// each, so that every row keeps two loop-carried values.
 struct RowLoad {
   Value words, scale;
 };
@@ -141,6 +143,8 @@ public:
   void emit() {
     aRecipe = op.getARecipe();
     bRecipe = op.getBRecipe();
+    a16 = op.a16();
+    bf16 = a16 && a16.isBF16();
     window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
     cConst = gemmC(b, loc, aRecipe, bRecipe);
 
@@ -154,7 +158,8 @@ public:
     Value wn = e.remI(warp, e.idx(cfg.warpsN));
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
-    numBlocks = e.divI(e.dim(v.aData, 1), 8);
+    // 16-blocks of K: 8 bytes each of NVFP4 data (B's, when A is W4A16).
+    numBlocks = e.divI(e.dim(a16 ? v.bData : v.aData, 1), 8);
     Value tileCol;
     std::tie(rowBase, tileCol) = gemmTile(e, v, N, cfg.tileM(), cfg.tileN());
     colBase = e.addI(tileCol, e.mulI(wn, e.idx(16 * cfg.nt)));
@@ -166,10 +171,14 @@ public:
     };
     aPtr = address(v.aData);
     bPtr = address(v.bData);
-    aScalePtr = address(v.aScale);
+    if (!a16)
+      aScalePtr = address(v.aScale);
     bScalePtr = address(v.bScale);
-    aRowBytes = arith::IndexCastUIOp::create(b, b.getI32Type(),
-                                             e.dim(v.aData, 1));
+    // A W4A16 row holds K 2-byte elements.
+    Value aRowLength = e.dim(v.aData, 1);
+    if (a16)
+      aRowLength = e.mulI(aRowLength, e.idx(2));
+    aRowBytes = arith::IndexCastUIOp::create(b, b.getI32Type(), aRowLength);
     bRowBytes = arith::IndexCastUIOp::create(b, b.getI32Type(),
                                              e.dim(v.bData, 1));
 
@@ -204,14 +213,15 @@ public:
         Value itemLane = e.remI(item, e.idx(kWarp));
         Value r = e.addI(rowBase, e.addI(e.mulI(tile, e.idx(8)),
                                          e.divI(itemLane, 4)));
-        aRows.push_back(rowOf(r, M, scaleRowPart(r)));
+        aRows.push_back(rowOf(r, M, a16 ? Value() : scaleRowPart(r)));
       }
     } else {
       Value aLead = e.addI(rowBase, g);
-      Value aPart = scaleRowPart(aLead);
+      Value aPart = a16 ? Value() : scaleRowPart(aLead);
       for (int64_t i = 0; i < cfg.mt; ++i)
         aRows.push_back(rowOf(e.addI(aLead, e.idx(8 * i)), M,
-                              e.addI(aPart, e.idx(16 * 8 * i))));
+                              a16 ? Value()
+                                  : e.addI(aPart, e.idx(16 * 8 * i))));
     }
     // A shared-A item's lane (item % 32) is its thread's, since a slice's
     // threads are a multiple of 32: its rows and block 4c + t follow the
@@ -278,26 +288,6 @@ private:
                               arith::ExtUIOp::create(b, i64, rowBytes32)));
   }
 
-  /// A global load through inline PTX (`ld.global.nc`, read-only data
-  /// path, plus the cache qualifiers `qualifiers`) of `type` (i64 or i32)
-  /// at byte address `addr` (i64). Inline assembly, because LLVM folds a
-  /// loop-carried phi of plain loads into one load at the use, which would
-  /// undo the prefetch.
-  Value loadGlobal(Value addr, Type type, StringRef qualifiers,
-                   StringRef suffix) {
-    bool wide = type.isInteger(64);
-    std::string text = ("{ .reg .u64 p; cvta.to.global.u64 p, $1; "
-                        "ld.global.nc" + qualifiers + "." + suffix +
-                        " $0, [p]; }")
-                           .str();
-    return LLVM::InlineAsmOp::create(
-               b, type, ValueRange{addr}, text,
-               wide ? "=l,l" : "=r,l", /*has_side_effects=*/true,
-               /*is_align_stack=*/false, LLVM::TailCallKind::None,
-               LLVM::AsmDialectAttr(), ArrayAttr())
-        .getRes();
-  }
-
   /// The lane's loads of chunk `c` for `rows`: block 4c + t, clamped into
   /// K (a zero scale past it). Chunks at or past the warp's end are only
   /// prefetched, never multiplied, so they need no mask. `stream`: data
@@ -321,11 +311,11 @@ private:
     StringRef dataHint = stream ? ".L1::no_allocate.L2::256B" : ".L2::256B";
     SmallVector<RowLoad> out;
     for (const Row &row : rows) {
-      Value word = loadGlobal(rowAddress(dataCol, row.index, rowBytes32),
+      Value word = gemmLoadGlobal(b, rowAddress(dataCol, row.index, rowBytes32),
                               i64, dataHint, "b64");
       Value words = LLVM::BitcastOp::create(
           b, VectorType::get({2}, b.getI32Type()), word);
-      Value sf = loadGlobal(
+      Value sf = gemmLoadGlobal(b, 
           arith::IndexCastUIOp::create(b, i64,
                                        e.addI(row.scalePart, scaleCol)),
           b.getI32Type(), "", "u8");
@@ -336,27 +326,133 @@ private:
     return out;
   }
 
+  /// W4A16: the lane's loads of chunk `c` for the A rows: the 32 bytes of
+  /// block 4c + t (two 16-byte loads; rows of K 2-byte elements, K a
+  /// multiple of 16, are 32-byte aligned), clamped into K. A block past K
+  /// reads as zeros: B's zero there times an Inf or NaN of A would be NaN.
+  SmallVector<RowLoad> loadRowsA16(Value c) {
+    Value blk = e.addI(e.mulI(c, e.idx(4)), t);
+    Value blkValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, blk,
+                                           numBlocks);
+    Value zero = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({4}, b.getI32Type()),
+                                  b.getI32IntegerAttr(0)));
+    Value safe =
+        e.minI(blk, arith::SubIOp::create(b, numBlocks, e.idx(1)));
+    Type i64 = b.getI64Type();
+    Value col = arith::IndexCastUIOp::create(
+        b, i64, e.addI(aPtr, e.mulI(safe, e.idx(32))));
+    SmallVector<RowLoad> out;
+    for (const Row &row : aRows) {
+      Value at = rowAddress(col, row.index, aRowBytes);
+      Value halves[2];
+      for (int64_t h = 0; h < 2; ++h)
+        halves[h] = arith::SelectOp::create(
+            b, blkValid,
+            load16Bytes(h ? arith::AddIOp::create(
+                                b, at, arith::ConstantIntOp::create(b, i64, 16))
+                          : at),
+            zero);
+      out.push_back({halves[0], halves[1]});
+    }
+    return out;
+  }
+
+  /// 16 bytes at global byte address `addr` (i64) as a vector<4xi32>,
+  /// through inline PTX like gemmLoadGlobal (so the prefetch stays a
+  /// prefetch).
+  Value load16Bytes(Value addr) {
+    Type i32 = b.getI32Type();
+    auto structType =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
+    Value s = LLVM::InlineAsmOp::create(
+                  b, structType, ValueRange{addr},
+                  "{ .reg .u64 p; cvta.to.global.u64 p, $4; "
+                  "ld.global.nc.L2::256B.v4.u32 {$0, $1, $2, $3}, [p]; }",
+                  "=r,=r,=r,=r,l", /*has_side_effects=*/true,
+                  /*is_align_stack=*/false, LLVM::TailCallKind::None,
+                  LLVM::AsmDialectAttr(), ArrayAttr())
+                  .getRes();
+    SmallVector<Value, 4> words;
+    for (int64_t i = 0; i < 4; ++i)
+      words.push_back(LLVM::ExtractValueOp::create(b, s, i));
+    return vector::FromElementsOp::create(b, VectorType::get({4}, i32), words);
+  }
+
   SmallVector<RowLoad> loadChunk(Value c) {
     SmallVector<RowLoad> l =
         loadRows(bRows, bPtr, bScalePtr, bRowBytes, c, /*stream=*/true);
     SmallVector<RowLoad> a =
-        loadRows(aRows, aPtr, aScalePtr, aRowBytes, c, /*stream=*/false);
+        a16 ? loadRowsA16(c)
+            : loadRows(aRows, aPtr, aScalePtr, aRowBytes, c, /*stream=*/false);
     l.append(a.begin(), a.end());
     return l;
   }
 
-  /// The 8 f16x2 of a row's chunk, in k-step order: k-step s uses [2s],
-  /// [2s + 1].
+  /// The 8 fragment registers of a row's chunk, in k-step order: k-step s
+  /// uses [2s], [2s + 1]. f16x2 values; with a bf16 A (bf16 tensor cores)
+  /// bf16 pairs held in i32.
   SmallVector<Value> decodeRow(const RowLoad &l) {
-    Value sf = m.decodeE4M3ToF16x2(l.scale);
+    Value sf;
+    if (bf16)
+      sf = vector::BroadcastOp::create(
+          b, VectorType::get({2}, b.getBF16Type()),
+          arith::TruncFOp::create(b, b.getBF16Type(), m.decodeE4M3(l.scale)));
+    else
+      sf = m.decodeE4M3ToF16x2(l.scale);
     SmallVector<Value> regs;
     for (int64_t q = 0; q < 2; ++q) {
       Value word = vector::ExtractOp::create(b, l.words, q);
       for (int64_t i = 0; i < 4; ++i)
-        regs.push_back(gemmDecodeF16Nibbles(b, loc, word, i, sf));
+        regs.push_back(
+            bf16 ? f16x2AsI32(b, gemmDecodeBF16Nibbles(b, loc, word, i, sf))
+                 : gemmDecodeF16Nibbles(b, loc, word, i, sf));
     }
     return regs;
   }
+
+  /// W4A16: an A row's block (`RowLoad` words: its first 16 bytes, scale:
+  /// the last 16) as the 8 fragment registers decodeRow gives for B, in
+  /// the same K permutation: register 4q + i pairs elements 8q + i and
+  /// 8q + i + 4 of the block, i.e. the low (i even) or high halves of
+  /// words 4q + i/2 and 4q + i/2 + 2.
+  SmallVector<Value> a16Row(const RowLoad &l) {
+    SmallVector<Value> regs;
+    auto word = [&](int64_t w) -> Value {
+      return vector::ExtractOp::create(b, w < 4 ? l.words : l.scale, w % 4);
+    };
+    for (int64_t q = 0; q < 2; ++q)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value lo = word(4 * q + i / 2), hi = word(4 * q + i / 2 + 2);
+        Value pair =
+            i % 2 == 0
+                ? arith::OrIOp::create(
+                      b, arith::AndIOp::create(b, lo, m.i32(0xFFFF)),
+                      arith::ShLIOp::create(b, hi, m.i32(16)))
+                : arith::OrIOp::create(
+                      b, arith::ShRUIOp::create(b, lo, m.i32(16)),
+                      arith::AndIOp::create(b, hi,
+                                            m.i32(int32_t(0xFFFF0000u))));
+        regs.push_back(bf16 ? pair : Value(i32AsF16x2(b, pair)));
+      }
+    return regs;
+  }
+
+  /// An A row's fragment registers: decoded, or W4A16's permuted halves.
+  SmallVector<Value> aRow(const RowLoad &l) {
+    return a16 ? a16Row(l) : decodeRow(l);
+  }
+
+  /// One mma of the operand type.
+  void mma(ValueRange aFrag, ValueRange bFrag, MutableArrayRef<Value> acc) {
+    if (bf16)
+      mmaSyncBF16(b, aFrag, bFrag, acc);
+    else
+      mmaSyncF16(b, aFrag, bFrag, acc);
+  }
+  /// A fragment register as a shared-memory word and back.
+  Value fragWord(Value reg) { return bf16 ? reg : f16x2AsI32(b, reg); }
+  Value wordFrag(Value word) { return bf16 ? word : i32AsF16x2(b, word); }
 
   /// Shared A: word offset of the fragment words of (K slice, stage, M
   /// tile, k-step pair, lane): [slice][stage][tile][pair][lane][4 x i32],
@@ -376,13 +472,13 @@ private:
     for (int64_t q = 0; q < itemsPerThread(); ++q) {
       Value item = e.addI(sliceTid, e.idx(q * cfg.sliceThreads()));
       auto body = [&] {
-        SmallVector<Value> regs = decodeRow(items[q]);
+        SmallVector<Value> regs = aRow(items[q]);
         Value tile = e.divI(item, kWarp);
         Value itemLane = e.remI(item, e.idx(kWarp));
         for (int64_t pair = 0; pair < kSteps / 2; ++pair) {
           SmallVector<Value, 4> words;
           for (int64_t r = 0; r < 4; ++r)
-            words.push_back(f16x2AsI32(b, regs[4 * pair + r]));
+            words.push_back(fragWord(regs[4 * pair + r]));
           vector::StoreOp::create(
               b,
               vector::FromElementsOp::create(
@@ -496,7 +592,7 @@ private:
       bRegs.push_back(decodeRow(l));
     if (!cfg.sharedA)
       for (const RowLoad &l : aLoads)
-        aRegs.push_back(decodeRow(l));
+        aRegs.push_back(aRow(l));
     SmallVector<Value> shared(cfg.mt);
     for (int64_t s = 0; s < kSteps; ++s) {
       SmallVector<SmallVector<Value, 2>> aFrag;
@@ -512,10 +608,8 @@ private:
               /*nontemporal=*/false, llvm::MaybeAlign(16));
         int64_t r = 2 * (s % 2);
         aFrag.push_back(
-            {i32AsF16x2(b,
-                        vector::ExtractOp::create(b, shared[i], r)),
-             i32AsF16x2(b,
-                        vector::ExtractOp::create(b, shared[i], r + 1))});
+            {wordFrag(vector::ExtractOp::create(b, shared[i], r)),
+             wordFrag(vector::ExtractOp::create(b, shared[i], r + 1))});
       }
       for (int64_t j = 0; j < cfg.nt; ++j) {
         // Rows g (2j) and g + 8 (2j + 1) of N tile j.
@@ -523,8 +617,7 @@ private:
                                     bRegs[2 * j][2 * s + 1],
                                     bRegs[2 * j + 1][2 * s + 1]};
         for (int64_t i = 0; i < cfg.mt; ++i) {
-          mmaSyncF16(
-              b, bFrag, aFrag[i],
+          mma(bFrag, aFrag[i],
               MutableArrayRef<Value>(sum).slice((j * cfg.mt + i) * 4, 4));
         }
       }
@@ -537,11 +630,12 @@ private:
     for (int64_t slot = 0; slot < cfg.slots(); ++slot) {
       int64_t i = (slot / 4) % cfg.mt, j = slot / (4 * cfg.mt), k = slot % 4;
       int64_t ai = 2 * i + k % 2, bj = 2 * j + k / 2;
-      if (!aAmax.count(ai))
+      if (!aAmax.count(ai) && !a16)
         aAmax[ai] = amaxA(accRow(e.idx(slot)), c);
       if (!bAmax.count(bj))
         bAmax[bj] = amaxB(accCol(e.idx(slot)), c);
-      Value factor = gemmWindowFactor(b, loc, aAmax[ai], bAmax[bj], cConst);
+      Value factor = gemmWindowFactor(b, loc, aAmax.lookup(ai), bAmax[bj],
+                                      cConst);
       next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
     }
     return next;
@@ -636,7 +730,8 @@ private:
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     Value aAmax, bAmax;
     if (!window) {
-      aAmax = amaxA(row, {});
+      if (!a16)
+        aAmax = amaxA(row, {});
       bAmax = amaxB(col, {});
     }
     storeGemmResult(e, op, v, acc, row, col, aAmax, bAmax, cConst);
@@ -652,6 +747,9 @@ private:
   GemmOperands v;
   SmallVector<Value, 1> smem;
   RecipeAttr aRecipe, bRecipe;
+  /// W4A16: A's element type (null for NVFP4 A); `bf16` when it is bf16.
+  Type a16;
+  bool bf16 = false;
   bool window = false;
   Value tid, sliceTid, lane, g, t, kSlice, M, N, numBlocks, cConst, rowBase,
       colBase;
@@ -660,12 +758,47 @@ private:
 };
 } // namespace
 
+namespace {
+/// The kernel of configuration `cfg` for `op`, named after `prefix`.
+gpu::GPUFuncOp buildDirectKernel(GemmOp op, gpu::GPUModuleOp module,
+                                 StringRef prefix, TargetLeaves &leaves,
+                                 const DirectConfig &cfg) {
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  auto func =
+      createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
+                       cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
+  Builder types(ctx);
+  func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                types.getI32IntegerAttr(int32_t(cfg.minBlocksPerSM)));
+  SmallVector<Value, 1> smem;
+  int64_t reduction = cfg.kSplit > 1 ? cfg.slots() * cfg.threads() : 0;
+  if (cfg.sharedA)
+    // Each K slice's two A stages, then the split sums (bitcast).
+    smem.push_back(addGemmWorkgroupBuffer(
+        func, std::max(cfg.kSplit * cfg.aSliceWords(), reduction),
+        types.getI32Type()));
+  else if (reduction)
+    smem.push_back(
+        addGemmWorkgroupBuffer(func, reduction, types.getF32Type()));
+  auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
+  {
+    LoweringBuilder e(b, &leaves);
+    emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
+                 [&](const GemmOperands &v) {
+                   DirectEmitter(e, op, cfg, v, smem).emit();
+                 });
+  }
+  gpu::ReturnOp::create(b);
+  return func;
+}
+} // namespace
+
 void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
                                                    gpu::GPUModuleOp module,
                                                    StringRef prefix,
                                                    TargetLeaves &leaves,
                                                    ImplicitLocOpBuilder &host) {
-  MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   LoweringBuilder he(host);
   Value M, N;
@@ -673,31 +806,7 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
   for (const DirectConfig &cfg : directConfigs(window)) {
-    auto func =
-        createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
-                         cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
-    Builder types(ctx);
-    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                  types.getI32IntegerAttr(int32_t(cfg.minBlocksPerSM)));
-    SmallVector<Value, 1> smem;
-    int64_t reduction = cfg.kSplit > 1 ? cfg.slots() * cfg.threads() : 0;
-    if (cfg.sharedA)
-      // Each K slice's two A stages, then the split sums (bitcast).
-      smem.push_back(addGemmWorkgroupBuffer(
-          func, std::max(cfg.kSplit * cfg.aSliceWords(), reduction),
-          types.getI32Type()));
-    else if (reduction)
-      smem.push_back(
-          addGemmWorkgroupBuffer(func, reduction, types.getF32Type()));
-    auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
-    {
-      LoweringBuilder e(b, &leaves);
-      emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
-                   [&](const GemmOperands &v) {
-                     DirectEmitter(e, op, cfg, v, smem).emit();
-                   });
-    }
-    gpu::ReturnOp::create(b);
+    auto func = buildDirectKernel(op, module, prefix, leaves, cfg);
 
     // `scf.if M <= maxM` picks the configuration on the host.
     Value fits = arith::CmpIOp::create(host, arith::CmpIPredicate::ule, M,
@@ -708,4 +817,26 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
                      cfg.threads(), /*dynamicSmem=*/Value());
     host.setInsertionPoint(ifOp.elseBlock()->getTerminator());
   }
+}
+
+void mlir::nvfp4::detail::buildMatmulW4A16Kernels(MatmulW4A16Op op,
+                                                  gpu::GPUModuleOp module,
+                                                  StringRef prefix,
+                                                  TargetLeaves &leaves) {
+  ImplicitLocOpBuilder host(op.getLoc(), op.getOperation());
+  buildDirectMatmulKernels(op, module, prefix, leaves, host);
+  // M > 256: the medium_m kernel over every 32-row tile of M. Correct for
+  // any M (its grid covers D), it re-decodes B once per 32 rows, which is
+  // what a pipelined large-M kernel would avoid.
+  bool window =
+      gemmScaleClass({}, op.getBRecipe()) == GemmScaleClass::Window;
+  DirectConfig any = directConfigs(window).back();
+  any.name = "medium_any_m";
+  any.maxM = 0;
+  auto func = buildDirectKernel(op, module, prefix, leaves, any);
+  LoweringBuilder he(host);
+  Value M, N;
+  std::tie(M, N) = gemmHostShape(he, op);
+  launchGemmKernel(host, func, op, M, N, any.tileM(), any.tileN(),
+                   any.threads(), /*dynamicSmem=*/Value());
 }

@@ -31,12 +31,23 @@ namespace {
 template <typename Fn> auto visitGemm(Operation *op, Fn fn) {
   if (auto grouped = dyn_cast<GroupedMatmulOp>(op))
     return fn(grouped);
+  if (auto w4a16 = dyn_cast<MatmulW4A16Op>(op))
+    return fn(w4a16);
   return fn(cast<MatmulOp>(op));
 }
 } // namespace
 
 RecipeAttr GemmOp::getARecipe() const {
-  return visitGemm(op, [](auto x) { return x.getARecipe(); });
+  return visitGemm(op, [](auto x) {
+    if constexpr (std::is_same_v<decltype(x), MatmulW4A16Op>)
+      return RecipeAttr();
+    else
+      return x.getARecipe();
+  });
+}
+Type GemmOp::a16() const {
+  auto w4a16 = dyn_cast<MatmulW4A16Op>(op);
+  return w4a16 ? w4a16.getA().getType().getElementType() : Type();
 }
 RecipeAttr GemmOp::getBRecipe() const {
   return visitGemm(op, [](auto x) { return x.getBRecipe(); });
@@ -45,7 +56,12 @@ APFloat GemmOp::getAlpha() const {
   return visitGemm(op, [](auto x) { return x.getAlpha(); });
 }
 Value GemmOp::getAData() const {
-  return visitGemm(op, [](auto x) { return x.getAData(); });
+  return visitGemm(op, [](auto x) -> Value {
+    if constexpr (std::is_same_v<decltype(x), MatmulW4A16Op>)
+      return x.getA();
+    else
+      return x.getAData();
+  });
 }
 Value GemmOp::getBData() const {
   return visitGemm(op, [](auto x) { return x.getBData(); });
@@ -101,6 +117,19 @@ GemmOperands mlir::nvfp4::detail::gemmKernelOperands(gpu::GPUFuncOp func,
     splits = args.front();
     args = args.drop_front();
   }
+  // W4A16: a, b data, scale, amax, [bias], output; no A scale or amax.
+  if (op.a16())
+    return {args[0],
+            /*aScale=*/Value(),
+            /*aAmax=*/Value(),
+            args[1],
+            args[2],
+            args[3],
+            op.getBias() ? args[4] : Value(),
+            args.back(),
+            /*splits=*/Value(),
+            /*tileRow=*/Value(),
+            /*tileCol=*/Value()};
   return {args[0],
           args[1],
           args[2],
@@ -202,20 +231,34 @@ Value mlir::nvfp4::detail::i32AsF16x2(ImplicitLocOpBuilder &b, Value i32) {
                                    word);
 }
 
-void mlir::nvfp4::detail::mmaSyncF16(ImplicitLocOpBuilder &b, ValueRange a,
-                                     ValueRange bFrag,
-                                     MutableArrayRef<Value> acc) {
+namespace {
+/// One m16n8k16 mma.sync of `type` fragments with f32 accumulators.
+void mmaSync16(ImplicitLocOpBuilder &b, NVVM::MMATypes type, ValueRange a,
+               ValueRange bFrag, MutableArrayRef<Value> acc) {
   Type f32 = b.getF32Type();
   auto resultType =
       LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
   auto mma = NVVM::MmaOp::create(
       b, resultType, a, bFrag, ValueRange(ArrayRef<Value>(acc)),
       ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16, NVVM::MMATypes::f16},
+      std::array<NVVM::MMATypes, 2>{type, type},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
   for (int64_t k = 0; k < 4; ++k)
     acc[k] = LLVM::ExtractValueOp::create(b, mma, k);
+}
+} // namespace
+
+void mlir::nvfp4::detail::mmaSyncF16(ImplicitLocOpBuilder &b, ValueRange a,
+                                     ValueRange bFrag,
+                                     MutableArrayRef<Value> acc) {
+  mmaSync16(b, NVVM::MMATypes::f16, a, bFrag, acc);
+}
+
+void mlir::nvfp4::detail::mmaSyncBF16(ImplicitLocOpBuilder &b, ValueRange a,
+                                      ValueRange bFrag,
+                                      MutableArrayRef<Value> acc) {
+  mmaSync16(b, NVVM::MMATypes::bf16, a, bFrag, acc);
 }
 
 void mlir::nvfp4::detail::storeGemmResult(LoweringBuilder &e, GemmOp op,
@@ -230,4 +273,21 @@ void mlir::nvfp4::detail::storeGemmResult(LoweringBuilder &e, GemmOp op,
   Value d = gemmEpilogue(b, loc, op.getARecipe(), op.getBRecipe(), acc, aAmax,
                          bAmax, cConst, op.getAlpha().convertToFloat(), bias);
   e.storeValue(d, v.out, {row, col});
+}
+
+Value mlir::nvfp4::detail::gemmLoadGlobal(ImplicitLocOpBuilder &b, Value addr,
+                                          Type type, StringRef qualifiers,
+                                          StringRef suffix) {
+  bool wide = type.isInteger(64);
+  std::string text = ("{ .reg .u64 p; cvta.to.global.u64 p, $1; "
+                      "ld.global.nc" +
+                      qualifiers + "." + suffix + " $0, [p]; }")
+                         .str();
+  return LLVM::InlineAsmOp::create(b, type, ValueRange{addr}, text,
+                                   wide ? "=l,l" : "=r,l",
+                                   /*has_side_effects=*/true,
+                                   /*is_align_stack=*/false,
+                                   LLVM::TailCallKind::None,
+                                   LLVM::AsmDialectAttr(), ArrayAttr())
+      .getRes();
 }

@@ -22,17 +22,23 @@ namespace detail {
 
 /// The op a GEMM kernel computes: `nvfp4.matmul`, or `nvfp4.grouped_matmul`,
 /// whose kernels run the same tile bodies on one group's views
-/// (MatmulGrouped.cpp). The kernel's arguments are the op's operands in
-/// order; the tile bodies read only the recipes, alpha and the operands.
+/// (MatmulGrouped.cpp), or `nvfp4.matmul_w4a16` (the direct kernels only;
+/// its A recipe is null and its A is `getAData()`). The kernel's arguments
+/// are the op's operands in order; the tile bodies read only the recipes,
+/// alpha and the operands.
 class GemmOp {
 public:
   GemmOp(MatmulOp op) : op(op) {}
   GemmOp(GroupedMatmulOp op) : op(op) {}
+  GemmOp(MatmulW4A16Op op) : op(op) {}
 
   Operation *getOperation() const { return op; }
   Operation *operator->() const { return op; }
   /// The grouped op, or null for `nvfp4.matmul`.
   GroupedMatmulOp grouped() const { return dyn_cast<GroupedMatmulOp>(op); }
+  /// W4A16: the element type of the unquantized A (bf16 or f16); null for
+  /// an NVFP4 A.
+  Type a16() const;
   MLIRContext *getContext() const { return op->getContext(); }
   Location getLoc() const { return op->getLoc(); }
   RecipeAttr getARecipe() const;
@@ -121,6 +127,16 @@ Value gemmBaseAddress(ImplicitLocOpBuilder &b, Value memref);
 std::pair<Value, Value> gemmBlockTile(LoweringBuilder &e, Value N, int64_t tileM,
                                       int64_t tileN);
 
+/// A global load through inline PTX (`ld.global.nc`, read-only data
+/// path, plus the cache qualifiers `qualifiers`, e.g.
+/// ".L1::no_allocate") of `type` (i64 or i32) at generic byte address
+/// `addr` (i64); `suffix` is the PTX type (u64, u32, u8 into an i32).
+/// Inline assembly (the project's one site), because LLVM folds a
+/// loop-carried phi of plain loads into one load at the use, which would
+/// undo a prefetch.
+Value gemmLoadGlobal(ImplicitLocOpBuilder &b, Value addr, Type type,
+                     StringRef qualifiers, StringRef suffix);
+
 /// The bits of a vector<2xf16> as i32, and back: mma fragments are f16
 /// pairs held in 32-bit registers and shared-memory words.
 Value f16x2AsI32(ImplicitLocOpBuilder &b, Value f16x2);
@@ -131,6 +147,11 @@ Value i32AsF16x2(ImplicitLocOpBuilder &b, Value i32);
 /// of `acc` in place.
 void mmaSyncF16(ImplicitLocOpBuilder &b, ValueRange a, ValueRange bFrag,
                 MutableArrayRef<Value> acc);
+
+/// The same with bf16 fragments (`mma.sync...bf16`), each a bf16 pair held
+/// in an i32.
+void mmaSyncBF16(ImplicitLocOpBuilder &b, ValueRange a, ValueRange bFrag,
+                 MutableArrayRef<Value> acc);
 
 /// Scales accumulator `acc` of D(row, col) (SPEC.md section 12: outer
 /// amaxes `aAmax`/`bAmax`, null for window operands, whose promotion is
@@ -165,6 +186,14 @@ LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
 void buildDirectMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                               StringRef prefix, TargetLeaves &leaves,
                               ImplicitLocOpBuilder &host);
+
+/// The kernels of `nvfp4.matmul_w4a16` (MatmulDirect.cpp; mma.sync, valid
+/// from sm_80 on): the direct kernels with A loaded as bf16/f16 instead of
+/// decoded (bf16 A multiplies on bf16 tensor cores with B decoded to bf16,
+/// f16 A on f16 ones), and for M > 256 the medium_m kernel over every tile
+/// of D; their launches replace `op`'s place at `host`.
+void buildMatmulW4A16Kernels(MatmulW4A16Op op, gpu::GPUModuleOp module,
+                             StringRef prefix, TargetLeaves &leaves);
 
 /// Whether `chip` gets the tcgen05 block-scaled GEMM (MatmulTcgen05.cpp).
 bool isTcgen05Chip(StringRef chip);

@@ -1,8 +1,9 @@
 //===- MatmulExpand.cpp - nvfp4 GEMMs to scf loops for the CPU
 //-------------===//
 //
-// The CPU schedule of `nvfp4.matmul` and `nvfp4.grouped_matmul`
-// (SPEC.md section 12), built around dequantize-on-load:
+// The CPU schedule of `nvfp4.matmul`, `nvfp4.matmul_w4a16` and
+// `nvfp4.grouped_matmul` (SPEC.md section 12), built around
+// dequantize-on-load (a W4A16 A is widened instead of decoded):
 //
 //   for each panel of kPanel rows of B:
 //     decode the panel once into an f32 buffer (e2m1 * E4M3 scale, exact)
@@ -47,7 +48,8 @@ namespace {
 /// few MiB, and every decoded A row is reused 64 times.
 constexpr int64_t kPanel = 64;
 
-/// One NVFP4 operand of a GEMM.
+/// One NVFP4 operand of a GEMM; for the A of `nvfp4.matmul_w4a16`, `data`
+/// is the bf16/f16 matrix and the rest is null (no scale, no amax).
 struct Operand {
   Value data, scale, amax;
   RecipeAttr recipe;
@@ -63,7 +65,9 @@ public:
 
   /// Allocates the decode buffers and computes the loop-invariant values.
   void prologue() {
-    k = e.mulI(e.dim(a.data, 1), e.idx(2));
+    // K counts values: two per byte of NVFP4 data, one per element of a
+    // W4A16 A.
+    k = a.recipe ? e.mulI(e.dim(a.data, 1), e.idx(2)) : e.dim(a.data, 1);
     numBlocks = e.divI(k, kBlock);
     numWindows = e.ceilDivI(numBlocks, kGemmWindow / kBlock);
     n = e.dim(output, 1);
@@ -99,9 +103,12 @@ public:
     e.loop(rowBegin, rowEnd, [&](Value i) {
       Value scaleRow =
           e.addI(aScaleRowBase, arith::SubIOp::create(bld, i, rowBegin));
-      decodeRow(a, Value(), i, scaleRow, aRow, {});
+      if (a.recipe)
+        decodeRow(a, Value(), i, scaleRow, aRow, {});
+      else
+        widenRow(i);
       Value amaxA;
-      if (scaleClass != GemmScaleClass::Window)
+      if (a.recipe && scaleClass != GemmScaleClass::Window)
         amaxA = gemmLoadAmax(bld, loc, a.recipe, a.amax, i, {}, group);
       e.loop(e.idx(0), rowsInPanel, [&](Value jj) {
         Value j = e.addI(j0, jj);
@@ -158,6 +165,20 @@ private:
     });
   }
 
+  /// W4A16: row `row` of the bf16/f16 A widened into the A row buffer,
+  /// exactly (f32 holds every bf16 and f16 value, NaN, Inf and -0 too).
+  void widenRow(Value row) {
+    Type element = cast<MemRefType>(a.data.getType()).getElementType();
+    e.loop(e.idx(0), numBlocks, [&](Value blk) {
+      Value col = e.mulI(blk, e.idx(kBlock));
+      Value values = vector::LoadOp::create(bld, vec(kBlock, element), a.data,
+                                            ValueRange{row, col});
+      Value wide =
+          arith::ExtFOp::create(bld, vec(kBlock, bld.getF32Type()), values);
+      vector::StoreOp::create(bld, wide, aRow, col);
+    });
+  }
+
   /// The FP32 dot product of the decoded A row and panel row `jj` over
   /// blocks [blkBegin, blkEnd): 16 lane sums, then their ordered sum.
   Value dot(Value jj, Value blkBegin, Value blkEnd) {
@@ -188,7 +209,9 @@ private:
           // The last window of a row is shorter when K % 64 != 0.
           Value end = e.minI(e.addI(begin, e.idx(blocksPerWindow)), numBlocks);
           Value partial = dot(jj, begin, end);
-          Value amaxA = gemmLoadAmax(bld, loc, a.recipe, a.amax, i, w, group);
+          Value amaxA;
+          if (a.recipe)
+            amaxA = gemmLoadAmax(bld, loc, a.recipe, a.amax, i, w, group);
           Value amaxB = gemmLoadAmax(bld, loc, b.recipe, b.amax, j, w, group);
           Value factor = gemmWindowFactor(bld, loc, amaxA, amaxB, c);
           return SmallVector<Value>{m.add(args[0], m.mul(factor, partial))};
@@ -216,6 +239,27 @@ struct ExpandMatmul : OpRewritePattern<MatmulOp> {
     LoweringBuilder e(b);
     MatmulEmitter mm(
         e, {op.getAData(), op.getAScale(), op.getAAmax(), op.getARecipe()},
+        {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
+        op.getOutput(), op.getBias(), op.getAlpha().convertToFloat());
+    mm.prologue();
+    mm.emitRows(/*group=*/{}, e.idx(0), e.dim(op.getOutput(), 0), e.idx(0));
+    mm.epilogueDealloc();
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// W4A16: the same schedule with A's rows widened instead of decoded and
+/// A's outer scale absent from the epilogue (GemmNumerics.h).
+struct ExpandMatmulW4A16 : OpRewritePattern<MatmulW4A16Op> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatmulW4A16Op op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
+    MatmulEmitter mm(
+        e, {op.getA(), Value(), Value(), RecipeAttr()},
         {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
         op.getOutput(), op.getBias(), op.getAlpha().convertToFloat());
     mm.prologue();
@@ -275,5 +319,6 @@ struct ExpandGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
 
 void mlir::nvfp4::detail::populateMatmulExpandPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<ExpandMatmul, ExpandGroupedMatmul>(patterns.getContext());
+  patterns.add<ExpandMatmul, ExpandMatmulW4A16, ExpandGroupedMatmul>(
+      patterns.getContext());
 }
