@@ -95,7 +95,8 @@ _SELECT = {"map6": "map6", "mae": "four_over_six<mae>",
 _CHOICES = {"outer": tuple(_OUTER), "block": ("1x16", "16x16"),
             "numerics": ("reciprocal", "quotient"), "select": tuple(_SELECT),
             "rounding": ("nearest", "stochastic"),
-            "sf_layout": ("linear", "128x4", "8x4")}
+            "sf_layout": ("linear", "128x4", "8x4"),
+            "amax_source": ("computed", "given", "given_encode_scale")}
 _E4M3_MAX = (448, 256)
 _SEED_RANGE = (0, 2**64 - 1)
 
@@ -127,13 +128,15 @@ def _check_keywords(values: dict):
 def recipe_text(*, recipe=None, outer="tensor", block="1x16",
                 numerics="reciprocal", select="map6", e4m3_max=448,
                 rounding="nearest", seed=0, rht=False, rowwise=True,
-                columnwise=False, sf_layout="linear") -> str:
+                columnwise=False, sf_layout="linear",
+                amax_source="computed") -> str:
     """The `#nvfp4.recipe` keys for these arguments (a preset when given).
 
     Each keyword takes only its listed values: ``outer`` tensor, row,
     window (window64); ``block`` 1x16, 16x16; ``numerics`` reciprocal,
     quotient; ``select`` map6, mae, mse; ``rounding`` nearest, stochastic;
-    ``sf_layout`` linear, 128x4, 8x4; ``e4m3_max`` the int 448 or 256;
+    ``sf_layout`` linear, 128x4, 8x4; ``amax_source`` computed, given,
+    given_encode_scale; ``e4m3_max`` the int 448 or 256;
     ``seed`` an int in [0, 2**64 - 1]; ``rht``, ``rowwise`` and
     ``columnwise`` bools. Anything else raises NVFP4Error."""
     if recipe is not None:
@@ -148,12 +151,12 @@ def recipe_text(*, recipe=None, outer="tensor", block="1x16",
              if rounding == "stochastic" else f"rounding = {rounding}"),
             "transform = rht16" if rht else "transform = none",
             "directions = [" + ", ".join(dirs) + "]",
-            f"sf_layout = {sf_layout}"]
+            f"sf_layout = {sf_layout}", f"amax = {amax_source}"]
     return ", ".join(keys)
 
 
 _KEY_NAMES = ("outer", "block", "numerics", "select", "e4m3_max", "rounding",
-              "seed", "rht", "rowwise", "columnwise", "sf_layout")
+              "seed", "rht", "rowwise", "columnwise", "sf_layout", "amax_source")
 
 
 def _info(recipe, key):
@@ -201,8 +204,8 @@ def _keys_info(recipe, recipe_keys):
 def quantize(x, *, recipe=None, outer="tensor", block="1x16",
              numerics="reciprocal", select="map6", e4m3_max=448,
              rounding="nearest", seed=0, rht=False, rowwise=True,
-             columnwise=False, sf_layout="linear",
-             input_dtype=None) -> QuantizeResult:
+             columnwise=False, sf_layout="linear", amax_source="computed",
+             input_dtype=None, amax=None, amax_t=None) -> QuantizeResult:
     """Quantizes a 2-D array with an NVFP4 recipe.
 
     NumPy arrays (and CPU DLPack tensors) run on the CPU; GPU tensors run
@@ -210,27 +213,64 @@ def quantize(x, *, recipe=None, outer="tensor", block="1x16",
     synchronizing (CUDA-graph capturable). Same semantics and bytes as
     ``nvfp4-quantize``. ``recipe`` is a preset name, recipe keys or the
     attribute text; otherwise the keyword arguments build the recipe.
+
+    ``amax`` / ``amax_t``: the outer amaxes of the rowwise / columnwise
+    output, given (a delayed, calibrated or all-reduced amax; with
+    ``amax = given_encode_scale`` the encode scales S_enc): float32 arrays
+    of the shape the result's ``amax`` / ``amax_t`` has, on the input's
+    device (the GPU kernels read them there; X is read once). The recipe
+    must say ``amax = given`` or ``given_encode_scale``; with keyword
+    arguments, passing ``amax`` makes ``amax_source`` default to given.
+    Everything is checked before anything runs; the result's amaxes are
+    the given arrays.
     """
+    if (amax is not None or amax_t is not None) and recipe is None and \
+            amax_source == "computed":
+        amax_source = "given"
     key = None if recipe is not None else (
         outer, block, numerics, select, e4m3_max, rounding, seed, rht, rowwise,
-        columnwise, sf_layout)
+        columnwise, sf_layout, amax_source)
     if _is_compiling():
+        if amax is not None or amax_t is not None:
+            raise NVFP4Error("given amaxes are not supported under torch.compile")
         return _ops.quantize(x, recipe, key, input_dtype)
-    return _quantize(x, _info(recipe, key), input_dtype)
+    return _quantize(x, _info(recipe, key), input_dtype, given=(amax, amax_t))
 
 
-def _quantize(x, info, input_dtype, separate=False):
+def _check_given(info, given):
+    """Given amaxes need a recipe that reads them, and a recipe that reads
+    them needs them for each direction it has (NVFP4Error otherwise)."""
+    amax, amax_t = given
+    if not info.given:
+        if amax is not None or amax_t is not None:
+            raise NVFP4Error("amax values were given, but the recipe computes its "
+                             "amax (given ones need amax = given or "
+                             "given_encode_scale)")
+        return
+    for name, wanted, value in (("amax", info.rowwise, amax),
+                                ("amax_t", info.columnwise, amax_t)):
+        if wanted and value is None:
+            raise NVFP4Error(f"the recipe reads given amaxes: pass {name}=")
+        if not wanted and value is not None:
+            raise NVFP4Error(f"{name} was given, but the recipe has no "
+                             f"{'rowwise' if name == 'amax' else 'columnwise'} output")
+
+
+def _quantize(x, info, input_dtype, separate=False, given=(None, None)):
+    _check_given(info, given)
     be = _device.gpu_backend(x)
     if be is not None:
-        return _device.quantize(be, x, info, input_dtype, separate=separate)
+        return _device.quantize(be, x, info, input_dtype, separate=separate,
+                                given=given)
     if _dlpack.is_gpu(x):
         array, back = _adopt(x)
-        return _give_back(_quantize(array, info, input_dtype, True), back)
+        adopted = tuple(None if g is None else _adopt(g)[0] for g in given)
+        return _give_back(_quantize(array, info, input_dtype, True, adopted), back)
     back = _cpu_framework(x)
     if back is not None and str(x.dtype) == "torch.bfloat16":
         # NumPy has no bfloat16: the values are exact in float32.
         x, input_dtype = x.float(), input_dtype or "bf16"
-    out = _quantize_cpu(_as_numpy(x), info, input_dtype)
+    out = _quantize_cpu(_as_numpy(x), info, input_dtype, given)
     return _convert(out, back)
 
 
@@ -238,30 +278,40 @@ def grouped_quantize(x, splits, *, recipe=None, outer="tensor", block="1x16",
                      numerics="reciprocal", select="map6", e4m3_max=448,
                      rounding="nearest", seed=0, rht=False, rowwise=True,
                      columnwise=False, sf_layout="linear",
-                     input_dtype=None) -> QuantizeResult:
+                     amax_source="computed", input_dtype=None, amax=None,
+                     amax_t=None) -> QuantizeResult:
     """Quantizes the rows of `x` in groups (MoE): ``splits`` is a device
     int64 array of G group sizes (non-negative, adding up to the rows; empty
     groups are legal), read by the kernels only. Each group is quantized as
     its own tensor; with ``sf_layout = 128x4`` each group's scales start on
     a fresh 128-row tile. The result has ``groups = G``; its amax is G
     values per tensor. GPU arrays (PyTorch, CuPy) only: the C ABI has no host
-    grouped quantization."""
+    grouped quantization. ``amax``/``amax_t`` as for quantize() (one value
+    per group for per-tensor recipes)."""
+    if (amax is not None or amax_t is not None) and recipe is None and \
+            amax_source == "computed":
+        amax_source = "given"
     key = None if recipe is not None else (
         outer, block, numerics, select, e4m3_max, rounding, seed, rht, rowwise,
-        columnwise, sf_layout)
+        columnwise, sf_layout, amax_source)
+    given = (amax, amax_t)
     if _is_compiling():
+        if amax is not None or amax_t is not None:
+            raise NVFP4Error("given amaxes are not supported under torch.compile")
         return _ops.grouped_quantize(x, splits, recipe, key, input_dtype)
     info = _info(recipe, key)
+    _check_given(info, given)
     be = _device.gpu_backend(x)
     if be is None:
         if _dlpack.is_gpu(x):
             array, back = _adopt(x)
             s, _ = _adopt(splits)
+            adopted = tuple(None if g is None else _adopt(g)[0] for g in given)
             return _give_back(_device.quantize(_device.gpu_backend(array), array, info,
-                                               input_dtype, s), back)
+                                               input_dtype, s, given=adopted), back)
         raise NVFP4Error("grouped_quantize runs on GPU arrays (PyTorch, CuPy): the C "
                          "ABI has no host grouped quantization")
-    return _device.quantize(be, x, info, input_dtype, splits)
+    return _device.quantize(be, x, info, input_dtype, splits, given=given)
 
 
 def _as_numpy(x):
@@ -318,14 +368,43 @@ def _give_back(q: QuantizeResult, back):
     return q
 
 
-def _quantize_cpu(x: np.ndarray, info, input_dtype) -> QuantizeResult:
+def _host_given(value, name, shape):
+    """A given amax as a contiguous float32 NumPy array of `shape` (no
+    silent casts: other dtypes are errors)."""
+    if _dlpack.is_gpu(value):
+        raise NVFP4Error(f"expected {name} in host memory with the input, got a "
+                         "GPU array")
+    array = _as_numpy(value)
+    if array.dtype != np.float32:
+        raise NVFP4Error(f"expected {name} to be float32, got {array.dtype}")
+    if tuple(array.shape) != tuple(shape):
+        raise NVFP4Error(f"expected {name} of shape {tuple(shape)}, got "
+                         f"{tuple(array.shape)}")
+    return np.ascontiguousarray(array)
+
+
+def _quantize_cpu(x: np.ndarray, info, input_dtype,
+                  given=(None, None)) -> QuantizeResult:
     storage, code = _storage(x, input_dtype)
     l = lib()
     runner = _host_runner()
     error = ctypes.create_string_buffer(2048)
-    handle = l.nvfp4_quantize_sized(runner, info.btext, code, storage.ctypes.data,
-                                    storage.nbytes, x.shape[0], x.shape[1], error,
-                                    len(error))
+    if info.given:
+        specs = info.specs(x.shape[0], x.shape[1])
+        arrays = [None, None]
+        for i, (name, value) in enumerate(zip(("amax", "amax_t"), given)):
+            if value is not None:
+                arrays[i] = _host_given(value, name, specs.by_name[name])
+        ptrs = [0 if a is None else a.ctypes.data for a in arrays]
+        counts = [0 if a is None else a.size for a in arrays]
+        handle = l.nvfp4_quantize_given(runner, info.btext, code,
+                                        storage.ctypes.data, storage.nbytes,
+                                        x.shape[0], x.shape[1], ptrs[0], counts[0],
+                                        ptrs[1], counts[1], error, len(error))
+    else:
+        handle = l.nvfp4_quantize_sized(runner, info.btext, code,
+                                        storage.ctypes.data, storage.nbytes,
+                                        x.shape[0], x.shape[1], error, len(error))
     if not handle:
         raise NVFP4Error(error.value.decode())
     try:

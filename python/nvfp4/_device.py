@@ -256,11 +256,16 @@ def _call(fn, *args):
 # Quantize
 #===------------------------------------------------------------------------===#
 
-def quantize(be, x, info, input_dtype, splits=None, separate=False):
+def quantize(be, x, info, input_dtype, splits=None, separate=False,
+             given=(None, None)):
     """Quantizes the GPU array `x` (grouped by the device int64 `splits`
     when given) into new arrays of its framework: PyTorch outputs are views
-    of one allocation unless `separate`."""
-    if be.name == "torch" and input_dtype is None and splits is None and not separate:
+    of one allocation unless `separate`. With a recipe that reads given
+    amaxes, `given` holds them (device float32 arrays); the kernels read
+    them in place and the result's amaxes are those arrays."""
+    if info.given:
+        separate = True
+    elif be.name == "torch" and input_dtype is None and splits is None and not separate:
         code = be.codes.get(x.dtype)
         if code is not None and x.dim() == 2:
             return quantize_torch(be, x, info, code)
@@ -287,7 +292,23 @@ def quantize(be, x, info, input_dtype, splits=None, separate=False):
     else:
         groups, splits_ptr = _splits(be, splits, index)
         specs = info.specs(rows, cols, groups)
+    bound = []
+    if info.given:
+        # Checked before anything is allocated or launched.
+        for slot, name, value, wanted in ((2, "amax", given[0], info.rowwise),
+                                          (5, "amax_t", given[1], info.columnwise)):
+            if wanted and value is None:
+                raise NVFP4Error(f"the recipe reads given amaxes: pass {name}=")
+            if not wanted and value is not None:
+                raise NVFP4Error(f"{name} was given, but the recipe has no "
+                                 f"{'rowwise' if slot == 2 else 'columnwise'} output")
+            if value is not None:
+                bound.append((slot, name, value,
+                              _given_ptr(be, value, name, specs.by_name[name], index)))
     out, ptrs = be.outputs(specs.plan, index, separate)
+    for slot, name, value, ptr in bound:
+        ptrs[slot] = ptr
+        out[name] = value
     stream = be.stream(index)
     l = lib()
     if splits is None:
@@ -329,6 +350,26 @@ def _finish(be, out, ptrs, info, index, rows, cols, groups):
         q._operand = Operand(*fields, q.recipe, be, info, index, ptrs, rows, cols, groups,
                              GROUPED if groups else PLAIN)
     return q
+
+
+def _given_ptr(be, value, name, shape, index):
+    """The address of a given amax: a contiguous float32 array of `shape` of
+    the input's framework, on its device."""
+    if backend_of(value) is not be:
+        raise NVFP4Error(f"expected {name} to be a {be.name} array on the GPU with "
+                         f"the input, got {type(value).__module__}."
+                         f"{type(value).__name__}")
+    ptr, got_shape, dtype, dev, contiguous = be.describe(value)
+    if dev != index:
+        raise NVFP4Error(f"expected {name} on {_where(index)} with the input, got "
+                         f"{_where(dev)}")
+    if dtype != "float32" or not contiguous:
+        raise NVFP4Error(f"expected {name} to be a contiguous float32 array, got "
+                         f"{'a contiguous' if contiguous else 'a strided'} {dtype} one")
+    if tuple(got_shape) != tuple(shape):
+        raise NVFP4Error(f"expected {name} of shape {tuple(shape)}, got "
+                         f"{tuple(got_shape)}")
+    return ptr
 
 
 def _splits(be, splits, index):

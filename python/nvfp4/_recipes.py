@@ -87,6 +87,8 @@ class RecipeInfo:
         probe, self.outer, self.bound = _query("nvfp4_quantize_shapes", self.btext, 16, 16)
         self.rowwise = "data" in probe.by_name
         self.columnwise = "data_t" in probe.by_name
+        # `amax = given` or `given_encode_scale`: the amaxes are inputs.
+        self.given = "amax = given" in text
         # Scale tiles of a 16 x 16 matrix (one 16-block per row): (16, 1)
         # linear, (16, 4) for 8x4, (128, 4) for 128x4.
         scale = probe.by_name["scale" if self.rowwise else "scale_t"]

@@ -1,0 +1,133 @@
+"""Given outer amaxes and encode scales (recipe key `amax`): the same bytes
+as the computed recipe for the same values, saturation for a stale amax,
+and every argument checked before anything runs."""
+
+import numpy as np
+import pytest
+
+from conftest import torch_cuda
+
+nvfp4 = pytest.importorskip("nvfp4")
+
+FIELDS = ("data", "scale", "data_t", "scale_t")
+
+
+def assert_same_bytes(got, want):
+    for name in FIELDS:
+        a, b = getattr(got, name), getattr(want, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=name)
+
+
+def sample(rows=48, cols=160, seed=3):
+    x = np.random.default_rng(seed).standard_normal((rows, cols)).astype(np.float32)
+    x[2, 5] = 40.0
+    return x
+
+
+@pytest.mark.parametrize("recipe", [
+    "per_tensor", "per_token", "local_1x64", "per_tensor_2d",
+    "per_tensor, sf_layout = 128x4", "per_tensor_rht",
+    "per_token, directions = [rowwise, columnwise]", "four_over_six",
+])
+def test_given_equal_to_computed_gives_same_bytes(recipe):
+    x = sample()
+    want = nvfp4.quantize(x, recipe=recipe)
+    got = nvfp4.quantize(x, recipe=recipe + ", amax = given", amax=want.amax,
+                         amax_t=want.amax_t)
+    assert_same_bytes(got, want)
+    np.testing.assert_array_equal(got.amax, want.amax)
+    assert "amax = given" in got.recipe
+
+
+def test_keyword_recipe_with_amax_is_given():
+    x = sample()
+    want = nvfp4.quantize(x, outer="row")
+    got = nvfp4.quantize(x, outer="row", amax=want.amax)
+    assert "amax = given" in got.recipe
+    assert_same_bytes(got, want)
+
+
+def test_given_encode_scale_matches_computed():
+    # vLLM's input_global_scale_inv / FlashInfer's global_scale_inv: S_enc.
+    x = sample()
+    want = nvfp4.quantize(x, recipe="per_tensor")
+    s_enc = np.minimum(np.float32(2688) / want.amax, np.float32(3.4028235e38))
+    got = nvfp4.quantize(x, amax_source="given_encode_scale",
+                         amax=s_enc.astype(np.float32))
+    assert_same_bytes(got, want)
+    np.testing.assert_array_equal(got.amax, s_enc)
+
+
+def test_stale_amax_saturates():
+    # Given amax 6 below the data's 12: S_enc = 448, the block scale
+    # saturates at 448 (0x7E), enc_B = 1, and 12 encodes as 6.
+    x = np.zeros((1, 16), np.float32)
+    x[0, :5] = [12, 3, -12, 6, 0.5]
+    q = nvfp4.quantize(x, amax=np.array([6], np.float32))
+    assert q.scale.tolist() == [[0x7E]]
+    assert q.data.tolist() == [[0x57, 0x7F, 0x01, 0, 0, 0, 0, 0]]
+    assert q.amax.tolist() == [6.0]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(recipe="per_tensor, amax = given"), "the recipe reads given amaxes: pass amax="),
+    (dict(recipe="per_tensor", amax=np.ones(1, np.float32)),
+     "amax values were given, but the recipe computes its amax"),
+    (dict(amax=np.ones(2, np.float32)), "expected amax of shape (1,), got (2,)"),
+    (dict(amax=np.ones(1, np.float64)), "expected amax to be float32, got float64"),
+    (dict(amax=np.ones(1, np.float32), amax_t=np.ones(1, np.float32)),
+     "amax_t was given, but the recipe has no columnwise output"),
+    (dict(recipe="per_tensor, amax = given_encode_scale, select = four_over_six",
+          amax=np.ones(1, np.float32)),
+     "four_over_six is incompatible with amax = given_encode_scale"),
+    (dict(amax_source="static"), "unknown amax_source 'static'"),
+])
+def test_errors_before_running(kwargs, message):
+    with pytest.raises(nvfp4.NVFP4Error) as info:
+        nvfp4.quantize(np.zeros((4, 32), np.float32), **kwargs)
+    assert message in str(info.value)
+
+
+def test_gpu_given_device_amax():
+    torch = torch_cuda()
+    x = torch.from_numpy(sample()).to(torch.bfloat16).cuda()
+    for recipe in ("per_tensor", "per_token", "local_1x64",
+                   "per_tensor, directions = [rowwise, columnwise]"):
+        want = nvfp4.quantize(x, recipe=recipe)
+        amax = want.amax.clone()
+        amax_t = None if want.amax_t is None else want.amax_t.clone()
+        got = nvfp4.quantize(x, recipe=recipe + ", amax = given", amax=amax,
+                             amax_t=amax_t)
+        torch.cuda.synchronize()
+        for name in FIELDS:
+            a, b = getattr(got, name), getattr(want, name)
+            assert (a is None) == (b is None), name
+            if a is not None:
+                assert torch.equal(a, b), (recipe, name)
+        assert got.amax is amax  # read in place
+        # Stale: the GPU bytes are the CPU's.
+        stale = amax * 0.5
+        stale_t = None if amax_t is None else amax_t * 0.5
+        g = nvfp4.quantize(x, recipe=recipe + ", amax = given", amax=stale,
+                           amax_t=stale_t)
+        c = nvfp4.quantize(x.float().cpu().numpy(), recipe=recipe + ", amax = given",
+                           input_dtype="bf16", amax=stale.cpu().numpy(),
+                           amax_t=None if stale_t is None else stale_t.cpu().numpy())
+        for name in FIELDS:
+            a = getattr(g, name)
+            if a is not None:
+                np.testing.assert_array_equal(a.cpu().numpy(), getattr(c, name),
+                                              err_msg=f"{recipe} {name}")
+
+
+def test_gpu_given_amax_errors():
+    torch = torch_cuda()
+    x = torch.zeros((4, 32), dtype=torch.bfloat16, device="cuda")
+    with pytest.raises(nvfp4.NVFP4Error, match="expected amax to be a torch array on the GPU"):
+        nvfp4.quantize(x, amax=np.ones(1, np.float32))
+    with pytest.raises(nvfp4.NVFP4Error, match="contiguous float32"):
+        nvfp4.quantize(x, amax=torch.ones(1, dtype=torch.float64, device="cuda"))
+    with pytest.raises(nvfp4.NVFP4Error, match=r"expected amax of shape \(4,\)"):
+        nvfp4.quantize(x, outer="row", amax=torch.ones(1, device="cuda"))
