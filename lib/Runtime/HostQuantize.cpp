@@ -138,15 +138,16 @@ llvm::Error applyGivenAmax(RecipeAttr recipe, QuantizeResult &outputs,
                      "amax (given ones need amax = given or "
                      "given_encode_scale)");
   }
-  for (auto [name, out, values] :
-       {std::tuple{"rowwise", &outputs.rowwise, given.rowwise},
-        std::tuple{"columnwise", &outputs.columnwise, given.columnwise}}) {
-    if (!*out) {
-      if (!values.empty())
-        return makeError(Twine(name) + " amax values were given, but the "
-                         "recipe has no " + name + " output");
+  auto directions = {
+      std::tuple{"rowwise", &outputs.rowwise, given.rowwise},
+      std::tuple{"columnwise", &outputs.columnwise, given.columnwise}};
+  for (auto [name, out, values] : directions)
+    if (!*out && !values.empty())
+      return makeError(Twine(name) + " amax values were given, but the "
+                       "recipe has no " + name + " output");
+  for (auto [name, out, values] : directions) {
+    if (!*out)
       continue;
-    }
     QuantizedOutput &o = **out;
     if (values.size() != o.amax.size()) {
       std::string shape;

@@ -131,3 +131,75 @@ def test_gpu_given_amax_errors():
         nvfp4.quantize(x, amax=torch.ones(1, dtype=torch.float64, device="cuda"))
     with pytest.raises(nvfp4.NVFP4Error, match=r"expected amax of shape \(4,\)"):
         nvfp4.quantize(x, outer="row", amax=torch.ones(1, device="cuda"))
+
+
+# nvfp4-quantize --amax=VALUE|FILE.npy: the bytes of the Python package for
+# the same given values; errors are one line and exit non-zero.
+
+def _cli(tools_dir, *args):
+    import subprocess
+    return subprocess.run([str(tools_dir / "nvfp4-quantize"), *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _load(out):
+    return {p.stem: np.load(p) for p in out.glob("*.npy")}
+
+
+def test_cli_amax_value_and_file(tools_dir, tmp_path):
+    x = sample()
+    src = tmp_path / "x.npy"
+    np.save(src, x)
+    # A VALUE for a per-tensor recipe (stale on purpose: 10 < 40).
+    res = _cli(tools_dir, "--amax=10", src, tmp_path / "a")
+    assert res.returncode == 0, res.stderr
+    got = _load(tmp_path / "a")
+    want = nvfp4.quantize(x, amax=np.array([10], np.float32))
+    for name in ("data", "scale", "amax"):
+        np.testing.assert_array_equal(got[name], getattr(want, name), err_msg=name)
+    assert "amax = given" in (tmp_path / "a" / "recipe.mlir").read_text()
+    # A FILE.npy of per-row amaxes, both directions.
+    ref = nvfp4.quantize(x, outer="row", columnwise=True)
+    np.save(tmp_path / "amax.npy", ref.amax)
+    np.save(tmp_path / "amax_t.npy", ref.amax_t)
+    res = _cli(tools_dir, "--outer=row", "--rowwise", "--columnwise",
+               f"--amax={tmp_path / 'amax.npy'}", f"--amax-t={tmp_path / 'amax_t.npy'}",
+               src, tmp_path / "b")
+    assert res.returncode == 0, res.stderr
+    got = _load(tmp_path / "b")
+    for name in ("data", "scale", "amax", "data_t", "scale_t", "amax_t"):
+        np.testing.assert_array_equal(got[name], getattr(ref, name), err_msg=name)
+    # A given encode scale.
+    # A given encode scale: the per-tensor bytes again (printed exactly).
+    per_tensor = nvfp4.quantize(x)
+    s_enc = float(np.float32(2688) / per_tensor.amax[0])
+    res = _cli(tools_dir, "--amax-source=given_encode_scale", f"--amax={s_enc.hex()}",
+               src, tmp_path / "c")
+    assert res.returncode == 0, res.stderr
+    got = _load(tmp_path / "c")
+    for name in ("data", "scale"):
+        np.testing.assert_array_equal(got[name], getattr(per_tensor, name), err_msg=name)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--amax=abc"], "--amax: expected a number or a FILE.npy, got 'abc'"),
+    (["--outer=row", "--amax=AMAX64"], "expected float32 values, got float64"),
+    (["--outer=row", "--amax=AMAX3"], "expected 48 values (one per outer group), got 3"),
+    (["--amax-t=1"], "--amax-t: the recipe has no columnwise output"),
+    (["--amax-source=computed", "--amax=1"],
+     "amax values were given, but the recipe computes its amax"),
+    (["--amax-source=static"], "unknown --amax-source value 'static'"),
+])
+def test_cli_amax_errors(tools_dir, tmp_path, flags, message):
+    src = tmp_path / "x.npy"
+    np.save(src, sample())
+    np.save(tmp_path / "a64.npy", np.ones(48, np.float64))
+    np.save(tmp_path / "a3.npy", np.ones(3, np.float32))
+    flags = [f.replace("AMAX64", str(tmp_path / "a64.npy"))
+              .replace("AMAX3", str(tmp_path / "a3.npy")) for f in flags]
+    out = tmp_path / "out"
+    res = _cli(tools_dir, *flags, src, out)
+    assert res.returncode != 0
+    assert message in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not out.exists() or not list(out.glob("*.npy"))

@@ -7,7 +7,8 @@
 // canonical `#nvfp4.recipe<...>` text) into OUTDIR, after removing these
 // names left by an earlier run, so OUTDIR holds one run's outputs; other
 // files there are kept. --target=sm_90a (or another sm_<N>) runs the same
-// recipe on the GPU and writes the same files. Every failure prints one line
+// recipe on the GPU and writes the same files. --amax/--amax-t give the
+// outer amaxes (or encode scales) of a recipe with a given outer scale. Every failure prints one line
 // naming the problem, exits non-zero and writes none of these files.
 //
 //===----------------------------------------------------------------------===//
@@ -59,6 +60,24 @@ cl::opt<bool> columnwiseOpt("columnwise", cl::desc("columnwise output"),
                             cl::cat(recipeCat));
 cl::opt<std::string> layoutOpt("sf-layout", cl::desc("linear|128x4|8x4"),
                                cl::cat(recipeCat));
+
+cl::opt<std::string> amaxSourceOpt(
+    "amax-source",
+    cl::desc("computed|given|given_encode_scale: where the outer scale comes "
+             "from (given with --amax when not set)"),
+    cl::cat(recipeCat));
+
+cl::OptionCategory givenCat("Given outer scales (recipes with amax = given "
+                            "or given_encode_scale)");
+cl::opt<std::string> amaxOpt(
+    "amax",
+    cl::desc("VALUE or FILE.npy: the rowwise outer amaxes (encode scales with "
+             "given_encode_scale); a VALUE applies to every outer group, a "
+             "float32 FILE.npy holds one value per group"),
+    cl::cat(givenCat));
+cl::opt<std::string> amaxTOpt(
+    "amax-t", cl::desc("VALUE or FILE.npy: the same for the columnwise output"),
+    cl::cat(givenCat));
 
 cl::opt<std::string> inputDtypeOpt(
     "input-dtype",
@@ -143,6 +162,11 @@ Expected<SmallVector<std::string>> flagOverrides() {
   if (Error e = add(layoutOpt, "sf_layout",
                     {{"linear", "linear"}, {"128x4", "128x4"}, {"8x4", "8x4"}}))
     return std::move(e);
+  if (Error e = add(amaxSourceOpt, "amax",
+                    {{"computed", "computed"},
+                     {"given", "given"},
+                     {"given_encode_scale", "given_encode_scale"}}))
+    return std::move(e);
   return keys;
 }
 
@@ -196,6 +220,11 @@ Expected<mlir::nvfp4::RecipeAttr> buildRecipe(nvfp4::HostRunner &runner) {
   parts.push_back(recipe.empty() ? "per_tensor" : recipe.str());
   // Directions the flags did not set keep the preset's.
   llvm::append_range(parts, *overrides);
+  // Given values make the outer scale given unless a flag says which (a
+  // recipe file must say it itself).
+  if (!amaxSourceOpt.getNumOccurrences() &&
+      (amaxOpt.getNumOccurrences() || amaxTOpt.getNumOccurrences()))
+    parts.push_back("amax = given");
   return runner.parseRecipe(join(parts, ", "));
 }
 
@@ -228,6 +257,40 @@ loadInput(const npy::Array &array) {
       bytes.push_back(uint8_t(word >> (8 * i)));
   }
   return std::make_pair(type, std::move(bytes));
+}
+
+/// The values of --amax / --amax-t for an amax output of `count` values:
+/// a number for every outer group, or a float32 .npy file of `count`
+/// values. Empty when the flag is not set.
+Expected<std::vector<float>> givenValues(cl::opt<std::string> &opt,
+                                         StringRef direction, int64_t count) {
+  if (!opt.getNumOccurrences())
+    return std::vector<float>{};
+  StringRef text = opt;
+  std::string flag = "--" + opt.ArgStr.str();
+  if (count == 0)
+    return fail(flag + ": the recipe has no " + direction + " output");
+  if (text.ends_with(".npy")) {
+    Expected<npy::Array> array = npy::readNpy(text);
+    if (!array)
+      return array.takeError();
+    if (array->dtype != npy::DType::F32)
+      return fail(flag + "=" + text + ": expected float32 values, got " +
+                  npy::dtypeName(array->dtype));
+    std::vector<float> values = npy::toFloat32(*array);
+    if (int64_t(values.size()) != count)
+      return fail(flag + "=" + text + ": expected " + Twine(count) +
+                  " values (one per outer group), got " +
+                  Twine(values.size()));
+    return values;
+  }
+  std::string copy = text.str();
+  char *end = nullptr;
+  float value = std::strtof(copy.c_str(), &end);
+  if (copy.empty() || end != copy.c_str() + copy.size())
+    return fail(flag + ": expected a number or a FILE.npy, got '" + text +
+                "'");
+  return std::vector<float>(size_t(count), value);
 }
 
 /// The files of one run, written together or not at all.
@@ -286,7 +349,8 @@ struct OutputSet {
 /// GPU runner's context).
 Expected<nvfp4::QuantizeResult>
 quantizeOnGPU(mlir::nvfp4::RecipeAttr recipe, nvfp4::ElementType type,
-              const void *input, int64_t rows, int64_t cols) {
+              const void *input, int64_t rows, int64_t cols,
+              const nvfp4::GivenAmax &given) {
   auto gpu = nvfp4::GPURunner::create(targetOpt, toolkitOpt);
   if (!gpu)
     return gpu.takeError();
@@ -296,7 +360,7 @@ quantizeOnGPU(mlir::nvfp4::RecipeAttr recipe, nvfp4::ElementType type,
   auto gpuRecipe = nvfp4::parseRecipe((*gpu)->getContext(), text);
   if (!gpuRecipe)
     return gpuRecipe.takeError();
-  return (*gpu)->quantize(*gpuRecipe, type, input, rows, cols);
+  return (*gpu)->quantize(*gpuRecipe, type, input, rows, cols, given);
 }
 
 Error run() {
@@ -327,11 +391,29 @@ Error run() {
   if (!input)
     return input.takeError();
   int64_t rows = array->shape[0], cols = array->shape[1];
+  auto shapes = nvfp4::describeOutputs(*recipe, rows, cols);
+  if (!shapes)
+    return shapes.takeError();
+  auto countOf = [](const std::optional<nvfp4::QuantizedOutput> &o) {
+    int64_t n = o ? 1 : 0;
+    if (o)
+      for (int64_t d : o->amaxShape)
+        n *= d;
+    return n;
+  };
+  auto amax = givenValues(amaxOpt, "rowwise", countOf(shapes->rowwise));
+  if (!amax)
+    return amax.takeError();
+  auto amaxT =
+      givenValues(amaxTOpt, "columnwise", countOf(shapes->columnwise));
+  if (!amaxT)
+    return amaxT.takeError();
+  nvfp4::GivenAmax given{*amax, *amaxT};
   auto result =
       gpuTarget ? quantizeOnGPU(*recipe, input->first, input->second.data(),
-                                rows, cols)
+                                rows, cols, given)
                 : (*runner)->quantize(*recipe, input->first,
-                                      input->second.data(), rows, cols);
+                                      input->second.data(), rows, cols, given);
   if (!result)
     return result.takeError();
 
