@@ -192,6 +192,51 @@ TEST(CompilerErrors, MatmulNeedsAGPUTarget) {
             "GEMMs are compiled by compileMatmul");
 }
 
+// W4A16 compiles through the same GEMM caches: a cubin without a GPU, a
+// memory hit the second time, a key that names A's type and the op, and a
+// cpu target that points at the host runner.
+TEST(Compiler, MatmulW4A16CompilesAndCaches) {
+  std::unique_ptr<Compiler> compiler =
+      makeGPUCompiler("", /*disk=*/false, "sm_90a");
+  ASSERT_TRUE(compiler);
+  auto r = compiler->parseRecipe("per_token, sf_layout = 128x4");
+  ASSERT_TRUE(bool(r));
+  auto first = compiler->compileMatmulW4A16(ElementType::BF16, *r, {});
+  ASSERT_TRUE(bool(first)) << errorOf(first.takeError());
+  EXPECT_EQ(first->op, Operation::MatmulW4A16);
+  EXPECT_EQ(first->type, ElementType::BF16);
+  EXPECT_FALSE(first->recipe);
+  EXPECT_EQ(first->bRecipe, *r);
+  EXPECT_EQ(first->source, CacheSource::Compiled);
+  EXPECT_NE(first->key.find("op matmul_w4a16\na bf16\n"), std::string::npos);
+  EXPECT_FALSE(first->code->image.empty());
+  auto again = compiler->compileMatmulW4A16(ElementType::BF16, *r, {});
+  ASSERT_TRUE(bool(again));
+  EXPECT_EQ(again->source, CacheSource::Memory);
+  auto f16 = compiler->compileMatmulW4A16(ElementType::F16, *r, {});
+  ASSERT_TRUE(bool(f16));
+  EXPECT_EQ(f16->source, CacheSource::Compiled);
+  EXPECT_NE(f16->key, first->key);
+  // The NVFP4 x NVFP4 GEMM of the same B is another kernel.
+  auto w4a4 = compiler->compileMatmul(*r, *r, {});
+  ASSERT_TRUE(bool(w4a4));
+  EXPECT_EQ(w4a4->source, CacheSource::Compiled);
+
+  auto f32 = compiler->compileMatmulW4A16(ElementType::F32, *r, {});
+  ASSERT_FALSE(bool(f32));
+  EXPECT_EQ(errorOf(f32.takeError()),
+            "expected a W4A16 A of bf16 or f16, got f32");
+  auto cpu = Compiler::create("cpu");
+  ASSERT_TRUE(bool(cpu));
+  auto rc = (*cpu)->parseRecipe("per_token, sf_layout = 128x4");
+  ASSERT_TRUE(bool(rc));
+  auto onCpu = (*cpu)->compileMatmulW4A16(ElementType::BF16, *rc, {});
+  ASSERT_FALSE(bool(onCpu));
+  EXPECT_EQ(errorOf(onCpu.takeError()),
+            "compileMatmulW4A16 needs a GPU target; the cpu target runs "
+            "GEMMs through HostRunner::matmulW4A16");
+}
+
 TEST(Compiler, DamagedDiskEntriesAreRecompiled) {
   TempDir dir;
   std::string path;

@@ -13,6 +13,8 @@
 
 #include "DeviceSupport.h"
 
+#include "nvfp4/Support/FloatBits.h"
+
 #include "llvm/ADT/StringExtras.h"
 
 #include "gtest/gtest.h"
@@ -344,6 +346,87 @@ TEST(APIDeviceMatmulErrors, CheckedBeforeLaunch) {
             "expected at least one group, got 0");
   EXPECT_EQ(errorOf(groupedMatmul(*stream, r, q, 4, 0, 2, r, q, 32, 64, {}, p)),
             "null device buffer for splits");
+  ASSERT_FALSE(bool(stream->synchronize()));
+}
+
+/// W4A16 on device memory gives the bytes of the host-memory convenience
+/// (the same kernels): every direct configuration and medium_any_m, bf16
+/// and f16 A, tensor, row and window B.
+class APIDeviceMatmulW4A16
+    : public ::testing::TestWithParam<
+          std::tuple<const char *, int64_t, ElementType>> {};
+
+TEST_P(APIDeviceMatmulW4A16, SameBytesAsTheHostConvenience) {
+  REQUIRE_DEVICE(dev);
+  auto [bRecipe, m, aType] = GetParam();
+  int64_t n = 192, k = 320;
+  std::vector<float> x = randomMatrix(m, k, 1, 2.0f),
+                     w = randomMatrix(n, k, 2, 2.0f);
+  std::vector<uint16_t> a(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    a[i] = aType == ElementType::BF16 ? floatToBF16(x[i]) : floatToF16(x[i]);
+  std::vector<float> bias = randomMatrix(1, n, 3, 2.0f);
+  QuantizedOutput b = hostQuantize(bRecipe, w, n, k);
+  MatmulOptions host;
+  host.alpha = 0.5f;
+  host.bias = bias;
+  auto target = dev->target();
+  ASSERT_TRUE(bool(target));
+  auto want = nvfp4::matmulW4A16(aType, a.data(), m, k, bRecipe, b, host,
+                                 *target);
+  ASSERT_TRUE(bool(want)) << errorOf(want.takeError());
+
+  DeviceCopies d{dev, {}};
+  DeviceMatmulOptions options;
+  options.alpha = host.alpha;
+  options.bias = d.add(bias.data(), bias.size() * 4);
+  CUdeviceptr output = d.add(nullptr, want->size());
+  auto stream = dev->createStream();
+  ASSERT_TRUE(bool(stream));
+  llvm::Error e =
+      nvfp4::matmul(*stream, aType, d.add(a.data(), a.size() * 2), m, bRecipe,
+                    d.add(b), n, k, options, output);
+  ASSERT_FALSE(bool(e)) << errorOf(std::move(e));
+  ASSERT_FALSE(bool(stream->synchronize()));
+  EXPECT_EQ(download(output, want->size()), *want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    W4A16, APIDeviceMatmulW4A16,
+    ::testing::Combine(::testing::Values("per_tensor, sf_layout = 128x4",
+                                         "per_token, sf_layout = 128x4",
+                                         "local_1x64, sf_layout = 128x4"),
+                       ::testing::Values(int64_t(1), int64_t(13), int64_t(300)),
+                       ::testing::Values(ElementType::BF16, ElementType::F16)));
+
+TEST(APIDeviceMatmulErrors, W4A16CheckedBeforeLaunch) {
+  REQUIRE_DEVICE(dev);
+  auto stream = dev->createStream();
+  ASSERT_TRUE(bool(stream));
+  auto buffer = dev->allocate(1 << 16);
+  ASSERT_TRUE(bool(buffer));
+  CUdeviceptr p = buffer->ptr();
+  DeviceQuantized q{p, p, p};
+  const char *r = "per_tensor, sf_layout = 128x4";
+  auto error = [&](ElementType t, CUdeviceptr a, int64_t m, int64_t k,
+                   const char *b) {
+    return errorOf(nvfp4::matmul(*stream, t, a, m, b, q, 32, k, {}, p));
+  };
+  EXPECT_EQ(error(ElementType::F32, p, 4, 64, r),
+            "expected a W4A16 A of bf16 or f16, got f32 (quantize it for "
+            "nvfp4.matmul, or cast it)");
+  EXPECT_EQ(error(ElementType::BF16, p, 4, 40, r),
+            "expected K to be a multiple of 16, got 40");
+  EXPECT_EQ(error(ElementType::BF16, p, 0, 64, r),
+            "expected A to be a non-empty matrix of at most 2^60 elements, "
+            "got 0 x 64");
+  EXPECT_EQ(error(ElementType::F16, p, 4, 64, "per_tensor"),
+            "matmul operands must use sf_layout = 128x4 scales (the "
+            "block-scaled MMA layout); B uses linear");
+  EXPECT_EQ(error(ElementType::F16, 0, 4, 64, r), "null device buffer for A");
+  EXPECT_EQ(error(ElementType::F16, p + 8, 4, 64, r),
+            "the device A at 0x" + llvm::utohexstr(p + 8, /*LowerCase=*/true) +
+                " is not aligned to 16 bytes");
   ASSERT_FALSE(bool(stream->synchronize()));
 }
 
