@@ -54,7 +54,7 @@ struct GPURunner::Impl {
 
 namespace {
 /// Cache kinds.
-enum : int { kQuantize = 0, kGrouped = 1, kDequantize = 2 };
+enum : int { kQuantize = 0, kGrouped = 1, kDequantize = 2, kAmax = 3 };
 
 /// The cache key of a recipe's kernels of one kind.
 std::string cacheKey(int kind, RecipeAttr recipe, int type, unsigned rank,
@@ -274,6 +274,62 @@ GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
         return buildQuantizeModule(impl->context, recipe, type, false,
                                    amaxRanks(recipe, false));
       });
+}
+
+llvm::Expected<const CompiledQuantize *>
+GPURunner::compileAmax(RecipeAttr recipe, ElementType type, StringRef format) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  return impl->compile(cacheKey(kAmax, recipe, int(type), 0, format), format,
+                       [&] {
+                         return buildAmaxModule(impl->context, recipe, type,
+                                                amaxRanks(recipe, false));
+                       });
+}
+
+llvm::Expected<QuantizeResult> GPURunner::amax(RecipeAttr recipe,
+                                               ElementType type,
+                                               const void *input, int64_t rows,
+                                               int64_t cols) {
+  auto outputs = allocateAmaxOutputs(recipe, rows, cols);
+  if (!outputs)
+    return outputs.takeError();
+  auto compiled = compileAmax(recipe, type);
+  if (!compiled)
+    return compiled.takeError();
+  auto module = load(**compiled);
+  if (!module)
+    return module.takeError();
+  CudaDevice &d = **device();
+  DeviceCopies buffers(d);
+  buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+  for (std::optional<QuantizedOutput> *out :
+       {&outputs->rowwise, &outputs->columnwise})
+    if (*out)
+      buffers.add(nullptr, (*out)->amax.data(), (*out)->amax.size() * 4);
+  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
+        return launchAmax(**compiled, **module, rows, cols, *outputs,
+                          pointers);
+      }))
+    return std::move(e);
+  return std::move(*outputs);
+}
+
+llvm::Error GPURunner::launchAmax(const CompiledQuantize &compiled,
+                                  CudaDevice::Module &module, int64_t rows,
+                                  int64_t cols, const QuantizeResult &outputs,
+                                  ArrayRef<CUdeviceptr> buffers) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  KernelParams params;
+  params.addMemRef(buffers[0], {rows, cols});
+  unsigned next = 1;
+  for (const std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise})
+    if (*out)
+      params.addMemRef(buffers[next++], (*out)->amaxShape);
+  SmallVector<void *> args = params.pointers();
+  return launchAll(**dev, compiled, module, args, outputs, std::nullopt);
 }
 
 llvm::Expected<const CompiledQuantize *>

@@ -356,6 +356,80 @@ OwningOpRef<ModuleOp> buildQuantizeModule(MLIRContext &ctx, RecipeAttr recipe,
   return module;
 }
 
+OwningOpRef<ModuleOp> buildAmaxModule(MLIRContext &ctx, RecipeAttr recipe,
+                                      ElementType type,
+                                      ArrayRef<unsigned> amaxRanks) {
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  Type f32 = Float32Type::get(&ctx);
+  SmallVector<Type> argTypes{dynamicMemRef(2, elementTypeOf(&ctx, type))};
+  for (unsigned rank : amaxRanks)
+    argTypes.push_back(dynamicMemRef(rank, f32));
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func =
+      func::FuncOp::create(b, loc, "kernel", b.getFunctionType(argTypes, {}));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  auto args = func.getArguments();
+  unsigned next = 1;
+  Value row = recipe.getRowwise() ? args[next++] : Value();
+  Value col = recipe.getColumnwise() ? args[next++] : Value();
+  AmaxOp::create(b, loc, args[0], recipe, row, col);
+  func::ReturnOp::create(b, loc);
+  return module;
+}
+
+llvm::Expected<QuantizeResult>
+allocateAmaxOutputs(RecipeAttr recipe, int64_t rows, int64_t cols) {
+  if (recipe.hasGivenEncodeScale())
+    return makeError("expected a recipe whose outer scale comes from an amax, "
+                     "got amax = given_encode_scale");
+  auto result = describeOutputs(recipe, rows, cols);
+  if (!result)
+    return result.takeError();
+  for (std::optional<QuantizedOutput> *out :
+       {&result->rowwise, &result->columnwise}) {
+    if (!*out)
+      continue;
+    int64_t n = 1;
+    for (int64_t d : (*out)->amaxShape)
+      n *= d;
+    (*out)->amax.assign(n, 0.0f);
+  }
+  return result;
+}
+
+llvm::Expected<QuantizeResult> HostRunner::amax(RecipeAttr recipe,
+                                                ElementType type,
+                                                const void *input,
+                                                int64_t rows, int64_t cols) {
+  auto outputs = allocateAmaxOutputs(recipe, rows, cols);
+  if (!outputs)
+    return outputs.takeError();
+  QuantizeResult &result = *outputs;
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  SmallVector<unsigned, 2> amaxRanks;
+  for (std::optional<QuantizedOutput> *out :
+       {&result.rowwise, &result.columnwise})
+    if (*out)
+      amaxRanks.push_back((*out)->amaxShape.size());
+  auto engine = impl->getOrCompile(/*kind=*/4, recipe, int(type), [&] {
+    return buildAmaxModule(impl->context, recipe, type, amaxRanks);
+  });
+  if (!engine)
+    return engine.takeError();
+  CallArgs call;
+  call.add(const_cast<void *>(input), {rows, cols});
+  for (std::optional<QuantizedOutput> *out :
+       {&result.rowwise, &result.columnwise})
+    if (*out)
+      call.add((*out)->amax.data(), (*out)->amaxShape);
+  if (llvm::Error err =
+          (*engine)->invokePacked("_mlir_ciface_kernel", call.packed()))
+    return std::move(err);
+  return std::move(result);
+}
+
 llvm::Expected<QuantizeResult>
 HostRunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
                      int64_t rows, int64_t cols, const GivenAmax &given) {

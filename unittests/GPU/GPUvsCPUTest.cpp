@@ -374,6 +374,57 @@ TEST(GPUCompile, GivenAmaxDropsTheAmaxPass) {
   }
 }
 
+// nvfp4.amax compiles to the quantize's amax kernels alone, and on the GPU
+// writes the CPU's amaxes (per-tensor: amax_init + amax; per-token: one
+// row_ctas amax kernel).
+TEST(GPUAmax, KernelsAndValues) {
+  auto runner = GPURunner::create("sm_90a");
+  ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+  const std::pair<const char *, size_t> cases[] = {
+      {"per_tensor", 2},
+      {"per_token", 1},
+      {"local_1x64", 1},
+      {"per_tensor_rht", 4},
+      {"per_token, directions = [rowwise, columnwise]", 3}};
+  for (auto [text, want] : cases) {
+    auto recipe = ::nvfp4::parseRecipe((*runner)->getContext(), text);
+    ASSERT_TRUE(bool(recipe)) << llvm::toString(recipe.takeError());
+    auto compiled = (*runner)->compileAmax(*recipe, ElementType::BF16, "bin");
+    if (!compiled) {
+      std::string message = llvm::toString(compiled.takeError());
+      if (message.find("ptxas") != std::string::npos &&
+          message.find("not found") != std::string::npos)
+        GTEST_SKIP() << "no ptxas: " << message;
+      FAIL() << text << ": " << message;
+    }
+    EXPECT_EQ((*compiled)->kernels.size(), want) << text;
+    for (const ::nvfp4::KernelInfo &k : (*compiled)->kernels)
+      EXPECT_FALSE(llvm::StringRef(k.name).contains("encode")) << k.name;
+  }
+  REQUIRE_GPU();
+  std::mt19937 rng(8);
+  for (auto [text, want] : cases) {
+    Recipes r = parseBoth(text);
+    for (int64_t m : {16, 4096}) {
+      int64_t k = 4096;
+      std::vector<float> x = makeInput(Kind::Normal, m, k, rng);
+      std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+      auto cpu = sharedRunner().amax(r.cpu, ElementType::BF16, storage.data(),
+                                     m, k);
+      ASSERT_TRUE(bool(cpu)) << llvm::toString(cpu.takeError());
+      auto gpu =
+          gpuRunner().amax(r.gpu, ElementType::BF16, storage.data(), m, k);
+      ASSERT_TRUE(bool(gpu)) << llvm::toString(gpu.takeError());
+      for (auto [g, c] : {std::pair{&gpu->rowwise, &cpu->rowwise},
+                          std::pair{&gpu->columnwise, &cpu->columnwise}})
+        if (*c)
+          EXPECT_EQ(0, std::memcmp((*g)->amax.data(), (*c)->amax.data(),
+                                   (*c)->amax.size() * 4))
+              << text << " " << m;
+    }
+  }
+}
+
 /// Outer values given to a recipe: `f` of each amax.
 std::vector<float> mappedAmax(const std::vector<float> &amax,
                               float (*f)(float)) {

@@ -311,4 +311,61 @@ TEST(GivenAmaxErrors, CountsAndRecipeAreChecked) {
             "columnwise amax values were given, but the recipe has no "
             "columnwise output");
 }
+
+// nvfp4.amax (K1) writes exactly the amaxes the quantize computes, and a
+// quantize with amax = given (K2) of those gives the one-shot bytes: the
+// split a framework uses to reduce the amax in between.
+TEST(AmaxOp, SplitQuantizationGivesOneShotBytes) {
+  HostRunner &runner = ::nvfp4::testing::sharedRunner();
+  std::mt19937 rng(21);
+  for (const char *text :
+       {"per_tensor", "per_token", "local_1x64", "per_tensor_2d",
+        "per_tensor_rht", "per_token, directions = [rowwise, columnwise]",
+        "local_1x64, directions = [columnwise]", "four_over_six"}) {
+    auto recipe = runner.parseRecipe(text);
+    ASSERT_TRUE(bool(recipe)) << llvm::toString(recipe.takeError());
+    for (Kind kind : {Kind::Normal, Kind::Specials, Kind::Outliers}) {
+      int64_t m = 48, k = 160;
+      std::vector<float> x = makeInput(kind, m, k, rng);
+      std::vector<uint8_t> storage = toStorage(x, ElementType::BF16);
+      auto oneShot =
+          runner.quantize(*recipe, ElementType::BF16, storage.data(), m, k);
+      ASSERT_TRUE(bool(oneShot)) << llvm::toString(oneShot.takeError());
+      auto amax = runner.amax(*recipe, ElementType::BF16, storage.data(), m, k);
+      ASSERT_TRUE(bool(amax)) << llvm::toString(amax.takeError());
+      std::vector<float> row, col;
+      if (oneShot->rowwise) {
+        EXPECT_TRUE(amax->rowwise->data.empty());
+        EXPECT_EQ(bitsOf(amax->rowwise->amax), bitsOf(oneShot->rowwise->amax))
+            << text;
+        row = amax->rowwise->amax;
+      }
+      if (oneShot->columnwise) {
+        EXPECT_EQ(bitsOf(amax->columnwise->amax),
+                  bitsOf(oneShot->columnwise->amax))
+            << text;
+        col = amax->columnwise->amax;
+      }
+      auto split = runner.quantize(recipe->withAmaxSource(AmaxSource::Given),
+                                   ElementType::BF16, storage.data(), m, k,
+                                   {row, col});
+      ASSERT_TRUE(bool(split)) << llvm::toString(split.takeError());
+      for (auto [a, b] : {std::pair{&split->rowwise, &oneShot->rowwise},
+                          std::pair{&split->columnwise, &oneShot->columnwise}}) {
+        if (!*b)
+          continue;
+        EXPECT_EQ((*a)->data, (*b)->data) << text;
+        EXPECT_EQ((*a)->scale, (*b)->scale) << text;
+      }
+    }
+  }
+  auto scaled = runner.parseRecipe("per_tensor, amax = given_encode_scale");
+  ASSERT_TRUE(bool(scaled));
+  std::vector<float> x(32, 1.0f);
+  auto bad = runner.amax(*scaled, ElementType::F32, x.data(), 2, 16);
+  ASSERT_FALSE(bool(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "expected a recipe whose outer scale comes from an amax, got "
+            "amax = given_encode_scale");
+}
 } // namespace

@@ -94,6 +94,25 @@ public:
   /// `compiled` loaded on the device (once per runner; the runner owns it).
   llvm::Expected<CudaDevice::Module *> load(const CompiledQuantize &compiled);
 
+  /// Compiles `nvfp4.amax` of `recipe` (the quantize's amax kernels,
+  /// without the encode). Cached like compile(). Needs no GPU.
+  llvm::Expected<const CompiledQuantize *>
+  compileAmax(mlir::nvfp4::RecipeAttr recipe, ElementType type,
+              llvm::StringRef format = "bin");
+
+  /// HostRunner::amax on the GPU (copies in, launches, copies out).
+  llvm::Expected<QuantizeResult> amax(mlir::nvfp4::RecipeAttr recipe,
+                                      ElementType type, const void *input,
+                                      int64_t rows, int64_t cols);
+
+  /// Enqueues compileAmax()'s kernels on device buffers in operand order:
+  /// input, then the amax of each direction, shaped as `outputs`
+  /// (allocateAmaxOutputs or describeOutputs). Does not synchronize.
+  llvm::Error launchAmax(const CompiledQuantize &compiled,
+                         CudaDevice::Module &module, int64_t rows,
+                         int64_t cols, const QuantizeResult &outputs,
+                         llvm::ArrayRef<CUdeviceptr> buffers);
+
   //===--------------------------------------------------------------------===//
   // Grouped (MoE) quantization: nvfp4.grouped_quantize
   //===--------------------------------------------------------------------===//

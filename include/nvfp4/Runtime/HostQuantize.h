@@ -107,6 +107,19 @@ buildQuantizeModule(mlir::MLIRContext &context, mlir::nvfp4::RecipeAttr recipe,
                     ElementType type, bool grouped,
                     llvm::ArrayRef<unsigned> amaxRanks);
 
+/// `func.func @kernel` holding one `nvfp4.amax` op: input, then the amax of
+/// each direction present (`amaxRanks`, one entry per direction).
+mlir::OwningOpRef<mlir::ModuleOp>
+buildAmaxModule(mlir::MLIRContext &context, mlir::nvfp4::RecipeAttr recipe,
+                ElementType type, llvm::ArrayRef<unsigned> amaxRanks);
+
+/// The outputs of `nvfp4.amax` for a rows x cols input: those of
+/// describeOutputs with the amax buffers allocated (zeroed) and data and
+/// scale left empty.
+llvm::Expected<QuantizeResult>
+allocateAmaxOutputs(mlir::nvfp4::RecipeAttr recipe, int64_t rows,
+                    int64_t cols);
+
 /// Compiles and runs recipes on the host. Thread-safe; compiled kernels are
 /// cached for the life of the object.
 class HostRunner {
@@ -139,6 +152,14 @@ public:
   quantizeGrouped(mlir::nvfp4::RecipeAttr recipe, ElementType type,
                   const void *input, int64_t rows, int64_t cols,
                   llvm::ArrayRef<int64_t> splits, const GivenAmax &given = {});
+
+  /// The outer amaxes `quantize` would compute (`nvfp4.amax`), and nothing
+  /// else: each direction's `amax` is set, its data and scale are empty. A
+  /// framework reduces them and passes them to a recipe with
+  /// `amax = given`.
+  llvm::Expected<QuantizeResult> amax(mlir::nvfp4::RecipeAttr recipe,
+                                      ElementType type, const void *input,
+                                      int64_t rows, int64_t cols);
 
   /// Dequantizes one direction's output to f32 (SPEC.md section 11).
   llvm::Expected<std::vector<float>>
