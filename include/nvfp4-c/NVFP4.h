@@ -158,6 +158,18 @@ nvfp4_result *nvfp4_quantize_given(nvfp4_runner *runner, const char *recipe,
                                    size_t amax_t_count, char *error,
                                    size_t error_size);
 
+/* The outer amaxes of quantizing the rows x cols matrix at `input` with
+ * `recipe` (nvfp4.amax), on the host: `amax` receives `amax_count` float32
+ * values for the rowwise output and `amax_t` `amax_t_count` for the
+ * columnwise one (NULL and 0 for a direction the recipe lacks), in the
+ * order of a quantization's amax buffers; sizes are checked before the
+ * input is read. Reduce them, then quantize with `amax = given`. */
+int nvfp4_amax_host(nvfp4_runner *runner, const char *recipe, int dtype,
+                    const void *input, size_t input_size, int64_t rows,
+                    int64_t cols, float *amax, size_t amax_count,
+                    float *amax_t, size_t amax_t_count, char *error,
+                    size_t error_size);
+
 /* The compiler target of CUDA device `device` ("sm_90a", "sm_100a"). */
 int nvfp4_device_target(int device, char *out, size_t out_size, char *error,
                         size_t error_size);
@@ -174,6 +186,15 @@ int nvfp4_quantize_device(int device, const char *recipe, int dtype,
                           uint64_t input, int64_t rows, int64_t cols,
                           const uint64_t buffers[6], void *stream,
                           char *error, size_t error_size);
+
+/* nvfp4_amax_host on the device: `amax[0]` and `amax[1]` are the device
+ * addresses of the rowwise and columnwise amax outputs (0 for a direction
+ * the recipe lacks), shaped as nvfp4_quantize_shapes says; enqueued on
+ * `stream`, not synchronized. */
+int nvfp4_amax_device(int device, const char *recipe, int dtype,
+                      uint64_t input, int64_t rows, int64_t cols,
+                      const uint64_t amax[2], void *stream, char *error,
+                      size_t error_size);
 
 /* Dequantizes on the device: data, scale, amax (device addresses) of a
  * quantized rows x cols matrix into the f32 `output`, on `stream`. */

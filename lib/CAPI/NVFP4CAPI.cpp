@@ -141,6 +141,56 @@ nvfp4_result *nvfp4_quantize_given(nvfp4_runner *runner, const char *recipe,
                       error_size);
 }
 
+int nvfp4_amax_host(nvfp4_runner *runner, const char *recipe, int dtype,
+                    const void *input, size_t input_size, int64_t rows,
+                    int64_t cols, float *amax, size_t amax_count,
+                    float *amax_t, size_t amax_t_count, char *error,
+                    size_t error_size) {
+  if (!runner || !recipe || !input) {
+    setError(error, error_size, "null runner, recipe or input");
+    return 1;
+  }
+  if (!checkInputSize(dtype, input_size, rows, cols, error, error_size))
+    return 1;
+  auto parsed = runner->host->parseRecipe(recipe);
+  if (!parsed) {
+    setError(error, error_size, llvm::toString(parsed.takeError()));
+    return 1;
+  }
+  auto shapes = nvfp4::allocateAmaxOutputs(*parsed, rows, cols);
+  if (!shapes) {
+    setError(error, error_size, llvm::toString(shapes.takeError()));
+    return 1;
+  }
+  // Each output buffer must hold exactly its direction's amaxes (checked
+  // before the input is read).
+  for (auto [name, out, ptr, count] :
+       {std::tuple{"amax", &shapes->rowwise, amax, amax_count},
+        std::tuple{"amax_t", &shapes->columnwise, amax_t, amax_t_count}}) {
+    size_t need = *out ? (*out)->amax.size() : 0;
+    if (count != need || (need && !ptr)) {
+      setError(error, error_size,
+               std::string(name) + ": expected " + std::to_string(need) +
+                   " float32 values, got " + std::to_string(count) +
+                   (need && !ptr ? " (null buffer)" : ""));
+      return 1;
+    }
+  }
+  auto type = dtype == NVFP4_F32   ? nvfp4::ElementType::F32
+              : dtype == NVFP4_F16 ? nvfp4::ElementType::F16
+                                   : nvfp4::ElementType::BF16;
+  auto result = runner->host->amax(*parsed, type, input, rows, cols);
+  if (!result) {
+    setError(error, error_size, llvm::toString(result.takeError()));
+    return 1;
+  }
+  if (result->rowwise)
+    llvm::copy(result->rowwise->amax, amax);
+  if (result->columnwise)
+    llvm::copy(result->columnwise->amax, amax_t);
+  return 0;
+}
+
 void nvfp4_result_recipe(const nvfp4_result *result, int *outer,
                          int *e4m3_max) {
   *outer = result ? result->outer : -1;

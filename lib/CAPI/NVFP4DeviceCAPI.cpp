@@ -463,6 +463,19 @@ int nvfp4_quantize_device(int device, const char *recipe, int dtype,
   return 0;
 }
 
+int nvfp4_amax_device(int device, const char *recipe, int dtype,
+                      uint64_t input, int64_t rows, int64_t cols,
+                      const uint64_t amax[2], void *stream, char *error,
+                      size_t error_size) {
+  auto call = quantizeCall(device, recipe, dtype, amax, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
+  if (llvm::Error e = nvfp4::amax(call->stream, recipe, call->type, input,
+                                  rows, cols, amax[0], amax[1]))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
 int nvfp4_grouped_quantize_device(int device, const char *recipe, int dtype,
                                   uint64_t input, int64_t rows, int64_t cols,
                                   uint64_t splits, int64_t groups,

@@ -211,6 +211,47 @@ Error quantize(Stream &stream, StringRef recipe, ElementType type,
   return kernel->launchQuantize(stream, rows, cols, *shapes, *buffers);
 }
 
+Error amax(Stream &stream, StringRef recipe, ElementType type,
+           CUdeviceptr input, int64_t rows, int64_t cols, CUdeviceptr amax,
+           CUdeviceptr amaxT) {
+  auto found = compilerFor(stream, recipe);
+  if (!found)
+    return found.takeError();
+  auto [compiler, attr] = *found;
+  auto shapes = allocateAmaxOutputs(attr, rows, cols);
+  if (!shapes)
+    return shapes.takeError();
+  SmallVector<CUdeviceptr, 3> buffers{input};
+  for (auto [name, out, ptr] :
+       {std::make_tuple("rowwise", &shapes->rowwise, amax),
+        std::make_tuple("columnwise", &shapes->columnwise, amaxT)}) {
+    if (bool(*out) != bool(ptr))
+      return makeError(Twine("the recipe ") +
+                       (*out ? "produces" : "does not produce") + " a " +
+                       name + " output but " +
+                       (*out ? "no amax buffer was" : "one was") + " given");
+    if (ptr)
+      buffers.push_back(ptr);
+  }
+  if (!input)
+    return makeError("null device buffer");
+  if (input % (16 * elementSize(type)) != 0)
+    return makeError("the device input at 0x" + Twine::utohexstr(input) +
+                     " is not aligned to 16 elements (" +
+                     Twine(16 * elementSize(type)) + " bytes)");
+  for (CUdeviceptr p : ArrayRef(buffers).drop_front())
+    if (p % 4 != 0)
+      return makeError("the device amax output at 0x" + Twine::utohexstr(p) +
+                       " is not aligned to 4 bytes");
+  auto compiled = compiler->compile(attr, type, Operation::Amax);
+  if (!compiled)
+    return compiled.takeError();
+  auto kernel = stream.device().load(*compiled);
+  if (!kernel)
+    return kernel.takeError();
+  return kernel->launchAmax(stream, rows, cols, *shapes, buffers);
+}
+
 Error groupedQuantize(Stream &stream, StringRef recipe, ElementType type,
                       CUdeviceptr input, int64_t rows, int64_t cols,
                       CUdeviceptr splits, int64_t groups,
@@ -360,6 +401,19 @@ Expected<QuantizeResult> quantize(StringRef recipe, ElementType type,
     return parsed.takeError();
   return (*compiler)->hostRunner()->quantize(*parsed, type, input, rows, cols,
                                              given);
+}
+
+Expected<QuantizeResult> amax(StringRef recipe, ElementType type,
+                              const void *input, int64_t rows, int64_t cols) {
+  if (!input)
+    return makeError("null input");
+  auto compiler = Compiler::shared("cpu");
+  if (!compiler)
+    return compiler.takeError();
+  auto parsed = (*compiler)->parseRecipe(recipe);
+  if (!parsed)
+    return parsed.takeError();
+  return (*compiler)->hostRunner()->amax(*parsed, type, input, rows, cols);
 }
 
 Expected<std::vector<float>> dequantize(StringRef recipe,

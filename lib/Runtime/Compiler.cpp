@@ -59,6 +59,8 @@ StringRef operationName(Operation op) {
     return "grouped_matmul";
   case Operation::MatmulW4A16:
     return "matmul_w4a16";
+  case Operation::Amax:
+    return "amax";
   }
   return "?";
 }
@@ -405,6 +407,8 @@ Compiler::compile(RecipeAttr recipe, ElementType type, Operation op) {
               return gpu.compile(recipe, type, format);
             case Operation::GroupedQuantize:
               return gpu.compileGrouped(recipe, type, format);
+            case Operation::Amax:
+              return gpu.compileAmax(recipe, type, format);
             default:
               // Dequantized values come back as f32.
               return gpu.compileDequantize(

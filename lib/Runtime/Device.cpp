@@ -236,6 +236,35 @@ Error Kernel::launchQuantize(Stream &stream, int64_t rows, int64_t cols,
   return launchAll(stream, outputs, params.pointers());
 }
 
+Error Kernel::launchAmax(Stream &stream, int64_t rows, int64_t cols,
+                         const QuantizeResult &outputs,
+                         ArrayRef<CUdeviceptr> buffers) const {
+  if (Error e = checkLaunch(stream, Operation::Amax))
+    return e;
+  KernelParams params;
+  size_t next = 0;
+  auto take = [&]() -> Expected<CUdeviceptr> {
+    if (next >= buffers.size())
+      return makeError("expected the input and one amax buffer per "
+                       "direction");
+    return buffers[next++];
+  };
+  auto input = take();
+  if (!input)
+    return input.takeError();
+  params.addMemRef(*input, {rows, cols});
+  for (const std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise}) {
+    if (!*out)
+      continue;
+    auto amax = take();
+    if (!amax)
+      return amax.takeError();
+    params.addMemRef(*amax, (*out)->amaxShape);
+  }
+  return launchAll(stream, outputs, params.pointers());
+}
+
 Error Kernel::launchQuantizeGrouped(Stream &stream, int64_t rows, int64_t cols,
                                     int64_t groups,
                                     const QuantizeResult &outputs,

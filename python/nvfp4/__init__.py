@@ -237,6 +237,48 @@ def quantize(x, *, recipe=None, outer="tensor", block="1x16",
     return _quantize(x, _info(recipe, key), input_dtype, given=(amax, amax_t))
 
 
+def amax(x, *, recipe=None, outer="tensor", block="1x16", numerics="reciprocal",
+         select="map6", e4m3_max=448, rounding="nearest", seed=0, rht=False,
+         rowwise=True, columnwise=False, sf_layout="linear",
+         input_dtype=None):
+    """The outer amaxes quantize() would compute for this recipe, and
+    nothing else (``nvfp4.amax``): ``(amax, amax_t)``, None for a direction
+    the recipe lacks, float32 arrays of the input's framework and device
+    (GPU: enqueued on the current stream). Reduce them (all-reduce across
+    ranks, a delayed-scaling history) and pass them to quantize(...,
+    amax=..., amax_t=...) for the bytes of a quantization that reads X
+    once."""
+    key = None if recipe is not None else (
+        outer, block, numerics, select, e4m3_max, rounding, seed, rht, rowwise,
+        columnwise, sf_layout, "computed")
+    info = _info(recipe, key)
+    be = _device.gpu_backend(x)
+    if be is not None:
+        return _device.amax(be, x, info, input_dtype)
+    if _dlpack.is_gpu(x):
+        array, back = _adopt(x)
+        out = _device.amax(_device.gpu_backend(array), array, info, input_dtype)
+        return tuple(None if a is None else back(a) for a in out)
+    back = _cpu_framework(x)
+    if back is not None and str(x.dtype) == "torch.bfloat16":
+        x, input_dtype = x.float(), input_dtype or "bf16"
+    x = _as_numpy(x)
+    storage, code = _storage(x, input_dtype)
+    specs = info.specs(x.shape[0], x.shape[1])
+    arrays = [np.zeros(specs.by_name[n], np.float32) if n in specs.by_name else None
+              for n in ("amax", "amax_t")]
+    ptrs = [0 if a is None else a.ctypes.data for a in arrays]
+    counts = [0 if a is None else a.size for a in arrays]
+    error = ctypes.create_string_buffer(2048)
+    if lib().nvfp4_amax_host(_host_runner(), info.btext, code, storage.ctypes.data,
+                             storage.nbytes, x.shape[0], x.shape[1], ptrs[0],
+                             counts[0], ptrs[1], counts[1], error, len(error)):
+        raise NVFP4Error(error.value.decode())
+    if back is not None:
+        arrays = [None if a is None else back(a) for a in arrays]
+    return tuple(arrays)
+
+
 def _check_given(info, given):
     """Given amaxes need a recipe that reads them, and a recipe that reads
     them needs them for each direction it has (NVFP4Error otherwise)."""

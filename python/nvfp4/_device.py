@@ -352,6 +352,34 @@ def _finish(be, out, ptrs, info, index, rows, cols, groups):
     return q
 
 
+def amax(be, x, info, input_dtype):
+    """nvfp4.amax on the GPU array `x`: new float32 arrays (amax, amax_t),
+    None for a direction the recipe lacks."""
+    if input_dtype is not None:
+        name = INPUT_DTYPES.get(input_dtype)
+        if name is None:
+            raise NVFP4Error(f"unknown input_dtype {input_dtype!r} "
+                             "(expected bf16, fp16 or fp32)")
+        if be.dtype_name(x) != name:
+            x = be.convert(x, name)
+    code = IN_CODES.get(be.dtype_name(x))
+    if code is None:
+        raise NVFP4Error(f"unsupported dtype {be.dtype_name(x)} "
+                         "(expected float32, float16 or bfloat16)")
+    if len(x.shape) != 2:
+        raise NVFP4Error(f"expected a 2-D array, got shape {tuple(x.shape)}")
+    x = be.contiguous(x)
+    rows, cols = x.shape
+    index = x.device.index if be.name == "torch" else x.device.id
+    specs = info._specs.get((rows, cols, None)) or info.specs(rows, cols)
+    out = [be.empty(specs.by_name[n], "float32", index) if n in specs.by_name else None
+           for n in ("amax", "amax_t")]
+    ptrs = (ctypes.c_uint64 * 2)(*[0 if a is None else be.ptr(a) for a in out])
+    _call(lib().nvfp4_amax_device, index, info.btext, code, be.ptr(x), rows, cols,
+          ptrs, be.stream(index))
+    return tuple(out)
+
+
 def _given_ptr(be, value, name, shape, index):
     """The address of a given amax: a contiguous float32 array of `shape` of
     the input's framework, on its device."""

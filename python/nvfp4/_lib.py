@@ -54,6 +54,11 @@ _SIGNATURES = {
     # against the recipe before anything is read.
     "nvfp4_quantize_sized": (c_void_p, [c_void_p, c_char_p, c_int, c_void_p, c_size_t,
                                         c_int64, c_int64, c_char_p, c_size_t]),
+    "nvfp4_amax_host": (c_int, [c_void_p, c_char_p, c_int, c_void_p, c_size_t, c_int64,
+                                c_int64, c_void_p, c_size_t, c_void_p, c_size_t,
+                                c_char_p, c_size_t]),
+    "nvfp4_amax_device": (c_int, [c_int, c_char_p, c_int, c_uint64, c_int64, c_int64,
+                                  P(c_uint64), c_void_p, c_char_p, c_size_t]),
     "nvfp4_quantize_given": (c_void_p, [c_void_p, c_char_p, c_int, c_void_p, c_size_t,
                                         c_int64, c_int64, c_void_p, c_size_t,
                                         c_void_p, c_size_t, c_char_p, c_size_t]),

@@ -203,3 +203,45 @@ def test_cli_amax_errors(tools_dir, tmp_path, flags, message):
     assert message in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not out.exists() or not list(out.glob("*.npy"))
+
+
+# nvfp4.amax (K1 of a split quantization): the amaxes quantize computes;
+# reduced by the framework, then given to the quantize (K2).
+
+@pytest.mark.parametrize("recipe", [
+    "per_tensor", "per_token", "local_1x64", "per_tensor_rht",
+    "per_token, directions = [rowwise, columnwise]",
+])
+def test_amax_then_given_quantize(recipe):
+    x = sample()
+    one_shot = nvfp4.quantize(x, recipe=recipe)
+    amax, amax_t = nvfp4.amax(x, recipe=recipe)
+    np.testing.assert_array_equal(amax, one_shot.amax)
+    if one_shot.amax_t is None:
+        assert amax_t is None
+    else:
+        np.testing.assert_array_equal(amax_t, one_shot.amax_t)
+    # e.g. an all-reduce over two ranks holding the same shard.
+    reduced = np.maximum(amax, amax)
+    got = nvfp4.quantize(x, recipe=recipe + ", amax = given", amax=reduced,
+                         amax_t=amax_t)
+    assert_same_bytes(got, one_shot)
+
+
+def test_amax_rejects_encode_scale_recipe():
+    with pytest.raises(nvfp4.NVFP4Error, match="got amax = given_encode_scale"):
+        nvfp4.amax(sample(), recipe="per_tensor, amax = given_encode_scale")
+
+
+def test_gpu_amax_matches_cpu():
+    torch = torch_cuda()
+    x = sample()
+    xg = torch.from_numpy(x).cuda()
+    for recipe in ("per_tensor", "per_token", "local_1x64", "per_tensor_rht"):
+        want = nvfp4.amax(x, recipe=recipe)
+        got = nvfp4.amax(xg, recipe=recipe)
+        torch.cuda.synchronize()
+        for w, g in zip(want, got):
+            assert (w is None) == (g is None)
+            if w is not None:
+                np.testing.assert_array_equal(g.cpu().numpy(), w, err_msg=recipe)

@@ -47,6 +47,15 @@ llvm::Error quantize(Stream &stream, llvm::StringRef recipe, ElementType type,
                      CUdeviceptr input, int64_t rows, int64_t cols,
                      const DeviceOutputs &outputs);
 
+/// The outer amaxes of quantizing the rows x cols matrix at `input` with
+/// `recipe` (`nvfp4.amax`), and nothing else, into `amax` (rowwise) and
+/// `amaxT` (columnwise; 0 for a direction the recipe lacks), shaped as
+/// describeOutputs says, enqueued on `stream`. A framework reduces them
+/// (across ranks, over steps) and quantizes with `amax = given`.
+llvm::Error amax(Stream &stream, llvm::StringRef recipe, ElementType type,
+                 CUdeviceptr input, int64_t rows, int64_t cols,
+                 CUdeviceptr amax, CUdeviceptr amaxT);
+
 /// Dequantizes the quantized rows x cols matrix (`input`'s buffers) into
 /// the f32 row-major `output`, enqueued on `stream`.
 llvm::Error dequantize(Stream &stream, llvm::StringRef recipe,
@@ -122,6 +131,11 @@ llvm::Expected<QuantizeResult> quantize(llvm::StringRef recipe,
                                         const GivenAmax &given = {});
 llvm::Expected<std::vector<float>> dequantize(llvm::StringRef recipe,
                                               const QuantizedOutput &input);
+/// amax() on host memory with the cpu target: each direction's `amax` set,
+/// data and scale empty.
+llvm::Expected<QuantizeResult> amax(llvm::StringRef recipe, ElementType type,
+                                    const void *input, int64_t rows,
+                                    int64_t cols);
 
 /// D = A * B^T (`nvfp4.matmul`, SPEC.md section 12) of two rowwise outputs
 /// on host memory: A (M x K) quantized with `aRecipe`, B (N x K) with

@@ -30,7 +30,7 @@ namespace nvfp4 {
 
 /// What a kernel computes.
 enum class Operation { Quantize, Dequantize, GroupedQuantize, Matmul,
-                       GroupedMatmul, MatmulW4A16 };
+                       GroupedMatmul, MatmulW4A16, Amax };
 
 /// Where a compile() result came from.
 enum class CacheSource { Compiled, Memory, Disk };

@@ -91,6 +91,11 @@ public:
                                     int64_t groups,
                                     const QuantizeResult &outputs,
                                     llvm::ArrayRef<CUdeviceptr> buffers) const;
+  /// Enqueues an Amax compilation (`nvfp4.amax`): `buffers` are the input,
+  /// then the amax of each direction, shaped as `outputs` (describeOutputs).
+  llvm::Error launchAmax(Stream &stream, int64_t rows, int64_t cols,
+                         const QuantizeResult &outputs,
+                         llvm::ArrayRef<CUdeviceptr> buffers) const;
   /// Enqueues a GEMM (a Compiler::compileMatmul compilation): `a` and `b`
   /// give the operand shapes (matmulOperandShape), `buffers` the device
   /// addresses in operand order: a data, scale, amax, b data, scale, amax,
