@@ -62,7 +62,11 @@ void GemmPipeline::initialize(Value tid) {
   gpu::BarrierOp::create(b);
 }
 
-Value GemmPipeline::iterations(Value numTiles, Value numChunks) {
+GemmPipeline::Slot GemmPipeline::firstSlot() {
+  return {idx(0), arith::ConstantOp::create(b, b.getI32IntegerAttr(0))};
+}
+
+Value GemmPipeline::tiles(Value numTiles) {
   Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value grid = gpu::GridDimOp::create(b, gpu::Dimension::x);
   // ceil((numTiles - block) / grid) tiles, none when block >= numTiles.
@@ -74,47 +78,59 @@ Value GemmPipeline::iterations(Value numTiles, Value numChunks) {
       grid);
   Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, block,
                                     numTiles);
-  mine = arith::SelectOp::create(b, any, mine, idx(0));
-  return arith::MulIOp::create(b, mine, numChunks);
+  return arith::SelectOp::create(b, any, mine, idx(0));
+}
+
+Value GemmPipeline::tileOf(Value local) {
+  Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value grid = gpu::GridDimOp::create(b, gpu::Dimension::x);
+  return arith::AddIOp::create(b, block, arith::MulIOp::create(b, local, grid));
+}
+
+Value GemmPipeline::iterations(Value numTiles, Value numChunks) {
+  return arith::MulIOp::create(b, tiles(numTiles), numChunks);
 }
 
 std::pair<Value, Value> GemmPipeline::tileAndChunk(Value i, Value numChunks) {
-  Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value grid = gpu::GridDimOp::create(b, gpu::Dimension::x);
-  Value local = arith::DivUIOp::create(b, i, numChunks);
-  Value chunk = arith::RemUIOp::create(b, i, numChunks);
-  Value tile =
-      arith::AddIOp::create(b, block, arith::MulIOp::create(b, local, grid));
-  return {tile, chunk};
+  return {tileOf(arith::DivUIOp::create(b, i, numChunks)),
+          arith::RemUIOp::create(b, i, numChunks)};
 }
 
-SmallVector<Value> GemmPipeline::loop(
-    Value iterations, ValueRange init,
+std::pair<GemmPipeline::Slot, SmallVector<Value>> GemmPipeline::loop(
+    Value count, Slot slot, ValueRange init,
     function_ref<SmallVector<Value>(Value, Slot, ValueRange)> body) {
-  SmallVector<Value> iter{idx(0), arith::ConstantOp::create(
-                                      b, b.getI32IntegerAttr(0))};
+  SmallVector<Value> iter{slot.stage, slot.phase};
   llvm::append_range(iter, init);
-  auto forOp = scf::ForOp::create(b, idx(0), iterations, idx(1), iter);
+  auto forOp = scf::ForOp::create(b, idx(0), count, idx(1), iter);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forOp.getBody());
     auto args = forOp.getRegionIterArgs();
-    Slot slot{args[0], args[1]};
+    Slot at{args[0], args[1]};
     SmallVector<Value> next =
-        body(forOp.getInductionVar(), slot, args.drop_front(2));
+        body(forOp.getInductionVar(), at, args.drop_front(2));
     // Advance: stage + 1, wrapping to 0 with the phase flipped.
-    Value stage = arith::AddIOp::create(b, slot.stage, idx(1));
+    Value stage = arith::AddIOp::create(b, at.stage, idx(1));
     Value wrap = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, stage,
                                        idx(numStages));
     Value flipped = arith::XOrIOp::create(
-        b, slot.phase, arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
-    SmallVector<Value> yield{
-        arith::SelectOp::create(b, wrap, idx(0), stage),
-        arith::SelectOp::create(b, wrap, flipped, slot.phase)};
+        b, at.phase, arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
+    SmallVector<Value> yield{arith::SelectOp::create(b, wrap, idx(0), stage),
+                             arith::SelectOp::create(b, wrap, flipped,
+                                                     at.phase)};
     llvm::append_range(yield, next);
     scf::YieldOp::create(b, yield);
   }
-  return SmallVector<Value>(forOp.getResults().drop_front(2));
+  auto results = forOp.getResults();
+  return {Slot{results[0], results[1]},
+          SmallVector<Value>(results.drop_front(2))};
+}
+
+Value GemmPipeline::previousStage(Value stage) {
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, stage,
+                                      idx(0));
+  return arith::SelectOp::create(b, first, idx(numStages - 1),
+                                 arith::SubIOp::create(b, stage, idx(1)));
 }
 
 /// Spins on `mbarrier.try_wait.parity` (which may return false on a
@@ -151,4 +167,33 @@ void GemmPipeline::arriveEmpty(Value stage) {
   NVVM::MBarrierArriveOp::create(
       b, Type(), barrier(arith::AddIOp::create(b, stage, idx(numStages))),
       Value());
+}
+
+void GemmPipeline::splitRoles(Value tid, int64_t producerGroups,
+                              int64_t producerRegs, int64_t consumerRegs,
+                              function_ref<void()> produce,
+                              function_ref<void()> consume) {
+  auto i32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(v)));
+  };
+  Value group = arith::IndexCastUIOp::create(
+      b, b.getI32Type(), arith::DivUIOp::create(b, tid, idx(128)));
+  group = NVVM::ShflOp::create(b, b.getI32Type(), i32(-1), group, i32(0),
+                               i32(0x1f), NVVM::ShflKind::idx, UnitAttr());
+  Value isProducer = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                           group, i32(producerGroups));
+  auto budget = [&](int64_t regs, NVVM::SetMaxRegisterAction action) {
+    if (regs)
+      NVVM::SetMaxRegisterOp::create(b, uint32_t(regs), action);
+  };
+  ifThenElse(
+      isProducer,
+      [&] {
+        budget(producerRegs, NVVM::SetMaxRegisterAction::decrease);
+        produce();
+      },
+      [&] {
+        budget(consumerRegs, NVVM::SetMaxRegisterAction::increase);
+        consume();
+      });
 }

@@ -58,18 +58,28 @@ public:
   /// block meets at a block barrier (before the roles split).
   void initialize(Value tid);
 
-  /// The (tile, chunk) iterations of this block under the persistent
-  /// schedule of `numTiles` tiles of `numChunks` chunks each.
+  /// The position of this block's first iteration.
+  Slot firstSlot();
+
+  /// The tiles of this block under the persistent schedule of `numTiles`
+  /// tiles, and the tile index of its `local`-th one.
+  Value tiles(Value numTiles);
+  Value tileOf(Value local);
+  /// The (tile, chunk) iterations of this block with `numChunks` chunks
+  /// per tile, and the tile index and chunk of its iteration `i`.
   Value iterations(Value numTiles, Value numChunks);
-  /// The tile and chunk of this block's iteration `i`.
   std::pair<Value, Value> tileAndChunk(Value i, Value numChunks);
 
-  /// Builds `scf.for i in [0, iterations)` carrying the ring position and
-  /// `init`; `body(i, slot, iter)` returns the next values of `iter`.
-  /// Returns the final values of `iter`.
-  SmallVector<Value>
-  loop(Value iterations, ValueRange init,
+  /// Builds `scf.for i in [0, count)` that starts at ring position `slot`,
+  /// advances it by one stage per iteration and carries `init`;
+  /// `body(i, slot, iter)` returns the next values of `iter`. Returns the
+  /// position after the loop and the final values of `iter`.
+  std::pair<Slot, SmallVector<Value>>
+  loop(Value count, Slot slot, ValueRange init,
        function_ref<SmallVector<Value>(Value, Slot, ValueRange)> body);
+
+  /// The stage before `stage` in the ring.
+  Value previousStage(Value stage);
 
   /// Producer side: wait until the consumers have released `slot`'s stage
   /// (its previous use), and publish it when filled.
@@ -79,6 +89,16 @@ public:
   /// stage when every read of it (by this thread's MMAs too) is complete.
   void waitFull(Slot slot);
   void arriveEmpty(Value stage);
+
+  /// The role split: warpgroups [0, `producerGroups`) of the block run
+  /// `produce`, the others `consume`. The branch is on the warpgroup index
+  /// broadcast from lane 0 (shfl.sync), which ptxas knows to be warp-
+  /// uniform: wgmma in a branch it must assume divergent is serialized.
+  /// Each role then sets its register budget (setmaxnreg; 0 keeps the
+  /// launch's): producers need few, MMA accumulators many.
+  void splitRoles(Value tid, int64_t producerGroups, int64_t producerRegs,
+                  int64_t consumerRegs, function_ref<void()> produce,
+                  function_ref<void()> consume);
 
   /// `then()` under `cond`, `otherwise()` (if given) in the else branch;
   /// neither yields values.

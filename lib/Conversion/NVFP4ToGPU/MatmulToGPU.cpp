@@ -33,6 +33,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GemmPipeline.h"
 #include "MatmulToGPU.h"
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
@@ -60,13 +61,16 @@ constexpr int64_t kWarp = 32;
 /// The sm_90a large-M kernel: tile N (each warpgroup one m64nNk16
 /// accumulator of N / 2 registers per thread) and decoded chunks in flight.
 constexpr int64_t kWgmmaTileN = 256;
-constexpr int64_t kWgmmaStages = 3;
-constexpr int64_t kWgmmaRawStages = 3;
-static_assert(kWgmmaRawStages >= 2, "copies run at least one chunk ahead");
-/// Raw bytes per tile row and chunk: 4 blocks of data and the row's scale
-/// word (blocks 4c .. 4c+3).
-constexpr int64_t kRawRowBytes = 32 + 4;
-
+/// Decoded chunks in the warp-specialized kernel's ring (48 KB each).
+constexpr int64_t kWgmmaStages = 4;
+/// Decoding warps of the warp-specialized kernel (one warpgroup), and the
+/// register budgets of the two roles (setmaxnreg): 128 x 152 + 256 x 176
+/// fit the 384 x 168 registers the block launches with; ptxas spills
+/// neither role at these (the decoders hold two iterations' loads and
+/// their addresses, the MMA warps 128 accumulators).
+constexpr int64_t kDecodeWarps = 4;
+constexpr int64_t kDecodeRegisters = 152;
+constexpr int64_t kMmaRegisters = 176;
 /// One kernel configuration.
 struct GemmConfig {
   const char *name;
@@ -77,11 +81,13 @@ struct GemmConfig {
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
   int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
-  int64_t rawStages = 0;   ///< wgmma: raw chunks (cp.async) in the ring
+  int64_t producerWarps = 0; ///< wgmma: decoding warps, before the MMA ones
 
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
-  int64_t threads() const { return kWarp * warpsM * warpsN * kSplit; }
+  int64_t threads() const {
+    return kWarp * (warpsM * warpsN * kSplit + producerWarps);
+  }
   int64_t accPerLane() const { return mi * ni * 4; }
 };
 
@@ -93,14 +99,21 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
                    /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0,
                    /*staged=*/true};
   if (wgmma && !window) {
-    // sm_90a: two warpgroups, each a 64 x kWgmmaTileN wgmma accumulator;
-    // the fragment of warp w of the block is rows 16w.. of the tile.
+    // sm_90a: a decoding warpgroup and two multiplying ones, each a
+    // 64 x kWgmmaTileN wgmma accumulator; the fragment of multiplying warp
+    // w is rows 16w.. of the tile.
     large = {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
              /*warpsM=*/8,    /*warpsN=*/1, /*kSplit=*/1, /*maxM=*/0,
              /*staged=*/false, /*wgmma=*/true,
-             /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages};
+             /*stages=*/kWgmmaStages, /*producerWarps=*/kDecodeWarps};
   }
   return {large};
+}
+
+/// Bytes of one decoded stage of the wgmma ring: the tile's rows of A and
+/// B, a 64-wide chunk of f16 each.
+int64_t wgStageBytes(const GemmConfig &cfg) {
+  return (cfg.tileM() + cfg.tileN()) * kChunk * 2;
 }
 
 /// Builds one GEMM kernel body.
@@ -119,7 +132,10 @@ public:
     window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
 
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value warp = e.divI(tid, kWarp);
+    // The MMA warps' numbering starts after the decoding warps (whose
+    // values of the names below are unused).
+    Value warp = arith::SubIOp::create(b, e.divI(tid, kWarp),
+                                       e.idx(cfg.producerWarps));
     Value lane = e.remI(tid, e.idx(kWarp));
     g = e.divI(lane, 4);
     t = e.remI(lane, e.idx(4));
@@ -163,7 +179,7 @@ public:
       return;
     }
     assert(cfg.wgmma && "direct configurations live in MatmulDirect.cpp");
-    epilogue(wgmmaLoop(numChunks));
+    wsKernel(numChunks);
   }
 
 private:
@@ -420,26 +436,23 @@ private:
   // warpgroup multiplies its 64 rows of A by all tileN rows of B with four
   // m64nNk16 wgmma per chunk into N / 2 fp32 registers per thread.
   //
-  // A software pipeline: the decoded chunks go to a ring of `stages`
-  // buffers in dynamic shared memory, so the CUDA-core decode of chunk c+1
-  // runs while the tensor cores multiply chunk c. Per chunk c, with stage
-  // c % S:
-  //   1. start the cp.async copies of chunk c+2's FP4 bytes and scale words
-  //      into a ring of three raw stages, and read chunk c's (waited for
-  //      and published by the barrier of chunk c-1);
-  //   2. (S == 2 only) barrier: every warpgroup has retired wgmma(c-2),
-  //      the last reader of the stage;
-  //   3. decode chunk c into the stage, then fence.proxy.async so the
-  //      generic-proxy stores are visible to wgmma's async proxy;
-  //   4. wait for this thread's copies of chunk c+1; barrier: the stage
-  //      is complete, and so are chunk c+1's raw bytes;
-  //   5. wgmma.fence, four wgmma on the stage, commit_group;
-  //   6. wait_group 1: wgmma(c-1) has retired, wgmma(c) may still run.
-  // With S >= 3 one barrier per chunk suffices: a thread passes the
-  // barrier of chunk c-1 only after every thread's wait_group 1 of chunk
-  // c-2, which retired wgmma(c-3), the last reader of stage c % S. The
-  // same barrier guards the raw ring: chunk c+2's copies (step 1) go to
-  // the raw stage every thread read chunk c-1 from before it.
+  // The decode and the multiply run in different warps (warp
+  // specialization) around a ring of `stages` decoded chunks in dynamic
+  // shared memory (GemmPipeline):
+  //  * warpgroup 0 decodes. Each thread loads its items of iteration
+  //    i + 1 from global memory (ld.global.nc, one iteration ahead: the
+  //    loads are in flight while it waits for a free stage and decodes
+  //    iteration i), decodes iteration i into the stage, fences the
+  //    generic-proxy stores for wgmma's async proxy and arrives on the
+  //    stage's `full` barrier.
+  //  * warpgroups 1 and 2 multiply, each its 64 rows of the 128 x 256 tile:
+  //    wait `full`, wgmma.fence, four wgmma, commit; wait_group 1 retires
+  //    the previous chunk's wgmma, whose stage is then released (`empty`).
+  //    At a tile's last chunk they retire everything, release the stage
+  //    and run the epilogue while the decoders fill the next tile's stages.
+  // Blocks are persistent: tile t of the schedule is tile row
+  // t / ceil(N / tileN), column t % ceil(N / tileN). Nothing but the
+  // mbarriers synchronizes the roles after the split.
   //===------------------------------------------------------------------===//
 
   static constexpr int64_t kCoreBytes = 128;
@@ -448,8 +461,11 @@ private:
   /// Byte offset of B's chunk within a stage (A's is 0).
   int64_t wgBOffset() const { return cfg.tileM() * kChunk * 2; }
 
+  /// Threads that decode: the producer warps.
+  int64_t decodeThreads() const { return cfg.producerWarps * kWarp; }
+
   /// Decode items per thread: one (row, 16-block) per item.
-  int64_t wgItems(int64_t rows) const { return rows * 4 / cfg.threads(); }
+  int64_t wgItems(int64_t rows) const { return rows * 4 / decodeThreads(); }
 
   /// Row (within the tile) and 16-block (0..3) of decode item `q` of
   /// thread `tid`: lanes 8i..8i+7 of a warp take block i of 8 consecutive
@@ -457,7 +473,7 @@ private:
   /// of one core matrix, 8 distinct bank groups (no conflict), while the
   /// warp's global loads still cover 8 rows x 32 contiguous bytes.
   std::pair<Value, Value> wgItem(Value tid, int64_t q) {
-    Value index = e.addI(tid, e.idx(q * cfg.threads()));
+    Value index = e.addI(tid, e.idx(q * decodeThreads()));
     Value lane = e.remI(index, e.idx(kWarp));
     Value row = e.addI(e.mulI(e.divI(index, kWarp), e.idx(8)),
                        e.remI(lane, e.idx(8)));
@@ -490,17 +506,6 @@ private:
                                                 offset)});
   }
 
-  /// Byte offsets, within a raw stage, of the 8 data bytes of item
-  /// (`tileRow`, `t4`) and of the scale word of `tileRow` (counting A's
-  /// rows, then B's).
-  Value rawDataOffset(Value tileRow, Value t4) {
-    return e.addI(e.mulI(tileRow, e.idx(32)), e.mulI(t4, e.idx(8)));
-  }
-  Value rawScaleOffset(Value tileRow) {
-    return e.addI(e.idx((cfg.tileM() + cfg.tileN()) * 32),
-                  e.mulI(tileRow, e.idx(4)));
-  }
-
   /// Calls `fn(isA, tileRow, row, t4)` for each decode item of thread
   /// `tid`: `row` within its operand's tile, `tileRow` within the stage.
   void forEachWgItem(Value tid,
@@ -512,105 +517,6 @@ private:
         fn(isA, isA ? row : e.addI(row, e.idx(cfg.tileM())), row, t4);
       }
     }
-  }
-
-  /// Starts copying chunk `c`'s bytes into the raw stage at byte `raw` of
-  /// the ring with cp.async: the 8 data bytes of each of this thread's
-  /// decode items, and the 4-byte scale words (blocks 4c .. 4c+3, one
-  /// aligned word in the 128x4 layout) of one or two tile rows. Rows and
-  /// chunks out of range copy clamped, in-bounds bytes; wgRead zeroes their
-  /// scales.
-  void wgCopy(Value c, Value raw, Value numChunks) {
-    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
-    Value lastChunk = arith::SubIOp::create(b, numChunks, e.idx(1));
-    Value scaleBlock = e.mulI(e.minI(c, lastChunk), e.idx(4));
-    auto ca = NVVM::LoadCacheModifierKindAttr::get(
-        b.getContext(), NVVM::LoadCacheModifierKind::CA);
-    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
-      SmallVector<Value, 1> valid;
-      Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
-                         isA ? M : N, valid);
-      Value data = isA ? v.aData : v.bData;
-      Value blk = e.minI(e.addI(e.mulI(c, e.idx(4)), t4), lastBlock);
-      Value src = offsetPointer(
-          isA ? sources.aData : sources.bData,
-          e.addI(e.mulI(r, e.dim(data, 1)), e.mulI(blk, e.idx(8))));
-      NVVM::CpAsyncOp::create(
-          b,
-          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
-          src, b.getI32IntegerAttr(8), ca, /*cpSize=*/Value());
-    });
-    // Scale word of tile row i = tid, tid + threads, ...: A's rows, then
-    // B's.
-    int64_t rows = cfg.tileM() + cfg.tileN();
-    for (int64_t q = 0; q * cfg.threads() < rows; ++q) {
-      Value i = e.addI(tid, e.idx(q * cfg.threads()));
-      auto copy = [&] {
-        Value isA = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                          i, e.idx(cfg.tileM()));
-        auto pick = [&](Value x, Value y) {
-          return arith::SelectOp::create(b, isA, x, y).getResult();
-        };
-        Value row = e.addI(
-            pick(tileRowBase, tileColBase),
-            pick(i, arith::SubIOp::create(b, i, e.idx(cfg.tileM()))));
-        Value r = e.minI(row, arith::SubIOp::create(b, pick(M, N),
-                                                    e.idx(1)));
-        NumericsBuilder sm(b, b.getLoc());
-        Value scaleAt = sm.scaleOffset(ScaleLayout::Swizzle128x4, r,
-                                       scaleBlock, numBlocks);
-        NVVM::CpAsyncOp::create(
-            b, offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(i))),
-            offsetPointer(pick(sources.aScale, sources.bScale), scaleAt),
-            b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
-      };
-      if ((q + 1) * cfg.threads() <= rows) {
-        copy();
-        continue;
-      }
-      // The last round covers part of the block (whole warps).
-      auto ifOp = scf::IfOp::create(
-          b,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i,
-                                e.idx(rows)),
-          /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-      copy();
-    }
-  }
-
-  /// Chunk `c`'s items of this thread from the raw stage at byte `raw`
-  /// (complete and visible to every thread): data words and f16x2 block
-  /// scales, 0 for rows and blocks out of range.
-  StagedLoads wgRead(Value c, Value raw) {
-    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    auto i32 = b.getI32Type();
-    StagedLoads l;
-    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
-      Value r = e.addI(isA ? tileRowBase : tileColBase, row);
-      Value rowValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                             r, isA ? M : N);
-      Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
-      Value blkValid = arith::CmpIOp::create(
-          b, arith::CmpIPredicate::ult, blk, numBlocks);
-      Value words = LLVM::LoadOp::create(
-          b, VectorType::get({2}, i32),
-          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
-          /*alignment=*/8);
-      Value sf = arith::ExtUIOp::create(
-          b, i32,
-          LLVM::LoadOp::create(
-              b, b.getI8Type(),
-              offsetPointer(sources.ring,
-                            e.addI(raw, e.addI(rawScaleOffset(tileRow), t4)))));
-      // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
-      sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf,
-                    m.i32(0));
-      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
-    });
-    return l;
   }
 
   /// Decodes `l` into the stage at byte `stage` of the ring.
@@ -663,12 +569,11 @@ private:
     return arith::OrIOp::create(b, start, c64(fixed));
   }
 
-  /// Issues four m64nNk16 wgmma over the chunk in the stage at byte
-  /// `stage`, accumulating in `acc`, as one commit group (not waited for).
-  Value wgmmaChunk(Value acc, Value stage) {
+  /// Issues four m64nNk16 wgmma of warpgroup `group` (its rows 64 group
+  /// .. of the tile) over the chunk in the stage at byte `stage`,
+  /// accumulating in `acc`, as one commit group (not waited for).
+  Value wgmmaChunk(Value acc, Value stage, Value group) {
     MLIRContext *ctx = b.getContext();
-    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value group = e.divI(tid, 128);
     Value aBase =
         e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
     Value bBase = e.addI(stage, e.idx(wgBOffset()));
@@ -696,90 +601,146 @@ private:
     return acc;
   }
 
-  /// The pipelined loop (see above). Returns the accumulators in
-  /// forEachAccumulator order (mi = 1, ni = tileN / 8 per warp).
-  SmallVector<Value> wgmmaLoop(Value numChunks) {
+  /// The first row of A and of B (columns of D) of tile `tile`.
+  std::pair<Value, Value> wsTileBase(Value tile) {
+    Value tilesN = e.ceilDivI(N, cfg.tileN());
+    return {e.mulI(e.divI(tile, tilesN), e.idx(cfg.tileM())),
+            e.mulI(e.remI(tile, tilesN), e.idx(cfg.tileN()))};
+  }
+
+  /// This thread's items of chunk `c` of the tile at rows (`aBase`,
+  /// `bBase`): data words (i64) and scale bytes (i32, 0 for rows and
+  /// blocks out of range), loaded from global memory. Addresses are
+  /// clamped in bounds, so an iteration past the block's last loads
+  /// harmless bytes.
+  SmallVector<Value> wsLoad(Value aBase, Value bBase, Value c) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
+    // Both operands' rows hold K / 2 bytes.
+    Value rowBytes = e.dim(v.aData, 1);
+    auto address = [&](Value memref, Value offset) {
+      return arith::IndexCastUIOp::create(
+          b, b.getI64Type(), e.addI(gemmBaseAddress(b, memref), offset));
+    };
+    SmallVector<Value> raw;
+    forEachWgItem(tid, [&](bool isA, Value, Value row, Value t4) {
+      SmallVector<Value, 1> valid;
+      Value r = clampRow(e.addI(isA ? aBase : bBase, row), isA ? M : N, valid);
+      Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
+      Value inK = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, blk,
+                                        numBlocks);
+      Value safeBlk = e.minI(blk, lastBlock);
+      Value data = address(isA ? v.aData : v.bData,
+                           e.addI(e.mulI(r, rowBytes), e.mulI(safeBlk, e.idx(8))));
+      raw.push_back(gemmLoadGlobal(b, data, b.getI64Type(), "", "b64"));
+      Value scaleAt = m.scaleOffset(ScaleLayout::Swizzle128x4, r, safeBlk,
+                                    numBlocks);
+      Value sf = gemmLoadGlobal(b, address(isA ? v.aScale : v.bScale, scaleAt),
+                                b.getI32Type(), "", "u8");
+      raw.push_back(
+          m.select(arith::AndIOp::create(b, valid[0], inK), sf, m.i32(0)));
+    });
+    return raw;
+  }
+
+  /// The decoders' loop (see above).
+  void wsProduce(GemmPipeline &pipe, Value iterations, Value numChunks,
+                 int64_t stageBytes) {
+    auto load = [&](Value i) {
+      auto [tile, c] = pipe.tileAndChunk(i, numChunks);
+      auto [aBase, bBase] = wsTileBase(tile);
+      return wsLoad(aBase, bBase, c);
+    };
+    pipe.loop(iterations, pipe.firstSlot(), load(e.idx(0)),
+              [&](Value i, GemmPipeline::Slot slot, ValueRange raw) {
+                SmallVector<Value> next = load(e.addI(i, e.idx(1)));
+                StagedLoads l;
+                for (size_t q = 0; q < raw.size(); q += 2) {
+                  Value words = LLVM::BitcastOp::create(
+                      b, VectorType::get({2}, b.getI32Type()), raw[q]);
+                  bool isA = int64_t(q / 2) < wgItems(cfg.tileM());
+                  (isA ? l.a : l.b)
+                      .push_back({words, m.decodeE4M3ToF16x2(raw[q + 1])});
+                }
+                pipe.waitEmpty(slot);
+                wgStore(l, e.mulI(slot.stage, e.idx(stageBytes)));
+                NVVM::FenceProxyOp::create(
+                    b, NVVM::ProxyKind::async_shared,
+                    NVVM::SharedSpaceAttr::get(b.getContext(),
+                                               NVVM::SharedSpace::shared_cta));
+                pipe.arriveFull(slot);
+                return next;
+              });
+  }
+
+  /// The multiplying warpgroups' loops (see above): tiles, and in each the
+  /// chunks, with the accumulators carried straight from wgmma to wgmma
+  /// (anything reading them between issue and wait would serialize the
+  /// wgmma); `ctid` is the thread's index among these warpgroups.
+  void wsConsume(GemmPipeline &pipe, Value numTiles, Value numChunks,
+                 int64_t stageBytes, Value ctid) {
     int64_t n = cfg.accPerLane();
     Type f32 = b.getF32Type();
-    auto accType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(n, f32));
-    Value acc = LLVM::PoisonOp::create(b, accType);
-    Value zero = m.f32(0.0f);
-    for (int64_t i = 0; i < n; ++i)
-      acc = LLVM::InsertValueOp::create(b, acc, zero, i);
+    auto accType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                    SmallVector<Type>(n, f32));
+    Value group = e.divI(ctid, 128);
+    GemmPipeline::Slot start = pipe.firstSlot();
+    e.loop(e.idx(0), pipe.tiles(numTiles), {start.stage, start.phase},
+           [&](Value local, ValueRange at) {
+             Value acc = LLVM::PoisonOp::create(b, accType);
+             Value zero = m.f32(0.0f);
+             for (int64_t k = 0; k < n; ++k)
+               acc = LLVM::InsertValueOp::create(b, acc, zero, k);
+             auto [end, result] = pipe.loop(
+                 numChunks, {at[0], at[1]}, acc,
+                 [&](Value c, GemmPipeline::Slot slot, ValueRange iter) {
+                   pipe.waitFull(slot);
+                   Value next = wgmmaChunk(
+                       iter[0], e.mulI(slot.stage, e.idx(stageBytes)), group);
+                   // The previous chunk's wgmma has retired: its stage is
+                   // free.
+                   NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+                   Value later = arith::CmpIOp::create(
+                       b, arith::CmpIPredicate::ugt, c, e.idx(0));
+                   pipe.ifThenElse(later, [&] {
+                     pipe.arriveEmpty(pipe.previousStage(slot.stage));
+                   });
+                   return SmallVector<Value>{next};
+                 });
+             NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+             pipe.arriveEmpty(pipe.previousStage(end.stage));
+             std::tie(tileRowBase, tileColBase) =
+                 wsTileBase(pipe.tileOf(local));
+             rowBase =
+                 e.addI(tileRowBase, e.mulI(wmIndex, e.idx(16 * cfg.mi)));
+             colBase = tileColBase;
+             SmallVector<Value> out;
+             for (int64_t k = 0; k < n; ++k)
+               out.push_back(LLVM::ExtractValueOp::create(b, result[0], k));
+             epilogue(out);
+             return SmallVector<Value>{end.stage, end.phase};
+           });
+  }
 
-    sources = {basePointer(v.aData, 1), basePointer(v.aScale, 1),
-               basePointer(v.bData, 1), basePointer(v.bScale, 1),
-               basePointer(smem[0], 3)};
-    int64_t stageBytes = (cfg.tileM() + cfg.tileN()) * kChunk * 2;
-    int64_t rawBytes = (cfg.tileM() + cfg.tileN()) * kRawRowBytes;
-    int64_t rawBase = cfg.stages * stageBytes;
-    // Stage offsets rotate as loop-carried values: the ring sizes are not
-    // powers of two, and a remainder per chunk costs more than a select.
-    auto rotate = [&](Value offset, int64_t base, int64_t size,
-                      int64_t count) {
-      Value next = e.addI(offset, e.idx(size));
-      Value wrap = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                         next, e.idx(base + count * size));
-      return arith::SelectOp::create(b, wrap, e.idx(base), next)
-          .getResult();
-    };
-    // One cp.async group per chunk, rawStages - 1 chunks ahead; a chunk's
-    // copies are waited for before the block barrier preceding its decode.
-    Value raw = e.idx(rawBase);
-    for (int64_t j = 0; j + 1 < cfg.rawStages; ++j) {
-      wgCopy(e.idx(j), raw, numChunks);
-      NVVM::CpAsyncCommitGroupOp::create(b);
-      raw = rotate(raw, rawBase, rawBytes, cfg.rawStages);
-    }
-    NVVM::CpAsyncWaitGroupOp::create(
-        b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
-    gpu::BarrierOp::create(b);
-    // Carried: accumulators, the decoded stage of chunk c, the raw stage
-    // of chunk c and the one chunk c + rawStages - 1 is copied to.
-    auto loop = scf::ForOp::create(
-        b, e.idx(0), numChunks, e.idx(1),
-        ValueRange{acc, e.idx(0), e.idx(rawBase), raw});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value c = loop.getInductionVar();
-      auto args = loop.getRegionIterArgs();
-      Value stage = args[1], rawRead = args[2], rawWrite = args[3];
-      // The copy goes to the raw stage read at chunk c - 1, before the
-      // last barrier.
-      wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
-      NVVM::CpAsyncCommitGroupOp::create(b);
-      StagedLoads current = wgRead(c, rawRead);
-      if (cfg.stages == 2)
-        gpu::BarrierOp::create(b);
-      wgStore(current, stage);
-      NVVM::FenceProxyOp::create(
-          b, NVVM::ProxyKind::async_shared,
-          NVVM::SharedSpaceAttr::get(b.getContext(),
-                                     NVVM::SharedSpace::shared_cta));
-      // This thread's copies of chunk c + 1 are complete (only chunk
-      // c + rawStages - 1's may be pending); the barrier publishes them
-      // with the decoded stage.
-      NVVM::CpAsyncWaitGroupOp::create(
-          b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
-      gpu::BarrierOp::create(b);
-      Value next = wgmmaChunk(args[0], stage);
-      NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
-      scf::YieldOp::create(
-          b,
-          ValueRange{next, rotate(stage, 0, stageBytes, cfg.stages),
-                     rotate(rawRead, rawBase, rawBytes, cfg.rawStages),
-                     rotate(rawWrite, rawBase, rawBytes, cfg.rawStages)});
-    }
-    // The last chunk's wgmma must retire before its accumulators are read,
-    // and no copy may still target shared memory when the block exits.
-    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
-    SmallVector<Value> out;
-    for (int64_t i = 0; i < n; ++i)
-      out.push_back(LLVM::ExtractValueOp::create(b, loop.getResult(0), i));
-    return out;
+  /// The warp-specialized kernel body.
+  void wsKernel(Value numChunks) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    int64_t stageBytes = wgStageBytes(cfg);
+    Value barriers =
+        offsetPointer(basePointer(smem[0], 3), e.idx(cfg.stages * stageBytes));
+    int64_t consumers = cfg.threads() - decodeThreads();
+    GemmPipeline pipe(b, barriers, cfg.stages, decodeThreads(), consumers);
+    pipe.initialize(tid);
+    Value numTiles = e.mulI(e.ceilDivI(M, cfg.tileM()),
+                            e.ceilDivI(N, cfg.tileN()));
+    Value iterations = pipe.iterations(numTiles, numChunks);
+    pipe.splitRoles(
+        tid, cfg.producerWarps / 4, kDecodeRegisters, kMmaRegisters,
+        [&] { wsProduce(pipe, iterations, numChunks, stageBytes); },
+        [&] {
+          wsConsume(pipe, numTiles, numChunks, stageBytes,
+                    arith::SubIOp::create(b, tid, e.idx(decodeThreads())));
+        });
   }
 
   /// Load chunk 0; then per chunk: store it decoded, load the next one,
@@ -891,11 +852,6 @@ private:
   Value g, t, kSlice, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
   Value wmIndex, wnIndex, tileRowBase, tileColBase;
-  /// wgmma path: pointers to the operands' data and scales (global) and to
-  /// the shared ring.
-  struct {
-    Value aData, aScale, bData, bScale, ring;
-  } sources;
   SmallVector<Value> aRows, aValid, bRows, bValid;
 };
 } // namespace
@@ -935,15 +891,17 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
                          cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
     SmallVector<Value, 2> smem;
     // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64
-    // halves each, in wgmma's layout), more than the 48 KB a kernel may
-    // declare statically: dynamic shared memory, sized at launch.
+    // halves each, in wgmma's layout) and their two mbarriers each, more
+    // than the 48 KB a kernel may declare statically: dynamic shared
+    // memory, sized at launch.
     int64_t ringBytes =
-        cfg.wgmma ? (cfg.tileM() + cfg.tileN()) *
-                        (cfg.stages * kChunk * 2 + cfg.rawStages * kRawRowBytes)
-                  : 0;
+        cfg.wgmma ? cfg.stages * (wgStageBytes(cfg) + 2 * 8) : 0;
     auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
-    if (ringBytes)
+    if (ringBytes) {
       func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
+      // The blocks loop over tiles (GemmPipeline's schedule).
+      func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
+    }
     if (cfg.staged) {
       // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
       smem.push_back(addGemmWorkgroupBuffer(
