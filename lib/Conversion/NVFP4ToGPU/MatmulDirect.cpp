@@ -349,34 +349,16 @@ private:
       for (int64_t h = 0; h < 2; ++h)
         halves[h] = arith::SelectOp::create(
             b, blkValid,
-            load16Bytes(h ? arith::AddIOp::create(
-                                b, at, arith::ConstantIntOp::create(b, i64, 16))
-                          : at),
+            gemmLoadGlobal(
+                b,
+                h ? arith::AddIOp::create(
+                        b, at, arith::ConstantIntOp::create(b, i64, 16))
+                  : at,
+                VectorType::get({4}, b.getI32Type()), ".L2::256B", "u32"),
             zero);
       out.push_back({halves[0], halves[1]});
     }
     return out;
-  }
-
-  /// 16 bytes at global byte address `addr` (i64) as a vector<4xi32>,
-  /// through inline PTX like gemmLoadGlobal (so the prefetch stays a
-  /// prefetch).
-  Value load16Bytes(Value addr) {
-    Type i32 = b.getI32Type();
-    auto structType =
-        LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
-    Value s = LLVM::InlineAsmOp::create(
-                  b, structType, ValueRange{addr},
-                  "{ .reg .u64 p; cvta.to.global.u64 p, $4; "
-                  "ld.global.nc.L2::256B.v4.u32 {$0, $1, $2, $3}, [p]; }",
-                  "=r,=r,=r,=r,l", /*has_side_effects=*/true,
-                  /*is_align_stack=*/false, LLVM::TailCallKind::None,
-                  LLVM::AsmDialectAttr(), ArrayAttr())
-                  .getRes();
-    SmallVector<Value, 4> words;
-    for (int64_t i = 0; i < 4; ++i)
-      words.push_back(LLVM::ExtractValueOp::create(b, s, i));
-    return vector::FromElementsOp::create(b, VectorType::get({4}, i32), words);
   }
 
   SmallVector<RowLoad> loadChunk(Value c) {

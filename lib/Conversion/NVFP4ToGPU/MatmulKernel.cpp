@@ -278,6 +278,28 @@ void mlir::nvfp4::detail::storeGemmResult(LoweringBuilder &e, GemmOp op,
 Value mlir::nvfp4::detail::gemmLoadGlobal(ImplicitLocOpBuilder &b, Value addr,
                                           Type type, StringRef qualifiers,
                                           StringRef suffix) {
+  if (auto vec = dyn_cast<VectorType>(type)) {
+    // Four 32-bit words in one 16-byte load (`ld.global.nc.v4`).
+    assert(vec.getNumElements() == 4 && vec.getElementType().isInteger(32) &&
+           "a vector load is vector<4xi32>");
+    Type i32 = vec.getElementType();
+    auto words4 =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
+    std::string text = ("{ .reg .u64 p; cvta.to.global.u64 p, $4; "
+                        "ld.global.nc" +
+                        qualifiers + ".v4." + suffix +
+                        " {$0, $1, $2, $3}, [p]; }")
+                           .str();
+    Value s = LLVM::InlineAsmOp::create(
+                  b, words4, ValueRange{addr}, text, "=r,=r,=r,=r,l",
+                  /*has_side_effects=*/true, /*is_align_stack=*/false,
+                  LLVM::TailCallKind::None, LLVM::AsmDialectAttr(), ArrayAttr())
+                  .getRes();
+    SmallVector<Value, 4> words;
+    for (int64_t i = 0; i < 4; ++i)
+      words.push_back(LLVM::ExtractValueOp::create(b, s, i));
+    return vector::FromElementsOp::create(b, vec, words);
+  }
   bool wide = type.isInteger(64);
   std::string text = ("{ .reg .u64 p; cvta.to.global.u64 p, $1; "
                       "ld.global.nc" +

@@ -129,8 +129,9 @@ std::pair<Value, Value> gemmBlockTile(LoweringBuilder &e, Value N, int64_t tileM
 
 /// A global load through inline PTX (`ld.global.nc`, read-only data
 /// path, plus the cache qualifiers `qualifiers`, e.g.
-/// ".L1::no_allocate") of `type` (i64 or i32) at generic byte address
-/// `addr` (i64); `suffix` is the PTX type (u64, u32, u8 into an i32).
+/// ".L1::no_allocate") of `type` (i64, i32, or vector<4xi32> for one
+/// 16-byte `.v4` load) at generic byte address `addr` (i64); `suffix` is
+/// the PTX type (u64, u32, u8 into an i32; u32 for the vector).
 /// Inline assembly (the project's one site), because LLVM folds a
 /// loop-carried phi of plain loads into one load at the use, which would
 /// undo a prefetch.
