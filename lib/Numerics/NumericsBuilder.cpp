@@ -14,6 +14,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace mlir::nvfp4;
 
@@ -279,7 +281,11 @@ Value NumericsBuilder::amaxStep(Value acc, Value x) {
 }
 
 Value NumericsBuilder::outerEncodeScale(Value amax, unsigned e4m3Max) {
-  Value s = fmin(div(f32(amax, 6.0f * e4m3Max), amax),
+  return outerEncodeScaleOver(amax, 6.0f * e4m3Max);
+}
+
+Value NumericsBuilder::outerEncodeScaleOver(Value amax, float numerator) {
+  Value s = fmin(div(f32(amax, numerator), amax),
                  f32Bits(amax, kFltMaxBits));
   Value zero = f32(amax, 0.0f);
   Value degenerate =
@@ -320,6 +326,14 @@ Value NumericsBuilder::outerScaleFor(RecipeAttr recipe, Value amax) {
     return amax;
   if (recipe.getNumerics() == Numerics::Quotient)
     amax = fmax(amax, f32(amax, 1e-12f));
+  if (recipe.hasGlobalScale()) {
+    // FlashInfer's global scale on top of the amax: the numerator is
+    // G = RN(1 / global_scale_inv) instead of 6E (one IEEE division here).
+    uint32_t bits = recipe.getGlobalScaleInvBits();
+    float inv;
+    std::memcpy(&inv, &bits, sizeof(inv));
+    return outerEncodeScaleOver(amax, 1.0f / inv);
+  }
   return outerEncodeScale(amax, recipe.getE4m3Max());
 }
 

@@ -469,7 +469,7 @@ def _quantize_cpu(x: np.ndarray, info, input_dtype,
         outer, bound = ctypes.c_int(), ctypes.c_int()
         l.nvfp4_result_recipe(handle, ctypes.byref(outer), ctypes.byref(bound))
         if outer.value == 1 and out.amax is not None:  # per-token rowwise
-            out.per_token_scale = _decode_multiplier(out.amax, bound.value)
+            out.per_token_scale = _decode_multiplier(out.amax, info.numerator)
         return out
     finally:
         l.nvfp4_result_destroy(handle)
@@ -546,13 +546,14 @@ def _host_runner():
     return _runner
 
 
-def _decode_multiplier(amax: np.ndarray, e4m3_max: int) -> np.ndarray:
+def _decode_multiplier(amax: np.ndarray, numerator: float) -> np.ndarray:
     """FlashInfer's per-token decode multiplier: 0 where amax == 0, else
-    S_dec = RN(1 / S_enc) with S_enc = min(RN(6E / amax), FLT_MAX). The
-    GPU forms (nvfp4._device) compute the same bits with device ops."""
+    S_dec = RN(1 / S_enc) with S_enc = min(RN(numerator / amax), FLT_MAX),
+    the numerator being 6E (or RN(1 / global_scale_inv)). The GPU forms
+    (nvfp4._device) compute the same bits with device ops."""
     amax = amax.astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s_enc = np.minimum(np.float32(6 * e4m3_max) / amax,
+        s_enc = np.minimum(np.float32(numerator) / amax,
                            np.float32(np.finfo(np.float32).max))
         s_enc = np.where((amax == 0) | (s_enc == 0), np.float32(1), s_enc)
         s_dec = (np.float32(1) / s_enc).astype(np.float32)

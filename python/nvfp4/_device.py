@@ -121,16 +121,16 @@ class TorchBackend:
     def contiguous(self, x):
         return x if x.is_contiguous() else x.contiguous()
 
-    def decode(self, amax, bound):
-        return decode_torch(self.torch, amax, bound)
+    def decode(self, amax, numerator):
+        return decode_torch(self.torch, amax, numerator)
 
 
-def decode_torch(torch, amax, bound):
+def decode_torch(torch, amax, numerator):
     """FlashInfer's decode multiplier (nvfp4._decode_multiplier) with
     device ops only: no host tensor, no copy, so graph-capturable and
     traceable. Divisions are of two tensors, IEEE like NumPy's (``scalar /
     tensor`` would be computed as a reciprocal times the scalar)."""
-    s_enc = torch.full_like(amax, float(6 * bound)).div_(amax)
+    s_enc = torch.full_like(amax, float(numerator)).div_(amax)
     s_enc = s_enc.clamp_max_(FLT_MAX)
     s_enc = s_enc.masked_fill_((amax == 0) | (s_enc == 0), 1.0)
     s_dec = torch.ones_like(s_enc).div_(s_enc)
@@ -193,9 +193,9 @@ class CuPyBackend:
     def contiguous(self, x):
         return x if x.flags.c_contiguous else self.cupy.ascontiguousarray(x)
 
-    def decode(self, amax, bound):
+    def decode(self, amax, numerator):
         cupy = self.cupy
-        s_enc = cupy.minimum(cupy.float32(6 * bound) / amax, cupy.float32(FLT_MAX))
+        s_enc = cupy.minimum(cupy.float32(numerator) / amax, cupy.float32(FLT_MAX))
         s_enc = cupy.where((amax == 0) | (s_enc == 0), cupy.float32(1), s_enc)
         s_dec = (cupy.float32(1) / s_enc).astype(cupy.float32)
         return cupy.where(amax == 0, cupy.float32(0), s_dec).astype(cupy.float32)
@@ -344,7 +344,7 @@ def _finish(be, out, ptrs, info, index, rows, cols, groups):
     q = new_result(None, info.text, groups, out) if lazy else new_result(out, info.text, groups)
     if info.rowwise:
         if info.outer == OUTER_ROW:
-            q._decode = (be.decode, None, info.bound)
+            q._decode = (be.decode, None, info.numerator)
         # The C ABI reads a[0..2]: the rowwise addresses lead `ptrs`.
         fields = (None, None, None) if lazy else (out["data"], out["scale"], out["amax"])
         q._operand = Operand(*fields, q.recipe, be, info, index, ptrs, rows, cols, groups,

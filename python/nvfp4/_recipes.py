@@ -89,6 +89,15 @@ class RecipeInfo:
         self.columnwise = "data_t" in probe.by_name
         # `amax = given` or `given_encode_scale`: the amaxes are inputs.
         self.given = "amax = given" in text
+        # The numerator of each outer encode scale S = RN(numerator / amax):
+        # 6E, or RN(1 / global_scale_inv) (FlashInfer's global scale).
+        self.numerator = float(6 * self.bound)
+        key = "global_scale_inv = 0x"
+        if key in text:
+            import numpy as np
+            digits = text.split(key, 1)[1][:8]
+            inv = np.array([int(digits, 16)], np.uint32).view(np.float32)[0]
+            self.numerator = float(np.float32(1) / inv)
         # Scale tiles of a 16 x 16 matrix (one 16-block per row): (16, 1)
         # linear, (16, 4) for 8x4, (128, 4) for 128x4.
         scale = probe.by_name["scale" if self.rowwise else "scale_t"]

@@ -135,7 +135,7 @@ def _(data, scale, amax, recipe):
 @torch.library.custom_op("nvfp4::per_token_scale", mutates_args=(),
                          schema="(Tensor amax, int e4m3_max) -> Tensor")
 def _per_token_scale_op(amax, e4m3_max):
-    return _device.decode_torch(torch, amax, e4m3_max)
+    return _device.decode_torch(torch, amax, 6 * e4m3_max)
 
 
 @_per_token_scale_op.register_fake
@@ -268,6 +268,9 @@ def _as_result(outs, text, groups):
     if columnwise:
         q.data_t, q.scale_t, q.amax_t = outs[i], outs[i + 1], outs[i + 2]
     if rowwise and outer == _recipes.OUTER_ROW:
+        if "global_scale_inv" in text:
+            raise NVFP4Error("recipes with global_scale_inv are not supported "
+                             "under torch.compile")
         # In a traced graph an unused multiplier is dead code: no laziness.
         q.per_token_scale = _decode(q.amax, bound)
     return q

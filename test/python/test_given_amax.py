@@ -245,3 +245,41 @@ def test_gpu_amax_matches_cpu():
             assert (w is None) == (g is None)
             if w is not None:
                 np.testing.assert_array_equal(g.cpu().numpy(), w, err_msg=recipe)
+
+
+# FlashInfer's per-token quantization with a global scale on top
+# (nvfp4_quantize_per_token_cute_dsl(x, global_scale_inv)): per row
+# S = min(RN(G / amax), FLT_MAX), G = RN(1 / global_scale_inv), and
+# per_token_scale = RN(1 / S) (0 for an all-zero row).
+
+def flashinfer_per_token_scale(amax, global_scale_inv):
+    g = np.float32(1) / np.float32(global_scale_inv)
+    with np.errstate(divide="ignore"):
+        s = np.minimum(g / amax, np.float32(3.4028235e38)).astype(np.float32)
+    s = np.where((amax == 0) | (s == 0), np.float32(1), s)
+    return np.where(amax == 0, np.float32(0), np.float32(1) / s).astype(np.float32)
+
+
+def test_per_token_global_scale():
+    x = sample()
+    x[7] = 0
+    plain = nvfp4.quantize(x, recipe="per_token")
+    same = nvfp4.quantize(x, recipe="per_token, global_scale_inv = 0x39C30C31")
+    assert_same_bytes(same, plain)  # RN(1/2688): G = 2688 = 6E
+    inv = np.array([0x3A000000], np.uint32).view(np.float32)[0]  # 2^-11
+    q = nvfp4.quantize(x, recipe="per_token, global_scale_inv = 0x3A000000")
+    np.testing.assert_array_equal(q.amax, plain.amax)
+    np.testing.assert_array_equal(q.per_token_scale,
+                                  flashinfer_per_token_scale(q.amax, inv))
+    assert not np.array_equal(q.scale, plain.scale)
+
+
+def test_per_token_global_scale_gpu():
+    torch = torch_cuda()
+    x = sample()
+    recipe = "per_token, global_scale_inv = 0x3A000000, sf_layout = 128x4"
+    want = nvfp4.quantize(x, recipe=recipe, input_dtype="bf16")
+    got = nvfp4.quantize(torch.from_numpy(x).to(torch.bfloat16).cuda(), recipe=recipe)
+    for name in ("data", "scale", "amax", "per_token_scale"):
+        np.testing.assert_array_equal(getattr(got, name).cpu().numpy(),
+                                      getattr(want, name), err_msg=name)

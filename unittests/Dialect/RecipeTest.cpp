@@ -87,7 +87,7 @@ TEST_F(RecipeTest, GetCheckedRejectsMeaninglessCombinations) {
       emit, &ctx, OuterGroup::Row, 64u, BlockShape::B16x16,
       Numerics::Reciprocal, Selection::Map6, 448u, Rounding::Nearest,
       uint64_t(0), Transform::None, 0xD7E8u, true, false, ScaleLayout::Linear,
-      AmaxSource::Computed);
+      AmaxSource::Computed, 0u);
   EXPECT_FALSE(bad);
   EXPECT_NE(message.find("outer = row is incompatible with block = 16x16"),
             std::string::npos)

@@ -125,6 +125,10 @@ INSTANTIATE_TEST_SUITE_P(
         "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4",
         // Columnwise alone keeps the per-direction kernels.
         "per_token, directions = [columnwise], sf_layout = 128x4",
+        // FlashInfer's per-token variant with a global scale on top.
+        "per_token, global_scale_inv = 0x3A000000, sf_layout = 128x4",
+        "per_token, directions = [rowwise, columnwise], "
+        "global_scale_inv = 1.5e-3",
         "local_1x64, directions = [columnwise]"));
 
 /// Parses `text` for both runners.
@@ -347,7 +351,8 @@ TEST(GPUCompile, GivenAmaxDropsTheAmaxPass) {
       {"per_tensor, directions = [rowwise, columnwise]", 1},
       {"per_tensor_rht", 1},
       {"per_token, directions = [rowwise, columnwise], sf_layout = 128x4", 3},
-      {"four_over_six", 1}};
+      {"four_over_six", 1},
+      {"per_token, global_scale_inv = 0x3A000000", 1}};
   for (auto [text, want] : cases) {
     auto recipe = ::nvfp4::parseRecipe((*runner)->getContext(), text);
     ASSERT_TRUE(bool(recipe)) << llvm::toString(recipe.takeError());

@@ -128,6 +128,10 @@ void validate(const Recipe &r) {
     fail("rht requires a columnwise output");
   if (isFourOverSix(r) && r.amaxSource == AmaxSource::GivenEncodeScale)
     fail("four_over_six needs an amax, not a given encode scale");
+  if (r.globalScaleInv != 0.0f &&
+      (isFourOverSix(r) || r.amaxSource == AmaxSource::GivenEncodeScale))
+    fail("a global scale combines with neither four_over_six nor a given "
+         "encode scale");
   if (r.e4m3Max != 448 && r.e4m3Max != 256)
     fail("expected e4m3 bound 448 or 256, got " + std::to_string(r.e4m3Max));
   if (r.outer == Outer::Window && (r.window == 0 || r.window % 16 != 0))
@@ -204,9 +208,12 @@ struct BlockEncode {
 float groupEncodeScale(const Recipe &r, float g) {
   if (r.amaxSource == AmaxSource::GivenEncodeScale)
     return g;
-  return r.numerics == Numerics::Reciprocal
-             ? outerScale(g, r.e4m3Max)
-             : outerScale(fmaxf_(g, 1e-12f), r.e4m3Max);
+  float a = r.numerics == Numerics::Reciprocal ? g : fmaxf_(g, 1e-12f);
+  if (r.globalScaleInv != 0.0f) {
+    float s = fminf_(div(div(1.0f, r.globalScaleInv), a), kFltMax);
+    return a == 0.0f || s == 0.0f ? 1.0f : s;
+  }
+  return outerScale(a, r.e4m3Max);
 }
 
 BlockEncode encodeReciprocal(float aB, float s) {
@@ -666,8 +673,8 @@ Result nvfp4::ref::quantize(const Recipe &r, const float *x, int64_t M,
 
 std::vector<float> nvfp4::ref::dequantize(const Recipe &r, const Quantized &q) {
   validate(r);
-  if (r.amaxSource == AmaxSource::GivenEncodeScale)
-    fail("dequantization needs outer amaxes, not given encode scales");
+  if (r.amaxSource == AmaxSource::GivenEncodeScale || r.globalScaleInv != 0.0f)
+    fail("dequantization needs outer amaxes that decode alone");
   Groups groups{r, q.rows, q.cols};
   if (int64_t(q.amax.size()) != groups.count())
     fail("expected " + std::to_string(groups.count()) +

@@ -83,6 +83,9 @@ struct Recipe {
   /// amax; the output's `amax` is then that value as given.
   AmaxSource amaxSource = AmaxSource::Computed;
   std::vector<float> given, givenT;
+  /// FlashInfer's global scale on top of the amax (0: none): the encode
+  /// scale is fminf(RN(RN(1/g) / amax), FLT_MAX), 1 for amax 0 or a 0.
+  float globalScaleInv = 0.0f;
 };
 
 /// One direction's output.

@@ -601,6 +601,32 @@ TEST(NVFP4Reference, StaleGivenAmaxSaturates) {
   EXPECT_EQ(q.data, (Bytes{0x57, 0x7F, 0x01, 0, 0, 0, 0, 0}));
 }
 
+// FlashInfer's per-token variant (nvfp4_quantize_per_token_cute_dsl):
+// global_scale_inv = RN(1/2688) gives G = 2688 = 6E, the plain per-token
+// bytes; another global scale changes every row's encode scale to
+// RN(G / amax_m). Row 0 (amax 6, G = 1344): S = 224, sf = E4M3(RN(6 *
+// RN(224 * RCP6))) = E4M3(224) = 0x76; 6 * enc_B = 6. An all-zero row
+// encodes to zeros with S = 1.
+TEST(NVFP4Reference, GlobalScaleOnTopOfPerToken) {
+  std::vector<float> x = wideValues(48 * 64, 5);
+  Recipe rec;
+  rec.outer = Outer::Row;
+  Result plain = quantize(rec, x.data(), 48, 64, DType::BF16);
+  rec.globalScaleInv = 1.0f / 2688.0f;
+  Result same = quantize(rec, x.data(), 48, 64, DType::BF16);
+  EXPECT_EQ(same.rowwise->data, plain.rowwise->data);
+  EXPECT_EQ(same.rowwise->scale, plain.rowwise->scale);
+  EXPECT_EQ(same.rowwise->amax, plain.rowwise->amax);
+  std::vector<float> y(32, 0.0f);
+  y[0] = 6.0f;
+  y[1] = 3.0f;
+  rec.globalScaleInv = 1.0f / 1344.0f;
+  Quantized q = *quantize(rec, y.data(), 2, 16, DType::F32).rowwise;
+  EXPECT_EQ(q.scale, (Bytes{0x76, 0x00}));
+  EXPECT_EQ(q.data, (Bytes{0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(q.amax, (std::vector<float>{6.0f, 0.0f}));
+}
+
 // The number of given values must match the outer groups.
 TEST(NVFP4Reference, GivenAmaxCountIsChecked) {
   Recipe rec;

@@ -61,6 +61,8 @@ ref::Recipe toReference(RecipeAttr r) {
                    : r.getAmaxSource() == AmaxSource::Given
                        ? ref::AmaxSource::Given
                        : ref::AmaxSource::GivenEncodeScale;
+  uint32_t bits = r.getGlobalScaleInvBits();
+  std::memcpy(&out.globalScaleInv, &bits, sizeof(bits));
   return out;
 }
 
@@ -231,7 +233,7 @@ TEST_P(GivenAmax, BytesMatchReference) {
               std::pair{AmaxSource::Given, &halved},
               std::pair{AmaxSource::GivenEncodeScale, &encodeScale}}) {
           if (source == AmaxSource::GivenEncodeScale &&
-              (recipe->isFourOverSix() ||
+              (recipe->isFourOverSix() || recipe->hasGlobalScale() ||
                recipe->getNumerics() == Numerics::Quotient))
             continue; // no amax in 4over6 errors; quotient floors first
           RecipeAttr given = recipe->withAmaxSource(source);
@@ -281,7 +283,12 @@ INSTANTIATE_TEST_SUITE_P(
         "per_tensor_2d", "per_tensor, sf_layout = 128x4",
         "per_tensor_rht", "per_token, directions = [rowwise, columnwise]",
         "local_1x64, directions = [rowwise, columnwise], sf_layout = 8x4",
-        "four_over_six", "per_tensor, rounding = stochastic<seed = 7>"));
+        "four_over_six", "per_tensor, rounding = stochastic<seed = 7>",
+        // FlashInfer's per-token quantization with a global scale on top.
+        "per_token, global_scale_inv = 0x3A000000",
+        "per_token, directions = [rowwise, columnwise], sf_layout = 128x4, "
+        "global_scale_inv = 1.5e-3",
+        "per_token_quotient, global_scale_inv = 0x39C30C31"));
 
 // The runtime checks given values against the recipe before running.
 TEST(GivenAmaxErrors, CountsAndRecipeAreChecked) {

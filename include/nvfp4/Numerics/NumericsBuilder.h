@@ -127,6 +127,9 @@ public:
   Value amaxStep(Value acc, Value x);
   /// S_enc(a, E) = fminf(RN(6E / a), FLT_MAX), 1 when a == 0 or that is 0.
   Value outerEncodeScale(Value amax, unsigned e4m3Max);
+  /// The same with `numerator` in place of 6E: fminf(RN(numerator / a),
+  /// FLT_MAX), 1 when a == 0 or that is 0 (a global scale on top).
+  Value outerEncodeScaleOver(Value amax, float numerator);
   /// RN(1 / x).
   Value reciprocal(Value x);
 

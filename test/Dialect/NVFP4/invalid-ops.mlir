@@ -444,3 +444,14 @@ func.func @matmul_encode_scale(
       outs(%out : memref<128x256xf32>)
   return
 }
+
+// -----
+
+func.func @dequantize_global_scale(%d: memref<4x16xi8>, %s: memref<4x2xf8E4M3FN>,
+    %a: memref<4xf32>, %y: memref<4x32xf32>) {
+  // expected-error @+1 {{expected recipe without global_scale_inv (its amaxes do not give the decode scale alone)}}
+  nvfp4.dequantize %d : memref<4x16xi8>, %s : memref<4x2xf8E4M3FN>,
+      %a : memref<4xf32> recipe <per_token, global_scale_inv = 0x39C30C31>
+      to %y : memref<4x32xf32>
+  return
+}

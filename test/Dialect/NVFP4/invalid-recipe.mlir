@@ -177,3 +177,28 @@ func.func @f() attributes {r = #nvfp4.recipe<four_over_six, amax = given_encode_
 
 // expected-error @+1 {{recipe key 'amax' given twice}}
 func.func @f() attributes {r = #nvfp4.recipe<amax = given, amax = computed>} { return }
+
+// -----
+
+// expected-error @+1 {{expected global_scale_inv to be a finite positive float, got -1}}
+func.func @f() attributes {r = #nvfp4.recipe<per_token, global_scale_inv = -1.0>} { return }
+
+// -----
+
+// expected-error @+1 {{expected global_scale_inv to be a finite positive float, got 0}}
+func.func @f() attributes {r = #nvfp4.recipe<per_token, global_scale_inv = 0.0>} { return }
+
+// -----
+
+// expected-error @+1 {{expected global_scale_inv to be a finite positive float, got INF}}
+func.func @f() attributes {r = #nvfp4.recipe<per_token, global_scale_inv = 0x7F800000>} { return }
+
+// -----
+
+// expected-error @+1 {{select = four_over_six is incompatible with global_scale_inv: the candidate error decodes with the amax alone}}
+func.func @f() attributes {r = #nvfp4.recipe<four_over_six, global_scale_inv = 1.0>} { return }
+
+// -----
+
+// expected-error @+1 {{amax = given_encode_scale is incompatible with global_scale_inv: the given scale replaces the encode scale the global scale would set}}
+func.func @f() attributes {r = #nvfp4.recipe<per_token, amax = given_encode_scale, global_scale_inv = 1.0>} { return }

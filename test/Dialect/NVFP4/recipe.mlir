@@ -83,11 +83,15 @@ func.func @legal_combinations() attributes {
 // CHECK-SAME: c = #nvfp4.recipe<per_token, amax = given_encode_scale>
 // CHECK-SAME: d = #nvfp4.recipe<local_1x64, sf_layout = 128x4, amax = given>
 // CHECK-SAME: e = #nvfp4.recipe<four_over_six, amax = given>
+// CHECK-SAME: f = #nvfp4.recipe<per_token, global_scale_inv = 0x39C30C31>
+// CHECK-SAME: g = #nvfp4.recipe<per_token, amax = given, global_scale_inv = 0x3F800000>
 func.func @amax_sources() attributes {
   a = #nvfp4.recipe<amax = computed>,
   b = #nvfp4.recipe<amax = given>,
   c = #nvfp4.recipe<amax = given_encode_scale, outer = row>,
   d = #nvfp4.recipe<local_1x64, amax = given, sf_layout = 128x4>,
-  e = #nvfp4.recipe<four_over_six, amax = given>} {
+  e = #nvfp4.recipe<four_over_six, amax = given>,
+  f = #nvfp4.recipe<per_token, global_scale_inv = 0x39C30C31>,
+  g = #nvfp4.recipe<global_scale_inv = 1.0, outer = row, amax = given>} {
   return
 }

@@ -124,11 +124,15 @@ LogicalResult checkMultipleOf16(Operation *op, StringRef what, int64_t dim) {
 /// dequantization and GEMM epilogues scale by.
 LogicalResult checkStoresAmax(Operation *op, StringRef name,
                               RecipeAttr recipe) {
-  if (!recipe.hasGivenEncodeScale())
-    return success();
-  return op->emitOpError()
-         << "expected " << name << " to store outer amaxes, got amax = "
-         << "given_encode_scale (the operand holds encode scales)";
+  if (recipe.hasGivenEncodeScale())
+    return op->emitOpError()
+           << "expected " << name << " to store outer amaxes, got amax = "
+           << "given_encode_scale (the operand holds encode scales)";
+  if (recipe.hasGlobalScale())
+    return op->emitOpError()
+           << "expected " << name << " without global_scale_inv (its "
+           << "amaxes do not give the decode scale alone)";
+  return success();
 }
 
 int64_t dim(Value v, unsigned i) {

@@ -13,6 +13,8 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
+#include <cstring>
 #include <type_traits>
 
 using namespace mlir;
@@ -38,6 +40,8 @@ struct Fields {
   bool columnwise = false;
   ScaleLayout sfLayout = ScaleLayout::Linear;
   AmaxSource amaxSource = AmaxSource::Computed;
+  /// binary32 bits of `global_scale_inv`; 0 for none.
+  uint32_t globalScaleInvBits = 0;
 
   /// TransformerEngine's RHT sign vector (SPEC.md section 9).
   static constexpr unsigned kDefaultRHTMask = 0xD7E8;
@@ -47,12 +51,12 @@ struct Fields {
             r.getNumerics(), r.getSelect(),   r.getE4m3Max(),
             r.getRounding(), r.getSeed(),     r.getTransform(),
             r.getRhtMask(),  r.getRowwise(),  r.getColumnwise(),
-            r.getSfLayout(), r.getAmaxSource()};
+            r.getSfLayout(), r.getAmaxSource(), r.getGlobalScaleInvBits()};
   }
   auto tie() const {
     return std::tie(outer, window, block, numerics, select, e4m3Max, rounding,
                     seed, transform, rhtMask, rowwise, columnwise, sfLayout,
-                    amaxSource);
+                    amaxSource, globalScaleInvBits);
   }
   bool operator==(const Fields &o) const { return tie() == o.tie(); }
 };
@@ -123,7 +127,7 @@ RecipeAttr build(function_ref<InFlightDiagnostic()> emitError,
   auto make = [&](auto &&get) {
     return get(f.outer, f.window, f.block, f.numerics, f.select, f.e4m3Max,
                f.rounding, f.seed, f.transform, f.rhtMask, f.rowwise,
-               f.columnwise, f.sfLayout, f.amaxSource);
+               f.columnwise, f.sfLayout, f.amaxSource, f.globalScaleInvBits);
   };
   if (emitError)
     return make([&](auto... args) {
@@ -180,7 +184,8 @@ RecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                    Numerics numerics, Selection select, unsigned e4m3Max,
                    Rounding rounding, uint64_t seed, Transform transform,
                    unsigned rhtMask, bool rowwise, bool columnwise,
-                   ScaleLayout sfLayout, AmaxSource amaxSource) {
+                   ScaleLayout sfLayout, AmaxSource amaxSource,
+                   uint32_t globalScaleInvBits) {
   if (outer == OuterGroup::Window && window != 64)
     return emitError() << "expected window size 64, got " << window;
   if (e4m3Max != 448 && e4m3Max != 256)
@@ -214,6 +219,22 @@ RecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "select = four_over_six is incompatible with "
                           "amax = given_encode_scale: the candidate error "
                           "dequantizes with the outer amax";
+  if (globalScaleInvBits != 0) {
+    float g;
+    std::memcpy(&g, &globalScaleInvBits, sizeof(g));
+    if (!(g > 0.0f) || std::isinf(g))
+      return emitError() << "expected global_scale_inv to be a finite "
+                            "positive float, got "
+                         << g;
+    if (fourOverSix)
+      return emitError() << "select = four_over_six is incompatible with "
+                            "global_scale_inv: the candidate error decodes "
+                            "with the amax alone";
+    if (amaxSource == AmaxSource::GivenEncodeScale)
+      return emitError() << "amax = given_encode_scale is incompatible with "
+                            "global_scale_inv: the given scale replaces the "
+                            "encode scale the global scale would set";
+  }
   if (transform == Transform::RHT16 && !columnwise)
     return emitError() << "transform = rht16 requires a columnwise output: "
                           "the transform applies to the columnwise direction "
@@ -373,6 +394,18 @@ ParseResult parseValue(AsmParser &p, StringRef key, Fields &f) {
     f.amaxSource = *v;
     return success();
   }
+  if (key == "global_scale_inv") {
+    APFloat value(0.0f);
+    if (p.parseFloat(llvm::APFloat::IEEEsingle(), value))
+      return failure();
+    f.globalScaleInvBits =
+        uint32_t(value.bitcastToAPInt().getZExtValue());
+    if (f.globalScaleInvBits == 0)
+      return p.emitError(loc)
+             << "expected global_scale_inv to be a finite positive float, "
+                "got 0";
+    return success();
+  }
   if (key == "directions") {
     f.rowwise = f.columnwise = false;
     return p.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() -> ParseResult {
@@ -485,6 +518,9 @@ SmallVector<std::string> diffKeys(const Fields &base, const Fields &f) {
     add("sf_layout", stringifyScaleLayout(f.sfLayout));
   if (f.amaxSource != base.amaxSource)
     add("amax", stringifyAmaxSource(f.amaxSource));
+  if (f.globalScaleInvBits != base.globalScaleInvBits)
+    add("global_scale_inv",
+        "0x" + llvm::utohexstr(f.globalScaleInvBits, /*LowerCase=*/false));
   return parts;
 }
 } // namespace

@@ -30,6 +30,7 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     | `directions` | `[rowwise]`, `[columnwise]`, `[rowwise, columnwise]` | `[rowwise]` |
     | `sf_layout` | `linear`, `128x4`, `8x4` | `linear` |
     | `amax` | `computed`, `given`, `given_encode_scale` | `computed` |
+    | `global_scale_inv` | a positive binary32 (`0x39C30C31` or `3.7e-4`) | none |
 
     A recipe may start with a preset name, optionally followed by overrides:
     `per_tensor`, `per_tensor_2d`, `per_tensor_rht`, `per_token`,
@@ -52,6 +53,15 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     quantization cannot be dequantized or multiplied by `nvfp4` ops, and
     `four_over_six` (whose candidate error dequantizes with the amax) is
     rejected with it.
+
+    `global_scale_inv = g` is FlashInfer's global scale on top of the outer
+    amax (`nvfp4_quantize_per_token_cute_dsl`): the encode scale of each
+    outer group becomes `fminf(RN(RN(1 / g) / amax), FLT_MAX)` (1 when
+    `amax` is 0 or that is 0) instead of `fminf(RN(6E / amax), FLT_MAX)`,
+    so `g = RN(1/2688)` gives the plain recipe's bytes. It is printed as
+    the binary32 bit pattern. Like a given encode scale it leaves the amax
+    unable to decode alone, so dequantize and matmul reject it, and it does
+    not combine with `four_over_six` or `amax = given_encode_scale`.
 
     The verifier rejects the combinations SPEC.md section 6 calls
     meaningless: per-row or window outer scales with 16x16 blocks,
@@ -85,7 +95,8 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     "bool":$rowwise,
     "bool":$columnwise,
     EnumParameter<NVFP4_ScaleLayout>:$sfLayout,
-    EnumParameter<NVFP4_AmaxSource>:$amaxSource
+    EnumParameter<NVFP4_AmaxSource>:$amaxSource,
+    "uint32_t":$globalScaleInvBits
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -109,6 +120,13 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
     }
     bool hasGivenEncodeScale() const {
       return getAmaxSource() == AmaxSource::GivenEncodeScale;
+    }
+    /// A global scale on top of the outer amax (`global_scale_inv`).
+    bool hasGlobalScale() const { return getGlobalScaleInvBits() != 0; }
+    /// The stored amaxes alone do not give the decode scale: a given
+    /// encode scale, or a global scale on top of the amax.
+    bool amaxDecodes() const {
+      return !hasGivenEncodeScale() && !hasGlobalScale();
     }
 
     /// Returns a copy with `sfLayout` replaced.
