@@ -388,43 +388,47 @@ Error dequantize(Stream &stream, StringRef recipe, const DeviceQuantized &input,
                                   input.amax, output);
 }
 
-Expected<QuantizeResult> quantize(StringRef recipe, ElementType type,
-                                  const void *input, int64_t rows,
-                                  int64_t cols, const GivenAmax &given) {
-  if (!input)
-    return makeError("null input");
+namespace {
+/// The cpu target's host runner and `recipe` parsed in its context: the
+/// start of every host-memory convenience.
+Expected<std::pair<HostRunner *, RecipeAttr>> hostRecipe(StringRef recipe) {
   auto compiler = Compiler::shared("cpu");
   if (!compiler)
     return compiler.takeError();
   auto parsed = (*compiler)->parseRecipe(recipe);
   if (!parsed)
     return parsed.takeError();
-  return (*compiler)->hostRunner()->quantize(*parsed, type, input, rows, cols,
-                                             given);
+  return std::make_pair((*compiler)->hostRunner(), *parsed);
+}
+} // namespace
+
+Expected<QuantizeResult> quantize(StringRef recipe, ElementType type,
+                                  const void *input, int64_t rows,
+                                  int64_t cols, const GivenAmax &given) {
+  if (!input)
+    return makeError("null input");
+  auto host = hostRecipe(recipe);
+  if (!host)
+    return host.takeError();
+  return host->first->quantize(host->second, type, input, rows, cols, given);
 }
 
 Expected<QuantizeResult> amax(StringRef recipe, ElementType type,
                               const void *input, int64_t rows, int64_t cols) {
   if (!input)
     return makeError("null input");
-  auto compiler = Compiler::shared("cpu");
-  if (!compiler)
-    return compiler.takeError();
-  auto parsed = (*compiler)->parseRecipe(recipe);
-  if (!parsed)
-    return parsed.takeError();
-  return (*compiler)->hostRunner()->amax(*parsed, type, input, rows, cols);
+  auto host = hostRecipe(recipe);
+  if (!host)
+    return host.takeError();
+  return host->first->amax(host->second, type, input, rows, cols);
 }
 
 Expected<std::vector<float>> dequantize(StringRef recipe,
                                         const QuantizedOutput &input) {
-  auto compiler = Compiler::shared("cpu");
-  if (!compiler)
-    return compiler.takeError();
-  auto parsed = (*compiler)->parseRecipe(recipe);
-  if (!parsed)
-    return parsed.takeError();
-  return (*compiler)->hostRunner()->dequantize(*parsed, input);
+  auto host = hostRecipe(recipe);
+  if (!host)
+    return host.takeError();
+  return host->first->dequantize(host->second, input);
 }
 
 Expected<std::vector<uint8_t>>

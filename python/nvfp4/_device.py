@@ -256,6 +256,29 @@ def _call(fn, *args):
 # Quantize
 #===------------------------------------------------------------------------===#
 
+def _input(be, x, input_dtype):
+    """The GPU input as a kernel reads it: converted to `input_dtype` when
+    asked, contiguous and 2-D; with its C ABI dtype code, shape and device
+    index."""
+    if input_dtype is not None:
+        name = INPUT_DTYPES.get(input_dtype)
+        if name is None:
+            raise NVFP4Error(f"unknown input_dtype {input_dtype!r} "
+                             "(expected bf16, fp16 or fp32)")
+        if be.dtype_name(x) != name:
+            x = be.convert(x, name)
+    code = IN_CODES.get(be.dtype_name(x))
+    if code is None:
+        raise NVFP4Error(f"unsupported dtype {be.dtype_name(x)} "
+                         "(expected float32, float16 or bfloat16)")
+    if len(x.shape) != 2:
+        raise NVFP4Error(f"expected a 2-D array, got shape {tuple(x.shape)}")
+    x = be.contiguous(x)
+    rows, cols = x.shape
+    index = x.device.index if be.name == "torch" else x.device.id
+    return x, code, rows, cols, index
+
+
 def quantize(be, x, info, input_dtype, splits=None, separate=False,
              given=(None, None)):
     """Quantizes the GPU array `x` (grouped by the device int64 `splits`
@@ -269,23 +292,7 @@ def quantize(be, x, info, input_dtype, splits=None, separate=False,
         code = be.codes.get(x.dtype)
         if code is not None and x.dim() == 2:
             return quantize_torch(be, x, info, code)
-    if input_dtype is not None:
-        name = INPUT_DTYPES.get(input_dtype)
-        if name is None:
-            raise NVFP4Error(f"unknown input_dtype {input_dtype!r} "
-                             "(expected bf16, fp16 or fp32)")
-        if be.dtype_name(x) != name:
-            x = be.convert(x, name)
-    code = IN_CODES.get(be.dtype_name(x))
-    if code is None:
-        raise NVFP4Error(f"unsupported dtype {be.dtype_name(x)} "
-                         "(expected float32, float16 or bfloat16)")
-    shape = x.shape
-    if len(shape) != 2:
-        raise NVFP4Error(f"expected a 2-D array, got shape {tuple(shape)}")
-    x = be.contiguous(x)
-    rows, cols = shape
-    index = x.device.index if be.name == "torch" else x.device.id
+    x, code, rows, cols, index = _input(be, x, input_dtype)
     if splits is None:
         specs = info._specs.get((rows, cols, None)) or info.specs(rows, cols)
         groups = None
@@ -355,22 +362,7 @@ def _finish(be, out, ptrs, info, index, rows, cols, groups):
 def amax(be, x, info, input_dtype):
     """nvfp4.amax on the GPU array `x`: new float32 arrays (amax, amax_t),
     None for a direction the recipe lacks."""
-    if input_dtype is not None:
-        name = INPUT_DTYPES.get(input_dtype)
-        if name is None:
-            raise NVFP4Error(f"unknown input_dtype {input_dtype!r} "
-                             "(expected bf16, fp16 or fp32)")
-        if be.dtype_name(x) != name:
-            x = be.convert(x, name)
-    code = IN_CODES.get(be.dtype_name(x))
-    if code is None:
-        raise NVFP4Error(f"unsupported dtype {be.dtype_name(x)} "
-                         "(expected float32, float16 or bfloat16)")
-    if len(x.shape) != 2:
-        raise NVFP4Error(f"expected a 2-D array, got shape {tuple(x.shape)}")
-    x = be.contiguous(x)
-    rows, cols = x.shape
-    index = x.device.index if be.name == "torch" else x.device.id
+    x, code, rows, cols, index = _input(be, x, input_dtype)
     specs = info._specs.get((rows, cols, None)) or info.specs(rows, cols)
     out = [be.empty(specs.by_name[n], "float32", index) if n in specs.by_name else None
            for n in ("amax", "amax_t")]
