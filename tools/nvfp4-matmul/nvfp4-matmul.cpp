@@ -176,25 +176,27 @@ cl::opt<std::string> toolkitOpt("cuda-toolkit",
                                 cl::desc("CUDA toolkit holding ptxas"),
                                 cl::init("/usr/local/cuda"));
 
+/// The GPU runner of --target (an sm_<N> architecture).
+Expected<std::unique_ptr<nvfp4::GPURunner>> gpuRunner() {
+  if (!StringRef(targetOpt).starts_with("sm_"))
+    return fail("unknown target '" + targetOpt +
+                "' (expected cpu or an sm_<N> GPU architecture)");
+  return nvfp4::GPURunner::create(targetOpt, toolkitOpt);
+}
+
 /// Runs the GEMM on the target: the host runner, or a GPU runner with the
 /// recipes re-created in its own context (as nvfp4-quantize does).
 Expected<std::vector<uint8_t>> runOnTarget(nvfp4::HostRunner &host,
                                            const Problem &p) {
   if (targetOpt == "cpu")
     return host.matmul(p.aRecipe, p.a, p.bRecipe, p.b, p.options);
-  if (!StringRef(targetOpt).starts_with("sm_"))
-    return fail("unknown target '" + targetOpt +
-                "' (expected cpu or an sm_<N> GPU architecture)");
-  auto gpu = nvfp4::GPURunner::create(targetOpt, toolkitOpt);
+  auto gpu = gpuRunner();
   if (!gpu)
     return gpu.takeError();
-  std::string aText, bText;
-  llvm::raw_string_ostream(aText) << mlir::Attribute(p.aRecipe);
-  llvm::raw_string_ostream(bText) << mlir::Attribute(p.bRecipe);
-  auto a = nvfp4::parseRecipe((*gpu)->getContext(), aText);
+  auto a = nvfp4::parseRecipe((*gpu)->getContext(), recipeText(p.aRecipe));
   if (!a)
     return a.takeError();
-  auto b = nvfp4::parseRecipe((*gpu)->getContext(), bText);
+  auto b = nvfp4::parseRecipe((*gpu)->getContext(), recipeText(p.bRecipe));
   if (!b)
     return b.takeError();
   return (*gpu)->matmul(*a, p.a, *b, p.b, p.options);
@@ -297,10 +299,7 @@ Error runW4A16(nvfp4::HostRunner &host) {
     if (targetOpt == "cpu")
       return host.matmulW4A16(a->first, a->second.data(), m, k, *bRecipe, *b,
                               options);
-    if (!StringRef(targetOpt).starts_with("sm_"))
-      return fail("unknown target '" + targetOpt +
-                  "' (expected cpu or an sm_<N> GPU architecture)");
-    auto gpu = nvfp4::GPURunner::create(targetOpt, toolkitOpt);
+    auto gpu = gpuRunner();
     if (!gpu)
       return gpu.takeError();
     auto rb = nvfp4::parseRecipe((*gpu)->getContext(), recipeText(*bRecipe));

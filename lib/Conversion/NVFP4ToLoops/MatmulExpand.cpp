@@ -230,22 +230,30 @@ private:
   Value k, numBlocks, numWindows, n, c, aRow, bPanel;
 };
 
+/// Replaces the ungrouped GEMM `op` (A given as `a`) by the schedule's
+/// loops over all of its rows.
+template <typename OpTy>
+LogicalResult expandWhole(OpTy op, Operand a, PatternRewriter &rewriter) {
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  LoweringBuilder e(b);
+  MatmulEmitter mm(
+      e, a, {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
+      op.getOutput(), op.getBias(), op.getAlpha().convertToFloat());
+  mm.prologue();
+  mm.emitRows(/*group=*/{}, e.idx(0), e.dim(op.getOutput(), 0), e.idx(0));
+  mm.epilogueDealloc();
+  rewriter.eraseOp(op);
+  return success();
+}
+
 struct ExpandMatmul : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    LoweringBuilder e(b);
-    MatmulEmitter mm(
-        e, {op.getAData(), op.getAScale(), op.getAAmax(), op.getARecipe()},
-        {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
-        op.getOutput(), op.getBias(), op.getAlpha().convertToFloat());
-    mm.prologue();
-    mm.emitRows(/*group=*/{}, e.idx(0), e.dim(op.getOutput(), 0), e.idx(0));
-    mm.epilogueDealloc();
-    rewriter.eraseOp(op);
-    return success();
+    return expandWhole(
+        op, {op.getAData(), op.getAScale(), op.getAAmax(), op.getARecipe()},
+        rewriter);
   }
 };
 
@@ -256,17 +264,8 @@ struct ExpandMatmulW4A16 : OpRewritePattern<MatmulW4A16Op> {
 
   LogicalResult matchAndRewrite(MatmulW4A16Op op,
                                 PatternRewriter &rewriter) const override {
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    LoweringBuilder e(b);
-    MatmulEmitter mm(
-        e, {op.getA(), Value(), Value(), RecipeAttr()},
-        {op.getBData(), op.getBScale(), op.getBAmax(), op.getBRecipe()},
-        op.getOutput(), op.getBias(), op.getAlpha().convertToFloat());
-    mm.prologue();
-    mm.emitRows(/*group=*/{}, e.idx(0), e.dim(op.getOutput(), 0), e.idx(0));
-    mm.epilogueDealloc();
-    rewriter.eraseOp(op);
-    return success();
+    return expandWhole(op, {op.getA(), Value(), Value(), RecipeAttr()},
+                       rewriter);
   }
 };
 
