@@ -14,8 +14,17 @@ SmallVector<Value> LoweringBuilder::loop(
   auto forOp = scf::ForOp::create(b, lb, ub, idx(1), init);
   OpBuilder::InsertionGuard guard(b);
   Block *block = forOp.getBody();
-  if (!block->empty())
-    block->getTerminator()->erase();
+  // A loop without iter_args comes with its (empty) yield; the body goes
+  // before it. Ops are only ever added, never erased behind the builder's
+  // listener (a conversion driver tracks every op it is told of).
+  if (!block->empty()) {
+    b.setInsertionPoint(block->getTerminator());
+    SmallVector<Value> next =
+        body(forOp.getInductionVar(), forOp.getRegionIterArgs());
+    assert(next.empty() && "a loop without iter_args yields nothing");
+    (void)next;
+    return {};
+  }
   b.setInsertionPointToEnd(block);
   SmallVector<Value> next =
       body(forOp.getInductionVar(), forOp.getRegionIterArgs());

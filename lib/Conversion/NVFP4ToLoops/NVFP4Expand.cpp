@@ -10,6 +10,7 @@
 #include "nvfp4/Conversion/Passes.h"
 #include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "MatmulExpand.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Dialect.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
@@ -17,6 +18,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <functional>
@@ -169,14 +171,26 @@ struct NVFP4ExpandPass : nvfp4::impl::NVFP4ExpandBase<NVFP4ExpandPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateNVFP4ExpandPatterns(patterns);
-    // Each pattern erases its op, so one walk applies everything; no
-    // folding is wanted here (the IR is FileChecked stage by stage).
-    GreedyRewriteConfig config;
-    config.enableFolding(false);
-    // Every nvfp4 op has a pattern, and none can fail on verified IR.
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    // Every nvfp4 op must be expanded: one without a pattern (or whose
+    // pattern fails) is an error, not IR passed on to the LLVM lowering.
+    // Everything else is legal as it is. Each pattern builds its loops
+    // and erases its op in one step, so nothing is rolled back; no folding
+    // is wanted (the IR is FileChecked stage by stage).
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<NVFP4Dialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    ConversionConfig config;
+    config.allowPatternRollback = false;
+    config.foldingMode = DialectConversionFoldingMode::Never;
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns), config)))
       return signalPassFailure();
+    // Constants to the top of their region, deduplicated, and unused ops
+    // dropped, as the stage's FileCheck tests read the IR (no folding).
+    GreedyRewriteConfig cleanup;
+    cleanup.enableFolding(false);
+    (void)applyPatternsGreedily(getOperation(), FrozenRewritePatternSet(),
+                                cleanup);
   }
 };
 } // namespace
