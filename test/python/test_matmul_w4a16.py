@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nvfp4
-from conftest import TOLERANCE, cuda_driver_loads, rel_error, torch_cuda
+from conftest import TOLERANCE, cuda_driver_loads, host_result, rel_error, torch_cuda
 
 
 def bf16_bits(x):
@@ -182,3 +182,24 @@ def test_linear_w4a16(device):
     ref = reference(x.float().reshape(-1, 256).cpu().numpy(), wq,
                     model.bias.cpu().numpy())
     assert rel_error(y.float().reshape(-1, 96).cpu().numpy(), ref) <= TOLERANCE["bf16"]
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_torch_cuda_matches_the_host(dtype):
+    # The device path (nvfp4_matmul_w4a16_device on the current stream)
+    # against the host path, for a direct kernel and medium_any_m; out= and
+    # an A that is not 16-byte aligned (an error before anything launches).
+    torch = torch_cuda()
+    dt = getattr(torch, dtype)
+    w = torch.randn(72, 320, device="cuda")
+    wq = nvfp4.quantize(w, recipe="per_token, sf_layout = 128x4")
+    for m in (1, 20, 300):
+        a = torch.randn(m, 320, device="cuda", dtype=dt)
+        d = nvfp4.matmul(a, wq, out_dtype="f32")
+        host = nvfp4.matmul(a.cpu(), host_result(wq), out_dtype="f32")
+        assert rel_error(d.cpu().numpy(), host.numpy().astype(np.float64)) <= 1e-5
+        out = torch.empty(m, 72, device="cuda", dtype=torch.bfloat16)
+        assert nvfp4.matmul(a, wq, out=out) is out
+    flat = torch.zeros(4 * 320 + 1, device="cuda", dtype=dt)
+    with pytest.raises(nvfp4.NVFP4Error, match="not aligned to 16 bytes"):
+        nvfp4.matmul(flat[1:].view(4, 320), wq)
