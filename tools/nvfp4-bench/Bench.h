@@ -6,6 +6,7 @@
 #include "nvfp4/Runtime/CudaDriver.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 namespace nvfp4 {
 class GPURunner;
 namespace bench {
+/// The flags of nvfp4-bench (every other option is hidden from --help).
+extern llvm::cl::OptionCategory benchCategory;
 
 /// The median device time (ms, CUDA events) of `work` over `iters` runs,
 /// after three warm-up runs.

@@ -35,9 +35,11 @@ namespace nvfp4 {
 namespace bench {
 namespace {
 cl::list<int64_t> gemmMOpt("gemm-m", cl::desc("GEMM rows of A (repeatable)"),
-                           cl::CommaSeparated);
-cl::opt<int64_t> gemmNOpt("gemm-n", cl::desc("GEMM N"), cl::init(8192));
-cl::opt<int64_t> gemmKOpt("gemm-k", cl::desc("GEMM K"), cl::init(8192));
+                           cl::CommaSeparated, cl::cat(benchCategory));
+cl::opt<int64_t> gemmNOpt("gemm-n", cl::desc("GEMM N"), cl::init(8192),
+                          cl::cat(benchCategory));
+cl::opt<int64_t> gemmKOpt("gemm-k", cl::desc("GEMM K"), cl::init(8192),
+                          cl::cat(benchCategory));
 
 /// Operand recipe pairs (A, B); B is the weight. An A of kW4A16 is the
 /// unquantized bf16 A of a W4A16 GEMM.

@@ -27,25 +27,34 @@
 
 using namespace llvm;
 
+llvm::cl::OptionCategory nvfp4::bench::benchCategory("nvfp4-bench options");
+
 namespace {
 cl::opt<std::string> targetOpt("target", cl::desc("GPU architecture"),
-                               cl::init("sm_90a"));
-cl::list<std::string> recipesOpt(
-    "recipe", cl::desc("recipe to measure (repeatable; default: the seeds)"));
-cl::list<int64_t> mOpt("m", cl::desc("rows (repeatable)"), cl::CommaSeparated);
+                               cl::init("sm_90a"),
+                               cl::cat(nvfp4::bench::benchCategory));
+cl::list<std::string>
+    recipesOpt("recipe",
+               cl::desc("recipe to measure (repeatable; default: the seeds)"),
+               cl::cat(nvfp4::bench::benchCategory));
+cl::list<int64_t> mOpt("m", cl::desc("rows (repeatable)"), cl::CommaSeparated,
+                       cl::cat(nvfp4::bench::benchCategory));
 cl::list<int64_t> kOpt("k", cl::desc("columns (repeatable)"),
-                       cl::CommaSeparated);
+                       cl::CommaSeparated,
+                       cl::cat(nvfp4::bench::benchCategory));
 cl::opt<unsigned> itersOpt("iters", cl::desc("timed runs per case"),
-                           cl::init(30));
+                           cl::init(30), cl::cat(nvfp4::bench::benchCategory));
 cl::opt<unsigned> callsOpt("calls",
                            cl::desc("back-to-back calls per case (calls)"),
-                           cl::init(1000));
-cl::opt<std::string> suiteOpt(
-    "suite", cl::desc("what to measure: quantize (kernel bandwidth, needs a "
+                           cl::init(1000),
+                           cl::cat(nvfp4::bench::benchCategory));
+cl::opt<std::string>
+    suiteOpt("suite",
+             cl::desc("what to measure: quantize (kernel bandwidth, needs a "
                       "GPU), gemm (GEMM next to cuBLAS, needs a GPU), calls "
                       "(host cost per API call, needs a GPU) or compile (JIT "
                       "latency, needs only ptxas)"),
-    cl::init("quantize"));
+             cl::init("quantize"), cl::cat(nvfp4::bench::benchCategory));
 
 const char *kDefaultRecipes[] = {
     "per_tensor",
@@ -185,6 +194,8 @@ Error run() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // The tool's own flags only, not LLVM's internal ones.
+  cl::HideUnrelatedOptions(nvfp4::bench::benchCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "nvfp4-bench: NVFP4 quantization bandwidth and GEMM speed\n");
   if (suiteOpt == "compile") {

@@ -43,33 +43,41 @@ using namespace llvm;
 namespace npy = nvfp4::npy;
 
 namespace {
+cl::OptionCategory toolCat("nvfp4-matmul options");
 cl::opt<std::string> aRecipeOpt(
     "a-recipe",
     cl::desc("recipe A was quantized with: a preset or the inside of "
              "#nvfp4.recipe<...> (e.g. 'per_token, sf_layout = 128x4'); "
-             "default: A_DIR/recipe.mlir, which it must match"));
+             "default: A_DIR/recipe.mlir, which it must match"),
+    cl::cat(toolCat));
 cl::opt<std::string>
-    bRecipeOpt("b-recipe", cl::desc("recipe B was quantized with; default: "
-                                    "B_DIR/recipe.mlir, which it must match"));
+    bRecipeOpt("b-recipe",
+               cl::desc("recipe B was quantized with; default: "
+                        "B_DIR/recipe.mlir, which it must match"),
+               cl::cat(toolCat));
 cl::opt<float> alphaOpt("alpha", cl::desc("scale of the product (default 1)"),
-                        cl::init(1.0f));
+                        cl::init(1.0f), cl::cat(toolCat));
 cl::opt<std::string> biasOpt("bias",
                              cl::desc("BIAS.npy: N float32 values added to "
-                                      "every row"));
+                                      "every row"),
+                             cl::cat(toolCat));
 cl::opt<std::string> outDtypeOpt("out-dtype", cl::desc("bf16|f16|f32"),
-                                 cl::init("bf16"));
+                                 cl::init("bf16"), cl::cat(toolCat));
 cl::opt<std::string> targetOpt("target",
                                cl::desc("cpu, or a GPU architecture (sm_90a, "
                                         "sm_100a, ...) to run on the GPU"),
-                               cl::init("cpu"));
+                               cl::init("cpu"), cl::cat(toolCat));
 cl::opt<std::string> aDtypeOpt(
     "a-dtype",
     cl::desc("W4A16 (A given as a .npy file): bf16|f16, the dtype a float32 "
-             "A is rounded to (default bf16; a float16 A is f16)"));
+             "A is rounded to (default bf16; a float16 A is f16)"),
+    cl::cat(toolCat));
 cl::opt<std::string> aDir(cl::Positional, cl::desc("A_DIR or A.npy"),
-                          cl::Required);
-cl::opt<std::string> bDir(cl::Positional, cl::desc("B_DIR"), cl::Required);
-cl::opt<std::string> outPath(cl::Positional, cl::desc("OUT.npy"), cl::Required);
+                          cl::Required, cl::cat(toolCat));
+cl::opt<std::string> bDir(cl::Positional, cl::desc("B_DIR"), cl::Required,
+                          cl::cat(toolCat));
+cl::opt<std::string> outPath(cl::Positional, cl::desc("OUT.npy"), cl::Required,
+                             cl::cat(toolCat));
 
 Error fail(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message);
@@ -174,7 +182,7 @@ struct Problem {
 
 cl::opt<std::string> toolkitOpt("cuda-toolkit",
                                 cl::desc("CUDA toolkit holding ptxas"),
-                                cl::init("/usr/local/cuda"));
+                                cl::init("/usr/local/cuda"), cl::cat(toolCat));
 
 /// The GPU runner of --target (an sm_<N> architecture).
 Expected<std::unique_ptr<nvfp4::GPURunner>> gpuRunner() {
@@ -351,6 +359,8 @@ Error run() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // The tool's own flags only, not LLVM's internal ones.
+  cl::HideUnrelatedOptions(toolCat);
   cl::ParseCommandLineOptions(
       argc, argv,
       "nvfp4-matmul: D = A * B^T of two NVFP4 tensors written by "

@@ -35,6 +35,7 @@ using namespace llvm;
 namespace npy = nvfp4::npy;
 
 namespace {
+cl::OptionCategory toolCat("nvfp4-quantize options");
 cl::OptionCategory recipeCat("Recipe (SPEC.md); each flag overrides the preset");
 cl::opt<std::string> recipeOpt("recipe", cl::desc("PRESET or FILE.mlir"),
                                cl::cat(recipeCat));
@@ -82,19 +83,22 @@ cl::opt<std::string> amaxTOpt(
 cl::opt<std::string> inputDtypeOpt(
     "input-dtype",
     cl::desc("bf16|fp16|fp32: storage dtype the input is rounded to first "
-             "(default: the file's dtype)"));
+             "(default: the file's dtype)"),
+    cl::cat(toolCat));
 cl::opt<std::string> targetOpt(
     "target",
     cl::desc("cpu, or a GPU architecture (sm_90a, sm_100a) to run on the GPU"),
-    cl::init("cpu"));
+    cl::init("cpu"), cl::cat(toolCat));
 cl::opt<std::string> toolkitOpt("cuda-toolkit",
                                 cl::desc("CUDA toolkit holding ptxas"),
-                                cl::init("/usr/local/cuda"));
+                                cl::init("/usr/local/cuda"), cl::cat(toolCat));
 cl::opt<bool> dequantOpt("dequant",
-                         cl::desc("also write dequant.npy (and dequant_t.npy)"));
+                         cl::desc("also write dequant.npy (and dequant_t.npy)"),
+                         cl::cat(toolCat));
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("INPUT.npy"),
-                               cl::Required);
-cl::opt<std::string> outDir(cl::Positional, cl::desc("OUTDIR"), cl::Required);
+                               cl::Required, cl::cat(toolCat));
+cl::opt<std::string> outDir(cl::Positional, cl::desc("OUTDIR"), cl::Required,
+                            cl::cat(toolCat));
 
 Error fail(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message);
@@ -451,6 +455,8 @@ Error run() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // The tool's own flags only, not LLVM's internal ones.
+  cl::HideUnrelatedOptions({&toolCat, &recipeCat, &givenCat});
   cl::ParseCommandLineOptions(
       argc, argv,
       "nvfp4-quantize: quantize a 2-D .npy tensor with an NVFP4 recipe\n");
