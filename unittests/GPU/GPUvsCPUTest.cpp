@@ -449,7 +449,9 @@ TEST_P(GivenAmaxGPUvsCPU, BytesMatch) {
   ::nvfp4::HostRunner &cpu = sharedRunner();
   std::mt19937 rng(5);
   int compared = 0;
-  for (int64_t m : {16, 144, 4096})
+  // The largest shape (several 64-row tiles and 4 strips) runs normal
+  // inputs only: the CPU side runs three times per case.
+  for (int64_t m : {16, 144, 1040})
     for (int64_t k : {64, 4096}) {
       for (Kind kind : kKinds) {
         if (m * k > 144 * 4096 && kind != Kind::Normal)
