@@ -1,4 +1,5 @@
-//===- MatmulW4A16GPUTest.cpp - W4A16 GEMMs on the GPU ---------------------===//
+//===- MatmulW4A16GPUTest.cpp - W4A16 GEMMs on the GPU
+//----------------------===//
 //
 // nvfp4.matmul_w4a16 on the GPU (sm_90a kernels, mma.sync): every kernel
 // configuration (M from 1 to past 256, where medium_any_m takes over),
@@ -161,8 +162,8 @@ TEST_F(GPUW4A16, OutputTypesAndShortK) {
   REQUIRE_GPU();
   for (ElementType aType : {ElementType::BF16, ElementType::F16})
     for (const char *bName : {"per_token", "local_1x64"})
-      for (auto [m, k] : {std::pair<int64_t, int64_t>{5, 16}, {40, 208},
-                          {513, 64}}) {
+      for (auto [m, k] :
+           {std::pair<int64_t, int64_t>{5, 16}, {40, 208}, {513, 64}}) {
         std::vector<uint8_t> a = toStorage(matrix(m, k, 3), aType);
         run(aType, bName, m, 72, k, ElementType::F32, false, a,
             matrix(72, k, 4));
@@ -198,8 +199,8 @@ TEST_F(GPUW4A16, SpecialValuesMatchTheCPU) {
       MatmulOptions options;
       options.out = ElementType::F32;
       options.bias = std::vector<float>(n, 0.5f);
-      auto cpu = host.matmulW4A16(aType, a.data(), m, k, *rb, *qb->rowwise,
-                                  options);
+      auto cpu =
+          host.matmulW4A16(aType, a.data(), m, k, *rb, *qb->rowwise, options);
       ASSERT_TRUE(bool(cpu)) << llvm::toString(cpu.takeError());
       for (int64_t i = 0; i < m * n; ++i) {
         double g = outValue(gpu, size_t(i), ElementType::F32);
@@ -215,8 +216,8 @@ TEST_F(GPUW4A16, SpecialValuesMatchTheCPU) {
 TEST(GPUCompileW4A16, KernelsAndServingOrder) {
   auto &gpu = sharedGPURunner();
   for (ElementType aType : {ElementType::BF16, ElementType::F16}) {
-    auto rb = ::nvfp4::parseRecipe(gpu.getContext(),
-                                   "local_1x64, sf_layout = 128x4");
+    auto rb =
+        ::nvfp4::parseRecipe(gpu.getContext(), "local_1x64, sf_layout = 128x4");
     ASSERT_TRUE(bool(rb));
     MatmulOptions options;
     auto compiled = gpu.compileMatmulW4A16(aType, *rb, options);
