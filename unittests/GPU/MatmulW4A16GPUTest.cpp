@@ -1,5 +1,4 @@
-//===- MatmulW4A16GPUTest.cpp - W4A16 GEMMs on the GPU
-//----------------------===//
+//===- MatmulW4A16GPUTest.cpp - W4A16 GEMMs on the GPU --------------------===//
 //
 // nvfp4.matmul_w4a16 on the GPU (sm_90a kernels, mma.sync): every kernel
 // configuration (M from 1 to past 256, where medium_any_m takes over),
