@@ -556,9 +556,50 @@ TEST(Compiler, GPUDequantizeCompilesToACubin) {
   EXPECT_FALSE(compiled->code->kernels.empty());
 }
 
+// nvfp4.amax compiles for the GPU (its own cache entry, the quantize's amax
+// kernels without an encode) and a given-amax quantize has no amax kernel.
+TEST(Compiler, AmaxAndGivenAmaxCompile) {
+  TempDir dir;
+  auto compiler = makeGPUCompiler(dir.path, true, "sm_90a");
+  ASSERT_TRUE(compiler);
+  auto amax = compiler->compile("per_tensor", ElementType::BF16, Operation::Amax);
+  ASSERT_TRUE(bool(amax)) << errorOf(amax.takeError());
+  EXPECT_EQ(amax->op, Operation::Amax);
+  EXPECT_TRUE(isElf(amax->code->image));
+  ASSERT_EQ(amax->code->kernels.size(), 2u); // amax_init, amax
+  for (const KernelInfo &k : amax->code->kernels)
+    EXPECT_EQ(k.name.find("encode"), std::string::npos) << k.name;
+  auto recipe = compiler->parseRecipe("per_tensor");
+  ASSERT_TRUE(bool(recipe));
+  EXPECT_NE(compiler->cacheKey(*recipe, ElementType::BF16, Operation::Amax),
+            compiler->cacheKey(*recipe, ElementType::BF16,
+                               Operation::Quantize));
+  auto given = compiler->compile("per_tensor, amax = given", ElementType::BF16);
+  ASSERT_TRUE(bool(given)) << errorOf(given.takeError());
+  ASSERT_EQ(given->code->kernels.size(), 1u);
+  EXPECT_EQ(given->code->kernels[0].name.find("amax"), std::string::npos);
+}
+
 //===----------------------------------------------------------------------===//
 // Host (cpu target) API
 //===----------------------------------------------------------------------===//
+
+// The host amax and a given-amax quantize through the convenience API.
+TEST(HostAPI, AmaxThenGivenQuantize) {
+  std::vector<float> x(32 * 64);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(int(i * 37 % 101) - 50) / 7.0f;
+  auto oneShot = nvfp4::quantize("per_token", ElementType::F32, x.data(), 32, 64);
+  ASSERT_TRUE(bool(oneShot)) << errorOf(oneShot.takeError());
+  auto amax = nvfp4::amax("per_token", ElementType::F32, x.data(), 32, 64);
+  ASSERT_TRUE(bool(amax)) << errorOf(amax.takeError());
+  EXPECT_EQ(amax->rowwise->amax, oneShot->rowwise->amax);
+  auto split = nvfp4::quantize("per_token, amax = given", ElementType::F32,
+                               x.data(), 32, 64, {amax->rowwise->amax, {}});
+  ASSERT_TRUE(bool(split)) << errorOf(split.takeError());
+  EXPECT_EQ(split->rowwise->data, oneShot->rowwise->data);
+  EXPECT_EQ(split->rowwise->scale, oneShot->rowwise->scale);
+}
 
 TEST(HostAPI, QuantizeMatchesTheHostRunner) {
   std::vector<float> x(32 * 64);
