@@ -42,23 +42,13 @@ TEST(DeviceLoadErrors, DriverWithoutTheEntryPointsIsAnError) {
 
 class APIDeviceQuantize : public ::testing::TestWithParam<const char *> {};
 
-TEST_P(APIDeviceQuantize, SameBytesAsTheHost) {
-  REQUIRE_DEVICE(dev);
-  const char *recipe = GetParam();
-  int64_t rows = 64, cols = 256;
-  std::vector<float> x = randomMatrix(rows, cols, 3);
-  auto want = nvfp4::quantize(recipe, ElementType::F32, x.data(), rows, cols);
-  ASSERT_TRUE(bool(want)) << errorOf(want.takeError());
-
-  auto shapes = quantizeShapes(recipe, rows, cols);
-  ASSERT_TRUE(bool(shapes));
-  auto input = dev->allocate(x.size() * 4);
-  ASSERT_TRUE(bool(input)) << errorOf(input.takeError());
-  ASSERT_FALSE(bool(input->copyFromHost(x.data(), x.size() * 4)));
-  std::vector<DeviceBuffer> buffers;
-  DeviceOutputs outputs;
-  for (auto [shape, out] : {std::make_pair(&shapes->rowwise, &outputs.rowwise),
-                            std::make_pair(&shapes->columnwise,
+/// Device buffers for the outputs `shapes` describes: data, scale, amax per
+/// direction, in `buffers` and addressed by `outputs`.
+void allocateDeviceOutputs(Device &dev, const QuantizeResult &shapes,
+                           std::vector<DeviceBuffer> &buffers,
+                           DeviceOutputs &outputs) {
+  for (auto [shape, out] : {std::make_pair(&shapes.rowwise, &outputs.rowwise),
+                            std::make_pair(&shapes.columnwise,
                                            &outputs.columnwise)}) {
     if (!*shape)
       continue;
@@ -68,7 +58,7 @@ TEST_P(APIDeviceQuantize, SameBytesAsTheHost) {
       amax *= d;
     for (size_t bytes : {size_t(o.rows * o.cols / 2),
                          size_t(o.scaleShape[0] * o.scaleShape[1]), amax * 4}) {
-      auto b = dev->allocate(bytes);
+      auto b = dev.allocate(bytes);
       ASSERT_TRUE(bool(b)) << errorOf(b.takeError());
       buffers.push_back(std::move(*b));
     }
@@ -76,8 +66,40 @@ TEST_P(APIDeviceQuantize, SameBytesAsTheHost) {
     *out = DeviceQuantized{buffers[n - 3].ptr(), buffers[n - 2].ptr(),
                            buffers[n - 1].ptr()};
   }
+}
+
+TEST_P(APIDeviceQuantize, SameBytesAsTheHost) {
+  REQUIRE_DEVICE(dev);
+  const char *recipe = GetParam();
+  // The split form: nvfp4.amax into the amax buffers, then a quantize that
+  // reads them (amax = given); else the one-shot quantize. Both give the
+  // host's one-shot bytes.
+  std::string computed = recipe;
+  bool split = computed.find(", amax = given") != std::string::npos;
+  if (split)
+    computed.resize(computed.find(", amax = given"));
+  int64_t rows = 64, cols = 256;
+  std::vector<float> x = randomMatrix(rows, cols, 3);
+  auto want =
+      nvfp4::quantize(computed, ElementType::F32, x.data(), rows, cols);
+  ASSERT_TRUE(bool(want)) << errorOf(want.takeError());
+
+  auto shapes = quantizeShapes(recipe, rows, cols);
+  ASSERT_TRUE(bool(shapes));
+  auto input = dev->allocate(x.size() * 4);
+  ASSERT_TRUE(bool(input)) << errorOf(input.takeError());
+  ASSERT_FALSE(bool(input->copyFromHost(x.data(), x.size() * 4)));
+  std::vector<DeviceBuffer> buffers;
+  DeviceOutputs outputs;
+  allocateDeviceOutputs(*dev, *shapes, buffers, outputs);
   auto stream = dev->createStream();
   ASSERT_TRUE(bool(stream)) << errorOf(stream.takeError());
+  if (split) {
+    ASSERT_FALSE(bool(nvfp4::amax(
+        *stream, computed, ElementType::F32, input->ptr(), rows, cols,
+        outputs.rowwise ? outputs.rowwise->amax : 0,
+        outputs.columnwise ? outputs.columnwise->amax : 0)));
+  }
   ASSERT_FALSE(bool(nvfp4::quantize(*stream, recipe, ElementType::F32,
                                     input->ptr(), rows, cols, outputs)));
   ASSERT_FALSE(bool(stream->synchronize()));
@@ -102,7 +124,11 @@ INSTANTIATE_TEST_SUITE_P(
     Recipes, APIDeviceQuantize,
     ::testing::Values("per_tensor", "per_token", "local_1x64",
                       "per_token, directions = [rowwise, columnwise], "
-                      "sf_layout = 128x4"));
+                      "sf_layout = 128x4",
+                      // nvfp4::amax, then a quantize reading its amaxes.
+                      "per_tensor, amax = given",
+                      "per_tensor_rht, sf_layout = 128x4, amax = given",
+                      "local_1x64, amax = given"));
 
 TEST(APIDeviceCalls, ErrorsAreValues) {
   REQUIRE_DEVICE(dev);
