@@ -131,7 +131,9 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
 
     /// Returns a copy with `sfLayout` replaced.
     RecipeAttr withScaleLayout(ScaleLayout layout) const;
-    /// Returns a copy with `amaxSource` replaced.
+    /// Returns a copy with `amaxSource` replaced. Unchecked, like
+    /// withScaleLayout: `given_encode_scale` must not be asked of a
+    /// `four_over_six` or `global_scale_inv` recipe.
     RecipeAttr withAmaxSource(AmaxSource source) const;
   }];
 }
