@@ -55,7 +55,7 @@ double ulp(double x, ElementType out) {
   return std::ldexp(1.0, std::max(exp, -14) - 10);
 }
 
-class GPUW4A16 : public ::testing::Test {
+class GPUMatmulW4A16 : public ::testing::Test {
 protected:
   RecipeAttr recipe(::nvfp4::GPURunner &r, const char *name) {
     auto p = ::nvfp4::parseRecipe(r.getContext(),
@@ -144,7 +144,7 @@ std::vector<float> matrix(int64_t rows, int64_t cols, unsigned seed) {
 // Every kernel configuration (small_m8/16/32, medium_m, medium_any_m), both
 // A types, every B recipe class, bf16 output with bias; N not a multiple of
 // any tile, K with a partial last chunk.
-TEST_F(GPUW4A16, EveryConfigurationAndRecipe) {
+TEST_F(GPUMatmulW4A16, EveryConfigurationAndRecipe) {
   REQUIRE_GPU();
   const int64_t n = 200, k = 352;
   for (ElementType aType : {ElementType::BF16, ElementType::F16})
@@ -157,7 +157,7 @@ TEST_F(GPUW4A16, EveryConfigurationAndRecipe) {
 }
 
 // f32 and f16 outputs without bias, K = 16 (one block, a partial chunk).
-TEST_F(GPUW4A16, OutputTypesAndShortK) {
+TEST_F(GPUMatmulW4A16, OutputTypesAndShortK) {
   REQUIRE_GPU();
   for (ElementType aType : {ElementType::BF16, ElementType::F16})
     for (const char *bName : {"per_token", "local_1x64"})
@@ -175,7 +175,7 @@ TEST_F(GPUW4A16, OutputTypesAndShortK) {
 // a K whose last chunk is partial (the blocks past K must read as zeros,
 // not as a clamped copy of the last block: B's zero there times an Inf
 // would be NaN in every column).
-TEST_F(GPUW4A16, SpecialValuesMatchTheCPU) {
+TEST_F(GPUMatmulW4A16, SpecialValuesMatchTheCPU) {
   REQUIRE_GPU();
   const int64_t m = 9, n = 48, k = 80;
   std::vector<float> xa = matrix(m, k, 5);
@@ -212,7 +212,7 @@ TEST_F(GPUW4A16, SpecialValuesMatchTheCPU) {
 
 // The kernels compile for sm_90a (ptxas only, no GPU): four direct
 // configurations and medium_any_m, served by M in launch order.
-TEST(GPUCompileW4A16, KernelsAndServingOrder) {
+TEST(GPUCompileMatmulW4A16, KernelsAndServingOrder) {
   auto &gpu = sharedGPURunner();
   for (ElementType aType : {ElementType::BF16, ElementType::F16}) {
     auto rb =
