@@ -4,6 +4,7 @@
 #include "Errors.h"
 #include "KernelParams.h"
 #include "MatmulLaunch.h"
+#include "QuantizeLaunch.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/Twine.h"
@@ -173,29 +174,9 @@ Error Kernel::launchAll(Stream &stream, const QuantizeResult &outputs,
                         ArrayRef<void *> params,
                         std::optional<int64_t> groups) const {
   std::lock_guard<std::mutex> lock(dev->mutex);
-  for (const KernelInfo &k : recipe.code->kernels) {
-    const std::optional<QuantizedOutput> &o =
-        k.columnwise ? outputs.columnwise : outputs.rowwise;
-    if (!o)
-      return makeError("kernel " + k.name + " writes a " +
-                       (k.columnwise ? "columnwise" : "rowwise") +
-                       " output the recipe does not have");
-    auto work = kernelWorkItems(k, *o, groups);
-    if (!work)
-      return work.takeError();
-    mlir::nvfp4::IndexArith arith;
-    int64_t grid = mlir::nvfp4::kernelBlocks(arith, *work);
-    if (grid == 0)
-      continue; // nothing to do (an empty matrix)
-    if (grid > int64_t(UINT32_MAX >> 1))
-      return makeError("kernel " + k.name + " needs a grid of " +
-                       Twine(grid) + " blocks");
-    if (Error e = dev->cuda().launch(*module, k.name, unsigned(grid),
-                                     unsigned(kKernelBlockThreads), params,
-                                     stream.handle()))
-      return e;
-  }
-  return Error::success();
+  return detail::enqueueQuantizeKernels(dev->cuda(), *module, *recipe.code,
+                                        outputs, params, groups,
+                                        stream.handle());
 }
 
 namespace {

@@ -10,12 +10,15 @@
 #define NVFP4_LIB_RUNTIME_DEVICECOPIES_H
 
 #include "nvfp4/Runtime/CudaDriver.h"
+#include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/Runtime/HostQuantize.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 namespace nvfp4 {
 namespace detail {
@@ -40,6 +43,14 @@ public:
     add(q.data.data(), nullptr, q.data.size());
     add(q.scale.data(), nullptr, q.scale.size());
     add(q.amax.data(), nullptr, q.amax.size() * sizeof(float));
+  }
+  /// Adds a GEMM's last operands: its bias, if any (copied in), and its
+  /// result `out` (copied back).
+  void addGemmResult(const std::optional<std::vector<float>> &bias,
+                     std::vector<uint8_t> &out) {
+    if (bias)
+      add(bias->data(), nullptr, bias->size() * sizeof(float));
+    add(nullptr, out.data(), out.size());
   }
   llvm::Error allocateAndCopyIn() {
     for (Buffer &b : buffers) {
@@ -91,6 +102,32 @@ private:
   CudaDevice &dev;
   llvm::SmallVector<Buffer> buffers;
 };
+
+/// The one sequence of every host-memory GPU convenience: `compiled` (or
+/// its error) loaded on the runner's device, the buffers `stage` adds
+/// copied in, `launch` enqueued on their addresses, the device awaited and
+/// the results copied back (DeviceCopies::run).
+inline llvm::Error runStaged(
+    GPURunner &runner, llvm::Expected<const CompiledQuantize *> compiled,
+    llvm::function_ref<void(DeviceCopies &)> stage,
+    llvm::function_ref<llvm::Error(const CompiledQuantize &,
+                                   CudaDevice::Module &,
+                                   llvm::ArrayRef<CUdeviceptr>)>
+        launch) {
+  if (!compiled)
+    return compiled.takeError();
+  auto dev = runner.device();
+  if (!dev)
+    return dev.takeError();
+  auto module = runner.load(**compiled);
+  if (!module)
+    return module.takeError();
+  DeviceCopies buffers(**dev);
+  stage(buffers);
+  return buffers.run([&](llvm::ArrayRef<CUdeviceptr> pointers) {
+    return launch(**compiled, **module, pointers);
+  });
+}
 
 } // namespace detail
 } // namespace nvfp4

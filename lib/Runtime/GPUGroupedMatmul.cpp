@@ -72,17 +72,6 @@ GPURunner::matmulGrouped(RecipeAttr aRecipe, const QuantizedOutput &a,
   if (llvm::Error e =
           checkMatmulOperands(aRecipe, a, bRecipe, b, options, splits))
     return std::move(e);
-  auto compiled = compileMatmulGrouped(aRecipe, bRecipe, options);
-  if (!compiled)
-    return compiled.takeError();
-  auto dev = device();
-  if (!dev)
-    return dev.takeError();
-  CudaDevice &d = **dev;
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
-
   // The kernel reads B as one G x N x K/2 tensor (and so on): stack the
   // groups' operands.
   std::vector<uint8_t> bData, bScale;
@@ -95,22 +84,23 @@ GPURunner::matmulGrouped(RecipeAttr aRecipe, const QuantizedOutput &a,
   int64_t m = a.rows, n = b.front().rows;
   std::vector<uint8_t> out(size_t(m * n) * elementSize(options.out));
   // In operand order: splits, A, B, [bias], output.
-  DeviceCopies buffers(d);
-  buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
-  buffers.addOperand(a);
-  buffers.add(bData.data(), nullptr, bData.size());
-  buffers.add(bScale.data(), nullptr, bScale.size());
-  buffers.add(bAmax.data(), nullptr, bAmax.size() * sizeof(float));
-  if (options.bias)
-    buffers.add(options.bias->data(), nullptr,
-                options.bias->size() * sizeof(float));
-  buffers.add(nullptr, out.data(), out.size());
-  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
-        return launchMatmulGrouped(**compiled, **module, aRecipe, bRecipe, m,
-                                   int64_t(splits.size()), n, a.cols,
-                                   options.bias.has_value(), pointers,
-                                   /*stream=*/nullptr);
-      }))
+  auto stage = [&](DeviceCopies &buffers) {
+    buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
+    buffers.addOperand(a);
+    buffers.add(bData.data(), nullptr, bData.size());
+    buffers.add(bScale.data(), nullptr, bScale.size());
+    buffers.add(bAmax.data(), nullptr, bAmax.size() * sizeof(float));
+    buffers.addGemmResult(options.bias, out);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launchMatmulGrouped(compiled, module, aRecipe, bRecipe, m,
+                               int64_t(splits.size()), n, a.cols,
+                               options.bias.has_value(), pointers,
+                               /*stream=*/nullptr);
+  };
+  if (llvm::Error e = detail::runStaged(
+          *this, compileMatmulGrouped(aRecipe, bRecipe, options), stage, run))
     return std::move(e);
   return out;
 }

@@ -59,30 +59,20 @@ GPURunner::matmul(RecipeAttr aRecipe, const QuantizedOutput &a,
   if (llvm::Error e =
           checkMatmulOperands(aRecipe, a, bRecipe, b, options, std::nullopt))
     return std::move(e);
-  auto compiled = compileMatmul(aRecipe, bRecipe, options);
-  if (!compiled)
-    return compiled.takeError();
-  auto dev = device();
-  if (!dev)
-    return dev.takeError();
-  CudaDevice &d = **dev;
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
-
   // In operand order: A, B, [bias], output.
   std::vector<uint8_t> out(size_t(a.rows * b.rows) * elementSize(options.out));
-  DeviceCopies buffers(d);
-  buffers.addOperand(a);
-  buffers.addOperand(b);
-  if (options.bias)
-    buffers.add(options.bias->data(), nullptr,
-                options.bias->size() * sizeof(float));
-  buffers.add(nullptr, out.data(), out.size());
-  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
-        return launchMatmul(**compiled, **module, a, b,
-                            options.bias.has_value(), pointers);
-      }))
+  auto stage = [&](DeviceCopies &buffers) {
+    buffers.addOperand(a);
+    buffers.addOperand(b);
+    buffers.addGemmResult(options.bias, out);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launchMatmul(compiled, module, a, b, options.bias.has_value(),
+                        pointers);
+  };
+  if (llvm::Error e = detail::runStaged(
+          *this, compileMatmul(aRecipe, bRecipe, options), stage, run))
     return std::move(e);
   return out;
 }
@@ -123,27 +113,19 @@ GPURunner::matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
   if (llvm::Error e =
           checkMatmulW4A16Operands(aType, m, k, bRecipe, b, options))
     return std::move(e);
-  auto compiled = compileMatmulW4A16(aType, bRecipe, options);
-  if (!compiled)
-    return compiled.takeError();
-  auto dev = device();
-  if (!dev)
-    return dev.takeError();
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
   std::vector<uint8_t> out(size_t(m * b.rows) * elementSize(options.out));
-  DeviceCopies buffers(**dev);
-  buffers.add(a, nullptr, size_t(m * k) * elementSize(aType));
-  buffers.addOperand(b);
-  if (options.bias)
-    buffers.add(options.bias->data(), nullptr,
-                options.bias->size() * sizeof(float));
-  buffers.add(nullptr, out.data(), out.size());
-  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
-        return launchMatmulW4A16(**compiled, **module, m, k, b,
-                                 options.bias.has_value(), pointers);
-      }))
+  auto stage = [&](DeviceCopies &buffers) {
+    buffers.add(a, nullptr, size_t(m * k) * elementSize(aType));
+    buffers.addOperand(b);
+    buffers.addGemmResult(options.bias, out);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launchMatmulW4A16(compiled, module, m, k, b,
+                             options.bias.has_value(), pointers);
+  };
+  if (llvm::Error e = detail::runStaged(
+          *this, compileMatmulW4A16(aType, bRecipe, options), stage, run))
     return std::move(e);
   return out;
 }

@@ -3,6 +3,7 @@
 #include "Errors.h"
 #include "DeviceCopies.h"
 #include "KernelParams.h"
+#include "QuantizeLaunch.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
@@ -30,6 +31,7 @@ namespace {
 using ::nvfp4::detail::makeError;
 
 using ::nvfp4::detail::DeviceCopies;
+using ::nvfp4::detail::runStaged;
 using ::nvfp4::detail::KernelParams;
 } // namespace
 
@@ -104,30 +106,6 @@ llvm::Expected<int64_t> workItems(const KernelInfo &k, int64_t rows,
   return makeError(Twine("kernel ") + k.name + " is a " +
                    stringifyKernelWork(k.work) + " kernel, not a quantize one");
 }
-
-/// Launches every kernel of `compiled` in order with `args`.
-llvm::Error launchAll(CudaDevice &dev, const CompiledQuantize &compiled,
-                      CudaDevice::Module &module, ArrayRef<void *> args,
-                      const QuantizeResult &outputs,
-                      std::optional<int64_t> groups) {
-  for (const KernelInfo &k : compiled.kernels) {
-    const QuantizedOutput &o =
-        k.columnwise ? *outputs.columnwise : *outputs.rowwise;
-    auto work = workItems(k, o.rows, o.cols, o.scaleShape, groups);
-    if (!work)
-      return work.takeError();
-    IndexArith arith;
-    int64_t grid = kernelBlocks(arith, *work);
-    if (grid == 0)
-      continue;
-    if (llvm::Error e =
-            dev.launch(module, k.name, unsigned(grid), unsigned(kKernelBlockThreads),
-                       args))
-      return e;
-  }
-  return llvm::Error::success();
-}
-
 
 /// The amax ranks of each direction present (allocateOutputs' shapes).
 SmallVector<unsigned, 2> amaxRanks(RecipeAttr recipe, bool grouped) {
@@ -293,23 +271,18 @@ llvm::Expected<QuantizeResult> GPURunner::amax(RecipeAttr recipe,
   auto outputs = allocateAmaxOutputs(recipe, rows, cols);
   if (!outputs)
     return outputs.takeError();
-  auto compiled = compileAmax(recipe, type);
-  if (!compiled)
-    return compiled.takeError();
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
-  CudaDevice &d = **device();
-  DeviceCopies buffers(d);
-  buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
-  for (std::optional<QuantizedOutput> *out :
-       {&outputs->rowwise, &outputs->columnwise})
-    if (*out)
-      buffers.add(nullptr, (*out)->amax.data(), (*out)->amax.size() * 4);
-  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
-        return launchAmax(**compiled, **module, rows, cols, *outputs,
-                          pointers);
-      }))
+  auto stage = [&](DeviceCopies &buffers) {
+    buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+    for (std::optional<QuantizedOutput> *out :
+         {&outputs->rowwise, &outputs->columnwise})
+      if (*out)
+        buffers.add(nullptr, (*out)->amax.data(), (*out)->amax.size() * 4);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launchAmax(compiled, module, rows, cols, *outputs, pointers);
+  };
+  if (llvm::Error e = runStaged(*this, compileAmax(recipe, type), stage, run))
     return std::move(e);
   return std::move(*outputs);
 }
@@ -329,7 +302,7 @@ llvm::Error GPURunner::launchAmax(const CompiledQuantize &compiled,
     if (*out)
       params.addMemRef(buffers[next++], (*out)->amaxShape);
   SmallVector<void *> args = params.pointers();
-  return launchAll(**dev, compiled, module, args, outputs, std::nullopt);
+  return detail::enqueueQuantizeKernels(**dev, module, compiled, outputs, args);
 }
 
 llvm::Expected<const CompiledQuantize *>
@@ -414,20 +387,16 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
     return outputs.takeError();
   if (llvm::Error e = applyGivenAmax(recipe, *outputs, given))
     return std::move(e);
-  auto compiled = compile(recipe, type);
-  if (!compiled)
-    return compiled.takeError();
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
-  CudaDevice &d = **device();
   // Device buffers in operand order: input, then each direction's outputs.
-  DeviceCopies buffers(d);
-  buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
-  addOutputs(buffers, *outputs);
-  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
-        return launch(**compiled, **module, rows, cols, *outputs, pointers);
-      }))
+  auto stage = [&](DeviceCopies &buffers) {
+    buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+    addOutputs(buffers, *outputs);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launch(compiled, module, rows, cols, *outputs, pointers);
+  };
+  if (llvm::Error e = runStaged(*this, compile(recipe, type), stage, run))
     return std::move(e);
   return std::move(*outputs);
 }
@@ -436,6 +405,37 @@ llvm::Expected<int64_t> kernelWorkItems(const KernelInfo &k,
                                         const QuantizedOutput &o,
                                         std::optional<int64_t> groups) {
   return workItems(k, o.rows, o.cols, o.scaleShape, groups);
+}
+
+llvm::Error detail::enqueueQuantizeKernels(CudaDevice &dev,
+                                           CudaDevice::Module &module,
+                                           const CompiledQuantize &compiled,
+                                           const QuantizeResult &outputs,
+                                           ArrayRef<void *> args,
+                                           std::optional<int64_t> groups,
+                                           void *stream) {
+  for (const KernelInfo &k : compiled.kernels) {
+    const std::optional<QuantizedOutput> &o =
+        k.columnwise ? outputs.columnwise : outputs.rowwise;
+    if (!o)
+      return makeError("kernel " + k.name + " writes a " +
+                       (k.columnwise ? "columnwise" : "rowwise") +
+                       " output the recipe does not have");
+    auto work = kernelWorkItems(k, *o, groups);
+    if (!work)
+      return work.takeError();
+    IndexArith arith;
+    int64_t grid = kernelBlocks(arith, *work);
+    if (grid == 0)
+      continue; // nothing to do (an empty matrix)
+    if (grid > int64_t(UINT32_MAX >> 1))
+      return makeError("kernel " + k.name + " needs a grid of " +
+                       Twine(grid) + " blocks");
+    if (llvm::Error e = dev.launch(module, k.name, unsigned(grid),
+                                   unsigned(kKernelBlockThreads), args, stream))
+      return e;
+  }
+  return llvm::Error::success();
 }
 
 llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
@@ -449,7 +449,7 @@ llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
   params.addMemRef(buffers[0], {rows, cols});
   addOutputParams(params, outputs, buffers, 1);
   SmallVector<void *> args = params.pointers();
-  return launchAll(**dev, compiled, module, args, outputs, std::nullopt);
+  return detail::enqueueQuantizeKernels(**dev, module, compiled, outputs, args);
 }
 
 llvm::Expected<QuantizeResult>
@@ -464,21 +464,18 @@ GPURunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
     return outputs.takeError();
   if (llvm::Error e = applyGivenAmax(recipe, *outputs, given))
     return std::move(e);
-  auto compiled = compileGrouped(recipe, type);
-  if (!compiled)
-    return compiled.takeError();
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
-  CudaDevice &d = **device();
-  DeviceCopies buffers(d);
-  buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
-  buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
-  addOutputs(buffers, *outputs);
-  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
-        return launchGrouped(**compiled, **module, rows, cols, groups,
-                             *outputs, pointers);
-      }))
+  auto stage = [&](DeviceCopies &buffers) {
+    buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+    buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
+    addOutputs(buffers, *outputs);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launchGrouped(compiled, module, rows, cols, groups, *outputs,
+                         pointers);
+  };
+  if (llvm::Error e =
+          runStaged(*this, compileGrouped(recipe, type), stage, run))
     return std::move(e);
   return std::move(*outputs);
 }
@@ -496,31 +493,27 @@ llvm::Error GPURunner::launchGrouped(const CompiledQuantize &compiled,
   params.addMemRef(buffers[1], {groups});
   addOutputParams(params, outputs, buffers, 2);
   SmallVector<void *> args = params.pointers();
-  return launchAll(**dev, compiled, module, args, outputs, groups);
+  return detail::enqueueQuantizeKernels(**dev, module, compiled, outputs, args,
+                                        groups);
 }
 
 llvm::Expected<std::vector<float>>
 GPURunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
   if (llvm::Error e = checkDequantizeInput(recipe, q))
     return std::move(e);
+  std::vector<float> out(q.rows * q.cols);
+  auto stage = [&](DeviceCopies &buffers) {
+    buffers.addOperand(q);
+    buffers.add(nullptr, out.data(), out.size() * 4);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launchDequantize(compiled, module, q.rows, q.cols, q.scaleShape,
+                            q.amaxShape, pointers);
+  };
   auto compiled = compileDequantize(recipe, ElementType::F32,
                                     unsigned(q.amaxShape.size()));
-  if (!compiled)
-    return compiled.takeError();
-  auto module = load(**compiled);
-  if (!module)
-    return module.takeError();
-  CudaDevice &d = **device();
-  std::vector<float> out(q.rows * q.cols);
-  DeviceCopies buffers(d);
-  buffers.add(q.data.data(), nullptr, q.data.size());
-  buffers.add(q.scale.data(), nullptr, q.scale.size());
-  buffers.add(q.amax.data(), nullptr, q.amax.size() * 4);
-  buffers.add(nullptr, out.data(), out.size() * 4);
-  if (llvm::Error e = buffers.run([&](ArrayRef<CUdeviceptr> pointers) {
-        return launchDequantize(**compiled, **module, q.rows, q.cols,
-                                q.scaleShape, q.amaxShape, pointers);
-      }))
+  if (llvm::Error e = runStaged(*this, std::move(compiled), stage, run))
     return std::move(e);
   return out;
 }
@@ -540,19 +533,14 @@ llvm::Error GPURunner::launchDequantize(const CompiledQuantize &compiled,
   params.addMemRef(buffers[2], amaxShape);
   params.addMemRef(buffers[3], {rows, cols});
   SmallVector<void *> args = params.pointers();
-  for (const KernelInfo &k : compiled.kernels) {
-    auto work = workItems(k, rows, cols, scaleShape, std::nullopt);
-    if (!work)
-      return work.takeError();
-    IndexArith arith;
-    int64_t grid = kernelBlocks(arith, *work);
-    if (grid == 0)
-      continue;
-    if (llvm::Error e = (*dev)->launch(module, k.name, unsigned(grid),
-                                       unsigned(kKernelBlockThreads), args))
-      return e;
-  }
-  return llvm::Error::success();
+  // Dequantize kernels are sized by the matrix they read.
+  QuantizeResult shapes;
+  shapes.rowwise.emplace();
+  shapes.rowwise->rows = rows;
+  shapes.rowwise->cols = cols;
+  shapes.rowwise->scaleShape.assign(scaleShape.begin(), scaleShape.end());
+  shapes.columnwise = shapes.rowwise;
+  return detail::enqueueQuantizeKernels(**dev, module, compiled, shapes, args);
 }
 
 } // namespace nvfp4

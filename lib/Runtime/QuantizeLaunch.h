@@ -1,0 +1,35 @@
+//===- QuantizeLaunch.h - Enqueue compiled quantize kernels -----*- C++ -*-===//
+//
+// The launch of a compiled quantize, amax or dequantize module, shared by
+// GPURunner (host memory) and Kernel (device memory): each kernel in
+// order, over the grid its `nvfp4.work` kind derives for its output
+// (NVFP4KernelInterface.h). The GEMM counterpart is MatmulLaunch.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NVFP4_LIB_RUNTIME_QUANTIZELAUNCH_H
+#define NVFP4_LIB_RUNTIME_QUANTIZELAUNCH_H
+
+#include "nvfp4/Runtime/GPUQuantize.h"
+
+#include <optional>
+
+namespace nvfp4 {
+namespace detail {
+
+/// Launches the kernels of `compiled` in order on `args` (and `stream`),
+/// each over the grid of its work kind for the output of its direction in
+/// `outputs` (a dequantize kernel's is the matrix it reads); `groups` is
+/// set for a grouped launch. A kernel whose direction `outputs` lacks, or
+/// whose grid a launch cannot hold, is an error. Does not synchronize.
+llvm::Error enqueueQuantizeKernels(CudaDevice &dev, CudaDevice::Module &module,
+                                   const CompiledQuantize &compiled,
+                                   const QuantizeResult &outputs,
+                                   llvm::ArrayRef<void *> args,
+                                   std::optional<int64_t> groups = std::nullopt,
+                                   void *stream = nullptr);
+
+} // namespace detail
+} // namespace nvfp4
+
+#endif // NVFP4_LIB_RUNTIME_QUANTIZELAUNCH_H
