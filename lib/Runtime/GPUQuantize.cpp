@@ -5,6 +5,7 @@
 #include "KernelParams.h"
 #include "QuantizeLaunch.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/Matmul.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
 
@@ -67,20 +68,6 @@ std::string cacheKey(int kind, RecipeAttr recipe, int type, unsigned rank,
      << format;
   return key;
 }
-
-Type elementTypeOf(MLIRContext *ctx, ElementType t) {
-  switch (t) {
-  case ElementType::F32:
-    return Float32Type::get(ctx);
-  case ElementType::F16:
-    return Float16Type::get(ctx);
-  case ElementType::BF16:
-    return BFloat16Type::get(ctx);
-  }
-  llvm_unreachable("unknown element type");
-}
-
-size_t elementBytes(ElementType t) { return t == ElementType::F32 ? 4 : 2; }
 
 /// Threads a kernel needs, from its nvfp4.work kind and the quantized
 /// matrix `o` (rows x cols: X, or X^T for a columnwise kernel), as the
@@ -272,7 +259,7 @@ llvm::Expected<QuantizeResult> GPURunner::amax(RecipeAttr recipe,
   if (!outputs)
     return outputs.takeError();
   auto stage = [&](DeviceCopies &buffers) {
-    buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+    buffers.add(input, nullptr, size_t(rows * cols) * elementSize(type));
     for (std::optional<QuantizedOutput> *out :
          {&outputs->rowwise, &outputs->columnwise})
       if (*out)
@@ -389,7 +376,7 @@ GPURunner::quantize(RecipeAttr recipe, ElementType type, const void *input,
     return std::move(e);
   // Device buffers in operand order: input, then each direction's outputs.
   auto stage = [&](DeviceCopies &buffers) {
-    buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+    buffers.add(input, nullptr, size_t(rows * cols) * elementSize(type));
     addOutputs(buffers, *outputs);
   };
   auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
@@ -465,7 +452,7 @@ GPURunner::quantizeGrouped(RecipeAttr recipe, ElementType type,
   if (llvm::Error e = applyGivenAmax(recipe, *outputs, given))
     return std::move(e);
   auto stage = [&](DeviceCopies &buffers) {
-    buffers.add(input, nullptr, size_t(rows * cols) * elementBytes(type));
+    buffers.add(input, nullptr, size_t(rows * cols) * elementSize(type));
     buffers.add(splits.data(), nullptr, splits.size() * sizeof(int64_t));
     addOutputs(buffers, *outputs);
   };

@@ -56,18 +56,6 @@ private:
   SmallVector<void *> args;
 };
 
-Type elementTypeOf(MLIRContext *ctx, ::nvfp4::ElementType t) {
-  switch (t) {
-  case ::nvfp4::ElementType::F32:
-    return Float32Type::get(ctx);
-  case ::nvfp4::ElementType::F16:
-    return Float16Type::get(ctx);
-  case ::nvfp4::ElementType::BF16:
-    return BFloat16Type::get(ctx);
-  }
-  llvm_unreachable("unknown element type");
-}
-
 MemRefType dynamicMemRef(unsigned rank, Type element) {
   return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
                          element);

@@ -71,18 +71,6 @@ private:
   SmallVector<void *> args;
 };
 
-Type elementTypeOf(MLIRContext *ctx, ElementType t) {
-  switch (t) {
-  case ElementType::F32:
-    return Float32Type::get(ctx);
-  case ElementType::F16:
-    return Float16Type::get(ctx);
-  case ElementType::BF16:
-    return BFloat16Type::get(ctx);
-  }
-  llvm_unreachable("unknown element type");
-}
-
 MemRefType dynamicMemRef(unsigned rank, Type element) {
   return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
                          element);
@@ -565,6 +553,18 @@ HostRunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
           (*engine)->invokePacked("_mlir_ciface_kernel", call.packed()))
     return std::move(err);
   return out;
+}
+
+mlir::Type elementTypeOf(mlir::MLIRContext *ctx, ElementType t) {
+  switch (t) {
+  case ElementType::F32:
+    return Float32Type::get(ctx);
+  case ElementType::F16:
+    return Float16Type::get(ctx);
+  case ElementType::BF16:
+    return BFloat16Type::get(ctx);
+  }
+  llvm_unreachable("unknown element type");
 }
 
 } // namespace nvfp4

@@ -37,6 +37,9 @@ struct MatmulOptions;
 /// Storage dtype of the values handed to a kernel.
 enum class ElementType { F32, F16, BF16 };
 
+/// The MLIR type of `t`'s elements (f32, f16, bf16).
+mlir::Type elementTypeOf(mlir::MLIRContext *ctx, ElementType t);
+
 /// One direction's quantized output, in host memory.
 struct QuantizedOutput {
   int64_t rows = 0, cols = 0;                 ///< of the quantized matrix
