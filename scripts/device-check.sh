@@ -30,6 +30,7 @@
 #   scripts/device-check.sh checks   # 2, 3, 5 (sanitizers, CLIs), 6
 #   scripts/device-check.sh speed    # 4, 5 (bench), 7
 #   scripts/device-check.sh step     # 8 (device GEMMs, graphs, Python, calls)
+#   scripts/device-check.sh pipeline # 9 (the pipelined large-M GEMM)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -206,7 +207,7 @@ done
 "$bin/jit_quantize" per_token 4096 8192 >> "$logs/jit_quantize.log" 2>&1
 note "jit_quantize again: exit $?, $(grep -c 'disk cache' "$logs/jit_quantize.log") disk-cache hit(s)"
 "$bin/NVFP4APITests" > "$logs/api.log" 2>&1
-note "NVFP4APITests: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]' "$logs/api.log" | tr '\n' ' ')"
+note "NVFP4APITests: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api.log" | tr '\n' ' ')"
 "$bin/nvfp4-bench" --suite=compile --iters=5 > "$logs/bench-compile.md" 2>&1
 note "nvfp4-bench --suite=compile: exit $?"
 # The Python package with the packaged libnvfp4_capi.so (PyTorch, CuPy).
@@ -241,7 +242,7 @@ if checks step; then
 # GEMM kernels against float64, and the sanitizer on the new paths.
 export NVFP4_CACHE_DIR="$work/kernel-cache"
 timeout 150 "$bin/NVFP4APITests" --gtest_filter='*APIDevice*' > "$logs/api-device.log" 2>&1
-note "NVFP4APITests *APIDevice*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]' "$logs/api-device.log" | tr '\n' ' ')"
+note "NVFP4APITests *APIDevice*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-device.log" | tr '\n' ' ')"
 grep -E "Failure|FAILED|Which is|error|Expected|actual" "$logs/api-device.log" | head -30 >> "$summary"
 (cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 200 python3 -m pytest -q -rs -x \
   test/python/test_gpu.py test/python/test_gpu_device.py test/python/test_torch_integration.py \
@@ -262,11 +263,36 @@ if [[ -f "$work/examples/torch_linear.py" ]]; then
 fi
 timeout 120 "$bin/NVFP4GPUTests" --gtest_filter='*Grouped*Matmul*:*MatmulGrouped*' \
   > "$logs/gpu-grouped-gemm.log" 2>&1
-note "NVFP4GPUTests grouped GEMM: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]' "$logs/gpu-grouped-gemm.log" | tr '\n' ' ')"
+note "NVFP4GPUTests grouped GEMM: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/gpu-grouped-gemm.log" | tr '\n' ' ')"
 grep -E "Failure|FAILED|Which is" "$logs/gpu-grouped-gemm.log" | head -20 >> "$summary"
 bounded "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/NVFP4APITests" \
   --gtest_filter='APIDeviceGroupedMatmul.*:APIDeviceGraph.*' > "$logs/sanitizer-memcheck-step.log" 2>&1
 note "compute-sanitizer memcheck device GEMM/grouped/graph: exit $? ($(tail -1 "$logs/sanitizer-memcheck-step.log"))"
+fi
+
+if checks pipeline; then
+# 9. The warp-specialized large-M GEMM (GemmPipeline): every operand pair
+# and output against float64, the sanitizers on ragged shapes and on a grid
+# where persistent blocks loop over several tiles (M = 4096, N = 2048: 256
+# tiles on 132 SMs), then its speed next to cuBLAS and a profile.
+gpuTests gpu-gemm '*Matmul*'
+for tool in memcheck racecheck synccheck; do
+  timeout 150 "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+    --gemm-m=300,1000 --gemm-n=300 --gemm-k=320 --iters=1 \
+    > "$logs/sanitizer-$tool-pipeline.log" 2>&1
+  note "compute-sanitizer $tool large-M GEMM (ragged): exit $? ($(tail -1 "$logs/sanitizer-$tool-pipeline.log"))"
+done
+timeout 150 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=4096 --gemm-n=2048 --gemm-k=128 --iters=1 > "$logs/sanitizer-memcheck-persistent.log" 2>&1
+note "compute-sanitizer memcheck persistent GEMM (256 tiles): exit $? ($(tail -1 "$logs/sanitizer-memcheck-persistent.log"))"
+timeout 200 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
+  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+timeout 120 "$ncu" --kernel-name regex:large_m --launch-count 1 --section SpeedOfLight \
+  --section LaunchStats --section Occupancy --section WarpStateStats "$bin/nvfp4-bench" \
+  --suite=gemm --gemm-m=4096 --iters=1 > "$OUT/ncu-pipeline.txt" 2>&1
+note "ncu large-M GEMM: exit $? (ncu-pipeline.txt)"
 fi
 
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs

@@ -9,12 +9,13 @@
 // RUN: nvfp4-opt %s --nvfp4-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=HOST90
 
 // sm_90a's large-M kernel (128 x 256 tiles, 384 threads, persistent) takes
-// its four 48 KB stages of decoded chunks and their eight mbarriers as
-// dynamic shared memory; the launch passes the size.
+// its three 48 KB stages of decoded chunks with their six mbarriers and
+// four 18 KB stages of raw copies as dynamic shared memory; the launch
+// passes the size.
 // HOST90-LABEL: func.func @matmul_per_token
-// HOST90: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c384{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c196672_i32
+// HOST90: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c384{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c221232_i32
 // HOST90: gpu.func @matmul_per_token_m0_gemm_large_m_wgmma(
-// HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_persistent, nvfp4.gemm_smem = 196672 : i64, nvfp4.gemm_tile = array<i64: 128, 256>
+// HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_persistent, nvfp4.gemm_smem = 221232 : i64, nvfp4.gemm_tile = array<i64: 128, 256>
 // HOST90-NEXT: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 
 // On sm_100a a GEMM whose K is a static multiple of 64 runs on tcgen05:
@@ -83,11 +84,12 @@
 // warpgroup index (shfl.sync) and set their register budgets. The MMA
 // warpgroups wait for a full stage, issue four m64n256k16 wgmma, commit,
 // retire the previous chunk's group and release its stage; the decoding
-// warpgroup loads the next chunk with ld.global.nc, waits for an empty
-// stage, decodes into it and publishes it. No block barrier after the
-// split.
+// warpgroup copies its items of the chunk three iterations ahead into a
+// raw ring with cp.async, waits for its own copies of this one, waits for
+// an empty stage, decodes into it and publishes it. No block barrier after
+// the split.
 // SM90: .entry matmul_per_token_m0_gemm_large_m_wgmma
-// SM90-COUNT-8: mbarrier.init.shared.b64 [__dynamic_shmem__0+{{[0-9]+}}]
+// SM90-COUNT-6: mbarrier.init.shared.b64 [__dynamic_shmem__0+{{[0-9]+}}]
 // SM90-NEXT: fence.mbarrier_init.release.cluster;
 // SM90: bar.sync 0;
 // SM90-NOT: bar.sync
@@ -102,8 +104,10 @@
 // SM90: wgmma.wait_group.sync.aligned 0;
 // SM90: mbarrier.arrive.shared.b64
 // SM90: setmaxnreg.dec.sync.aligned.u32 152;
-// SM90: ld.global.nc.b64
-// SM90: ld.global.nc.u8
+// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 8;
+// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 4;
+// SM90: cp.async.commit_group;
+// SM90: cp.async.wait_group 3;
 // SM90: mbarrier.try_wait.parity.shared.b64
 // SM90: cvt.rn.f16x2.e4m3x2
 // SM90: st.shared.v4.b32

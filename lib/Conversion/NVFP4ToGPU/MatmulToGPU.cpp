@@ -61,13 +61,17 @@ constexpr int64_t kWarp = 32;
 /// The sm_90a large-M kernel: tile N (each warpgroup one m64nNk16
 /// accumulator of N / 2 registers per thread) and decoded chunks in flight.
 constexpr int64_t kWgmmaTileN = 256;
-/// Decoded chunks in the warp-specialized kernel's ring (48 KB each).
-constexpr int64_t kWgmmaStages = 4;
+/// Decoded chunks in the warp-specialized kernel's ring (48 KB each), and
+/// raw chunks (18 KB each: the copies of iteration i + 3 are in flight
+/// while iteration i is decoded).
+constexpr int64_t kWgmmaStages = 3;
+constexpr int64_t kWgmmaRawStages = 4;
 /// Decoding warps of the warp-specialized kernel (one warpgroup), and the
 /// register budgets of the two roles (setmaxnreg): 128 x 152 + 256 x 176
-/// fit the 384 x 168 registers the block launches with; ptxas spills
-/// neither role at these (the decoders hold two iterations' loads and
-/// their addresses, the MMA warps 128 accumulators).
+/// fit the 384 x 168 registers the block launches with. ptxas allocates
+/// within the launch bound (with 512 threads, 128 registers, it cannot
+/// hold a 64 x 256 accumulator), so a second decoding warpgroup would
+/// need narrower tiles.
 constexpr int64_t kDecodeWarps = 4;
 constexpr int64_t kDecodeRegisters = 152;
 constexpr int64_t kMmaRegisters = 176;
@@ -81,6 +85,7 @@ struct GemmConfig {
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
   int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
+  int64_t rawStages = 0;   ///< wgmma: raw chunks (cp.async) in flight + 1
   int64_t producerWarps = 0; ///< wgmma: decoding warps, before the MMA ones
 
   int64_t tileM() const { return 16 * mi * warpsM; }
@@ -105,7 +110,8 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
     large = {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
              /*warpsM=*/8,    /*warpsN=*/1, /*kSplit=*/1, /*maxM=*/0,
              /*staged=*/false, /*wgmma=*/true,
-             /*stages=*/kWgmmaStages, /*producerWarps=*/kDecodeWarps};
+             /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages,
+             /*producerWarps=*/kDecodeWarps};
   }
   return {large};
 }
@@ -114,6 +120,12 @@ SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
 /// B, a 64-wide chunk of f16 each.
 int64_t wgStageBytes(const GemmConfig &cfg) {
   return (cfg.tileM() + cfg.tileN()) * kChunk * 2;
+}
+
+/// Bytes of one stage of the wgmma kernel's raw ring: per decode item (a
+/// row's 16-block) 8 data bytes and the row's 4-byte scale word.
+int64_t wgRawStageBytes(const GemmConfig &cfg) {
+  return (cfg.tileM() + cfg.tileN()) * 4 * (8 + 4);
 }
 
 /// Builds one GEMM kernel body.
@@ -439,12 +451,15 @@ private:
   // The decode and the multiply run in different warps (warp
   // specialization) around a ring of `stages` decoded chunks in dynamic
   // shared memory (GemmPipeline):
-  //  * warpgroup 0 decodes. Each thread loads its items of iteration
-  //    i + 1 from global memory (ld.global.nc, one iteration ahead: the
-  //    loads are in flight while it waits for a free stage and decodes
-  //    iteration i), decodes iteration i into the stage, fences the
-  //    generic-proxy stores for wgmma's async proxy and arrives on the
-  //    stage's `full` barrier.
+  //  * warpgroup 0 decodes. Each thread copies its items of iteration
+  //    i + R - 1 into its own slots of a raw ring of R stages (cp.async:
+  //    the bytes land in shared memory without holding registers, so
+  //    three chunks are in flight), waits for its own copies of iteration
+  //    i (cp.async.wait_group: no other thread reads them), waits for a
+  //    free stage, decodes into it, fences the generic-proxy stores for
+  //    wgmma's async proxy and arrives on the stage's `full` barrier.
+  //    (Loads straight to registers one iteration ahead left the decoders
+  //    stalled on L1TEX two thirds of the time: 0.29x of cuBLAS.)
   //  * warpgroups 1 and 2 multiply, each its 64 rows of the 128 x 256 tile:
   //    wait `full`, wgmma.fence, four wgmma, commit; wait_group 1 retires
   //    the previous chunk's wgmma, whose stage is then released (`empty`).
@@ -530,15 +545,21 @@ private:
         auto [row, t4] = wgItem(tid, int64_t(q));
         auto &[bytes, sf] = item;
         // Block t4 holds k = 16 t4 .. 16 t4 + 15: core matrices 2 t4 and
-        // 2 t4 + 1 of its row group; bytes 0-3 and 4-7 fill one 16-byte
-        // row of each.
+        // 2 t4 + 1 of its row group; words 0 and 1 (elements 0-7, 8-15)
+        // fill one 16-byte row of each. A word is decoded whole
+        // (gemmDecodeF16Nibbles pairs elements i and i + 4), so a row holds
+        // its elements in the order 0 4 1 5 2 6 3 7: a permutation of K
+        // within the core matrix that A and B share, which leaves the dot
+        // products unchanged.
         Value rowOffset = e.addI(
             base, e.addI(e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
                          e.mulI(e.remI(row, e.idx(8)), e.idx(16))));
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
-          for (int64_t p = 4 * h; p < 4 * h + 4; ++p)
-            words.push_back(f16x2AsI32(b, pair(bytes, p, sf)));
+          Value word = vector::ExtractOp::create(b, bytes, h);
+          for (int64_t i = 0; i < 4; ++i)
+            words.push_back(
+                f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
           Value byteOffset = e.addI(
               rowOffset,
               e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
@@ -608,60 +629,115 @@ private:
             e.mulI(e.remI(tile, tilesN), e.idx(cfg.tileN()))};
   }
 
-  /// This thread's items of chunk `c` of the tile at rows (`aBase`,
-  /// `bBase`): data words (i64) and scale bytes (i32, 0 for rows and
-  /// blocks out of range), loaded from global memory. Addresses are
-  /// clamped in bounds, so an iteration past the block's last loads
-  /// harmless bytes.
-  SmallVector<Value> wsLoad(Value aBase, Value bBase, Value c) {
+  /// Byte offsets, within a raw stage, of item `q`'s data and scale word
+  /// of thread `tid`: [item][thread] so that a warp's reads of one item
+  /// hit consecutive words (no bank conflicts).
+  Value wsRawData(Value tid, int64_t q) {
+    return e.addI(e.idx(q * decodeThreads() * 8), e.mulI(tid, e.idx(8)));
+  }
+  Value wsRawScale(Value tid, int64_t q) {
+    int64_t items = wgItems(cfg.tileM()) + wgItems(cfg.tileN());
+    return e.addI(e.idx(items * decodeThreads() * 8 + q * decodeThreads() * 4),
+                  e.mulI(tid, e.idx(4)));
+  }
+
+  /// Starts the cp.async copies of this thread's items of iteration `i`
+  /// into the raw stage at byte `raw` of the ring (`ring`, a shared
+  /// pointer): each item's 8 data bytes and its row's 4-byte scale word
+  /// (blocks 4c .. 4c+3 are one aligned word of the 128x4 layout). Rows
+  /// and blocks are clamped in bounds, so an iteration past the block's
+  /// last copies harmless bytes; wsDecode zeroes their scales. Each thread
+  /// reads back only its own copies, so cp.async.wait_group orders them.
+  void wsCopy(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
+              Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    auto [tile, c] = pipe.tileAndChunk(i, numChunks);
+    auto [aBase, bBase] = wsTileBase(tile);
     Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
     // Both operands' rows hold K / 2 bytes.
     Value rowBytes = e.dim(v.aData, 1);
-    auto address = [&](Value memref, Value offset) {
-      return arith::IndexCastUIOp::create(
-          b, b.getI64Type(), e.addI(gemmBaseAddress(b, memref), offset));
-    };
-    SmallVector<Value> raw;
+    Value scaleBlock = e.minI(e.mulI(c, e.idx(4)), lastBlock);
+    auto ca = NVVM::LoadCacheModifierKindAttr::get(
+        b.getContext(), NVVM::LoadCacheModifierKind::CA);
+    int64_t q = 0;
     forEachWgItem(tid, [&](bool isA, Value, Value row, Value t4) {
       SmallVector<Value, 1> valid;
       Value r = clampRow(e.addI(isA ? aBase : bBase, row), isA ? M : N, valid);
-      Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
-      Value inK = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, blk,
-                                        numBlocks);
-      Value safeBlk = e.minI(blk, lastBlock);
-      Value data = address(isA ? v.aData : v.bData,
-                           e.addI(e.mulI(r, rowBytes), e.mulI(safeBlk, e.idx(8))));
-      raw.push_back(gemmLoadGlobal(b, data, b.getI64Type(), "", "b64"));
-      Value scaleAt = m.scaleOffset(ScaleLayout::Swizzle128x4, r, safeBlk,
+      Value blk = e.minI(e.addI(e.mulI(c, e.idx(4)), t4), lastBlock);
+      Value data = offsetPointer(
+          basePointer(isA ? v.aData : v.bData, 1),
+          e.addI(e.mulI(r, rowBytes), e.mulI(blk, e.idx(8))));
+      NVVM::CpAsyncOp::create(b, offsetPointer(ring, e.addI(raw, wsRawData(tid, q))),
+                              data, b.getI32IntegerAttr(8), ca,
+                              /*cpSize=*/Value());
+      Value scaleAt = m.scaleOffset(ScaleLayout::Swizzle128x4, r, scaleBlock,
                                     numBlocks);
-      Value sf = gemmLoadGlobal(b, address(isA ? v.aScale : v.bScale, scaleAt),
-                                b.getI32Type(), "", "u8");
-      raw.push_back(
-          m.select(arith::AndIOp::create(b, valid[0], inK), sf, m.i32(0)));
+      NVVM::CpAsyncOp::create(
+          b, offsetPointer(ring, e.addI(raw, wsRawScale(tid, q))),
+          offsetPointer(basePointer(isA ? v.aScale : v.bScale, 1), scaleAt),
+          b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
+      ++q;
     });
-    return raw;
+    NVVM::CpAsyncCommitGroupOp::create(b);
   }
 
-  /// The decoders' loop (see above).
+  /// This thread's items of iteration `i` from the raw stage at byte `raw`
+  /// (its copies complete): data words and f16x2 block scales, 0 for rows
+  /// and blocks out of range.
+  StagedLoads wsRead(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
+                     Value raw) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    auto [tile, c] = pipe.tileAndChunk(i, numChunks);
+    auto [aBase, bBase] = wsTileBase(tile);
+    auto i32 = b.getI32Type();
+    StagedLoads l;
+    int64_t q = 0;
+    forEachWgItem(tid, [&](bool isA, Value, Value row, Value t4) {
+      Value rowValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                             e.addI(isA ? aBase : bBase, row),
+                                             isA ? M : N);
+      Value blkValid = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::ult, e.addI(e.mulI(c, e.idx(4)), t4),
+          numBlocks);
+      Value words = LLVM::LoadOp::create(
+          b, VectorType::get({2}, i32),
+          offsetPointer(ring, e.addI(raw, wsRawData(tid, q))),
+          /*alignment=*/8);
+      Value word = LLVM::LoadOp::create(
+          b, i32, offsetPointer(ring, e.addI(raw, wsRawScale(tid, q))),
+          /*alignment=*/4);
+      Value shift = arith::IndexCastUIOp::create(b, i32, e.mulI(t4, e.idx(8)));
+      Value sf = arith::AndIOp::create(
+          b, arith::ShRUIOp::create(b, word, shift), m.i32(0xFF));
+      // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
+      sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf, m.i32(0));
+      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
+      ++q;
+    });
+    return l;
+  }
+
+  /// The decoders' loop (see above): the copies of iteration i + R - 1
+  /// go to the raw stage read at iteration i - 1.
   void wsProduce(GemmPipeline &pipe, Value iterations, Value numChunks,
                  int64_t stageBytes) {
-    auto load = [&](Value i) {
-      auto [tile, c] = pipe.tileAndChunk(i, numChunks);
-      auto [aBase, bBase] = wsTileBase(tile);
-      return wsLoad(aBase, bBase, c);
+    Value ring = basePointer(smem[0], 3);
+    int64_t rawBase = cfg.stages * stageBytes;
+    auto rawStage = [&](Value i) {
+      return e.addI(e.idx(rawBase),
+                    e.mulI(e.remI(i, e.idx(cfg.rawStages)),
+                           e.idx(wgRawStageBytes(cfg))));
     };
-    pipe.loop(iterations, pipe.firstSlot(), load(e.idx(0)),
-              [&](Value i, GemmPipeline::Slot slot, ValueRange raw) {
-                SmallVector<Value> next = load(e.addI(i, e.idx(1)));
-                StagedLoads l;
-                for (size_t q = 0; q < raw.size(); q += 2) {
-                  Value words = LLVM::BitcastOp::create(
-                      b, VectorType::get({2}, b.getI32Type()), raw[q]);
-                  bool isA = int64_t(q / 2) < wgItems(cfg.tileM());
-                  (isA ? l.a : l.b)
-                      .push_back({words, m.decodeE4M3ToF16x2(raw[q + 1])});
-                }
+    for (int64_t j = 0; j + 1 < cfg.rawStages; ++j)
+      wsCopy(pipe, e.idx(j), numChunks, ring, rawStage(e.idx(j)));
+    pipe.loop(iterations, pipe.firstSlot(), {},
+              [&](Value i, GemmPipeline::Slot slot, ValueRange) {
+                Value ahead = e.addI(i, e.idx(cfg.rawStages - 1));
+                wsCopy(pipe, ahead, numChunks, ring, rawStage(ahead));
+                // Only iterations i + 1 .. i + R - 1 may still be copying.
+                NVVM::CpAsyncWaitGroupOp::create(
+                    b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 1)));
+                StagedLoads l = wsRead(pipe, i, numChunks, ring, rawStage(i));
                 pipe.waitEmpty(slot);
                 wgStore(l, e.mulI(slot.stage, e.idx(stageBytes)));
                 NVVM::FenceProxyOp::create(
@@ -669,8 +745,10 @@ private:
                     NVVM::SharedSpaceAttr::get(b.getContext(),
                                                NVVM::SharedSpace::shared_cta));
                 pipe.arriveFull(slot);
-                return next;
+                return SmallVector<Value>{};
               });
+    // No copy may still target shared memory when the block exits.
+    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
   }
 
   /// The multiplying warpgroups' loops (see above): tiles, and in each the
@@ -726,8 +804,9 @@ private:
   void wsKernel(Value numChunks) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     int64_t stageBytes = wgStageBytes(cfg);
-    Value barriers =
-        offsetPointer(basePointer(smem[0], 3), e.idx(cfg.stages * stageBytes));
+    Value barriers = offsetPointer(
+        basePointer(smem[0], 3),
+        e.idx(cfg.stages * stageBytes + cfg.rawStages * wgRawStageBytes(cfg)));
     int64_t consumers = cfg.threads() - decodeThreads();
     GemmPipeline pipe(b, barriers, cfg.stages, decodeThreads(), consumers);
     pipe.initialize(tid);
@@ -895,7 +974,9 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
     // than the 48 KB a kernel may declare statically: dynamic shared
     // memory, sized at launch.
     int64_t ringBytes =
-        cfg.wgmma ? cfg.stages * (wgStageBytes(cfg) + 2 * 8) : 0;
+        cfg.wgmma ? cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
+                        cfg.rawStages * wgRawStageBytes(cfg)
+                  : 0;
     auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
     if (ringBytes) {
       func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));

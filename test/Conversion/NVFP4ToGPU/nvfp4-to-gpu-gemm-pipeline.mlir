@@ -4,12 +4,13 @@
 // warp-specialized pipeline (GemmPipeline.h) in the order they run.
 //
 // The kernel: 384 threads (a decoding warpgroup, two wgmma warpgroups), a
-// 128 x 256 tile, persistent, a ring of 4 stages of 48 KB with a full and an
-// empty mbarrier each (4 * (49152 + 16) bytes of dynamic shared memory).
+// 128 x 256 tile, persistent, a ring of 3 stages of 48 KB with a full and an
+// empty mbarrier each and a raw ring of 4 stages of 18 KB (3 * (49152 + 16)
+// + 4 * 18432 bytes of dynamic shared memory).
 // CHECK-LABEL: gpu.func @matmul_per_token_m0_gemm_large_m_wgmma(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
 // CHECK-SAME: nvfp4.gemm_persistent
-// CHECK-SAME: nvfp4.gemm_smem = 196672
+// CHECK-SAME: nvfp4.gemm_smem = 221232
 // CHECK-SAME: nvfp4.gemm_tile = array<i64: 128, 256>
 //
 // Thread 0 initialises full[s] for the 128 decoding threads and empty[s]
@@ -17,7 +18,7 @@
 // block meets once.
 // CHECK: %[[DSMEM:.*]] = gpu.dynamic_shared_memory
 // CHECK: scf.if
-// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c{{[0-9_]*}}{{.*}}: !llvm.ptr<3>, i32
+// CHECK-COUNT-3: nvvm.mbarrier.init %{{.*}}, %c{{[0-9_]*}}{{.*}}: !llvm.ptr<3>, i32
 // CHECK: nvvm.fence.mbarrier.init
 // CHECK: }
 // CHECK-NEXT: gpu.barrier
@@ -33,14 +34,18 @@
 // CHECK: %[[PRODUCER:.*]] = arith.cmpi ult, %[[WG]], %c1_i32
 // CHECK: scf.if %[[PRODUCER]] {
 //
-// Decoders: one flat loop over (tile, chunk), carrying the ring position
-// (stage, phase) and the next iteration's loads; wait for the stage to be
-// free (the phase before the consumers'), decode into it, fence the
-// generic-proxy stores for wgmma, arrive on full.
+// Decoders: the copies of iterations 0..2 into the raw ring, then one flat
+// loop over (tile, chunk) carrying the ring position (stage, phase): copy
+// iteration i + 3, wait for this thread's copies of iteration i, wait for
+// the stage to be free (the phase before the consumers'), decode into it,
+// fence the generic-proxy stores for wgmma, arrive on full.
 // CHECK: nvvm.setmaxregister decrease 152
-// CHECK: scf.for %{{.*}} = %c0{{.*}} iter_args(%[[STAGE:.*]] = %c0{{.*}}, %[[PHASE:.*]] = %c0_i32{{.*}},
-// CHECK: llvm.inline_asm has_side_effects {{.*}}ld.global.nc.b64
-// CHECK: llvm.inline_asm has_side_effects {{.*}}ld.global.nc.u8
+// CHECK-COUNT-3: nvvm.cp.async.commit.group
+// CHECK: scf.for %{{.*}} = %c0{{.*}} iter_args(%[[STAGE:.*]] = %c0{{.*}}, %[[PHASE:.*]] = %c0_i32{{.*}})
+// CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 8, cache = ca
+// CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 4, cache = ca
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 3
 // CHECK: %[[PREV:.*]] = arith.xori %[[PHASE]], %c1_i32
 // CHECK: scf.while
 // CHECK: nvvm.mbarrier.try_wait %{{.*}}, %[[PREV]] : !llvm.ptr<3>, i32 -> i1
@@ -49,8 +54,8 @@
 // CHECK-NEXT: arith.index_castui
 // CHECK-NEXT: llvm.getelementptr
 // CHECK-NEXT: nvvm.mbarrier.arrive %{{.*}} : !llvm.ptr<3>
-// Advance: the stage wraps after 4 with the phase flipped.
-// CHECK: arith.cmpi eq, %{{.*}}, %c4
+// Advance: the stage wraps after 3 with the phase flipped.
+// CHECK: arith.cmpi eq, %{{.*}}, %c3
 // CHECK: } else {
 //
 // Multipliers: tiles, then chunks; wait full, four wgmma, commit, retire
