@@ -189,16 +189,7 @@ Error addOutputParams(KernelParams &params, const QuantizeResult &outputs,
   if (buffers.size() != expected)
     return makeError("expected " + Twine(expected) + " output buffers, got " +
                      Twine(buffers.size()));
-  unsigned next = 0;
-  for (const std::optional<QuantizedOutput> *out :
-       {&outputs.rowwise, &outputs.columnwise}) {
-    if (!*out)
-      continue;
-    const QuantizedOutput &o = **out;
-    params.addMemRef(buffers[next++], {o.rows, o.cols / 2});
-    params.addMemRef(buffers[next++], o.scaleShape);
-    params.addMemRef(buffers[next++], o.amaxShape);
-  }
+  detail::addOutputParams(params, outputs, buffers, 0);
   return Error::success();
 }
 } // namespace

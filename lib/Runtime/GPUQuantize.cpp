@@ -308,30 +308,10 @@ llvm::Expected<const CompiledQuantize *>
 GPURunner::compileDequantize(RecipeAttr recipe, ElementType output,
                              unsigned amaxRank, StringRef format) {
   std::lock_guard<std::mutex> lock(impl->mutex);
-  MLIRContext *ctx = &impl->context;
   return impl->compile(
       cacheKey(kDequantize, recipe, int(output), amaxRank, format),
       format, [&] {
-        OpBuilder b(ctx);
-        Location loc = b.getUnknownLoc();
-        auto dynamic = [](unsigned rank, Type element) {
-          return MemRefType::get(
-              SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
-        };
-        SmallVector<Type> argTypes{
-            dynamic(2, IntegerType::get(ctx, 8)),
-            dynamic(2, Float8E4M3FNType::get(ctx)),
-            dynamic(amaxRank, Float32Type::get(ctx)),
-            dynamic(2, elementTypeOf(ctx, output))};
-        OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-        b.setInsertionPointToEnd(module->getBody());
-        auto func = func::FuncOp::create(b, loc, "kernel",
-                                         b.getFunctionType(argTypes, {}));
-        b.setInsertionPointToStart(func.addEntryBlock());
-        auto a = func.getArguments();
-        DequantizeOp::create(b, loc, a[0], a[1], a[2], recipe, a[3]);
-        func::ReturnOp::create(b, loc);
-        return module;
+        return buildDequantizeModule(impl->context, recipe, output, amaxRank);
       });
 }
 
@@ -352,18 +332,6 @@ void addOutputs(DeviceCopies &buffers, QuantizeResult &outputs) {
   }
 }
 
-void addOutputParams(KernelParams &params, const QuantizeResult &outputs,
-                     ArrayRef<CUdeviceptr> buffers, unsigned next) {
-  for (const std::optional<QuantizedOutput> *out :
-       {&outputs.rowwise, &outputs.columnwise}) {
-    if (!*out)
-      continue;
-    const QuantizedOutput &o = **out;
-    params.addMemRef(buffers[next++], {o.rows, o.cols / 2});
-    params.addMemRef(buffers[next++], o.scaleShape);
-    params.addMemRef(buffers[next++], o.amaxShape);
-  }
-}
 } // namespace
 
 llvm::Expected<QuantizeResult>
@@ -434,7 +402,7 @@ llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
     return dev.takeError();
   KernelParams params;
   params.addMemRef(buffers[0], {rows, cols});
-  addOutputParams(params, outputs, buffers, 1);
+  detail::addOutputParams(params, outputs, buffers, 1);
   SmallVector<void *> args = params.pointers();
   return detail::enqueueQuantizeKernels(**dev, module, compiled, outputs, args);
 }
@@ -478,7 +446,7 @@ llvm::Error GPURunner::launchGrouped(const CompiledQuantize &compiled,
   KernelParams params;
   params.addMemRef(buffers[0], {rows, cols});
   params.addMemRef(buffers[1], {groups});
-  addOutputParams(params, outputs, buffers, 2);
+  detail::addOutputParams(params, outputs, buffers, 2);
   SmallVector<void *> args = params.pointers();
   return detail::enqueueQuantizeKernels(**dev, module, compiled, outputs, args,
                                         groups);

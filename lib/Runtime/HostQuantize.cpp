@@ -367,6 +367,28 @@ OwningOpRef<ModuleOp> buildAmaxModule(MLIRContext &ctx, RecipeAttr recipe,
   return module;
 }
 
+OwningOpRef<ModuleOp> buildDequantizeModule(MLIRContext &ctx,
+                                            RecipeAttr recipe,
+                                            ElementType output,
+                                            unsigned amaxRank) {
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  SmallVector<Type> argTypes{
+      dynamicMemRef(2, IntegerType::get(&ctx, 8)),
+      dynamicMemRef(2, Float8E4M3FNType::get(&ctx)),
+      dynamicMemRef(amaxRank, Float32Type::get(&ctx)),
+      dynamicMemRef(2, elementTypeOf(&ctx, output))};
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func =
+      func::FuncOp::create(b, loc, "kernel", b.getFunctionType(argTypes, {}));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  auto a = func.getArguments();
+  DequantizeOp::create(b, loc, a[0], a[1], a[2], recipe, a[3]);
+  func::ReturnOp::create(b, loc);
+  return module;
+}
+
 llvm::Expected<QuantizeResult>
 allocateAmaxOutputs(RecipeAttr recipe, int64_t rows, int64_t cols) {
   if (recipe.hasGivenEncodeScale())
@@ -525,22 +547,8 @@ HostRunner::dequantize(RecipeAttr recipe, const QuantizedOutput &q) {
   std::lock_guard<std::mutex> lock(impl->mutex);
   MLIRContext *ctx = &impl->context;
   auto engine = impl->getOrCompile(/*kind=*/1, recipe, 0, [&] {
-    OpBuilder b(ctx);
-    Location loc = b.getUnknownLoc();
-    SmallVector<Type> argTypes{
-        dynamicMemRef(2, IntegerType::get(ctx, 8)),
-        dynamicMemRef(2, Float8E4M3FNType::get(ctx)),
-        dynamicMemRef(q.amaxShape.size(), Float32Type::get(ctx)),
-        dynamicMemRef(2, Float32Type::get(ctx))};
-    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-    b.setInsertionPointToEnd(module->getBody());
-    auto func = func::FuncOp::create(b, loc, "kernel",
-                                     b.getFunctionType(argTypes, {}));
-    b.setInsertionPointToStart(func.addEntryBlock());
-    auto a = func.getArguments();
-    DequantizeOp::create(b, loc, a[0], a[1], a[2], recipe, a[3]);
-    func::ReturnOp::create(b, loc);
-    return module;
+    return buildDequantizeModule(impl->context, recipe, ElementType::F32,
+                                 unsigned(q.amaxShape.size()));
   });
   if (!engine)
     return engine.takeError();

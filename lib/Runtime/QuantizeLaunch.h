@@ -10,12 +10,29 @@
 #ifndef NVFP4_LIB_RUNTIME_QUANTIZELAUNCH_H
 #define NVFP4_LIB_RUNTIME_QUANTIZELAUNCH_H
 
+#include "KernelParams.h"
 #include "nvfp4/Runtime/GPUQuantize.h"
 
 #include <optional>
 
 namespace nvfp4 {
 namespace detail {
+
+/// Adds the data, scale and amax memrefs of each direction of `outputs`
+/// (the quantize kernels' output operands) from `buffers[next]` on.
+inline void addOutputParams(KernelParams &params, const QuantizeResult &outputs,
+                            llvm::ArrayRef<CUdeviceptr> buffers,
+                            unsigned next) {
+  for (const std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise}) {
+    if (!*out)
+      continue;
+    const QuantizedOutput &o = **out;
+    params.addMemRef(buffers[next++], {o.rows, o.cols / 2});
+    params.addMemRef(buffers[next++], o.scaleShape);
+    params.addMemRef(buffers[next++], o.amaxShape);
+  }
+}
 
 /// Launches the kernels of `compiled` in order on `args` (and `stream`),
 /// each over the grid of its work kind for the output of its direction in

@@ -116,6 +116,13 @@ mlir::OwningOpRef<mlir::ModuleOp>
 buildAmaxModule(mlir::MLIRContext &context, mlir::nvfp4::RecipeAttr recipe,
                 ElementType type, llvm::ArrayRef<unsigned> amaxRanks);
 
+/// `func.func @kernel` holding one `nvfp4.dequantize` op: data, scale, amax
+/// (of rank `amaxRank`), then the `output` matrix.
+mlir::OwningOpRef<mlir::ModuleOp>
+buildDequantizeModule(mlir::MLIRContext &context,
+                      mlir::nvfp4::RecipeAttr recipe, ElementType output,
+                      unsigned amaxRank);
+
 /// The outputs of `nvfp4.amax` for a rows x cols input: those of
 /// describeOutputs with the amax buffers allocated (zeroed) and data and
 /// scale left empty.
