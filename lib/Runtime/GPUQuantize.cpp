@@ -53,6 +53,12 @@ struct GPURunner::Impl {
   llvm::Expected<const CompiledQuantize *>
   compile(const std::string &key, StringRef format,
           function_ref<OwningOpRef<ModuleOp>()> makeModule);
+  /// compile() under `mutex`, keyed by the kernels' kind, recipe, element
+  /// type, amax rank and format (cacheKey).
+  llvm::Expected<const CompiledQuantize *>
+  compileRecipe(int kind, RecipeAttr recipe, int type, unsigned rank,
+                StringRef format,
+                function_ref<OwningOpRef<ModuleOp>()> makeModule);
 };
 
 namespace {
@@ -108,6 +114,14 @@ SmallVector<unsigned, 2> amaxRanks(RecipeAttr recipe, bool grouped) {
   return ranks;
 }
 } // namespace
+
+llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compileRecipe(
+    int kind, RecipeAttr recipe, int type, unsigned rank, StringRef format,
+    function_ref<OwningOpRef<ModuleOp>()> makeModule) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return compile(cacheKey(kind, recipe, type, rank, format), format,
+                 makeModule);
+}
 
 GPURunner::GPURunner() : impl(std::make_unique<Impl>()) {}
 GPURunner::~GPURunner() = default;
@@ -232,23 +246,18 @@ llvm::Expected<const CompiledQuantize *> GPURunner::compileCached(
 
 llvm::Expected<const CompiledQuantize *>
 GPURunner::compile(RecipeAttr recipe, ElementType type, StringRef format) {
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  return impl->compile(
-      cacheKey(kQuantize, recipe, int(type), 0, format),
-      format, [&] {
-        return buildQuantizeModule(impl->context, recipe, type, false,
-                                   amaxRanks(recipe, false));
-      });
+  return impl->compileRecipe(kQuantize, recipe, int(type), 0, format, [&] {
+    return buildQuantizeModule(impl->context, recipe, type, false,
+                               amaxRanks(recipe, false));
+  });
 }
 
 llvm::Expected<const CompiledQuantize *>
 GPURunner::compileAmax(RecipeAttr recipe, ElementType type, StringRef format) {
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  return impl->compile(cacheKey(kAmax, recipe, int(type), 0, format), format,
-                       [&] {
-                         return buildAmaxModule(impl->context, recipe, type,
-                                                amaxRanks(recipe, false));
-                       });
+  return impl->compileRecipe(kAmax, recipe, int(type), 0, format, [&] {
+    return buildAmaxModule(impl->context, recipe, type,
+                           amaxRanks(recipe, false));
+  });
 }
 
 llvm::Expected<QuantizeResult> GPURunner::amax(RecipeAttr recipe,
@@ -295,22 +304,17 @@ llvm::Error GPURunner::launchAmax(const CompiledQuantize &compiled,
 llvm::Expected<const CompiledQuantize *>
 GPURunner::compileGrouped(RecipeAttr recipe, ElementType type,
                           StringRef format) {
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  return impl->compile(
-      cacheKey(kGrouped, recipe, int(type), 0, format),
-      format, [&] {
-        return buildQuantizeModule(impl->context, recipe, type, true,
-                                   amaxRanks(recipe, true));
-      });
+  return impl->compileRecipe(kGrouped, recipe, int(type), 0, format, [&] {
+    return buildQuantizeModule(impl->context, recipe, type, true,
+                               amaxRanks(recipe, true));
+  });
 }
 
 llvm::Expected<const CompiledQuantize *>
 GPURunner::compileDequantize(RecipeAttr recipe, ElementType output,
                              unsigned amaxRank, StringRef format) {
-  std::lock_guard<std::mutex> lock(impl->mutex);
-  return impl->compile(
-      cacheKey(kDequantize, recipe, int(output), amaxRank, format),
-      format, [&] {
+  return impl->compileRecipe(
+      kDequantize, recipe, int(output), amaxRank, format, [&] {
         return buildDequantizeModule(impl->context, recipe, output, amaxRank);
       });
 }
