@@ -1,7 +1,7 @@
 //===- NVFP4CAPI.cpp - C ABI of the nvfp4 runtime -------------------------===//
 
 #include "nvfp4-c/NVFP4.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 
 #include <cstring>
 #include <string>

@@ -10,8 +10,8 @@
 #define NVFP4_LIB_RUNTIME_DEVICECOPIES_H
 
 #include "nvfp4/Runtime/CudaDriver.h"
-#include "nvfp4/Runtime/GPUQuantize.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
+#include "nvfp4/Runtime/HostRunner.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"

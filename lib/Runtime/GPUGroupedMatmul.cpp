@@ -11,7 +11,7 @@
 #include "DeviceCopies.h"
 #include "Errors.h"
 #include "MatmulLaunch.h"
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 #include "nvfp4/Runtime/Matmul.h"
 
 #include "mlir/IR/BuiltinOps.h"

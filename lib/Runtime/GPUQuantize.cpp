@@ -4,7 +4,7 @@
 #include "DeviceCopies.h"
 #include "KernelParams.h"
 #include "QuantizeLaunch.h"
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 #include "nvfp4/Runtime/Matmul.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"

@@ -1,7 +1,7 @@
 //===- HostQuantize.cpp - Run recipes on the host -------------------------===//
 
 #include "Errors.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 #include "nvfp4/InitAll.h"

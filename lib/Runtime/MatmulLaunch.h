@@ -12,7 +12,7 @@
 #ifndef NVFP4_LIB_RUNTIME_MATMULLAUNCH_H
 #define NVFP4_LIB_RUNTIME_MATMULLAUNCH_H
 
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 
 namespace nvfp4 {
 namespace detail {

@@ -11,7 +11,7 @@
 #define NVFP4_LIB_RUNTIME_QUANTIZELAUNCH_H
 
 #include "KernelParams.h"
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 
 #include <optional>
 

@@ -17,7 +17,7 @@
 #include "CuBLAS.h"
 #include "CuBLASLt.h"
 
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 #include "nvfp4/Runtime/Matmul.h"
 #include "nvfp4/Support/FloatBits.h"
 

@@ -14,7 +14,7 @@
 #include "Bench.h"
 #include "CompileBench.h"
 
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 #include "nvfp4/Support/FloatBits.h"
 
 #include "llvm/ADT/StringExtras.h"

@@ -14,8 +14,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
-#include "nvfp4/Runtime/GPUQuantize.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
+#include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Support/File.h"
 #include "nvfp4/Support/FloatBits.h"
 #include "nvfp4/Support/Npy.h"

@@ -10,7 +10,7 @@
 #include "../Runtime/Inputs.h"
 #include "../Runtime/SharedRunner.h"
 #include "SharedGPURunner.h"
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 
 #include "gtest/gtest.h"
 

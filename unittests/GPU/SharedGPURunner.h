@@ -9,7 +9,7 @@
 #ifndef NVFP4_UNITTESTS_GPU_SHAREDGPURUNNER_H
 #define NVFP4_UNITTESTS_GPU_SHAREDGPURUNNER_H
 
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 
 #include "gtest/gtest.h"
 

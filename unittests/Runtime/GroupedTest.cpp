@@ -10,7 +10,7 @@
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 #include "SharedRunner.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 
 #include "gtest/gtest.h"
 

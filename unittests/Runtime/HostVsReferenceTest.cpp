@@ -11,7 +11,7 @@
 #include "NVFP4Reference.h"
 #include "Inputs.h"
 #include "SharedRunner.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Support/FloatBits.h"
 
 #include "gtest/gtest.h"

@@ -8,7 +8,7 @@
 #ifndef NVFP4_UNITTESTS_RUNTIME_INPUTS_H
 #define NVFP4_UNITTESTS_RUNTIME_INPUTS_H
 
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Support/FloatBits.h"
 
 #include <cmath>

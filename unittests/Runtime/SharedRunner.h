@@ -8,7 +8,7 @@
 #ifndef NVFP4_UNITTESTS_RUNTIME_SHAREDRUNNER_H
 #define NVFP4_UNITTESTS_RUNTIME_SHAREDRUNNER_H
 
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 
 #include "gtest/gtest.h"
 

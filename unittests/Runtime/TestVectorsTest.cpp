@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SharedRunner.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Support/FloatBits.h"
 
 #include "gtest/gtest.h"

@@ -16,8 +16,8 @@
 #define NVFP4_RUNTIME_COMPILER_H
 
 #include "nvfp4/Runtime/DiskCache.h"
-#include "nvfp4/Runtime/GPUQuantize.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
+#include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Runtime/Matmul.h"
 
 #include "llvm/Support/Error.h"

@@ -14,7 +14,7 @@
 #ifndef NVFP4_RUNTIME_DISKCACHE_H
 #define NVFP4_RUNTIME_DISKCACHE_H
 
-#include "nvfp4/Runtime/GPUQuantize.h"
+#include "nvfp4/Runtime/GPURunner.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"

@@ -5,14 +5,14 @@
 // `nvfp4.grouped_matmul`, the options of a GEMM, and the host checks that
 // turn a bad shape into an error before any kernel runs. The host runner's
 // entry points (HostRunner::matmul, HostRunner::matmulGrouped) are declared
-// with the runner in HostQuantize.h.
+// with the runner in HostRunner.h.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef NVFP4_RUNTIME_MATMUL_H
 #define NVFP4_RUNTIME_MATMUL_H
 
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 
 #include <optional>
 #include <utility>
