@@ -1,4 +1,4 @@
-//===- GPUQuantize.h - Compile recipes to cubins and run them ----*- C++ -*-===//
+//===- GPURunner.h - Recipes and GEMMs compiled to cubins, run --*- C++ -*-===//
 //
 // Compiles a recipe through `nvfp4-to-ptx` (in process; ptxas through
 // gpu-module-to-binary) and runs its kernels through the CUDA driver API.
@@ -7,12 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef NVFP4_RUNTIME_GPUQUANTIZE_H
-#define NVFP4_RUNTIME_GPUQUANTIZE_H
+#ifndef NVFP4_RUNTIME_GPURUNNER_H
+#define NVFP4_RUNTIME_GPURUNNER_H
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Runtime/CudaDriver.h"
-#include "nvfp4/Runtime/HostQuantize.h"
+#include "nvfp4/Runtime/HostRunner.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 
@@ -263,4 +263,4 @@ private:
 
 } // namespace nvfp4
 
-#endif // NVFP4_RUNTIME_GPUQUANTIZE_H
+#endif // NVFP4_RUNTIME_GPURUNNER_H

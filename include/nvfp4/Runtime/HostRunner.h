@@ -1,4 +1,4 @@
-//===- HostQuantize.h - Run recipes on the host ------------------*- C++ -*-===//
+//===- HostRunner.h - Recipes and GEMMs run on the host ---------*- C++ -*-===//
 //
 // JIT-compiles a recipe through the nvfp4-to-cpu pipeline and runs it on
 // host memory: the reference every GPU result is compared with, and the
@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef NVFP4_RUNTIME_HOSTQUANTIZE_H
-#define NVFP4_RUNTIME_HOSTQUANTIZE_H
+#ifndef NVFP4_RUNTIME_HOSTRUNNER_H
+#define NVFP4_RUNTIME_HOSTRUNNER_H
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
 
@@ -225,4 +225,4 @@ private:
 
 } // namespace nvfp4
 
-#endif // NVFP4_RUNTIME_HOSTQUANTIZE_H
+#endif // NVFP4_RUNTIME_HOSTRUNNER_H
