@@ -159,6 +159,11 @@ void GemmPipeline::arriveFull(Slot slot) {
   NVVM::MBarrierArriveOp::create(b, Type(), barrier(slot.stage), Value());
 }
 
+void GemmPipeline::arriveFullOnCopies(Slot slot) {
+  NVVM::CpAsyncMBarrierArriveOp::create(b, barrier(slot.stage),
+                                        /*noinc=*/true);
+}
+
 void GemmPipeline::waitFull(Slot slot) {
   waitParity(barrier(slot.stage), slot.phase);
 }

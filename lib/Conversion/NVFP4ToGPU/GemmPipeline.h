@@ -85,6 +85,10 @@ public:
   /// (its previous use), and publish it when filled.
   void waitEmpty(Slot slot);
   void arriveFull(Slot slot);
+  /// An arrival on `slot`'s `full` barrier when this thread's cp.async
+  /// copies so far have landed (cp.async.mbarrier.arrive.noinc: counted
+  /// among the producer arrivals the barrier was initialised with).
+  void arriveFullOnCopies(Slot slot);
   /// Consumer side: wait until `slot`'s stage is filled, and release a
   /// stage when every read of it (by this thread's MMAs too) is complete.
   void waitFull(Slot slot);

@@ -123,9 +123,10 @@ int64_t wgStageBytes(const GemmConfig &cfg) {
 }
 
 /// Bytes of one stage of the wgmma kernel's raw ring: per decode item (a
-/// row's 16-block) 8 data bytes and the row's 4-byte scale word.
-int64_t wgRawStageBytes(const GemmConfig &cfg) {
-  return (cfg.tileM() + cfg.tileN()) * 4 * (8 + 4);
+/// row's 16-block) 8 data bytes and the row's 4-byte scale word; A's rows
+/// are decode items unless A is 16-bit (W4A16, `a16`).
+int64_t wgRawStageBytes(const GemmConfig &cfg, bool a16) {
+  return ((a16 ? 0 : cfg.tileM()) + cfg.tileN()) * 4 * (8 + 4);
 }
 
 /// Builds one GEMM kernel body.
@@ -140,6 +141,7 @@ public:
 
   void emit() {
     aRecipe = op.getARecipe();
+    a16 = op.a16();
     bRecipe = op.getBRecipe();
     window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
 
@@ -165,7 +167,8 @@ public:
     rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
     colBase = e.addI(tileColBase, e.mulI(wn, e.idx(8 * cfg.ni)));
 
-    numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
+    // B's rows are packed (K / 2 bytes); a W4A16 A's are not.
+    numBlocks = e.divI(e.dim(v.bData, 1), kBlock / 2);
     Value numChunks = e.ceilDivI(numBlocks, 4);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
 
@@ -181,7 +184,8 @@ public:
 
     // Scales are read through a flat view: the 128x4 offset is a byte
     // offset, and dividing it back into (row, column) costs divisions.
-    aScaleFlat = flatten(v.aScale);
+    if (v.aScale)
+      aScaleFlat = flatten(v.aScale);
     bScaleFlat = flatten(v.bScale);
 
     SmallVector<Value> init(cfg.accPerLane(), m.f32(0.0f));
@@ -526,6 +530,9 @@ private:
   void forEachWgItem(Value tid,
                      function_ref<void(bool, Value, Value, Value)> fn) {
     for (bool isA : {true, false}) {
+      // A W4A16 A is copied, not decoded (wsCopyA).
+      if (isA && a16)
+        continue;
       int64_t rows = isA ? cfg.tileM() : cfg.tileN();
       for (int64_t q = 0; q < wgItems(rows); ++q) {
         auto [row, t4] = wgItem(tid, q);
@@ -557,9 +564,20 @@ private:
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
           Value word = vector::ExtractOp::create(b, bytes, h);
-          for (int64_t i = 0; i < 4; ++i)
-            words.push_back(
-                f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
+          for (int64_t i = 0; i < 4; ++i) {
+            if (!a16) {
+              words.push_back(
+                  f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
+              continue;
+            }
+            // W4A16: natural K order, as A is copied; byte i of the word
+            // holds elements 2i, 2i + 1.
+            Value byte = i ? Value(arith::ShRUIOp::create(b, word, m.i32(8 * i)))
+                           : word;
+            words.push_back(f16x2AsI32(
+                b, a16.isBF16() ? gemmDecodeBF16Pair(b, loc, byte, sf)
+                                : gemmDecodeF16Pair(b, loc, byte, sf)));
+          }
           Value byteOffset = e.addI(
               rowOffset,
               e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
@@ -595,6 +613,9 @@ private:
   /// accumulating in `acc`, as one commit group (not waited for).
   Value wgmmaChunk(Value acc, Value stage, Value group) {
     MLIRContext *ctx = b.getContext();
+    // bf16 tensor cores for a bf16 A (B decoded to bf16 alike).
+    NVVM::WGMMATypes operands = a16 && a16.isBF16() ? NVVM::WGMMATypes::bf16
+                                                    : NVVM::WGMMATypes::f16;
     Value aBase =
         e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
     Value bBase = e.addI(stage, e.idx(wgBOffset()));
@@ -608,8 +629,8 @@ private:
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, acc.getType(), acc, aDesc, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
-          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
-          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
+          NVVM::WGMMATypesAttr::get(ctx, operands),
+          NVVM::WGMMATypesAttr::get(ctx, operands),
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
           NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
           NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
@@ -636,7 +657,7 @@ private:
     return e.addI(e.idx(q * decodeThreads() * 8), e.mulI(tid, e.idx(8)));
   }
   Value wsRawScale(Value tid, int64_t q) {
-    int64_t items = wgItems(cfg.tileM()) + wgItems(cfg.tileN());
+    int64_t items = (a16 ? 0 : wgItems(cfg.tileM())) + wgItems(cfg.tileN());
     return e.addI(e.idx(items * decodeThreads() * 8 + q * decodeThreads() * 4),
                   e.mulI(tid, e.idx(4)));
   }
@@ -651,8 +672,9 @@ private:
   void wsCopy(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
               Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    auto [tile, c] = pipe.tileAndChunk(i, numChunks);
-    auto [aBase, bBase] = wsTileBase(tile);
+    Value tile, c, aBase, bBase;
+    std::tie(tile, c) = pipe.tileAndChunk(i, numChunks);
+    std::tie(aBase, bBase) = wsTileBase(tile);
     Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
     // Both operands' rows hold K / 2 bytes.
     Value rowBytes = e.dim(v.aData, 1);
@@ -687,8 +709,9 @@ private:
   StagedLoads wsRead(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
                      Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    auto [tile, c] = pipe.tileAndChunk(i, numChunks);
-    auto [aBase, bBase] = wsTileBase(tile);
+    Value tile, c, aBase, bBase;
+    std::tie(tile, c) = pipe.tileAndChunk(i, numChunks);
+    std::tie(aBase, bBase) = wsTileBase(tile);
     auto i32 = b.getI32Type();
     StagedLoads l;
     int64_t q = 0;
@@ -711,10 +734,60 @@ private:
           b, arith::ShRUIOp::create(b, word, shift), m.i32(0xFF));
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
       sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf, m.i32(0));
-      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
+      (isA ? l.a : l.b).push_back({words, scaleX2(sf)});
       ++q;
     });
     return l;
+  }
+
+  /// Block scale byte `sf` as the splat pair the B decode multiplies by:
+  /// f16x2, or bf16x2 for a bf16 A (exact either way).
+  Value scaleX2(Value sf) {
+    if (!a16 || !a16.isBF16())
+      return m.decodeE4M3ToF16x2(sf);
+    return vector::BroadcastOp::create(
+        b, VectorType::get({2}, b.getBF16Type()),
+        arith::TruncFOp::create(b, b.getBF16Type(), m.decodeE4M3(sf)));
+  }
+
+  /// W4A16: starts copying A's rows of iteration `i` (16-bit, as stored)
+  /// into the stage at byte `stage` with cp.async, 16 bytes (a core-matrix
+  /// row) per copy, in natural K order (B is decoded pairwise to match).
+  /// Pieces past K are zero-filled (source size 0): B's zero scales there
+  /// would turn an A Inf into NaN. Rows past M are clamped; they only feed
+  /// rows of D that are not stored.
+  void wsCopyA(GemmPipeline &pipe, Value i, Value numChunks, Value stage) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    Value tile, c;
+    std::tie(tile, c) = pipe.tileAndChunk(i, numChunks);
+    Value aBase = wsTileBase(tile).first;
+    Value ring = basePointer(smem[0], 3);
+    Value K = e.dim(v.aData, 1);
+    Value rowBytes = e.mulI(K, e.idx(2));
+    auto cg = NVVM::LoadCacheModifierKindAttr::get(
+        b.getContext(), NVVM::LoadCacheModifierKind::CG);
+    // Piece p of the tile: row p / 8, k = 8 (p % 8) ..: a warp reads four
+    // rows' 128 contiguous bytes each.
+    int64_t pieces = cfg.tileM() * (kChunk / 8);
+    for (int64_t q = 0; q * decodeThreads() < pieces; ++q) {
+      Value p = e.addI(tid, e.idx(q * decodeThreads()));
+      Value row = e.divI(p, 8), piece = e.remI(p, e.idx(8));
+      SmallVector<Value, 1> valid;
+      Value r = clampRow(e.addI(aBase, row), M, valid);
+      Value k = e.addI(e.mulI(c, e.idx(kChunk)), e.mulI(piece, e.idx(8)));
+      Value inK = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, k, K);
+      Value safeK = e.minI(k, arith::SubIOp::create(b, K, e.idx(8)));
+      Value src = offsetPointer(basePointer(v.aData, 1),
+                                e.addI(e.mulI(r, rowBytes), e.mulI(safeK, e.idx(2))));
+      Value dst = e.addI(
+          stage, e.addI(e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
+                        e.addI(e.mulI(piece, e.idx(kCoreBytes)),
+                               e.mulI(e.remI(row, e.idx(8)), e.idx(16)))));
+      Value bytes = arith::SelectOp::create(
+          b, inK, m.i32(16), m.i32(0));
+      NVVM::CpAsyncOp::create(b, offsetPointer(ring, dst), src,
+                              b.getI32IntegerAttr(16), cg, bytes);
+    }
   }
 
   /// The decoders' loop (see above): the copies of iteration i + R - 1
@@ -726,7 +799,7 @@ private:
     auto rawStage = [&](Value i) {
       return e.addI(e.idx(rawBase),
                     e.mulI(e.remI(i, e.idx(cfg.rawStages)),
-                           e.idx(wgRawStageBytes(cfg))));
+                           e.idx(wgRawStageBytes(cfg, bool(a16)))));
     };
     for (int64_t j = 0; j + 1 < cfg.rawStages; ++j)
       wsCopy(pipe, e.idx(j), numChunks, ring, rawStage(e.idx(j)));
@@ -739,7 +812,13 @@ private:
                     b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 1)));
                 StagedLoads l = wsRead(pipe, i, numChunks, ring, rawStage(i));
                 pipe.waitEmpty(slot);
-                wgStore(l, e.mulI(slot.stage, e.idx(stageBytes)));
+                Value stage = e.mulI(slot.stage, e.idx(stageBytes));
+                if (a16) {
+                  // full[s] completes when these copies have landed too.
+                  wsCopyA(pipe, i, numChunks, stage);
+                  pipe.arriveFullOnCopies(slot);
+                }
+                wgStore(l, stage);
                 NVVM::FenceProxyOp::create(
                     b, NVVM::ProxyKind::async_shared,
                     NVVM::SharedSpaceAttr::get(b.getContext(),
@@ -773,6 +852,13 @@ private:
                  numChunks, {at[0], at[1]}, acc,
                  [&](Value c, GemmPipeline::Slot slot, ValueRange iter) {
                    pipe.waitFull(slot);
+                   if (a16)
+                     // A arrived by cp.async, a generic-proxy write: make
+                     // it visible to wgmma's async proxy.
+                     NVVM::FenceProxyOp::create(
+                         b, NVVM::ProxyKind::async_shared,
+                         NVVM::SharedSpaceAttr::get(
+                             b.getContext(), NVVM::SharedSpace::shared_cta));
                    Value next = wgmmaChunk(
                        iter[0], e.mulI(slot.stage, e.idx(stageBytes)), group);
                    // The previous chunk's wgmma has retired: its stage is
@@ -806,9 +892,12 @@ private:
     int64_t stageBytes = wgStageBytes(cfg);
     Value barriers = offsetPointer(
         basePointer(smem[0], 3),
-        e.idx(cfg.stages * stageBytes + cfg.rawStages * wgRawStageBytes(cfg)));
+        e.idx(cfg.stages * stageBytes + cfg.rawStages * wgRawStageBytes(cfg, bool(a16))));
     int64_t consumers = cfg.threads() - decodeThreads();
-    GemmPipeline pipe(b, barriers, cfg.stages, decodeThreads(), consumers);
+    // A W4A16 decoder arrives twice per stage: for its copies of A and
+    // after its decode of B.
+    GemmPipeline pipe(b, barriers, cfg.stages,
+                      decodeThreads() * (a16 ? 2 : 1), consumers);
     pipe.initialize(tid);
     Value numTiles = e.mulI(e.ceilDivI(M, cfg.tileM()),
                             e.ceilDivI(N, cfg.tileN()));
@@ -910,7 +999,8 @@ private:
       b.setInsertionPoint(store.thenBlock()->getTerminator());
       Value aAmax, bAmax;
       if (!window) {
-        aAmax = amaxA(ai, {});
+        if (aRecipe)
+          aAmax = amaxA(ai, {});
         bAmax = amaxB(bj, {});
       }
       storeGemmResult(e, op, v, acc[slot], r, col, aAmax, bAmax, cConst);
@@ -927,6 +1017,8 @@ private:
   GemmOperands v;
   SmallVector<Value, 2> smem;
   RecipeAttr aRecipe, bRecipe;
+  /// W4A16: A's 16-bit element type (null for an NVFP4 A).
+  Type a16;
   bool window = false;
   Value g, t, kSlice, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
@@ -945,8 +1037,17 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   // the wgmma and tcgen05 kernels would need their copies and descriptors
   // checked against views first.
   auto plain = dyn_cast<MatmulOp>(op.getOperation());
+  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
+                GemmScaleClass::Window;
+  // W4A16 (a 16-bit A) takes the wgmma kernel on sm_90a for per-tensor
+  // and per-row B; elsewhere the direct kernels and medium_any_m.
+  auto w4a16 = dyn_cast<MatmulW4A16Op>(op.getOperation());
+  if (w4a16 && (chip != "sm_90a" || window)) {
+    buildMatmulW4A16Kernels(w4a16, module, prefix, leaves);
+    return success();
+  }
   bool tcgen05 = plain && isTcgen05Chip(chip) && tcgen05Supports(plain);
-  bool wgmma = plain && chip == "sm_90a";
+  bool wgmma = (plain || w4a16) && chip == "sm_90a";
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   ImplicitLocOpBuilder host(loc, op.getOperation());
@@ -954,8 +1055,6 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   Value M, N;
   std::tie(M, N) = gemmHostShape(he, op);
 
-  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
-                GemmScaleClass::Window;
   // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
   buildDirectMatmulKernels(op, module, prefix, leaves, host);
   // wgmma exists on sm_90a only (not on sm_100a and later).
@@ -975,7 +1074,7 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
     // memory, sized at launch.
     int64_t ringBytes =
         cfg.wgmma ? cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
-                        cfg.rawStages * wgRawStageBytes(cfg)
+                        cfg.rawStages * wgRawStageBytes(cfg, bool(op.a16()))
                   : 0;
     auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
     if (ringBytes) {

@@ -175,7 +175,9 @@ void storeGemmResult(LoweringBuilder &e, GemmOp op, const GemmOperands &v,
 /// (valid on every chip from sm_80 on) are emitted.
 /// A grouped op gets the mma.sync kernels on every chip (no wgmma, no
 /// tcgen05), marked `nvfp4.work = "grouped_gemm"` (the grid of
-/// launchGemmKernel); `max_m` is compared with the total M.
+/// launchGemmKernel); `max_m` is compared with the total M. W4A16
+/// (`nvfp4.matmul_w4a16`) takes the wgmma kernel on sm_90a for a B without
+/// windows, else buildMatmulW4A16Kernels.
 LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
                                  StringRef chip);
