@@ -24,46 +24,72 @@
 // tcgen05.commit on an mbarrier, the epilogue read back with tcgen05.ld.
 // Compiled and assembled here only; no Blackwell GPU has run these kernels.
 // M <= 256 keeps the direct mma.sync kernels (small_m8/16/32, medium_m); the tcgen05
-// kernel serves every larger M.
+// kernel serves every larger M. Per-tensor and per-row operands take the
+// pipelined form (GemmPipeline, as on sm_90a): 256 threads, persistent, a
+// producer warpgroup filling a ring of four stages with cp.async (arriving
+// on the stage's full barrier when the copies land), an MMA warpgroup whose
+// thread 0 issues the copies to TMEM and the MMA and commits each stage to
+// its empty barrier and each tile to the accumulator barrier, and whose
+// four warps run the epilogue.
 
 // HOST-LABEL: func.func @matmul_per_token
 // HOST: scf.if
 // HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_small_m8
 // HOST: } else {
 // The 1-D grid of every GEMM kernel (the runtime launches it so).
-// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in (%{{[0-9]+}}, %c1, %c1) threads in (%c128{{[_0-9]*}}, %c1, %c1)
-// HOST: llvm.mlir.global internal @matmul_per_token_m0_gemm_tcgen05_smem() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<9232 x i8>
+// HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in (%{{[0-9]+}}, %c1, %c1) threads in (%c256{{[_0-9]*}}, %c1, %c1)
+// HOST: llvm.mlir.global internal @matmul_per_token_m0_gemm_tcgen05_smem() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<36944 x i8>
 // HOST: gpu.func @matmul_per_token_m0_gemm_tcgen05(
-// HOST-SAME: known_block_size = array<i32: 128, 1, 1>
-// HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_tile = array<i64: 128, 128>, nvfp4.work = "gemm"
+// HOST-SAME: known_block_size = array<i32: 256, 1, 1>
+// HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_persistent, nvfp4.gemm_tile = array<i64: 128, 128>, nvfp4.work = "gemm"
 
 // CHECK: .target sm_100a
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_small_m8(
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_tcgen05(
-// CHECK: .maxntid 128, 1, 1
-// CHECK: .shared .align 1024 .b8 matmul_per_token_m0_gemm_tcgen05_smem[9232];
+// CHECK: .maxntid 256, 1, 1
+// CHECK: .shared .align 1024 .b8 matmul_per_token_m0_gemm_tcgen05_smem[36944];
 // CHECK-NOT: %ctaid.y
 // CHECK: mov.b32 [[COLS:%r[0-9]+]], 256;
-// CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_per_token_m0_gemm_tcgen05_smem+9224], [[COLS]];
+// CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_per_token_m0_gemm_tcgen05_smem+36936], [[COLS]];
 // CHECK: tcgen05.relinquish_alloc_permit.cta_group::1.sync.aligned;
-// CHECK: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+9216]
-// Scale-factor descriptor: LBO 0, SBO 128 bytes, version 1, no swizzle.
-// CHECK-DAG: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70403103916032;
-// Operand descriptor: LBO 128 bytes (K), SBO 256 bytes (8-row groups).
-// CHECK-DAG: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70437464178688;
+// The accumulator barrier, then full[0..3] and empty[0..3].
+// CHECK: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+36928]
+// CHECK-COUNT-8: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+{{369[0-2][0-9]|368[6-9][0-9]}}]
+// CHECK-NEXT: fence.mbarrier_init.release.cluster;
+// CHECK: bar.sync 0;
+// CHECK: shfl.sync.idx.b32
+// The MMA warpgroup: the epilogue's named barrier, thread 0's wait for a
+// full stage, the proxy fence for the cp.async writes, the scale copies,
+// the MMA, the commit to the stage's empty barrier, the commit of the tile.
+// CHECK: bar.sync 1, 128;
+// CHECK: mbarrier.try_wait.parity.shared.b64
 // CHECK: fence.proxy.async.shared::cta;
+// CHECK: tcgen05.fence::after_thread_sync;
+// Scale-factor descriptor: LBO 0, SBO 128 bytes, version 1, no swizzle.
+// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70403103916032;
 // CHECK: tcgen05.cp.cta_group::1.32x128b.warpx4 [%r{{[0-9]+}}], %rd{{[0-9]+}};
+// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70403103916032;
 // CHECK: tcgen05.cp.cta_group::1.32x128b.warpx4 [%r{{[0-9]+}}], %rd{{[0-9]+}};
+// Operand descriptor: LBO 128 bytes (K), SBO 256 bytes (8-row groups).
+// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70437464178688;
+// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70437464178688;
 // Instruction descriptor 0x08200480: E2M1 x E2M1, UE4M3 scales, M 128, N 128.
 // CHECK: mov.b32 [[IDESC:%r[0-9]+]], 136316032;
 // CHECK: tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block16{{.*}} [%r{{[0-9]+}}], %rd{{[0-9]+}}, %rd{{[0-9]+}}, [[IDESC]], [%r{{[0-9]+}}], [%r{{[0-9]+}}], %p{{[0-9]+}};
-// CHECK: tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::cluster.b64 [matmul_per_token_m0_gemm_tcgen05_smem+9216];
+// CHECK: tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::cluster.b64 [%rd{{[0-9]+}}+36896];
+// CHECK: tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::cluster.b64 [matmul_per_token_m0_gemm_tcgen05_smem+36928];
 // CHECK: mbarrier.try_wait.parity.shared.b64
 // CHECK: tcgen05.ld.sync.aligned.32x32b.x32.b32
 // CHECK: tcgen05.wait::ld.sync.aligned;
 // CHECK: mov.b32 [[DCOLS:%r[0-9]+]], 256;
 // CHECK-NEXT: tcgen05.dealloc.cta_group::1.sync.aligned.b32 %r{{[0-9]+}}, [[DCOLS]];
+// The producers: wait for an empty stage, copy, arrive when the copies land.
+// CHECK: mbarrier.try_wait.parity.shared.b64
+// CHECK-COUNT-4: cp.async.cg.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 16;
+// CHECK-COUNT-2: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 4;
+// CHECK-NEXT: cp.async.mbarrier.arrive.noinc.shared.b64
+// CHECK: cp.async.wait_group 0;
 // CHECK-NOT: mma.sync
 // CHECK-NOT: fma.
 

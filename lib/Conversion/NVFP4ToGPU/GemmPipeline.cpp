@@ -202,3 +202,19 @@ void GemmPipeline::splitRoles(Value tid, int64_t producerGroups,
         consume();
       });
 }
+
+Value GemmPipeline::fullBarrier(Value stage) { return barrier(stage); }
+
+Value GemmPipeline::emptyBarrier(Value stage) {
+  return barrier(arith::AddIOp::create(b, stage, idx(numStages)));
+}
+
+GemmPipeline::Slot GemmPipeline::advance(Slot slot, Value count) {
+  Value total = arith::AddIOp::create(b, slot.stage, count);
+  Value wraps = arith::IndexCastUIOp::create(
+      b, b.getI32Type(), arith::DivUIOp::create(b, total, idx(numStages)));
+  Value flip = arith::AndIOp::create(
+      b, wraps, arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
+  return {arith::RemUIOp::create(b, total, idx(numStages)),
+          arith::XOrIOp::create(b, slot.phase, flip)};
+}

@@ -104,6 +104,16 @@ public:
                   int64_t consumerRegs, function_ref<void()> produce,
                   function_ref<void()> consume);
 
+  /// The `full` and `empty` barriers of a stage (shared pointers), for
+  /// arrivals the ring does not make itself (an MMA unit's commit).
+  Value fullBarrier(Value stage);
+  Value emptyBarrier(Value stage);
+  /// The position `count` iterations after `slot` (a role that skips the
+  /// loop over them keeps its position in step).
+  Slot advance(Slot slot, Value count);
+  /// Spins until the phase of `parity` of mbarrier `bar` has completed.
+  void waitParity(Value bar, Value parity);
+
   /// `then()` under `cond`, `otherwise()` (if given) in the else branch;
   /// neither yields values.
   void ifThenElse(Value cond, function_ref<void()> then,
@@ -112,7 +122,6 @@ public:
 private:
   Value barrier(Value index);
   Value idx(int64_t v);
-  void waitParity(Value bar, Value parity);
 
   ImplicitLocOpBuilder &b;
   Value barriers;

@@ -32,9 +32,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GemmPipeline.h"
 #include "MatmulToGPU.h"
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -99,6 +101,18 @@ constexpr uint32_t kInstrDesc = (1u << 7) | (1u << 10) |
                                 (uint32_t(kTileN >> 3) << 17) |
                                 (uint32_t(kTileM >> 4) << 24);
 
+/// The pipelined kernel (per-tensor and per-row operands, GemmPipeline):
+/// a producer warpgroup and an MMA + epilogue warpgroup, a ring of stages
+/// laid out like the single-stage buffer above (A, B, SFA, SFB), then
+/// 2 * kPipeStages ring barriers, the accumulator barrier and the TMEM slot.
+constexpr int64_t kPipeStages = 4;
+constexpr int64_t kPipeThreads = 256;
+constexpr int64_t kPipeStageBytes = kSmemBar;
+constexpr int64_t kPipeBarriers = kPipeStages * kPipeStageBytes;
+constexpr int64_t kPipeAccBar = kPipeBarriers + 2 * kPipeStages * 8;
+constexpr int64_t kPipeSlot = kPipeAccBar + 8;
+constexpr int64_t kPipeSmemBytes = kPipeSlot + 8;
+
 /// TMEM columns (32-bit each, 128 lanes).
 struct TmemLayout {
   int64_t acc, run, sfa, sfb, cols;
@@ -133,6 +147,10 @@ public:
     smem = LLVM::AddressOfOp::create(b, smemPtrType, smemName);
     smemAddr = LLVM::PtrToIntOp::create(b, i64, smem);
 
+    if (!window) {
+      pipelined();
+      return;
+    }
     setup();
     Value numSteps = e.divI(e.dim(v.aData, 1), kRowBytes);
     e.loop(e.idx(0), numSteps, [&](Value step) { kStep(step); });
@@ -379,8 +397,12 @@ private:
     NVVM::Tcgen05WaitOp::create(b, NVVM::Tcgen05WaitKind::STORE);
   }
 
-  void epilogue() {
-    Value r = row();
+  void epilogue() { epilogueRows(tid); }
+
+  /// The epilogue of the thread whose TMEM lane (row of the tile) is
+  /// `lane`.
+  void epilogueRows(Value lane) {
+    Value r = e.addI(rowBase, lane);
     Value rowValid = cmp(arith::CmpIPredicate::ult, r, M);
     int64_t region = window ? tmem.run : tmem.acc;
     for (int64_t s = 0; s < kTileN / 32; ++s) {
@@ -402,6 +424,207 @@ private:
         }
       });
     }
+  }
+
+  //===------------------------------------------------------------------===//
+  // The pipelined kernel: the skeleton of the sm_90a kernel (GemmPipeline's
+  // ring, roles and persistent schedule) with tcgen05 as the MMA.
+  //  * Warpgroup 0 produces: per (tile, chunk) it waits for a free stage,
+  //    copies its row of A and of B (2 x 16 bytes each, into the
+  //    core-matrix layout) and 4 bytes of each scale atom with cp.async,
+  //    and arrives on the stage's `full` barrier when they land
+  //    (cp.async.mbarrier.arrive.noinc: nothing waits in the producers).
+  //  * Warpgroup 1 multiplies and stores. Its thread 0 waits for `full`,
+  //    fences the cp.async (generic-proxy) writes for the tensor core's
+  //    async proxy, issues the two tcgen05.cp and the MMA, and commits to
+  //    the stage's `empty` barrier (the tensor core arrives when it has
+  //    read the stage). After a tile's last chunk it commits to the
+  //    accumulator barrier; the four warps (TMEM lane quarters) wait for
+  //    it, run the epilogue and meet at a named barrier before the next
+  //    tile's first MMA overwrites the accumulator. The producers run up
+  //    to kPipeStages chunks ahead meanwhile: the epilogue overlaps the
+  //    next tile's loads.
+  // Only the MMA family differs from sm_90a (wgmma from registers and
+  // shared memory there, tcgen05 into TMEM here) and the copies (the
+  // tensor core takes E2M1 as stored: nothing to decode).
+  //===------------------------------------------------------------------===//
+
+  /// A global pointer to byte `offset` of `memref`.
+  Value globalAt(Value memref, Value offset) {
+    Value addr = arith::IndexCastUIOp::create(
+        b, i64, e.addI(gemmBaseAddress(b, memref), offset));
+    return LLVM::AddrSpaceCastOp::create(
+        b, LLVM::LLVMPointerType::get(ctx, 1),
+        LLVM::IntToPtrOp::create(b, LLVM::LLVMPointerType::get(ctx), addr));
+  }
+  /// A matrix descriptor for the shared memory at byte `stage` + `off`.
+  Value descriptorAt(uint64_t bits, Value stage, int64_t off) {
+    Value addr = arith::AddIOp::create(
+        b, smemAddr,
+        arith::AddIOp::create(b, arith::IndexCastUIOp::create(b, i64, stage),
+                              cst64(off)));
+    Value start = arith::AndIOp::create(
+        b, arith::ShRUIOp::create(b, addr, cst64(4)), cst64(0x3FFF));
+    return arith::OrIOp::create(b, start, cst64(int64_t(bits)));
+  }
+  /// The first row of A and of B of tile `tile` (tile row t / ceil(N /
+  /// 128), column t % ceil(N / 128)).
+  std::pair<Value, Value> tileBase(Value tile) {
+    Value tilesN = e.ceilDivI(N, kTileN);
+    return {e.mulI(e.divI(tile, tilesN), e.idx(kTileM)),
+            e.mulI(e.remI(tile, tilesN), e.idx(kTileN))};
+  }
+
+  /// Producer thread `p` (0..127): its copies of iteration `i` into the
+  /// stage at byte `stage`.
+  void pipeCopy(GemmPipeline &pipe, Value p, Value i, Value numSteps,
+                Value stage) {
+    Value tile, step, aBase, bBase;
+    std::tie(tile, step) = pipe.tileAndChunk(i, numSteps);
+    std::tie(aBase, bBase) = tileBase(tile);
+    Value rowBytes = e.dim(v.aData, 1);
+    Value base = e.addI(stage, e.addI(e.mulI(e.divI(p, 8), e.idx(kGroupBytes)),
+                                      e.mulI(e.remI(p, e.idx(8)), e.idx(16))));
+    auto cg = NVVM::LoadCacheModifierKindAttr::get(
+        ctx, NVVM::LoadCacheModifierKind::CG);
+    auto ca = NVVM::LoadCacheModifierKindAttr::get(
+        ctx, NVVM::LoadCacheModifierKind::CA);
+    for (auto [data, first, limit, at] :
+         {std::tuple{v.aData, aBase, M, kSmemA},
+          std::tuple{v.bData, bBase, N, kSmemB}}) {
+      Value r = clamp(e.addI(first, p), limit);
+      for (int64_t h = 0; h < 2; ++h) {
+        Value src = e.addI(e.mulI(r, rowBytes),
+                           e.addI(e.mulI(step, e.idx(kRowBytes)),
+                                  e.idx(16 * h)));
+        NVVM::CpAsyncOp::create(
+            b, smemAt(at + h * kCoreBytes, base), globalAt(data, src),
+            b.getI32IntegerAttr(16), cg, /*cpSize=*/Value());
+      }
+    }
+    // 4 bytes of each 512-byte scale atom (see stageScale).
+    for (auto [scale, first, at] : {std::tuple{v.aScale, aBase, kSmemSfa},
+                                    std::tuple{v.bScale, bBase, kSmemSfb}}) {
+      Value atom = m.scaleOffset(ScaleLayout::Swizzle128x4, first,
+                                 e.mulI(step, e.idx(4)), numBlocks);
+      NVVM::CpAsyncOp::create(
+          b, smemAt(at, e.addI(stage, e.mulI(p, e.idx(4)))),
+          globalAt(scale, e.addI(atom, e.mulI(p, e.idx(4)))),
+          b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
+    }
+  }
+
+  /// The MMA thread's work for the chunk in the stage at byte `stage`.
+  void pipeMma(Value stage, Value step, Value empty) {
+    // cp.async wrote the stage through the generic proxy.
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+    fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
+    for (auto [smemOff, col] :
+         {std::pair{kSmemSfa, tmem.sfa}, std::pair{kSmemSfb, tmem.sfb}})
+      NVVM::Tcgen05CpOp::create(b, NVVM::Tcgen05CpShape::SHAPE_32x128b,
+                                NVVM::CTAGroupKind::CTA_1,
+                                NVVM::Tcgen05CpMulticast::WARPX4,
+                                NVVM::Tcgen05CpSrcFormatAttr(), tmemAt(col),
+                                descriptorAt(kScaleDesc, stage, smemOff));
+    NVVM::Tcgen05MMABlockScaleOp::create(
+        b, NVVM::MMABlockScaleKind::MXF4NVF4, NVVM::CTAGroupKind::CTA_1,
+        NVVM::Tcgen05MMABlockScale::BLOCK16,
+        NVVM::Tcgen05MMACollectorOp::DISCARD, tmemAt(tmem.acc),
+        descriptorAt(kOperandDesc, stage, kSmemA),
+        descriptorAt(kOperandDesc, stage, kSmemB), cst32(int64_t(kInstrDesc)),
+        cmp(arith::CmpIPredicate::ne, step, e.idx(0)), tmemAt(tmem.sfa),
+        tmemAt(tmem.sfb));
+    // Arrives on `empty` once the MMA (and the copies before it) are done.
+    NVVM::Tcgen05CommitOp::create(b, empty, Value());
+  }
+
+  void pipelined() {
+    Value pipeBase = smemAt(kPipeBarriers);
+    GemmPipeline pipe(b, pipeBase, kPipeStages, /*producerArrivals=*/128,
+                      /*consumerArrivals=*/1);
+    Value numSteps = e.divI(e.dim(v.aData, 1), kRowBytes);
+    Value numTiles = e.mulI(e.ceilDivI(M, kTileM), e.ceilDivI(N, kTileN));
+    Value accBar = smemAt(kPipeAccBar);
+
+    // Warp 4 (the MMA warpgroup's first) allocates the accumulator and the
+    // scale columns; thread 0 initialises the barriers.
+    Value isWarp4 = cmp(arith::CmpIPredicate::eq, warp, e.idx(4));
+    ifThen(isWarp4, [&] {
+      NVVM::Tcgen05AllocOp::create(b, smemAt(kPipeSlot), cst32(tmem.cols));
+      NVVM::Tcgen05RelinquishAllocPermitOp::create(b);
+    });
+    ifThen(cmp(arith::CmpIPredicate::eq, tid, e.idx(0)), [&] {
+      NVVM::MBarrierInitOp::create(b, accBar, cst32(1), Value());
+    });
+    fence(NVVM::Tcgen05FenceKind::BEFORE_THREAD_SYNC);
+    pipe.initialize(tid);
+    fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
+    tmemBase = LLVM::LoadOp::create(b, i32, smemAt(kPipeSlot));
+
+    pipe.splitRoles(
+        tid, /*producerGroups=*/1, /*producerRegs=*/0, /*consumerRegs=*/0,
+        [&] {
+          pipe.loop(pipe.iterations(numTiles, numSteps), pipe.firstSlot(),
+                    {}, [&](Value i, GemmPipeline::Slot slot, ValueRange) {
+                      pipe.waitEmpty(slot);
+                      pipeCopy(pipe, tid, i, numSteps,
+                               e.mulI(slot.stage, e.idx(kPipeStageBytes)));
+                      pipe.arriveFullOnCopies(slot);
+                      return SmallVector<Value>{};
+                    });
+          // No copy may still target shared memory when the block exits.
+          NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+        },
+        [&] { pipeConsume(pipe, numTiles, numSteps, accBar); });
+  }
+
+  /// Warpgroup 1's loop over its tiles (see above).
+  void pipeConsume(GemmPipeline &pipe, Value numTiles, Value numSteps,
+                   Value accBar) {
+    Value ctid = arith::SubIOp::create(b, tid, e.idx(128));
+    Value quarter = e.remI(warp, e.idx(4));
+    // Warp w of the warpgroup may access TMEM lanes 32w..32w+31: its rows
+    // of the tile.
+    laneOffset = arith::ShLIOp::create(
+        b, toI32(e.mulI(quarter, e.idx(32))), cst32(16));
+    Value mmaThread = cmp(arith::CmpIPredicate::eq, ctid, e.idx(0));
+    GemmPipeline::Slot start = pipe.firstSlot();
+    Value accPhase = cst32(0);
+    e.loop(e.idx(0), pipe.tiles(numTiles), {start.stage, start.phase, accPhase},
+           [&](Value local, ValueRange at) {
+             GemmPipeline::Slot slot{at[0], at[1]};
+             ifThen(mmaThread, [&] {
+               pipe.loop(numSteps, slot, {},
+                         [&](Value step, GemmPipeline::Slot s, ValueRange) {
+                           pipe.waitFull(s);
+                           pipeMma(e.mulI(s.stage, e.idx(kPipeStageBytes)),
+                                   step, pipe.emptyBarrier(s.stage));
+                           return SmallVector<Value>{};
+                         });
+               NVVM::Tcgen05CommitOp::create(b, accBar, Value());
+             });
+             pipe.waitParity(accBar, at[2]);
+             fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
+             std::tie(rowBase, colBase) = tileBase(pipe.tileOf(local));
+             epilogueRows(ctid);
+             // Every lane has read the accumulator (tcgen05.wait::ld)
+             // before the next tile's first MMA overwrites it.
+             fence(NVVM::Tcgen05FenceKind::BEFORE_THREAD_SYNC);
+             NVVM::BarrierOp::create(b, Type(), cst32(1), cst32(128),
+                                     NVVM::BarrierReductionAttr(), Value());
+             fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
+             GemmPipeline::Slot next = pipe.advance(slot, numSteps);
+             return SmallVector<Value>{
+                 next.stage, next.phase,
+                 arith::XOrIOp::create(b, at[2], cst32(1))};
+           });
+    ifThen(cmp(arith::CmpIPredicate::eq, quarter, e.idx(0)), [&] {
+      NVVM::Tcgen05DeallocOp::create(
+          b, LLVM::IntToPtrOp::create(b, tmemPtrType, tmemBase),
+          cst32(tmem.cols));
+    });
   }
 
   void teardown() {
@@ -460,13 +683,16 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
   LLVM::GlobalOp::create(
       b,
       LLVM::LLVMArrayType::get(b.getI8Type(),
-                               window ? kSmemWindowBytes : kSmemBytes),
+                               window ? kSmemWindowBytes : kPipeSmemBytes),
       /*isConstant=*/false, LLVM::Linkage::Internal, smemName, Attribute(),
       /*alignment=*/1024,
       /*addrSpace=*/3);
 
-  auto func = createGemmKernel(op, module, name, kThreads, {kTileM, kTileN},
+  int64_t threads = window ? kThreads : kPipeThreads;
+  auto func = createGemmKernel(op, module, name, threads, {kTileM, kTileN},
                                /*maxM=*/0);
+  if (!window)
+    func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
   b.setInsertionPointToStart(&func.getBody().front());
   {
     LoweringBuilder e(b, &leaves);
@@ -476,7 +702,7 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
 
   LoweringBuilder he(host);
   Value M = he.dim(op.getAData(), 0), N = he.dim(op.getBData(), 0);
-  launchGemmKernel(host, func, op, M, N, kTileM, kTileN, kThreads,
+  launchGemmKernel(host, func, op, M, N, kTileM, kTileN, threads,
                    /*dynamicSmem=*/Value());
   return success();
 }
