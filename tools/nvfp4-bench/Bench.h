@@ -35,6 +35,10 @@ medianTime(CudaDevice &d, unsigned iters,
   return times[times.size() / 2];
 }
 
+/// Checks the options of `--suite=gemm` (shapes, the MoE table), so that a
+/// bad one is reported before anything needs a GPU.
+llvm::Error checkGemmOptions();
+
 /// `--suite=gemm` (GemmBench.cpp).
 llvm::Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters);
 

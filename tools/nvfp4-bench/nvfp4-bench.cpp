@@ -4,10 +4,10 @@
 // the recipe's kernels over many runs (CUDA events), the effective
 // bandwidth (input read once + outputs written once) and its ratio to a
 // device-to-device copy measured in the same process. --suite=gemm: the
-// NVFP4 GEMM next to cuBLAS bf16 (GemmBench.cpp). --suite=calls: the host
-// cost of a call through the runtime API next to its kernel time
-// (CallBench.cpp). --suite=compile: JIT latency (CompileBench.cpp). Each
-// prints a Markdown table.
+// NVFP4 GEMM, dense and grouped (MoE), next to cuBLAS (GemmBench.cpp).
+// --suite=calls: the host cost of a call through the runtime API next to
+// its kernel time (CallBench.cpp). --suite=compile: JIT latency
+// (CompileBench.cpp). Each prints Markdown tables.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,6 +82,11 @@ Error run() {
   if (suiteOpt != "quantize" && suiteOpt != "gemm" && suiteOpt != "calls")
     return fail("unknown --suite '" + suiteOpt +
                 "' (quantize, gemm, calls, compile)");
+  if (itersOpt < 1)
+    return fail("expected --iters to be at least 1, got 0");
+  if (suiteOpt == "gemm")
+    if (Error e = nvfp4::bench::checkGemmOptions())
+      return e;
   if (suiteOpt == "calls")
     return nvfp4::bench::runCallSuite(callsOpt);
   auto runner = nvfp4::GPURunner::create(targetOpt);
