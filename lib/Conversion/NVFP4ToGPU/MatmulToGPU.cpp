@@ -1,36 +1,24 @@
 //===- MatmulToGPU.cpp - nvfp4.matmul to tensor-core GPU kernels ----------===//
 //
-// The GEMM schedule: `D = A * B^T` with both operands NVFP4 along K.
-//
-// Each warp owns a (16*MI) x (8*NI) tile of D and walks K in 64-wide chunks
-// (four 16-blocks, one outer window). It issues `mma.sync.m16n8k16` on f16
-// operands that it dequantizes on load: an E2M1 value times its E4M3 block
-// scale is exact in bf16 (SPEC.md section 12) and in f16 (at most 6
-// significant bits, magnitudes 2^-10 .. 2688), so nothing is lost before
-// the fp32 accumulation; f16 decodes in fewer instructions
-// (gemmDecodeF16Pair). The outer scales are applied in the epilogue, or per
-// chunk for 1x64-window operands.
-//
-// Fragments come straight from global memory, without a shared-memory stage.
-// The trick that makes this cheap: a K-permutation applied to both operands
-// leaves the dot products unchanged, so lane (g, t) = (lane / 4, lane % 4)
-// reads the 8 contiguous bytes of block t of a chunk (one aligned 64-bit
-// load per row) and uses bytes 2s and 2s+1 as its two k-pairs of k-step s.
-// Every lane then needs exactly one block scale per row and chunk.
-//
-// The host picks the first configuration that serves M:
-//  * M <= 256: the direct kernels of MatmulDirect.cpp (small_m8/16/32 with
-//    a K split for decode, medium_m with A shared per block);
-//  * large M: 128 x 128 (64 for window operands) block tiles whose operands
-//    are decoded once per block into shared memory, in mma fragment order
-//    (the staged path below), 64 x 32 warp tiles. On sm_90a (per-tensor and
-//    per-token operands) the wgmma kernel instead: the decode of chunk c+1
-//    into a ring of shared-memory stages overlaps the asynchronous wgmma of
-//    chunk c (the wgmma path below).
-// On sm_100a the tcgen05 kernel (MatmulTcgen05.cpp) replaces the last one.
-// A grouped GEMM runs the same mma.sync kernels (not wgmma, not tcgen05) on
-// one group's views per thread block (MatmulGrouped.cpp).
-//
+// The large-M GEMM kernels: `D = A * B^T`, A and B NVFP4 along K (or a
+// 16-bit A, W4A16), for M above the direct kernels' 256 rows
+// (MatmulDirect.cpp holds those, and the mma.sync fragment conventions both
+// files use). One kernel per op, launched in the last else-branch of the
+// direct kernels' `scf.if` chain on M:
+//  * sm_90a, operands without 1x64 windows: the warp-specialized wgmma
+//    kernel on GemmPipeline (decoding warpgroup, two wgmma warpgroups, a
+//    ring of decoded stages, persistent tiles; the wgmma path below);
+//  * sm_100a with a static K that is a multiple of 64: the tcgen05 kernel
+//    (MatmulTcgen05.cpp, on the same GemmPipeline for per-tensor and
+//    per-row operands);
+//  * otherwise the staged mma.sync kernel: 128 x 128 (64 for window
+//    operands) block tiles whose operands are decoded once per block into
+//    shared memory in mma fragment order, 64 x 32 warp tiles, window
+//    operands promoted per 64-wide chunk.
+// Every decode is exact in f16 (e2m1 x e4m3 has at most 6 significant
+// bits, magnitudes 2^-10 .. 2688), so the only roundings are the fp32 sums
+// and the epilogue. A grouped GEMM runs the mma.sync kernels on one group's
+// views per thread block (MatmulGrouped.cpp).
 //===----------------------------------------------------------------------===//
 
 #include "GemmPipeline.h"
@@ -80,8 +68,6 @@ struct GemmConfig {
   const char *name;
   int64_t mi, ni;          ///< mma tiles (16 x 8) per warp along M and N
   int64_t warpsM, warpsN;  ///< warps per block along M and N
-  int64_t kSplit;          ///< warps per block sharing one tile along K
-  int64_t maxM;            ///< used when M <= maxM (0: any M)
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
   int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
@@ -91,29 +77,25 @@ struct GemmConfig {
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
   int64_t threads() const {
-    return kWarp * (warpsM * warpsN * kSplit + producerWarps);
+    return kWarp * (warpsM * warpsN + producerWarps);
   }
   int64_t accPerLane() const { return mi * ni * 4; }
 };
 
-/// The configurations in launch order; the last serves any M. Window
-/// operands keep a second accumulator set per warp, so their staged tile
-/// is narrower.
-SmallVector<GemmConfig> configsFor(bool window, bool wgmma) {
-  GemmConfig large{"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
-                   /*warpsN=*/4, /*kSplit=*/1, /*maxM=*/0,
-                   /*staged=*/true};
-  if (wgmma && !window) {
+/// The large-M configuration. Window operands keep a second accumulator
+/// set per warp, so their staged tile is narrower.
+GemmConfig largeConfig(bool window, bool wgmma) {
+  if (wgmma && !window)
     // sm_90a: a decoding warpgroup and two multiplying ones, each a
     // 64 x kWgmmaTileN wgmma accumulator; the fragment of multiplying warp
     // w is rows 16w.. of the tile.
-    large = {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
-             /*warpsM=*/8,    /*warpsN=*/1, /*kSplit=*/1, /*maxM=*/0,
-             /*staged=*/false, /*wgmma=*/true,
-             /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages,
-             /*producerWarps=*/kDecodeWarps};
-  }
-  return {large};
+    return {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
+            /*warpsM=*/8,    /*warpsN=*/1,
+            /*staged=*/false, /*wgmma=*/true,
+            /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages,
+            /*producerWarps=*/kDecodeWarps};
+  return {"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
+          /*warpsN=*/4, /*staged=*/true};
 }
 
 /// Bytes of one decoded stage of the wgmma ring: the tile's rows of A and
@@ -153,9 +135,7 @@ public:
     Value lane = e.remI(tid, e.idx(kWarp));
     g = e.divI(lane, 4);
     t = e.remI(lane, e.idx(4));
-    int64_t tileWarps = cfg.warpsM * cfg.warpsN;
-    kSlice = e.divI(warp, tileWarps);
-    Value wmn = e.remI(warp, e.idx(tileWarps));
+    Value wmn = warp;
     Value wm = e.divI(wmn, cfg.warpsN);
     Value wn = e.remI(wmn, e.idx(cfg.warpsN));
     M = e.dim(v.aData, 0);
@@ -981,13 +961,8 @@ private:
     return gemmLoadAmax(b, loc, bRecipe, v.bAmax, clamp(accCol(bj), N), w);
   }
 
-  /// Scales each accumulator and stores it, for lanes of K slice 0.
+  /// Scales each accumulator and stores it.
   void epilogue(ArrayRef<Value> acc) {
-    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                        kSlice, e.idx(0));
-    auto ifOp = scf::IfOp::create(b, first, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     forEachAccumulator([&](int64_t slot, int64_t ai, int64_t bj) {
       Value r = accRow(ai), col = accCol(bj);
       Value inRange = arith::AndIOp::create(
@@ -1020,7 +995,7 @@ private:
   /// W4A16: A's 16-bit element type (null for an NVFP4 A).
   Type a16;
   bool window = false;
-  Value g, t, kSlice, rowBase, colBase, M, N, numBlocks, cConst;
+  Value g, t, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
   Value wmIndex, wnIndex, tileRowBase, tileColBase;
   SmallVector<Value> aRows, aValid, bRows, bValid;
@@ -1057,78 +1032,64 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
 
   // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
   buildDirectMatmulKernels(op, module, prefix, leaves, host);
+  // The tcgen05 kernel replaces the large-M configuration; M <= 256 keeps
+  // the direct mma.sync kernels, which fill more SMs.
+  if (tcgen05)
+    return buildTcgen05MatmulKernel(plain, module, prefix, leaves, host);
   // wgmma exists on sm_90a only (not on sm_100a and later).
-  SmallVector<GemmConfig> configs = configsFor(window, wgmma);
-  for (const GemmConfig &cfg : configs) {
-    // The tcgen05 kernel replaces the large-M configuration; M <= 256
-    // keeps the direct mma.sync kernels, which fill more SMs.
-    if (tcgen05 && cfg.maxM == 0)
-      return buildTcgen05MatmulKernel(plain, module, prefix, leaves, host);
-    auto func =
-        createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
-                         cfg.threads(), {cfg.tileM(), cfg.tileN()}, cfg.maxM);
-    SmallVector<Value, 2> smem;
-    // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64
-    // halves each, in wgmma's layout) and their two mbarriers each, more
-    // than the 48 KB a kernel may declare statically: dynamic shared
-    // memory, sized at launch.
-    int64_t ringBytes =
-        cfg.wgmma ? cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
-                        cfg.rawStages * wgRawStageBytes(cfg, bool(op.a16()))
-                  : 0;
-    auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
-    if (ringBytes) {
-      func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
-      // The blocks loop over tiles (GemmPipeline's schedule).
-      func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
-    }
-    if (cfg.staged) {
-      // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
-      smem.push_back(addGemmWorkgroupBuffer(
-          func, cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type()));
-      smem.push_back(addGemmWorkgroupBuffer(
-          func, cfg.tileN() / 8 * 4 * kWarp * 2, b.getI32Type()));
-    }
-    if (ringBytes) {
-      auto workgroupSpace =
-          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-      Value raw = gpu::DynamicSharedMemoryOp::create(
-          b,
-          MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                          MemRefLayoutAttrInterface{}, workgroupSpace));
-      smem.push_back(memref::ViewOp::create(
-          b,
-          MemRefType::get({ringBytes / 4}, b.getI32Type(),
-                          MemRefLayoutAttrInterface{}, workgroupSpace),
-          raw, arith::ConstantIndexOp::create(b, 0), ValueRange{}));
-    }
-    {
-      LoweringBuilder e(b, &leaves);
-      emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
-                   [&](const GemmOperands &v) {
-                     GemmEmitter(e, op, cfg, v, smem).emit();
-                   });
-    }
-    gpu::ReturnOp::create(b);
-
-    // The launch: `scf.if M <= maxM` picks the configuration on the host.
-    auto launch = [&](ImplicitLocOpBuilder &at) {
-      launchGemmKernel(
-          at, func, op, M, N, cfg.tileM(), cfg.tileN(), cfg.threads(),
-          ringBytes ? Value(arith::ConstantOp::create(
-                          at, at.getI32IntegerAttr(int32_t(ringBytes))))
-                    : Value());
-    };
-    if (cfg.maxM == 0) {
-      launch(host);
-      break;
-    }
-    Value small = arith::CmpIOp::create(host, arith::CmpIPredicate::ule,
-                                        M, he.idx(cfg.maxM));
-    auto ifOp = scf::IfOp::create(host, small, /*withElse=*/true);
-    auto thenB = ImplicitLocOpBuilder::atBlockTerminator(loc, ifOp.thenBlock());
-    launch(thenB);
-    host.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  GemmConfig cfg = largeConfig(window, wgmma);
+  auto func = createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
+                               cfg.threads(), {cfg.tileM(), cfg.tileN()},
+                               /*maxM=*/0);
+  SmallVector<Value, 2> smem;
+  // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64 halves
+  // each, in wgmma's layout) and their two mbarriers each, and the raw
+  // ring, more than the 48 KB a kernel may declare statically: dynamic
+  // shared memory, sized at launch.
+  int64_t ringBytes =
+      cfg.wgmma ? cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
+                      cfg.rawStages * wgRawStageBytes(cfg, bool(op.a16()))
+                : 0;
+  auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
+  if (ringBytes) {
+    func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
+    // The blocks loop over tiles (GemmPipeline's schedule).
+    func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
   }
+  if (cfg.staged) {
+    // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
+    smem.push_back(addGemmWorkgroupBuffer(
+        func, cfg.tileM() / 16 * 4 * kWarp * 4, b.getI32Type()));
+    smem.push_back(addGemmWorkgroupBuffer(
+        func, cfg.tileN() / 8 * 4 * kWarp * 2, b.getI32Type()));
+  }
+  if (ringBytes) {
+    auto workgroupSpace =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    Value raw = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface{}, workgroupSpace));
+    smem.push_back(memref::ViewOp::create(
+        b,
+        MemRefType::get({ringBytes / 4}, b.getI32Type(),
+                        MemRefLayoutAttrInterface{}, workgroupSpace),
+        raw, arith::ConstantIndexOp::create(b, 0), ValueRange{}));
+  }
+  {
+    LoweringBuilder e(b, &leaves);
+    emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
+                 [&](const GemmOperands &v) {
+                   GemmEmitter(e, op, cfg, v, smem).emit();
+                 });
+  }
+  gpu::ReturnOp::create(b);
+
+  // Launched in the last else-branch of the direct kernels' chain on M.
+  launchGemmKernel(host, func, op, M, N, cfg.tileM(), cfg.tileN(),
+                   cfg.threads(),
+                   ringBytes ? Value(arith::ConstantOp::create(
+                                   host, host.getI32IntegerAttr(
+                                             int32_t(ringBytes))))
+                             : Value());
   return success();
 }
