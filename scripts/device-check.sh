@@ -230,7 +230,7 @@ note "ncu: exit $? (logs/ncu-per-token-encode.txt)"
 note "ncu tile encode: exit $? (logs/ncu-tile-encode.txt)"
 "$ncu" --kernel-name regex:gemm --launch-count 2 --section SpeedOfLight \
   --section LaunchStats --section Occupancy "$bin/nvfp4-bench" --suite=gemm \
-  --gemm-m=16,8192 --iters=1 > "$logs/ncu-gemm.txt" 2>&1
+  --gemm-m=16,8192 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$logs/ncu-gemm.txt" 2>&1
 note "ncu gemm: exit $? (logs/ncu-gemm.txt)"
 fi
 
@@ -285,13 +285,13 @@ done
 timeout 150 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=4096 --gemm-n=2048 --gemm-k=128 --iters=1 > "$logs/sanitizer-memcheck-persistent.log" 2>&1
 note "compute-sanitizer memcheck persistent GEMM (256 tiles): exit $? ($(tail -1 "$logs/sanitizer-memcheck-persistent.log"))"
-timeout 200 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
+timeout 240 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 timeout 120 "$ncu" --kernel-name regex:large_m --launch-count 1 --section SpeedOfLight \
   --section LaunchStats --section Occupancy --section WarpStateStats "$bin/nvfp4-bench" \
-  --suite=gemm --gemm-m=4096 --iters=1 > "$OUT/ncu-pipeline.txt" 2>&1
+  --suite=gemm --gemm-m=4096 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$OUT/ncu-pipeline.txt" 2>&1
 note "ncu large-M GEMM: exit $? (ncu-pipeline.txt)"
 fi
 
