@@ -31,6 +31,7 @@
 #   scripts/device-check.sh speed    # 4, 5 (bench), 7
 #   scripts/device-check.sh step     # 8 (device GEMMs, graphs, Python, calls)
 #   scripts/device-check.sh pipeline # 9 (the pipelined large-M GEMM)
+#   scripts/device-check.sh quick    # 10 (one call: a sample of each family)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -293,6 +294,34 @@ timeout 120 "$ncu" --kernel-name regex:large_m --launch-count 1 --section SpeedO
   --section LaunchStats --section Occupancy --section WarpStateStats "$bin/nvfp4-bench" \
   --suite=gemm --gemm-m=4096 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$OUT/ncu-pipeline.txt" 2>&1
 note "ncu large-M GEMM: exit $? (ncu-pipeline.txt)"
+fi
+
+if [[ $part == quick ]]; then
+# 10. A sample of every family in one device call (about 8 minutes), for a
+# session whose device time is short: quantize GPU == CPU for per-tensor,
+# per-token and stochastic recipes and given amaxes, the GEMMs against
+# float64 (W4A16 and two W4A4 pairs, large M included), the device API,
+# the Python GPU paths, the sanitizers on the large-M GEMM and the GEMM
+# tables next to cuBLAS.
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+NVFP4_TEST_LIMIT=150 gpuTests quick-quantize \
+  'Recipes/GPUvsCPU.BytesMatch/0:Recipes/GPUvsCPU.BytesMatch/3:Recipes/GPUvsCPU.BytesMatch/22:Recipes/GivenAmaxGPUvsCPU.*:GPUTestVectors.*:GPUAmax.*'
+NVFP4_TEST_LIMIT=150 gpuTests quick-gemm \
+  'GPUMatmulW4A16*:Pairs/GPUMatmul.MatchesFloat64Reference/0:Pairs/GPUMatmul.MatchesFloat64Reference/1'
+timeout 60 "$bin/NVFP4APITests" --gtest_filter='*APIDevice*' > "$logs/api-device.log" 2>&1
+note "NVFP4APITests *APIDevice*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-device.log" | tr '\n' ' ')"
+grep -E "Failure|FAILED" "$logs/api-device.log" | head -20 >> "$summary"
+(cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 90 python3 -m pytest -q -rs -x \
+  test/python/test_gpu_device.py test/python/test_given_amax.py test/python/test_matmul_w4a16.py) \
+  > "$logs/pytest-quick.log" 2>&1
+note "pytest (device, given amax, W4A16): exit $? $(tail -1 "$logs/pytest-quick.log")"
+grep -E "^(FAILED|ERROR)|Error|assert" "$logs/pytest-quick.log" | head -20 >> "$summary"
+timeout 60 "$sanitizer" --tool racecheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=300,1000 --gemm-n=300 --gemm-k=320 --iters=1 > "$logs/sanitizer-racecheck-quick.log" 2>&1
+note "compute-sanitizer racecheck large-M GEMM: exit $? ($(tail -1 "$logs/sanitizer-racecheck-quick.log"))"
+timeout 150 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,8192 \
+  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
 fi
 
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs
