@@ -7,7 +7,8 @@
 #include <string>
 
 struct nvfp4_runner {
-  std::unique_ptr<nvfp4::HostRunner> host;
+  /// The host runner, used through the interface every runner offers.
+  std::unique_ptr<nvfp4::Runner> host;
 };
 
 struct nvfp4_result {

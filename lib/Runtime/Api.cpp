@@ -389,16 +389,16 @@ Error dequantize(Stream &stream, StringRef recipe, const DeviceQuantized &input,
 }
 
 namespace {
-/// The cpu target's host runner and `recipe` parsed in its context: the
-/// start of every host-memory convenience.
-Expected<std::pair<HostRunner *, RecipeAttr>> hostRecipe(StringRef recipe) {
+/// The cpu target's runner and `recipe` parsed in its context: the start
+/// of every host-memory convenience.
+Expected<std::pair<Runner *, RecipeAttr>> hostRecipe(StringRef recipe) {
   auto compiler = Compiler::shared("cpu");
   if (!compiler)
     return compiler.takeError();
   auto parsed = (*compiler)->parseRecipe(recipe);
   if (!parsed)
     return parsed.takeError();
-  return std::make_pair((*compiler)->hostRunner(), *parsed);
+  return std::make_pair(&(*compiler)->runner(), *parsed);
 }
 } // namespace
 
@@ -444,9 +444,7 @@ matmul(StringRef aRecipe, const QuantizedOutput &a, StringRef bRecipe,
   auto rb = (*compiler)->parseRecipe(bRecipe);
   if (!rb)
     return rb.takeError();
-  if (target == "cpu")
-    return (*compiler)->hostRunner()->matmul(*ra, a, *rb, b, options);
-  return (*compiler)->gpuRunner()->matmul(*ra, a, *rb, b, options);
+  return (*compiler)->runner().matmul(*ra, a, *rb, b, options);
 }
 
 Expected<std::vector<uint8_t>>
@@ -461,10 +459,7 @@ matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
   auto rb = (*compiler)->parseRecipe(bRecipe);
   if (!rb)
     return rb.takeError();
-  if (target == "cpu")
-    return (*compiler)->hostRunner()->matmulW4A16(aType, a, m, k, *rb, b,
-                                                   options);
-  return (*compiler)->gpuRunner()->matmulW4A16(aType, a, m, k, *rb, b, options);
+  return (*compiler)->runner().matmulW4A16(aType, a, m, k, *rb, b, options);
 }
 
 } // namespace nvfp4

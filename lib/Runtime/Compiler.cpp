@@ -225,9 +225,7 @@ struct Compiler::Impl {
     return result;
   }
 
-  MLIRContext &context() {
-    return host ? host->getContext() : gpu->getContext();
-  }
+  Runner &runner() { return host ? static_cast<Runner &>(*host) : *gpu; }
 };
 
 Compiler::Compiler() : impl(std::make_unique<Impl>()) {}
@@ -299,7 +297,8 @@ llvm::Expected<Compiler *> Compiler::shared(StringRef target) {
 
 const std::string &Compiler::target() const { return impl->target; }
 bool Compiler::isGPU() const { return impl->gpu != nullptr; }
-MLIRContext &Compiler::getContext() { return impl->context(); }
+MLIRContext &Compiler::getContext() { return impl->runner().getContext(); }
+Runner &Compiler::runner() { return impl->runner(); }
 HostRunner *Compiler::hostRunner() { return impl->host.get(); }
 GPURunner *Compiler::gpuRunner() { return impl->gpu.get(); }
 const DiskCache *Compiler::diskCache() const {
@@ -332,7 +331,7 @@ llvm::Expected<RecipeAttr> Compiler::parseRecipe(StringRef text) {
   auto it = impl->parsed.find(text);
   if (it != impl->parsed.end())
     return it->second;
-  auto parsed = ::nvfp4::parseRecipe(impl->context(), text);
+  auto parsed = ::nvfp4::parseRecipe(impl->runner().getContext(), text);
   // Only valid recipes are kept: an error is reported again each time.
   if (parsed)
     impl->parsed[text] = *parsed;

@@ -137,6 +137,13 @@ GPURunner::create(StringRef chip, StringRef toolkit) {
 
 MLIRContext &GPURunner::getContext() { return impl->context; }
 
+StringRef GPURunner::target() const { return impl->chip; }
+
+llvm::Expected<RecipeAttr> GPURunner::parseRecipe(StringRef text) {
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  return ::nvfp4::parseRecipe(impl->context, text);
+}
+
 llvm::Expected<CudaDevice *> GPURunner::device() {
   std::lock_guard<std::mutex> lock(impl->mutex);
   if (!impl->dev) {

@@ -1,7 +1,7 @@
 //===- nvfp4-matmul.cpp - Multiply two NVFP4 tensors from .npy files ------===//
 //
 //   nvfp4-matmul [--a-recipe=R] [--b-recipe=R] [--alpha=X] [--bias=BIAS.npy]
-//                [--out-dtype=bf16|f16|f32] [--target=cpu|sm_90a|...]
+//                [--out-dtype=bf16|f16|f32] [--target=cpu|sm_90a|sm_100a|auto]
 //                A_DIR B_DIR OUT.npy
 //   nvfp4-matmul [--a-dtype=bf16|f16] [--b-recipe=R] ... A.npy B_DIR OUT.npy
 //
@@ -23,9 +23,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
-#include "nvfp4/Runtime/GPURunner.h"
-#include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Runtime/Matmul.h"
+#include "nvfp4/Runtime/Runner.h"
 #include "nvfp4/Support/File.h"
 #include "nvfp4/Support/FloatBits.h"
 #include "nvfp4/Support/Npy.h"
@@ -64,8 +63,9 @@ cl::opt<std::string> biasOpt("bias",
 cl::opt<std::string> outDtypeOpt("out-dtype", cl::desc("bf16|f16|f32"),
                                  cl::init("bf16"), cl::cat(toolCat));
 cl::opt<std::string> targetOpt("target",
-                               cl::desc("cpu, or a GPU architecture (sm_90a, "
-                                        "sm_100a, ...) to run on the GPU"),
+                               cl::desc("cpu, sm_90a or sm_100a (run on that "
+                                        "GPU), or auto (the GPU if there is a "
+                                        "supported one, else cpu)"),
                                cl::init("cpu"), cl::cat(toolCat));
 cl::opt<std::string> aDtypeOpt(
     "a-dtype",
@@ -130,9 +130,8 @@ std::string recipeText(mlir::nvfp4::RecipeAttr recipe) {
 /// The recipe of the operand in \p dir: the folder's recipe.mlir, which a
 /// flag (--a-recipe/--b-recipe, given as \p opt) must agree with; the flag
 /// alone for a folder without the file.
-Expected<mlir::nvfp4::RecipeAttr> operandRecipe(nvfp4::HostRunner &runner,
-                                                cl::opt<std::string> &opt,
-                                                StringRef dir) {
+Expected<mlir::nvfp4::RecipeAttr>
+operandRecipe(nvfp4::Runner &runner, cl::opt<std::string> &opt, StringRef dir) {
   mlir::nvfp4::RecipeAttr flagRecipe;
   if (opt.getNumOccurrences()) {
     auto r = runner.parseRecipe(opt);
@@ -173,42 +172,9 @@ Expected<nvfp4::ElementType> outputType() {
               "' (expected bf16, f16 or f32)");
 }
 
-/// The operands and options of one GEMM, ready for any runner.
-struct Problem {
-  mlir::nvfp4::RecipeAttr aRecipe, bRecipe;
-  nvfp4::QuantizedOutput a, b;
-  nvfp4::MatmulOptions options;
-};
-
 cl::opt<std::string> toolkitOpt("cuda-toolkit",
                                 cl::desc("CUDA toolkit holding ptxas"),
                                 cl::init("/usr/local/cuda"), cl::cat(toolCat));
-
-/// The GPU runner of --target (an sm_<N> architecture).
-Expected<std::unique_ptr<nvfp4::GPURunner>> gpuRunner() {
-  if (!StringRef(targetOpt).starts_with("sm_"))
-    return fail("unknown target '" + targetOpt +
-                "' (expected cpu or an sm_<N> GPU architecture)");
-  return nvfp4::GPURunner::create(targetOpt, toolkitOpt);
-}
-
-/// Runs the GEMM on the target: the host runner, or a GPU runner with the
-/// recipes re-created in its own context (as nvfp4-quantize does).
-Expected<std::vector<uint8_t>> runOnTarget(nvfp4::HostRunner &host,
-                                           const Problem &p) {
-  if (targetOpt == "cpu")
-    return host.matmul(p.aRecipe, p.a, p.bRecipe, p.b, p.options);
-  auto gpu = gpuRunner();
-  if (!gpu)
-    return gpu.takeError();
-  auto a = nvfp4::parseRecipe((*gpu)->getContext(), recipeText(p.aRecipe));
-  if (!a)
-    return a.takeError();
-  auto b = nvfp4::parseRecipe((*gpu)->getContext(), recipeText(p.bRecipe));
-  if (!b)
-    return b.takeError();
-  return (*gpu)->matmul(*a, p.a, *b, p.b, p.options);
-}
 
 /// A W4A16 A from a .npy file: its storage dtype and bytes (f16 or bf16
 /// bit patterns).
@@ -281,11 +247,11 @@ Error readBias(nvfp4::MatmulOptions &options, int64_t n) {
 }
 
 /// The W4A16 form: A.npy as given times the quantized B in B_DIR.
-Error runW4A16(nvfp4::HostRunner &host) {
+Error runW4A16(nvfp4::Runner &runner) {
   if (aRecipeOpt.getNumOccurrences())
     return fail("--a-recipe names the recipe of a quantized A; " + aDir +
                 " is an unquantized A (W4A16)");
-  auto bRecipe = operandRecipe(host, bRecipeOpt, bDir);
+  auto bRecipe = operandRecipe(runner, bRecipeOpt, bDir);
   if (!bRecipe)
     return bRecipe.takeError();
   nvfp4::MatmulOptions options;
@@ -303,57 +269,45 @@ Error runW4A16(nvfp4::HostRunner &host) {
     return b.takeError();
   if (Error e = readBias(options, b->rows))
     return e;
-  auto d = [&]() -> Expected<std::vector<uint8_t>> {
-    if (targetOpt == "cpu")
-      return host.matmulW4A16(a->first, a->second.data(), m, k, *bRecipe, *b,
+  auto d = runner.matmulW4A16(a->first, a->second.data(), m, k, *bRecipe, *b,
                               options);
-    auto gpu = gpuRunner();
-    if (!gpu)
-      return gpu.takeError();
-    auto rb = nvfp4::parseRecipe((*gpu)->getContext(), recipeText(*bRecipe));
-    if (!rb)
-      return rb.takeError();
-    return (*gpu)->matmulW4A16(a->first, a->second.data(), m, k, *rb, *b,
-                               options);
-  }();
   if (!d)
     return d.takeError();
   return writeOutput(options.out, m, b->rows, *d);
 }
 
 Error run() {
-  auto runner = nvfp4::HostRunner::create();
+  auto runner = nvfp4::Runner::create(targetOpt, toolkitOpt);
   if (!runner)
     return runner.takeError();
   if (sys::fs::is_regular_file(aDir))
     return runW4A16(**runner);
-  Problem p;
-  for (auto [opt, dir, recipe] : {std::tuple{&aRecipeOpt, &aDir, &p.aRecipe},
-                                  std::tuple{&bRecipeOpt, &bDir, &p.bRecipe}}) {
+  mlir::nvfp4::RecipeAttr aRecipe, bRecipe;
+  for (auto [opt, dir, recipe] : {std::tuple{&aRecipeOpt, &aDir, &aRecipe},
+                                  std::tuple{&bRecipeOpt, &bDir, &bRecipe}}) {
     auto r = operandRecipe(**runner, *opt, *dir);
     if (!r)
       return r.takeError();
     *recipe = *r;
   }
+  nvfp4::MatmulOptions options;
   auto type = outputType();
   if (!type)
     return type.takeError();
-  p.options.out = *type;
-  p.options.alpha = alphaOpt;
+  options.out = *type;
+  options.alpha = alphaOpt;
   auto a = loadOperand(aDir);
   if (!a)
     return a.takeError();
   auto b = loadOperand(bDir);
   if (!b)
     return b.takeError();
-  p.a = std::move(*a);
-  p.b = std::move(*b);
-  if (Error e = readBias(p.options, p.b.rows))
+  if (Error e = readBias(options, b->rows))
     return e;
-  auto d = runOnTarget(**runner, p);
+  auto d = (*runner)->matmul(aRecipe, *a, bRecipe, *b, options);
   if (!d)
     return d.takeError();
-  return writeOutput(p.options.out, p.a.rows, p.b.rows, *d);
+  return writeOutput(options.out, a->rows, b->rows, *d);
 }
 } // namespace
 

@@ -6,16 +6,17 @@
 // output, dequant*.npy with --dequant) and recipe.mlir (the recipe's
 // canonical `#nvfp4.recipe<...>` text) into OUTDIR, after removing these
 // names left by an earlier run, so OUTDIR holds one run's outputs; other
-// files there are kept. --target=sm_90a (or another sm_<N>) runs the same
+// files there are kept. --target=sm_90a or sm_100a (or auto) runs the same
 // recipe on the GPU and writes the same files. --amax/--amax-t give the
-// outer amaxes (or encode scales) of a recipe with a given outer scale. Every failure prints one line
-// naming the problem, exits non-zero and writes none of these files.
+// outer amaxes (or encode scales) of a recipe with a given outer scale. Every
+// failure prints one line naming the problem, exits non-zero and writes none of
+// these files.
 //
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
-#include "nvfp4/Runtime/GPURunner.h"
-#include "nvfp4/Runtime/HostRunner.h"
+#include "nvfp4/Runtime/Api.h"
+#include "nvfp4/Runtime/Runner.h"
 #include "nvfp4/Support/File.h"
 #include "nvfp4/Support/FloatBits.h"
 #include "nvfp4/Support/Npy.h"
@@ -87,7 +88,8 @@ cl::opt<std::string> inputDtypeOpt(
     cl::cat(toolCat));
 cl::opt<std::string> targetOpt(
     "target",
-    cl::desc("cpu, or a GPU architecture (sm_90a, sm_100a) to run on the GPU"),
+    cl::desc("cpu, sm_90a or sm_100a (run on that GPU), or auto (the GPU if "
+             "there is a supported one, else cpu)"),
     cl::init("cpu"), cl::cat(toolCat));
 cl::opt<std::string> toolkitOpt("cuda-toolkit",
                                 cl::desc("CUDA toolkit holding ptxas"),
@@ -176,7 +178,7 @@ Expected<SmallVector<std::string>> flagOverrides() {
 
 /// A recipe from --recipe=FILE.mlir: either a bare `#nvfp4.recipe<...>`
 /// or a module whose first op with a `recipe` attribute supplies it.
-Expected<mlir::nvfp4::RecipeAttr> recipeFromFile(nvfp4::HostRunner &runner,
+Expected<mlir::nvfp4::RecipeAttr> recipeFromFile(nvfp4::Runner &runner,
                                                  StringRef path) {
   Expected<std::string> buffer =
       nvfp4::readRegularFile(path, nvfp4::kMaxRecipeFileBytes, "recipe file");
@@ -206,7 +208,7 @@ Expected<mlir::nvfp4::RecipeAttr> recipeFromFile(nvfp4::HostRunner &runner,
   return recipe;
 }
 
-Expected<mlir::nvfp4::RecipeAttr> buildRecipe(nvfp4::HostRunner &runner) {
+Expected<mlir::nvfp4::RecipeAttr> buildRecipe(nvfp4::Runner &runner) {
   Expected<SmallVector<std::string>> overrides = flagOverrides();
   if (!overrides)
     return overrides.takeError();
@@ -349,29 +351,10 @@ struct OutputSet {
   }
 };
 
-/// Quantizes on the GPU named by --target (the recipe is re-created in the
-/// GPU runner's context).
-Expected<nvfp4::QuantizeResult>
-quantizeOnGPU(mlir::nvfp4::RecipeAttr recipe, nvfp4::ElementType type,
-              const void *input, int64_t rows, int64_t cols,
-              const nvfp4::GivenAmax &given) {
-  auto gpu = nvfp4::GPURunner::create(targetOpt, toolkitOpt);
-  if (!gpu)
-    return gpu.takeError();
-  std::string text;
-  raw_string_ostream os(text);
-  mlir::Attribute(recipe).print(os);
-  auto gpuRecipe = nvfp4::parseRecipe((*gpu)->getContext(), text);
-  if (!gpuRecipe)
-    return gpuRecipe.takeError();
-  return (*gpu)->quantize(*gpuRecipe, type, input, rows, cols, given);
-}
-
 Error run() {
-  bool gpuTarget = StringRef(targetOpt).starts_with("sm_");
-  if (targetOpt != "cpu" && !gpuTarget)
-    return fail("unknown target '" + targetOpt +
-                "' (expected cpu or an sm_<N> GPU architecture)");
+  auto runner = nvfp4::Runner::create(targetOpt, toolkitOpt);
+  if (!runner)
+    return runner.takeError();
   Expected<npy::Array> array = npy::readNpy(inputPath);
   if (!array)
     return array.takeError();
@@ -384,10 +367,8 @@ Error run() {
   }
   if (array->dtype != npy::DType::F32 && array->dtype != npy::DType::F16)
     return fail(inputPath + ": unsupported dtype " +
-                npy::dtypeName(array->dtype) + " (expected float32 or float16)");
-  auto runner = nvfp4::HostRunner::create();
-  if (!runner)
-    return runner.takeError();
+                npy::dtypeName(array->dtype) +
+                " (expected float32 or float16)");
   Expected<mlir::nvfp4::RecipeAttr> recipe = buildRecipe(**runner);
   if (!recipe)
     return recipe.takeError();
@@ -413,11 +394,8 @@ Error run() {
   if (!amaxT)
     return amaxT.takeError();
   nvfp4::GivenAmax given{*amax, *amaxT};
-  auto result =
-      gpuTarget ? quantizeOnGPU(*recipe, input->first, input->second.data(),
-                                rows, cols, given)
-                : (*runner)->quantize(*recipe, input->first,
-                                      input->second.data(), rows, cols, given);
+  auto result = (*runner)->quantize(*recipe, input->first, input->second.data(),
+                                    rows, cols, given);
   if (!result)
     return result.takeError();
 
@@ -439,7 +417,7 @@ Error run() {
         {"amax" + s + ".npy", npy::DType::F32, o.amaxShape, o.amax.data()});
     if (dequantOpt) {
       // Dequantization is a host-side view of the outputs on every target.
-      auto d = (*runner)->dequantize(*recipe, o);
+      auto d = nvfp4::dequantize(out.recipeText, o);
       if (!d)
         return d.takeError();
       dequantized.push_back(std::move(*d));

@@ -76,6 +76,9 @@ public:
   const std::string &target() const;
   bool isGPU() const;
   mlir::MLIRContext &getContext();
+  /// The host-memory runner of the target (the host or the GPU runner
+  /// below), whose context is this compiler's.
+  Runner &runner();
   /// The host runner (cpu target only, else null).
   HostRunner *hostRunner();
   /// The GPU runner (GPU targets only, else null).

@@ -12,7 +12,7 @@
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Runtime/CudaDriver.h"
-#include "nvfp4/Runtime/HostRunner.h"
+#include "nvfp4/Runtime/Runner.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 
@@ -56,14 +56,21 @@ kernelWorkItems(const KernelInfo &k, const QuantizedOutput &o,
 /// Threads per block of every quantize kernel (NVFP4KernelInterface.h).
 constexpr int64_t kKernelBlockThreads = mlir::nvfp4::kKernelBlockThreads;
 
-class GPURunner {
+/// The Runner of a GPU target: its host-memory operations copy their
+/// inputs to the device, launch and copy the results back (the device is
+/// opened on first use; no driver or device is an error). Beside them, the
+/// compile and launch steps for callers that hold device buffers.
+class GPURunner final : public Runner {
 public:
   /// A runner for `chip` (sm_90a, sm_100a, ...); `toolkit` holds ptxas.
   static llvm::Expected<std::unique_ptr<GPURunner>>
   create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda");
-  ~GPURunner();
+  ~GPURunner() override;
 
-  mlir::MLIRContext &getContext();
+  llvm::StringRef target() const override;
+  mlir::MLIRContext &getContext() override;
+  llvm::Expected<mlir::nvfp4::RecipeAttr>
+  parseRecipe(llvm::StringRef text) override;
 
   /// Compiles `recipe` for the runner's chip (`format`: bin or isa).
   /// Cached per (recipe, type, format). Needs no GPU.
@@ -78,7 +85,7 @@ public:
   llvm::Expected<QuantizeResult> quantize(mlir::nvfp4::RecipeAttr recipe,
                                           ElementType type, const void *input,
                                           int64_t rows, int64_t cols,
-                                          const GivenAmax &given = {});
+                                          const GivenAmax &given = {}) override;
 
   /// Enqueues the kernels of `compiled` on device buffers given in operand
   /// order (input, then data, scale and amax per direction) whose shapes
@@ -103,7 +110,7 @@ public:
   /// HostRunner::amax on the GPU (copies in, launches, copies out).
   llvm::Expected<QuantizeResult> amax(mlir::nvfp4::RecipeAttr recipe,
                                       ElementType type, const void *input,
-                                      int64_t rows, int64_t cols);
+                                      int64_t rows, int64_t cols) override;
 
   /// Enqueues compileAmax()'s kernels on device buffers in operand order:
   /// input, then the amax of each direction, shaped as `outputs`
@@ -128,7 +135,8 @@ public:
   llvm::Expected<QuantizeResult>
   quantizeGrouped(mlir::nvfp4::RecipeAttr recipe, ElementType type,
                   const void *input, int64_t rows, int64_t cols,
-                  llvm::ArrayRef<int64_t> splits, const GivenAmax &given = {});
+                  llvm::ArrayRef<int64_t> splits,
+                  const GivenAmax &given = {}) override;
 
   /// Enqueues the kernels of compileGrouped() on device buffers in operand
   /// order: input, splits (`groups` int64 values), then data, scale and amax
@@ -155,7 +163,7 @@ public:
   /// HostRunner::dequantize on the GPU: `q` (one direction of a
   /// quantization with `recipe`) back to f32, with the same checks.
   llvm::Expected<std::vector<float>>
-  dequantize(mlir::nvfp4::RecipeAttr recipe, const QuantizedOutput &q);
+  dequantize(mlir::nvfp4::RecipeAttr recipe, const QuantizedOutput &q) override;
 
   /// Enqueues compileDequantize()'s kernel on device buffers in operand
   /// order: data (`rows x cols/2` bytes), scale (`scaleShape`), amax
@@ -179,7 +187,7 @@ public:
   llvm::Expected<std::vector<uint8_t>>
   matmul(mlir::nvfp4::RecipeAttr aRecipe, const QuantizedOutput &a,
          mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
-         const MatmulOptions &options);
+         const MatmulOptions &options) override;
 
   /// The grouped (MoE) GEMM on the GPU: the twin of
   /// HostRunner::matmulGrouped (same arguments and checks): operands and
@@ -187,10 +195,9 @@ public:
   /// (GPUGroupedMatmul.cpp).
   llvm::Expected<std::vector<uint8_t>>
   matmulGrouped(mlir::nvfp4::RecipeAttr aRecipe, const QuantizedOutput &a,
-                llvm::ArrayRef<int64_t> splits,
-                mlir::nvfp4::RecipeAttr bRecipe,
+                llvm::ArrayRef<int64_t> splits, mlir::nvfp4::RecipeAttr bRecipe,
                 llvm::ArrayRef<QuantizedOutput> b,
-                const MatmulOptions &options);
+                const MatmulOptions &options) override;
 
   /// Compiles the GEMM of these recipes (cubin). Needs no GPU.
   llvm::Expected<const CompiledQuantize *>
@@ -214,7 +221,7 @@ public:
   llvm::Expected<std::vector<uint8_t>>
   matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
               mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
-              const MatmulOptions &options);
+              const MatmulOptions &options) override;
 
   /// Compiles the W4A16 GEMM of an `aType` A and a `bRecipe` B. Needs no
   /// GPU.
