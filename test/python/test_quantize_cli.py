@@ -373,3 +373,15 @@ def test_gpu_target_matches_cpu(tools_dir, tmp_path):
         assert sorted(cpu) == sorted(gpu)
         for key in cpu:
             np.testing.assert_array_equal(cpu[key], gpu[key])
+
+
+def test_auto_target_matches_cpu(tools_dir, tmp_path):
+    # auto runs on the GPU when there is a supported one, else on the host:
+    # the same files either way.
+    x = np.random.default_rng(7).standard_normal((64, 128)).astype(np.float32)
+    flags = ["--recipe=per_token", "--sf-layout=128x4", "--dequant"]
+    cpu = quantize(tools_dir, tmp_path, x, *flags, "--target=cpu", name="c")
+    auto = quantize(tools_dir, tmp_path, x, *flags, "--target=auto", name="a")
+    assert sorted(cpu) == sorted(auto)
+    for key in cpu:
+        np.testing.assert_array_equal(cpu[key], auto[key])
