@@ -1,4 +1,4 @@
-//===- GPUQuantize.cpp - Compile recipes to cubins and run them -----------===//
+//===- GPURunner.cpp - Compile recipes to cubins and run them -------------===//
 
 #include "Errors.h"
 #include "DeviceCopies.h"
@@ -29,6 +29,7 @@ using namespace mlir::nvfp4;
 
 namespace nvfp4 {
 namespace {
+using ::nvfp4::detail::DiagnosticCollector;
 using ::nvfp4::detail::makeError;
 
 using ::nvfp4::detail::DeviceCopies;
@@ -179,15 +180,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
   if (it != cache.end())
     return &it->second;
 
-  std::string errors;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Error) {
-      if (!errors.empty())
-        errors += "; ";
-      errors += d.str();
-    }
-    return success();
-  });
+  DiagnosticCollector diagnostics(context);
   OwningOpRef<ModuleOp> module = makeModule();
 
   GPUPipelineOptions options;
@@ -197,7 +190,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
   PassManager kernels(&context);
   buildGPUKernelStage(kernels, options);
   if (failed(kernels.run(*module)))
-    return makeError("GPU lowering failed: " + errors);
+    return makeError("GPU lowering failed: " + diagnostics.message);
 
   // The launch order is the order of gpu.launch_func in the host function.
   CompiledQuantize compiled;
@@ -230,7 +223,8 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
   PassManager target(&context);
   buildGPUTargetStage(target, options);
   if (failed(target.run(*module)))
-    return makeError("compiling for " + chip + " failed: " + errors);
+    return makeError("compiling for " + chip + " failed: " +
+                     diagnostics.message);
   module->walk([&](gpu::BinaryOp binary) {
     auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
     StringRef bytes = object.getObject().getValue();
