@@ -31,6 +31,14 @@ MemRefType dynamicMemRef(unsigned rank, Type element) {
   return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
                          element);
 }
+
+/// Allocates `o`'s amax values (zero) for its amax shape.
+void zeroAmax(QuantizedOutput &o) {
+  int64_t n = 1;
+  for (int64_t d : o.amaxShape)
+    n *= d;
+  o.amax.assign(n, 0.0f);
+}
 } // namespace
 
 Runner::~Runner() = default;
@@ -72,10 +80,7 @@ llvm::Expected<QuantizeResult> allocateOutputs(RecipeAttr recipe, int64_t rows,
     QuantizedOutput &o = **out;
     o.data.assign(o.rows * (o.cols / 2), 0);
     o.scale.assign(o.scaleShape[0] * o.scaleShape[1], 0);
-    int64_t n = 1;
-    for (int64_t d : o.amaxShape)
-      n *= d;
-    o.amax.assign(n, 0.0f);
+    zeroAmax(o);
   }
   return result;
 }
@@ -273,12 +278,8 @@ llvm::Expected<QuantizeResult> allocateAmaxOutputs(RecipeAttr recipe,
     return result.takeError();
   for (std::optional<QuantizedOutput> *out :
        {&result->rowwise, &result->columnwise}) {
-    if (!*out)
-      continue;
-    int64_t n = 1;
-    for (int64_t d : (*out)->amaxShape)
-      n *= d;
-    (*out)->amax.assign(n, 0.0f);
+    if (*out)
+      zeroAmax(**out);
   }
   return result;
 }
