@@ -178,18 +178,6 @@ Value mlir::nvfp4::gemmDecodeBF16Nibbles(OpBuilder &b, Location loc,
                          0x1p126f);
 }
 
-Value mlir::nvfp4::gemmDecodeBF16Pair(OpBuilder &b, Location loc, Value byte,
-                                      Value scaleBF16x2) {
-  // With a copy of the byte 12 bits up, the high nibble sits 16 bits above
-  // the low one: the word's nibbles 0 and 4, as gemmDecodeBF16Nibbles
-  // decodes them.
-  NumericsBuilder m(b, loc);
-  Value x = arith::AndIOp::create(b, loc, byte, m.i32(0xFF));
-  x = arith::OrIOp::create(b, loc, x,
-                           arith::ShLIOp::create(b, loc, x, m.i32(12)));
-  return gemmDecodeBF16Nibbles(b, loc, x, 0, scaleBF16x2);
-}
-
 Value mlir::nvfp4::gemmLoadScaleByte(OpBuilder &b, Location loc, Value scale,
                                      Value row, Value block, Value numBlocks,
                                      Value group) {

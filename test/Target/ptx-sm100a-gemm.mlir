@@ -8,14 +8,13 @@
 // RUN: %ptxas -arch=sm_90a %t.sm_90a.ptx -o %t.sm_90a.cubin
 // RUN: nvfp4-opt %s --nvfp4-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=HOST90
 
-// sm_90a's large-M kernel (128 x 256 tiles, 384 threads, persistent) takes
-// its three 48 KB stages of decoded chunks with their six mbarriers and
-// four 18 KB stages of raw copies as dynamic shared memory; the launch
-// passes the size.
+// sm_90a's large-M kernel (128 x 256 tiles) takes its three 48 KB stages
+// of decoded chunks and three 13.5 KB stages of raw bytes (cp.async) as
+// dynamic shared memory; the launch passes the size.
 // HOST90-LABEL: func.func @matmul_per_token
-// HOST90: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c384{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c221232_i32
+// HOST90: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c256{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c188928_i32
 // HOST90: gpu.func @matmul_per_token_m0_gemm_large_m_wgmma(
-// HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_persistent, nvfp4.gemm_smem = 221232 : i64, nvfp4.gemm_tile = array<i64: 128, 256>
+// HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_smem = 188928 : i64, nvfp4.gemm_tile = array<i64: 128, 256>
 // HOST90-NEXT: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 
 // On sm_100a a GEMM whose K is a static multiple of 64 runs on tcgen05:
@@ -103,42 +102,35 @@
 // uses wgmma on sm_90a.
 // SM90: cvt.rn.f16x2.e4m3x2
 // SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
-// The wgmma kernel is warp-specialized (GemmPipeline): thread 0 initialises
-// a full and an empty mbarrier per stage of the ring in dynamic shared
-// memory (__dynamic_shmem__0, checked above: a zero-sized shared array
-// that the launch sizes), then the roles split on a warp-uniform
-// warpgroup index (shfl.sync) and set their register budgets. The MMA
-// warpgroups wait for a full stage, issue four m64n256k16 wgmma, commit,
-// retire the previous chunk's group and release its stage; the decoding
-// warpgroup copies its items of the chunk three iterations ahead into a
-// raw ring with cp.async, waits for its own copies of this one, waits for
-// an empty stage, decodes into it and publishes it. No block barrier after
-// the split.
+// The wgmma kernel copies the FP4 bytes and scale words with cp.async two
+// chunks ahead and decodes into a ring of stages in dynamic shared memory
+// (__dynamic_shmem__0, checked above: a zero-sized shared array that the
+// launch sizes); it keeps one chunk's wgmma in flight while it decodes the
+// next: per chunk one block barrier after the decode and the wait for the
+// next chunk's copies, four m64n256k16 wgmma, commit, wait_group 1; the
+// last group is waited for after the loop.
 // SM90: .entry matmul_per_token_m0_gemm_large_m_wgmma
-// SM90-COUNT-6: mbarrier.init.shared.b64 [__dynamic_shmem__0+{{[0-9]+}}]
-// SM90-NEXT: fence.mbarrier_init.release.cluster;
-// SM90: bar.sync 0;
-// SM90-NOT: bar.sync
-// SM90: shfl.sync.idx.b32
-// SM90: setmaxnreg.inc.sync.aligned.u32 176;
-// SM90: mbarrier.try_wait.parity.shared.b64
-// SM90: wgmma.fence.sync.aligned;
-// SM90-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
-// SM90: wgmma.commit_group.sync.aligned;
-// SM90-NEXT: wgmma.wait_group.sync.aligned 1;
-// SM90: mbarrier.arrive.shared.b64
-// SM90: wgmma.wait_group.sync.aligned 0;
-// SM90: mbarrier.arrive.shared.b64
-// SM90: setmaxnreg.dec.sync.aligned.u32 152;
-// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 8;
-// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 4;
+// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}+{{[0-9]+}}], [%rd{{[0-9]+}}], 8;
+// SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}+{{[0-9]+}}], [%rd{{[0-9]+}}], 4;
 // SM90: cp.async.commit_group;
-// SM90: cp.async.wait_group 3;
-// SM90: mbarrier.try_wait.parity.shared.b64
-// SM90: cvt.rn.f16x2.e4m3x2
+// SM90: cp.async.commit_group;
+// SM90-NEXT: cp.async.wait_group 1;
+// SM90-NEXT: bar.sync 0;
+// SM90: cp.async.commit_group;
+// SM90: ld.shared.v2.b32
+// SM90: ld.shared.b8
 // SM90: st.shared.v4.b32
 // SM90: fence.proxy.async.shared::cta;
-// SM90-NEXT: mbarrier.arrive.shared.b64
+// SM90-NEXT: cp.async.wait_group 1;
+// SM90-NEXT: bar.sync 0;
+// SM90-NOT: bar.sync
+// SM90: wgmma.fence.sync.aligned;
+// SM90-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
+// SM90-NOT: bar.sync
+// SM90: wgmma.commit_group.sync.aligned;
+// SM90-NEXT: wgmma.wait_group.sync.aligned 1;
+// SM90-NOT: bar.sync
+// SM90: wgmma.wait_group.sync.aligned 0;
 // SM90-NOT: tcgen05
 func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN>,
                             %a_amax: memref<?xf32>,

@@ -432,38 +432,6 @@ TEST_F(GemmNumericsTest, W4A16Epilogue) {
   EXPECT_EQ(out, mulRN(amaxB, c448));
 }
 
-// The bf16 byte decode (natural K order, for a bf16 A copied as stored):
-// exact for every byte, every non-negative scale byte and garbage above
-// bit 7, signs included.
-TEST_F(GemmNumericsTest, DecodeBF16PairExhaustive) {
-  Kernel k(ctx, {i32(), f32()}, {f32(), f32()},
-           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
-             auto bf16x2 = VectorType::get({2}, b.getBF16Type());
-             Value sf = arith::TruncFOp::create(b, loc, b.getBF16Type(), a[1]);
-             Value pair = gemmDecodeBF16Pair(
-                 b, loc, a[0], vector::BroadcastOp::create(b, loc, bf16x2, sf));
-             Value wide = arith::ExtFOp::create(
-                 b, loc, VectorType::get({2}, b.getF32Type()), pair);
-             return SmallVector<Value>{
-                 vector::ExtractOp::create(b, loc, wide, 0),
-                 vector::ExtractOp::create(b, loc, wide, 1)};
-           });
-  for (int sf = 0; sf < 0x7F; ++sf) {
-    float scale = ref::fromE4M3(uint8_t(sf));
-    for (int byte = 0; byte < 256; ++byte) {
-      int32_t word = byte | 0x5A00 | (sf << 16); // bits above 7 are noise
-      float out[2] = {-1, -1};
-      k.call({&word, &scale, out});
-      double lo = double(ref::fromE2M1(uint8_t(byte & 0xF))) * scale;
-      double hi = double(ref::fromE2M1(uint8_t(byte >> 4))) * scale;
-      ASSERT_EQ(double(out[0]), lo) << byte << " " << sf;
-      ASSERT_EQ(double(out[1]), hi) << byte << " " << sf;
-      ASSERT_EQ(std::signbit(out[0]), std::signbit(lo)) << byte << " " << sf;
-      ASSERT_EQ(std::signbit(out[1]), std::signbit(hi)) << byte << " " << sf;
-    }
-  }
-}
-
 // The bf16 word-level decode (W4A16 with a bf16 A): exact for every nibble
 // value in every position and every non-negative scale byte, signs
 // included (-0 stays -0), like the f16 form.

@@ -163,6 +163,11 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target GPU architecture (sm_90a, sm_100a, ...): selects leaves">,
+    Option<"warpSpecializedGemm", "warp-specialized-gemm", "bool",
+           /*default=*/"false",
+           "sm_90a large-M GEMM: the warp-specialized GemmPipeline kernel "
+           "instead of the software-pipelined one (correct, slower on an "
+           "H100 so far: docs/Performance.md)">,
   ];
 }
 

@@ -121,13 +121,6 @@ Value gemmDecodeF16Nibbles(OpBuilder &b, Location loc, Value word, int64_t i,
 Value gemmDecodeBF16Nibbles(OpBuilder &b, Location loc, Value word, int64_t i,
                             Value scaleBF16x2);
 
-/// gemmDecodeF16Pair for bf16 tensor cores: byte `byte`'s two nibbles,
-/// low first, as a vector<2xbf16> times the splat block scale
-/// `scaleBF16x2`; exact. A kernel that copies a bf16 A as stored (W4A16)
-/// needs B in this, the natural K order.
-Value gemmDecodeBF16Pair(OpBuilder &b, Location loc, Value byte,
-                         Value scaleBF16x2);
-
 /// The decoded E4M3 block scale (f32) of row `row`, 16-block `block` of an
 /// operand whose scale matrix has `numBlocks` unpadded columns, from its
 /// `128x4` scale buffer `scale` (rank 2 `Rp x Cp`, rank 3 `G x Rp x Cp`

@@ -54,6 +54,13 @@ constexpr int64_t kWgmmaTileN = 256;
 /// while iteration i is decoded).
 constexpr int64_t kWgmmaStages = 3;
 constexpr int64_t kWgmmaRawStages = 4;
+/// The software-pipelined kernel: decoded stages and raw (cp.async)
+/// stages of 36 bytes per tile row (4 blocks of data and the row's scale
+/// word).
+constexpr int64_t kSwStages = 3;
+constexpr int64_t kSwRawStages = 3;
+static_assert(kSwRawStages >= 2, "copies run at least one chunk ahead");
+constexpr int64_t kRawRowBytes = 32 + 4;
 /// Decoding warps of the warp-specialized kernel (one warpgroup), and the
 /// register budgets of the two roles (setmaxnreg): 128 x 152 + 256 x 176
 /// fit the 384 x 168 registers the block launches with. ptxas allocates
@@ -74,6 +81,7 @@ struct GemmConfig {
   int64_t rawStages = 0;   ///< wgmma: raw chunks (cp.async) in flight + 1
   int64_t producerWarps = 0; ///< wgmma: decoding warps, before the MMA ones
 
+  bool warpSpecialized() const { return producerWarps > 0; }
   int64_t tileM() const { return 16 * mi * warpsM; }
   int64_t tileN() const { return 8 * ni * warpsN; }
   int64_t threads() const {
@@ -84,16 +92,23 @@ struct GemmConfig {
 
 /// The large-M configuration. Window operands keep a second accumulator
 /// set per warp, so their staged tile is narrower.
-GemmConfig largeConfig(bool window, bool wgmma) {
-  if (wgmma && !window)
-    // sm_90a: a decoding warpgroup and two multiplying ones, each a
-    // 64 x kWgmmaTileN wgmma accumulator; the fragment of multiplying warp
-    // w is rows 16w.. of the tile.
+GemmConfig largeConfig(bool window, bool wgmma, bool warpSpecialized) {
+  if (wgmma && !window && warpSpecialized)
+    // sm_90a, warp-specialized: a decoding warpgroup and two multiplying
+    // ones, each a 64 x kWgmmaTileN wgmma accumulator; the fragment of
+    // multiplying warp w is rows 16w.. of the tile.
     return {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
             /*warpsM=*/8,    /*warpsN=*/1,
             /*staged=*/false, /*wgmma=*/true,
             /*stages=*/kWgmmaStages, /*rawStages=*/kWgmmaRawStages,
             /*producerWarps=*/kDecodeWarps};
+  if (wgmma && !window)
+    // sm_90a, software-pipelined: two warpgroups that both copy, decode
+    // and multiply; warp w's fragment is rows 16w.. of the tile.
+    return {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
+            /*warpsM=*/8,    /*warpsN=*/1,
+            /*staged=*/false, /*wgmma=*/true,
+            /*stages=*/kSwStages, /*rawStages=*/kSwRawStages};
   return {"large_m", /*mi=*/4, /*ni=*/window ? 2 : 4, /*warpsM=*/2,
           /*warpsN=*/4, /*staged=*/true};
 }
@@ -105,10 +120,9 @@ int64_t wgStageBytes(const GemmConfig &cfg) {
 }
 
 /// Bytes of one stage of the wgmma kernel's raw ring: per decode item (a
-/// row's 16-block) 8 data bytes and the row's 4-byte scale word; A's rows
-/// are decode items unless A is 16-bit (W4A16, `a16`).
-int64_t wgRawStageBytes(const GemmConfig &cfg, bool a16) {
-  return ((a16 ? 0 : cfg.tileM()) + cfg.tileN()) * 4 * (8 + 4);
+/// row's 16-block) 8 data bytes and the row's 4-byte scale word.
+int64_t wgRawStageBytes(const GemmConfig &cfg) {
+  return (cfg.tileM() + cfg.tileN()) * 4 * (8 + 4);
 }
 
 /// Builds one GEMM kernel body.
@@ -123,7 +137,6 @@ public:
 
   void emit() {
     aRecipe = op.getARecipe();
-    a16 = op.a16();
     bRecipe = op.getBRecipe();
     window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
 
@@ -147,8 +160,7 @@ public:
     rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
     colBase = e.addI(tileColBase, e.mulI(wn, e.idx(8 * cfg.ni)));
 
-    // B's rows are packed (K / 2 bytes); a W4A16 A's are not.
-    numBlocks = e.divI(e.dim(v.bData, 1), kBlock / 2);
+    numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
     Value numChunks = e.ceilDivI(numBlocks, 4);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
 
@@ -164,8 +176,7 @@ public:
 
     // Scales are read through a flat view: the 128x4 offset is a byte
     // offset, and dividing it back into (row, column) costs divisions.
-    if (v.aScale)
-      aScaleFlat = flatten(v.aScale);
+    aScaleFlat = flatten(v.aScale);
     bScaleFlat = flatten(v.bScale);
 
     SmallVector<Value> init(cfg.accPerLane(), m.f32(0.0f));
@@ -175,7 +186,11 @@ public:
       return;
     }
     assert(cfg.wgmma && "direct configurations live in MatmulDirect.cpp");
-    wsKernel(numChunks);
+    if (cfg.warpSpecialized()) {
+      wsKernel(numChunks);
+      return;
+    }
+    epilogue(wgmmaLoop(numChunks));
   }
 
 private:
@@ -460,8 +475,11 @@ private:
   /// Byte offset of B's chunk within a stage (A's is 0).
   int64_t wgBOffset() const { return cfg.tileM() * kChunk * 2; }
 
-  /// Threads that decode: the producer warps.
-  int64_t decodeThreads() const { return cfg.producerWarps * kWarp; }
+  /// Threads that decode: the producer warps, or all in the
+  /// software-pipelined kernel.
+  int64_t decodeThreads() const {
+    return cfg.warpSpecialized() ? cfg.producerWarps * kWarp : cfg.threads();
+  }
 
   /// Decode items per thread: one (row, 16-block) per item.
   int64_t wgItems(int64_t rows) const { return rows * 4 / decodeThreads(); }
@@ -510,15 +528,122 @@ private:
   void forEachWgItem(Value tid,
                      function_ref<void(bool, Value, Value, Value)> fn) {
     for (bool isA : {true, false}) {
-      // A W4A16 A is copied, not decoded (wsCopyA).
-      if (isA && a16)
-        continue;
       int64_t rows = isA ? cfg.tileM() : cfg.tileN();
       for (int64_t q = 0; q < wgItems(rows); ++q) {
         auto [row, t4] = wgItem(tid, q);
         fn(isA, isA ? row : e.addI(row, e.idx(cfg.tileM())), row, t4);
       }
     }
+  }
+
+  /// Byte offsets, within a raw stage, of the 8 data bytes of item
+  /// (`tileRow`, `t4`) and of the scale word of `tileRow` (counting A's
+  /// rows, then B's).
+  Value rawDataOffset(Value tileRow, Value t4) {
+    return e.addI(e.mulI(tileRow, e.idx(32)), e.mulI(t4, e.idx(8)));
+  }
+  Value rawScaleOffset(Value tileRow) {
+    return e.addI(e.idx((cfg.tileM() + cfg.tileN()) * 32),
+                  e.mulI(tileRow, e.idx(4)));
+  }
+
+  /// Starts copying chunk `c`'s bytes into the raw stage at byte `raw` of
+  /// the ring with cp.async: the 8 data bytes of each of this thread's
+  /// decode items, and the 4-byte scale words (blocks 4c .. 4c+3, one
+  /// aligned word in the 128x4 layout) of one or two tile rows. Rows and
+  /// chunks out of range copy clamped, in-bounds bytes; wgRead zeroes their
+  /// scales.
+  void wgCopy(Value c, Value raw, Value numChunks) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
+    Value lastChunk = arith::SubIOp::create(b, numChunks, e.idx(1));
+    Value scaleBlock = e.mulI(e.minI(c, lastChunk), e.idx(4));
+    auto ca = NVVM::LoadCacheModifierKindAttr::get(
+        b.getContext(), NVVM::LoadCacheModifierKind::CA);
+    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
+      SmallVector<Value, 1> valid;
+      Value r = clampRow(e.addI(isA ? tileRowBase : tileColBase, row),
+                         isA ? M : N, valid);
+      Value data = isA ? v.aData : v.bData;
+      Value blk = e.minI(e.addI(e.mulI(c, e.idx(4)), t4), lastBlock);
+      Value src = offsetPointer(
+          isA ? sources.aData : sources.bData,
+          e.addI(e.mulI(r, e.dim(data, 1)), e.mulI(blk, e.idx(8))));
+      NVVM::CpAsyncOp::create(
+          b,
+          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
+          src, b.getI32IntegerAttr(8), ca, /*cpSize=*/Value());
+    });
+    // Scale word of tile row i = tid, tid + threads, ...: A's rows, then
+    // B's.
+    int64_t rows = cfg.tileM() + cfg.tileN();
+    for (int64_t q = 0; q * cfg.threads() < rows; ++q) {
+      Value i = e.addI(tid, e.idx(q * cfg.threads()));
+      auto copy = [&] {
+        Value isA = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                          i, e.idx(cfg.tileM()));
+        auto pick = [&](Value x, Value y) {
+          return arith::SelectOp::create(b, isA, x, y).getResult();
+        };
+        Value row = e.addI(
+            pick(tileRowBase, tileColBase),
+            pick(i, arith::SubIOp::create(b, i, e.idx(cfg.tileM()))));
+        Value r = e.minI(row, arith::SubIOp::create(b, pick(M, N),
+                                                    e.idx(1)));
+        NumericsBuilder sm(b, b.getLoc());
+        Value scaleAt = sm.scaleOffset(ScaleLayout::Swizzle128x4, r,
+                                       scaleBlock, numBlocks);
+        NVVM::CpAsyncOp::create(
+            b, offsetPointer(sources.ring, e.addI(raw, rawScaleOffset(i))),
+            offsetPointer(pick(sources.aScale, sources.bScale), scaleAt),
+            b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
+      };
+      if ((q + 1) * cfg.threads() <= rows) {
+        copy();
+        continue;
+      }
+      // The last round covers part of the block (whole warps).
+      auto ifOp = scf::IfOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i,
+                                e.idx(rows)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      copy();
+    }
+  }
+
+  /// Chunk `c`'s items of this thread from the raw stage at byte `raw`
+  /// (complete and visible to every thread): data words and f16x2 block
+  /// scales, 0 for rows and blocks out of range.
+  StagedLoads wgRead(Value c, Value raw) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    auto i32 = b.getI32Type();
+    StagedLoads l;
+    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
+      Value r = e.addI(isA ? tileRowBase : tileColBase, row);
+      Value rowValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                             r, isA ? M : N);
+      Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
+      Value blkValid = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::ult, blk, numBlocks);
+      Value words = LLVM::LoadOp::create(
+          b, VectorType::get({2}, i32),
+          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
+          /*alignment=*/8);
+      Value sf = arith::ExtUIOp::create(
+          b, i32,
+          LLVM::LoadOp::create(
+              b, b.getI8Type(),
+              offsetPointer(sources.ring,
+                            e.addI(raw, e.addI(rawScaleOffset(tileRow), t4)))));
+      // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
+      sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf,
+                    m.i32(0));
+      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
+    });
+    return l;
   }
 
   /// Decodes `l` into the stage at byte `stage` of the ring.
@@ -544,20 +669,9 @@ private:
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
           Value word = vector::ExtractOp::create(b, bytes, h);
-          for (int64_t i = 0; i < 4; ++i) {
-            if (!a16) {
-              words.push_back(
-                  f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
-              continue;
-            }
-            // W4A16: natural K order, as A is copied; byte i of the word
-            // holds elements 2i, 2i + 1.
-            Value byte = i ? Value(arith::ShRUIOp::create(b, word, m.i32(8 * i)))
-                           : word;
-            words.push_back(f16x2AsI32(
-                b, a16.isBF16() ? gemmDecodeBF16Pair(b, loc, byte, sf)
-                                : gemmDecodeF16Pair(b, loc, byte, sf)));
-          }
+          for (int64_t i = 0; i < 4; ++i)
+            words.push_back(
+                f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
           Value byteOffset = e.addI(
               rowOffset,
               e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
@@ -593,9 +707,6 @@ private:
   /// accumulating in `acc`, as one commit group (not waited for).
   Value wgmmaChunk(Value acc, Value stage, Value group) {
     MLIRContext *ctx = b.getContext();
-    // bf16 tensor cores for a bf16 A (B decoded to bf16 alike).
-    NVVM::WGMMATypes operands = a16 && a16.isBF16() ? NVVM::WGMMATypes::bf16
-                                                    : NVVM::WGMMATypes::f16;
     Value aBase =
         e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
     Value bBase = e.addI(stage, e.idx(wgBOffset()));
@@ -609,8 +720,8 @@ private:
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, acc.getType(), acc, aDesc, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
-          NVVM::WGMMATypesAttr::get(ctx, operands),
-          NVVM::WGMMATypesAttr::get(ctx, operands),
+          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
+          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
           NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
           NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
@@ -637,7 +748,7 @@ private:
     return e.addI(e.idx(q * decodeThreads() * 8), e.mulI(tid, e.idx(8)));
   }
   Value wsRawScale(Value tid, int64_t q) {
-    int64_t items = (a16 ? 0 : wgItems(cfg.tileM())) + wgItems(cfg.tileN());
+    int64_t items = wgItems(cfg.tileM()) + wgItems(cfg.tileN());
     return e.addI(e.idx(items * decodeThreads() * 8 + q * decodeThreads() * 4),
                   e.mulI(tid, e.idx(4)));
   }
@@ -714,60 +825,10 @@ private:
           b, arith::ShRUIOp::create(b, word, shift), m.i32(0xFF));
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
       sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf, m.i32(0));
-      (isA ? l.a : l.b).push_back({words, scaleX2(sf)});
+      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
       ++q;
     });
     return l;
-  }
-
-  /// Block scale byte `sf` as the splat pair the B decode multiplies by:
-  /// f16x2, or bf16x2 for a bf16 A (exact either way).
-  Value scaleX2(Value sf) {
-    if (!a16 || !a16.isBF16())
-      return m.decodeE4M3ToF16x2(sf);
-    return vector::BroadcastOp::create(
-        b, VectorType::get({2}, b.getBF16Type()),
-        arith::TruncFOp::create(b, b.getBF16Type(), m.decodeE4M3(sf)));
-  }
-
-  /// W4A16: starts copying A's rows of iteration `i` (16-bit, as stored)
-  /// into the stage at byte `stage` with cp.async, 16 bytes (a core-matrix
-  /// row) per copy, in natural K order (B is decoded pairwise to match).
-  /// Pieces past K are zero-filled (source size 0): B's zero scales there
-  /// would turn an A Inf into NaN. Rows past M are clamped; they only feed
-  /// rows of D that are not stored.
-  void wsCopyA(GemmPipeline &pipe, Value i, Value numChunks, Value stage) {
-    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value tile, c;
-    std::tie(tile, c) = pipe.tileAndChunk(i, numChunks);
-    Value aBase = wsTileBase(tile).first;
-    Value ring = basePointer(smem[0], 3);
-    Value K = e.dim(v.aData, 1);
-    Value rowBytes = e.mulI(K, e.idx(2));
-    auto cg = NVVM::LoadCacheModifierKindAttr::get(
-        b.getContext(), NVVM::LoadCacheModifierKind::CG);
-    // Piece p of the tile: row p / 8, k = 8 (p % 8) ..: a warp reads four
-    // rows' 128 contiguous bytes each.
-    int64_t pieces = cfg.tileM() * (kChunk / 8);
-    for (int64_t q = 0; q * decodeThreads() < pieces; ++q) {
-      Value p = e.addI(tid, e.idx(q * decodeThreads()));
-      Value row = e.divI(p, 8), piece = e.remI(p, e.idx(8));
-      SmallVector<Value, 1> valid;
-      Value r = clampRow(e.addI(aBase, row), M, valid);
-      Value k = e.addI(e.mulI(c, e.idx(kChunk)), e.mulI(piece, e.idx(8)));
-      Value inK = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, k, K);
-      Value safeK = e.minI(k, arith::SubIOp::create(b, K, e.idx(8)));
-      Value src = offsetPointer(basePointer(v.aData, 1),
-                                e.addI(e.mulI(r, rowBytes), e.mulI(safeK, e.idx(2))));
-      Value dst = e.addI(
-          stage, e.addI(e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
-                        e.addI(e.mulI(piece, e.idx(kCoreBytes)),
-                               e.mulI(e.remI(row, e.idx(8)), e.idx(16)))));
-      Value bytes = arith::SelectOp::create(
-          b, inK, m.i32(16), m.i32(0));
-      NVVM::CpAsyncOp::create(b, offsetPointer(ring, dst), src,
-                              b.getI32IntegerAttr(16), cg, bytes);
-    }
   }
 
   /// The decoders' loop (see above): the copies of iteration i + R - 1
@@ -779,7 +840,7 @@ private:
     auto rawStage = [&](Value i) {
       return e.addI(e.idx(rawBase),
                     e.mulI(e.remI(i, e.idx(cfg.rawStages)),
-                           e.idx(wgRawStageBytes(cfg, bool(a16)))));
+                           e.idx(wgRawStageBytes(cfg))));
     };
     for (int64_t j = 0; j + 1 < cfg.rawStages; ++j)
       wsCopy(pipe, e.idx(j), numChunks, ring, rawStage(e.idx(j)));
@@ -792,13 +853,7 @@ private:
                     b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 1)));
                 StagedLoads l = wsRead(pipe, i, numChunks, ring, rawStage(i));
                 pipe.waitEmpty(slot);
-                Value stage = e.mulI(slot.stage, e.idx(stageBytes));
-                if (a16) {
-                  // full[s] completes when these copies have landed too.
-                  wsCopyA(pipe, i, numChunks, stage);
-                  pipe.arriveFullOnCopies(slot);
-                }
-                wgStore(l, stage);
+                wgStore(l, e.mulI(slot.stage, e.idx(stageBytes)));
                 NVVM::FenceProxyOp::create(
                     b, NVVM::ProxyKind::async_shared,
                     NVVM::SharedSpaceAttr::get(b.getContext(),
@@ -832,13 +887,6 @@ private:
                  numChunks, {at[0], at[1]}, acc,
                  [&](Value c, GemmPipeline::Slot slot, ValueRange iter) {
                    pipe.waitFull(slot);
-                   if (a16)
-                     // A arrived by cp.async, a generic-proxy write: make
-                     // it visible to wgmma's async proxy.
-                     NVVM::FenceProxyOp::create(
-                         b, NVVM::ProxyKind::async_shared,
-                         NVVM::SharedSpaceAttr::get(
-                             b.getContext(), NVVM::SharedSpace::shared_cta));
                    Value next = wgmmaChunk(
                        iter[0], e.mulI(slot.stage, e.idx(stageBytes)), group);
                    // The previous chunk's wgmma has retired: its stage is
@@ -872,12 +920,9 @@ private:
     int64_t stageBytes = wgStageBytes(cfg);
     Value barriers = offsetPointer(
         basePointer(smem[0], 3),
-        e.idx(cfg.stages * stageBytes + cfg.rawStages * wgRawStageBytes(cfg, bool(a16))));
+        e.idx(cfg.stages * stageBytes + cfg.rawStages * wgRawStageBytes(cfg)));
     int64_t consumers = cfg.threads() - decodeThreads();
-    // A W4A16 decoder arrives twice per stage: for its copies of A and
-    // after its decode of B.
-    GemmPipeline pipe(b, barriers, cfg.stages,
-                      decodeThreads() * (a16 ? 2 : 1), consumers);
+    GemmPipeline pipe(b, barriers, cfg.stages, decodeThreads(), consumers);
     pipe.initialize(tid);
     Value numTiles = e.mulI(e.ceilDivI(M, cfg.tileM()),
                             e.ceilDivI(N, cfg.tileN()));
@@ -889,6 +934,94 @@ private:
           wsConsume(pipe, numTiles, numChunks, stageBytes,
                     arith::SubIOp::create(b, tid, e.idx(decodeThreads())));
         });
+  }
+
+  /// The pipelined loop (see above). Returns the accumulators in
+  /// forEachAccumulator order (mi = 1, ni = tileN / 8 per warp).
+  SmallVector<Value> wgmmaLoop(Value numChunks) {
+    int64_t n = cfg.accPerLane();
+    Type f32 = b.getF32Type();
+    auto accType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(n, f32));
+    Value acc = LLVM::PoisonOp::create(b, accType);
+    Value zero = m.f32(0.0f);
+    for (int64_t i = 0; i < n; ++i)
+      acc = LLVM::InsertValueOp::create(b, acc, zero, i);
+
+    sources = {basePointer(v.aData, 1), basePointer(v.aScale, 1),
+               basePointer(v.bData, 1), basePointer(v.bScale, 1),
+               basePointer(smem[0], 3)};
+    int64_t stageBytes = (cfg.tileM() + cfg.tileN()) * kChunk * 2;
+    int64_t rawBytes = (cfg.tileM() + cfg.tileN()) * kRawRowBytes;
+    int64_t rawBase = cfg.stages * stageBytes;
+    // Stage offsets rotate as loop-carried values: the ring sizes are not
+    // powers of two, and a remainder per chunk costs more than a select.
+    auto rotate = [&](Value offset, int64_t base, int64_t size,
+                      int64_t count) {
+      Value next = e.addI(offset, e.idx(size));
+      Value wrap = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                         next, e.idx(base + count * size));
+      return arith::SelectOp::create(b, wrap, e.idx(base), next)
+          .getResult();
+    };
+    // One cp.async group per chunk, rawStages - 1 chunks ahead; a chunk's
+    // copies are waited for before the block barrier preceding its decode.
+    Value raw = e.idx(rawBase);
+    for (int64_t j = 0; j + 1 < cfg.rawStages; ++j) {
+      wgCopy(e.idx(j), raw, numChunks);
+      NVVM::CpAsyncCommitGroupOp::create(b);
+      raw = rotate(raw, rawBase, rawBytes, cfg.rawStages);
+    }
+    NVVM::CpAsyncWaitGroupOp::create(
+        b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
+    gpu::BarrierOp::create(b);
+    // Carried: accumulators, the decoded stage of chunk c, the raw stage
+    // of chunk c and the one chunk c + rawStages - 1 is copied to.
+    auto loop = scf::ForOp::create(
+        b, e.idx(0), numChunks, e.idx(1),
+        ValueRange{acc, e.idx(0), e.idx(rawBase), raw});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      auto args = loop.getRegionIterArgs();
+      Value stage = args[1], rawRead = args[2], rawWrite = args[3];
+      // The copy goes to the raw stage read at chunk c - 1, before the
+      // last barrier.
+      wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
+      NVVM::CpAsyncCommitGroupOp::create(b);
+      StagedLoads current = wgRead(c, rawRead);
+      if (cfg.stages == 2)
+        gpu::BarrierOp::create(b);
+      wgStore(current, stage);
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
+      // This thread's copies of chunk c + 1 are complete (only chunk
+      // c + rawStages - 1's may be pending); the barrier publishes them
+      // with the decoded stage.
+      NVVM::CpAsyncWaitGroupOp::create(
+          b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
+      gpu::BarrierOp::create(b);
+      Value next = wgmmaChunk(
+          args[0], stage,
+          e.divI(gpu::ThreadIdOp::create(b, gpu::Dimension::x), 128));
+      NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+      scf::YieldOp::create(
+          b,
+          ValueRange{next, rotate(stage, 0, stageBytes, cfg.stages),
+                     rotate(rawRead, rawBase, rawBytes, cfg.rawStages),
+                     rotate(rawWrite, rawBase, rawBytes, cfg.rawStages)});
+    }
+    // The last chunk's wgmma must retire before its accumulators are read,
+    // and no copy may still target shared memory when the block exits.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, loop.getResult(0), i));
+    return out;
   }
 
   /// Load chunk 0; then per chunk: store it decoded, load the next one,
@@ -974,8 +1107,7 @@ private:
       b.setInsertionPoint(store.thenBlock()->getTerminator());
       Value aAmax, bAmax;
       if (!window) {
-        if (aRecipe)
-          aAmax = amaxA(ai, {});
+        aAmax = amaxA(ai, {});
         bAmax = amaxB(bj, {});
       }
       storeGemmResult(e, op, v, acc[slot], r, col, aAmax, bAmax, cConst);
@@ -992,12 +1124,15 @@ private:
   GemmOperands v;
   SmallVector<Value, 2> smem;
   RecipeAttr aRecipe, bRecipe;
-  /// W4A16: A's 16-bit element type (null for an NVFP4 A).
-  Type a16;
   bool window = false;
   Value g, t, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
   Value wmIndex, wnIndex, tileRowBase, tileColBase;
+  /// The software-pipelined wgmma path: pointers to the operands' data and
+  /// scales (global) and to the shared ring.
+  struct {
+    Value aData, aScale, bData, bScale, ring;
+  } sources;
   SmallVector<Value> aRows, aValid, bRows, bValid;
 };
 } // namespace
@@ -1006,23 +1141,15 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
                                                       gpu::GPUModuleOp module,
                                                       StringRef prefix,
                                                       TargetLeaves &leaves,
-                                                      StringRef chip) {
+                                                      StringRef chip,
+                                                      bool warpSpecialized) {
   // A grouped op keeps to the mma.sync kernels: their tile bodies address
   // their operands through memref views, which a group's views replace;
   // the wgmma and tcgen05 kernels would need their copies and descriptors
   // checked against views first.
   auto plain = dyn_cast<MatmulOp>(op.getOperation());
-  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
-                GemmScaleClass::Window;
-  // W4A16 (a 16-bit A) takes the wgmma kernel on sm_90a for per-tensor
-  // and per-row B; elsewhere the direct kernels and medium_any_m.
-  auto w4a16 = dyn_cast<MatmulW4A16Op>(op.getOperation());
-  if (w4a16 && (chip != "sm_90a" || window)) {
-    buildMatmulW4A16Kernels(w4a16, module, prefix, leaves);
-    return success();
-  }
   bool tcgen05 = plain && isTcgen05Chip(chip) && tcgen05Supports(plain);
-  bool wgmma = (plain || w4a16) && chip == "sm_90a";
+  bool wgmma = plain && chip == "sm_90a";
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   ImplicitLocOpBuilder host(loc, op.getOperation());
@@ -1030,6 +1157,8 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   Value M, N;
   std::tie(M, N) = gemmHostShape(he, op);
 
+  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
+                GemmScaleClass::Window;
   // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
   buildDirectMatmulKernels(op, module, prefix, leaves, host);
   // The tcgen05 kernel replaces the large-M configuration; M <= 256 keeps
@@ -1037,7 +1166,7 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   if (tcgen05)
     return buildTcgen05MatmulKernel(plain, module, prefix, leaves, host);
   // wgmma exists on sm_90a only (not on sm_100a and later).
-  GemmConfig cfg = largeConfig(window, wgmma);
+  GemmConfig cfg = largeConfig(window, wgmma, warpSpecialized);
   auto func = createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
                                cfg.threads(), {cfg.tileM(), cfg.tileN()},
                                /*maxM=*/0);
@@ -1046,16 +1175,19 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   // each, in wgmma's layout) and their two mbarriers each, and the raw
   // ring, more than the 48 KB a kernel may declare statically: dynamic
   // shared memory, sized at launch.
-  int64_t ringBytes =
-      cfg.wgmma ? cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
-                      cfg.rawStages * wgRawStageBytes(cfg, bool(op.a16()))
-                : 0;
+  int64_t ringBytes = 0;
+  if (cfg.warpSpecialized())
+    ringBytes = cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
+                cfg.rawStages * wgRawStageBytes(cfg);
+  else if (cfg.wgmma)
+    ringBytes = (cfg.tileM() + cfg.tileN()) *
+                (cfg.stages * kChunk * 2 + cfg.rawStages * kRawRowBytes);
   auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
-  if (ringBytes) {
+  if (ringBytes)
     func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
+  if (cfg.warpSpecialized())
     // The blocks loop over tiles (GemmPipeline's schedule).
     func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
-  }
   if (cfg.staged) {
     // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
     smem.push_back(addGemmWorkgroupBuffer(

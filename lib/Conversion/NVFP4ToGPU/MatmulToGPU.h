@@ -175,12 +175,12 @@ void storeGemmResult(LoweringBuilder &e, GemmOp op, const GemmOperands &v,
 /// (valid on every chip from sm_80 on) are emitted.
 /// A grouped op gets the mma.sync kernels on every chip (no wgmma, no
 /// tcgen05), marked `nvfp4.work = "grouped_gemm"` (the grid of
-/// launchGemmKernel); `max_m` is compared with the total M. W4A16
-/// (`nvfp4.matmul_w4a16`) takes the wgmma kernel on sm_90a for a B without
-/// windows, else buildMatmulW4A16Kernels.
+/// launchGemmKernel); `max_m` is compared with the total M.
+/// `warpSpecialized` picks sm_90a's warp-specialized large-M kernel
+/// (GemmPipeline) over the software-pipelined one.
 LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
-                                 StringRef chip);
+                                 StringRef chip, bool warpSpecialized = false);
 
 /// Adds the direct kernels for M <= 256 (MatmulDirect.cpp; mma.sync, valid
 /// from sm_80 on) with the attributes of buildMatmulKernels, and their

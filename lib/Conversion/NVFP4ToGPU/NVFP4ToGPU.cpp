@@ -870,7 +870,10 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       std::string prefix = (func ? func.getName().str() : "matmul") + "_m" +
                            std::to_string(index++) +
                            (op.grouped() ? "_grouped" : "");
-      if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves, chip)))
+      if (auto w4a16 = dyn_cast<MatmulW4A16Op>(op.getOperation()))
+        buildMatmulW4A16Kernels(w4a16, gpuModule, prefix, leaves);
+      else if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves, chip,
+                                         warpSpecializedGemm)))
         return signalPassFailure();
       op->erase();
     }

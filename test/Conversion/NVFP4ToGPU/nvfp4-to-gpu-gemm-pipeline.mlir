@@ -1,7 +1,9 @@
-// RUN: nvfp4-opt %s -nvfp4-to-gpu="chip=sm_90a" | FileCheck %s
+// RUN: nvfp4-opt %s -nvfp4-to-gpu="chip=sm_90a warp-specialized-gemm=true" | FileCheck %s
 
-// The sm_90a large-M GEMM kernel at IR level: the stages of the
-// warp-specialized pipeline (GemmPipeline.h) in the order they run.
+// The warp-specialized sm_90a large-M GEMM kernel (nvfp4-to-gpu's
+// warp-specialized-gemm option; the software-pipelined kernel is the
+// default, faster on an H100 so far) at IR level: the stages of the
+// pipeline (GemmPipeline.h) in the order they run.
 //
 // The kernel: 384 threads (a decoding warpgroup, two wgmma warpgroups), a
 // 128 x 256 tile, persistent, a ring of 3 stages of 48 KB with a full and an
