@@ -297,13 +297,7 @@ private:
     Value isThread0 = cmp(arith::CmpIPredicate::eq, tid, e.idx(0));
     ifThen(isThread0, [&] {
       // tcgen05.cp and tcgen05.mma issued by one thread execute in order.
-      for (auto [smemOff, col] :
-           {std::pair{kSmemSfa, tmem.sfa}, std::pair{kSmemSfb, tmem.sfb}})
-        NVVM::Tcgen05CpOp::create(b, NVVM::Tcgen05CpShape::SHAPE_32x128b,
-                                  NVVM::CTAGroupKind::CTA_1,
-                                  NVVM::Tcgen05CpMulticast::WARPX4,
-                                  NVVM::Tcgen05CpSrcFormatAttr(), tmemAt(col),
-                                  descriptor(kScaleDesc, smemOff));
+      copyScales(e.idx(0));
       // Window operands: every step starts from zero and is promoted.
       Value accumulate =
           window ? arith::ConstantIntOp::create(b, b.getI1Type(), 0)
@@ -514,13 +508,9 @@ private:
     }
   }
 
-  /// The MMA thread's work for the chunk in the stage at byte `stage`.
-  void pipeMma(Value stage, Value step, Value empty) {
-    // cp.async wrote the stage through the generic proxy.
-    NVVM::FenceProxyOp::create(
-        b, NVVM::ProxyKind::async_shared,
-        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-    fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
+  /// The two tcgen05.cp of the scale atoms of the step staged at byte
+  /// `stage` of shared memory into their TMEM columns.
+  void copyScales(Value stage) {
     for (auto [smemOff, col] :
          {std::pair{kSmemSfa, tmem.sfa}, std::pair{kSmemSfb, tmem.sfb}})
       NVVM::Tcgen05CpOp::create(b, NVVM::Tcgen05CpShape::SHAPE_32x128b,
@@ -528,6 +518,16 @@ private:
                                 NVVM::Tcgen05CpMulticast::WARPX4,
                                 NVVM::Tcgen05CpSrcFormatAttr(), tmemAt(col),
                                 descriptorAt(kScaleDesc, stage, smemOff));
+  }
+
+  /// The MMA thread's work for the chunk in the stage at byte `stage`.
+  void pipeMma(Value stage, Value step, Value empty) {
+    // cp.async wrote the stage through the generic proxy.
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+    fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
+    copyScales(stage);
     NVVM::Tcgen05MMABlockScaleOp::create(
         b, NVVM::MMABlockScaleKind::MXF4NVF4, NVVM::CTAGroupKind::CTA_1,
         NVVM::Tcgen05MMABlockScale::BLOCK16,

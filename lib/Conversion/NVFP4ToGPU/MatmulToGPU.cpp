@@ -765,7 +765,7 @@ private:
   /// pointer): each item's 8 data bytes and its row's 4-byte scale word
   /// (blocks 4c .. 4c+3 are one aligned word of the 128x4 layout). Rows
   /// and blocks are clamped in bounds, so an iteration past the block's
-  /// last copies harmless bytes; wsDecode zeroes their scales. Each thread
+  /// last copies harmless bytes; wsRead zeroes their scales. Each thread
   /// reads back only its own copies, so cp.async.wait_group orders them.
   void wsCopy(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
               Value raw) {
