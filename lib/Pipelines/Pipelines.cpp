@@ -44,6 +44,7 @@ void nvfp4::buildGPUKernelStage(OpPassManager &pm,
                                 const GPUPipelineOptions &options) {
   NVFP4ToGPUOptions toGPU;
   toGPU.chip = options.chip;
+  toGPU.warpSpecializedGemm = options.warpSpecializedGemm;
   pm.addPass(createNVFP4ToGPU(toGPU));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -33,6 +33,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "toolkit",
       llvm::cl::desc("CUDA toolkit path (ptxas) for bin and fatbin"),
       llvm::cl::init("/usr/local/cuda")};
+  PassOptions::Option<bool> warpSpecializedGemm{
+      *this, "warp-specialized-gemm",
+      llvm::cl::desc("sm_90a large-M GEMM: the warp-specialized GemmPipeline "
+                     "kernel (nvfp4-to-gpu's option of the same name)"),
+      llvm::cl::init(false)};
 };
 
 /// nvfp4 ops on memrefs -> LLVM dialect for the host: `nvfp4-expand`, then

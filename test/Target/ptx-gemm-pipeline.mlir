@@ -1,0 +1,63 @@
+// REQUIRES: ptxas
+// RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_90a format=isa warp-specialized-gemm=true" | %python %S/extract-ptx.py > %t.ptx
+// RUN: FileCheck %s --input-file=%t.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS
+
+// The warp-specialized sm_90a large-M GEMM (nvfp4-to-gpu's
+// warp-specialized-gemm option; test/Conversion/NVFP4ToGPU/
+// nvfp4-to-gpu-gemm-pipeline.mlir has its stages at IR level) as PTX:
+// thread 0 initialises a full and an empty mbarrier per stage of the ring
+// in dynamic shared memory, then the roles split on a warp-uniform
+// warpgroup index (shfl.sync) and set their register budgets. The MMA
+// warpgroups wait for a full stage, issue four m64n256k16 wgmma, commit,
+// retire the previous chunk's group and release its stage; the decoding
+// warpgroup copies its items three iterations ahead into a raw ring with
+// cp.async, waits for its own copies of this one and for an empty stage,
+// decodes into it and publishes it. No block barrier after the split.
+// CHECK: .entry matmul_per_token_m0_gemm_large_m_wgmma
+// CHECK: .maxntid 384, 1, 1
+// CHECK-COUNT-6: mbarrier.init.shared.b64 [__dynamic_shmem__0+{{[0-9]+}}]
+// CHECK-NEXT: fence.mbarrier_init.release.cluster;
+// CHECK: bar.sync 0;
+// CHECK-NOT: bar.sync
+// CHECK: shfl.sync.idx.b32
+// CHECK: setmaxnreg.inc.sync.aligned.u32 176;
+// CHECK: mbarrier.try_wait.parity.shared.b64
+// CHECK: wgmma.fence.sync.aligned;
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
+// CHECK: wgmma.commit_group.sync.aligned;
+// CHECK-NEXT: wgmma.wait_group.sync.aligned 1;
+// CHECK: mbarrier.arrive.shared.b64
+// CHECK: wgmma.wait_group.sync.aligned 0;
+// CHECK: mbarrier.arrive.shared.b64
+// CHECK: setmaxnreg.dec.sync.aligned.u32 152;
+// CHECK: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 8;
+// CHECK: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 4;
+// CHECK: cp.async.commit_group;
+// CHECK: cp.async.wait_group 3;
+// CHECK: mbarrier.try_wait.parity.shared.b64
+// CHECK: cvt.rn.f16x2.e4m3x2
+// CHECK: st.shared.v4.b32
+// CHECK: fence.proxy.async.shared::cta;
+// CHECK-NEXT: mbarrier.arrive.shared.b64
+// CHECK-NOT: bar.sync
+// CHECK: cp.async.wait_group 0;
+
+// Neither role spills at its setmaxnreg budget (152 / 176 of the 168 the
+// 384-thread block launches with).
+// PTXAS: Function properties for matmul_per_token_m0_gemm_large_m_wgmma
+// PTXAS-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-NEXT: Used 168 registers
+func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN>,
+                            %a_amax: memref<?xf32>,
+                            %b: memref<300x256xi8>, %b_scale: memref<384x32xf8E4M3FN>,
+                            %b_amax: memref<1xf32>,
+                            %d: memref<?x300xbf16>) {
+  nvfp4.matmul
+      a(%a : memref<?x256xi8>, %a_scale : memref<?x32xf8E4M3FN>, %a_amax : memref<?xf32>)
+        recipe <per_token, sf_layout = 128x4>
+      b(%b : memref<300x256xi8>, %b_scale : memref<384x32xf8E4M3FN>, %b_amax : memref<1xf32>)
+        recipe <per_tensor, sf_layout = 128x4>
+      outs(%d : memref<?x300xbf16>)
+  return
+}
