@@ -180,13 +180,6 @@ private:
     return LLVM::GEPOp::create(b, smemPtrType, b.getI8Type(), smem,
                                ArrayRef<LLVM::GEPArg>{o});
   }
-  /// A matrix descriptor for the shared memory at byte `off`.
-  Value descriptor(uint64_t bits, int64_t off) {
-    Value addr = arith::AddIOp::create(b, smemAddr, cst64(off));
-    Value start = arith::AndIOp::create(
-        b, arith::ShRUIOp::create(b, addr, cst64(4)), cst64(0x3FFF));
-    return arith::OrIOp::create(b, start, cst64(int64_t(bits)));
-  }
   /// The TMEM address `base + (lane << 16) + col`.
   Value tmemAt(int64_t col, Value laneOffset = {}) {
     Value a = arith::AddIOp::create(b, tmemBase, cst32(col));
@@ -306,7 +299,8 @@ private:
           b, NVVM::MMABlockScaleKind::MXF4NVF4, NVVM::CTAGroupKind::CTA_1,
           NVVM::Tcgen05MMABlockScale::BLOCK16,
           NVVM::Tcgen05MMACollectorOp::DISCARD, tmemAt(tmem.acc),
-          descriptor(kOperandDesc, kSmemA), descriptor(kOperandDesc, kSmemB),
+          descriptorAt(kOperandDesc, e.idx(0), kSmemA),
+          descriptorAt(kOperandDesc, e.idx(0), kSmemB),
           cst32(int64_t(kInstrDesc)), accumulate, tmemAt(tmem.sfa),
           tmemAt(tmem.sfb));
       NVVM::Tcgen05CommitOp::create(b, smemAt(kSmemBar), Value());
@@ -451,7 +445,8 @@ private:
         b, LLVM::LLVMPointerType::get(ctx, 1),
         LLVM::IntToPtrOp::create(b, LLVM::LLVMPointerType::get(ctx), addr));
   }
-  /// A matrix descriptor for the shared memory at byte `stage` + `off`.
+  /// A matrix descriptor for the shared memory at byte `stage` + `off`
+  /// (`stage` 0 in the single-stage kernel).
   Value descriptorAt(uint64_t bits, Value stage, int64_t off) {
     Value addr = arith::AddIOp::create(
         b, smemAddr,

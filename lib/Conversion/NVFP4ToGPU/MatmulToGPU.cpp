@@ -748,6 +748,15 @@ private:
             e.mulI(e.remI(tile, tilesN), e.idx(cfg.tileN()))};
   }
 
+  /// The chunk of this block's iteration `i` and the first rows of A and
+  /// B of its tile.
+  std::tuple<Value, Value, Value> wsIteration(GemmPipeline &pipe, Value i,
+                                              Value numChunks) {
+    auto [tile, c] = pipe.tileAndChunk(i, numChunks);
+    auto [aBase, bBase] = wsTileBase(tile);
+    return {c, aBase, bBase};
+  }
+
   /// Byte offsets, within a raw stage, of item `q`'s data and scale word
   /// of thread `tid`: [item][thread] so that a warp's reads of one item
   /// hit consecutive words (no bank conflicts).
@@ -770,9 +779,9 @@ private:
   void wsCopy(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
               Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value tile, c, aBase, bBase;
-    std::tie(tile, c) = pipe.tileAndChunk(i, numChunks);
-    std::tie(aBase, bBase) = wsTileBase(tile);
+    // Plain values: the item lambdas below capture them.
+    Value c, aBase, bBase;
+    std::tie(c, aBase, bBase) = wsIteration(pipe, i, numChunks);
     Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
     // Both operands' rows hold K / 2 bytes.
     Value rowBytes = e.dim(v.aData, 1);
@@ -807,9 +816,9 @@ private:
   StagedLoads wsRead(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
                      Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value tile, c, aBase, bBase;
-    std::tie(tile, c) = pipe.tileAndChunk(i, numChunks);
-    std::tie(aBase, bBase) = wsTileBase(tile);
+    // Plain values: the item lambdas below capture them.
+    Value c, aBase, bBase;
+    std::tie(c, aBase, bBase) = wsIteration(pipe, i, numChunks);
     auto i32 = b.getI32Type();
     StagedLoads l;
     int64_t q = 0;
