@@ -197,6 +197,32 @@ public:
   SmallVector<Value, kBlock> rht16(ArrayRef<Value> x, unsigned mask);
 
   //===--------------------------------------------------------------------===//
+  // SPEC.md section 15: producers fused into a quantize
+  //===--------------------------------------------------------------------===//
+
+  /// RN(sqrt(x)), the IEEE square root.
+  Value sqrt(Value x);
+  /// E(x): e^x by the project's fixed binary32 sequence
+  /// (docs/ProducerNumerics.md), within 2 ulp of the true value; +Inf above
+  /// the overflow threshold, +0 below the underflow one, NaN for NaN.
+  Value exp(Value x);
+  /// T(x): tanh(x) by the project's fixed binary32 sequence, within 2 ulp;
+  /// odd (T(-x) = -T(x), T(-0) = -0), +-1 for large |x|, NaN for NaN.
+  Value tanh(Value x);
+  /// act(g) of SPEC.md section 15: silu(g) = RN(g / RN(1 + E(-g))) or
+  /// gelu_tanh(g), before the product with the up half.
+  Value gatedActivation(GatedActivation act, Value g);
+  /// RN_s(v): `v` rounded to the storage type `s` (bf16, f16 or f32) and
+  /// returned as f32; every NaN becomes the canonical quiet NaN 0x7FC00000,
+  /// so the stored bytes of a NaN do not depend on the target.
+  Value roundToStorage(Value v, Type s);
+  /// One step of a 16-block's sum of squares: RN(acc + RN(h * h)).
+  Value sumSquaresStep(Value acc, Value h);
+  /// The RMSNorm scale of a row of `kF32` (the row length as f32) values
+  /// whose sum of squares is `ss`: RN(1 / RN(sqrt(RN(RN(ss / k) + eps)))).
+  Value rmsInverse(Value ss, Value kF32, float eps);
+
+  //===--------------------------------------------------------------------===//
   // SPEC.md section 11: dequantization
   //===--------------------------------------------------------------------===//
 

@@ -87,6 +87,16 @@ def NVFP4_AmaxSource : I32EnumAttr<"AmaxSource",
   let genSpecializedAttr = 0;
 }
 
+// The activation of a gated producer (SPEC.md section 15). Unlike the
+// recipe's choices it appears in IR on its own, as an op attribute.
+def NVFP4_GatedActivation : I32EnumAttr<"GatedActivation",
+    "activation applied to the gate half of a gated producer", [
+      I32EnumAttrCase<"SiLU", 0, "silu">,
+      I32EnumAttrCase<"GeluTanh", 1, "gelu_tanh">,
+    ]> {
+  let cppNamespace = "::mlir::nvfp4";
+}
+
 // The kernel interface between nvfp4-to-gpu and a runtime that launches its
 // kernels (NVFP4KernelInterface.h): the `nvfp4.work` string on every
 // gpu.func names its iteration space, from which both sides derive the
