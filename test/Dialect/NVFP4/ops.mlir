@@ -206,3 +206,26 @@ func.func @amax_then_quantize(%x: memref<?x64xbf16>, %a: memref<1xf32>,
   nvfp4.amax %x : memref<?x64xbf16> recipe <per_token> rowwise(%ar : memref<?xf32>)
   return
 }
+
+// Producers (SPEC.md section 15) and their fused forms.
+// CHECK-LABEL: func.func @producers
+func.func @producers(%x: memref<?x4096xbf16>, %w: memref<4096xbf16>,
+    %r: memref<?x4096xbf16>, %y: memref<?x4096xbf16>, %rs: memref<?xf32>,
+    %g: memref<?x8192xbf16>, %d: memref<?x2048xi8>,
+    %s: memref<?x256xf8E4M3FN>, %a: memref<?xf32>) {
+  // CHECK: nvfp4.rms_norm %{{.*}} : memref<?x4096xbf16>, %{{.*}} : memref<4096xbf16> residual(%{{.*}} : memref<?x4096xbf16>) eps 9.99999997E-7 to %{{.*}} : memref<?x4096xbf16>, %{{.*}} : memref<?xf32>
+  nvfp4.rms_norm %x : memref<?x4096xbf16>, %w : memref<4096xbf16>
+      residual(%r : memref<?x4096xbf16>) eps 1.0e-06
+      to %y : memref<?x4096xbf16>, %rs : memref<?xf32>
+  // CHECK: nvfp4.gated_act silu %{{.*}} : memref<?x8192xbf16> to %{{.*}} : memref<?x4096xbf16>
+  nvfp4.gated_act silu %g : memref<?x8192xbf16> to %y : memref<?x4096xbf16>
+  // CHECK: nvfp4.rms_norm_quantize %{{.*}} eps 9.99999997E-7 rstd(%{{.*}} : memref<?xf32>) recipe <per_token> rowwise(
+  nvfp4.rms_norm_quantize %x : memref<?x4096xbf16>, %w : memref<4096xbf16>
+      eps 1.0e-06 rstd(%rs : memref<?xf32>) recipe <per_token>
+      rowwise(%d : memref<?x2048xi8>, %s : memref<?x256xf8E4M3FN>, %a : memref<?xf32>)
+  // CHECK: nvfp4.gated_act_quantize gelu_tanh %{{.*}} : memref<?x8192xbf16> y(%{{.*}} : memref<?x4096xbf16>) recipe <per_token> rowwise(
+  nvfp4.gated_act_quantize gelu_tanh %g : memref<?x8192xbf16>
+      y(%y : memref<?x4096xbf16>) recipe <per_token>
+      rowwise(%d : memref<?x2048xi8>, %s : memref<?x256xf8E4M3FN>, %a : memref<?xf32>)
+  return
+}

@@ -12,6 +12,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
 
 #include <type_traits>
 
@@ -179,38 +180,141 @@ LogicalResult checkDataAndScale(Operation *op, StringRef prefix,
                     scaleShape(recipe.getSfLayout(), rows, cols));
 }
 
-/// Shared by quantize and grouped_quantize: everything but the shapes that
-/// depend on groups.
-template <typename OpTy>
-LogicalResult verifyQuantizeCommon(OpTy op, Outputs &row, Outputs &col,
-                                   int64_t &m, int64_t &k) {
-  RecipeAttr recipe = op.getRecipe();
-  row = {op.getData(), op.getScale(), op.getAmax()};
-  col = {op.getDataT(), op.getScaleT(), op.getAmaxT()};
-  if (failed(checkBuffers(op, {{"input", op.getInput()},
-                               {"data", row.data},
+/// What every quantizing op checks of its outputs for the `m x k` matrix it
+/// quantizes (`kWhat` names k in messages), before the shapes: buffers,
+/// directions, and the quantized dimensions.
+LogicalResult checkQuantizeOutputs(Operation *op, RecipeAttr recipe,
+                                   Outputs row, Outputs col, int64_t m,
+                                   int64_t k, StringRef kWhat) {
+  if (failed(checkBuffers(op, {{"data", row.data},
                                {"scale", row.scale},
                                {"amax", row.amax},
                                {"data_t", col.data},
                                {"scale_t", col.scale},
                                {"amax_t", col.amax}})))
     return failure();
-  if constexpr (std::is_same_v<OpTy, GroupedQuantizeOp>) {
-    if (failed(checkBuffers(op, {{"splits", op.getSplits()}})))
-      return failure();
-  }
   if (failed(checkDirections(op, recipe, row, col)))
     return failure();
-  m = dim(op.getInput(), 0);
-  k = dim(op.getInput(), 1);
   // Each direction constrains only the dimension it quantizes (SPEC.md
   // section 13): a columnwise-only output allows any K.
   if (row.present() &&
-      failed(checkMultipleOf16(op, "quantized dimension K (input dim 1)", k)))
+      failed(checkMultipleOf16(op, ("quantized dimension " + kWhat).str(), k)))
     return failure();
   if (col.present() &&
       failed(checkMultipleOf16(
           op, "M (input dim 0) for a columnwise output", m)))
+    return failure();
+  return success();
+}
+
+/// The output shapes of `nvfp4.quantize` of an `m x k` matrix.
+LogicalResult checkQuantizeShapes(Operation *op, RecipeAttr recipe,
+                                  Outputs row, Outputs col, int64_t m,
+                                  int64_t k) {
+  if (row.present() &&
+      (failed(checkDataAndScale(op, "", recipe, row, m, k)) ||
+       failed(checkShape(op, "amax", row.amax, amaxShape(recipe, m, k)))))
+    return failure();
+  if (col.present() &&
+      (failed(checkDataAndScale(op, "columnwise ", recipe, col, k, m)) ||
+       failed(checkShape(op, "columnwise amax", col.amax,
+                         amaxShape(recipe, k, m)))))
+    return failure();
+  return success();
+}
+
+/// Shared by quantize and grouped_quantize: everything but the shapes that
+/// depend on groups.
+template <typename OpTy>
+LogicalResult verifyQuantizeCommon(OpTy op, Outputs &row, Outputs &col,
+                                   int64_t &m, int64_t &k) {
+  row = {op.getData(), op.getScale(), op.getAmax()};
+  col = {op.getDataT(), op.getScaleT(), op.getAmaxT()};
+  if (failed(checkBuffers(op, {{"input", op.getInput()}})))
+    return failure();
+  if constexpr (std::is_same_v<OpTy, GroupedQuantizeOp>) {
+    if (failed(checkBuffers(op, {{"splits", op.getSplits()}})))
+      return failure();
+  }
+  m = dim(op.getInput(), 0);
+  k = dim(op.getInput(), 1);
+  return checkQuantizeOutputs(op, op.getRecipe(), row, col, m, k,
+                              "K (input dim 1)");
+}
+
+/// The element type every value operand of a producer shares (SPEC.md
+/// section 15: `s`, the type `y` is rounded to).
+LogicalResult
+checkSameStorage(Operation *op,
+                 ArrayRef<std::pair<StringRef, Value>> namedValues) {
+  Type storage;
+  StringRef first;
+  for (auto [what, value] : namedValues) {
+    if (!value)
+      continue;
+    Type t = cast<MemRefType>(value.getType()).getElementType();
+    if (!storage) {
+      storage = t;
+      first = what;
+      continue;
+    }
+    if (t != storage)
+      return op->emitOpError()
+             << "expected " << what << " to have the element type of "
+             << first << " (" << storage << "), got " << t;
+  }
+  return success();
+}
+
+/// Checks an RMSNorm's operands (shared by rms_norm and rms_norm_quantize);
+/// `output` may be null (the fused op without `y`). Sets the `m x k` shape.
+LogicalResult verifyRMSNormOperands(Operation *op, Value input, Value weight,
+                                    Value residual, FloatAttr eps,
+                                    Value output, Value rstd, int64_t &m,
+                                    int64_t &k) {
+  if (failed(checkBuffers(op, {{"input", input},
+                               {"weight", weight},
+                               {"residual", residual},
+                               {"output", output},
+                               {"rstd", rstd}})) ||
+      failed(checkSameStorage(op, {{"input", input},
+                                   {"weight", weight},
+                                   {"residual", residual},
+                                   {"output", output}})))
+    return failure();
+  const APFloat &e = eps.getValue();
+  if (!e.isFinite() || e.isNegative() || e.isZero()) {
+    SmallString<16> text;
+    e.toString(text);
+    return op->emitOpError() << "expected eps to be finite and > 0, got "
+                             << text;
+  }
+  m = dim(input, 0);
+  k = dim(input, 1);
+  if (failed(checkShape(op, "weight", weight, {k})) ||
+      (residual && failed(checkShape(op, "residual", residual, {m, k}))) ||
+      (output && failed(checkShape(op, "output", output, {m, k}))) ||
+      failed(checkShape(op, "rstd", rstd, {m})))
+    return failure();
+  return success();
+}
+
+/// Checks a gated activation's operands (shared by gated_act and
+/// gated_act_quantize); `output` may be null. Sets the `m x n` shape of the
+/// result.
+LogicalResult verifyGatedActOperands(Operation *op, Value input,
+                                     Value output, int64_t &m, int64_t &n) {
+  if (failed(checkBuffers(op, {{"input", input}, {"output", output}})) ||
+      failed(checkSameStorage(op, {{"input", input}, {"output", output}})))
+    return failure();
+  m = dim(input, 0);
+  int64_t cols = dim(input, 1);
+  if (!isDynamic(cols) && cols % 2 != 0)
+    return op->emitOpError()
+           << "expected an even number of input columns (gate and up "
+           << "halves), got " << cols;
+  n = isDynamic(cols) ? cols : cols / 2;
+  if (output && failed(checkShape(op, "output", output, {m, n})))
     return failure();
   return success();
 }
@@ -225,17 +329,48 @@ LogicalResult QuantizeOp::verify() {
   int64_t m, k;
   if (failed(verifyQuantizeCommon(*this, row, col, m, k)))
     return failure();
-  RecipeAttr recipe = getRecipe();
-  if (row.present() &&
-      (failed(checkDataAndScale(*this, "", recipe, row, m, k)) ||
-       failed(checkShape(*this, "amax", row.amax, amaxShape(recipe, m, k)))))
+  return checkQuantizeShapes(*this, getRecipe(), row, col, m, k);
+}
+
+//===----------------------------------------------------------------------===//
+// Producers and their fused forms (SPEC.md section 15)
+//===----------------------------------------------------------------------===//
+
+LogicalResult RMSNormOp::verify() {
+  int64_t m, k;
+  return verifyRMSNormOperands(*this, getInput(), getWeight(), getResidual(),
+                               getEpsAttr(), getOutput(), getRstd(), m, k);
+}
+
+LogicalResult GatedActOp::verify() {
+  int64_t m, n;
+  return verifyGatedActOperands(*this, getInput(), getOutput(), m, n);
+}
+
+LogicalResult RMSNormQuantizeOp::verify() {
+  int64_t m, k;
+  if (failed(verifyRMSNormOperands(*this, getInput(), getWeight(),
+                                   getResidual(), getEpsAttr(), getY(),
+                                   getRstd(), m, k)))
     return failure();
-  if (col.present() &&
-      (failed(checkDataAndScale(*this, "columnwise ", recipe, col, k, m)) ||
-       failed(checkShape(*this, "columnwise amax", col.amax,
-                         amaxShape(recipe, k, m)))))
+  Outputs row{getData(), getScale(), getAmax()};
+  Outputs col{getDataT(), getScaleT(), getAmaxT()};
+  if (failed(checkQuantizeOutputs(*this, getRecipe(), row, col, m, k,
+                                  "K (input dim 1)")))
     return failure();
-  return success();
+  return checkQuantizeShapes(*this, getRecipe(), row, col, m, k);
+}
+
+LogicalResult GatedActQuantizeOp::verify() {
+  int64_t m, n;
+  if (failed(verifyGatedActOperands(*this, getInput(), getY(), m, n)))
+    return failure();
+  Outputs row{getData(), getScale(), getAmax()};
+  Outputs col{getDataT(), getScaleT(), getAmaxT()};
+  if (failed(checkQuantizeOutputs(*this, getRecipe(), row, col, m, n,
+                                  "N (half of input dim 1)")))
+    return failure();
+  return checkQuantizeShapes(*this, getRecipe(), row, col, m, n);
 }
 
 //===----------------------------------------------------------------------===//

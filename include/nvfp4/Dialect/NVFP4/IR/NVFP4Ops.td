@@ -203,6 +203,163 @@ def NVFP4_DequantizeOp : NVFP4_Op<"dequantize"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Producers (SPEC.md section 15)
+//===----------------------------------------------------------------------===//
+
+// The per-row RMSNorm scale `inv` (1/rms), kept for a backward pass.
+def NVFP4_RowScaleMemRef : MemRefRankOf<[F32], [1]>;
+// RMSNorm weights, one per column.
+def NVFP4_WeightMemRef : MemRefRankOf<[BF16, F16, F32], [1]>;
+
+def NVFP4_RMSNormOp : NVFP4_Op<"rms_norm"> {
+  let summary = "RMSNorm of each row, optionally after a residual add";
+  let description = [{
+    `y = RN_s(RN(RN(h * inv) * weight))` per row of the `M x K` matrix
+    `input`, with `h = input` or, with a `residual`, `h = RN_s(input +
+    residual)`, and `inv = 1/rms(h)` computed in the fixed order of SPEC.md
+    section 15 (`s` is the storage type shared by every value operand).
+    With a residual, `h` is written back into `residual` (the fused
+    residual add of a transformer block). `rstd` receives each row's `inv`.
+    `eps` must be finite and positive.
+
+    Example:
+
+    ```mlir
+    nvfp4.rms_norm %x : memref<?x4096xbf16>, %w : memref<4096xbf16>
+        residual(%r : memref<?x4096xbf16>) eps 1.0e-06
+        to %y : memref<?x4096xbf16>, %rstd : memref<?xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<NVFP4_ValueMemRef, "the rows to normalize", [MemRead]>:$input,
+    Arg<NVFP4_WeightMemRef, "weight per column", [MemRead]>:$weight,
+    Arg<Optional<NVFP4_ValueMemRef>, "residual, read and overwritten with h", [MemRead, MemWrite]>:$residual,
+    F32Attr:$eps,
+    Arg<NVFP4_ValueMemRef, "the normalized rows", [MemWrite]>:$output,
+    Arg<NVFP4_RowScaleMemRef, "1/rms per row", [MemWrite]>:$rstd
+  );
+  let assemblyFormat = [{
+    $input `:` type($input) `,` $weight `:` type($weight)
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
+    `eps` $eps `to` $output `:` type($output) `,` $rstd `:` type($rstd)
+    attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def NVFP4_GatedActOp : NVFP4_Op<"gated_act"> {
+  let summary = "gated activation act(gate) * up of the two halves of each row";
+  let description = [{
+    For `input` of shape `M x 2N` (gate `g = input[:, :N]`, up
+    `u = input[:, N:]`): `output = RN_s(RN(act(g) * u))`, `M x N`, with
+    `act` = `silu` or `gelu_tanh` computed by the project's binary32
+    sequences (SPEC.md section 15, docs/ProducerNumerics.md).
+
+    Example:
+
+    ```mlir
+    nvfp4.gated_act silu %x : memref<?x8192xbf16> to %y : memref<?x4096xbf16>
+    ```
+  }];
+  let arguments = (ins
+    NVFP4_GatedActivation:$act,
+    Arg<NVFP4_ValueMemRef, "gate and up halves", [MemRead]>:$input,
+    Arg<NVFP4_ValueMemRef, "the gated activation", [MemWrite]>:$output
+  );
+  let assemblyFormat = [{
+    $act $input `:` type($input) `to` $output `:` type($output) attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def NVFP4_RMSNormQuantizeOp : NVFP4_QuantizeOpBase<"rms_norm_quantize"> {
+  let summary = "nvfp4.rms_norm fused into the nvfp4.quantize of its result";
+  let description = [{
+    Quantizes, with `recipe`, the matrix `nvfp4.rms_norm` with the same
+    operands would write, without writing it unless `y` is given: the
+    outputs are those of `nvfp4.quantize` on that matrix, byte for byte
+    (SPEC.md section 15). `rstd` and the updated `residual` are written
+    as by `nvfp4.rms_norm`. `nvfp4-fuse-producers` forms this op.
+
+    Example:
+
+    ```mlir
+    nvfp4.rms_norm_quantize %x : memref<?x4096xbf16>, %w : memref<4096xbf16>
+        eps 1.0e-06 rstd(%rstd : memref<?xf32>) recipe <per_token>
+        rowwise(%d : memref<?x2048xi8>, %s : memref<?x256xf8E4M3FN>,
+                %a : memref<?xf32>)
+    ```
+  }];
+  let arguments = (ins
+    Arg<NVFP4_ValueMemRef, "the rows to normalize", [MemRead]>:$input,
+    Arg<NVFP4_WeightMemRef, "weight per column", [MemRead]>:$weight,
+    Arg<Optional<NVFP4_ValueMemRef>, "residual, read and overwritten with h", [MemRead, MemWrite]>:$residual,
+    F32Attr:$eps,
+    Arg<NVFP4_RowScaleMemRef, "1/rms per row", [MemWrite]>:$rstd,
+    Arg<Optional<NVFP4_ValueMemRef>, "the normalized rows, when wanted", [MemWrite]>:$y,
+    NVFP4_RecipeAttr:$recipe,
+    Arg<Optional<NVFP4_DataMemRef>, "rowwise E2M1 data", [MemWrite]>:$data,
+    Arg<Optional<NVFP4_ScaleMemRef>, "rowwise block scales", [MemWrite]>:$scale,
+    Arg<Optional<NVFP4_AmaxMemRef>, "rowwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax,
+    Arg<Optional<NVFP4_DataMemRef>, "columnwise E2M1 data", [MemWrite]>:$data_t,
+    Arg<Optional<NVFP4_ScaleMemRef>, "columnwise block scales", [MemWrite]>:$scale_t,
+    Arg<Optional<NVFP4_AmaxMemRef>, "columnwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax_t
+  );
+  let assemblyFormat = [{
+    $input `:` type($input) `,` $weight `:` type($weight)
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
+    `eps` $eps `rstd` `(` $rstd `:` type($rstd) `)`
+    (`y` `(` $y^ `:` type($y) `)`)?
+    `recipe` $recipe
+    (`rowwise` `(` $data^ `:` type($data) `,` $scale `:` type($scale) `,`
+                  $amax `:` type($amax) `)`)?
+    (`columnwise` `(` $data_t^ `:` type($data_t) `,` $scale_t `:` type($scale_t) `,`
+                     $amax_t `:` type($amax_t) `)`)?
+    attr-dict
+  }];
+}
+
+def NVFP4_GatedActQuantizeOp : NVFP4_QuantizeOpBase<"gated_act_quantize"> {
+  let summary = "nvfp4.gated_act fused into the nvfp4.quantize of its result";
+  let description = [{
+    Quantizes, with `recipe`, the `M x N` matrix `nvfp4.gated_act` would
+    write for `input` (`M x 2N`), without writing it unless `y` is given:
+    the outputs are those of `nvfp4.quantize` on that matrix, byte for byte
+    (SPEC.md section 15). `nvfp4-fuse-producers` forms this op.
+
+    Example:
+
+    ```mlir
+    nvfp4.gated_act_quantize silu %x : memref<?x8192xbf16> recipe <per_token>
+        rowwise(%d : memref<?x2048xi8>, %s : memref<?x256xf8E4M3FN>,
+                %a : memref<?xf32>)
+    ```
+  }];
+  let arguments = (ins
+    NVFP4_GatedActivation:$act,
+    Arg<NVFP4_ValueMemRef, "gate and up halves", [MemRead]>:$input,
+    Arg<Optional<NVFP4_ValueMemRef>, "the gated activation, when wanted", [MemWrite]>:$y,
+    NVFP4_RecipeAttr:$recipe,
+    Arg<Optional<NVFP4_DataMemRef>, "rowwise E2M1 data", [MemWrite]>:$data,
+    Arg<Optional<NVFP4_ScaleMemRef>, "rowwise block scales", [MemWrite]>:$scale,
+    Arg<Optional<NVFP4_AmaxMemRef>, "rowwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax,
+    Arg<Optional<NVFP4_DataMemRef>, "columnwise E2M1 data", [MemWrite]>:$data_t,
+    Arg<Optional<NVFP4_ScaleMemRef>, "columnwise block scales", [MemWrite]>:$scale_t,
+    Arg<Optional<NVFP4_AmaxMemRef>, "columnwise outer amaxes (read when the recipe's are given)", [MemRead, MemWrite]>:$amax_t
+  );
+  let assemblyFormat = [{
+    $act $input `:` type($input)
+    (`y` `(` $y^ `:` type($y) `)`)?
+    `recipe` $recipe
+    (`rowwise` `(` $data^ `:` type($data) `,` $scale `:` type($scale) `,`
+                  $amax `:` type($amax) `)`)?
+    (`columnwise` `(` $data_t^ `:` type($data_t) `,` $scale_t `:` type($scale_t) `,`
+                     $amax_t `:` type($amax_t) `)`)?
+    attr-dict
+  }];
+}
+
 class NVFP4_MatmulOpBase<string mnemonic, list<Trait> traits = []>
     : NVFP4_Op<mnemonic, traits> {
   let hasVerifier = 1;
