@@ -59,17 +59,6 @@ float div(float a, float b) {
   return r;
 }
 
-float bitsToFloat(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-uint32_t floatToBits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return bits;
-}
-
 const float kFltMax = bitsToFloat(0x7F7FFFFFu);
 const float kRcp6 = bitsToFloat(0x3E2AAAABu); // RN(1/6)
 
@@ -401,7 +390,25 @@ Quantized quantizePlane(const Recipe &r, const Plane &p, uint32_t stream,
   return q;
 }
 
-float roundTo(DType d, float v) {
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Conversions
+//===----------------------------------------------------------------------===//
+
+float nvfp4::ref::bitsToFloat(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+uint32_t nvfp4::ref::floatToBits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return bits;
+}
+
+float nvfp4::ref::roundTo(DType d, float v) {
   switch (d) {
   case DType::F32:
     return v;
@@ -412,12 +419,6 @@ float roundTo(DType d, float v) {
   }
   return v;
 }
-
-} // namespace
-
-//===----------------------------------------------------------------------===//
-// Conversions
-//===----------------------------------------------------------------------===//
 
 uint8_t nvfp4::ref::toE2M1(float v) {
   if (std::isnan(v))

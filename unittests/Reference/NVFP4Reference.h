@@ -129,6 +129,10 @@ std::vector<float> dequantize(const Recipe &r, const Quantized &q);
 // Building blocks, exposed for tests.
 //===----------------------------------------------------------------------===//
 
+/// The binary32 value of bit pattern \p bits, and the bit pattern of \p f.
+float bitsToFloat(uint32_t bits);
+uint32_t floatToBits(float f);
+
 /// fp32 -> 4-bit E2M1 code (SPEC §2): RN-even on codes, saturating, sign
 /// copied (including -0.0 -> 0x8), NaN -> 0x7.
 uint8_t toE2M1(float v);
@@ -144,6 +148,8 @@ float fromE4M3(uint8_t b);
 /// Round to the nearest bf16 / fp16 value (ties to even), returned as fp32.
 float roundToBF16(float v);
 float roundToF16(float v);
+/// \p v rounded to \p d as above (F32: \p v itself).
+float roundTo(DType d, float v);
 
 /// Byte offset of scale (r, c) in layout \p l (SPEC §10); \p C is the
 /// unpadded number of scale columns.
