@@ -12,13 +12,18 @@ namespace nvfp4 {
 namespace {
 using ::nvfp4::detail::makeError;
 
-/// The shared compiler of `stream`'s device and the recipe parsed in it.
-Expected<std::pair<Compiler *, RecipeAttr>> compilerFor(Stream &stream,
-                                                        StringRef recipe) {
+/// The shared compiler of `stream`'s device.
+Expected<Compiler *> compilerOf(Stream &stream) {
   auto target = stream.device().target();
   if (!target)
     return target.takeError();
-  auto compiler = Compiler::shared(*target);
+  return Compiler::shared(*target);
+}
+
+/// The shared compiler of `stream`'s device and the recipe parsed in it.
+Expected<std::pair<Compiler *, RecipeAttr>> compilerFor(Stream &stream,
+                                                        StringRef recipe) {
+  auto compiler = compilerOf(stream);
   if (!compiler)
     return compiler.takeError();
   auto parsed = (*compiler)->parseRecipe(recipe);
@@ -209,6 +214,114 @@ Error quantize(Stream &stream, StringRef recipe, ElementType type,
   if (!kernel)
     return kernel.takeError();
   return kernel->launchQuantize(stream, rows, cols, *shapes, *buffers);
+}
+
+namespace {
+/// The device addresses of a producer's operands (0: absent).
+struct ProducerPointers {
+  CUdeviceptr x = 0, weight = 0, residual = 0, rstd = 0, y = 0;
+};
+
+/// Every device producer form: checks, then the compilation of `spec`
+/// (fused into the quantize with `recipe` when it is set) launched on
+/// `stream` over the operands in producerOperands order and `outputs`.
+Error launchProducer(Stream &stream, const ProducerSpec &spec,
+                     std::optional<StringRef> recipe, ElementType type,
+                     int64_t rows, int64_t cols, const ProducerPointers &p,
+                     const DeviceOutputs *outputs) {
+  auto compiler = compilerOf(stream);
+  if (!compiler)
+    return compiler.takeError();
+  RecipeAttr attr;
+  if (recipe) {
+    auto parsed = (*compiler)->parseRecipe(*recipe);
+    if (!parsed)
+      return parsed.takeError();
+    attr = *parsed;
+  }
+  if (Error e = checkProducer(spec, rows, cols, /*gpuRowBound=*/true))
+    return e;
+  SmallVector<CUdeviceptr, 11> buffers;
+  uint64_t valueAlign = 16 * elementSize(type);
+  for (const ProducerOperand &operand :
+       producerOperands(spec, bool(recipe), rows, cols)) {
+    static constexpr const char *names[] = {"input", "weight", "residual",
+                                            "rstd", "y"};
+    const CUdeviceptr pointers[] = {p.x, p.weight, p.residual, p.rstd, p.y};
+    StringRef name = names[operand.role];
+    CUdeviceptr ptr = pointers[operand.role];
+    if (Error e = checkDevicePointer(name, ptr,
+                                     operand.isF32() ? 4 : valueAlign))
+      return e;
+    buffers.push_back(ptr);
+  }
+  std::optional<QuantizeResult> shapes;
+  if (attr) {
+    auto described = describeOutputs(attr, rows, spec.resultCols(cols));
+    if (!described)
+      return described.takeError();
+    shapes = std::move(*described);
+    auto quantized = quantizeBuffers(*shapes, *outputs, type, p.x);
+    if (!quantized)
+      return quantized.takeError();
+    buffers.append(quantized->begin() + 1, quantized->end());
+  }
+  auto compiled = (*compiler)->compileProducer(spec, attr, type);
+  if (!compiled)
+    return compiled.takeError();
+  auto kernel = stream.device().load(*compiled);
+  if (!kernel)
+    return kernel.takeError();
+  return kernel->launchProducer(stream, rows, cols,
+                                shapes ? &*shapes : nullptr, buffers);
+}
+
+ProducerSpec rmsNormSpec(float eps, bool residual, bool y) {
+  ProducerSpec spec;
+  spec.eps = eps;
+  spec.residual = residual;
+  spec.y = y;
+  return spec;
+}
+
+ProducerSpec gatedActSpec(GatedActivation act, bool y) {
+  ProducerSpec spec;
+  spec.kind = ProducerKind::GatedAct;
+  spec.act = act;
+  spec.y = y;
+  return spec;
+}
+} // namespace
+
+Error rmsNormQuantize(Stream &stream, StringRef recipe, ElementType type,
+                      CUdeviceptr x, CUdeviceptr weight, CUdeviceptr residual,
+                      float eps, int64_t rows, int64_t cols, CUdeviceptr rstd,
+                      CUdeviceptr y, const DeviceOutputs &outputs) {
+  return launchProducer(stream, rmsNormSpec(eps, residual != 0, y != 0),
+                        recipe, type, rows, cols,
+                        {x, weight, residual, rstd, y}, &outputs);
+}
+
+Error gatedActQuantize(Stream &stream, StringRef recipe, ElementType type,
+                       GatedActivation act, CUdeviceptr x, int64_t rows,
+                       int64_t cols, CUdeviceptr y,
+                       const DeviceOutputs &outputs) {
+  return launchProducer(stream, gatedActSpec(act, y != 0), recipe, type, rows,
+                        cols, {x, 0, 0, 0, y}, &outputs);
+}
+
+Error rmsNorm(Stream &stream, ElementType type, CUdeviceptr x,
+              CUdeviceptr weight, CUdeviceptr residual, float eps,
+              int64_t rows, int64_t cols, CUdeviceptr y, CUdeviceptr rstd) {
+  return launchProducer(stream, rmsNormSpec(eps, residual != 0, false),
+                        std::nullopt, type, rows, cols,
+                        {x, weight, residual, rstd, y}, nullptr);
+}
+
+Error gatedAct(Stream &stream, ElementType type, GatedActivation act,
+               CUdeviceptr x, int64_t rows, int64_t cols, CUdeviceptr y) {
+  return launchProducer(stream, gatedActSpec(act, false), std::nullopt, type,
+                        rows, cols, {x, 0, 0, 0, y}, nullptr);
 }
 
 Error amax(Stream &stream, StringRef recipe, ElementType type,
@@ -429,6 +542,47 @@ Expected<std::vector<float>> dequantize(StringRef recipe,
   if (!host)
     return host.takeError();
   return host->first->dequantize(host->second, input);
+}
+
+Expected<ProducerQuantizeResult>
+rmsNormQuantize(StringRef recipe, ElementType type, const void *x,
+                const void *weight, const void *residual, float eps,
+                int64_t rows, int64_t cols, bool wantY,
+                const GivenAmax &given) {
+  auto host = hostRecipe(recipe);
+  if (!host)
+    return host.takeError();
+  return host->first->rmsNormQuantize(host->second, type, x, weight, residual,
+                                      eps, rows, cols, wantY, given);
+}
+
+Expected<ProducerQuantizeResult>
+gatedActQuantize(StringRef recipe, ElementType type, GatedActivation act,
+                 const void *x, int64_t rows, int64_t cols, bool wantY,
+                 const GivenAmax &given) {
+  auto host = hostRecipe(recipe);
+  if (!host)
+    return host.takeError();
+  return host->first->gatedActQuantize(host->second, type, act, x, rows, cols,
+                                       wantY, given);
+}
+
+Expected<ProducerResult> rmsNorm(ElementType type, const void *x,
+                                 const void *weight, const void *residual,
+                                 float eps, int64_t rows, int64_t cols) {
+  auto compiler = Compiler::shared("cpu");
+  if (!compiler)
+    return compiler.takeError();
+  return (*compiler)->runner().rmsNorm(type, x, weight, residual, eps, rows,
+                                       cols);
+}
+
+Expected<ProducerResult> gatedAct(ElementType type, GatedActivation act,
+                                  const void *x, int64_t rows, int64_t cols) {
+  auto compiler = Compiler::shared("cpu");
+  if (!compiler)
+    return compiler.takeError();
+  return (*compiler)->runner().gatedAct(type, act, x, rows, cols);
 }
 
 Expected<std::vector<uint8_t>>

@@ -61,6 +61,14 @@ StringRef operationName(Operation op) {
     return "matmul_w4a16";
   case Operation::Amax:
     return "amax";
+  case Operation::RMSNorm:
+    return "rms_norm";
+  case Operation::GatedAct:
+    return "gated_act";
+  case Operation::RMSNormQuantize:
+    return "rms_norm_quantize";
+  case Operation::GatedActQuantize:
+    return "gated_act_quantize";
   }
   return "?";
 }
@@ -139,6 +147,8 @@ struct Compiler::Impl {
   std::mutex mutex;
   std::map<std::tuple<const void *, int, int>, CompiledRecipe> memory;
   std::map<MatmulKey, CompiledRecipe> matmuls;
+  /// Producer compilations by their full cache key.
+  std::map<std::string, CompiledRecipe> producers;
   /// Recipes by the text they were parsed from.
   llvm::StringMap<RecipeAttr> parsed;
 
@@ -192,19 +202,11 @@ struct Compiler::Impl {
                          : reinterpret_cast<const void *>(uintptr_t(aType) + 1);
     MatmulKey memoryKey{aKey, b.getAsOpaquePointer(), int(options.out),
                         bias, alphaBits, op == Operation::GroupedMatmul};
-    auto it = matmuls.find(memoryKey);
-    if (it != matmuls.end()) {
-      CompiledRecipe hit = it->second;
-      hit.source = CacheSource::Memory;
-      return hit;
-    }
+    if (std::optional<CompiledRecipe> hit = cached(matmuls, memoryKey))
+      return *hit;
 
-    CompiledRecipe result;
-    result.recipe = a;
+    CompiledRecipe result = record(a, a ? options.out : aType, op);
     result.bRecipe = b;
-    result.type = a ? options.out : aType;
-    result.op = op;
-    result.target = target;
     result.key = keyPrefix(op);
     llvm::raw_string_ostream os(result.key);
     if (!a)
@@ -226,6 +228,29 @@ struct Compiler::Impl {
   }
 
   Runner &runner() { return host ? static_cast<Runner &>(*host) : *gpu; }
+
+  /// The entry of `key` in the memory cache `map`, marked as a memory hit,
+  /// or nothing. Call with `mutex` held.
+  template <typename Map, typename Key>
+  static std::optional<CompiledRecipe> cached(const Map &map, const Key &key) {
+    auto it = map.find(key);
+    if (it == map.end())
+      return std::nullopt;
+    CompiledRecipe hit = it->second;
+    hit.source = CacheSource::Memory;
+    return hit;
+  }
+
+  /// A new compilation record of `op` for this compiler's target.
+  CompiledRecipe record(RecipeAttr recipe, ElementType type,
+                        Operation op) const {
+    CompiledRecipe result;
+    result.recipe = recipe;
+    result.type = type;
+    result.op = op;
+    result.target = target;
+    return result;
+  }
 };
 
 Compiler::Compiler() : impl(std::make_unique<Impl>()) {}
@@ -353,6 +378,7 @@ void Compiler::clearMemoryCache() {
   std::lock_guard<std::mutex> lock(impl->mutex);
   impl->memory.clear();
   impl->matmuls.clear();
+  impl->producers.clear();
 }
 
 llvm::Expected<CompiledRecipe>
@@ -372,23 +398,18 @@ Compiler::compile(RecipeAttr recipe, ElementType type, Operation op) {
   if (op == Operation::Matmul || op == Operation::GroupedMatmul ||
       op == Operation::MatmulW4A16)
     return makeError("GEMMs are compiled by compileMatmul");
+  if (op == Operation::RMSNorm || op == Operation::GatedAct ||
+      op == Operation::RMSNormQuantize || op == Operation::GatedActQuantize)
+    return makeError("producers are compiled by compileProducer");
   if (op == Operation::Dequantize)
     type = ElementType::F32;
   std::lock_guard<std::mutex> lock(impl->mutex);
   auto memoryKey =
       std::make_tuple(recipe.getAsOpaquePointer(), int(type), int(op));
-  auto it = impl->memory.find(memoryKey);
-  if (it != impl->memory.end()) {
-    CompiledRecipe hit = it->second;
-    hit.source = CacheSource::Memory;
-    return hit;
-  }
+  if (std::optional<CompiledRecipe> hit = Impl::cached(impl->memory, memoryKey))
+    return *hit;
 
-  CompiledRecipe result;
-  result.recipe = recipe;
-  result.type = type;
-  result.op = op;
-  result.target = impl->target;
+  CompiledRecipe result = impl->record(recipe, type, op);
   if (!impl->gpu) {
     // The host JIT compiles on first run (HostRunner caches the engine);
     // nothing to serialize here.
@@ -417,6 +438,56 @@ Compiler::compile(RecipeAttr recipe, ElementType type, Operation op) {
           }))
     return std::move(e);
   impl->memory.emplace(memoryKey, result);
+  return result;
+}
+
+namespace {
+/// The operation of a producer compilation.
+Operation producerOperation(const ProducerSpec &spec, bool fused) {
+  if (spec.isRMSNorm())
+    return fused ? Operation::RMSNormQuantize : Operation::RMSNorm;
+  return fused ? Operation::GatedActQuantize : Operation::GatedAct;
+}
+} // namespace
+
+std::string Compiler::producerCacheKey(const ProducerSpec &spec,
+                                       RecipeAttr recipe,
+                                       ElementType type) const {
+  std::string text = impl->keyPrefix(producerOperation(spec, bool(recipe)));
+  llvm::raw_string_ostream os(text);
+  os << "\ndtype " << elementTypeName(type) << "\nshape " << kShapeClass
+     << "\nproducer " << spec.key();
+  if (recipe) {
+    os << "\nrecipe ";
+    mlir::Attribute(recipe).print(os);
+  }
+  return text;
+}
+
+llvm::Expected<CompiledRecipe>
+Compiler::compileProducer(const ProducerSpec &spec, RecipeAttr recipe,
+                          ElementType type) {
+  if (recipe && recipe.getContext() != &getContext())
+    return makeError("the recipe belongs to another compiler's context");
+  if (llvm::Error e = checkProducer(spec, 1, 2, /*gpuRowBound=*/false))
+    return std::move(e);
+  std::string key = producerCacheKey(spec, recipe, type);
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  if (std::optional<CompiledRecipe> hit = Impl::cached(impl->producers, key))
+    return *hit;
+  CompiledRecipe result =
+      impl->record(recipe, type, producerOperation(spec, bool(recipe)));
+  result.producer = spec;
+  if (impl->gpu) {
+    result.key = key;
+    GPURunner &gpu = *impl->gpu;
+    StringRef format = impl->options.format;
+    if (llvm::Error e = impl->fill(result, [&] {
+          return gpu.compileProducer(spec, type, recipe, format);
+        }))
+      return std::move(e);
+  }
+  impl->producers.emplace(std::move(key), result);
   return result;
 }
 

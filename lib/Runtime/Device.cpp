@@ -253,6 +253,19 @@ Error Kernel::launchQuantizeGrouped(Stream &stream, int64_t rows, int64_t cols,
   return launchAll(stream, outputs, params.pointers(), groups);
 }
 
+Error Kernel::launchProducer(Stream &stream, int64_t rows, int64_t cols,
+                             const QuantizeResult *outputs,
+                             ArrayRef<CUdeviceptr> buffers) const {
+  if (&stream.device() != dev.get())
+    return makeError("the stream belongs to another device");
+  if (!recipe.producer || bool(outputs) != bool(recipe.recipe))
+    return makeError("the kernel was compiled for another operation");
+  std::lock_guard<std::mutex> lock(dev->mutex);
+  return detail::enqueueProducerKernels(dev->cuda(), *module, *recipe.code,
+                                        *recipe.producer, rows, cols, outputs,
+                                        buffers, stream.handle());
+}
+
 Error Kernel::launchMatmul(Stream &stream, const QuantizedOutput &a,
                            const QuantizedOutput &b,
                            ArrayRef<CUdeviceptr> buffers) const {

@@ -398,6 +398,90 @@ llvm::Error detail::enqueueQuantizeKernels(CudaDevice &dev,
   return llvm::Error::success();
 }
 
+llvm::Error detail::enqueueProducerKernels(
+    CudaDevice &dev, CudaDevice::Module &module,
+    const CompiledQuantize &compiled, const ProducerSpec &spec, int64_t rows,
+    int64_t cols, const QuantizeResult *outputs, ArrayRef<CUdeviceptr> buffers,
+    void *stream) {
+  auto operands = producerOperands(spec, outputs != nullptr, rows, cols);
+  size_t expected = operands.size() +
+                    (outputs ? 3 * (size_t(outputs->rowwise.has_value()) +
+                                    size_t(outputs->columnwise.has_value()))
+                             : 0);
+  if (buffers.size() != expected)
+    return makeError("expected " + Twine(expected) +
+                     " producer buffers, got " + Twine(buffers.size()));
+  KernelParams params;
+  for (auto [operand, ptr] : llvm::zip(operands, buffers))
+    params.addMemRef(ptr, operand.shape);
+  QuantizeResult shapes;
+  if (outputs) {
+    detail::addOutputParams(params, *outputs, buffers, operands.size());
+    shapes = *outputs;
+  }
+  // The producer's kernels (rstd, outputs, or the producer alone) are
+  // rowwise thread-block-per-row kernels over the rows of its result.
+  if (!shapes.rowwise) {
+    shapes.rowwise.emplace();
+    shapes.rowwise->rows = rows;
+    shapes.rowwise->cols = spec.resultCols(cols);
+  }
+  SmallVector<void *> args = params.pointers();
+  return enqueueQuantizeKernels(dev, module, compiled, shapes, args,
+                                std::nullopt, stream);
+}
+
+llvm::Expected<const CompiledQuantize *>
+GPURunner::compileProducer(const ProducerSpec &spec, ElementType type,
+                           RecipeAttr recipe, StringRef format) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << "producer " << spec.key() << " " << int(type);
+  if (recipe)
+    os << " " << Attribute(recipe);
+  return compileCached(key, format, [&] {
+    return buildProducerModule(impl->context, spec, type, recipe,
+                               recipe ? amaxRanks(recipe, false)
+                                      : SmallVector<unsigned, 2>());
+  });
+}
+
+llvm::Error GPURunner::launchProducer(const CompiledQuantize &compiled,
+                                      CudaDevice::Module &module,
+                                      const ProducerSpec &spec, int64_t rows,
+                                      int64_t cols,
+                                      const QuantizeResult *outputs,
+                                      ArrayRef<CUdeviceptr> buffers,
+                                      void *stream) {
+  auto dev = device();
+  if (!dev)
+    return dev.takeError();
+  return detail::enqueueProducerKernels(**dev, module, compiled, spec, rows,
+                                        cols, outputs, buffers, stream);
+}
+
+llvm::Expected<ProducerResult>
+GPURunner::runProducer(const ProducerCall &call, QuantizeResult *outputs) {
+  ProducerResult result;
+  auto operands = call.allocate(result);
+  auto stage = [&](DeviceCopies &buffers) {
+    for (const ProducerCall::Buffer &b : operands)
+      buffers.add(b.in, b.out, b.bytes);
+    if (outputs)
+      addOutputs(buffers, *outputs);
+  };
+  auto run = [&](const CompiledQuantize &compiled, CudaDevice::Module &module,
+                 ArrayRef<CUdeviceptr> pointers) {
+    return launchProducer(compiled, module, call.spec, call.rows, call.cols,
+                          outputs, pointers);
+  };
+  if (llvm::Error e = runStaged(
+          *this, compileProducer(call.spec, call.type, call.recipe), stage,
+          run))
+    return std::move(e);
+  return result;
+}
+
 llvm::Error GPURunner::launch(const CompiledQuantize &compiled,
                               CudaDevice::Module &module, int64_t rows,
                               int64_t cols, const QuantizeResult &outputs,

@@ -19,6 +19,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <mutex>
 
@@ -54,6 +55,18 @@ public:
           data, data, 0, {shape[0], shape[1]}, {shape[1], 1}});
       push(d.get());
       twos.push_back(std::move(d));
+    }
+  }
+  /// The data, scale and amax of each direction of `outputs`.
+  void addOutputs(QuantizeResult &outputs) {
+    for (std::optional<QuantizedOutput> *out :
+         {&outputs.rowwise, &outputs.columnwise}) {
+      if (!*out)
+        continue;
+      QuantizedOutput &o = **out;
+      add(o.data.data(), {o.rows, o.cols / 2});
+      add(o.scale.data(), o.scaleShape);
+      add(o.amax.data(), o.amaxShape);
     }
   }
   SmallVector<void *> &packed() {
@@ -177,11 +190,7 @@ llvm::Expected<QuantizeResult> HostRunner::amax(RecipeAttr recipe,
     return outputs.takeError();
   QuantizeResult &result = *outputs;
   std::lock_guard<std::mutex> lock(impl->mutex);
-  SmallVector<unsigned, 2> amaxRanks;
-  for (std::optional<QuantizedOutput> *out :
-       {&result.rowwise, &result.columnwise})
-    if (*out)
-      amaxRanks.push_back((*out)->amaxShape.size());
+  SmallVector<unsigned, 2> amaxRanks = amaxRanksOf(result);
   auto engine = impl->getOrCompile(/*kind=*/4, recipe, int(type), [&] {
     return buildAmaxModule(impl->context, recipe, type, amaxRanks);
   });
@@ -231,11 +240,7 @@ HostRunner::run(RecipeAttr recipe, ElementType type, const void *input,
     return std::move(e);
 
   std::lock_guard<std::mutex> lock(impl->mutex);
-  SmallVector<unsigned, 2> amaxRanks;
-  for (std::optional<QuantizedOutput> *out :
-       {&result.rowwise, &result.columnwise})
-    if (*out)
-      amaxRanks.push_back((*out)->amaxShape.size());
+  SmallVector<unsigned, 2> amaxRanks = amaxRanksOf(result);
   auto engine = impl->getOrCompile(
       /*kind=*/grouped ? 2 : 0, recipe, int(type), [&] {
         return buildQuantizeModule(impl->context, recipe, type, grouped,
@@ -248,17 +253,39 @@ HostRunner::run(RecipeAttr recipe, ElementType type, const void *input,
   call.add(const_cast<void *>(input), {rows, cols});
   if (grouped)
     call.add(const_cast<int64_t *>(splits->data()), {groups});
-  for (std::optional<QuantizedOutput> *out :
-       {&result.rowwise, &result.columnwise}) {
-    if (!*out)
-      continue;
-    QuantizedOutput &o = **out;
-    call.add(o.data.data(), {o.rows, o.cols / 2});
-    call.add(o.scale.data(), o.scaleShape);
-    call.add(o.amax.data(), o.amaxShape);
-  }
+  call.addOutputs(result);
   if (llvm::Error err =
           (*engine)->invokePacked("_mlir_ciface_kernel", call.packed()))
+    return std::move(err);
+  return result;
+}
+
+llvm::Expected<ProducerResult>
+HostRunner::runProducer(const ProducerCall &call, QuantizeResult *outputs) {
+  ProducerResult result;
+  auto buffers = call.allocate(result);
+  SmallVector<unsigned, 2> amaxRanks;
+  if (outputs)
+    amaxRanks = amaxRanksOf(*outputs);
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << "producer " << call.spec.key() << " " << int(call.type);
+  if (call.recipe)
+    os << " " << Attribute(call.recipe);
+  auto engine = getOrCompileKernel(key, [&] {
+    return buildProducerModule(impl->context, call.spec, call.type,
+                               call.recipe, amaxRanks);
+  });
+  if (!engine)
+    return engine.takeError();
+  CallArgs args;
+  for (const ProducerCall::Buffer &b : buffers)
+    args.add(b.out ? b.out : const_cast<void *>(b.in), b.shape);
+  if (outputs)
+    args.addOutputs(*outputs);
+  std::lock_guard<std::mutex> lock(impl->mutex);
+  if (llvm::Error err =
+          (*engine)->invokePacked("_mlir_ciface_kernel", args.packed()))
     return std::move(err);
   return result;
 }

@@ -46,6 +46,19 @@ llvm::Error enqueueQuantizeKernels(CudaDevice &dev, CudaDevice::Module &module,
                                    std::optional<int64_t> groups = std::nullopt,
                                    void *stream = nullptr);
 
+/// Launches the kernels of a producer compilation (the producer `spec`
+/// alone when `outputs` is null, else fused into the quantization into
+/// `outputs`) over a rows x cols input on `buffers` in operand order
+/// (producerOperands, then the quantize outputs). The producer's own
+/// kernels (a thread block per row) are sized by the rows of its result,
+/// also for a recipe without a rowwise output. Does not synchronize.
+llvm::Error enqueueProducerKernels(CudaDevice &dev, CudaDevice::Module &module,
+                                   const CompiledQuantize &compiled,
+                                   const ProducerSpec &spec, int64_t rows,
+                                   int64_t cols, const QuantizeResult *outputs,
+                                   llvm::ArrayRef<CUdeviceptr> buffers,
+                                   void *stream = nullptr);
+
 } // namespace detail
 } // namespace nvfp4
 

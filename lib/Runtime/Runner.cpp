@@ -8,6 +8,7 @@
 
 #include "nvfp4/Runtime/Runner.h"
 #include "Errors.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 #include "nvfp4/Runtime/Device.h"
@@ -18,6 +19,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -30,6 +36,20 @@ using detail::makeError;
 MemRefType dynamicMemRef(unsigned rank, Type element) {
   return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
                          element);
+}
+
+/// A rows x cols input within the verifier's bound on buffers
+/// (kMaxBufferBytes), for shapes only known at run time: the matrix must
+/// fit it even as f32, so no element, byte or padded-scale count derived
+/// from it overflows int64 and no grid wraps.
+llvm::Error checkMatrixSize(int64_t rows, int64_t cols) {
+  if (rows < 1 || cols < 1)
+    return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
+                     Twine(cols));
+  if (mulSize(mulSize(rows, cols), 4) > kMaxBufferBytes)
+    return makeError("expected a matrix of at most 2^60 elements, got " +
+                     Twine(rows) + "x" + Twine(cols));
+  return llvm::Error::success();
 }
 
 /// Allocates `o`'s amax values (zero) for its amax shape.
@@ -123,15 +143,8 @@ llvm::Error applyGivenAmax(RecipeAttr recipe, QuantizeResult &outputs,
 llvm::Expected<QuantizeResult> describeOutputs(RecipeAttr recipe, int64_t rows,
                                                int64_t cols,
                                                std::optional<int64_t> groups) {
-  if (rows < 1 || cols < 1)
-    return makeError("expected a non-empty matrix, got " + Twine(rows) + "x" +
-                     Twine(cols));
-  // The verifier's bound on buffers (kMaxBufferBytes) for shapes only known
-  // at run time: the matrix must fit it even as f32, so no element, byte or
-  // padded-scale count below overflows int64 and no grid wraps.
-  if (mulSize(mulSize(rows, cols), 4) > kMaxBufferBytes)
-    return makeError("expected a matrix of at most 2^60 elements, got " +
-                     Twine(rows) + "x" + Twine(cols));
+  if (llvm::Error e = checkMatrixSize(rows, cols))
+    return std::move(e);
   if (recipe.getRowwise() && cols % kBlockSize != 0)
     return makeError("expected quantized dimension K to be a multiple of 16, "
                      "got " +
@@ -331,6 +344,263 @@ mlir::Type elementTypeOf(mlir::MLIRContext *ctx, ElementType t) {
     return BFloat16Type::get(ctx);
   }
   llvm_unreachable("unknown element type");
+}
+
+//===----------------------------------------------------------------------===//
+// Producers
+//===----------------------------------------------------------------------===//
+
+std::string ProducerSpec::key() const {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (isRMSNorm()) {
+    uint32_t bits;
+    std::memcpy(&bits, &eps, sizeof(bits));
+    os << "rms_norm eps " << llvm::format_hex(bits, 10) << " residual "
+       << residual;
+  } else {
+    os << "gated_act " << stringifyGatedActivation(act);
+  }
+  os << " y " << y;
+  return text;
+}
+
+SmallVector<ProducerOperand, 5> producerOperands(const ProducerSpec &spec,
+                                                 bool fused, int64_t rows,
+                                                 int64_t cols) {
+  SmallVector<ProducerOperand, 5> operands{
+      {ProducerOperand::Input, {rows, cols}}};
+  ProducerOperand y{ProducerOperand::Y, {rows, spec.resultCols(cols)}};
+  if (!spec.isRMSNorm()) {
+    if (!fused || spec.y)
+      operands.push_back(y);
+    return operands;
+  }
+  operands.push_back({ProducerOperand::Weight, {cols}});
+  if (spec.residual)
+    operands.push_back({ProducerOperand::Residual, {rows, cols}});
+  ProducerOperand rstd{ProducerOperand::Rstd, {rows}};
+  if (!fused) {
+    operands.append({y, rstd});
+  } else {
+    operands.push_back(rstd);
+    if (spec.y)
+      operands.push_back(y);
+  }
+  return operands;
+}
+
+llvm::Error checkProducer(const ProducerSpec &spec, int64_t rows, int64_t cols,
+                          bool gpuRowBound) {
+  if (llvm::Error e = checkMatrixSize(rows, cols))
+    return e;
+  if (!spec.isRMSNorm()) {
+    if (cols % 2 != 0)
+      return makeError("expected an even number of columns (gate and up "
+                       "halves of a gated activation), got " +
+                       Twine(cols));
+    return llvm::Error::success();
+  }
+  if (!std::isfinite(spec.eps) || !(spec.eps > 0.0f)) {
+    std::string text;
+    llvm::raw_string_ostream(text) << llvm::format("%g", double(spec.eps));
+    return makeError("expected eps to be finite and positive, got " + text);
+  }
+  if (gpuRowBound && cols > kMaxRMSNormCols)
+    return makeError("expected RMSNorm rows of at most " +
+                     Twine(kMaxRMSNormCols) +
+                     " values on the GPU (one thread block per row), got " +
+                     Twine(cols));
+  return llvm::Error::success();
+}
+
+SmallVector<ProducerCall::Buffer, 5>
+ProducerCall::allocate(ProducerResult &result) const {
+  size_t element = elementSize(type);
+  SmallVector<Buffer, 5> buffers;
+  for (const ProducerOperand &operand :
+       producerOperands(spec, fused(), rows, cols)) {
+    size_t count = 1;
+    for (int64_t d : operand.shape)
+      count *= size_t(d);
+    size_t bytes = count * (operand.isF32() ? 4 : element);
+    Buffer b{nullptr, nullptr, bytes, operand.shape};
+    switch (operand.role) {
+    case ProducerOperand::Input:
+      b.in = x;
+      break;
+    case ProducerOperand::Weight:
+      b.in = weight;
+      break;
+    case ProducerOperand::Residual: {
+      // The kernels overwrite the residual with h: they get a copy.
+      auto *from = static_cast<const uint8_t *>(residual);
+      result.residual.assign(from, from + bytes);
+      b.in = b.out = result.residual.data();
+      break;
+    }
+    case ProducerOperand::Rstd:
+      result.rstd.assign(count, 0.0f);
+      b.out = result.rstd.data();
+      break;
+    case ProducerOperand::Y:
+      result.y.assign(bytes, 0);
+      b.out = result.y.data();
+      break;
+    }
+    buffers.push_back(std::move(b));
+  }
+  return buffers;
+}
+
+SmallVector<unsigned, 2> amaxRanksOf(const QuantizeResult &outputs) {
+  SmallVector<unsigned, 2> ranks;
+  for (const std::optional<QuantizedOutput> *out :
+       {&outputs.rowwise, &outputs.columnwise})
+    if (*out)
+      ranks.push_back(unsigned((*out)->amaxShape.size()));
+  return ranks;
+}
+
+OwningOpRef<ModuleOp> buildProducerModule(MLIRContext &ctx,
+                                          const ProducerSpec &spec,
+                                          ElementType type, RecipeAttr recipe,
+                                          ArrayRef<unsigned> amaxRanks) {
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  Type storage = elementTypeOf(&ctx, type);
+  Type f32 = Float32Type::get(&ctx);
+  bool fused = bool(recipe);
+  auto operands = producerOperands(spec, fused, 1, 1);
+  SmallVector<Type> argTypes;
+  for (const ProducerOperand &operand : operands)
+    argTypes.push_back(dynamicMemRef(operand.shape.size(),
+                                     operand.isF32() ? f32 : storage));
+  for (unsigned rank : amaxRanks)
+    argTypes.append({dynamicMemRef(2, IntegerType::get(&ctx, 8)),
+                     dynamicMemRef(2, Float8E4M3FNType::get(&ctx)),
+                     dynamicMemRef(rank, f32)});
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func =
+      func::FuncOp::create(b, loc, "kernel", b.getFunctionType(argTypes, {}));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  auto args = func.getArguments();
+  // The operands by role (those the op does not have stay null).
+  std::array<Value, ProducerOperand::Y + 1> byRole;
+  for (auto [operand, arg] : llvm::zip(operands, args))
+    byRole[operand.role] = arg;
+  Value input = byRole[ProducerOperand::Input],
+        weight = byRole[ProducerOperand::Weight],
+        residual = byRole[ProducerOperand::Residual],
+        rstd = byRole[ProducerOperand::Rstd], y = byRole[ProducerOperand::Y];
+  // The quantize outputs follow, three per direction present.
+  Value none;
+  unsigned next = operands.size();
+  auto take = [&](bool present) {
+    if (!present)
+      return std::array<Value, 3>{none, none, none};
+    std::array<Value, 3> v{args[next], args[next + 1], args[next + 2]};
+    next += 3;
+    return v;
+  };
+  APFloat eps(spec.eps);
+  if (!fused) {
+    if (spec.isRMSNorm())
+      RMSNormOp::create(b, loc, input, weight, residual, eps, y, rstd);
+    else
+      GatedActOp::create(b, loc, spec.act, input, y);
+  } else {
+    auto row = take(recipe.getRowwise());
+    auto col = take(recipe.getColumnwise());
+    if (spec.isRMSNorm())
+      RMSNormQuantizeOp::create(b, loc, input, weight, residual, eps, rstd, y,
+                                recipe, row[0], row[1], row[2], col[0], col[1],
+                                col[2]);
+    else
+      GatedActQuantizeOp::create(b, loc, spec.act, input, y, recipe, row[0],
+                                 row[1], row[2], col[0], col[1], col[2]);
+  }
+  func::ReturnOp::create(b, loc);
+  return module;
+}
+
+llvm::Expected<ProducerQuantizeResult>
+Runner::producerQuantize(const ProducerCall &call, const GivenAmax &given) {
+  if (!call.recipe)
+    return makeError("null recipe");
+  if (!call.x || (call.spec.isRMSNorm() && !call.weight))
+    return makeError("null input or weight");
+  if (llvm::Error e = checkProducer(call.spec, call.rows, call.cols,
+                                    /*gpuRowBound=*/target() != "cpu"))
+    return std::move(e);
+  // The quantized matrix is the producer's result.
+  auto outputs = allocateOutputs(call.recipe, call.rows,
+                                 call.spec.resultCols(call.cols));
+  if (!outputs)
+    return outputs.takeError();
+  if (llvm::Error e = applyGivenAmax(call.recipe, *outputs, given))
+    return std::move(e);
+  auto producer = runProducer(call, &*outputs);
+  if (!producer)
+    return producer.takeError();
+  return ProducerQuantizeResult{std::move(*outputs), std::move(*producer)};
+}
+
+llvm::Expected<ProducerResult>
+Runner::producerAlone(const ProducerCall &call) {
+  if (!call.x || (call.spec.isRMSNorm() && !call.weight))
+    return makeError("null input or weight");
+  if (llvm::Error e = checkProducer(call.spec, call.rows, call.cols,
+                                    /*gpuRowBound=*/target() != "cpu"))
+    return std::move(e);
+  return runProducer(call, nullptr);
+}
+
+llvm::Expected<ProducerQuantizeResult>
+Runner::rmsNormQuantize(RecipeAttr recipe, ElementType type, const void *x,
+                        const void *weight, const void *residual, float eps,
+                        int64_t rows, int64_t cols, bool wantY,
+                        const GivenAmax &given) {
+  ProducerSpec spec;
+  spec.eps = eps;
+  spec.residual = residual != nullptr;
+  spec.y = wantY;
+  return producerQuantize(
+      ProducerCall{spec, type, x, weight, residual, rows, cols, recipe}, given);
+}
+
+llvm::Expected<ProducerQuantizeResult>
+Runner::gatedActQuantize(RecipeAttr recipe, ElementType type,
+                         GatedActivation act, const void *x, int64_t rows,
+                         int64_t cols, bool wantY, const GivenAmax &given) {
+  ProducerSpec spec;
+  spec.kind = ProducerKind::GatedAct;
+  spec.act = act;
+  spec.y = wantY;
+  return producerQuantize(
+      ProducerCall{spec, type, x, nullptr, nullptr, rows, cols, recipe}, given);
+}
+
+llvm::Expected<ProducerResult>
+Runner::rmsNorm(ElementType type, const void *x, const void *weight,
+                const void *residual, float eps, int64_t rows, int64_t cols) {
+  ProducerSpec spec;
+  spec.eps = eps;
+  spec.residual = residual != nullptr;
+  return producerAlone(
+      ProducerCall{spec, type, x, weight, residual, rows, cols, {}});
+}
+
+llvm::Expected<ProducerResult> Runner::gatedAct(ElementType type,
+                                                GatedActivation act,
+                                                const void *x, int64_t rows,
+                                                int64_t cols) {
+  ProducerSpec spec;
+  spec.kind = ProducerKind::GatedAct;
+  spec.act = act;
+  return producerAlone(
+      ProducerCall{spec, type, x, nullptr, nullptr, rows, cols, {}});
 }
 
 } // namespace nvfp4

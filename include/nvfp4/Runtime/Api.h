@@ -72,6 +72,46 @@ llvm::Error groupedQuantize(Stream &stream, llvm::StringRef recipe,
                             int64_t cols, CUdeviceptr splits, int64_t groups,
                             const DeviceOutputs &outputs);
 
+/// RMSNorm fused into the quantize of its result
+/// (`nvfp4.rms_norm_quantize`, SPEC.md section 15) on device memory,
+/// enqueued on `stream` like quantize(): `x` is rows x cols values of
+/// `type`, `weight` cols values; `residual` (0: none) is rows x cols, added
+/// to x first and overwritten in place with h; `rstd` receives rows f32
+/// values (1/rms); `y` (0: not wanted) the rows x cols normalized matrix.
+/// `outputs` are shaped as describeOutputs says for a rows x cols matrix
+/// (quantizeShapes). Value buffers must be aligned to 16 elements, rstd to
+/// 4 bytes. Every check (eps finite and > 0, rows of at most
+/// kMaxRMSNormCols values, the recipe's shapes, buffers) comes before
+/// anything is enqueued.
+llvm::Error rmsNormQuantize(Stream &stream, llvm::StringRef recipe,
+                            ElementType type, CUdeviceptr x,
+                            CUdeviceptr weight, CUdeviceptr residual,
+                            float eps, int64_t rows, int64_t cols,
+                            CUdeviceptr rstd, CUdeviceptr y,
+                            const DeviceOutputs &outputs);
+
+/// A gated activation fused into the quantize of its result
+/// (`nvfp4.gated_act_quantize`): `x` is rows x cols with cols = 2N (gate
+/// then up halves); the rows x N result is quantized into `outputs`
+/// (shaped for a rows x N matrix) and written to `y` unless it is 0.
+llvm::Error gatedActQuantize(Stream &stream, llvm::StringRef recipe,
+                             ElementType type,
+                             mlir::nvfp4::GatedActivation act, CUdeviceptr x,
+                             int64_t rows, int64_t cols, CUdeviceptr y,
+                             const DeviceOutputs &outputs);
+
+/// `nvfp4.rms_norm` alone on device memory: y (rows x cols) and rstd,
+/// with the residual (0: none) overwritten with h. Any number of columns.
+llvm::Error rmsNorm(Stream &stream, ElementType type, CUdeviceptr x,
+                    CUdeviceptr weight, CUdeviceptr residual, float eps,
+                    int64_t rows, int64_t cols, CUdeviceptr y,
+                    CUdeviceptr rstd);
+
+/// `nvfp4.gated_act` alone on device memory: y is rows x cols/2.
+llvm::Error gatedAct(Stream &stream, ElementType type,
+                     mlir::nvfp4::GatedActivation act, CUdeviceptr x,
+                     int64_t rows, int64_t cols, CUdeviceptr y);
+
 /// What a device GEMM computes beyond A * B^T (SPEC.md section 12).
 struct DeviceMatmulOptions {
   /// Multiplies the scaled product: RN(alpha * x), skipped when 1.
@@ -136,6 +176,28 @@ llvm::Expected<std::vector<float>> dequantize(llvm::StringRef recipe,
 llvm::Expected<QuantizeResult> amax(llvm::StringRef recipe, ElementType type,
                                     const void *input, int64_t rows,
                                     int64_t cols);
+
+/// The producers on host memory with the cpu target (Runner's forms: the
+/// caller's residual is not modified, the new one comes back in the
+/// result).
+llvm::Expected<ProducerQuantizeResult>
+rmsNormQuantize(llvm::StringRef recipe, ElementType type, const void *x,
+                const void *weight, const void *residual, float eps,
+                int64_t rows, int64_t cols, bool wantY,
+                const GivenAmax &given = {});
+llvm::Expected<ProducerQuantizeResult>
+gatedActQuantize(llvm::StringRef recipe, ElementType type,
+                 mlir::nvfp4::GatedActivation act, const void *x,
+                 int64_t rows, int64_t cols, bool wantY,
+                 const GivenAmax &given = {});
+llvm::Expected<ProducerResult> rmsNorm(ElementType type, const void *x,
+                                       const void *weight,
+                                       const void *residual, float eps,
+                                       int64_t rows, int64_t cols);
+llvm::Expected<ProducerResult> gatedAct(ElementType type,
+                                        mlir::nvfp4::GatedActivation act,
+                                        const void *x, int64_t rows,
+                                        int64_t cols);
 
 /// D = A * B^T (`nvfp4.matmul`, SPEC.md section 12) of two rowwise outputs
 /// on host memory: A (M x K) quantized with `aRecipe`, B (N x K) with

@@ -30,7 +30,8 @@ namespace nvfp4 {
 
 /// What a kernel computes.
 enum class Operation { Quantize, Dequantize, GroupedQuantize, Matmul,
-                       GroupedMatmul, MatmulW4A16, Amax };
+                       GroupedMatmul, MatmulW4A16, Amax, RMSNorm, GatedAct,
+                       RMSNormQuantize, GatedActQuantize };
 
 /// Where a compile() result came from.
 enum class CacheSource { Compiled, Memory, Disk };
@@ -60,6 +61,9 @@ struct CompiledRecipe {
   CacheSource source = CacheSource::Compiled;
   /// The disk cache key (empty for cpu).
   std::string key;
+  /// The producer of a producer compilation (Operation::RMSNorm, GatedAct
+  /// and their quantize forms).
+  std::optional<ProducerSpec> producer;
 };
 
 class Compiler {
@@ -114,6 +118,21 @@ public:
   llvm::Expected<CompiledRecipe>
   compileMatmulW4A16(ElementType aType, mlir::nvfp4::RecipeAttr b,
                      const MatmulOptions &options);
+
+  /// Compiles the producer `spec` (SPEC.md section 15) for inputs of
+  /// `type`: alone when `recipe` is null (`op` RMSNorm or GatedAct), else
+  /// fused into the quantize with `recipe` (RMSNormQuantize,
+  /// GatedActQuantize). Cached in memory and on disk like compile(), keyed
+  /// by every field of `spec` (producerCacheKey). The cpu target runs
+  /// producers through its Runner.
+  llvm::Expected<CompiledRecipe> compileProducer(const ProducerSpec &spec,
+                                                 mlir::nvfp4::RecipeAttr recipe,
+                                                 ElementType type);
+
+  /// The cache key of a producer compilation (exposed for tests).
+  std::string producerCacheKey(const ProducerSpec &spec,
+                               mlir::nvfp4::RecipeAttr recipe,
+                               ElementType type) const;
 
   /// Drops the in-memory cache (the disk cache stays): for benchmarks and
   /// tests of the disk path.

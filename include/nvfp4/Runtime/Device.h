@@ -96,6 +96,13 @@ public:
   llvm::Error launchAmax(Stream &stream, int64_t rows, int64_t cols,
                          const QuantizeResult &outputs,
                          llvm::ArrayRef<CUdeviceptr> buffers) const;
+  /// Enqueues a producer compilation (Compiler::compileProducer) over a
+  /// rows x cols input: `buffers` in operand order (producerOperands, then
+  /// data, scale, amax per direction of `outputs`, from describeOutputs on
+  /// the producer's result; null for the producer alone).
+  llvm::Error launchProducer(Stream &stream, int64_t rows, int64_t cols,
+                             const QuantizeResult *outputs,
+                             llvm::ArrayRef<CUdeviceptr> buffers) const;
   /// Enqueues a GEMM (a Compiler::compileMatmul compilation): `a` and `b`
   /// give the operand shapes (matmulOperandShape), `buffers` the device
   /// addresses in operand order: a data, scale, amax, b data, scale, amax,

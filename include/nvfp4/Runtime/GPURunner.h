@@ -175,6 +175,30 @@ public:
                                llvm::ArrayRef<int64_t> amaxShape,
                                llvm::ArrayRef<CUdeviceptr> buffers);
 
+  //===--------------------------------------------------------------------===//
+  // Producers (SPEC.md section 15): rms_norm, gated_act, fused or alone
+  //===--------------------------------------------------------------------===//
+
+  /// Compiles the producer `spec` alone (`recipe` null) or fused into the
+  /// quantize with `recipe`, for inputs of `type`. Cached by everything
+  /// in the spec. Needs no GPU.
+  llvm::Expected<const CompiledQuantize *>
+  compileProducer(const ProducerSpec &spec, ElementType type,
+                  mlir::nvfp4::RecipeAttr recipe,
+                  llvm::StringRef format = "bin");
+
+  /// Enqueues compileProducer()'s kernels on `stream` on device buffers in
+  /// operand order (producerOperands for a rows x cols input, then data,
+  /// scale and amax per direction of `outputs`, which is null for the
+  /// producer alone and shaped by describeOutputs on the producer's result
+  /// otherwise). Does not synchronize.
+  llvm::Error launchProducer(const CompiledQuantize &compiled,
+                             CudaDevice::Module &module,
+                             const ProducerSpec &spec, int64_t rows,
+                             int64_t cols, const QuantizeResult *outputs,
+                             llvm::ArrayRef<CUdeviceptr> buffers,
+                             void *stream = nullptr);
+
   /// Lowers the module `build` returns through nvfp4-to-ptx once per
   /// (`key`, `format`) and returns the image and its kernels in launch
   /// order. For every kind of kernel module (quantize, matmul, ...).
@@ -261,6 +285,10 @@ public:
                                   int64_t groups, int64_t n, int64_t k,
                                   bool bias, llvm::ArrayRef<CUdeviceptr> buffers,
                                   void *stream);
+
+protected:
+  llvm::Expected<ProducerResult> runProducer(const ProducerCall &call,
+                                             QuantizeResult *outputs) override;
 
 private:
   GPURunner();

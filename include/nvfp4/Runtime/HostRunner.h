@@ -71,6 +71,10 @@ public:
       llvm::StringRef key,
       llvm::function_ref<mlir::OwningOpRef<mlir::ModuleOp>()> makeModule);
 
+protected:
+  llvm::Expected<ProducerResult> runProducer(const ProducerCall &call,
+                                             QuantizeResult *outputs) override;
+
 private:
   HostRunner();
   llvm::Expected<QuantizeResult>

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "mlir/IR/BuiltinOps.h"
@@ -131,6 +132,131 @@ buildDequantizeModule(mlir::MLIRContext &context,
 llvm::Expected<QuantizeResult>
 allocateAmaxOutputs(mlir::nvfp4::RecipeAttr recipe, int64_t rows, int64_t cols);
 
+//===----------------------------------------------------------------------===//
+// Producers (SPEC.md section 15)
+//===----------------------------------------------------------------------===//
+
+/// The producer ops: `nvfp4.rms_norm` and `nvfp4.gated_act`, alone or fused
+/// into the quantize of their result.
+enum class ProducerKind { RMSNorm, GatedAct };
+
+/// Everything about a producer that changes its kernels (and so is part of
+/// every cache key); matrix sizes are not.
+struct ProducerSpec {
+  ProducerKind kind = ProducerKind::RMSNorm;
+  /// RMSNorm: eps (finite and > 0) and whether a residual is added (and
+  /// overwritten with h).
+  float eps = 0.0f;
+  bool residual = false;
+  /// Gated activation: the activation of the gate half.
+  mlir::nvfp4::GatedActivation act = mlir::nvfp4::GatedActivation::SiLU;
+  /// Fused form: whether the producer's result y is written too (the
+  /// producer alone always writes it).
+  bool y = false;
+
+  bool isRMSNorm() const { return kind == ProducerKind::RMSNorm; }
+  /// Columns of the producer's result for an input of `cols` columns (a
+  /// gated activation halves them).
+  int64_t resultCols(int64_t cols) const {
+    return isRMSNorm() ? cols : cols / 2;
+  }
+  /// The text of the spec in cache keys, e.g. `rms_norm eps 0x358637bd
+  /// residual 1 y 0` (eps by its bits) or `gated_act silu y 1`.
+  std::string key() const;
+};
+
+/// One value operand of a producer op before its quantize outputs.
+struct ProducerOperand {
+  enum Role { Input, Weight, Residual, Rstd, Y } role;
+  /// rows x cols (input, residual), cols (weight), rows (rstd), rows x
+  /// result cols (y).
+  llvm::SmallVector<int64_t, 2> shape;
+  /// rstd is f32; every other operand has the storage type.
+  bool isF32() const { return role == Rstd; }
+};
+
+/// The producer operands of the op for `spec` (`fused`: the
+/// `*_quantize` form) over a rows x cols input, in the op's operand order
+/// (the ODS `arguments` order, optional operands absent when not given):
+///   rms_norm:           input, weight, [residual], y, rstd
+///   rms_norm_quantize:  input, weight, [residual], rstd, [y]
+///   gated_act:          input, y
+///   gated_act_quantize: input, [y]
+/// A fused op's quantize outputs (data, scale, amax per direction) follow.
+/// Kernel modules, host calls, device staging and launches all follow it.
+llvm::SmallVector<ProducerOperand, 5>
+producerOperands(const ProducerSpec &spec, bool fused, int64_t rows,
+                 int64_t cols);
+
+/// Checks a producer's arguments before anything runs: a non-empty input
+/// within the buffer bound, eps finite and > 0 (RMSNorm), an even number
+/// of columns (a gated activation's gate and up halves) and, with
+/// `gpuRowBound`, RMSNorm rows of at most kMaxRMSNormCols values (the GPU
+/// kernels' bound). Errors name the constraint.
+llvm::Error checkProducer(const ProducerSpec &spec, int64_t rows, int64_t cols,
+                          bool gpuRowBound);
+
+/// What a producer writes besides a quantization, in host memory.
+struct ProducerResult {
+  /// rows x result cols values of the storage type; empty when a fused
+  /// call did not ask for y.
+  std::vector<uint8_t> y;
+  /// RMSNorm: 1/rms of each row (SPEC.md's `inv`); empty otherwise.
+  std::vector<float> rstd;
+  /// RMSNorm with a residual: h = RN_s(x + r), the new residual (rows x
+  /// cols values of the storage type); empty otherwise. The caller's
+  /// residual buffer is never modified.
+  std::vector<uint8_t> residual;
+};
+
+/// A fused producer and quantize: the quantization of the producer's
+/// result (the bytes `quantize` gives for y) and the producer's outputs.
+struct ProducerQuantizeResult {
+  QuantizeResult quantized;
+  ProducerResult producer;
+};
+
+/// One producer call on host memory, checked (Runner's producer entry
+/// points build it): what a runner's runProducer receives.
+struct ProducerCall {
+  ProducerSpec spec;
+  ElementType type = ElementType::F32;
+  const void *x = nullptr, *weight = nullptr, *residual = nullptr;
+  int64_t rows = 0, cols = 0; ///< of the input
+  /// The recipe of a fused call (null: the producer alone).
+  mlir::nvfp4::RecipeAttr recipe;
+
+  bool fused() const { return bool(recipe); }
+  /// A host buffer of one producer operand: `in` is read by the kernels,
+  /// `out` receives what they write (both set for the residual, which is
+  /// read and overwritten).
+  struct Buffer {
+    const void *in;
+    void *out;
+    size_t bytes;
+    llvm::SmallVector<int64_t, 2> shape;
+  };
+  /// The producer outputs of this call, allocated (the residual holds a
+  /// copy of the caller's, which the kernels overwrite with h), and the
+  /// buffers of every producer operand over `x`, `weight` and `result` in
+  /// producerOperands order.
+  llvm::SmallVector<Buffer, 5> allocate(ProducerResult &result) const;
+};
+
+/// `func.func @kernel` holding one producer op (`recipe` null:
+/// `nvfp4.rms_norm` or `nvfp4.gated_act`; else the `*_quantize` form with
+/// `recipe`) over dynamically shaped memrefs in the op's operand order
+/// (producerOperands, then data, scale and amax per direction;
+/// `amaxRanks` has one entry per direction present). Every runner
+/// compiles this module.
+mlir::OwningOpRef<mlir::ModuleOp>
+buildProducerModule(mlir::MLIRContext &context, const ProducerSpec &spec,
+                    ElementType type, mlir::nvfp4::RecipeAttr recipe,
+                    llvm::ArrayRef<unsigned> amaxRanks);
+
+/// The amax ranks of each direction `outputs` has, in order.
+llvm::SmallVector<unsigned, 2> amaxRanksOf(const QuantizeResult &outputs);
+
 /// Quantizes, dequantizes and multiplies matrices in host memory on one
 /// target. Thread-safe. Every implementation takes the same arguments,
 /// applies the same checks (errors name the violated constraint) and
@@ -214,6 +340,56 @@ public:
   matmulW4A16(ElementType aType, const void *a, int64_t m, int64_t k,
               mlir::nvfp4::RecipeAttr bRecipe, const QuantizedOutput &b,
               const MatmulOptions &options) = 0;
+
+  /// RMSNorm fused into the quantize of its result
+  /// (`nvfp4.rms_norm_quantize`, SPEC.md section 15): the rows x cols
+  /// matrix at `x` (elements of `type`), `weight` (cols values of `type`)
+  /// and, unless null, `residual` (rows x cols, added first; the new
+  /// residual comes back in the result, the caller's buffer is not
+  /// modified). The quantization equals `quantize` of the producer's y
+  /// byte for byte; y itself is returned when `wantY`. Errors (eps, shapes,
+  /// the recipe's multiples of 16 on the normalized matrix, given amaxes)
+  /// come back before anything runs.
+  llvm::Expected<ProducerQuantizeResult>
+  rmsNormQuantize(mlir::nvfp4::RecipeAttr recipe, ElementType type,
+                  const void *x, const void *weight, const void *residual,
+                  float eps, int64_t rows, int64_t cols, bool wantY,
+                  const GivenAmax &given = {});
+
+  /// A gated activation fused into the quantize of its result
+  /// (`nvfp4.gated_act_quantize`): `x` is rows x cols with cols = 2N (gate
+  /// then up halves); the rows x N result is quantized (and returned when
+  /// `wantY`).
+  llvm::Expected<ProducerQuantizeResult>
+  gatedActQuantize(mlir::nvfp4::RecipeAttr recipe, ElementType type,
+                   mlir::nvfp4::GatedActivation act, const void *x,
+                   int64_t rows, int64_t cols, bool wantY,
+                   const GivenAmax &given = {});
+
+  /// `nvfp4.rms_norm` alone: y, rstd and (with a residual) the new
+  /// residual. Any number of columns.
+  llvm::Expected<ProducerResult> rmsNorm(ElementType type, const void *x,
+                                         const void *weight,
+                                         const void *residual, float eps,
+                                         int64_t rows, int64_t cols);
+
+  /// `nvfp4.gated_act` alone: y (rows x cols/2).
+  llvm::Expected<ProducerResult> gatedAct(ElementType type,
+                                          mlir::nvfp4::GatedActivation act,
+                                          const void *x, int64_t rows,
+                                          int64_t cols);
+
+protected:
+  /// Runs a checked producer call: the producer alone (`outputs` null), or
+  /// fused into the quantization into `outputs` (allocateOutputs on the
+  /// producer's result, given amaxes applied).
+  virtual llvm::Expected<ProducerResult>
+  runProducer(const ProducerCall &call, QuantizeResult *outputs) = 0;
+
+private:
+  llvm::Expected<ProducerQuantizeResult>
+  producerQuantize(const ProducerCall &call, const GivenAmax &given);
+  llvm::Expected<ProducerResult> producerAlone(const ProducerCall &call);
 };
 
 } // namespace nvfp4

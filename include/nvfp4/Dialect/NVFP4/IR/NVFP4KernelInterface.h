@@ -43,6 +43,11 @@ constexpr int64_t kTileRows = 64;
 constexpr int64_t kTileCols = 64;
 constexpr int64_t kTileStripTiles = 4;
 
+/// The longest row an RMSNorm kernel (a thread block per row, SPEC.md
+/// section 15) normalizes: 2^22 values. A runtime rejects longer rows
+/// before it launches one.
+constexpr int64_t kMaxRMSNormCols = int64_t(1) << 22;
+
 /// The gpu.func attributes of the interface.
 namespace kernel_attr {
 /// The KernelWork of the kernel, as its string.
