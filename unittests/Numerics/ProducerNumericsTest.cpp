@@ -13,17 +13,22 @@
 #include "ProducerReference.h"
 #include "nvfp4/InitAll.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
+#include "nvfp4/Pipelines/Pipelines.h"
 #include "nvfp4/Support/FloatBits.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -396,6 +401,67 @@ TEST_F(ProducerNumericsTest, VectorOperandsMatchScalar) {
       }
     }
   }
+}
+
+// On NVPTX the sequences stay what they are on the CPU: each multiply and
+// add a separate `.rn` instruction (ptxas does not fuse those), IEEE
+// division, no approximate instruction and no libdevice call (math.sqrt
+// would become __nv_sqrtf, sqrt.approx.f32).
+TEST_F(ProducerNumericsTest, PTXHasNoFMAOrApproximation) {
+  std::string error;
+  llvm::InitializeAllTargetInfos();
+  if (!llvm::TargetRegistry::lookupTarget(llvm::Triple("nvptx64-nvidia-cuda"),
+                                          error))
+    GTEST_SKIP() << "LLVM has no NVPTX target: " << error;
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  (*module)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                     b.getUnitAttr());
+  b.setInsertionPointToEnd(module->getBody());
+  auto gpuModule = gpu::GPUModuleOp::create(b, loc, "producers");
+  b.setInsertionPointToStart(gpuModule.getBody());
+  auto buffer = MemRefType::get({ShapedType::kDynamic}, f32());
+  auto func = gpu::GPUFuncOp::create(
+      b, loc, "producers", b.getFunctionType({buffer, buffer}, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  b.setInsertionPointToStart(&func.getBody().front());
+  Value in = func.getArgument(0), out = func.getArgument(1);
+  Value i = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  NumericsBuilder nb(b, loc);
+  Value x = memref::LoadOp::create(b, loc, in, i);
+  Value results[] = {
+      nb.exp(x),
+      nb.tanh(x),
+      nb.gatedActivation(GatedActivation::SiLU, x),
+      nb.gatedActivation(GatedActivation::GeluTanh, x),
+      nb.rmsInverse(nb.sumSquaresStep(x, x), nb.f32(x, 100.0f), 1e-6f),
+      nb.roundToStorage(x, Float16Type::get(&ctx)),
+      nb.roundToStorage(x, BFloat16Type::get(&ctx))};
+  Value sum = results[0];
+  for (Value r : ArrayRef<Value>(results).drop_front())
+    sum = nb.add(sum, r);
+  memref::StoreOp::create(b, loc, sum, out, i);
+  gpu::ReturnOp::create(b, loc);
+
+  PassManager pm(&ctx);
+  GPUPipelineOptions options;
+  buildGPUTargetStage(pm, options);
+  ASSERT_TRUE(succeeded(pm.run(*module)));
+  std::string ptx;
+  module->walk([&](gpu::BinaryOp binary) {
+    ptx = cast<gpu::ObjectAttr>(binary.getObjects()[0])
+              .getObject()
+              .getValue()
+              .str();
+  });
+  ASSERT_FALSE(ptx.empty());
+  for (const char *present : {"mul.rn.f32", "add.rn.f32", "div.rn.f32",
+                              "cvt.rn.f16.f32"})
+    EXPECT_NE(ptx.find(present), std::string::npos) << present;
+  for (const char *absent :
+       {"fma.", "mad.", ".approx", ".ftz", "call", "sqrt.", "ex2.", "tanh."})
+    EXPECT_EQ(ptx.find(absent), std::string::npos) << absent << "\n" << ptx;
 }
 
 //===----------------------------------------------------------------------===//
