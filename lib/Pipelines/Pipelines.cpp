@@ -22,6 +22,8 @@
 using namespace mlir;
 
 void nvfp4::buildCPUPipeline(OpPassManager &pm) {
+  // Producers fuse into the quantize they feed on every target alike.
+  pm.addPass(createNVFP4FuseProducers());
   pm.addPass(createNVFP4Expand());
   // Loop-invariant scale math (per-tensor S_enc, layout strides) is hoisted
   // by canonicalization + CSE before the loops are flattened.
@@ -45,6 +47,7 @@ void nvfp4::buildGPUKernelStage(OpPassManager &pm,
   NVFP4ToGPUOptions toGPU;
   toGPU.chip = options.chip;
   toGPU.warpSpecializedGemm = options.warpSpecializedGemm;
+  pm.addPass(createNVFP4FuseProducers());
   pm.addPass(createNVFP4ToGPU(toGPU));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

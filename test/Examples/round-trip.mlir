@@ -30,6 +30,12 @@
 // RUN: nvfp4-opt %nvfp4_src_root/examples/per_token_quotient.mlir > %t.per_token_quotient.1
 // RUN: nvfp4-opt %t.per_token_quotient.1 > %t.per_token_quotient.2 && diff %t.per_token_quotient.1 %t.per_token_quotient.2
 // RUN: nvfp4-opt %t.per_token_quotient.1 --mlir-print-op-generic | nvfp4-opt | diff %t.per_token_quotient.1 -
+// RUN: nvfp4-opt %nvfp4_src_root/examples/rms_norm_per_token.mlir > %t.rms_norm_per_token.1
+// RUN: nvfp4-opt %t.rms_norm_per_token.1 > %t.rms_norm_per_token.2 && diff %t.rms_norm_per_token.1 %t.rms_norm_per_token.2
+// RUN: nvfp4-opt %t.rms_norm_per_token.1 --mlir-print-op-generic | nvfp4-opt | diff %t.rms_norm_per_token.1 -
+// RUN: nvfp4-opt %nvfp4_src_root/examples/swiglu_per_token.mlir > %t.swiglu_per_token.1
+// RUN: nvfp4-opt %t.swiglu_per_token.1 > %t.swiglu_per_token.2 && diff %t.swiglu_per_token.1 %t.swiglu_per_token.2
+// RUN: nvfp4-opt %t.swiglu_per_token.1 --mlir-print-op-generic | nvfp4-opt | diff %t.swiglu_per_token.1 -
 // RUN: cat %t.*.1 | FileCheck %s
 
 // CHECK-DAG: nvfp4.grouped_quantize
@@ -41,3 +47,5 @@
 // CHECK-DAG: recipe <local_1x64>
 // CHECK-DAG: recipe <per_token_quotient>
 // CHECK-DAG: recipe <per_tensor_2d, directions = [rowwise, columnwise]>
+// CHECK-DAG: nvfp4.rms_norm %
+// CHECK-DAG: nvfp4.gated_act silu

@@ -33,6 +33,7 @@ func.func @matmul(%ad: memref<?x?xi8>, %as: memref<?x?xf8E4M3FN>, %aa: memref<?x
 
 // The stages, in order, as the C++ pipeline builder assembles them.
 // PIPELINE: builtin.module(
+// PIPELINE-NEXT: nvfp4-fuse-producers
 // PIPELINE-NEXT: nvfp4-expand
 // PIPELINE-NEXT: canonicalize
 // PIPELINE-NEXT: cse

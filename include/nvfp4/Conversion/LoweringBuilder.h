@@ -95,7 +95,9 @@ public:
   Value loadFlatByte(Value memref, Value flat) {
     return loadByte(flatView(memref), {flat});
   }
-  /// Converts an f32 to the element type of `memref` (RNE) and stores it.
+  /// Converts an f32 to the element type of `memref` (RNE) and stores it;
+  /// in bf16 and f16 every NaN is stored as the type's canonical quiet NaN
+  /// (0x7FC0, 0x7E00); f32 values are stored as they are.
   void storeValue(Value v, Value memref, ValueRange indices);
 
   /// Max |x| over the values of one block.

@@ -5,6 +5,28 @@
 
 include "mlir/Pass/PassBase.td"
 
+def NVFP4FuseProducers : Pass<"nvfp4-fuse-producers"> {
+  let summary = "Fold an nvfp4.rms_norm or nvfp4.gated_act into the quantize of its result";
+  let description = [{
+    Rewrites a producer (`nvfp4.rms_norm`, `nvfp4.gated_act`) followed by
+    an `nvfp4.quantize` of its output into the fused op
+    (`nvfp4.rms_norm_quantize`, `nvfp4.gated_act_quantize`), whose kernels
+    compute the producer's values where the quantization reads them instead
+    of writing and re-reading the whole matrix (SPEC.md section 15: the
+    bytes are the same).
+
+    The producer's output `y` is still written when anything else can see
+    it: a function argument, a buffer with another user, anything but a
+    local `memref.alloc`/`memref.alloca` used only by the two ops (and its
+    deallocations); such a temporary is removed. The pair is fused only
+    when every op between them is free of memory effects, and only the
+    first quantize of a `y` fuses (a second one reads the `y` the fused op
+    writes). The RMSNorm's `rstd` and residual write-back move with it.
+    Grouped quantizes are left alone.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def NVFP4Expand : Pass<"nvfp4-expand"> {
   let summary = "Expand nvfp4 ops into explicit SPEC.md math over scf loops";
   let description = [{

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 
 namespace mlir {
 namespace nvfp4 {
@@ -169,16 +170,65 @@ private:
   RowSchedule &schedule;
 };
 
+/// Where the values a quantization reads come from: the input matrix, or a
+/// producer computing them from its own operands (SPEC.md section 15; each
+/// value rounded to the storage type, so a fused quantize reads what the
+/// unfused one would read back from memory). Every schedule reads X
+/// through a source; `cols` is X's width (for a gated activation, half the
+/// input's).
+class ValueSource {
+public:
+  virtual ~ValueSource();
+  /// X's dimensions (index values).
+  virtual Value rows(LoweringBuilder &e) = 0;
+  virtual Value cols(LoweringBuilder &e) = 0;
+  /// The storage type of X's values (bf16, f16 or f32).
+  virtual Type storageType() = 0;
+  /// X[r, c] as f32.
+  virtual Value load(LoweringBuilder &e, Value r, Value c) = 0;
+  /// X[r, c .. c+15] as f32, `c` a multiple of 16 in a row of a multiple of
+  /// 16 values (so vector loads are aligned to e.blockAlignment).
+  virtual SmallVector<Value, kBlock> loadRow16(LoweringBuilder &e, Value r,
+                                               Value c) = 0;
+  /// The same 16 values as one vector of the storage type (a tile staged
+  /// in shared memory in X's type). Exact: every value is a storage value.
+  virtual Value loadRow16Storage(LoweringBuilder &e, Value r, Value c);
+};
+
+/// The input matrix as the source: the values as stored.
+class MatrixSource : public ValueSource {
+public:
+  explicit MatrixSource(Value input) : input(input) {}
+  Value rows(LoweringBuilder &e) override { return e.dim(input, 0); }
+  Value cols(LoweringBuilder &e) override { return e.dim(input, 1); }
+  Type storageType() override {
+    return cast<MemRefType>(input.getType()).getElementType();
+  }
+  Value load(LoweringBuilder &e, Value r, Value c) override {
+    return e.loadF32(input, {r, c});
+  }
+  SmallVector<Value, kBlock> loadRow16(LoweringBuilder &e, Value r,
+                                       Value c) override;
+  Value loadRow16Storage(LoweringBuilder &e, Value r, Value c) override;
+
+private:
+  Value input;
+};
+
 /// Builds the Directions of (grouped) quantize ops. `rowOffset` and
 /// `groupRows` select the rows of X a group covers (all of X when not
 /// grouped); `group` indexes per-group amaxes (null when not grouped).
 class QuantizeLowering {
 public:
+  /// X read from `source`, which must outlive the Directions built.
+  QuantizeLowering(LoweringBuilder &e, RecipeAttr recipe, ValueSource &source)
+      : e(e), m(e.math()), recipe(recipe), source(source),
+        numRows(source.rows(e)), numCols(source.cols(e)) {}
+  /// X is the matrix `input`.
   QuantizeLowering(LoweringBuilder &e, RecipeAttr recipe, Value input)
-      : e(e), m(e.math()), recipe(recipe), input(input) {
-    numRows = e.dim(input, 0);
-    numCols = e.dim(input, 1);
-  }
+      : owned(std::make_unique<MatrixSource>(input)), e(e), m(e.math()),
+        recipe(recipe), source(*owned), numRows(source.rows(e)),
+        numCols(source.cols(e)) {}
 
   /// Rows [rowOffset, rowOffset + groupRows) of X quantized along K.
   Direction rowwise(Value data, Value scale, Value amax, Value rowOffset,
@@ -197,10 +247,14 @@ private:
   /// [group, r] for a grouped columnwise output; windows at [r, w].
   void bindAmax(Direction &d, Value amax, Value group, bool perGroupRows);
 
+  /// The source of the `Value input` form (declared first: `source` may
+  /// refer to it).
+  std::unique_ptr<ValueSource> owned;
   LoweringBuilder &e;
   NumericsBuilder &m;
   RecipeAttr recipe;
-  Value input, numRows, numCols;
+  ValueSource &source;
+  Value numRows, numCols;
 };
 
 /// Dequantizes block `blk` of row `r` of `out` (SPEC.md section 11) from

@@ -2,6 +2,8 @@
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
 using namespace mlir;
 using namespace mlir::nvfp4;
 
@@ -269,6 +271,39 @@ void DirectionEmitter::emitOuterAmax() {
 // QuantizeLowering
 //===----------------------------------------------------------------------===//
 
+ValueSource::~ValueSource() = default;
+
+Value ValueSource::loadRow16Storage(LoweringBuilder &e, Value r, Value c) {
+  ImplicitLocOpBuilder &b = e.builder();
+  Type storage = storageType();
+  SmallVector<Value, kBlock> x = loadRow16(e, r, c);
+  Value v = arith::ConstantOp::create(
+      b, b.getZeroAttr(VectorType::get({int64_t(kBlock)}, storage)));
+  for (auto [i, xi] : llvm::enumerate(x)) {
+    // Exact: xi is already a value of the storage type.
+    Value narrow = storage.isF32() ? xi : arith::TruncFOp::create(b, storage, xi);
+    v = vector::InsertOp::create(b, narrow, v, int64_t(i));
+  }
+  return v;
+}
+
+SmallVector<Value, kBlock> MatrixSource::loadRow16(LoweringBuilder &e,
+                                                   Value r, Value c) {
+  if (e.blockAlignment)
+    return e.loadVectorF32(input, {r, c});
+  SmallVector<Value, kBlock> x;
+  for (unsigned i = 0; i < kBlock; ++i)
+    x.push_back(e.loadF32(input, {r, e.addI(c, e.idx(i))}));
+  return x;
+}
+
+Value MatrixSource::loadRow16Storage(LoweringBuilder &e, Value r, Value c) {
+  auto type = VectorType::get({int64_t(kBlock)}, storageType());
+  return vector::LoadOp::create(e.builder(), type, input, ValueRange{r, c},
+                                /*nontemporal=*/false,
+                                llvm::MaybeAlign(e.blockAlignment));
+}
+
 Direction QuantizeLowering::rowwise(Value data, Value scale, Value amax,
                                     Value rowOffset, Value groupRows,
                                     Value group, Value scaleRowBase) {
@@ -284,13 +319,7 @@ Direction QuantizeLowering::rowwise(Value data, Value scale, Value amax,
               /*stream=*/0,
               /*rowContiguous=*/true,
               [this](Value r, Value blk) {
-                SmallVector<Value, kBlock> x;
-                Value base = e.mulI(blk, e.idx(kBlock));
-                if (e.blockAlignment)
-                  return e.loadVectorF32(input, {r, base});
-                for (unsigned i = 0; i < kBlock; ++i)
-                  x.push_back(e.loadF32(input, {r, e.addI(base, e.idx(i))}));
-                return x;
+                return source.loadRow16(e, r, e.mulI(blk, e.idx(kBlock)));
               },
               {},
               {},
@@ -318,7 +347,7 @@ Direction QuantizeLowering::columnwise(Value data, Value scale, Value amax,
                 SmallVector<Value, kBlock> x;
                 Value base = e.addI(colOffset, e.mulI(blk, e.idx(kBlock)));
                 for (unsigned i = 0; i < kBlock; ++i)
-                  x.push_back(e.loadF32(input, {e.addI(base, e.idx(i)), r}));
+                  x.push_back(source.load(e, e.addI(base, e.idx(i)), r));
                 if (recipe.hasRHT())
                   return m.rht16(x, recipe.getRhtMask());
                 return x;

@@ -11,6 +11,7 @@
 #include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "MatmulToGPU.h"
+#include "ProducerKernels.h"
 #include "QuantizeTiles.h"
 #include "nvfp4/Conversion/Passes.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
@@ -318,8 +319,73 @@ struct QuantizeOperands {
     return {op,      op.getRecipe(), op.getInput(), Value(), Value(),
             Value(), op.getAmax(),   Value(),       Value(), op.getAmaxT()};
   }
+  /// The fused forms: X is what the producer computes (ProducerEmitter.h).
+  static QuantizeOperands of(RMSNormQuantizeOp op) {
+    QuantizeOperands o{op,           op.getRecipe(), op.getInput(), Value(),
+                       op.getData(), op.getScale(),  op.getAmax(),  op.getDataT(),
+                       op.getScaleT(), op.getAmaxT()};
+    o.producer = op;
+    return o;
+  }
+  static QuantizeOperands of(GatedActQuantizeOp op) {
+    QuantizeOperands o{op,           op.getRecipe(), op.getInput(), Value(),
+                       op.getData(), op.getScale(),  op.getAmax(),  op.getDataT(),
+                       op.getScaleT(), op.getAmaxT()};
+    o.producer = op;
+    return o;
+  }
   /// Only the outer amaxes are written (`nvfp4.amax`).
   bool amaxOnly() const { return !data && !dataT; }
+
+  /// The producer X is read through, or null (X is `input`).
+  Operation *producer = nullptr;
+
+  RMSNormQuantizeOp rmsNorm() const {
+    return dyn_cast_or_null<RMSNormQuantizeOp>(producer);
+  }
+  /// The producer's X output, when the fused op writes it.
+  Value y() const {
+    if (auto rms = rmsNorm())
+      return rms.getY();
+    if (auto gated = dyn_cast_or_null<GatedActQuantizeOp>(producer))
+      return gated.getY();
+    return {};
+  }
+  /// Whether the producer writes anything besides X's quantization: y, or
+  /// h into an RMSNorm's residual.
+  bool writesProducerOutputs() const {
+    return y() || (rmsNorm() && rmsNorm().getResidual());
+  }
+  /// An RMSNorm whose rowwise per-row quantization runs in one kernel, a
+  /// thread block per row: its scale, amax, encode and outputs.
+  bool rmsNormInRowKernel() const {
+    return rmsNorm() && data && !dataT && recipe.getOuter() == OuterGroup::Row &&
+           !recipe.hasGivenOuterScale();
+  }
+  /// X's columns, from `in` (the op's input, or a kernel's copy of it).
+  Value xCols(LoweringBuilder &e, Value in) const {
+    Value cols = e.dim(in, 1);
+    return isa_and_nonnull<GatedActQuantizeOp>(producer) ? e.divI(cols, 2)
+                                                         : cols;
+  }
+  /// X as a kernel reads it: `map` maps the op's operands to the kernel's
+  /// arguments. An RMSNorm reads its row scales from `rstd`.
+  std::unique_ptr<ValueSource> source(IRMapping &map) const {
+    Value in = map.lookup(input);
+    if (auto gated = dyn_cast_or_null<GatedActQuantizeOp>(producer))
+      return std::make_unique<GatedActSource>(gated.getAct(), in);
+    if (auto rms = rmsNorm()) {
+      Value rstd = map.lookup(rms.getRstd());
+      Value residual = rms.getResidual() ? map.lookup(rms.getResidual())
+                                         : Value();
+      return std::make_unique<RMSNormSource>(
+          in, map.lookup(rms.getWeight()), residual,
+          [rstd](LoweringBuilder &e, Value r) {
+            return e.loadF32(rstd, {r});
+          });
+    }
+    return std::make_unique<MatrixSource>(in);
+  }
 };
 
 /// The rows of X one kernel body quantizes: all of X, or one group.
@@ -358,6 +424,19 @@ void launchKernel(Operation *op, gpu::GPUFuncOp func, LoweringBuilder &he,
                             op->getOperands());
 }
 
+/// `memref[index] = v` by thread 0 of the block (a value every thread
+/// holds, such as a row's RMSNorm scale).
+void storeFromThread0(LoweringBuilder &e, Value v, Value memref, Value index) {
+  ImplicitLocOpBuilder &b = e.builder();
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  auto ifOp = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, e.idx(0)),
+      /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  e.storeF32(v, memref, {index});
+}
+
 /// Builds the kernels of one (grouped) quantize op and the launches that
 /// replace it.
 ///
@@ -374,7 +453,38 @@ public:
                   StringRef prefix, TargetLeaves &leaves)
       : ops(ops), module(module), prefix(prefix.str()), leaves(leaves) {}
 
+  /// The kernels of the op, in launch order: an RMSNorm's row scales
+  /// first (unless its quantization computes them), the quantization, then
+  /// the producer's own outputs (last: the residual is overwritten).
   void build() {
+    bool rowKernel = ops.rmsNormInRowKernel();
+    if (ops.rmsNorm() && !rowKernel)
+      addKernel("rstd", "rowwise", KernelWork::RowCTAs, /*perGroup=*/false,
+                [this](LoweringBuilder &e, IRMapping &map, RowSchedule &,
+                       const Slice &) {
+                  std::unique_ptr<ValueSource> src = ops.source(map);
+                  Value r = gpu::BlockIdOp::create(e.builder(),
+                                                   gpu::Dimension::x);
+                  Value inv = nvfp4::detail::emitRowInverseInBlock(
+                      e, kernel, static_cast<RMSNormSource &>(*src),
+                      ops.rmsNorm().getEps().convertToFloat(), r);
+                  storeFromThread0(e, inv,
+                                   map.lookup(ops.rmsNorm().getRstd()), r);
+                });
+    buildQuantize();
+    if (ops.writesProducerOutputs() && !rowKernel)
+      addKernel("outputs", "rowwise", KernelWork::RowCTAs, /*perGroup=*/false,
+                [this](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
+                       const Slice &) {
+                  std::unique_ptr<ValueSource> src = ops.source(map);
+                  emitProducerOutputs(
+                      e, *src, ops.y() ? map.lookup(ops.y()) : Value(),
+                      dynamic_cast<RMSNormSource *>(src.get()), s);
+                });
+  }
+
+private:
+  void buildQuantize() {
     RecipeAttr recipe = ops.recipe;
     QuantizeOperands o = ops;
     // Both directions of 1x16 blocks: one read of each tile of X serves
@@ -421,7 +531,24 @@ public:
         addKernel("amax_encode", dir, KernelWork::RowCTAs, /*perGroup=*/true,
                   [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                       const Slice &slice) {
-                    QuantizeLowering q(e, recipe, map.lookup(o.input));
+                    std::unique_ptr<ValueSource> src = o.source(map);
+                    auto *rms = dynamic_cast<RMSNormSource *>(src.get());
+                    if (rms) {
+                      // The row's RMSNorm scale, computed here (the row
+                      // is this thread block's) and stored once.
+                      Value r = e.addI(slice.rowOffset,
+                                       gpu::BlockIdOp::create(
+                                           e.builder(), gpu::Dimension::x));
+                      Value inv = nvfp4::detail::emitRowInverseInBlock(
+                          e, kernel, *rms,
+                          o.rmsNorm().getEps().convertToFloat(), r);
+                      storeFromThread0(e, inv, map.lookup(o.rmsNorm().getRstd()),
+                                       r);
+                      rms->setInv([inv](LoweringBuilder &, Value) {
+                        return inv;
+                      });
+                    }
+                    QuantizeLowering q(e, recipe, *src);
                     Direction d = q.rowwise(
                         map.lookup(o.data), map.lookup(o.scale),
                         map.lookup(o.amax), slice.rowOffset, slice.rows,
@@ -434,6 +561,14 @@ public:
                         static_cast<ThreadSchedule &>(s).lastRowMax();
                     d.loadAmax = [rowMax](Value, Value) { return rowMax; };
                     emitter.emitEncode();
+                    if (rms && o.writesProducerOutputs()) {
+                      // Every thread's reads of the row (and its residual)
+                      // are done before any is overwritten.
+                      gpu::BarrierOp::create(e.builder());
+                      emitProducerOutputs(
+                          e, *src, o.y() ? map.lookup(o.y()) : Value(), rms,
+                          s);
+                    }
                   });
         continue;
       }
@@ -446,7 +581,8 @@ public:
             [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                 const Slice &slice) {
               NumericsBuilder &m = e.math();
-              QuantizeLowering q(e, recipe, map.lookup(o.input));
+              std::unique_ptr<ValueSource> src = o.source(map);
+              QuantizeLowering q(e, recipe, *src);
               Direction d = q.rowwise(map.lookup(o.data), map.lookup(o.scale),
                                       map.lookup(o.amax), slice.rowOffset,
                                       slice.rows, slice.group, slice.scaleRow);
@@ -489,7 +625,6 @@ public:
     }
   }
 
-private:
   using Body = std::function<void(LoweringBuilder &, IRMapping &, RowSchedule &,
                                   const Slice &)>;
 
@@ -515,7 +650,8 @@ private:
   Body directionBody(bool columnwise, Fn fn) {
     return [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                const Slice &slice) {
-      QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
+      std::unique_ptr<ValueSource> src = ops.source(map);
+      QuantizeLowering q(e, ops.recipe, *src);
       Direction d = direction(q, map, columnwise, slice);
       DirectionEmitter emitter(e, ops.recipe, d, s);
       fn(emitter);
@@ -561,12 +697,13 @@ private:
   Body tileBody(bool encode) {
     return [=](LoweringBuilder &e, IRMapping &map, RowSchedule &s,
                const Slice &slice) {
-      QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
+      std::unique_ptr<ValueSource> src = ops.source(map);
+      QuantizeLowering q(e, ops.recipe, *src);
       Direction row = direction(q, map, false, slice);
       Direction col = direction(q, map, true, slice);
       Location loc = e.location();
       Value smem = kernel.addWorkgroupAttribution(
-          TileEmitter::tileType(cast<MemRefType>(ops.input.getType())), loc);
+          TileEmitter::tileType(src->storageType()), loc);
       // The tile is written and read with 16-byte vector accesses.
       kernel.setWorkgroupAttributionAttr(
           kernel.getNumWorkgroupAttributions() - 1,
@@ -590,7 +727,7 @@ private:
         outScale = kernel.addWorkgroupAttribution(
             TileEmitter::outScaleType(e.builder().getContext()), loc);
       }
-      TileEmitter tiles(e, ops.recipe, map.lookup(ops.input), smem, exchange,
+      TileEmitter tiles(e, ops.recipe, *src, smem, exchange,
                         outData, outScale, row, col, s, slice.rowOffset,
                         slice.rows,
                         static_cast<ThreadSchedule &>(s).linearId());
@@ -725,8 +862,9 @@ private:
       if (grouped) {
         emitPerGroup(e, map, schedule, work, columnwise, body);
       } else {
-        QuantizeLowering q(e, ops.recipe, map.lookup(ops.input));
-        body(e, map, schedule, Slice{e.idx(0), q.rows(), Value(), e.idx(0)});
+        body(e, map, schedule,
+             Slice{e.idx(0), e.dim(map.lookup(ops.input), 0), Value(),
+                   e.idx(0)});
       }
     }
     gpu::ReturnOp::create(b);
@@ -734,12 +872,14 @@ private:
     // The launch, in the host function where the op was.
     ImplicitLocOpBuilder host(loc, op);
     LoweringBuilder he(host);
+    // X's shape: for a gated producer, half the input's columns.
     Value m = he.dim(ops.input, 0);
-    Value rows = he.dim(ops.input, columnwise ? 1 : 0);
-    Value blocks = he.divI(he.dim(ops.input, columnwise ? 0 : 1), kBlock);
+    Value xCols = ops.xCols(he, ops.input);
+    Value rows = columnwise ? xCols : m;
+    Value blocks = he.divI(columnwise ? m : xCols, kBlock);
     Value groups = grouped ? he.dim(ops.splits, 0) : Value();
     Value scale = columnwise ? ops.scaleT : ops.scale;
-    auto cols = [&] { return he.dim(ops.input, 1); };
+    auto cols = [&] { return xCols; };
     auto scaleBytes = [&] {
       return he.mulI(he.dim(scale, 0), he.dim(scale, 1));
     };
@@ -796,6 +936,56 @@ void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
   launchKernel(op, func, he, count);
 }
 
+/// `nvfp4.rms_norm` / `nvfp4.gated_act` alone: a thread block per row
+/// computes the row's RMSNorm scale (stored to rstd) and writes its values
+/// (and an RMSNorm's residual).
+void buildProducerKernel(Operation *op, gpu::GPUModuleOp module,
+                         StringRef prefix, TargetLeaves &leaves) {
+  auto rms = dyn_cast<RMSNormOp>(op);
+  Location loc = op->getLoc();
+  gpu::GPUFuncOp func = createKernel(
+      op, module, (prefix + (rms ? "_0_rms_norm" : "_0_gated_act")).str(),
+      KernelWork::RowCTAs, "rowwise");
+  Block &entry = func.getBody().front();
+  ImplicitLocOpBuilder b(loc, op->getContext());
+  b.setInsertionPointToStart(&entry);
+  IRMapping map;
+  map.map(op->getOperands(), entry.getArguments());
+  {
+    LoweringBuilder e(b, &leaves);
+    // Rows of any length: blocks use vector loads only where K % 16 == 0.
+    Type storage =
+        cast<MemRefType>(op->getOperand(0).getType()).getElementType();
+    e.blockAlignment = kBlock * (storage.getIntOrFloatBitWidth() / 8);
+    ThreadSchedule schedule(b, KernelWork::RowCTAs);
+    if (rms) {
+      Value residual =
+          rms.getResidual() ? map.lookup(rms.getResidual()) : Value();
+      RMSNormSource source(map.lookup(rms.getInput()),
+                           map.lookup(rms.getWeight()), residual, {});
+      Value r = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+      Value inv = nvfp4::detail::emitRowInverseInBlock(
+          e, func, source, rms.getEps().convertToFloat(), r);
+      storeFromThread0(e, inv, map.lookup(rms.getRstd()), r);
+      source.setInv([inv](LoweringBuilder &, Value) { return inv; });
+      emitProducerOutputs(e, source, map.lookup(rms.getOutput()), &source,
+                          schedule);
+    } else {
+      auto gated = cast<GatedActOp>(op);
+      GatedActSource source(gated.getAct(), map.lookup(gated.getInput()));
+      emitProducerOutputs(e, source, map.lookup(gated.getOutput()),
+                          /*rms=*/nullptr, schedule);
+    }
+  }
+  gpu::ReturnOp::create(b);
+
+  ImplicitLocOpBuilder host(loc, op);
+  LoweringBuilder he(host);
+  Value rows = he.dim(op->getOperand(0), 0);
+  KernelWorkShape<Value> shape{rows, rows, Value(), Value(), false, false, {}, {}};
+  launchKernel(op, func, he, *kernelWorkItems(he, KernelWork::RowCTAs, shape));
+}
+
 struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
   using Base::Base;
 
@@ -811,7 +1001,9 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
     SmallVector<Operation *> ops;
     SmallVector<GemmOp> matmuls;
     WalkResult unsupported = module.walk([&](Operation *op) {
-      if (isa<QuantizeOp, GroupedQuantizeOp, AmaxOp, DequantizeOp>(op)) {
+      if (isa<QuantizeOp, GroupedQuantizeOp, AmaxOp, DequantizeOp,
+              RMSNormOp, GatedActOp, RMSNormQuantizeOp, GatedActQuantizeOp>(
+              op)) {
         ops.push_back(op);
         return WalkResult::advance();
       }
@@ -860,6 +1052,14 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       else if (auto a = dyn_cast<AmaxOp>(op))
         QuantizeKernels(QuantizeOperands::of(a), gpuModule, prefix, leaves)
             .build();
+      else if (auto rq = dyn_cast<RMSNormQuantizeOp>(op))
+        QuantizeKernels(QuantizeOperands::of(rq), gpuModule, prefix, leaves)
+            .build();
+      else if (auto gq = dyn_cast<GatedActQuantizeOp>(op))
+        QuantizeKernels(QuantizeOperands::of(gq), gpuModule, prefix, leaves)
+            .build();
+      else if (isa<RMSNormOp, GatedActOp>(op))
+        buildProducerKernel(op, gpuModule, prefix, leaves);
       else
         buildDequantizeKernel(cast<DequantizeOp>(op), gpuModule, prefix,
                               leaves);

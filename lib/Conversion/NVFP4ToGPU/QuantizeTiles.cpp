@@ -39,8 +39,8 @@ static MemRefType workgroupType(ArrayRef<int64_t> shape, Type element) {
                              gpu::AddressSpace::Workgroup));
 }
 
-MemRefType TileEmitter::tileType(MemRefType input) {
-  return workgroupType({kTileRows, kTileCols}, input.getElementType());
+MemRefType TileEmitter::tileType(Type storage) {
+  return workgroupType({kTileRows, kTileCols}, storage);
 }
 
 MemRefType TileEmitter::exchangeType(MLIRContext *ctx) {
@@ -58,16 +58,16 @@ MemRefType TileEmitter::outScaleType(MLIRContext *ctx) {
                        IntegerType::get(ctx, 8));
 }
 
-TileEmitter::TileEmitter(LoweringBuilder &e, RecipeAttr recipe, Value input,
-                         Value smem, Value exchange, Value outData,
+TileEmitter::TileEmitter(LoweringBuilder &e, RecipeAttr recipe,
+                         ValueSource &source, Value smem, Value exchange, Value outData,
                          Value outScale, Direction &row, Direction &col,
                          RowSchedule &schedule,
                          Value rowOffset, Value rows, Value strip)
-    : e(e), m(e.math()), recipe(recipe), input(input), smem(smem),
+    : e(e), m(e.math()), recipe(recipe), source(source), smem(smem),
       exchange(exchange), outData(outData), outScale(outScale), row(row),
       col(col), schedule(schedule) {
   ImplicitLocOpBuilder &b = e.builder();
-  Value k = e.dim(input, 1);
+  Value k = source.cols(e);
   tilesK = e.ceilDivI(k, kTileCols);
   Value strips = e.ceilDivI(tilesK, kTileStripTiles);
   tileM = e.divI(strip, strips);
@@ -119,7 +119,7 @@ void TileEmitter::setTile(Value tk) {
   rowBlk = e.addI(e.mulI(tk, e.idx(kBlocksPerTileSide)), rowLane);
   rowValid = both(lt(rowR, rowEnd), lt(rowBlk, row.numBlocks));
   colR = e.addI(col0, e.remI(tid, e.idx(kTileCols)));
-  colValid = both(lt(colR, e.dim(input, 1)), lt(colBlk, col.numBlocks));
+  colValid = both(lt(colR, source.cols(e)), lt(colBlk, col.numBlocks));
 }
 
 Value TileEmitter::lt(Value a, Value b) {
@@ -159,9 +159,7 @@ Value TileEmitter::ifElseZero(Value cond, function_ref<Value()> value) {
 
 Value TileEmitter::loadRowBlockRaw() {
   ImplicitLocOpBuilder &b = e.builder();
-  Location loc = e.location();
-  auto type = VectorType::get(
-      {int64_t(kBlock)}, cast<MemRefType>(input.getType()).getElementType());
+  auto type = VectorType::get({int64_t(kBlock)}, source.storageType());
   auto ifOp = scf::IfOp::create(b, TypeRange{type}, rowValid,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
@@ -169,12 +167,7 @@ Value TileEmitter::loadRowBlockRaw() {
   // Rows of K % 16 == 0 elements in a 256-byte aligned buffer: each
   // 16-block is aligned to its size (e.blockAlignment).
   scf::YieldOp::create(
-      b,
-      vector::LoadOp::create(b, type, input,
-                             ValueRange{rowR, e.mulI(rowBlk, e.idx(kBlock))},
-                             /*nontemporal=*/false,
-                             llvm::MaybeAlign(e.blockAlignment))
-          .getResult());
+      b, source.loadRow16Storage(e, rowR, e.mulI(rowBlk, e.idx(kBlock))));
   b.setInsertionPointToStart(ifOp.elseBlock());
   scf::YieldOp::create(
       b,
@@ -351,7 +344,7 @@ void TileEmitter::emitEncode() {
                                 : rowWindowMax(rowBlockAmax());
         Value lane = columnwise ? colLane : rowLane;
         Value inside =
-            columnwise ? lt(colR, e.dim(input, 1)) : lt(rowR, rowEnd);
+            columnwise ? lt(colR, source.cols(e)) : lt(rowR, rowEnd);
         Value w = columnwise ? tileM : tileK;
         guarded(both(eq(lane, 0), inside), [&] { d.storeAmax(amax, r, w); });
         d.loadAmax = [amax](Value, Value) { return amax; };
@@ -388,7 +381,7 @@ void TileEmitter::encodeColumns(Value tensorAmax) {
   Value outLane = e.remI(tid, e.idx(kBlocksPerTileSide));
   Value r = e.addI(col0, outC);
   Value blk = e.addI(e.mulI(tileM, e.idx(kBlocksPerTileSide)), outLane);
-  guarded(both(lt(r, e.dim(input, 1)), lt(blk, col.numBlocks)), [&] {
+  guarded(both(lt(r, source.cols(e)), lt(blk, col.numBlocks)), [&] {
     auto type = VectorType::get({int64_t(kBlock / 2)}, b.getI8Type());
     Value bytes = vector::LoadOp::create(
         b, type, outData,

@@ -39,7 +39,8 @@ namespace detail {
 /// coalesced stores (encode only).
 class TileEmitter {
 public:
-  TileEmitter(LoweringBuilder &e, RecipeAttr recipe, Value input, Value smem,
+  TileEmitter(LoweringBuilder &e, RecipeAttr recipe, ValueSource &source,
+              Value smem,
               Value exchange, Value outData, Value outScale, Direction &row,
               Direction &col,
               RowSchedule &schedule, Value rowOffset, Value rows,
@@ -56,7 +57,7 @@ public:
   void emitEncode();
 
   /// The workgroup buffers the body needs.
-  static MemRefType tileType(MemRefType input);
+  static MemRefType tileType(Type storage);
   static MemRefType exchangeType(MLIRContext *ctx);
   static MemRefType outDataType(MLIRContext *ctx);
   static MemRefType outScaleType(MLIRContext *ctx);
@@ -100,7 +101,8 @@ private:
   LoweringBuilder &e;
   NumericsBuilder &m;
   RecipeAttr recipe;
-  Value input, smem, exchange, outData, outScale;
+  ValueSource &source;
+  Value smem, exchange, outData, outScale;
   Direction &row, &col;
   RowSchedule &schedule;
   /// The strip: rows [row0, rowEnd) of X, its tile row, first tile along

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Conversion/Passes.h"
+#include "nvfp4/Conversion/ProducerEmitter.h"
 #include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "MatmulExpand.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Dialect.h"
@@ -38,6 +39,29 @@ using namespace mlir::nvfp4;
 using namespace mlir::nvfp4::detail;
 
 namespace {
+/// The outputs of a quantization of X (read through `q`) with `recipe`:
+/// each direction given, in order, its swizzle padding zeroed first.
+void expandDirections(LoweringBuilder &e, RecipeAttr recipe,
+                      QuantizeLowering &q, Value data, Value scale,
+                      Value amax, Value dataT, Value scaleT, Value amaxT) {
+  SerialSchedule serial;
+  bool swizzled = recipe.getSfLayout() != ScaleLayout::Linear;
+  if (data) {
+    if (swizzled)
+      DirectionEmitter::zeroScales(e, scale, serial);
+    Direction d = q.rowwise(data, scale, amax, e.idx(0), q.rows(),
+                            /*group=*/{}, e.idx(0));
+    DirectionEmitter(e, recipe, d, serial).emit();
+  }
+  if (dataT) {
+    if (swizzled)
+      DirectionEmitter::zeroScales(e, scaleT, serial);
+    Direction d = q.columnwise(dataT, scaleT, amaxT, e.idx(0), q.rows(),
+                               /*group=*/{});
+    DirectionEmitter(e, recipe, d, serial).emit();
+  }
+}
+
 struct ExpandQuantize : OpRewritePattern<QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -45,24 +69,95 @@ struct ExpandQuantize : OpRewritePattern<QuantizeOp> {
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     LoweringBuilder e(b);
+    QuantizeLowering q(e, op.getRecipe(), op.getInput());
+    expandDirections(e, op.getRecipe(), q, op.getData(), op.getScale(),
+                     op.getAmax(), op.getDataT(), op.getScaleT(),
+                     op.getAmaxT());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// The RMSNorm of `op` (rms_norm or rms_norm_quantize) as a source whose
+/// scales are read back from `rstd`, after they are computed and stored
+/// there.
+template <typename OpTy>
+RMSNormSource expandRMSInverse(LoweringBuilder &e, OpTy op) {
+  Value rstd = op.getRstd();
+  RMSNormSource source(op.getInput(), op.getWeight(), op.getResidual(),
+                       [rstd](LoweringBuilder &e, Value r) {
+                         return e.loadF32(rstd, {r});
+                       });
+  emitRMSInverseLoops(e, source, op.getEps().convertToFloat(), rstd);
+  return source;
+}
+
+struct ExpandRMSNorm : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
     SerialSchedule serial;
-    RecipeAttr recipe = op.getRecipe();
-    QuantizeLowering q(e, recipe, op.getInput());
-    bool swizzled = recipe.getSfLayout() != ScaleLayout::Linear;
-    if (op.getData()) {
-      if (swizzled)
-        DirectionEmitter::zeroScales(e, op.getScale(), serial);
-      Direction d = q.rowwise(op.getData(), op.getScale(), op.getAmax(),
-                              e.idx(0), q.rows(), /*group=*/{}, e.idx(0));
-      DirectionEmitter(e, recipe, d, serial).emit();
-    }
-    if (op.getDataT()) {
-      if (swizzled)
-        DirectionEmitter::zeroScales(e, op.getScaleT(), serial);
-      Direction d = q.columnwise(op.getDataT(), op.getScaleT(), op.getAmaxT(),
-                                 e.idx(0), q.rows(), /*group=*/{});
-      DirectionEmitter(e, recipe, d, serial).emit();
-    }
+    RMSNormSource source = expandRMSInverse(e, op);
+    emitProducerOutputs(e, source, op.getOutput(), &source, serial);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ExpandGatedAct : OpRewritePattern<GatedActOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GatedActOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
+    SerialSchedule serial;
+    GatedActSource source(op.getAct(), op.getInput());
+    emitProducerOutputs(e, source, op.getOutput(), /*rms=*/nullptr, serial);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// The fused forms: the quantization reads X through the producer, then
+/// the producer's own outputs are written (the residual last, as every
+/// earlier read of the op needs its old value).
+struct ExpandRMSNormQuantize : OpRewritePattern<RMSNormQuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RMSNormQuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
+    SerialSchedule serial;
+    RMSNormSource source = expandRMSInverse(e, op);
+    QuantizeLowering q(e, op.getRecipe(), source);
+    expandDirections(e, op.getRecipe(), q, op.getData(), op.getScale(),
+                     op.getAmax(), op.getDataT(), op.getScaleT(),
+                     op.getAmaxT());
+    emitProducerOutputs(e, source, op.getY(), &source, serial);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ExpandGatedActQuantize : OpRewritePattern<GatedActQuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GatedActQuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    LoweringBuilder e(b);
+    SerialSchedule serial;
+    GatedActSource source(op.getAct(), op.getInput());
+    QuantizeLowering q(e, op.getRecipe(), source);
+    expandDirections(e, op.getRecipe(), q, op.getData(), op.getScale(),
+                     op.getAmax(), op.getDataT(), op.getScaleT(),
+                     op.getAmaxT());
+    emitProducerOutputs(e, source, op.getY(), /*rms=*/nullptr, serial);
     rewriter.eraseOp(op);
     return success();
   }
@@ -197,7 +292,8 @@ struct NVFP4ExpandPass : nvfp4::impl::NVFP4ExpandBase<NVFP4ExpandPass> {
 
 void mlir::nvfp4::populateNVFP4ExpandPatterns(RewritePatternSet &patterns) {
   patterns.add<ExpandQuantize, ExpandAmax, ExpandGroupedQuantize,
-               ExpandDequantize>(
+               ExpandDequantize, ExpandRMSNorm, ExpandGatedAct,
+               ExpandRMSNormQuantize, ExpandGatedActQuantize>(
       patterns.getContext());
   detail::populateMatmulExpandPatterns(patterns);
 }
