@@ -295,6 +295,92 @@ int nvfp4_matmul_w4a16_device(int device, int a_dtype, uint64_t a, int64_t m,
                               int out_dtype, uint64_t output, void *stream,
                               char *error, size_t error_size);
 
+/*===--------------------------------------------------------------------===*\
+|* Producers fused into a quantize (SPEC.md section 15; same ABI version:  *|
+|* new functions only). RMSNorm normalizes each row of an M x K `input`    *|
+|* (after adding `residual`, when given) and scales it by `weight` (K      *|
+|* values); a gated activation maps an M x 2N `input` (gate then up        *|
+|* halves) to M x N. Values are of `dtype` throughout; `rstd` holds M       *|
+|* float32 values (1/rms per row). A fused call quantizes the produced     *|
+|* matrix (M x K or M x N) with `recipe` exactly as nvfp4_quantize would   *|
+|* quantize it, so its shapes are nvfp4_quantize_shapes of that matrix.    *|
+\*===--------------------------------------------------------------------===*/
+
+/* Activations of a gated producer. */
+enum { NVFP4_SILU = 0, NVFP4_GELU_TANH = 1 };
+
+/* RMSNorm fused into the quantize of its result, on the host: `input` is
+ * rows x cols values (`input_size` bytes), `weight` cols values
+ * (`weight_size` bytes), `residual` rows x cols values or NULL
+ * (`residual_size` bytes; read, then overwritten in place with
+ * h = input + residual as stored). `rstd` receives `rstd_count` (= rows)
+ * float32 values; `y` (NULL: not wanted) receives the rows x cols
+ * normalized values (`y_size` bytes). `amax`/`amax_t` are as for
+ * nvfp4_quantize_given (NULL and 0 unless the recipe's amax is given).
+ * Every size is checked before anything is read; errors (eps finite and
+ * > 0, shapes, the recipe's multiples of 16) leave every buffer as it was.
+ * Returns the quantization of the normalized matrix. */
+nvfp4_result *nvfp4_rms_norm_quantize_host_sized(
+    nvfp4_runner *runner, const char *recipe, int dtype, const void *input,
+    size_t input_size, const void *weight, size_t weight_size, void *residual,
+    size_t residual_size, float eps, int64_t rows, int64_t cols, float *rstd,
+    size_t rstd_count, void *y, size_t y_size, const float *amax,
+    size_t amax_count, const float *amax_t, size_t amax_t_count, char *error,
+    size_t error_size);
+
+/* A gated activation (`act`: NVFP4_SILU or NVFP4_GELU_TANH) fused into the
+ * quantize of its result, on the host: `input` is rows x cols values with
+ * cols = 2N; `y` (NULL: not wanted) receives the rows x N result (`y_size`
+ * bytes). Sizes, amaxes and errors as for nvfp4_rms_norm_quantize_host_sized. */
+nvfp4_result *nvfp4_gated_act_quantize_host_sized(
+    nvfp4_runner *runner, const char *recipe, int dtype, int act,
+    const void *input, size_t input_size, int64_t rows, int64_t cols, void *y,
+    size_t y_size, const float *amax, size_t amax_count, const float *amax_t,
+    size_t amax_t_count, char *error, size_t error_size);
+
+/* RMSNorm alone on the host (any number of columns): buffers as for
+ * nvfp4_rms_norm_quantize_host_sized, `y` required. */
+int nvfp4_rms_norm_host_sized(nvfp4_runner *runner, int dtype,
+                              const void *input, size_t input_size,
+                              const void *weight, size_t weight_size,
+                              void *residual, size_t residual_size, float eps,
+                              int64_t rows, int64_t cols, void *y,
+                              size_t y_size, float *rstd, size_t rstd_count,
+                              char *error, size_t error_size);
+
+/* A gated activation alone on the host: `y` (rows x cols/2 values,
+ * `y_size` bytes) required. */
+int nvfp4_gated_act_host_sized(nvfp4_runner *runner, int dtype, int act,
+                               const void *input, size_t input_size,
+                               int64_t rows, int64_t cols, void *y,
+                               size_t y_size, char *error, size_t error_size);
+
+/* The device forms, enqueued on `stream` like nvfp4_quantize_device (no
+ * allocation, copy or synchronization): device addresses of the operands
+ * (16-element aligned; rstd 4-byte aligned), `residual` 0 for none
+ * (overwritten in place with h), `y` 0 for none in the fused forms;
+ * `buffers` as for nvfp4_quantize_device, shaped for the produced matrix.
+ * RMSNorm rows hold at most 2^22 values on the GPU. */
+int nvfp4_rms_norm_quantize_device(int device, const char *recipe, int dtype,
+                                   uint64_t input, uint64_t weight,
+                                   uint64_t residual, float eps, int64_t rows,
+                                   int64_t cols, uint64_t rstd, uint64_t y,
+                                   const uint64_t buffers[6], void *stream,
+                                   char *error, size_t error_size);
+int nvfp4_gated_act_quantize_device(int device, const char *recipe, int dtype,
+                                    int act, uint64_t input, int64_t rows,
+                                    int64_t cols, uint64_t y,
+                                    const uint64_t buffers[6], void *stream,
+                                    char *error, size_t error_size);
+int nvfp4_rms_norm_device(int device, int dtype, uint64_t input,
+                          uint64_t weight, uint64_t residual, float eps,
+                          int64_t rows, int64_t cols, uint64_t y,
+                          uint64_t rstd, void *stream, char *error,
+                          size_t error_size);
+int nvfp4_gated_act_device(int device, int dtype, int act, uint64_t input,
+                           int64_t rows, int64_t cols, uint64_t y,
+                           void *stream, char *error, size_t error_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -245,18 +245,32 @@ struct QuantizeCall {
   nvfp4::ElementType type;
   nvfp4::Stream stream;
 };
-llvm::Expected<QuantizeCall> quantizeCall(int device, const char *recipe,
-                                          int dtype, const uint64_t *buffers,
+/// The element type and stream of a device producer alone.
+llvm::Expected<QuantizeCall> producerCall(int device, int dtype,
                                           void *stream) {
   nvfp4::ElementType type;
   if (!toType(dtype, type))
     return llvm::createStringError("unknown dtype " + std::to_string(dtype));
-  if (!recipe || !buffers)
-    return llvm::createStringError("null recipe or buffers");
   auto s = streamOf(device, stream);
   if (!s)
     return s.takeError();
   return QuantizeCall{type, std::move(*s)};
+}
+
+llvm::Expected<QuantizeCall> quantizeCall(int device, const char *recipe,
+                                          int dtype, const uint64_t *buffers,
+                                          void *stream) {
+  if (!recipe || !buffers)
+    return llvm::createStringError("null recipe or buffers");
+  return producerCall(device, dtype, stream);
+}
+
+/// The C activation code as the dialect's enum.
+llvm::Expected<GatedActivation> toActivation(int act) {
+  if (auto parsed = symbolizeGatedActivation(uint32_t(act)); act >= 0 && parsed)
+    return *parsed;
+  return llvm::createStringError("unknown activation " + std::to_string(act) +
+                                 " (expected NVFP4_SILU or NVFP4_GELU_TANH)");
 }
 
 /// The checked C arguments every device GEMM takes: its options and the
@@ -691,6 +705,69 @@ int nvfp4_matmul_w4a16_device(int device, int a_dtype, uint64_t a, int64_t m,
   if (llvm::Error e = nvfp4::matmul(*s, aType, a, m, b_recipe,
                                     nvfp4::DeviceQuantized{b[0], b[1], b[2]},
                                     n, k, *options, output))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
+int nvfp4_rms_norm_quantize_device(int device, const char *recipe, int dtype,
+                                   uint64_t input, uint64_t weight,
+                                   uint64_t residual, float eps, int64_t rows,
+                                   int64_t cols, uint64_t rstd, uint64_t y,
+                                   const uint64_t buffers[6], void *stream,
+                                   char *error, size_t error_size) {
+  auto call = quantizeCall(device, recipe, dtype, buffers, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
+  if (llvm::Error e = nvfp4::rmsNormQuantize(
+          call->stream, recipe, call->type, input, weight, residual, eps, rows,
+          cols, rstd, y, deviceOutputs(buffers)))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
+int nvfp4_gated_act_quantize_device(int device, const char *recipe, int dtype,
+                                    int act, uint64_t input, int64_t rows,
+                                    int64_t cols, uint64_t y,
+                                    const uint64_t buffers[6], void *stream,
+                                    char *error, size_t error_size) {
+  auto activation = toActivation(act);
+  if (!activation)
+    return fail(error, error_size, activation.takeError());
+  auto call = quantizeCall(device, recipe, dtype, buffers, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
+  if (llvm::Error e = nvfp4::gatedActQuantize(call->stream, recipe, call->type,
+                                              *activation, input, rows, cols,
+                                              y, deviceOutputs(buffers)))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
+int nvfp4_rms_norm_device(int device, int dtype, uint64_t input,
+                          uint64_t weight, uint64_t residual, float eps,
+                          int64_t rows, int64_t cols, uint64_t y,
+                          uint64_t rstd, void *stream, char *error,
+                          size_t error_size) {
+  auto call = producerCall(device, dtype, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
+  if (llvm::Error e = nvfp4::rmsNorm(call->stream, call->type, input, weight,
+                                     residual, eps, rows, cols, y, rstd))
+    return fail(error, error_size, std::move(e));
+  return 0;
+}
+
+int nvfp4_gated_act_device(int device, int dtype, int act, uint64_t input,
+                           int64_t rows, int64_t cols, uint64_t y,
+                           void *stream, char *error, size_t error_size) {
+  auto activation = toActivation(act);
+  if (!activation)
+    return fail(error, error_size, activation.takeError());
+  auto call = producerCall(device, dtype, stream);
+  if (!call)
+    return fail(error, error_size, call.takeError());
+  if (llvm::Error e = nvfp4::gatedAct(call->stream, call->type, *activation,
+                                      input, rows, cols, y))
     return fail(error, error_size, std::move(e));
   return 0;
 }
