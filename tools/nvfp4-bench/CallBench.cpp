@@ -35,57 +35,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char *kActivation = "per_token, sf_layout = 128x4";
 constexpr const char *kWeight = "per_tensor_2d, sf_layout = 128x4";
 
-/// Device buffers for the cases, freed with the object.
-struct Buffers {
-  std::shared_ptr<Device> dev;
-  std::vector<DeviceBuffer> owned;
-  Expected<CUdeviceptr> add(size_t bytes) {
-    auto b = dev->allocate(bytes);
-    if (!b)
-      return b.takeError();
-    owned.push_back(std::move(*b));
-    return owned.back().ptr();
-  }
-  /// Buffers for the rowwise output of `recipe` on a rows x cols input.
-  Expected<DeviceOutputs> outputs(StringRef recipe, int64_t rows,
-                                  int64_t cols) {
-    auto shapes = quantizeShapes(recipe, rows, cols);
-    if (!shapes)
-      return shapes.takeError();
-    const QuantizedOutput &o = *shapes->rowwise;
-    int64_t amax = 1;
-    for (int64_t d : o.amaxShape)
-      amax *= d;
-    DeviceQuantized q;
-    for (auto [slot, bytes] :
-         {std::make_pair(&q.data, o.rows * (o.cols / 2)),
-          std::make_pair(&q.scale, o.scaleShape[0] * o.scaleShape[1]),
-          std::make_pair(&q.amax, amax * 4)}) {
-      auto p = add(size_t(bytes));
-      if (!p)
-        return p.takeError();
-      *slot = *p;
-    }
-    DeviceOutputs out;
-    out.rowwise = q;
-    return out;
-  }
-  /// A rows x cols bf16 matrix of normal values.
-  Expected<CUdeviceptr> input(int64_t rows, int64_t cols) {
-    std::mt19937 rng(unsigned(rows * 31 + cols));
-    std::normal_distribution<float> normal;
-    std::vector<uint16_t> host(rows * cols);
-    for (uint16_t &h : host)
-      h = floatToBF16(normal(rng));
-    auto p = add(host.size() * 2);
-    if (!p)
-      return p.takeError();
-    if (Error e = owned.back().copyFromHost(host.data(), host.size() * 2))
-      return std::move(e);
-    return *p;
-  }
-};
-
 struct Case {
   std::string name;
   std::function<Error()> call;

@@ -5,9 +5,11 @@
 // bandwidth (input read once + outputs written once) and its ratio to a
 // device-to-device copy measured in the same process. --suite=gemm: the
 // NVFP4 GEMM, dense and grouped (MoE), next to cuBLAS (GemmBench.cpp).
-// --suite=calls: the host cost of a call through the runtime API next to
-// its kernel time (CallBench.cpp). --suite=compile: JIT latency
-// (CompileBench.cpp). Each prints Markdown tables.
+// --suite=producers: RMSNorm and gated activations fused into a quantize
+// against the unfused pair (ProducerBench.cpp). --suite=calls: the host
+// cost of a call through the runtime API next to its kernel time
+// (CallBench.cpp). --suite=compile: JIT latency (CompileBench.cpp). Each
+// prints Markdown tables.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,8 +54,9 @@ cl::opt<std::string>
     suiteOpt("suite",
              cl::desc("what to measure: quantize (kernel bandwidth, needs a "
                       "GPU), gemm (GEMM next to cuBLAS, needs a GPU), calls "
-                      "(host cost per API call, needs a GPU) or compile (JIT "
-                      "latency, needs only ptxas)"),
+                      "(host cost per API call, needs a GPU), producers (RMSNorm "
+                      "and gated activations fused into a quantize, needs a "
+                      "GPU) or compile (JIT latency, needs only ptxas)"),
              cl::init("quantize"), cl::cat(nvfp4::bench::benchCategory));
 
 const char *kDefaultRecipes[] = {
@@ -79,9 +82,10 @@ float median(std::vector<float> v) {
 
 Error run() {
   // A bad suite is reported before anything needs a GPU.
-  if (suiteOpt != "quantize" && suiteOpt != "gemm" && suiteOpt != "calls")
+  if (suiteOpt != "quantize" && suiteOpt != "gemm" && suiteOpt != "calls" &&
+      suiteOpt != "producers")
     return fail("unknown --suite '" + suiteOpt +
-                "' (quantize, gemm, calls, compile)");
+                "' (quantize, gemm, calls, producers, compile)");
   if (itersOpt < 1)
     return fail("expected --iters to be at least 1, got 0");
   if (suiteOpt == "gemm")
@@ -89,6 +93,8 @@ Error run() {
       return e;
   if (suiteOpt == "calls")
     return nvfp4::bench::runCallSuite(callsOpt);
+  if (suiteOpt == "producers")
+    return nvfp4::bench::runProducerSuite(itersOpt);
   auto runner = nvfp4::GPURunner::create(targetOpt);
   if (!runner)
     return runner.takeError();
