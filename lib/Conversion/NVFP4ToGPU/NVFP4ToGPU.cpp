@@ -424,6 +424,97 @@ void launchKernel(Operation *op, gpu::GPUFuncOp func, LoweringBuilder &he,
                             op->getOperands());
 }
 
+/// A producer's values of one row, computed once: a `RowCTAs` kernel's
+/// amax pass and encode pass walk the same blocks per thread (t, t + 256,
+/// ...), so the amax pass keeps each thread's first kRowCacheBytes /
+/// (256 * 16 * element bytes) blocks in shared memory, in X's storage type
+/// (exact: the values are storage values), and the encode pass reads them
+/// back instead of recomputing them. Slot k of thread t holds block
+/// t + 256k and is touched by t alone, so no barrier is needed. Blocks past
+/// the slots are computed again.
+class RowCache {
+public:
+  static constexpr int64_t kRowCacheBytes = 32 * 1024;
+
+  RowCache(LoweringBuilder &e, gpu::GPUFuncOp kernel, Type storage,
+           Direction &d)
+      : e(e), storage(storage), d(d), compute(d.loadBlock) {
+    ImplicitLocOpBuilder &b = e.builder();
+    int64_t bytes = storage.getIntOrFloatBitWidth() / 8;
+    slots = kRowCacheBytes / (kKernelBlockThreads * kBlock * bytes);
+    auto type = MemRefType::get(
+        {slots, kKernelBlockThreads, int64_t(kBlock)}, storage,
+        MemRefLayoutAttrInterface{},
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::AddressSpace::Workgroup));
+    cache = kernel.addWorkgroupAttribution(type, e.location());
+    kernel.setWorkgroupAttributionAttr(
+        kernel.getNumWorkgroupAttributions() - 1,
+        LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
+    tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  }
+
+  /// From now on d.loadBlock computes a block and keeps it when it has a
+  /// slot (the amax pass).
+  void fill() {
+    d.loadBlock = [this](Value r, Value blk) {
+      SmallVector<Value, kBlock> x = compute(r, blk);
+      ImplicitLocOpBuilder &b = e.builder();
+      Value k = slot(blk);
+      auto ifOp = scf::IfOp::create(b, cached(k), /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      SmallVector<Value, kBlock> narrow;
+      for (Value v : x)
+        narrow.push_back(storage.isF32()
+                             ? v
+                             : arith::TruncFOp::create(b, storage, v));
+      Value vec = vector::FromElementsOp::create(
+          b, VectorType::get({int64_t(kBlock)}, storage), narrow);
+      vector::StoreOp::create(b, vec, cache, ValueRange{k, tid, e.idx(0)},
+                              /*nontemporal=*/false, llvm::MaybeAlign(16));
+      return x;
+    };
+  }
+
+  /// From now on d.loadBlock reads kept blocks back and computes the others
+  /// (the encode pass).
+  void read() {
+    d.loadBlock = [this](Value r, Value blk) {
+      ImplicitLocOpBuilder &b = e.builder();
+      Value k = slot(blk);
+      SmallVector<Type> types(kBlock, b.getF32Type());
+      auto ifOp = scf::IfOp::create(b, types, cached(k),
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, ValueRange(e.loadVectorF32(
+                                  cache, {k, tid, e.idx(0)}, /*alignment=*/16)));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, ValueRange(compute(r, blk)));
+      return SmallVector<Value, kBlock>(ifOp.getResults());
+    };
+  }
+
+private:
+  /// The slot of block `blk` of this thread: (blk - t) / 256.
+  Value slot(Value blk) {
+    return e.divI(arith::SubIOp::create(e.builder(), blk, tid),
+                  kKernelBlockThreads);
+  }
+  Value cached(Value k) {
+    return arith::CmpIOp::create(e.builder(), arith::CmpIPredicate::ult, k,
+                                 e.idx(slots));
+  }
+
+  LoweringBuilder &e;
+  Type storage;
+  Direction &d;
+  std::function<SmallVector<Value, kBlock>(Value, Value)> compute;
+  int64_t slots;
+  Value cache, tid;
+};
+
 /// `memref[index] = v` by thread 0 of the block (a value every thread
 /// holds, such as a row's RMSNorm scale).
 void storeFromThread0(LoweringBuilder &e, Value v, Value memref, Value index) {
@@ -554,7 +645,16 @@ private:
                         map.lookup(o.amax), slice.rowOffset, slice.rows,
                         slice.group, slice.scaleRow);
                     DirectionEmitter emitter(e, recipe, d, s);
+                    // A producer's values are computed once (16x16 tiles
+                    // walk other blocks than the amax pass).
+                    std::optional<RowCache> rowCache;
+                    if (o.producer && !recipe.isBlock2D()) {
+                      rowCache.emplace(e, kernel, src->storageType(), d);
+                      rowCache->fill();
+                    }
                     emitter.emitOuterAmax();
+                    if (rowCache)
+                      rowCache->read();
                     // The encode reads the row's amax from the reduction
                     // (the same value thread 0 stored), not from memory.
                     Value rowMax =

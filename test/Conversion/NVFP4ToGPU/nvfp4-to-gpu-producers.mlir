@@ -5,13 +5,14 @@
 
 // An RMSNorm feeding a per-token rowwise quantize is one kernel, a thread
 // block per row: the row's scale (a tree reduction through shared memory,
-// stored to rstd by thread 0), the amax, the encode, then the new residual
-// and y after a barrier.
+// stored to rstd by thread 0), the amax (each thread keeping its first
+// four blocks of y in a 32 KB shared row cache), the encode (reading them
+// back), then the new residual and y after a barrier.
 // CHECK-LABEL: func.func @rms_per_token
 // CHECK: gpu.launch_func @nvfp4_kernels::@rms_per_token_q0_0_rowwise_amax_encode
 // CHECK-NOT: gpu.launch_func
 // CHECK: gpu.func @rms_per_token_q0_0_rowwise_amax_encode
-// CHECK-SAME: workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x256x16xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: nvfp4.work = "row_ctas"
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: gpu.all_reduce maxnumf
