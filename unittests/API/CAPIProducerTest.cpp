@@ -76,14 +76,12 @@ TEST_F(CAPIProducer, RMSNormFusedEqualsAloneThenQuantize) {
   Result fused(nvfp4_rms_norm_quantize_host_sized(
       runner.get(), "per_token", NVFP4_F32, x.data(), x.size() * 4, w.data(),
       w.size() * 4, r1.data(), r1.size() * 4, 1e-6f, m, k, rstd1.data(), m,
-      y1.data(), y1.size() * 4, nullptr, 0, nullptr, 0, error,
-      sizeof(error)));
+      y1.data(), y1.size() * 4, nullptr, 0, nullptr, 0, error, sizeof(error)));
   ASSERT_TRUE(fused) << error;
-  ASSERT_EQ(nvfp4_rms_norm_host_sized(runner.get(), NVFP4_F32, x.data(),
-                                      x.size() * 4, w.data(), w.size() * 4,
-                                      r2.data(), r2.size() * 4, 1e-6f, m, k,
-                                      y2.data(), y2.size() * 4, rstd2.data(),
-                                      m, error, sizeof(error)),
+  ASSERT_EQ(nvfp4_rms_norm_host_sized(
+                runner.get(), NVFP4_F32, x.data(), x.size() * 4, w.data(),
+                w.size() * 4, r2.data(), r2.size() * 4, 1e-6f, m, k, y2.data(),
+                y2.size() * 4, rstd2.data(), m, error, sizeof(error)),
             0)
       << error;
   EXPECT_EQ(std::memcmp(y1.data(), y2.data(), y1.size() * 4), 0);
@@ -110,14 +108,13 @@ TEST_F(CAPIProducer, GatedActFusedEqualsAloneThenQuantize) {
   for (int act : {NVFP4_SILU, NVFP4_GELU_TANH}) {
     Result fused(nvfp4_gated_act_quantize_host_sized(
         runner.get(), "per_tensor, directions = [rowwise, columnwise]",
-        NVFP4_BF16, act, xb.data(), xb.size() * 2, m, k, nullptr, 0, nullptr,
-        0, nullptr, 0, error, sizeof(error)));
+        NVFP4_BF16, act, xb.data(), xb.size() * 2, m, k, nullptr, 0, nullptr, 0,
+        nullptr, 0, error, sizeof(error)));
     ASSERT_TRUE(fused) << error;
     std::vector<uint16_t> y(m * k / 2);
-    ASSERT_EQ(nvfp4_gated_act_host_sized(runner.get(), NVFP4_BF16, act,
-                                         xb.data(), xb.size() * 2, m, k,
-                                         y.data(), y.size() * 2, error,
-                                         sizeof(error)),
+    ASSERT_EQ(nvfp4_gated_act_host_sized(
+                  runner.get(), NVFP4_BF16, act, xb.data(), xb.size() * 2, m, k,
+                  y.data(), y.size() * 2, error, sizeof(error)),
               0)
         << error;
     Result unfused(nvfp4_quantize_sized(
@@ -170,8 +167,8 @@ TEST_F(CAPIProducer, SizesAreCheckedFirst) {
   EXPECT_STREQ(error, "expected eps to be finite and positive, got -1");
   EXPECT_EQ(res, r);
   std::vector<float> half(m * k / 2);
-  EXPECT_NE(nvfp4_gated_act_host_sized(runner.get(), NVFP4_F32, 7, x.data(),
-                                       xs, m, k, half.data(), half.size() * 4,
+  EXPECT_NE(nvfp4_gated_act_host_sized(runner.get(), NVFP4_F32, 7, x.data(), xs,
+                                       m, k, half.data(), half.size() * 4,
                                        error, sizeof(error)),
             0);
   EXPECT_STREQ(error,

@@ -23,59 +23,12 @@
 #include <random>
 
 using namespace nvfp4;
+using nvfp4::testing::DeviceCopies;
+using nvfp4::testing::download;
 using nvfp4::testing::errorOf;
 using nvfp4::testing::randomMatrix;
 
 namespace {
-
-/// Device copies of host data, owned.
-struct DeviceCopies {
-  std::shared_ptr<Device> dev;
-  std::vector<DeviceBuffer> buffers;
-
-  CUdeviceptr add(const void *host, size_t bytes) {
-    auto b = dev->allocate(std::max<size_t>(bytes, 1));
-    EXPECT_TRUE(bool(b)) << errorOf(b.takeError());
-    if (!b)
-      return 0;
-    if (host)
-      EXPECT_FALSE(bool(b->copyFromHost(host, bytes)));
-    buffers.push_back(std::move(*b));
-    return buffers.back().ptr();
-  }
-  DeviceQuantized add(const QuantizedOutput &q) {
-    return {add(q.data.data(), q.data.size()),
-            add(q.scale.data(), q.scale.size()),
-            add(q.amax.data(), q.amax.size() * 4)};
-  }
-  /// Uninitialized buffers for a quantization's outputs.
-  DeviceOutputs outputsFor(const QuantizeResult &shapes) {
-    DeviceOutputs out;
-    for (auto [shape, slot] :
-         {std::make_pair(&shapes.rowwise, &out.rowwise),
-          std::make_pair(&shapes.columnwise, &out.columnwise)}) {
-      if (!*shape)
-        continue;
-      const QuantizedOutput &o = **shape;
-      size_t amax = 1;
-      for (int64_t d : o.amaxShape)
-        amax *= d;
-      *slot = DeviceQuantized{
-          add(nullptr, size_t(o.rows * (o.cols / 2))),
-          add(nullptr, size_t(o.scaleShape[0] * o.scaleShape[1])),
-          add(nullptr, amax * 4)};
-    }
-    return out;
-  }
-};
-
-std::vector<uint8_t> download(CUdeviceptr p, size_t bytes) {
-  std::vector<uint8_t> host(bytes);
-  auto dev = Device::shared();
-  EXPECT_TRUE(bool(dev));
-  EXPECT_FALSE(bool((*dev)->cuda().copyToHost(host.data(), p, bytes)));
-  return host;
-}
 
 /// The host quantization of `x`, and its bytes.
 QuantizedOutput hostQuantize(const char *recipe, const std::vector<float> &x,

@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +42,56 @@ inline std::vector<float> randomMatrix(int64_t rows, int64_t cols,
   for (float &v : x)
     v = normal(rng);
   return x;
+}
+
+/// Device copies of host data, owned.
+struct DeviceCopies {
+  std::shared_ptr<Device> dev;
+  std::vector<DeviceBuffer> buffers;
+
+  CUdeviceptr add(const void *host, size_t bytes) {
+    auto b = dev->allocate(std::max<size_t>(bytes, 1));
+    EXPECT_TRUE(bool(b)) << errorOf(b.takeError());
+    if (!b)
+      return 0;
+    if (host)
+      EXPECT_FALSE(bool(b->copyFromHost(host, bytes)));
+    buffers.push_back(std::move(*b));
+    return buffers.back().ptr();
+  }
+  DeviceQuantized add(const QuantizedOutput &q) {
+    return {add(q.data.data(), q.data.size()),
+            add(q.scale.data(), q.scale.size()),
+            add(q.amax.data(), q.amax.size() * 4)};
+  }
+  /// Uninitialized buffers for a quantization's outputs.
+  DeviceOutputs outputsFor(const QuantizeResult &shapes) {
+    DeviceOutputs out;
+    for (auto [shape, slot] :
+         {std::make_pair(&shapes.rowwise, &out.rowwise),
+          std::make_pair(&shapes.columnwise, &out.columnwise)}) {
+      if (!*shape)
+        continue;
+      const QuantizedOutput &o = **shape;
+      size_t amax = 1;
+      for (int64_t d : o.amaxShape)
+        amax *= d;
+      *slot = DeviceQuantized{
+          add(nullptr, size_t(o.rows * (o.cols / 2))),
+          add(nullptr, size_t(o.scaleShape[0] * o.scaleShape[1])),
+          add(nullptr, amax * 4)};
+    }
+    return out;
+  }
+};
+
+/// `bytes` bytes at device address `p` of the shared device, on the host.
+inline std::vector<uint8_t> download(CUdeviceptr p, size_t bytes) {
+  std::vector<uint8_t> host(bytes);
+  auto dev = Device::shared();
+  EXPECT_TRUE(bool(dev));
+  EXPECT_FALSE(bool((*dev)->cuda().copyToHost(host.data(), p, bytes)));
+  return host;
 }
 
 } // namespace testing

@@ -13,6 +13,7 @@
 #include <random>
 
 using namespace nvfp4;
+using nvfp4::testing::DeviceCopies;
 using nvfp4::testing::errorOf;
 using nvfp4::testing::randomMatrix;
 
@@ -42,32 +43,6 @@ TEST(DeviceLoadErrors, DriverWithoutTheEntryPointsIsAnError) {
 
 class APIDeviceQuantize : public ::testing::TestWithParam<const char *> {};
 
-/// Device buffers for the outputs `shapes` describes: data, scale, amax per
-/// direction, in `buffers` and addressed by `outputs`.
-void allocateDeviceOutputs(Device &dev, const QuantizeResult &shapes,
-                           std::vector<DeviceBuffer> &buffers,
-                           DeviceOutputs &outputs) {
-  for (auto [shape, out] : {std::make_pair(&shapes.rowwise, &outputs.rowwise),
-                            std::make_pair(&shapes.columnwise,
-                                           &outputs.columnwise)}) {
-    if (!*shape)
-      continue;
-    const QuantizedOutput &o = **shape;
-    size_t amax = 1;
-    for (int64_t d : o.amaxShape)
-      amax *= d;
-    for (size_t bytes : {size_t(o.rows * o.cols / 2),
-                         size_t(o.scaleShape[0] * o.scaleShape[1]), amax * 4}) {
-      auto b = dev.allocate(bytes);
-      ASSERT_TRUE(bool(b)) << errorOf(b.takeError());
-      buffers.push_back(std::move(*b));
-    }
-    size_t n = buffers.size();
-    *out = DeviceQuantized{buffers[n - 3].ptr(), buffers[n - 2].ptr(),
-                           buffers[n - 1].ptr()};
-  }
-}
-
 TEST_P(APIDeviceQuantize, SameBytesAsTheHost) {
   REQUIRE_DEVICE(dev);
   const char *recipe = GetParam();
@@ -89,9 +64,9 @@ TEST_P(APIDeviceQuantize, SameBytesAsTheHost) {
   auto input = dev->allocate(x.size() * 4);
   ASSERT_TRUE(bool(input)) << errorOf(input.takeError());
   ASSERT_FALSE(bool(input->copyFromHost(x.data(), x.size() * 4)));
-  std::vector<DeviceBuffer> buffers;
-  DeviceOutputs outputs;
-  allocateDeviceOutputs(*dev, *shapes, buffers, outputs);
+  DeviceCopies copies{dev, {}};
+  DeviceOutputs outputs = copies.outputsFor(*shapes);
+  std::vector<DeviceBuffer> &buffers = copies.buffers;
   auto stream = dev->createStream();
   ASSERT_TRUE(bool(stream)) << errorOf(stream.takeError());
   if (split) {

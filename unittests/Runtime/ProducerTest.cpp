@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CompareResults.h"
 #include "Inputs.h"
 #include "ProducerReference.h"
 #include "ReferenceRecipe.h"
@@ -120,26 +121,6 @@ std::vector<float> refGatedAct(const std::vector<float> &x, int64_t m,
   return y;
 }
 
-/// An empty string when every direction of `got` equals `want`'s bytes,
-/// else the first difference.
-std::string compareResult(const QuantizeResult &got,
-                          const QuantizeResult &want) {
-  for (auto [g, w] : {std::pair{&got.rowwise, &want.rowwise},
-                      std::pair{&got.columnwise, &want.columnwise}}) {
-    if (bool(*g) != bool(*w))
-      return "directions differ";
-    if (!*g)
-      continue;
-    if ((*g)->data != (*w)->data)
-      return "data";
-    if ((*g)->scale != (*w)->scale)
-      return "scale";
-    if (bitsOf((*g)->amax) != bitsOf((*w)->amax))
-      return "amax";
-  }
-  return "";
-}
-
 std::string compareReference(const QuantizeResult &got,
                              const ref::Result &want) {
   for (auto [g, w] : {std::pair{&got.rowwise, &want.rowwise},
@@ -216,7 +197,7 @@ TEST_P(ProducerVsReference, FusedEqualsUnfusedEqualsReference) {
         ASSERT_TRUE(fused->producer.y.empty());
       auto unfused = runner.quantize(*recipe, type, alone->y.data(), m, k);
       ASSERT_TRUE(bool(unfused)) << llvm::toString(unfused.takeError());
-      ASSERT_EQ(compareResult(fused->quantized, *unfused), "")
+      ASSERT_EQ(compareResults(fused->quantized, *unfused), "")
           << "rms_norm_quantize vs quantize " << where;
       ASSERT_EQ(compareReference(fused->quantized,
                                  ref::quantize(refRecipe, want.y.data(), m, k,
@@ -243,7 +224,7 @@ TEST_P(ProducerVsReference, FusedEqualsUnfusedEqualsReference) {
           runner.quantize(*recipe, type, gatedAlone->y.data(), m, n);
       ASSERT_TRUE(bool(gatedUnfused))
           << llvm::toString(gatedUnfused.takeError());
-      ASSERT_EQ(compareResult(gatedFused->quantized, *gatedUnfused), "")
+      ASSERT_EQ(compareResults(gatedFused->quantized, *gatedUnfused), "")
           << "gated_act_quantize vs quantize " << where;
       ASSERT_EQ(compareReference(
                     gatedFused->quantized,
@@ -259,15 +240,27 @@ TEST_P(ProducerVsReference, FusedEqualsUnfusedEqualsReference) {
 // Every preset (NVFP4Recipe.cpp's table), the columnwise and both-direction
 // forms (rstd and output kernels beside columnwise ones on the GPU), a
 // swizzled layout and stochastic rounding.
-INSTANTIATE_TEST_SUITE_P(
-    Recipes, ProducerVsReference,
-    ::testing::Values("per_tensor", "per_tensor_2d", "per_tensor_rht",
-                      "per_token", "per_token_quotient", "local_1x64",
-                      "four_over_six", "four_over_six_mse",
-                      "per_tensor, directions = [columnwise]",
-                      "per_token, directions = [rowwise, columnwise], "
-                      "sf_layout = 128x4",
-                      "per_tensor, rounding = stochastic<seed = 7>"));
+const char *const kRecipes[] = {
+    "per_tensor",
+    "per_tensor_2d",
+    "per_tensor_rht",
+    "per_token",
+    "per_token_quotient",
+    "local_1x64",
+    "four_over_six",
+    "four_over_six_mse",
+    "per_tensor, directions = [columnwise]",
+    "per_token, directions = [rowwise, columnwise], sf_layout = 128x4",
+    "per_tensor, rounding = stochastic<seed = 7>"};
+
+INSTANTIATE_TEST_SUITE_P(Recipes, ProducerVsReference,
+                         ::testing::ValuesIn(kRecipes));
+
+// The list above names every preset of the recipe table.
+TEST(ProducerVsReferenceRecipes, EveryPresetIsListed) {
+  for (llvm::StringRef preset : mlir::nvfp4::RecipeAttr::getPresetNames())
+    EXPECT_TRUE(llvm::is_contained(kRecipes, preset)) << preset.str();
+}
 
 // The producers alone take any number of columns: RMSNorm rows of 37
 // values (a short last block) and a gated activation of odd width, with
@@ -375,7 +368,7 @@ TEST(ProducerFused, GivenAmaxGivesComputedBytes) {
         runner.rmsNormQuantize(given, type, x.data(), w.data(), nullptr, 1e-6f,
                                m, k, false, GivenAmax{row, col});
     ASSERT_TRUE(bool(second)) << llvm::toString(second.takeError());
-    EXPECT_EQ(compareResult(second->quantized, q), "") << text;
+    EXPECT_EQ(compareResults(second->quantized, q), "") << text;
   }
 }
 
@@ -554,7 +547,7 @@ TEST(ProducerApi, HostFormsMatchRunner) {
   auto unfused =
       ::nvfp4::quantize("per_tensor", type, gatedAlone->y.data(), m, k / 2);
   ASSERT_TRUE(bool(unfused));
-  EXPECT_EQ(compareResult(gated->quantized, *unfused), "");
+  EXPECT_EQ(compareResults(gated->quantized, *unfused), "");
   EXPECT_EQ(
       errorOf(::nvfp4::rmsNormQuantize("no_such_recipe", type, x.data(),
                                        w.data(), nullptr, 1e-6f, m, k, false))
