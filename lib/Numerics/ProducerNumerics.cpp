@@ -152,17 +152,17 @@ Value NumericsBuilder::sqrt(Value x) {
   // dropped bit (res & 1) and the sticky remainder. q + 1 stays below 2^24
   // since n < 2^50 - 2^26.
   Value q = d.shrU(res, d.c(1));
-  Value inexact = arith::ExtUIOp::create(b, loc, d.type,
-                                         cmpI(IP::ne, rem, d.c(0)));
+  Value inexact =
+      arith::ExtUIOp::create(b, loc, d.type, cmpI(IP::ne, rem, d.c(0)));
   Value up = d.andI(d.andI(res, d.c(1)), d.orI(inexact, d.andI(q, d.c(1))));
   Value sig = arith::TruncIOp::create(b, loc, w.type, d.add(q, up));
   // The result is sig * 2^(half exponent + 1 - 23): its biased exponent
   // field is 24 + (e - 48 - odd) / 2 + 127, less 32 for a scaled tiny x.
   Value halfExp = w.shrS(w.sub(w.sub(e, w.c(48)), odd), w.c(1));
-  Value biased = w.sub(w.add(halfExp, w.c(24 + 127)),
-                       select(tiny, w.c(32), w.c(0)));
-  Value root = fromBits(
-      w.add(w.shl(biased, w.c(23)), w.sub(sig, w.c(0x800000))));
+  Value biased =
+      w.sub(w.add(halfExp, w.c(24 + 127)), select(tiny, w.c(32), w.c(0)));
+  Value root =
+      fromBits(w.add(w.shl(biased, w.c(23)), w.sub(sig, w.c(0x800000))));
   // +-0, +Inf and NaN are their own roots; other negatives give NaN.
   Value self = arith::OrIOp::create(
       b, loc,
@@ -187,11 +187,12 @@ Value NumericsBuilder::exp(Value x) {
   Value k = add(mul(xc, f32Bits(x, kLog2E)), magic);
   Value n = sub(k, magic);
   Value ni = w.sub(bitsOf(k), bitsOf(magic));
-  // r = x - n ln 2: n * kLn2Hi is exact and so is its difference with x
-  // (they are within a factor of 2 of each other, or n = 0).
-  Value r = sub(sub(xc, mul(n, f32Bits(x, kLn2Hi))), mul(n, f32Bits(x, kLn2Lo)));
-  Value y = add(add(mul(mul(r, r), horner(*this, r, kExpPoly)), r),
-                f32(x, 1.0f));
+  // r = x - n ln 2: n * kLn2Hi is exact, and so is its difference with x
+  // (checked for every x in [lo, hi]).
+  Value r =
+      sub(sub(xc, mul(n, f32Bits(x, kLn2Hi))), mul(n, f32Bits(x, kLn2Lo)));
+  Value y =
+      add(add(mul(mul(r, r), horner(*this, r, kExpPoly)), r), f32(x, 1.0f));
   // y * 2^n in two exact-exponent steps, 2^(n >> 1) then 2^(n - (n >> 1)):
   // both factors are normal for every n in range, the first product is
   // exact (y is near 1), so the result is rounded once, also where it is
@@ -219,12 +220,11 @@ Value NumericsBuilder::tanh(Value x) {
   Value small = add(a, mul(a, mul(t, horner(*this, t, kTanhPoly))));
   // Large |x|: 1 - 2 / (E(2|x|) + 1); E overflows to +Inf from |x| = 44.4
   // on, and 1 - 0 = 1 (already the result from 9.01 on).
-  Value large = sub(f32(x, 1.0f),
-                    div(f32(x, 2.0f), add(exp(add(a, a)), f32(x, 1.0f))));
-  Value magnitude =
-      select(cmpF(FP::OLT, a, f32(x, kTanhSwitch)), small, large);
-  Value result = fromBits(w.orI(bitsOf(magnitude),
-                                w.andI(bitsOf(x), w.c(int32_t(kSignBit)))));
+  Value large =
+      sub(f32(x, 1.0f), div(f32(x, 2.0f), add(exp(add(a, a)), f32(x, 1.0f))));
+  Value magnitude = select(cmpF(FP::OLT, a, f32(x, kTanhSwitch)), small, large);
+  Value result = fromBits(
+      w.orI(bitsOf(magnitude), w.andI(bitsOf(x), w.c(int32_t(kSignBit)))));
   return select(cmpF(FP::UNO, x, x), x, result);
 }
 
@@ -241,8 +241,7 @@ Value NumericsBuilder::gatedActivation(GatedActivation act, Value g) {
     // The constants are the binary32 values nearest to the decimals SPEC.md
     // writes.
     Value cube = mul(mul(g, g), g);
-    Value inner = mul(f32(g, 0.7978846f),
-                      add(g, mul(f32(g, 0.044715f), cube)));
+    Value inner = mul(f32(g, 0.7978846f), add(g, mul(f32(g, 0.044715f), cube)));
     return mul(mul(f32(g, 0.5f), g), add(one, tanh(inner)));
   }
   }

@@ -44,7 +44,8 @@ using ::nvfp4::floatBits;
 namespace {
 using Kernel = ::nvfp4::testing::JitFunction;
 using UnaryBody = std::function<Value(NumericsBuilder &, Value)>;
-using Elementwise = std::function<std::vector<float>(const std::vector<float> &)>;
+using Elementwise =
+    std::function<std::vector<float>(const std::vector<float> &)>;
 
 /// Every `stride`-th binary32 pattern.
 constexpr uint32_t kStride = 97;
@@ -166,8 +167,7 @@ protected:
   /// arithmetic returns, and only RN_s fixes the stored NaN (`exactNaN`).
   static void expectSameBits(const Elementwise &f,
                              const std::function<float(float)> &want,
-                             std::vector<float> extra,
-                             bool exactNaN = false) {
+                             std::vector<float> extra, bool exactNaN = false) {
     auto specials = specialValues();
     extra.insert(extra.end(), specials.begin(), specials.end());
     int64_t failures = 0;
@@ -206,8 +206,8 @@ std::vector<float> expCases() {
 /// T(x) = x, the first x with T(x) = 1, E's overflow at 2|x| = 88.72.
 std::vector<float> tanhCases() {
   std::vector<float> v;
-  for (float x : {0.75f, 0x1p-12f, 0x1p-13f, 9.01f, 44.36142f, 0.5f, 1.0f,
-                  0x1p-126f})
+  for (float x :
+       {0.75f, 0x1p-12f, 0x1p-13f, 9.01f, 44.36142f, 0.5f, 1.0f, 0x1p-126f})
     addNeighbours(v, floatBits(x), 8);
   return v;
 }
@@ -217,17 +217,15 @@ std::vector<float> tanhCases() {
 //===----------------------------------------------------------------------===//
 
 TEST_F(ProducerNumericsTest, ExpMatchesReference) {
-  expectSameBits(elementwise([](NumericsBuilder &nb, Value x) {
-                   return nb.exp(x);
-                 }),
-                 ref::expF32, expCases());
+  expectSameBits(
+      elementwise([](NumericsBuilder &nb, Value x) { return nb.exp(x); }),
+      ref::expF32, expCases());
 }
 
 TEST_F(ProducerNumericsTest, TanhMatchesReference) {
-  expectSameBits(elementwise([](NumericsBuilder &nb, Value x) {
-                   return nb.tanh(x);
-                 }),
-                 ref::tanhF32, tanhCases());
+  expectSameBits(
+      elementwise([](NumericsBuilder &nb, Value x) { return nb.tanh(x); }),
+      ref::tanhF32, tanhCases());
 }
 
 // g = -x reaches E's thresholds; large |g| overflows E (silu(g) = -0 below
@@ -258,21 +256,20 @@ TEST_F(ProducerNumericsTest, RoundToStorageMatchesReference) {
       {ref::DType::F16, Float16Type::get(&ctx)},
       {ref::DType::BF16, BFloat16Type::get(&ctx)}};
   std::vector<float> cases;
-  for (float x : {65504.0f, 65520.0f, 0x1p-14f, 0x1p-24f, 0x1p-25f,
-                  0x1.8p-25f, 0x1p-126f, 3.4e38f})
+  for (float x : {65504.0f, 65520.0f, 0x1p-14f, 0x1p-24f, 0x1p-25f, 0x1.8p-25f,
+                  0x1p-126f, 3.4e38f})
     addNeighbours(cases, floatBits(x), 3);
   // Exactly halfway between two bf16 / f16 values, odd and even.
   for (uint32_t bits : {0x3F808000u, 0x3F818000u, 0x3F801000u, 0x3F803000u})
     cases.push_back(bitsToFloat(bits));
   for (auto [dtype, type] : types) {
     SCOPED_TRACE(int(dtype));
-    expectSameBits(elementwise([&, type = type](NumericsBuilder &nb, Value v) {
-                     return nb.roundToStorage(v, type);
-                   }),
-                   [dtype = dtype](float v) {
-                     return ref::roundToStorage(v, dtype);
-                   },
-                   cases, /*exactNaN=*/true);
+    expectSameBits(
+        elementwise([&, type = type](NumericsBuilder &nb, Value v) {
+          return nb.roundToStorage(v, type);
+        }),
+        [dtype = dtype](float v) { return ref::roundToStorage(v, dtype); },
+        cases, /*exactNaN=*/true);
   }
 }
 
@@ -290,17 +287,17 @@ TEST_F(ProducerNumericsTest, SqrtIsIEEE) {
       return x;
     return x < 0.0f ? bitsToFloat(0x7FC00000) : std::sqrt(x);
   };
-  expectSameBits(elementwise([](NumericsBuilder &nb, Value x) {
-                   return nb.sqrt(x);
-                 }),
-                 canonicalSqrt, cases);
+  expectSameBits(
+      elementwise([](NumericsBuilder &nb, Value x) { return nb.sqrt(x); }),
+      canonicalSqrt, cases);
 }
 
 // rmsInverse for sums of squares from 0 to +Inf (inv = 0), row lengths
 // with and without exact division, and two epsilons.
 TEST_F(ProducerNumericsTest, RmsInverseMatchesReference) {
-  std::vector<float> sums = {0.0f, 0x1p-149f, 1e-30f, 1.0f, 3.0f, 1e30f,
-                             3.4e38f, std::numeric_limits<float>::infinity()};
+  std::vector<float> sums = {
+      0.0f, 0x1p-149f, 1e-30f,  1.0f,
+      3.0f, 1e30f,     3.4e38f, std::numeric_limits<float>::infinity()};
   for (uint32_t u = 0; u < 0x7F800000u; u += 1000003)
     sums.push_back(bitsToFloat(u));
   for (float k : {1.0f, 7.0f, 16.0f, 100.0f, 4096.0f, 5120.0f, 7168.0f})
@@ -375,8 +372,8 @@ TEST_F(ProducerNumericsTest, VectorOperandsMatchScalar) {
        },
        [](float x) { return ref::rmsInverse(std::fabs(x), 100.0f, 1e-6f); }}};
   std::vector<float> inputs = specialValues();
-  for (float x : {0.3f, -0.7f, 0.75f, -0.75f, 2.0f, -5.5f, 40.0f, -95.0f,
-                  88.8f, 1e-20f, 65520.0f, 1.00390625f})
+  for (float x : {0.3f, -0.7f, 0.75f, -0.75f, 2.0f, -5.5f, 40.0f, -95.0f, 88.8f,
+                  1e-20f, 65520.0f, 1.00390625f})
     inputs.push_back(x);
   while (inputs.size() % 4)
     inputs.push_back(1.0f);
@@ -422,8 +419,8 @@ TEST_F(ProducerNumericsTest, PTXHasNoFMAOrApproximation) {
   auto gpuModule = gpu::GPUModuleOp::create(b, loc, "producers");
   b.setInsertionPointToStart(gpuModule.getBody());
   auto buffer = MemRefType::get({ShapedType::kDynamic}, f32());
-  auto func = gpu::GPUFuncOp::create(
-      b, loc, "producers", b.getFunctionType({buffer, buffer}, {}));
+  auto func = gpu::GPUFuncOp::create(b, loc, "producers",
+                                     b.getFunctionType({buffer, buffer}, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   b.setInsertionPointToStart(&func.getBody().front());
   Value in = func.getArgument(0), out = func.getArgument(1);
@@ -456,8 +453,8 @@ TEST_F(ProducerNumericsTest, PTXHasNoFMAOrApproximation) {
               .str();
   });
   ASSERT_FALSE(ptx.empty());
-  for (const char *present : {"mul.rn.f32", "add.rn.f32", "div.rn.f32",
-                              "cvt.rn.f16.f32"})
+  for (const char *present :
+       {"mul.rn.f32", "add.rn.f32", "div.rn.f32", "cvt.rn.f16.f32"})
     EXPECT_NE(ptx.find(present), std::string::npos) << present;
   for (const char *absent :
        {"fma.", "mad.", ".approx", ".ftz", "call", "sqrt.", "ex2.", "tanh."})
@@ -572,8 +569,8 @@ TEST_F(ProducerNumericsTest, RmsNormRow) {
         auto draw = [&] {
           std::vector<float> v(k);
           for (float &e : v)
-            e = ref::roundToStorage(
-                magnitude(rng) * (rng() % 2 ? 1.0f : -1.0f), dtype);
+            e = ref::roundToStorage(magnitude(rng) * (rng() % 2 ? 1.0f : -1.0f),
+                                    dtype);
           return v;
         };
         std::vector<float> x = draw(), r = draw(), w = draw();
@@ -593,7 +590,8 @@ TEST_F(ProducerNumericsTest, RmsNormRow) {
         while (padded < p.size())
           padded *= 2;
         float ss = treeOfBlocks(p, 0, padded);
-        ASSERT_EQ(floatBits(inv), floatBits(ref::rmsInverse(ss, float(k), eps)));
+        ASSERT_EQ(floatBits(inv),
+                  floatBits(ref::rmsInverse(ss, float(k), eps)));
         double ss64 = 0;
         for (float v : h)
           ss64 += double(v) * v;
@@ -625,8 +623,8 @@ TEST_F(ProducerNumericsTest, GatedActRow) {
       ref::gatedActRow(x.data(), n, act, dtype, y.data());
       for (int64_t j = 0; j < n; ++j) {
         float g = x[j], u = x[n + j];
-        float a = act == ref::Activation::SiLU ? ref::silu(g)
-                                               : ref::geluTanh(g);
+        float a =
+            act == ref::Activation::SiLU ? ref::silu(g) : ref::geluTanh(g);
         float au = a * u;
         ASSERT_EQ(floatBits(y[j]), floatBits(ref::roundToStorage(au, dtype)));
         double gd = g;
@@ -634,8 +632,9 @@ TEST_F(ProducerNumericsTest, GatedActRow) {
             act == ref::Activation::SiLU
                 ? gd / (1.0 + std::exp(-gd))
                 : 0.5 * gd *
-                      (1.0 + std::tanh(double(0.7978846f) *
-                                       (gd + double(0.044715f) * gd * gd * gd)));
+                      (1.0 +
+                       std::tanh(double(0.7978846f) *
+                                 (gd + double(0.044715f) * gd * gd * gd)));
         double y64 = a64 * double(u);
         ASSERT_LE(std::fabs(y[j] - y64), storageUlpAt(y64, dtype))
             << std::hexfloat << g << " * " << u << " dtype " << int(dtype);

@@ -30,9 +30,8 @@ namespace {
 const uint32_t kExpCoeffs[] = {0x3F000000, 0x3E2AAAAA, 0x3D2AAA43,
                                0x3C08893F, 0x3AB6CA24, 0x394F8171};
 // T: docs/ProducerNumerics.md, "T".
-const uint32_t kTanhCoeffs[] = {0xBEAAAAAA, 0x3E088863, 0xBD5D04B9,
-                                0x3CB29F12, 0xBC0CD911, 0x3B429FC3,
-                                0xBA25E37E};
+const uint32_t kTanhCoeffs[] = {0xBEAAAAAA, 0x3E088863, 0xBD5D04B9, 0x3CB29F12,
+                                0xBC0CD911, 0x3B429FC3, 0xBA25E37E};
 
 /// sum c[i] x^i, Horner's rule with a separate product and sum per step.
 template <size_t N> float horner(const uint32_t (&c)[N], float x) {
@@ -167,8 +166,7 @@ void rmsNormRow(const float *x, const float *residual, const float *w,
     *invOut = inv;
 }
 
-void gatedActRow(const float *x, int64_t n, Activation act, DType s,
-                 float *y) {
+void gatedActRow(const float *x, int64_t n, Activation act, DType s, float *y) {
   for (int64_t j = 0; j < n; ++j) {
     float g = x[j], u = x[n + j];
     float a = act == Activation::SiLU ? silu(g) : geluTanh(g);

@@ -1,4 +1,4 @@
-//===- ProducerReference.h - Producers of SPEC.md 15, scalar C++ -*- C++ -*-===//
+//===- ProducerReference.h - SPEC.md 15 producers, scalar C++ ---*- C++ -*-===//
 //
 // The producers fused into a quantize (RMSNorm, SiLU and GELU-tanh gated
 // activations) written from SPEC.md section 15 and docs/ProducerNumerics.md
@@ -48,8 +48,7 @@ void rmsNormRow(const float *x, const float *residual, const float *w,
 /// One row of a gated activation: `x` holds 2n values of storage type `s`,
 /// the gate g = x[0, n) then the up half u = x[n, 2n); writes the n values
 /// y_j = RN_s(RN(act(g_j) * u_j)).
-void gatedActRow(const float *x, int64_t n, Activation act, DType s,
-                 float *y);
+void gatedActRow(const float *x, int64_t n, Activation act, DType s, float *y);
 
 } // namespace ref
 } // namespace nvfp4
