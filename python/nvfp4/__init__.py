@@ -35,7 +35,9 @@ from ._result import QuantizeResult
 
 __all__ = ["QuantizeResult", "NVFP4Error", "Kernel", "quantize", "dequantize",
            "matmul", "grouped_quantize", "grouped_matmul", "stack_groups",
-           "compile", "recipe_text", "presets", "PRESETS"]
+           "compile", "recipe_text", "presets", "PRESETS", "rms_norm_quantize",
+           "silu_mul_quantize", "gelu_tanh_mul_quantize", "rms_norm", "silu_mul",
+           "gelu_tanh_mul"]
 
 PRESETS = (
     "per_tensor", "per_tensor_2d", "per_tensor_rht", "per_token",
@@ -432,23 +434,37 @@ def _quantize_cpu(x: np.ndarray, info, input_dtype,
     runner = _host_runner()
     error = ctypes.create_string_buffer(2048)
     if info.given:
-        specs = info.specs(x.shape[0], x.shape[1])
-        arrays = [None, None]
-        for i, (name, value) in enumerate(zip(("amax", "amax_t"), given)):
-            if value is not None:
-                arrays[i] = _host_given(value, name, specs.by_name[name])
-        ptrs = [0 if a is None else a.ctypes.data for a in arrays]
-        counts = [0 if a is None else a.size for a in arrays]
+        _, amaxes = _host_given_args(info, given, x.shape[0], x.shape[1])
         handle = l.nvfp4_quantize_given(runner, info.btext, code,
                                         storage.ctypes.data, storage.nbytes,
-                                        x.shape[0], x.shape[1], ptrs[0], counts[0],
-                                        ptrs[1], counts[1], error, len(error))
+                                        x.shape[0], x.shape[1], *amaxes, error,
+                                        len(error))
     else:
         handle = l.nvfp4_quantize_sized(runner, info.btext, code,
                                         storage.ctypes.data, storage.nbytes,
                                         x.shape[0], x.shape[1], error, len(error))
     if not handle:
         raise NVFP4Error(error.value.decode())
+    return _host_quantize_result(handle, info)
+
+
+def _host_given_args(info, given, rows, cols):
+    """The given amaxes of a rows x cols quantization as host float32 arrays
+    (None where absent, kept alive by the caller) and the C ABI's
+    (amax, amax_count, amax_t, amax_t_count) arguments for them."""
+    specs = info.specs(rows, cols)
+    arrays = [None if value is None else _host_given(value, name, specs.by_name[name])
+              for name, value in zip(("amax", "amax_t"), given)]
+    args = []
+    for a in arrays:
+        args += [0 if a is None else a.ctypes.data, 0 if a is None else a.size]
+    return arrays, args
+
+
+def _host_quantize_result(handle, info) -> QuantizeResult:
+    """The QuantizeResult of an nvfp4_result handle (copied out; the handle
+    is destroyed)."""
+    l = lib()
     try:
         out = QuantizeResult(recipe=info.text)
         for direction, suffix in ((0, ""), (1, "_t")):
@@ -552,7 +568,7 @@ def _decode_multiplier(amax: np.ndarray, numerator: float) -> np.ndarray:
     the numerator being 6E (or RN(1 / global_scale_inv)). The GPU forms
     (nvfp4._device) compute the same bits with device ops."""
     amax = amax.astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         s_enc = np.minimum(np.float32(numerator) / amax,
                            np.float32(np.finfo(np.float32).max))
         s_enc = np.where((amax == 0) | (s_enc == 0), np.float32(1), s_enc)
@@ -993,6 +1009,9 @@ def compile(recipe=None, target="cpu", *, op="quantize", input_dtype=None,
         l.nvfp4_kernel_destroy(handle)
     return Kernel(text, target, op, input_dtype, names, image, source)
 
+
+from ._producers import (gelu_tanh_mul, gelu_tanh_mul_quantize,  # noqa: E402
+                         rms_norm, rms_norm_quantize, silu_mul, silu_mul_quantize)
 
 # With PyTorch already imported, register its ops now: torch.compile may
 # trace a call before any eager one would (nvfp4._device registers them on

@@ -299,9 +299,24 @@ def quantize(be, x, info, input_dtype, splits=None, separate=False,
     else:
         groups, splits_ptr = _splits(be, splits, index)
         specs = info.specs(rows, cols, groups)
+    out, ptrs = outputs(be, info, specs, index, separate, given)
+    stream = be.stream(index)
+    l = lib()
+    if splits is None:
+        _call(l.nvfp4_quantize_device, index, info.btext, code, be.ptr(x), rows,
+              cols, ptrs, stream)
+    else:
+        _call(l.nvfp4_grouped_quantize_device, index, info.btext, code, be.ptr(x),
+              rows, cols, splits_ptr, groups, ptrs, stream)
+    return _finish(be, out, ptrs, info, index, rows, cols, groups)
+
+
+def outputs(be, info, specs, index, separate, given):
+    """The outputs of a quantization shaped by `specs` and their addresses
+    (be.outputs), the given amaxes of a recipe that reads them bound in
+    place of the amax outputs (checked before anything is allocated)."""
     bound = []
     if info.given:
-        # Checked before anything is allocated or launched.
         for slot, name, value, wanted in ((2, "amax", given[0], info.rowwise),
                                           (5, "amax_t", given[1], info.columnwise)):
             if wanted and value is None:
@@ -316,15 +331,7 @@ def quantize(be, x, info, input_dtype, splits=None, separate=False,
     for slot, name, value, ptr in bound:
         ptrs[slot] = ptr
         out[name] = value
-    stream = be.stream(index)
-    l = lib()
-    if splits is None:
-        _call(l.nvfp4_quantize_device, index, info.btext, code, be.ptr(x), rows,
-              cols, ptrs, stream)
-    else:
-        _call(l.nvfp4_grouped_quantize_device, index, info.btext, code, be.ptr(x),
-              rows, cols, splits_ptr, groups, ptrs, stream)
-    return _finish(be, out, ptrs, info, index, rows, cols, groups)
+    return out, ptrs
 
 
 def quantize_torch(be, x, info, code):

@@ -100,6 +100,34 @@ _SIGNATURES = {
                                             c_int64, c_int64, c_uint64, ctypes.c_float,
                                             c_int, c_uint64, c_void_p, c_char_p,
                                             c_size_t]),
+    # Producers (SPEC.md section 15), alone and fused into a quantize. The
+    # host forms take each buffer with its size; the device forms enqueue on
+    # a raw CUstream like nvfp4_quantize_device.
+    "nvfp4_rms_norm_quantize_host_sized": (c_void_p, [
+        c_void_p, c_char_p, c_int, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
+        c_size_t, ctypes.c_float, c_int64, c_int64, c_void_p, c_size_t, c_void_p,
+        c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, c_char_p, c_size_t]),
+    "nvfp4_gated_act_quantize_host_sized": (c_void_p, [
+        c_void_p, c_char_p, c_int, c_int, c_void_p, c_size_t, c_int64, c_int64,
+        c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, c_char_p, c_size_t]),
+    "nvfp4_rms_norm_host_sized": (c_int, [
+        c_void_p, c_int, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t,
+        ctypes.c_float, c_int64, c_int64, c_void_p, c_size_t, c_void_p, c_size_t,
+        c_char_p, c_size_t]),
+    "nvfp4_gated_act_host_sized": (c_int, [c_void_p, c_int, c_int, c_void_p, c_size_t,
+                                           c_int64, c_int64, c_void_p, c_size_t,
+                                           c_char_p, c_size_t]),
+    "nvfp4_rms_norm_quantize_device": (c_int, [
+        c_int, c_char_p, c_int, c_uint64, c_uint64, c_uint64, ctypes.c_float, c_int64,
+        c_int64, c_uint64, c_uint64, P(c_uint64), c_void_p, c_char_p, c_size_t]),
+    "nvfp4_gated_act_quantize_device": (c_int, [
+        c_int, c_char_p, c_int, c_int, c_uint64, c_int64, c_int64, c_uint64,
+        P(c_uint64), c_void_p, c_char_p, c_size_t]),
+    "nvfp4_rms_norm_device": (c_int, [c_int, c_int, c_uint64, c_uint64, c_uint64,
+                                      ctypes.c_float, c_int64, c_int64, c_uint64,
+                                      c_uint64, c_void_p, c_char_p, c_size_t]),
+    "nvfp4_gated_act_device": (c_int, [c_int, c_int, c_int, c_uint64, c_int64, c_int64,
+                                       c_uint64, c_void_p, c_char_p, c_size_t]),
 }
 
 # Every C function ends with (char *error, size_t error_size).

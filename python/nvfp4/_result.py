@@ -24,7 +24,16 @@ class QuantizeResult:
     GPU it is computed from ``amax`` on first access, on the device (an
     unused multiplier costs nothing; under a CUDA graph, access it inside
     the captured region so that replays refresh it).
+
+    A quantization fused with its producer (``nvfp4.rms_norm_quantize``,
+    ``silu_mul_quantize``, ``gelu_tanh_mul_quantize``) also holds the
+    producer's outputs: ``rstd`` (RMSNorm's M float32 values 1/rms) and
+    ``y`` (the produced matrix, when asked with ``return_y``); both are None
+    otherwise.
     """
+
+    rstd = None
+    y = None
 
     def __init__(self, data=None, scale=None, amax=None, data_t=None,
                  scale_t=None, amax_t=None, per_token_scale=None, recipe=None,

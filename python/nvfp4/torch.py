@@ -1,6 +1,6 @@
 """PyTorch integration: ``torch.ops.nvfp4.*`` and an NVFP4 ``Linear``.
 
-Importing this module registers seven operators with ``torch.library``:
+Importing this module registers eleven operators with ``torch.library``:
 
     nvfp4::quantize(Tensor x, str recipe, str input_dtype="") -> Tensor[]
     nvfp4::grouped_quantize(Tensor x, Tensor splits, str recipe,
@@ -13,15 +13,33 @@ Importing this module registers seven operators with ``torch.library``:
     nvfp4::matmul_w4a16(Tensor a, <matmul's B>, ...) -> Tensor   (bf16/f16 A)
     nvfp4::per_token_scale(Tensor amax, int e4m3_max) -> Tensor
 
-The quantize ops return the rowwise data, scale and amax, then the
-columnwise ones, for the directions the recipe has. Their fake kernels size
-the outputs from the recipe: concrete sizes through the C ABI's shape
-functions (cached), symbolic ones (SymInt) by the same formulas.
+and the producers of SPEC.md section 15 (``act`` is "silu" or "gelu_tanh";
+the residual is updated in place, declared as mutated):
 
-``nvfp4.quantize``, ``dequantize``, ``matmul`` and the grouped forms call
-these ops while ``torch.compiler.is_compiling()`` (torch.compile and
-torch.export trace them; the graph keeps them), and the direct ctypes path
-otherwise: an eager call skips the dispatcher. PyTorch stays optional:
+    nvfp4::rms_norm_quantize(Tensor x, Tensor weight, Tensor(a!)? residual,
+                             float eps, str recipe, bool return_y=False,
+                             str input_dtype="")
+        -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)
+    nvfp4::gated_act_quantize(Tensor x, str act, str recipe,
+                              bool return_y=False, str input_dtype="") -> Tensor[]
+    nvfp4::rms_norm(Tensor x, Tensor weight, Tensor(a!)? residual, float eps,
+                    str input_dtype="") -> (Tensor y, Tensor rstd)
+    nvfp4::gated_act(Tensor x, str act, str input_dtype="") -> Tensor
+
+The quantize ops return the rowwise data, scale and amax, then the
+columnwise ones, for the directions the recipe has; gated_act_quantize
+returns y first with return_y. rms_norm_quantize, which mutates its
+residual, returns a fixed tuple instead (PyTorch functionalizes an op that
+mutates an input only when it returns Tensors, not a Tensor[]): rstd, y,
+then the six quantize outputs, each an empty tensor where absent. Their
+fake kernels size the outputs from the recipe: concrete sizes through the
+C ABI's shape functions (cached), symbolic ones (SymInt) by the same
+formulas.
+
+``nvfp4.quantize``, ``dequantize``, ``matmul``, the grouped forms and the
+producers call these ops while ``torch.compiler.is_compiling()``
+(torch.compile and torch.export trace them; the graph keeps them), and the
+direct ctypes path otherwise: an eager call skips the dispatcher. PyTorch stays optional:
 ``import nvfp4`` never imports this module unless PyTorch is already
 imported (it is then registered at once, or at the first PyTorch tensor).
 """
@@ -31,7 +49,7 @@ import sys
 import torch
 
 import nvfp4
-from . import _device, _recipes, _result
+from . import _device, _producers, _recipes, _result
 from ._lib import NVFP4Error
 from ._recipes import info_for_text
 from ._result import QuantizeResult
@@ -232,6 +250,128 @@ def _(a_data, a_scale, a_amax, a_recipe, splits, b_data, b_scale, b_amax, b_reci
 
 
 #===------------------------------------------------------------------------===#
+# Producers (SPEC.md section 15)
+#===------------------------------------------------------------------------===#
+
+_STORAGE = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _check_producer(act, x, weight, residual, eps, input_dtype):
+    """The fake kernels' checks (those the real run makes first), and the
+    produced matrix's columns and dtype."""
+    _check_input(x, input_dtype)
+    rows, cols = x.shape
+    if act is _producers.RMS_NORM:
+        _producers._eps(eps)
+        if weight.dtype != x.dtype or (residual is not None and residual.dtype != x.dtype):
+            raise NVFP4Error(f"expected weight and residual of x's dtype {x.dtype}, got "
+                             f"{weight.dtype} and "
+                             f"{None if residual is None else residual.dtype}")
+        if weight.dim() != 1 or (residual is not None and residual.dim() != 2):
+            raise NVFP4Error(f"expected a 1-D weight and a 2-D residual, got shapes "
+                             f"{tuple(weight.shape)} and "
+                             f"{None if residual is None else tuple(residual.shape)}")
+    elif act not in _producers.ACTIVATIONS:
+        raise NVFP4Error(f"unknown activation {act!r} (expected silu or gelu_tanh)")
+    if isinstance(cols, int):
+        cols = _producers.result_cols(act, rows, cols)
+    else:
+        cols = cols // 2 if act is not _producers.RMS_NORM else cols
+    return rows, cols, _STORAGE.get(input_dtype, x.dtype)
+
+
+def _producer_fake(act, x, weight, residual, eps, recipe, return_y, input_dtype):
+    rows, cols, dtype = _check_producer(act, x, weight, residual, eps, input_dtype)
+    if recipe is None:  # alone: y (and rstd)
+        y = x.new_empty((rows, cols), dtype=dtype)
+        return y if act is not _producers.RMS_NORM else \
+            (y, x.new_empty((rows,), dtype=torch.float32))
+    outs = _empty_outputs(x, _specs(info_for_text(recipe), rows, cols))
+    y = x.new_empty((rows, cols), dtype=dtype) if return_y else None
+    if act is not _producers.RMS_NORM:
+        return ([y] if return_y else []) + outs
+    rstd = x.new_empty((rows,), dtype=torch.float32)
+    return _rms_outputs(x, rstd, y, info_for_text(recipe), outs)
+
+
+def _rms_outputs(x, rstd, y, info, outs):
+    """rms_norm_quantize's eight outputs: rstd, y, then the rowwise and
+    columnwise data, scale and amax (empty tensors for y when not asked and
+    for a direction the recipe lacks). A fixed tuple of Tensors, because
+    PyTorch functionalizes an op that mutates an input (the residual) only
+    when it returns Tensors, not a Tensor[]."""
+    outs = iter(outs)
+    fields = [next(outs) if on else x.new_empty((0,), dtype=torch.uint8)
+              for on in (info.rowwise,) * 3 + (info.columnwise,) * 3]
+    return (rstd, x.new_empty((0,), dtype=torch.uint8) if y is None else y, *fields)
+
+
+def _producer_op(act, x, weight, residual, eps, recipe, return_y, input_dtype):
+    info = None if recipe is None else info_for_text(recipe)
+    q, rstd, y = _producers.run(act, x, weight, residual, eps, info, return_y,
+                                input_dtype or None, separate=True)
+    if q is None:  # alone: y (and rstd)
+        return y if rstd is None else (y, rstd)
+    if act is not _producers.RMS_NORM:
+        return ([y] if return_y else []) + _fields(q, info)
+    return _rms_outputs(x, rstd, y, info, _fields(q, info))
+
+
+@torch.library.custom_op("nvfp4::rms_norm_quantize", mutates_args=("residual",),
+                         schema="(Tensor x, Tensor weight, Tensor(a!)? residual, "
+                                "float eps, str recipe, bool return_y=False, "
+                                "str input_dtype=\"\") -> (Tensor, Tensor, Tensor, "
+                                "Tensor, Tensor, Tensor, Tensor, Tensor)")
+def _rms_norm_quantize_op(x, weight, residual, eps, recipe, return_y=False,
+                          input_dtype=""):
+    return _producer_op(_producers.RMS_NORM, x, weight, residual, eps, recipe, return_y,
+                        input_dtype)
+
+
+@_rms_norm_quantize_op.register_fake
+def _(x, weight, residual, eps, recipe, return_y=False, input_dtype=""):
+    return _producer_fake(_producers.RMS_NORM, x, weight, residual, eps, recipe,
+                          return_y, input_dtype)
+
+
+@torch.library.custom_op("nvfp4::gated_act_quantize", mutates_args=(),
+                         schema="(Tensor x, str act, str recipe, bool return_y=False, "
+                                "str input_dtype=\"\") -> Tensor[]")
+def _gated_act_quantize_op(x, act, recipe, return_y=False, input_dtype=""):
+    return _producer_op(act, x, None, None, None, recipe, return_y, input_dtype)
+
+
+@_gated_act_quantize_op.register_fake
+def _(x, act, recipe, return_y=False, input_dtype=""):
+    return _producer_fake(act, x, None, None, None, recipe, return_y, input_dtype)
+
+
+@torch.library.custom_op("nvfp4::rms_norm", mutates_args=("residual",),
+                         schema="(Tensor x, Tensor weight, Tensor(a!)? residual, "
+                                "float eps, str input_dtype=\"\") -> (Tensor, Tensor)")
+def _rms_norm_op(x, weight, residual, eps, input_dtype=""):
+    return _producer_op(_producers.RMS_NORM, x, weight, residual, eps, None, True,
+                        input_dtype)
+
+
+@_rms_norm_op.register_fake
+def _(x, weight, residual, eps, input_dtype=""):
+    return _producer_fake(_producers.RMS_NORM, x, weight, residual, eps, None, True,
+                          input_dtype)
+
+
+@torch.library.custom_op("nvfp4::gated_act", mutates_args=(),
+                         schema="(Tensor x, str act, str input_dtype=\"\") -> Tensor")
+def _gated_act_op(x, act, input_dtype=""):
+    return _producer_op(act, x, None, None, None, None, True, input_dtype)
+
+
+@_gated_act_op.register_fake
+def _(x, act, input_dtype=""):
+    return _producer_fake(act, x, None, None, None, None, True, input_dtype)
+
+
+#===------------------------------------------------------------------------===#
 # What nvfp4.* calls while compiling
 #===------------------------------------------------------------------------===#
 
@@ -291,6 +431,33 @@ def grouped_quantize(x, splits, recipe, key, input_dtype):
     text = _recipe_text(recipe, key)
     outs = torch.ops.nvfp4.grouped_quantize(x, splits, text, input_dtype or "")
     return _as_result(outs, text, splits.shape[0])
+
+
+def rms_norm_quantize(x, weight, residual, eps, recipe, keys, return_y, input_dtype):
+    text = _keys_text(recipe, tuple(sorted(keys.items())))
+    outs = torch.ops.nvfp4.rms_norm_quantize(x, weight, residual, eps, text, return_y,
+                                             input_dtype or "")
+    rowwise, columnwise, _, _ = _facts(text)
+    q = _as_result((outs[2:5] if rowwise else ()) + (outs[5:] if columnwise else ()),
+                   text, None)
+    q.rstd, q.y = outs[0], (outs[1] if return_y else None)
+    return q
+
+
+def gated_act_quantize(x, act, recipe, keys, return_y, input_dtype):
+    text = _keys_text(recipe, tuple(sorted(keys.items())))
+    outs = torch.ops.nvfp4.gated_act_quantize(x, act, text, return_y, input_dtype or "")
+    q = _as_result(outs[1:] if return_y else outs, text, None)
+    q.y = outs[0] if return_y else None
+    return q
+
+
+def rms_norm(x, weight, residual, eps, input_dtype):
+    return torch.ops.nvfp4.rms_norm(x, weight, residual, eps, input_dtype or "")
+
+
+def gated_act(x, act, input_dtype):
+    return torch.ops.nvfp4.gated_act(x, act, input_dtype or "")
 
 
 def dequantize(data, scale, amax, recipe, recipe_keys):
