@@ -518,31 +518,44 @@ def test_torch_cpu_equals_numpy(dtype, producer):
         np.testing.assert_array_equal(bits(r.float().numpy(), dtype), bits(nr, dtype))
 
 
-@pytest.mark.parametrize("recipe", RECIPES)
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("producer", PRODUCERS)
-def test_cuda_same_bytes_as_cpu(recipe, dtype, producer):
+def _check_cuda(recipe, dtype, producer, return_y=True):
+    """The fused form and the producer alone on CUDA tensors: the bytes of
+    the host path on copies of the inputs, residuals updated alike."""
     torch = torch_cuda()
     x, w, r = _torch_inputs(torch, producer, dtype, "cuda")
     hx, hw, hr = (None if t is None else t.cpu() for t in (x, w, r))
-    q = _fused(producer, x, w, r, recipe=recipe, return_y=True)
-    want = _fused(producer, hx, hw, hr, recipe=recipe, return_y=True)
-    assert q.data is None or q.data.is_cuda
+    q = _fused(producer, x, w, r, recipe=recipe, return_y=return_y)
+    want = _fused(producer, hx, hw, hr, recipe=recipe, return_y=return_y)
+    assert (q.data if q.data is not None else q.data_t).is_cuda
     assert_same(q, want, PRODUCED)
     if r is not None:
         np.testing.assert_array_equal(host_bytes(r), host_bytes(hr))
-    # The producer alone, and without y.
     r2 = None if r is None else _torch_inputs(torch, producer, dtype, "cuda")[2]
     hr2 = None if r2 is None else r2.cpu()
-    got, want = _alone(producer, x, w, r2), _alone(producer, hx, hw, hr2)
-    for a, b in zip(got, want):
+    for a, b in zip(_alone(producer, x, w, r2), _alone(producer, hx, hw, hr2)):
         assert (a is None) == (b is None)
         if a is not None:
             assert a.dtype == b.dtype and a.is_cuda
             np.testing.assert_array_equal(host_bytes(a), host_bytes(b))
     if r2 is not None:
         np.testing.assert_array_equal(host_bytes(r2), host_bytes(hr2))
-    assert _fused(producer, x, w, None, recipe=recipe).y is None
+
+
+# As on the CPU: every recipe and dtype with RMSNorm (residual, y) and a
+# gated activation; the other variants on one recipe.
+@pytest.mark.parametrize("recipe", RECIPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cuda_same_bytes_as_cpu(recipe, dtype):
+    _check_cuda(recipe, dtype, "rms_norm_residual")
+    turn = RECIPES.index(recipe) + DTYPES.index(dtype)
+    _check_cuda(recipe, dtype, ("silu", "gelu_tanh")[turn % 2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("producer", PRODUCERS)
+@pytest.mark.parametrize("return_y", [False, True])
+def test_cuda_variants(dtype, producer, return_y):
+    _check_cuda("per_token, sf_layout = 128x4", dtype, producer, return_y)
 
 
 def test_cuda_converts_with_input_dtype_and_writes_the_residual_back():
