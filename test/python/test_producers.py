@@ -199,20 +199,25 @@ def _check_fused(recipe, dtype, producer, return_y=True):
 
 # Each fused variant (producer, residual, y) compiles a kernel per recipe and
 # dtype: every recipe and dtype runs RMSNorm with a residual and y, and a
-# gated activation (alternating); the other variants run on one recipe.
+# gated activation (alternating); the other variants run on one recipe. On
+# "cuda" the same runs on CUDA tensors against the host bytes (_check_cuda).
+@pytest.mark.parametrize("where", ["cpu", "cuda"])
 @pytest.mark.parametrize("recipe", RECIPES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_fused_equals_alone_then_quantize(recipe, dtype):
-    _check_fused(recipe, dtype, "rms_norm_residual")
+def test_fused_equals_alone_then_quantize(where, recipe, dtype):
+    check = _check_fused if where == "cpu" else _check_cuda
+    check(recipe, dtype, "rms_norm_residual")
     turn = RECIPES.index(recipe) + DTYPES.index(dtype)
-    _check_fused(recipe, dtype, ("silu", "gelu_tanh")[turn % 2])
+    check(recipe, dtype, ("silu", "gelu_tanh")[turn % 2])
 
 
+@pytest.mark.parametrize("where", ["cpu", "cuda"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("producer", PRODUCERS)
 @pytest.mark.parametrize("return_y", [False, True])
-def test_fused_variants(dtype, producer, return_y):
-    _check_fused("per_token, sf_layout = 128x4", dtype, producer, return_y)
+def test_fused_variants(where, dtype, producer, return_y):
+    check = _check_fused if where == "cpu" else _check_cuda
+    check("per_token, sf_layout = 128x4", dtype, producer, return_y)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -520,7 +525,8 @@ def test_torch_cpu_equals_numpy(dtype, producer):
 
 def _check_cuda(recipe, dtype, producer, return_y=True):
     """The fused form and the producer alone on CUDA tensors: the bytes of
-    the host path on copies of the inputs, residuals updated alike."""
+    the host path on copies of the inputs, residuals updated alike
+    (test_fused_equals_alone_then_quantize and test_fused_variants)."""
     torch = torch_cuda()
     x, w, r = _torch_inputs(torch, producer, dtype, "cuda")
     hx, hw, hr = (None if t is None else t.cpu() for t in (x, w, r))
@@ -539,23 +545,6 @@ def _check_cuda(recipe, dtype, producer, return_y=True):
             np.testing.assert_array_equal(host_bytes(a), host_bytes(b))
     if r2 is not None:
         np.testing.assert_array_equal(host_bytes(r2), host_bytes(hr2))
-
-
-# As on the CPU: every recipe and dtype with RMSNorm (residual, y) and a
-# gated activation; the other variants on one recipe.
-@pytest.mark.parametrize("recipe", RECIPES)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_cuda_same_bytes_as_cpu(recipe, dtype):
-    _check_cuda(recipe, dtype, "rms_norm_residual")
-    turn = RECIPES.index(recipe) + DTYPES.index(dtype)
-    _check_cuda(recipe, dtype, ("silu", "gelu_tanh")[turn % 2])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("producer", PRODUCERS)
-@pytest.mark.parametrize("return_y", [False, True])
-def test_cuda_variants(dtype, producer, return_y):
-    _check_cuda("per_token, sf_layout = 128x4", dtype, producer, return_y)
 
 
 def test_cuda_converts_with_input_dtype_and_writes_the_residual_back():
