@@ -104,6 +104,67 @@ TEST(Compiler, DiskCacheRoundTrip) {
   }
 }
 
+/// Producer compilations go through both caches keyed by their whole
+/// spec: the same spec comes back from the disk with its kernel list and
+/// the producer, another eps, residual, activation or y is compiled anew,
+/// never served another producer's kernels.
+TEST(Compiler, ProducerCachesKeepProducersApart) {
+  TempDir dir;
+  ProducerSpec rms;
+  rms.eps = 1e-6f;
+  rms.residual = true;
+  std::shared_ptr<const CompiledQuantize> written;
+  {
+    auto compiler = makeGPUCompiler(dir.path, true, "sm_90a");
+    ASSERT_TRUE(compiler);
+    auto recipe = compiler->parseRecipe("per_tensor");
+    ASSERT_TRUE(bool(recipe));
+    auto compiled = compiler->compileProducer(rms, *recipe, ElementType::BF16);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    EXPECT_EQ(compiled->source, CacheSource::Compiled);
+    EXPECT_EQ(compiled->op, Operation::RMSNormQuantize);
+    written = compiled->code;
+    auto again = compiler->compileProducer(rms, *recipe, ElementType::BF16);
+    ASSERT_TRUE(bool(again));
+    EXPECT_EQ(again->source, CacheSource::Memory);
+  }
+  auto compiler = makeGPUCompiler(dir.path, true, "sm_90a");
+  ASSERT_TRUE(compiler);
+  auto recipe = compiler->parseRecipe("per_tensor");
+  ASSERT_TRUE(bool(recipe));
+  auto fromDisk = compiler->compileProducer(rms, *recipe, ElementType::BF16);
+  ASSERT_TRUE(bool(fromDisk)) << errorOf(fromDisk.takeError());
+  EXPECT_EQ(fromDisk->source, CacheSource::Disk);
+  ASSERT_TRUE(fromDisk->producer);
+  EXPECT_EQ(fromDisk->producer->key(), rms.key());
+  EXPECT_EQ(fromDisk->code->image, written->image);
+  ASSERT_EQ(fromDisk->code->kernels.size(), written->kernels.size());
+  for (size_t i = 0; i < written->kernels.size(); ++i)
+    EXPECT_EQ(fromDisk->code->kernels[i].name, written->kernels[i].name);
+
+  ProducerSpec other = rms;
+  other.eps = 1e-5f;
+  ProducerSpec noResidual = rms;
+  noResidual.residual = false;
+  ProducerSpec withY = rms;
+  withY.y = true;
+  ProducerSpec silu;
+  silu.kind = ProducerKind::GatedAct;
+  ProducerSpec gelu = silu;
+  gelu.act = mlir::nvfp4::GatedActivation::GeluTanh;
+  for (const ProducerSpec &spec : {other, noResidual, withY, silu, gelu}) {
+    auto compiled = compiler->compileProducer(spec, *recipe, ElementType::BF16);
+    ASSERT_TRUE(bool(compiled)) << errorOf(compiled.takeError());
+    EXPECT_EQ(compiled->source, CacheSource::Compiled) << spec.key();
+  }
+  // The producer alone is another compilation again.
+  auto alone = compiler->compileProducer(rms, {}, ElementType::BF16);
+  ASSERT_TRUE(bool(alone)) << errorOf(alone.takeError());
+  EXPECT_EQ(alone->source, CacheSource::Compiled);
+  EXPECT_EQ(alone->op, Operation::RMSNorm);
+  ASSERT_EQ(alone->code->kernels.size(), 1u);
+}
+
 /// A GEMM's kernels come back from the disk with everything its launch
 /// needs (tile, the M they serve, shared memory, threads), not only names.
 TEST(Compiler, MatmulDiskCacheKeepsTheLaunchShape) {

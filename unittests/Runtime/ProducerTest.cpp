@@ -270,11 +270,18 @@ TEST(ProducerAlone, AnyWidthMatchesReference) {
   std::mt19937 rng(5);
   const int64_t m = 9, k = 37, n = 19;
   for (ElementType type : kTypes) {
-    std::vector<float> w = rounded(makeWeight(k, rng), type);
-    std::vector<uint8_t> wBytes = toStorage(w, type);
     for (int kind = 0; kind < kAllKinds; ++kind) {
       std::string where = "dtype " + std::to_string(int(type)) + " kind " +
                           std::to_string(kind);
+      // With the special inputs the weights hold NaN and +-Inf too.
+      std::vector<float> w = makeWeight(k, rng);
+      if (kind < int(std::size(kKinds)) && kKinds[kind] == Kind::Specials) {
+        w[1] = std::numeric_limits<float>::quiet_NaN();
+        w[2] = std::numeric_limits<float>::infinity();
+        w[20] = -std::numeric_limits<float>::infinity();
+      }
+      w = rounded(w, type);
+      std::vector<uint8_t> wBytes = toStorage(w, type);
       std::vector<float> x = rounded(makeRows(kind, m, k, rng), type);
       std::vector<float> r = rounded(makeRows(kind, m, k, rng), type);
       std::vector<uint8_t> xBytes = toStorage(x, type),
