@@ -32,6 +32,7 @@
 #   scripts/device-check.sh step     # 8 (device GEMMs, graphs, Python, calls)
 #   scripts/device-check.sh pipeline # 9 (the pipelined large-M GEMM)
 #   scripts/device-check.sh quick    # 10 (one call: a sample of each family)
+#   scripts/device-check.sh producers # 11 (fused producers: bytes, sanitizers, bench)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -294,6 +295,34 @@ timeout 120 "$ncu" --kernel-name regex:large_m --launch-count 1 --section SpeedO
   --section LaunchStats --section Occupancy --section WarpStateStats "$bin/nvfp4-bench" \
   --suite=gemm --gemm-m=4096 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$OUT/ncu-pipeline.txt" 2>&1
 note "ncu large-M GEMM: exit $? (ncu-pipeline.txt)"
+fi
+
+if checks producers; then
+# 11. Producers fused into a quantize (SPEC.md section 15): GPU bytes ==
+# CPU bytes for every preset, both producers, residual and y on and off,
+# rows of any length; the device API against the host forms; the
+# sanitizers on the fused kernels (shared-memory tree and row cache); the
+# Python producers on GPU tensors; the fused-vs-unfused benchmark.
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+NVFP4_TEST_LIMIT=240 gpuTests gpu-producers '*Producer*:*ProducersAlone*'
+timeout 90 "$bin/NVFP4APITests" --gtest_filter='*APIDeviceProducers*' > "$logs/api-producers.log" 2>&1
+note "NVFP4APITests *APIDeviceProducers*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-producers.log" | tr '\n' ' ')"
+grep -E "Failure|FAILED" "$logs/api-producers.log" | head -20 >> "$summary"
+for tool in memcheck racecheck synccheck; do
+  timeout 120 "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/NVFP4GPUTests" \
+    --gtest_filter='Recipes/ProducerGPUvsCPU.BytesMatch/per_token:Recipes/ProducerGPUvsCPU.BytesMatch/per_tensor_rht:Recipes/ProducerGPUvsCPU.BytesMatch/local_1x64' \
+    > "$logs/sanitizer-$tool-producers.log" 2>&1
+  note "compute-sanitizer $tool producers: exit $? ($(tail -1 "$logs/sanitizer-$tool-producers.log"))"
+done
+if [ -f "$work/test/python/test_producers.py" ]; then
+  (cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 120 python3 -m pytest -q -rs \
+    test/python/test_producers.py) > "$logs/pytest-producers.log" 2>&1
+  note "pytest test_producers.py: exit $? $(tail -1 "$logs/pytest-producers.log")"
+  grep -E "^(FAILED|ERROR)|Error|assert" "$logs/pytest-producers.log" | head -20 >> "$summary"
+fi
+timeout 150 "$bin/nvfp4-bench" --suite=producers --iters=20 \
+  > "$OUT/bench-producers.md" 2> "$logs/bench-producers.err"
+note "nvfp4-bench --suite=producers: exit $? (bench-producers.md) $(tail -c 300 "$logs/bench-producers.err")"
 fi
 
 if [[ $part == quick ]]; then
