@@ -271,6 +271,18 @@ TEST(GPUCompile, ProducersAssemble) {
             EXPECT_TRUE(k.work == KernelWork::RowCTAs && !k.columnwise) << at;
       }
     }
+    // The per-row kernels hold a row cache and the tree sum in shared
+    // memory, sized by the storage type: f32 and f16 assemble too.
+    for (ElementType type : {ElementType::F32, ElementType::F16}) {
+      auto recipe = (*runner)->parseRecipe("per_token");
+      ASSERT_TRUE(bool(recipe));
+      ProducerSpec spec;
+      spec.eps = 1e-6f;
+      spec.y = true;
+      auto compiled = (*runner)->compileProducer(spec, type, *recipe);
+      ASSERT_TRUE(bool(compiled)) << chip << " dtype " << int(type) << ": "
+                                  << llvm::toString(compiled.takeError());
+    }
     // Every kernel takes every operand of the op (memref descriptors: 3 +
     // 2 x rank words each), the parameters the runtime passes.
     for (const char *text :
