@@ -49,7 +49,11 @@ def rms_norm_quantize(x, weight, eps=1e-6, *, residual=None, return_y=False,
 
     Returns the quantization as a QuantizeResult whose ``rstd`` holds the M
     float32 values 1/rms of each row and whose ``y`` is the normalized
-    matrix (storage dtype) when ``return_y``, else None.
+    matrix when ``return_y``, else None: of the storage dtype (NumPy has no
+    bfloat16: bf16 values come as float32), in x's framework and device.
+    A residual of another dtype than the storage one (``input_dtype``)
+    receives h converted to its own dtype. GPU calls neither copy to the
+    host nor synchronize (CUDA-graph capturable).
     """
     keys = _recipe_keys("rms_norm_quantize", recipe, recipe_keys, amax, amax_t)
     eps = _eps(eps)
