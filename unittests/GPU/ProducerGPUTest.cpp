@@ -276,12 +276,17 @@ TEST(GPUCompile, ProducersAssemble) {
     for (ElementType type : {ElementType::F32, ElementType::F16}) {
       auto recipe = (*runner)->parseRecipe("per_token");
       ASSERT_TRUE(bool(recipe));
-      ProducerSpec spec;
-      spec.eps = 1e-6f;
-      spec.y = true;
-      auto compiled = (*runner)->compileProducer(spec, type, *recipe);
-      ASSERT_TRUE(bool(compiled)) << chip << " dtype " << int(type) << ": "
-                                  << llvm::toString(compiled.takeError());
+      ProducerSpec rms;
+      rms.eps = 1e-6f;
+      rms.y = true;
+      ProducerSpec gated;
+      gated.kind = ::nvfp4::ProducerKind::GatedAct;
+      for (const ProducerSpec &spec : {rms, gated}) {
+        auto compiled = (*runner)->compileProducer(spec, type, *recipe);
+        ASSERT_TRUE(bool(compiled))
+            << chip << " dtype " << int(type) << " " << spec.key() << ": "
+            << llvm::toString(compiled.takeError());
+      }
     }
     // Every kernel takes every operand of the op (memref descriptors: 3 +
     // 2 x rank words each), the parameters the runtime passes.
