@@ -665,6 +665,32 @@ def test_compile_fullgraph_same_bytes(device, dynamic):
         assert torch.equal(r, r_eager) and not torch.equal(r, x)  # mutated alike
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_export_keeps_the_ops_and_the_residual_update(device):
+    torch = _device(device)
+    import nvfp4.torch  # noqa: F401
+
+    class Block(torch.nn.Module):
+        def __init__(self, w):
+            super().__init__()
+            self.register_buffer("w", w)
+
+        def forward(self, x, res):
+            q = nvfp4.rms_norm_quantize(x, self.w, residual=res, recipe="per_token")
+            s = nvfp4.silu_mul_quantize(x, recipe="per_tensor", return_y=True)
+            return q.data, q.scale, q.amax, q.rstd, s.data, s.y
+
+    x, w, r = _torch_inputs(torch, "rms_norm_residual", "bf16", device)
+    block = Block(w)
+    ep = torch.export.export(block, (x, r.clone()))
+    ops = {str(n.target) for n in ep.graph.nodes if "nvfp4" in str(n.target)}
+    assert {"nvfp4.rms_norm_quantize.default", "nvfp4.gated_act_quantize.default"} <= ops
+    r_exported, r_eager = r.clone(), r.clone()
+    for a, b in zip(ep.module()(x, r_exported), block(x, r_eager)):
+        assert torch.equal(a, b)
+    assert torch.equal(r_exported, r_eager) and not torch.equal(r_eager, r)
+
+
 def test_torch_ops_schemas_and_fakes():
     torch = _device("cpu")
     import nvfp4.torch  # noqa: F401
