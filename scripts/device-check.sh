@@ -305,8 +305,8 @@ if checks producers; then
 # Python producers on GPU tensors; the fused-vs-unfused benchmark.
 export NVFP4_CACHE_DIR="$work/kernel-cache"
 NVFP4_TEST_LIMIT=240 gpuTests gpu-producers '*Producer*:*ProducersAlone*'
-timeout 90 "$bin/NVFP4APITests" --gtest_filter='*APIDeviceProducers*' > "$logs/api-producers.log" 2>&1
-note "NVFP4APITests *APIDeviceProducers*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-producers.log" | tr '\n' ' ')"
+timeout 90 "$bin/NVFP4APITests" --gtest_filter='*APIDeviceProducer*' > "$logs/api-producers.log" 2>&1
+note "NVFP4APITests *APIDeviceProducer*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-producers.log" | tr '\n' ' ')"
 grep -E "Failure|FAILED" "$logs/api-producers.log" | head -20 >> "$summary"
 for tool in memcheck racecheck synccheck; do
   timeout 120 "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/NVFP4GPUTests" \
@@ -315,7 +315,7 @@ for tool in memcheck racecheck synccheck; do
   note "compute-sanitizer $tool producers: exit $? ($(tail -1 "$logs/sanitizer-$tool-producers.log"))"
 done
 if [ -f "$work/test/python/test_producers.py" ]; then
-  (cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 120 python3 -m pytest -q -rs \
+  (cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 300 python3 -m pytest -q -rs \
     test/python/test_producers.py) > "$logs/pytest-producers.log" 2>&1
   note "pytest test_producers.py: exit $? $(tail -1 "$logs/pytest-producers.log")"
   grep -E "^(FAILED|ERROR)|Error|assert" "$logs/pytest-producers.log" | head -20 >> "$summary"

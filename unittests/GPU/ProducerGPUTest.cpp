@@ -76,6 +76,10 @@ TEST_P(ProducerGPUvsCPU, BytesMatch) {
           continue;
         std::vector<uint8_t> x =
             toStorage(makeInput(kind, s.m, s.k, rng), type);
+        // The gated producers read gate and up halves of k values each, so
+        // their quantized matrix is m x k too.
+        std::vector<uint8_t> gateUp =
+            toStorage(makeInput(kind, s.m, 2 * s.k, rng), type);
         std::vector<uint8_t> r =
             toStorage(makeInput(Kind::Normal, s.m, s.k, rng), type);
         // A given per-row amax (per_token, amax = given): one per row, some
@@ -115,11 +119,13 @@ TEST_P(ProducerGPUvsCPU, BytesMatch) {
 
           GatedActivation act =
               residual ? GatedActivation::GeluTanh : GatedActivation::SiLU;
-          auto gatedWant = cpu.gatedActQuantize(recipe.cpu, type, act, x.data(),
-                                                s.m, s.k, wantY, given);
+          auto gatedWant =
+              cpu.gatedActQuantize(recipe.cpu, type, act, gateUp.data(), s.m,
+                                   2 * s.k, wantY, given);
           ASSERT_TRUE(bool(gatedWant)) << llvm::toString(gatedWant.takeError());
-          auto gatedGot = gpu.gatedActQuantize(recipe.gpu, type, act, x.data(),
-                                               s.m, s.k, wantY, given);
+          auto gatedGot =
+              gpu.gatedActQuantize(recipe.gpu, type, act, gateUp.data(), s.m,
+                                   2 * s.k, wantY, given);
           ASSERT_TRUE(bool(gatedGot))
               << at << ": " << llvm::toString(gatedGot.takeError());
           ASSERT_EQ(compareResults(gatedGot->quantized, gatedWant->quantized),
@@ -234,9 +240,11 @@ TEST(GPUCompile, ProducersAssemble) {
     for (const std::string &text : texts) {
       auto recipe = (*runner)->parseRecipe(text);
       ASSERT_TRUE(bool(recipe)) << llvm::toString(recipe.takeError());
+      // A per-row rowwise-only recipe runs either producer in one row
+      // kernel, outputs included.
       bool rowKernel = recipe->getRowwise() && !recipe->getColumnwise() &&
                        recipe->getOuter() == OuterGroup::Row &&
-                       !recipe->hasGivenOuterScale();
+                       !recipe->hasGivenOuterScale() && !recipe->isBlock2D();
       ProducerSpec rms;
       rms.eps = 1e-6f;
       rms.residual = true;
@@ -263,7 +271,7 @@ TEST(GPUCompile, ProducersAssemble) {
                   separate)
             << at;
         EXPECT_EQ(llvm::StringRef(kernels.back().name).contains("outputs"),
-                  !(spec.isRMSNorm() && rowKernel))
+                  !rowKernel)
             << at;
         for (const ::nvfp4::KernelInfo &k : kernels)
           if (llvm::StringRef(k.name).contains("rstd") ||

@@ -95,6 +95,11 @@ public:
   Value loadFlatByte(Value memref, Value flat) {
     return loadByte(flatView(memref), {flat});
   }
+  /// `v` (f32) converted to `element` (RNE), a NaN as storeValue says.
+  Value toElement(Value v, Type element);
+  /// storeValue of the contiguous values at `indices`, as one vector store
+  /// aligned to blockAlignment.
+  void storeValues(ArrayRef<Value> values, Value memref, ValueRange indices);
   /// Converts an f32 to the element type of `memref` (RNE) and stores it;
   /// in bf16 and f16 every NaN is stored as the type's canonical quiet NaN
   /// (0x7FC0, 0x7E00); f32 values are stored as they are.

@@ -68,13 +68,23 @@ public:
   void setInv(InvFn fn) { inv = std::move(fn); }
   Value getResidual() const { return residual; }
 
-private:
-  /// h[r, c .. c+15] with vector loads (aligned, as loadRow16's).
+  /// h[r, c .. c+15] of a whole aligned block (as loadRow16 reads them).
   SmallVector<Value, kBlock> loadH16(LoweringBuilder &e, Value r, Value c);
+  /// A kernel that keeps rows in shared memory replaces loadH16 with
+  /// `hook(e, r, c, load)`, `load()` being the loads from memory.
+  using HBlockFn = std::function<SmallVector<Value, kBlock>(
+      LoweringBuilder &e, Value r, Value c,
+      function_ref<SmallVector<Value, kBlock>()> load)>;
+  void setHBlockHook(HBlockFn fn) { hBlockHook = std::move(fn); }
+
+private:
+  SmallVector<Value, kBlock> loadH16FromMemory(LoweringBuilder &e, Value r,
+                                               Value c);
   Value normalize(LoweringBuilder &e, Value h, Value rowInv, Value w);
 
   Value input, weight, residual;
   InvFn inv;
+  HBlockFn hBlockHook;
 };
 
 /// The pairwise tree of SPEC.md section 15 over the f32 values buf[0, n),
@@ -98,6 +108,14 @@ void emitRMSInverseLoops(LoweringBuilder &e, RMSNormSource &source,
 /// `schedule` (forEach2D over rows and columns).
 void emitProducerOutputs(LoweringBuilder &e, ValueSource &source, Value y,
                          RMSNormSource *rms, RowSchedule &schedule);
+
+/// The outputs of one aligned 16-block of row r at column c (vector
+/// stores): y from `values` (the block's X values, when the caller has
+/// them) or from the source, and h into an RMSNorm's residual, whose
+/// values must not be read for this block afterwards.
+void emitProducerBlockOutputs(LoweringBuilder &e, ValueSource &source,
+                              Value y, RMSNormSource *rms, Value r, Value c,
+                              ArrayRef<Value> values);
 
 } // namespace nvfp4
 } // namespace mlir

@@ -101,31 +101,46 @@ Value LoweringBuilder::flatView(Value memref) {
       /*strides=*/ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 }
 
+Value LoweringBuilder::toElement(Value v, Type element) {
+  if (element.isF32())
+    return v;
+  Value bits;
+  int64_t canonicalNaN;
+  if (element.isBF16()) {
+    // Round on the bit pattern (exact RNE) rather than rely on a host
+    // libcall for f32 -> bf16.
+    Value hi = arith::ShRUIOp::create(b, num.bitsOf(num.roundToBF16(v)),
+                                      num.i32(16));
+    bits = arith::TruncIOp::create(b, b.getI16Type(), hi);
+    canonicalNaN = 0x7FC0;
+  } else {
+    bits = arith::BitcastOp::create(b, b.getI16Type(),
+                                    arith::TruncFOp::create(b, element, v));
+    canonicalNaN = 0x7E00;
+  }
+  // One NaN pattern on every target: conversions differ in the NaN they
+  // produce (the CPU keeps payload bits, cvt.rn.f16.f32 gives 0x7FFF).
+  bits = arith::SelectOp::create(
+      b, num.cmpF(arith::CmpFPredicate::UNO, v, v),
+      arith::ConstantIntOp::create(b, b.getI16Type(), canonicalNaN), bits);
+  return arith::BitcastOp::create(b, element, bits);
+}
+
 void LoweringBuilder::storeValue(Value v, Value memref, ValueRange indices) {
   Type element = cast<MemRefType>(memref.getType()).getElementType();
-  if (!element.isF32()) {
-    Value bits;
-    int64_t canonicalNaN;
-    if (element.isBF16()) {
-      // Round on the bit pattern (exact RNE) rather than rely on a host
-      // libcall for f32 -> bf16.
-      Value hi = arith::ShRUIOp::create(b, num.bitsOf(num.roundToBF16(v)),
-                                        num.i32(16));
-      bits = arith::TruncIOp::create(b, b.getI16Type(), hi);
-      canonicalNaN = 0x7FC0;
-    } else {
-      bits = arith::BitcastOp::create(b, b.getI16Type(),
-                                      arith::TruncFOp::create(b, element, v));
-      canonicalNaN = 0x7E00;
-    }
-    // One NaN pattern on every target: conversions differ in the NaN they
-    // produce (the CPU keeps payload bits, cvt.rn.f16.f32 gives 0x7FFF).
-    bits = arith::SelectOp::create(
-        b, num.cmpF(arith::CmpFPredicate::UNO, v, v),
-        arith::ConstantIntOp::create(b, b.getI16Type(), canonicalNaN), bits);
-    v = arith::BitcastOp::create(b, element, bits);
-  }
-  memref::StoreOp::create(b, v, memref, indices);
+  memref::StoreOp::create(b, toElement(v, element), memref, indices);
+}
+
+void LoweringBuilder::storeValues(ArrayRef<Value> values, Value memref,
+                                  ValueRange indices) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  SmallVector<Value> narrow;
+  for (Value v : values)
+    narrow.push_back(toElement(v, element));
+  auto type = VectorType::get({int64_t(values.size())}, element);
+  vector::StoreOp::create(b, vector::FromElementsOp::create(b, type, narrow),
+                          memref, indices, /*nontemporal=*/false,
+                          llvm::MaybeAlign(blockAlignment));
 }
 
 Value LoweringBuilder::blockAmax(ArrayRef<Value> x) {

@@ -96,6 +96,13 @@ SmallVector<Value, kBlock> RMSNormSource::loadRow16(LoweringBuilder &e,
 
 SmallVector<Value, kBlock> RMSNormSource::loadH16(LoweringBuilder &e, Value r,
                                                   Value c) {
+  if (hBlockHook)
+    return hBlockHook(e, r, c, [&] { return loadH16FromMemory(e, r, c); });
+  return loadH16FromMemory(e, r, c);
+}
+
+SmallVector<Value, kBlock>
+RMSNormSource::loadH16FromMemory(LoweringBuilder &e, Value r, Value c) {
   SmallVector<Value, kBlock> h = e.loadVectorF32(input, {r, c});
   if (!residual)
     return h;
@@ -195,9 +202,28 @@ void mlir::nvfp4::emitProducerOutputs(LoweringBuilder &e, ValueSource &source,
   Value residual = rms ? rms->getResidual() : Value();
   if (!y && !residual)
     return;
+  ImplicitLocOpBuilder &b = e.builder();
+  Value cols = source.cols(e);
+  Value tail = e.idx(0);
+  if (e.blockAlignment) {
+    // Rows of K % 16 == 0 values are aligned blocks: vector loads and
+    // stores. Other rows go to the loop below whole.
+    Value whole = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                        e.remI(cols, e.idx(kBlock)), e.idx(0));
+    Value blocks = arith::SelectOp::create(b, whole, e.divI(cols, kBlock),
+                                           e.idx(0));
+    tail = e.mulI(blocks, e.idx(kBlock));
+    schedule.forEach2D(
+        e, e.idx(0), source.rows(e), blocks, /*jFastest=*/true,
+        [&](Value r, Value blk) {
+          emitProducerBlockOutputs(e, source, y, rms, r,
+                                   e.mulI(blk, e.idx(kBlock)), {});
+        });
+  }
   schedule.forEach2D(
-      e, e.idx(0), source.rows(e), source.cols(e), /*jFastest=*/true,
-      [&](Value r, Value c) {
+      e, e.idx(0), source.rows(e), arith::SubIOp::create(b, cols, tail),
+      /*jFastest=*/true, [&](Value r, Value j) {
+        Value c = e.addI(tail, j);
         if (!rms) {
           e.storeValue(source.load(e, r, c), y, {r, c});
           return;
@@ -209,4 +235,22 @@ void mlir::nvfp4::emitProducerOutputs(LoweringBuilder &e, ValueSource &source,
         if (residual)
           e.storeValue(h, residual, {r, c});
       });
+}
+
+void mlir::nvfp4::emitProducerBlockOutputs(LoweringBuilder &e,
+                                           ValueSource &source, Value y,
+                                           RMSNormSource *rms, Value r,
+                                           Value c, ArrayRef<Value> values) {
+  Value residual = rms ? rms->getResidual() : Value();
+  SmallVector<Value, kBlock> h;
+  if (residual)
+    h = rms->loadH16(e, r, c);
+  if (y) {
+    SmallVector<Value, kBlock> v(values.begin(), values.end());
+    if (v.empty())
+      v = source.loadRow16(e, r, c);
+    e.storeValues(v, y, {r, c});
+  }
+  if (residual)
+    e.storeValues(h, residual, {r, c});
 }

@@ -356,11 +356,13 @@ struct QuantizeOperands {
   bool writesProducerOutputs() const {
     return y() || (rmsNorm() && rmsNorm().getResidual());
   }
-  /// An RMSNorm whose rowwise per-row quantization runs in one kernel, a
-  /// thread block per row: its scale, amax, encode and outputs.
-  bool rmsNormInRowKernel() const {
-    return rmsNorm() && data && !dataT && recipe.getOuter() == OuterGroup::Row &&
-           !recipe.hasGivenOuterScale();
+  /// A producer whose rowwise per-row quantization runs in one kernel, a
+  /// thread block per row: the row's RMSNorm scale, the amax, the encode
+  /// and the producer's outputs.
+  bool producerInRowKernel() const {
+    return producer && data && !dataT &&
+           recipe.getOuter() == OuterGroup::Row &&
+           !recipe.hasGivenOuterScale() && !recipe.isBlock2D();
   }
   /// X's columns, from `in` (the op's input, or a kernel's copy of it).
   Value xCols(LoweringBuilder &e, Value in) const {
@@ -424,21 +426,21 @@ void launchKernel(Operation *op, gpu::GPUFuncOp func, LoweringBuilder &he,
                             op->getOperands());
 }
 
-/// A producer's values of one row, computed once: a `RowCTAs` kernel's
-/// amax pass and encode pass walk the same blocks per thread (t, t + 256,
-/// ...), so the amax pass keeps each thread's first kRowCacheBytes /
-/// (256 * 16 * element bytes) blocks in shared memory, in X's storage type
-/// (exact: the values are storage values), and the encode pass reads them
-/// back instead of recomputing them. Slot k of thread t holds block
-/// t + 256k and is touched by t alone, so no barrier is needed. Blocks past
-/// the slots are computed again.
+/// A producer's row, read from memory once and computed once: a `RowCTAs`
+/// kernel's passes (an RMSNorm's sum of squares, the amax, the encode) walk
+/// the same blocks per thread (t, t + 256, ...), so each thread keeps its
+/// first kRowCacheBytes / (256 * 16 * element bytes) blocks in shared
+/// memory, in X's storage type (exact: every value is a storage value):
+/// h after the first pass of an RMSNorm, y after the amax pass, which the
+/// encode pass reads back. Slot k of thread t holds block t + 256k and is
+/// touched by t alone, so no barrier is needed. Blocks past the slots are
+/// read and computed again in each pass.
 class RowCache {
 public:
   static constexpr int64_t kRowCacheBytes = 32 * 1024;
 
-  RowCache(LoweringBuilder &e, gpu::GPUFuncOp kernel, Type storage,
-           Direction &d)
-      : e(e), storage(storage), d(d), compute(d.loadBlock) {
+  RowCache(LoweringBuilder &e, gpu::GPUFuncOp kernel, Type storage)
+      : e(e), storage(storage) {
     ImplicitLocOpBuilder &b = e.builder();
     int64_t bytes = storage.getIntOrFloatBitWidth() / 8;
     slots = kRowCacheBytes / (kKernelBlockThreads * kBlock * bytes);
@@ -454,46 +456,55 @@ public:
     tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   }
 
-  /// From now on d.loadBlock computes a block and keeps it when it has a
-  /// slot (the amax pass).
-  void fill() {
-    d.loadBlock = [this](Value r, Value blk) {
-      SmallVector<Value, kBlock> x = compute(r, blk);
-      ImplicitLocOpBuilder &b = e.builder();
-      Value k = slot(blk);
-      auto ifOp = scf::IfOp::create(b, cached(k), /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-      SmallVector<Value, kBlock> narrow;
-      for (Value v : x)
-        narrow.push_back(storage.isF32()
-                             ? v
-                             : arith::TruncFOp::create(b, storage, v));
-      Value vec = vector::FromElementsOp::create(
-          b, VectorType::get({int64_t(kBlock)}, storage), narrow);
-      vector::StoreOp::create(b, vec, cache, ValueRange{k, tid, e.idx(0)},
-                              /*nontemporal=*/false, llvm::MaybeAlign(16));
-      return x;
-    };
+  /// Whether block `blk` (this thread's) has a slot.
+  Value cached(Value blk) {
+    return arith::CmpIOp::create(e.builder(), arith::CmpIPredicate::ult,
+                                 slot(blk), e.idx(slots));
   }
-
-  /// From now on d.loadBlock reads kept blocks back and computes the others
-  /// (the encode pass).
-  void read() {
-    d.loadBlock = [this](Value r, Value blk) {
-      ImplicitLocOpBuilder &b = e.builder();
-      Value k = slot(blk);
-      SmallVector<Type> types(kBlock, b.getF32Type());
-      auto ifOp = scf::IfOp::create(b, types, cached(k),
-                                    /*withElseRegion=*/true);
+  /// Keeps `x` in block `blk`'s slot, when it has one.
+  void keep(Value blk, ArrayRef<Value> x) {
+    ImplicitLocOpBuilder &b = e.builder();
+    auto ifOp = scf::IfOp::create(b, cached(blk), /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    SmallVector<Value, kBlock> narrow;
+    for (Value v : x)
+      narrow.push_back(storage.isF32() ? v
+                                       : arith::TruncFOp::create(b, storage, v));
+    Value vec = vector::FromElementsOp::create(
+        b, VectorType::get({int64_t(kBlock)}, storage), narrow);
+    vector::StoreOp::create(b, vec, cache, ValueRange{slot(blk), tid, e.idx(0)},
+                            /*nontemporal=*/false, llvm::MaybeAlign(16));
+  }
+  /// Block `blk` from its slot, or `compute()` when it has none.
+  SmallVector<Value, kBlock>
+  get(Value blk, function_ref<SmallVector<Value, kBlock>()> compute) {
+    ImplicitLocOpBuilder &b = e.builder();
+    SmallVector<Type> types(kBlock, b.getF32Type());
+    auto ifOp = scf::IfOp::create(b, types, cached(blk),
+                                  /*withElseRegion=*/true);
+    {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       scf::YieldOp::create(b, ValueRange(e.loadVectorF32(
-                                  cache, {k, tid, e.idx(0)}, /*alignment=*/16)));
+                                  cache, {slot(blk), tid, e.idx(0)},
+                                  /*alignment=*/16)));
       b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(b, ValueRange(compute(r, blk)));
-      return SmallVector<Value, kBlock>(ifOp.getResults());
-    };
+      scf::YieldOp::create(b, ValueRange(compute()));
+    }
+    return SmallVector<Value, kBlock>(ifOp.getResults());
+  }
+  /// Runs `body` when block `blk` has a slot (`has`) or has none.
+  void when(Value blk, bool has, function_ref<void()> body) {
+    ImplicitLocOpBuilder &b = e.builder();
+    Value cond = cached(blk);
+    if (!has)
+      cond = arith::XOrIOp::create(b, cond,
+                                   arith::ConstantIntOp::create(b, 1, 1));
+    auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    body();
   }
 
 private:
@@ -502,15 +513,9 @@ private:
     return e.divI(arith::SubIOp::create(e.builder(), blk, tid),
                   kKernelBlockThreads);
   }
-  Value cached(Value k) {
-    return arith::CmpIOp::create(e.builder(), arith::CmpIPredicate::ult, k,
-                                 e.idx(slots));
-  }
 
   LoweringBuilder &e;
   Type storage;
-  Direction &d;
-  std::function<SmallVector<Value, kBlock>(Value, Value)> compute;
   int64_t slots;
   Value cache, tid;
 };
@@ -548,7 +553,7 @@ public:
   /// first (unless its quantization computes them), the quantization, then
   /// the producer's own outputs (last: the residual is overwritten).
   void build() {
-    bool rowKernel = ops.rmsNormInRowKernel();
+    bool rowKernel = ops.producerInRowKernel();
     if (ops.rmsNorm() && !rowKernel)
       addKernel("rstd", "rowwise", KernelWork::RowCTAs, /*perGroup=*/false,
                 [this](LoweringBuilder &e, IRMapping &map, RowSchedule &,
@@ -624,9 +629,24 @@ private:
                       const Slice &slice) {
                     std::unique_ptr<ValueSource> src = o.source(map);
                     auto *rms = dynamic_cast<RMSNormSource *>(src.get());
-                    if (rms) {
+                    bool inRow = o.producerInRowKernel();
+                    std::optional<RowCache> cache;
+                    if (inRow)
+                      cache.emplace(e, kernel, src->storageType());
+                    auto blockOf = [&e](Value c) {
+                      return e.divI(c, kBlock);
+                    };
+                    if (rms && inRow) {
                       // The row's RMSNorm scale, computed here (the row
-                      // is this thread block's) and stored once.
+                      // is this thread block's) and stored once; its pass
+                      // keeps h, which the amax pass then reads.
+                      rms->setHBlockHook(
+                          [&](LoweringBuilder &e, Value, Value c,
+                              function_ref<SmallVector<Value, kBlock>()> load) {
+                            SmallVector<Value, kBlock> h = load();
+                            cache->keep(blockOf(c), h);
+                            return h;
+                          });
                       Value r = e.addI(slice.rowOffset,
                                        gpu::BlockIdOp::create(
                                            e.builder(), gpu::Dimension::x));
@@ -638,6 +658,11 @@ private:
                       rms->setInv([inv](LoweringBuilder &, Value) {
                         return inv;
                       });
+                      rms->setHBlockHook(
+                          [&](LoweringBuilder &e, Value, Value c,
+                              function_ref<SmallVector<Value, kBlock>()> load) {
+                            return cache->get(blockOf(c), load);
+                          });
                     }
                     QuantizeLowering q(e, recipe, *src);
                     Direction d = q.rowwise(
@@ -645,30 +670,49 @@ private:
                         map.lookup(o.amax), slice.rowOffset, slice.rows,
                         slice.group, slice.scaleRow);
                     DirectionEmitter emitter(e, recipe, d, s);
-                    // A producer's values are computed once (16x16 tiles
-                    // walk other blocks than the amax pass).
-                    std::optional<RowCache> rowCache;
-                    if (o.producer && !recipe.isBlock2D()) {
-                      rowCache.emplace(e, kernel, src->storageType(), d);
-                      rowCache->fill();
+                    Value y = o.y() ? map.lookup(o.y()) : Value();
+                    Value residual = rms ? rms->getResidual() : Value();
+                    auto compute = d.loadBlock;
+                    if (inRow) {
+                      // The amax pass keeps y (over h, whose last read
+                      // this is: a kept block's residual is written now).
+                      d.loadBlock = [&, compute](Value r, Value blk) {
+                        SmallVector<Value, kBlock> x = compute(r, blk);
+                        if (residual)
+                          cache->when(blk, /*has=*/true, [&] {
+                            e.storeValues(
+                                rms->loadH16(e, r, e.mulI(blk, e.idx(kBlock))),
+                                residual, {r, e.mulI(blk, e.idx(kBlock))});
+                          });
+                        cache->keep(blk, x);
+                        return x;
+                      };
                     }
                     emitter.emitOuterAmax();
-                    if (rowCache)
-                      rowCache->read();
+                    if (inRow) {
+                      // The encode pass reads y back and writes the block's
+                      // outputs: y, and the residual of blocks without a
+                      // slot (read from memory up to here).
+                      d.loadBlock = [&, compute](Value r, Value blk) {
+                        SmallVector<Value, kBlock> x =
+                            cache->get(blk, [&] { return compute(r, blk); });
+                        Value c = e.mulI(blk, e.idx(kBlock));
+                        if (y)
+                          e.storeValues(x, y, {r, c});
+                        if (residual)
+                          cache->when(blk, /*has=*/false, [&] {
+                            e.storeValues(rms->loadH16(e, r, c), residual,
+                                          {r, c});
+                          });
+                        return x;
+                      };
+                    }
                     // The encode reads the row's amax from the reduction
                     // (the same value thread 0 stored), not from memory.
                     Value rowMax =
                         static_cast<ThreadSchedule &>(s).lastRowMax();
                     d.loadAmax = [rowMax](Value, Value) { return rowMax; };
                     emitter.emitEncode();
-                    if (rms && o.writesProducerOutputs()) {
-                      // Every thread's reads of the row (and its residual)
-                      // are done before any is overwritten.
-                      gpu::BarrierOp::create(e.builder());
-                      emitProducerOutputs(
-                          e, *src, o.y() ? map.lookup(o.y()) : Value(), rms,
-                          s);
-                    }
                   });
         continue;
       }

@@ -11,6 +11,7 @@
 #define NVFP4_CONVERSION_NVFP4TOGPU_PRODUCERKERNELS_H
 
 #include "nvfp4/Conversion/ProducerEmitter.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
@@ -18,11 +19,12 @@ namespace mlir {
 namespace nvfp4 {
 namespace detail {
 
-/// Most 16-blocks per row the in-block tree handles (a row of at most
-/// kMaxRMSNormCols values); the runtime rejects longer rows before a
-/// launch, and a kernel given one computes nothing past the bound.
+/// Chunks of 256 16-blocks the in-block tree holds: rows of
+/// kMaxRMSNormCols values (NVFP4KernelInterface.h, which runtimes check
+/// before a launch); a kernel given a longer row computes nothing past it.
 constexpr int64_t kRMSNormChunks = 1024;
-constexpr int64_t kMaxRMSNormCols = kRMSNormChunks * 256 * 16;
+static_assert(kRMSNormChunks * 256 * 16 == kMaxRMSNormCols,
+              "the tree holds exactly the rows the interface admits");
 
 /// The RMSNorm scale of row `r` in every thread of the block (all threads
 /// must call it: it has barriers). Adds its shared buffers to `kernel`.

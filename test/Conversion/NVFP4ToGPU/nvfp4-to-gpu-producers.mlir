@@ -5,18 +5,19 @@
 
 // An RMSNorm feeding a per-token rowwise quantize is one kernel, a thread
 // block per row: the row's scale (a tree reduction through shared memory,
-// stored to rstd by thread 0), the amax (each thread keeping its first
-// four blocks of y in a 32 KB shared row cache), the encode (reading them
-// back), then the new residual and y after a barrier.
+// stored to rstd by thread 0) while each thread keeps its first four blocks
+// of h in a 32 KB shared row cache, the amax (from the cached h; each kept
+// block's residual written, y kept over h), then the encode (from the
+// cached y), writing y. Nothing is read from memory twice for K <= 16384.
 // CHECK-LABEL: func.func @rms_per_token
 // CHECK: gpu.launch_func @nvfp4_kernels::@rms_per_token_q0_0_rowwise_amax_encode
 // CHECK-NOT: gpu.launch_func
 // CHECK: gpu.func @rms_per_token_q0_0_rowwise_amax_encode
-// CHECK-SAME: workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x256x16xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%{{.*}} : memref<4x256x16xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: nvfp4.work = "row_ctas"
 // CHECK-COUNT-5: gpu.shuffle xor
-// CHECK: gpu.all_reduce maxnumf
 // CHECK: gpu.barrier
+// CHECK: gpu.all_reduce maxnumf
 // CHECK: gpu.return
 func.func @rms_per_token(%x: memref<?x64xbf16>, %w: memref<64xbf16>,
     %r: memref<?x64xbf16>, %rs: memref<?xf32>, %y: memref<?x64xbf16>,
