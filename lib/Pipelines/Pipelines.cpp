@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - nvfp4 lowering pipelines ---------------------------===//
 
 #include "nvfp4/Pipelines/Pipelines.h"
+#include "nvfp4/Conversion/Chips.h"
 #include "nvfp4/Conversion/Passes.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -57,8 +58,12 @@ void nvfp4::buildGPUTargetStage(OpPassManager &pm,
                                 const GPUPipelineOptions &options) {
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
-  // PTX 8.8 (CUDA 12.9+): the default (6.0) cannot express sm_90a/sm_100a.
-  target.features = "+ptx88";
+  // PTX 8.8 (CUDA 12.9+): the default (6.0) cannot express sm_90a/sm_100a;
+  // the chips PTX 8.8 does not name yet (sm_110*) get the version that
+  // does. An unknown chip is refused by nvfp4-to-gpu before this runs.
+  std::optional<ChipInfo> chip = lookupChip(options.chip);
+  target.features =
+      "+ptx" + std::to_string(std::max(88u, chip ? chip->ptx : 0u));
   target.optLevel = options.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();

@@ -168,11 +168,15 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
     runtime how many threads to launch. Quantization kernels use 256-thread
     blocks (`known_block_size`).
 
-    `chip` selects the target leaves of the numerics builder: `sm_100a` and
-    later pack E2M1 pairs with `cvt.rn.satfinite.e2m1x2.f32`; every target
-    from `sm_89` encodes E4M3 scales with `cvt.rn.satfinite.e4m3x2.f32` and
-    decodes the GEMM's with `cvt.rn.f16x2.e4m3x2`; everything else is the
-    portable integer sequence.
+    `chip` selects the target leaves of the numerics builder and the GEMM
+    kernels from the full chip name (include/nvfp4/Conversion/Chips.h): the
+    arch- and family-specific Blackwell targets (`sm_100a/f`, `sm_103a/f`,
+    `sm_110a/f`, `sm_120a/f`, `sm_121a/f`) pack E2M1 pairs with
+    `cvt.rn.satfinite.e2m1x2.f32`; every target from `sm_89` encodes E4M3
+    scales with `cvt.rn.satfinite.e4m3x2.f32` and decodes the GEMM's with
+    `cvt.rn.f16x2.e4m3x2`; everything else is the portable integer
+    sequence. A chip outside the table is an error that lists the supported
+    chips; `nvfp4.matmul` needs `sm_80` or later.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -184,7 +188,8 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
   ];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
-           "Target GPU architecture (sm_90a, sm_100a, ...): selects leaves">,
+           "Target GPU architecture (sm_90a, sm_100a, sm_120a, ...; "
+           "Chips.h lists them): selects leaves and GEMM kernels">,
     Option<"warpSpecializedGemm", "warp-specialized-gemm", "bool",
            /*default=*/"false",
            "sm_90a large-M GEMM: the warp-specialized GemmPipeline kernel "

@@ -20,7 +20,9 @@ namespace nvfp4 {
 /// Options of `nvfp4-to-ptx`.
 struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<std::string> chip{
-      *this, "chip", llvm::cl::desc("Target architecture (sm_90a, sm_100a)"),
+      *this, "chip", llvm::cl::desc(
+                         "Target architecture (sm_90a, sm_100a, sm_120a, ...: "
+                         "nvfp4/Conversion/Chips.h)"),
       llvm::cl::init("sm_90a")};
   PassOptions::Option<std::string> format{
       *this, "format",

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nvfp4/Conversion/QuantizeEmitter.h"
+#include "nvfp4/Conversion/Chips.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "MatmulToGPU.h"
 #include "ProducerKernels.h"
@@ -41,26 +42,18 @@ using namespace mlir::nvfp4;
 using namespace mlir::nvfp4::detail;
 
 namespace {
-/// Parses the SM number of `sm_90a`, `sm_100`, ...; 0 when unknown.
-unsigned smVersion(StringRef chip) {
-  unsigned v = 0;
-  if (!chip.consume_front("sm_"))
-    return 0;
-  chip = chip.rtrim("af");
-  return chip.getAsInteger(10, v) ? 0 : v;
-}
-
 /// NVVM instructions that give exactly the portable sequences' bytes.
 class NVVMLeaves : public TargetLeaves {
 public:
-  explicit NVVMLeaves(unsigned sm) : sm(sm) {}
+  explicit NVVMLeaves(const ChipInfo &chip) : sm(chip.sm), chip(chip) {}
 
   Value packE2M1Pair(OpBuilder &b, Location loc, Value even,
                      Value odd) override {
-    // cvt.rn.satfinite.e2m1x2.f32 exists from sm_100a on (and makes LLVM
-    // abort, not diagnose, below it). It rounds to nearest even, saturates
-    // to 6, keeps the sign of -0.0 and maps NaN to 0x7: SPEC.md section 2.
-    if (sm < 100 || isa<VectorType>(even.getType()))
+    // cvt.rn.satfinite.e2m1x2.f32 exists on the arch- and family-specific
+    // Blackwell targets only (Chips.h; LLVM aborts, not diagnoses, on the
+    // others). It rounds to nearest even, saturates to 6, keeps the sign of
+    // -0.0 and maps NaN to 0x7: SPEC.md section 2.
+    if (!chip.nativeE2M1 || isa<VectorType>(even.getType()))
       return {};
     // The instruction puts its first operand in the HIGH nibble.
     Value packed = NVVM::ConvertF32x2ToF4x2Op::create(
@@ -101,6 +94,7 @@ public:
 
 private:
   unsigned sm;
+  ChipInfo chip;
 };
 
 /// Maps the emitter's iteration spaces onto GPU threads: flat spaces get
@@ -1135,13 +1129,13 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    unsigned sm = smVersion(chip);
-    if (sm == 0) {
-      module.emitError() << "expected chip of the form sm_<N>[a], got '"
-                         << chip << "'";
+    std::optional<ChipInfo> info = lookupChip(chip);
+    if (!info) {
+      module.emitError() << "unsupported chip '" << chip
+                         << "', expected one of " << supportedChipList();
       return signalPassFailure();
     }
-    NVVMLeaves leaves(sm);
+    NVVMLeaves leaves(*info);
     SmallVector<Operation *> ops;
     SmallVector<GemmOp> matmuls;
     WalkResult unsupported = module.walk([&](Operation *op) {
@@ -1210,6 +1204,13 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
       op->erase();
     }
     for (GemmOp op : matmuls) {
+      // Every GEMM kernel multiplies with mma.sync.m16n8k16 (f16/bf16).
+      if (!info->mmaSyncF16) {
+        op->emitOpError("needs mma.sync.m16n8k16 with f16 operands (sm_80 "
+                        "or later), got chip '")
+            << chip << "'";
+        return signalPassFailure();
+      }
       auto func = op->getParentOfType<FunctionOpInterface>();
       std::string prefix = (func ? func.getName().str() : "matmul") + "_m" +
                            std::to_string(index++) +
