@@ -4,8 +4,9 @@
 // gpu.func with the attributes the runtime reads (nvfp4.work,
 // nvfp4.gemm_tile, nvfp4.gemm_max_m), its workgroup buffers, the operands
 // among its arguments, the launch, and the scaled store of one result.
-// The mma.sync/wgmma (MatmulToGPU.cpp), direct (MatmulDirect.cpp) and
-// tcgen05 (MatmulTcgen05.cpp) kernels build their bodies between these;
+// The mma.sync/wgmma (MatmulToGPU.cpp), direct (MatmulDirect.cpp),
+// tcgen05 (MatmulTcgen05.cpp) and sm_120 block-scaled (MatmulSm120.cpp)
+// kernels build their bodies between these;
 // a grouped op's kernels run the same bodies on one group's views
 // (MatmulGrouped.cpp).
 //

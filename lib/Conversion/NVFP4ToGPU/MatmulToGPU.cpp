@@ -11,6 +11,8 @@
 //  * sm_100a with a static K that is a multiple of 64: the tcgen05 kernel
 //    (MatmulTcgen05.cpp, on the same GemmPipeline for per-tensor and
 //    per-row operands);
+//  * the sm_120 family (sm_120a/f, sm_121a/f): the block-scaled FP4
+//    mma.sync kernel (MatmulSm120.cpp), any K;
 //  * otherwise the staged mma.sync kernel: 128 x 128 (64 for window
 //    operands) block tiles whose operands are decoded once per block into
 //    shared memory in mma fragment order, 64 x 32 warp tiles, window
@@ -24,6 +26,7 @@
 #include "GemmPipeline.h"
 #include "MatmulToGPU.h"
 
+#include "nvfp4/Conversion/Chips.h"
 #include "nvfp4/Conversion/QuantizeEmitter.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
@@ -1165,6 +1168,8 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   // checked against views first.
   auto plain = dyn_cast<MatmulOp>(op.getOperation());
   bool tcgen05 = plain && isTcgen05Chip(chip) && tcgen05Supports(plain);
+  std::optional<ChipInfo> chipInfo = lookupChip(chip);
+  bool blockScaledMma = plain && chipInfo && chipInfo->blockScaledMmaSync;
   bool wgmma = plain && chip == "sm_90a";
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
@@ -1181,6 +1186,9 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   // the direct mma.sync kernels, which fill more SMs.
   if (tcgen05)
     return buildTcgen05MatmulKernel(plain, module, prefix, leaves, host);
+  // Likewise the sm_120 family's block-scaled mma.sync (MatmulSm120.cpp).
+  if (blockScaledMma)
+    return buildSm120MatmulKernel(plain, module, prefix, leaves, host);
   // wgmma exists on sm_90a only (not on sm_100a and later).
   GemmConfig cfg = largeConfig(window, wgmma, warpSpecialized);
   auto func = createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),

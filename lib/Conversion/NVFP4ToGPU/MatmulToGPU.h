@@ -171,8 +171,10 @@ void storeGemmResult(LoweringBuilder &e, GemmOp op, const GemmOperands &v,
 /// `nvfp4.gemm_smem` (bytes per block, which its launch passes).
 /// On `chip`s with block-scaled FP4 tensor cores (isTcgen05Chip) and shapes
 /// the tcgen05 kernel supports, the tcgen05 kernel serves every M above the
-/// small-M (decode) mma.sync configuration; otherwise only mma.sync kernels
-/// (valid on every chip from sm_80 on) are emitted.
+/// small-M (decode) mma.sync configuration; on the sm_120 family
+/// (ChipInfo::blockScaledMmaSync) the block-scaled FP4 mma.sync kernel
+/// does; otherwise only mma.sync kernels (valid on every chip from sm_80
+/// on) are emitted.
 /// A grouped op gets the mma.sync kernels on every chip (no wgmma, no
 /// tcgen05), marked `nvfp4.work = "grouped_gemm"` (the grid of
 /// launchGemmKernel); `max_m` is compared with the total M.
@@ -212,6 +214,15 @@ bool tcgen05Supports(MatmulOp op);
 LogicalResult buildTcgen05MatmulKernel(MatmulOp op, gpu::GPUModuleOp module,
                                        StringRef prefix, TargetLeaves &leaves,
                                        ImplicitLocOpBuilder &host);
+
+/// Adds the sm_120-family GEMM kernel of `op` (MatmulSm120.cpp:
+/// `mma.sync.m16n8k64 kind::mxf4nvf4.block_scale.scale_vec::4X` on the
+/// stored E2M1 data and 128x4 E4M3 scales; tile 64x64, 128 threads, no
+/// shared memory) with the attributes of buildMatmulKernels
+/// (`nvfp4.gemm_max_m` = 0), and its launch at `host`'s insertion point.
+LogicalResult buildSm120MatmulKernel(MatmulOp op, gpu::GPUModuleOp module,
+                                     StringRef prefix, TargetLeaves &leaves,
+                                     ImplicitLocOpBuilder &host);
 
 } // namespace detail
 } // namespace nvfp4
