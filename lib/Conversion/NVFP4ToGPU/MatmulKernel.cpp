@@ -21,6 +21,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -274,6 +275,77 @@ void mlir::nvfp4::detail::storeGemmResult(LoweringBuilder &e, GemmOp op,
   Value d = gemmEpilogue(b, loc, op.getARecipe(), op.getBRecipe(), acc, aAmax,
                          bAmax, cConst, op.getAlpha().convertToFloat(), bias);
   e.storeValue(d, v.out, {row, col});
+}
+
+void MmaAccumulators::forEach(
+    function_ref<void(int64_t, int64_t, int64_t)> fn) const {
+  for (int64_t i = 0; i < mi; ++i)
+    for (int64_t j = 0; j < ni; ++j)
+      for (int64_t k = 0; k < 4; ++k)
+        fn((i * ni + j) * 4 + k, 2 * i + k / 2, 2 * j + k % 2);
+}
+
+Value MmaAccumulators::row(int64_t ai) const {
+  return e.addI(rowBase, e.addI(g, e.idx(16 * (ai / 2) + 8 * (ai % 2))));
+}
+
+Value MmaAccumulators::col(int64_t bj) const {
+  return e.addI(colBase,
+                e.addI(e.mulI(t, e.idx(2)), e.idx(8 * (bj / 2) + bj % 2)));
+}
+
+namespace {
+Value clampIndex(LoweringBuilder &e, Value r, Value limit) {
+  return e.minI(r, arith::SubIOp::create(e.builder(), limit, e.idx(1)));
+}
+} // namespace
+
+Value MmaAccumulators::amaxA(int64_t ai, Value w) const {
+  return gemmLoadAmax(e.builder(), e.location(), op.getARecipe(), v.aAmax,
+                      clampIndex(e, row(ai), M), w);
+}
+
+Value MmaAccumulators::amaxB(int64_t bj, Value w) const {
+  return gemmLoadAmax(e.builder(), e.location(), op.getBRecipe(), v.bAmax,
+                      clampIndex(e, col(bj), N), w);
+}
+
+SmallVector<Value> MmaAccumulators::promote(ArrayRef<Value> acc,
+                                            ArrayRef<Value> part,
+                                            Value w) const {
+  // acc += RN(part * RN(RN(amaxA[i,w] * amaxB[j,w]) * c)).
+  NumericsBuilder &m = e.math();
+  SmallVector<Value> aAmax(2 * mi), bAmax(2 * ni);
+  SmallVector<Value> next(acc.begin(), acc.end());
+  forEach([&](int64_t slot, int64_t ai, int64_t bj) {
+    if (!aAmax[ai])
+      aAmax[ai] = amaxA(ai, w);
+    if (!bAmax[bj])
+      bAmax[bj] = amaxB(bj, w);
+    Value factor = gemmWindowFactor(e.builder(), e.location(), aAmax[ai],
+                                    bAmax[bj], cConst);
+    next[slot] = m.add(acc[slot], m.mul(part[slot], factor));
+  });
+  return next;
+}
+
+void MmaAccumulators::store(ArrayRef<Value> acc, bool window) const {
+  ImplicitLocOpBuilder &b = e.builder();
+  forEach([&](int64_t slot, int64_t ai, int64_t bj) {
+    Value r = row(ai), c = col(bj);
+    Value inRange = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, M),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, N));
+    auto ifOp = scf::IfOp::create(b, inRange, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    Value aAmax, bAmax;
+    if (!window) {
+      aAmax = amaxA(ai, {});
+      bAmax = amaxB(bj, {});
+    }
+    storeGemmResult(e, op, v, acc[slot], r, c, aAmax, bAmax, cConst);
+  });
 }
 
 Value mlir::nvfp4::detail::gemmLoadGlobal(ImplicitLocOpBuilder &b, Value addr,

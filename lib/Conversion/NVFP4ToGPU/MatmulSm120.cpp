@@ -205,19 +205,8 @@ private:
     if (!window)
       return sum;
 
-    // acc += RN(step * RN(RN(amaxA[i,s] * amaxB[j,s]) * c)), each amax
-    // read once per step.
-    SmallVector<Value> aAmax(2 * kMi), bAmax(2 * kNi);
-    SmallVector<Value> next(acc.begin(), acc.end());
-    forEachAccumulator([&](int64_t slot, int64_t ai, int64_t bj) {
-      if (!aAmax[ai])
-        aAmax[ai] = amaxA(ai, s);
-      if (!bAmax[bj])
-        bAmax[bj] = amaxB(bj, s);
-      Value factor = gemmWindowFactor(b, loc, aAmax[ai], bAmax[bj], cConst);
-      next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
-    });
-    return next;
+    // Step s is window s.
+    return accumulators().promote(SmallVector<Value>(acc), sum, s);
   }
 
   /// acc = A x B + acc on one 16 x 8 tile, scales applied by the tensor
@@ -239,47 +228,14 @@ private:
       acc[k] = LLVM::ExtractValueOp::create(b, op, k);
   }
 
-  /// Calls `fn(slot, ai, bj)` for each accumulator of the lane: slot
-  /// (i * kNi + j) * 4 + k holds D(accRow(2i + k / 2), accCol(2j + k % 2)).
-  void forEachAccumulator(function_ref<void(int64_t, int64_t, int64_t)> fn) {
-    for (int64_t i = 0; i < kMi; ++i)
-      for (int64_t j = 0; j < kNi; ++j)
-        for (int64_t k = 0; k < 4; ++k)
-          fn((i * kNi + j) * 4 + k, 2 * i + k / 2, 2 * j + k % 2);
-  }
-  Value accRow(int64_t ai) {
-    return e.addI(rowBase, e.addI(g, e.idx(16 * (ai / 2) + 8 * (ai % 2))));
-  }
-  Value accCol(int64_t bj) {
-    return e.addI(colBase,
-                  e.addI(e.mulI(t, e.idx(2)), e.idx(8 * (bj / 2) + bj % 2)));
-  }
-  Value amaxA(int64_t ai, Value w) {
-    return gemmLoadAmax(b, loc, aRecipe, v.aAmax, clamp(accRow(ai), M), w);
-  }
-  Value amaxB(int64_t bj, Value w) {
-    return gemmLoadAmax(b, loc, bRecipe, v.bAmax, clamp(accCol(bj), N), w);
+  /// The lane's accumulators (the D fragment of every mma.sync shape).
+  MmaAccumulators accumulators() {
+    return {e, op, v, kMi, kNi, rowBase, colBase, g, t, M, N, cConst};
   }
 
   /// Scales each accumulator (GemmNumerics' epilogue) and stores the ones
   /// inside D.
-  void epilogue(ArrayRef<Value> acc) {
-    forEachAccumulator([&](int64_t slot, int64_t ai, int64_t bj) {
-      Value r = accRow(ai), col = accCol(bj);
-      Value inRange = arith::AndIOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, M),
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, N));
-      auto store = scf::IfOp::create(b, inRange, false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(store.thenBlock()->getTerminator());
-      Value aAmax, bAmax;
-      if (!window) {
-        aAmax = amaxA(ai, {});
-        bAmax = amaxB(bj, {});
-      }
-      storeGemmResult(e, op, v, acc[slot], r, col, aAmax, bAmax, cConst);
-    });
-  }
+  void epilogue(ArrayRef<Value> acc) { accumulators().store(acc, window); }
 
   LoweringBuilder &e;
   ImplicitLocOpBuilder &b;

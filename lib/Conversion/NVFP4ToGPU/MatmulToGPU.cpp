@@ -292,19 +292,7 @@ private:
     if (!window)
       return sum;
 
-    // acc += RN(chunk * RN(RN(amaxA[i,w] * amaxB[j,w]) * c)), each amax
-    // read once per chunk.
-    SmallVector<Value> aAmax(2 * cfg.mi), bAmax(2 * cfg.ni);
-    SmallVector<Value> next(acc.begin(), acc.end());
-    forEachAccumulator([&](int64_t slot, int64_t aRow, int64_t bCol) {
-      if (!aAmax[aRow])
-        aAmax[aRow] = amaxA(aRow, w);
-      if (!bAmax[bCol])
-        bAmax[bCol] = amaxB(bCol, w);
-      Value factor = gemmWindowFactor(b, loc, aAmax[aRow], bAmax[bCol], cConst);
-      next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
-    });
-    return next;
+    return accumulators().promote(acc, sum, w);
   }
 
   //===------------------------------------------------------------------===//
@@ -956,7 +944,7 @@ private:
   }
 
   /// The pipelined loop (see above). Returns the accumulators in
-  /// forEachAccumulator order (mi = 1, ni = tileN / 8 per warp).
+  /// MmaAccumulators order (mi = 1, ni = tileN / 8 per warp).
   SmallVector<Value> wgmmaLoop(Value numChunks) {
     int64_t n = cfg.accPerLane();
     Type f32 = b.getF32Type();
@@ -1082,56 +1070,14 @@ private:
     return SmallVector<Value>(loop.getResults().take_front(nAcc));
   }
 
-  /// Calls `fn(slot, aRowIndex, bColIndex)` for each accumulator of the
-  /// lane: slot k of tile (i, j) holds row g + 8*(k/2) of A tile i and
-  /// column 2t + k%2 of B tile j. `aRowIndex` indexes `aRows`; `bColIndex`
-  /// is j * 2 + k % 2.
-  void forEachAccumulator(function_ref<void(int64_t, int64_t, int64_t)> fn) {
-    for (int64_t i = 0; i < cfg.mi; ++i)
-      for (int64_t j = 0; j < cfg.ni; ++j)
-        for (int64_t k = 0; k < 4; ++k)
-          fn((i * cfg.ni + j) * 4 + k, 2 * i + k / 2, 2 * j + k % 2);
-  }
-
-  /// Row of D of accumulator row index `ai` and column of `bj`.
-  Value accRow(int64_t ai) {
-    return e.addI(rowBase, e.addI(g, e.idx(16 * (ai / 2) + 8 * (ai % 2))));
-  }
-  Value accCol(int64_t bj) {
-    return e.addI(colBase,
-                  e.addI(e.mulI(t, e.idx(2)), e.idx(8 * (bj / 2) + bj % 2)));
-  }
-  Value clamp(Value r, Value limit) {
-    return e.minI(r, arith::SubIOp::create(b, limit, e.idx(1)));
-  }
-  /// A's outer amax of accumulator row `ai` in K window `w` (null when
-  /// the recipe has no windows), and B's of column `bj`.
-  Value amaxA(int64_t ai, Value w) {
-    return gemmLoadAmax(b, loc, aRecipe, v.aAmax, clamp(accRow(ai), M), w);
-  }
-  Value amaxB(int64_t bj, Value w) {
-    return gemmLoadAmax(b, loc, bRecipe, v.bAmax, clamp(accCol(bj), N), w);
+  /// The lane's accumulators (MmaAccumulators), made where they are used:
+  /// the persistent kernel moves rowBase and colBase from tile to tile.
+  MmaAccumulators accumulators() {
+    return {e, op, v, cfg.mi, cfg.ni, rowBase, colBase, g, t, M, N, cConst};
   }
 
   /// Scales each accumulator and stores it.
-  void epilogue(ArrayRef<Value> acc) {
-    forEachAccumulator([&](int64_t slot, int64_t ai, int64_t bj) {
-      Value r = accRow(ai), col = accCol(bj);
-      Value inRange = arith::AndIOp::create(
-          b,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, M),
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, N));
-      auto store = scf::IfOp::create(b, inRange, false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPoint(store.thenBlock()->getTerminator());
-      Value aAmax, bAmax;
-      if (!window) {
-        aAmax = amaxA(ai, {});
-        bAmax = amaxB(bj, {});
-      }
-      storeGemmResult(e, op, v, acc[slot], r, col, aAmax, bAmax, cConst);
-    });
-  }
+  void epilogue(ArrayRef<Value> acc) { accumulators().store(acc, window); }
 
   LoweringBuilder &e;
   ImplicitLocOpBuilder &b;

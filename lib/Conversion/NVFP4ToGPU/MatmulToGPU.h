@@ -162,6 +162,37 @@ void storeGemmResult(LoweringBuilder &e, GemmOp op, const GemmOperands &v,
                      Value acc, Value row, Value col, Value aAmax, Value bAmax,
                      Value cConst);
 
+/// The accumulators of a warp's `mi` x `ni` grid of m16n8 mma tiles, whose
+/// first row and column of D are `rowBase` and `colBase`: every mma.sync
+/// shape (m16n8k16 f16/bf16, m16n8k64 block-scaled FP4) gives lane
+/// (g, t) = (lane / 4, lane % 4) rows g and g + 8 and columns 2t and 2t + 1
+/// of each tile. Slot (i * ni + j) * 4 + k holds D(row(2i + k / 2),
+/// col(2j + k % 2)). `M`, `N` are D's shape, `cConst` gemmC's constant.
+struct MmaAccumulators {
+  LoweringBuilder &e;
+  GemmOp op;
+  GemmOperands v;
+  int64_t mi, ni;
+  Value rowBase, colBase, g, t, M, N, cConst;
+
+  /// Calls `fn(slot, ai, bj)` for each accumulator slot, in slot order.
+  void forEach(function_ref<void(int64_t, int64_t, int64_t)> fn) const;
+  /// Row of D of accumulator row index `ai`, column of `bj`.
+  Value row(int64_t ai) const;
+  Value col(int64_t bj) const;
+  /// A's outer amax of row index `ai` in K window `w` (null when the recipe
+  /// has no windows), and B's of column index `bj` (rows past D clamped).
+  Value amaxA(int64_t ai, Value w) const;
+  Value amaxB(int64_t bj, Value w) const;
+  /// Window operands: `acc` + RN(`part` * gemmWindowFactor of window `w`)
+  /// per slot, each amax read once.
+  SmallVector<Value> promote(ArrayRef<Value> acc, ArrayRef<Value> part,
+                             Value w) const;
+  /// Scales each accumulator (storeGemmResult; `window`: already promoted)
+  /// and stores those inside D.
+  void store(ArrayRef<Value> acc, bool window) const;
+};
+
 /// Adds the kernels of `op` to `module` (named after `prefix`) and inserts
 /// their launches before `op`, which the caller erases. Kernels carry
 /// `nvfp4.work = "gemm"`, `nvfp4.gemm_tile = [tileM, tileN]` (a 1-D grid
