@@ -269,9 +269,8 @@ Compiler::create(StringRef target, CompilerOptions options) {
     impl.host = std::move(*host);
     return compiler;
   }
-  if (target != "sm_90a" && target != "sm_100a")
-    return makeError("unknown target '" + target +
-                     "' (expected cpu, sm_90a or sm_100a)");
+  if (llvm::Error e = checkTarget(target, /*alsoAuto=*/false))
+    return std::move(e);
   if (options.format != "bin" && options.format != "isa")
     return makeError("unknown kernel format '" + options.format +
                      "' (expected bin or isa)");

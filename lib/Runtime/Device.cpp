@@ -114,13 +114,7 @@ Expected<std::shared_ptr<Device>> Device::shared(int ordinal) {
 }
 
 Expected<std::string> Device::target() const {
-  int cc = computeCapability();
-  if (cc == 90)
-    return std::string("sm_90a");
-  if (cc / 10 == 10)
-    return std::string("sm_100a");
-  return makeError("no nvfp4 target for " + name() + " (sm_" + Twine(cc) +
-                   "; supported: sm_90a, sm_100a)");
+  return gpuTargetFor(computeCapability(), name());
 }
 
 Expected<DeviceBuffer> Device::allocate(size_t bytes) {

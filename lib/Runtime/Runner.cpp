@@ -63,6 +63,37 @@ void zeroAmax(QuantizedOutput &o) {
 
 Runner::~Runner() = default;
 
+llvm::ArrayRef<llvm::StringRef> gpuTargets() {
+  // sm_100a: B200/GB200; sm_103a: B300; sm_110a: Thor; sm_120a: RTX 50,
+  // RTX PRO; sm_121a: DGX Spark. Only sm_90a has run here (docs).
+  static const llvm::StringRef targets[] = {"sm_90a",  "sm_100a", "sm_103a",
+                                            "sm_110a", "sm_120a", "sm_121a"};
+  return targets;
+}
+
+static std::string targetList() {
+  std::string list;
+  for (llvm::StringRef t : gpuTargets())
+    list += (list.empty() ? "" : ", ") + t.str();
+  return list;
+}
+
+llvm::Expected<std::string> gpuTargetFor(int cc, llvm::StringRef device) {
+  std::string target = "sm_" + std::to_string(cc) + "a";
+  if (llvm::is_contained(gpuTargets(), target))
+    return target;
+  return makeError("no nvfp4 target for " + device + " (sm_" +
+                   llvm::Twine(cc) + "; supported: " + targetList() + ")");
+}
+
+llvm::Error checkTarget(llvm::StringRef target, bool alsoAuto) {
+  if (target == "cpu" || (alsoAuto && target == "auto") ||
+      llvm::is_contained(gpuTargets(), target))
+    return llvm::Error::success();
+  return makeError("unknown target '" + target + "' (expected cpu, " +
+                   targetList() + (alsoAuto ? " or auto)" : ")"));
+}
+
 llvm::Expected<std::unique_ptr<Runner>>
 Runner::create(llvm::StringRef target, llvm::StringRef toolkit) {
   if (target == "auto") {
@@ -79,12 +110,11 @@ Runner::create(llvm::StringRef target, llvm::StringRef toolkit) {
     }
     return create(chip, toolkit);
   }
+  if (llvm::Error e = checkTarget(target, /*alsoAuto=*/true))
+    return std::move(e);
   if (target == "cpu")
     return HostRunner::create();
-  if (target == "sm_90a" || target == "sm_100a")
-    return GPURunner::create(target, toolkit);
-  return makeError("unknown target '" + target +
-                   "' (expected cpu, sm_90a, sm_100a or auto)");
+  return GPURunner::create(target, toolkit);
 }
 
 llvm::Expected<QuantizeResult> allocateOutputs(RecipeAttr recipe, int64_t rows,

@@ -979,8 +979,9 @@ class Kernel:
 def compile(recipe=None, target="cpu", *, op="quantize", input_dtype=None,
             **recipe_keys) -> Kernel:
     """Compiles a recipe (preset name, keys, attribute, or quantize()'s
-    recipe arguments) for ``target``: "cpu", "sm_90a", "sm_100a", or "cuda"
-    (the current GPU's). Compilations are cached in memory and, for GPU
+    recipe arguments) for ``target``: "cpu", a GPU target ("sm_90a",
+    "sm_100a", "sm_103a", "sm_110a", "sm_120a", "sm_121a"), or "cuda" (the
+    current GPU's). Compilations are cached in memory and, for GPU
     targets, on disk ($NVFP4_CACHE_DIR, else ~/.cache/nvfp4-mlir)."""
     if op not in ("quantize", "dequantize"):
         raise NVFP4Error(f"unknown op {op!r} (expected quantize or dequantize)")

@@ -120,7 +120,8 @@ def test_compile_uses_the_disk_cache(tmp_path):
 
 @pytest.mark.parametrize("call,message", [
     (lambda: nvfp4.compile("per_tensor", "sm_80"),
-     r"unknown target 'sm_80' \(expected cpu, sm_90a or sm_100a\)"),
+     r"unknown target 'sm_80' \(expected cpu, sm_90a, sm_100a, sm_103a, sm_110a, sm_120a, "
+     r"sm_121a\)"),
     (lambda: nvfp4.compile("per_tensor", op="matmul"), "unknown op 'matmul'"),
     (lambda: nvfp4.compile("per_tensor", input_dtype="int8"), "unknown input_dtype 'int8'"),
     (lambda: nvfp4.compile("outer = row, block = 16x16"),

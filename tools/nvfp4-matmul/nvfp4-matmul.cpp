@@ -63,9 +63,11 @@ cl::opt<std::string> biasOpt("bias",
 cl::opt<std::string> outDtypeOpt("out-dtype", cl::desc("bf16|f16|f32"),
                                  cl::init("bf16"), cl::cat(toolCat));
 cl::opt<std::string> targetOpt("target",
-                               cl::desc("cpu, sm_90a or sm_100a (run on that "
-                                        "GPU), or auto (the GPU if there is a "
-                                        "supported one, else cpu)"),
+                               cl::desc("cpu, a GPU target (sm_90a, sm_100a, "
+                                        "sm_103a, sm_110a, sm_120a, sm_121a: "
+                                        "run on that GPU), or auto (the GPU "
+                                        "if there is a supported one, else "
+                                        "cpu)"),
                                cl::init("cpu"), cl::cat(toolCat));
 cl::opt<std::string> aDtypeOpt(
     "a-dtype",

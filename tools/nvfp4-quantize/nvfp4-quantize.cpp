@@ -88,8 +88,9 @@ cl::opt<std::string> inputDtypeOpt(
     cl::cat(toolCat));
 cl::opt<std::string> targetOpt(
     "target",
-    cl::desc("cpu, sm_90a or sm_100a (run on that GPU), or auto (the GPU if "
-             "there is a supported one, else cpu)"),
+    cl::desc("cpu, a GPU target (sm_90a, sm_100a, sm_103a, sm_110a, "
+             "sm_120a, sm_121a: run on that GPU), or auto (the GPU if there "
+             "is a supported one, else cpu)"),
     cl::init("cpu"), cl::cat(toolCat));
 cl::opt<std::string> toolkitOpt("cuda-toolkit",
                                 cl::desc("CUDA toolkit holding ptxas"),

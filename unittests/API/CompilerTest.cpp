@@ -544,7 +544,8 @@ TEST(CompilerErrors, UnknownTarget) {
   auto compiler = Compiler::create("sm_80");
   ASSERT_FALSE(bool(compiler));
   EXPECT_EQ(errorOf(compiler.takeError()),
-            "unknown target 'sm_80' (expected cpu, sm_90a or sm_100a)");
+            "unknown target 'sm_80' (expected cpu, sm_90a, sm_100a, sm_103a, "
+            "sm_110a, sm_120a, sm_121a)");
 }
 
 TEST(CompilerErrors, UnknownFormat) {

@@ -60,13 +60,38 @@ TEST(Runner, AutoIsDeviceZerosTargetElseCpu) {
 }
 
 TEST(Runner, UnknownTargetsAreErrors) {
-  for (const char *target : {"sm_80", "gpu", "", "CPU"}) {
+  // sm_100 and sm_120 (no `a`) are chips nvfp4-to-ptx compiles for, but no
+  // device maps to them: a runtime compiles for the arch-specific targets.
+  for (const char *target : {"sm_80", "sm_100", "sm_120", "gpu", "", "CPU"}) {
     auto runner = Runner::create(target);
     ASSERT_FALSE(bool(runner)) << target;
     EXPECT_EQ(llvm::toString(runner.takeError()),
               "unknown target '" + std::string(target) +
-                  "' (expected cpu, sm_90a, sm_100a or auto)");
+                  "' (expected cpu, sm_90a, sm_100a, sm_103a, sm_110a, "
+                  "sm_120a, sm_121a or auto)");
   }
+}
+
+// Every Blackwell target has a runner (creating one needs no GPU), and a
+// device's compute capability picks its arch-specific target.
+TEST(Runner, BlackwellTargets) {
+  for (llvm::StringRef target : ::nvfp4::gpuTargets()) {
+    auto runner = Runner::create(target);
+    ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+    EXPECT_EQ((*runner)->target(), target);
+  }
+  for (auto [cc, want] : {std::pair{90, "sm_90a"}, std::pair{100, "sm_100a"},
+                          std::pair{103, "sm_103a"}, std::pair{110, "sm_110a"},
+                          std::pair{120, "sm_120a"}, std::pair{121, "sm_121a"}}) {
+    auto target = ::nvfp4::gpuTargetFor(cc, "GPU");
+    ASSERT_TRUE(bool(target)) << llvm::toString(target.takeError());
+    EXPECT_EQ(*target, want);
+  }
+  auto ada = ::nvfp4::gpuTargetFor(89, "NVIDIA L40S");
+  ASSERT_FALSE(bool(ada));
+  EXPECT_EQ(llvm::toString(ada.takeError()),
+            "no nvfp4 target for NVIDIA L40S (sm_89; supported: sm_90a, "
+            "sm_100a, sm_103a, sm_110a, sm_120a, sm_121a)");
 }
 
 TEST(Runner, RecipeErrorsComeBackOnEveryTarget) {

@@ -158,8 +158,8 @@ public:
   CudaDevice &cuda() { return *dev; }
   const std::string &name() const { return dev->name(); }
   int computeCapability() const { return dev->computeCapability(); }
-  /// The compiler target for this device: sm_90a or sm_100a (sm_10x);
-  /// other devices are an error.
+  /// The compiler target for this device (gpuTargetFor: sm_90a for 9.0,
+  /// sm_100a for 10.0, sm_120a for 12.0, ...); other devices are an error.
   llvm::Expected<std::string> target() const;
 
   llvm::Expected<DeviceBuffer> allocate(size_t bytes);

@@ -257,6 +257,21 @@ buildProducerModule(mlir::MLIRContext &context, const ProducerSpec &spec,
 /// The amax ranks of each direction `outputs` has, in order.
 llvm::SmallVector<unsigned, 2> amaxRanksOf(const QuantizeResult &outputs);
 
+/// The GPU targets a runtime compiles for: the arch-specific targets of
+/// the chips it can launch on (compute capability 9.0 and the Blackwell
+/// families). nvfp4-to-ptx accepts more chips (Chips.h); a runtime sticks
+/// to these, which name the devices it maps to them.
+llvm::ArrayRef<llvm::StringRef> gpuTargets();
+
+/// The GPU target of a device of compute capability `cc` (90 for 9.0):
+/// `sm_<cc>a` when it is one of gpuTargets(), else an error naming
+/// `device` and the supported targets.
+llvm::Expected<std::string> gpuTargetFor(int cc, llvm::StringRef device);
+
+/// Checks that `target` is "cpu" or one of gpuTargets(); `alsoAuto` admits
+/// "auto" too. The error lists what is expected.
+llvm::Error checkTarget(llvm::StringRef target, bool alsoAuto);
+
 /// Quantizes, dequantizes and multiplies matrices in host memory on one
 /// target. Thread-safe. Every implementation takes the same arguments,
 /// applies the same checks (errors name the violated constraint) and
@@ -264,7 +279,7 @@ llvm::SmallVector<unsigned, 2> amaxRanksOf(const QuantizeResult &outputs);
 /// runner's own context (parseRecipe).
 class Runner {
 public:
-  /// The runner of `target`: "cpu" (HostRunner), "sm_90a" or "sm_100a"
+  /// The runner of `target`: "cpu" (HostRunner), one of gpuTargets()
   /// (GPURunner, ptxas from `toolkit`), or "auto": the GPU target of
   /// device 0 when there is one the compiler supports, else "cpu". An
   /// unknown target is an error. Creating a GPU runner needs no GPU.
