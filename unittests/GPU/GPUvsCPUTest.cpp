@@ -11,6 +11,7 @@
 #include "../Runtime/SharedRunner.h"
 #include "SharedGPURunner.h"
 #include "nvfp4/Runtime/GPURunner.h"
+#include "nvfp4/Runtime/Matmul.h"
 
 #include "gtest/gtest.h"
 
@@ -574,6 +575,54 @@ TEST(GPUCompile, EveryPresetAssemblesForSm90aAndSm100a) {
       EXPECT_GT((*compiled)->image.size(), 100u);
       EXPECT_FALSE((*compiled)->kernels.empty());
     }
+  }
+}
+
+// The other runtime targets (Blackwell: B300, Thor, RTX 50, DGX Spark)
+// compile and assemble a quantize, a GEMM and a fused producer, so a device
+// mapped to them (gpuTargetFor) gets kernels; none of them has run here.
+TEST(GPUCompile, EveryRuntimeTargetAssembles) {
+  for (llvm::StringRef chip : ::nvfp4::gpuTargets()) {
+    if (chip == "sm_90a" || chip == "sm_100a")
+      continue; // every preset and pair above and in MatmulGPUTest.cpp
+    auto runner = GPURunner::create(chip);
+    ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+    auto skipOrFail = [&](llvm::Error e, llvm::StringRef what) {
+      std::string message = llvm::toString(std::move(e));
+      if (message.find("ptxas") != std::string::npos &&
+          message.find("not found") != std::string::npos)
+        return true;
+      ADD_FAILURE() << chip.str() << " " << what.str() << ": " << message;
+      return false;
+    };
+    for (const char *text : {"per_tensor", "per_token, sf_layout = 128x4",
+                             "per_tensor_rht", "four_over_six"}) {
+      auto recipe = ::nvfp4::parseRecipe((*runner)->getContext(), text);
+      ASSERT_TRUE(bool(recipe));
+      auto compiled = (*runner)->compile(*recipe, ElementType::BF16, "bin");
+      if (!compiled) {
+        if (skipOrFail(compiled.takeError(), text))
+          GTEST_SKIP() << "no ptxas";
+        continue;
+      }
+      EXPECT_FALSE((*compiled)->kernels.empty()) << chip.str() << " " << text;
+    }
+    auto a = ::nvfp4::parseRecipe((*runner)->getContext(),
+                                  "per_token, sf_layout = 128x4");
+    auto b = ::nvfp4::parseRecipe((*runner)->getContext(),
+                                  "per_tensor, sf_layout = 128x4");
+    ASSERT_TRUE(bool(a) && bool(b));
+    auto gemm = (*runner)->compileMatmul(*a, *b, ::nvfp4::MatmulOptions());
+    if (!gemm)
+      skipOrFail(gemm.takeError(), "matmul");
+    else
+      EXPECT_EQ((*gemm)->kernels.back().maxM, 0) << chip.str();
+    ::nvfp4::ProducerSpec rms;
+    rms.eps = 1e-6f;
+    rms.residual = true;
+    auto producer = (*runner)->compileProducer(rms, ElementType::BF16, *a);
+    if (!producer)
+      skipOrFail(producer.takeError(), "rms_norm_quantize");
   }
 }
 
