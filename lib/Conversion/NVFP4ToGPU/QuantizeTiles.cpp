@@ -146,7 +146,6 @@ void TileEmitter::guarded(Value cond, function_ref<void()> body) {
 
 Value TileEmitter::ifElseZero(Value cond, function_ref<Value()> value) {
   ImplicitLocOpBuilder &b = e.builder();
-  Location loc = e.location();
   auto ifOp = scf::IfOp::create(b, TypeRange{b.getF32Type()}, cond,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
@@ -179,7 +178,6 @@ SmallVector<Value>
 TileEmitter::forEachTile(ValueRange init,
                          function_ref<SmallVector<Value>(ValueRange)> body) {
   ImplicitLocOpBuilder &b = e.builder();
-  Location loc = e.location();
   setTile(firstTileK);
   SmallVector<Value> carried{loadRowBlockRaw()};
   llvm::append_range(carried, init);
@@ -363,7 +361,6 @@ void TileEmitter::emitEncode() {
 
 void TileEmitter::encodeColumns(Value tensorAmax) {
   ImplicitLocOpBuilder &b = e.builder();
-  Location loc = e.location();
   Value c = e.remI(tid, e.idx(kTileCols));
   guarded(colValid, [&] {
     DirectionEmitter::EncodedBlock v =
