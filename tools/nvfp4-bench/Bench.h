@@ -7,6 +7,7 @@
 #include "nvfp4/Runtime/CudaDriver.h"
 #include "nvfp4/Support/FloatBits.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
@@ -99,6 +100,12 @@ llvm::Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters);
 
 /// `--suite=calls` (CallBench.cpp): `calls` back-to-back calls per case.
 llvm::Error runCallSuite(unsigned calls);
+
+/// The grouped (MoE) table of `--suite=quantize` (GroupedQuantizeBench.cpp):
+/// `groups` ragged groups of K = `k` columns for each rowwise recipe.
+llvm::Error runGroupedQuantizeTable(GPURunner &runner, CudaDevice &d,
+                                    llvm::ArrayRef<std::string> recipes,
+                                    int64_t groups, int64_t k, unsigned iters);
 
 /// `--suite=producers` (ProducerBench.cpp): producers fused into a
 /// quantize against the pair run unfused and a device copy.

@@ -1,9 +1,10 @@
 //===- nvfp4-bench.cpp - Kernel speed on the GPU, compile latency ---------===//
 //
-// --suite=quantize (default): for each recipe and shape, the median time of
-// the recipe's kernels over many runs (CUDA events), the effective
-// bandwidth (input read once + outputs written once) and its ratio to a
-// device-to-device copy measured in the same process. --suite=gemm: the
+// --suite=quantize (default): for each recipe and shape (decode-time shapes
+// with --m=1,16), then for 64 ragged MoE groups (GroupedQuantizeBench.cpp),
+// the median time of the recipe's kernels over many runs (CUDA events), the
+// effective bandwidth (input read once + outputs written once) and its ratio
+// to a device-to-device copy measured in the same process. --suite=gemm: the
 // NVFP4 GEMM, dense and grouped (MoE), next to cuBLAS (GemmBench.cpp).
 // --suite=producers: RMSNorm and gated activations fused into a quantize
 // against the unfused pair (ProducerBench.cpp). --suite=calls: the host
@@ -44,6 +45,13 @@ cl::list<int64_t> mOpt("m", cl::desc("rows (repeatable)"), cl::CommaSeparated,
 cl::list<int64_t> kOpt("k", cl::desc("columns (repeatable)"),
                        cl::CommaSeparated,
                        cl::cat(nvfp4::bench::benchCategory));
+cl::opt<int64_t> moeGroupsOpt(
+    "moe-groups",
+    cl::desc("groups of the quantize suite's grouped (MoE) table (0: none)"),
+    cl::init(64), cl::cat(nvfp4::bench::benchCategory));
+cl::opt<int64_t> moeKOpt("moe-k",
+                         cl::desc("columns of the grouped (MoE) table"),
+                         cl::init(7168), cl::cat(nvfp4::bench::benchCategory));
 cl::opt<unsigned> itersOpt("iters", cl::desc("timed runs per case"),
                            cl::init(30), cl::cat(nvfp4::bench::benchCategory));
 cl::opt<unsigned> callsOpt("calls",
@@ -88,6 +96,12 @@ Error run() {
                 "' (quantize, gemm, calls, producers, compile)");
   if (itersOpt < 1)
     return fail("expected --iters to be at least 1, got 0");
+  if (moeGroupsOpt < 0)
+    return fail("expected --moe-groups to be at least 0, got " +
+                std::to_string(moeGroupsOpt));
+  if (moeKOpt < 16 || moeKOpt % 16 != 0)
+    return fail("expected --moe-k to be a positive multiple of 16, got " +
+                std::to_string(moeKOpt));
   if (suiteOpt == "gemm")
     if (Error e = nvfp4::bench::checkGemmOptions())
       return e;
@@ -199,6 +213,10 @@ Error run() {
       if (Error e = d.free(*copy))
         return e;
     }
+  if (moeGroupsOpt > 0)
+    return nvfp4::bench::runGroupedQuantizeTable(**runner, d, recipes,
+                                                  moeGroupsOpt, moeKOpt,
+                                                  itersOpt);
   return Error::success();
 }
 } // namespace
