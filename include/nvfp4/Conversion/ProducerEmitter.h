@@ -105,17 +105,17 @@ void emitRMSInverseLoops(LoweringBuilder &e, RMSNormSource &source,
 /// when given) and, for an RMSNorm with a residual, h back into the
 /// residual. Each element is read before it is overwritten by the same
 /// body, so the write-back is safe in place. Rows [0, M) are mapped onto
-/// `schedule` (forEach2D over rows and columns).
+/// `schedule` (forEach2D over rows and columns): with aligned buffers
+/// (e.blockAlignment) rows of K % 16 == 0 values go by 16-blocks with
+/// vector loads and stores, other rows value by value.
 void emitProducerOutputs(LoweringBuilder &e, ValueSource &source, Value y,
                          RMSNormSource *rms, RowSchedule &schedule);
 
-/// The outputs of one aligned 16-block of row r at column c (vector
-/// stores): y from `values` (the block's X values, when the caller has
-/// them) or from the source, and h into an RMSNorm's residual, whose
-/// values must not be read for this block afterwards.
+/// The outputs of one aligned 16-block of row r at column c, with vector
+/// loads and stores: y from the source and h into an RMSNorm's residual,
+/// whose values must not be read for this block afterwards.
 void emitProducerBlockOutputs(LoweringBuilder &e, ValueSource &source,
-                              Value y, RMSNormSource *rms, Value r, Value c,
-                              ArrayRef<Value> values);
+                              Value y, RMSNormSource *rms, Value r, Value c);
 
 } // namespace nvfp4
 } // namespace mlir

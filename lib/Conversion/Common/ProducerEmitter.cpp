@@ -217,7 +217,7 @@ void mlir::nvfp4::emitProducerOutputs(LoweringBuilder &e, ValueSource &source,
         e, e.idx(0), source.rows(e), blocks, /*jFastest=*/true,
         [&](Value r, Value blk) {
           emitProducerBlockOutputs(e, source, y, rms, r,
-                                   e.mulI(blk, e.idx(kBlock)), {});
+                                   e.mulI(blk, e.idx(kBlock)));
         });
   }
   schedule.forEach2D(
@@ -240,17 +240,14 @@ void mlir::nvfp4::emitProducerOutputs(LoweringBuilder &e, ValueSource &source,
 void mlir::nvfp4::emitProducerBlockOutputs(LoweringBuilder &e,
                                            ValueSource &source, Value y,
                                            RMSNormSource *rms, Value r,
-                                           Value c, ArrayRef<Value> values) {
+                                           Value c) {
   Value residual = rms ? rms->getResidual() : Value();
+  // y from h before h replaces the residual.
   SmallVector<Value, kBlock> h;
   if (residual)
     h = rms->loadH16(e, r, c);
-  if (y) {
-    SmallVector<Value, kBlock> v(values.begin(), values.end());
-    if (v.empty())
-      v = source.loadRow16(e, r, c);
-    e.storeValues(v, y, {r, c});
-  }
+  if (y)
+    e.storeValues(source.loadRow16(e, r, c), y, {r, c});
   if (residual)
     e.storeValues(h, residual, {r, c});
 }
