@@ -514,17 +514,23 @@ private:
   Value cache, tid;
 };
 
-/// `memref[index] = v` by thread 0 of the block (a value every thread
-/// holds, such as a row's RMSNorm scale).
-void storeFromThread0(LoweringBuilder &e, Value v, Value memref, Value index) {
-  ImplicitLocOpBuilder &b = e.builder();
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  auto ifOp = scf::IfOp::create(
-      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, e.idx(0)),
-      /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-  e.storeF32(v, memref, {index});
+/// Emits the body of `func` (created by createKernel for `op`): `body` gets
+/// a builder at the entry, the map from `op`'s operands to the kernel's
+/// arguments and the thread schedule of `work`; the return follows.
+void emitKernelBody(
+    Operation *op, gpu::GPUFuncOp func, TargetLeaves &leaves, KernelWork work,
+    function_ref<void(LoweringBuilder &, IRMapping &, ThreadSchedule &)> body) {
+  Block &entry = func.getBody().front();
+  ImplicitLocOpBuilder b(op->getLoc(), op->getContext());
+  b.setInsertionPointToStart(&entry);
+  IRMapping map;
+  map.map(op->getOperands(), entry.getArguments());
+  {
+    LoweringBuilder e(b, &leaves);
+    ThreadSchedule schedule(b, work);
+    body(e, map, schedule);
+  }
+  gpu::ReturnOp::create(b);
 }
 
 /// Builds the kernels of one (grouped) quantize op and the launches that
@@ -555,11 +561,10 @@ public:
                   std::unique_ptr<ValueSource> src = ops.source(map);
                   Value r = gpu::BlockIdOp::create(e.builder(),
                                                    gpu::Dimension::x);
-                  Value inv = nvfp4::detail::emitRowInverseInBlock(
+                  nvfp4::detail::emitRowInverseInBlock(
                       e, kernel, static_cast<RMSNormSource &>(*src),
-                      ops.rmsNorm().getEps().convertToFloat(), r);
-                  storeFromThread0(e, inv,
-                                   map.lookup(ops.rmsNorm().getRstd()), r);
+                      ops.rmsNorm().getEps().convertToFloat(), r,
+                      map.lookup(ops.rmsNorm().getRstd()));
                 });
     buildQuantize();
     if (ops.writesProducerOutputs() && !rowKernel)
@@ -646,9 +651,8 @@ private:
                                            e.builder(), gpu::Dimension::x));
                       Value inv = nvfp4::detail::emitRowInverseInBlock(
                           e, kernel, *rms,
-                          o.rmsNorm().getEps().convertToFloat(), r);
-                      storeFromThread0(e, inv, map.lookup(o.rmsNorm().getRstd()),
-                                       r);
+                          o.rmsNorm().getEps().convertToFloat(), r,
+                          map.lookup(o.rmsNorm().getRstd()));
                       rms->setInv([inv](LoweringBuilder &, Value) {
                         return inv;
                       });
@@ -981,31 +985,25 @@ private:
     if (work == KernelWork::Tiles)
       func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                     OpBuilder(func).getI32IntegerAttr(4));
-    Block &entry = func.getBody().front();
-    ImplicitLocOpBuilder b(loc, op->getContext());
-    b.setInsertionPointToStart(&entry);
-    IRMapping map;
-    map.map(op->getOperands(), entry.getArguments());
-    {
-      LoweringBuilder e(b, &leaves);
-      // Device buffers are 256-byte aligned and rows hold K % 16 == 0
-      // elements, so each rowwise 16-block is aligned to its own size.
-      auto input = cast<MemRefType>(ops.input.getType());
-      e.blockAlignment =
-          kBlock * (input.getElementType().getIntOrFloatBitWidth() / 8);
-      e.atomicMaxAmax = [&e](Value v, Value memref, ValueRange indices) {
-        atomicMaxAmaxBits(e, v, memref, indices);
-      };
-      ThreadSchedule schedule(b, work);
-      if (grouped) {
-        emitPerGroup(e, map, schedule, work, columnwise, body);
-      } else {
-        body(e, map, schedule,
-             Slice{e.idx(0), e.dim(map.lookup(ops.input), 0), Value(),
-                   e.idx(0)});
-      }
-    }
-    gpu::ReturnOp::create(b);
+    emitKernelBody(
+        op, func, leaves, work,
+        [&](LoweringBuilder &e, IRMapping &map, ThreadSchedule &schedule) {
+          // Device buffers are 256-byte aligned and rows hold K % 16 == 0
+          // elements, so each rowwise 16-block is aligned to its own size.
+          auto input = cast<MemRefType>(ops.input.getType());
+          e.blockAlignment =
+              kBlock * (input.getElementType().getIntOrFloatBitWidth() / 8);
+          e.atomicMaxAmax = [&e](Value v, Value memref, ValueRange indices) {
+            atomicMaxAmaxBits(e, v, memref, indices);
+          };
+          if (grouped) {
+            emitPerGroup(e, map, schedule, work, columnwise, body);
+          } else {
+            body(e, map, schedule,
+                 Slice{e.idx(0), e.dim(map.lookup(ops.input), 0), Value(),
+                       e.idx(0)});
+          }
+        });
 
     // The launch, in the host function where the op was.
     ImplicitLocOpBuilder host(loc, op);
@@ -1043,29 +1041,23 @@ void buildDequantizeKernel(DequantizeOp op, gpu::GPUModuleOp module,
   Location loc = op.getLoc();
   gpu::GPUFuncOp func = createKernel(op, module, (prefix + "_0_dequantize").str(),
                                      KernelWork::RowBlocks, "rowwise");
-  Block &entry = func.getBody().front();
-  ImplicitLocOpBuilder b(loc, op->getContext());
-  b.setInsertionPointToStart(&entry);
-  IRMapping map;
-  map.map(op->getOperands(), entry.getArguments());
-  {
-    LoweringBuilder e(b, &leaves);
-    Value out = map.lookup(op.getOutput());
-    ThreadSchedule schedule(b, KernelWork::RowBlocks);
-    Value numBlocks = e.divI(e.dim(out, 1), kBlock);
-    Value tensorAmax;
-    if (op.getRecipe().getOuter() == OuterGroup::Tensor)
-      tensorAmax = e.loadF32(map.lookup(op.getAmax()), {e.idx(0)});
-    schedule.forEach2D(e, e.idx(0), e.dim(out, 0), numBlocks,
-                       /*jFastest=*/true, [&](Value r, Value blk) {
-                         emitDequantizeBlock(
-                             e, op.getRecipe(), map.lookup(op.getData()),
-                             map.lookup(op.getScale()),
-                             map.lookup(op.getAmax()), out, r, blk, numBlocks,
-                             tensorAmax);
-                       });
-  }
-  gpu::ReturnOp::create(b);
+  emitKernelBody(
+      op, func, leaves, KernelWork::RowBlocks,
+      [&](LoweringBuilder &e, IRMapping &map, ThreadSchedule &schedule) {
+        Value out = map.lookup(op.getOutput());
+        Value numBlocks = e.divI(e.dim(out, 1), kBlock);
+        Value tensorAmax;
+        if (op.getRecipe().getOuter() == OuterGroup::Tensor)
+          tensorAmax = e.loadF32(map.lookup(op.getAmax()), {e.idx(0)});
+        schedule.forEach2D(e, e.idx(0), e.dim(out, 0), numBlocks,
+                           /*jFastest=*/true, [&](Value r, Value blk) {
+                             emitDequantizeBlock(
+                                 e, op.getRecipe(), map.lookup(op.getData()),
+                                 map.lookup(op.getScale()),
+                                 map.lookup(op.getAmax()), out, r, blk,
+                                 numBlocks, tensorAmax);
+                           });
+      });
 
   ImplicitLocOpBuilder host(loc, op);
   LoweringBuilder he(host);
@@ -1084,38 +1076,33 @@ void buildProducerKernel(Operation *op, gpu::GPUModuleOp module,
   gpu::GPUFuncOp func = createKernel(
       op, module, (prefix + (rms ? "_0_rms_norm" : "_0_gated_act")).str(),
       KernelWork::RowCTAs, "rowwise");
-  Block &entry = func.getBody().front();
-  ImplicitLocOpBuilder b(loc, op->getContext());
-  b.setInsertionPointToStart(&entry);
-  IRMapping map;
-  map.map(op->getOperands(), entry.getArguments());
-  {
-    LoweringBuilder e(b, &leaves);
-    // Rows of any length: blocks use vector loads only where K % 16 == 0.
-    Type storage =
-        cast<MemRefType>(op->getOperand(0).getType()).getElementType();
-    e.blockAlignment = kBlock * (storage.getIntOrFloatBitWidth() / 8);
-    ThreadSchedule schedule(b, KernelWork::RowCTAs);
-    if (rms) {
-      Value residual =
-          rms.getResidual() ? map.lookup(rms.getResidual()) : Value();
-      RMSNormSource source(map.lookup(rms.getInput()),
-                           map.lookup(rms.getWeight()), residual, {});
-      Value r = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-      Value inv = nvfp4::detail::emitRowInverseInBlock(
-          e, func, source, rms.getEps().convertToFloat(), r);
-      storeFromThread0(e, inv, map.lookup(rms.getRstd()), r);
-      source.setInv([inv](LoweringBuilder &, Value) { return inv; });
-      emitProducerOutputs(e, source, map.lookup(rms.getOutput()), &source,
-                          schedule);
-    } else {
-      auto gated = cast<GatedActOp>(op);
-      GatedActSource source(gated.getAct(), map.lookup(gated.getInput()));
-      emitProducerOutputs(e, source, map.lookup(gated.getOutput()),
-                          /*rms=*/nullptr, schedule);
-    }
-  }
-  gpu::ReturnOp::create(b);
+  emitKernelBody(
+      op, func, leaves, KernelWork::RowCTAs,
+      [&](LoweringBuilder &e, IRMapping &map, ThreadSchedule &schedule) {
+        // Rows of any length: blocks use vector loads only where
+        // K % 16 == 0.
+        Type storage =
+            cast<MemRefType>(op->getOperand(0).getType()).getElementType();
+        e.blockAlignment = kBlock * (storage.getIntOrFloatBitWidth() / 8);
+        if (rms) {
+          Value residual =
+              rms.getResidual() ? map.lookup(rms.getResidual()) : Value();
+          RMSNormSource source(map.lookup(rms.getInput()),
+                               map.lookup(rms.getWeight()), residual, {});
+          Value r = gpu::BlockIdOp::create(e.builder(), gpu::Dimension::x);
+          Value inv = nvfp4::detail::emitRowInverseInBlock(
+              e, func, source, rms.getEps().convertToFloat(), r,
+              map.lookup(rms.getRstd()));
+          source.setInv([inv](LoweringBuilder &, Value) { return inv; });
+          emitProducerOutputs(e, source, map.lookup(rms.getOutput()),
+                              &source, schedule);
+        } else {
+          auto gated = cast<GatedActOp>(op);
+          GatedActSource source(gated.getAct(), map.lookup(gated.getInput()));
+          emitProducerOutputs(e, source, map.lookup(gated.getOutput()),
+                              /*rms=*/nullptr, schedule);
+        }
+      });
 
   ImplicitLocOpBuilder host(loc, op);
   LoweringBuilder he(host);

@@ -44,7 +44,8 @@ void ifThen(ImplicitLocOpBuilder &b, Value cond, function_ref<void()> body) {
 Value mlir::nvfp4::detail::emitRowInverseInBlock(LoweringBuilder &e,
                                                  gpu::GPUFuncOp kernel,
                                                  RMSNormSource &source,
-                                                 float eps, Value r) {
+                                                 float eps, Value r,
+                                                 Value rstd) {
   ImplicitLocOpBuilder &b = e.builder();
   NumericsBuilder &m = e.math();
   MLIRContext *ctx = b.getContext();
@@ -116,5 +117,8 @@ Value mlir::nvfp4::detail::emitRowInverseInBlock(LoweringBuilder &e,
                invSlot, {e.idx(0)});
   });
   gpu::BarrierOp::create(b);
-  return e.loadF32(invSlot, {e.idx(0)});
+  Value inv = e.loadF32(invSlot, {e.idx(0)});
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  ifThen(b, eq(thread, e.idx(0)), [&] { e.storeF32(inv, rstd, {r}); });
+  return inv;
 }

@@ -27,9 +27,11 @@ static_assert(kRMSNormChunks * 256 * 16 == kMaxRMSNormCols,
               "the tree holds exactly the rows the interface admits");
 
 /// The RMSNorm scale of row `r` in every thread of the block (all threads
-/// must call it: it has barriers). Adds its shared buffers to `kernel`.
+/// must call it: it has barriers), stored once to `rstd[r]`. Adds its
+/// shared buffers to `kernel`.
 Value emitRowInverseInBlock(LoweringBuilder &e, gpu::GPUFuncOp kernel,
-                            RMSNormSource &source, float eps, Value r);
+                            RMSNormSource &source, float eps, Value r,
+                            Value rstd);
 
 } // namespace detail
 } // namespace nvfp4
