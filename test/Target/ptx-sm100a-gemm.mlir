@@ -13,9 +13,16 @@
 // dynamic shared memory; the launch passes the size.
 // HOST90-LABEL: func.func @matmul_per_token
 // HOST90: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c256{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c188928_i32
+// 1x64 windows take the same kernel with 128 x 128 tiles (each chunk's
+// product is promoted into a second set of accumulators): three 32 KB
+// decoded and three 9 KB raw stages.
+// HOST90-LABEL: func.func @matmul_window
+// HOST90: gpu.launch_func @nvfp4_kernels::@matmul_window_m1_gemm_large_m_wgmma blocks in ({{.*}}) threads in (%c256{{[_0-9]*}}, %c1, %c1) dynamic_shared_memory_size %c125952_i32
 // HOST90: gpu.func @matmul_per_token_m0_gemm_large_m_wgmma(
 // HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_smem = 188928 : i64, nvfp4.gemm_tile = array<i64: 128, 256>
 // HOST90-NEXT: gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// HOST90: gpu.func @matmul_window_m1_gemm_large_m_wgmma(
+// HOST90-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_smem = 125952 : i64, nvfp4.gemm_tile = array<i64: 128, 128>
 
 // On sm_100a a GEMM whose K is a static multiple of 64 runs on tcgen05:
 // block-scaled NVFP4 MMAs (E4M3 scale per 16 elements) into tensor memory,
@@ -145,6 +152,28 @@ func.func @matmul_per_token(%a: memref<?x256xi8>, %a_scale: memref<?x32xf8E4M3FN
       bias(%bias : memref<300xf32>) outs(%d : memref<?x300xbf16>)
   return
 }
+
+// On sm_90a, window operands: chunk c's first wgmma overwrites the
+// accumulators (scale-d false), so they hold window c's product alone; at
+// the next iteration, after its decode and barrier, wait_group 0 retires
+// it and it is promoted into the running sums before chunk c + 1's wgmma
+// reuses the registers. The last chunk is promoted after the loop.
+// SM90-LABEL: .entry matmul_window_m1_gemm_large_m_wgmma(
+// SM90: wgmma.fence.sync.aligned;
+// SM90: setp.ne.b32 p, 0, 0;
+// SM90-NEXT: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// SM90-COUNT-3: setp.ne.b32 p, 1, 0;
+// SM90: wgmma.commit_group.sync.aligned;
+// SM90-NOT: wgmma.wait_group.sync.aligned 1;
+// SM90: fence.proxy.async.shared::cta;
+// SM90: bar.sync 0;
+// SM90-NEXT: wgmma.wait_group.sync.aligned 0;
+// SM90: mul.rn.f32
+// SM90: add.rn.f32
+// SM90: wgmma.wait_group.sync.aligned 0;
+// SM90-NOT: wgmma.mma_async
+// SM90: mul.rn.f32
+// SM90-LABEL: .entry matmul_ragged_k_m2_gemm_small_m8(
 
 // 1x64 windows: every 64-wide K step goes to a fresh accumulator region
 // (enable-input-d false) and is promoted into a running sum in a second

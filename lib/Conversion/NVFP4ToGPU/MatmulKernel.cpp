@@ -313,17 +313,27 @@ Value MmaAccumulators::amaxB(int64_t bj, Value w) const {
 SmallVector<Value> MmaAccumulators::promote(ArrayRef<Value> acc,
                                             ArrayRef<Value> part,
                                             Value w) const {
+  return promote(acc, part, loadWindow(w));
+}
+
+MmaAccumulators::WindowAmaxes MmaAccumulators::loadWindow(Value w) const {
+  WindowAmaxes amax;
+  for (int64_t ai = 0; ai < 2 * mi; ++ai)
+    amax.a.push_back(amaxA(ai, w));
+  for (int64_t bj = 0; bj < 2 * ni; ++bj)
+    amax.b.push_back(amaxB(bj, w));
+  return amax;
+}
+
+SmallVector<Value>
+MmaAccumulators::promote(ArrayRef<Value> acc, ArrayRef<Value> part,
+                         const WindowAmaxes &amax) const {
   // acc += RN(part * RN(RN(amaxA[i,w] * amaxB[j,w]) * c)).
   NumericsBuilder &m = e.math();
-  SmallVector<Value> aAmax(2 * mi), bAmax(2 * ni);
   SmallVector<Value> next(acc.begin(), acc.end());
   forEach([&](int64_t slot, int64_t ai, int64_t bj) {
-    if (!aAmax[ai])
-      aAmax[ai] = amaxA(ai, w);
-    if (!bAmax[bj])
-      bAmax[bj] = amaxB(bj, w);
-    Value factor = gemmWindowFactor(e.builder(), e.location(), aAmax[ai],
-                                    bAmax[bj], cConst);
+    Value factor = gemmWindowFactor(e.builder(), e.location(), amax.a[ai],
+                                    amax.b[bj], cConst);
     next[slot] = m.add(acc[slot], m.mul(part[slot], factor));
   });
   return next;

@@ -5,18 +5,24 @@
 // (MatmulDirect.cpp holds those, and the mma.sync fragment conventions both
 // files use). One kernel per op, launched in the last else-branch of the
 // direct kernels' `scf.if` chain on M:
-//  * sm_90a, operands without 1x64 windows: the warp-specialized wgmma
-//    kernel on GemmPipeline (decoding warpgroup, two wgmma warpgroups, a
-//    ring of decoded stages, persistent tiles; the wgmma path below);
+//  * sm_90a: the software-pipelined wgmma kernel (two warpgroups that
+//    each copy, decode and multiply; 128 x 256 tiles, 128 x 128 with 1x64
+//    windows, whose chunks are promoted one by one), or with
+//    nvfp4-to-gpu's warp-specialized-gemm option and operands without
+//    windows the warp-specialized kernel on GemmPipeline (decoding
+//    warpgroup, two wgmma warpgroups, a ring of decoded stages, persistent
+//    tiles); the wgmma path below;
 //  * sm_100a with a static K that is a multiple of 64: the tcgen05 kernel
 //    (MatmulTcgen05.cpp, on the same GemmPipeline for per-tensor and
 //    per-row operands);
 //  * the sm_120 family (sm_120a/f, sm_121a/f): the block-scaled FP4
 //    mma.sync kernel (MatmulSm120.cpp), any K;
-//  * otherwise the staged mma.sync kernel: 128 x 128 (64 for window
-//    operands) block tiles whose operands are decoded once per block into
-//    shared memory in mma fragment order, 64 x 32 warp tiles, window
-//    operands promoted per 64-wide chunk.
+//  * otherwise (chips without wgmma, tcgen05 or block-scaled mma.sync, and
+//    sm_100a shapes the tcgen05 kernel does not take) the staged mma.sync
+//    kernel: 128 x 128 (64 for window operands) block tiles whose
+//    operands are decoded once per block into shared memory in mma
+//    fragment order, 64 x 32 warp tiles, window operands promoted per
+//    64-wide chunk.
 // Every decode is exact in f16 (e2m1 x e4m3 has at most 6 significant
 // bits, magnitudes 2^-10 .. 2688), so the only roundings are the fp32 sums
 // and the epilogue. A grouped GEMM runs the mma.sync kernels on one group's
@@ -52,6 +58,9 @@ constexpr int64_t kWarp = 32;
 /// The sm_90a large-M kernel: tile N (each warpgroup one m64nNk16
 /// accumulator of N / 2 registers per thread) and decoded chunks in flight.
 constexpr int64_t kWgmmaTileN = 256;
+/// With 1x64 windows each chunk's product is promoted into a second
+/// accumulator set, so each warpgroup's wgmma tile is half as wide.
+constexpr int64_t kWgmmaWindowTileN = 128;
 /// Decoded chunks in the warp-specialized kernel's ring (48 KB each), and
 /// raw chunks (18 KB each: the copies of iteration i + 3 are in flight
 /// while iteration i is decoded).
@@ -94,7 +103,7 @@ struct GemmConfig {
 };
 
 /// The large-M configuration. Window operands keep a second accumulator
-/// set per warp, so their staged tile is narrower.
+/// set per warp, so their tiles are narrower.
 GemmConfig largeConfig(bool window, bool wgmma, bool warpSpecialized) {
   if (wgmma && !window && warpSpecialized)
     // sm_90a, warp-specialized: a decoding warpgroup and two multiplying
@@ -109,6 +118,14 @@ GemmConfig largeConfig(bool window, bool wgmma, bool warpSpecialized) {
     // sm_90a, software-pipelined: two warpgroups that both copy, decode
     // and multiply; warp w's fragment is rows 16w.. of the tile.
     return {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
+            /*warpsM=*/8,    /*warpsN=*/1,
+            /*staged=*/false, /*wgmma=*/true,
+            /*stages=*/kSwStages, /*rawStages=*/kSwRawStages};
+  if (wgmma)
+    // sm_90a, window operands: the software pipeline with 128 x 128 tiles;
+    // each chunk's wgmma starts from zero into N / 2 registers per thread
+    // and is promoted into as many (wgmmaLoop).
+    return {"large_m_wgmma", /*mi=*/1, /*ni=*/kWgmmaWindowTileN / 8,
             /*warpsM=*/8,    /*warpsN=*/1,
             /*staged=*/false, /*wgmma=*/true,
             /*stages=*/kSwStages, /*rawStages=*/kSwRawStages};
@@ -702,8 +719,10 @@ private:
 
   /// Issues four m64nNk16 wgmma of warpgroup `group` (its rows 64 group
   /// .. of the tile) over the chunk in the stage at byte `stage`,
-  /// accumulating in `acc`, as one commit group (not waited for).
-  Value wgmmaChunk(Value acc, Value stage, Value group) {
+  /// accumulating in `acc` (`fresh`: the first overwrites it, so the
+  /// result is the chunk's product alone), as one commit group (not
+  /// waited for).
+  Value wgmmaChunk(Value acc, Value stage, Value group, bool fresh = false) {
     MLIRContext *ctx = b.getContext();
     Value aBase =
         e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
@@ -721,7 +740,9 @@ private:
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-          NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+          NVVM::WGMMAScaleOutAttr::get(ctx, fresh && s == 0
+                                                ? NVVM::WGMMAScaleOut::zero
+                                                : NVVM::WGMMAScaleOut::one),
           NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
           NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
           NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
@@ -945,6 +966,16 @@ private:
 
   /// The pipelined loop (see above). Returns the accumulators in
   /// MmaAccumulators order (mi = 1, ni = tileN / 8 per warp).
+  ///
+  /// Window operands: chunk c's wgmma starts from zero (its window's
+  /// product alone) and is promoted into a second accumulator set at
+  /// iteration c + 1, after that iteration's decode (which overlaps the
+  /// wgmma) and before chunk c + 1's wgmma reuses the registers; the
+  /// window amaxes of the promotion are loaded at the top of the
+  /// iteration, so the decode hides their latency. The tensor cores idle
+  /// during the promotion (one multiply for the factor's two roundings
+  /// and a multiply and an add per accumulator): the price of one set of
+  /// product registers instead of two.
   SmallVector<Value> wgmmaLoop(Value numChunks) {
     int64_t n = cfg.accPerLane();
     Type f32 = b.getF32Type();
@@ -954,6 +985,13 @@ private:
     Value zero = m.f32(0.0f);
     for (int64_t i = 0; i < n; ++i)
       acc = LLVM::InsertValueOp::create(b, acc, zero, i);
+    SmallVector<Value> promoted(window ? n : 0, zero);
+    auto unpack = [&](Value structValue) {
+      SmallVector<Value> out;
+      for (int64_t i = 0; i < n; ++i)
+        out.push_back(LLVM::ExtractValueOp::create(b, structValue, i));
+      return out;
+    };
 
     sources = {basePointer(v.aData, 1), basePointer(v.aScale, 1),
                basePointer(v.bData, 1), basePointer(v.bScale, 1),
@@ -982,17 +1020,25 @@ private:
     NVVM::CpAsyncWaitGroupOp::create(
         b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
     gpu::BarrierOp::create(b);
-    // Carried: accumulators, the decoded stage of chunk c, the raw stage
-    // of chunk c and the one chunk c + rawStages - 1 is copied to.
-    auto loop = scf::ForOp::create(
-        b, e.idx(0), numChunks, e.idx(1),
-        ValueRange{acc, e.idx(0), e.idx(rawBase), raw});
+    // Carried: accumulators (wgmma's), the decoded stage of chunk c, the
+    // raw stage of chunk c and the one chunk c + rawStages - 1 is copied
+    // to; window operands add the promoted accumulators.
+    SmallVector<Value> carried = {acc, e.idx(0), e.idx(rawBase), raw};
+    carried.append(promoted);
+    auto loop = scf::ForOp::create(b, e.idx(0), numChunks, e.idx(1),
+                                   carried);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value c = loop.getInductionVar();
       auto args = loop.getRegionIterArgs();
       Value stage = args[1], rawRead = args[2], rawWrite = args[3];
+      SmallVector<Value> sums(args.begin() + 4, args.end());
+      // Window c - 1's amaxes (a clamped, unused window at c = 0).
+      Value previous = arith::SubIOp::create(b, c, e.minI(c, e.idx(1)));
+      MmaAccumulators::WindowAmaxes amax;
+      if (window)
+        amax = accumulators().loadWindow(previous);
       // The copy goes to the raw stage read at chunk c - 1, before the
       // last barrier.
       wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
@@ -1011,24 +1057,46 @@ private:
       NVVM::CpAsyncWaitGroupOp::create(
           b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 2)));
       gpu::BarrierOp::create(b);
+      if (window) {
+        // Chunk c - 1's wgmma retires and is promoted (not at c = 0).
+        NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+        Value later = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, c,
+                                            e.idx(0));
+        auto ifOp = scf::IfOp::create(b, TypeRange(ValueRange(sums)),
+                                      later, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          scf::YieldOp::create(
+              b, accumulators().promote(sums, unpack(args[0]), amax));
+          b.setInsertionPointToStart(ifOp.elseBlock());
+          scf::YieldOp::create(b, sums);
+        }
+        sums.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+      }
       Value next = wgmmaChunk(
           args[0], stage,
-          e.divI(gpu::ThreadIdOp::create(b, gpu::Dimension::x), 128));
-      NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
-      scf::YieldOp::create(
-          b,
-          ValueRange{next, rotate(stage, 0, stageBytes, cfg.stages),
-                     rotate(rawRead, rawBase, rawBytes, cfg.rawStages),
-                     rotate(rawWrite, rawBase, rawBytes, cfg.rawStages)});
+          e.divI(gpu::ThreadIdOp::create(b, gpu::Dimension::x), 128),
+          /*fresh=*/window);
+      if (!window)
+        NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+      SmallVector<Value> yield = {
+          next, rotate(stage, 0, stageBytes, cfg.stages),
+          rotate(rawRead, rawBase, rawBytes, cfg.rawStages),
+          rotate(rawWrite, rawBase, rawBytes, cfg.rawStages)};
+      yield.append(sums);
+      scf::YieldOp::create(b, yield);
     }
     // The last chunk's wgmma must retire before its accumulators are read,
     // and no copy may still target shared memory when the block exits.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
     NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
-    SmallVector<Value> out;
-    for (int64_t i = 0; i < n; ++i)
-      out.push_back(LLVM::ExtractValueOp::create(b, loop.getResult(0), i));
-    return out;
+    SmallVector<Value> out = unpack(loop.getResult(0));
+    if (!window)
+      return out;
+    Value last = arith::SubIOp::create(b, numChunks, e.idx(1));
+    SmallVector<Value> sums(loop.getResults().drop_front(4));
+    return accumulators().promote(sums, out, accumulators().loadWindow(last));
   }
 
   /// Load chunk 0; then per chunk: store it decoded, load the next one,

@@ -188,6 +188,16 @@ struct MmaAccumulators {
   /// per slot, each amax read once.
   SmallVector<Value> promote(ArrayRef<Value> acc, ArrayRef<Value> part,
                              Value w) const;
+  /// The amaxes of one window for every row index (2 mi) and column index
+  /// (2 ni) of the lane, loaded ahead of the promotion that uses them: the
+  /// pipelined wgmma kernel issues them before its decode, whose time hides
+  /// their latency.
+  struct WindowAmaxes {
+    SmallVector<Value> a, b;
+  };
+  WindowAmaxes loadWindow(Value w) const;
+  SmallVector<Value> promote(ArrayRef<Value> acc, ArrayRef<Value> part,
+                             const WindowAmaxes &amax) const;
   /// Scales each accumulator (storeGemmResult; `window`: already promoted)
   /// and stores those inside D.
   void store(ArrayRef<Value> acc, bool window) const;
