@@ -52,6 +52,13 @@ void nvfp4::buildGPUKernelStage(OpPassManager &pm,
   pm.addPass(createNVFP4ToGPU(toGPU));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Last, so the wait precedes whatever memory access the cleanups left
+  // first; the kernels' `nvfp4.pdl` marks are what the runtime reads after
+  // this stage. An unknown chip is refused by nvfp4-to-gpu.
+  std::optional<ChipInfo> chip = lookupChip(options.chip);
+  if (options.pdl && chip && chip->gridDependencyControl)
+    pm.nest<gpu::GPUModuleOp>().nest<gpu::GPUFuncOp>().addPass(
+        createNVFP4ProgrammaticDependentLaunch());
 }
 
 void nvfp4::buildGPUTargetStage(OpPassManager &pm,

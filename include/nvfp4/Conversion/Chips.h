@@ -39,6 +39,10 @@ struct ChipInfo {
   /// `mma.sync.aligned.m16n8k16` with f16/bf16 operands (sm_80 on): the
   /// GEMM kernels need it.
   bool mmaSyncF16;
+  /// `griddepcontrol.wait` and `griddepcontrol.launch_dependents` (sm_90
+  /// on): kernels can be launched with programmatic dependent launch
+  /// (nvfp4-programmatic-dependent-launch).
+  bool gridDependencyControl;
 };
 
 /// The entry of `chip`, or none for a chip the pipeline does not support.

@@ -198,4 +198,64 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def NVFP4ProgrammaticDependentLaunch
+    : Pass<"nvfp4-programmatic-dependent-launch", "::mlir::gpu::GPUFuncOp"> {
+  let summary = "Let a kernel start while its predecessor in the stream runs (griddepcontrol)";
+  let description = [{
+    Prepares every kernel (`gpu.func ... kernel`) for programmatic dependent
+    launch (PDL, sm_90 on): a kernel launched with
+    `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION` may start before
+    the kernel before it in the stream has finished, once every block of
+    that kernel has executed `griddepcontrol.launch_dependents` (or
+    exited), and `griddepcontrol.wait` then blocks until that kernel has
+    completed and its memory operations are visible.
+
+    The pass inserts into the entry block, before the first op that may
+    touch memory (any op that is not memory-effect free, including an op
+    whose region does) or before the terminator when there is none:
+
+    * `nvvm.griddepcontrol wait`: nothing the kernel reads or writes in
+      any memory is touched before its predecessor has completed, and the
+      kernel cannot complete before its predecessor has. So every kernel
+      of a launch sequence (amax init, amax, encode; a quantize and the
+      GEMM reading its outputs) sees all writes of every kernel before it,
+      whichever of them were launched early: completion is ordered along
+      the stream, as without PDL. Only memory-effect-free work (thread and
+      block ids, index arithmetic, the kernel parameters) runs before it.
+    * `nvvm.griddepcontrol launch_dependents`, right after the wait: the
+      next kernel may be launched as soon as every block of this one has
+      started its real work; its launch latency and prologue overlap this
+      kernel's body. Placing it after the wait keeps at most one kernel
+      launched ahead of the one running: the kernel two places ahead is
+      launched only once this kernel's predecessor has completed.
+
+    The kernel is marked `nvfp4.pdl` (NVFP4KernelInterface.h), which tells
+    a runtime it may launch it with PDL; a kernel without the mark must
+    not be (it would read its inputs before they are written). Launched
+    without PDL, both instructions return at once. Kernels already marked
+    are left alone; functions that are not kernels too.
+
+    `nvfp4-to-ptx` runs the pass on chips whose table entry has
+    `gridDependencyControl` (sm_90 and later; Chips.h) unless its `pdl`
+    option is off. The NVVM ops need sm_90: do not run it for older chips.
+
+    Example:
+
+    ```mlir
+    gpu.func @k(%x: memref<?xf32>) kernel {
+      %i = gpu.thread_id x
+      %v = memref.load %x[%i] : memref<?xf32>
+      ...
+    // becomes
+    gpu.func @k(%x: memref<?xf32>) kernel attributes {nvfp4.pdl} {
+      %i = gpu.thread_id x
+      nvvm.griddepcontrol wait
+      nvvm.griddepcontrol launch_dependents
+      %v = memref.load %x[%i] : memref<?xf32>
+      ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
+}
+
 #endif // NVFP4_CONVERSION_PASSES_TD

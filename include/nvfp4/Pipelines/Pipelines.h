@@ -40,6 +40,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sm_90a large-M GEMM: the warp-specialized GemmPipeline "
                      "kernel (nvfp4-to-gpu's option of the same name)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> pdl{
+      *this, "pdl",
+      llvm::cl::desc("Programmatic dependent launch: griddepcontrol wait and "
+                     "trigger in every kernel, on chips that have them (sm_90 "
+                     "on; nvfp4-programmatic-dependent-launch)"),
+      llvm::cl::init(true)};
 };
 
 /// nvfp4 ops on memrefs -> LLVM dialect for the host: `nvfp4-expand`, then
@@ -49,7 +55,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 void buildCPUPipeline(OpPassManager &pm);
 
 /// Stage 1 of `nvfp4-to-ptx`: nvfp4 ops -> GPU kernels (gpu.module with
-/// `nvfp4.work`-annotated gpu.funcs) and the host launches.
+/// `nvfp4.work`-annotated gpu.funcs, marked `nvfp4.pdl` where they wait on
+/// their predecessor) and the host launches.
 void buildGPUKernelStage(OpPassManager &pm, const GPUPipelineOptions &options);
 
 /// Stage 2 of `nvfp4-to-ptx`: attach the NVVM target, lower the kernels to

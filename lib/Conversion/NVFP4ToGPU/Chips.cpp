@@ -11,6 +11,9 @@
 //    PTX 8.8). LLVM 22 selects MLIR's `nvvm.mma.block_scale` for exactly
 //    those (it aborts on sm_100a and sm_120), and ptxas 13.0 assembles it
 //    for each of them.
+//  * `griddepcontrol.wait` / `griddepcontrol.launch_dependents`
+//    (programmatic dependent launch) need sm_90 or later (PTX 7.8), plain,
+//    `a` and `f` targets alike.
 //  * sm_101 was renamed sm_110 in PTX 9.0; CUDA 13's ptxas accepts no
 //    sm_101 target, so it is not offered. Targets below sm_75 are not
 //    accepted by CUDA 13's ptxas either.
@@ -27,29 +30,29 @@ using namespace mlir::nvfp4;
 namespace {
 // clang-format off
 const ChipInfo kChips[] = {
-//  name       sm   ptx  nativeE2M1 blockScaledMmaSync mmaSyncF16
-  {"sm_75",    75,  63,  false,     false,             false},
-  {"sm_80",    80,  70,  false,     false,             true},
-  {"sm_86",    86,  71,  false,     false,             true},
-  {"sm_87",    87,  74,  false,     false,             true},
-  {"sm_89",    89,  78,  false,     false,             true},
-  {"sm_90",    90,  78,  false,     false,             true},
-  {"sm_90a",   90,  80,  false,     false,             true},
-  {"sm_100",  100,  86,  false,     false,             true},
-  {"sm_100a", 100,  86,  true,      false,             true},
-  {"sm_100f", 100,  88,  true,      false,             true},
-  {"sm_103",  103,  88,  false,     false,             true},
-  {"sm_103a", 103,  88,  true,      false,             true},
-  {"sm_103f", 103,  88,  true,      false,             true},
-  {"sm_110",  110,  90,  false,     false,             true},
-  {"sm_110a", 110,  90,  true,      false,             true},
-  {"sm_110f", 110,  90,  true,      false,             true},
-  {"sm_120",  120,  87,  false,     false,             true},
-  {"sm_120a", 120,  87,  true,      true,              true},
-  {"sm_120f", 120,  88,  true,      true,              true},
-  {"sm_121",  121,  88,  false,     false,             true},
-  {"sm_121a", 121,  88,  true,      true,              true},
-  {"sm_121f", 121,  88,  true,      true,              true},
+//  name       sm   ptx  nativeE2M1 blockScaledMmaSync mmaSyncF16 gridDependencyControl
+  {"sm_75",    75,  63,  false,     false,             false,     false},
+  {"sm_80",    80,  70,  false,     false,             true,      false},
+  {"sm_86",    86,  71,  false,     false,             true,      false},
+  {"sm_87",    87,  74,  false,     false,             true,      false},
+  {"sm_89",    89,  78,  false,     false,             true,      false},
+  {"sm_90",    90,  78,  false,     false,             true,      true},
+  {"sm_90a",   90,  80,  false,     false,             true,      true},
+  {"sm_100",  100,  86,  false,     false,             true,      true},
+  {"sm_100a", 100,  86,  true,      false,             true,      true},
+  {"sm_100f", 100,  88,  true,      false,             true,      true},
+  {"sm_103",  103,  88,  false,     false,             true,      true},
+  {"sm_103a", 103,  88,  true,      false,             true,      true},
+  {"sm_103f", 103,  88,  true,      false,             true,      true},
+  {"sm_110",  110,  90,  false,     false,             true,      true},
+  {"sm_110a", 110,  90,  true,      false,             true,      true},
+  {"sm_110f", 110,  90,  true,      false,             true,      true},
+  {"sm_120",  120,  87,  false,     false,             true,      true},
+  {"sm_120a", 120,  87,  true,      true,              true,      true},
+  {"sm_120f", 120,  88,  true,      true,              true,      true},
+  {"sm_121",  121,  88,  false,     false,             true,      true},
+  {"sm_121a", 121,  88,  true,      true,              true,      true},
+  {"sm_121f", 121,  88,  true,      true,              true,      true},
 };
 // clang-format on
 } // namespace

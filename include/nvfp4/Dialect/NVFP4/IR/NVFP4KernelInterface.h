@@ -17,6 +17,8 @@
 // their dynamic shared memory (`nvfp4.gemm_smem`, bytes) and whether they
 // walk their tiles in a loop (`nvfp4.gemm_persistent`: any grid is
 // correct); their grid is gemmTileGrid's tile rows times tile columns.
+// A kernel marked `nvfp4.pdl` waits for the kernels before it in the stream
+// itself (griddepcontrol), so it may be launched before they finish.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,6 +64,11 @@ constexpr llvm::StringLiteral kGemmMaxM = "nvfp4.gemm_max_m";
 constexpr llvm::StringLiteral kGemmSmem = "nvfp4.gemm_smem";
 /// GEMM: the kernel walks tiles blockIdx.x, blockIdx.x + gridDim.x, ...
 constexpr llvm::StringLiteral kGemmPersistent = "nvfp4.gemm_persistent";
+/// Any kernel: it executes `griddepcontrol.wait` before its first memory
+/// access and before it returns, so a runtime may launch it with
+/// programmatic dependent launch (it may start while its predecessor in the
+/// stream still runs). Set by nvfp4-programmatic-dependent-launch.
+constexpr llvm::StringLiteral kPdl = "nvfp4.pdl";
 } // namespace kernel_attr
 
 /// Index arithmetic over integers, for a runtime; LoweringBuilder offers
