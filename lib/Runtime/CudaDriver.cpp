@@ -8,6 +8,9 @@
 #include "llvm/ADT/Twine.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
 #include <mutex>
 
@@ -23,6 +26,47 @@ using CUstream = void *;
 constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...MAJOR
 constexpr int kComputeCapabilityMinor = 76; // CU_DEVICE_ATTRIBUTE_...MINOR
 constexpr int kMultiprocessorCount = 16;   // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+
+/// CUlaunchAttribute (cuda.h, CUDA 12 and 13): an id padded to 8 bytes and
+/// a 64-byte value union.
+struct LaunchAttribute {
+  int id;
+  char pad[4];
+  alignas(8) union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+  } value;
+};
+static_assert(sizeof(LaunchAttribute) == 72 &&
+                  offsetof(LaunchAttribute, value) == 8,
+              "CUlaunchAttribute layout");
+/// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.
+constexpr int kProgrammaticStreamSerialization = 6;
+
+/// CUlaunchConfig (cuda.h).
+struct LaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  LaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+static_assert(sizeof(LaunchConfig) == 56 &&
+                  offsetof(LaunchConfig, hStream) == 32 &&
+                  offsetof(LaunchConfig, numAttrs) == 48,
+              "CUlaunchConfig layout");
+
+/// NVFP4_PDL=0 turns programmatic dependent launch off for the process
+/// (a kill switch for a framework's users; programs call
+/// CudaDevice::setDependentLaunch). Read once.
+bool dependentLaunchAllowedByEnvironment() {
+  static const bool allowed = [] {
+    const char *value = std::getenv("NVFP4_PDL");
+    return !(value && std::strcmp(value, "0") == 0);
+  }();
+  return allowed;
+}
 } // namespace
 
 /// Entry points resolved from libcuda.so.1 (the _v2 ABI where one exists).
@@ -54,6 +98,9 @@ struct CudaDevice::Api {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  /// Null on a driver older than CUDA 12.0 (no programmatic launch then).
+  CUresult (*launchKernelEx)(const LaunchConfig *, CUfunction, void **,
+                             void **);
   CUresult (*streamCreate)(CUstream *, unsigned);
   CUresult (*streamDestroy)(CUstream);
   CUresult (*streamSynchronize)(CUstream);
@@ -125,6 +172,10 @@ llvm::Expected<const CudaDevice::Api *> loadApi(llvm::StringRef library) {
     get(api.moduleGetFunction, "cuModuleGetFunction");
     get(api.funcSetAttribute, "cuFuncSetAttribute");
     get(api.launchKernel, "cuLaunchKernel");
+    // Optional: only programmatic dependent launch needs it.
+    api.launchKernelEx =
+        reinterpret_cast<decltype(api.launchKernelEx)>(
+            dlsym(lib, "cuLaunchKernelEx"));
     get(api.streamCreate, "cuStreamCreate");
     get(api.streamDestroy, "cuStreamDestroy_v2");
     get(api.streamSynchronize, "cuStreamSynchronize");
@@ -249,6 +300,7 @@ CudaDevice::open(int ordinal, llvm::StringRef driverLibrary) {
                                                   dev->device),
                             "cuDeviceGetAttribute"))
     return std::move(e);
+  dev->setDependentLaunch(dependentLaunchAllowedByEnvironment());
   if (llvm::Error e = check(a, a->primaryCtxRetain(&dev->context, dev->device),
                             "cuDevicePrimaryCtxRetain"))
     return std::move(e);
@@ -353,7 +405,7 @@ llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
 llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
                                unsigned grid, unsigned block,
                                llvm::ArrayRef<void *> params, void *stream,
-                               unsigned sharedBytes) {
+                               unsigned sharedBytes, bool dependent) {
   // Launches may come from any thread; the context must be current there.
   if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
     return e;
@@ -362,11 +414,27 @@ llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
     return fn.takeError();
   if (llvm::Error e = module.reserveSharedMemory(kernel, *fn, sharedBytes))
     return e;
+  if (dependent && pdl.load()) {
+    LaunchAttribute attribute = {};
+    attribute.id = kProgrammaticStreamSerialization;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    LaunchConfig config = {grid,        1,      1,          block, 1, 1,
+                           sharedBytes, stream, &attribute, 1};
+    return check(api,
+                 api->launchKernelEx(&config, *fn,
+                                     const_cast<void **>(params.data()),
+                                     nullptr),
+                 "cuLaunchKernelEx");
+  }
   return check(api,
                api->launchKernel(*fn, grid, 1, 1, block, 1, 1, sharedBytes,
                                  stream,
                                  const_cast<void **>(params.data()), nullptr),
                "cuLaunchKernel");
+}
+
+void CudaDevice::setDependentLaunch(bool on) {
+  pdl.store(on && cc >= 90 && api->launchKernelEx);
 }
 
 llvm::Expected<void *> CudaDevice::createStream() {

@@ -6,7 +6,7 @@
 //            first 20 header bytes followed by the payload
 //   payload: u32 key length, key | u32 kernel count, per kernel
 //            (u32 length, name | u32 length, work | u8 columnwise |
-//             u8 persistent |
+//             u8 persistent | u8 pdl |
 //             i64 threads, tileM, tileN, maxM, sharedBytes) |
 //            u64 image length, image
 // The full key is stored (and covered by the MAC) so a hash collision of file
@@ -45,7 +45,7 @@ using ::nvfp4::detail::makeError;
 constexpr char kMagic[8] = {'N', 'V', 'F', 'P', '4', 'K', 'C', '\0'};
 /// Bumped whenever the entry layout changes.
 /// 3: the xxh3 checksum became a keyed MAC.
-constexpr uint32_t kFormatVersion = 4;
+constexpr uint32_t kFormatVersion = 5;
 constexpr size_t kMacOffset = 8 + 4 + 8;
 constexpr size_t kMacSize = 32;
 constexpr size_t kHeaderSize = kMacOffset + kMacSize;
@@ -361,6 +361,7 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value,
     payload.str(mlir::nvfp4::stringifyKernelWork(k.work));
     payload.u8(k.columnwise);
     payload.u8(k.persistent);
+    payload.u8(k.pdl);
     for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes})
       payload.u64(uint64_t(v));
   }
@@ -401,10 +402,10 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
   CompiledQuantize value;
   for (uint32_t i = 0; i < count; ++i) {
     KernelInfo k;
-    uint8_t columnwise, persistent;
+    uint8_t columnwise, persistent, pdl;
     std::string work;
     if (!r.str(k.name) || !r.str(work) || !r.u8(columnwise) ||
-        !r.u8(persistent))
+        !r.u8(persistent) || !r.u8(pdl))
       return std::nullopt;
     std::optional<mlir::nvfp4::KernelWork> kind =
         mlir::nvfp4::symbolizeKernelWork(work);
@@ -413,6 +414,7 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
     k.work = *kind;
     k.columnwise = columnwise;
     k.persistent = persistent;
+    k.pdl = pdl;
     for (int64_t *v : {&k.threads, &k.tileM, &k.tileN, &k.maxM, &k.sharedBytes}) {
       uint64_t word;
       if (!r.u64(word))

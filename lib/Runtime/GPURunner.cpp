@@ -215,6 +215,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
     if (auto smem = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmSmem))
       info.sharedBytes = smem.getInt();
     info.persistent = func->hasAttr(kernel_attr::kGemmPersistent);
+    info.pdl = func->hasAttr(kernel_attr::kPdl);
     if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
       info.threads = (*block)[0];
     compiled.kernels.push_back(info);
@@ -392,7 +393,8 @@ llvm::Error detail::enqueueQuantizeKernels(CudaDevice &dev,
       return makeError("kernel " + k.name + " needs a grid of " +
                        Twine(grid) + " blocks");
     if (llvm::Error e = dev.launch(module, k.name, unsigned(grid),
-                                   unsigned(kKernelBlockThreads), args, stream))
+                                   unsigned(kKernelBlockThreads), args, stream,
+                                   /*sharedBytes=*/0, /*dependent=*/k.pdl))
       return e;
   }
   return llvm::Error::success();

@@ -42,7 +42,7 @@ Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
       blocks = std::min<int64_t>(blocks, device.multiprocessors());
     return device.launch(module, k.name, unsigned(blocks),
                          unsigned(k.threads), args, stream,
-                         unsigned(k.sharedBytes));
+                         unsigned(k.sharedBytes), /*dependent=*/k.pdl);
   }
   return makeError("internal error: no GEMM kernel serves M = " + Twine(m));
 }

@@ -55,8 +55,12 @@ TEST(Compiler, CompilesToCubinWithoutAGPU) {
   ASSERT_TRUE(compiled->code);
   EXPECT_TRUE(isElf(compiled->code->image));
   ASSERT_FALSE(compiled->code->kernels.empty());
-  for (const KernelInfo &k : compiled->code->kernels)
+  for (const KernelInfo &k : compiled->code->kernels) {
     EXPECT_NE(k.work, mlir::nvfp4::KernelWork::Gemm) << k.name;
+    // sm_100a has griddepcontrol: every kernel waits on its predecessor
+    // and may be launched with programmatic dependent launch.
+    EXPECT_TRUE(k.pdl) << k.name;
+  }
 }
 
 TEST(Compiler, SecondCompileIsAMemoryHit) {
@@ -166,7 +170,8 @@ TEST(Compiler, ProducerCachesKeepProducersApart) {
 }
 
 /// A GEMM's kernels come back from the disk with everything its launch
-/// needs (tile, the M they serve, shared memory, threads), not only names.
+/// needs (tile, the M they serve, shared memory, threads, persistence,
+/// programmatic dependent launch), not only names.
 TEST(Compiler, MatmulDiskCacheKeepsTheLaunchShape) {
   TempDir dir;
   std::shared_ptr<const CompiledQuantize> written;
@@ -212,10 +217,11 @@ TEST(Compiler, MatmulDiskCacheKeepsTheLaunchShape) {
     EXPECT_EQ(got.work, mlir::nvfp4::KernelWork::Gemm);
     EXPECT_GT(want.tileM, 0);
     EXPECT_GT(want.threads, 0);
+    EXPECT_TRUE(want.pdl) << want.name;
     EXPECT_EQ(std::make_tuple(got.threads, got.tileM, got.tileN, got.maxM,
-                              got.sharedBytes),
+                              got.sharedBytes, got.persistent, got.pdl),
               std::make_tuple(want.threads, want.tileM, want.tileN, want.maxM,
-                              want.sharedBytes));
+                              want.sharedBytes, want.persistent, want.pdl));
   }
 }
 

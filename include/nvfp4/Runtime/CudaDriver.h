@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -69,9 +70,25 @@ public:
   /// The same on `stream` (a CUstream; null is the legacy default stream)
   /// with `sharedBytes` of dynamic shared memory per block; above the
   /// default 48 KB the kernel's limit is raised first (once per kernel).
+  /// `dependent` says the kernel waits on its predecessor itself
+  /// (KernelInfo::pdl): while dependentLaunch() is on, it is launched with
+  /// programmatic stream serialization (cuLaunchKernelEx), so it may start
+  /// before the kernel before it on the stream has finished.
   llvm::Error launch(Module &module, llvm::StringRef kernel, unsigned grid,
                      unsigned block, llvm::ArrayRef<void *> params,
-                     void *stream, unsigned sharedBytes = 0);
+                     void *stream, unsigned sharedBytes = 0,
+                     bool dependent = false);
+
+  /// Programmatic dependent launch of the kernels that allow it (sm_90 on;
+  /// docs/Rationale.md). On by default where the device (compute
+  /// capability 9.0 or later) and the driver (cuLaunchKernelEx) have it,
+  /// unless the environment variable NVFP4_PDL is `0` (read once per
+  /// process). A program may switch it for its later launches, e.g. to
+  /// measure both ways in one process; switching it on where the device
+  /// or driver lacks it leaves it off. The bytes computed are the same
+  /// either way.
+  bool dependentLaunch() const { return pdl.load(); }
+  void setDependentLaunch(bool on);
 
   /// Streams (CUstream handles) for asynchronous work.
   llvm::Expected<void *> createStream();
@@ -102,6 +119,7 @@ private:
   int cc = 0;
   int sms = 0;
   std::string deviceName;
+  std::atomic<bool> pdl{false};
 };
 
 } // namespace nvfp4

@@ -37,6 +37,9 @@ struct KernelInfo {
   /// gemm: the kernel walks its tiles in a loop (any grid is correct);
   /// launched with at most one block per SM.
   bool persistent = false;
+  /// The kernel waits on its predecessor in the stream itself
+  /// (`nvfp4.pdl`): it may be launched with programmatic dependent launch.
+  bool pdl = false;
 };
 
 /// A recipe compiled for one GPU target.
