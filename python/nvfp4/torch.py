@@ -36,6 +36,10 @@ fake kernels size the outputs from the recipe: concrete sizes through the
 C ABI's shape functions (cached), symbolic ones (SymInt) by the same
 formulas.
 
+Training with NVFP4 recipes (``TrainingLinear``, ``prepare_training``;
+docs/Training.md) adds ``nvfp4::linear_forward`` and
+``nvfp4::linear_backward``, a Linear layer's step with an autograd formula.
+
 ``nvfp4.quantize``, ``dequantize``, ``matmul``, the grouped forms and the
 producers call these ops while ``torch.compiler.is_compiling()``
 (torch.compile and torch.export trace them; the graph keeps them), and the
@@ -54,7 +58,7 @@ from ._lib import NVFP4Error
 from ._recipes import info_for_text
 from ._result import QuantizeResult
 
-__all__ = ["Linear", "swap_linears"]
+__all__ = ["Linear", "swap_linears", "TrainingLinear", "prepare_training"]
 
 _OUT_NAMES = ("f32", "f16", "bf16")
 _TORCH_OUT = (torch.float32, torch.float16, torch.bfloat16)
@@ -609,3 +613,7 @@ def swap_linears(module, *, include=None, **kwargs):
 
 nvfp4._ops = sys.modules[__name__]
 nvfp4._is_compiling = _result.compiling = torch.compiler.is_compiling
+
+# Training (nvfp4.training recipes): registers nvfp4::linear_forward and
+# nvfp4::linear_backward with their autograd formula.
+from ._training_torch import TrainingLinear, prepare_training  # noqa: E402

@@ -198,8 +198,13 @@ def quantize(x, recipe: OperandRecipe, seed: int = 0):
     both directions with ``recipe`` (one kernel): the rowwise output runs
     along cols, the columnwise one along rows (rows must be a multiple of
     16)."""
-    from . import _info, _quantize
-    return _quantize(x, _info(recipe.quantize_text(seed), None), None, separate=True)
+    from . import _info, _is_compiling, _quantize
+    from . import quantize as traced
+    text = recipe.quantize_text(seed)
+    if _is_compiling():  # torch.compile: through the nvfp4 ops
+        return traced(x, recipe=text)
+    # Separate arrays (not views of one allocation): custom ops return them.
+    return _quantize(x, _info(text, None), None, separate=True)
 
 
 def operand(q, recipe: OperandRecipe, direction: str):
