@@ -11,6 +11,11 @@
 // wall time per call of the back-to-back loop. "Above kernel" is the
 // end-to-end time minus the graph-replayed time: what the runtime adds.
 //
+// A second table measures decode-time quantize shapes (M = 1, 16; K = 4096,
+// 8192; per recipe) and the decode step with programmatic dependent launch
+// off and on (CudaDevice::setDependentLaunch), in the same process: the
+// graph-replayed and back-to-back device times per call of each.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Bench.h"
@@ -107,29 +112,45 @@ Error runCallSuite(unsigned calls) {
   if (!stream)
     return stream.takeError();
   Buffers b{*dev, {}};
-  std::vector<Case> cases;
+  std::vector<Case> cases, pdlCases;
 
-  for (const std::pair<const char *, int64_t> &c :
-       {std::make_pair(kActivation, int64_t(1)),
-        std::make_pair("per_tensor", int64_t(1)),
-        std::make_pair("local_1x64", int64_t(1)),
-        std::make_pair(kActivation, int64_t(8192)),
-        std::make_pair("per_tensor", int64_t(8192))}) {
-    const char *recipe = c.first;
-    int64_t rows = c.second, cols = 8192;
+  // A quantize of a rows x cols bf16 matrix with `recipe` on buffers of its
+  // own.
+  auto quantizeCase = [&](std::string recipe, int64_t rows,
+                          int64_t cols) -> Expected<Case> {
     auto x = b.input(rows, cols);
     if (!x)
       return x.takeError();
     auto out = b.outputs(recipe, rows, cols);
     if (!out)
       return out.takeError();
-    std::string r = recipe;
-    cases.push_back({"quantize `" + r + "` " + std::to_string(rows) + " x 8192",
-                     [&s = *stream, r, x = *x, rows, cols, o = *out] {
-                       return quantize(s, r, ElementType::BF16, x, rows, cols,
-                                       o);
-                     }});
+    return Case{"quantize `" + recipe + "` " + std::to_string(rows) + " x " +
+                    std::to_string(cols),
+                [&s = *stream, recipe, x = *x, rows, cols, o = *out] {
+                  return quantize(s, recipe, ElementType::BF16, x, rows, cols,
+                                  o);
+                }};
+  };
+  for (const std::pair<const char *, int64_t> &c :
+       {std::make_pair(kActivation, int64_t(1)),
+        std::make_pair("per_tensor", int64_t(1)),
+        std::make_pair("local_1x64", int64_t(1)),
+        std::make_pair(kActivation, int64_t(8192)),
+        std::make_pair("per_tensor", int64_t(8192))}) {
+    auto q = quantizeCase(c.first, c.second, 8192);
+    if (!q)
+      return q.takeError();
+    cases.push_back(std::move(*q));
   }
+  // Decode-time quantize shapes, with and without PDL.
+  for (const char *recipe : {"per_token", "per_tensor", "local_1x64"})
+    for (int64_t rows : {int64_t(1), int64_t(16)})
+      for (int64_t cols : {int64_t(4096), int64_t(8192)}) {
+        auto q = quantizeCase(recipe, rows, cols);
+        if (!q)
+          return q.takeError();
+        pdlCases.push_back(std::move(*q));
+      }
 
   // GEMMs with 8192 x 8192 NVFP4 weights, bf16 out, and the decode step.
   int64_t n = 8192, k = 8192;
@@ -160,7 +181,7 @@ Error runCallSuite(unsigned calls) {
     };
     cases.push_back(
         {"matmul M = " + std::to_string(m) + ", N = K = 8192", gemm});
-    if (m == 1)
+    if (m == 1) {
       cases.push_back({"decode step: quantize 1 x 8192 `" +
                            std::string(kActivation) + "` + matmul",
                        [&s = *stream, x = *x, o = *xq, gemm, k] {
@@ -169,6 +190,8 @@ Error runCallSuite(unsigned calls) {
                            return e;
                          return gemm();
                        }});
+      pdlCases.push_back(cases.back());
+    }
   }
 
   CudaDevice &cuda = (*dev)->cuda();
@@ -187,6 +210,38 @@ Error runCallSuite(unsigned calls) {
            << " | " << format("%.2f", t->loopUs) << " | "
            << format("%.2f", std::max(0.0, t->loopUs - t->graphUs)) << " |\n";
   }
+
+  // The same calls with programmatic dependent launch off, then on; the
+  // mode the table above ran in is restored afterwards.
+  bool mode = cuda.dependentLaunch();
+  cuda.setDependentLaunch(true);
+  bool available = cuda.dependentLaunch();
+  outs() << "\nprogrammatic dependent launch (PDL: a kernel starts while its "
+            "predecessor runs and waits for it in griddepcontrol.wait), off "
+            "and on in this process; the table above ran with it "
+         << (mode ? "on" : "off")
+         << (available ? "" : " (this device or driver has no PDL: both "
+                              "columns ran without it)")
+         << "\n\n| case | kernels alone, PDL off (us, graph) | kernels "
+            "alone, PDL on (us, graph) | device per call, PDL off (us) | "
+            "device per call, PDL on (us) |\n|---|---|---|---|---|\n";
+  for (const Case &c : pdlCases) {
+    Timing t[2];
+    for (bool pdl : {false, true}) {
+      cuda.setDependentLaunch(pdl);
+      auto measured = measure(cuda, *stream, calls, c.call);
+      if (!measured) {
+        cuda.setDependentLaunch(mode);
+        return measured.takeError();
+      }
+      t[pdl] = *measured;
+    }
+    outs() << "| " << c.name << " | " << format("%.2f", t[0].graphUs) << " | "
+           << format("%.2f", t[1].graphUs) << " | "
+           << format("%.2f", t[0].deviceUs) << " | "
+           << format("%.2f", t[1].deviceUs) << " |\n";
+  }
+  cuda.setDependentLaunch(mode);
   return stream->synchronize();
 }
 

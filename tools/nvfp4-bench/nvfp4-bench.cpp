@@ -8,7 +8,8 @@
 // NVFP4 GEMM, dense and grouped (MoE), next to cuBLAS (GemmBench.cpp).
 // --suite=producers: RMSNorm and gated activations fused into a quantize
 // against the unfused pair (ProducerBench.cpp). --suite=calls: the host
-// cost of a call through the runtime API next to its kernel time
+// cost of a call through the runtime API next to its kernel time, and
+// decode-time shapes with programmatic dependent launch off and on
 // (CallBench.cpp). --suite=compile: JIT latency (CompileBench.cpp). Each
 // prints Markdown tables.
 //
