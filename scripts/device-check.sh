@@ -33,6 +33,7 @@
 #   scripts/device-check.sh pipeline # 9 (the pipelined large-M GEMM)
 #   scripts/device-check.sh quick    # 10 (one call: a sample of each family)
 #   scripts/device-check.sh producers # 11 (fused producers: bytes, sanitizers, bench)
+#   scripts/device-check.sh pdl      # 12 (programmatic dependent launch: bytes, graphs, speed)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -324,6 +325,27 @@ if [ -f "$work/test/python/test_producers.py" ]; then
   note "pytest test_producers.py (GPU): exit $? $(tail -1 "$logs/pytest-producers.log")"
   grep -E "^(FAILED|ERROR)|Error|assert" "$logs/pytest-producers.log" | head -20 >> "$summary"
 fi
+fi
+
+if checks pdl; then
+# 12. Programmatic dependent launch (docs/Rationale.md): chains of dependent
+# kernels back to back with it off and on, eagerly and from captured CUDA
+# graphs (byte-equal); the whole device API suite once more with it off
+# (NVFP4_PDL=0; part 8 runs it with PDL on, the default); racecheck on the chains;
+# the decode-shape table of --suite=calls (off and on in one process).
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+timeout 120 "$bin/NVFP4APITests" --gtest_filter='*DependentLaunch*' > "$logs/api-pdl.log" 2>&1
+note "NVFP4APITests *DependentLaunch*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-pdl.log" | tr '\n' ' ')"
+grep -E "Failure|FAILED|Which is|Skipped|error" "$logs/api-pdl.log" | head -30 >> "$summary"
+NVFP4_PDL=0 timeout 150 "$bin/NVFP4APITests" --gtest_filter='*APIDevice*' > "$logs/api-device-nopdl.log" 2>&1
+note "NVFP4_PDL=0 NVFP4APITests *APIDevice*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-device-nopdl.log" | tr '\n' ' ')"
+grep -E "Failure|FAILED|Which is" "$logs/api-device-nopdl.log" | head -20 >> "$summary"
+bounded "$sanitizer" --tool racecheck --error-exitcode 3 "$bin/NVFP4APITests" \
+  --gtest_filter='Shapes/APIDeviceDependentLaunchSteps.SameBytesWithAndWithout/m16' \
+  > "$logs/sanitizer-racecheck-pdl.log" 2>&1
+note "compute-sanitizer racecheck PDL steps (M = 16): exit $? ($(tail -1 "$logs/sanitizer-racecheck-pdl.log"))"
+timeout 120 "$bin/nvfp4-bench" --suite=calls > "$OUT/bench-calls-pdl.md" 2> "$logs/bench-calls-pdl.err"
+note "nvfp4-bench --suite=calls: exit $? (bench-calls-pdl.md) $(head -c 300 "$logs/bench-calls-pdl.err")"
 fi
 
 if [[ $part == quick ]]; then
