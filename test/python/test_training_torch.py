@@ -303,3 +303,35 @@ def test_opcheck(device):
     torch.library.opcheck(torch.ops.nvfp4.linear_backward.default, bwd)
     torch.library.opcheck(torch.ops.nvfp4.next_step.default,
                           (torch.zeros((), dtype=torch.int64),))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("recipe", [tr.OperandRecipe(rht=True), tr.OperandRecipe(block="16x16"),
+                                    tr.OperandRecipe(outer="row", rht=True)],
+                         ids=["per_tensor_rht", "per_tensor_2d", "per_token_rht"])
+def test_pytorch_emulation_gives_the_kernels_values(device, recipe):
+    # The baseline of python/bench/train_step.py quantizes as the kernels
+    # do: with round-to-nearest, the same dequantized values in both
+    # directions (outliers, a zero block and an underflowing block included).
+    from nvfp4._emulate import fake_quantize
+    _device(device)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 96, generator=g)
+    x[:, 5] *= 50
+    x[3, :16] = 0
+    x[7, :16] *= 1e-7
+    x = x.to(device, _dtype(device))
+    q = tr.quantize(x, recipe)
+    for direction in ("rowwise", "columnwise"):
+        ours = nvfp4.dequantize(tr.operand(q, recipe, direction))
+        assert torch.equal(fake_quantize(x, recipe, direction), ours), direction
+
+
+def test_pytorch_emulation_rounds_stochastically_without_bias():
+    from nvfp4._emulate import fake_quantize
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 64, generator=g)
+    sr = tr.OperandRecipe(rounding="stochastic")
+    mean = torch.stack([fake_quantize(x, sr, generator=g) for _ in range(400)]).mean(0)
+    nearest = fake_quantize(x, tr.OperandRecipe())
+    assert _rel(mean, x) < 0.3 * _rel(nearest, x)
