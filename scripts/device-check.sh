@@ -34,6 +34,7 @@
 #   scripts/device-check.sh quick    # 10 (one call: a sample of each family)
 #   scripts/device-check.sh producers # 11 (fused producers: bytes, sanitizers, bench)
 #   scripts/device-check.sh pdl      # 12 (programmatic dependent launch: bytes, graphs, speed)
+#   scripts/device-check.sh training # 13 (NVFP4 training: tests, example, step bench)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -346,6 +347,26 @@ bounded "$sanitizer" --tool racecheck --error-exitcode 3 "$bin/NVFP4APITests" \
 note "compute-sanitizer racecheck PDL steps (M = 16): exit $? ($(tail -1 "$logs/sanitizer-racecheck-pdl.log"))"
 timeout 120 "$bin/nvfp4-bench" --suite=calls > "$OUT/bench-calls-pdl.md" 2> "$logs/bench-calls-pdl.err"
 note "nvfp4-bench --suite=calls: exit $? (bench-calls-pdl.md) $(head -c 300 "$logs/bench-calls-pdl.err")"
+fi
+
+if checks training; then
+# 13. Training with NVFP4 recipes (docs/Training.md): the recipe tests and
+# the PyTorch TrainingLinear tests on the GPU (each GEMM vs float64,
+# gradients vs a fake-quant reference, reproducibility, torch.compile), the
+# Linear step benchmark (bf16 vs NVFP4 vs the PyTorch emulation at
+# M = N = K = 4096) and the MLP example (loss curves of bf16 and two
+# recipes: train-mlp.txt, train_mlp_loss.png).
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+(cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 240 python3 -m pytest -q -rs \
+  test/python/test_training.py test/python/test_training_torch.py) > "$logs/pytest-training.log" 2>&1
+note "pytest test_training*.py: exit $? $(tail -1 "$logs/pytest-training.log")"
+grep -E "^(SKIPPED|FAILED|ERROR)|Error|assert" "$logs/pytest-training.log" | head -30 >> "$summary"
+(cd "$work" && PYTHONPATH="$work/python" timeout 120 python3 python/bench/train_step.py) \
+  > "$OUT/bench-train-step.md" 2> "$logs/bench-train-step.err"
+note "python/bench/train_step.py: exit $? (bench-train-step.md) $(tail -c 300 "$logs/bench-train-step.err")"
+(cd "$work" && PYTHONPATH="$work/python" timeout 200 python3 examples/train_mlp.py \
+  --steps "${NVFP4_TRAIN_STEPS:-400}" --png "$OUT/train_mlp_loss.png") > "$OUT/train-mlp.txt" 2>&1
+note "examples/train_mlp.py: exit $? (train-mlp.txt, train_mlp_loss.png) $(grep -E '^\| (bf16|te_default|per_token_4over6) ' "$OUT/train-mlp.txt" | tr '\n' ' ')"
 fi
 
 if [[ $part == quick ]]; then
