@@ -12,6 +12,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::nvfp4;
 
@@ -89,8 +91,39 @@ Value mlir::nvfp4::gemmDecode(OpBuilder &b, Location loc, Value nibble,
   return m.mul(m.decodeE2M1(nibble), scaleF32);
 }
 
+Value mlir::nvfp4::gemmDecodeScaleF16x2(OpBuilder &b, Location loc,
+                                        Value scaleF16x2) {
+  auto type = cast<VectorType>(scaleF16x2.getType());
+  Value shift = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(
+          type, b.getF16FloatAttr(float(1 << (14 - kGemmDecodeShift)))));
+  return arith::MulFOp::create(b, loc, scaleF16x2, shift);
+}
+
+Value mlir::nvfp4::gemmDecodeScaleBF16x2(OpBuilder &b, Location loc,
+                                         Value scaleF32) {
+  NumericsBuilder m(b, loc);
+  // Exact in f32 (a power of two, at most 448 * 2^119) and in bf16 (4
+  // significant bits).
+  Value multiplier =
+      m.mul(scaleF32, m.f32(std::ldexp(1.0f, 126 - int(kGemmDecodeShift))));
+  return vector::BroadcastOp::create(
+      b, loc, VectorType::get({2}, b.getBF16Type()),
+      arith::TruncFOp::create(b, loc, b.getBF16Type(), multiplier));
+}
+
+Value mlir::nvfp4::gemmRestoreDecoded(OpBuilder &b, Location loc, Value acc,
+                                      int64_t decodedOperands) {
+  if (decodedOperands == 0)
+    return acc;
+  NumericsBuilder m(b, loc);
+  return m.mul(acc, m.f32(std::ldexp(1.0f, int(kGemmDecodeShift *
+                                               decodedOperands))));
+}
+
 Value mlir::nvfp4::gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
-                                     Value scaleF16x2) {
+                                     Value multiplierF16x2) {
   NumericsBuilder m(b, loc);
   auto shl = [&](Value x, int32_t n) {
     return arith::ShLIOp::create(b, loc, x, m.i32(n));
@@ -112,25 +145,21 @@ Value mlir::nvfp4::gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
       b, loc, f16x2,
       vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
                                   word));
-  // Both products are exact: 2^14 restores the E2M1 value, the scale has 4
-  // significant bits and the result stays within f16's normal range.
-  Value twoTo14 = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(f16x2, b.getF16FloatAttr(16384.0f)));
-  h = arith::MulFOp::create(b, loc, h, twoTo14);
-  return arith::MulFOp::create(b, loc, h, scaleF16x2);
+  return arith::MulFOp::create(b, loc, h, multiplierF16x2);
 }
 
 namespace {
 /// Nibbles `i` and `i + 4` of `word` as a 2-vector of the 16-bit float type
-/// of `scaleX2`, times it. A nibble s|e1 e0 m goes to bit 15 (sign) and to
-/// the bits just below the exponent field's low two bits and the top
+/// of `multiplierX2`, times it. A nibble s|e1 e0 m goes to bit 15 (sign)
+/// and to the bits just below the exponent field's low two bits and the top
 /// mantissa bit (`fieldShift` up from bit 0): the half then reads
-/// e2m1 * 2^-bias, bias = (the type's exponent bias) - 1, and `unbias`
-/// (2^bias, exact) restores it. The high half gets nibble i + 4, which
-/// sits 16 bits above nibble i, with the same shifts.
+/// e2m1 * 2^-bias, bias = (the type's exponent bias) - 1, which the
+/// multiplier (sf * 2^(bias - kGemmDecodeShift)) turns into the decoded
+/// element. The high half gets nibble i + 4, which sits 16 bits above
+/// nibble i, with the same shifts.
 Value decodeNibblesX2(OpBuilder &b, Location loc, Value word, int64_t i,
-                      Value scaleX2, int32_t fieldShift, uint32_t fieldMask,
-                      float unbias) {
+                      Value multiplierX2, int32_t fieldShift,
+                      uint32_t fieldMask) {
   NumericsBuilder m(b, loc);
   auto shift = [&](int32_t n) -> Value {
     if (n == 0)
@@ -146,36 +175,29 @@ Value decodeNibblesX2(OpBuilder &b, Location loc, Value word, int64_t i,
   Value bits =
       arith::OrIOp::create(b, loc, mask(shift(fieldShift - at), fieldMask),
                            mask(shift(12 - at), 0x80008000u));
-  auto type = cast<VectorType>(scaleX2.getType());
+  auto type = cast<VectorType>(multiplierX2.getType());
   Value h = vector::BitCastOp::create(
       b, loc, type,
       vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getI32Type()),
                                   bits));
-  Value unbiasX2 = arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::get(
-          type, b.getFloatAttr(type.getElementType(), double(unbias))));
-  h = arith::MulFOp::create(b, loc, h, unbiasX2);
-  return arith::MulFOp::create(b, loc, h, scaleX2);
+  return arith::MulFOp::create(b, loc, h, multiplierX2);
 }
 } // namespace
 
 Value mlir::nvfp4::gemmDecodeF16Nibbles(OpBuilder &b, Location loc,
                                         Value word, int64_t i,
-                                        Value scaleF16x2) {
+                                        Value multiplierF16x2) {
   // e1 e0 m at bits 11..9 (exponent bits 11..10, mantissa bit 9): the half
   // reads e2m1 * 2^-14.
-  return decodeNibblesX2(b, loc, word, i, scaleF16x2, 9, 0x0E000E00u,
-                         16384.0f);
+  return decodeNibblesX2(b, loc, word, i, multiplierF16x2, 9, 0x0E000E00u);
 }
 
 Value mlir::nvfp4::gemmDecodeBF16Nibbles(OpBuilder &b, Location loc,
                                          Value word, int64_t i,
-                                         Value scaleBF16x2) {
+                                         Value multiplierBF16x2) {
   // e1 e0 m at bits 8..6 (exponent bits 8..7, mantissa bit 6): the half
   // reads e2m1 * 2^-126.
-  return decodeNibblesX2(b, loc, word, i, scaleBF16x2, 6, 0x01C001C0u,
-                         0x1p126f);
+  return decodeNibblesX2(b, loc, word, i, multiplierBF16x2, 6, 0x01C001C0u);
 }
 
 Value mlir::nvfp4::gemmLoadScaleByte(OpBuilder &b, Location loc, Value scale,

@@ -185,16 +185,19 @@ TEST_F(GemmNumericsTest, DecodeExhaustive) {
   }
 }
 
-// The GPU kernels' fast decode (bit placement + two exact f16 products)
-// gives e2m1 * sf exactly, for every byte, every non-negative scale byte
-// and garbage above bit 7.
+// The GPU kernels' fast decode (bit placement + one f16 product with the
+// block's decode multiplier) gives e2m1 * sf * 2^-kGemmDecodeShift
+// exactly, for every byte, every non-negative scale byte and garbage above
+// bit 7; the multiplier itself is sf * 2^7 exactly.
 TEST_F(GemmNumericsTest, DecodeF16PairExhaustive) {
   Kernel k(ctx, {i32(), f32()}, {f32(), f32()},
            [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
              auto f16x2 = VectorType::get({2}, b.getF16Type());
              Value sf = arith::TruncFOp::create(b, loc, b.getF16Type(), a[1]);
              Value pair = gemmDecodeF16Pair(
-                 b, loc, a[0], vector::BroadcastOp::create(b, loc, f16x2, sf));
+                 b, loc, a[0],
+                 gemmDecodeScaleF16x2(
+                     b, loc, vector::BroadcastOp::create(b, loc, f16x2, sf)));
              Value wide = arith::ExtFOp::create(
                  b, loc, VectorType::get({2}, b.getF32Type()), pair);
              return SmallVector<Value>{
@@ -209,8 +212,10 @@ TEST_F(GemmNumericsTest, DecodeF16PairExhaustive) {
         float lo, hi;
       } out{-1, -1};
       k.call({&word, &scale, &out});
-      double lo = double(ref::fromE2M1(uint8_t(byte & 0xF))) * scale;
-      double hi = double(ref::fromE2M1(uint8_t(byte >> 4))) * scale;
+      double lo = std::ldexp(double(ref::fromE2M1(uint8_t(byte & 0xF))) * scale,
+                             -int(kGemmDecodeShift));
+      double hi = std::ldexp(double(ref::fromE2M1(uint8_t(byte >> 4))) * scale,
+                             -int(kGemmDecodeShift));
       ASSERT_EQ(double(out.lo), lo) << byte << " " << sf;
       ASSERT_EQ(double(out.hi), hi) << byte << " " << sf;
       ASSERT_EQ(std::signbit(out.lo), std::signbit(lo)) << byte << " " << sf;
@@ -220,15 +225,17 @@ TEST_F(GemmNumericsTest, DecodeF16PairExhaustive) {
 }
 
 // The word-level decode: call i of a word gives nibbles i and i + 4 times
-// the scale, exactly, for every nibble value in every position and every
-// non-negative scale byte.
+// the scale and 2^-kGemmDecodeShift, exactly, for every nibble value in
+// every position and every non-negative scale byte.
 TEST_F(GemmNumericsTest, DecodeF16NibblesExhaustive) {
   Kernel k(ctx, {i32(), f32()}, SmallVector<Type>(8, f32()),
            [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
              auto f16x2 = VectorType::get({2}, b.getF16Type());
-             Value sf = vector::BroadcastOp::create(
-                 b, loc, f16x2,
-                 arith::TruncFOp::create(b, loc, b.getF16Type(), a[1]));
+             Value sf = gemmDecodeScaleF16x2(
+                 b, loc,
+                 vector::BroadcastOp::create(
+                     b, loc, f16x2,
+                     arith::TruncFOp::create(b, loc, b.getF16Type(), a[1])));
              SmallVector<Value> out;
              for (int64_t i = 0; i < 4; ++i) {
                Value wide = arith::ExtFOp::create(
@@ -252,7 +259,8 @@ TEST_F(GemmNumericsTest, DecodeF16NibblesExhaustive) {
       for (int i = 0; i < 4; ++i)
         for (int h = 0; h < 2; ++h) {
           uint8_t nibble = uint8_t((word >> (4 * (i + 4 * h))) & 0xF);
-          double want = double(ref::fromE2M1(nibble)) * scale;
+          double want = std::ldexp(double(ref::fromE2M1(nibble)) * scale,
+                                   -int(kGemmDecodeShift));
           float got = out[2 * i + h];
           ASSERT_EQ(double(got), want) << std::hex << word << " " << i << h;
           ASSERT_EQ(std::signbit(got), std::signbit(want))
@@ -434,14 +442,11 @@ TEST_F(GemmNumericsTest, W4A16Epilogue) {
 
 // The bf16 word-level decode (W4A16 with a bf16 A): exact for every nibble
 // value in every position and every non-negative scale byte, signs
-// included (-0 stays -0), like the f16 form.
+// included (-0 stays -0), like the f16 form (times 2^-kGemmDecodeShift).
 TEST_F(GemmNumericsTest, DecodeBF16NibblesExhaustive) {
   Kernel k(ctx, {i32(), f32()}, SmallVector<Type>(8, f32()),
            [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
-             auto bf16x2 = VectorType::get({2}, b.getBF16Type());
-             Value sf = vector::BroadcastOp::create(
-                 b, loc, bf16x2,
-                 arith::TruncFOp::create(b, loc, b.getBF16Type(), a[1]));
+             Value sf = gemmDecodeScaleBF16x2(b, loc, a[1]);
              SmallVector<Value> out;
              for (int64_t i = 0; i < 4; ++i) {
                Value wide = arith::ExtFOp::create(
@@ -464,12 +469,36 @@ TEST_F(GemmNumericsTest, DecodeBF16NibblesExhaustive) {
       for (int i = 0; i < 4; ++i)
         for (int h = 0; h < 2; ++h) {
           uint8_t nibble = uint8_t((word >> (4 * (i + 4 * h))) & 0xF);
-          double want = double(ref::fromE2M1(nibble)) * scale;
+          double want = std::ldexp(double(ref::fromE2M1(nibble)) * scale,
+                                   -int(kGemmDecodeShift));
           float got = out[2 * i + h];
           ASSERT_EQ(double(got), want) << std::hex << word << " " << i << h;
           ASSERT_EQ(std::signbit(got), std::signbit(want))
               << std::hex << word << " " << i << h;
         }
     }
+  }
+}
+
+// gemmRestoreDecoded takes the decode shift back from sums of products of
+// one or two decoded operands, exactly: from the smallest product of two
+// decoded elements (2^-34) to large sums, signs and zeros included, and
+// leaves a sum of undecoded operands alone.
+TEST_F(GemmNumericsTest, RestoreDecodedExact) {
+  Kernel k(ctx, {f32()}, {f32(), f32(), f32()},
+           [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+             return SmallVector<Value>{gemmRestoreDecoded(b, loc, a[0], 0),
+                                       gemmRestoreDecoded(b, loc, a[0], 1),
+                                       gemmRestoreDecoded(b, loc, a[0], 2)};
+           });
+  const int shift = int(kGemmDecodeShift);
+  for (float acc : {0x1p-34f, -0x1p-34f, 0.0f, -0.0f, 45.0f * 0x1p-34f,
+                    1.0f, -3.75f, 0x1.fffffep+100f, 12345.678f}) {
+    float out[3] = {-1, -1, -1};
+    k.call({&acc, out});
+    EXPECT_EQ(floatBits(out[0]), floatBits(acc)) << acc;
+    EXPECT_EQ(floatBits(out[1]), floatBits(std::ldexp(acc, shift))) << acc;
+    EXPECT_EQ(floatBits(out[2]), floatBits(std::ldexp(acc, 2 * shift)))
+        << acc;
   }
 }

@@ -91,35 +91,60 @@ Value gemmEpilogue(OpBuilder &b, Location loc, RecipeAttr aRecipe,
 /// bf16, and the product of two decoded elements is exact in f32.
 Value gemmDecode(OpBuilder &b, Location loc, Value nibble, Value scaleF32);
 
+/// GPU kernels decode an operand element to a 16-bit float in one multiply:
+/// the nibble's bits are placed so that they read e2m1 * 2^-bias (bias 14
+/// for f16, 126 for bf16), then multiplied by the block's decode
+/// multiplier, sf * 2^(bias - kGemmDecodeShift). The element then holds
+/// e2m1 * sf * 2^-kGemmDecodeShift, exactly: E2M1 x E4M3 has at most 6
+/// significant bits and magnitudes 2^-10 .. 2688, so the f16 form spans
+/// 2^-17 .. 21 (below 2^-14 on f16's subnormal grid, whose spacing 2^-24
+/// divides every such product), and the multiplier stays finite
+/// (448 * 2^7 = 57344 in f16; 448 * 2^119 < 2^128 in bf16). A shift of 0
+/// would need 448 * 2^14 in f16, which overflows; hence the shift, which
+/// the kernel takes back exactly from its f32 sums (gemmRestoreDecoded).
+constexpr int64_t kGemmDecodeShift = 7;
+
+/// The decode multiplier of a block for f16 decodes: `scaleF16x2` (the
+/// block's E4M3 scale as a vector<2xf16> splat) times 2^7, exact.
+Value gemmDecodeScaleF16x2(OpBuilder &b, Location loc, Value scaleF16x2);
+
+/// The decode multiplier of a block for bf16 decodes: `scaleF32` (the
+/// block's E4M3 scale as f32) times 2^119 as a vector<2xbf16> splat, exact.
+Value gemmDecodeScaleBF16x2(OpBuilder &b, Location loc, Value scaleF32);
+
+/// `acc` (f32), a sum of products of `decodedOperands` (1 or 2) operands
+/// decoded with these multipliers, times 2^(kGemmDecodeShift *
+/// decodedOperands): the sum of the products of the elements' values.
+/// Exact: a power of two, and the sums' magnitudes stay far inside f32's
+/// normal range (products of two decoded elements are at least 2^-34).
+Value gemmRestoreDecoded(OpBuilder &b, Location loc, Value acc,
+                         int64_t decodedOperands);
+
 /// The packed data byte in bits 7..0 of `byte` (i32; higher bits are
-/// ignored) of an operand decoded as a vector<2xf16>: `e2m1(low nibble) *
-/// sf` first, the high nibble's second, `scaleF16x2` being the block scale
-/// as a vector<2xf16> splat. Exact, like gemmDecode (at most 6 significant bits,
-/// magnitudes 2^-10 .. 2688), so tensor cores may consume f16 operands
-/// without loss. The fast form GPU kernels decode with: each nibble is
-/// placed in an f16 so that its bits read e2m1 * 2^-14 (E2M1's subnormal
-/// 0.5 lands on f16's subnormal grid), then two exact multiplies.
+/// ignored) of an operand decoded as a vector<2xf16>: the low nibble's
+/// element first, the high nibble's second, each e2m1 * sf *
+/// 2^-kGemmDecodeShift for the block's decode multiplier `multiplierF16x2`
+/// (gemmDecodeScaleF16x2). Exact, so tensor cores may consume f16 operands
+/// without loss (see kGemmDecodeShift).
 Value gemmDecodeF16Pair(OpBuilder &b, Location loc, Value byte,
-                        Value scaleF16x2);
+                        Value multiplierF16x2);
 
 /// Nibbles `i` and `i + 4` (0 <= i < 4) of the 32-bit word `word` (i32)
-/// decoded as a vector<2xf16>, nibble i first, each times the splat block
-/// scale `scaleF16x2`; exact like gemmDecodeF16Pair. A word's four calls
-/// cover its eight nibbles with shifts by constants and one mask-merge each,
-/// no per-byte extraction: the two nibbles of a pair lie 16 bits apart, as
-/// the halves of an f16x2 do. The pairing is a permutation of K that a
-/// kernel must apply to both operands alike.
+/// decoded as a vector<2xf16>, nibble i first, with the decode multiplier
+/// `multiplierF16x2`; exact like gemmDecodeF16Pair. A word's four calls
+/// cover its eight nibbles with shifts by constants, one mask-merge and one
+/// multiply each, no per-byte extraction: the two nibbles of a pair lie 16
+/// bits apart, as the halves of an f16x2 do. The pairing is a permutation
+/// of K that a kernel must apply to both operands alike.
 Value gemmDecodeF16Nibbles(OpBuilder &b, Location loc, Value word, int64_t i,
-                           Value scaleF16x2);
+                           Value multiplierF16x2);
 
 /// gemmDecodeF16Nibbles for bf16 tensor cores (W4A16 with a bf16 A): the
-/// same nibbles as a vector<2xbf16>, times the splat block scale
-/// `scaleBF16x2`. Each nibble's bits are placed in a bf16 so that they read
-/// e2m1 * 2^-126 (E2M1's 0.5 lands on bf16's subnormal grid), then two
-/// exact products (by 2^126, by the scale). Exact: E2M1 x E4M3 has at most
-/// 6 significant bits and magnitudes 2^-10 .. 2688.
+/// same nibbles as a vector<2xbf16> with the decode multiplier
+/// `multiplierBF16x2` (gemmDecodeScaleBF16x2); exact, each element
+/// e2m1 * sf * 2^-kGemmDecodeShift.
 Value gemmDecodeBF16Nibbles(OpBuilder &b, Location loc, Value word, int64_t i,
-                            Value scaleBF16x2);
+                            Value multiplierBF16x2);
 
 /// The decoded E4M3 block scale (f32) of row `row`, 16-block `block` of an
 /// operand whose scale matrix has `numBlocks` unpadded columns, from its

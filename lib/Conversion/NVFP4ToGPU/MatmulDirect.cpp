@@ -17,8 +17,10 @@
 // bytes of 16-block t of its rows (one aligned 64-bit load; the four lanes
 // of a row read one 32-byte sector) and one scale byte per row. A loaded
 // word is decoded whole (gemmDecodeF16Nibbles: nibbles i and i + 4 make one
-// f16x2; 23 SASS instructions per word instead of about 7 per byte), and
-// k-step s of a chunk uses word s / 2, pairs 2 (s % 2) and 2 (s % 2) + 1.
+// f16x2, placed by shifts and a mask-merge and scaled by one multiply with
+// the block's decode multiplier; the elements carry 2^-kGemmDecodeShift,
+// which the epilogue and the window promotion take back), and k-step s of
+// a chunk uses word s / 2, pairs 2 (s % 2) and 2 (s % 2) + 1.
 //
 // Why 64-bit loads and not 128-bit ones: a 16-byte load per lane needs rows
 // aligned to 16 bytes (K % 32 == 0, which the shapes do not promise) and
@@ -375,13 +377,11 @@ private:
   /// uses [2s], [2s + 1]. f16x2 values; with a bf16 A (bf16 tensor cores)
   /// bf16 pairs held in i32.
   SmallVector<Value> decodeRow(const RowLoad &l) {
-    Value sf;
-    if (bf16)
-      sf = vector::BroadcastOp::create(
-          b, VectorType::get({2}, b.getBF16Type()),
-          arith::TruncFOp::create(b, b.getBF16Type(), m.decodeE4M3(l.scale)));
-    else
-      sf = m.decodeE4M3ToF16x2(l.scale);
+    // The block's decode multiplier (elements come out times
+    // 2^-kGemmDecodeShift; store() and the promotion take it back).
+    Value sf = bf16 ? gemmDecodeScaleBF16x2(b, loc, m.decodeE4M3(l.scale))
+                    : gemmDecodeScaleF16x2(b, loc,
+                                           m.decodeE4M3ToF16x2(l.scale));
     SmallVector<Value> regs;
     for (int64_t q = 0; q < 2; ++q) {
       Value word = vector::ExtractOp::create(b, l.words, q);
@@ -618,10 +618,16 @@ private:
         bAmax[bj] = amaxB(accCol(e.idx(slot)), c);
       Value factor = gemmWindowFactor(b, loc, aAmax.lookup(ai), bAmax[bj],
                                       cConst);
-      next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
+      next[slot] = m.add(
+          acc[slot],
+          m.mul(gemmRestoreDecoded(b, loc, sum[slot], decodedOperands()),
+                factor));
     }
     return next;
   }
+
+  /// Operands decoded from NVFP4 (B, and A unless it is 16-bit).
+  int64_t decodedOperands() const { return a16 ? 1 : 2; }
 
   /// Row of D (an index into M) of accumulator `slot` = (j mt + i) 4 + k:
   /// the mma's column 2t + k % 2 of M tile i. `slot` may be dynamic.
@@ -716,6 +722,8 @@ private:
         aAmax = amaxA(row, {});
       bAmax = amaxB(col, {});
     }
+    if (!window)
+      acc = gemmRestoreDecoded(b, loc, acc, decodedOperands());
     storeGemmResult(e, op, v, acc, row, col, aAmax, bAmax, cConst);
   }
 

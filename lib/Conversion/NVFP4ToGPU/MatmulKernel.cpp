@@ -334,7 +334,9 @@ MmaAccumulators::promote(ArrayRef<Value> acc, ArrayRef<Value> part,
   forEach([&](int64_t slot, int64_t ai, int64_t bj) {
     Value factor = gemmWindowFactor(e.builder(), e.location(), amax.a[ai],
                                     amax.b[bj], cConst);
-    next[slot] = m.add(acc[slot], m.mul(part[slot], factor));
+    Value sum = gemmRestoreDecoded(e.builder(), e.location(), part[slot],
+                                   decodedOperands);
+    next[slot] = m.add(acc[slot], m.mul(sum, factor));
   });
   return next;
 }
@@ -349,12 +351,13 @@ void MmaAccumulators::store(ArrayRef<Value> acc, bool window) const {
     auto ifOp = scf::IfOp::create(b, inRange, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    Value aAmax, bAmax;
+    Value aAmax, bAmax, sum = acc[slot];
     if (!window) {
       aAmax = amaxA(ai, {});
       bAmax = amaxB(bj, {});
+      sum = gemmRestoreDecoded(b, e.location(), sum, decodedOperands);
     }
-    storeGemmResult(e, op, v, acc[slot], r, c, aAmax, bAmax, cConst);
+    storeGemmResult(e, op, v, sum, r, c, aAmax, bAmax, cConst);
   });
 }
 

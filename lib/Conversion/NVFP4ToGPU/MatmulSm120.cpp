@@ -230,7 +230,9 @@ private:
 
   /// The lane's accumulators (the D fragment of every mma.sync shape).
   MmaAccumulators accumulators() {
-    return {e, op, v, kMi, kNi, rowBase, colBase, g, t, M, N, cConst};
+    // The block-scaled MMA reads the operands as stored: nothing decoded.
+    return {e,      op, v, kMi, kNi, rowBase, colBase, g, t, M, N,
+            cConst, /*decodedOperands=*/0};
   }
 
   /// Scales each accumulator (GemmNumerics' epilogue) and stores the ones

@@ -24,8 +24,9 @@
 //    fragment order, 64 x 32 warp tiles, window operands promoted per
 //    64-wide chunk.
 // Every decode is exact in f16 (e2m1 x e4m3 has at most 6 significant
-// bits, magnitudes 2^-10 .. 2688), so the only roundings are the fp32 sums
-// and the epilogue. A grouped GEMM runs the mma.sync kernels on one group's
+// bits, magnitudes 2^-10 .. 2688; one multiply per pair leaves them times
+// 2^-kGemmDecodeShift, which MmaAccumulators takes back exactly), so the
+// only roundings are the fp32 sums and the epilogue. A grouped GEMM runs the mma.sync kernels on one group's
 // views per thread block (MatmulGrouped.cpp).
 //===----------------------------------------------------------------------===//
 
@@ -271,7 +272,7 @@ private:
     // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
     Value valid = arith::AndIOp::create(b, rowValid, blkValid);
     sf = m.select(valid, sf, m.i32(0));
-    return {bytes, m.decodeE4M3ToF16x2(sf)};
+    return {bytes, gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf))};
   }
 
   /// Byte `k` of `bytes` as an f16x2 operand: its two E2M1 codes (low
@@ -649,7 +650,8 @@ private:
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
       sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf,
                     m.i32(0));
-      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
+      (isA ? l.a : l.b).push_back(
+          {words, gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf))});
     });
     return l;
   }
@@ -853,7 +855,8 @@ private:
           b, arith::ShRUIOp::create(b, word, shift), m.i32(0xFF));
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
       sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf, m.i32(0));
-      (isA ? l.a : l.b).push_back({words, m.decodeE4M3ToF16x2(sf)});
+      (isA ? l.a : l.b).push_back(
+          {words, gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf))});
       ++q;
     });
     return l;
@@ -1141,7 +1144,8 @@ private:
   /// The lane's accumulators (MmaAccumulators), made where they are used:
   /// the persistent kernel moves rowBase and colBase from tile to tile.
   MmaAccumulators accumulators() {
-    return {e, op, v, cfg.mi, cfg.ni, rowBase, colBase, g, t, M, N, cConst};
+    return {e,      op, v, cfg.mi, cfg.ni, rowBase, colBase, g, t, M, N,
+            cConst, /*decodedOperands=*/2};
   }
 
   /// Scales each accumulator and stores it.

@@ -174,6 +174,10 @@ struct MmaAccumulators {
   GemmOperands v;
   int64_t mi, ni;
   Value rowBase, colBase, g, t, M, N, cConst;
+  /// Operands the kernel decoded to 16-bit floats (gemmRestoreDecoded):
+  /// the accumulators hold their products times 2^-(kGemmDecodeShift *
+  /// decodedOperands) until promote() or store().
+  int64_t decodedOperands = 0;
 
   /// Calls `fn(slot, ai, bj)` for each accumulator slot, in slot order.
   void forEach(function_ref<void(int64_t, int64_t, int64_t)> fn) const;
