@@ -34,6 +34,7 @@ seed in the traced recipe text would recompile every step).
 from __future__ import annotations
 
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import nvfp4
 from . import training as tr
@@ -62,6 +63,19 @@ def _config(key):
     except KeyError:
         raise NVFP4Error(f"unknown training configuration {key!r} (made by "
                          "TrainingLinear in this process)") from None
+
+
+# Optimizer steps so far, in any optimizer: a fused optimizer updates
+# parameters without bumping their version counters, so the weight cache
+# keys on this too.
+_OPTIMIZER_STEPS = [0]
+
+
+def _optimizer_stepped(optimizer, args, kwargs):
+    _OPTIMIZER_STEPS[0] += 1
+
+
+register_optimizer_step_post_hook(_optimizer_stepped)
 
 
 def _dtype_name(dtype) -> str:
@@ -292,11 +306,13 @@ class TrainingLinear(torch.nn.Module):
 
     def quantized_weight(self) -> QuantizeResult:
         """The weight quantized by the recipe's weight recipe in both
-        directions, computed once per update: cached while the parameter's
-        storage and version counter (which every in-place optimizer update
-        bumps) stay the same."""
+        directions, computed once per update: cached while no optimizer has
+        stepped (fused optimizers bump no version counter) and the
+        parameter's storage and version counter (bumped by in-place
+        updates) stay the same."""
         w = self.weight
-        key = (w.data_ptr(), w._version, w.dtype, w.device, tuple(w.shape))
+        key = (w.data_ptr(), w._version, _OPTIMIZER_STEPS[0], w.dtype, w.device,
+               tuple(w.shape))
         cache = self._weight_cache
         if cache is None or cache[0] != key:
             q = tr.quantize(w.detach(), self.recipe.weight)
