@@ -668,27 +668,20 @@ private:
         auto &[bytes, sf] = item;
         // Block t4 holds k = 16 t4 .. 16 t4 + 15: core matrices 2 t4 and
         // 2 t4 + 1 of its row group; words 0 and 1 (elements 0-7, 8-15)
-        // fill one 16-byte row of each. The warp-specialized kernel decodes
-        // a word whole (gemmDecodeF16Nibbles pairs elements i and i + 4), so
-        // a row holds its elements in the order 0 4 1 5 2 6 3 7: a
-        // permutation of K within the core matrix that A and B share, which
-        // leaves the dot products unchanged.
+        // fill one 16-byte row of each. A word is decoded whole
+        // (gemmDecodeF16Nibbles pairs elements i and i + 4), so a row holds
+        // its elements in the order 0 4 1 5 2 6 3 7: a permutation of K
+        // within the core matrix that A and B share, which leaves the dot
+        // products unchanged.
         Value rowOffset = e.addI(
             base, e.addI(e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
                          e.mulI(e.remI(row, e.idx(8)), e.idx(16))));
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
-          if (!cfg.warpSpecialized()) {
-            // The software pipeline decodes byte by byte (natural K order),
-            // as verified on the H100 before the word decode existed.
-            for (int64_t p = 4 * h; p < 4 * h + 4; ++p)
-              words.push_back(f16x2AsI32(b, pair(bytes, p, sf)));
-          } else {
-            Value word = vector::ExtractOp::create(b, bytes, h);
-            for (int64_t i = 0; i < 4; ++i)
-              words.push_back(
-                  f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
-          }
+          Value word = vector::ExtractOp::create(b, bytes, h);
+          for (int64_t i = 0; i < 4; ++i)
+            words.push_back(
+                f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
           Value byteOffset = e.addI(
               rowOffset,
               e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
