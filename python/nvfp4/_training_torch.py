@@ -276,8 +276,11 @@ class TrainingLinear(torch.nn.Module):
         self.seeds = tr.SeedPolicy() if seeds is None else seeds
         self.layer = name
         self._config = _config_key(self.recipe, self.seeds)
-        # Resolved here: a traced forward reads it as a constant.
+        # Resolved here: a traced forward reads them as constants.
         self._weight_text = self.recipe.weight.quantize_text()
+        self._act_rowwise_text = self.recipe.activation.rowwise_text()
+        self._act_gemm_text = self.recipe.activation.gemm_text()
+        self._weight_gemm_text = self.recipe.weight.gemm_text()
         # A plain attribute, not a buffer: it stays on the CPU when the
         # module moves (the ops read it without a device sync).
         self._counter = torch.zeros((), dtype=torch.int64)
@@ -331,11 +334,25 @@ class TrainingLinear(torch.nn.Module):
         x2 = x.reshape(-1, self.in_features)
         if not x2.is_contiguous():
             x2 = x2.contiguous()
-        step = torch.ops.nvfp4.next_step(self._counter)
-        y = torch.ops.nvfp4.linear_forward(
-            x2, self.weight, self.bias, step, wq.data, wq.scale, wq.amax,
-            wq.data_t, wq.scale_t, wq.amax_t, self.layer, self._config)[0]
+        if not torch.is_grad_enabled() or not any(
+                t is not None and t.requires_grad for t in (x, self.weight, self.bias)):
+            y = self._forward_only(x2, wq)
+        else:
+            step = torch.ops.nvfp4.next_step(self._counter)
+            y = torch.ops.nvfp4.linear_forward(
+                x2, self.weight, self.bias, step, wq.data, wq.scale, wq.amax,
+                wq.data_t, wq.scale_t, wq.amax_t, self.layer, self._config)[0]
         return y.reshape(*lead, self.out_features)
+
+    def _forward_only(self, x2, wq):
+        """fprop alone (evaluation, no gradient): X quantized rowwise only,
+        the same bytes as the rowwise output of the training forward; the
+        step counter stays."""
+        q = nvfp4.quantize(x2.detach(), recipe=self._act_rowwise_text)
+        a = QuantizeResult(q.data, q.scale, q.amax, recipe=self._act_gemm_text)
+        w = QuantizeResult(wq.data, wq.scale, wq.amax, recipe=self._weight_gemm_text)
+        bias = None if self.bias is None else self.bias.detach().float()
+        return nvfp4.matmul(a, w, bias=bias, out_dtype=_OUT[x2.dtype])
 
     def get_extra_state(self):
         return {"step": self.step}

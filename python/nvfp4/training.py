@@ -92,6 +92,12 @@ class OperandRecipe:
         with 128x4 scales (``seed`` used by stochastic rounding only)."""
         return _quantize_text(self, seed if self.stochastic else 0)
 
+    def rowwise_text(self) -> str:
+        """The canonical recipe of the rowwise output alone (no RHT, which
+        acts on the columnwise direction only): the same rowwise bytes as
+        quantize_text's, for a forward pass without a backward."""
+        return _rowwise_text(self)
+
     def gemm_text(self) -> str:
         """The canonical recipe of this operand's outputs (either direction)
         as a GEMM operand: outer group, numerics form, E4M3 bound and 128x4
@@ -124,6 +130,14 @@ def _quantize_text(r: OperandRecipe, seed: int) -> str:
         outer=r.outer, block=r.block, numerics=r.numerics, select=r.select,
         e4m3_max=r.e4m3_max, rounding=r.rounding, seed=seed, rht=r.rht,
         rowwise=True, columnwise=True, sf_layout="128x4"))
+
+
+@functools.lru_cache(maxsize=256)
+def _rowwise_text(r: OperandRecipe) -> str:
+    from . import canonical, recipe_text
+    return canonical(recipe_text(
+        outer=r.outer, block=r.block, numerics=r.numerics, select=r.select,
+        e4m3_max=r.e4m3_max, rounding=r.rounding, rht=False, sf_layout="128x4"))
 
 
 @functools.lru_cache(maxsize=256)

@@ -196,6 +196,25 @@ def test_weight_is_quantized_once_per_update(device, kind):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["te_default", "per_token_4over6"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_forward_without_gradient(device, name, compiled):
+    # Evaluation quantizes X rowwise only: the same output as the training
+    # forward, and the step (the seed sequence) stays.
+    _device(device)
+    lin = _layer(device, name)
+    x, _ = _inputs(device)
+    want = lin(x)
+    assert lin.step == 1
+    run = torch.compile(lin, fullgraph=True, backend="aot_eager") if compiled else lin
+    with torch.no_grad():
+        got = run(x)
+    assert torch.equal(got, want) and lin.step == 1
+    lin.requires_grad_(False)  # nothing to differentiate
+    assert torch.equal(run(x.detach()), want) and lin.step == 1
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_ragged_and_3d_inputs(device):
     _device(device)
     lin = _layer(device)
