@@ -99,17 +99,26 @@ def main():
     w = ref.weight.detach().clone().requires_grad_()
     b = ref.bias.detach().clone().requires_grad_()
 
+    def fresh(*tensors):
+        # Gradients are written, not accumulated, in every step.
+        for t in (x,) + tensors:
+            t.grad = None
+
     def bf16_step():
+        fresh(ref.weight, ref.bias)
         ref(x).backward(dy)
 
     def nvfp4_step():
+        fresh(lin.weight, lin.bias)
         lin._weight_cache = None  # the weight changed: quantize it again
         lin(x).backward(dy)
 
     def nvfp4_cached_step():
+        fresh(lin.weight, lin.bias)
         lin(x).backward(dy)
 
     def emulated_step():
+        fresh(w, b)
         _Emulated.apply(x, w, b, recipe).backward(dy)
 
     warmup = max(args.warmup, args.seed_period + 2)
