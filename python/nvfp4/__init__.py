@@ -7,6 +7,9 @@ framework (PyTorch, CuPy, JAX) run on their device, on the framework's
 current stream, with outputs in the same framework. PyTorch is optional:
 ``nvfp4.torch`` registers the operations as ``torch.ops.nvfp4.*`` (for
 torch.compile and torch.export) and holds an NVFP4 ``Linear``.
+``nvfp4.training`` holds the training recipes (which recipe quantizes each
+operand of a Linear layer's fprop, dgrad and wgrad GEMMs) that
+``nvfp4.torch.TrainingLinear`` trains with (docs/Training.md).
 
     >>> import numpy as np, nvfp4
     >>> q = nvfp4.quantize(np.ones((4, 32), np.float32), outer="row")
