@@ -12,7 +12,8 @@
 // end-to-end time minus the graph-replayed time: what the runtime adds.
 //
 // A second table measures decode-time quantize shapes (M = 1, 16; K = 4096,
-// 8192; per recipe) and the decode step with programmatic dependent launch
+// 8192; per_token, per_tensor, local_1x64 and the GEMM's activation recipe)
+// and the decode step with programmatic dependent launch
 // off and on (CudaDevice::setDependentLaunch), in the same process: the
 // graph-replayed and back-to-back device times per call of each.
 //
@@ -142,8 +143,10 @@ Error runCallSuite(unsigned calls) {
       return q.takeError();
     cases.push_back(std::move(*q));
   }
-  // Decode-time quantize shapes, with and without PDL.
-  for (const char *recipe : {"per_token", "per_tensor", "local_1x64"})
+  // Decode-time quantize shapes, with and without PDL: the seed recipes
+  // and the GEMM's activation recipe (128x4 scales: one more launch).
+  for (const char *recipe :
+       {"per_token", "per_tensor", "local_1x64", kActivation})
     for (int64_t rows : {int64_t(1), int64_t(16)})
       for (int64_t cols : {int64_t(4096), int64_t(8192)}) {
         auto q = quantizeCase(recipe, rows, cols);
