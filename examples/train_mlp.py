@@ -19,7 +19,8 @@ from the same initialization:
 
 Every Linear layer becomes ``nvfp4.torch.TrainingLinear`` in the NVFP4
 runs (float32 master weights; LayerNorm, GELU and the loss as in the bf16
-run). Prints the loss every --log steps, the final training loss (mean of
+run), except those --high-precision names (TE practice keeps e.g. the first
+and last layers in bf16: ``--high-precision 0,6``). Prints the loss every --log steps, the final training loss (mean of
 the last 50 steps), a held-out loss, the difference to bf16 and the median
 step time; writes the curves to --png (matplotlib when importable,
 otherwise a plain PNG drawn here).
@@ -87,8 +88,10 @@ def train(recipe, task, args):
     torch.manual_seed(0)
     model = student().to(args.device)
     if recipe is not None:
-        nt.prepare_training(model, recipe, seeds=tr.SeedPolicy(seed=args.seed,
-                                                               period=args.seed_period))
+        # Layers named by --high-precision stay nn.Linear (bf16 under autocast).
+        keep = {p: None for p in args.high_precision.split(",") if p}
+        nt.prepare_training(model, tr.RecipePolicy(recipe, keep),
+                            seeds=tr.SeedPolicy(seed=args.seed, period=args.seed_period))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     losses, times = [], []
     autocast = torch.autocast(args.device, dtype=torch.bfloat16)
@@ -198,6 +201,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="stochastic-rounding seed")
     parser.add_argument("--seed-period", type=int, default=16)
     parser.add_argument("--recipes", default="te_default,per_token_4over6")
+    parser.add_argument("--high-precision", default="",
+                        help="comma-separated layer-name patterns kept in bf16 (a "
+                             "per-layer override), e.g. 0,6 for the first and last "
+                             "Linear; default: every Linear layer in NVFP4")
     parser.add_argument("--log", type=int, default=50)
     parser.add_argument("--png", default="train_mlp_loss.png")
     parser.add_argument("--device", default="cuda")
@@ -209,7 +216,8 @@ def main():
     where = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
     print(f"residual MLP ({IN} -> {WIDTH}, {BLOCKS} x ({WIDTH} -> {FFN} -> {WIDTH}), "
           f"-> {CLASSES}), batch {args.batch}, {args.steps} steps, AdamW lr {args.lr}, "
-          f"on {where}, torch {torch.__version__}")
+          f"on {where}, torch {torch.__version__}; kept in bf16: "
+          f"{args.high_precision or 'none'}")
     results = {}
     for recipe in recipes:
         results[recipe_name(recipe)] = train(recipe, task, args)
