@@ -27,6 +27,7 @@ otherwise a plain PNG drawn here).
 """
 
 import argparse
+import json
 import math
 import statistics
 import struct
@@ -207,6 +208,9 @@ def main():
                              "Linear; default: every Linear layer in NVFP4")
     parser.add_argument("--log", type=int, default=50)
     parser.add_argument("--png", default="train_mlp_loss.png")
+    parser.add_argument("--losses", default="",
+                        help="also write every run's per-step losses, held-out loss "
+                             "and step times to this JSON file")
     parser.add_argument("--device", default="cuda")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -232,6 +236,10 @@ def main():
         step = statistics.median(times[min(20, len(times) - 1):])
         print(f"| {name} | {final:.4f} | {100 * (final - base_final) / base_final:+.2f}% | "
               f"{held_out:.4f} | {1e3 * step:.2f} | {base_time / step:.2f}x |")
+    if args.losses:
+        with open(args.losses, "w") as f:
+            json.dump({n: {"loss": r[0], "held_out": r[1], "step_s": r[2]}
+                       for n, r in results.items()}, f)
     how = write_png(args.png, {n: r[0] for n, r in results.items()})
     print(f"\nloss curves: {args.png} ({how})")
 
