@@ -366,7 +366,8 @@ grep -E "^(SKIPPED|FAILED|ERROR)|Error|assert" "$logs/pytest-training.log" | hea
   > "$OUT/bench-train-step.md" 2> "$logs/bench-train-step.err"
 note "python/bench/train_step.py: exit $? (bench-train-step.md) $(tail -c 300 "$logs/bench-train-step.err")"
 (cd "$work" && PYTHONPATH="$work/python" timeout 150 python3 examples/train_mlp.py \
-  --steps "${NVFP4_TRAIN_STEPS:-400}" --png "$OUT/train_mlp_loss.png") > "$OUT/train-mlp.txt" 2>&1
+  --steps "${NVFP4_TRAIN_STEPS:-400}" --png "$OUT/train_mlp_loss.png" \
+  --losses "$logs/train-mlp-losses.json") > "$OUT/train-mlp.txt" 2>&1
 note "examples/train_mlp.py: exit $? (train-mlp.txt, train_mlp_loss.png) $(grep -E '^\| (bf16|te_default|per_token_4over6) ' "$OUT/train-mlp.txt" | tr '\n' ' ')"
 (cd "$work" && PYTHONPATH="$work/python" timeout 100 python3 examples/train_mlp.py \
   --steps "${NVFP4_TRAIN_STEPS:-400}" --recipes te_default --high-precision 0,6 \
