@@ -26,7 +26,7 @@ import torch
 
 import nvfp4.torch as nt
 from nvfp4 import training as tr
-from nvfp4._emulate import fake_quantize
+from nvfp4._emulate import covers, fake_quantize
 
 
 class _Emulated(torch.autograd.Function):
@@ -74,7 +74,10 @@ def main():
     parser.add_argument("--m", type=int, default=4096, help="tokens")
     parser.add_argument("--n", type=int, default=4096, help="out_features")
     parser.add_argument("--k", type=int, default=4096, help="in_features")
-    parser.add_argument("--recipe", default="te_default", choices=list(tr.TRAINING_PRESETS))
+    # The presets the PyTorch emulation covers (no 4over6, quotient or 1x64).
+    emulated = [name for name, r in tr.TRAINING_PRESETS.items()
+                if all(covers(r.role(role)) for role in tr.ROLES)]
+    parser.add_argument("--recipe", default="te_default", choices=emulated)
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--seed-period", type=int, default=4,

@@ -74,12 +74,17 @@ def rht(t):
     return y.reshape(r, c).to(torch.bfloat16).float()
 
 
+def covers(recipe) -> bool:
+    """Whether fake_quantize emulates this operand recipe."""
+    return (recipe.select == "map6" and recipe.numerics == "reciprocal"
+            and recipe.outer in ("tensor", "row"))
+
+
 def fake_quantize(x, recipe, direction="rowwise", generator=None):
     """The dequantized float32 values of ``x`` (R x C) quantized with the
     operand ``recipe`` along C (rowwise), or of ``x^T`` along R
     (columnwise, after the RHT when the recipe has it)."""
-    if recipe.select != "map6" or recipe.numerics != "reciprocal" or \
-            recipe.outer not in ("tensor", "row"):
+    if not covers(recipe):
         raise NVFP4Error("the PyTorch emulation covers map6, reciprocal, per-tensor "
                          f"and per-row recipes, got {recipe}")
     t = x.float() if direction == "rowwise" else x.float().t()
