@@ -14,9 +14,10 @@ process, timed with CUDA events:
     PYTHONPATH=python python3 python/bench/train_step.py [--m 4096 --n 4096 --k 4096]
 
 Prints a Markdown table (median of --iters steps after warm-up; TFLOP/s
-count the three GEMMs, 6 M N K) and the forward output's difference
-between NVFP4 and the emulation (same quantized values with
-round-to-nearest forward recipes; bf16 vs fp32 accumulation).
+count the three GEMMs, 6 M N K), the forward output's difference between
+NVFP4 and the emulation (same quantized values with round-to-nearest
+forward recipes; bf16 vs fp32 accumulation), and the time of each
+quantization and GEMM of the NVFP4 step alone next to a cuBLAS bf16 GEMM.
 """
 
 import argparse
@@ -149,6 +150,37 @@ def main():
     print()
     print(f"forward output, NVFP4 vs emulated (relative Frobenius): {diff:.2e}")
     print(recipe.table())
+    _breakdown(recipe, x.detach(), lin.weight.detach(), dy, args.iters, warmup)
+
+
+def _breakdown(recipe, x, w, dy, iters, warmup):
+    """Where an NVFP4 step's time goes: each quantization and GEMM alone,
+    next to one cuBLAS bf16 GEMM of the same size."""
+    import nvfp4
+    seed = tr.SeedPolicy(seed=0, period=1).seed_for("bench", 0)
+    qx = tr.quantize(x, recipe.activation)
+    qw = tr.quantize(w, recipe.weight)
+    qg = tr.quantize(dy, recipe.grad, seed=seed)
+    gemms = {}
+    for gemm, name in (("fprop", "fprop Y = X W^T"), ("dgrad", "dgrad dX = dY W"),
+                       ("wgrad", "wgrad dW = dY^T X")):
+        (ra, da, _), (rb, db, _) = recipe.gemm_operands(gemm)
+        q = {"activation": qx, "weight": qw, "grad": qg}
+        a = tr.operand(q[ra], recipe.role(ra), da)
+        b = tr.operand(q[rb], recipe.role(rb), db)
+        gemms[name] = (lambda a=a, b=b: nvfp4.matmul(a, b, out_dtype="bf16"))
+    rows = [("quantize X, both directions", lambda: tr.quantize(x, recipe.activation)),
+            ("quantize W (16x16), both directions", lambda: tr.quantize(w, recipe.weight)),
+            ("quantize dY, both directions",
+             lambda: tr.quantize(dy, recipe.grad, seed=seed))]
+    rows += list(gemms.items())
+    xb, wb = x.to(torch.bfloat16), w.to(torch.bfloat16)
+    rows.append(("cuBLAS bf16 GEMM X W^T", lambda: xb @ wb.t()))
+    print()
+    print("| piece | ms |")
+    print("|---|---:|")
+    for name, fn in rows:
+        print(f"| {name} | {_time(fn, iters, warmup):.3f} |")
 
 
 if __name__ == "__main__":
