@@ -187,7 +187,7 @@ def test_linear_w4a16(device):
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_torch_cuda_matches_the_host(dtype):
     # The device path (nvfp4_matmul_w4a16_device on the current stream)
-    # against the host path, for a direct kernel and medium_any_m; out= and
+    # against the host path, for a direct kernel and the large-M one; out= and
     # an A that is not 16-byte aligned (an error before anything launches).
     torch = torch_cuda()
     dt = getattr(torch, dtype)

@@ -303,7 +303,7 @@ TEST(APIDeviceMatmulErrors, CheckedBeforeLaunch) {
 }
 
 /// W4A16 on device memory gives the bytes of the host-memory convenience
-/// (the same kernels): every direct configuration and medium_any_m, bf16
+/// (the same kernels): every direct configuration and the large-M one, bf16
 /// and f16 A, tensor, row and window B.
 class APIDeviceMatmulW4A16
     : public ::testing::TestWithParam<

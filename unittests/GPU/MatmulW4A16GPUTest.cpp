@@ -1,7 +1,8 @@
 //===- MatmulW4A16GPUTest.cpp - W4A16 GEMMs on the GPU --------------------===//
 //
-// nvfp4.matmul_w4a16 on the GPU (sm_90a kernels, mma.sync): every kernel
-// configuration (M from 1 to past 256, where medium_any_m takes over),
+// nvfp4.matmul_w4a16 on the GPU (sm_90a kernels: mma.sync up to M = 256,
+// the wgmma pipeline beyond): every kernel configuration (M from 1 to past
+// 256, where the large-M kernel takes over),
 // bf16 and f16 A, every B recipe class, every output type, bias, ragged N
 // and K (K % 64 != 0: a partial last chunk), compared with a float64
 // product of A's exact values and B dequantized on the host (SPEC.md
@@ -63,6 +64,9 @@ protected:
     EXPECT_TRUE(bool(p)) << llvm::toString(p.takeError());
     return *p;
   }
+
+  /// NaN, Inf and -0 rows of an M-row A against the CPU lowering.
+  void specialValues(int64_t m);
 
   /// Runs one W4A16 GEMM on the GPU and checks it; `a` holds `aType`
   /// bytes. Returns the output.
@@ -141,7 +145,7 @@ std::vector<float> matrix(int64_t rows, int64_t cols, unsigned seed) {
   return x;
 }
 
-// Every kernel configuration (small_m8/16/32, medium_m, medium_any_m), both
+// Every kernel configuration (small_m8/16/32, medium_m, large-M), both
 // A types, every B recipe class, bf16 output with bias; N not a multiple of
 // any tile, K with a partial last chunk.
 TEST_F(GPUMatmulW4A16, EveryConfigurationAndRecipe) {
@@ -177,7 +181,13 @@ TEST_F(GPUMatmulW4A16, OutputTypesAndShortK) {
 // would be NaN in every column).
 TEST_F(GPUMatmulW4A16, SpecialValuesMatchTheCPU) {
   REQUIRE_GPU();
-  const int64_t m = 9, n = 48, k = 80;
+  // M = 9 runs a direct kernel, M = 300 the large-M one.
+  for (int64_t m : {9, 300})
+    specialValues(m);
+}
+
+void GPUMatmulW4A16::specialValues(int64_t m) {
+  const int64_t n = 48, k = 80;
   std::vector<float> xa = matrix(m, k, 5);
   xa[1 * k + 3] = NAN;
   xa[2 * k + k - 1] = INFINITY; // the last block
@@ -204,14 +214,17 @@ TEST_F(GPUMatmulW4A16, SpecialValuesMatchTheCPU) {
       for (int64_t i = 0; i < m * n; ++i) {
         double g = outValue(gpu, size_t(i), ElementType::F32);
         double c = outValue(*cpu, size_t(i), ElementType::F32);
-        EXPECT_EQ(std::isnan(g), std::isnan(c)) << bName << " element " << i;
-        EXPECT_EQ(std::isinf(g), std::isinf(c)) << bName << " element " << i;
+        EXPECT_EQ(std::isnan(g), std::isnan(c))
+            << bName << " M=" << m << " element " << i;
+        EXPECT_EQ(std::isinf(g), std::isinf(c))
+            << bName << " M=" << m << " element " << i;
       }
     }
 }
 
 // The kernels compile for sm_90a (ptxas only, no GPU): four direct
-// configurations and medium_any_m, served by M in launch order.
+// configurations and the software-pipelined wgmma kernel, served by M in
+// launch order.
 TEST(GPUCompileMatmulW4A16, KernelsAndServingOrder) {
   auto &gpu = sharedGPURunner();
   for (ElementType aType : {ElementType::BF16, ElementType::F16}) {
@@ -228,7 +241,7 @@ TEST(GPUCompileMatmulW4A16, KernelsAndServingOrder) {
       EXPECT_EQ(kernels[i].work, KernelWork::Gemm) << kernels[i].name;
       EXPECT_EQ(kernels[i].maxM, maxM[i]) << kernels[i].name;
     }
-    EXPECT_NE(kernels.back().name.find("medium_any_m"), std::string::npos);
+    EXPECT_NE(kernels.back().name.find("large_m_wgmma"), std::string::npos);
   }
 }
 } // namespace

@@ -399,24 +399,14 @@ private:
   /// 8q + i + 4 of the block, i.e. the low (i even) or high halves of
   /// words 4q + i/2 and 4q + i/2 + 2.
   SmallVector<Value> a16Row(const RowLoad &l) {
-    SmallVector<Value> regs;
-    auto word = [&](int64_t w) -> Value {
-      return vector::ExtractOp::create(b, w < 4 ? l.words : l.scale, w % 4);
-    };
-    for (int64_t q = 0; q < 2; ++q)
-      for (int64_t i = 0; i < 4; ++i) {
-        Value lo = word(4 * q + i / 2), hi = word(4 * q + i / 2 + 2);
-        Value pair =
-            i % 2 == 0
-                ? arith::OrIOp::create(
-                      b, arith::AndIOp::create(b, lo, m.i32(0xFFFF)),
-                      arith::ShLIOp::create(b, hi, m.i32(16)))
-                : arith::OrIOp::create(
-                      b, arith::ShRUIOp::create(b, lo, m.i32(16)),
-                      arith::AndIOp::create(b, hi,
-                                            m.i32(int32_t(0xFFFF0000u))));
-        regs.push_back(bf16 ? pair : Value(i32AsF16x2(b, pair)));
-      }
+    SmallVector<Value, 8> words;
+    for (int64_t w = 0; w < 8; ++w)
+      words.push_back(
+          vector::ExtractOp::create(b, w < 4 ? l.words : l.scale, w % 4));
+    SmallVector<Value> regs = gemmPermuteA16Block(b, words);
+    if (!bf16)
+      for (Value &reg : regs)
+        reg = i32AsF16x2(b, reg);
     return regs;
   }
 
@@ -812,9 +802,12 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
 void mlir::nvfp4::detail::buildMatmulW4A16Kernels(MatmulW4A16Op op,
                                                   gpu::GPUModuleOp module,
                                                   StringRef prefix,
-                                                  TargetLeaves &leaves) {
+                                                  TargetLeaves &leaves,
+                                                  StringRef chip) {
   ImplicitLocOpBuilder host(op.getLoc(), op.getOperation());
   buildDirectMatmulKernels(op, module, prefix, leaves, host);
+  if (chip == "sm_90a")
+    return buildWgmmaMatmulW4A16Kernel(op, module, prefix, leaves, host);
   // M > 256: the medium_m kernel over every 32-row tile of M. Correct for
   // any M (its grid covers D), it re-decodes B once per 32 rows, which is
   // what a pipelined large-M kernel would avoid.

@@ -301,6 +301,8 @@ Value clampIndex(LoweringBuilder &e, Value r, Value limit) {
 } // namespace
 
 Value MmaAccumulators::amaxA(int64_t ai, Value w) const {
+  if (op.a16()) // W4A16: A has no outer scale
+    return {};
   return gemmLoadAmax(e.builder(), e.location(), op.getARecipe(), v.aAmax,
                       clampIndex(e, row(ai), M), w);
 }
@@ -308,6 +310,29 @@ Value MmaAccumulators::amaxA(int64_t ai, Value w) const {
 Value MmaAccumulators::amaxB(int64_t bj, Value w) const {
   return gemmLoadAmax(e.builder(), e.location(), op.getBRecipe(), v.bAmax,
                       clampIndex(e, col(bj), N), w);
+}
+
+SmallVector<Value>
+mlir::nvfp4::detail::gemmPermuteA16Block(ImplicitLocOpBuilder &b,
+                                         ArrayRef<Value> words) {
+  auto i32 = [&](uint32_t x) {
+    return arith::ConstantIntOp::create(b, b.getI32Type(), int64_t(int32_t(x)));
+  };
+  SmallVector<Value> regs;
+  for (int64_t q = 0; q < 2; ++q)
+    for (int64_t i = 0; i < 4; ++i) {
+      // Elements 8q + i and 8q + i + 4: the low (i even) or high halves of
+      // words 4q + i / 2 and 4q + i / 2 + 2.
+      Value lo = words[4 * q + i / 2], hi = words[4 * q + i / 2 + 2];
+      regs.push_back(
+          i % 2 == 0
+              ? arith::OrIOp::create(b, arith::AndIOp::create(b, lo, i32(0xFFFF)),
+                                     arith::ShLIOp::create(b, hi, i32(16)))
+              : arith::OrIOp::create(
+                    b, arith::ShRUIOp::create(b, lo, i32(16)),
+                    arith::AndIOp::create(b, hi, i32(0xFFFF0000u))));
+    }
+  return regs;
 }
 
 SmallVector<Value> MmaAccumulators::promote(ArrayRef<Value> acc,

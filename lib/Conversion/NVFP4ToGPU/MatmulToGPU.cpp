@@ -74,6 +74,9 @@ constexpr int64_t kSwStages = 3;
 constexpr int64_t kSwRawStages = 3;
 static_assert(kSwRawStages >= 2, "copies run at least one chunk ahead");
 constexpr int64_t kRawRowBytes = 32 + 4;
+/// W4A16 (16-bit A) on the software pipeline: a raw A row of a chunk is 64
+/// elements of 2 bytes, copied as they are.
+constexpr int64_t kA16RowBytes = kChunk * 2;
 /// Decoding warps of the warp-specialized kernel (one warpgroup), and the
 /// register budgets of the two roles (setmaxnreg): 128 x 152 + 256 x 176
 /// fit the 384 x 168 registers the block launches with. ptxas allocates
@@ -146,6 +149,14 @@ int64_t wgRawStageBytes(const GemmConfig &cfg) {
   return (cfg.tileM() + cfg.tileN()) * 4 * (8 + 4);
 }
 
+/// Bytes of one stage of the software-pipelined kernel's raw ring: 36 per
+/// NVFP4 tile row (four blocks of data and the row's scale word), 128 per
+/// row of a 16-bit A (`a16`).
+int64_t swRawStageBytes(const GemmConfig &cfg, bool a16) {
+  return a16 ? cfg.tileM() * kA16RowBytes + cfg.tileN() * kRawRowBytes
+             : (cfg.tileM() + cfg.tileN()) * kRawRowBytes;
+}
+
 /// Builds one GEMM kernel body.
 class GemmEmitter {
 public:
@@ -160,6 +171,10 @@ public:
     aRecipe = op.getARecipe();
     bRecipe = op.getBRecipe();
     window = gemmScaleClass(aRecipe, bRecipe) == GemmScaleClass::Window;
+    a16 = op.a16();
+    bf16 = a16 && a16.isBF16();
+    assert((!a16 || (cfg.wgmma && !cfg.warpSpecialized())) &&
+           "W4A16 runs the software-pipelined wgmma kernel only");
 
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     // The MMA warps' numbering starts after the decoding warps (whose
@@ -181,7 +196,8 @@ public:
     rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
     colBase = e.addI(tileColBase, e.mulI(wn, e.idx(8 * cfg.ni)));
 
-    numBlocks = e.divI(e.dim(v.aData, 1), kBlock / 2);
+    // K / 16 from B's packed bytes (a 16-bit A's rows hold K elements).
+    numBlocks = e.divI(e.dim(v.bData, 1), kBlock / 2);
     Value numChunks = e.ceilDivI(numBlocks, 4);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
 
@@ -197,7 +213,8 @@ public:
 
     // Scales are read through a flat view: the 128x4 offset is a byte
     // offset, and dividing it back into (row, column) costs divisions.
-    aScaleFlat = flatten(v.aScale);
+    if (!a16)
+      aScaleFlat = flatten(v.aScale);
     bScaleFlat = flatten(v.bScale);
 
     SmallVector<Value> init(cfg.accPerLane(), m.f32(0.0f));
@@ -507,14 +524,19 @@ private:
   }
 
   /// A pointer in address space `space` to element 0 of contiguous
-  /// `memref` (the aligned pointer plus its offset, in bytes for the byte
-  /// buffers used here); global pointers are converted from generic ones.
+  /// `memref` (the aligned pointer plus its offset in elements, times the
+  /// element's bytes); global pointers are converted from generic ones.
   Value basePointer(Value memref, unsigned space) {
     MLIRContext *ctx = b.getContext();
     auto md = memref::ExtractStridedMetadataOp::create(b, memref);
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+    int64_t elementBytes =
+        cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
+    Value offset = md.getOffset();
+    if (elementBytes != 1)
+      offset = e.mulI(offset, e.idx(elementBytes));
     Value addr = arith::IndexCastUIOp::create(b, b.getI64Type(),
-                                              e.addI(base, md.getOffset()));
+                                              e.addI(base, offset));
     if (space == 3) // A workgroup memref already holds a shared address.
       return LLVM::IntToPtrOp::create(
           b, LLVM::LLVMPointerType::get(ctx, 3), addr);
@@ -545,23 +567,33 @@ private:
     }
   }
 
-  /// Byte offsets, within a raw stage, of the 8 data bytes of item
-  /// (`tileRow`, `t4`) and of the scale word of `tileRow` (counting A's
-  /// rows, then B's).
-  Value rawDataOffset(Value tileRow, Value t4) {
-    return e.addI(e.mulI(tileRow, e.idx(32)), e.mulI(t4, e.idx(8)));
+  /// Byte offsets, within a raw stage, of the data bytes of item
+  /// (`tileRow`, `t4`) (8 for an NVFP4 row, 32 for a 16-bit A row) and of
+  /// the scale word of `tileRow` (counting A's rows, then B's; a 16-bit A
+  /// has none). A raw stage holds every row's data, then the scale words.
+  Value rawDataOffset(bool isA, Value tileRow, Value t4) {
+    if (a16 && isA)
+      return e.addI(e.mulI(tileRow, e.idx(kA16RowBytes)),
+                    e.mulI(t4, e.idx(2 * kBlock)));
+    Value offset = e.addI(e.mulI(tileRow, e.idx(32)), e.mulI(t4, e.idx(8)));
+    return a16 ? e.addI(offset, e.idx(cfg.tileM() * (kA16RowBytes - 32)))
+               : offset;
   }
   Value rawScaleOffset(Value tileRow) {
-    return e.addI(e.idx((cfg.tileM() + cfg.tileN()) * 32),
-                  e.mulI(tileRow, e.idx(4)));
+    int64_t data = a16 ? cfg.tileM() * kA16RowBytes + cfg.tileN() * 32
+                       : (cfg.tileM() + cfg.tileN()) * 32;
+    // A 16-bit A's rows have no scale word: B's row j is word j.
+    int64_t skipped = a16 ? cfg.tileM() * 4 : 0;
+    return e.addI(e.idx(data - skipped), e.mulI(tileRow, e.idx(4)));
   }
 
   /// Starts copying chunk `c`'s bytes into the raw stage at byte `raw` of
   /// the ring with cp.async: the 8 data bytes of each of this thread's
-  /// decode items, and the 4-byte scale words (blocks 4c .. 4c+3, one
-  /// aligned word in the 128x4 layout) of one or two tile rows. Rows and
-  /// chunks out of range copy clamped, in-bounds bytes; wgRead zeroes their
-  /// scales.
+  /// decode items (a 16-bit A's 32, in two 16-byte copies), and the 4-byte
+  /// scale words (blocks 4c .. 4c+3, one aligned word in the 128x4 layout)
+  /// of one or two tile rows. Rows and chunks out of range copy clamped,
+  /// in-bounds bytes; wgRead zeroes their scales (and a 16-bit A's blocks
+  /// past K).
   void wgCopy(Value c, Value raw, Value numChunks) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
@@ -575,23 +607,39 @@ private:
                          isA ? M : N, valid);
       Value data = isA ? v.aData : v.bData;
       Value blk = e.minI(e.addI(e.mulI(c, e.idx(4)), t4), lastBlock);
+      Value dst = offsetPointer(
+          sources.ring, e.addI(raw, rawDataOffset(isA, tileRow, t4)));
+      if (a16 && isA) {
+        // Row r's elements 16 blk .. 16 blk + 15: 32 bytes.
+        Value src = offsetPointer(
+            sources.aData, e.mulI(e.addI(e.mulI(r, e.dim(data, 1)),
+                                         e.mulI(blk, e.idx(kBlock))),
+                                  e.idx(2)));
+        for (int64_t h = 0; h < 2; ++h)
+          NVVM::CpAsyncOp::create(
+              b, h ? offsetPointer(dst, e.idx(16)) : dst,
+              h ? offsetPointer(src, e.idx(16)) : src,
+              b.getI32IntegerAttr(16), ca, /*cpSize=*/Value());
+        return;
+      }
       Value src = offsetPointer(
           isA ? sources.aData : sources.bData,
           e.addI(e.mulI(r, e.dim(data, 1)), e.mulI(blk, e.idx(8))));
-      NVVM::CpAsyncOp::create(
-          b,
-          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
-          src, b.getI32IntegerAttr(8), ca, /*cpSize=*/Value());
+      NVVM::CpAsyncOp::create(b, dst, src, b.getI32IntegerAttr(8), ca,
+                              /*cpSize=*/Value());
     });
     // Scale word of tile row i = tid, tid + threads, ...: A's rows, then
-    // B's.
-    int64_t rows = cfg.tileM() + cfg.tileN();
+    // B's (B's only with a 16-bit A).
+    int64_t first = a16 ? cfg.tileM() : 0;
+    int64_t rows = cfg.tileM() + cfg.tileN() - first;
     for (int64_t q = 0; q * cfg.threads() < rows; ++q) {
-      Value i = e.addI(tid, e.idx(q * cfg.threads()));
+      Value i = e.addI(tid, e.idx(first + q * cfg.threads()));
       auto copy = [&] {
         Value isA = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
                                           i, e.idx(cfg.tileM()));
         auto pick = [&](Value x, Value y) {
+          if (a16)
+            return y;
           return arith::SelectOp::create(b, isA, x, y).getResult();
         };
         Value row = e.addI(
@@ -615,7 +663,7 @@ private:
       auto ifOp = scf::IfOp::create(
           b,
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i,
-                                e.idx(rows)),
+                                e.idx(first + rows)),
           /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
@@ -624,8 +672,11 @@ private:
   }
 
   /// Chunk `c`'s items of this thread from the raw stage at byte `raw`
-  /// (complete and visible to every thread): data words and f16x2 block
-  /// scales, 0 for rows and blocks out of range.
+  /// (complete and visible to every thread): data words and the blocks'
+  /// decode multipliers, 0 for rows and blocks out of range. A 16-bit A's
+  /// item is its block's two 16-byte halves (vector<4xi32> each), zero past
+  /// K: there B's zero scale times a clamped copy of A's last block could
+  /// be 0 * Inf. Its rows past M only reach rows of D that are not stored.
   StagedLoads wgRead(Value c, Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     auto i32 = b.getI32Type();
@@ -637,10 +688,26 @@ private:
       Value blk = e.addI(e.mulI(c, e.idx(4)), t4);
       Value blkValid = arith::CmpIOp::create(
           b, arith::CmpIPredicate::ult, blk, numBlocks);
-      Value words = LLVM::LoadOp::create(
-          b, VectorType::get({2}, i32),
-          offsetPointer(sources.ring, e.addI(raw, rawDataOffset(tileRow, t4))),
-          /*alignment=*/8);
+      Value at = offsetPointer(sources.ring,
+                               e.addI(raw, rawDataOffset(isA, tileRow, t4)));
+      if (a16 && isA) {
+        auto v4 = VectorType::get({4}, i32);
+        Value zero = arith::ConstantOp::create(
+            b, DenseElementsAttr::get(v4, b.getI32IntegerAttr(0)));
+        Value halves[2];
+        for (int64_t h = 0; h < 2; ++h)
+          halves[h] = arith::SelectOp::create(
+              b, blkValid,
+              LLVM::LoadOp::create(b, v4,
+                                   h ? offsetPointer(at, e.idx(16)) : at,
+                                   /*alignment=*/16),
+              zero);
+        l.a.push_back({halves[0], halves[1]});
+        return;
+      }
+      Value words =
+          LLVM::LoadOp::create(b, VectorType::get({2}, i32), at,
+                               /*alignment=*/8);
       Value sf = arith::ExtUIOp::create(
           b, i32,
           LLVM::LoadOp::create(
@@ -650,8 +717,11 @@ private:
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
       sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf,
                     m.i32(0));
-      (isA ? l.a : l.b).push_back(
-          {words, gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf))});
+      // bf16 tensor cores (a bf16 A) take B decoded to bf16.
+      Value multiplier =
+          bf16 ? gemmDecodeScaleBF16x2(b, loc, m.decodeE4M3(sf))
+               : gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf));
+      (isA ? l.a : l.b).push_back({words, multiplier});
     });
     return l;
   }
@@ -673,15 +743,30 @@ private:
         // its elements in the order 0 4 1 5 2 6 3 7: a permutation of K
         // within the core matrix that A and B share, which leaves the dot
         // products unchanged.
+        // A 16-bit A block is permuted into the same order (no decode).
         Value rowOffset = e.addI(
             base, e.addI(e.mulI(e.divI(row, 8), e.idx(kRowGroupBytes)),
                          e.mulI(e.remI(row, e.idx(8)), e.idx(16))));
+        SmallVector<Value> a16Pairs;
+        if (a16 && isA) {
+          SmallVector<Value, 8> elems;
+          for (Value half : {bytes, sf})
+            for (int64_t w = 0; w < 4; ++w)
+              elems.push_back(vector::ExtractOp::create(b, half, w));
+          a16Pairs = gemmPermuteA16Block(b, elems);
+        }
         for (int64_t h = 0; h < 2; ++h) {
           SmallVector<Value, 4> words;
-          Value word = vector::ExtractOp::create(b, bytes, h);
-          for (int64_t i = 0; i < 4; ++i)
-            words.push_back(
-                f16x2AsI32(b, gemmDecodeF16Nibbles(b, loc, word, i, sf)));
+          if (!a16Pairs.empty()) {
+            words.append(a16Pairs.begin() + 4 * h,
+                         a16Pairs.begin() + 4 * h + 4);
+          } else {
+            Value word = vector::ExtractOp::create(b, bytes, h);
+            for (int64_t i = 0; i < 4; ++i)
+              words.push_back(f16x2AsI32(
+                  b, bf16 ? gemmDecodeBF16Nibbles(b, loc, word, i, sf)
+                          : gemmDecodeF16Nibbles(b, loc, word, i, sf)));
+          }
           Value byteOffset = e.addI(
               rowOffset,
               e.mulI(e.addI(e.mulI(t4, e.idx(2)), e.idx(h)),
@@ -722,6 +807,7 @@ private:
     Value aBase =
         e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
     Value bBase = e.addI(stage, e.idx(wgBOffset()));
+    auto operandType = bf16 ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
     NVVM::WgmmaFenceAlignedOp::create(b);
     for (int64_t s = 0; s < 4; ++s) {
       // k-step s spans core matrices 2s, 2s+1 of each row group.
@@ -732,8 +818,8 @@ private:
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, acc.getType(), acc, aDesc, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
-          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
-          NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f16),
+          NVVM::WGMMATypesAttr::get(ctx, operandType),
+          NVVM::WGMMATypesAttr::get(ctx, operandType),
           NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
           NVVM::WGMMAScaleOutAttr::get(ctx, fresh && s == 0
                                                 ? NVVM::WGMMAScaleOut::zero
@@ -989,11 +1075,12 @@ private:
       return out;
     };
 
-    sources = {basePointer(v.aData, 1), basePointer(v.aScale, 1),
+    sources = {basePointer(v.aData, 1),
+               a16 ? Value() : basePointer(v.aScale, 1),
                basePointer(v.bData, 1), basePointer(v.bScale, 1),
                basePointer(smem[0], 3)};
     int64_t stageBytes = (cfg.tileM() + cfg.tileN()) * kChunk * 2;
-    int64_t rawBytes = (cfg.tileM() + cfg.tileN()) * kRawRowBytes;
+    int64_t rawBytes = swRawStageBytes(cfg, bool(a16));
     int64_t rawBase = cfg.stages * stageBytes;
     // Stage offsets rotate as loop-carried values: the ring sizes are not
     // powers of two, and a remainder per chunk costs more than a select.
@@ -1138,7 +1225,7 @@ private:
   /// the persistent kernel moves rowBase and colBase from tile to tile.
   MmaAccumulators accumulators() {
     return {e,      op, v, cfg.mi, cfg.ni, rowBase, colBase, g, t, M, N,
-            cConst, /*decodedOperands=*/2};
+            cConst, /*decodedOperands=*/a16 ? 1 : 2};
   }
 
   /// Scales each accumulator and stores it.
@@ -1155,6 +1242,9 @@ private:
   SmallVector<Value, 2> smem;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
+  /// W4A16: A's 16-bit type (null for an NVFP4 A); bf16 tensor cores.
+  Type a16;
+  bool bf16 = false;
   Value g, t, rowBase, colBase, M, N, numBlocks, cConst;
   Value aScaleFlat, bScaleFlat;
   Value wmIndex, wnIndex, tileRowBase, tileColBase;
@@ -1167,41 +1257,16 @@ private:
 };
 } // namespace
 
-LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
-                                                      gpu::GPUModuleOp module,
-                                                      StringRef prefix,
-                                                      TargetLeaves &leaves,
-                                                      StringRef chip,
-                                                      bool warpSpecialized) {
-  // A grouped op keeps to the mma.sync kernels: their tile bodies address
-  // their operands through memref views, which a group's views replace;
-  // the wgmma and tcgen05 kernels would need their copies and descriptors
-  // checked against views first.
-  auto plain = dyn_cast<MatmulOp>(op.getOperation());
-  bool tcgen05 = plain && isTcgen05Chip(chip) && tcgen05Supports(plain);
-  std::optional<ChipInfo> chipInfo = lookupChip(chip);
-  bool blockScaledMma = plain && chipInfo && chipInfo->blockScaledMmaSync;
-  bool wgmma = plain && chip == "sm_90a";
+namespace {
+/// Adds the large-M kernel of configuration `cfg` for `op` to `module` and
+/// its launch at `host` (the last else-branch of the direct kernels' chain
+/// on M).
+void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
+                            StringRef prefix, TargetLeaves &leaves,
+                            const GemmConfig &cfg, ImplicitLocOpBuilder &host,
+                            Value M, Value N) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  ImplicitLocOpBuilder host(loc, op.getOperation());
-  LoweringBuilder he(host);
-  Value M, N;
-  std::tie(M, N) = gemmHostShape(he, op);
-
-  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
-                GemmScaleClass::Window;
-  // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
-  buildDirectMatmulKernels(op, module, prefix, leaves, host);
-  // The tcgen05 kernel replaces the large-M configuration; M <= 256 keeps
-  // the direct mma.sync kernels, which fill more SMs.
-  if (tcgen05)
-    return buildTcgen05MatmulKernel(plain, module, prefix, leaves, host);
-  // Likewise the sm_120 family's block-scaled mma.sync (MatmulSm120.cpp).
-  if (blockScaledMma)
-    return buildSm120MatmulKernel(plain, module, prefix, leaves, host);
-  // wgmma exists on sm_90a only (not on sm_100a and later).
-  GemmConfig cfg = largeConfig(window, wgmma, warpSpecialized);
   auto func = createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
                                cfg.threads(), {cfg.tileM(), cfg.tileN()},
                                /*maxM=*/0);
@@ -1215,8 +1280,8 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
     ringBytes = cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
                 cfg.rawStages * wgRawStageBytes(cfg);
   else if (cfg.wgmma)
-    ringBytes = (cfg.tileM() + cfg.tileN()) *
-                (cfg.stages * kChunk * 2 + cfg.rawStages * kRawRowBytes);
+    ringBytes = cfg.stages * wgStageBytes(cfg) +
+                cfg.rawStages * swRawStageBytes(cfg, bool(op.a16()));
   auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
   if (ringBytes)
     func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
@@ -1258,5 +1323,57 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
                                    host, host.getI32IntegerAttr(
                                              int32_t(ringBytes))))
                              : Value());
+}
+} // namespace
+
+LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
+                                                      gpu::GPUModuleOp module,
+                                                      StringRef prefix,
+                                                      TargetLeaves &leaves,
+                                                      StringRef chip,
+                                                      bool warpSpecialized) {
+  // A grouped op keeps to the mma.sync kernels: their tile bodies address
+  // their operands through memref views, which a group's views replace;
+  // the wgmma and tcgen05 kernels would need their copies and descriptors
+  // checked against views first.
+  auto plain = dyn_cast<MatmulOp>(op.getOperation());
+  bool tcgen05 = plain && isTcgen05Chip(chip) && tcgen05Supports(plain);
+  std::optional<ChipInfo> chipInfo = lookupChip(chip);
+  bool blockScaledMma = plain && chipInfo && chipInfo->blockScaledMmaSync;
+  bool wgmma = plain && chip == "sm_90a";
+  ImplicitLocOpBuilder host(op.getLoc(), op.getOperation());
+  LoweringBuilder he(host);
+  Value M, N;
+  std::tie(M, N) = gemmHostShape(he, op);
+
+  bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
+                GemmScaleClass::Window;
+  // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
+  buildDirectMatmulKernels(op, module, prefix, leaves, host);
+  // The tcgen05 kernel replaces the large-M configuration; M <= 256 keeps
+  // the direct mma.sync kernels, which fill more SMs.
+  if (tcgen05)
+    return buildTcgen05MatmulKernel(plain, module, prefix, leaves, host);
+  // Likewise the sm_120 family's block-scaled mma.sync (MatmulSm120.cpp).
+  if (blockScaledMma)
+    return buildSm120MatmulKernel(plain, module, prefix, leaves, host);
+  // wgmma exists on sm_90a only (not on sm_100a and later).
+  buildLargeMatmulKernel(op, module, prefix, leaves,
+                         largeConfig(window, wgmma, warpSpecialized), host, M,
+                         N);
   return success();
+}
+
+void mlir::nvfp4::detail::buildWgmmaMatmulW4A16Kernel(
+    MatmulW4A16Op op, gpu::GPUModuleOp module, StringRef prefix,
+    TargetLeaves &leaves, ImplicitLocOpBuilder &host) {
+  LoweringBuilder he(host);
+  Value M, N;
+  std::tie(M, N) = gemmHostShape(he, op);
+  bool window =
+      gemmScaleClass({}, op.getBRecipe()) == GemmScaleClass::Window;
+  buildLargeMatmulKernel(op, module, prefix, leaves,
+                         largeConfig(window, /*wgmma=*/true,
+                                     /*warpSpecialized=*/false),
+                         host, M, N);
 }

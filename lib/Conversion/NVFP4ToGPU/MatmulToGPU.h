@@ -237,13 +237,32 @@ void buildDirectMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                               StringRef prefix, TargetLeaves &leaves,
                               ImplicitLocOpBuilder &host);
 
-/// The kernels of `nvfp4.matmul_w4a16` (MatmulDirect.cpp; mma.sync, valid
-/// from sm_80 on): the direct kernels with A loaded as bf16/f16 instead of
-/// decoded (bf16 A multiplies on bf16 tensor cores with B decoded to bf16,
-/// f16 A on f16 ones), and for M > 256 the medium_m kernel over every tile
-/// of D; their launches replace `op`'s place at `host`.
+/// The kernels of `nvfp4.matmul_w4a16` (MatmulDirect.cpp): the direct
+/// mma.sync kernels (valid from sm_80 on) with A loaded as bf16/f16 instead
+/// of decoded (bf16 A multiplies on bf16 tensor cores with B decoded to
+/// bf16, f16 A on f16 ones), and for M > 256 on `chip` sm_90a the
+/// software-pipelined wgmma kernel (buildWgmmaMatmulW4A16Kernel), elsewhere
+/// the medium_m kernel over every tile of D; their launches replace `op`'s
+/// place.
 void buildMatmulW4A16Kernels(MatmulW4A16Op op, gpu::GPUModuleOp module,
-                             StringRef prefix, TargetLeaves &leaves);
+                             StringRef prefix, TargetLeaves &leaves,
+                             StringRef chip);
+
+/// sm_90a's software-pipelined wgmma kernel for a W4A16 `op` (MatmulToGPU.cpp;
+/// 128 x 256 tiles, 128 x 128 for a 1x64-window B): A's 16-bit blocks are
+/// copied into the raw ring with cp.async and permuted into the stage (the
+/// K order of B's word decode), B is decoded as for W4A4; launched at
+/// `host`, for M above the direct kernels'.
+void buildWgmmaMatmulW4A16Kernel(MatmulW4A16Op op, gpu::GPUModuleOp module,
+                                 StringRef prefix, TargetLeaves &leaves,
+                                 ImplicitLocOpBuilder &host);
+
+/// W4A16: the 8 words of a 16-element block of a 16-bit A (word w holds
+/// elements 2w and 2w + 1) as the 8 pair registers (i32) in the K order of
+/// gemmDecodeF16Nibbles: register 4q + i pairs elements 8q + i and
+/// 8q + i + 4 (byte permutes, no arithmetic).
+SmallVector<Value> gemmPermuteA16Block(ImplicitLocOpBuilder &b,
+                                       ArrayRef<Value> words);
 
 /// Whether `chip` gets the tcgen05 block-scaled GEMM (MatmulTcgen05.cpp).
 bool isTcgen05Chip(StringRef chip);

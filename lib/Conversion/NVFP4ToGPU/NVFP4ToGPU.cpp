@@ -1203,7 +1203,7 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
                            std::to_string(index++) +
                            (op.grouped() ? "_grouped" : "");
       if (auto w4a16 = dyn_cast<MatmulW4A16Op>(op.getOperation()))
-        buildMatmulW4A16Kernels(w4a16, gpuModule, prefix, leaves);
+        buildMatmulW4A16Kernels(w4a16, gpuModule, prefix, leaves, chip);
       else if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves, chip,
                                          warpSpecializedGemm)))
         return signalPassFailure();
