@@ -357,3 +357,21 @@ def test_pytorch_emulation_rounds_stochastically_without_bias():
     mean = torch.stack([fake_quantize(x, sr, generator=g) for _ in range(400)]).mean(0)
     nearest = fake_quantize(x, tr.OperandRecipe())
     assert _rel(mean, x) < 0.3 * _rel(nearest, x)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bf16_master_weights(device):
+    # bf16 parameters: the weight is quantized from bf16, wgrad and the bias
+    # gradient come back in bf16 for the optimizer.
+    _device(device)
+    torch.manual_seed(0)
+    lin = nt.TrainingLinear(128, 64, recipe="te_default", name="fc", device=device,
+                            dtype=torch.bfloat16)
+    x, dy = _inputs(device)
+    x = x.detach().to(torch.bfloat16).requires_grad_()
+    dy = dy.to(torch.bfloat16)
+    lin(x).backward(dy)
+    assert lin.weight.grad.dtype == torch.bfloat16 and lin.bias.grad.dtype == torch.bfloat16
+    a, b = _dequantized_operands(lin, x, dy, step=0)["wgrad"]
+    assert _rel(lin.weight.grad, a @ b.T) <= TOLERANCE["bf16"]
+    assert torch.equal(lin.bias.grad, dy.sum(0, dtype=torch.float32).to(torch.bfloat16))
