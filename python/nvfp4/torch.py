@@ -105,6 +105,10 @@ def _fields(q, info):
                          schema="(Tensor x, str recipe, str input_dtype=\"\") -> Tensor[]")
 def _quantize_op(x, recipe, input_dtype=""):
     info = info_for_text(recipe)
+    # Below autograd: a compiled graph may pass a parameter that requires
+    # grad (Inductor drops the traced detach), which the host path's DLPack
+    # export refuses.
+    x = x.detach()
     # Separate allocations: a custom op's outputs may not alias each other.
     return _fields(nvfp4._quantize(x, info, input_dtype or None, separate=True), info)
 
