@@ -101,14 +101,18 @@ def _fields(q, info):
     return [getattr(q, n) for n in names]
 
 
+def _below_autograd(t):
+    """An op's tensor argument without autograd history: a compiled graph
+    may pass a parameter that requires grad (Inductor drops a traced
+    detach), which the host path's DLPack export refuses."""
+    return None if t is None else t.detach()
+
+
 @torch.library.custom_op("nvfp4::quantize", mutates_args=(),
                          schema="(Tensor x, str recipe, str input_dtype=\"\") -> Tensor[]")
 def _quantize_op(x, recipe, input_dtype=""):
     info = info_for_text(recipe)
-    # Below autograd: a compiled graph may pass a parameter that requires
-    # grad (Inductor drops the traced detach), which the host path's DLPack
-    # export refuses.
-    x = x.detach()
+    x = _below_autograd(x)
     # Separate allocations: a custom op's outputs may not alias each other.
     return _fields(nvfp4._quantize(x, info, input_dtype or None, separate=True), info)
 
@@ -182,6 +186,7 @@ def _as_operand(data, scale, amax, recipe, groups=None):
                          schema=f"({_MATMUL_A}, {_MATMUL_B}, {_MATMUL_TAIL}) -> Tensor")
 def _matmul_op(a_data, a_scale, a_amax, a_recipe, b_data, b_scale, b_amax, b_recipe,
                bias=None, alpha=1.0, out_dtype="bf16"):
+    bias = _below_autograd(bias)
     return nvfp4._matmul(_as_operand(a_data, a_scale, a_amax, a_recipe),
                          _as_operand(b_data, b_scale, b_amax, b_recipe),
                          bias, alpha, nvfp4._out_code(out_dtype), None, "cpu")
@@ -214,6 +219,7 @@ def _(a_data, a_scale, a_amax, a_recipe, b_data, b_scale, b_amax, b_recipe,
                          schema=f"(Tensor a, {_MATMUL_B}, {_MATMUL_TAIL}) -> Tensor")
 def _matmul_w4a16_op(a, b_data, b_scale, b_amax, b_recipe, bias=None, alpha=1.0,
                      out_dtype="bf16"):
+    a, bias = _below_autograd(a), _below_autograd(bias)
     return nvfp4._matmul_w4a16(a, _as_operand(b_data, b_scale, b_amax, b_recipe),
                                bias, alpha, nvfp4._out_code(out_dtype), None, "cpu")
 
