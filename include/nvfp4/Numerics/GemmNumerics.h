@@ -117,6 +117,10 @@ Value gemmDecodeScaleBF16x2(OpBuilder &b, Location loc, Value scaleF32);
 /// decodedOperands): the sum of the products of the elements' values.
 /// Exact: a power of two, and the sums' magnitudes stay far inside f32's
 /// normal range (products of two decoded elements are at least 2^-34).
+/// A window promotion applies it to the constant c of gemmWindowFactor
+/// instead (once, not per sum): RN(RN(amaxA * amaxB) * c * 2^s) is the
+/// factor times 2^s exactly unless that factor is an f32 subnormal
+/// (window amaxes below ~2^-53), where the scaled one is the more precise.
 Value gemmRestoreDecoded(OpBuilder &b, Location loc, Value acc,
                          int64_t decodedOperands);
 

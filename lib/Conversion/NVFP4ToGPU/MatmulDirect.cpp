@@ -599,6 +599,9 @@ private:
     // acc += RN(chunk * RN(RN(amaxA[m,w] * amaxB[n,w]) * c)), window w = c.
     SmallVector<Value> next(acc.begin(), acc.end());
     DenseMap<int64_t, Value> aAmax, bAmax;
+    // The decode shift goes into the factor's constant (exact, see
+    // gemmRestoreDecoded), not onto every sum.
+    Value cShifted = gemmRestoreDecoded(b, loc, cConst, decodedOperands());
     for (int64_t slot = 0; slot < cfg.slots(); ++slot) {
       int64_t i = (slot / 4) % cfg.mt, j = slot / (4 * cfg.mt), k = slot % 4;
       int64_t ai = 2 * i + k % 2, bj = 2 * j + k / 2;
@@ -606,12 +609,9 @@ private:
         aAmax[ai] = amaxA(accRow(e.idx(slot)), c);
       if (!bAmax.count(bj))
         bAmax[bj] = amaxB(accCol(e.idx(slot)), c);
-      Value factor = gemmWindowFactor(b, loc, aAmax.lookup(ai), bAmax[bj],
-                                      cConst);
-      next[slot] = m.add(
-          acc[slot],
-          m.mul(gemmRestoreDecoded(b, loc, sum[slot], decodedOperands()),
-                factor));
+      Value factor =
+          gemmWindowFactor(b, loc, aAmax.lookup(ai), bAmax[bj], cShifted);
+      next[slot] = m.add(acc[slot], m.mul(sum[slot], factor));
     }
     return next;
   }

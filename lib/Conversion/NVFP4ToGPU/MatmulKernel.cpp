@@ -353,15 +353,16 @@ MmaAccumulators::WindowAmaxes MmaAccumulators::loadWindow(Value w) const {
 SmallVector<Value>
 MmaAccumulators::promote(ArrayRef<Value> acc, ArrayRef<Value> part,
                          const WindowAmaxes &amax) const {
-  // acc += RN(part * RN(RN(amaxA[i,w] * amaxB[j,w]) * c)).
+  // acc += RN(part * RN(RN(amaxA[i,w] * amaxB[j,w]) * c)), with the
+  // decode shift in c (exact, see gemmRestoreDecoded), not on every part.
   NumericsBuilder &m = e.math();
   SmallVector<Value> next(acc.begin(), acc.end());
+  Value c = gemmRestoreDecoded(e.builder(), e.location(), cConst,
+                               decodedOperands);
   forEach([&](int64_t slot, int64_t ai, int64_t bj) {
     Value factor = gemmWindowFactor(e.builder(), e.location(), amax.a[ai],
-                                    amax.b[bj], cConst);
-    Value sum = gemmRestoreDecoded(e.builder(), e.location(), part[slot],
-                                   decodedOperands);
-    next[slot] = m.add(acc[slot], m.mul(sum, factor));
+                                    amax.b[bj], c);
+    next[slot] = m.add(acc[slot], m.mul(part[slot], factor));
   });
   return next;
 }
