@@ -113,6 +113,7 @@ const std::pair<const char *, const char *> kPairs[] = {
     {"local_1x64", "local_1x64"},
     {kW4A16, "per_tensor"},
     {kW4A16, "per_token"},
+    {kW4A16, "local_1x64"},
 };
 
 /// The operand recipe pairs of the grouped GEMM kernels.
