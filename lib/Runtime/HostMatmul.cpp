@@ -19,6 +19,7 @@
 
 #include <cstring>
 #include <deque>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -328,7 +329,10 @@ runMatmul(HostRunner &runner, RecipeAttr aRecipe, const QuantizedOutput &a,
     return std::move(e);
   bool grouped = splits.has_value();
   bool bias = options.bias.has_value();
-  auto [aRank, bRank] = matmulAmaxRanks(aRecipe, bRecipe, grouped);
+  // Named variables, not a structured binding: the kernel builder below
+  // captures them in a lambda (C++17 cannot capture structured bindings).
+  unsigned aRank, bRank;
+  std::tie(aRank, bRank) = matmulAmaxRanks(aRecipe, bRecipe, grouped);
   uint32_t alphaBits;
   std::memcpy(&alphaBits, &options.alpha, sizeof(alphaBits));
   std::string key = "matmul " + recipeStr(aRecipe) + " " + recipeStr(bRecipe) +
