@@ -196,8 +196,9 @@ public:
     rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
     colBase = e.addI(tileColBase, e.mulI(wn, e.idx(8 * cfg.ni)));
 
-    // K / 16 from B's packed bytes (a 16-bit A's rows hold K elements).
-    numBlocks = e.divI(e.dim(v.bData, 1), kBlock / 2);
+    // K / 16 from the packed bytes (B's for a 16-bit A, whose rows hold K
+    // elements).
+    numBlocks = e.divI(e.dim(a16 ? v.bData : v.aData, 1), kBlock / 2);
     Value numChunks = e.ceilDivI(numBlocks, 4);
     cConst = gemmC(b, loc, aRecipe, bRecipe);
 
