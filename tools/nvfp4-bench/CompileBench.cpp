@@ -58,7 +58,7 @@ Error runCompileSuite(StringRef target, ArrayRef<std::string> recipes,
   if (std::error_code ec =
           sys::fs::createUniqueDirectory("nvfp4-compile-bench", dir))
     return createStringError(ec, "cannot create a cache directory");
-  auto cleanup = make_scope_exit([&] { sys::fs::remove_directories(dir); });
+  scope_exit cleanup([&] { sys::fs::remove_directories(dir); });
   CompilerOptions noDisk;
   noDisk.diskCache = false;
   CompilerOptions disk;
