@@ -224,6 +224,35 @@ TEST_F(GemmNumericsTest, DecodeF16PairExhaustive) {
   }
 }
 
+/// Runs a word-decode kernel `k` (word, scale) -> 8 f32 (call i's two
+/// halves at 2i, 2i + 1) for every non-negative scale byte on every nibble
+/// value in every position (16 words, mixed nibbles too) and 32 random
+/// words (`seed`): nibbles i and i + 4 must come out as e2m1 * sf *
+/// 2^-kGemmDecodeShift exactly, signs included.
+void expectNibbleDecodeExact(Kernel &k, unsigned seed) {
+  std::mt19937 rng(seed);
+  for (int sf = 0; sf < 0x7F; ++sf) {
+    float scale = ref::fromE4M3(uint8_t(sf));
+    for (int w = 0; w < 48; ++w) {
+      uint32_t word = w < 16 ? 0x11111111u * uint32_t(w) : uint32_t(rng());
+      if (w < 16)
+        word ^= 0x76543210u * uint32_t(w & 1);
+      float out[8];
+      k.call({&word, &scale, out});
+      for (int i = 0; i < 4; ++i)
+        for (int h = 0; h < 2; ++h) {
+          uint8_t nibble = uint8_t((word >> (4 * (i + 4 * h))) & 0xF);
+          double want = std::ldexp(double(ref::fromE2M1(nibble)) * scale,
+                                   -int(kGemmDecodeShift));
+          float got = out[2 * i + h];
+          ASSERT_EQ(double(got), want) << std::hex << word << " " << i << h;
+          ASSERT_EQ(std::signbit(got), std::signbit(want))
+              << std::hex << word << " " << i << h;
+        }
+    }
+  }
+}
+
 // The word-level decode: call i of a word gives nibbles i and i + 4 times
 // the scale and 2^-kGemmDecodeShift, exactly, for every nibble value in
 // every position and every non-negative scale byte.
@@ -246,28 +275,7 @@ TEST_F(GemmNumericsTest, DecodeF16NibblesExhaustive) {
              }
              return out;
            });
-  std::mt19937 rng(3);
-  for (int sf = 0; sf < 0x7F; ++sf) {
-    float scale = ref::fromE4M3(uint8_t(sf));
-    // Every nibble value in every position (16 words), then random words.
-    for (int w = 0; w < 48; ++w) {
-      uint32_t word = w < 16 ? 0x11111111u * uint32_t(w) : uint32_t(rng());
-      if (w < 16)
-        word ^= 0x76543210u * uint32_t(w & 1); // mixed nibbles too
-      float out[8];
-      k.call({&word, &scale, out});
-      for (int i = 0; i < 4; ++i)
-        for (int h = 0; h < 2; ++h) {
-          uint8_t nibble = uint8_t((word >> (4 * (i + 4 * h))) & 0xF);
-          double want = std::ldexp(double(ref::fromE2M1(nibble)) * scale,
-                                   -int(kGemmDecodeShift));
-          float got = out[2 * i + h];
-          ASSERT_EQ(double(got), want) << std::hex << word << " " << i << h;
-          ASSERT_EQ(std::signbit(got), std::signbit(want))
-              << std::hex << word << " " << i << h;
-        }
-    }
-  }
+  expectNibbleDecodeExact(k, /*seed=*/3);
 }
 
 // The portable E4M3 -> f16x2 splat (the GEMM's scale operand) is exact for
@@ -457,27 +465,7 @@ TEST_F(GemmNumericsTest, DecodeBF16NibblesExhaustive) {
              }
              return out;
            });
-  std::mt19937 rng(5);
-  for (int sf = 0; sf < 0x7F; ++sf) {
-    float scale = ref::fromE4M3(uint8_t(sf));
-    for (int w = 0; w < 48; ++w) {
-      uint32_t word = w < 16 ? 0x11111111u * uint32_t(w) : uint32_t(rng());
-      if (w < 16)
-        word ^= 0x76543210u * uint32_t(w & 1);
-      float out[8];
-      k.call({&word, &scale, out});
-      for (int i = 0; i < 4; ++i)
-        for (int h = 0; h < 2; ++h) {
-          uint8_t nibble = uint8_t((word >> (4 * (i + 4 * h))) & 0xF);
-          double want = std::ldexp(double(ref::fromE2M1(nibble)) * scale,
-                                   -int(kGemmDecodeShift));
-          float got = out[2 * i + h];
-          ASSERT_EQ(double(got), want) << std::hex << word << " " << i << h;
-          ASSERT_EQ(std::signbit(got), std::signbit(want))
-              << std::hex << word << " " << i << h;
-        }
-    }
-  }
+  expectNibbleDecodeExact(k, /*seed=*/5);
 }
 
 // gemmRestoreDecoded takes the decode shift back from sums of products of
