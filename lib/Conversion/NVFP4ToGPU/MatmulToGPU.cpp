@@ -294,12 +294,13 @@ private:
   }
 
   /// Byte `k` of `bytes` as an f16x2 operand: its two E2M1 codes (low
-  /// nibble first) times the block scale, exact in f16.
-  Value pair(Value bytes, int64_t k, Value sf16x2) {
+  /// nibble first) decoded with the block's multiplier (gemmDecodeF16Pair:
+  /// e2m1 * sf * 2^-kGemmDecodeShift, exact in f16).
+  Value pair(Value bytes, int64_t k, Value multiplierF16x2) {
     Value byte = vector::ExtractOp::create(b, bytes, k / 4);
     if (k % 4)
       byte = arith::ShRUIOp::create(b, byte, m.i32(8 * (k % 4)));
-    return gemmDecodeF16Pair(b, loc, byte, sf16x2);
+    return gemmDecodeF16Pair(b, loc, byte, multiplierF16x2);
   }
 
   /// Four k-steps of mma over every tile of the warp, with fragments from
@@ -1119,10 +1120,10 @@ private:
       Value stage = args[1], rawRead = args[2], rawWrite = args[3];
       SmallVector<Value> sums(args.begin() + 4, args.end());
       // Window c - 1's amaxes (a clamped, unused window at c = 0).
-      Value previous = arith::SubIOp::create(b, c, e.minI(c, e.idx(1)));
       MmaAccumulators::WindowAmaxes amax;
       if (window)
-        amax = accumulators().loadWindow(previous);
+        amax = accumulators().loadWindow(
+            arith::SubIOp::create(b, c, e.minI(c, e.idx(1))));
       // The copy goes to the raw stage read at chunk c - 1, before the
       // last barrier.
       wgCopy(e.addI(c, e.idx(cfg.rawStages - 1)), rawWrite, numChunks);
