@@ -35,6 +35,7 @@
 #   scripts/device-check.sh producers # 11 (fused producers: bytes, sanitizers, bench)
 #   scripts/device-check.sh pdl      # 12 (programmatic dependent launch: bytes, graphs, speed)
 #   scripts/device-check.sh training # 13 (NVFP4 training: tests, example, step bench)
+#   scripts/device-check.sh profile  # 14 (Nsight Compute of the GEMMs, PDL share, decode/MoE quantize)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -401,6 +402,37 @@ note "compute-sanitizer racecheck large-M GEMM: exit $? ($(tail -1 "$logs/saniti
 timeout 150 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+fi
+
+if [[ $part == profile ]]; then
+# 14. Why the GEMMs miss their targets, measured: Nsight Compute on every
+# GEMM kernel launch of the bench's pairs at M = 1 and 16 (direct kernels)
+# and M = 8192 (the wgmma software pipeline), N = K = 8192; the small-M
+# table with programmatic dependent launch off and on (its share of the
+# small-M times, with NVFP4_PROFILE_PDL=1); the quantize suite's decode-time
+# shapes and the grouped (MoE) table for two recipes. Text reports come back as ncu-*.txt.
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+sections=(--section SpeedOfLight --section Occupancy --section LaunchStats
+          --section SchedulerStats --section WarpStateStats
+          --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis)
+timeout 240 "$ncu" --kernel-name regex:gemm_ "${sections[@]}" "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=1,16 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$OUT/ncu-gemm-small-m.txt" 2>&1
+note "ncu GEMM M = 1, 16: exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-small-m.txt") kernels)"
+timeout 150 "$ncu" --kernel-name regex:gemm_ "${sections[@]}" "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$OUT/ncu-gemm-large-m.txt" 2>&1
+note "ncu GEMM M = 8192: exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
+if [[ -n ${NVFP4_PROFILE_PDL:-} ]]; then
+for pdl in 0 1; do
+  NVFP4_PDL=$pdl timeout 100 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16 \
+    --gemm-n=8192,4096 --gemm-k=8192,4096 > "$OUT/bench-gemm-pdl$pdl.md" 2> "$logs/bench-gemm-pdl$pdl.err"
+  note "GEMM bench M = 1, 16, NVFP4_PDL=$pdl: exit $? (bench-gemm-pdl$pdl.md)"
+done
+fi
+timeout 200 "$bin/nvfp4-bench" --iters=20 --recipe=per_token --recipe=local_1x64 --m=1,16 \
+  --k=4096,8192 > "$OUT/bench-decode-moe.md" \
+  2> "$logs/bench-decode-moe.err"
+note "quantize bench decode shapes + grouped (MoE): exit $? (bench-decode-moe.md) $(tail -c 300 "$logs/bench-decode-moe.err")"
 fi
 
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs
