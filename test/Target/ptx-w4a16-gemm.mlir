@@ -10,7 +10,7 @@
 // (small_m8/16/32, medium_m) load A as 16-byte vectors of bf16/f16 and
 // decode only B. M > 256 runs sm_90a's software-pipelined wgmma kernel (A's
 // blocks copied with 16-byte cp.async into the raw ring, permuted into the
-// stage, B decoded; m64n256k16, m64n128k16 with a window B, whose chunks
+// stage with byte permutes, B decoded; m64n256k16, m64n128k16 with a window B, whose chunks
 // start from zero and are promoted) and medium_m over every tile
 // (medium_any_m) elsewhere. A bf16 A multiplies on bf16 tensor cores, an
 // f16 A on f16 ones. No tcgen05, a 1-D grid.
@@ -29,6 +29,8 @@
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // SM90-LABEL: .entry bf16_per_tensor_m0_gemm_large_m_wgmma(
 // SM90: cp.async.ca.shared.global [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], 16;
+// SM90-DAG: prmt.b32 {{.*}}, 0x5410U;
+// SM90-DAG: prmt.b32 {{.*}}, 0x7632U;
 // SM90: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
 // SM100-LABEL: .entry bf16_per_tensor_m0_gemm_medium_any_m(
 // SM100: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

@@ -211,9 +211,12 @@ Value mlir::nvfp4::detail::gemmBaseAddress(ImplicitLocOpBuilder &b,
 std::pair<Value, Value> mlir::nvfp4::detail::gemmBlockTile(LoweringBuilder &e,
                                                            Value N,
                                                            int64_t tileM,
-                                                           int64_t tileN) {
+                                                           int64_t tileN,
+                                                           Value blocksPerTile) {
   Value bid =
       gpu::BlockIdOp::create(e.builder(), e.location(), gpu::Dimension::x);
+  if (blocksPerTile)
+    bid = e.divI(bid, blocksPerTile);
   Value tilesN = e.ceilDivI(N, tileN);
   Value row = e.mulI(e.divI(bid, tilesN), e.idx(tileM));
   Value col = e.mulI(e.remI(bid, tilesN), e.idx(tileN));
@@ -315,6 +318,9 @@ Value MmaAccumulators::amaxB(int64_t bj, Value w) const {
 SmallVector<Value>
 mlir::nvfp4::detail::gemmPermuteA16Block(ImplicitLocOpBuilder &b,
                                          ArrayRef<Value> words) {
+  // One byte permute per register: selector 0x5410 takes the low halves of
+  // (lo, hi), 0x7632 the high halves. Written as masks and shifts, ptxas
+  // kept LOP3/SHF pairs instead.
   auto i32 = [&](uint32_t x) {
     return arith::ConstantIntOp::create(b, b.getI32Type(), int64_t(int32_t(x)));
   };
@@ -324,13 +330,9 @@ mlir::nvfp4::detail::gemmPermuteA16Block(ImplicitLocOpBuilder &b,
       // Elements 8q + i and 8q + i + 4: the low (i even) or high halves of
       // words 4q + i / 2 and 4q + i / 2 + 2.
       Value lo = words[4 * q + i / 2], hi = words[4 * q + i / 2 + 2];
-      regs.push_back(
-          i % 2 == 0
-              ? arith::OrIOp::create(b, arith::AndIOp::create(b, lo, i32(0xFFFF)),
-                                     arith::ShLIOp::create(b, hi, i32(16)))
-              : arith::OrIOp::create(
-                    b, arith::ShRUIOp::create(b, lo, i32(16)),
-                    arith::AndIOp::create(b, hi, i32(0xFFFF0000u))));
+      regs.push_back(NVVM::PermuteOp::create(
+          b, b.getI32Type(), lo, hi, i32(i % 2 == 0 ? 0x5410 : 0x7632),
+          NVVM::PermuteMode::DEFAULT));
     }
   return regs;
 }
