@@ -43,6 +43,11 @@ struct ChipInfo {
   /// on): kernels can be launched with programmatic dependent launch
   /// (nvfp4-programmatic-dependent-launch).
   bool gridDependencyControl;
+  /// Thread-block clusters (sm_90 on): `%cluster_ctarank`, `mapa`,
+  /// `ld.shared::cluster` and `barrier.cluster`, so the CTAs of a cluster
+  /// can read each other's shared memory (the direct GEMM kernels split K
+  /// over them).
+  bool threadBlockClusters;
 };
 
 /// The entry of `chip`, or none for a chip the pipeline does not support.

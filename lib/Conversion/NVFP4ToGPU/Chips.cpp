@@ -13,7 +13,8 @@
 //    for each of them.
 //  * `griddepcontrol.wait` / `griddepcontrol.launch_dependents`
 //    (programmatic dependent launch) need sm_90 or later (PTX 7.8), plain,
-//    `a` and `f` targets alike.
+//    `a` and `f` targets alike; so do thread-block clusters (`mapa`,
+//    `ld.shared::cluster`, `barrier.cluster`, `%cluster_ctarank`; PTX 7.8).
 //  * sm_101 was renamed sm_110 in PTX 9.0; CUDA 13's ptxas accepts no
 //    sm_101 target, so it is not offered. Targets below sm_75 are not
 //    accepted by CUDA 13's ptxas either.
@@ -30,29 +31,29 @@ using namespace mlir::nvfp4;
 namespace {
 // clang-format off
 const ChipInfo kChips[] = {
-//  name       sm   ptx  nativeE2M1 blockScaledMmaSync mmaSyncF16 gridDependencyControl
-  {"sm_75",    75,  63,  false,     false,             false,     false},
-  {"sm_80",    80,  70,  false,     false,             true,      false},
-  {"sm_86",    86,  71,  false,     false,             true,      false},
-  {"sm_87",    87,  74,  false,     false,             true,      false},
-  {"sm_89",    89,  78,  false,     false,             true,      false},
-  {"sm_90",    90,  78,  false,     false,             true,      true},
-  {"sm_90a",   90,  80,  false,     false,             true,      true},
-  {"sm_100",  100,  86,  false,     false,             true,      true},
-  {"sm_100a", 100,  86,  true,      false,             true,      true},
-  {"sm_100f", 100,  88,  true,      false,             true,      true},
-  {"sm_103",  103,  88,  false,     false,             true,      true},
-  {"sm_103a", 103,  88,  true,      false,             true,      true},
-  {"sm_103f", 103,  88,  true,      false,             true,      true},
-  {"sm_110",  110,  90,  false,     false,             true,      true},
-  {"sm_110a", 110,  90,  true,      false,             true,      true},
-  {"sm_110f", 110,  90,  true,      false,             true,      true},
-  {"sm_120",  120,  87,  false,     false,             true,      true},
-  {"sm_120a", 120,  87,  true,      true,              true,      true},
-  {"sm_120f", 120,  88,  true,      true,              true,      true},
-  {"sm_121",  121,  88,  false,     false,             true,      true},
-  {"sm_121a", 121,  88,  true,      true,              true,      true},
-  {"sm_121f", 121,  88,  true,      true,              true,      true},
+//  name       sm   ptx  nativeE2M1 blockScaledMmaSync mmaSyncF16 gridDependencyControl threadBlockClusters
+  {"sm_75",    75,  63,  false,     false,             false,     false,                false},
+  {"sm_80",    80,  70,  false,     false,             true,      false,                false},
+  {"sm_86",    86,  71,  false,     false,             true,      false,                false},
+  {"sm_87",    87,  74,  false,     false,             true,      false,                false},
+  {"sm_89",    89,  78,  false,     false,             true,      false,                false},
+  {"sm_90",    90,  78,  false,     false,             true,      true,                 true},
+  {"sm_90a",   90,  80,  false,     false,             true,      true,                 true},
+  {"sm_100",  100,  86,  false,     false,             true,      true,                 true},
+  {"sm_100a", 100,  86,  true,      false,             true,      true,                 true},
+  {"sm_100f", 100,  88,  true,      false,             true,      true,                 true},
+  {"sm_103",  103,  88,  false,     false,             true,      true,                 true},
+  {"sm_103a", 103,  88,  true,      false,             true,      true,                 true},
+  {"sm_103f", 103,  88,  true,      false,             true,      true,                 true},
+  {"sm_110",  110,  90,  false,     false,             true,      true,                 true},
+  {"sm_110a", 110,  90,  true,      false,             true,      true,                 true},
+  {"sm_110f", 110,  90,  true,      false,             true,      true,                 true},
+  {"sm_120",  120,  87,  false,     false,             true,      true,                 true},
+  {"sm_120a", 120,  87,  true,      true,              true,      true,                 true},
+  {"sm_120f", 120,  88,  true,      true,              true,      true,                 true},
+  {"sm_121",  121,  88,  false,     false,             true,      true,                 true},
+  {"sm_121a", 121,  88,  true,      true,              true,      true,                 true},
+  {"sm_121f", 121,  88,  true,      true,              true,      true,                 true},
 };
 // clang-format on
 } // namespace

@@ -51,7 +51,9 @@
 
 #include "MatmulToGPU.h"
 
+#include "nvfp4/Conversion/Chips.h"
 #include "nvfp4/Conversion/QuantizeEmitter.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Numerics/GemmNumerics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -137,10 +139,16 @@ struct RowLoad {
 
 class DirectEmitter {
 public:
+  /// `clusterSplit`: the kernel splits K over the CTAs of its cluster
+  /// (nvfp4.gemm_cluster_split; not for a grouped op's views).
   DirectEmitter(LoweringBuilder &e, GemmOp op, const DirectConfig &cfg,
-                const GemmOperands &v, ArrayRef<Value> smem)
+                const GemmOperands &v, ArrayRef<Value> smem,
+                bool clusterSplit)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
-        v(v), smem(smem) {}
+        v(v), smem(smem), clusterSplit(clusterSplit) {
+    assert(!(clusterSplit && v.tileRow) &&
+           "a grouped kernel's tiles do not split K over a cluster");
+  }
 
   void emit() {
     aRecipe = op.getARecipe();
@@ -162,8 +170,29 @@ public:
     N = e.dim(v.bData, 0);
     // 16-blocks of K: 8 bytes each of NVFP4 data (B's, when A is W4A16).
     numBlocks = e.divI(e.dim(a16 ? v.bData : v.aData, 1), 8);
-    Value tileCol;
-    std::tie(rowBase, tileCol) = gemmTile(e, v, N, cfg.tileM(), cfg.tileN());
+    if (clusterSplit) {
+      // The cluster's CTAs share one tile; launched without a cluster, a
+      // CTA is a cluster of one (rank 0 of 1).
+      // Their ranges (clusters of at most kMaxGemmClusterSplit CTAs, which
+      // the kernel's .maxclusterrank enforces) keep the chunk bounds narrow.
+      Type i32 = b.getI32Type();
+      MLIRContext *ctx = b.getContext();
+      clusterRank = arith::IndexCastUIOp::create(
+          b, b.getIndexType(),
+          NVVM::ClusterId::create(
+              b, i32,
+              LLVM::ConstantRangeAttr::get(ctx, 32, 0, kMaxGemmClusterSplit)));
+      clusterSize = arith::IndexCastUIOp::create(
+          b, b.getIndexType(),
+          NVVM::ClusterDim::create(
+              b, i32,
+              LLVM::ConstantRangeAttr::get(ctx, 32, 1,
+                                           kMaxGemmClusterSplit + 1)));
+      std::tie(rowBase, tileCol) =
+          gemmBlockTile(e, N, cfg.tileM(), cfg.tileN(), clusterSize);
+    } else {
+      std::tie(rowBase, tileCol) = gemmTile(e, v, N, cfg.tileM(), cfg.tileN());
+    }
     colBase = e.addI(tileCol, e.mulI(wn, e.idx(16 * cfg.nt)));
 
     // Byte addresses: operands are contiguous row-major buffers (as the
@@ -229,9 +258,20 @@ public:
     // threads are a multiple of 32: its rows and block 4c + t follow the
     // thread's g and t.
 
+    // Each K slice takes `per` consecutive chunks: the block's kSplit
+    // slices, or with a cluster of S CTAs its S kSplit slices, rank r's
+    // being slices r kSplit .. r kSplit + kSplit - 1 (a contiguous share;
+    // none when K has fewer chunks). Clamped to the chunk count like this,
+    // the bounds keep the loop's index arithmetic as narrow as without a
+    // cluster (an offset added to a per-CTA split widened it).
     Value numChunks = e.ceilDivI(numBlocks, 4);
-    Value per = e.ceilDivI(numChunks, cfg.kSplit);
-    Value c0 = e.minI(e.mulI(kSlice, per), numChunks);
+    // ceil(ceil(n / kSplit) / S) = ceil(n / (kSplit S)).
+    Value per = e.ceilDivI(numChunks, cfg.kSplit), slice = kSlice;
+    if (clusterSplit) {
+      per = ceilDivBy(per, clusterSize);
+      slice = e.addI(e.mulI(clusterRank, e.idx(cfg.kSplit)), kSlice);
+    }
+    Value c0 = e.minI(e.mulI(slice, per), numChunks);
     Value c1 = e.minI(e.addI(c0, per), numChunks);
 
     // K = 0 has no bytes to prefetch: the loop and its prologue run only
@@ -251,12 +291,22 @@ public:
                            SmallVector<Value>(cfg.slots(), m.f32(0.0f)));
     }
     SmallVector<Value> acc(nonEmpty.getResults());
-    if (cfg.kSplit > 1) {
-      reduceAndStore(acc);
+    if (!clusterSplit) {
+      storeTile(acc);
       return;
     }
-    for (int64_t slot = 0; slot < cfg.slots(); ++slot)
-      store(acc[slot], accRow(e.idx(slot)), accCol(e.idx(slot)));
+    // A cluster of one (a launch without clusters) stores as a kernel
+    // without the split does: the same instructions, the same bytes.
+    auto alone = scf::IfOp::create(
+        b,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, clusterSize,
+                              e.idx(1)),
+        /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(alone.thenBlock()->getTerminator());
+    storeTile(acc);
+    b.setInsertionPoint(alone.elseBlock()->getTerminator());
+    reduceOverCluster(acc);
   }
 
 private:
@@ -264,6 +314,11 @@ private:
     Value index;     ///< the clamped row (i32)
     Value scalePart; ///< the row part of its 128x4 scale offsets (index)
   };
+
+  /// ceil(x / d) of index values.
+  Value ceilDivBy(Value x, Value d) {
+    return e.divI(e.addI(x, arith::SubIOp::create(b, d, e.idx(1))), d);
+  }
 
   int64_t itemsPerThread() const {
     return (cfg.aItems() + cfg.sliceThreads() - 1) / cfg.sliceThreads();
@@ -621,19 +676,23 @@ private:
 
   /// Row of D (an index into M) of accumulator `slot` = (j mt + i) 4 + k:
   /// the mma's column 2t + k % 2 of M tile i. `slot` may be dynamic.
-  Value accRow(Value slot) {
+  Value accRow(Value slot) { return accRow(slot, t); }
+  /// The same for the lane whose t is `lt`.
+  Value accRow(Value slot, Value lt) {
     Value i = e.remI(e.divI(slot, 4), e.idx(cfg.mt));
     Value k = e.remI(slot, e.idx(2));
     return e.addI(rowBase, e.addI(e.mulI(i, e.idx(8)),
-                                  e.addI(e.mulI(t, e.idx(2)), k)));
+                                  e.addI(e.mulI(lt, e.idx(2)), k)));
   }
   /// Column of D (an index into N): the mma's row g + 8 (k / 2) of N tile j.
-  Value accCol(Value slot) {
+  Value accCol(Value slot) { return accCol(slot, g, colBase); }
+  /// The same for the lane whose g is `lg` in the warp whose first column
+  /// is `cb`.
+  Value accCol(Value slot, Value lg, Value cb) {
     Value j = e.divI(slot, 4 * cfg.mt);
     Value k = e.remI(slot, e.idx(4));
-    return e.addI(colBase,
-                  e.addI(e.mulI(j, e.idx(16)),
-                         e.addI(g, e.mulI(e.divI(k, 2), e.idx(8)))));
+    return e.addI(cb, e.addI(e.mulI(j, e.idx(16)),
+                             e.addI(lg, e.mulI(e.divI(k, 2), e.idx(8)))));
   }
   Value clamp(Value r, Value limit) {
     return e.minI(r, arith::SubIOp::create(b, limit, e.idx(1)));
@@ -645,31 +704,53 @@ private:
     return gemmLoadAmax(b, loc, bRecipe, v.bAmax, clamp(col, N), w);
   }
 
-  /// The K slices' sums meet in shared memory; the threads of slice w add
-  /// slots w, w + kSplit, ... over the slices in slice order and store
-  /// them.
-  void reduceAndStore(ArrayRef<Value> acc) {
-    int64_t threads = cfg.threads();
+  /// The block's result: the K slices' sums added in slice order, or
+  /// the accumulators themselves without a K split, scaled and stored.
+  void storeTile(ArrayRef<Value> acc) {
+    if (cfg.kSplit == 1) {
+      for (int64_t slot = 0; slot < cfg.slots(); ++slot)
+        store(acc[slot], accRow(e.idx(slot)), accCol(e.idx(slot)));
+      return;
+    }
+    stashSlices(acc);
+    forEachSlotSum([&](Value slot, Value sum) {
+      store(sum, accRow(slot), accCol(slot));
+    });
+  }
+
+  /// Word `at` of the reduction buffer as f32, and stores into it: the
+  /// buffer is f32, or i32 where it also holds shared A.
+  Value getRed(Value at) {
+    Value x = memref::LoadOp::create(b, smem[0], at);
+    if (!x.getType().isF32())
+      x = arith::BitcastOp::create(b, b.getF32Type(), x);
+    return x;
+  }
+  void putRed(Value x, Value at) {
+    Type element = cast<MemRefType>(smem[0].getType()).getElementType();
+    if (x.getType() != element)
+      x = arith::BitcastOp::create(b, element, x);
+    memref::StoreOp::create(b, x, smem[0], at);
+  }
+
+  /// Writes every thread's accumulators to red[slot][thread] (neighbouring
+  /// threads hit neighbouring banks).
+  void stashSlices(ArrayRef<Value> acc) {
     // Shared A: the buffer holds the A stages until every warp is done.
     if (cfg.sharedA)
       gpu::BarrierOp::create(b);
-    // The buffer is f32, or i32 where it also holds shared A.
-    Type element = cast<MemRefType>(smem[0].getType()).getElementType();
-    auto put = [&](Value x, Value at) {
-      if (x.getType() != element)
-        x = arith::BitcastOp::create(b, element, x);
-      memref::StoreOp::create(b, x, smem[0], at);
-    };
-    auto get = [&](Value at) -> Value {
-      Value x = memref::LoadOp::create(b, smem[0], at);
-      if (!element.isF32())
-        x = arith::BitcastOp::create(b, b.getF32Type(), x);
-      return x;
-    };
-    // red[slot][thread]: neighbouring threads hit neighbouring banks.
     for (int64_t k = 0; k < cfg.slots(); ++k)
-      put(acc[k], e.addI(e.idx(k * threads), tid));
-    gpu::BarrierOp::create(b);
+      putRed(acc[k], e.addI(e.idx(k * cfg.threads()), tid));
+    if (cfg.kSplit > 1)
+      gpu::BarrierOp::create(b);
+  }
+
+  /// After stashSlices: the threads of slice w add slots w, w + kSplit, ...
+  /// over the slices in slice order (deterministic) and pass each sum, with
+  /// its slot, to `fn`; the thread's own lane holds the slot's position in
+  /// the tile.
+  void forEachSlotSum(function_ref<void(Value slot, Value sum)> fn) {
+    int64_t threads = cfg.threads();
     int64_t tileThreads = cfg.sliceThreads();
     Value inTile = e.remI(tid, e.idx(tileThreads));
     for (int64_t r = 0; r * cfg.kSplit < cfg.slots(); ++r) {
@@ -677,10 +758,10 @@ private:
       auto body = [&] {
         Value sum = m.f32(0.0f);
         for (int64_t slice = 0; slice < cfg.kSplit; ++slice)
-          sum = m.add(sum, get(e.addI(e.mulI(slot, e.idx(threads)),
-                                      e.addI(e.idx(slice * tileThreads),
-                                             inTile))));
-        store(sum, accRow(slot), accCol(slot));
+          sum = m.add(sum, getRed(e.addI(e.mulI(slot, e.idx(threads)),
+                                         e.addI(e.idx(slice * tileThreads),
+                                                inTile))));
+        fn(slot, sum);
       };
       if ((r + 1) * cfg.kSplit <= cfg.slots()) {
         body();
@@ -695,6 +776,80 @@ private:
       b.setInsertionPoint(inRange.thenBlock()->getTerminator());
       body();
     }
+  }
+
+  /// Split K across a cluster of S > 1 CTAs, each holding its share's
+  /// sums: every CTA leaves its block's sum of each accumulator (the slices
+  /// added in slice order) at red[slot][position in the tile], the cluster
+  /// meets at a barrier (release/acquire: the sums are visible), and each
+  /// rank takes a contiguous share of the tile's slots x positions, adds the
+  /// S ranks' sums in rank order through distributed shared memory (mapa,
+  /// ld.shared::cluster), and scales and stores them. A second barrier keeps
+  /// every CTA, and so its shared memory, alive until its peers have read
+  /// it. The sum order depends on S alone: deterministic for a given S.
+  void reduceOverCluster(ArrayRef<Value> acc) {
+    int64_t threads = cfg.threads();
+    int64_t tileThreads = cfg.sliceThreads();
+    stashSlices(acc);
+    // A slot's column of slice 0 is read by the one thread that sums the
+    // slot, which may then overwrite it. Without a K split the
+    // accumulators already sit there.
+    if (cfg.kSplit > 1) {
+      Value inTile = e.remI(tid, e.idx(tileThreads));
+      forEachSlotSum([&](Value slot, Value sum) {
+        putRed(sum, e.addI(e.mulI(slot, e.idx(threads)), inTile));
+      });
+    }
+    NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
+    NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
+
+    MLIRContext *ctx = b.getContext();
+    Type i32 = b.getI32Type(), i64 = b.getI64Type(), f32 = b.getF32Type();
+    auto sharedPtr = LLVM::LLVMPointerType::get(ctx, 3);
+    auto clusterPtr = LLVM::LLVMPointerType::get(ctx, 7);
+    // The buffer's shared-window address, as nvvm.mapa takes it.
+    Value redAddress = arith::IndexCastUIOp::create(
+        b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, smem[0]));
+    Value red = LLVM::IntToPtrOp::create(b, sharedPtr, redAddress);
+    int64_t elements = cfg.slots() * tileThreads;
+    Value total = e.idx(elements);
+    Value perRank = ceilDivBy(total, clusterSize);
+    Value begin = e.minI(e.mulI(clusterRank, perRank), total);
+    Value end = e.minI(e.addI(begin, perRank), total);
+    int64_t rounds = (elements + threads - 1) / threads;
+    e.loop(e.idx(0), e.idx(rounds), [&](Value round) {
+      Value el = e.addI(begin, e.addI(e.mulI(round, e.idx(threads)), tid));
+      auto mine = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, el, end),
+          false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(mine.thenBlock()->getTerminator());
+      // Element el is slot el / tileThreads of the tile's thread at
+      // position el % tileThreads (warp along N, lane).
+      Value slot = e.divI(el, tileThreads);
+      Value owner = e.remI(el, e.idx(tileThreads));
+      Value word = LLVM::GEPOp::create(
+          b, sharedPtr, f32, red,
+          ValueRange{arith::IndexCastUIOp::create(
+              b, i64, e.addI(e.mulI(slot, e.idx(threads)), owner))});
+      auto fromRank = [&](Value rank) -> Value {
+        Value remote = NVVM::MapaOp::create(
+            b, clusterPtr, word, arith::IndexCastUIOp::create(b, i32, rank));
+        return LLVM::LoadOp::create(b, f32, remote, /*alignment=*/4);
+      };
+      SmallVector<Value> sum = e.loop(
+          e.idx(1), clusterSize, ValueRange{fromRank(e.idx(0))},
+          [&](Value rank, ValueRange partial) -> SmallVector<Value> {
+            return {m.add(partial[0], fromRank(rank))};
+          });
+      Value ownerLane = e.remI(owner, e.idx(kWarp));
+      Value ownerCols = e.addI(
+          tileCol, e.mulI(e.divI(owner, kWarp), e.idx(16 * cfg.nt)));
+      store(sum[0], accRow(slot, e.remI(ownerLane, e.idx(4))),
+            accCol(slot, e.divI(ownerLane, 4), ownerCols));
+    });
+    NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
+    NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
   }
 
   /// Scales D(row, col) (SPEC.md section 12) and stores it when in range.
@@ -726,23 +881,27 @@ private:
   const DirectConfig &cfg;
   GemmOperands v;
   SmallVector<Value, 1> smem;
+  bool clusterSplit;
   RecipeAttr aRecipe, bRecipe;
   /// W4A16: A's element type (null for NVFP4 A); `bf16` when it is bf16.
   Type a16;
   bool bf16 = false;
   bool window = false;
   Value tid, sliceTid, lane, g, t, kSlice, M, N, numBlocks, cConst, rowBase,
-      colBase;
+      colBase, tileCol;
+  /// With clusterSplit: %cluster_ctarank and %cluster_nctarank (index).
+  Value clusterRank, clusterSize;
   Value aPtr, bPtr, aScalePtr, bScalePtr, aRowBytes, bRowBytes;
   SmallVector<Row> aRows, bRows;
 };
 } // namespace
 
 namespace {
-/// The kernel of configuration `cfg` for `op`, named after `prefix`.
+/// The kernel of configuration `cfg` for `op`, named after `prefix`;
+/// `clusterSplit`: it may split K over the CTAs of a cluster.
 gpu::GPUFuncOp buildDirectKernel(GemmOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
-                                 const DirectConfig &cfg) {
+                                 const DirectConfig &cfg, bool clusterSplit) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   auto func =
@@ -751,8 +910,19 @@ gpu::GPUFuncOp buildDirectKernel(GemmOp op, gpu::GPUModuleOp module,
   Builder types(ctx);
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                 types.getI32IntegerAttr(int32_t(cfg.minBlocksPerSM)));
+  if (clusterSplit) {
+    func->setAttr(kernel_attr::kGemmClusterSplit,
+                  types.getI64IntegerAttr(kMaxGemmClusterSplit));
+    // .maxclusterrank: a launch with a larger cluster fails instead of
+    // running with ranks the kernel does not expect.
+    func->setAttr(NVVM::NVVMDialect::getClusterMaxBlocksAttrName(),
+                  types.getI32IntegerAttr(int32_t(kMaxGemmClusterSplit)));
+  }
   SmallVector<Value, 1> smem;
-  int64_t reduction = cfg.kSplit > 1 ? cfg.slots() * cfg.threads() : 0;
+  // The K slices' sums, and with a cluster each CTA's sums for its peers.
+  int64_t reduction = cfg.kSplit > 1 || clusterSplit
+                          ? cfg.slots() * cfg.threads()
+                          : 0;
   if (cfg.sharedA)
     // Each K slice's two A stages, then the split sums (bitcast).
     smem.push_back(addGemmWorkgroupBuffer(
@@ -766,7 +936,7 @@ gpu::GPUFuncOp buildDirectKernel(GemmOp op, gpu::GPUModuleOp module,
     LoweringBuilder e(b, &leaves);
     emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
                  [&](const GemmOperands &v) {
-                   DirectEmitter(e, op, cfg, v, smem).emit();
+                   DirectEmitter(e, op, cfg, v, smem, clusterSplit).emit();
                  });
   }
   gpu::ReturnOp::create(b);
@@ -778,15 +948,22 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
                                                    gpu::GPUModuleOp module,
                                                    StringRef prefix,
                                                    TargetLeaves &leaves,
-                                                   ImplicitLocOpBuilder &host) {
+                                                   ImplicitLocOpBuilder &host,
+                                                   StringRef chip) {
   Location loc = op.getLoc();
   LoweringBuilder he(host);
   Value M, N;
   std::tie(M, N) = gemmHostShape(he, op);
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
+  // Split K over a cluster where the chip has clusters; a grouped op's
+  // tiles are found per block from the splits and keep one CTA each.
+  std::optional<ChipInfo> chipInfo = lookupChip(chip);
+  bool clusterSplit =
+      !op.grouped() && chipInfo && chipInfo->threadBlockClusters;
   for (const DirectConfig &cfg : directConfigs(window)) {
-    auto func = buildDirectKernel(op, module, prefix, leaves, cfg);
+    auto func =
+        buildDirectKernel(op, module, prefix, leaves, cfg, clusterSplit);
 
     // `scf.if M <= maxM` picks the configuration on the host.
     Value fits = arith::CmpIOp::create(host, arith::CmpIPredicate::ule, M,
@@ -805,7 +982,7 @@ void mlir::nvfp4::detail::buildMatmulW4A16Kernels(MatmulW4A16Op op,
                                                   TargetLeaves &leaves,
                                                   StringRef chip) {
   ImplicitLocOpBuilder host(op.getLoc(), op.getOperation());
-  buildDirectMatmulKernels(op, module, prefix, leaves, host);
+  buildDirectMatmulKernels(op, module, prefix, leaves, host, chip);
   if (chip == "sm_90a")
     return buildWgmmaMatmulW4A16Kernel(op, module, prefix, leaves, host);
   // M > 256: the medium_m kernel over every 32-row tile of M. Correct for
@@ -816,7 +993,9 @@ void mlir::nvfp4::detail::buildMatmulW4A16Kernels(MatmulW4A16Op op,
   DirectConfig any = directConfigs(window).back();
   any.name = "medium_any_m";
   any.maxM = 0;
-  auto func = buildDirectKernel(op, module, prefix, leaves, any);
+  // Any M: the grid has tiles enough, no cluster split.
+  auto func = buildDirectKernel(op, module, prefix, leaves, any,
+                                /*clusterSplit=*/false);
   LoweringBuilder he(host);
   Value M, N;
   std::tie(M, N) = gemmHostShape(he, op);

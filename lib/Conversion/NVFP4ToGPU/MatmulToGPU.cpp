@@ -1351,7 +1351,7 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
   bool window = gemmScaleClass(op.getARecipe(), op.getBRecipe()) ==
                 GemmScaleClass::Window;
   // M <= 256: the direct kernels of MatmulDirect.cpp, under scf.if on M.
-  buildDirectMatmulKernels(op, module, prefix, leaves, host);
+  buildDirectMatmulKernels(op, module, prefix, leaves, host, chip);
   // The tcgen05 kernel replaces the large-M configuration; M <= 256 keeps
   // the direct mma.sync kernels, which fill more SMs.
   if (tcgen05)

@@ -123,9 +123,12 @@ Value gemmBaseAddress(ImplicitLocOpBuilder &b, Value memref);
 /// from the 1-D grid launchGemmKernel launches (block row * ceil(N /
 /// tileN) + block column: N fastest, so blocks resident together share
 /// rows of A). Every GEMM kernel decodes its block id here, so the launch
-/// and the kernels cannot disagree.
+/// and the kernels cannot disagree. `blocksPerTile` (an index; null: 1)
+/// consecutive blocks share each tile: a kernel that splits K over the CTAs
+/// of a cluster passes the cluster size (`nvfp4.gemm_cluster_split`).
 std::pair<Value, Value> gemmBlockTile(LoweringBuilder &e, Value N, int64_t tileM,
-                                      int64_t tileN);
+                                      int64_t tileN,
+                                      Value blocksPerTile = Value());
 
 /// A global load through inline PTX (`ld.global.nc`, read-only data
 /// path, plus the cache qualifiers `qualifiers`, e.g.
@@ -232,10 +235,13 @@ LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
 /// Adds the direct kernels for M <= 256 (MatmulDirect.cpp; mma.sync, valid
 /// from sm_80 on) with the attributes of buildMatmulKernels, and their
 /// launches, each in the then-branch of `scf.if M <= max_m` at `host`;
-/// `host` ends in the last else-branch, where larger M is launched.
+/// `host` ends in the last else-branch, where larger M is launched. On a
+/// `chip` with thread-block clusters the kernels of an ungrouped op also
+/// split K over the CTAs of a cluster when launched with one
+/// (`nvfp4.gemm_cluster_split`; the launches built here have none).
 void buildDirectMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                               StringRef prefix, TargetLeaves &leaves,
-                              ImplicitLocOpBuilder &host);
+                              ImplicitLocOpBuilder &host, StringRef chip);
 
 /// The kernels of `nvfp4.matmul_w4a16` (MatmulDirect.cpp): the direct
 /// mma.sync kernels (valid from sm_80 on) with A loaded as bf16/f16 instead

@@ -16,7 +16,11 @@
 // (`nvfp4.gemm_max_m`, 0: any; the first kernel whose bound admits M runs),
 // their dynamic shared memory (`nvfp4.gemm_smem`, bytes) and whether they
 // walk their tiles in a loop (`nvfp4.gemm_persistent`: any grid is
-// correct); their grid is gemmTileGrid's tile rows times tile columns.
+// correct); their grid is gemmTileGrid's tile rows times tile columns. A
+// GEMM kernel marked `nvfp4.gemm_cluster_split` = S_max may instead be
+// launched with thread-block clusters of S <= S_max CTAs along x: the S
+// blocks S t .. S t + S - 1 (one cluster) compute tile t together, each a
+// share of K, and the grid is S times the tiles.
 // A kernel marked `nvfp4.pdl` waits for the kernels before it in the stream
 // itself (griddepcontrol), so it may be launched before they finish.
 //
@@ -45,6 +49,11 @@ constexpr int64_t kTileRows = 64;
 constexpr int64_t kTileCols = 64;
 constexpr int64_t kTileStripTiles = 4;
 
+/// The largest cluster a GEMM kernel splits K over: 8 CTAs, the portable
+/// cluster size (larger ones need an opt-in per kernel and are not
+/// guaranteed to be schedulable).
+constexpr int64_t kMaxGemmClusterSplit = 8;
+
 /// The longest row an RMSNorm kernel (a thread block per row, SPEC.md
 /// section 15) normalizes: 2^22 values. A runtime rejects longer rows
 /// before it launches one.
@@ -64,6 +73,10 @@ constexpr llvm::StringLiteral kGemmMaxM = "nvfp4.gemm_max_m";
 constexpr llvm::StringLiteral kGemmSmem = "nvfp4.gemm_smem";
 /// GEMM: the kernel walks tiles blockIdx.x, blockIdx.x + gridDim.x, ...
 constexpr llvm::StringLiteral kGemmPersistent = "nvfp4.gemm_persistent";
+/// GEMM: the largest cluster (CTAs along x) the kernel splits K over; each
+/// cluster computes one tile, block b tile b / S for clusters of S. Without
+/// it a kernel is launched without clusters.
+constexpr llvm::StringLiteral kGemmClusterSplit = "nvfp4.gemm_cluster_split";
 /// Any kernel: it executes `griddepcontrol.wait` before its first memory
 /// access and before it returns, so a runtime may launch it with
 /// programmatic dependent launch (it may start while its predecessor in the
