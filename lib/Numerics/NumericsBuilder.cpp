@@ -462,17 +462,27 @@ Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
 SmallVector<Value, kBlock> NumericsBuilder::rht16(ArrayRef<Value> x,
                                                   unsigned mask) {
   assert(x.size() == kBlock && "RHT works on groups of 16");
+  // The fast Walsh-Hadamard transform of t_i = s_i * x_i (docs/Rationale.md,
+  // "RHT summation order"): stages h = 1, 2, 4, 8 replace each pair (i,
+  // i + h) with i & h == 0 by (t_i + t_{i+h}, t_i - t_{i+h}), leaving
+  // sum_i (-1)^popc(i & j) t_i in position j. 64 additions instead of 256;
+  // the rounding differs from an index-order sum, so every path computes
+  // this order. The sign flips are exact and no +0 seeds the sums, so a
+  // zero result keeps the sign IEEE addition gives it.
+  SmallVector<Value, kBlock> t;
+  for (unsigned i = 0; i < kBlock; ++i)
+    t.push_back(((mask >> i) & 1) ? arith::NegFOp::create(b, loc, x[i])
+                                  : x[i]);
+  for (unsigned h = 1; h < kBlock; h *= 2)
+    for (unsigned i = 0; i < kBlock; ++i)
+      if ((i & h) == 0) {
+        Value sum = add(t[i], t[i + h]);
+        t[i + h] = sub(t[i], t[i + h]);
+        t[i] = sum;
+      }
   SmallVector<Value, kBlock> y;
-  for (unsigned j = 0; j < kBlock; ++j) {
-    // s_i * x_i * (-1)^popc(i & j) is +-x_i exactly; the sum runs in index
-    // order from +0, as a C loop would.
-    Value acc = f32(x[0], 0.0f);
-    for (unsigned i = 0; i < kBlock; ++i) {
-      bool negative = (((mask >> i) & 1) ^ (llvm::popcount(i & j) & 1)) != 0;
-      acc = negative ? sub(acc, x[i]) : add(acc, x[i]);
-    }
-    y.push_back(roundToBF16(mul(acc, f32(acc, 0.25f))));
-  }
+  for (Value v : t)
+    y.push_back(roundToBF16(mul(v, f32(v, 0.25f))));
   return y;
 }
 

@@ -9,9 +9,9 @@ scales in the reciprocal form, E4M3 and E2M1 rounding, the random
 Hadamard transform on the columnwise direction, and stochastic rounding
 drawn from ``torch.rand`` (unbiased like the kernels' Philox stream, not
 the same bits). It exists as the baseline of python/bench/train_step.py and
-as a cross-check (with round-to-nearest it gives the kernels' values; the
-RHT's 16-term sums may round differently); 4over6, the quotient form and
-1x64 windows are not emulated.
+as a cross-check (with round-to-nearest it gives the kernels' values, the
+RHT's butterfly included); 4over6, the quotient form and 1x64 windows are
+not emulated.
 """
 
 from __future__ import annotations
@@ -54,24 +54,25 @@ def _e2m1_stochastic(a, generator):
     return torch.clamp(torch.floor(t / step_t) * step_t, max=6.0)
 
 
-def _hadamard(device):
-    """0.25 * H16 * diag(s) as a 16 x 16 float32 matrix (y = x @ M^T)."""
+def _signs(device):
+    """The RHT sign vector s (SPEC.md section 9) as 16 float32 +-1."""
     i = torch.arange(16, device=device)
-    bits = (i[:, None] & i[None, :])
-    parity = torch.zeros_like(bits)
-    for b in range(4):
-        parity ^= (bits >> b) & 1
-    h = 1.0 - 2.0 * parity.float()
-    s = 1.0 - 2.0 * ((_RHT_MASK >> i) & 1).float()
-    return 0.25 * h * s[None, :]
+    return 1.0 - 2.0 * ((_RHT_MASK >> i) & 1).float()
 
 
 def rht(t):
     """The random Hadamard transform along rows of ``t`` in groups of 16,
-    rounded to bf16 (SPEC.md section 9), as float32."""
+    rounded to bf16 (SPEC.md section 9), as float32. The sums run through
+    the kernels' radix-2 butterfly (docs/Rationale.md, "RHT summation
+    order"): stages pair elements 1, 2, 4 and 8 apart into (a + b, a - b),
+    each a binary32 rounding, so the values are the kernels' bit for bit."""
     r, c = t.shape
-    y = t.reshape(r, c // 16, 16) @ _hadamard(t.device).T
-    return y.reshape(r, c).to(torch.bfloat16).float()
+    g = t.reshape(r, c // 16, 16) * _signs(t.device)  # exact sign flips
+    for h in (1, 2, 4, 8):
+        pairs = g.reshape(r, c // 16, 16 // (2 * h), 2, h)
+        a, b = pairs[..., 0, :], pairs[..., 1, :]
+        g = torch.stack((a + b, a - b), dim=-2).reshape(r, c // 16, 16)
+    return (g * 0.25).reshape(r, c).to(torch.bfloat16).float()
 
 
 def covers(recipe) -> bool:

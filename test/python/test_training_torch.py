@@ -351,6 +351,86 @@ def test_pytorch_emulation_gives_the_kernels_values(device, recipe):
         assert torch.equal(fake_quantize(x, recipe, direction), ours), direction
 
 
+# The groups of unittests/Reference/RHTVectors.h (binary32 bits): exponent
+# spread and cancellation, all -0.0, subnormals, finite overflow, -Inf; an
+# index-order sum of the transform gives other values on each.
+_RHT_X = [
+    0xBBA00000, 0x41400000, 0xBBA00000, 0x3DC00000,
+    0x4C400000, 0xC0A00000, 0x40200000, 0xC0400000,
+    0x3DA00000, 0xC0800000, 0x40A00000, 0x3D800000,
+    0xBE400000, 0x4C400000, 0xC0000000, 0x3DA00000,
+    0x80000000, 0x80000000, 0x80000000, 0x80000000,
+    0x80000000, 0x80000000, 0x80000000, 0x80000000,
+    0x80000000, 0x80000000, 0x80000000, 0x80000000,
+    0x80000000, 0x80000000, 0x80000000, 0x80000000,
+    0x00640000, 0x00FF0000, 0x88800000, 0x88800000,
+    0x01000000, 0x80050000, 0x80030000, 0x04800000,
+    0x00800000, 0x88800000, 0x00050000, 0x08800000,
+    0x84800000, 0x01000000, 0x00640000, 0x01000000,
+    0xFF7F0000, 0xFEFF0000, 0xF1800000, 0x71800000,
+    0xFEFF0000, 0xF1800000, 0xFF7F0000, 0xFF7F0000,
+    0xFF3F0000, 0xFF3F0000, 0xFF7F0000, 0x7F7F0000,
+    0xF1800000, 0xBF800000, 0xFEFF0000, 0xFEFF0000,
+    0xFF800000, 0x7F7F0000, 0xBF800000, 0x7F7F0000,
+    0xFF7F0000, 0x7F7F0000, 0xBF800000, 0xBF800000,
+    0xFF7F0000, 0xFF7F0000, 0xFF7F0000, 0xFF7F0000,
+    0xFF7F0000, 0x3F800000, 0xFF7F0000, 0x7F7F0000,
+]
+# Their butterfly transforms (0x7FC00000: any NaN).
+_RHT_Y = [
+    0x4BC00000, 0xC0C00000, 0x4BC00000, 0xC0800000,
+    0xCBC00000, 0xC0800000, 0xCBC00000, 0xC0000000,
+    0x40800000, 0x4BC00000, 0x40000000, 0x4BC00000,
+    0x40000000, 0xCBC00000, 0x00000000, 0xCBC00000,
+    0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0x00000000, 0x00000000,
+    0x00000000, 0x00000000, 0x80000000, 0x00000000,
+    0x08000000, 0x88800000, 0x04020000, 0x08000000,
+    0x08000000, 0x88800000, 0x84010000, 0x08000000,
+    0x88000000, 0x00520000, 0x001F0000, 0x07FF0000,
+    0x87FF0000, 0x805E0000, 0x00D00000, 0x08000000,
+    0x7FC00000, 0xFE7F0000, 0x7FC00000, 0xFE7F0000,
+    0x7FC00000, 0xF0800000, 0x7FC00000, 0xF0800000,
+    0x7FC00000, 0xFE7F0000, 0x7FC00000, 0xFE7F0000,
+    0xFF800000, 0x70800000, 0x7FC00000, 0x70800000,
+    0x7FC00000, 0x7FC00000, 0x7FC00000, 0xFF800000,
+    0x7FC00000, 0x7FC00000, 0x7FC00000, 0x7FC00000,
+    0xFF800000, 0xFF800000, 0xFF800000, 0x7FC00000,
+    0x7FC00000, 0x7FC00000, 0x7FC00000, 0x7FC00000,
+]
+
+
+def _from_bits(bits):
+    return torch.tensor([b - (1 << 32) if b >= 1 << 31 else b for b in bits],
+                        dtype=torch.int32).view(torch.float32)
+
+
+def test_pytorch_emulation_rht_is_the_butterfly():
+    # The emulation's RHT sums in the kernels' butterfly order
+    # (docs/Rationale.md), so it gives their bits on the groups where the
+    # order shows, the -0.0 of y_14 for a group of -0.0 included.
+    from nvfp4._emulate import rht
+    y = rht(_from_bits(_RHT_X).reshape(5, 16)).reshape(-1)
+    want = _from_bits(_RHT_Y)
+    nan = torch.isnan(want)
+    assert torch.equal(torch.isnan(y), nan)
+    assert torch.equal(y[~nan].view(torch.int32), want[~nan].view(torch.int32))
+
+
+def test_pytorch_emulation_gives_the_kernels_values_where_rht_order_shows():
+    # The finite groups (spread and cancellation, -0.0, subnormals) as the
+    # columns of X: the emulation's columnwise values are the CPU kernels'.
+    from nvfp4._emulate import fake_quantize
+    groups = _from_bits(_RHT_X).reshape(5, 16)[:3].t()
+    x = torch.cat([groups, -groups.flip(0)], dim=1)
+    x = torch.cat([x, x, x[:, :4]], dim=1).repeat(2, 1)  # 32 x 16
+    recipe = tr.OperandRecipe(rht=True)
+    q = tr.quantize(x, recipe)
+    ours = nvfp4.dequantize(tr.operand(q, recipe, "columnwise"))
+    assert torch.equal(fake_quantize(x, recipe, "columnwise"), ours)
+
+
 def test_pytorch_emulation_rounds_stochastically_without_bias():
     from nvfp4._emulate import fake_quantize
     g = torch.Generator().manual_seed(0)

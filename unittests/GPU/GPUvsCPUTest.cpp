@@ -151,6 +151,38 @@ Recipes parseBoth(const char *text) {
   return r;
 }
 
+// The RHT's butterfly order in the GPU kernels: the columnwise groups of
+// RHTVectors.h (exponent spread, cancellation, -0.0, subnormals, overflow,
+// -Inf), where an index-order sum would give other bytes, in the
+// both-direction tile kernels and the columnwise-only ones; K = 208 leaves
+// a ragged last tile.
+TEST(GPUvsCPURHT, AdversarialGroupsMatch) {
+  REQUIRE_GPU();
+  for (const char *text : kRHTRecipes) {
+    Recipes r = parseBoth(text);
+    ASSERT_TRUE(r.cpu && r.gpu);
+    for (int64_t k : {48, 208})
+      for (int g = 0; g < kRHTGroups; ++g) {
+        std::vector<uint8_t> storage =
+            toStorage(rhtAdversarialInput(g, k), ElementType::BF16);
+        auto want = sharedRunner().quantize(r.cpu, ElementType::BF16,
+                                            storage.data(), 32, k);
+        ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+        auto got = gpuRunner().quantize(r.gpu, ElementType::BF16,
+                                        storage.data(), 32, k);
+        ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+        std::string where = std::string(text) + " k " + std::to_string(k) +
+                            " group " + std::to_string(g);
+        ASSERT_TRUE(got->columnwise && want->columnwise) << where;
+        EXPECT_EQ(firstMismatch(*got->columnwise, *want->columnwise), "")
+            << "columnwise " << where;
+        if (want->rowwise)
+          EXPECT_EQ(firstMismatch(*got->rowwise, *want->rowwise), "")
+              << "rowwise " << where;
+      }
+  }
+}
+
 /// Grouped (MoE) quantization: one launch per kernel over all groups.
 /// Splits include empty groups (first, middle, last), ragged sizes and a
 /// single group; columnwise recipes need multiples of 16.

@@ -139,13 +139,6 @@ struct Plane {
   float at(int64_t r, int64_t c) const { return v[r * cols + c]; }
 };
 
-bool parity(unsigned v) {
-  bool odd = false;
-  for (; v; v &= v - 1)
-    odd = !odd;
-  return odd;
-}
-
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 int64_t numWindows(const Recipe &r, int64_t cols) {
@@ -544,22 +537,42 @@ void nvfp4::ref::philox4x32_10(const uint32_t key[2], const uint32_t ctr[4],
   out[3] = c3;
 }
 
+/// The Walsh-Hadamard transform of `t` (a power-of-two length) in the
+/// butterfly order SPEC.md section 9 leaves open and docs/Rationale.md
+/// fixes: neighbours first. Pairing t_{2k} with t_{2k+1} gives sums u_k and
+/// differences v_k; the transform of u fills the even outputs and that of v
+/// the odd ones, so the pairs of the later stages lie 2, 4, 8 apart.
+static std::vector<float> walshHadamard(const std::vector<float> &t) {
+  if (t.size() == 1)
+    return t;
+  std::vector<float> u, v;
+  for (size_t k = 0; k < t.size() / 2; ++k) {
+    u.push_back(add(t[2 * k], t[2 * k + 1]));
+    v.push_back(sub(t[2 * k], t[2 * k + 1]));
+  }
+  u = walshHadamard(u);
+  v = walshHadamard(v);
+  std::vector<float> y(t.size());
+  for (size_t m = 0; m < u.size(); ++m) {
+    y[2 * m] = u[m];
+    y[2 * m + 1] = v[m];
+  }
+  return y;
+}
+
 std::array<float, 16> nvfp4::ref::rht16(const std::array<float, 16> &x,
                                         uint16_t mask) {
+  // s_i * x_i is x_i with its sign flipped where bit i of the mask is set:
+  // exact. No +0 starts the sums, so a zero y_j keeps the sign IEEE
+  // addition gives it along the butterfly.
+  std::vector<float> t(x.begin(), x.end());
+  for (int i = 0; i < 16; ++i)
+    if ((mask >> i) & 1)
+      t[i] = -t[i];
+  std::vector<float> sums = walshHadamard(t);
   std::array<float, 16> y;
-  for (int j = 0; j < 16; ++j) {
-    // Each term is x_i with a sign flip: exact. The sum runs in index order
-    // from +0, like a zero-initialised (tensor-core) accumulator: a group of
-    // all -0.0 transforms to +0.0. (SPEC.md leaves the order open; this is
-    // the project's choice, made with the numerics builder.)
-    float sum = 0.0f;
-    for (int i = 0; i < 16; ++i) {
-      bool negate = ((mask >> i) & 1) != parity(unsigned(i & j));
-      float term = negate ? -x[i] : x[i];
-      sum = add(sum, term);
-    }
-    y[j] = roundToBF16(mul(0.25f, sum));
-  }
+  for (int j = 0; j < 16; ++j)
+    y[j] = roundToBF16(mul(0.25f, sums[j]));
   return y;
 }
 

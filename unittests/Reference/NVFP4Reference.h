@@ -160,7 +160,8 @@ void philox4x32_10(const uint32_t key[2], const uint32_t ctr[4],
                    uint32_t out[4]);
 
 /// The 16-point RHT of SPEC §9: y_j = 0.25 * sum_i s_i x_i (-1)^popc(i&j),
-/// summed in fp32 in index order i = 0..15, then rounded to bf16.
+/// summed in fp32 by the radix-2 butterfly of docs/Rationale.md (pairs 1,
+/// 2, 4, 8 apart, in that order), then rounded to bf16.
 std::array<float, 16> rht16(const std::array<float, 16> &x, uint16_t mask);
 
 /// S_enc(a, E) of SPEC §3.

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "NVFP4Reference.h"
+#include "RHTVectors.h"
 
 #include "gtest/gtest.h"
 
@@ -865,15 +866,62 @@ TEST(NVFP4Reference, FourOverSix2DDecidesPerTile) {
 // 16x16 blocks (SPEC §5)
 //===----------------------------------------------------------------------===//
 
-// The RHT sum starts from +0 like a zero-initialised accumulator, so a
-// group of -0.0 transforms to +0.0 (codes 0x0, not 0x8). SPEC.md leaves the
-// order open; the numerics builder makes the same choice.
-TEST(NVFP4Reference, RHTOfNegativeZerosIsPositiveZero) {
+/// The RHT with each y_j summed in index order from +0 (the order the
+/// project used before the butterfly): the contrast that shows the
+/// adversarial groups below tell the two orders apart.
+static std::array<float, 16> rhtIndexOrder(const std::array<float, 16> &x,
+                                           uint16_t mask) {
+  std::array<float, 16> y;
+  for (unsigned j = 0; j < 16; ++j) {
+    volatile float sum = 0.0f;
+    for (unsigned i = 0; i < 16; ++i) {
+      bool negate = (((mask >> i) & 1) ^ (__builtin_popcount(i & j) & 1)) != 0;
+      sum = sum + (negate ? -x[i] : x[i]);
+    }
+    volatile float quarter = 0.25f * sum;
+    y[j] = roundToBF16(quarter);
+  }
+  return y;
+}
+
+static bool sameRHTOutput(float got, uint32_t want) {
+  return std::isnan(f32(want)) ? std::isnan(got) : bitsOf(got) == want;
+}
+
+// The summation order is part of the RHT's definition (SPEC.md leaves it
+// open; docs/Rationale.md fixes the butterfly): on groups with exponent
+// spread, cancellation, -0.0, subnormals, overflow and -Inf the reference
+// gives the butterfly's outputs, and an index-order sum would not.
+TEST(NVFP4Reference, RHTSumsInButterflyOrder) {
+  using namespace nvfp4::testing;
+  for (int g = 0; g < kRHTGroups; ++g) {
+    std::array<float, 16> x;
+    for (int i = 0; i < 16; ++i)
+      x[i] = f32(kRHTAdversarialX[16 * g + i]);
+    std::array<float, 16> y = rht16(x, kRHTMask);
+    std::array<float, 16> indexOrder = rhtIndexOrder(x, kRHTMask);
+    int differ = 0;
+    for (int j = 0; j < 16; ++j) {
+      uint32_t want = kRHTAdversarialY[16 * g + j];
+      EXPECT_TRUE(sameRHTOutput(y[j], want))
+          << "group " << g << " y_" << j << " = " << std::hexfloat << y[j];
+      differ += !sameRHTOutput(indexOrder[j], want);
+    }
+    EXPECT_GT(differ, 0) << "group " << g << " does not tell the orders apart";
+  }
+}
+
+// No +0 starts the butterfly's sums, so a zero keeps the sign IEEE addition
+// gives it: for a group of -0.0 with the mask 0xD7E8, t_i is -0.0 where the
+// mask bit is clear and +0.0 where it is set, and only y_14 comes out -0.0
+// (E2M1 code 0x8; the others 0x0).
+TEST(NVFP4Reference, RHTOfNegativeZeros) {
   std::array<float, 16> x;
   x.fill(-0.0f);
-  for (float y : rht16(x, 0xD7E8)) {
-    EXPECT_EQ(y, 0.0f);
-    EXPECT_FALSE(std::signbit(y));
+  std::array<float, 16> y = rht16(x, 0xD7E8);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 0.0f);
+    EXPECT_EQ(std::signbit(y[j]), j == 14) << "y_" << j;
   }
 }
 

@@ -8,6 +8,7 @@
 #ifndef NVFP4_UNITTESTS_RUNTIME_INPUTS_H
 #define NVFP4_UNITTESTS_RUNTIME_INPUTS_H
 
+#include "../Reference/RHTVectors.h"
 #include "nvfp4/Runtime/HostRunner.h"
 #include "nvfp4/Support/FloatBits.h"
 
@@ -31,11 +32,13 @@ enum class Kind {
   Ties,        // multiples of 0.25 (E2M1 ties after exact scaling)
   Constant,    // one repeated value per row
   Grid,        // exact E2M1 values times powers of two
+  Cancellation, // 2^-8 .. 3 * 2^26 of both signs, bf16-exact: RHT sums
+                // absorb and cancel, so their order shows in the bytes
 };
 constexpr Kind kKinds[] = {Kind::Normal,     Kind::WideRange, Kind::Outliers,
                            Kind::Zeros,      Kind::Subnormals, Kind::Specials,
                            Kind::Underflow,  Kind::Ties,      Kind::Constant,
-                           Kind::Grid};
+                           Kind::Grid,       Kind::Cancellation};
 
 inline std::vector<float> makeInput(Kind kind, int64_t m, int64_t k,
                              std::mt19937 &rng) {
@@ -86,10 +89,41 @@ inline std::vector<float> makeInput(Kind kind, int64_t m, int64_t k,
       x[i] = sign * std::ldexp(grid[int(uniform(rng) * 8)],
                                int(uniform(rng) * 6) - 3);
       break;
+    case Kind::Cancellation: {
+      const float mantissas[] = {1, 1.25f, 1.5f, 3};
+      const int exponents[] = {-8, -4, 0, 1, 2, 24, 25, 26};
+      x[i] = sign * std::ldexp(mantissas[int(uniform(rng) * 4)],
+                               exponents[int(uniform(rng) * 8)]);
+      break;
+    }
     }
   }
   return x;
 }
+
+/// A 32 x k input whose columnwise RHT groups are the adversarial groups of
+/// RHTVectors.h: rows 0..15 hold group `group` (negated in odd columns),
+/// rows 16..31 the same group in reverse order.
+inline std::vector<float> rhtAdversarialInput(int group, int64_t k) {
+  std::vector<float> x(32 * k);
+  for (int64_t r = 0; r < 32; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      int i = r < 16 ? int(r) : int(31 - r);
+      float v = bitsToFloat(kRHTAdversarialX[16 * group + i]);
+      x[r * k + c] = c % 2 ? -v : v;
+    }
+  return x;
+}
+
+/// Recipes with a transform, for rhtAdversarialInput: both directions and
+/// columnwise alone, every outer group, SR, another mask and 4over6.
+constexpr const char *kRHTRecipes[] = {
+    "per_tensor_rht",
+    "per_tensor_rht, transform = rht16<0x1234>",
+    "per_token, transform = rht16, directions = [rowwise, columnwise]",
+    "local_1x64, transform = rht16, directions = [columnwise]",
+    "per_tensor_rht, rounding = stochastic<seed = 5>, sf_layout = 128x4",
+    "four_over_six, transform = rht16, directions = [rowwise, columnwise]"};
 
 /// Storage bytes of `x` rounded to `type`.
 inline std::vector<uint8_t> toStorage(const std::vector<float> &x, ElementType type) {

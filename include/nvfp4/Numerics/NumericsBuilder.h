@@ -193,7 +193,8 @@ public:
   //===--------------------------------------------------------------------===//
 
   /// The 16-point random Hadamard transform of `x` with sign mask `mask`:
-  /// fp32 sums in index order, then bf16 rounding.
+  /// a radix-2 fp32 butterfly (stages 1, 2, 4, 8) on the sign-flipped
+  /// values, times 0.25, rounded to bf16.
   SmallVector<Value, kBlock> rht16(ArrayRef<Value> x, unsigned mask);
 
   //===--------------------------------------------------------------------===//
