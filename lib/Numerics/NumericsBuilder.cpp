@@ -25,7 +25,6 @@ namespace {
 constexpr uint32_t kFltMaxBits = 0x7F7FFFFF;
 /// RN(1/6) (SPEC.md notation).
 constexpr uint32_t kRcp6Bits = 0x3E2AAAAB;
-constexpr uint32_t kSignBit = 0x80000000;
 constexpr uint32_t kAbsMask = 0x7FFFFFFF;
 
 Type withElement(Type like, Type element) {
@@ -420,39 +419,45 @@ NumericsBuilder::randomBytes(uint64_t seed, Value blockIndex,
 }
 
 Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
-  using P = arith::CmpFPredicate;
-  Type f32Type = withElement(v.getType(), b.getF32Type());
+  // SPEC.md section 8 rounds a = |v| up from the grid point lo below it to
+  // the next one, g = lo + step, iff t = a + r8 * u >= g with u = step/256
+  // and t exact. A binary32 add would round t (it can land on g from just
+  // below it), so the decision is taken on integers: r8 is an integer, so
+  // t >= g iff floor((a - lo) / u) + r8 >= 256. Below 8, u is a power of
+  // two (2^-9 below 2, 2^-8 in [2, 4), 2^-7 in [4, 8)) and lo a multiple of
+  // 256u, so P = floor(a / u) holds both parts: P mod 256 is that floor and
+  // P / 256 is lo / step, which is lo's code below 2 and two less per
+  // binade above [1, 2). The code is (P + r8) / 256 + 2 * binades.
+  // fminf maps Inf, NaN and everything from 6 on to 6, where P / 256 + 4 is
+  // already the top code 7 and r8 cannot carry it further.
   Type i32Type = withElement(v.getType(), b.getI32Type());
-  // SPEC.md section 8 rounds up iff t = a + (r8/256)*step reaches the next
-  // grid point g. t is exact there; a binary32 add is not (it can round t
-  // onto g), so the decision is taken as the equivalent comparison
-  //   a >= c,   c = g - r8 * (step/256),
-  // in which every operation is exact: lo and g are E2M1 values, a*(1/step)
-  // scales by a power of two, r8*(step/256) is a multiple of 2^-9 below 4,
-  // and c is a multiple of 2^-9 in (0, 8], which binary32 holds exactly.
-  // Clamping to 6 first (fminf also turns NaN into 6) makes lo = 6 and
-  // c > 6 there, so Inf, NaN and everything at or above 6 give 6.
   Value a = fmin(abs(v), f32(v, 6.0f));
-  Value ge4 = cmpF(P::OGE, a, f32(v, 4.0f));
-  Value ge2 = cmpF(P::OGE, a, f32(v, 2.0f));
-  auto bySpacing = [&](float below2, float below4, float above4) {
-    return select(ge4, f32(v, above4),
-                  select(ge2, f32(v, below4), f32(v, below2)));
-  };
-  Value step = bySpacing(0.5f, 1.0f, 2.0f);
-  // a/step is exact and below 2^24: truncation is the floor.
-  Value units = arith::FPToSIOp::create(b, loc, i32Type,
-                                        mul(a, bySpacing(2.0f, 1.0f, 0.5f)));
-  Value lo = mul(arith::SIToFPOp::create(b, loc, f32Type, units), step);
-  Value g = add(lo, step);
-  Value c = sub(g, mul(arith::SIToFPOp::create(b, loc, f32Type, r8),
-                       bySpacing(0.5f / 256, 1.0f / 256, 2.0f / 256)));
-  Value q = select(cmpF(P::OGE, a, c), g, lo);
+  // max(exponent, 127): the binade, [1, 2) standing for everything below.
+  Value e = arith::MaxSIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, bitsOf(a), i32(v, 23)),
+      i32(v, 127));
+  // a / u = a * 2^(136 - e): scaling by a power of two is exact (subnormals
+  // included), the product is below 2^12, and truncation is the floor.
+  Value invU = fromBits(arith::ShLIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, i32(v, 263), e), i32(v, 23)));
+  Value p = arith::FPToSIOp::create(b, loc, i32Type, mul(a, invU));
+  // Two codes per binade above [1, 2), added as multiples of 256 so that
+  // one shift ends the sum: 512 * (e - 127).
+  Value binades = arith::AddIOp::create(
+      b, loc, arith::ShLIOp::create(b, loc, e, i32(v, 9)), i32(v, -127 * 512));
+  Value code = arith::ShRUIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, p, r8),
+                            binades),
+      i32(v, 8));
   // The sign bit is copied, except for NaN (+6 whatever its sign):
   // fminf(v, 6) keeps v's sign and turns NaN into +6.
-  Value signBit = arith::AndIOp::create(b, loc, bitsOf(fmin(v, f32(v, 6.0f))),
-                                        i32(v, int32_t(kSignBit)));
-  return encodeE2M1(fromBits(arith::OrIOp::create(b, loc, bitsOf(q), signBit)));
+  Value sign = arith::ShLIOp::create(
+      b, loc,
+      arith::ShRUIOp::create(b, loc, bitsOf(fmin(v, f32(v, 6.0f))),
+                             i32(v, 31)),
+      i32(v, 3));
+  return arith::OrIOp::create(b, loc, code, sign);
 }
 
 //===----------------------------------------------------------------------===//
