@@ -35,6 +35,9 @@ struct LaunchAttribute {
   alignas(8) union {
     char bytes[64];
     int programmaticStreamSerializationAllowed;
+    struct {
+      unsigned x, y, z;
+    } clusterDim;
   } value;
 };
 static_assert(sizeof(LaunchAttribute) == 72 &&
@@ -42,6 +45,11 @@ static_assert(sizeof(LaunchAttribute) == 72 &&
               "CUlaunchAttribute layout");
 /// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION.
 constexpr int kProgrammaticStreamSerialization = 6;
+/// CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION.
+constexpr int kClusterDimension = 4;
+/// The largest cluster every chip with clusters schedules without a
+/// per-kernel opt-in (the portable cluster size).
+constexpr unsigned kPortableClusterSize = 8;
 
 /// CUlaunchConfig (cuda.h).
 struct LaunchConfig {
@@ -66,6 +74,22 @@ bool dependentLaunchAllowedByEnvironment() {
     return !(value && std::strcmp(value, "0") == 0);
   }();
   return allowed;
+}
+
+/// NVFP4_GEMM_SPLIT_K: the GEMM cluster split of the devices this process
+/// opens (CudaDevice::setGemmClusterSplit); unset or empty: 0 (automatic).
+llvm::Expected<unsigned> gemmClusterSplitFromEnvironment() {
+  const char *value = std::getenv("NVFP4_GEMM_SPLIT_K");
+  if (!value || !*value)
+    return 0u;
+  unsigned split = 0;
+  if (llvm::StringRef(value).getAsInteger(10, split) ||
+      split > kPortableClusterSize)
+    return ::nvfp4::detail::makeError(
+        llvm::Twine("NVFP4_GEMM_SPLIT_K must be 0 (automatic) or a cluster "
+                    "size from 1 to 8, got '") +
+        value + "'");
+  return split;
 }
 } // namespace
 
@@ -98,9 +122,12 @@ struct CudaDevice::Api {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
-  /// Null on a driver older than CUDA 12.0 (no programmatic launch then).
+  /// Null on a driver older than CUDA 12.0 (no programmatic launch and no
+  /// clusters then).
   CUresult (*launchKernelEx)(const LaunchConfig *, CUfunction, void **,
                              void **);
+  CUresult (*occupancyMaxActiveBlocksPerMultiprocessor)(int *, CUfunction,
+                                                        int, size_t);
   CUresult (*streamCreate)(CUstream *, unsigned);
   CUresult (*streamDestroy)(CUstream);
   CUresult (*streamSynchronize)(CUstream);
@@ -176,6 +203,8 @@ llvm::Expected<const CudaDevice::Api *> loadApi(llvm::StringRef library) {
     api.launchKernelEx =
         reinterpret_cast<decltype(api.launchKernelEx)>(
             dlsym(lib, "cuLaunchKernelEx"));
+    get(api.occupancyMaxActiveBlocksPerMultiprocessor,
+        "cuOccupancyMaxActiveBlocksPerMultiprocessor");
     get(api.streamCreate, "cuStreamCreate");
     get(api.streamDestroy, "cuStreamDestroy_v2");
     get(api.streamSynchronize, "cuStreamSynchronize");
@@ -244,11 +273,30 @@ public:
     return llvm::Error::success();
   }
 
+  /// Blocks of `fn` (named `name`) one SM holds, cached per kernel: a
+  /// kernel's launch shape does not change between its launches.
+  llvm::Expected<int> residentBlocks(llvm::StringRef name, CUfunction fn,
+                                     unsigned block, unsigned sharedBytes) {
+    auto it = resident.find(name);
+    if (it != resident.end())
+      return it->second;
+    int blocks = 0;
+    if (llvm::Error e =
+            check(api,
+                  api->occupancyMaxActiveBlocksPerMultiprocessor(
+                      &blocks, fn, int(block), size_t(sharedBytes)),
+                  "cuOccupancyMaxActiveBlocksPerMultiprocessor"))
+      return std::move(e);
+    resident[name] = blocks;
+    return blocks;
+  }
+
 private:
   const Api *api;
   CUmodule module;
   llvm::StringMap<CUfunction> functions;
   llvm::StringMap<unsigned> sharedLimits;
+  llvm::StringMap<int> resident;
 };
 
 llvm::Expected<std::unique_ptr<CudaDevice>> CudaDevice::open(int ordinal) {
@@ -301,6 +349,10 @@ CudaDevice::open(int ordinal, llvm::StringRef driverLibrary) {
                             "cuDeviceGetAttribute"))
     return std::move(e);
   dev->setDependentLaunch(dependentLaunchAllowedByEnvironment());
+  auto split = gemmClusterSplitFromEnvironment();
+  if (!split)
+    return split.takeError();
+  dev->gemmSplit.store(*split);
   if (llvm::Error e = check(a, a->primaryCtxRetain(&dev->context, dev->device),
                             "cuDevicePrimaryCtxRetain"))
     return std::move(e);
@@ -405,7 +457,8 @@ llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
 llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
                                unsigned grid, unsigned block,
                                llvm::ArrayRef<void *> params, void *stream,
-                               unsigned sharedBytes, bool dependent) {
+                               unsigned sharedBytes, bool dependent,
+                               unsigned cluster) {
   // Launches may come from any thread; the context must be current there.
   if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
     return e;
@@ -414,12 +467,25 @@ llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
     return fn.takeError();
   if (llvm::Error e = module.reserveSharedMemory(kernel, *fn, sharedBytes))
     return e;
-  if (dependent && pdl.load()) {
-    LaunchAttribute attribute = {};
-    attribute.id = kProgrammaticStreamSerialization;
-    attribute.value.programmaticStreamSerializationAllowed = 1;
+  if (cluster > 1 && (!clusterLaunch() || grid % cluster != 0))
+    return makeError("cannot launch " + kernel + " in clusters of " +
+                     llvm::Twine(cluster) + " blocks (grid " +
+                     llvm::Twine(grid) + ", compute capability " +
+                     llvm::Twine(cc) + ")");
+  bool programmatic = dependent && pdl.load();
+  if (programmatic || cluster > 1) {
+    LaunchAttribute attributes[2] = {};
+    unsigned count = 0;
+    if (programmatic) {
+      attributes[count].id = kProgrammaticStreamSerialization;
+      attributes[count++].value.programmaticStreamSerializationAllowed = 1;
+    }
+    if (cluster > 1) {
+      attributes[count].id = kClusterDimension;
+      attributes[count++].value.clusterDim = {cluster, 1, 1};
+    }
     LaunchConfig config = {grid,        1,      1,          block, 1, 1,
-                           sharedBytes, stream, &attribute, 1};
+                           sharedBytes, stream, attributes, count};
     return check(api,
                  api->launchKernelEx(&config, *fn,
                                      const_cast<void **>(params.data()),
@@ -435,6 +501,34 @@ llvm::Error CudaDevice::launch(Module &module, llvm::StringRef kernel,
 
 void CudaDevice::setDependentLaunch(bool on) {
   pdl.store(on && cc >= 90 && api->launchKernelEx);
+}
+
+bool CudaDevice::clusterLaunch() const {
+  return cc >= 90 && api->launchKernelEx;
+}
+
+llvm::Expected<int> CudaDevice::residentBlocksPerSM(Module &module,
+                                                    llvm::StringRef kernel,
+                                                    unsigned block,
+                                                    unsigned sharedBytes) {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return std::move(e);
+  auto fn = module.function(kernel);
+  if (!fn)
+    return fn.takeError();
+  // The occupancy query counts the dynamic shared memory the kernel may
+  // take: raise its limit first, as a launch would.
+  if (llvm::Error e = module.reserveSharedMemory(kernel, *fn, sharedBytes))
+    return std::move(e);
+  return module.residentBlocks(kernel, *fn, block, sharedBytes);
+}
+
+llvm::Error CudaDevice::setGemmClusterSplit(unsigned split) {
+  if (split > kPortableClusterSize)
+    return makeError("a GEMM cluster split is 0 (automatic) or 1 to 8, got " +
+                     llvm::Twine(split));
+  gemmSplit.store(split);
+  return llvm::Error::success();
 }
 
 llvm::Expected<void *> CudaDevice::createStream() {

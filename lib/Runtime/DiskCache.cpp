@@ -7,7 +7,8 @@
 //   payload: u32 key length, key | u32 kernel count, per kernel
 //            (u32 length, name | u32 length, work | u8 columnwise |
 //             u8 persistent | u8 pdl |
-//             i64 threads, tileM, tileN, maxM, sharedBytes) |
+//             i64 threads, tileM, tileN, maxM, sharedBytes,
+//             clusterSplit) |
 //            u64 image length, image
 // The full key is stored (and covered by the MAC) so a hash collision of file
 // names, or another key's entry copied under this name, reads as a miss.
@@ -45,7 +46,7 @@ using ::nvfp4::detail::makeError;
 constexpr char kMagic[8] = {'N', 'V', 'F', 'P', '4', 'K', 'C', '\0'};
 /// Bumped whenever the entry layout changes.
 /// 3: the xxh3 checksum became a keyed MAC.
-constexpr uint32_t kFormatVersion = 5;
+constexpr uint32_t kFormatVersion = 6;
 constexpr size_t kMacOffset = 8 + 4 + 8;
 constexpr size_t kMacSize = 32;
 constexpr size_t kHeaderSize = kMacOffset + kMacSize;
@@ -362,7 +363,8 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value,
     payload.u8(k.columnwise);
     payload.u8(k.persistent);
     payload.u8(k.pdl);
-    for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes})
+    for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes,
+                      k.clusterSplit})
       payload.u64(uint64_t(v));
   }
   payload.u64(value.image.size());
@@ -415,7 +417,8 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
     k.columnwise = columnwise;
     k.persistent = persistent;
     k.pdl = pdl;
-    for (int64_t *v : {&k.threads, &k.tileM, &k.tileN, &k.maxM, &k.sharedBytes}) {
+    for (int64_t *v : {&k.threads, &k.tileM, &k.tileN, &k.maxM, &k.sharedBytes,
+                       &k.clusterSplit}) {
       uint64_t word;
       if (!r.u64(word))
         return std::nullopt;

@@ -215,6 +215,9 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
     if (auto smem = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmSmem))
       info.sharedBytes = smem.getInt();
     info.persistent = func->hasAttr(kernel_attr::kGemmPersistent);
+    if (auto split =
+            func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmClusterSplit))
+      info.clusterSplit = split.getInt();
     info.pdl = func->hasAttr(kernel_attr::kPdl);
     if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
       info.threads = (*block)[0];

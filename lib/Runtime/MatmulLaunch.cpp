@@ -10,39 +10,79 @@ using namespace llvm;
 using namespace mlir::nvfp4;
 
 namespace nvfp4 {
+
+int64_t pickGemmClusterSplit(int64_t tiles, int64_t chunks,
+                             int64_t residentBlocks, int64_t maxSplit) {
+  if (tiles <= 0 || maxSplit <= 1)
+    return 1;
+  // One wave: every cluster's CTAs resident at once, so the split only
+  // fills SMs the tiles leave idle, never adds a second wave.
+  int64_t split = std::min(maxSplit, residentBlocks / tiles);
+  split = std::min(split, chunks / kGemmSplitMinChunks);
+  return std::max<int64_t>(split, 1);
+}
+
 namespace detail {
 namespace {
+/// The cluster size kernel `k` is launched with for `tiles` tiles and K in
+/// `chunks` 64-wide chunks: 1 unless it splits K over a cluster and the
+/// device launches clusters; else the device's forced split (capped by
+/// the kernel's), or pickGemmClusterSplit's.
+Expected<int64_t> clusterSplit(CudaDevice &device, CudaDevice::Module &module,
+                               const KernelInfo &k, int64_t tiles,
+                               int64_t chunks) {
+  if (k.clusterSplit <= 1 || !device.clusterLaunch())
+    return 1;
+  if (unsigned forced = device.gemmClusterSplit())
+    return std::min<int64_t>(forced, k.clusterSplit);
+  auto perSM = device.residentBlocksPerSM(module, k.name, unsigned(k.threads),
+                                          unsigned(k.sharedBytes));
+  if (!perSM)
+    return perSM.takeError();
+  return pickGemmClusterSplit(tiles, chunks,
+                              int64_t(*perSM) * device.multiprocessors(),
+                              k.clusterSplit);
+}
+
 /// The kernel of `compiled` that serves `m` rows (the first whose
 /// `nvfp4.gemm_max_m` admits it, as the lowered host code picks) and its
 /// 1-D grid: `extraTileRows` tile rows beyond ceil(m / tileM) (a grouped
-/// launch's ragged last tile per group).
+/// launch's ragged last tile per group), times the cluster size for a
+/// kernel that splits K (`k` elements) over a cluster.
 Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
                      CudaDevice::Module &module, KernelWork work, int64_t m,
-                     int64_t n, int64_t extraTileRows, KernelParams &params,
-                     void *stream) {
+                     int64_t n, int64_t k, int64_t extraTileRows,
+                     KernelParams &params, void *stream) {
   SmallVector<void *> args = params.pointers();
-  for (const KernelInfo &k : compiled.kernels) {
-    if (k.work != work)
+  for (const KernelInfo &kernel : compiled.kernels) {
+    if (kernel.work != work)
       return makeError(Twine("unexpected kernel work kind '") +
-                       stringifyKernelWork(k.work) + "' in " + k.name +
-                       " (expected " + stringifyKernelWork(work) + ")");
-    if (k.maxM != 0 && m > k.maxM)
+                       stringifyKernelWork(kernel.work) + "' in " +
+                       kernel.name + " (expected " +
+                       stringifyKernelWork(work) + ")");
+    if (kernel.maxM != 0 && m > kernel.maxM)
       continue;
     IndexArith arith;
     auto extra = [&] { return extraTileRows; };
-    auto [tileRows, tileCols] =
-        gemmTileGrid<IndexArith, int64_t>(arith, m, n, k.tileM, k.tileN, extra);
+    auto [tileRows, tileCols] = gemmTileGrid<IndexArith, int64_t>(
+        arith, m, n, kernel.tileM, kernel.tileN, extra);
     if (tileRows > int64_t(UINT32_MAX >> 1) / tileCols)
       return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
                        " needs more thread blocks than a 1-D grid holds");
     int64_t blocks = tileRows * tileCols;
     // A persistent kernel walks tiles blockIdx.x + i * gridDim.x: one
     // block per SM keeps every SM busy without a second wave.
-    if (k.persistent)
+    if (kernel.persistent)
       blocks = std::min<int64_t>(blocks, device.multiprocessors());
-    return device.launch(module, k.name, unsigned(blocks),
-                         unsigned(k.threads), args, stream,
-                         unsigned(k.sharedBytes), /*dependent=*/k.pdl);
+    auto split = clusterSplit(device, module, kernel, blocks,
+                              arith.ceilDivI(k, 64));
+    if (!split)
+      return split.takeError();
+    // Cluster c = blocks c S .. c S + S - 1 computes tile c.
+    return device.launch(module, kernel.name, unsigned(blocks * *split),
+                         unsigned(kernel.threads), args, stream,
+                         unsigned(kernel.sharedBytes),
+                         /*dependent=*/kernel.pdl, unsigned(*split));
   }
   return makeError("internal error: no GEMM kernel serves M = " + Twine(m));
 }
@@ -62,8 +102,8 @@ Error enqueueMatmul(CudaDevice &device, const CompiledQuantize &compiled,
   if (bias)
     params.addMemRef(buffers[next++], {b.rows});
   params.addMemRef(buffers[next], {a.rows, b.rows});
-  return enqueueServing(device, compiled, module, KernelWork::Gemm, a.rows, b.rows,
-                        /*extraTileRows=*/0, params, stream);
+  return enqueueServing(device, compiled, module, KernelWork::Gemm, a.rows,
+                        b.rows, a.cols, /*extraTileRows=*/0, params, stream);
 }
 
 Error enqueueMatmulW4A16(CudaDevice &device, const CompiledQuantize &compiled,
@@ -79,7 +119,7 @@ Error enqueueMatmulW4A16(CudaDevice &device, const CompiledQuantize &compiled,
     params.addMemRef(buffers[4], {b.rows});
   params.addMemRef(buffers.back(), {m, b.rows});
   return enqueueServing(device, compiled, module, KernelWork::Gemm, m, b.rows,
-                        /*extraTileRows=*/0, params, stream);
+                        k, /*extraTileRows=*/0, params, stream);
 }
 
 Error enqueueMatmulGrouped(CudaDevice &device, const CompiledQuantize &compiled,
@@ -110,7 +150,7 @@ Error enqueueMatmulGrouped(CudaDevice &device, const CompiledQuantize &compiled,
   params.addMemRef(buffers.back(), {m, n});
   // Each group may end in a ragged tile row of its own.
   return enqueueServing(device, compiled, module, KernelWork::GroupedGemm, m, n,
-                        /*extraTileRows=*/groups, params, stream);
+                        k, /*extraTileRows=*/groups, params, stream);
 }
 
 } // namespace detail

@@ -3,8 +3,9 @@
 //
 // The one place that turns a GEMM's operand shapes and device addresses into
 // a kernel launch: which compiled kernel serves M (`nvfp4.gemm_max_m`), its
-// grid (`nvfp4.gemm_tile`, 1-D as the lowering decodes it) and its memref
-// parameters. GPURunner (host-memory conveniences) and Kernel (device
+// grid (`nvfp4.gemm_tile`, 1-D as the lowering decodes it), the cluster it
+// splits K over (`nvfp4.gemm_cluster_split`, pickGemmClusterSplit) and its
+// memref parameters. GPURunner (host-memory conveniences) and Kernel (device
 // memory, a caller's stream) both launch through it.
 //
 //===----------------------------------------------------------------------===//

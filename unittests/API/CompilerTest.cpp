@@ -218,10 +218,14 @@ TEST(Compiler, MatmulDiskCacheKeepsTheLaunchShape) {
     EXPECT_GT(want.tileM, 0);
     EXPECT_GT(want.threads, 0);
     EXPECT_TRUE(want.pdl) << want.name;
+    // The direct kernels' cluster split survives the disk cache.
+    EXPECT_EQ(want.clusterSplit, want.maxM != 0 ? 8 : 1) << want.name;
     EXPECT_EQ(std::make_tuple(got.threads, got.tileM, got.tileN, got.maxM,
-                              got.sharedBytes, got.persistent, got.pdl),
+                              got.sharedBytes, got.persistent, got.pdl,
+                              got.clusterSplit),
               std::make_tuple(want.threads, want.tileM, want.tileN, want.maxM,
-                              want.sharedBytes, want.persistent, want.pdl));
+                              want.sharedBytes, want.persistent, want.pdl,
+                              want.clusterSplit));
   }
 }
 

@@ -132,8 +132,10 @@ private:
 };
 
 /// Quantizes, multiplies on the GPU and checks one case; returns a
-/// description of the first violation, or "".
-std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng) {
+/// description of the first violation, or "". `output`, when given, receives
+/// D's bytes.
+std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng,
+                    std::vector<uint8_t> *output = nullptr) {
   ::nvfp4::HostRunner &cpu = sharedRunner();
   GPURunner &gpu = sharedGPURunner();
   auto aRecipe = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.a));
@@ -173,6 +175,8 @@ std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng) {
   auto d = gpu.matmul(*aRecipe, *qa, *bRecipe, *qb, options);
   if (!d)
     return llvm::toString(d.takeError());
+  if (output)
+    *output = *d;
 
   // The float64 reference from the dequantized operands (SPEC.md 11).
   auto da = cpu.dequantize(*aCpu, *qa);
@@ -266,6 +270,52 @@ TEST_P(GPUMatmul, MatchesFloat64Reference) {
           << GetParam().a << " x " << GetParam().b << " M=" << m
           << " tiny rows, out " << int(out);
     }
+}
+
+// Split K over thread-block clusters of every size the kernels take,
+// forced (CudaDevice::setGemmClusterSplit): small_m8 (M = 1, 5), small_m16,
+// small_m32 and medium_m (M = 200), N inside a tile, and K with a partial
+// last chunk whose chunk count no split divides (65 chunks: with S = 8 the
+// last ranks get none) or that has fewer chunks than the cluster has CTAs
+// (K = 80: 2 chunks). Each split is checked against float64 (SPEC.md
+// section 12; splits may differ from each other in the last bits) and is
+// deterministic (the same bytes twice); S = 1, a launch without clusters,
+// gives the automatic choice's bytes where that choice is 1 (short K).
+TEST_P(GPUMatmul, EveryClusterSplit) {
+  REQUIRE_GPU();
+  std::mt19937 rng(17);
+  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
+                              ElementType::F16};
+  int index = 0;
+  for (int64_t m : {1, 5, 16, 32, 200})
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{80, 4112}, {48, 80}})
+      for (unsigned split : {1u, 2u, 3u, 4u, 8u}) {
+        Case c{m, n, k, index % 2 == 0, outs[index % 3], Kind::Normal};
+        ++index;
+        std::string where = std::string(GetParam().a) + " x " +
+                            GetParam().b + " M=" + std::to_string(m) +
+                            " N=" + std::to_string(n) + " K=" +
+                            std::to_string(k) + " S=" + std::to_string(split);
+        ForcedClusterSplit forced(split);
+        std::vector<uint8_t> first, second;
+        std::mt19937 again = rng;
+        ASSERT_EQ(runCase(GetParam(), c, rng, &first), "") << where;
+        ASSERT_EQ(runCase(GetParam(), c, again, &second), "") << where;
+        EXPECT_EQ(first, second) << where << ": not deterministic";
+      }
+  // Short K: the automatic choice is 1, and S = 1 runs the same launch.
+  for (int64_t m : {1, 16, 200}) {
+    Case c{m, 48, 80, true, ElementType::F32, Kind::Normal};
+    std::vector<uint8_t> automatic, unsplit;
+    std::mt19937 again = rng;
+    ASSERT_EQ(runCase(GetParam(), c, rng, &automatic), "") << "M=" << m;
+    {
+      ForcedClusterSplit forced(1);
+      ASSERT_EQ(runCase(GetParam(), c, again, &unsplit), "") << "M=" << m;
+    }
+    EXPECT_EQ(automatic, unsplit) << GetParam().a << " x " << GetParam().b
+                                  << " M=" << m;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Pairs, GPUMatmul, ::testing::ValuesIn(kPairs));
@@ -528,6 +578,9 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
           EXPECT_GT(k.sharedBytes, 48 * 1024) << k.name;
         else
           EXPECT_EQ(k.sharedBytes, 0) << k.name;
+        // The direct kernels (M <= 256) split K over clusters of up to 8
+        // CTAs on both chips; the large-M kernels do not.
+        EXPECT_EQ(k.clusterSplit, k.maxM != 0 ? 8 : 1) << k.name;
       }
       // The runtime launches every GEMM kernel on a 1-D grid of
       // ceil(M / tileM) * ceil(N / tileN) blocks: no kernel may read a
@@ -570,6 +623,9 @@ TEST(GPUCompileMatmul, GroupedAssemblesForSm90aAndSm100a) {
         EXPECT_GT(k.threads, 0);
         EXPECT_GT(k.tileM * k.tileN, 0);
         EXPECT_EQ(k.sharedBytes, 0) << k.name;
+        // A grouped kernel's blocks find their tiles in the splits: no
+        // cluster split.
+        EXPECT_EQ(k.clusterSplit, 1) << k.name;
       }
       // One 1-D grid, as for the plain GEMM.
       auto ptx = (*runner)->compileMatmulGrouped(*a, *b, options, "isa");

@@ -175,6 +175,35 @@ TEST_F(GPUMatmulW4A16, OutputTypesAndShortK) {
       }
 }
 
+// K split over thread-block clusters of every size the direct kernels
+// take (forced; small_m8 at M = 1 and 5, small_m16, small_m32, medium_m at
+// M = 200), both A types, a plain and a window B, ragged N; K = 4112 has a
+// partial 65th chunk that no split divides, K = 80 fewer chunks than most
+// clusters have CTAs. Each split is checked against float64 and is
+// deterministic.
+TEST_F(GPUMatmulW4A16, EveryClusterSplit) {
+  REQUIRE_GPU();
+  for (ElementType aType : {ElementType::BF16, ElementType::F16})
+    for (const char *bName : {"per_token", "local_1x64"})
+      for (int64_t m : {1, 5, 16, 32, 200})
+        for (int64_t k : {4112, 80}) {
+          std::vector<uint8_t> a = toStorage(matrix(m, k, unsigned(m)), aType);
+          std::vector<float> b = matrix(72, k, 8);
+          for (unsigned split : {1u, 2u, 3u, 4u, 8u}) {
+            SCOPED_TRACE(std::string(bName) + " M=" + std::to_string(m) +
+                         " K=" + std::to_string(k) +
+                         " S=" + std::to_string(split));
+            ForcedClusterSplit forced(split);
+            ElementType out = split % 2 ? ElementType::BF16 : ElementType::F32;
+            std::vector<uint8_t> first =
+                run(aType, bName, m, 72, k, out, split != 2, a, b);
+            std::vector<uint8_t> second =
+                run(aType, bName, m, 72, k, out, split != 2, a, b);
+            EXPECT_EQ(first, second) << "not deterministic";
+          }
+        }
+}
+
 // NaN and Inf in A propagate as on the CPU, including in the last block of
 // a K whose last chunk is partial (the blocks past K must read as zeros,
 // not as a clamped copy of the last block: B's zero there times an Inf
@@ -240,6 +269,8 @@ TEST(GPUCompileMatmulW4A16, KernelsAndServingOrder) {
     for (size_t i = 0; i < kernels.size(); ++i) {
       EXPECT_EQ(kernels[i].work, KernelWork::Gemm) << kernels[i].name;
       EXPECT_EQ(kernels[i].maxM, maxM[i]) << kernels[i].name;
+      // The direct kernels split K over clusters; the wgmma kernel does not.
+      EXPECT_EQ(kernels[i].clusterSplit, maxM[i] ? 8 : 1) << kernels[i].name;
     }
     EXPECT_NE(kernels.back().name.find("large_m_wgmma"), std::string::npos);
   }

@@ -28,6 +28,33 @@ inline GPURunner &sharedGPURunner() {
   return *runner;
 }
 
+/// Forces the cluster split of the shared runner's GEMMs
+/// (CudaDevice::setGemmClusterSplit) while it lives, then restores the
+/// previous setting. Needs the device (REQUIRE_GPU first).
+class ForcedClusterSplit {
+public:
+  explicit ForcedClusterSplit(unsigned split) {
+    auto dev = sharedGPURunner().device();
+    EXPECT_TRUE(bool(dev)) << llvm::toString(dev.takeError());
+    if (!dev)
+      return;
+    device = *dev;
+    previous = device->gemmClusterSplit();
+    llvm::Error e = device->setGemmClusterSplit(split);
+    EXPECT_FALSE(bool(e)) << llvm::toString(std::move(e));
+  }
+  ~ForcedClusterSplit() {
+    if (device)
+      llvm::cantFail(device->setGemmClusterSplit(previous));
+  }
+  ForcedClusterSplit(const ForcedClusterSplit &) = delete;
+  ForcedClusterSplit &operator=(const ForcedClusterSplit &) = delete;
+
+private:
+  CudaDevice *device = nullptr;
+  unsigned previous = 0;
+};
+
 } // namespace testing
 } // namespace nvfp4
 

@@ -73,11 +73,25 @@ public:
   /// `dependent` says the kernel waits on its predecessor itself
   /// (KernelInfo::pdl): while dependentLaunch() is on, it is launched with
   /// programmatic stream serialization (cuLaunchKernelEx), so it may start
-  /// before the kernel before it on the stream has finished.
+  /// before the kernel before it on the stream has finished. `cluster` > 1
+  /// launches thread-block clusters of that many blocks along x (`grid` a
+  /// multiple of it; needs clusterLaunch()).
   llvm::Error launch(Module &module, llvm::StringRef kernel, unsigned grid,
                      unsigned block, llvm::ArrayRef<void *> params,
                      void *stream, unsigned sharedBytes = 0,
-                     bool dependent = false);
+                     bool dependent = false, unsigned cluster = 1);
+
+  /// Whether kernels can be launched in thread-block clusters: compute
+  /// capability 9.0 or later and a driver with cuLaunchKernelEx.
+  bool clusterLaunch() const;
+
+  /// How many blocks of `block` threads and `sharedBytes` of dynamic shared
+  /// memory of `kernel` one SM holds at once
+  /// (cuOccupancyMaxActiveBlocksPerMultiprocessor; cached per kernel).
+  llvm::Expected<int> residentBlocksPerSM(Module &module,
+                                          llvm::StringRef kernel,
+                                          unsigned block,
+                                          unsigned sharedBytes);
 
   /// Programmatic dependent launch of the kernels that allow it (sm_90 on;
   /// docs/Rationale.md). On by default where the device (compute
@@ -89,6 +103,20 @@ public:
   /// either way.
   bool dependentLaunch() const { return pdl.load(); }
   void setDependentLaunch(bool on);
+
+  /// The cluster size the GEMM kernels that split K over a cluster
+  /// (KernelInfo::clusterSplit) are launched with: 0 (the default) lets
+  /// the launch pick it (pickGemmClusterSplit); 1 to kMaxGemmClusterSplit (8)
+  /// forces it, capped by each kernel's own limit, so tests and benchmarks
+  /// can run every split. The environment variable NVFP4_GEMM_SPLIT_K
+  /// (read when the device is opened) sets it for a process. Where clusters
+  /// cannot be launched (clusterLaunch()) every kernel runs unsplit. A
+  /// split changes the order in which K's partial sums are added, so
+  /// results of different splits may differ in the last bits (within
+  /// SPEC.md section 12's tolerance); each split is deterministic.
+  unsigned gemmClusterSplit() const { return gemmSplit.load(); }
+  /// Sets gemmClusterSplit(); an error for a value above 8.
+  llvm::Error setGemmClusterSplit(unsigned split);
 
   /// Streams (CUstream handles) for asynchronous work.
   llvm::Expected<void *> createStream();
@@ -120,6 +148,7 @@ private:
   int sms = 0;
   std::string deviceName;
   std::atomic<bool> pdl{false};
+  std::atomic<unsigned> gemmSplit{0};
 };
 
 } // namespace nvfp4

@@ -37,6 +37,9 @@ struct KernelInfo {
   /// gemm: the kernel walks its tiles in a loop (any grid is correct);
   /// launched with at most one block per SM.
   bool persistent = false;
+  /// gemm: the largest thread-block cluster the kernel splits K over
+  /// (`nvfp4.gemm_cluster_split`); 1: it is launched without clusters.
+  int64_t clusterSplit = 1;
   /// The kernel waits on its predecessor in the stream itself
   /// (`nvfp4.pdl`): it may be launched with programmatic dependent launch.
   bool pdl = false;
@@ -55,6 +58,22 @@ struct CompiledQuantize {
 llvm::Expected<int64_t>
 kernelWorkItems(const KernelInfo &k, const QuantizedOutput &o,
                 std::optional<int64_t> groups = std::nullopt);
+
+/// The cluster size S a GEMM kernel that splits K over a cluster
+/// (KernelInfo::clusterSplit = `maxSplit` > 1) is launched with, for
+/// `tiles` tiles and K in `chunks` 64-wide chunks, on a device whose SMs
+/// hold `residentBlocks` blocks of the kernel at once: the largest S <=
+/// maxSplit whose grid (tiles x S blocks) still runs in one wave and that
+/// leaves each CTA at least kGemmSplitMinChunks chunks; 1 when the tiles
+/// alone fill more than half the device's blocks (a split would not add
+/// parallelism, only the reduction) or K is short.
+int64_t pickGemmClusterSplit(int64_t tiles, int64_t chunks,
+                             int64_t residentBlocks, int64_t maxSplit);
+
+/// The fewest 64-wide chunks of K a CTA of a split GEMM is given by
+/// pickGemmClusterSplit: below that the cluster's reduction and each
+/// warp's loads in flight past its share cost more than the split gains.
+constexpr int64_t kGemmSplitMinChunks = 8;
 
 /// Threads per block of every quantize kernel (NVFP4KernelInterface.h).
 constexpr int64_t kKernelBlockThreads = mlir::nvfp4::kKernelBlockThreads;
