@@ -36,6 +36,7 @@
 #   scripts/device-check.sh pdl      # 12 (programmatic dependent launch: bytes, graphs, speed)
 #   scripts/device-check.sh training # 13 (NVFP4 training: tests, example, step bench)
 #   scripts/device-check.sh profile  # 14 (Nsight Compute of the GEMMs, PDL share, decode/MoE quantize)
+#   scripts/device-check.sh final-quantize | final-gemm | final-gemm2  # 15 (a session's last checks)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -433,6 +434,66 @@ timeout 200 "$bin/nvfp4-bench" --iters=20 --recipe=per_token --recipe=local_1x64
   --k=4096,8192 > "$OUT/bench-decode-moe.md" \
   2> "$logs/bench-decode-moe.err"
 note "quantize bench decode shapes + grouped (MoE): exit $? (bench-decode-moe.md) $(tail -c 300 "$logs/bench-decode-moe.err")"
+fi
+
+# 15. A session's final checks in two device calls of under ten minutes:
+# final-quantize (every quantize GPU == CPU suite, sharded over four
+# processes, then the quantize bench: the issue table's shapes, the
+# decode-time shapes and the grouped table) and final-gemm (the GEMMs
+# against float64, split-K forced at every cluster size, sanitizers, the
+# GEMM tables next to cuBLAS and Nsight Compute of the large-M kernels).
+sharded() { # name gtest-filter limit: four shards in parallel, own caches
+  local start=$SECONDS i
+  for i in 0 1 2 3; do
+    GTEST_TOTAL_SHARDS=4 GTEST_SHARD_INDEX=$i NVFP4_CACHE_DIR="$work/kc$i" \
+      timeout "$3" "$bin/NVFP4GPUTests" --gtest_filter="$2" \
+      > "$logs/$1-$i.log" 2>&1 &
+  done
+  wait
+  for i in 0 1 2 3; do
+    note "$1 shard $i: $(grep -E '^\[(==========|  PASSED  |  FAILED  |  SKIPPED )\] [0-9]+ test' "$logs/$1-$i.log" | tr '\n' ' ') $(tail -1 "$logs/$1-$i.log" | head -c 120)"
+    grep -E "FAILED|Failure|mismatch|differs|Which is" "$logs/$1-$i.log" | head -20 >> "$summary"
+  done
+  note "$1: $((SECONDS - start)) s"
+}
+if [[ $part == final-quantize ]]; then
+sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 330
+export NVFP4_CACHE_DIR="$work/kc0"
+timeout 230 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=4096,8192 > "$OUT/bench.md" \
+  2> "$logs/bench.err"
+note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 300 "$logs/bench.err")"
+fi
+if [[ $part == final-gemm ]]; then
+sharded gemm '*Matmul*:*W4A16*' 300
+export NVFP4_CACHE_DIR="$work/kc0"
+for tool in memcheck racecheck; do
+  NVFP4_GEMM_SPLIT_K=4 timeout 60 "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+    --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-$tool-split.log" 2>&1
+  note "compute-sanitizer $tool direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-$tool-split.log"))"
+done
+timeout 240 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
+  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+fi
+if [[ $part == final-gemm2 ]]; then
+export NVFP4_CACHE_DIR="$work/kc0"
+for split in 1 2 4; do
+  NVFP4_GEMM_SPLIT_K=$split timeout 60 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128 \
+    --gemm-n=8192,4096 --gemm-k=8192,4096 > "$OUT/bench-gemm-split$split.md" 2> "$logs/bench-gemm-split$split.err"
+  note "GEMM bench M <= 128, clusters of $split: exit $? (bench-gemm-split$split.md)"
+done
+ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+timeout 200 "$ncu" --kernel-name regex:gemm_ \
+  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
+  --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+  "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
+  > "$OUT/ncu-gemm-large-m.txt" 2>&1
+note "ncu GEMM M = 8192: exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
+timeout 120 "$ncu" --kernel-name regex:gemm_ \
+  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
+  --section WarpStateStats "$bin/nvfp4-bench" --suite=gemm --gemm-m=1 --gemm-n=8192 --gemm-k=8192 --iters=1 \
+  > "$OUT/ncu-gemm-small-m.txt" 2>&1
+note "ncu GEMM M = 1: exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-small-m.txt") kernels)"
 fi
 
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs
