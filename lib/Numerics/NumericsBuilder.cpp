@@ -258,6 +258,9 @@ Value NumericsBuilder::packE2M1Pair(Value even, Value odd) {
 }
 
 Value NumericsBuilder::roundToBF16(Value v) {
+  if (leaves)
+    if (Value leaf = leaves->roundToBF16(b, loc, v))
+      return leaf;
   // Round the binary32 pattern to its top 16 bits, ties to even. Inf stays
   // Inf and the largest finite values round to Inf, as RNE requires; NaN is
   // passed through (quieting is irrelevant: NaN encodes to 0x7).
@@ -464,8 +467,8 @@ Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
 // Section 9: RHT
 //===----------------------------------------------------------------------===//
 
-SmallVector<Value, kBlock> NumericsBuilder::rht16(ArrayRef<Value> x,
-                                                  unsigned mask) {
+SmallVector<Value, kBlock> NumericsBuilder::hadamardSums16(ArrayRef<Value> x,
+                                                           unsigned mask) {
   assert(x.size() == kBlock && "RHT works on groups of 16");
   // The fast Walsh-Hadamard transform of t_i = s_i * x_i (docs/Rationale.md,
   // "RHT summation order"): stages h = 1, 2, 4, 8 replace each pair (i,
@@ -485,10 +488,25 @@ SmallVector<Value, kBlock> NumericsBuilder::rht16(ArrayRef<Value> x,
         t[i + h] = sub(t[i], t[i + h]);
         t[i] = sum;
       }
+  return t;
+}
+
+SmallVector<Value, kBlock> NumericsBuilder::rht16(ArrayRef<Value> x,
+                                                  unsigned mask) {
   SmallVector<Value, kBlock> y;
-  for (Value v : t)
+  for (Value v : hadamardSums16(x, mask))
     y.push_back(roundToBF16(mul(v, f32(v, 0.25f))));
   return y;
+}
+
+Value NumericsBuilder::rht16AbsMax(ArrayRef<Value> x, unsigned mask) {
+  // |bf16(0.25 * t)| = bf16(0.25 * |t|), and both roundings are monotone,
+  // so max_j |y_j| = bf16(0.25 * max_j |t_j|). A NaN t_j makes y_j NaN,
+  // which the fold skips in both forms; with no other value both give +0.
+  Value acc = f32(x[0], 0.0f);
+  for (Value t : hadamardSums16(x, mask))
+    acc = amaxStep(acc, t);
+  return roundToBF16(mul(acc, f32(acc, 0.25f)));
 }
 
 //===----------------------------------------------------------------------===//

@@ -54,6 +54,13 @@ public:
   virtual Value decodeE4M3ToF16x2(OpBuilder &b, Location loc, Value byte) {
     return {};
   }
+  /// `v` rounded to bf16 (ties to even, subnormals kept, overflow to Inf)
+  /// as f32, or null for the portable sequence. A NaN may come back as any
+  /// NaN: every caller of NumericsBuilder::roundToBF16 ignores or replaces
+  /// NaN payloads.
+  virtual Value roundToBF16(OpBuilder &b, Location loc, Value v) {
+    return {};
+  }
 };
 
 /// Emits SPEC.md's formulas. Cheap to construct; holds no IR state of its
@@ -116,7 +123,9 @@ public:
   /// E2M1 codes of an even/odd pair packed into one byte; uses the target
   /// leaf when there is one.
   Value packE2M1Pair(Value even, Value odd);
-  /// `v` rounded to the nearest bf16 (ties to even), as f32. NaN stays NaN.
+  /// `v` rounded to the nearest bf16 (ties to even), as f32. NaN stays a
+  /// NaN (its payload is the target's); uses the target leaf when there is
+  /// one.
   Value roundToBF16(Value v);
 
   //===--------------------------------------------------------------------===//
@@ -196,6 +205,10 @@ public:
   /// a radix-2 fp32 butterfly (stages 1, 2, 4, 8) on the sign-flipped
   /// values, times 0.25, rounded to bf16.
   SmallVector<Value, kBlock> rht16(ArrayRef<Value> x, unsigned mask);
+  /// max |y_j| of y = rht16(x, mask) as an amax folds it (from +0, NaNs
+  /// skipped), with one scaling and one bf16 rounding instead of 16: both
+  /// are monotone and odd, so they commute with the max of magnitudes.
+  Value rht16AbsMax(ArrayRef<Value> x, unsigned mask);
 
   //===--------------------------------------------------------------------===//
   // SPEC.md section 15: producers fused into a quantize
@@ -251,6 +264,8 @@ public:
 
 private:
   Value cst(Type type, TypedAttr scalar);
+  /// The butterfly sums of rht16 (before the scaling and rounding).
+  SmallVector<Value, kBlock> hadamardSums16(ArrayRef<Value> x, unsigned mask);
 
   OpBuilder &b;
   Location loc;

@@ -65,7 +65,7 @@ TileEmitter::TileEmitter(LoweringBuilder &e, RecipeAttr recipe,
                          Value rowOffset, Value rows, Value strip)
     : e(e), m(e.math()), recipe(recipe), source(source), smem(smem),
       exchange(exchange), outData(outData), outScale(outScale), row(row),
-      col(col), schedule(schedule) {
+      col(col), schedule(schedule), groupRow0(rowOffset) {
   ImplicitLocOpBuilder &b = e.builder();
   Value k = source.cols(e);
   tilesK = e.ceilDivI(k, kTileCols);
@@ -95,22 +95,25 @@ TileEmitter::TileEmitter(LoweringBuilder &e, RecipeAttr recipe,
                               col0)};
     return this->e.loadVectorF32(this->smem, at, /*alignment=*/16);
   };
-  col.loadBlock = [this, rowOffset](Value r, Value blk) {
-    ImplicitLocOpBuilder &b = this->e.builder();
-    // Row of the tile where block `blk` of the group starts.
-    Value first = arith::SubIOp::create(
-        b,
-        this->e.addI(rowOffset, this->e.mulI(blk, this->e.idx(kBlock))), row0);
-    Value c = arith::SubIOp::create(b, r, col0);
-    SmallVector<Value, kBlock> x;
-    for (int64_t i = 0; i < int64_t(kBlock); ++i)
-      x.push_back(
-          this->e.loadF32(this->smem, {this->e.addI(first, this->e.idx(i)), c}));
+  col.loadBlock = [this](Value r, Value blk) {
+    SmallVector<Value, kBlock> x = loadColBlockRaw(r, blk);
     // The transform runs here once per 16-element column block.
     if (this->recipe.hasRHT())
       return m.rht16(x, this->recipe.getRhtMask());
     return x;
   };
+}
+
+SmallVector<Value, kBlock> TileEmitter::loadColBlockRaw(Value r, Value blk) {
+  ImplicitLocOpBuilder &b = e.builder();
+  // Row of the tile where block `blk` of the group starts.
+  Value first = arith::SubIOp::create(
+      b, e.addI(groupRow0, e.mulI(blk, e.idx(kBlock))), row0);
+  Value c = arith::SubIOp::create(b, r, col0);
+  SmallVector<Value, kBlock> x;
+  for (int64_t i = 0; i < int64_t(kBlock); ++i)
+    x.push_back(e.loadF32(smem, {e.addI(first, e.idx(i)), c}));
+  return x;
 }
 
 void TileEmitter::setTile(Value tk) {
@@ -233,8 +236,12 @@ Value TileEmitter::rowBlockAmax() {
 }
 
 Value TileEmitter::colBlockAmax() {
-  return ifElseZero(colValid,
-                    [&] { return e.blockAmax(col.loadBlock(colR, colBlk)); });
+  return ifElseZero(colValid, [&] {
+    // The amax of a transformed block needs no transformed values.
+    if (recipe.hasRHT())
+      return m.rht16AbsMax(loadColBlockRaw(colR, colBlk), recipe.getRhtMask());
+    return e.blockAmax(col.loadBlock(colR, colBlk));
+  });
 }
 
 Value TileEmitter::rowWindowMax(Value v) {

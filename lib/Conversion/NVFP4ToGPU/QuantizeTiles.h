@@ -75,6 +75,9 @@ private:
   SmallVector<Value>
   forEachTile(ValueRange init,
               function_ref<SmallVector<Value>(ValueRange acc)> body);
+  /// The 16 elements of columnwise block `blk` of row `r` of X^T (column
+  /// r of X) from the current tile, untransformed.
+  SmallVector<Value, kBlock> loadColBlockRaw(Value r, Value blk);
   /// The thread's rowwise block amax (0 when the block is outside X).
   Value rowBlockAmax();
   /// The thread's columnwise block amax (0 when outside), after the
@@ -105,6 +108,8 @@ private:
   Value smem, exchange, outData, outScale;
   Direction &row, &col;
   RowSchedule &schedule;
+  /// The group's first row of X (columnwise blocks count from it).
+  Value groupRow0;
   /// The strip: rows [row0, rowEnd) of X, its tile row, first tile along
   /// K and the tiles along K of X; the thread; the current tile's index
   /// along K and first column.
