@@ -9,6 +9,7 @@
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -80,6 +81,11 @@ Value NumericsBuilder::mul(Value x, Value y) {
 }
 Value NumericsBuilder::div(Value x, Value y) {
   return arith::DivFOp::create(b, loc, x, y);
+}
+Value NumericsBuilder::fma(Value x, Value y, Value z) {
+  // llvm.intr.fma is fused on every target (an FMA instruction, or the
+  // exact libm fmaf); math.fma would become a libdevice call on NVVM.
+  return LLVM::FMAOp::create(b, loc, x, y, z);
 }
 Value NumericsBuilder::fmin(Value x, Value y) {
   return arith::MinNumFOp::create(b, loc, x, y);

@@ -38,24 +38,10 @@ using ::nvfp4::floatBits;
 namespace {
 using Kernel = ::nvfp4::testing::JitFunction;
 
-class GemmNumericsTest : public ::testing::Test {
+class GemmNumericsTest : public ::nvfp4::testing::JitTest {
 protected:
-  static void SetUpTestSuite() {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  }
-  GemmNumericsTest() { loadAllDialects(ctx); }
-
   Type f32() { return Float32Type::get(&ctx); }
   Type i32() { return IntegerType::get(&ctx, 32); }
-  RecipeAttr recipe(StringRef text) {
-    auto r = dyn_cast_or_null<RecipeAttr>(
-        parseAttribute(("#nvfp4.recipe<" + text + ">").str(), &ctx));
-    EXPECT_TRUE(r) << text.str();
-    return r;
-  }
-
-  MLIRContext ctx;
 };
 
 float mulRN(float x, float y) {

@@ -9,7 +9,12 @@
 #ifndef NVFP4_UNITTESTS_NUMERICS_JITFUNCTION_H
 #define NVFP4_UNITTESTS_NUMERICS_JITFUNCTION_H
 
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
+#include "nvfp4/InitAll.h"
 #include "nvfp4/Pipelines/Pipelines.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "llvm/Support/TargetSelect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -65,6 +70,26 @@ public:
 
 private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
+};
+
+/// A fixture for JIT-compiled builder functions: every dialect loaded, the
+/// host target initialised, recipes parsed from their text.
+class JitTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  }
+  JitTest() { mlir::nvfp4::loadAllDialects(ctx); }
+
+  mlir::nvfp4::RecipeAttr recipe(llvm::StringRef text) {
+    auto r = llvm::dyn_cast_or_null<mlir::nvfp4::RecipeAttr>(
+        mlir::parseAttribute(("#nvfp4.recipe<" + text + ">").str(), &ctx));
+    EXPECT_TRUE(r) << text.str();
+    return r;
+  }
+
+  mlir::MLIRContext ctx;
 };
 
 } // namespace testing

@@ -65,7 +65,7 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
     GEMMs loop over the groups in order like grouped quantization.
 
     After this pass no nvfp4 op remains; only `arith`, `memref`, `scf` and
-    `vector` ops.
+    `vector` ops, and `llvm.intr.fma` where the numerics use an exact FMA.
 
     Example:
 
@@ -79,6 +79,7 @@ def NVFP4Expand : Pass<"nvfp4-expand"> {
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",

@@ -155,7 +155,8 @@ private:
   SmallVector<Value, kBlock> randomBytesFor(Value r, Value blk);
   /// 1x16 blocks: each block has its own scale.
   void emitBlocks();
-  /// Map-to-4 only when strictly better: ties keep map-to-6.
+  /// Map-to-4 only when strictly better: ties keep map-to-6 (SPEC.md
+  /// section 7, on fourOverSixErrors' sums).
   NumericsBuilder::BlockScale
   pick(Value err4, Value err6,
        std::array<NumericsBuilder::BlockScale, 2> candidates);

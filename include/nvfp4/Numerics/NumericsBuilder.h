@@ -46,6 +46,8 @@ public:
                              Value odd) {
     return {};
   }
+  /// Whether packE2M1Pair gives an instruction for scalar operands.
+  virtual bool hasE2M1PairLeaf() const { return false; }
   /// The E4M3 byte of `v` (SPEC.md section 2), or null for the portable
   /// sequence.
   virtual Value encodeE4M3(OpBuilder &b, Location loc, Value v) { return {}; }
@@ -90,6 +92,9 @@ public:
   Value sub(Value x, Value y);
   Value mul(Value x, Value y);
   Value div(Value x, Value y);
+  /// RN(x * y + z): one rounding, an explicit FMA (never a contraction of
+  /// SPEC.md's separate operations; used only where shown exact).
+  Value fma(Value x, Value y, Value z);
   /// C `fminf`/`fmaxf`: a NaN operand is ignored.
   Value fmin(Value x, Value y);
   Value fmax(Value x, Value y);
@@ -141,6 +146,9 @@ public:
   Value outerEncodeScaleOver(Value amax, float numerator);
   /// RN(1 / x).
   Value reciprocal(Value x);
+  /// RN(y / 6E) for E = 448 or 256, without an IEEE division; exact for
+  /// every binary32 y except y = +-Inf (NaN) and y = -0 (+0).
+  Value divBySixE(Value y, unsigned e4m3Max);
 
   /// The scale byte and encode multiplier of one block.
   struct BlockScale {
@@ -175,11 +183,32 @@ public:
   std::array<BlockScale, 2> fourOverSixScales(RecipeAttr recipe,
                                               Value blockAmax, Value sEnc,
                                               Value sDec);
-  /// The error of encoding the 16 values `x` with candidate `scale`: RN
-  /// codes, dequantized with the raw outer `amax` and 6E, accumulated in
-  /// index order as absolute (MAE) or squared (MSE) differences.
-  Value fourOverSixError(RecipeAttr recipe, ArrayRef<Value> x,
-                         BlockScale scale, Value amax);
+  /// The errors of the 16 values `x` (a block, or one row of a 16x16 tile)
+  /// under both candidates (map-to-4, map-to-6): RN codes dequantized with
+  /// the raw outer `amax` and 6E, accumulated in index order as absolute
+  /// (MAE) or squared (MSE) differences. Equal to SPEC.md's sums except
+  /// where a dequantized value overflows (NaN there instead of +Inf):
+  /// decide with fourOverSixPicksFour, not a plain comparison. With
+  /// `magnitudes`, also the codes' magnitudes (bit 3 clear), eight 4-bit
+  /// nibbles per i32 in element order: elements 0-7 and 8-15 of map-to-4,
+  /// then of map-to-6.
+  std::array<Value, 2> fourOverSixErrors(RecipeAttr recipe, ArrayRef<Value> x,
+                                         std::array<BlockScale, 2> candidates,
+                                         Value amax,
+                                         std::array<Value, 4> *magnitudes =
+                                             nullptr);
+  /// i1: whether map-to-4 wins (SPEC.md: err_4 < err_6, strictly) given the
+  /// (summed) errors of fourOverSixErrors.
+  Value fourOverSixPicksFour(Value err4, Value err6);
+  /// A 1x16 block's chosen scale and its 8 packed data bytes.
+  struct FourOverSixBlock {
+    BlockScale scale;
+    SmallVector<Value, 8> bytes;
+  };
+  /// Chooses between the candidates of a 1x16 block `x` and encodes it.
+  FourOverSixBlock fourOverSixBlock(RecipeAttr recipe, ArrayRef<Value> x,
+                                    Value blockAmax, Value sEnc, Value sDec,
+                                    Value amax);
   /// The fixed tree sum of 16 row errors of a 16x16 tile.
   Value treeSum16(ArrayRef<Value> rowErrors);
 

@@ -135,23 +135,20 @@ DirectionEmitter::encodeBlockValues(Value tensorAmax, Value r, Value blk) {
   Value blockAmax = e.blockAmax(x);
   Value amax = outerAmax(tensorAmax, r, blk);
   Value sEnc = m.outerScaleFor(recipe, amax);
-  NumericsBuilder::BlockScale scale;
   if (recipe.isFourOverSix()) {
-    auto candidates =
-        m.fourOverSixScales(recipe, blockAmax, sEnc, m.reciprocal(sEnc));
-    scale = pick(m.fourOverSixError(recipe, x, candidates[0], amax),
-                 m.fourOverSixError(recipe, x, candidates[1], amax),
-                 candidates);
-  } else {
-    scale = m.blockScaleFor(recipe, blockAmax, sEnc);
+    // The error sums leave the chosen candidate's codes behind.
+    auto block = m.fourOverSixBlock(recipe, x, blockAmax, sEnc,
+                                    m.reciprocal(sEnc), amax);
+    return {block.scale.sf, block.bytes};
   }
+  NumericsBuilder::BlockScale scale = m.blockScaleFor(recipe, blockAmax, sEnc);
   return {scale.sf, m.encodeElements(x, scale.enc, randomBytesFor(r, blk))};
 }
 
 NumericsBuilder::BlockScale
 DirectionEmitter::pick(Value err4, Value err6,
                        std::array<NumericsBuilder::BlockScale, 2> candidates) {
-  Value four = m.cmpF(arith::CmpFPredicate::OLT, err4, err6);
+  Value four = m.fourOverSixPicksFour(err4, err6);
   return {m.select(four, candidates[0].sf, candidates[1].sf),
           m.select(four, candidates[0].enc, candidates[1].enc)};
 }
@@ -193,10 +190,10 @@ void DirectionEmitter::emitTiles() {
           e.loop(r0, rEnd, [&](Value r) {
             SmallVector<Value, kBlock> x = d.loadBlock(r, blk);
             Value k = arith::SubIOp::create(b, r, r0);
+            std::array<Value, 2> err =
+                m.fourOverSixErrors(recipe, x, candidates, tensorAmax);
             for (int64_t c = 0; c < 2; ++c)
-              e.storeF32(
-                  m.fourOverSixError(recipe, x, candidates[c], tensorAmax),
-                  errors, {e.idx(c), k});
+              e.storeF32(err[c], errors, {e.idx(c), k});
           });
           SmallVector<Value, kBlock> err4, err6;
           for (int64_t k = 0; k < kBlock; ++k) {

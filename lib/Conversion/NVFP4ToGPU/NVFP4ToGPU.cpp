@@ -62,6 +62,8 @@ public:
     return arith::ExtUIOp::create(b, loc, b.getI32Type(), packed);
   }
 
+  bool hasE2M1PairLeaf() const override { return chip.nativeE2M1; }
+
   Value encodeE4M3(OpBuilder &b, Location loc, Value v) override {
     // cvt.rn.satfinite.e4m3x2.f32 (sm_89+): RNE, finite overflow and Inf
     // saturate to 0x7E, NaN -> 0x7F: SPEC.md section 2.

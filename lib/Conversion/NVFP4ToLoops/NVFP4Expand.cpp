@@ -16,6 +16,7 @@
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
