@@ -291,22 +291,10 @@ public:
                            SmallVector<Value>(cfg.slots(), m.f32(0.0f)));
     }
     SmallVector<Value> acc(nonEmpty.getResults());
-    if (!clusterSplit) {
+    if (clusterSplit)
+      reduceOverCluster(acc);
+    else
       storeTile(acc);
-      return;
-    }
-    // A cluster of one (a launch without clusters) stores as a kernel
-    // without the split does: the same instructions, the same bytes.
-    auto alone = scf::IfOp::create(
-        b,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, clusterSize,
-                              e.idx(1)),
-        /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(alone.thenBlock()->getTerminator());
-    storeTile(acc);
-    b.setInsertionPoint(alone.elseBlock()->getTerminator());
-    reduceOverCluster(acc);
   }
 
 private:
@@ -778,15 +766,20 @@ private:
     }
   }
 
-  /// Split K across a cluster of S > 1 CTAs, each holding its share's
-  /// sums: every CTA leaves its block's sum of each accumulator (the slices
-  /// added in slice order) at red[slot][position in the tile], the cluster
-  /// meets at a barrier (release/acquire: the sums are visible), and each
-  /// rank takes a contiguous share of the tile's slots x positions, adds the
-  /// S ranks' sums in rank order through distributed shared memory (mapa,
-  /// ld.shared::cluster), and scales and stores them. A second barrier keeps
-  /// every CTA, and so its shared memory, alive until its peers have read
-  /// it. The sum order depends on S alone: deterministic for a given S.
+  /// Split K across a cluster of S CTAs, each holding its share's sums:
+  /// every CTA leaves its block's sum of each accumulator (the slices added
+  /// in slice order) at red[slot][position in the tile], the cluster meets
+  /// at a barrier (release/acquire: the sums are visible), and each rank
+  /// takes a contiguous share of the tile's slots x positions, adds the S
+  /// ranks' sums in rank order through distributed shared memory (mapa,
+  /// ld.shared::cluster), and scales and stores them. A second barrier
+  /// keeps every CTA, and so its shared memory, alive until its peers have
+  /// read it. The sum order depends on S alone: deterministic for a given
+  /// S. With S = 1 (a launch without clusters) each thread reads back the
+  /// sums it wrote itself (its own slots at its own position, the
+  /// assignment of storeTile), so no barrier is needed and D gets the bytes
+  /// storeTile would give; one copy of the epilogue serves both, where two
+  /// made ptxas spill differently inside the W4A16 kernels' main loop.
   void reduceOverCluster(ArrayRef<Value> acc) {
     int64_t threads = cfg.threads();
     int64_t tileThreads = cfg.sliceThreads();
@@ -800,8 +793,16 @@ private:
         putRed(sum, e.addI(e.mulI(slot, e.idx(threads)), inTile));
       });
     }
-    NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
-    NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
+    Value split = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
+                                        clusterSize, e.idx(1));
+    auto clusterBarrier = [&] {
+      auto ifOp = scf::IfOp::create(b, split, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
+      NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
+    };
+    clusterBarrier();
 
     MLIRContext *ctx = b.getContext();
     Type i32 = b.getI32Type(), i64 = b.getI64Type(), f32 = b.getF32Type();
@@ -828,17 +829,27 @@ private:
       // position el % tileThreads (warp along N, lane).
       Value slot = e.divI(el, tileThreads);
       Value owner = e.remI(el, e.idx(tileThreads));
+      Value at = e.addI(e.mulI(slot, e.idx(threads)), owner);
       Value word = LLVM::GEPOp::create(
           b, sharedPtr, f32, red,
-          ValueRange{arith::IndexCastUIOp::create(
-              b, i64, e.addI(e.mulI(slot, e.idx(threads)), owner))});
+          ValueRange{arith::IndexCastUIOp::create(b, i64, at)});
       auto fromRank = [&](Value rank) -> Value {
         Value remote = NVVM::MapaOp::create(
             b, clusterPtr, word, arith::IndexCastUIOp::create(b, i32, rank));
         return LLVM::LoadOp::create(b, f32, remote, /*alignment=*/4);
       };
+      // Rank 0's sum: this CTA's own without a cluster.
+      auto first = scf::IfOp::create(b, TypeRange{f32}, split,
+                                     /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(first.thenBlock());
+        scf::YieldOp::create(b, fromRank(e.idx(0)));
+        b.setInsertionPointToStart(first.elseBlock());
+        scf::YieldOp::create(b, getRed(at));
+      }
       SmallVector<Value> sum = e.loop(
-          e.idx(1), clusterSize, ValueRange{fromRank(e.idx(0))},
+          e.idx(1), clusterSize, ValueRange{first.getResult(0)},
           [&](Value rank, ValueRange partial) -> SmallVector<Value> {
             return {m.add(partial[0], fromRank(rank))};
           });
@@ -848,8 +859,7 @@ private:
       store(sum[0], accRow(slot, e.remI(ownerLane, e.idx(4))),
             accCol(slot, e.divI(ownerLane, 4), ownerCols));
     });
-    NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
-    NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
+    clusterBarrier();
   }
 
   /// Scales D(row, col) (SPEC.md section 12) and stores it when in range.
