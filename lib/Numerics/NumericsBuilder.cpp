@@ -144,9 +144,12 @@ Value NumericsBuilder::encodeE2M1(Value v) {
       i32(v, -(22 << 23) - 254));
   Value code = arith::AddIOp::create(
       b, loc, arith::SubIOp::create(b, loc, t, e), twiceE);
-  // The sign bit is copied (so -0.0 and tiny negatives give 0x8), except
-  // for NaN, which encodes to +6 whatever its sign: fminf(v, 6) keeps v's
-  // sign and turns NaN into +6.
+  // The sign bit is copied, so -0.0 and tiny negatives give 0x8.
+  return withE2M1Sign(code, v);
+}
+
+Value NumericsBuilder::withE2M1Sign(Value code, Value v) {
+  // fminf(v, 6) keeps v's sign and turns NaN into +6.
   Value sign = arith::ShLIOp::create(
       b, loc,
       arith::ShRUIOp::create(b, loc, bitsOf(fmin(v, f32(v, 6.0f))),
@@ -459,14 +462,7 @@ Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
       arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, p, r8),
                             binades),
       i32(v, 8));
-  // The sign bit is copied, except for NaN (+6 whatever its sign):
-  // fminf(v, 6) keeps v's sign and turns NaN into +6.
-  Value sign = arith::ShLIOp::create(
-      b, loc,
-      arith::ShRUIOp::create(b, loc, bitsOf(fmin(v, f32(v, 6.0f))),
-                             i32(v, 31)),
-      i32(v, 3));
-  return arith::OrIOp::create(b, loc, code, sign);
+  return withE2M1Sign(code, v);
 }
 
 //===----------------------------------------------------------------------===//
