@@ -47,6 +47,12 @@
 //    and each warp multiplies it by its own 32 rows of B; the halves are
 //    summed like the small kernels' slices.
 //
+// On chips with thread-block clusters every configuration may also split
+// K across the CTAs of a cluster (nvfp4.gemm_cluster_split): the S CTAs of
+// a cluster share one tile, each takes a contiguous share of its K slices,
+// and their sums meet in distributed shared memory (reduceOverCluster;
+// docs/Rationale.md, "K split across a thread-block cluster").
+//
 //===----------------------------------------------------------------------===//
 
 #include "MatmulToGPU.h"
