@@ -19,6 +19,8 @@
 
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
 #include <cmath>
 #include <limits>
 
@@ -212,12 +214,25 @@ NumericsBuilder::fourOverSixBlock(RecipeAttr recipe, ArrayRef<Value> x,
     }
     words[w] = word;
   }
+  // The bytes as the words' little-endian bytes: one bitcast the store
+  // folds back into two words.
   SmallVector<Value, 8> bytes;
+  if (isa<VectorType>(x[0].getType())) {
+    for (unsigned j = 0; j < kBlock / 2; ++j)
+      bytes.push_back(arith::AndIOp::create(
+          b, loc,
+          arith::ShRUIOp::create(b, loc, words[j / 4], i32(x[0], 8 * (j % 4))),
+          i32(x[0], 0xFF)));
+    return {chosen, bytes};
+  }
+  Value packed = vector::BitCastOp::create(
+      b, loc, VectorType::get({kBlock / 2}, b.getI8Type()),
+      vector::FromElementsOp::create(
+          b, loc, VectorType::get({2}, b.getI32Type()), words));
   for (unsigned j = 0; j < kBlock / 2; ++j)
-    bytes.push_back(arith::AndIOp::create(
-        b, loc,
-        arith::ShRUIOp::create(b, loc, words[j / 4], i32(x[0], 8 * (j % 4))),
-        i32(x[0], 0xFF)));
+    bytes.push_back(arith::ExtUIOp::create(
+        b, loc, b.getI32Type(),
+        vector::ExtractOp::create(b, loc, packed, int64_t(j))));
   return {chosen, bytes};
 }
 
