@@ -59,7 +59,7 @@ NumericsBuilder::fourOverSixScales(RecipeAttr recipe, Value blockAmax,
   Value sf6 = encodeE4M3(fmin(base, cap));
   std::array<BlockScale, 2> result;
   for (auto [scale, sf] : llvm::zip(result, std::array{sf4, sf6}))
-    scale = {sf, fmin(reciprocal(mul(decodeE4M3(sf), sDec)), fltMax)};
+    scale = {sf, fmin(reciprocal(mul(decodeScaleE4M3(sf), sDec)), fltMax)};
   return result;
 }
 
@@ -126,7 +126,7 @@ std::array<Value, 2> NumericsBuilder::fourOverSixErrors(
   std::array<CandidateTerms, 2> terms;
   for (auto [t, c] : llvm::zip(terms, candidates)) {
     t.invAbs = abs(c.enc);
-    t.sfValue = decodeE4M3(c.sf);
+    t.sfValue = decodeScaleE4M3(c.sf);
     t.amaxSigned = fromBits(arith::XOrIOp::create(
         b, loc, bitsOf(amax),
         arith::AndIOp::create(b, loc, bitsOf(c.enc),

@@ -241,6 +241,17 @@ Value NumericsBuilder::decodeE4M3(Value byte) {
   return select(negative, arith::NegFOp::create(b, loc, value), value);
 }
 
+Value NumericsBuilder::decodeScaleE4M3(Value sf) {
+  // The leaf's NaN (for 0x7F) is not decodeE4M3's 0x7FC00000 (see the
+  // declaration for why that is invisible).
+  if (leaves)
+    if (Value pair = leaves->decodeE4M3ToF16x2(b, loc, sf)) {
+      Value half = vector::ExtractOp::create(b, loc, pair, int64_t(0));
+      return arith::ExtFOp::create(b, loc, b.getF32Type(), half);
+    }
+  return decodeE4M3(sf);
+}
+
 Value NumericsBuilder::decodeE4M3ToF16x2(Value byte) {
   if (leaves)
     if (Value leaf = leaves->decodeE4M3ToF16x2(b, loc, byte))
@@ -315,7 +326,7 @@ NumericsBuilder::blockScaleReciprocal(Value blockAmax, Value sEnc,
   Value sf = encodeE4M3(fmin(mul(blockAmax, k), fltMax));
   // sf == 0 gives RN(1 / 0) = +Inf, clamped to FLT_MAX: the underflow
   // corner of SPEC.md section 4 falls out of the formula.
-  Value enc = fmin(reciprocal(mul(decodeE4M3(sf), sDec)), fltMax);
+  Value enc = fmin(reciprocal(mul(decodeScaleE4M3(sf), sDec)), fltMax);
   return {sf, enc};
 }
 
@@ -323,7 +334,7 @@ NumericsBuilder::BlockScale
 NumericsBuilder::blockScaleQuotient(Value blockAmax, Value sEncFloored) {
   Value sf = encodeE4M3(
       mul(blockAmax, mul(sEncFloored, f32Bits(sEncFloored, kRcp6Bits))));
-  Value sfValue = decodeE4M3(sf);
+  Value sfValue = decodeScaleE4M3(sf);
   Value zero = f32(blockAmax, 0.0f);
   Value enc = select(cmpF(arith::CmpFPredicate::OEQ, sfValue, zero), zero,
                      div(sEncFloored, sfValue));

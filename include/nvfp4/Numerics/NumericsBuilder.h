@@ -119,6 +119,11 @@ public:
   Value encodeE4M3(Value v);
   /// The value of E4M3 byte `byte` (0x7F and 0xFF decode to NaN).
   Value decodeE4M3(Value byte);
+  /// decodeE4M3 of a block's scale byte in the block scale formulas:
+  /// through the target's decodeE4M3ToF16x2 leaf when there is one (every
+  /// E4M3 value is exact in f16 and f32). A NaN byte (0x7F, 0xFF) may give
+  /// any NaN; there it only ever makes NaN multipliers, which encode to 0x7.
+  Value decodeScaleE4M3(Value sf);
   /// decodeE4M3 of a scalar i32 byte, exactly, in both halves of a
   /// vector<2xf16> (the GEMM's block-scale operand); uses the target leaf
   /// when there is one.
