@@ -7,8 +7,11 @@
 // synchronizing -- a per-tensor quantize (amax init, amax, encode), a
 // swizzled quantize into buffers the next step overwrites while a GEMM
 // reads them -- with it on and off, eagerly and replayed from a captured
-// CUDA graph, and require the same bytes every way. Every case needs a CUDA
-// device and skips without one (or below compute capability 9.0).
+// CUDA graph, and require the same bytes every way; the decode-shape GEMMs
+// split K over thread-block clusters (the automatic choice, then clusters
+// of 3 forced), whose launches carry the cluster attribute beside PDL's.
+// Every case needs a CUDA device and skips without one (or below compute
+// capability 9.0).
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,6 +43,18 @@ public:
 private:
   CudaDevice &cuda;
   bool saved;
+};
+
+/// Restores the device's GEMM cluster split when a case ends.
+class ClusterSplitGuard {
+public:
+  explicit ClusterSplitGuard(CudaDevice &cuda)
+      : cuda(cuda), saved(cuda.gemmClusterSplit()) {}
+  ~ClusterSplitGuard() { llvm::cantFail(cuda.setGemmClusterSplit(saved)); }
+
+private:
+  CudaDevice &cuda;
+  unsigned saved;
 };
 
 #define REQUIRE_PDL_DEVICE(dev)                                                \
@@ -80,10 +95,13 @@ TEST(APIDeviceDependentLaunch, DeviceKernelsAllowIt) {
 class APIDeviceDependentLaunchSteps : public ::testing::TestWithParam<int64_t> {
 };
 
-TEST_P(APIDeviceDependentLaunchSteps, SameBytesWithAndWithout) {
-  REQUIRE_PDL_DEVICE(dev);
-  LaunchModeGuard guard(dev->cuda());
-  const int64_t m = GetParam(), n = 256, k = 2048;
+/// Runs the steps of one case with GEMM cluster split `split` (0:
+/// automatic; at M = 1 and 16 clusters of 4 for this N and K).
+void checkSteps(const std::shared_ptr<Device> &dev, int64_t m,
+                unsigned split) {
+  llvm::Error set = dev->cuda().setGemmClusterSplit(split);
+  ASSERT_FALSE(bool(set)) << errorOf(std::move(set));
+  const int64_t n = 256, k = 2048;
   constexpr int kSteps = 4;
 
   auto gemmShapes = quantizeShapes(kGemmRecipe, m, k);
@@ -179,6 +197,16 @@ TEST_P(APIDeviceDependentLaunchSteps, SameBytesWithAndWithout) {
       EXPECT_EQ(results(), want) << "graph replay " << replay;
     }
     dev->cuda().destroyGraph(*graph);
+  }
+}
+
+TEST_P(APIDeviceDependentLaunchSteps, SameBytesWithAndWithout) {
+  REQUIRE_PDL_DEVICE(dev);
+  LaunchModeGuard guard(dev->cuda());
+  ClusterSplitGuard splitGuard(dev->cuda());
+  for (unsigned split : {0u, 3u}) {
+    SCOPED_TRACE("GEMM cluster split " + std::to_string(split));
+    checkSteps(dev, GetParam(), split);
   }
 }
 
