@@ -456,6 +456,20 @@ sharded() { # name gtest-filter limit: four shards in parallel, own caches
   done
   note "$1: $((SECONDS - start)) s"
 }
+if [[ $part == mid ]]; then
+# Quantize GPU == CPU and the GEMMs against float64 at once (eight
+# processes), then the GEMM tables.
+sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 270 &
+sharded gemm '*Matmul*:*W4A16*' 270 &
+wait
+export NVFP4_CACHE_DIR="$work/kc0"
+NVFP4_GEMM_SPLIT_K=4 timeout 60 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
+note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
+timeout 200 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
+  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+fi
 if [[ $part == final-quantize ]]; then
 sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 330
 export NVFP4_CACHE_DIR="$work/kc0"
