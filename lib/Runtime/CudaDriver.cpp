@@ -26,6 +26,7 @@ using CUstream = void *;
 constexpr int kComputeCapabilityMajor = 75; // CU_DEVICE_ATTRIBUTE_...MAJOR
 constexpr int kComputeCapabilityMinor = 76; // CU_DEVICE_ATTRIBUTE_...MINOR
 constexpr int kMultiprocessorCount = 16;   // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+constexpr int kClusterLaunchSupported = 120; // CU_DEVICE_ATTRIBUTE_CLUSTER_LAUNCH
 
 /// CUlaunchAttribute (cuda.h, CUDA 12 and 13): an id padded to 8 bytes and
 /// a 64-byte value union.
@@ -348,6 +349,11 @@ CudaDevice::open(int ordinal, llvm::StringRef driverLibrary) {
                                                   dev->device),
                             "cuDeviceGetAttribute"))
     return std::move(e);
+  // Drivers before CUDA 12.0 do not know the attribute: no clusters then.
+  int clusterLaunch = 0;
+  dev->clusters = a->deviceGetAttribute(&clusterLaunch, kClusterLaunchSupported,
+                                        dev->device) == 0 &&
+                  clusterLaunch != 0;
   dev->setDependentLaunch(dependentLaunchAllowedByEnvironment());
   auto split = gemmClusterSplitFromEnvironment();
   if (!split)
@@ -504,7 +510,7 @@ void CudaDevice::setDependentLaunch(bool on) {
 }
 
 bool CudaDevice::clusterLaunch() const {
-  return cc >= 90 && api->launchKernelEx;
+  return clusters && api->launchKernelEx;
 }
 
 llvm::Expected<int> CudaDevice::residentBlocksPerSM(Module &module,

@@ -81,8 +81,9 @@ public:
                      void *stream, unsigned sharedBytes = 0,
                      bool dependent = false, unsigned cluster = 1);
 
-  /// Whether kernels can be launched in thread-block clusters: compute
-  /// capability 9.0 or later and a driver with cuLaunchKernelEx.
+  /// Whether kernels can be launched in thread-block clusters: the device
+  /// says so (CU_DEVICE_ATTRIBUTE_CLUSTER_LAUNCH, compute capability 9.0
+  /// on) and the driver has cuLaunchKernelEx.
   bool clusterLaunch() const;
 
   /// How many blocks of `block` threads and `sharedBytes` of dynamic shared
@@ -146,6 +147,7 @@ private:
   int device = 0;
   int cc = 0;
   int sms = 0;
+  bool clusters = false;
   std::string deviceName;
   std::atomic<bool> pdl{false};
   std::atomic<unsigned> gemmSplit{0};
