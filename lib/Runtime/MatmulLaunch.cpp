@@ -78,6 +78,10 @@ Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
                               arith.ceilDivI(k, 64));
     if (!split)
       return split.takeError();
+    if (blocks * *split > int64_t(UINT32_MAX >> 1))
+      return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
+                       " in clusters of " + Twine(*split) +
+                       " needs more thread blocks than a 1-D grid holds");
     // Cluster c = blocks c S .. c S + S - 1 computes tile c.
     return device.launch(module, kernel.name, unsigned(blocks * *split),
                          unsigned(kernel.threads), args, stream,
