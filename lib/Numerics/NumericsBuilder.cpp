@@ -129,14 +129,15 @@ Value NumericsBuilder::encodeE2M1(Value v) {
   // [0, 2), 1 in [2, 4), 2 in [4, 6]. Adding M = 2^22 * step rounds c to
   // a multiple of the step, ties to even, in one RN addition (c < M, so
   // the sum stays in M's binade, whose ulp is the step), and the sum's
-  // low bits count the steps: n = bits(c + M) - bits(M). M's exponent is
-  // c's (at least 1.0's) plus 22; the code is n plus twice the binade
-  // index E = exponent(M) - 149, since each binade above [1, 2) starts
-  // two codes further on and an even n gives an even code (ties to even).
+  // low bits count the steps: n = bits(c + M) - bits(M). M is P * 2^22
+  // with P = 2^E the power of two of c's binade (at least 1.0): the FMA
+  // RN(P * 2^22 + c) is that same addition (P * 2^22 is exact), with no
+  // integer add to build M. The code is n plus twice the binade index E,
+  // since each binade above [1, 2) starts two codes further on and an
+  // even n gives an even code (ties to even).
   Value e = arith::AndIOp::create(b, loc, bitsOf(fmax(c, f32(v, 1.0f))),
                                   i32(v, 0x7F800000));
-  Value mBits = arith::AddIOp::create(b, loc, e, i32(v, 22 << 23));
-  Value t = bitsOf(add(c, fromBits(mBits)));
+  Value t = bitsOf(fma(fromBits(e), f32(v, 0x1p22f), c));
   // code = bits(t) - e - (22 << 23) + 2E, and 2E = (e >> 22) - 254 (e has
   // no mantissa bits).
   Value twiceE = arith::AddIOp::create(
