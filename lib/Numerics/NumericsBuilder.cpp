@@ -371,7 +371,9 @@ NumericsBuilder::blockScaleFor(RecipeAttr recipe, Value blockAmax,
 SmallVector<Value, 8> NumericsBuilder::packCodes(ArrayRef<Value> codes) {
   SmallVector<Value, 8> bytes;
   for (unsigned j = 0; j + 1 < codes.size(); j += 2)
-    bytes.push_back(packNibbles(codes[j], codes[j + 1]));
+    bytes.push_back(arith::OrIOp::create(
+        b, loc, codes[j],
+        arith::ShLIOp::create(b, loc, codes[j + 1], i32(codes[j + 1], 4))));
   return bytes;
 }
 

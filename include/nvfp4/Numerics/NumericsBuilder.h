@@ -170,7 +170,8 @@ public:
   /// The block scale of `recipe`'s numerics form (map6 selection).
   BlockScale blockScaleFor(RecipeAttr recipe, Value blockAmax, Value sEnc);
 
-  /// The 8 packed data bytes (i32) of a block's 16 codes.
+  /// The 8 packed data bytes (i32) of a block's 16 codes, which must lie
+  /// in 0..15 (no masking: the stochastic encode's codes are known to).
   SmallVector<Value, 8> packCodes(ArrayRef<Value> codes);
   /// The 8 packed data bytes of a block's elements `x` encoded with the
   /// block's multiplier `enc`: round to nearest (through the target's pair
