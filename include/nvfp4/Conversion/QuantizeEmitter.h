@@ -83,6 +83,10 @@ struct Direction {
   std::function<void(Value v, Value r, Value w)> storeAmax;
   /// `amax = fmaxf(amax, v)` atomically (parallel schedules).
   std::function<void(Value v, Value r, Value w)> atomicMaxAmax;
+  /// The amax of local block `blk` of row `r` where it is cheaper than
+  /// folding loadBlock's values (the RHT: one rounding instead of 16);
+  /// empty otherwise.
+  std::function<Value(Value r, Value blk)> loadBlockAmax;
 };
 
 /// Emits the quantization of one direction.
@@ -144,6 +148,9 @@ public:
   EncodedBlock encodeBlockValues(Value tensorAmax, Value r, Value blk);
 
 private:
+  /// The amax of block `blk` of row `r` (Direction::loadBlockAmax, or the
+  /// fold of loadBlock's values).
+  Value blockAmaxAt(Value r, Value blk);
   /// Max |x| over blocks [lb, ub) of row `r`, folded into `acc`.
   Value rowAmax(Value r, Value lb, Value ub, Value acc);
   /// The raw outer amax of block `blk` of row `r`; `tensorAmax` is the

@@ -62,10 +62,15 @@ void DirectionEmitter::zeroScales(LoweringBuilder &e, Value scale,
                    [&](Value i) { e.storeFlatByte(zero, scale, i); });
 }
 
+Value DirectionEmitter::blockAmaxAt(Value r, Value blk) {
+  if (d.loadBlockAmax)
+    return d.loadBlockAmax(r, blk);
+  return e.blockAmax(d.loadBlock(r, blk));
+}
+
 Value DirectionEmitter::rowAmax(Value r, Value lb, Value ub, Value acc) {
   return e.loop(lb, ub, {acc}, [&](Value blk, ValueRange args) {
-    Value a = e.blockAmax(d.loadBlock(r, blk));
-    return SmallVector<Value>{m.fmax(args[0], a)};
+    return SmallVector<Value>{m.fmax(args[0], blockAmaxAt(r, blk))};
   })[0];
 }
 
@@ -177,8 +182,7 @@ void DirectionEmitter::emitTiles() {
         Value rEnd = e.minI(e.addI(r0, e.idx(kBlock)), d.rowEnd);
         Value tileAmax =
             e.loop(r0, rEnd, {m.f32(0.0f)}, [&](Value r, ValueRange args) {
-              Value a = e.blockAmax(d.loadBlock(r, blk));
-              return SmallVector<Value>{m.fmax(args[0], a)};
+              return SmallVector<Value>{m.fmax(args[0], blockAmaxAt(r, blk))};
             })[0];
         NumericsBuilder::BlockScale scale;
         if (recipe.isFourOverSix()) {
@@ -214,7 +218,7 @@ void DirectionEmitter::emitTiles() {
 
 void DirectionEmitter::emitOuterAmax() {
   auto blockAmaxAt = [&](Value r, Value blk) {
-    return e.blockAmax(d.loadBlock(r, blk));
+    return this->blockAmaxAt(r, blk);
   };
   switch (recipe.getOuter()) {
   case OuterGroup::Tensor: {
@@ -320,6 +324,7 @@ Direction QuantizeLowering::rowwise(Value data, Value scale, Value amax,
               },
               {},
               {},
+              {},
               {}};
   bindAmax(d, amax, group, /*perGroupRows=*/false);
   return d;
@@ -338,20 +343,29 @@ Direction QuantizeLowering::columnwise(Value data, Value scale, Value amax,
               e.idx(0),
               /*stream=*/1,
               /*rowContiguous=*/false,
-              [this, colOffset](Value r, Value blk) {
-                // Row r of X^T is column r of X; RHT mixes each group of
-                // 16 along M.
-                SmallVector<Value, kBlock> x;
-                Value base = e.addI(colOffset, e.mulI(blk, e.idx(kBlock)));
-                for (unsigned i = 0; i < kBlock; ++i)
-                  x.push_back(source.load(e, e.addI(base, e.idx(i)), r));
-                if (recipe.hasRHT())
-                  return m.rht16(x, recipe.getRhtMask());
-                return x;
-              },
+              {},
+              {},
               {},
               {},
               {}};
+  // Row r of X^T is column r of X; RHT mixes each group of 16 along M.
+  auto raw = [this, colOffset](Value r, Value blk) {
+    SmallVector<Value, kBlock> x;
+    Value base = e.addI(colOffset, e.mulI(blk, e.idx(kBlock)));
+    for (unsigned i = 0; i < kBlock; ++i)
+      x.push_back(source.load(e, e.addI(base, e.idx(i)), r));
+    return x;
+  };
+  d.loadBlock = raw;
+  if (recipe.hasRHT()) {
+    unsigned mask = recipe.getRhtMask();
+    d.loadBlock = [this, raw, mask](Value r, Value blk) {
+      return m.rht16(raw(r, blk), mask);
+    };
+    d.loadBlockAmax = [this, raw, mask](Value r, Value blk) {
+      return m.rht16AbsMax(raw(r, blk), mask);
+    };
+  }
   bindAmax(d, amax, group, /*perGroupRows=*/true);
   return d;
 }

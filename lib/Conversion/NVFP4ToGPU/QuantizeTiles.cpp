@@ -102,6 +102,12 @@ TileEmitter::TileEmitter(LoweringBuilder &e, RecipeAttr recipe,
       return m.rht16(x, this->recipe.getRhtMask());
     return x;
   };
+  // The amax of a transformed block needs no transformed values.
+  col.loadBlockAmax = nullptr;
+  if (recipe.hasRHT())
+    col.loadBlockAmax = [this](Value r, Value blk) {
+      return m.rht16AbsMax(loadColBlockRaw(r, blk), this->recipe.getRhtMask());
+    };
 }
 
 SmallVector<Value, kBlock> TileEmitter::loadColBlockRaw(Value r, Value blk) {
@@ -237,9 +243,8 @@ Value TileEmitter::rowBlockAmax() {
 
 Value TileEmitter::colBlockAmax() {
   return ifElseZero(colValid, [&] {
-    // The amax of a transformed block needs no transformed values.
-    if (recipe.hasRHT())
-      return m.rht16AbsMax(loadColBlockRaw(colR, colBlk), recipe.getRhtMask());
+    if (col.loadBlockAmax)
+      return col.loadBlockAmax(colR, colBlk);
     return e.blockAmax(col.loadBlock(colR, colBlk));
   });
 }
