@@ -478,16 +478,24 @@ timeout 230 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=4096,8192 > "$
 note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 300 "$logs/bench.err")"
 fi
 if [[ $part == final-gemm ]]; then
-sharded gemm '*Matmul*:*W4A16*' 300
+sharded gemm '*Matmul*:*W4A16*' 210
 export NVFP4_CACHE_DIR="$work/kc0"
-for tool in memcheck racecheck; do
-  NVFP4_GEMM_SPLIT_K=4 timeout 60 "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
-    --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-$tool-split.log" 2>&1
-  note "compute-sanitizer $tool direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-$tool-split.log"))"
-done
-timeout 240 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
+NVFP4_GEMM_SPLIT_K=4 timeout 60 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
+note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
+timeout 180 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+NVFP4_GEMM_SPLIT_K=1 timeout 50 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128 \
+  --gemm-n=8192,4096 --gemm-k=8192,4096 > "$OUT/bench-gemm-split1.md" 2> "$logs/bench-gemm-split1.err"
+note "GEMM bench M <= 128 without clusters: exit $? (bench-gemm-split1.md)"
+ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+timeout 45 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 \
+  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
+  --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+  "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
+  > "$OUT/ncu-gemm-large-m.txt" 2>&1
+note "ncu GEMM M = 8192 (per_tensor pair): exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
 fi
 if [[ $part == final-gemm2 ]]; then
 export NVFP4_CACHE_DIR="$work/kc0"
