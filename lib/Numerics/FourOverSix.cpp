@@ -31,8 +31,8 @@ namespace {
 constexpr uint32_t kFltMaxBits = 0x7F7FFFFF;
 constexpr uint32_t kSignBit = 0x80000000;
 constexpr uint32_t kExponentMask = 0x7F800000;
-/// The fixed-point scale of the remainder in divBySixE (any power of two
-/// from 2^12 to 2^24 gives the same results; see there).
+/// The fixed-point scale of the remainder in exactQuotient (the checked
+/// one; for 6E any power of two from 2^12 to 2^24 gives the same results).
 constexpr int kRemainderShift = 16;
 
 /// Per-block constants of one candidate's error sum.
@@ -42,6 +42,39 @@ struct CandidateTerms {
   Value amaxSigned; ///< |amax| with the sign that makes every value's sign
                     ///< agree with its element's (see fourOverSixErrors)
 };
+
+/// RN(y / d) for d = m * 2^k with m odd (6, 1536 or 2688), without an IEEE
+/// division. q is within one ulp of y / d and rem = y - q * d is exact (one
+/// FMA), so y / d = q + rem / d exactly. Markstein's last step, RN(q + rem
+/// * RN(1 / d)), is correctly rounded wherever the quotient is normal, but
+/// in the subnormal range y / d can be exactly half-way between two
+/// subnormals and rem * RN(1 / d) misses the half by its rounding error
+/// (2.8 and 0.4 million such y for 1536 and 2688). Dividing rem by m first,
+/// in fixed point (rem * 2^16 is far from both ends of the range): at those
+/// ties rem / m is a power of two and RN(rem * RN(2^16 / m)) rounds to it
+/// exactly, and elsewhere its error is too small to cross a rounding
+/// boundary; the last step then scales by 2^-(k + 16) inside the FMA.
+/// Checked against the IEEE division for all 2^32 binary32 y and the three
+/// divisors: equal except y = -0 (+0 here) and y = +-Inf, which give NaN
+/// (Inf - Inf in rem) unless `keepInfinities` clamps the scaled remainder
+/// to FLT_MAX (one more operation; never reached by a finite y).
+Value exactQuotient(NumericsBuilder &nb, Value y, float d,
+                    bool keepInfinities) {
+  int k = 0;
+  float m = d;
+  while (std::fmod(m, 2.0f) == 0.0f) {
+    m /= 2.0f;
+    ++k;
+  }
+  assert((m == 3.0f || m == 21.0f) && "checked for 6, 1536 and 2688 only");
+  Value q = nb.mul(y, nb.f32(y, 1.0f / d));
+  Value rem = nb.fma(q, nb.f32(y, -d), y);
+  Value remOverM =
+      nb.mul(rem, nb.f32(y, std::ldexp(1.0f / m, kRemainderShift)));
+  if (keepInfinities)
+    remOverM = nb.fmin(remOverM, nb.f32Bits(y, kFltMaxBits));
+  return nb.fma(remOverM, nb.f32(y, std::ldexp(1.0f, -k - kRemainderShift)), q);
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -53,8 +86,11 @@ NumericsBuilder::fourOverSixScales(RecipeAttr recipe, Value blockAmax,
                                    Value sEnc, Value sDec) {
   Value fltMax = f32Bits(blockAmax, kFltMaxBits);
   Value cap = f32(blockAmax, 448.0f); // 448 even when E = 256
-  // Divide first here, unlike the map6 path (SPEC.md section 7).
-  Value base = mul(div(blockAmax, f32(blockAmax, 6.0f)), sEnc);
+  // Divide first here, unlike the map6 path (SPEC.md section 7); RN(a / 6)
+  // for every amax a >= +0, +Inf included.
+  Value base = mul(exactQuotient(*this, blockAmax, 6.0f,
+                                 /*keepInfinities=*/true),
+                   sEnc);
   Value sf4 = encodeE4M3(fmin(mul(base, f32(base, 1.5f)), cap));
   Value sf6 = encodeE4M3(fmin(base, cap));
   std::array<BlockScale, 2> result;
@@ -64,27 +100,9 @@ NumericsBuilder::fourOverSixScales(RecipeAttr recipe, Value blockAmax,
 }
 
 Value NumericsBuilder::divBySixE(Value y, unsigned e4m3Max) {
-  // 6E = m * 2^k with m odd (1536 = 3 * 2^9, 2688 = 21 * 2^7). q is within
-  // one ulp of y / 6E and rem = y - q * 6E is exact (one FMA), so
-  // y / 6E = q + rem / 6E exactly. Markstein's last step, RN(q + rem *
-  // RN(1 / 6E)), is correctly rounded wherever the quotient is normal, but
-  // in the subnormal range y / 6E can be exactly half-way between two
-  // subnormals and rem * RN(1 / 6E) misses the half by its rounding error
-  // (2.8 and 0.4 million such y for the two bounds). Dividing rem by m
-  // first, in fixed point (rem * 2^16 is far from both ends of the range):
-  // at those ties rem / m is a power of two and RN(rem * RN(2^16 / m))
-  // rounds to it exactly, and elsewhere its error is too small to cross a
-  // rounding boundary; the last step then scales by 2^-(k + 16) inside the
-  // FMA. Checked against the IEEE division for all 2^32 binary32 y: equal
-  // except y = +-Inf (NaN here, Inf - Inf in rem) and y = -0 (+0 here).
-  int k = e4m3Max == 448 ? 7 : 9;
-  float sixE = 6.0f * float(e4m3Max);
-  float m = std::ldexp(sixE, -k);
   assert((e4m3Max == 448 || e4m3Max == 256) && "6E is 2688 or 1536");
-  Value q = mul(y, f32(y, 1.0f / sixE));
-  Value rem = fma(q, f32(y, -sixE), y);
-  Value remOverM = mul(rem, f32(y, std::ldexp(1.0f / m, kRemainderShift)));
-  return fma(remOverM, f32(y, std::ldexp(1.0f, -k - kRemainderShift)), q);
+  return exactQuotient(*this, y, 6.0f * float(e4m3Max),
+                       /*keepInfinities=*/false);
 }
 
 namespace {

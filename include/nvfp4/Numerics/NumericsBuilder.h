@@ -185,7 +185,8 @@ public:
   //===--------------------------------------------------------------------===//
 
   /// The map-to-4 and map-to-6 candidate scales of a block with amax
-  /// `blockAmax` (in that order). `sEnc`/`sDec` are the outer scales.
+  /// `blockAmax` (>= +0; in that order). `sEnc`/`sDec` are the outer
+  /// scales.
   std::array<BlockScale, 2> fourOverSixScales(RecipeAttr recipe,
                                               Value blockAmax, Value sEnc,
                                               Value sDec);
