@@ -20,6 +20,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 using namespace mlir;
 using namespace mlir::nvfp4;
@@ -75,6 +76,50 @@ TEST_F(FourOverSixTest, DivBySixEIsTheDivision) {
       bad += !check(uint32_t(i));
     EXPECT_EQ(bad, 0u) << "E " << e;
   }
+}
+
+// The candidates' scale bytes and multipliers (RN(a_B / 6) without a
+// division) against the literal formulas, for every 65521st non-negative
+// block amax pattern and +Inf, under outer scales of both signs and
+// extreme sizes.
+TEST_F(FourOverSixTest, CandidateScalesMatchTheFormulas) {
+  Type f32 = Float32Type::get(&ctx), i32 = IntegerType::get(&ctx, 32);
+  RecipeAttr r = recipe("four_over_six");
+  ::nvfp4::testing::JitFunction f(
+      ctx, {f32, f32}, {i32, f32, i32, f32},
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> a) {
+        NumericsBuilder nb(b, loc);
+        auto c = nb.fourOverSixScales(r, a[0], a[1], nb.reciprocal(a[1]));
+        return SmallVector<Value>{c[0].sf, c[0].enc, c[1].sf, c[1].enc};
+      });
+  std::vector<float> amaxes = {kInf}; // an amax is never NaN
+  for (uint32_t bits = 0; bits < 0x7F800000u; bits += 65521)
+    amaxes.push_back(bitsToFloat(bits));
+  for (float sEnc : {1.0f, 3.5f, -2.0f, 1e30f, 1e-30f, -kInf,
+                     std::numeric_limits<float>::max()})
+    for (float aB : amaxes) {
+      struct {
+        int32_t sf4;
+        float enc4;
+        int32_t sf6;
+        float enc6;
+      } got;
+      f.call({&aB, &sEnc, &got});
+      float sDec = divRN(1.0f, sEnc);
+      float base = mulRN(divRN(aB, 6.0f), sEnc);
+      uint8_t sf4 = ref::toE4M3(fminC(mulRN(base, 1.5f), 448.0f));
+      uint8_t sf6 = ref::toE4M3(fminC(base, 448.0f));
+      auto enc = [&](uint8_t sf) {
+        return fminC(divRN(1.0f, mulRN(ref::fromE4M3(sf), sDec)),
+                     std::numeric_limits<float>::max());
+      };
+      std::string where =
+          "a_B " + std::to_string(aB) + " S " + std::to_string(sEnc);
+      ASSERT_EQ(got.sf4, sf4) << where;
+      ASSERT_EQ(got.sf6, sf6) << where;
+      ASSERT_EQ(floatBits(got.enc4), floatBits(enc(sf4))) << where;
+      ASSERT_EQ(floatBits(got.enc6), floatBits(enc(sf6))) << where;
+    }
 }
 
 /// SPEC.md section 7 for one 1x16 block, literally (reciprocal form).
