@@ -1,7 +1,7 @@
 // REQUIRES: ptxas
 // RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_90a format=isa" | %python %S/extract-ptx.py > %t.sm_90a.ptx
 // RUN: FileCheck %s --check-prefixes=CHECK,SM90 --input-file=%t.sm_90a.ptx --implicit-check-not=%ctaid.y
-// RUN: %ptxas -arch=sm_90a %t.sm_90a.ptx -o %t.sm_90a.cubin
+// RUN: %ptxas -arch=sm_90a -v %t.sm_90a.ptx -o %t.sm_90a.cubin 2>&1 | FileCheck %s --check-prefix=SPILLS
 // RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_100a format=isa" | %python %S/extract-ptx.py > %t.sm_100a.ptx
 // RUN: FileCheck %s --check-prefixes=CHECK,SM100 --input-file=%t.sm_100a.ptx --implicit-check-not=tcgen05 --implicit-check-not=wgmma --implicit-check-not=%ctaid.y
 // RUN: %ptxas -arch=sm_100a %t.sm_100a.ptx -o %t.sm_100a.cubin
@@ -14,6 +14,17 @@
 // start from zero and are promoted) and medium_m over every tile
 // (medium_any_m) elsewhere. A bf16 A multiplies on bf16 tensor cores, an
 // f16 A on f16 ones. No tcgen05, a 1-D grid.
+
+// The direct kernels do not spill on sm_90a: A's 32-byte rows are loaded
+// one chunk ahead, not as deep as B (MatmulDirect.cpp, directConfigs).
+// SPILLS-DAG: for bf16_per_tensor_m0_gemm_small_m8{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-DAG: for bf16_per_tensor_m0_gemm_small_m16{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-DAG: for bf16_per_tensor_m0_gemm_small_m32{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-DAG: for bf16_per_tensor_m0_gemm_medium_m{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-DAG: for f16_window_m1_gemm_small_m8{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-DAG: for f16_window_m1_gemm_small_m16{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-DAG: for f16_window_m1_gemm_small_m32{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-DAG: for f16_window_m1_gemm_medium_m{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 // SM90: .target sm_90a
 // SM100: .target sm_100a

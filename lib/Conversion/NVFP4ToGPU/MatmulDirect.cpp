@@ -88,6 +88,9 @@ struct DirectConfig {
   int64_t maxM;
   bool sharedA;     ///< A decoded once per block into shared memory
   int64_t minBlocksPerSM; ///< ptxas keeps registers low enough for these
+  /// Chunks whose A loads are in flight ahead of the math: `depth`, or
+  /// a divisor of it for a W4A16 A (directConfigs sets it).
+  int64_t aDepth = 0;
 
   int64_t tileM() const { return 8 * mt; }
   int64_t tileN() const { return 16 * nt * warpsN; }
@@ -105,7 +108,7 @@ struct DirectConfig {
 /// The configurations in launch order. Window operands keep a second
 /// accumulator set (the chunk's sum before promotion), so their tiles hold
 /// fewer loads in flight or fewer rows of M.
-SmallVector<DirectConfig> directConfigs(bool window) {
+SmallVector<DirectConfig> directConfigs(bool window, bool a16) {
   // small_m8: two 256-thread blocks per SM (minBlocksPerSM caps registers
   // at 128): 16 warps, each with depth x 1 KB of B in flight.
   DirectConfig small8{"small_m8", /*nt=*/2, /*mt=*/1, /*warpsN=*/1,
@@ -132,6 +135,22 @@ SmallVector<DirectConfig> directConfigs(bool window) {
                       /*kSplit=*/2, /*depth=*/1, /*maxM=*/256, true, 2};
   if (window)
     medium.kSplit = 1, medium.depth = 2;
+  for (DirectConfig *c : {&small8, &small16, &small32, &medium})
+    c->aDepth = c->depth;
+  // W4A16: an A row's 16-block is 32 bytes (8 registers) instead of 8 + a
+  // scale byte, so A prefetched as deep as B spilled in every small
+  // kernel's loop (small_m8 ~20 spill loads per trip, small_m32 ~34).
+  // A is small and L1/L2-resident, not streamed from DRAM: one chunk of
+  // math ahead hides its latency, and B keeps its depth (its bytes are
+  // the ones in flight). Loaded in the chunk that uses it, the loops were
+  // longer. The registers this frees let small_m32 hold four chunks of B
+  // (32 KB in flight per SM instead of 24). Shared A (medium_m) is stored
+  // before the chunk's barrier and keeps depth 1.
+  if (a16) {
+    small8.aDepth = small16.aDepth = small32.aDepth = 1;
+    if (!window)
+      small32.depth = 4;
+  }
   return {small8, small16, small32, medium};
 }
 
@@ -412,12 +431,18 @@ private:
     return out;
   }
 
+  SmallVector<RowLoad> loadB(Value c) {
+    return loadRows(bRows, bPtr, bScalePtr, bRowBytes, c, /*stream=*/true);
+  }
+  SmallVector<RowLoad> loadA(Value c) {
+    return a16 ? loadRowsA16(c)
+               : loadRows(aRows, aPtr, aScalePtr, aRowBytes, c,
+                          /*stream=*/false);
+  }
+  /// Chunk c's B rows, then its A rows.
   SmallVector<RowLoad> loadChunk(Value c) {
-    SmallVector<RowLoad> l =
-        loadRows(bRows, bPtr, bScalePtr, bRowBytes, c, /*stream=*/true);
-    SmallVector<RowLoad> a =
-        a16 ? loadRowsA16(c)
-            : loadRows(aRows, aPtr, aScalePtr, aRowBytes, c, /*stream=*/false);
+    SmallVector<RowLoad> l = loadB(c);
+    SmallVector<RowLoad> a = loadA(c);
     l.append(a.begin(), a.end());
     return l;
   }
@@ -529,41 +554,58 @@ private:
   /// `depth` so that the slots stay in place (no register moves); chunks
   /// past c1 are not multiplied (a uniform branch per warp). With shared A
   /// every K slice runs `per` chunks, so that the barriers of all warps
-  /// pair up; past c1 a slice only stores and waits.
+  /// pair up; past c1 a slice only stores and waits. A's loads run
+  /// `aDepth` chunks ahead, in slots of their own (c's is c % aDepth).
   SmallVector<Value> mainLoop(Value c0, Value c1, Value per) {
-    int64_t nAcc = cfg.slots();
+    int64_t nAcc = cfg.slots(), depth = cfg.depth, aDepth = cfg.aDepth;
+    assert(aDepth >= 1 && depth % aDepth == 0 &&
+           "A's slots must line up with the unrolled chunks");
     SmallVector<Value> iter(nAcc, m.f32(0.0f));
-    int64_t perChunk = 0;
-    for (int64_t d = 0; d < cfg.depth; ++d) {
-      SmallVector<RowLoad> l = loadChunk(e.addI(c0, e.idx(d)));
-      perChunk = int64_t(l.size());
+    // Slot layout after the accumulators: chunk d's B rows, then its A rows
+    // while d < aDepth, two values per row.
+    int64_t bCount = int64_t(bRows.size()), aCount = int64_t(aRows.size());
+    auto bSlot = [&](int64_t d, int64_t r) {
+      return 2 * (d * bCount + std::min(d, aDepth) * aCount + r);
+    };
+    auto aSlot = [&](int64_t d, int64_t r) { return bSlot(d, bCount + r); };
+    for (int64_t d = 0; d < depth; ++d) {
+      Value c = e.addI(c0, e.idx(d));
+      SmallVector<RowLoad> l = d < aDepth ? loadChunk(c) : loadB(c);
       for (const RowLoad &r : l)
         iter.append({r.words, r.scale});
     }
     Value end = cfg.sharedA ? e.addI(c0, per) : c1;
-    auto loop = scf::ForOp::create(b, c0, end, e.idx(cfg.depth), iter);
+    auto loop = scf::ForOp::create(b, c0, end, e.idx(depth), iter);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     auto args = loop.getRegionIterArgs();
     SmallVector<Value> acc(args.take_front(nAcc));
     SmallVector<Value> slots(args.drop_front(nAcc));
-    for (int64_t u = 0; u < cfg.depth; ++u) {
+    for (int64_t u = 0; u < depth; ++u) {
       Value c = e.addI(loop.getInductionVar(), e.idx(u));
       SmallVector<RowLoad> current;
-      for (int64_t r = 0; r < perChunk; ++r) {
-        int64_t at = 2 * (u * perChunk + r);
-        current.push_back({slots[at], slots[at + 1]});
+      for (int64_t r = 0; r < bCount; ++r)
+        current.push_back({slots[bSlot(u, r)], slots[bSlot(u, r) + 1]});
+      int64_t ua = u % aDepth;
+      for (int64_t r = 0; r < aCount; ++r)
+        current.push_back({slots[aSlot(ua, r)], slots[aSlot(ua, r) + 1]});
+      Value ahead = e.addI(c, e.idx(depth));
+      SmallVector<RowLoad> next =
+          aDepth == depth ? loadChunk(ahead) : loadB(ahead);
+      if (aDepth < depth) {
+        SmallVector<RowLoad> nextA = loadA(e.addI(c, e.idx(aDepth)));
+        next.append(nextA.begin(), nextA.end());
       }
-      SmallVector<RowLoad> next = loadChunk(e.addI(c, e.idx(cfg.depth)));
-      for (int64_t r = 0; r < perChunk; ++r) {
-        int64_t at = 2 * (u * perChunk + r);
-        slots[at] = next[r].words;
-        slots[at + 1] = next[r].scale;
+      for (int64_t r = 0; r < bCount; ++r) {
+        slots[bSlot(u, r)] = next[r].words;
+        slots[bSlot(u, r) + 1] = next[r].scale;
       }
-      ArrayRef<RowLoad> bLoads =
-          ArrayRef<RowLoad>(current).take_front(bRows.size());
-      ArrayRef<RowLoad> aLoads =
-          ArrayRef<RowLoad>(current).drop_front(bRows.size());
+      for (int64_t r = 0; r < aCount; ++r) {
+        slots[aSlot(ua, r)] = next[bCount + r].words;
+        slots[aSlot(ua, r) + 1] = next[bCount + r].scale;
+      }
+      ArrayRef<RowLoad> bLoads = ArrayRef<RowLoad>(current).take_front(bCount);
+      ArrayRef<RowLoad> aLoads = ArrayRef<RowLoad>(current).drop_front(bCount);
       Value stage;
       if (cfg.sharedA) {
         stage = e.remI(c, e.idx(2));
@@ -977,7 +1019,7 @@ void mlir::nvfp4::detail::buildDirectMatmulKernels(GemmOp op,
   std::optional<ChipInfo> chipInfo = lookupChip(chip);
   bool clusterSplit =
       !op.grouped() && chipInfo && chipInfo->threadBlockClusters;
-  for (const DirectConfig &cfg : directConfigs(window)) {
+  for (const DirectConfig &cfg : directConfigs(window, bool(op.a16()))) {
     auto func =
         buildDirectKernel(op, module, prefix, leaves, cfg, clusterSplit);
 
@@ -1006,7 +1048,7 @@ void mlir::nvfp4::detail::buildMatmulW4A16Kernels(MatmulW4A16Op op,
   // what a pipelined large-M kernel would avoid.
   bool window =
       gemmScaleClass({}, op.getBRecipe()) == GemmScaleClass::Window;
-  DirectConfig any = directConfigs(window).back();
+  DirectConfig any = directConfigs(window, /*a16=*/true).back();
   any.name = "medium_any_m";
   any.maxM = 0;
   // Any M: the grid has tiles enough, no cluster split.
