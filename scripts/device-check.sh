@@ -37,6 +37,7 @@
 #   scripts/device-check.sh training # 13 (NVFP4 training: tests, example, step bench)
 #   scripts/device-check.sh profile  # 14 (Nsight Compute of the GEMMs, PDL share, decode/MoE quantize)
 #   scripts/device-check.sh final-quantize | final-gemm | final-gemm2  # 15 (a session's last checks)
+#   scripts/device-check.sh final    # 15 in one call, shortened
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -469,6 +470,33 @@ note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1
 timeout 200 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+fi
+if [[ $part == final ]]; then
+# Everything of a session's last run in one call: quantize GPU == CPU and
+# the GEMMs against float64 at once (eight processes), memcheck of the
+# cluster-split GEMMs, the quantize table (issue shapes, decode shapes,
+# grouped), the GEMM tables next to cuBLAS and Nsight Compute of the
+# large-M kernel.
+sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 230 &
+sharded gemm '*Matmul*:*W4A16*' 230 &
+wait
+export NVFP4_CACHE_DIR="$work/kc0"
+NVFP4_GEMM_SPLIT_K=4 timeout 40 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+  --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
+note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
+timeout 130 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
+  2> "$logs/bench.err"
+note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 200 "$logs/bench.err")"
+timeout 130 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,8192 \
+  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
+ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+timeout 40 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 \
+  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
+  --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+  "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
+  > "$OUT/ncu-gemm-large-m.txt" 2>&1
+note "ncu GEMM M = 8192 (per_tensor pair): exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
 fi
 if [[ $part == final-quantize ]]; then
 sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 330
