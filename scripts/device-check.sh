@@ -478,7 +478,7 @@ if [[ $part == final ]]; then
 # grouped), the GEMM tables next to cuBLAS and Nsight Compute of the
 # large-M kernel.
 sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 230 &
-sharded gemm '*Matmul*:*W4A16*' 230 &
+sharded gemm '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 230 &
 wait
 export NVFP4_CACHE_DIR="$work/kc0"
 NVFP4_GEMM_SPLIT_K=4 timeout 40 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
