@@ -477,21 +477,21 @@ if [[ $part == final ]]; then
 # cluster-split GEMMs, the quantize table (issue shapes, decode shapes,
 # grouped), the GEMM tables next to cuBLAS and Nsight Compute of the
 # large-M kernel.
-sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 230 &
-sharded gemm '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 230 &
+sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 200 &
+sharded gemm '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 200 &
 wait
 export NVFP4_CACHE_DIR="$work/kc0"
 NVFP4_GEMM_SPLIT_K=4 timeout 40 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
 note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
-timeout 130 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
+timeout 110 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
   2> "$logs/bench.err"
 note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 200 "$logs/bench.err")"
-timeout 130 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,8192 \
+timeout 100 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-timeout 40 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 \
+timeout 35 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 \
   --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
   --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
   "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
