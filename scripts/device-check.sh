@@ -498,6 +498,13 @@ timeout 35 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 \
   > "$OUT/ncu-gemm-large-m.txt" 2>&1
 note "ncu GEMM M = 8192 (per_tensor pair): exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
 fi
+if [[ $part == final-tests ]]; then
+# Only the two correctness suites of `final`, for a call with little
+# device time left.
+sharded quantize 'Recipes/GPUvsCPU.*:GPUvsCPURHT.*:GPUTestVectors.*:Recipes/GivenAmaxGPUvsCPU.*' 170 &
+sharded gemm '*EveryClusterSplit*:Pairs/GPUMatmul.*:*W4A16*' 170 &
+wait
+fi
 if [[ $part == final-quantize ]]; then
 sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 330
 export NVFP4_CACHE_DIR="$work/kc0"
