@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <dlfcn.h>
 #include <mutex>
 
@@ -274,13 +275,18 @@ public:
     return llvm::Error::success();
   }
 
-  /// Blocks of `fn` (named `name`) one SM holds, cached per kernel: a
-  /// kernel's launch shape does not change between its launches.
+  /// Blocks of kernel `name` one SM holds, if residentBlocks has asked:
+  /// a kernel's launch shape does not change between its launches.
+  std::optional<int> knownResidentBlocks(llvm::StringRef name) const {
+    auto it = resident.find(name);
+    if (it == resident.end())
+      return std::nullopt;
+    return it->second;
+  }
+  /// Asks the driver how many blocks of `fn` (named `name`) one SM holds
+  /// and remembers it.
   llvm::Expected<int> residentBlocks(llvm::StringRef name, CUfunction fn,
                                      unsigned block, unsigned sharedBytes) {
-    auto it = resident.find(name);
-    if (it != resident.end())
-      return it->second;
     int blocks = 0;
     if (llvm::Error e =
             check(api,
@@ -517,6 +523,9 @@ llvm::Expected<int> CudaDevice::residentBlocksPerSM(Module &module,
                                                     llvm::StringRef kernel,
                                                     unsigned block,
                                                     unsigned sharedBytes) {
+  // Every GEMM launch asks: after the first, without a driver call.
+  if (std::optional<int> known = module.knownResidentBlocks(kernel))
+    return *known;
   if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
     return std::move(e);
   auto fn = module.function(kernel);
