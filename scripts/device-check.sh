@@ -36,8 +36,7 @@
 #   scripts/device-check.sh pdl      # 12 (programmatic dependent launch: bytes, graphs, speed)
 #   scripts/device-check.sh training # 13 (NVFP4 training: tests, example, step bench)
 #   scripts/device-check.sh profile  # 14 (Nsight Compute of the GEMMs, PDL share, decode/MoE quantize)
-#   scripts/device-check.sh final-quantize | final-gemm | final-gemm2  # 15 (a session's last checks)
-#   scripts/device-check.sh final    # 15 in one call, shortened
+#   scripts/device-check.sh final | final-tests  # 15 (a session's last checks in one call)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -406,6 +405,10 @@ timeout 150 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,81
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
 fi
 
+# The Nsight Compute sections of the GEMM profiles (parts 14, 15).
+sections=(--section SpeedOfLight --section Occupancy --section LaunchStats
+          --section SchedulerStats --section WarpStateStats
+          --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis)
 if [[ $part == profile ]]; then
 # 14. Why the GEMMs miss their targets, measured: Nsight Compute on every
 # GEMM kernel launch of the bench's pairs at M = 1 and 16 (direct kernels)
@@ -415,9 +418,6 @@ if [[ $part == profile ]]; then
 # shapes and the grouped (MoE) table for two recipes. Text reports come back as ncu-*.txt.
 export NVFP4_CACHE_DIR="$work/kernel-cache"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-sections=(--section SpeedOfLight --section Occupancy --section LaunchStats
-          --section SchedulerStats --section WarpStateStats
-          --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis)
 timeout 240 "$ncu" --kernel-name regex:gemm_ "${sections[@]}" "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=1,16 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$OUT/ncu-gemm-small-m.txt" 2>&1
 note "ncu GEMM M = 1, 16: exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-small-m.txt") kernels)"
@@ -437,12 +437,8 @@ timeout 200 "$bin/nvfp4-bench" --iters=20 --recipe=per_token --recipe=local_1x64
 note "quantize bench decode shapes + grouped (MoE): exit $? (bench-decode-moe.md) $(tail -c 300 "$logs/bench-decode-moe.err")"
 fi
 
-# 15. A session's final checks in two device calls of under ten minutes:
-# final-quantize (every quantize GPU == CPU suite, sharded over four
-# processes, then the quantize bench: the issue table's shapes, the
-# decode-time shapes and the grouped table) and final-gemm (the GEMMs
-# against float64, split-K forced at every cluster size, sanitizers, the
-# GEMM tables next to cuBLAS and Nsight Compute of the large-M kernels).
+# 15. A session's final checks in one device call (`final`), or only its
+# correctness suites (`final-tests`).
 sharded() { # name gtest-filter limit: four shards in parallel, own caches
   local start=$SECONDS i
   for i in 0 1 2 3; do
@@ -457,19 +453,17 @@ sharded() { # name gtest-filter limit: four shards in parallel, own caches
   done
   note "$1: $((SECONDS - start)) s"
 }
-if [[ $part == mid ]]; then
-# Quantize GPU == CPU and the GEMMs against float64 at once (eight
-# processes), then the GEMM tables.
-sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 270 &
-sharded gemm '*Matmul*:*W4A16*' 270 &
-wait
-export NVFP4_CACHE_DIR="$work/kc0"
-NVFP4_GEMM_SPLIT_K=4 timeout 60 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
-  --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
-note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
-timeout 200 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
-  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
-note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+# The quantize and GEMM suites at once (eight processes): quantize-filter
+# gemm-filter limit.
+bothSuites() {
+  sharded quantize "$1" "$3" &
+  sharded gemm "$2" "$3" &
+  wait
+}
+if [[ $part == final-tests ]]; then
+# Only the two correctness suites, for a call with little device time left.
+bothSuites 'Recipes/GPUvsCPU.*:GPUvsCPURHT.*:GPUTestVectors.*:Recipes/GivenAmaxGPUvsCPU.*' \
+  '*EveryClusterSplit*:Pairs/GPUMatmul.*:*W4A16*' 170
 fi
 if [[ $part == final ]]; then
 # Everything of a session's last run in one call: quantize GPU == CPU and
@@ -477,9 +471,8 @@ if [[ $part == final ]]; then
 # cluster-split GEMMs, the quantize table (issue shapes, decode shapes,
 # grouped), the GEMM tables next to cuBLAS and Nsight Compute of the
 # large-M kernel.
-sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 200 &
-sharded gemm '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 200 &
-wait
+bothSuites 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' \
+  '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 200
 export NVFP4_CACHE_DIR="$work/kc0"
 NVFP4_GEMM_SPLIT_K=4 timeout 40 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
@@ -491,67 +484,10 @@ timeout 100 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,81
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-timeout 35 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 \
-  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
-  --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+timeout 35 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 "${sections[@]}" \
   "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
   > "$OUT/ncu-gemm-large-m.txt" 2>&1
 note "ncu GEMM M = 8192 (per_tensor pair): exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
 fi
-if [[ $part == final-tests ]]; then
-# Only the two correctness suites of `final`, for a call with little
-# device time left.
-sharded quantize 'Recipes/GPUvsCPU.*:GPUvsCPURHT.*:GPUTestVectors.*:Recipes/GivenAmaxGPUvsCPU.*' 170 &
-sharded gemm '*EveryClusterSplit*:Pairs/GPUMatmul.*:*W4A16*' 170 &
-wait
-fi
-if [[ $part == final-quantize ]]; then
-sharded quantize 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' 330
-export NVFP4_CACHE_DIR="$work/kc0"
-timeout 230 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=4096,8192 > "$OUT/bench.md" \
-  2> "$logs/bench.err"
-note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 300 "$logs/bench.err")"
-fi
-if [[ $part == final-gemm ]]; then
-sharded gemm '*Matmul*:*W4A16*' 210
-export NVFP4_CACHE_DIR="$work/kc0"
-NVFP4_GEMM_SPLIT_K=4 timeout 60 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
-  --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
-note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
-timeout 180 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
-  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
-note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
-NVFP4_GEMM_SPLIT_K=1 timeout 50 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128 \
-  --gemm-n=8192,4096 --gemm-k=8192,4096 > "$OUT/bench-gemm-split1.md" 2> "$logs/bench-gemm-split1.err"
-note "GEMM bench M <= 128 without clusters: exit $? (bench-gemm-split1.md)"
-ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-timeout 45 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 \
-  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
-  --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
-  "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
-  > "$OUT/ncu-gemm-large-m.txt" 2>&1
-note "ncu GEMM M = 8192 (per_tensor pair): exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
-fi
-if [[ $part == final-gemm2 ]]; then
-export NVFP4_CACHE_DIR="$work/kc0"
-for split in 1 2 4; do
-  NVFP4_GEMM_SPLIT_K=$split timeout 60 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128 \
-    --gemm-n=8192,4096 --gemm-k=8192,4096 > "$OUT/bench-gemm-split$split.md" 2> "$logs/bench-gemm-split$split.err"
-  note "GEMM bench M <= 128, clusters of $split: exit $? (bench-gemm-split$split.md)"
-done
-ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-timeout 200 "$ncu" --kernel-name regex:gemm_ \
-  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
-  --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
-  "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
-  > "$OUT/ncu-gemm-large-m.txt" 2>&1
-note "ncu GEMM M = 8192: exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
-timeout 120 "$ncu" --kernel-name regex:gemm_ \
-  --section SpeedOfLight --section Occupancy --section LaunchStats --section SchedulerStats \
-  --section WarpStateStats "$bin/nvfp4-bench" --suite=gemm --gemm-m=1 --gemm-n=8192 --gemm-k=8192 --iters=1 \
-  > "$OUT/ncu-gemm-small-m.txt" 2>&1
-note "ncu GEMM M = 1: exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-small-m.txt") kernels)"
-fi
-
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs
 rm -rf "$work"
