@@ -453,7 +453,7 @@ private:
   SmallVector<Value> decodeRow(const RowLoad &l) {
     // The block's decode multiplier (elements come out times
     // 2^-kGemmDecodeShift; store() and the promotion take it back).
-    Value sf = bf16 ? gemmDecodeScaleBF16x2(b, loc, m.decodeE4M3(l.scale))
+    Value sf = bf16 ? gemmDecodeScaleBF16x2(b, loc, m.decodeScaleE4M3(l.scale))
                     : gemmDecodeScaleF16x2(b, loc,
                                            m.decodeE4M3ToF16x2(l.scale));
     SmallVector<Value> regs;

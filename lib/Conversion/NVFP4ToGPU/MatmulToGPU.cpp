@@ -721,7 +721,7 @@ private:
                     m.i32(0));
       // bf16 tensor cores (a bf16 A) take B decoded to bf16.
       Value multiplier =
-          bf16 ? gemmDecodeScaleBF16x2(b, loc, m.decodeE4M3(sf))
+          bf16 ? gemmDecodeScaleBF16x2(b, loc, m.decodeScaleE4M3(sf))
                : gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf));
       (isA ? l.a : l.b).push_back({words, multiplier});
     });
