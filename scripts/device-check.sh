@@ -480,6 +480,9 @@ note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1
 timeout 110 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
   2> "$logs/bench.err"
 note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 200 "$logs/bench.err")"
+timeout 40 "$bin/nvfp4-bench" --iters=20 --m=1,16 --k=4096 --moe-groups=0 > "$OUT/bench-decode-4096.md" \
+  2> "$logs/bench-decode-4096.err"
+note "nvfp4-bench (quantize, decode shapes at K = 4096): exit $? (bench-decode-4096.md)"
 timeout 100 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
