@@ -53,6 +53,8 @@
 // HOST: gpu.func @matmul_per_token_m0_gemm_tcgen05(
 // HOST-SAME: %arg7: memref<?x300xbf16>, %arg8: !llvm.ptr, %arg9: !llvm.ptr)
 // HOST-SAME: known_block_size = array<i32: 256, 1, 1>
+// The scale buffers (operands 1 and 4) are read with cp.async.bulk.
+// HOST-SAME: nvfp4.bulk_copy_operands = array<i64: 1, 4>
 // HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_persistent, nvfp4.gemm_tile = array<i64: 128, 128>
 // HOST-SAME: nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 8, operand = 0, box = [32, 128], swizzle = 32>, #nvfp4.tensor_map<arg = 9, operand = 3, box = [32, 128], swizzle = 32>]
 // HOST-SAME: nvfp4.work = "gemm"

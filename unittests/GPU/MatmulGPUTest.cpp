@@ -581,6 +581,11 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
         // The direct kernels (M <= 256) split K over clusters of up to 8
         // CTAs on both chips; the large-M kernels do not.
         EXPECT_EQ(k.clusterSplit, k.maxM != 0 ? 8 : 1) << k.name;
+        // The runtime's GEMM modules have a dynamic K, so sm_100a runs the
+        // mma.sync kernels and no kernel takes a tensor map (the TMA
+        // kernel needs K static; DescribeKernel covers reading its maps).
+        EXPECT_TRUE(k.tensorMaps.empty()) << k.name;
+        EXPECT_TRUE(k.bulkCopyOperands.empty()) << k.name;
       }
       // The runtime launches every GEMM kernel on a 1-D grid of
       // ceil(M / tileM) * ceil(N / tileN) blocks: no kernel may read a

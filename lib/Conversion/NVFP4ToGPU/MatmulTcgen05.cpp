@@ -716,8 +716,15 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
                           {kRowBytes, kTileN}, kTmaSwizzle}};
   auto func = createGemmKernel(op, module, name, threads, {kTileM, kTileN},
                                /*maxM=*/0, maps);
-  if (!window)
+  if (!window) {
     func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
+    // The scale atoms arrive by cp.async.bulk: the runtime checks that the
+    // scale buffers are 16-byte aligned.
+    func->setAttr(kernel_attr::kBulkCopyOperands,
+                  b.getDenseI64ArrayAttr(
+                      {int64_t(op.getAScaleMutable().getOperandNumber()),
+                       int64_t(op.getBScaleMutable().getOperandNumber())}));
+  }
   b.setInsertionPointToStart(&func.getBody().front());
   {
     LoweringBuilder e(b, &leaves);

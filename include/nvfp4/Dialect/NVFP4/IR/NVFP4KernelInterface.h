@@ -26,7 +26,9 @@
 // A kernel with `nvfp4.tensor_maps` (#nvfp4.tensor_map entries) takes, after
 // the op's operands, one 128-byte TMA tensor map per entry in that order:
 // the runtime encodes each over the operand it names and passes it by value
-// (kernelParams[i] points at the map itself).
+// (kernelParams[i] points at the map itself). Operands listed in
+// `nvfp4.bulk_copy_operands` are read with cp.async.bulk and must be
+// 16-byte aligned.
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,6 +91,9 @@ constexpr llvm::StringLiteral kPdl = "nvfp4.pdl";
 /// Any kernel: an array of #nvfp4.tensor_map, one per tensor-map argument
 /// (`!llvm.ptr`), in argument order; those arguments follow the operands.
 constexpr llvm::StringLiteral kTensorMaps = "nvfp4.tensor_maps";
+/// Any kernel: the operands it copies with cp.async.bulk (array of operand
+/// indices), whose addresses must then be kBulkCopyAlign-aligned.
+constexpr llvm::StringLiteral kBulkCopyOperands = "nvfp4.bulk_copy_operands";
 /// Compiler-internal, between nvfp4-tensor-map-params and
 /// nvfp4-grid-constant-params: the lowered (LLVM) parameter index of each
 /// tensor map. No runtime reads it.
@@ -101,6 +106,9 @@ constexpr llvm::StringLiteral kGridConstantParams =
 /// the same alignment, as nvcc declares a `__grid_constant__ CUtensorMap`.
 constexpr int64_t kTensorMapBytes = 128;
 constexpr int64_t kTensorMapAlign = 128;
+/// The alignment of the global addresses TMA reads: a tensor map's base
+/// and row pitch, and a cp.async.bulk source.
+constexpr int64_t kBulkCopyAlign = 16;
 
 /// Index arithmetic over integers, for a runtime; LoweringBuilder offers
 /// the same calls over IR values.
