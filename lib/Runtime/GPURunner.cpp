@@ -40,6 +40,8 @@ using ::nvfp4::detail::KernelParams;
 struct GPURunner::Impl {
   MLIRContext context;
   std::string chip, toolkit;
+  /// Compile sm_90a large-M GEMMs with the warp-specialized kernel.
+  bool warpSpecializedGemm = false;
   std::mutex mutex;
   /// Compiled modules by cache key (see cacheKey and compileCached).
   std::map<std::string, CompiledQuantize> cache;
@@ -128,10 +130,11 @@ GPURunner::GPURunner() : impl(std::make_unique<Impl>()) {}
 GPURunner::~GPURunner() = default;
 
 llvm::Expected<std::unique_ptr<GPURunner>>
-GPURunner::create(StringRef chip, StringRef toolkit) {
+GPURunner::create(StringRef chip, StringRef toolkit, bool warpSpecializedGemm) {
   std::unique_ptr<GPURunner> runner(new GPURunner());
   runner->impl->chip = chip.str();
   runner->impl->toolkit = toolkit.str();
+  runner->impl->warpSpecializedGemm = warpSpecializedGemm;
   loadAllDialects(runner->impl->context);
   return runner;
 }
@@ -224,6 +227,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
   options.chip = chip;
   options.format = format.str();
   options.toolkit = toolkit;
+  options.warpSpecializedGemm = warpSpecializedGemm;
   PassManager kernels(&context);
   buildGPUKernelStage(kernels, options);
   if (failed(kernels.run(*module)))

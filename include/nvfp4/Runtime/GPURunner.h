@@ -121,8 +121,13 @@ constexpr int64_t kKernelBlockThreads = mlir::nvfp4::kKernelBlockThreads;
 class GPURunner final : public Runner {
 public:
   /// A runner for `chip` (sm_90a, sm_100a, ...); `toolkit` holds ptxas.
+  /// `warpSpecializedGemm`: its sm_90a large-M GEMMs use the
+  /// warp-specialized kernel (nvfp4-to-ptx's warp-specialized-gemm: a
+  /// decoding warpgroup fed by TMA, K a multiple of 32) instead of the
+  /// software-pipelined default.
   static llvm::Expected<std::unique_ptr<GPURunner>>
-  create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda");
+  create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda",
+         bool warpSpecializedGemm = false);
   ~GPURunner() override;
 
   llvm::StringRef target() const override;

@@ -44,22 +44,28 @@ void GemmPipeline::ifThenElse(Value cond, function_ref<void()> then,
   }
 }
 
-void GemmPipeline::initialize(Value tid) {
+void GemmPipeline::initialize(Value tid, ArrayRef<GemmPipeline *> others) {
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
   ifThenElse(first, [&] {
-    auto i32 = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(v)));
-    };
-    for (int64_t s = 0; s < numStages; ++s) {
-      NVVM::MBarrierInitOp::create(b, barrier(idx(s)), i32(producerArrivals),
-                                   Value());
-      NVVM::MBarrierInitOp::create(b, barrier(idx(numStages + s)),
-                                   i32(consumerArrivals), Value());
-    }
+    initBarriers();
+    for (GemmPipeline *other : others)
+      other->initBarriers();
     // The initialisation must be visible before any thread's arrive/wait.
     NVVM::FenceMbarrierInitOp::create(b);
   });
   gpu::BarrierOp::create(b);
+}
+
+void GemmPipeline::initBarriers() {
+  auto i32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(v)));
+  };
+  for (int64_t s = 0; s < numStages; ++s) {
+    NVVM::MBarrierInitOp::create(b, barrier(idx(s)), i32(producerArrivals),
+                                 Value());
+    NVVM::MBarrierInitOp::create(b, barrier(idx(numStages + s)),
+                                 i32(consumerArrivals), Value());
+  }
 }
 
 GemmPipeline::Slot GemmPipeline::firstSlot() {
@@ -157,11 +163,6 @@ void GemmPipeline::waitEmpty(Slot slot) {
 
 void GemmPipeline::arriveFull(Slot slot) {
   NVVM::MBarrierArriveOp::create(b, Type(), barrier(slot.stage), Value());
-}
-
-void GemmPipeline::arriveFullOnCopies(Slot slot) {
-  NVVM::CpAsyncMBarrierArriveOp::create(b, barrier(slot.stage),
-                                        /*noinc=*/true);
 }
 
 void GemmPipeline::waitFull(Slot slot) {

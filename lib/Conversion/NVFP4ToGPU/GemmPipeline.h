@@ -58,9 +58,10 @@ public:
 
   int64_t stages() const { return numStages; }
 
-  /// Thread `tid` == 0 initialises the barriers, then every thread of the
-  /// block meets at a block barrier (before the roles split).
-  void initialize(Value tid);
+  /// Thread `tid` == 0 initialises the barriers (and those of `others`,
+  /// further rings of the kernel), then every thread of the block meets at
+  /// one block barrier (before the roles split).
+  void initialize(Value tid, ArrayRef<GemmPipeline *> others = {});
 
   /// The position of this block's first iteration.
   Slot firstSlot();
@@ -89,10 +90,6 @@ public:
   /// (its previous use), and publish it when filled.
   void waitEmpty(Slot slot);
   void arriveFull(Slot slot);
-  /// An arrival on `slot`'s `full` barrier when this thread's cp.async
-  /// copies so far have landed (cp.async.mbarrier.arrive.noinc: counted
-  /// among the producer arrivals the barrier was initialised with).
-  void arriveFullOnCopies(Slot slot);
   /// A TMA fill of a stage, issued by one producer thread: 2-D boxes of
   /// tensor maps and contiguous byte ranges, all completing on the stage's
   /// `full` barrier (mbarrier complete_tx).
@@ -151,6 +148,8 @@ public:
 
 private:
   Value barrier(Value index);
+  /// mbarrier.init of every barrier of the ring.
+  void initBarriers();
   Value idx(int64_t v);
 
   ImplicitLocOpBuilder &b;
