@@ -145,8 +145,8 @@ struct CudaDevice::Api {
   /// ints: data type, interleave, swizzle, L2 promotion, out-of-bounds fill.
   CUresult (*tensorMapEncodeTiled)(void *, int, unsigned, void *,
                                    const uint64_t *, const uint64_t *,
-                                   const unsigned *, const unsigned *, int,
-                                   int, int, int);
+                                   const unsigned *, const unsigned *, int, int,
+                                   int, int);
 };
 
 namespace {
@@ -639,7 +639,6 @@ void CudaDevice::destroyGraph(void *graphExec) {
     api->graphExecDestroy(graphExec);
 }
 
-
 llvm::Error CudaDevice::encodeTensorMap(void *map, CUdeviceptr address,
                                         const TensorMapEncoding &encoding) {
   if (!api->tensorMapEncodeTiled)
@@ -650,12 +649,12 @@ llvm::Error CudaDevice::encodeTensorMap(void *map, CUdeviceptr address,
   // bytes), CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0 (zeros out of bounds).
   constexpr int kUint8 = 0, kInterleaveNone = 0, kL2Promotion128B = 2,
                 kOobZeros = 0;
-  return check(api,
-               api->tensorMapEncodeTiled(
-                   map, kUint8, /*tensorRank=*/2,
-                   reinterpret_cast<void *>(uintptr_t(address)),
-                   encoding.dims, encoding.strides, encoding.box,
-                   encoding.elementStrides, kInterleaveNone, encoding.swizzle,
-                   kL2Promotion128B, kOobZeros),
-               "cuTensorMapEncodeTiled");
+  return check(
+      api,
+      api->tensorMapEncodeTiled(map, kUint8, /*tensorRank=*/2,
+                                reinterpret_cast<void *>(uintptr_t(address)),
+                                encoding.dims, encoding.strides, encoding.box,
+                                encoding.elementStrides, kInterleaveNone,
+                                encoding.swizzle, kL2Promotion128B, kOobZeros),
+      "cuTensorMapEncodeTiled");
 }

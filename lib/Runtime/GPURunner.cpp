@@ -201,9 +201,10 @@ KernelInfo describeKernel(Operation *kernel) {
   info.pdl = func->hasAttr(kernel_attr::kPdl);
   if (auto maps = func->getAttrOfType<ArrayAttr>(kernel_attr::kTensorMaps))
     for (auto map : maps.getAsRange<TensorMapAttr>())
-      info.tensorMaps.push_back(KernelTensorMap{
-          map.getOperand(), {map.getBox()[0], map.getBox()[1]},
-          map.getSwizzle()});
+      info.tensorMaps.push_back(
+          KernelTensorMap{map.getOperand(),
+                          {map.getBox()[0], map.getBox()[1]},
+                          map.getSwizzle()});
   if (auto bulk = func->getAttrOfType<DenseI64ArrayAttr>(
           kernel_attr::kBulkCopyOperands))
     info.bulkCopyOperands.assign(bulk.asArrayRef().begin(),

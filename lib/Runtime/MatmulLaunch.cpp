@@ -26,8 +26,10 @@ Expected<TensorMapEncoding>
 tensorMapEncoding(const KernelTensorMap &map, ArrayRef<int64_t> shape,
                   CUdeviceptr address, StringRef kernel, StringRef buffer) {
   auto fail = [&](const Twine &why) {
-    return detail::makeError("cannot encode the tensor map (cuTensorMapEncodeTiled) "
-                     "of " + buffer + " for " + kernel + ": " + why);
+    return detail::makeError(
+        "cannot encode the tensor map (cuTensorMapEncodeTiled) "
+        "of " +
+        buffer + " for " + kernel + ": " + why);
   };
   if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1)
     return fail("expected a non-empty 2-D byte matrix");
@@ -98,9 +100,10 @@ Error prepareTensorMaps(CudaDevice &device, const KernelInfo &kernel,
     if (!o)
       return o.takeError();
     if ((*o)->ptr % kBulkCopyAlign != 0)
-      return makeError(Twine("expected ") + (*o)->name + " to be 16-byte "
-                       "aligned for " + kernel.name +
-                       " (cp.async.bulk), got address 0x" +
+      return makeError(Twine("expected ") + (*o)->name +
+                       " to be 16-byte "
+                       "aligned for " +
+                       kernel.name + " (cp.async.bulk), got address 0x" +
                        Twine::utohexstr((*o)->ptr));
   }
   MutableArrayRef<KernelParams::TensorMap> maps =
@@ -109,8 +112,8 @@ Error prepareTensorMaps(CudaDevice &device, const KernelInfo &kernel,
     auto o = operand(map.operand);
     if (!o)
       return o.takeError();
-    auto encoding = tensorMapEncoding(map, (*o)->shape, (*o)->ptr,
-                                      kernel.name, (*o)->name);
+    auto encoding =
+        tensorMapEncoding(map, (*o)->shape, (*o)->ptr, kernel.name, (*o)->name);
     if (!encoding)
       return encoding.takeError();
     if (Error e = device.encodeTensorMap(storage.words, (*o)->ptr, *encoding))

@@ -85,8 +85,8 @@ struct NVFP4GridConstantParamsPass
     : nvfp4::impl::NVFP4GridConstantParamsBase<NVFP4GridConstantParamsPass> {
   void runOnOperation() override {
     LLVM::LLVMFuncOp func = getOperation();
-    auto params =
-        func->getAttrOfType<DenseI32ArrayAttr>(kernel_attr::kGridConstantParams);
+    auto params = func->getAttrOfType<DenseI32ArrayAttr>(
+        kernel_attr::kGridConstantParams);
     if (!params)
       return;
     MLIRContext *ctx = &getContext();

@@ -83,9 +83,9 @@ TEST(TensorMap, RowPitchNotAMultipleOf16) {
 }
 
 TEST(TensorMap, EmptyOrNot2D) {
-  EXPECT_NE(errorOf(tensorMapEncoding(kOperandMap, {0, 32}, kAligned, "k",
-                                      "A data")),
-            "");
+  EXPECT_NE(
+      errorOf(tensorMapEncoding(kOperandMap, {0, 32}, kAligned, "k", "A data")),
+      "");
   EXPECT_NE(errorOf(tensorMapEncoding(kOperandMap, {4, 4, 32}, kAligned, "k",
                                       "A data")),
             "");

@@ -94,15 +94,15 @@ public:
   /// tensor maps and contiguous byte ranges, all completing on the stage's
   /// `full` barrier (mbarrier complete_tx).
   struct TensorTile {
-    Value map;        ///< the tensor map (a grid-constant kernel parameter)
-    Value x, y;       ///< the box's first element, innermost coordinate first
-    Value dst;        ///< shared-memory (address space 3) destination
-    int64_t bytes;    ///< bytes of the box, out-of-bounds fill included
+    Value map;     ///< the tensor map (a grid-constant kernel parameter)
+    Value x, y;    ///< the box's first element, innermost coordinate first
+    Value dst;     ///< shared-memory (address space 3) destination
+    int64_t bytes; ///< bytes of the box, out-of-bounds fill included
   };
   struct ByteRange {
-    Value src;        ///< global (address space 1) source, 16-byte aligned
-    Value dst;        ///< shared-memory destination, 16-byte aligned
-    int64_t bytes;    ///< a multiple of 16
+    Value src;     ///< global (address space 1) source, 16-byte aligned
+    Value dst;     ///< shared-memory destination, 16-byte aligned
+    int64_t bytes; ///< a multiple of 16
   };
   /// Announces the fill's byte count on `slot`'s `full` barrier
   /// (mbarrier.arrive.expect_tx: this thread's arrival, counted among the

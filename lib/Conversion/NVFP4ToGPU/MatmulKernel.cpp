@@ -110,8 +110,8 @@ gpu::GPUFuncOp mlir::nvfp4::detail::createGemmKernel(
 SmallVector<Value> mlir::nvfp4::detail::gemmTensorMapArgs(gpu::GPUFuncOp func,
                                                           GemmOp op) {
   unsigned operands = op->getNumOperands();
-  return SmallVector<Value>(func.getArguments().slice(
-      operands, func.getNumArguments() - operands));
+  return SmallVector<Value>(
+      func.getArguments().slice(operands, func.getNumArguments() - operands));
 }
 
 Value mlir::nvfp4::detail::addGemmWorkgroupBuffer(gpu::GPUFuncOp func,
@@ -192,9 +192,9 @@ void mlir::nvfp4::detail::launchGemmKernel(ImplicitLocOpBuilder &at,
   SmallVector<Value> args(op->getOperands());
   for (unsigned i = args.size(); i < func.getNumArguments(); ++i)
     args.push_back(LLVM::ZeroOp::create(at, func.getArgument(i).getType()));
-  gpu::LaunchFuncOp::create(
-      at, func, {le.mulI(grid.tileCols, grid.tileRows), one, one},
-      {le.idx(threads), one, one}, dynamicSmem, args);
+  gpu::LaunchFuncOp::create(at, func,
+                            {le.mulI(grid.tileCols, grid.tileRows), one, one},
+                            {le.idx(threads), one, one}, dynamicSmem, args);
 }
 
 void mlir::nvfp4::detail::emitGemmBody(

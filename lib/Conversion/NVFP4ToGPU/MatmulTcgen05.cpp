@@ -584,14 +584,13 @@ private:
           ifThen(cmp(arith::CmpIPredicate::eq, tid, e.idx(0)), [&] {
             for (Value map : maps)
               pipe.prefetchTensorMap(map);
-            pipe.loop(
-                pipe.iterations(numTiles, numSteps), pipe.firstSlot(), {},
-                [&](Value i, GemmPipeline::Slot slot, ValueRange) {
-                  pipe.waitEmpty(slot);
-                  pipeFill(pipe, i, numSteps, slot,
-                           e.mulI(slot.stage, e.idx(kPipeStageBytes)));
-                  return SmallVector<Value>{};
-                });
+            pipe.loop(pipe.iterations(numTiles, numSteps), pipe.firstSlot(), {},
+                      [&](Value i, GemmPipeline::Slot slot, ValueRange) {
+                        pipe.waitEmpty(slot);
+                        pipeFill(pipe, i, numSteps, slot,
+                                 e.mulI(slot.stage, e.idx(kPipeStageBytes)));
+                        return SmallVector<Value>{};
+                      });
           });
         },
         [&] { pipeConsume(pipe, numTiles, numSteps, accBar); });
@@ -711,9 +710,11 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
   SmallVector<GemmTensorMap, 2> maps;
   if (!window)
     maps = {GemmTensorMap{op.getADataMutable().getOperandNumber(),
-                          {kRowBytes, kTileM}, kTmaSwizzle},
+                          {kRowBytes, kTileM},
+                          kTmaSwizzle},
             GemmTensorMap{op.getBDataMutable().getOperandNumber(),
-                          {kRowBytes, kTileN}, kTmaSwizzle}};
+                          {kRowBytes, kTileN},
+                          kTmaSwizzle}};
   auto func = createGemmKernel(op, module, name, threads, {kTileM, kTileN},
                                /*maxM=*/0, maps);
   if (!window) {

@@ -32,9 +32,8 @@ void NVFP4Dialect::initialize() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult
-TensorMapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                      int64_t arg, int64_t operand, ArrayRef<int64_t> box,
-                      int64_t swizzle) {
+TensorMapAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t arg,
+                      int64_t operand, ArrayRef<int64_t> box, int64_t swizzle) {
   if (arg < 0 || operand < 0)
     return emitError() << "expected non-negative argument indices, got arg = "
                        << arg << ", operand = " << operand;
