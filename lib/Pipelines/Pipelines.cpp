@@ -16,6 +16,7 @@
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -75,7 +76,12 @@ void nvfp4::buildGPUTargetStage(OpPassManager &pm,
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
+  // TMA tensor maps are by-value grid-constant parameters, which
+  // convert-gpu-to-nvvm cannot express on a gpu.func: their lowered
+  // positions are recorded before it and the attributes set after it.
+  kernels.nest<gpu::GPUFuncOp>().addPass(createNVFP4TensorMapParams());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.nest<LLVM::LLVMFuncOp>().addPass(createNVFP4GridConstantParams());
   // NVVM ops without an LLVM intrinsic (wgmma.mma_async, ...) become
   // inline PTX.
   kernels.addPass(createConvertNVVMToLLVMPass());

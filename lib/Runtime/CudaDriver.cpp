@@ -141,6 +141,12 @@ struct CudaDevice::Api {
   CUresult (*graphLaunch)(void *, CUstream);
   CUresult (*graphExecDestroy)(void *);
   CUresult (*graphDestroy)(void *);
+  /// Null on a driver older than CUDA 12.0 (no TMA then). The enums are
+  /// ints: data type, interleave, swizzle, L2 promotion, out-of-bounds fill.
+  CUresult (*tensorMapEncodeTiled)(void *, int, unsigned, void *,
+                                   const uint64_t *, const uint64_t *,
+                                   const unsigned *, const unsigned *, int, int,
+                                   int, int);
 };
 
 namespace {
@@ -218,6 +224,10 @@ llvm::Expected<const CudaDevice::Api *> loadApi(llvm::StringRef library) {
     get(api.graphLaunch, "cuGraphLaunch");
     get(api.graphExecDestroy, "cuGraphExecDestroy");
     get(api.graphDestroy, "cuGraphDestroy");
+    // Optional: only kernels that load through TMA need it.
+    api.tensorMapEncodeTiled =
+        reinterpret_cast<decltype(api.tensorMapEncodeTiled)>(
+            dlsym(lib, "cuTensorMapEncodeTiled"));
   }
   if (!entry->failure.empty())
     return makeError(entry->failure);
@@ -629,3 +639,22 @@ void CudaDevice::destroyGraph(void *graphExec) {
     api->graphExecDestroy(graphExec);
 }
 
+llvm::Error CudaDevice::encodeTensorMap(void *map, CUdeviceptr address,
+                                        const TensorMapEncoding &encoding) {
+  if (!api->tensorMapEncodeTiled)
+    return makeError("the CUDA driver lacks cuTensorMapEncodeTiled (CUDA "
+                     "12.0 or later is needed for TMA kernels)");
+  // cuda.h: CU_TENSOR_MAP_DATA_TYPE_UINT8 = 0, CU_TENSOR_MAP_INTERLEAVE_NONE
+  // = 0, CU_TENSOR_MAP_L2_PROMOTION_L2_128B = 2 (a box row is 32 to 128
+  // bytes), CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0 (zeros out of bounds).
+  constexpr int kUint8 = 0, kInterleaveNone = 0, kL2Promotion128B = 2,
+                kOobZeros = 0;
+  return check(
+      api,
+      api->tensorMapEncodeTiled(map, kUint8, /*tensorRank=*/2,
+                                reinterpret_cast<void *>(uintptr_t(address)),
+                                encoding.dims, encoding.strides, encoding.box,
+                                encoding.elementStrides, kInterleaveNone,
+                                encoding.swizzle, kL2Promotion128B, kOobZeros),
+      "cuTensorMapEncodeTiled");
+}

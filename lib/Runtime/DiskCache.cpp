@@ -8,7 +8,9 @@
 //            (u32 length, name | u32 length, work | u8 columnwise |
 //             u8 persistent | u8 pdl |
 //             i64 threads, tileM, tileN, maxM, sharedBytes,
-//             clusterSplit) |
+//             clusterSplit |
+//             u32 tensor map count, per map i64 operand, box bytes, box
+//             rows, swizzle | u32 bulk-copy operand count, i64 each) |
 //            u64 image length, image
 // The full key is stored (and covered by the MAC) so a hash collision of file
 // names, or another key's entry copied under this name, reads as a miss.
@@ -46,7 +48,7 @@ using ::nvfp4::detail::makeError;
 constexpr char kMagic[8] = {'N', 'V', 'F', 'P', '4', 'K', 'C', '\0'};
 /// Bumped whenever the entry layout changes.
 /// 3: the xxh3 checksum became a keyed MAC.
-constexpr uint32_t kFormatVersion = 6;
+constexpr uint32_t kFormatVersion = 7;
 constexpr size_t kMacOffset = 8 + 4 + 8;
 constexpr size_t kMacSize = 32;
 constexpr size_t kHeaderSize = kMacOffset + kMacSize;
@@ -366,6 +368,13 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value,
     for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes,
                       k.clusterSplit})
       payload.u64(uint64_t(v));
+    payload.u32(uint32_t(k.tensorMaps.size()));
+    for (const KernelTensorMap &m : k.tensorMaps)
+      for (int64_t v : {m.operand, m.box[0], m.box[1], m.swizzle})
+        payload.u64(uint64_t(v));
+    payload.u32(uint32_t(k.bulkCopyOperands.size()));
+    for (int64_t v : k.bulkCopyOperands)
+      payload.u64(uint64_t(v));
   }
   payload.u64(value.image.size());
   payload.out.append(value.image.begin(), value.image.end());
@@ -423,6 +432,28 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
       if (!r.u64(word))
         return std::nullopt;
       *v = int64_t(word);
+    }
+    // Counts are bounded by the payload: each entry takes 8 or 32 bytes.
+    uint32_t maps, bulk;
+    if (!r.u32(maps))
+      return std::nullopt;
+    for (uint32_t j = 0; j < maps; ++j) {
+      KernelTensorMap m;
+      for (int64_t *v : {&m.operand, &m.box[0], &m.box[1], &m.swizzle}) {
+        uint64_t word;
+        if (!r.u64(word))
+          return std::nullopt;
+        *v = int64_t(word);
+      }
+      k.tensorMaps.push_back(m);
+    }
+    if (!r.u32(bulk))
+      return std::nullopt;
+    for (uint32_t j = 0; j < bulk; ++j) {
+      uint64_t word;
+      if (!r.u64(word))
+        return std::nullopt;
+      k.bulkCopyOperands.push_back(int64_t(word));
     }
     value.kernels.push_back(std::move(k));
   }

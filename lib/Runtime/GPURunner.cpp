@@ -40,6 +40,8 @@ using ::nvfp4::detail::KernelParams;
 struct GPURunner::Impl {
   MLIRContext context;
   std::string chip, toolkit;
+  /// Compile sm_90a large-M GEMMs with the warp-specialized kernel.
+  bool warpSpecializedGemm = false;
   std::mutex mutex;
   /// Compiled modules by cache key (see cacheKey and compileCached).
   std::map<std::string, CompiledQuantize> cache;
@@ -128,10 +130,11 @@ GPURunner::GPURunner() : impl(std::make_unique<Impl>()) {}
 GPURunner::~GPURunner() = default;
 
 llvm::Expected<std::unique_ptr<GPURunner>>
-GPURunner::create(StringRef chip, StringRef toolkit) {
+GPURunner::create(StringRef chip, StringRef toolkit, bool warpSpecializedGemm) {
   std::unique_ptr<GPURunner> runner(new GPURunner());
   runner->impl->chip = chip.str();
   runner->impl->toolkit = toolkit.str();
+  runner->impl->warpSpecializedGemm = warpSpecializedGemm;
   loadAllDialects(runner->impl->context);
   return runner;
 }
@@ -173,6 +176,44 @@ GPURunner::load(const CompiledQuantize &compiled) {
   return loaded.get();
 }
 
+KernelInfo describeKernel(Operation *kernel) {
+  auto func = cast<gpu::GPUFuncOp>(kernel);
+  KernelInfo info;
+  info.name = func.getName().str();
+  // nvfp4-to-gpu marks every kernel with a work kind.
+  info.work = *symbolizeKernelWork(
+      func->getAttrOfType<StringAttr>(kernel_attr::kWork).getValue());
+  if (auto dir = func->getAttrOfType<StringAttr>(kernel_attr::kDirection))
+    info.columnwise = dir == "columnwise";
+  if (auto tile =
+          func->getAttrOfType<DenseI64ArrayAttr>(kernel_attr::kGemmTile)) {
+    info.tileM = tile[0];
+    info.tileN = tile[1];
+  }
+  if (auto maxM = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmMaxM))
+    info.maxM = maxM.getInt();
+  if (auto smem = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmSmem))
+    info.sharedBytes = smem.getInt();
+  info.persistent = func->hasAttr(kernel_attr::kGemmPersistent);
+  if (auto split =
+          func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmClusterSplit))
+    info.clusterSplit = split.getInt();
+  info.pdl = func->hasAttr(kernel_attr::kPdl);
+  if (auto maps = func->getAttrOfType<ArrayAttr>(kernel_attr::kTensorMaps))
+    for (auto map : maps.getAsRange<TensorMapAttr>())
+      info.tensorMaps.push_back(
+          KernelTensorMap{map.getOperand(),
+                          {map.getBox()[0], map.getBox()[1]},
+                          map.getSwizzle()});
+  if (auto bulk = func->getAttrOfType<DenseI64ArrayAttr>(
+          kernel_attr::kBulkCopyOperands))
+    info.bulkCopyOperands.assign(bulk.asArrayRef().begin(),
+                                 bulk.asArrayRef().end());
+  if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
+    info.threads = (*block)[0];
+  return info;
+}
+
 llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
     const std::string &key, StringRef format,
     function_ref<OwningOpRef<ModuleOp>()> makeModule) {
@@ -187,6 +228,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
   options.chip = chip;
   options.format = format.str();
   options.toolkit = toolkit;
+  options.warpSpecializedGemm = warpSpecializedGemm;
   PassManager kernels(&context);
   buildGPUKernelStage(kernels, options);
   if (failed(kernels.run(*module)))
@@ -198,29 +240,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
   module->walk([&](gpu::LaunchFuncOp launch) {
     auto func = symbols.lookupNearestSymbolFrom<gpu::GPUFuncOp>(
         launch, launch.getKernel());
-    KernelInfo info;
-    info.name = launch.getKernelName().str();
-    // nvfp4-to-gpu marks every kernel with a work kind.
-    info.work = *symbolizeKernelWork(
-        func->getAttrOfType<StringAttr>(kernel_attr::kWork).getValue());
-    if (auto dir = func->getAttrOfType<StringAttr>(kernel_attr::kDirection))
-      info.columnwise = dir == "columnwise";
-    if (auto tile =
-            func->getAttrOfType<DenseI64ArrayAttr>(kernel_attr::kGemmTile)) {
-      info.tileM = tile[0];
-      info.tileN = tile[1];
-    }
-    if (auto maxM = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmMaxM))
-      info.maxM = maxM.getInt();
-    if (auto smem = func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmSmem))
-      info.sharedBytes = smem.getInt();
-    info.persistent = func->hasAttr(kernel_attr::kGemmPersistent);
-    if (auto split =
-            func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmClusterSplit))
-      info.clusterSplit = split.getInt();
-    info.pdl = func->hasAttr(kernel_attr::kPdl);
-    if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
-      info.threads = (*block)[0];
+    KernelInfo info = describeKernel(func);
     compiled.kernels.push_back(info);
   });
 

@@ -6,15 +6,28 @@
 #include "nvfp4/Runtime/CudaDriver.h"
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <vector>
 
 namespace nvfp4 {
 namespace detail {
 
 /// Kernel parameters of memref operands as convert-gpu-to-nvvm expands
-/// them: allocated and aligned pointer, offset, sizes, strides.
+/// them: allocated and aligned pointer, offset, sizes, strides; then the
+/// kernel's tensor maps, each passed by value (a pointer to its 128 bytes).
 class KernelParams {
 public:
-  void addMemRef(CUdeviceptr ptr, llvm::ArrayRef<int64_t> shape) {
+  /// A memref operand: its address, shape and name (for messages).
+  struct Operand {
+    CUdeviceptr ptr;
+    llvm::SmallVector<int64_t, 3> shape;
+    llvm::StringRef name;
+  };
+
+  void addMemRef(CUdeviceptr ptr, llvm::ArrayRef<int64_t> shape,
+                 llvm::StringRef name = "") {
+    operands.push_back({ptr, llvm::SmallVector<int64_t, 3>(shape), name});
     words.push_back(ptr);
     words.push_back(ptr);
     words.push_back(0);
@@ -28,15 +41,36 @@ public:
     }
     words.append(strides.begin(), strides.end());
   }
+  llvm::ArrayRef<Operand> memRefs() const { return operands; }
+
+  /// The 128 bytes of a CUtensorMap, aligned as cuda.h declares it.
+  struct alignas(128) TensorMap {
+    uint64_t words[16];
+  };
+  static_assert(sizeof(TensorMap) == 128, "CUtensorMap is 128 bytes");
+  /// Room for `count` tensor maps after the memrefs (replacing any
+  /// earlier ones), to be encoded in place; they live as long as this
+  /// object, which the launch call outlives.
+  llvm::MutableArrayRef<TensorMap> resetTensorMaps(size_t count) {
+    maps.assign(count, TensorMap{});
+    return maps;
+  }
+
   llvm::SmallVector<void *> pointers() {
     llvm::SmallVector<void *> p;
     for (uint64_t &w : words)
       p.push_back(&w);
+    for (TensorMap &m : maps)
+      p.push_back(&m);
     return p;
   }
 
 private:
   llvm::SmallVector<uint64_t, 32> words;
+  llvm::SmallVector<Operand, 9> operands;
+  /// std::vector: its allocator honours the 128-byte alignment (C++17
+  /// aligned new); SmallVector's heap growth would not.
+  std::vector<TensorMap> maps;
 };
 } // namespace detail
 } // namespace nvfp4

@@ -22,8 +22,107 @@ int64_t pickGemmClusterSplit(int64_t tiles, int64_t chunks,
   return std::max<int64_t>(split, 1);
 }
 
+Expected<TensorMapEncoding>
+tensorMapEncoding(const KernelTensorMap &map, ArrayRef<int64_t> shape,
+                  CUdeviceptr address, StringRef kernel, StringRef buffer) {
+  auto fail = [&](const Twine &why) {
+    return detail::makeError(
+        "cannot encode the tensor map (cuTensorMapEncodeTiled) "
+        "of " +
+        buffer + " for " + kernel + ": " + why);
+  };
+  if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1)
+    return fail("expected a non-empty 2-D byte matrix");
+  if (address % kBulkCopyAlign != 0)
+    return fail("its address 0x" + Twine::utohexstr(address) +
+                " is not 16-byte aligned");
+  uint64_t rows = uint64_t(shape[0]), rowBytes = uint64_t(shape[1]);
+  if (rowBytes % kBulkCopyAlign != 0)
+    return fail("its row pitch of " + Twine(rowBytes) +
+                " bytes is not a multiple of 16");
+  // cuTensorMapEncodeTiled: dimensions at most 2^32, strides below 2^40.
+  if (rows > (uint64_t(1) << 32) || rowBytes > (uint64_t(1) << 32) ||
+      rowBytes >= (uint64_t(1) << 40))
+    return fail("its " + Twine(rows) + " x " + Twine(rowBytes) +
+                " bytes exceed TMA's 2^32 elements per dimension");
+  int swizzle;
+  switch (map.swizzle) {
+  case 0:
+    swizzle = 0;
+    break;
+  case 32:
+    swizzle = 1;
+    break;
+  case 64:
+    swizzle = 2;
+    break;
+  case 128:
+    swizzle = 3;
+    break;
+  default:
+    return fail("unsupported swizzle of " + Twine(map.swizzle) + " bytes");
+  }
+  for (int64_t extent : map.box)
+    if (extent < 1 || extent > 256)
+      return fail("box extent " + Twine(extent) + " outside [1, 256]");
+  if (map.box[0] % kBulkCopyAlign != 0 ||
+      (map.swizzle != 0 && map.box[0] > map.swizzle))
+    return fail("box row of " + Twine(map.box[0]) + " bytes does not fit " +
+                Twine(map.swizzle) + "-byte swizzling in 16-byte units");
+  TensorMapEncoding e;
+  e.dims[0] = rowBytes;
+  e.dims[1] = rows;
+  e.strides[0] = rowBytes;
+  e.box[0] = uint32_t(map.box[0]);
+  e.box[1] = uint32_t(map.box[1]);
+  e.elementStrides[0] = e.elementStrides[1] = 1;
+  e.swizzle = swizzle;
+  return e;
+}
+
 namespace detail {
 namespace {
+/// Encodes the tensor maps `kernel` takes into `params` (after its memref
+/// operands) and checks the operands it copies with cp.async.bulk; an error
+/// naming the kernel, the buffer and the constraint, before anything is
+/// enqueued.
+Error prepareTensorMaps(CudaDevice &device, const KernelInfo &kernel,
+                        KernelParams &params) {
+  ArrayRef<KernelParams::Operand> operands = params.memRefs();
+  auto operand = [&](int64_t i) -> Expected<const KernelParams::Operand *> {
+    if (i < 0 || size_t(i) >= operands.size())
+      return makeError("internal error: " + kernel.name + " names operand " +
+                       Twine(i) + " of " + Twine(operands.size()));
+    return &operands[size_t(i)];
+  };
+  for (int64_t i : kernel.bulkCopyOperands) {
+    auto o = operand(i);
+    if (!o)
+      return o.takeError();
+    if ((*o)->ptr % kBulkCopyAlign != 0)
+      return makeError(Twine("expected ") + (*o)->name +
+                       " to be 16-byte "
+                       "aligned for " +
+                       kernel.name + " (cp.async.bulk), got address 0x" +
+                       Twine::utohexstr((*o)->ptr));
+  }
+  MutableArrayRef<KernelParams::TensorMap> maps =
+      params.resetTensorMaps(kernel.tensorMaps.size());
+  for (auto [map, storage] : llvm::zip(kernel.tensorMaps, maps)) {
+    auto o = operand(map.operand);
+    if (!o)
+      return o.takeError();
+    auto encoding =
+        tensorMapEncoding(map, (*o)->shape, (*o)->ptr, kernel.name, (*o)->name);
+    if (!encoding)
+      return encoding.takeError();
+    if (Error e = device.encodeTensorMap(storage.words, (*o)->ptr, *encoding))
+      return makeError("cannot encode the tensor map of " + (*o)->name +
+                       " for " + kernel.name + ": " + toString(std::move(e)));
+  }
+  return Error::success();
+}
+
 /// The cluster size kernel `k` is launched with for `tiles` tiles and K in
 /// `chunks` 64-wide chunks: 1 unless it splits K over a cluster and the
 /// device launches clusters; else the device's forced split (capped by
@@ -53,7 +152,6 @@ Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
                      CudaDevice::Module &module, KernelWork work, int64_t m,
                      int64_t n, int64_t k, int64_t extraTileRows,
                      KernelParams &params, void *stream) {
-  SmallVector<void *> args = params.pointers();
   for (const KernelInfo &kernel : compiled.kernels) {
     if (kernel.work != work)
       return makeError(Twine("unexpected kernel work kind '") +
@@ -82,6 +180,11 @@ Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
       return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
                        " in clusters of " + Twine(*split) +
                        " needs more thread blocks than a 1-D grid holds");
+    // The maps are host copies the driver reads at the launch call (and at
+    // graph capture): `params` outlives it.
+    if (Error e = prepareTensorMaps(device, kernel, params))
+      return e;
+    SmallVector<void *> args = params.pointers();
     // Cluster c = blocks c S .. c S + S - 1 computes tile c.
     return device.launch(module, kernel.name, unsigned(blocks * *split),
                          unsigned(kernel.threads), args, stream,
@@ -97,15 +200,16 @@ Error enqueueMatmul(CudaDevice &device, const CompiledQuantize &compiled,
                     const QuantizedOutput &b, bool bias,
                     ArrayRef<CUdeviceptr> buffers, void *stream) {
   KernelParams params;
-  unsigned next = 0;
-  for (const QuantizedOutput *q : {&a, &b}) {
-    params.addMemRef(buffers[next++], {q->rows, q->cols / 2});
-    params.addMemRef(buffers[next++], q->scaleShape);
-    params.addMemRef(buffers[next++], q->amaxShape);
-  }
+  params.addMemRef(buffers[0], {a.rows, a.cols / 2}, "A data");
+  params.addMemRef(buffers[1], a.scaleShape, "A scale");
+  params.addMemRef(buffers[2], a.amaxShape, "A amax");
+  params.addMemRef(buffers[3], {b.rows, b.cols / 2}, "B data");
+  params.addMemRef(buffers[4], b.scaleShape, "B scale");
+  params.addMemRef(buffers[5], b.amaxShape, "B amax");
+  unsigned next = 6;
   if (bias)
-    params.addMemRef(buffers[next++], {b.rows});
-  params.addMemRef(buffers[next], {a.rows, b.rows});
+    params.addMemRef(buffers[next++], {b.rows}, "bias");
+  params.addMemRef(buffers[next], {a.rows, b.rows}, "output");
   return enqueueServing(device, compiled, module, KernelWork::Gemm, a.rows,
                         b.rows, a.cols, /*extraTileRows=*/0, params, stream);
 }
@@ -115,13 +219,13 @@ Error enqueueMatmulW4A16(CudaDevice &device, const CompiledQuantize &compiled,
                          const QuantizedOutput &b, bool bias,
                          ArrayRef<CUdeviceptr> buffers, void *stream) {
   KernelParams params;
-  params.addMemRef(buffers[0], {m, k});
-  params.addMemRef(buffers[1], {b.rows, b.cols / 2});
-  params.addMemRef(buffers[2], b.scaleShape);
-  params.addMemRef(buffers[3], b.amaxShape);
+  params.addMemRef(buffers[0], {m, k}, "A");
+  params.addMemRef(buffers[1], {b.rows, b.cols / 2}, "B data");
+  params.addMemRef(buffers[2], b.scaleShape, "B scale");
+  params.addMemRef(buffers[3], b.amaxShape, "B amax");
   if (bias)
-    params.addMemRef(buffers[4], {b.rows});
-  params.addMemRef(buffers.back(), {m, b.rows});
+    params.addMemRef(buffers[4], {b.rows}, "bias");
+  params.addMemRef(buffers.back(), {m, b.rows}, "output");
   return enqueueServing(device, compiled, module, KernelWork::Gemm, m, b.rows,
                         k, /*extraTileRows=*/0, params, stream);
 }
@@ -142,16 +246,17 @@ Error enqueueMatmulGrouped(CudaDevice &device, const CompiledQuantize &compiled,
   if (bRecipe.getOuter() != OuterGroup::Tensor)
     llvm::append_range(bAmax, b->amaxShape);
   KernelParams params;
-  params.addMemRef(buffers[0], {groups});
-  params.addMemRef(buffers[1], {m, k / 2});
-  params.addMemRef(buffers[2], a->scaleShape);
-  params.addMemRef(buffers[3], a->amaxShape);
-  params.addMemRef(buffers[4], {groups, n, k / 2});
-  params.addMemRef(buffers[5], {groups, b->scaleShape[0], b->scaleShape[1]});
-  params.addMemRef(buffers[6], bAmax);
+  params.addMemRef(buffers[0], {groups}, "splits");
+  params.addMemRef(buffers[1], {m, k / 2}, "A data");
+  params.addMemRef(buffers[2], a->scaleShape, "A scale");
+  params.addMemRef(buffers[3], a->amaxShape, "A amax");
+  params.addMemRef(buffers[4], {groups, n, k / 2}, "B data");
+  params.addMemRef(buffers[5], {groups, b->scaleShape[0], b->scaleShape[1]},
+                   "B scale");
+  params.addMemRef(buffers[6], bAmax, "B amax");
   if (bias)
-    params.addMemRef(buffers[7], {groups, n});
-  params.addMemRef(buffers.back(), {m, n});
+    params.addMemRef(buffers[7], {groups, n}, "bias");
+  params.addMemRef(buffers.back(), {m, n}, "output");
   // Each group may end in a ragged tile row of its own.
   return enqueueServing(device, compiled, module, KernelWork::GroupedGemm, m, n,
                         k, /*extraTileRows=*/groups, params, stream);

@@ -31,55 +31,85 @@
 // Compiled and assembled here only; no Blackwell GPU has run these kernels.
 // M <= 256 keeps the direct mma.sync kernels (small_m8/16/32, medium_m); the tcgen05
 // kernel serves every larger M. Per-tensor and per-row operands take the
-// pipelined form (GemmPipeline, as on sm_90a): 256 threads, persistent, a
-// producer warpgroup filling a ring of four stages with cp.async (arriving
-// on the stage's full barrier when the copies land), an MMA warpgroup whose
-// thread 0 issues the copies to TMEM and the MMA and commits each stage to
-// its empty barrier and each tile to the accumulator barrier, and whose
-// four warps run the epilogue.
+// pipelined form (GemmPipeline, as on sm_90a): 256 threads, persistent, one
+// producer thread filling a ring of four stages with TMA (A's and B's
+// boxes through tensor maps, the scale atoms with cp.async.bulk; the full
+// barrier expects the stage's 9216 bytes), an MMA warpgroup whose thread 0
+// issues the copies to TMEM and the MMA and commits each stage to its
+// empty barrier and each tile to the accumulator barrier, and whose four
+// warps run the epilogue. The kernel takes the two tensor maps after the
+// operands (null in the host code: the runtime encodes them per launch).
 
 // HOST-LABEL: func.func @matmul_per_token
 // HOST: scf.if
 // HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_small_m8
 // HOST: } else {
 // The 1-D grid of every GEMM kernel (the runtime launches it so).
+// HOST: %[[AMAP:.*]] = llvm.mlir.zero : !llvm.ptr
+// HOST: %[[BMAP:.*]] = llvm.mlir.zero : !llvm.ptr
 // HOST: gpu.launch_func @nvfp4_kernels::@matmul_per_token_m0_gemm_tcgen05 blocks in (%{{[0-9]+}}, %c1, %c1) threads in (%c256{{[_0-9]*}}, %c1, %c1)
+// HOST-SAME: %arg7 : memref<?x300xbf16>, %[[AMAP]] : !llvm.ptr, %[[BMAP]] : !llvm.ptr)
 // HOST: llvm.mlir.global internal @matmul_per_token_m0_gemm_tcgen05_smem() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<36944 x i8>
 // HOST: gpu.func @matmul_per_token_m0_gemm_tcgen05(
+// HOST-SAME: %arg7: memref<?x300xbf16>, %arg8: !llvm.ptr, %arg9: !llvm.ptr)
 // HOST-SAME: known_block_size = array<i32: 256, 1, 1>
-// HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_persistent, nvfp4.gemm_tile = array<i64: 128, 128>, nvfp4.work = "gemm"
+// The scale buffers (operands 1 and 4) are read with cp.async.bulk.
+// HOST-SAME: nvfp4.bulk_copy_operands = array<i64: 1, 4>
+// HOST-SAME: nvfp4.gemm_max_m = 0 : i64, nvfp4.gemm_persistent, nvfp4.gemm_tile = array<i64: 128, 128>
+// HOST-SAME: nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 8, operand = 0, box = [32, 128], swizzle = 32>, #nvfp4.tensor_map<arg = 9, operand = 3, box = [32, 128], swizzle = 32>]
+// HOST-SAME: nvfp4.work = "gemm"
 
 // CHECK: .target sm_100a
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_small_m8(
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-LABEL: .entry matmul_per_token_m0_gemm_tcgen05(
+// The tensor maps of A and B: 128-byte grid-constant parameters, read in
+// place (cvta.param), never copied to local memory.
+// CHECK: .param .u64 matmul_per_token_m0_gemm_tcgen05_param_49,
+// CHECK-NEXT: .param .align 128 .b8 [[AMAP:matmul_per_token_m0_gemm_tcgen05_param_50]][128],
+// CHECK-NEXT: .param .align 128 .b8 [[BMAP:matmul_per_token_m0_gemm_tcgen05_param_51]][128]
+// CHECK-NEXT: )
 // CHECK: .maxntid 256, 1, 1
+// CHECK-NOT: __local_depot
 // CHECK: .shared .align 1024 .b8 matmul_per_token_m0_gemm_tcgen05_smem[36944];
+// CHECK-NOT: __local_depot
+// CHECK: mov.b64 %rd[[BP:[0-9]+]], [[BMAP]];
+// CHECK-NEXT: cvta.param.u64 %rd[[BG:[0-9]+]], %rd[[BP]];
+// CHECK-NEXT: mov.b64 %rd[[AP:[0-9]+]], [[AMAP]];
+// CHECK-NEXT: cvta.param.u64 %rd[[AG:[0-9]+]], %rd[[AP]];
 // CHECK-NOT: %ctaid.y
 // CHECK: mov.b32 [[COLS:%r[0-9]+]], 256;
 // CHECK-NEXT: tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 [matmul_per_token_m0_gemm_tcgen05_smem+36936], [[COLS]];
 // CHECK: tcgen05.relinquish_alloc_permit.cta_group::1.sync.aligned;
-// The accumulator barrier, then full[0..3] and empty[0..3].
-// CHECK: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+36928]
-// CHECK-COUNT-8: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+{{369[0-2][0-9]|368[6-9][0-9]}}]
+// The accumulator barrier, then full[0..3] and empty[0..3], all completed by
+// one arrival (the producer thread's, with its bytes; the MMA thread's
+// commit).
+// CHECK: mov.b32 [[ONE:%r[0-9]+]], 1;
+// CHECK: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+36928], [[ONE]];
+// CHECK-COUNT-8: mbarrier.init.shared.b64 [matmul_per_token_m0_gemm_tcgen05_smem+{{369[0-2][0-9]|368[6-9][0-9]}}], [[ONE]];
 // CHECK-NEXT: fence.mbarrier_init.release.cluster;
 // CHECK: bar.sync 0;
 // CHECK: shfl.sync.idx.b32
+// The producer thread prefetches both maps once, before its loop.
+// CHECK: prefetch.param.tensormap [%rd[[AP]]];
+// CHECK-NEXT: prefetch.param.tensormap [%rd[[BP]]];
 // The MMA warpgroup: the epilogue's named barrier, thread 0's wait for a
-// full stage, the proxy fence for the cp.async writes, the scale copies,
-// the MMA, the commit to the stage's empty barrier, the commit of the tile.
+// full stage (no proxy fence: TMA writes through the async proxy), the
+// scale copies, the MMA, the commit to the stage's empty barrier, the
+// commit of the tile.
 // CHECK: bar.sync 1, 128;
 // CHECK: mbarrier.try_wait.parity.shared.b64
-// CHECK: fence.proxy.async.shared::cta;
+// CHECK-NOT: fence.proxy
 // CHECK: tcgen05.fence::after_thread_sync;
 // Scale-factor descriptor: LBO 0, SBO 128 bytes, version 1, no swizzle.
 // CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70403103916032;
 // CHECK: tcgen05.cp.cta_group::1.32x128b.warpx4 [%r{{[0-9]+}}], %rd{{[0-9]+}};
 // CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70403103916032;
 // CHECK: tcgen05.cp.cta_group::1.32x128b.warpx4 [%r{{[0-9]+}}], %rd{{[0-9]+}};
-// Operand descriptor: LBO 128 bytes (K), SBO 256 bytes (8-row groups).
-// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70437464178688;
-// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, 70437464178688;
+// Operand descriptor of TMA's SW32 K-major layout: layout type SWIZZLE_32B
+// (6 << 61), SBO 256 bytes (8-row groups), LBO 16 bytes, version 1.
+// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, -4611615580963667968;
+// CHECK: or.b64 %rd{{[0-9]+}}, %rd{{[0-9]+}}, -4611615580963667968;
 // Instruction descriptor 0x08200480: E2M1 x E2M1, UE4M3 scales, M 128, N 128.
 // CHECK: mov.b32 [[IDESC:%r[0-9]+]], 136316032;
 // CHECK: tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block16{{.*}} [%r{{[0-9]+}}], %rd{{[0-9]+}}, %rd{{[0-9]+}}, [[IDESC]], [%r{{[0-9]+}}], [%r{{[0-9]+}}], %p{{[0-9]+}};
@@ -90,12 +120,19 @@
 // CHECK: tcgen05.wait::ld.sync.aligned;
 // CHECK: mov.b32 [[DCOLS:%r[0-9]+]], 256;
 // CHECK-NEXT: tcgen05.dealloc.cta_group::1.sync.aligned.b32 %r{{[0-9]+}}, [[DCOLS]];
-// The producers: wait for an empty stage, copy, arrive when the copies land.
+// The producer thread: per iteration wait for an empty stage, announce its
+// 9216 bytes (2 x 4096 of operand boxes, 2 x 512 of scale atoms) on the
+// full barrier and issue the four copies, all completing on that barrier;
+// box coordinates are (byte of K, row).
 // CHECK: mbarrier.try_wait.parity.shared.b64
-// CHECK-COUNT-4: cp.async.cg.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 16;
-// CHECK-COUNT-2: cp.async.ca.shared.global [%rd{{[0-9]+}}{{(\+[0-9]+)?}}], [%rd{{[0-9]+}}], 4;
-// CHECK-NEXT: cp.async.mbarrier.arrive.noinc.shared.b64
-// CHECK: cp.async.wait_group 0;
+// CHECK: mov.b32 [[BYTES:%r[0-9]+]], 9216;
+// CHECK-NEXT: mbarrier.arrive.expect_tx.shared.b64 %rd{{[0-9]+}}, [%rd[[FULL:[0-9]+]]], [[BYTES]];
+// CHECK: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%rd{{[0-9]+}}], [%rd[[AG]], {%r[[X:[0-9]+]], %r{{[0-9]+}}}], [%rd[[FULL]]];
+// CHECK: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%rd{{[0-9]+}}], [%rd[[BG]], {%r[[X]], %r{{[0-9]+}}}], [%rd[[FULL]]];
+// CHECK: mov.b32 [[ATOM:%r[0-9]+]], 512;
+// CHECK-NEXT: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], [[ATOM]], [%rd[[FULL]]];
+// CHECK: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%rd{{[0-9]+}}], [%rd{{[0-9]+}}], [[ATOM]], [%rd[[FULL]]];
+// CHECK-NOT: cp.async.wait_group
 // CHECK-NOT: mma.sync
 // CHECK-NOT: fma.
 

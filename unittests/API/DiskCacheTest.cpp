@@ -29,6 +29,13 @@ CompiledQuantize sample(size_t imageBytes, char fill) {
   value.image.assign(imageBytes, fill);
   value.kernels.push_back({"kernel_amax", mlir::nvfp4::KernelWork::One, false});
   value.kernels.push_back({"kernel_encode_t", mlir::nvfp4::KernelWork::TileBlocks, true});
+  // A GEMM kernel that takes tensor maps and copies two operands in bulk.
+  KernelInfo gemm;
+  gemm.name = "kernel_gemm_tcgen05";
+  gemm.work = mlir::nvfp4::KernelWork::Gemm;
+  gemm.tensorMaps = {{0, {32, 128}, 32}, {3, {32, 64}, 0}};
+  gemm.bulkCopyOperands = {1, 4};
+  value.kernels.push_back(gemm);
   return value;
 }
 
@@ -75,6 +82,16 @@ void expectEqual(const CompiledQuantize &a, const CompiledQuantize &b) {
     EXPECT_EQ(a.kernels[i].name, b.kernels[i].name);
     EXPECT_EQ(a.kernels[i].work, b.kernels[i].work);
     EXPECT_EQ(a.kernels[i].columnwise, b.kernels[i].columnwise);
+    ASSERT_EQ(a.kernels[i].tensorMaps.size(), b.kernels[i].tensorMaps.size());
+    for (size_t j = 0; j < a.kernels[i].tensorMaps.size(); ++j) {
+      const KernelTensorMap &x = a.kernels[i].tensorMaps[j];
+      const KernelTensorMap &y = b.kernels[i].tensorMaps[j];
+      EXPECT_EQ(x.operand, y.operand);
+      EXPECT_EQ(x.box[0], y.box[0]);
+      EXPECT_EQ(x.box[1], y.box[1]);
+      EXPECT_EQ(x.swizzle, y.swizzle);
+    }
+    EXPECT_EQ(a.kernels[i].bulkCopyOperands, b.kernels[i].bulkCopyOperands);
   }
 }
 

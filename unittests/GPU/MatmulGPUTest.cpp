@@ -133,11 +133,12 @@ private:
 
 /// Quantizes, multiplies on the GPU and checks one case; returns a
 /// description of the first violation, or "". `output`, when given, receives
-/// D's bytes.
+/// D's bytes; `runner`, when given, replaces the shared GPU runner.
 std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng,
-                    std::vector<uint8_t> *output = nullptr) {
+                    std::vector<uint8_t> *output = nullptr,
+                    GPURunner *runner = nullptr) {
   ::nvfp4::HostRunner &cpu = sharedRunner();
-  GPURunner &gpu = sharedGPURunner();
+  GPURunner &gpu = runner ? *runner : sharedGPURunner();
   auto aRecipe = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.a));
   auto bRecipe = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.b));
   auto aCpu = cpu.parseRecipe(withLayout(pair.a));
@@ -316,6 +317,57 @@ TEST_P(GPUMatmul, EveryClusterSplit) {
     EXPECT_EQ(automatic, unsplit) << GetParam().a << " x " << GetParam().b
                                   << " M=" << m;
   }
+}
+
+// sm_90a's warp-specialized large-M kernel (GPURunner::create's
+// warpSpecializedGemm), whose decoders are fed by the TMA producer sm_100a's
+// kernel shares (GemmPipeline::fillStage): against float64 on tiles ragged
+// in M and N (rows past the edge arrive as zeros, B's second scale atom is
+// clamped), one chunk of K, an odd number of them (the raw ring of four
+// and the decoded ring of three wrap), and more tiles than blocks (the
+// persistent loop crosses tiles while the producer runs ahead), and K = 96
+// ending inside a chunk (TMA fills the rest of the box with zeros). Window
+// operands keep the software pipeline. K must be a multiple of 32 (a row
+// of A and B a multiple of 16 bytes, TMA's pitch): K = 336 is an error
+// naming the call and the buffer.
+TEST_P(GPUMatmul, WarpSpecializedKernel) {
+  REQUIRE_GPU();
+  static GPURunner *ws = [] {
+    auto r = GPURunner::create("sm_90a", "/usr/local/cuda",
+                               /*warpSpecializedGemm=*/true);
+    if (!r) {
+      llvm::errs() << llvm::toString(r.takeError()) << "\n";
+      std::abort();
+    }
+    return std::move(*r).release();
+  }();
+  std::mt19937 rng(29);
+  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
+                              ElementType::F16};
+  int index = 0;
+  for (auto [m, n, k] :
+       std::initializer_list<std::tuple<int64_t, int64_t, int64_t>>{
+           {300, 300, 320},
+           {260, 520, 64},
+           {513, 392, 128},
+           {384, 264, 448},
+           {513, 392, 96},
+           {1000, 4096, 4096},
+           {4096, 2048, 128}}) {
+    Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
+    ++index;
+    ASSERT_EQ(runCase(GetParam(), c, rng, nullptr, ws), "")
+        << GetParam().a << " x " << GetParam().b << " M=" << m << " N=" << n
+        << " K=" << k;
+  }
+  bool windows = std::string(GetParam().a) == "local_1x64" ||
+                 std::string(GetParam().b) == "local_1x64";
+  if (windows)
+    return;
+  Case ragged{300, 300, 336, false, ElementType::F32, Kind::Normal};
+  EXPECT_NE(runCase(GetParam(), ragged, rng, nullptr, ws)
+                .find("row pitch of 168 bytes is not a multiple of 16"),
+            std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Pairs, GPUMatmul, ::testing::ValuesIn(kPairs));
@@ -581,6 +633,11 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
         // The direct kernels (M <= 256) split K over clusters of up to 8
         // CTAs on both chips; the large-M kernels do not.
         EXPECT_EQ(k.clusterSplit, k.maxM != 0 ? 8 : 1) << k.name;
+        // The runtime's GEMM modules have a dynamic K, so sm_100a runs the
+        // mma.sync kernels and no kernel takes a tensor map (the TMA
+        // kernel needs K static; DescribeKernel covers reading its maps).
+        EXPECT_TRUE(k.tensorMaps.empty()) << k.name;
+        EXPECT_TRUE(k.bulkCopyOperands.empty()) << k.name;
       }
       // The runtime launches every GEMM kernel on a 1-D grid of
       // ceil(M / tileM) * ceil(N / tileN) blocks: no kernel may read a
@@ -592,6 +649,43 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
           << chip << " " << p.a << " x " << p.b;
     }
   }
+}
+
+// With warpSpecializedGemm the runtime's sm_90a large-M kernel is the
+// warp-specialized one, fed by TMA: it takes maps of A's and B's data
+// (operands 0 and 3; boxes of a 32-byte chunk of its 128 and 256 tile rows,
+// no swizzle) and copies the scale buffers (1 and 4) with cp.async.bulk,
+// in 198 KB of dynamic shared memory. Compiled and assembled, no GPU.
+TEST(GPUCompileMatmul, WarpSpecializedKernelTakesTensorMaps) {
+  auto runner = GPURunner::create("sm_90a", "/usr/local/cuda",
+                                  /*warpSpecializedGemm=*/true);
+  ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
+  auto a =
+      ::nvfp4::parseRecipe((*runner)->getContext(), withLayout("per_token"));
+  auto b =
+      ::nvfp4::parseRecipe((*runner)->getContext(), withLayout("per_tensor"));
+  ASSERT_TRUE(bool(a) && bool(b));
+  auto compiled = (*runner)->compileMatmul(*a, *b, MatmulOptions());
+  if (!compiled) {
+    std::string message = llvm::toString(compiled.takeError());
+    if (message.find("ptxas") != std::string::npos &&
+        message.find("not found") != std::string::npos)
+      GTEST_SKIP() << "no ptxas: " << message;
+    FAIL() << message;
+  }
+  const ::nvfp4::KernelInfo &k = (*compiled)->kernels.back();
+  EXPECT_TRUE(llvm::StringRef(k.name).ends_with("large_m_wgmma")) << k.name;
+  EXPECT_EQ(k.threads, 384);
+  EXPECT_EQ(k.sharedBytes, 202864);
+  ASSERT_EQ(k.tensorMaps.size(), 2u);
+  EXPECT_EQ(k.tensorMaps[0].operand, 0);
+  EXPECT_EQ(k.tensorMaps[0].box[0], 32);
+  EXPECT_EQ(k.tensorMaps[0].box[1], 128);
+  EXPECT_EQ(k.tensorMaps[1].operand, 3);
+  EXPECT_EQ(k.tensorMaps[1].box[1], 256);
+  EXPECT_EQ(k.tensorMaps[0].swizzle, 0);
+  EXPECT_EQ(k.tensorMaps[1].swizzle, 0);
+  EXPECT_EQ(k.bulkCopyOperands, (std::vector<int64_t>{1, 4}));
 }
 
 // The grouped GEMM is one launch of mma.sync kernels on every chip (no

@@ -259,4 +259,65 @@ def NVFP4ProgrammaticDependentLaunch
   let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
 }
 
+def NVFP4TensorMapParams
+    : Pass<"nvfp4-tensor-map-params", "::mlir::gpu::GPUFuncOp"> {
+  let summary = "Record the LLVM parameter index of each tensor-map kernel argument";
+  let description = [{
+    The first half of passing TMA tensor maps as grid constants; runs just
+    before `convert-gpu-to-nvvm` (default calling convention: a memref
+    argument expands into pointer, pointer, offset, sizes and strides).
+    For every kernel with `nvfp4.tensor_maps` (NVFP4KernelInterface.h),
+    checks that each listed argument is an `!llvm.ptr` and records the
+    index it will have among the lowered `llvm.func`'s parameters in
+    `nvfp4.grid_constant_params` (a `DenseI32ArrayAttr`), which the
+    lowering copies to the `llvm.func` with the other function attributes.
+
+    Why two passes: `convert-gpu-to-nvvm` copies only `llvm.*` argument
+    attributes other than `llvm.byval`, and the `gpu.func` verifier
+    refuses `nvvm.grid_constant`, so the attributes a grid constant needs
+    can only be set after the lowering, when the original argument
+    positions are gone; this pass carries them across.
+
+    Example:
+
+    ```mlir
+    gpu.func @k(%a: memref<?x128xi8>, %m: !llvm.ptr) kernel attributes {
+        nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 1, operand = 0,
+                                               box = [32, 128], swizzle = 32>]}
+    // gains nvfp4.grid_constant_params = array<i32: 7>
+    ```
+  }];
+}
+
+def NVFP4GridConstantParams
+    : Pass<"nvfp4-grid-constant-params", "::mlir::LLVM::LLVMFuncOp"> {
+  let summary = "Pass the recorded tensor-map parameters by value as grid constants";
+  let description = [{
+    The second half (after `convert-gpu-to-nvvm`): each parameter listed in
+    `nvfp4.grid_constant_params` gets `llvm.byval = !llvm.array<16 x i64>`,
+    `llvm.align = 128` and `nvvm.grid_constant`, and the list is removed.
+    The PTX parameter becomes `.param .align 128 .b8 name[128]`, what nvcc
+    emits for a `const __grid_constant__ CUtensorMap`, and the kernel takes
+    its generic address (`cvta.param`) for `cp.async.bulk.tensor` and
+    `prefetch.tensormap`. Without `nvvm.grid_constant` LLVM would copy the
+    by-value parameter to local memory (a `__local_depot`), and TMA cannot
+    read a map there; the runtime passes a pointer to the 128-byte map
+    itself as the kernel parameter.
+
+    After this pass no function carries `nvfp4.grid_constant_params`. A
+    listed index that is not a pointer parameter is an error.
+
+    Example:
+
+    ```mlir
+    llvm.func @k(..., %arg7: !llvm.ptr) attributes {
+        nvfp4.grid_constant_params = array<i32: 7>, nvvm.kernel}
+    // becomes
+    llvm.func @k(..., %arg7: !llvm.ptr {llvm.align = 128 : i64,
+        llvm.byval = !llvm.array<16 x i64>, nvvm.grid_constant})
+        attributes {nvvm.kernel}
+    ```
+  }];
+}
+
 #endif // NVFP4_CONVERSION_PASSES_TD

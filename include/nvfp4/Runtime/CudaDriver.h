@@ -24,6 +24,19 @@ namespace nvfp4 {
 
 using CUdeviceptr = unsigned long long;
 
+/// The arguments of cuTensorMapEncodeTiled for a tiled TMA map over a
+/// row-major byte matrix (tensorMapEncoding in GPURunner.h computes them):
+/// a rank-2 uint8 tensor, innermost dimension first, no interleave, zeros
+/// out of bounds.
+struct TensorMapEncoding {
+  uint64_t dims[2];           ///< {row bytes, rows}
+  uint64_t strides[1];        ///< the row pitch in bytes
+  uint32_t box[2];            ///< {box bytes, box rows}
+  uint32_t elementStrides[2]; ///< {1, 1}: every element
+  /// CUtensorMapSwizzle: 0 none, 1 32-byte, 2 64-byte, 3 128-byte.
+  int swizzle;
+};
+
 /// A device context plus the driver entry points (primary context of one
 /// device, made current on the calling thread by each call).
 class CudaDevice {
@@ -118,6 +131,13 @@ public:
   unsigned gemmClusterSplit() const { return gemmSplit.load(); }
   /// Sets gemmClusterSplit(); an error for a value above 8.
   llvm::Error setGemmClusterSplit(unsigned split);
+
+  /// Encodes a TMA tensor map (cuTensorMapEncodeTiled, CUDA 12.0 on) of
+  /// the byte matrix at `address` into the 128 bytes at `map` (128-byte
+  /// aligned). Host work only: nothing is enqueued, so a launch may encode
+  /// its maps during a stream capture.
+  llvm::Error encodeTensorMap(void *map, CUdeviceptr address,
+                              const TensorMapEncoding &encoding);
 
   /// Streams (CUstream handles) for asynchronous work.
   llvm::Expected<void *> createStream();

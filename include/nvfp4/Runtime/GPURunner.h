@@ -19,9 +19,22 @@
 #include <string>
 #include <vector>
 
+namespace mlir {
+class Operation;
+} // namespace mlir
+
 namespace nvfp4 {
 
 struct MatmulOptions;
+
+/// A TMA tensor map a kernel takes after its operands (#nvfp4.tensor_map):
+/// over operand `operand`, a row-major matrix of bytes, boxes of `box[0]`
+/// bytes x `box[1]` rows, `swizzle` bytes of shared-memory swizzle.
+struct KernelTensorMap {
+  int64_t operand = 0;
+  int64_t box[2] = {0, 0};
+  int64_t swizzle = 0;
+};
 
 /// One kernel of a compiled quantization, in launch order.
 struct KernelInfo {
@@ -43,7 +56,30 @@ struct KernelInfo {
   /// The kernel waits on its predecessor in the stream itself
   /// (`nvfp4.pdl`): it may be launched with programmatic dependent launch.
   bool pdl = false;
+  /// The tensor maps the kernel takes, in argument order
+  /// (`nvfp4.tensor_maps`); encoded for each launch.
+  std::vector<KernelTensorMap> tensorMaps = {};
+  /// Operands the kernel reads with cp.async.bulk (`nvfp4.bulk_copy_operands`):
+  /// their addresses must be 16-byte aligned.
+  std::vector<int64_t> bulkCopyOperands = {};
 };
+
+/// The encoding of `map` over operand `buffer` (its name, for messages) of
+/// kernel `kernel`, a `shape` byte matrix at device address `address`; an
+/// error naming the kernel and the buffer when TMA cannot address it: a
+/// shape that is not 2-D and non-empty, an address that is not 16-byte
+/// aligned, a row pitch that is not a multiple of 16 bytes or not below
+/// 2^40, more than 2^32 elements along a dimension, or a box TMA does not
+/// take. Pure: no driver call.
+llvm::Expected<TensorMapEncoding>
+tensorMapEncoding(const KernelTensorMap &map, llvm::ArrayRef<int64_t> shape,
+                  CUdeviceptr address, llvm::StringRef kernel,
+                  llvm::StringRef buffer);
+
+/// The KernelInfo of `kernel`, a gpu.func built by nvfp4-to-gpu (its
+/// `nvfp4.work` set), from the attributes NVFP4KernelInterface.h lists:
+/// everything a runtime launches it with.
+KernelInfo describeKernel(mlir::Operation *kernel);
 
 /// A recipe compiled for one GPU target.
 struct CompiledQuantize {
@@ -85,8 +121,13 @@ constexpr int64_t kKernelBlockThreads = mlir::nvfp4::kKernelBlockThreads;
 class GPURunner final : public Runner {
 public:
   /// A runner for `chip` (sm_90a, sm_100a, ...); `toolkit` holds ptxas.
+  /// `warpSpecializedGemm`: its sm_90a large-M GEMMs use the
+  /// warp-specialized kernel (nvfp4-to-ptx's warp-specialized-gemm: a
+  /// decoding warpgroup fed by TMA, K a multiple of 32) instead of the
+  /// software-pipelined default.
   static llvm::Expected<std::unique_ptr<GPURunner>>
-  create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda");
+  create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda",
+         bool warpSpecializedGemm = false);
   ~GPURunner() override;
 
   llvm::StringRef target() const override;

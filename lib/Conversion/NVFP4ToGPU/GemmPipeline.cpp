@@ -44,22 +44,28 @@ void GemmPipeline::ifThenElse(Value cond, function_ref<void()> then,
   }
 }
 
-void GemmPipeline::initialize(Value tid) {
+void GemmPipeline::initialize(Value tid, ArrayRef<GemmPipeline *> others) {
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
   ifThenElse(first, [&] {
-    auto i32 = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(v)));
-    };
-    for (int64_t s = 0; s < numStages; ++s) {
-      NVVM::MBarrierInitOp::create(b, barrier(idx(s)), i32(producerArrivals),
-                                   Value());
-      NVVM::MBarrierInitOp::create(b, barrier(idx(numStages + s)),
-                                   i32(consumerArrivals), Value());
-    }
+    initBarriers();
+    for (GemmPipeline *other : others)
+      other->initBarriers();
     // The initialisation must be visible before any thread's arrive/wait.
     NVVM::FenceMbarrierInitOp::create(b);
   });
   gpu::BarrierOp::create(b);
+}
+
+void GemmPipeline::initBarriers() {
+  auto i32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(v)));
+  };
+  for (int64_t s = 0; s < numStages; ++s) {
+    NVVM::MBarrierInitOp::create(b, barrier(idx(s)), i32(producerArrivals),
+                                 Value());
+    NVVM::MBarrierInitOp::create(b, barrier(idx(numStages + s)),
+                                 i32(consumerArrivals), Value());
+  }
 }
 
 GemmPipeline::Slot GemmPipeline::firstSlot() {
@@ -159,11 +165,6 @@ void GemmPipeline::arriveFull(Slot slot) {
   NVVM::MBarrierArriveOp::create(b, Type(), barrier(slot.stage), Value());
 }
 
-void GemmPipeline::arriveFullOnCopies(Slot slot) {
-  NVVM::CpAsyncMBarrierArriveOp::create(b, barrier(slot.stage),
-                                        /*noinc=*/true);
-}
-
 void GemmPipeline::waitFull(Slot slot) {
   waitParity(barrier(slot.stage), slot.phase);
 }
@@ -217,4 +218,51 @@ GemmPipeline::Slot GemmPipeline::advance(Slot slot, Value count) {
       b, wraps, arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
   return {arith::RemUIOp::create(b, total, idx(numStages)),
           arith::XOrIOp::create(b, slot.phase, flip)};
+}
+
+void GemmPipeline::fillStage(Slot slot, ArrayRef<TensorTile> tiles,
+                             ArrayRef<ByteRange> ranges) {
+  int64_t bytes = 0;
+  for (const TensorTile &t : tiles)
+    bytes += t.bytes;
+  for (const ByteRange &r : ranges)
+    bytes += r.bytes;
+  Value full = barrier(slot.stage);
+  // Arm first: the copies may complete before this thread would otherwise
+  // reach the arrival, and the phase must not complete on the arrival
+  // alone before the byte count is known.
+  NVVM::MBarrierArriveExpectTxOp::create(
+      b, Type(), full,
+      arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(bytes))),
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
+  // The copies name their destination in the cluster's shared window; a
+  // CTA's own shared addresses are valid there.
+  auto cluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  for (const TensorTile &t : tiles) {
+    Value dst = LLVM::AddrSpaceCastOp::create(b, cluster, t.dst);
+    auto i32 = [&](Value v) {
+      return v.getType().isIndex()
+                 ? Value(arith::IndexCastUIOp::create(b, b.getI32Type(), v))
+                 : v;
+    };
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        b, dst, t.map, ValueRange{i32(t.x), i32(t.y)}, full,
+        /*im2colOffsets=*/ValueRange{}, /*multicastMask=*/Value(),
+        /*l2CacheHint=*/Value(), NVVM::TMALoadMode::TILE,
+        /*isCTAOnly=*/false, /*group=*/NVVM::CTAGroupKindAttr(),
+        /*predicate=*/Value());
+  }
+  for (const ByteRange &r : ranges) {
+    Value dst = LLVM::AddrSpaceCastOp::create(b, cluster, r.dst);
+    NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
+        b, dst, r.src, full,
+        arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(r.bytes))),
+        /*multicastMask=*/Value(), /*l2CacheHint=*/Value());
+  }
+}
+
+void GemmPipeline::prefetchTensorMap(Value map) {
+  NVVM::PrefetchOp::create(b, /*cacheLevel=*/nullptr, /*evictPriority=*/nullptr,
+                           map, /*predicate=*/Value(), /*tensormap=*/true,
+                           /*uniform=*/false, /*in_param_space=*/true);
 }

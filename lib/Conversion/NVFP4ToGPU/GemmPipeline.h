@@ -14,6 +14,9 @@
 //    barrier again: each role waits only on the other's mbarriers, so the
 //    producers run up to S iterations ahead -- into the next tile while the
 //    consumers run an epilogue.
+//  * TMA. A stage may instead be filled by one producer thread with
+//    asynchronous bulk copies (fillStage): tensor-map boxes and contiguous
+//    byte ranges whose completion the `full` barrier counts in bytes.
 //  * Schedule. A persistent block walks tiles blockIdx.x, blockIdx.x +
 //    gridDim.x, ... and, for each, the K chunks in order: one flat loop of
 //    iterations (tile, chunk), the same in both roles. Any grid size is
@@ -30,6 +33,7 @@
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Value.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -54,9 +58,10 @@ public:
 
   int64_t stages() const { return numStages; }
 
-  /// Thread `tid` == 0 initialises the barriers, then every thread of the
-  /// block meets at a block barrier (before the roles split).
-  void initialize(Value tid);
+  /// Thread `tid` == 0 initialises the barriers (and those of `others`,
+  /// further rings of the kernel), then every thread of the block meets at
+  /// one block barrier (before the roles split).
+  void initialize(Value tid, ArrayRef<GemmPipeline *> others = {});
 
   /// The position of this block's first iteration.
   Slot firstSlot();
@@ -85,10 +90,32 @@ public:
   /// (its previous use), and publish it when filled.
   void waitEmpty(Slot slot);
   void arriveFull(Slot slot);
-  /// An arrival on `slot`'s `full` barrier when this thread's cp.async
-  /// copies so far have landed (cp.async.mbarrier.arrive.noinc: counted
-  /// among the producer arrivals the barrier was initialised with).
-  void arriveFullOnCopies(Slot slot);
+  /// A TMA fill of a stage, issued by one producer thread: 2-D boxes of
+  /// tensor maps and contiguous byte ranges, all completing on the stage's
+  /// `full` barrier (mbarrier complete_tx).
+  struct TensorTile {
+    Value map;     ///< the tensor map (a grid-constant kernel parameter)
+    Value x, y;    ///< the box's first element, innermost coordinate first
+    Value dst;     ///< shared-memory (address space 3) destination
+    int64_t bytes; ///< bytes of the box, out-of-bounds fill included
+  };
+  struct ByteRange {
+    Value src;     ///< global (address space 1) source, 16-byte aligned
+    Value dst;     ///< shared-memory destination, 16-byte aligned
+    int64_t bytes; ///< a multiple of 16
+  };
+  /// Announces the fill's byte count on `slot`'s `full` barrier
+  /// (mbarrier.arrive.expect_tx: this thread's arrival, counted among the
+  /// producer arrivals) and issues its copies (cp.async.bulk.tensor and
+  /// cp.async.bulk, mbarrier::complete_tx::bytes); the phase completes when
+  /// every byte has landed. With one producer thread per stage the barrier
+  /// is initialised with `producerArrivals` = 1.
+  void fillStage(Slot slot, ArrayRef<TensorTile> tiles,
+                 ArrayRef<ByteRange> ranges);
+  /// Brings tensor map `map` (a kernel parameter) into the cache ahead of
+  /// its first use (prefetch.param.tensormap).
+  void prefetchTensorMap(Value map);
+
   /// Consumer side: wait until `slot`'s stage is filled, and release a
   /// stage when every read of it (by this thread's MMAs too) is complete.
   void waitFull(Slot slot);
@@ -121,6 +148,8 @@ public:
 
 private:
   Value barrier(Value index);
+  /// mbarrier.init of every barrier of the ring.
+  void initBarriers();
   Value idx(int64_t v);
 
   ImplicitLocOpBuilder &b;

@@ -76,10 +76,24 @@ gpu::GPUFuncOp
 mlir::nvfp4::detail::createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                                       StringRef name, int64_t threads,
                                       ArrayRef<int64_t> tile, int64_t maxM) {
+  return createGemmKernel(op, module, name, threads, tile, maxM, {});
+}
+
+gpu::GPUFuncOp mlir::nvfp4::detail::createGemmKernel(
+    GemmOp op, gpu::GPUModuleOp module, StringRef name, int64_t threads,
+    ArrayRef<int64_t> tile, int64_t maxM, ArrayRef<GemmTensorMap> maps) {
   MLIRContext *ctx = op.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
-  auto type = FunctionType::get(ctx, op->getOperandTypes(), {});
+  // The operands, then one `!llvm.ptr` per tensor map.
+  SmallVector<Type> args(op->getOperandTypes());
+  SmallVector<Attribute> declared;
+  for (const GemmTensorMap &map : maps) {
+    declared.push_back(TensorMapAttr::get(ctx, args.size(), map.operand,
+                                          map.box, map.swizzle));
+    args.push_back(LLVM::LLVMPointerType::get(ctx));
+  }
+  auto type = FunctionType::get(ctx, args, {});
   auto func = gpu::GPUFuncOp::create(b, op.getLoc(), name, type);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
@@ -88,7 +102,16 @@ mlir::nvfp4::detail::createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                     op.grouped() ? KernelWork::GroupedGemm : KernelWork::Gemm)));
   func->setAttr(kernel_attr::kGemmTile, b.getDenseI64ArrayAttr(tile));
   func->setAttr(kernel_attr::kGemmMaxM, b.getI64IntegerAttr(maxM));
+  if (!declared.empty())
+    func->setAttr(kernel_attr::kTensorMaps, b.getArrayAttr(declared));
   return func;
+}
+
+SmallVector<Value> mlir::nvfp4::detail::gemmTensorMapArgs(gpu::GPUFuncOp func,
+                                                          GemmOp op) {
+  unsigned operands = op->getNumOperands();
+  return SmallVector<Value>(
+      func.getArguments().slice(operands, func.getNumArguments() - operands));
 }
 
 Value mlir::nvfp4::detail::addGemmWorkgroupBuffer(gpu::GPUFuncOp func,
@@ -166,9 +189,12 @@ void mlir::nvfp4::detail::launchGemmKernel(ImplicitLocOpBuilder &at,
   GemmTileGrid<Value> grid =
       gemmTileGrid(le, M, N, tileM, tileN,
                    op.grouped() ? function_ref<Value()>(groups) : nullptr);
-  gpu::LaunchFuncOp::create(
-      at, func, {le.mulI(grid.tileCols, grid.tileRows), one, one},
-      {le.idx(threads), one, one}, dynamicSmem, op->getOperands());
+  SmallVector<Value> args(op->getOperands());
+  for (unsigned i = args.size(); i < func.getNumArguments(); ++i)
+    args.push_back(LLVM::ZeroOp::create(at, func.getArgument(i).getType()));
+  gpu::LaunchFuncOp::create(at, func,
+                            {le.mulI(grid.tileCols, grid.tileRows), one, one},
+                            {le.idx(threads), one, one}, dynamicSmem, args);
 }
 
 void mlir::nvfp4::detail::emitGemmBody(

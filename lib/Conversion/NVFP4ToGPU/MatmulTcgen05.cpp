@@ -20,6 +20,12 @@
 //     w owns TMEM lanes 32w..32w+31 = rows of the tile) and applies the
 //     GemmNumerics epilogue per element, masking rows >= M and columns >= N.
 //
+// That is the single-stage kernel, which window operands use. Per-tensor and
+// per-row operands run the pipelined kernel below (GemmPipeline): one thread
+// fills a ring of stages with TMA (tensor-map boxes of A and B in the SW32
+// K-major layout, cp.async.bulk of the scale atoms) while another issues the
+// MMAs, and the four warps of the MMA warpgroup run the epilogue.
+//
 // 1x64-window operands: each step's MMA writes a fresh accumulator region;
 // the threads then load it, promote it with gemmWindowFactor and add it to a
 // second TMEM region holding the running sum (tcgen05.ld / tcgen05.st), the
@@ -92,6 +98,25 @@ constexpr uint64_t kOperandDesc = descriptorBits(kCoreBytes, kGroupBytes);
 /// apart; one core matrix along the row, so LBO is unused (0).
 constexpr uint64_t kScaleDesc = descriptorBits(0, 128);
 
+/// The pipelined kernel's operands are filled by TMA: boxes of 32 bytes (a
+/// 64-wide K step) x 128 rows with CU_TENSOR_MAP_SWIZZLE_32B, which puts
+/// row r at byte 32 r with its two 16-byte halves exchanged when bit 2 of r
+/// is set (address bit 4 ^= bit 7). That is CUTLASS's K-major SW32 atom
+/// (Swizzle<1,4,3>, 8 rows x 32 bytes; cute/atom/mma_traits_sm100.hpp,
+/// make_umma_desc<Major::K>) repeated down the rows, whose descriptor has
+/// layout type SWIZZLE_32B (6, bits 61-63; cute/arch/mma_sm100_desc.hpp),
+/// SBO 256 bytes (8-row groups), LBO 16 bytes (the value make_umma_desc
+/// writes for swizzled K-major layouts: the K extent of an MMA fits one
+/// atom, so it is not used), version 1 and base offset 0: every operand
+/// starts 256-byte aligned, on a boundary of the swizzle pattern.
+constexpr int64_t kTmaSwizzle = 32;
+constexpr uint64_t kSwizzle32B = 6;
+constexpr uint64_t kOperandDescSw32 =
+    descriptorBits(16, 8 * kRowBytes) | (kSwizzle32B << 61);
+static_assert(kRowBytes == kTmaSwizzle,
+              "one K step per swizzle atom row: the MMA never advances "
+              "inside an atom");
+
 /// The instruction descriptor of kind::mxf4nvf4 (PTX ISA "Instruction
 /// descriptor", block-scaled form): A and B E2M1 (1) at bits 7-9 and
 /// 10-12, both K-major (bits 15/16 = 0), N >> 3 at bits 17-22, scale type
@@ -103,8 +128,9 @@ constexpr uint32_t kInstrDesc = (1u << 7) | (1u << 10) |
 
 /// The pipelined kernel (per-tensor and per-row operands, GemmPipeline):
 /// a producer warpgroup and an MMA + epilogue warpgroup, a ring of stages
-/// laid out like the single-stage buffer above (A, B, SFA, SFB), then
-/// 2 * kPipeStages ring barriers, the accumulator barrier and the TMEM slot.
+/// of the single-stage buffer's sizes (A and B in the SW32 layout TMA
+/// writes, then SFA, SFB), then 2 * kPipeStages ring barriers, the
+/// accumulator barrier and the TMEM slot.
 constexpr int64_t kPipeStages = 4;
 constexpr int64_t kPipeThreads = 256;
 constexpr int64_t kPipeStageBytes = kSmemBar;
@@ -112,6 +138,10 @@ constexpr int64_t kPipeBarriers = kPipeStages * kPipeStageBytes;
 constexpr int64_t kPipeAccBar = kPipeBarriers + 2 * kPipeStages * 8;
 constexpr int64_t kPipeSlot = kPipeAccBar + 8;
 constexpr int64_t kPipeSmemBytes = kPipeSlot + 8;
+// TMA destinations and the SW32 pattern: every operand of every stage on
+// a 256-byte boundary (the global itself is 1024-aligned).
+static_assert(kPipeStageBytes % 256 == 0 && kSmemB % 256 == 0,
+              "operands must start on a swizzle-pattern boundary");
 
 /// TMEM columns (32-bit each, 128 lanes).
 struct TmemLayout {
@@ -122,10 +152,12 @@ constexpr TmemLayout kWindow{0, kTileN, 2 * kTileN, 2 * kTileN + 4, 512};
 
 class Tcgen05Emitter {
 public:
+  /// `maps`: the pipelined kernel's tensor maps of A and B (empty for
+  /// window operands).
   Tcgen05Emitter(LoweringBuilder &e, MatmulOp op, const GemmOperands &v,
-                 StringRef smemName)
+                 ArrayRef<Value> maps, StringRef smemName)
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), v(v),
-        smemName(smemName), ctx(op.getContext()) {}
+        maps(maps), smemName(smemName), ctx(op.getContext()) {}
 
   void emit() {
     aRecipe = op.getARecipe();
@@ -417,14 +449,15 @@ private:
   //===------------------------------------------------------------------===//
   // The pipelined kernel: the skeleton of the sm_90a kernel (GemmPipeline's
   // ring, roles and persistent schedule) with tcgen05 as the MMA.
-  //  * Warpgroup 0 produces: per (tile, chunk) it waits for a free stage,
-  //    copies its row of A and of B (2 x 16 bytes each, into the
-  //    core-matrix layout) and 4 bytes of each scale atom with cp.async,
-  //    and arrives on the stage's `full` barrier when they land
-  //    (cp.async.mbarrier.arrive.noinc: nothing waits in the producers).
-  //  * Warpgroup 1 multiplies and stores. Its thread 0 waits for `full`,
-  //    fences the cp.async (generic-proxy) writes for the tensor core's
-  //    async proxy, issues the two tcgen05.cp and the MMA, and commits to
+  //  * Warpgroup 0's thread 0 produces: per (tile, chunk) it waits for a
+  //    free stage and fills it with TMA (GemmPipeline::fillStage): the
+  //    128 x 32-byte boxes of A and B through their tensor maps (SW32
+  //    layout; rows past M or N read as zeros) and the two 512-byte scale
+  //    atoms with cp.async.bulk, announced on the stage's `full` barrier
+  //    with their 9216 bytes. The other producer threads have no work.
+  //  * Warpgroup 1 multiplies and stores. Its thread 0 waits for `full`
+  //    (TMA writes through the async proxy, as the tensor core reads: no
+  //    proxy fence), issues the two tcgen05.cp and the MMA, and commits to
   //    the stage's `empty` barrier (the tensor core arrives when it has
   //    read the stage). After a tile's last chunk it commits to the
   //    accumulator barrier; the four warps (TMEM lane quarters) wait for
@@ -464,43 +497,27 @@ private:
             e.mulI(e.remI(tile, tilesN), e.idx(kTileN))};
   }
 
-  /// Producer thread `p` (0..127): its copies of iteration `i` into the
-  /// stage at byte `stage`.
-  void pipeCopy(GemmPipeline &pipe, Value p, Value i, Value numSteps,
-                Value stage) {
+  /// The TMA fill of iteration `i` into `slot`'s stage (at byte
+  /// `stage`), issued by one thread.
+  void pipeFill(GemmPipeline &pipe, Value i, Value numSteps,
+                GemmPipeline::Slot slot, Value stage) {
     Value tile, step, aBase, bBase;
     std::tie(tile, step) = pipe.tileAndChunk(i, numSteps);
     std::tie(aBase, bBase) = tileBase(tile);
-    Value rowBytes = e.dim(v.aData, 1);
-    Value base = e.addI(stage, e.addI(e.mulI(e.divI(p, 8), e.idx(kGroupBytes)),
-                                      e.mulI(e.remI(p, e.idx(8)), e.idx(16))));
-    auto cg = NVVM::LoadCacheModifierKindAttr::get(
-        ctx, NVVM::LoadCacheModifierKind::CG);
-    auto ca = NVVM::LoadCacheModifierKindAttr::get(
-        ctx, NVVM::LoadCacheModifierKind::CA);
-    for (auto [data, first, limit, at] :
-         {std::tuple{v.aData, aBase, M, kSmemA},
-          std::tuple{v.bData, bBase, N, kSmemB}}) {
-      Value r = clamp(e.addI(first, p), limit);
-      for (int64_t h = 0; h < 2; ++h) {
-        Value src = e.addI(e.mulI(r, rowBytes),
-                           e.addI(e.mulI(step, e.idx(kRowBytes)),
-                                  e.idx(16 * h)));
-        NVVM::CpAsyncOp::create(
-            b, smemAt(at + h * kCoreBytes, base), globalAt(data, src),
-            b.getI32IntegerAttr(16), cg, /*cpSize=*/Value());
-      }
-    }
-    // 4 bytes of each 512-byte scale atom (see stageScale).
+    Value x = e.mulI(step, e.idx(kRowBytes));
+    SmallVector<GemmPipeline::TensorTile, 2> tiles{
+        {maps[0], x, aBase, smemAt(kSmemA, stage), kTileM * kRowBytes},
+        {maps[1], x, bBase, smemAt(kSmemB, stage), kTileN * kRowBytes}};
+    // The 512-byte scale atom of (tile row, step): contiguous in the 128x4
+    // layout (see stageScale), 16-byte aligned like the buffer.
+    SmallVector<GemmPipeline::ByteRange, 2> ranges;
     for (auto [scale, first, at] : {std::tuple{v.aScale, aBase, kSmemSfa},
                                     std::tuple{v.bScale, bBase, kSmemSfb}}) {
       Value atom = m.scaleOffset(ScaleLayout::Swizzle128x4, first,
                                  e.mulI(step, e.idx(4)), numBlocks);
-      NVVM::CpAsyncOp::create(
-          b, smemAt(at, e.addI(stage, e.mulI(p, e.idx(4)))),
-          globalAt(scale, e.addI(atom, e.mulI(p, e.idx(4)))),
-          b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
+      ranges.push_back({globalAt(scale, atom), smemAt(at, stage), 512});
     }
+    pipe.fillStage(slot, tiles, ranges);
   }
 
   /// The two tcgen05.cp of the scale atoms of the step staged at byte
@@ -517,18 +534,17 @@ private:
 
   /// The MMA thread's work for the chunk in the stage at byte `stage`.
   void pipeMma(Value stage, Value step, Value empty) {
-    // cp.async wrote the stage through the generic proxy.
-    NVVM::FenceProxyOp::create(
-        b, NVVM::ProxyKind::async_shared,
-        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+    // TMA filled the stage through the async proxy, the one the tensor core
+    // reads through: the `full` barrier's completion is all it needs.
     fence(NVVM::Tcgen05FenceKind::AFTER_THREAD_SYNC);
     copyScales(stage);
     NVVM::Tcgen05MMABlockScaleOp::create(
         b, NVVM::MMABlockScaleKind::MXF4NVF4, NVVM::CTAGroupKind::CTA_1,
         NVVM::Tcgen05MMABlockScale::BLOCK16,
         NVVM::Tcgen05MMACollectorOp::DISCARD, tmemAt(tmem.acc),
-        descriptorAt(kOperandDesc, stage, kSmemA),
-        descriptorAt(kOperandDesc, stage, kSmemB), cst32(int64_t(kInstrDesc)),
+        descriptorAt(kOperandDescSw32, stage, kSmemA),
+        descriptorAt(kOperandDescSw32, stage, kSmemB),
+        cst32(int64_t(kInstrDesc)),
         cmp(arith::CmpIPredicate::ne, step, e.idx(0)), tmemAt(tmem.sfa),
         tmemAt(tmem.sfb));
     // Arrives on `empty` once the MMA (and the copies before it) are done.
@@ -537,7 +553,9 @@ private:
 
   void pipelined() {
     Value pipeBase = smemAt(kPipeBarriers);
-    GemmPipeline pipe(b, pipeBase, kPipeStages, /*producerArrivals=*/128,
+    // One producer thread arrives per fill (with the fill's byte count);
+    // one MMA thread's commit releases a stage.
+    GemmPipeline pipe(b, pipeBase, kPipeStages, /*producerArrivals=*/1,
                       /*consumerArrivals=*/1);
     Value numSteps = e.divI(e.dim(v.aData, 1), kRowBytes);
     Value numTiles = e.mulI(e.ceilDivI(M, kTileM), e.ceilDivI(N, kTileN));
@@ -561,16 +579,19 @@ private:
     pipe.splitRoles(
         tid, /*producerGroups=*/1, /*producerRegs=*/0, /*consumerRegs=*/0,
         [&] {
-          pipe.loop(pipe.iterations(numTiles, numSteps), pipe.firstSlot(),
-                    {}, [&](Value i, GemmPipeline::Slot slot, ValueRange) {
-                      pipe.waitEmpty(slot);
-                      pipeCopy(pipe, tid, i, numSteps,
-                               e.mulI(slot.stage, e.idx(kPipeStageBytes)));
-                      pipe.arriveFullOnCopies(slot);
-                      return SmallVector<Value>{};
-                    });
-          // No copy may still target shared memory when the block exits.
-          NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+          // Every fill is consumed (the MMA thread waits for each), so no
+          // copy is in flight when the block exits.
+          ifThen(cmp(arith::CmpIPredicate::eq, tid, e.idx(0)), [&] {
+            for (Value map : maps)
+              pipe.prefetchTensorMap(map);
+            pipe.loop(pipe.iterations(numTiles, numSteps), pipe.firstSlot(), {},
+                      [&](Value i, GemmPipeline::Slot slot, ValueRange) {
+                        pipe.waitEmpty(slot);
+                        pipeFill(pipe, i, numSteps, slot,
+                                 e.mulI(slot.stage, e.idx(kPipeStageBytes)));
+                        return SmallVector<Value>{};
+                      });
+          });
         },
         [&] { pipeConsume(pipe, numTiles, numSteps, accBar); });
   }
@@ -639,6 +660,7 @@ private:
   NumericsBuilder &m;
   MatmulOp op;
   GemmOperands v;
+  SmallVector<Value, 2> maps;
   StringRef smemName;
   MLIRContext *ctx;
   RecipeAttr aRecipe, bRecipe;
@@ -684,14 +706,32 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
       /*addrSpace=*/3);
 
   int64_t threads = window ? kThreads : kPipeThreads;
-  auto func = createGemmKernel(op, module, name, threads, {kTileM, kTileN},
-                               /*maxM=*/0);
+  // The pipelined kernel loads A's and B's data through TMA.
+  SmallVector<GemmTensorMap, 2> maps;
   if (!window)
+    maps = {GemmTensorMap{op.getADataMutable().getOperandNumber(),
+                          {kRowBytes, kTileM},
+                          kTmaSwizzle},
+            GemmTensorMap{op.getBDataMutable().getOperandNumber(),
+                          {kRowBytes, kTileN},
+                          kTmaSwizzle}};
+  auto func = createGemmKernel(op, module, name, threads, {kTileM, kTileN},
+                               /*maxM=*/0, maps);
+  if (!window) {
     func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
+    // The scale atoms arrive by cp.async.bulk: the runtime checks that the
+    // scale buffers are 16-byte aligned.
+    func->setAttr(kernel_attr::kBulkCopyOperands,
+                  b.getDenseI64ArrayAttr(
+                      {int64_t(op.getAScaleMutable().getOperandNumber()),
+                       int64_t(op.getBScaleMutable().getOperandNumber())}));
+  }
   b.setInsertionPointToStart(&func.getBody().front());
   {
     LoweringBuilder e(b, &leaves);
-    Tcgen05Emitter(e, op, gemmKernelOperands(func, op), smemName).emit();
+    Tcgen05Emitter(e, op, gemmKernelOperands(func, op),
+                   gemmTensorMapArgs(func, op), smemName)
+        .emit();
   }
   gpu::ReturnOp::create(b);
 

@@ -10,8 +10,8 @@
 //    windows, whose chunks are promoted one by one), or with
 //    nvfp4-to-gpu's warp-specialized-gemm option and operands without
 //    windows the warp-specialized kernel on GemmPipeline (decoding
-//    warpgroup, two wgmma warpgroups, a ring of decoded stages, persistent
-//    tiles); the wgmma path below;
+//    warpgroup fed by TMA, two wgmma warpgroups, a ring of decoded
+//    stages, persistent tiles); the wgmma path below;
 //  * sm_100a with a static K that is a multiple of 64: the tcgen05 kernel
 //    (MatmulTcgen05.cpp, on the same GemmPipeline for per-tensor and
 //    per-row operands);
@@ -94,7 +94,8 @@ struct GemmConfig {
   bool staged;             ///< decode through shared memory (see below)
   bool wgmma = false;      ///< staged in wgmma's layout, wgmma.mma_async
   int64_t stages = 0;      ///< wgmma: decoded chunks in the shared ring
-  int64_t rawStages = 0;   ///< wgmma: raw chunks (cp.async) in flight + 1
+  /// wgmma: raw chunks in flight + 1 (cp.async; TMA when warp-specialized)
+  int64_t rawStages = 0;
   int64_t producerWarps = 0; ///< wgmma: decoding warps, before the MMA ones
 
   bool warpSpecialized() const { return producerWarps > 0; }
@@ -143,10 +144,19 @@ int64_t wgStageBytes(const GemmConfig &cfg) {
   return (cfg.tileM() + cfg.tileN()) * kChunk * 2;
 }
 
-/// Bytes of one stage of the wgmma kernel's raw ring: per decode item (a
-/// row's 16-block) 8 data bytes and the row's 4-byte scale word.
-int64_t wgRawStageBytes(const GemmConfig &cfg) {
-  return (cfg.tileM() + cfg.tileN()) * 4 * (8 + 4);
+/// The warp-specialized kernel's raw ring, filled by TMA: per stage the
+/// chunk's boxes of A and B as TMA writes them without swizzle (tile row r
+/// at byte 32 r: one 64-wide K chunk of packed E2M1), then the 512-byte
+/// scale atom of each 128-row tile of A and of B (the 128x4 layout's: byte
+/// (r % 32) * 16 + (r % 128 / 32) * 4 + j holds row r's scale of block j).
+constexpr int64_t kWsRowBytes = kChunk / 2;
+constexpr int64_t kScaleAtomBytes = 512;
+int64_t wsRawAtomsOffset(const GemmConfig &cfg) {
+  return (cfg.tileM() + cfg.tileN()) * kWsRowBytes;
+}
+int64_t wsRawStageBytes(const GemmConfig &cfg) {
+  return wsRawAtomsOffset(cfg) +
+         (cfg.tileM() + cfg.tileN()) / 128 * kScaleAtomBytes;
 }
 
 /// Bytes of one stage of the software-pipelined kernel's raw ring: 36 per
@@ -162,10 +172,12 @@ class GemmEmitter {
 public:
   /// `smem`: the K-split reduction buffer, or the staged A and B
   /// fragment buffers.
+  /// `tensorMaps`: the warp-specialized kernel's maps of A and B.
   GemmEmitter(LoweringBuilder &e, GemmOp op, const GemmConfig &cfg,
-              const GemmOperands &v, ArrayRef<Value> smem)
+              const GemmOperands &v, ArrayRef<Value> smem,
+              ArrayRef<Value> tensorMaps = {})
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
-        v(v), smem(smem) {}
+        v(v), smem(smem), tensorMaps(tensorMaps) {}
 
   void emit() {
     aRecipe = op.getARecipe();
@@ -478,15 +490,18 @@ private:
   // The decode and the multiply run in different warps (warp
   // specialization) around a ring of `stages` decoded chunks in dynamic
   // shared memory (GemmPipeline):
-  //  * warpgroup 0 decodes. Each thread copies its items of iteration
-  //    i + R - 1 into its own slots of a raw ring of R stages (cp.async:
-  //    the bytes land in shared memory without holding registers, so
-  //    three chunks are in flight), waits for its own copies of iteration
-  //    i (cp.async.wait_group: no other thread reads them), waits for a
-  //    free stage, decodes into it, fences the generic-proxy stores for
-  //    wgmma's async proxy and arrives on the stage's `full` barrier.
-  //    (Loads straight to registers one iteration ahead left the decoders
-  //    stalled on L1TEX two thirds of the time: 0.29x of cuBLAS.)
+  //  * warpgroup 0 decodes. Its thread 0 fills iteration i + R - 1 into
+  //    a raw ring of R stages with TMA (GemmPipeline::fillStage, the
+  //    producer sm_100a's kernel uses: A's and B's boxes through tensor
+  //    maps, the scale atoms by cp.async.bulk), a second GemmPipeline ring
+  //    whose `full` barriers count the bytes and whose `empty` barriers
+  //    the 128 decoders' arrivals. Every decoding thread waits for the
+  //    raw stage of iteration i, reads its items, releases the raw stage,
+  //    waits for a free decoded stage, decodes into it, fences the
+  //    generic-proxy stores for wgmma's async proxy and arrives on the
+  //    stage's `full` barrier. (Loads straight to registers one iteration
+  //    ahead left the decoders stalled on L1TEX two thirds of the time:
+  //    0.29x of cuBLAS.)
   //  * warpgroups 1 and 2 multiply, each its 64 rows of the 128 x 256 tile:
   //    wait `full`, wgmma.fence, four wgmma, commit; wait_group 1 retires
   //    the previous chunk's wgmma, whose stage is then released (`empty`).
@@ -852,62 +867,48 @@ private:
     return {c, aBase, bBase};
   }
 
-  /// Byte offsets, within a raw stage, of item `q`'s data and scale word
-  /// of thread `tid`: [item][thread] so that a warp's reads of one item
-  /// hit consecutive words (no bank conflicts).
-  Value wsRawData(Value tid, int64_t q) {
-    return e.addI(e.idx(q * decodeThreads() * 8), e.mulI(tid, e.idx(8)));
-  }
-  Value wsRawScale(Value tid, int64_t q) {
-    int64_t items = wgItems(cfg.tileM()) + wgItems(cfg.tileN());
-    return e.addI(e.idx(items * decodeThreads() * 8 + q * decodeThreads() * 4),
-                  e.mulI(tid, e.idx(4)));
-  }
-
-  /// Starts the cp.async copies of this thread's items of iteration `i`
-  /// into the raw stage at byte `raw` of the ring (`ring`, a shared
-  /// pointer): each item's 8 data bytes and its row's 4-byte scale word
-  /// (blocks 4c .. 4c+3 are one aligned word of the 128x4 layout). Rows
-  /// and blocks are clamped in bounds, so an iteration past the block's
-  /// last copies harmless bytes; wsRead zeroes their scales. Each thread
-  /// reads back only its own copies, so cp.async.wait_group orders them.
-  void wsCopy(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
-              Value raw) {
-    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    // Plain values: the item lambdas below capture them.
+  /// The TMA fill of iteration `i` into the raw stage at byte `raw` of
+  /// the ring (`ring`, a shared pointer), issued by one thread on `slot`
+  /// of the raw ring. Rows past M or N arrive as zeros; the second atom of
+  /// B's tile is clamped to the last 128-row tile of B's scales (the rows
+  /// it would cover are past N, and wsRead zeroes their scales).
+  void wsFill(GemmPipeline &raw, GemmPipeline::Slot slot, Value i,
+              Value numChunks, Value ring, Value rawAt) {
     Value c, aBase, bBase;
-    std::tie(c, aBase, bBase) = wsIteration(pipe, i, numChunks);
-    Value lastBlock = arith::SubIOp::create(b, numBlocks, e.idx(1));
-    // Both operands' rows hold K / 2 bytes.
-    Value rowBytes = e.dim(v.aData, 1);
-    Value scaleBlock = e.minI(e.mulI(c, e.idx(4)), lastBlock);
-    auto ca = NVVM::LoadCacheModifierKindAttr::get(
-        b.getContext(), NVVM::LoadCacheModifierKind::CA);
-    int64_t q = 0;
-    forEachWgItem(tid, [&](bool isA, Value, Value row, Value t4) {
-      SmallVector<Value, 1> valid;
-      Value r = clampRow(e.addI(isA ? aBase : bBase, row), isA ? M : N, valid);
-      Value blk = e.minI(e.addI(e.mulI(c, e.idx(4)), t4), lastBlock);
-      Value data = offsetPointer(
-          basePointer(isA ? v.aData : v.bData, 1),
-          e.addI(e.mulI(r, rowBytes), e.mulI(blk, e.idx(8))));
-      NVVM::CpAsyncOp::create(b, offsetPointer(ring, e.addI(raw, wsRawData(tid, q))),
-                              data, b.getI32IntegerAttr(8), ca,
-                              /*cpSize=*/Value());
-      Value scaleAt = m.scaleOffset(ScaleLayout::Swizzle128x4, r, scaleBlock,
-                                    numBlocks);
-      NVVM::CpAsyncOp::create(
-          b, offsetPointer(ring, e.addI(raw, wsRawScale(tid, q))),
-          offsetPointer(basePointer(isA ? v.aScale : v.bScale, 1), scaleAt),
-          b.getI32IntegerAttr(4), ca, /*cpSize=*/Value());
-      ++q;
-    });
-    NVVM::CpAsyncCommitGroupOp::create(b);
+    std::tie(c, aBase, bBase) = wsIteration(raw, i, numChunks);
+    Value x = e.mulI(c, e.idx(kWsRowBytes));
+    auto at = [&](int64_t off) {
+      return offsetPointer(ring, e.addI(rawAt, e.idx(off)));
+    };
+    SmallVector<GemmPipeline::TensorTile, 2> tiles{
+        {tensorMaps[0], x, aBase, at(0), cfg.tileM() * kWsRowBytes},
+        {tensorMaps[1], x, bBase, at(cfg.tileM() * kWsRowBytes),
+         cfg.tileN() * kWsRowBytes}};
+    SmallVector<GemmPipeline::ByteRange, 3> ranges;
+    Value lastBTile = e.mulI(
+        arith::SubIOp::create(b, e.ceilDivI(N, 128), e.idx(1)), e.idx(128));
+    int64_t atom = wsRawAtomsOffset(cfg);
+    for (int64_t h = 0; h < cfg.tileM() / 128; ++h, atom += kScaleAtomBytes)
+      ranges.push_back(
+          {offsetPointer(basePointer(v.aScale, 1),
+                         m.scaleOffset(ScaleLayout::Swizzle128x4,
+                                       e.addI(aBase, e.idx(128 * h)),
+                                       e.mulI(c, e.idx(4)), numBlocks)),
+           at(atom), kScaleAtomBytes});
+    for (int64_t h = 0; h < cfg.tileN() / 128; ++h, atom += kScaleAtomBytes)
+      ranges.push_back(
+          {offsetPointer(
+               basePointer(v.bScale, 1),
+               m.scaleOffset(ScaleLayout::Swizzle128x4,
+                             e.minI(e.addI(bBase, e.idx(128 * h)), lastBTile),
+                             e.mulI(c, e.idx(4)), numBlocks)),
+           at(atom), kScaleAtomBytes});
+    raw.fillStage(slot, tiles, ranges);
   }
 
   /// This thread's items of iteration `i` from the raw stage at byte `raw`
-  /// (its copies complete): data words and f16x2 block scales, 0 for rows
-  /// and blocks out of range.
+  /// (filled): data words and f16x2 block scales, 0 for rows and blocks
+  /// out of range.
   StagedLoads wsRead(GemmPipeline &pipe, Value i, Value numChunks, Value ring,
                      Value raw) {
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -916,54 +917,78 @@ private:
     std::tie(c, aBase, bBase) = wsIteration(pipe, i, numChunks);
     auto i32 = b.getI32Type();
     StagedLoads l;
-    int64_t q = 0;
-    forEachWgItem(tid, [&](bool isA, Value, Value row, Value t4) {
+    forEachWgItem(tid, [&](bool isA, Value tileRow, Value row, Value t4) {
       Value rowValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
                                              e.addI(isA ? aBase : bBase, row),
                                              isA ? M : N);
       Value blkValid = arith::CmpIOp::create(
           b, arith::CmpIPredicate::ult, e.addI(e.mulI(c, e.idx(4)), t4),
           numBlocks);
-      Value words = LLVM::LoadOp::create(
-          b, VectorType::get({2}, i32),
-          offsetPointer(ring, e.addI(raw, wsRawData(tid, q))),
-          /*alignment=*/8);
+      // A warp's items are 8 consecutive rows x 4 blocks: 256 contiguous
+      // bytes of the box, and 8 scale words 16 bytes apart (no conflict).
+      Value data =
+          e.addI(e.mulI(tileRow, e.idx(kWsRowBytes)), e.mulI(t4, e.idx(8)));
+      // Tile row r (A's, then B's) has its scale word in atom r / 128.
+      Value scale = e.addI(
+          e.addI(e.idx(wsRawAtomsOffset(cfg)),
+                 e.mulI(e.divI(tileRow, 128), e.idx(kScaleAtomBytes))),
+          e.addI(e.mulI(e.remI(tileRow, e.idx(32)), e.idx(16)),
+                 e.mulI(e.divI(e.remI(tileRow, e.idx(128)), 32), e.idx(4))));
+      Value words = LLVM::LoadOp::create(b, VectorType::get({2}, i32),
+                                         offsetPointer(ring, e.addI(raw, data)),
+                                         /*alignment=*/8);
       Value word = LLVM::LoadOp::create(
-          b, i32, offsetPointer(ring, e.addI(raw, wsRawScale(tid, q))),
-          /*alignment=*/4);
+          b, i32, offsetPointer(ring, e.addI(raw, scale)), /*alignment=*/4);
       Value shift = arith::IndexCastUIOp::create(b, i32, e.mulI(t4, e.idx(8)));
       Value sf = arith::AndIOp::create(
           b, arith::ShRUIOp::create(b, word, shift), m.i32(0xFF));
       // Byte 0x00 is 0.0: out-of-range rows and blocks contribute nothing.
       sf = m.select(arith::AndIOp::create(b, rowValid, blkValid), sf, m.i32(0));
-      (isA ? l.a : l.b).push_back(
-          {words, gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf))});
-      ++q;
+      (isA ? l.a : l.b)
+          .push_back(
+              {words, gemmDecodeScaleF16x2(b, loc, m.decodeE4M3ToF16x2(sf))});
     });
     return l;
   }
 
-  /// The decoders' loop (see above): the copies of iteration i + R - 1
-  /// go to the raw stage read at iteration i - 1.
-  void wsProduce(GemmPipeline &pipe, Value iterations, Value numChunks,
-                 int64_t stageBytes) {
+  /// The decoders' loop (see above): thread 0 fills iteration i + R - 1
+  /// into the raw stage read at iteration i - 1, once every decoder has
+  /// released it.
+  void wsProduce(GemmPipeline &pipe, GemmPipeline &raw, Value iterations,
+                 Value numChunks, int64_t stageBytes) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value ring = basePointer(smem[0], 3);
     int64_t rawBase = cfg.stages * stageBytes;
-    auto rawStage = [&](Value i) {
-      return e.addI(e.idx(rawBase),
-                    e.mulI(e.remI(i, e.idx(cfg.rawStages)),
-                           e.idx(wgRawStageBytes(cfg))));
+    auto rawAt = [&](Value stage) {
+      return e.addI(e.idx(rawBase), e.mulI(stage, e.idx(wsRawStageBytes(cfg))));
     };
+    Value issuer =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, e.idx(0));
+    // Iteration j's fill, when j is one of the block's iterations.
+    auto fill = [&](Value j) {
+      Value real =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, j, iterations);
+      pipe.ifThenElse(arith::AndIOp::create(b, issuer, real), [&] {
+        GemmPipeline::Slot at = raw.advance(raw.firstSlot(), j);
+        raw.waitEmpty(at);
+        wsFill(raw, at, j, numChunks, ring, rawAt(at.stage));
+      });
+    };
+    pipe.ifThenElse(issuer, [&] {
+      for (Value map : tensorMaps)
+        raw.prefetchTensorMap(map);
+    });
     for (int64_t j = 0; j + 1 < cfg.rawStages; ++j)
-      wsCopy(pipe, e.idx(j), numChunks, ring, rawStage(e.idx(j)));
-    pipe.loop(iterations, pipe.firstSlot(), {},
-              [&](Value i, GemmPipeline::Slot slot, ValueRange) {
-                Value ahead = e.addI(i, e.idx(cfg.rawStages - 1));
-                wsCopy(pipe, ahead, numChunks, ring, rawStage(ahead));
-                // Only iterations i + 1 .. i + R - 1 may still be copying.
-                NVVM::CpAsyncWaitGroupOp::create(
-                    b, b.getI32IntegerAttr(int32_t(cfg.rawStages - 1)));
-                StagedLoads l = wsRead(pipe, i, numChunks, ring, rawStage(i));
+      fill(e.idx(j));
+    GemmPipeline::Slot first = raw.firstSlot();
+    pipe.loop(iterations, pipe.firstSlot(), {first.stage, first.phase},
+              [&](Value i, GemmPipeline::Slot slot, ValueRange iter) {
+                fill(e.addI(i, e.idx(cfg.rawStages - 1)));
+                GemmPipeline::Slot filled{iter[0], iter[1]};
+                raw.waitFull(filled);
+                StagedLoads l =
+                    wsRead(pipe, i, numChunks, ring, rawAt(filled.stage));
+                raw.arriveEmpty(filled.stage);
                 pipe.waitEmpty(slot);
                 wgStore(l, e.mulI(slot.stage, e.idx(stageBytes)));
                 NVVM::FenceProxyOp::create(
@@ -971,10 +996,11 @@ private:
                     NVVM::SharedSpaceAttr::get(b.getContext(),
                                                NVVM::SharedSpace::shared_cta));
                 pipe.arriveFull(slot);
-                return SmallVector<Value>{};
+                GemmPipeline::Slot next = raw.advance(filled, e.idx(1));
+                return SmallVector<Value>{next.stage, next.phase};
               });
-    // No copy may still target shared memory when the block exits.
-    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+    // Every fill is read (the decoders wait for each), so no copy is in
+    // flight when the block exits.
   }
 
   /// The multiplying warpgroups' loops (see above): tiles, and in each the
@@ -1032,16 +1058,20 @@ private:
     int64_t stageBytes = wgStageBytes(cfg);
     Value barriers = offsetPointer(
         basePointer(smem[0], 3),
-        e.idx(cfg.stages * stageBytes + cfg.rawStages * wgRawStageBytes(cfg)));
+        e.idx(cfg.stages * stageBytes + cfg.rawStages * wsRawStageBytes(cfg)));
     int64_t consumers = cfg.threads() - decodeThreads();
     GemmPipeline pipe(b, barriers, cfg.stages, decodeThreads(), consumers);
-    pipe.initialize(tid);
+    // The raw ring: one TMA fill per stage (one arrival with its bytes),
+    // released by every decoder.
+    GemmPipeline raw(b, offsetPointer(barriers, e.idx(2 * cfg.stages * 8)),
+                     cfg.rawStages, /*producerArrivals=*/1, decodeThreads());
+    pipe.initialize(tid, {&raw});
     Value numTiles = e.mulI(e.ceilDivI(M, cfg.tileM()),
                             e.ceilDivI(N, cfg.tileN()));
     Value iterations = pipe.iterations(numTiles, numChunks);
     pipe.splitRoles(
         tid, cfg.producerWarps / 4, kDecodeRegisters, kMmaRegisters,
-        [&] { wsProduce(pipe, iterations, numChunks, stageBytes); },
+        [&] { wsProduce(pipe, raw, iterations, numChunks, stageBytes); },
         [&] {
           wsConsume(pipe, numTiles, numChunks, stageBytes,
                     arith::SubIOp::create(b, tid, e.idx(decodeThreads())));
@@ -1242,6 +1272,7 @@ private:
   const GemmConfig &cfg;
   GemmOperands v;
   SmallVector<Value, 2> smem;
+  SmallVector<Value, 2> tensorMaps;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
   /// W4A16: A's 16-bit type (null for an NVFP4 A); bf16 tensor cores.
@@ -1269,9 +1300,22 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
                             Value M, Value N) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
+  // The warp-specialized kernel (a plain nvfp4.matmul: W4A16 and grouped
+  // GEMMs never take it) fills its raw ring with TMA: maps of A's and B's
+  // data, boxes of one chunk of the tile's rows, no swizzle (the decoders
+  // read the rows as stored), and the scale atoms by cp.async.bulk.
+  SmallVector<GemmTensorMap, 2> maps;
+  auto plain = dyn_cast<MatmulOp>(op.getOperation());
+  if (cfg.warpSpecialized())
+    maps = {GemmTensorMap{plain.getADataMutable().getOperandNumber(),
+                          {kWsRowBytes, cfg.tileM()},
+                          /*swizzle=*/0},
+            GemmTensorMap{plain.getBDataMutable().getOperandNumber(),
+                          {kWsRowBytes, cfg.tileN()},
+                          /*swizzle=*/0}};
   auto func = createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
                                cfg.threads(), {cfg.tileM(), cfg.tileN()},
-                               /*maxM=*/0);
+                               /*maxM=*/0, maps);
   SmallVector<Value, 2> smem;
   // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64 halves
   // each, in wgmma's layout) and their two mbarriers each, and the raw
@@ -1280,16 +1324,21 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   int64_t ringBytes = 0;
   if (cfg.warpSpecialized())
     ringBytes = cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
-                cfg.rawStages * wgRawStageBytes(cfg);
+                cfg.rawStages * (wsRawStageBytes(cfg) + 2 * 8);
   else if (cfg.wgmma)
     ringBytes = cfg.stages * wgStageBytes(cfg) +
                 cfg.rawStages * swRawStageBytes(cfg, bool(op.a16()));
   auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
   if (ringBytes)
     func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
-  if (cfg.warpSpecialized())
+  if (cfg.warpSpecialized()) {
     // The blocks loop over tiles (GemmPipeline's schedule).
     func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
+    func->setAttr(kernel_attr::kBulkCopyOperands,
+                  b.getDenseI64ArrayAttr(
+                      {int64_t(plain.getAScaleMutable().getOperandNumber()),
+                       int64_t(plain.getBScaleMutable().getOperandNumber())}));
+  }
   if (cfg.staged) {
     // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
     smem.push_back(addGemmWorkgroupBuffer(
@@ -1311,10 +1360,10 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   }
   {
     LoweringBuilder e(b, &leaves);
-    emitGemmBody(e, func, op, cfg.tileM(), cfg.tileN(),
-                 [&](const GemmOperands &v) {
-                   GemmEmitter(e, op, cfg, v, smem).emit();
-                 });
+    emitGemmBody(
+        e, func, op, cfg.tileM(), cfg.tileN(), [&](const GemmOperands &v) {
+          GemmEmitter(e, op, cfg, v, smem, gemmTensorMapArgs(func, op)).emit();
+        });
   }
   gpu::ReturnOp::create(b);
 

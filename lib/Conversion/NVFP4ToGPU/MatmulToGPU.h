@@ -14,6 +14,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <array>
+
 namespace mlir {
 namespace nvfp4 {
 class LoweringBuilder;
@@ -76,6 +78,27 @@ gpu::GPUFuncOp createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                                 StringRef name, int64_t threads,
                                 ArrayRef<int64_t> tile, int64_t maxM);
 
+/// A TMA tensor map a GEMM kernel takes (#nvfp4.tensor_map without its
+/// argument index): over operand `operand` of the op, boxes of `box`
+/// (innermost first, bytes x rows), `swizzle` bytes of shared-memory
+/// swizzle.
+struct GemmTensorMap {
+  int64_t operand;
+  std::array<int64_t, 2> box;
+  int64_t swizzle;
+};
+
+/// createGemmKernel for a kernel that also takes one tensor map per entry
+/// of `maps`: `!llvm.ptr` arguments after the operands, declared in
+/// `nvfp4.tensor_maps` for nvfp4-to-ptx (grid-constant parameters) and the
+/// runtime (which encodes them per launch). gemmTensorMapArgs returns them.
+gpu::GPUFuncOp createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
+                                StringRef name, int64_t threads,
+                                ArrayRef<int64_t> tile, int64_t maxM,
+                                ArrayRef<GemmTensorMap> maps);
+/// The tensor-map arguments of `func` (empty for a kernel without them).
+SmallVector<Value> gemmTensorMapArgs(gpu::GPUFuncOp func, GemmOp op);
+
 /// A workgroup (shared-memory) buffer of `size` `element`s for `func`.
 Value addGemmWorkgroupBuffer(gpu::GPUFuncOp func, int64_t size, Type element);
 
@@ -91,7 +114,9 @@ std::pair<Value, Value> gemmHostShape(LoweringBuilder &he, GemmOp op);
 /// `dynamicSmem` bytes of dynamic shared memory (null: none). A grouped
 /// op's groups may each end in a partial tile row: its grid has
 /// ceil(N / tileN) * (ceil(M / tileM) + G) blocks, the worst case of any
-/// splits.
+/// splits. A kernel's tensor-map arguments get null pointers: the host
+/// code here states the grid, and the runtime, which launches the kernels
+/// itself, encodes the maps per launch (NVFP4KernelInterface.h).
 void launchGemmKernel(ImplicitLocOpBuilder &at, gpu::GPUFuncOp func,
                       GemmOp op, Value M, Value N, int64_t tileM, int64_t tileN,
                       int64_t threads, Value dynamicSmem);

@@ -138,4 +138,48 @@ def NVFP4_RecipeAttr : NVFP4_Attr<"Recipe", "recipe"> {
   }];
 }
 
+def NVFP4_TensorMapAttr : NVFP4_Attr<"TensorMap", "tensor_map"> {
+  let summary = "a TMA tensor map a kernel takes as a grid-constant parameter";
+  let description = [{
+    Declares that kernel argument `arg` (an `!llvm.ptr`) is a 128-byte
+    CUDA tensor map (`CUtensorMap`) that the runtime encodes before each
+    launch with `cuTensorMapEncodeTiled` and passes by value, and that
+    the kernel reads only through TMA (`cp.async.bulk.tensor`,
+    `prefetch.tensormap`). Kernels list these in the `nvfp4.tensor_maps`
+    attribute (NVFP4KernelInterface.h).
+
+    The map views kernel argument `operand`, a row-major 2-D memref of
+    bytes (`rows x cols` i8: packed E2M1 data), as a tensor of
+    uint8 elements with dimensions `{cols, rows}` (innermost first) and
+    row pitch `cols` bytes; `box` is the box a copy moves, innermost first
+    (`[32, 128]`: one 64-wide K chunk of 128 rows). `swizzle` is the
+    shared-memory swizzle in bytes (0 for none, 32, 64 or 128); with a
+    swizzle the box's inner extent must not exceed it. Elements outside
+    the tensor are filled with zeros.
+
+    Only two dimensions are described because every operand the kernels
+    load through TMA is a 2-D byte matrix; a rank parameter would have no
+    user.
+
+    Example:
+
+    ```mlir
+    gpu.func @k(..., %amap: !llvm.ptr) kernel attributes {
+        nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 8, operand = 0,
+                                               box = [32, 128], swizzle = 32>]}
+    ```
+  }];
+  let parameters = (ins
+    "int64_t":$arg,
+    "int64_t":$operand,
+    ArrayRefParameter<"int64_t">:$box,
+    "int64_t":$swizzle
+  );
+  let assemblyFormat = [{
+    `<` `arg` `=` $arg `,` `operand` `=` $operand `,` `box` `=` `[` $box `]`
+    `,` `swizzle` `=` $swizzle `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 #endif // NVFP4_DIALECT_NVFP4_IR_NVFP4ATTRS_TD

@@ -23,6 +23,12 @@
 // share of K, and the grid is S times the tiles.
 // A kernel marked `nvfp4.pdl` waits for the kernels before it in the stream
 // itself (griddepcontrol), so it may be launched before they finish.
+// A kernel with `nvfp4.tensor_maps` (#nvfp4.tensor_map entries) takes, after
+// the op's operands, one 128-byte TMA tensor map per entry in that order:
+// the runtime encodes each over the operand it names and passes it by value
+// (kernelParams[i] points at the map itself). Operands listed in
+// `nvfp4.bulk_copy_operands` are read with cp.async.bulk and must be
+// 16-byte aligned.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,7 +88,27 @@ constexpr llvm::StringLiteral kGemmClusterSplit = "nvfp4.gemm_cluster_split";
 /// programmatic dependent launch (it may start while its predecessor in the
 /// stream still runs). Set by nvfp4-programmatic-dependent-launch.
 constexpr llvm::StringLiteral kPdl = "nvfp4.pdl";
+/// Any kernel: an array of #nvfp4.tensor_map, one per tensor-map argument
+/// (`!llvm.ptr`), in argument order; those arguments follow the operands.
+constexpr llvm::StringLiteral kTensorMaps = "nvfp4.tensor_maps";
+/// Any kernel: the operands it copies with cp.async.bulk (array of operand
+/// indices), whose addresses must then be kBulkCopyAlign-aligned.
+constexpr llvm::StringLiteral kBulkCopyOperands = "nvfp4.bulk_copy_operands";
+/// Compiler-internal, between nvfp4-tensor-map-params and
+/// nvfp4-grid-constant-params: the lowered (LLVM) parameter index of each
+/// tensor map. No runtime reads it.
+constexpr llvm::StringLiteral kGridConstantParams =
+    "nvfp4.grid_constant_params";
 } // namespace kernel_attr
+
+/// The bytes and alignment of a tensor map (CUDA 13's CUtensorMap:
+/// 16 x 64-bit words, alignas(128)). The kernel parameter is declared with
+/// the same alignment, as nvcc declares a `__grid_constant__ CUtensorMap`.
+constexpr int64_t kTensorMapBytes = 128;
+constexpr int64_t kTensorMapAlign = 128;
+/// The alignment of the global addresses TMA reads: a tensor map's base
+/// and row pitch, and a cp.async.bulk source.
+constexpr int64_t kBulkCopyAlign = 16;
 
 /// Index arithmetic over integers, for a runtime; LoweringBuilder offers
 /// the same calls over IR values.
