@@ -466,26 +466,28 @@ bothSuites 'Recipes/GPUvsCPU.*:GPUvsCPURHT.*:GPUTestVectors.*:Recipes/GivenAmaxG
   '*EveryClusterSplit*:Pairs/GPUMatmul.*:*W4A16*' 170
 fi
 if [[ $part == final ]]; then
-# Everything of a session's last run in one call: quantize GPU == CPU and
-# the GEMMs against float64 at once (eight processes), memcheck of the
-# cluster-split GEMMs, the quantize table (issue shapes, decode shapes,
-# grouped), the GEMM tables next to cuBLAS and Nsight Compute of the
-# large-M kernel.
+# Everything of a session's last run in one call, most important first
+# (a call cut short by the device budget keeps what finished): quantize
+# GPU == CPU and the GEMMs against float64 at once (eight processes),
+# memcheck of the cluster-split GEMMs, the GEMM table next to cuBLAS, the
+# quantize table (issue shapes, decode shapes, grouped) and Nsight Compute
+# of the large-M kernel.
 bothSuites 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' \
-  '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 200
+  '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 160
+tar -czf "$OUT/logs-tests.tar.gz" -C "$work" logs
 export NVFP4_CACHE_DIR="$work/kc0"
-NVFP4_GEMM_SPLIT_K=4 timeout 40 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
+NVFP4_GEMM_SPLIT_K=4 timeout 30 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
 note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
-timeout 110 "$bin/nvfp4-bench" --iters=20 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
-  2> "$logs/bench.err"
-note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 200 "$logs/bench.err")"
-timeout 40 "$bin/nvfp4-bench" --iters=20 --m=1,16 --k=4096 --moe-groups=0 > "$OUT/bench-decode-4096.md" \
-  2> "$logs/bench-decode-4096.err"
-note "nvfp4-bench (quantize, decode shapes at K = 4096): exit $? (bench-decode-4096.md)"
-timeout 100 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=1,16,128,4096,8192 \
+timeout 75 "$bin/nvfp4-bench" --suite=gemm --iters=5 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
+timeout 90 "$bin/nvfp4-bench" --iters=10 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
+  2> "$logs/bench.err"
+note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 200 "$logs/bench.err")"
+timeout 25 "$bin/nvfp4-bench" --iters=20 --m=1,16 --k=4096 --moe-groups=0 > "$OUT/bench-decode-4096.md" \
+  2> "$logs/bench-decode-4096.err"
+note "nvfp4-bench (quantize, decode shapes at K = 4096): exit $? (bench-decode-4096.md)"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 timeout 35 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 "${sections[@]}" \
   "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
