@@ -462,8 +462,14 @@ bothSuites() {
 }
 if [[ $part == final-tests ]]; then
 # Only the two correctness suites, for a call with little device time left.
+# Then, if the call's time allows, the GEMM table.
 bothSuites 'Recipes/GPUvsCPU.*:GPUvsCPURHT.*:GPUTestVectors.*:Recipes/GivenAmaxGPUvsCPU.*' \
-  '*EveryClusterSplit*:Pairs/GPUMatmul.*:*W4A16*' 170
+  '*EveryClusterSplit*:Pairs/GPUMatmul.*:*W4A16*' 150
+tar -czf "$OUT/logs-tests.tar.gz" -C "$work" logs
+export NVFP4_CACHE_DIR="$work/kc0"
+timeout 70 "$bin/nvfp4-bench" --suite=gemm --iters=5 --gemm-m=1,16,128,4096,8192 \
+  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
+note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
 fi
 if [[ $part == final ]]; then
 # Everything of a session's last run in one call, most important first
