@@ -24,6 +24,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir {
 namespace nvfp4 {
@@ -43,9 +44,23 @@ struct NVFP4TensorMapParamsPass
     : nvfp4::impl::NVFP4TensorMapParamsBase<NVFP4TensorMapParamsPass> {
   void runOnOperation() override {
     gpu::GPUFuncOp func = getOperation();
-    auto maps = func->getAttrOfType<ArrayAttr>(kernel_attr::kTensorMaps);
-    if (!maps)
+    Attribute declared = func->getAttr(kernel_attr::kTensorMaps);
+    if (!declared)
       return;
+    auto maps = dyn_cast<ArrayAttr>(declared);
+    if (!maps) {
+      func.emitError() << "expected '" << kernel_attr::kTensorMaps
+                       << "' to be an array of #nvfp4.tensor_map, got "
+                       << declared;
+      return signalPassFailure();
+    }
+    // Only a launch passes maps (a runtime encodes them per launch): a
+    // device function has no caller that could.
+    if (!func.isKernel()) {
+      func.emitError() << "expected '" << kernel_attr::kTensorMaps
+                       << "' only on a kernel";
+      return signalPassFailure();
+    }
     // The options convert-gpu-to-nvvm uses in nvfp4-to-ptx (the defaults:
     // memref descriptors expanded, not bare pointers), so the indices are
     // those of the parameters it will produce.
@@ -59,6 +74,7 @@ struct NVFP4TensorMapParamsPass
       return signalPassFailure();
     }
     SmallVector<int32_t> params;
+    llvm::SmallDenseSet<int64_t> seen;
     for (Attribute entry : maps) {
       auto map = dyn_cast<TensorMapAttr>(entry);
       if (!map) {
@@ -72,6 +88,24 @@ struct NVFP4TensorMapParamsPass
           !isa<LLVM::LLVMPointerType>(func.getArgument(arg).getType())) {
         func.emitError() << "expected tensor map argument " << arg
                          << " to be an !llvm.ptr argument of the kernel";
+        return signalPassFailure();
+      }
+      if (!seen.insert(arg).second) {
+        func.emitError() << "expected one tensor map per argument, got two "
+                            "for argument "
+                         << arg;
+        return signalPassFailure();
+      }
+      // The runtime encodes the map over this argument's buffer as a 2-D
+      // byte matrix (#nvfp4.tensor_map).
+      int64_t operand = map.getOperand();
+      auto view = operand < func.getNumArguments()
+                      ? dyn_cast<MemRefType>(func.getArgument(operand).getType())
+                      : MemRefType();
+      if (!view || view.getRank() != 2 ||
+          !view.getElementType().isInteger(8)) {
+        func.emitError() << "expected tensor map operand " << operand
+                         << " to be a 2-D i8 memref argument of the kernel";
         return signalPassFailure();
       }
       params.push_back(int32_t(conversion.getInputMapping(arg)->inputNo));

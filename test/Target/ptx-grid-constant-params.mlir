@@ -11,7 +11,8 @@
 // generic address comes from cvta.param, with no copy to local memory (a
 // __local_depot would mean LLVM copied the by-value parameter, and TMA
 // cannot read a map there). The memref before it still expands into five
-// parameters, and the i32 after it follows. (Assembled, never run: the
+// parameters, and the i32 after it follows (the map views %src, the
+// 2-D byte matrix the runtime would encode it over). (Assembled, never run: the
 // runtime tests launch the GEMM kernels that take maps.)
 // CHECK-LABEL: .entry tma_box(
 // CHECK-NEXT: .param .u64 .ptr .align 1 tma_box_param_0,
@@ -29,11 +30,12 @@
 // CHECK-NOT: __local_depot
 module attributes {gpu.container_module} {
   gpu.module @kernels {
-    gpu.func @tma_box(%out: memref<?xi32>, %map: !llvm.ptr, %row: i32)
+    gpu.func @tma_box(%out: memref<?xi32>, %map: !llvm.ptr, %row: i32,
+                      %src: memref<?x64xi8>)
         workgroup(%tile: memref<1024xi8, #gpu.address_space<workgroup>> {llvm.align = 128 : i64},
                   %bar: memref<1xi64, #gpu.address_space<workgroup>>)
         kernel attributes {
-          nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 1, operand = 0,
+          nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 1, operand = 3,
                                                  box = [32, 32], swizzle = 32>]} {
       %c0 = arith.constant 0 : index
       %c0i = arith.constant 0 : i32

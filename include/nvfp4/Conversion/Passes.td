@@ -267,7 +267,9 @@ def NVFP4TensorMapParams
     before `convert-gpu-to-nvvm` (default calling convention: a memref
     argument expands into pointer, pointer, offset, sizes and strides).
     For every kernel with `nvfp4.tensor_maps` (NVFP4KernelInterface.h),
-    checks that each listed argument is an `!llvm.ptr` and records the
+    checks that the list is an array of `#nvfp4.tensor_map` on a kernel,
+    that each listed argument is an `!llvm.ptr` named by one map only and
+    that each map's operand is a 2-D i8 memref argument, and records the
     index it will have among the lowered `llvm.func`'s parameters in
     `nvfp4.grid_constant_params` (a `DenseI32ArrayAttr`), which the
     lowering copies to the `llvm.func` with the other function attributes.
