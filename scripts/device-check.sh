@@ -30,7 +30,7 @@
 #   scripts/device-check.sh checks   # 2, 3, 5 (sanitizers, CLIs), 6
 #   scripts/device-check.sh speed    # 4, 5 (bench), 7
 #   scripts/device-check.sh step     # 8 (device GEMMs, graphs, Python, calls)
-#   scripts/device-check.sh pipeline # 9 (the pipelined large-M GEMM)
+#   scripts/device-check.sh pipeline # 9 (the warp-specialized large-M GEMM, TMA producer)
 #   scripts/device-check.sh quick    # 10 (one call: a sample of each family)
 #   scripts/device-check.sh producers # 11 (fused producers: bytes, sanitizers, bench)
 #   scripts/device-check.sh pdl      # 12 (programmatic dependent launch: bytes, graphs, speed)
@@ -277,28 +277,34 @@ note "compute-sanitizer memcheck device GEMM/grouped/graph: exit $? ($(tail -1 "
 fi
 
 if checks pipeline; then
-# 9. The warp-specialized large-M GEMM (GemmPipeline): every operand pair
-# and output against float64, the sanitizers on ragged shapes and on a grid
-# where persistent blocks loop over several tiles (M = 4096, N = 2048: 256
-# tiles on 132 SMs), then its speed next to cuBLAS and a profile.
-gpuTests gpu-gemm '*Matmul*'
+# 9. The warp-specialized large-M GEMM (GemmPipeline with the TMA producer
+# sm_100a shares; opt-in: --gemm-warp-specialized): every operand pair
+# against float64, the sanitizers on ragged shapes and on a grid where
+# persistent blocks loop over several tiles (M = 4096, N = 2048: 256 tiles
+# on 132 SMs), then its speed next to the default kernel, cuBLAS and a
+# profile.
+gpuTests gpu-gemm 'Pairs/GPUMatmul.WarpSpecializedKernel/*'
 for tool in memcheck racecheck synccheck; do
   timeout 150 "$sanitizer" --tool "$tool" --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
-    --gemm-m=300,1000 --gemm-n=300 --gemm-k=320 --iters=1 \
+    --gemm-warp-specialized --gemm-m=300,1000 --gemm-n=300 --gemm-k=320 --iters=1 \
     > "$logs/sanitizer-$tool-pipeline.log" 2>&1
-  note "compute-sanitizer $tool large-M GEMM (ragged): exit $? ($(tail -1 "$logs/sanitizer-$tool-pipeline.log"))"
+  note "compute-sanitizer $tool warp-specialized GEMM (ragged): exit $? ($(tail -1 "$logs/sanitizer-$tool-pipeline.log"))"
 done
 timeout 150 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
-  --gemm-m=4096 --gemm-n=2048 --gemm-k=128 --iters=1 > "$logs/sanitizer-memcheck-persistent.log" 2>&1
+  --gemm-warp-specialized --gemm-m=4096 --gemm-n=2048 --gemm-k=128 --iters=1 \
+  > "$logs/sanitizer-memcheck-persistent.log" 2>&1
 note "compute-sanitizer memcheck persistent GEMM (256 tiles): exit $? ($(tail -1 "$logs/sanitizer-memcheck-persistent.log"))"
-timeout 240 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=1,16,128,4096,8192 \
-  > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
-note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 300 "$logs/bench-gemm.err")"
+for ws in "" --gemm-warp-specialized; do
+  timeout 120 "$bin/nvfp4-bench" --suite=gemm $ws --iters=10 --gemm-m=4096,8192 --gemm-moe=false \
+    > "$OUT/bench-gemm${ws:+-ws}.md" 2> "$logs/bench-gemm${ws:+-ws}.err"
+  note "nvfp4-bench --suite=gemm $ws: exit $? (bench-gemm${ws:+-ws}.md) $(tail -c 300 "$logs/bench-gemm${ws:+-ws}.err")"
+done
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 timeout 120 "$ncu" --kernel-name regex:large_m --launch-count 1 --section SpeedOfLight \
   --section LaunchStats --section Occupancy --section WarpStateStats "$bin/nvfp4-bench" \
-  --suite=gemm --gemm-m=4096 --gemm-n=8192 --gemm-k=8192 --iters=1 > "$OUT/ncu-pipeline.txt" 2>&1
-note "ncu large-M GEMM: exit $? (ncu-pipeline.txt)"
+  --suite=gemm --gemm-warp-specialized --gemm-m=4096 --gemm-n=8192 --gemm-k=8192 --iters=1 \
+  > "$OUT/ncu-pipeline.txt" 2>&1
+note "ncu warp-specialized large-M GEMM: exit $? (ncu-pipeline.txt)"
 fi
 
 if checks producers; then

@@ -91,6 +91,10 @@ struct Buffers {
   }
 };
 
+/// `--gemm-warp-specialized`: the GEMM suite's runner builds sm_90a's
+/// warp-specialized large-M kernel (GPURunner::create).
+bool gemmWarpSpecialized();
+
 /// Checks the options of `--suite=gemm` (shapes, the MoE table), so that a
 /// bad one is reported before anything needs a GPU.
 llvm::Error checkGemmOptions();

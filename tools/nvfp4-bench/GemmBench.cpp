@@ -65,6 +65,12 @@ cl::opt<bool> moeOpt("gemm-moe",
                               "(default: unless --gemm-n or --gemm-k picks "
                               "the dense shapes)"),
                      cl::init(true), cl::cat(benchCategory));
+cl::opt<bool> warpSpecializedOpt(
+    "gemm-warp-specialized",
+    cl::desc("run sm_90a's large-M GEMMs on the warp-specialized kernel "
+             "(a decoding warpgroup fed by TMA; K a multiple of 32) instead "
+             "of the software-pipelined default"),
+    cl::init(false), cl::cat(benchCategory));
 cl::opt<int64_t> moeGroupsOpt("gemm-moe-groups",
                               cl::desc("MoE experts (groups)"), cl::init(64),
                               cl::cat(benchCategory));
@@ -575,6 +581,8 @@ Error runGroupedTable(GPURunner &runner, CudaDevice &d, unsigned iters,
   return freeAll(d, {*splitsDev, *out});
 }
 } // namespace
+
+bool gemmWarpSpecialized() { return warpSpecializedOpt; }
 
 Error checkGemmOptions() {
   for (int64_t m : gemmMOpt)

@@ -18,6 +18,7 @@
 #include "Bench.h"
 #include "CompileBench.h"
 
+#include "nvfp4/Runtime/Compiler.h"
 #include "nvfp4/Runtime/GPURunner.h"
 #include "nvfp4/Support/FloatBits.h"
 
@@ -115,7 +116,9 @@ Error run() {
     return nvfp4::bench::runCallSuite(callsOpt);
   if (suiteOpt == "producers")
     return nvfp4::bench::runProducerSuite(itersOpt);
-  auto runner = nvfp4::GPURunner::create(targetOpt);
+  auto runner = nvfp4::GPURunner::create(
+      targetOpt, nvfp4::CompilerOptions().toolkit,
+      suiteOpt == "gemm" && nvfp4::bench::gemmWarpSpecialized());
   if (!runner)
     return runner.takeError();
   auto dev = (*runner)->device();
