@@ -3,8 +3,11 @@
 #include "MatmulLaunch.h"
 #include "Errors.h"
 #include "KernelParams.h"
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Shapes.h"
 #include "nvfp4/Runtime/Matmul.h"
+
+#include "llvm/Support/MathExtras.h"
 
 using namespace llvm;
 using namespace mlir::nvfp4;
@@ -40,35 +43,17 @@ tensorMapEncoding(const KernelTensorMap &map, ArrayRef<int64_t> shape,
   if (rowBytes % kBulkCopyAlign != 0)
     return fail("its row pitch of " + Twine(rowBytes) +
                 " bytes is not a multiple of 16");
-  // cuTensorMapEncodeTiled: dimensions at most 2^32, strides below 2^40.
-  if (rows > (uint64_t(1) << 32) || rowBytes > (uint64_t(1) << 32) ||
-      rowBytes >= (uint64_t(1) << 40))
+  // cuTensorMapEncodeTiled: dimensions at most 2^32 (the pitch, at most
+  // 2^32 bytes then, is below its 2^40 bound for strides).
+  if (rows > (uint64_t(1) << 32) || rowBytes > (uint64_t(1) << 32))
     return fail("its " + Twine(rows) + " x " + Twine(rowBytes) +
                 " bytes exceed TMA's 2^32 elements per dimension");
-  int swizzle;
-  switch (map.swizzle) {
-  case 0:
-    swizzle = 0;
-    break;
-  case 32:
-    swizzle = 1;
-    break;
-  case 64:
-    swizzle = 2;
-    break;
-  case 128:
-    swizzle = 3;
-    break;
-  default:
-    return fail("unsupported swizzle of " + Twine(map.swizzle) + " bytes");
-  }
-  for (int64_t extent : map.box)
-    if (extent < 1 || extent > 256)
-      return fail("box extent " + Twine(extent) + " outside [1, 256]");
-  if (map.box[0] % kBulkCopyAlign != 0 ||
-      (map.swizzle != 0 && map.box[0] > map.swizzle))
-    return fail("box row of " + Twine(map.box[0]) + " bytes does not fit " +
-                Twine(map.swizzle) + "-byte swizzling in 16-byte units");
+  // The box rules the #nvfp4.tensor_map verifier applies: a map read back
+  // from a damaged description is refused, not encoded.
+  if (std::optional<std::string> why = tensorMapBoxError(map.box, map.swizzle))
+    return fail(*why);
+  // CUtensorMapSwizzle: none, then 32, 64 and 128 bytes as 1, 2, 3.
+  int swizzle = map.swizzle == 0 ? 0 : int(Log2_64(uint64_t(map.swizzle) / 16));
   TensorMapEncoding e;
   e.dims[0] = rowBytes;
   e.dims[1] = rows;

@@ -238,13 +238,13 @@ void GemmPipeline::fillStage(Slot slot, ArrayRef<TensorTile> tiles,
   // The copies name their destination in the cluster's shared window; a
   // CTA's own shared addresses are valid there.
   auto cluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  auto i32 = [&](Value v) {
+    return v.getType().isIndex()
+               ? Value(arith::IndexCastUIOp::create(b, b.getI32Type(), v))
+               : v;
+  };
   for (const TensorTile &t : tiles) {
     Value dst = LLVM::AddrSpaceCastOp::create(b, cluster, t.dst);
-    auto i32 = [&](Value v) {
-      return v.getType().isIndex()
-                 ? Value(arith::IndexCastUIOp::create(b, b.getI32Type(), v))
-                 : v;
-    };
     NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
         b, dst, t.map, ValueRange{i32(t.x), i32(t.y)}, full,
         /*im2colOffsets=*/ValueRange{}, /*multicastMask=*/Value(),

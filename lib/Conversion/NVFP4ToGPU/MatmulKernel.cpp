@@ -107,6 +107,22 @@ gpu::GPUFuncOp mlir::nvfp4::detail::createGemmKernel(
   return func;
 }
 
+gpu::GPUFuncOp mlir::nvfp4::detail::createTmaGemmKernel(
+    MatmulOp op, gpu::GPUModuleOp module, StringRef name, int64_t threads,
+    int64_t tileM, int64_t tileN, int64_t boxRowBytes, int64_t swizzle) {
+  GemmTensorMap maps[] = {
+      {op.getADataMutable().getOperandNumber(), {boxRowBytes, tileM}, swizzle},
+      {op.getBDataMutable().getOperandNumber(), {boxRowBytes, tileN}, swizzle}};
+  gpu::GPUFuncOp func = createGemmKernel(op, module, name, threads,
+                                         {tileM, tileN}, /*maxM=*/0, maps);
+  func->setAttr(kernel_attr::kBulkCopyOperands,
+                DenseI64ArrayAttr::get(
+                    op.getContext(),
+                    {int64_t(op.getAScaleMutable().getOperandNumber()),
+                     int64_t(op.getBScaleMutable().getOperandNumber())}));
+  return func;
+}
+
 SmallVector<Value> mlir::nvfp4::detail::gemmTensorMapArgs(gpu::GPUFuncOp func,
                                                           GemmOp op) {
   unsigned operands = op->getNumOperands();

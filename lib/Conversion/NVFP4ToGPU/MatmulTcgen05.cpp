@@ -706,26 +706,14 @@ LogicalResult mlir::nvfp4::detail::buildTcgen05MatmulKernel(
       /*addrSpace=*/3);
 
   int64_t threads = window ? kThreads : kPipeThreads;
-  // The pipelined kernel loads A's and B's data through TMA.
-  SmallVector<GemmTensorMap, 2> maps;
+  // The pipelined kernel loads A's and B's data through TMA and the scale
+  // atoms by cp.async.bulk.
+  auto func = window ? createGemmKernel(op, module, name, threads,
+                                        {kTileM, kTileN}, /*maxM=*/0)
+                     : createTmaGemmKernel(op, module, name, threads, kTileM,
+                                           kTileN, kRowBytes, kTmaSwizzle);
   if (!window)
-    maps = {GemmTensorMap{op.getADataMutable().getOperandNumber(),
-                          {kRowBytes, kTileM},
-                          kTmaSwizzle},
-            GemmTensorMap{op.getBDataMutable().getOperandNumber(),
-                          {kRowBytes, kTileN},
-                          kTmaSwizzle}};
-  auto func = createGemmKernel(op, module, name, threads, {kTileM, kTileN},
-                               /*maxM=*/0, maps);
-  if (!window) {
     func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
-    // The scale atoms arrive by cp.async.bulk: the runtime checks that the
-    // scale buffers are 16-byte aligned.
-    func->setAttr(kernel_attr::kBulkCopyOperands,
-                  b.getDenseI64ArrayAttr(
-                      {int64_t(op.getAScaleMutable().getOperandNumber()),
-                       int64_t(op.getBScaleMutable().getOperandNumber())}));
-  }
   b.setInsertionPointToStart(&func.getBody().front());
   {
     LoweringBuilder e(b, &leaves);

@@ -928,12 +928,13 @@ private:
       // bytes of the box, and 8 scale words 16 bytes apart (no conflict).
       Value data =
           e.addI(e.mulI(tileRow, e.idx(kWsRowBytes)), e.mulI(t4, e.idx(8)));
-      // Tile row r (A's, then B's) has its scale word in atom r / 128.
+      // Tile row r (A's, then B's) has its scale word in atom r / 128: the
+      // stage's atoms are the 128x4 layout of a one-group (4-block) matrix
+      // of the tile's rows.
       Value scale = e.addI(
-          e.addI(e.idx(wsRawAtomsOffset(cfg)),
-                 e.mulI(e.divI(tileRow, 128), e.idx(kScaleAtomBytes))),
-          e.addI(e.mulI(e.remI(tileRow, e.idx(32)), e.idx(16)),
-                 e.mulI(e.divI(e.remI(tileRow, e.idx(128)), 32), e.idx(4))));
+          e.idx(wsRawAtomsOffset(cfg)),
+          m.scaleOffset(ScaleLayout::Swizzle128x4, tileRow, e.idx(0),
+                        e.idx(4)));
       Value words = LLVM::LoadOp::create(b, VectorType::get({2}, i32),
                                          offsetPointer(ring, e.addI(raw, data)),
                                          /*alignment=*/8);
@@ -1301,21 +1302,17 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   // The warp-specialized kernel (a plain nvfp4.matmul: W4A16 and grouped
-  // GEMMs never take it) fills its raw ring with TMA: maps of A's and B's
-  // data, boxes of one chunk of the tile's rows, no swizzle (the decoders
-  // read the rows as stored), and the scale atoms by cp.async.bulk.
-  SmallVector<GemmTensorMap, 2> maps;
-  auto plain = dyn_cast<MatmulOp>(op.getOperation());
-  if (cfg.warpSpecialized())
-    maps = {GemmTensorMap{plain.getADataMutable().getOperandNumber(),
-                          {kWsRowBytes, cfg.tileM()},
-                          /*swizzle=*/0},
-            GemmTensorMap{plain.getBDataMutable().getOperandNumber(),
-                          {kWsRowBytes, cfg.tileN()},
-                          /*swizzle=*/0}};
-  auto func = createGemmKernel(op, module, (prefix + "_gemm_" + cfg.name).str(),
-                               cfg.threads(), {cfg.tileM(), cfg.tileN()},
-                               /*maxM=*/0, maps);
+  // GEMMs never take it) fills its raw ring with TMA: boxes of one chunk of
+  // the tile's rows, no swizzle (the decoders read the rows as stored), and
+  // the scale atoms by cp.async.bulk.
+  std::string name = (prefix + "_gemm_" + cfg.name).str();
+  auto func = cfg.warpSpecialized()
+                  ? createTmaGemmKernel(cast<MatmulOp>(op.getOperation()),
+                                        module, name, cfg.threads(),
+                                        cfg.tileM(), cfg.tileN(), kWsRowBytes,
+                                        /*swizzle=*/0)
+                  : createGemmKernel(op, module, name, cfg.threads(),
+                                     {cfg.tileM(), cfg.tileN()}, /*maxM=*/0);
   SmallVector<Value, 2> smem;
   // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64 halves
   // each, in wgmma's layout) and their two mbarriers each, and the raw
@@ -1331,14 +1328,9 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   auto b = ImplicitLocOpBuilder::atBlockBegin(loc, &func.getBody().front());
   if (ringBytes)
     func->setAttr(kernel_attr::kGemmSmem, b.getI64IntegerAttr(ringBytes));
-  if (cfg.warpSpecialized()) {
-    // The blocks loop over tiles (GemmPipeline's schedule).
+  // The blocks loop over tiles (GemmPipeline's schedule).
+  if (cfg.warpSpecialized())
     func->setAttr(kernel_attr::kGemmPersistent, b.getUnitAttr());
-    func->setAttr(kernel_attr::kBulkCopyOperands,
-                  b.getDenseI64ArrayAttr(
-                      {int64_t(plain.getAScaleMutable().getOperandNumber()),
-                       int64_t(plain.getBScaleMutable().getOperandNumber())}));
-  }
   if (cfg.staged) {
     // [tile][k-step][lane][regs] words of A (4 regs) and B (2 regs).
     smem.push_back(addGemmWorkgroupBuffer(

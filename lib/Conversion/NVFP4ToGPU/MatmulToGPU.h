@@ -98,6 +98,15 @@ gpu::GPUFuncOp createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                                 ArrayRef<GemmTensorMap> maps);
 /// The tensor-map arguments of `func` (empty for a kernel without them).
 SmallVector<Value> gemmTensorMapArgs(gpu::GPUFuncOp func, GemmOp op);
+/// createGemmKernel for a kernel whose stages GemmPipeline::fillStage
+/// fills: tensor maps of A's and B's data (boxes of `boxRowBytes` bytes,
+/// one K step, of `tileM` and `tileN` rows, `swizzle` bytes of swizzle)
+/// and A's and B's scales marked as read by cp.async.bulk
+/// (`nvfp4.bulk_copy_operands`: the runtime checks their alignment).
+gpu::GPUFuncOp createTmaGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
+                                   StringRef name, int64_t threads,
+                                   int64_t tileM, int64_t tileN,
+                                   int64_t boxRowBytes, int64_t swizzle);
 
 /// A workgroup (shared-memory) buffer of `size` `element`s for `func`.
 Value addGemmWorkgroupBuffer(gpu::GPUFuncOp func, int64_t size, Type element);

@@ -37,11 +37,13 @@
 
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Attrs.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace mlir {
 namespace nvfp4 {
@@ -109,6 +111,14 @@ constexpr int64_t kTensorMapAlign = 128;
 /// The alignment of the global addresses TMA reads: a tensor map's base
 /// and row pitch, and a cp.async.bulk source.
 constexpr int64_t kBulkCopyAlign = 16;
+
+/// Why TMA (cuTensorMapEncodeTiled) cannot copy boxes of `box` = {bytes per
+/// row, rows} of a byte matrix with `swizzle` bytes of shared-memory
+/// swizzle (0: none), as an "expected ..." message; std::nullopt when it
+/// can. The #nvfp4.tensor_map verifier and a runtime encoding a map ask the
+/// same question.
+std::optional<std::string> tensorMapBoxError(llvm::ArrayRef<int64_t> box,
+                                             int64_t swizzle);
 
 /// Index arithmetic over integers, for a runtime; LoweringBuilder offers
 /// the same calls over IR values.
