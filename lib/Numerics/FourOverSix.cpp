@@ -116,8 +116,10 @@ struct GridValue {
 
 /// RN(c + P * 2^22) rounds c to a multiple of P / 2 (the step of its
 /// binade), ties to even, in one FMA; subtracting P * 2^22 again is exact.
-/// This is encodeE2M1's addition kept in float; checked equal to
-/// decodeE2M1(encodeE2M1(s)) for all 2^32 binary32 s >= 0 and NaN.
+/// This is encodeE2M1's rounding (which adds c to another multiple of the
+/// step in the same binade, whose bits carry the code) kept in float;
+/// checked equal to decodeE2M1(encodeE2M1(s)) for all 2^32 binary32
+/// s >= 0 and NaN.
 GridValue roundToE2M1Grid(NumericsBuilder &m, Value s) {
   Value c = m.fmin(s, m.f32(s, 6.0f));
   Value p = m.fromBits(arith::AndIOp::create(
@@ -221,37 +223,14 @@ NumericsBuilder::fourOverSixBlock(RecipeAttr recipe, ArrayRef<Value> x,
   // fminf(RN(x * inv), 6) (NaN -> +6), in bit 3 of each nibble.
   std::array<Value, 2> words;
   for (unsigned w = 0; w < 2; ++w) {
-    Value word = select(four, magnitudes[w], magnitudes[2 + w]);
-    for (unsigned n = 0; n < 8; ++n) {
-      Value v = fmin(mul(x[8 * w + n], chosen.enc), f32(x[0], 6.0f));
-      Value sign = arith::AndIOp::create(
-          b, loc,
-          arith::ShRUIOp::create(b, loc, bitsOf(v), i32(x[0], 28 - 4 * n)),
-          i32(x[0], int32_t(8u << (4 * n))));
-      word = arith::OrIOp::create(b, loc, word, sign);
-    }
-    words[w] = word;
+    SmallVector<Value, 8> scaled;
+    for (unsigned n = 0; n < 8; ++n)
+      scaled.push_back(mul(x[8 * w + n], chosen.enc));
+    words[w] = arith::OrIOp::create(
+        b, loc, select(four, magnitudes[w], magnitudes[2 + w]),
+        e2m1SignWord(scaled));
   }
-  // The bytes as the words' little-endian bytes: one bitcast the store
-  // folds back into two words.
-  SmallVector<Value, 8> bytes;
-  if (isa<VectorType>(x[0].getType())) {
-    for (unsigned j = 0; j < kBlock / 2; ++j)
-      bytes.push_back(arith::AndIOp::create(
-          b, loc,
-          arith::ShRUIOp::create(b, loc, words[j / 4], i32(x[0], 8 * (j % 4))),
-          i32(x[0], 0xFF)));
-    return {chosen, bytes};
-  }
-  Value packed = vector::BitCastOp::create(
-      b, loc, VectorType::get({kBlock / 2}, b.getI8Type()),
-      vector::FromElementsOp::create(
-          b, loc, VectorType::get({2}, b.getI32Type()), words));
-  for (unsigned j = 0; j < kBlock / 2; ++j)
-    bytes.push_back(arith::ExtUIOp::create(
-        b, loc, b.getI32Type(),
-        vector::ExtractOp::create(b, loc, packed, int64_t(j))));
-  return {chosen, bytes};
+  return {chosen, bytesOfWords(words)};
 }
 
 Value NumericsBuilder::treeSum16(ArrayRef<Value> rowErrors) {

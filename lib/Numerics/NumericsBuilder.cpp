@@ -121,32 +121,54 @@ Value NumericsBuilder::fromBits(Value i) {
 //===----------------------------------------------------------------------===//
 
 Value NumericsBuilder::encodeE2M1(Value v) {
+  Value code = arith::AndIOp::create(b, loc, encodeE2M1Magnitude(v),
+                                     i32(v, 0x7));
+  // The sign bit is copied, so -0.0 and tiny negatives give 0x8.
+  return withE2M1Sign(code, v);
+}
+
+Value NumericsBuilder::encodeE2M1Magnitude(Value v) {
   // fminf saturates (Inf and everything above 6 -> 6) and maps NaN to 6,
   // whose code 7 is what NaN encodes to. The abs folds into the min on
   // GPUs (FMNMX |x|).
   Value c = fmin(abs(v), f32(v, 6.0f));
   // The E2M1 values of each binade are the multiples of one step: 0.5 in
-  // [0, 2), 1 in [2, 4), 2 in [4, 6]. Adding M = 2^22 * step rounds c to
-  // a multiple of the step, ties to even, in one RN addition (c < M, so
-  // the sum stays in M's binade, whose ulp is the step), and the sum's
-  // low bits count the steps: n = bits(c + M) - bits(M). M is P * 2^22
-  // with P = 2^E the power of two of c's binade (at least 1.0): the FMA
-  // RN(P * 2^22 + c) is that same addition (P * 2^22 is exact), with no
-  // integer add to build M. The code is n plus twice the binade index E,
-  // since each binade above [1, 2) starts two codes further on and an
-  // even n gives an even code (ties to even).
+  // [0, 2), 1 in [2, 4), 2 in [4, 6]. With P = 2^E the power of two of
+  // c's binade (at least 1.0), the binade [2^22 P, 2^23 P) has that step
+  // as its ulp. The FMA adds c to B = P * (2^23 - 127) (exact: 24
+  // significant bits), which lies in that binade with mantissa field
+  // k = 2^23 - 254 (even), and B + c < 2^23 P: the one RN addition rounds
+  // c to a multiple n of the step, ties to even n, and bits(t) =
+  // bits(P) + (22 << 23) + k + n. The code is n plus twice the binade
+  // index E, since each binade above [1, 2) starts two codes further on
+  // and an even n gives an even code (ties to even); 2E = (bits(P) >> 22)
+  // - 254, so bits(t) + (bits(P) >> 22) = bits(P) + (23 << 23) + code:
+  // the code in the low 23 bits, a multiple of 2^23 above them, from one
+  // shift-and-add (the callers mask or shift the multiple away).
   Value e = arith::AndIOp::create(b, loc, bitsOf(fmax(c, f32(v, 1.0f))),
                                   i32(v, 0x7F800000));
-  Value t = bitsOf(fma(fromBits(e), f32(v, 0x1p22f), c));
-  // code = bits(t) - e - (22 << 23) + 2E, and 2E = (e >> 22) - 254 (e has
-  // no mantissa bits).
-  Value twiceE = arith::AddIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, e, i32(v, 22)),
-      i32(v, -(22 << 23) - 254));
-  Value code = arith::AddIOp::create(
-      b, loc, arith::SubIOp::create(b, loc, t, e), twiceE);
-  // The sign bit is copied, so -0.0 and tiny negatives give 0x8.
-  return withE2M1Sign(code, v);
+  Value t = bitsOf(fma(fromBits(e), f32(v, 0x1p23f - 127.0f), c));
+  return arith::AddIOp::create(
+      b, loc, t, arith::ShRUIOp::create(b, loc, e, i32(v, 22)));
+}
+
+Value NumericsBuilder::e2m1SignWord(ArrayRef<Value> v) {
+  assert(v.size() == 8 && "a word holds eight codes");
+  if (leaves)
+    if (Value leaf = leaves->e2m1SignWord(b, loc, v))
+      return leaf;
+  Value word;
+  for (auto [n, vn] : llvm::enumerate(v)) {
+    // fminf(v, 6) keeps v's sign and turns NaN into +6; its sign bit moves
+    // to bit 4n + 3.
+    Value sign = arith::AndIOp::create(
+        b, loc,
+        arith::ShRUIOp::create(b, loc, bitsOf(fmin(vn, f32(vn, 6.0f))),
+                               i32(vn, 28 - 4 * int32_t(n))),
+        i32(vn, int32_t(8u << (4 * n))));
+    word = word ? arith::OrIOp::create(b, loc, word, sign) : sign;
+  }
+  return word;
 }
 
 Value NumericsBuilder::withE2M1Sign(Value code, Value v) {
@@ -377,17 +399,71 @@ SmallVector<Value, 8> NumericsBuilder::packCodes(ArrayRef<Value> codes) {
   return bytes;
 }
 
+SmallVector<Value, 8> NumericsBuilder::bytesOfWords(ArrayRef<Value> words) {
+  assert(words.size() == 2 && "a block's codes fill two words");
+  SmallVector<Value, 8> bytes;
+  if (isa<VectorType>(words[0].getType())) {
+    for (unsigned j = 0; j < kBlock / 2; ++j)
+      bytes.push_back(arith::AndIOp::create(
+          b, loc,
+          arith::ShRUIOp::create(b, loc, words[j / 4],
+                                 i32(words[0], 8 * (j % 4))),
+          i32(words[0], 0xFF)));
+    return bytes;
+  }
+  Value packed = vector::BitCastOp::create(
+      b, loc, VectorType::get({kBlock / 2}, b.getI8Type()),
+      vector::FromElementsOp::create(
+          b, loc, VectorType::get({2}, b.getI32Type()), words));
+  for (unsigned j = 0; j < kBlock / 2; ++j)
+    bytes.push_back(arith::ExtUIOp::create(
+        b, loc, b.getI32Type(),
+        vector::ExtractOp::create(b, loc, packed, int64_t(j))));
+  return bytes;
+}
+
 SmallVector<Value, 8> NumericsBuilder::encodeElements(ArrayRef<Value> x,
                                                       Value enc,
                                                       ArrayRef<Value> r8) {
   SmallVector<Value, kBlock> scaled;
   for (Value xi : x)
     scaled.push_back(mul(xi, enc));
-  if (r8.empty()) {
+  bool scalar = !isa<VectorType>(x[0].getType());
+  if (r8.empty() &&
+      ((leaves && leaves->hasE2M1PairLeaf() && scalar) || x.size() != kBlock)) {
     SmallVector<Value, 8> bytes;
     for (unsigned j = 0; j + 1 < scaled.size(); j += 2)
       bytes.push_back(packE2M1Pair(scaled[j], scaled[j + 1]));
     return bytes;
+  }
+  if (r8.empty()) {
+    // Two words of eight codes: the magnitudes' nibbles, then the signs of
+    // eight codes at once (e2m1SignWord: one bf16x2 min per two values on
+    // GPUs instead of a min, a shift and a mask per value).
+    // encodeE2M1Magnitude leaves a multiple of 2^23 above each code: the
+    // first three codes are summed in place and their sum cut to 12 bits
+    // (one mask for three); shifted by 12 or more bits, the other codes'
+    // multiples leave the word, so they are added in place unmasked (one
+    // shift-and-add each). The codes' nibbles never carry into each other
+    // or into the sign bits.
+    std::array<Value, 2> words;
+    for (unsigned w = 0; w < 2; ++w) {
+      ArrayRef<Value> eight = ArrayRef<Value>(scaled).slice(8 * w, 8);
+      auto placed = [&](unsigned n) {
+        return arith::ShLIOp::create(b, loc, encodeE2M1Magnitude(eight[n]),
+                                     i32(eight[n], 4 * int32_t(n)));
+      };
+      Value low = encodeE2M1Magnitude(eight[0]);
+      for (unsigned n = 1; n < 3; ++n)
+        low = arith::AddIOp::create(b, loc, low, placed(n));
+      Value word = arith::OrIOp::create(
+          b, loc, arith::AndIOp::create(b, loc, low, i32(low, 0xFFF)),
+          e2m1SignWord(eight));
+      for (unsigned n = 3; n < 8; ++n)
+        word = arith::AddIOp::create(b, loc, word, placed(n));
+      words[w] = word;
+    }
+    return bytesOfWords(words);
   }
   SmallVector<Value, kBlock> codes;
   for (auto [v, r] : llvm::zip(scaled, r8))

@@ -162,10 +162,18 @@ TEST_F(NumericsBuilderTest, E2M1MatchesReferenceExhaustively) {
   auto e2m1 = toCode([](NumericsBuilder &nb, ArrayRef<Value> a) {
     return SmallVector<Value>{nb.encodeE2M1(a[0])};
   });
+  // The magnitude's contract (encodeElements packs it unmasked): the code
+  // in bits 0..2, bits 3..22 zero.
+  auto magnitude = toCode([](NumericsBuilder &nb, ArrayRef<Value> a) {
+    return SmallVector<Value>{nb.encodeE2M1Magnitude(a[0])};
+  });
   for (uint32_t hi = 0; hi < 0x10000; ++hi)
     for (uint32_t lo : {0x0000u, 0x0001u, 0x7FFFu, 0x8000u, 0xFFFFu}) {
       float v = bitsToFloat(hi << 16 | lo);
       ASSERT_EQ(e2m1(v), ref::toE2M1(v)) << std::hex << (hi << 16 | lo);
+      uint32_t m = uint32_t(magnitude(v));
+      ASSERT_EQ(m & 0x7FFFFFu, ref::toE2M1(v) & 7u)
+          << std::hex << (hi << 16 | lo);
     }
   for (float t : {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f, 6.0f, 1.0f,
                   0.5f})

@@ -63,6 +63,11 @@ public:
   virtual Value roundToBF16(OpBuilder &b, Location loc, Value v) {
     return {};
   }
+  /// NumericsBuilder::e2m1SignWord of eight f32 values, or null for the
+  /// portable sequence.
+  virtual Value e2m1SignWord(OpBuilder &b, Location loc, ArrayRef<Value> v) {
+    return {};
+  }
 };
 
 /// Emits SPEC.md's formulas. Cheap to construct; holds no IR state of its
@@ -112,6 +117,15 @@ public:
   /// E2M1 code (0..15) of `v`: round to nearest, ties to even code,
   /// saturate to 6, sign copied (-0.0 -> 0x8), NaN -> 0x7.
   Value encodeE2M1(Value v);
+  /// The magnitude of encodeE2M1(v) (0..7) in the low 23 bits of an i32
+  /// (bits 3..22 zero) with a multiple of 2^23 above them, which callers
+  /// mask or shift away.
+  Value encodeE2M1Magnitude(Value v);
+  /// The sign bits of the E2M1 codes of eight values, in place: bit
+  /// 4n + 3 of the i32 is bit 3 of encodeE2M1(v[n]) (the sign of
+  /// fminf(v[n], 6): NaN -> 0), every other bit 0. Uses the target leaf
+  /// when there is one.
+  Value e2m1SignWord(ArrayRef<Value> v);
   /// The value of E2M1 code `code` (0..15).
   Value decodeE2M1(Value code);
   /// E4M3 byte of `v`: RNE, saturate finite overflow and +Inf to 0x7E,
@@ -173,6 +187,9 @@ public:
   /// The 8 packed data bytes (i32) of a block's 16 codes, which must lie
   /// in 0..15 (no masking: the stochastic encode's codes are known to).
   SmallVector<Value, 8> packCodes(ArrayRef<Value> codes);
+  /// The 8 bytes (i32 each) of two little-endian words of packed codes,
+  /// for the block stores (which fold them back into the words).
+  SmallVector<Value, 8> bytesOfWords(ArrayRef<Value> words);
   /// The 8 packed data bytes of a block's elements `x` encoded with the
   /// block's multiplier `enc`: round to nearest (through the target's pair
   /// leaf), or stochastically with one random byte per element when

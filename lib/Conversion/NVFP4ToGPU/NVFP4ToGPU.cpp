@@ -104,6 +104,51 @@ public:
     return arith::ExtFOp::create(b, loc, b.getF32Type(), narrow);
   }
 
+  Value e2m1SignWord(OpBuilder &b, Location loc, ArrayRef<Value> v) override {
+    // cvt.rn.bf16x2.f32 and min.bf16x2 (sm_80+) take two values at a time:
+    // rounding to bf16 never changes the sign of a non-NaN value, and min
+    // with 6 maps NaN to +6 (the portable fminf(v, 6)), so the halves' sign
+    // bits are the codes' signs. Pairing v[n] with v[n + 4] puts both signs
+    // (bits 15 and 31) 12 - 4n bits above their places (4n + 3 and
+    // 4n + 19): a shift and a masked OR per pair instead of a min, a shift
+    // and a mask per value.
+    if (sm < 80 || v.size() != 8 || isa<VectorType>(v[0].getType()))
+      return {};
+    auto pairBF16 = VectorType::get({2}, b.getBF16Type());
+    auto i32 = [&](uint32_t x) {
+      return arith::ConstantIntOp::create(b, loc, b.getI32Type(),
+                                          int64_t(int32_t(x)));
+    };
+    Value six = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(pairBF16,
+                               b.getFloatAttr(b.getBF16Type(), 6.0)));
+    // The intrinsics, not arith.truncf/minnumf on vector<2xbf16>: the
+    // backend scalarizes those into a conversion and an f32 min per value.
+    auto intrinsic = [&](StringRef name, ValueRange args) {
+      return LLVM::CallIntrinsicOp::create(b, loc, pairBF16,
+                                           b.getStringAttr(name), args)
+          .getResult(0);
+    };
+    Value word;
+    for (unsigned n = 0; n < 4; ++n) {
+      // ff2bf16x2.rn(a, b) puts a in the high half.
+      Value clamped = intrinsic(
+          "llvm.nvvm.fmin.bf16x2",
+          {intrinsic("llvm.nvvm.ff2bf16x2.rn", {v[n + 4], v[n]}), six});
+      Value bits = vector::ExtractOp::create(
+          b, loc,
+          vector::BitCastOp::create(
+              b, loc, VectorType::get({1}, b.getI32Type()), clamped),
+          int64_t(0));
+      Value signs = arith::AndIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, bits, i32(12 - 4 * n)),
+          i32((8u << (4 * n)) | (8u << (4 * n + 16))));
+      word = word ? arith::OrIOp::create(b, loc, word, signs) : signs;
+    }
+    return word;
+  }
+
 private:
   unsigned sm;
   ChipInfo chip;
