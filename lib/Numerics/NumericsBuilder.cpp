@@ -390,15 +390,6 @@ NumericsBuilder::blockScaleFor(RecipeAttr recipe, Value blockAmax,
   return blockScaleReciprocal(blockAmax, sEnc, reciprocal(sEnc));
 }
 
-SmallVector<Value, 8> NumericsBuilder::packCodes(ArrayRef<Value> codes) {
-  SmallVector<Value, 8> bytes;
-  for (unsigned j = 0; j + 1 < codes.size(); j += 2)
-    bytes.push_back(arith::OrIOp::create(
-        b, loc, codes[j],
-        arith::ShLIOp::create(b, loc, codes[j + 1], i32(codes[j + 1], 4))));
-  return bytes;
-}
-
 SmallVector<Value, 8> NumericsBuilder::bytesOfWords(ArrayRef<Value> words) {
   assert(words.size() == 2 && "a block's codes fill two words");
   SmallVector<Value, 8> bytes;
@@ -465,10 +456,21 @@ SmallVector<Value, 8> NumericsBuilder::encodeElements(ArrayRef<Value> x,
     }
     return bytesOfWords(words);
   }
-  SmallVector<Value, kBlock> codes;
-  for (auto [v, r] : llvm::zip(scaled, r8))
-    codes.push_back(encodeE2M1Stochastic(v, r));
-  return packCodes(codes);
+  // Stochastic: exact magnitudes (0..7) added in place, signs as a word.
+  std::array<Value, 2> words;
+  for (unsigned w = 0; w < 2; ++w) {
+    ArrayRef<Value> eight = ArrayRef<Value>(scaled).slice(8 * w, 8);
+    Value word = e2m1SignWord(eight);
+    for (unsigned n = 0; n < 8; ++n)
+      word = arith::AddIOp::create(
+          b, loc, word,
+          arith::ShLIOp::create(
+              b, loc,
+              encodeE2M1StochasticMagnitude(eight[n], r8[8 * w + n]),
+              i32(eight[n], 4 * int32_t(n))));
+    words[w] = word;
+  }
+  return bytesOfWords(words);
 }
 
 //===----------------------------------------------------------------------===//
@@ -521,6 +523,10 @@ NumericsBuilder::randomBytes(uint64_t seed, Value blockIndex,
 }
 
 Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
+  return withE2M1Sign(encodeE2M1StochasticMagnitude(v, r8), v);
+}
+
+Value NumericsBuilder::encodeE2M1StochasticMagnitude(Value v, Value r8) {
   // SPEC.md section 8 rounds a = |v| up from the grid point lo below it to
   // the next one, g = lo + step, iff t = a + r8 * u >= g with u = step/256
   // and t exact. A binary32 add would round t (it can land on g from just
@@ -547,12 +553,11 @@ Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
   // one shift ends the sum: 512 * (e - 127).
   Value binades = arith::AddIOp::create(
       b, loc, arith::ShLIOp::create(b, loc, e, i32(v, 9)), i32(v, -127 * 512));
-  Value code = arith::ShRUIOp::create(
+  return arith::ShRUIOp::create(
       b, loc,
       arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, p, r8),
                             binades),
       i32(v, 8));
-  return withE2M1Sign(code, v);
 }
 
 //===----------------------------------------------------------------------===//

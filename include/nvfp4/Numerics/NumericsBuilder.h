@@ -184,9 +184,6 @@ public:
   /// The block scale of `recipe`'s numerics form (map6 selection).
   BlockScale blockScaleFor(RecipeAttr recipe, Value blockAmax, Value sEnc);
 
-  /// The 8 packed data bytes (i32) of a block's 16 codes, which must lie
-  /// in 0..15 (no masking: the stochastic encode's codes are known to).
-  SmallVector<Value, 8> packCodes(ArrayRef<Value> codes);
   /// The 8 bytes (i32 each) of two little-endian words of packed codes,
   /// for the block stores (which fold them back into the words).
   SmallVector<Value, 8> bytesOfWords(ArrayRef<Value> words);
@@ -249,6 +246,8 @@ public:
                                          unsigned stream);
   /// Stochastically rounded E2M1 code of `v` with random byte `r8`.
   Value encodeE2M1Stochastic(Value v, Value r8);
+  /// Its magnitude (0..7, exactly: no other bits set).
+  Value encodeE2M1StochasticMagnitude(Value v, Value r8);
 
   //===--------------------------------------------------------------------===//
   // SPEC.md section 9: RHT
