@@ -5,9 +5,11 @@ Builds each recipe's kernels for a chip through `nvfp4-opt --nvfp4-to-ptx`
 (bf16 input, dynamic shapes, as the runtime compiles them), assembles the
 PTX with ptxas and disassembles it with cuobjdump (needs nvdisasm on PATH),
 then prints one row per kernel: SASS instructions (NOPs and the final
-self-branch excluded) and, for the encode kernels, instructions per input
+self-branch excluded), for the encode kernels instructions per input
 element of one thread's work (16 for 1x16 blocks; 16x16 tiles loop over
-their rows, so their count is per 16 elements of one loop trip plus setup).
+their rows, so their count is per 16 elements of one loop trip plus setup),
+and the longest loop (a backward branch's target to the branch, NOPs
+excluded): the per-block body the instruction-bound kernels repeat.
 
   scripts/sass-count.py [--chip sm_90a] [--opt build/bin/nvfp4-opt] [recipes...]
 
@@ -81,17 +83,33 @@ def count(text):
             name = m.group(1)
             kernels[name] = []
             continue
-        m = re.match(r"\s+/\*[0-9a-f]{4}\*/\s+(.*?);", line)
+        m = re.match(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);", line)
         if m and name:
-            kernels[name].append(m.group(1).strip())
+            kernels[name].append((int(m.group(1), 16), m.group(2).strip()))
     counts = {}
     for k, instrs in kernels.items():
         # Drop the padding NOPs and the `BRA` to itself after EXIT.
-        body = [i for i in instrs if not i.startswith("NOP")]
+        body = [i for _, i in instrs if not i.startswith("NOP")]
         if body and body[-1].startswith("BRA"):
             body.pop()
-        counts[k] = body
+        counts[k] = (body, longest_loop(instrs))
     return counts
+
+
+def longest_loop(instrs):
+    """Instructions (NOPs excluded) of the longest span from a backward
+    branch's target to the branch: the kernel's main loop body."""
+    at = {addr: i for i, (addr, _) in enumerate(instrs)}
+    best = 0
+    for i, (addr, text) in enumerate(instrs):
+        m = re.search(r"BRA\s.*?0x([0-9a-f]+)", text)
+        if not m:
+            continue
+        target = int(m.group(1), 16)
+        if target < addr and target in at:
+            span = instrs[at[target]:i + 1]
+            best = max(best, sum(1 for _, t in span if not t.startswith("NOP")))
+    return best
 
 
 def main():
@@ -101,8 +119,8 @@ def main():
     p.add_argument("--dump", help="write each recipe's SASS to this folder")
     p.add_argument("recipes", nargs="*", default=RECIPES)
     a = p.parse_args()
-    print(f"| recipe | kernel | SASS instructions | per element |")
-    print(f"|---|---|---:|---:|")
+    print(f"| recipe | kernel | SASS instructions | per element | longest loop |")
+    print(f"|---|---|---:|---:|---:|")
     for recipe in a.recipes:
         text = sass(recipe, a.chip, a.opt)
         if a.dump:
@@ -110,10 +128,10 @@ def main():
             safe = re.sub(r"[^A-Za-z0-9_]+", "_", recipe)
             with open(os.path.join(a.dump, safe + ".sass"), "w") as f:
                 f.write(text)
-        for k, body in sorted(count(text).items()):
+        for k, (body, loop) in sorted(count(text).items()):
             kind = k.split("_q0_")[-1]
             per = f"{len(body) / 16:.1f}" if kind.endswith("encode") else ""
-            print(f"| {recipe} | {kind} | {len(body)} | {per} |")
+            print(f"| {recipe} | {kind} | {len(body)} | {per} | {loop} |")
 
 
 if __name__ == "__main__":
