@@ -124,7 +124,7 @@ Value NumericsBuilder::encodeE2M1(Value v) {
   Value code = arith::AndIOp::create(b, loc, encodeE2M1Magnitude(v),
                                      i32(v, 0x7));
   // The sign bit is copied, so -0.0 and tiny negatives give 0x8.
-  return withE2M1Sign(code, v);
+  return arith::OrIOp::create(b, loc, code, e2m1Sign(v, 3));
 }
 
 Value NumericsBuilder::encodeE2M1Magnitude(Value v) {
@@ -159,26 +159,19 @@ Value NumericsBuilder::e2m1SignWord(ArrayRef<Value> v) {
       return leaf;
   Value word;
   for (auto [n, vn] : llvm::enumerate(v)) {
-    // fminf(v, 6) keeps v's sign and turns NaN into +6; its sign bit moves
-    // to bit 4n + 3.
-    Value sign = arith::AndIOp::create(
-        b, loc,
-        arith::ShRUIOp::create(b, loc, bitsOf(fmin(vn, f32(vn, 6.0f))),
-                               i32(vn, 28 - 4 * int32_t(n))),
-        i32(vn, int32_t(8u << (4 * n))));
+    Value sign = e2m1Sign(vn, 4 * unsigned(n) + 3);
     word = word ? arith::OrIOp::create(b, loc, word, sign) : sign;
   }
   return word;
 }
 
-Value NumericsBuilder::withE2M1Sign(Value code, Value v) {
+Value NumericsBuilder::e2m1Sign(Value v, unsigned bit) {
   // fminf(v, 6) keeps v's sign and turns NaN into +6.
-  Value sign = arith::ShLIOp::create(
+  return arith::AndIOp::create(
       b, loc,
       arith::ShRUIOp::create(b, loc, bitsOf(fmin(v, f32(v, 6.0f))),
-                             i32(v, 31)),
-      i32(v, 3));
-  return arith::OrIOp::create(b, loc, code, sign);
+                             i32(v, int32_t(31 - bit))),
+      i32(v, int32_t(1u << bit)));
 }
 
 Value NumericsBuilder::decodeE2M1(Value code) {
@@ -419,55 +412,43 @@ SmallVector<Value, 8> NumericsBuilder::encodeElements(ArrayRef<Value> x,
   SmallVector<Value, kBlock> scaled;
   for (Value xi : x)
     scaled.push_back(mul(xi, enc));
-  bool scalar = !isa<VectorType>(x[0].getType());
-  if (r8.empty() &&
-      ((leaves && leaves->hasE2M1PairLeaf() && scalar) || x.size() != kBlock)) {
+  assert(x.size() == kBlock && "a block has 16 elements");
+  if (r8.empty() && leaves && leaves->hasE2M1PairLeaf() &&
+      !isa<VectorType>(x[0].getType())) {
     SmallVector<Value, 8> bytes;
     for (unsigned j = 0; j + 1 < scaled.size(); j += 2)
       bytes.push_back(packE2M1Pair(scaled[j], scaled[j + 1]));
     return bytes;
   }
-  if (r8.empty()) {
-    // Two words of eight codes: the magnitudes' nibbles, then the signs of
-    // eight codes at once (e2m1SignWord: one bf16x2 min per two values on
-    // GPUs instead of a min, a shift and a mask per value).
-    // encodeE2M1Magnitude leaves a multiple of 2^23 above each code: the
-    // first three codes are summed in place and their sum cut to 12 bits
-    // (one mask for three); shifted by 12 or more bits, the other codes'
-    // multiples leave the word, so they are added in place unmasked (one
-    // shift-and-add each). The codes' nibbles never carry into each other
-    // or into the sign bits.
-    std::array<Value, 2> words;
-    for (unsigned w = 0; w < 2; ++w) {
-      ArrayRef<Value> eight = ArrayRef<Value>(scaled).slice(8 * w, 8);
-      auto placed = [&](unsigned n) {
-        return arith::ShLIOp::create(b, loc, encodeE2M1Magnitude(eight[n]),
-                                     i32(eight[n], 4 * int32_t(n)));
-      };
-      Value low = encodeE2M1Magnitude(eight[0]);
-      for (unsigned n = 1; n < 3; ++n)
-        low = arith::AddIOp::create(b, loc, low, placed(n));
-      Value word = arith::OrIOp::create(
-          b, loc, arith::AndIOp::create(b, loc, low, i32(low, 0xFFF)),
-          e2m1SignWord(eight));
-      for (unsigned n = 3; n < 8; ++n)
-        word = arith::AddIOp::create(b, loc, word, placed(n));
-      words[w] = word;
-    }
-    return bytesOfWords(words);
-  }
-  // Stochastic: exact magnitudes (0..7) added in place, signs as a word.
+  // Two words of eight codes: the magnitudes' nibbles, then the signs of
+  // eight codes at once (e2m1SignWord: one bf16x2 min per two values on
+  // GPUs instead of a min, a shift and a mask per value). A round-to-
+  // nearest magnitude has a multiple of 2^23 above its code: the first
+  // three codes are summed in place and their sum cut to 12 bits (one
+  // mask for three, merged with the signs' OR); shifted by 12 or more
+  // bits, the other codes' multiples leave the word, so they are added in
+  // place unmasked (one shift-and-add each). Stochastic magnitudes are
+  // exact (0..7) and need no mask. The codes' nibbles never carry into
+  // each other or into the sign bits.
+  auto magnitude = [&](unsigned i) {
+    return r8.empty() ? encodeE2M1Magnitude(scaled[i])
+                      : encodeE2M1StochasticMagnitude(scaled[i], r8[i]);
+  };
   std::array<Value, 2> words;
   for (unsigned w = 0; w < 2; ++w) {
     ArrayRef<Value> eight = ArrayRef<Value>(scaled).slice(8 * w, 8);
-    Value word = e2m1SignWord(eight);
-    for (unsigned n = 0; n < 8; ++n)
-      word = arith::AddIOp::create(
-          b, loc, word,
-          arith::ShLIOp::create(
-              b, loc,
-              encodeE2M1StochasticMagnitude(eight[n], r8[8 * w + n]),
-              i32(eight[n], 4 * int32_t(n))));
+    auto placed = [&](unsigned n) {
+      return arith::ShLIOp::create(b, loc, magnitude(8 * w + n),
+                                   i32(eight[n], 4 * int32_t(n)));
+    };
+    Value low = magnitude(8 * w);
+    for (unsigned n = 1; n < 3; ++n)
+      low = arith::AddIOp::create(b, loc, low, placed(n));
+    if (r8.empty())
+      low = arith::AndIOp::create(b, loc, low, i32(low, 0xFFF));
+    Value word = arith::OrIOp::create(b, loc, low, e2m1SignWord(eight));
+    for (unsigned n = 3; n < 8; ++n)
+      word = arith::AddIOp::create(b, loc, word, placed(n));
     words[w] = word;
   }
   return bytesOfWords(words);
@@ -523,7 +504,8 @@ NumericsBuilder::randomBytes(uint64_t seed, Value blockIndex,
 }
 
 Value NumericsBuilder::encodeE2M1Stochastic(Value v, Value r8) {
-  return withE2M1Sign(encodeE2M1StochasticMagnitude(v, r8), v);
+  return arith::OrIOp::create(b, loc, encodeE2M1StochasticMagnitude(v, r8),
+                              e2m1Sign(v, 3));
 }
 
 Value NumericsBuilder::encodeE2M1StochasticMagnitude(Value v, Value r8) {

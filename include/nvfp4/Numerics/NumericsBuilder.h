@@ -316,9 +316,9 @@ public:
 
 private:
   Value cst(Type type, TypedAttr scalar);
-  /// E2M1 magnitude `code` (0..7) of `v` with v's sign as bit 3, except
-  /// for NaN, which encodes to +6 whatever its sign.
-  Value withE2M1Sign(Value code, Value v);
+  /// The sign bit of v's E2M1 code (the sign of fminf(v, 6): NaN, which
+  /// encodes to +6, gives 0) at bit `bit` of an i32, every other bit 0.
+  Value e2m1Sign(Value v, unsigned bit);
   /// The butterfly sums of rht16 (before the scaling and rounding).
   SmallVector<Value, kBlock> hadamardSums16(ArrayRef<Value> x, unsigned mask);
 
