@@ -49,6 +49,7 @@ void nvfp4::buildGPUKernelStage(OpPassManager &pm,
   NVFP4ToGPUOptions toGPU;
   toGPU.chip = options.chip;
   toGPU.warpSpecializedGemm = options.warpSpecializedGemm;
+  toGPU.predecodedGemm = options.predecodedGemm;
   pm.addPass(createNVFP4FuseProducers());
   pm.addPass(createNVFP4ToGPU(toGPU));
   pm.addPass(createCanonicalizerPass());

@@ -41,7 +41,8 @@ TEST(KernelInterface, WorkNamesAreTheAttributeStrings) {
       {KernelWork::ScaleBytes, "scale_bytes"},
       {KernelWork::Tiles, "tiles"},
       {KernelWork::Gemm, "gemm"},
-      {KernelWork::GroupedGemm, "grouped_gemm"}};
+      {KernelWork::GroupedGemm, "grouped_gemm"},
+      {KernelWork::GemmDecode, "gemm_decode"}};
   for (auto [work, name] : names) {
     EXPECT_EQ(stringifyKernelWork(work), name);
     EXPECT_EQ(symbolizeKernelWork(name), work);
@@ -80,6 +81,17 @@ TEST(KernelInterface, GemmKindsHaveNoQuantizeGrid) {
   KernelWorkShape<int64_t> shape{1, 1, 1, 0, false, false, none, none};
   EXPECT_FALSE(kernelWorkItems(a, KernelWork::Gemm, shape));
   EXPECT_FALSE(kernelWorkItems(a, KernelWork::GroupedGemm, shape));
+  EXPECT_FALSE(kernelWorkItems(a, KernelWork::GemmDecode, shape));
+}
+
+TEST(KernelInterface, GemmDecodeGrid) {
+  IndexArith a;
+  // K is padded to whole 64-wide chunks; a thread per 16 of them.
+  EXPECT_EQ(gemmDecodedK(a, int64_t(64)), 64);
+  EXPECT_EQ(gemmDecodedK(a, int64_t(80)), 128);
+  EXPECT_EQ(gemmDecodedK(a, int64_t(16)), 64);
+  EXPECT_EQ(gemmDecodeItems(a, int64_t(300), int64_t(320)), 300 * 20);
+  EXPECT_EQ(gemmDecodeItems(a, int64_t(3), int64_t(16)), 3 * 4);
 }
 
 TEST(KernelInterface, Grids) {

@@ -196,6 +196,13 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
            "sm_90a large-M GEMM: the warp-specialized GemmPipeline kernel "
            "instead of the software-pipelined one (correct, slower on an "
            "H100 so far: docs/Performance.md)">,
+    Option<"predecodedGemm", "predecoded-gemm", "bool",
+           /*default=*/"false",
+           "sm_90a large-M GEMM (W4A4 and W4A16, operands without 1x64 "
+           "windows): decode each operand once into a 16-bit workspace "
+           "(gemm_decode kernels), then multiply 16-bit operands on the "
+           "wgmma pipeline (nvfp4.gemm_workspace); overrides "
+           "warp-specialized-gemm">,
   ];
 }
 

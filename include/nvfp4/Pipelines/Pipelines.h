@@ -40,6 +40,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("sm_90a large-M GEMM: the warp-specialized GemmPipeline "
                      "kernel (nvfp4-to-gpu's option of the same name)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> predecodedGemm{
+      *this, "predecoded-gemm",
+      llvm::cl::desc("sm_90a large-M GEMM: operands decoded once into a "
+                     "16-bit workspace, then a 16-bit wgmma GEMM "
+                     "(nvfp4-to-gpu's option of the same name)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> pdl{
       *this, "pdl",
       llvm::cl::desc("Programmatic dependent launch: griddepcontrol wait and "

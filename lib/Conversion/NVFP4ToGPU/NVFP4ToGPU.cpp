@@ -966,6 +966,7 @@ private:
     case KernelWork::ScaleBytes:
     case KernelWork::Gemm:
     case KernelWork::GroupedGemm:
+    case KernelWork::GemmDecode:
       break;
     }
     llvm_unreachable("scale bytes and GEMMs are not split among groups");

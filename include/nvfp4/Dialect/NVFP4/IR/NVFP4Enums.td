@@ -114,6 +114,7 @@ def NVFP4_KernelWork : I32EnumAttr<"KernelWork",
       I32EnumAttrCase<"Tiles", 8, "tiles">,
       I32EnumAttrCase<"Gemm", 9, "gemm">,
       I32EnumAttrCase<"GroupedGemm", 10, "grouped_gemm">,
+      I32EnumAttrCase<"GemmDecode", 11, "gemm_decode">,
     ]> {
   let cppNamespace = "::mlir::nvfp4";
   let genSpecializedAttr = 0;

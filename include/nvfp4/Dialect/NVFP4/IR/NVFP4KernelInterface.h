@@ -96,6 +96,13 @@ constexpr llvm::StringLiteral kTensorMaps = "nvfp4.tensor_maps";
 /// Any kernel: the operands it copies with cp.async.bulk (array of operand
 /// indices), whose addresses must then be kBulkCopyAlign-aligned.
 constexpr llvm::StringLiteral kBulkCopyOperands = "nvfp4.bulk_copy_operands";
+/// GEMM: the kernel reads A and B decoded into two workspace memrefs
+/// (arguments after the operands), filled by the gemm_decode kernels
+/// launched before it.
+constexpr llvm::StringLiteral kGemmWorkspace = "nvfp4.gemm_workspace";
+/// gemm_decode: the workspace the kernel fills, 0 (A's, M rows) or 1 (B's,
+/// N rows).
+constexpr llvm::StringLiteral kGemmOperand = "nvfp4.gemm_operand";
 /// Compiler-internal, between nvfp4-tensor-map-params and
 /// nvfp4-grid-constant-params: the lowered (LLVM) parameter index of each
 /// tensor map. No runtime reads it.
@@ -177,9 +184,26 @@ std::optional<V> kernelWorkItems(Arith &a, KernelWork work,
   }
   case KernelWork::Gemm:
   case KernelWork::GroupedGemm:
+  case KernelWork::GemmDecode:
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+/// K of a GEMM's decoded operands: whole 64-wide chunks (the predecoded
+/// GEMM's K step), zeros past K.
+constexpr int64_t kGemmDecodedKAlign = 64;
+template <typename Arith, typename V>
+V gemmDecodedK(Arith &a, V k) {
+  return a.mulI(a.ceilDivI(k, kGemmDecodedKAlign), a.idx(kGemmDecodedKAlign));
+}
+
+/// Threads of a gemm_decode kernel filling `rows` rows of a workspace of a
+/// K-element operand: one per 16 elements of its gemmDecodedK(K) columns
+/// (grid: kernelBlocks of it).
+template <typename Arith, typename V>
+V gemmDecodeItems(Arith &a, V rows, V k) {
+  return a.mulI(rows, a.divI(gemmDecodedK(a, k), 16));
 }
 
 /// Thread blocks of a quantize kernel running `workItems` threads.
