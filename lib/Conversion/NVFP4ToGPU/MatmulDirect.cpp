@@ -1038,11 +1038,13 @@ void mlir::nvfp4::detail::buildMatmulW4A16Kernels(MatmulW4A16Op op,
                                                   gpu::GPUModuleOp module,
                                                   StringRef prefix,
                                                   TargetLeaves &leaves,
-                                                  StringRef chip) {
+                                                  StringRef chip,
+                                                  bool predecoded) {
   ImplicitLocOpBuilder host(op.getLoc(), op.getOperation());
   buildDirectMatmulKernels(op, module, prefix, leaves, host, chip);
   if (chip == "sm_90a")
-    return buildWgmmaMatmulW4A16Kernel(op, module, prefix, leaves, host);
+    return buildWgmmaMatmulW4A16Kernel(op, module, prefix, leaves, host,
+                                       predecoded);
   // M > 256: the medium_m kernel over every 32-row tile of M. Correct for
   // any M (its grid covers D), it re-decodes B once per 32 rows, which is
   // what a pipelined large-M kernel would avoid.

@@ -123,6 +123,26 @@ gpu::GPUFuncOp mlir::nvfp4::detail::createTmaGemmKernel(
   return func;
 }
 
+gpu::GPUFuncOp mlir::nvfp4::detail::createWorkspaceGemmKernel(
+    GemmOp op, gpu::GPUModuleOp module, StringRef name, int64_t threads,
+    ArrayRef<int64_t> tile) {
+  gpu::GPUFuncOp func =
+      createGemmKernel(op, module, name, threads, tile, /*maxM=*/0);
+  unsigned at = func.getNumArguments();
+  for (Type type : gemmWorkspaceTypes(op))
+    (void)func.insertArgument(at++, type, DictionaryAttr(), op.getLoc());
+  func->setAttr(kernel_attr::kGemmWorkspace, UnitAttr::get(op.getContext()));
+  return func;
+}
+
+SmallVector<Value, 2> mlir::nvfp4::detail::gemmWorkspaceArgs(gpu::GPUFuncOp func,
+                                                             GemmOp op) {
+  unsigned operands = op->getNumOperands();
+  assert(func.getNumArguments() == operands + 2 &&
+         "a workspace kernel takes the operands and two workspaces");
+  return {func.getArgument(operands), func.getArgument(operands + 1)};
+}
+
 SmallVector<Value> mlir::nvfp4::detail::gemmTensorMapArgs(gpu::GPUFuncOp func,
                                                           GemmOp op) {
   unsigned operands = op->getNumOperands();
@@ -195,7 +215,8 @@ void mlir::nvfp4::detail::launchGemmKernel(ImplicitLocOpBuilder &at,
                                            gpu::GPUFuncOp func, GemmOp op,
                                            Value M, Value N, int64_t tileM,
                                            int64_t tileN, int64_t threads,
-                                           Value dynamicSmem) {
+                                           Value dynamicSmem,
+                                           ArrayRef<Value> workspaces) {
   LoweringBuilder le(at);
   Value one = le.idx(1);
   // Each group may end in a partial tile row of its own (empty groups own
@@ -206,6 +227,7 @@ void mlir::nvfp4::detail::launchGemmKernel(ImplicitLocOpBuilder &at,
       gemmTileGrid(le, M, N, tileM, tileN,
                    op.grouped() ? function_ref<Value()>(groups) : nullptr);
   SmallVector<Value> args(op->getOperands());
+  args.append(workspaces.begin(), workspaces.end());
   for (unsigned i = args.size(); i < func.getNumArguments(); ++i)
     args.push_back(LLVM::ZeroOp::create(at, func.getArgument(i).getType()));
   gpu::LaunchFuncOp::create(at, func,

@@ -97,6 +97,9 @@ struct GemmConfig {
   /// wgmma: raw chunks in flight + 1 (cp.async; TMA when warp-specialized)
   int64_t rawStages = 0;
   int64_t producerWarps = 0; ///< wgmma: decoding warps, before the MMA ones
+  /// wgmma: operands decoded beforehand into 16-bit workspaces
+  /// (MatmulDecode.cpp), copied into the stages as they are.
+  bool predecoded = false;
 
   bool warpSpecialized() const { return producerWarps > 0; }
   int64_t tileM() const { return 16 * mi * warpsM; }
@@ -138,6 +141,21 @@ GemmConfig largeConfig(bool window, bool wgmma, bool warpSpecialized) {
           /*warpsN=*/4, /*staged=*/true};
 }
 
+/// The predecoded kernel's ring: stages of 16-bit chunks (48 KB each),
+/// copied kPdStages - 2 chunks ahead (a stage is refilled only after every
+/// warpgroup's wgmma of the chunk two back has retired).
+constexpr int64_t kPdStages = 4;
+
+/// sm_90a's large-M kernel of predecoded operands (no windows): the
+/// software pipeline's warps and tile, the stages filled by cp.async.
+GemmConfig predecodedConfig() {
+  return {"large_m_predecoded", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
+          /*warpsM=*/8,    /*warpsN=*/1,
+          /*staged=*/false, /*wgmma=*/true,
+          /*stages=*/kPdStages, /*rawStages=*/0,
+          /*producerWarps=*/0, /*predecoded=*/true};
+}
+
 /// Bytes of one decoded stage of the wgmma ring: the tile's rows of A and
 /// B, a 64-wide chunk of f16 each.
 int64_t wgStageBytes(const GemmConfig &cfg) {
@@ -173,11 +191,13 @@ public:
   /// `smem`: the K-split reduction buffer, or the staged A and B
   /// fragment buffers.
   /// `tensorMaps`: the warp-specialized kernel's maps of A and B.
+  /// `workspaces`: the predecoded kernel's A and B workspaces.
   GemmEmitter(LoweringBuilder &e, GemmOp op, const GemmConfig &cfg,
               const GemmOperands &v, ArrayRef<Value> smem,
-              ArrayRef<Value> tensorMaps = {})
+              ArrayRef<Value> tensorMaps = {},
+              ArrayRef<Value> workspaces = {})
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
-        v(v), smem(smem), tensorMaps(tensorMaps) {}
+        v(v), smem(smem), tensorMaps(tensorMaps), workspaces(workspaces) {}
 
   void emit() {
     aRecipe = op.getARecipe();
@@ -186,7 +206,7 @@ public:
     a16 = op.a16();
     bf16 = a16 && a16.isBF16();
     assert((!a16 || (cfg.wgmma && !cfg.warpSpecialized())) &&
-           "W4A16 runs the software-pipelined wgmma kernel only");
+           "W4A16 runs the software-pipelined or predecoded wgmma kernel");
 
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     // The MMA warps' numbering starts after the decoding warps (whose
@@ -239,6 +259,10 @@ public:
     assert(cfg.wgmma && "direct configurations live in MatmulDirect.cpp");
     if (cfg.warpSpecialized()) {
       wsKernel(numChunks);
+      return;
+    }
+    if (cfg.predecoded) {
+      epilogue(predecodedLoop(numChunks));
       return;
     }
     epilogue(wgmmaLoop(numChunks));
@@ -1215,6 +1239,136 @@ private:
     return accumulators().promote(sums, out, accumulators().loadWindow(last));
   }
 
+  //===------------------------------------------------------------------===//
+  // The predecoded path (sm_90a, nvfp4.gemm_workspace): A and B arrive as
+  // 16-bit floats in row-major workspaces whose rows are whole 64-wide
+  // chunks (MatmulDecode.cpp), so filling a stage is a copy: 16 bytes of a
+  // workspace row (8 elements along K) are one row of a core matrix. Piece
+  // p of an operand's tile rows (row group p / 64, core matrix (p / 8) % 8
+  // along K, row p % 8 in it) lands at byte 16 p of the operand's part of
+  // the stage, which is exactly the core-matrix layout wgmmaChunk
+  // describes: each thread's copies are 16-byte cp.async to consecutive
+  // addresses across the warp (no bank conflict), and eight lanes read 16
+  // bytes of eight consecutive rows.
+  //
+  // Per chunk c (all 256 threads, both warpgroups): wait for this thread's
+  // copies of chunk c, fence them for the async proxy, meet at the block
+  // barrier (which also proves that every warpgroup retired chunk c - 2's
+  // wgmma), copy chunk c + stages - 2 into chunk c - 2's stage, issue chunk
+  // c's four wgmma and retire chunk c - 1's. No decode runs in the loop.
+  //===------------------------------------------------------------------===//
+
+  /// Starts the copies of chunk `c` into the stage at byte `stage`:
+  /// `pieces[q]` is this thread's q-th source (its chunk 0) and byte
+  /// offset within a stage.
+  void pdCopy(Value c, Value stage,
+              ArrayRef<std::pair<Value, Value>> pieces) {
+    auto ca = NVVM::LoadCacheModifierKindAttr::get(
+        b.getContext(), NVVM::LoadCacheModifierKind::CG);
+    Value chunkBytes = e.mulI(c, e.idx(kChunk * 2));
+    for (auto [src, dst] : pieces)
+      NVVM::CpAsyncOp::create(
+          b, offsetPointer(sources.ring, e.addI(stage, dst)),
+          offsetPointer(src, chunkBytes), b.getI32IntegerAttr(16), ca,
+          /*cpSize=*/Value());
+  }
+
+  /// The predecoded loop (see above). Returns the accumulators in
+  /// MmaAccumulators order (mi = 1, ni = tileN / 8 per warp).
+  SmallVector<Value> predecodedLoop(Value numChunks) {
+    assert(!window && "window operands keep the in-loop decode");
+    int64_t n = cfg.accPerLane();
+    Type f32 = b.getF32Type();
+    auto accType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(n, f32));
+    Value acc = LLVM::PoisonOp::create(b, accType);
+    Value zero = m.f32(0.0f);
+    for (int64_t i = 0; i < n; ++i)
+      acc = LLVM::InsertValueOp::create(b, acc, zero, i);
+
+    sources.ring = basePointer(smem[0], 3);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    // A workspace row is numChunks chunks of 64 16-bit elements.
+    Value pitch = e.mulI(numChunks, e.idx(kChunk * 2));
+    // This thread's pieces: source address of chunk 0 (rows past M or N
+    // clamped: they only reach rows and columns of D that are not stored)
+    // and destination offset within a stage.
+    SmallVector<std::pair<Value, Value>> pieces;
+    for (bool isA : {true, false}) {
+      int64_t rows = isA ? cfg.tileM() : cfg.tileN();
+      Value base = basePointer(workspaces[isA ? 0 : 1], 1);
+      Value limit = arith::SubIOp::create(b, isA ? M : N, e.idx(1));
+      int64_t offset = isA ? 0 : wgBOffset();
+      for (int64_t q = 0; q * cfg.threads() < rows * 8; ++q) {
+        assert(rows * 8 % cfg.threads() == 0 && "whole rounds of pieces");
+        Value p = e.addI(tid, e.idx(q * cfg.threads()));
+        Value row = e.addI(e.mulI(e.divI(p, 64), e.idx(8)),
+                           e.remI(p, e.idx(8)));
+        Value core = e.remI(e.divI(p, 8), e.idx(8));
+        Value r = e.minI(e.addI(isA ? tileRowBase : tileColBase, row), limit);
+        Value src = offsetPointer(
+            base, e.addI(e.mulI(r, pitch), e.mulI(core, e.idx(16))));
+        pieces.push_back(
+            {src, e.addI(e.idx(offset), e.mulI(p, e.idx(16)))});
+      }
+    }
+
+    int64_t stageBytes = wgStageBytes(cfg);
+    int64_t ahead = cfg.stages - 2;
+    auto rotate = [&](Value offset) {
+      Value next = e.addI(offset, e.idx(stageBytes));
+      Value wrap = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, next,
+                                         e.idx(cfg.stages * stageBytes));
+      return arith::SelectOp::create(b, wrap, e.idx(0), next).getResult();
+    };
+    // One cp.async group per chunk (empty past the last chunk), so that
+    // waiting for all but the newest `ahead - 1` groups completes chunk c.
+    auto copyIfReal = [&](Value c, Value stage) {
+      auto ifOp = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks),
+          /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+        pdCopy(c, stage, pieces);
+      }
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    };
+    for (int64_t j = 0; j < ahead; ++j)
+      copyIfReal(e.idx(j), e.idx(j * stageBytes));
+
+    // Carried: the accumulators, chunk c's stage and chunk c + ahead's.
+    SmallVector<Value> carried = {acc, e.idx(0), e.idx(ahead * stageBytes)};
+    auto loop =
+        scf::ForOp::create(b, e.idx(0), numChunks, e.idx(1), carried);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      auto args = loop.getRegionIterArgs();
+      Value stage = args[1], fill = args[2];
+      NVVM::CpAsyncWaitGroupOp::create(
+          b, b.getI32IntegerAttr(int32_t(ahead - 1)));
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
+      gpu::BarrierOp::create(b);
+      copyIfReal(e.addI(c, e.idx(ahead)), fill);
+      Value next = wgmmaChunk(args[0], stage, e.divI(tid, 128));
+      NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+      scf::YieldOp::create(b,
+                           ValueRange{next, rotate(stage), rotate(fill)});
+    }
+    // The last chunk's wgmma must retire before its accumulators are read.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, loop.getResult(0), i));
+    return out;
+  }
+
   /// Load chunk 0; then per chunk: store it decoded, load the next one,
   /// multiply. Two barriers per chunk guard the shared buffers.
   SmallVector<Value> stagedLoop(Value numChunks, ArrayRef<Value> init) {
@@ -1274,6 +1428,7 @@ private:
   GemmOperands v;
   SmallVector<Value, 2> smem;
   SmallVector<Value, 2> tensorMaps;
+  SmallVector<Value, 2> workspaces;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
   /// W4A16: A's 16-bit type (null for an NVFP4 A); bf16 tensor cores.
@@ -1306,13 +1461,17 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   // the tile's rows, no swizzle (the decoders read the rows as stored), and
   // the scale atoms by cp.async.bulk.
   std::string name = (prefix + "_gemm_" + cfg.name).str();
-  auto func = cfg.warpSpecialized()
-                  ? createTmaGemmKernel(cast<MatmulOp>(op.getOperation()),
-                                        module, name, cfg.threads(),
-                                        cfg.tileM(), cfg.tileN(), kWsRowBytes,
-                                        /*swizzle=*/0)
-                  : createGemmKernel(op, module, name, cfg.threads(),
-                                     {cfg.tileM(), cfg.tileN()}, /*maxM=*/0);
+  gpu::GPUFuncOp func;
+  if (cfg.warpSpecialized())
+    func = createTmaGemmKernel(cast<MatmulOp>(op.getOperation()), module,
+                               name, cfg.threads(), cfg.tileM(), cfg.tileN(),
+                               kWsRowBytes, /*swizzle=*/0);
+  else if (cfg.predecoded)
+    func = createWorkspaceGemmKernel(op, module, name, cfg.threads(),
+                                     {cfg.tileM(), cfg.tileN()});
+  else
+    func = createGemmKernel(op, module, name, cfg.threads(),
+                            {cfg.tileM(), cfg.tileN()}, /*maxM=*/0);
   SmallVector<Value, 2> smem;
   // The wgmma ring: `stages` decoded A and B chunks (tile rows x 64 halves
   // each, in wgmma's layout) and their two mbarriers each, and the raw
@@ -1322,6 +1481,8 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   if (cfg.warpSpecialized())
     ringBytes = cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
                 cfg.rawStages * (wsRawStageBytes(cfg) + 2 * 8);
+  else if (cfg.predecoded)
+    ringBytes = cfg.stages * wgStageBytes(cfg);
   else if (cfg.wgmma)
     ringBytes = cfg.stages * wgStageBytes(cfg) +
                 cfg.rawStages * swRawStageBytes(cfg, bool(op.a16()));
@@ -1354,27 +1515,50 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
     LoweringBuilder e(b, &leaves);
     emitGemmBody(
         e, func, op, cfg.tileM(), cfg.tileN(), [&](const GemmOperands &v) {
-          GemmEmitter(e, op, cfg, v, smem, gemmTensorMapArgs(func, op)).emit();
+          if (cfg.predecoded)
+            GemmEmitter(e, op, cfg, v, smem, {}, gemmWorkspaceArgs(func, op))
+                .emit();
+          else
+            GemmEmitter(e, op, cfg, v, smem, gemmTensorMapArgs(func, op))
+                .emit();
         });
   }
   gpu::ReturnOp::create(b);
 
-  // Launched in the last else-branch of the direct kernels' chain on M.
+  // Launched in the last else-branch of the direct kernels' chain on M; a
+  // predecoded GEMM after its gemm_decode kernels, into workspaces this
+  // host code allocates (a runtime allocates its own, NVFP4KernelInterface.h).
+  SmallVector<Value, 2> workspaces;
+  if (cfg.predecoded) {
+    LoweringBuilder he(host);
+    Value kd = gemmDecodedK(he, gemmK(he, op, op.getAData()));
+    Value rows[] = {M, N};
+    for (auto [operand, type] : llvm::enumerate(gemmWorkspaceTypes(op)))
+      workspaces.push_back(
+          gpu::AllocOp::create(host, type, /*asyncToken=*/Type(),
+                               ValueRange{}, ValueRange{rows[operand], kd},
+                               ValueRange{}, /*hostShared=*/false)
+              .getMemref());
+    for (int64_t operand : {0, 1})
+      launchGemmDecodeKernel(
+          host, buildGemmDecodeKernel(op, module, prefix, leaves, operand), op,
+          rows[operand], workspaces);
+  }
   launchGemmKernel(host, func, op, M, N, cfg.tileM(), cfg.tileN(),
                    cfg.threads(),
                    ringBytes ? Value(arith::ConstantOp::create(
                                    host, host.getI32IntegerAttr(
                                              int32_t(ringBytes))))
-                             : Value());
+                             : Value(),
+                   workspaces);
+  for (Value w : workspaces)
+    gpu::DeallocOp::create(host, /*asyncToken=*/Type(), ValueRange{}, w);
 }
 } // namespace
 
-LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
-                                                      gpu::GPUModuleOp module,
-                                                      StringRef prefix,
-                                                      TargetLeaves &leaves,
-                                                      StringRef chip,
-                                                      bool warpSpecialized) {
+LogicalResult mlir::nvfp4::detail::buildMatmulKernels(
+    GemmOp op, gpu::GPUModuleOp module, StringRef prefix, TargetLeaves &leaves,
+    StringRef chip, bool warpSpecialized, bool predecoded) {
   // A grouped op keeps to the mma.sync kernels: their tile bodies address
   // their operands through memref views, which a group's views replace;
   // the wgmma and tcgen05 kernels would need their copies and descriptors
@@ -1402,21 +1586,25 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(GemmOp op,
     return buildSm120MatmulKernel(plain, module, prefix, leaves, host);
   // wgmma exists on sm_90a only (not on sm_100a and later).
   buildLargeMatmulKernel(op, module, prefix, leaves,
-                         largeConfig(window, wgmma, warpSpecialized), host, M,
-                         N);
+                         predecoded && wgmma && !window
+                             ? predecodedConfig()
+                             : largeConfig(window, wgmma, warpSpecialized),
+                         host, M, N);
   return success();
 }
 
 void mlir::nvfp4::detail::buildWgmmaMatmulW4A16Kernel(
     MatmulW4A16Op op, gpu::GPUModuleOp module, StringRef prefix,
-    TargetLeaves &leaves, ImplicitLocOpBuilder &host) {
+    TargetLeaves &leaves, ImplicitLocOpBuilder &host, bool predecoded) {
   LoweringBuilder he(host);
   Value M, N;
   std::tie(M, N) = gemmHostShape(he, op);
   bool window =
       gemmScaleClass({}, op.getBRecipe()) == GemmScaleClass::Window;
   buildLargeMatmulKernel(op, module, prefix, leaves,
-                         largeConfig(window, /*wgmma=*/true,
-                                     /*warpSpecialized=*/false),
+                         predecoded && !window
+                             ? predecodedConfig()
+                             : largeConfig(window, /*wgmma=*/true,
+                                           /*warpSpecialized=*/false),
                          host, M, N);
 }

@@ -108,6 +108,36 @@ gpu::GPUFuncOp createTmaGemmKernel(MatmulOp op, gpu::GPUModuleOp module,
                                    int64_t tileM, int64_t tileN,
                                    int64_t boxRowBytes, int64_t swizzle);
 
+// The predecoded large-M GEMM (nvfp4-to-gpu's predecoded-gemm option;
+// NVFP4KernelInterface.h, nvfp4.gemm_workspace): gemm_decode kernels
+// (MatmulDecode.cpp) write A and B as 16-bit floats into two workspaces,
+// then a 16-bit wgmma kernel multiplies them.
+
+/// The workspaces' element: bf16 when a bf16 A multiplies on bf16 tensor
+/// cores, f16 otherwise.
+Type gemmWorkspaceElement(GemmOp op);
+/// The two workspace argument types (A's, B's): rows x gemmDecodedK(K)
+/// memrefs of gemmWorkspaceElement.
+SmallVector<Type, 2> gemmWorkspaceTypes(GemmOp op);
+/// The two workspace arguments of `func` (they follow the op's operands).
+SmallVector<Value, 2> gemmWorkspaceArgs(gpu::GPUFuncOp func, GemmOp op);
+/// K in elements, from A's data `aData` (the op's or a kernel argument).
+Value gemmK(LoweringBuilder &e, GemmOp op, Value aData);
+/// createGemmKernel for the 16-bit GEMM of a predecoded op: the workspaces
+/// as arguments after the operands, marked `nvfp4.gemm_workspace`.
+gpu::GPUFuncOp createWorkspaceGemmKernel(GemmOp op, gpu::GPUModuleOp module,
+                                         StringRef name, int64_t threads,
+                                         ArrayRef<int64_t> tile);
+/// Adds the gemm_decode kernel that fills workspace `operand` (0: A's, 1:
+/// B's) of `op` to `module` (MatmulDecode.cpp).
+gpu::GPUFuncOp buildGemmDecodeKernel(GemmOp op, gpu::GPUModuleOp module,
+                                     StringRef prefix, TargetLeaves &leaves,
+                                     int64_t operand);
+/// Launches gemm_decode kernel `func` over `rows` rows at `at`, with the
+/// op's operands and `workspaces` (host values).
+void launchGemmDecodeKernel(ImplicitLocOpBuilder &at, gpu::GPUFuncOp func,
+                            GemmOp op, Value rows, ArrayRef<Value> workspaces);
+
 /// A workgroup (shared-memory) buffer of `size` `element`s for `func`.
 Value addGemmWorkgroupBuffer(gpu::GPUFuncOp func, int64_t size, Type element);
 
@@ -126,9 +156,11 @@ std::pair<Value, Value> gemmHostShape(LoweringBuilder &he, GemmOp op);
 /// splits. A kernel's tensor-map arguments get null pointers: the host
 /// code here states the grid, and the runtime, which launches the kernels
 /// itself, encodes the maps per launch (NVFP4KernelInterface.h).
+/// `workspaces`: a predecoded GEMM's workspace arguments (host values).
 void launchGemmKernel(ImplicitLocOpBuilder &at, gpu::GPUFuncOp func,
                       GemmOp op, Value M, Value N, int64_t tileM, int64_t tileN,
-                      int64_t threads, Value dynamicSmem);
+                      int64_t threads, Value dynamicSmem,
+                      ArrayRef<Value> workspaces = {});
 
 /// Emits the body of GEMM kernel `func` at `e`'s insertion point:
 /// `tileBody` on the kernel's operands, or for a grouped op on the views
@@ -261,10 +293,13 @@ struct MmaAccumulators {
 /// tcgen05), marked `nvfp4.work = "grouped_gemm"` (the grid of
 /// launchGemmKernel); `max_m` is compared with the total M.
 /// `warpSpecialized` picks sm_90a's warp-specialized large-M kernel
-/// (GemmPipeline) over the software-pipelined one.
+/// (GemmPipeline) over the software-pipelined one; `predecoded` (which
+/// wins) the predecoded GEMM for operands without windows: gemm_decode
+/// kernels into workspaces, then the 16-bit wgmma kernel.
 LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
-                                 StringRef chip, bool warpSpecialized = false);
+                                 StringRef chip, bool warpSpecialized = false,
+                                 bool predecoded = false);
 
 /// Adds the direct kernels for M <= 256 (MatmulDirect.cpp; mma.sync, valid
 /// from sm_80 on) with the attributes of buildMatmulKernels, and their
@@ -286,16 +321,20 @@ void buildDirectMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
 /// place.
 void buildMatmulW4A16Kernels(MatmulW4A16Op op, gpu::GPUModuleOp module,
                              StringRef prefix, TargetLeaves &leaves,
-                             StringRef chip);
+                             StringRef chip, bool predecoded = false);
 
 /// sm_90a's software-pipelined wgmma kernel for a W4A16 `op` (MatmulToGPU.cpp;
 /// 128 x 256 tiles, 128 x 128 for a 1x64-window B): A's 16-bit blocks are
 /// copied into the raw ring with cp.async and permuted into the stage (the
 /// K order of B's word decode), B is decoded as for W4A4; launched at
 /// `host`, for M above the direct kernels'.
+/// `predecoded`: a B without windows takes the predecoded GEMM (A copied
+/// into its workspace, B decoded into its own, then the 16-bit wgmma
+/// kernel) instead.
 void buildWgmmaMatmulW4A16Kernel(MatmulW4A16Op op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
-                                 ImplicitLocOpBuilder &host);
+                                 ImplicitLocOpBuilder &host,
+                                 bool predecoded = false);
 
 /// W4A16: the 8 words of a 16-element block of a 16-bit A (word w holds
 /// elements 2w and 2w + 1) as the 8 pair registers (i32) in the K order of

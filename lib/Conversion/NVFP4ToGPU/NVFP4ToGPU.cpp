@@ -1261,9 +1261,10 @@ struct NVFP4ToGPUPass : nvfp4::impl::NVFP4ToGPUBase<NVFP4ToGPUPass> {
                            std::to_string(index++) +
                            (op.grouped() ? "_grouped" : "");
       if (auto w4a16 = dyn_cast<MatmulW4A16Op>(op.getOperation()))
-        buildMatmulW4A16Kernels(w4a16, gpuModule, prefix, leaves, chip);
+        buildMatmulW4A16Kernels(w4a16, gpuModule, prefix, leaves, chip,
+                                predecodedGemm);
       else if (failed(buildMatmulKernels(op, gpuModule, prefix, leaves, chip,
-                                         warpSpecializedGemm)))
+                                         warpSpecializedGemm, predecodedGemm)))
         return signalPassFailure();
       op->erase();
     }
