@@ -1,0 +1,70 @@
+// REQUIRES: ptxas
+// RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_90a format=isa predecoded-gemm=true" | %python %S/extract-ptx.py > %t.ptx
+// RUN: FileCheck %s --input-file=%t.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS
+
+// The predecoded sm_90a large-M GEMM as PTX (test/Conversion/NVFP4ToGPU/
+// nvfp4-to-gpu-gemm-predecoded.mlir has it at IR level): the decode
+// kernels write two 16-byte vectors per 16-element block; the GEMM kernel
+// copies its first two chunks (12 copies of 16 bytes per thread each, the
+// second 128 bytes further along the workspace rows, 48 KB further in
+// the ring), and per chunk waits for its copies, fences them for the async
+// proxy, meets at the block barrier, copies two chunks ahead and issues
+// four m64n256k16 wgmma, retiring the chunk before.
+// CHECK-LABEL: .entry per_token_m0_gemm_large_m_predecoded(
+// CHECK: cp.async.cg.shared.global [[[RING:%rd[0-9]+]]], [[[A0:%rd[0-9]+]]], 16;
+// CHECK-NEXT: cp.async.cg.shared.global [[[RING]]+4096], [%rd{{[0-9]+}}], 16;
+// CHECK-COUNT-10: cp.async.cg.shared.global [[[RING]]+{{[0-9]+}}], [%rd{{[0-9]+}}], 16;
+// CHECK: cp.async.commit_group;
+// CHECK: cp.async.cg.shared.global [%rd{{[0-9]+}}+49152], [[[A0]]+128], 16;
+// The loop's blocks are laid out with the copies last: the chunk's
+// multiply, then its wait, fence and barrier and the copies two ahead.
+// CHECK: wgmma.fence.sync.aligned;
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
+// CHECK: wgmma.commit_group.sync.aligned;
+// CHECK-NEXT: wgmma.wait_group.sync.aligned 1;
+// CHECK: cp.async.wait_group 1;
+// CHECK-NEXT: fence.proxy.async.shared::cta;
+// CHECK-NEXT: bar.sync 0;
+// CHECK-COUNT-12: cp.async.cg.shared.global
+// CHECK: wgmma.wait_group.sync.aligned 0;
+// CHECK-NEXT: cp.async.wait_group 0;
+// CHECK-LABEL: .entry per_token_m0_gemm_decode_a(
+// CHECK: st.global.v4.b32 [%rd{{[0-9]+}}], {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}};
+// CHECK-NEXT: st.global.v4.b32 [%rd{{[0-9]+}}+16],
+// CHECK-LABEL: .entry per_token_m0_gemm_decode_b(
+
+// A W4A16 f16 A with bias and f32 output.
+// CHECK-LABEL: .entry w4a16_m1_gemm_large_m_predecoded(
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
+// CHECK-LABEL: .entry w4a16_m1_gemm_decode_a(
+// CHECK: st.global.v4.b32
+// CHECK-LABEL: .entry w4a16_m1_gemm_decode_b(
+
+// Neither GEMM kernel spills (128 accumulator registers per thread, 12
+// source pointers), nor does any decode kernel.
+// PTXAS-DAG: for per_token_m0_gemm_large_m_predecoded{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-DAG: for w4a16_m1_gemm_large_m_predecoded{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-DAG: for per_token_m0_gemm_decode_a{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-DAG: for per_token_m0_gemm_decode_b{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-DAG: for w4a16_m1_gemm_decode_a{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+func.func @per_token(%ad: memref<?x?xi8>, %as: memref<?x?xf8E4M3FN>, %aa: memref<?xf32>,
+                     %bd: memref<?x?xi8>, %bs: memref<?x?xf8E4M3FN>, %ba: memref<1xf32>,
+                     %out: memref<?x?xbf16>) {
+  nvfp4.matmul a(%ad : memref<?x?xi8>, %as : memref<?x?xf8E4M3FN>, %aa : memref<?xf32>)
+        recipe <per_token, sf_layout = 128x4>
+      b(%bd : memref<?x?xi8>, %bs : memref<?x?xf8E4M3FN>, %ba : memref<1xf32>)
+        recipe <per_tensor, sf_layout = 128x4>
+      outs(%out : memref<?x?xbf16>)
+  return
+}
+
+func.func @w4a16(%a: memref<?x?xf16>, %bd: memref<?x?xi8>,
+                 %bs: memref<?x?xf8E4M3FN>, %ba: memref<?xf32>,
+                 %bias: memref<?xf32>, %out: memref<?x?xf32>) {
+  nvfp4.matmul_w4a16 a(%a : memref<?x?xf16>)
+      b(%bd : memref<?x?xi8>, %bs : memref<?x?xf8E4M3FN>, %ba : memref<?xf32>)
+        recipe <per_token, sf_layout = 128x4>
+      bias(%bias : memref<?xf32>) outs(%out : memref<?x?xf32>)
+  return
+}
