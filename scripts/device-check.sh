@@ -37,6 +37,7 @@
 #   scripts/device-check.sh training # 13 (NVFP4 training: tests, example, step bench)
 #   scripts/device-check.sh profile  # 14 (Nsight Compute of the GEMMs, PDL share, decode/MoE quantize)
 #   scripts/device-check.sh final | final-tests  # 15 (a session's last checks in one call)
+#   scripts/device-check.sh predecoded # 16 (the predecoded large-M GEMM: tests, memcheck, bench)
 # (no argument: all). Each part writes summary-<part>.txt.
 set -u
 part=${1:-all}
@@ -381,6 +382,45 @@ note "examples/train_mlp.py: exit $? (train-mlp.txt, train_mlp_loss.png) $(grep 
   --steps "${NVFP4_TRAIN_STEPS:-400}" --recipes te_default --high-precision 0,6 \
   --png "$logs/train_mlp_loss_hp.png") > "$logs/train-mlp-hp.txt" 2>&1
 note "examples/train_mlp.py --high-precision 0,6: exit $? $(grep -E '^\| (bf16|te_default) ' "$logs/train-mlp-hp.txt" | tr '\n' ' ')"
+fi
+
+if checks predecoded; then
+# 16. sm_90a's predecoded large-M GEMM (GPURunner::create's predecodedGemm,
+# NVFP4_GEMM_PREDECODE=1 for any runner): gemm_decode(A) and gemm_decode(B)
+# fill 16-bit workspaces that the runtime allocates and frees
+# stream-ordered, then the workspace kernel multiplies them. Every
+# `*Predecoded*` test (operand pairs and W4A16 against float64, NaN/Inf
+# against the CPU lowering, a CUDA graph capture and its replays),
+# memcheck on the graph case (stream-ordered workspaces as graph nodes)
+# and on ragged large-M shapes, then the GEMM table with it and, for
+# comparison, the default kernel at M = 4096. The grouped (MoE) table is
+# left out: the grouped GEMM has no predecoded form. Bounds add up to 350 s.
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+NVFP4_TEST_LIMIT=${NVFP4_TEST_LIMIT:-140} gpuTests gpu-predecoded '*Predecoded*'
+timeout 55 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/NVFP4GPUTests" \
+  --gtest_filter='GPUMatmulPredecoded.CapturedInAGraph' \
+  > "$logs/sanitizer-memcheck-predecoded.log" 2>&1
+note "compute-sanitizer memcheck predecoded GEMM in a graph (513 x 392 x 320): exit $? ($(tail -1 "$logs/sanitizer-memcheck-predecoded.log"))"
+NVFP4_GEMM_PREDECODE=1 timeout 40 "$sanitizer" --tool memcheck --error-exitcode 3 \
+  "$bin/nvfp4-bench" --suite=gemm --gemm-m=300,1000 --gemm-n=300 --gemm-k=336 \
+  --iters=1 > "$logs/sanitizer-memcheck-predecoded-ragged.log" 2>&1
+note "compute-sanitizer memcheck predecoded GEMM (ragged, K = 336): exit $? ($(tail -1 "$logs/sanitizer-memcheck-predecoded-ragged.log"))"
+NVFP4_GEMM_PREDECODE=1 timeout 80 "$bin/nvfp4-bench" --suite=gemm --iters=20 \
+  --gemm-m=128,4096,8192 --gemm-moe=false \
+  > "$OUT/bench-gemm-predecoded.md" 2> "$logs/bench-gemm-predecoded.err"
+note "NVFP4_GEMM_PREDECODE=1 nvfp4-bench --suite=gemm: exit $? (bench-gemm-predecoded.md) $(tail -c 300 "$logs/bench-gemm-predecoded.err")"
+timeout 35 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=4096 --gemm-moe=false \
+  > "$OUT/bench-gemm-default.md" 2> "$logs/bench-gemm-default.err"
+note "nvfp4-bench --suite=gemm (default large-M kernel): exit $? (bench-gemm-default.md) $(tail -c 300 "$logs/bench-gemm-default.err")"
+# M = 4096 side by side: NVFP4 microseconds, predecoded then default.
+for n_k in "8192, K = 8192" "4096, K = 4096"; do
+  for f in predecoded default; do
+    awk -v shape="N = $n_k," '/^NVFP4 GEMM/ { on = index($0, shape) > 0 }
+      on && /^\| `/ && $0 ~ /\| 4096 \|/ { split($0, c, "|"); printf "%s x%s %s us;", c[2], c[3], c[5] }' \
+      "$OUT/bench-gemm-$f.md" > "$logs/m4096-$f.txt"
+    note "M = 4096, N = $n_k, $f: $(cat "$logs/m4096-$f.txt")"
+  done
+done
 fi
 
 if [[ $part == quick ]]; then

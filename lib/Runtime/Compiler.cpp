@@ -214,6 +214,10 @@ struct Compiler::Impl {
     os << "\nout " << elementTypeName(options.out) << "\nbias " << bias
        << "\nalpha " << llvm::format_hex(alphaBits, 10) << "\nshape "
        << kShapeClass;
+    // The runner's large-M GEMM lowering (GPURunner::create; the memory
+    // cache belongs to this compiler's one runner and needs no such key).
+    os << "\nwarp-specialized-gemm " << gpu->warpSpecializedGemm()
+       << "\npredecoded-gemm " << gpu->predecodedGemm();
     if (a) {
       os << "\nrecipe ";
       Attribute(a).print(os);

@@ -53,6 +53,24 @@ constexpr int kClusterDimension = 4;
 /// per-kernel opt-in (the portable cluster size).
 constexpr unsigned kPortableClusterSize = 8;
 
+/// CUmemPoolProps (cuda.h, CUDA 11.2 to 13; the bytes after `location`
+/// and the Windows attributes are zero).
+struct MemPoolProps {
+  int allocType;   ///< CU_MEM_ALLOCATION_TYPE_PINNED = 1
+  int handleTypes; ///< CU_MEM_HANDLE_TYPE_NONE = 0
+  int locationType; ///< CU_MEM_LOCATION_TYPE_DEVICE = 1
+  int locationId;   ///< the device ordinal
+  void *win32SecurityAttributes;
+  size_t maxSize;
+  unsigned short usage;
+  unsigned char reserved[54];
+};
+static_assert(sizeof(MemPoolProps) == 88 &&
+                  offsetof(MemPoolProps, maxSize) == 24,
+              "CUmemPoolProps layout");
+/// CU_MEMPOOL_ATTR_RELEASE_THRESHOLD.
+constexpr int kPoolReleaseThreshold = 4;
+
 /// CUlaunchConfig (cuda.h).
 struct LaunchConfig {
   unsigned gridDimX, gridDimY, gridDimZ;
@@ -109,6 +127,11 @@ struct CudaDevice::Api {
   CUresult (*ctxSynchronize)();
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memPoolCreate)(void **, const MemPoolProps *);
+  CUresult (*memPoolDestroy)(void *);
+  CUresult (*memPoolSetAttribute)(void *, int, void *);
+  CUresult (*memAllocFromPoolAsync)(CUdeviceptr *, size_t, void *, CUstream);
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*memcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
@@ -194,6 +217,11 @@ llvm::Expected<const CudaDevice::Api *> loadApi(llvm::StringRef library) {
     get(api.ctxSynchronize, "cuCtxSynchronize");
     get(api.memAlloc, "cuMemAlloc_v2");
     get(api.memFree, "cuMemFree_v2");
+    get(api.memPoolCreate, "cuMemPoolCreate");
+    get(api.memPoolDestroy, "cuMemPoolDestroy");
+    get(api.memPoolSetAttribute, "cuMemPoolSetAttribute");
+    get(api.memAllocFromPoolAsync, "cuMemAllocFromPoolAsync");
+    get(api.memFreeAsync, "cuMemFreeAsync");
     get(api.memcpyHtoD, "cuMemcpyHtoD_v2");
     get(api.memcpyDtoH, "cuMemcpyDtoH_v2");
     get(api.memcpyDtoD, "cuMemcpyDtoD_v2");
@@ -385,6 +413,10 @@ CudaDevice::open(int ordinal, llvm::StringRef driverLibrary) {
 }
 
 CudaDevice::~CudaDevice() {
+  // Allocations still pending release the pool's memory when they are
+  // freed (cuMemPoolDestroy returns at once).
+  if (api && pool)
+    api->memPoolDestroy(pool);
   if (api && context)
     api->primaryCtxRelease(device);
 }
@@ -402,6 +434,53 @@ llvm::Expected<CUdeviceptr> CudaDevice::alloc(size_t bytes) {
 
 llvm::Error CudaDevice::free(CUdeviceptr ptr) {
   return check(api, api->memFree(ptr), "cuMemFree_v2");
+}
+
+llvm::Expected<CUdeviceptr> CudaDevice::allocAsync(size_t bytes,
+                                                   void *stream) {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return std::move(e);
+  void *from = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    if (!pool) {
+      MemPoolProps props = {};
+      props.allocType = 1;
+      props.locationType = 1;
+      props.locationId = device;
+      void *created = nullptr;
+      if (llvm::Error e = check(api, api->memPoolCreate(&created, &props),
+                                "cuMemPoolCreate"))
+        return std::move(e);
+      // Keep what the pool holds across synchronizations: with the default
+      // threshold (0) every synchronize would hand it back to the driver
+      // and the next launch would map it afresh.
+      uint64_t keep = UINT64_MAX;
+      if (llvm::Error e = check(api,
+                                api->memPoolSetAttribute(
+                                    created, kPoolReleaseThreshold, &keep),
+                                "cuMemPoolSetAttribute")) {
+        api->memPoolDestroy(created);
+        return std::move(e);
+      }
+      pool = created;
+    }
+    from = pool;
+  }
+  CUdeviceptr ptr = 0;
+  // As alloc: a zero-byte request still gets a distinct pointer.
+  if (llvm::Error e = check(api,
+                            api->memAllocFromPoolAsync(&ptr, bytes ? bytes : 1,
+                                                       from, stream),
+                            "cuMemAllocFromPoolAsync"))
+    return std::move(e);
+  return ptr;
+}
+
+llvm::Error CudaDevice::freeAsync(CUdeviceptr ptr, void *stream) {
+  if (llvm::Error e = check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent"))
+    return e;
+  return check(api, api->memFreeAsync(ptr, stream), "cuMemFreeAsync");
 }
 
 llvm::Error CudaDevice::copyToDevice(CUdeviceptr dst, const void *src,

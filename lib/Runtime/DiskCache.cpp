@@ -6,9 +6,9 @@
 //            first 20 header bytes followed by the payload
 //   payload: u32 key length, key | u32 kernel count, per kernel
 //            (u32 length, name | u32 length, work | u8 columnwise |
-//             u8 persistent | u8 pdl |
+//             u8 persistent | u8 pdl | u8 gemmWorkspace |
 //             i64 threads, tileM, tileN, maxM, sharedBytes,
-//             clusterSplit |
+//             clusterSplit, gemmOperand |
 //             u32 tensor map count, per map i64 operand, box bytes, box
 //             rows, swizzle | u32 bulk-copy operand count, i64 each) |
 //            u64 image length, image
@@ -48,7 +48,8 @@ using ::nvfp4::detail::makeError;
 constexpr char kMagic[8] = {'N', 'V', 'F', 'P', '4', 'K', 'C', '\0'};
 /// Bumped whenever the entry layout changes.
 /// 3: the xxh3 checksum became a keyed MAC.
-constexpr uint32_t kFormatVersion = 7;
+/// 8: gemmWorkspace and gemmOperand.
+constexpr uint32_t kFormatVersion = 8;
 constexpr size_t kMacOffset = 8 + 4 + 8;
 constexpr size_t kMacSize = 32;
 constexpr size_t kHeaderSize = kMacOffset + kMacSize;
@@ -365,8 +366,9 @@ std::string DiskCache::serialize(StringRef key, const CompiledQuantize &value,
     payload.u8(k.columnwise);
     payload.u8(k.persistent);
     payload.u8(k.pdl);
+    payload.u8(k.gemmWorkspace);
     for (int64_t v : {k.threads, k.tileM, k.tileN, k.maxM, k.sharedBytes,
-                      k.clusterSplit})
+                      k.clusterSplit, k.gemmOperand})
       payload.u64(uint64_t(v));
     payload.u32(uint32_t(k.tensorMaps.size()));
     for (const KernelTensorMap &m : k.tensorMaps)
@@ -413,10 +415,10 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
   CompiledQuantize value;
   for (uint32_t i = 0; i < count; ++i) {
     KernelInfo k;
-    uint8_t columnwise, persistent, pdl;
+    uint8_t columnwise, persistent, pdl, workspace;
     std::string work;
     if (!r.str(k.name) || !r.str(work) || !r.u8(columnwise) ||
-        !r.u8(persistent) || !r.u8(pdl))
+        !r.u8(persistent) || !r.u8(pdl) || !r.u8(workspace))
       return std::nullopt;
     std::optional<mlir::nvfp4::KernelWork> kind =
         mlir::nvfp4::symbolizeKernelWork(work);
@@ -426,8 +428,9 @@ DiskCache::deserialize(StringRef key, StringRef bytes, const Secret &secret) {
     k.columnwise = columnwise;
     k.persistent = persistent;
     k.pdl = pdl;
+    k.gemmWorkspace = workspace;
     for (int64_t *v : {&k.threads, &k.tileM, &k.tileN, &k.maxM, &k.sharedBytes,
-                       &k.clusterSplit}) {
+                       &k.clusterSplit, &k.gemmOperand}) {
       uint64_t word;
       if (!r.u64(word))
         return std::nullopt;

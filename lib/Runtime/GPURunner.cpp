@@ -20,6 +20,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -42,8 +43,13 @@ struct GPURunner::Impl {
   std::string chip, toolkit;
   /// Compile sm_90a large-M GEMMs with the warp-specialized kernel.
   bool warpSpecializedGemm = false;
+  /// Compile sm_90a large-M GEMMs as gemm_decode kernels filling 16-bit
+  /// workspaces, then a GEMM kernel reading them.
+  bool predecodedGemm = false;
   std::mutex mutex;
-  /// Compiled modules by cache key (see cacheKey and compileCached).
+  /// Compiled modules by cache key (see cacheKey and compileCached). The
+  /// keys leave out the GEMM options above: they are fixed for the
+  /// runner, and so is this cache.
   std::map<std::string, CompiledQuantize> cache;
   std::unique_ptr<CudaDevice> dev;
   /// Modules loaded on `dev`, by compiled recipe. Declared after `dev` so
@@ -103,6 +109,21 @@ llvm::Expected<int64_t> workItems(const KernelInfo &k, int64_t rows,
                    stringifyKernelWork(k.work) + " kernel, not a quantize one");
 }
 
+/// NVFP4_GEMM_PREDECODE=1 compiles every runner's sm_90a large-M GEMMs
+/// predecoded (GPURunner::create), so programs that create their runner
+/// themselves (the device API, the tools, Python) can be switched without
+/// a change; `0`, empty or unset leave create()'s argument; anything else
+/// is an error. Read at each create().
+llvm::Expected<bool> predecodedGemmFromEnvironment() {
+  const char *value = std::getenv("NVFP4_GEMM_PREDECODE");
+  if (!value || !*value || StringRef(value) == "0")
+    return false;
+  if (StringRef(value) == "1")
+    return true;
+  return makeError(Twine("NVFP4_GEMM_PREDECODE must be 0 or 1, got '") +
+                   value + "'");
+}
+
 /// The amax ranks of each direction present (allocateOutputs' shapes).
 SmallVector<unsigned, 2> amaxRanks(RecipeAttr recipe, bool grouped) {
   SmallVector<unsigned, 2> ranks;
@@ -130,14 +151,25 @@ GPURunner::GPURunner() : impl(std::make_unique<Impl>()) {}
 GPURunner::~GPURunner() = default;
 
 llvm::Expected<std::unique_ptr<GPURunner>>
-GPURunner::create(StringRef chip, StringRef toolkit, bool warpSpecializedGemm) {
+GPURunner::create(StringRef chip, StringRef toolkit, bool warpSpecializedGemm,
+                  bool predecodedGemm) {
+  auto predecodedByEnvironment = predecodedGemmFromEnvironment();
+  if (!predecodedByEnvironment)
+    return predecodedByEnvironment.takeError();
   std::unique_ptr<GPURunner> runner(new GPURunner());
   runner->impl->chip = chip.str();
   runner->impl->toolkit = toolkit.str();
   runner->impl->warpSpecializedGemm = warpSpecializedGemm;
+  runner->impl->predecodedGemm = predecodedGemm || *predecodedByEnvironment;
   loadAllDialects(runner->impl->context);
   return runner;
 }
+
+bool GPURunner::warpSpecializedGemm() const {
+  return impl->warpSpecializedGemm;
+}
+
+bool GPURunner::predecodedGemm() const { return impl->predecodedGemm; }
 
 MLIRContext &GPURunner::getContext() { return impl->context; }
 
@@ -209,6 +241,14 @@ KernelInfo describeKernel(Operation *kernel) {
           kernel_attr::kBulkCopyOperands))
     info.bulkCopyOperands.assign(bulk.asArrayRef().begin(),
                                  bulk.asArrayRef().end());
+  // A unit attribute, or a BoolAttr (false: none).
+  if (Attribute workspace = func->getAttr(kernel_attr::kGemmWorkspace)) {
+    auto flag = dyn_cast<BoolAttr>(workspace);
+    info.gemmWorkspace = !flag || flag.getValue();
+  }
+  if (auto operand =
+          func->getAttrOfType<IntegerAttr>(kernel_attr::kGemmOperand))
+    info.gemmOperand = operand.getInt();
   if (std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize())
     info.threads = (*block)[0];
   return info;
@@ -229,6 +269,7 @@ llvm::Expected<const CompiledQuantize *> GPURunner::Impl::compile(
   options.format = format.str();
   options.toolkit = toolkit;
   options.warpSpecializedGemm = warpSpecializedGemm;
+  options.predecodedGemm = predecodedGemm;
   PassManager kernels(&context);
   buildGPUKernelStage(kernels, options);
   if (failed(kernels.run(*module)))

@@ -25,6 +25,87 @@ int64_t pickGemmClusterSplit(int64_t tiles, int64_t chunks,
   return std::max<int64_t>(split, 1);
 }
 
+Expected<GemmLaunchPlan> planGemmLaunch(ArrayRef<KernelInfo> kernels,
+                                        KernelWork work, int64_t m, int64_t n,
+                                        int64_t k, int64_t extraTileRows) {
+  auto internal = [](const Twine &why) {
+    return detail::makeError("internal error: " + why);
+  };
+  IndexArith arith;
+  // The gemm_decode kernels since the last GEMM kernel: those of the next.
+  std::vector<size_t> decodes;
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const KernelInfo &kernel = kernels[i];
+    if (kernel.work == KernelWork::GemmDecode) {
+      if (work != KernelWork::Gemm)
+        return internal(Twine("gemm_decode kernel ") + kernel.name + " in a " +
+                        stringifyKernelWork(work) + " launch");
+      decodes.push_back(i);
+      continue;
+    }
+    if (kernel.work != work)
+      return detail::makeError(Twine("unexpected kernel work kind '") +
+                               stringifyKernelWork(kernel.work) + "' in " +
+                               kernel.name + " (expected " +
+                               stringifyKernelWork(work) + ")");
+    if (kernel.gemmWorkspace && work != KernelWork::Gemm)
+      return internal(Twine("workspace kernel ") + kernel.name + " in a " +
+                      stringifyKernelWork(work) + " launch");
+    if (kernel.maxM != 0 && m > kernel.maxM) {
+      decodes.clear();
+      continue;
+    }
+    GemmLaunchPlan plan;
+    plan.gemm = i;
+    auto extra = [&] { return extraTileRows; };
+    auto [tileRows, tileCols] = gemmTileGrid<IndexArith, int64_t>(
+        arith, m, n, kernel.tileM, kernel.tileN, extra);
+    if (tileRows > int64_t(UINT32_MAX >> 1) / tileCols)
+      return detail::makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
+                               " needs more thread blocks than a 1-D grid "
+                               "holds");
+    plan.tiles = tileRows * tileCols;
+    if (!kernel.gemmWorkspace) {
+      if (!decodes.empty())
+        return internal(Twine("gemm_decode kernel ") + kernels[decodes[0]].name +
+                        " before " + kernel.name + ", which reads no "
+                        "workspace");
+      return plan;
+    }
+    plan.decodedK = gemmDecodedK(arith, k);
+    plan.workspaceRows[0] = m;
+    plan.workspaceRows[1] = n;
+    bool filled[2] = {false, false};
+    for (size_t d : decodes) {
+      const KernelInfo &decode = kernels[d];
+      if (decode.gemmOperand != 0 && decode.gemmOperand != 1)
+        return internal(Twine("gemm_decode kernel ") + decode.name +
+                        " fills workspace " + Twine(decode.gemmOperand) +
+                        " (expected 0 or 1)");
+      // kernelBlocks counts blocks of kKernelBlockThreads threads.
+      if (decode.threads != kKernelBlockThreads)
+        return internal(Twine("gemm_decode kernel ") + decode.name + " runs " +
+                        Twine(decode.threads) + " threads per block (expected " +
+                        Twine(kKernelBlockThreads) + ")");
+      int64_t rows = plan.workspaceRows[decode.gemmOperand];
+      int64_t blocks =
+          kernelBlocks(arith, gemmDecodeItems(arith, rows, k));
+      if (blocks > int64_t(UINT32_MAX >> 1))
+        return detail::makeError(Twine("decoding the ") + Twine(rows) + " x " +
+                                 Twine(k) + " GEMM operand needs more thread "
+                                 "blocks than a 1-D grid holds");
+      filled[decode.gemmOperand] = true;
+      plan.decodes.push_back({d, decode.gemmOperand, blocks});
+    }
+    for (int operand : {0, 1})
+      if (!filled[operand])
+        return internal(Twine("no gemm_decode kernel fills workspace ") +
+                        (operand == 0 ? "A" : "B") + " of " + kernel.name);
+    return plan;
+  }
+  return internal(Twine("no GEMM kernel serves M = ") + Twine(m));
+}
+
 Expected<TensorMapEncoding>
 tensorMapEncoding(const KernelTensorMap &map, ArrayRef<int64_t> shape,
                   CUdeviceptr address, StringRef kernel, StringRef buffer) {
@@ -128,55 +209,109 @@ Expected<int64_t> clusterSplit(CudaDevice &device, CudaDevice::Module &module,
                               k.clusterSplit);
 }
 
-/// The kernel of `compiled` that serves `m` rows (the first whose
-/// `nvfp4.gemm_max_m` admits it, as the lowered host code picks) and its
-/// 1-D grid: `extraTileRows` tile rows beyond ceil(m / tileM) (a grouped
-/// launch's ragged last tile per group), times the cluster size for a
-/// kernel that splits K (`k` elements) over a cluster.
+/// Launches kernel `k` of a GEMM on `args`: `blocks` blocks of its tile
+/// grid (a persistent kernel at most one per SM), in clusters when it
+/// splits K (`k` elements) over one, with its tensor maps encoded into
+/// `params`.
+Error launchGemmKernel(CudaDevice &device, CudaDevice::Module &module,
+                       const KernelInfo &kernel, int64_t m, int64_t n,
+                       int64_t k, int64_t blocks, KernelParams &params,
+                       void *stream) {
+  // A persistent kernel walks tiles blockIdx.x + i * gridDim.x: one
+  // block per SM keeps every SM busy without a second wave.
+  if (kernel.persistent)
+    blocks = std::min<int64_t>(blocks, device.multiprocessors());
+  IndexArith arith;
+  auto split =
+      clusterSplit(device, module, kernel, blocks, arith.ceilDivI(k, 64));
+  if (!split)
+    return split.takeError();
+  if (blocks * *split > int64_t(UINT32_MAX >> 1))
+    return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
+                     " in clusters of " + Twine(*split) +
+                     " needs more thread blocks than a 1-D grid holds");
+  // The maps are host copies the driver reads at the launch call (and at
+  // graph capture): `params` outlives it.
+  if (Error e = prepareTensorMaps(device, kernel, params))
+    return e;
+  SmallVector<void *> args = params.pointers();
+  // Cluster c = blocks c S .. c S + S - 1 computes tile c.
+  return device.launch(module, kernel.name, unsigned(blocks * *split),
+                       unsigned(kernel.threads), args, stream,
+                       unsigned(kernel.sharedBytes),
+                       /*dependent=*/kernel.pdl, unsigned(*split));
+}
+
+/// Enqueues `plan` (a GEMM kernel reading workspaces) on `stream`: both
+/// workspaces allocated stream-ordered, so that the launch can be captured
+/// into a CUDA graph, added to a copy of `params`, the gemm_decode kernels
+/// that fill them, the GEMM kernel, then the workspaces freed on the same
+/// stream, also when a launch fails.
+Error enqueueWithWorkspaces(CudaDevice &device,
+                            const CompiledQuantize &compiled,
+                            CudaDevice::Module &module,
+                            const GemmLaunchPlan &plan, int64_t m, int64_t n,
+                            int64_t k, const KernelParams &params,
+                            void *stream) {
+  static constexpr const char *kNames[2] = {"GEMM workspace A",
+                                            "GEMM workspace B"};
+  CUdeviceptr workspaces[2] = {0, 0};
+  int allocated = 0;
+  auto freeAll = [&]() {
+    Error freed = Error::success();
+    for (int i = allocated - 1; i >= 0; --i)
+      if (Error e = device.freeAsync(workspaces[i], stream))
+        freed = joinErrors(std::move(freed),
+                           makeError(Twine("cannot free the ") + kNames[i] +
+                                     ": " + toString(std::move(e))));
+    return freed;
+  };
+  for (; allocated < 2; ++allocated) {
+    int64_t bytes = plan.workspaceBytes(allocated);
+    auto ptr = device.allocAsync(size_t(bytes), stream);
+    if (!ptr)
+      return joinErrors(makeError(Twine("cannot allocate the ") +
+                                  kNames[allocated] + " (" + Twine(bytes) +
+                                  " bytes): " + toString(ptr.takeError())),
+                        freeAll());
+    workspaces[allocated] = *ptr;
+  }
+  KernelParams withWorkspaces = params;
+  for (int i = 0; i < 2; ++i)
+    withWorkspaces.addMemRef(workspaces[i], plan.workspaceShape(i), kNames[i]);
+  auto launchAll = [&]() -> Error {
+    for (const GemmDecodeLaunch &decode : plan.decodes) {
+      const KernelInfo &kernel = compiled.kernels[decode.kernel];
+      if (Error e = prepareTensorMaps(device, kernel, withWorkspaces))
+        return e;
+      SmallVector<void *> args = withWorkspaces.pointers();
+      if (Error e = device.launch(module, kernel.name, unsigned(decode.blocks),
+                                  unsigned(kernel.threads), args, stream,
+                                  /*sharedBytes=*/0, /*dependent=*/kernel.pdl))
+        return e;
+    }
+    return launchGemmKernel(device, module, compiled.kernels[plan.gemm], m, n,
+                            k, plan.tiles, withWorkspaces, stream);
+  };
+  Error launched = launchAll();
+  return joinErrors(std::move(launched), freeAll());
+}
+
+/// Enqueues the GEMM of `compiled` that serves `m` rows (planGemmLaunch)
+/// on `params`, the op's operands.
 Error enqueueServing(CudaDevice &device, const CompiledQuantize &compiled,
                      CudaDevice::Module &module, KernelWork work, int64_t m,
                      int64_t n, int64_t k, int64_t extraTileRows,
                      KernelParams &params, void *stream) {
-  for (const KernelInfo &kernel : compiled.kernels) {
-    if (kernel.work != work)
-      return makeError(Twine("unexpected kernel work kind '") +
-                       stringifyKernelWork(kernel.work) + "' in " +
-                       kernel.name + " (expected " +
-                       stringifyKernelWork(work) + ")");
-    if (kernel.maxM != 0 && m > kernel.maxM)
-      continue;
-    IndexArith arith;
-    auto extra = [&] { return extraTileRows; };
-    auto [tileRows, tileCols] = gemmTileGrid<IndexArith, int64_t>(
-        arith, m, n, kernel.tileM, kernel.tileN, extra);
-    if (tileRows > int64_t(UINT32_MAX >> 1) / tileCols)
-      return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
-                       " needs more thread blocks than a 1-D grid holds");
-    int64_t blocks = tileRows * tileCols;
-    // A persistent kernel walks tiles blockIdx.x + i * gridDim.x: one
-    // block per SM keeps every SM busy without a second wave.
-    if (kernel.persistent)
-      blocks = std::min<int64_t>(blocks, device.multiprocessors());
-    auto split = clusterSplit(device, module, kernel, blocks,
-                              arith.ceilDivI(k, 64));
-    if (!split)
-      return split.takeError();
-    if (blocks * *split > int64_t(UINT32_MAX >> 1))
-      return makeError("GEMM of " + Twine(m) + " x " + Twine(n) +
-                       " in clusters of " + Twine(*split) +
-                       " needs more thread blocks than a 1-D grid holds");
-    // The maps are host copies the driver reads at the launch call (and at
-    // graph capture): `params` outlives it.
-    if (Error e = prepareTensorMaps(device, kernel, params))
-      return e;
-    SmallVector<void *> args = params.pointers();
-    // Cluster c = blocks c S .. c S + S - 1 computes tile c.
-    return device.launch(module, kernel.name, unsigned(blocks * *split),
-                         unsigned(kernel.threads), args, stream,
-                         unsigned(kernel.sharedBytes),
-                         /*dependent=*/kernel.pdl, unsigned(*split));
-  }
-  return makeError("internal error: no GEMM kernel serves M = " + Twine(m));
+  auto plan = planGemmLaunch(compiled.kernels, work, m, n, k, extraTileRows);
+  if (!plan)
+    return plan.takeError();
+  const KernelInfo &kernel = compiled.kernels[plan->gemm];
+  if (kernel.gemmWorkspace)
+    return enqueueWithWorkspaces(device, compiled, module, *plan, m, n, k,
+                                 params, stream);
+  return launchGemmKernel(device, module, kernel, m, n, k, plan->tiles, params,
+                          stream);
 }
 } // namespace
 

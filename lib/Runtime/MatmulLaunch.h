@@ -5,7 +5,10 @@
 // a kernel launch: which compiled kernel serves M (`nvfp4.gemm_max_m`), its
 // grid (`nvfp4.gemm_tile`, 1-D as the lowering decodes it), the cluster it
 // splits K over (`nvfp4.gemm_cluster_split`, pickGemmClusterSplit) and its
-// memref parameters. GPURunner (host-memory conveniences) and Kernel (device
+// memref parameters; for a kernel that reads decoded operands
+// (`nvfp4.gemm_workspace`), the gemm_decode kernels before it and the two
+// workspaces, allocated and freed stream-ordered around the launches
+// (planGemmLaunch). GPURunner (host-memory conveniences) and Kernel (device
 // memory, a caller's stream) both launch through it.
 //
 //===----------------------------------------------------------------------===//

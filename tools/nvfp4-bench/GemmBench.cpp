@@ -624,10 +624,15 @@ Error runGemmSuite(GPURunner &runner, CudaDevice &d, unsigned iters) {
   else
     base.fp8Notes.insert(toString(lt.takeError()));
 
+  // Which sm_90a large-M kernel the runner builds (GPURunner::create,
+  // --gemm-warp-specialized, NVFP4_GEMM_PREDECODE=1).
+  const char *largeM = runner.predecodedGemm()        ? "predecoded"
+                       : runner.warpSpecializedGemm() ? "warp-specialized"
+                                                      : "software pipeline";
   outs() << "device: " << d.name() << " (sm_" << d.computeCapability() << ")"
          << (base.blasNote.empty() ? ""
                                    : "; cuBLAS unavailable: " + base.blasNote)
-         << "\n\n";
+         << "; large-M GEMM: " << largeM << "\n\n";
   for (auto [n, k] : denseShapes())
     if (Error e = runDenseTable(runner, d, iters, base, n, k))
       return e;

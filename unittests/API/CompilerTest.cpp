@@ -16,6 +16,7 @@
 
 #include "gtest/gtest.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <atomic>
 #include <fstream>
@@ -514,6 +515,49 @@ TEST(Compiler, KeysNameEverythingThatChangesTheKernel) {
                                 Operation::Quantize));
   EXPECT_NE(key.find(Compiler::version()), std::string::npos);
   EXPECT_NE(Compiler::version().find("LLVM"), std::string::npos);
+}
+
+// NVFP4_GEMM_PREDECODE=1 switches a compiler's runner to the predecoded
+// large-M GEMM: its GEMMs get other disk keys, so neither lowering reads
+// the other's kernels from a shared cache directory.
+TEST(Compiler, MatmulKeysNameThePredecodedGemm) {
+  const char *saved = std::getenv("NVFP4_GEMM_PREDECODE");
+  std::string old = saved ? saved : "";
+  auto restore = [&] {
+    if (saved)
+      setenv("NVFP4_GEMM_PREDECODE", old.c_str(), 1);
+    else
+      unsetenv("NVFP4_GEMM_PREDECODE");
+  };
+  TempDir dir;
+  unsetenv("NVFP4_GEMM_PREDECODE");
+  auto plain = makeGPUCompiler(dir.path, true, "sm_90a");
+  setenv("NVFP4_GEMM_PREDECODE", "1", 1);
+  auto predecoded = makeGPUCompiler(dir.path, true, "sm_90a");
+  setenv("NVFP4_GEMM_PREDECODE", "yes", 1);
+  auto bad = Compiler::create("sm_90a");
+  restore();
+  ASSERT_TRUE(plain && predecoded);
+  EXPECT_FALSE(plain->gpuRunner()->predecodedGemm());
+  EXPECT_TRUE(predecoded->gpuRunner()->predecodedGemm());
+  ASSERT_FALSE(bool(bad));
+  EXPECT_EQ(errorOf(bad.takeError()),
+            "NVFP4_GEMM_PREDECODE must be 0 or 1, got 'yes'");
+
+  MatmulOptions options;
+  auto compile = [&](Compiler &compiler) {
+    auto a = compiler.parseRecipe("per_tensor_2d, sf_layout = 128x4");
+    EXPECT_TRUE(bool(a));
+    return compiler.compileMatmul(*a, *a, options);
+  };
+  auto first = compile(*plain);
+  ASSERT_TRUE(bool(first)) << errorOf(first.takeError());
+  auto second = compile(*predecoded);
+  ASSERT_TRUE(bool(second)) << errorOf(second.takeError());
+  EXPECT_NE(first->key, second->key);
+  EXPECT_EQ(second->source, CacheSource::Compiled);
+  EXPECT_NE(second->key.find("\npredecoded-gemm 1"), std::string::npos);
+  EXPECT_NE(first->key.find("\npredecoded-gemm 0"), std::string::npos);
 }
 
 TEST(Compiler, DefaultCacheDirectoryFollowsTheEnvironment) {

@@ -141,6 +141,19 @@ TEST(APIDeviceCalls, ErrorsAreValues) {
   ASSERT_FALSE(bool(huge));
   EXPECT_NE(errorOf(huge.takeError()).find("cuMemAlloc_v2 failed: CUDA_ERROR_"),
             std::string::npos);
+  // So does an absurd stream-ordered one (the GEMM workspaces'); a small
+  // one comes back and is freed on the same stream.
+  auto hugeAsync = dev->cuda().allocAsync(size_t(1) << 60, stream->handle());
+  ASSERT_FALSE(bool(hugeAsync));
+  EXPECT_NE(errorOf(hugeAsync.takeError())
+                .find("cuMemAllocFromPoolAsync failed: CUDA_ERROR_"),
+            std::string::npos);
+  auto small = dev->cuda().allocAsync(4096, stream->handle());
+  ASSERT_TRUE(bool(small)) << errorOf(small.takeError());
+  e = dev->cuda().freeAsync(*small, stream->handle());
+  EXPECT_FALSE(bool(e)) << errorOf(std::move(e));
+  e = dev->cuda().synchronizeStream(stream->handle());
+  EXPECT_FALSE(bool(e)) << errorOf(std::move(e));
 }
 
 TEST(APIDeviceDequantize, MatchesTheHost) {

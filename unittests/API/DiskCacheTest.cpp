@@ -36,6 +36,17 @@ CompiledQuantize sample(size_t imageBytes, char fill) {
   gemm.tensorMaps = {{0, {32, 128}, 32}, {3, {32, 64}, 0}};
   gemm.bulkCopyOperands = {1, 4};
   value.kernels.push_back(gemm);
+  // A predecoded GEMM: a decode kernel and the kernel reading its workspace.
+  KernelInfo decode;
+  decode.name = "kernel_gemm_decode_b";
+  decode.work = mlir::nvfp4::KernelWork::GemmDecode;
+  decode.gemmOperand = 1;
+  value.kernels.push_back(decode);
+  KernelInfo workspace;
+  workspace.name = "kernel_gemm_workspace";
+  workspace.work = mlir::nvfp4::KernelWork::Gemm;
+  workspace.gemmWorkspace = true;
+  value.kernels.push_back(workspace);
   return value;
 }
 
@@ -92,6 +103,8 @@ void expectEqual(const CompiledQuantize &a, const CompiledQuantize &b) {
       EXPECT_EQ(x.swizzle, y.swizzle);
     }
     EXPECT_EQ(a.kernels[i].bulkCopyOperands, b.kernels[i].bulkCopyOperands);
+    EXPECT_EQ(a.kernels[i].gemmWorkspace, b.kernels[i].gemmWorkspace);
+    EXPECT_EQ(a.kernels[i].gemmOperand, b.kernels[i].gemmOperand);
   }
 }
 

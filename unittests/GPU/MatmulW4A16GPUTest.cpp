@@ -68,13 +68,16 @@ protected:
   /// NaN, Inf and -0 rows of an M-row A against the CPU lowering.
   void specialValues(int64_t m);
 
+  /// The runner run() multiplies on; null: the shared one.
+  ::nvfp4::GPURunner *runner = nullptr;
+
   /// Runs one W4A16 GEMM on the GPU and checks it; `a` holds `aType`
   /// bytes. Returns the output.
   std::vector<uint8_t> run(ElementType aType, const char *bName, int64_t m,
                            int64_t n, int64_t k, ElementType out, bool bias,
                            const std::vector<uint8_t> &a,
                            const std::vector<float> &xb) {
-    auto &gpu = sharedGPURunner();
+    auto &gpu = runner ? *runner : sharedGPURunner();
     RecipeAttr rb = recipe(gpu, bName);
     auto qb = gpu.quantize(rb, ElementType::F32, xb.data(), n, k);
     EXPECT_TRUE(bool(qb)) << llvm::toString(qb.takeError());
@@ -249,6 +252,67 @@ void GPUMatmulW4A16::specialValues(int64_t m) {
             << bName << " M=" << m << " element " << i;
       }
     }
+}
+
+/// Whether the predecoded runner's W4A16 GEMMs of `aType` and `bName`
+/// are the predecoded list (1x64-window B: the software pipeline).
+void expectPredecodedList(ElementType aType, const char *bName) {
+  auto &pre = predecodedGPURunner();
+  auto rb = ::nvfp4::parseRecipe(pre.getContext(),
+                                 std::string(bName) + ", sf_layout = 128x4");
+  ASSERT_TRUE(bool(rb));
+  auto compiled = pre.compileMatmulW4A16(aType, *rb, MatmulOptions());
+  ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
+  if (std::string(bName) == "local_1x64")
+    EXPECT_FALSE(anyPredecodedKernel((*compiled)->kernels));
+  else
+    EXPECT_EQ(predecodedListError((*compiled)->kernels), "") << bName;
+}
+
+// The predecoded large-M W4A16 GEMM (GPURunner::create's predecodedGemm):
+// gemm_decode(A) converts the bf16 or f16 A into the workspace, gemm_decode
+// (B) decodes B, then the workspace kernel multiplies. Both A types, every
+// B recipe class (1x64 windows keep the software pipeline), M = 300 and
+// 513 past the direct kernels, ragged N, K = 352 ending inside a 64-wide
+// chunk, every output type, against float64; M = 256 still runs a direct
+// kernel.
+TEST_F(GPUMatmulW4A16, PredecodedKernel) {
+  REQUIRE_GPU();
+  runner = &predecodedGPURunner();
+  const int64_t n = 200, k = 352;
+  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
+                              ElementType::F16};
+  int index = 0;
+  for (ElementType aType : {ElementType::BF16, ElementType::F16})
+    for (const char *bName : kBRecipes) {
+      expectPredecodedList(aType, bName);
+      for (int64_t m : {256, 300, 513}) {
+        SCOPED_TRACE(std::string(bName) + " M=" + std::to_string(m));
+        std::vector<uint8_t> a = toStorage(matrix(m, k, unsigned(m)), aType);
+        run(aType, bName, m, n, k, outs[index % 3], index % 2 == 0, a,
+            matrix(n, k, 99));
+        ++index;
+      }
+    }
+  // K = 64 (one chunk) and 4096 (every element is checked: N stays 520).
+  for (ElementType aType : {ElementType::BF16, ElementType::F16}) {
+    std::vector<uint8_t> a = toStorage(matrix(300, 64, 11), aType);
+    run(aType, "per_token", 300, 72, 64, ElementType::F32, false, a,
+        matrix(72, 64, 12));
+    std::vector<uint8_t> big = toStorage(matrix(513, 4096, 13), aType);
+    run(aType, "per_tensor", 513, 520, 4096, ElementType::BF16, true, big,
+        matrix(520, 4096, 14));
+  }
+}
+
+// NaN, Inf and -0 in A through the predecoded kernels land where the CPU
+// lowering puts them (the decode must carry them into the workspace, and
+// the zeros past K must stay zeros).
+TEST_F(GPUMatmulW4A16, PredecodedSpecialValuesMatchTheCPU) {
+  REQUIRE_GPU();
+  runner = &predecodedGPURunner();
+  for (int64_t m : {300, 513})
+    specialValues(m);
 }
 
 // The kernels compile for sm_90a (ptxas only, no GPU): four direct

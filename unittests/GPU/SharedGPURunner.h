@@ -13,19 +13,72 @@
 
 #include "gtest/gtest.h"
 
+#include <string>
+#include <utility>
+
 namespace nvfp4 {
 namespace testing {
 
+/// A new sm_90a runner with these GEMM options (GPURunner::create), kept
+/// for the life of the process; aborts if it cannot be created.
+inline GPURunner *leakedRunner(bool warpSpecializedGemm, bool predecodedGemm) {
+  auto r = GPURunner::create("sm_90a", "/usr/local/cuda", warpSpecializedGemm,
+                             predecodedGemm);
+  if (!r) {
+    llvm::errs() << llvm::toString(r.takeError()) << "\n";
+    std::abort();
+  }
+  return std::move(*r).release();
+}
+
 inline GPURunner &sharedGPURunner() {
-  static GPURunner *runner = [] {
-    auto r = GPURunner::create("sm_90a");
-    if (!r) {
-      llvm::errs() << llvm::toString(r.takeError()) << "\n";
-      std::abort();
-    }
-    return std::move(*r).release();
-  }();
+  static GPURunner *runner = leakedRunner(false, false);
   return *runner;
+}
+
+/// An sm_90a runner whose large-M GEMMs are predecoded (GPURunner::create's
+/// predecodedGemm: gemm_decode kernels fill 16-bit workspaces, then a GEMM
+/// kernel reads them), shared by the `*Predecoded*` tests.
+inline GPURunner &predecodedGPURunner() {
+  static GPURunner *runner =
+      leakedRunner(/*warpSpecializedGemm=*/false, /*predecodedGemm=*/true);
+  return *runner;
+}
+
+/// Why `kernels` (a compiled GEMM of predecodedGPURunner()) is not the
+/// predecoded form NVFP4KernelInterface.h describes: some GEMM kernels each
+/// with its M bound, then gemm_decode(A), gemm_decode(B) and the
+/// workspace kernel serving any M; "" when it is.
+inline std::string predecodedListError(llvm::ArrayRef<KernelInfo> kernels) {
+  using mlir::nvfp4::KernelWork;
+  size_t n = kernels.size();
+  if (n < 3)
+    return "expected at least 3 kernels, got " + std::to_string(n);
+  for (size_t i = 0; i + 3 < n; ++i)
+    if (kernels[i].work != KernelWork::Gemm || kernels[i].gemmWorkspace ||
+        kernels[i].maxM == 0)
+      return "kernel " + kernels[i].name +
+             " before the decodes is not a GEMM kernel with an M bound";
+  const KernelInfo &a = kernels[n - 3], &b = kernels[n - 2],
+                   &gemm = kernels[n - 1];
+  for (auto [k, operand] : {std::make_pair(&a, 0), std::make_pair(&b, 1)})
+    if (k->work != KernelWork::GemmDecode || k->gemmOperand != operand ||
+        k->threads != kKernelBlockThreads)
+      return k->name + " is not gemm_decode of operand " +
+             std::to_string(operand) + " with 256 threads";
+  if (gemm.work != KernelWork::Gemm || !gemm.gemmWorkspace || gemm.maxM != 0 ||
+      gemm.tileM <= 0 || gemm.tileN <= 0 || gemm.threads <= 0 ||
+      !gemm.tensorMaps.empty())
+    return gemm.name + " is not a workspace GEMM kernel serving any M";
+  return "";
+}
+
+/// Whether `kernels` hold a gemm_decode kernel or a workspace kernel.
+inline bool anyPredecodedKernel(llvm::ArrayRef<KernelInfo> kernels) {
+  for (const KernelInfo &k : kernels)
+    if (k.work == mlir::nvfp4::KernelWork::GemmDecode || k.gemmWorkspace)
+      return true;
+  return false;
 }
 
 /// Forces the cluster split of the shared runner's GEMMs

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace nvfp4 {
@@ -62,6 +63,18 @@ public:
 
   llvm::Expected<CUdeviceptr> alloc(size_t bytes);
   llvm::Error free(CUdeviceptr ptr);
+  /// Stream-ordered allocation (cuMemAllocFromPoolAsync): the memory may
+  /// be used by work enqueued on `stream` after this call, and is released
+  /// by freeAsync on a stream. Both may be captured into a CUDA graph
+  /// (captureGraph), unlike alloc/free. It comes from a memory pool of this
+  /// object's own (created on first use, destroyed with it), which keeps
+  /// freed memory for later allocations across synchronizations, where the
+  /// device's default pool would return it to the driver at each one; the
+  /// pool holds at most the largest total in use at once so far.
+  llvm::Expected<CUdeviceptr> allocAsync(size_t bytes, void *stream);
+  /// Returns `ptr` (from allocAsync) to its pool once the work enqueued on
+  /// `stream` before it has finished (cuMemFreeAsync).
+  llvm::Error freeAsync(CUdeviceptr ptr, void *stream);
   llvm::Error copyToDevice(CUdeviceptr dst, const void *src, size_t bytes);
   llvm::Error copyToHost(void *dst, CUdeviceptr src, size_t bytes);
   llvm::Error copyDeviceToDevice(CUdeviceptr dst, CUdeviceptr src,
@@ -171,6 +184,9 @@ private:
   std::string deviceName;
   std::atomic<bool> pdl{false};
   std::atomic<unsigned> gemmSplit{0};
+  /// allocAsync's memory pool (a CUmemoryPool), created on first use.
+  std::mutex poolMutex;
+  void *pool = nullptr;
 };
 
 } // namespace nvfp4

@@ -16,6 +16,7 @@
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,13 @@ struct KernelInfo {
   /// Operands the kernel reads with cp.async.bulk (`nvfp4.bulk_copy_operands`):
   /// their addresses must be 16-byte aligned.
   std::vector<int64_t> bulkCopyOperands = {};
+  /// gemm: the kernel reads A and B from two 16-bit workspaces (M x Kd and
+  /// N x Kd, Kd = gemmDecodedK(K)), arguments after the operands, that the
+  /// gemm_decode kernels before it fill (`nvfp4.gemm_workspace`).
+  bool gemmWorkspace = false;
+  /// gemm_decode: the workspace the kernel fills (`nvfp4.gemm_operand`):
+  /// 0 A's (M rows), 1 B's (N rows); -1 for every other kernel.
+  int64_t gemmOperand = -1;
 };
 
 /// The encoding of `map` over operand `buffer` (its name, for messages) of
@@ -106,6 +114,68 @@ kernelWorkItems(const KernelInfo &k, const QuantizedOutput &o,
 int64_t pickGemmClusterSplit(int64_t tiles, int64_t chunks,
                              int64_t residentBlocks, int64_t maxSplit);
 
+/// Bytes per element of the GEMM workspaces (KernelInfo::gemmWorkspace):
+/// 16-bit floats, the decoded operands.
+constexpr int64_t kGemmWorkspaceElementBytes = 2;
+
+/// A gemm_decode kernel that a GEMM launch runs before its GEMM kernel.
+struct GemmDecodeLaunch {
+  /// Its index in CompiledQuantize::kernels.
+  size_t kernel = 0;
+  /// The workspace it fills: 0 A's, 1 B's (KernelInfo::gemmOperand).
+  int64_t operand = 0;
+  /// Its grid: kernelBlocks(gemmDecodeItems(rows, K)) blocks of
+  /// kKernelBlockThreads threads, rows M for A's workspace, N for B's.
+  int64_t blocks = 0;
+};
+
+/// The kernels one GEMM launch runs, as planGemmLaunch picks them from a
+/// compiled GEMM's kernel list; the device-dependent parts of the launch
+/// (a persistent kernel's cap at one block per SM, the cluster split) are
+/// left to the launch.
+struct GemmLaunchPlan {
+  /// The GEMM kernel that serves M: its index in CompiledQuantize::kernels.
+  size_t gemm = 0;
+  /// Its tiles (gemmTileGrid's tile rows x tile columns): its grid before
+  /// the launch caps or splits it.
+  int64_t tiles = 0;
+  /// The gemm_decode kernels launched before it, in list order; empty
+  /// unless it reads workspaces.
+  std::vector<GemmDecodeLaunch> decodes = {};
+  /// Columns of both workspaces, gemmDecodedK(K); 0 when the kernel reads
+  /// none.
+  int64_t decodedK = 0;
+  /// Rows of workspace A (M) and B (N); 0 when the kernel reads none.
+  int64_t workspaceRows[2] = {0, 0};
+
+  /// The shape of workspace `operand` (0: A, 1: B), row-major 16-bit
+  /// elements.
+  std::array<int64_t, 2> workspaceShape(int operand) const {
+    return {workspaceRows[operand], decodedK};
+  }
+  /// Bytes of workspace `operand`; 0 when the kernel reads none.
+  int64_t workspaceBytes(int operand) const {
+    return workspaceRows[operand] * decodedK * kGemmWorkspaceElementBytes;
+  }
+};
+
+/// What a GEMM of an M x K A and an N x K B runs, from `kernels` (a
+/// compiled GEMM's, in launch order) whose GEMM kernels are of kind `work`
+/// (gemm or grouped_gemm; `extraTileRows` tile rows are added, a grouped
+/// launch's ragged last tile per group): the first GEMM kernel whose
+/// `nvfp4.gemm_max_m` admits M, as the lowered host code picks, and, when
+/// it reads workspaces, the gemm_decode kernels between the GEMM kernel
+/// before it and it, each with its grid, and the workspaces' shapes. An
+/// error for a kernel of another kind, a grid a 1-D launch cannot hold, or
+/// (internal errors) a list that breaks NVFP4KernelInterface.h's contract:
+/// gemm_decode kernels before a GEMM kernel without workspaces, a
+/// workspace kernel without a decode of each operand, or either in a
+/// grouped GEMM. Pure: no driver call.
+llvm::Expected<GemmLaunchPlan>
+planGemmLaunch(llvm::ArrayRef<KernelInfo> kernels,
+               mlir::nvfp4::KernelWork work, int64_t m, int64_t n, int64_t k,
+               int64_t extraTileRows = 0);
+
 /// The fewest 64-wide chunks of K a CTA of a split GEMM is given by
 /// pickGemmClusterSplit: below that the cluster's reduction and each
 /// warp's loads in flight past its share cost more than the split gains.
@@ -125,10 +195,21 @@ public:
   /// warp-specialized kernel (nvfp4-to-ptx's warp-specialized-gemm: a
   /// decoding warpgroup fed by TMA, K a multiple of 32) instead of the
   /// software-pipelined default.
+  /// `predecodedGemm`: its sm_90a large-M GEMMs decode A and B into 16-bit
+  /// workspaces first (gemm_decode kernels), then multiply them
+  /// (nvfp4-to-ptx's predecoded-gemm; the launch allocates the workspaces
+  /// stream-ordered). The environment variable NVFP4_GEMM_PREDECODE=1,
+  /// read by each create(), turns it on for any runner; `0` or unset
+  /// leaves the argument's value, anything else is an error.
   static llvm::Expected<std::unique_ptr<GPURunner>>
   create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda",
-         bool warpSpecializedGemm = false);
+         bool warpSpecializedGemm = false, bool predecodedGemm = false);
   ~GPURunner() override;
+
+  /// The GEMM lowering options the runner compiles with (create()); a
+  /// cache of its compiled GEMMs outside the runner must key on them.
+  bool warpSpecializedGemm() const;
+  bool predecodedGemm() const;
 
   llvm::StringRef target() const override;
   mlir::MLIRContext &getContext() override;
