@@ -521,19 +521,28 @@ if [[ $part == final ]]; then
 # Everything of a session's last run in one call, most important first
 # (a call cut short by the device budget keeps what finished): quantize
 # GPU == CPU and the GEMMs against float64 at once (eight processes),
-# memcheck of the cluster-split GEMMs, the GEMM table next to cuBLAS, the
-# quantize table (issue shapes, decode shapes, grouped) and Nsight Compute
+# memcheck of the predecoded GEMM in a graph and of the cluster-split
+# GEMMs, the GEMM table next to cuBLAS (default kernels, then the
+# predecoded large-M kernel), the quantize table (issue shapes, decode shapes, grouped) and Nsight Compute
 # of the large-M kernel.
 bothSuites 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' \
-  '*Matmul*:*W4A16*:Recipes/ProducerGPUvsCPU.*' 160
+  '*Matmul*:*W4A16*:*Predecoded*:Recipes/ProducerGPUvsCPU.*' 170
 tar -czf "$OUT/logs-tests.tar.gz" -C "$work" logs
 export NVFP4_CACHE_DIR="$work/kc0"
+timeout 45 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/NVFP4GPUTests" \
+  --gtest_filter='GPUMatmulPredecoded.CapturedInAGraph' \
+  > "$logs/sanitizer-memcheck-predecoded.log" 2>&1
+note "compute-sanitizer memcheck predecoded GEMM in a graph: exit $? ($(tail -1 "$logs/sanitizer-memcheck-predecoded.log"))"
 NVFP4_GEMM_SPLIT_K=4 timeout 30 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/nvfp4-bench" --suite=gemm \
   --gemm-m=1,13,200 --gemm-n=300 --gemm-k=1040 --iters=1 > "$logs/sanitizer-memcheck-split.log" 2>&1
 note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1 "$logs/sanitizer-memcheck-split.log"))"
 timeout 75 "$bin/nvfp4-bench" --suite=gemm --iters=5 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
+NVFP4_GEMM_PREDECODE=1 timeout 60 "$bin/nvfp4-bench" --suite=gemm --iters=10 \
+  --gemm-m=128,4096,8192 --gemm-moe=false \
+  > "$OUT/bench-gemm-predecoded.md" 2> "$logs/bench-gemm-predecoded.err"
+note "NVFP4_GEMM_PREDECODE=1 nvfp4-bench --suite=gemm: exit $? (bench-gemm-predecoded.md) $(tail -c 200 "$logs/bench-gemm-predecoded.err")"
 timeout 90 "$bin/nvfp4-bench" --iters=10 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
   2> "$logs/bench.err"
 note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 200 "$logs/bench.err")"
