@@ -23,11 +23,14 @@ public:
     CUdeviceptr ptr;
     llvm::SmallVector<int64_t, 3> shape;
     llvm::StringRef name;
+    /// Bytes per element (a tensor map views the buffer as bytes).
+    int64_t elementBytes = 1;
   };
 
   void addMemRef(CUdeviceptr ptr, llvm::ArrayRef<int64_t> shape,
-                 llvm::StringRef name = "") {
-    operands.push_back({ptr, llvm::SmallVector<int64_t, 3>(shape), name});
+                 llvm::StringRef name = "", int64_t elementBytes = 1) {
+    operands.push_back(
+        {ptr, llvm::SmallVector<int64_t, 3>(shape), name, elementBytes});
     words.push_back(ptr);
     words.push_back(ptr);
     words.push_back(0);

@@ -148,6 +148,15 @@ tensorMapEncoding(const KernelTensorMap &map, ArrayRef<int64_t> shape,
 
 namespace detail {
 namespace {
+/// A 2-D operand's shape as the byte matrix a tensor map views: rows, and
+/// bytes per row.
+SmallVector<int64_t, 3> byteShape(const KernelParams::Operand &o) {
+  SmallVector<int64_t, 3> shape = o.shape;
+  if (shape.size() == 2)
+    shape[1] *= o.elementBytes;
+  return shape;
+}
+
 /// Encodes the tensor maps `kernel` takes into `params` (after its memref
 /// operands) and checks the operands it copies with cp.async.bulk; an error
 /// naming the kernel, the buffer and the constraint, before anything is
@@ -179,7 +188,8 @@ Error prepareTensorMaps(CudaDevice &device, const KernelInfo &kernel,
     if (!o)
       return o.takeError();
     auto encoding =
-        tensorMapEncoding(map, (*o)->shape, (*o)->ptr, kernel.name, (*o)->name);
+        tensorMapEncoding(map, byteShape(**o), (*o)->ptr, kernel.name,
+                          (*o)->name);
     if (!encoding)
       return encoding.takeError();
     if (Error e = device.encodeTensorMap(storage.words, (*o)->ptr, *encoding))
@@ -278,7 +288,8 @@ Error enqueueWithWorkspaces(CudaDevice &device,
   }
   KernelParams withWorkspaces = params;
   for (int i = 0; i < 2; ++i)
-    withWorkspaces.addMemRef(workspaces[i], plan.workspaceShape(i), kNames[i]);
+    withWorkspaces.addMemRef(workspaces[i], plan.workspaceShape(i), kNames[i],
+                             kGemmWorkspaceElementBytes);
   auto launchAll = [&]() -> Error {
     for (const GemmDecodeLaunch &decode : plan.decodes) {
       const KernelInfo &kernel = compiled.kernels[decode.kernel];

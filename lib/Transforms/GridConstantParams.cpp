@@ -97,15 +97,18 @@ struct NVFP4TensorMapParamsPass
         return signalPassFailure();
       }
       // The runtime encodes the map over this argument's buffer as a 2-D
-      // byte matrix (#nvfp4.tensor_map).
+      // byte matrix (#nvfp4.tensor_map): packed data (i8) or 16-bit
+      // floats (a GEMM workspace, two bytes per element).
       int64_t operand = map.getOperand();
       auto view = operand < func.getNumArguments()
                       ? dyn_cast<MemRefType>(func.getArgument(operand).getType())
                       : MemRefType();
+      Type element = view ? view.getElementType() : Type();
       if (!view || view.getRank() != 2 ||
-          !view.getElementType().isInteger(8)) {
+          !(element.isInteger(8) || element.isF16() || element.isBF16())) {
         func.emitError() << "expected tensor map operand " << operand
-                         << " to be a 2-D i8 memref argument of the kernel";
+                         << " to be a 2-D memref of i8, f16 or bf16, an "
+                            "argument of the kernel";
         return signalPassFailure();
       }
       params.push_back(int32_t(conversion.getInputMapping(arg)->inputNo));

@@ -6,29 +6,31 @@
 // The predecoded sm_90a large-M GEMM as PTX (test/Conversion/NVFP4ToGPU/
 // nvfp4-to-gpu-gemm-predecoded.mlir has it at IR level): the decode
 // kernels write two 16-byte vectors per 16-element block; the GEMM kernel
-// copies its first two chunks (12 copies of 16 bytes per thread each, the
-// second 128 bytes further along the workspace rows, 48 KB further in
-// the ring), and per chunk waits for its copies, fences them for the async
-// proxy, meets at the block barrier, copies two chunks ahead and issues
-// four m64n256k16 wgmma, retiring the chunk before.
+// takes the tensor maps of the two workspaces as its last parameters
+// (128-byte grid constants), thread 0 fills each stage with two TMA boxes
+// announced on the stage's full barrier (16384 + 32768 bytes), and per
+// chunk every thread waits for the barrier, meets at the block barrier
+// and issues four m64n256k16 wgmma, retiring the chunk before.
 // CHECK-LABEL: .entry per_token_m0_gemm_large_m_predecoded(
-// CHECK: cp.async.cg.shared.global [[[RING:%rd[0-9]+]]], [[[A0:%rd[0-9]+]]], 16;
-// CHECK-NEXT: cp.async.cg.shared.global [[[RING]]+4096], [%rd{{[0-9]+}}], 16;
-// CHECK-COUNT-10: cp.async.cg.shared.global [[[RING]]+{{[0-9]+}}], [%rd{{[0-9]+}}], 16;
-// CHECK: cp.async.commit_group;
-// CHECK: cp.async.cg.shared.global [%rd{{[0-9]+}}+49152], [[[A0]]+128], 16;
-// The loop's blocks are laid out with the copies last: the chunk's
-// multiply, then its wait, fence and barrier and the copies two ahead.
+// CHECK: .param .align 128 .b8 per_token_m0_gemm_large_m_predecoded_param_{{[0-9]+}}[128],
+// CHECK-NEXT: .param .align 128 .b8 per_token_m0_gemm_large_m_predecoded_param_{{[0-9]+}}[128]
+// CHECK-NEXT: )
+// CHECK: fence.mbarrier_init.release.cluster;
+// CHECK: bar.sync 0;
+// CHECK: prefetch.param.tensormap
+// CHECK-NEXT: prefetch.param.tensormap
+// CHECK: mov.b32 [[BYTES:%r[0-9]+]], 49152;
+// CHECK: mbarrier.arrive.expect_tx.shared.b64 %rd{{[0-9]+}}, [{{[^]]+}}], [[BYTES]];
+// CHECK-COUNT-2: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // CHECK: wgmma.fence.sync.aligned;
 // CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
 // CHECK: wgmma.commit_group.sync.aligned;
 // CHECK-NEXT: wgmma.wait_group.sync.aligned 1;
-// CHECK: cp.async.wait_group 1;
-// CHECK-NEXT: fence.proxy.async.shared::cta;
-// CHECK-NEXT: bar.sync 0;
-// CHECK-COUNT-12: cp.async.cg.shared.global
+// CHECK: mbarrier.try_wait.parity.shared.b64
+// CHECK: bar.sync 0;
+// CHECK: mbarrier.arrive.expect_tx.shared.b64
+// CHECK-COUNT-2: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // CHECK: wgmma.wait_group.sync.aligned 0;
-// CHECK-NEXT: cp.async.wait_group 0;
 // CHECK-LABEL: .entry per_token_m0_gemm_decode_a(
 // CHECK: st.global.v4.b32 [%rd{{[0-9]+}}], {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}};
 // CHECK-NEXT: st.global.v4.b32 [%rd{{[0-9]+}}+16],
@@ -41,8 +43,8 @@
 // CHECK: st.global.v4.b32
 // CHECK-LABEL: .entry w4a16_m1_gemm_decode_b(
 
-// Neither GEMM kernel spills (128 accumulator registers per thread, 12
-// source pointers), nor does any decode kernel.
+// Neither GEMM kernel spills (128 accumulator registers per thread), nor
+// does any decode kernel.
 // PTXAS-DAG: for per_token_m0_gemm_large_m_predecoded{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // PTXAS-DAG: for w4a16_m1_gemm_large_m_predecoded{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // PTXAS-DAG: for per_token_m0_gemm_decode_a{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads

@@ -96,10 +96,11 @@ gpu.module @kernels {
 
 // -----
 
-// The map views a 2-D byte matrix: an operand past the arguments, a 1-D
-// memref and a memref of another element type are refused.
+// The map views a 2-D byte matrix (of i8, or of 16-bit floats): an operand
+// past the arguments, a 1-D memref and a memref of another element type are
+// refused.
 gpu.module @kernels {
-  // expected-error @below {{expected tensor map operand 9 to be a 2-D i8 memref argument of the kernel}}
+  // expected-error @below {{expected tensor map operand 9 to be a 2-D memref of i8, f16 or bf16, an argument of the kernel}}
   gpu.func @operand_out_of_range(%a: memref<?x64xi8>, %m: !llvm.ptr) kernel attributes {
       nvfp4.tensor_maps = [
         #nvfp4.tensor_map<arg = 1, operand = 9, box = [32, 128], swizzle = 32>]} {
@@ -110,7 +111,7 @@ gpu.module @kernels {
 // -----
 
 gpu.module @kernels {
-  // expected-error @below {{expected tensor map operand 0 to be a 2-D i8 memref argument of the kernel}}
+  // expected-error @below {{expected tensor map operand 0 to be a 2-D memref of i8, f16 or bf16, an argument of the kernel}}
   gpu.func @operand_rank_one(%a: memref<?xi8>, %m: !llvm.ptr) kernel attributes {
       nvfp4.tensor_maps = [
         #nvfp4.tensor_map<arg = 1, operand = 0, box = [32, 128], swizzle = 32>]} {
@@ -121,7 +122,7 @@ gpu.module @kernels {
 // -----
 
 gpu.module @kernels {
-  // expected-error @below {{expected tensor map operand 0 to be a 2-D i8 memref argument of the kernel}}
+  // expected-error @below {{expected tensor map operand 0 to be a 2-D memref of i8, f16 or bf16, an argument of the kernel}}
   gpu.func @operand_not_bytes(%a: memref<?x64xf32>, %m: !llvm.ptr) kernel attributes {
       nvfp4.tensor_maps = [
         #nvfp4.tensor_map<arg = 1, operand = 0, box = [32, 128], swizzle = 32>]} {

@@ -276,8 +276,8 @@ def NVFP4TensorMapParams
     For every kernel with `nvfp4.tensor_maps` (NVFP4KernelInterface.h),
     checks that the list is an array of `#nvfp4.tensor_map` on a kernel,
     that each listed argument is an `!llvm.ptr` named by one map only and
-    that each map's operand is a 2-D i8 memref argument, and records the
-    index it will have among the lowered `llvm.func`'s parameters in
+    that each map's operand is a 2-D memref argument of i8, f16 or bf16,
+    and records the index it will have among the lowered `llvm.func`'s parameters in
     `nvfp4.grid_constant_params` (a `DenseI32ArrayAttr`), which the
     lowering copies to the `llvm.func` with the other function attributes.
 

@@ -81,12 +81,14 @@ mlir::nvfp4::detail::createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
 
 gpu::GPUFuncOp mlir::nvfp4::detail::createGemmKernel(
     GemmOp op, gpu::GPUModuleOp module, StringRef name, int64_t threads,
-    ArrayRef<int64_t> tile, int64_t maxM, ArrayRef<GemmTensorMap> maps) {
+    ArrayRef<int64_t> tile, int64_t maxM, ArrayRef<GemmTensorMap> maps,
+    ArrayRef<Type> extraArgs) {
   MLIRContext *ctx = op.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
-  // The operands, then one `!llvm.ptr` per tensor map.
+  // The operands, the extra memrefs, then one `!llvm.ptr` per tensor map.
   SmallVector<Type> args(op->getOperandTypes());
+  llvm::append_range(args, extraArgs);
   SmallVector<Attribute> declared;
   for (const GemmTensorMap &map : maps) {
     declared.push_back(TensorMapAttr::get(ctx, args.size(), map.operand,
@@ -126,11 +128,17 @@ gpu::GPUFuncOp mlir::nvfp4::detail::createTmaGemmKernel(
 gpu::GPUFuncOp mlir::nvfp4::detail::createWorkspaceGemmKernel(
     GemmOp op, gpu::GPUModuleOp module, StringRef name, int64_t threads,
     ArrayRef<int64_t> tile) {
-  gpu::GPUFuncOp func =
-      createGemmKernel(op, module, name, threads, tile, /*maxM=*/0);
-  unsigned at = func.getNumArguments();
-  for (Type type : gemmWorkspaceTypes(op))
-    (void)func.insertArgument(at++, type, DictionaryAttr(), op.getLoc());
+  // The workspaces are the kernel's memrefs after the operands: the maps
+  // name them by that index (a runtime encodes them over the workspace
+  // buffers it passes there). Boxes of one 64-wide chunk of 16-bit
+  // elements, 128 bytes, the 128-byte swizzle wgmma reads.
+  int64_t operands = op->getNumOperands();
+  GemmTensorMap maps[] = {
+      {operands, {kGemmChunkBytes16, tile[0]}, kGemmChunkBytes16},
+      {operands + 1, {kGemmChunkBytes16, tile[1]}, kGemmChunkBytes16}};
+  gpu::GPUFuncOp func = createGemmKernel(op, module, name, threads, tile,
+                                         /*maxM=*/0, maps,
+                                         gemmWorkspaceTypes(op));
   func->setAttr(kernel_attr::kGemmWorkspace, UnitAttr::get(op.getContext()));
   return func;
 }
@@ -138,16 +146,18 @@ gpu::GPUFuncOp mlir::nvfp4::detail::createWorkspaceGemmKernel(
 SmallVector<Value, 2> mlir::nvfp4::detail::gemmWorkspaceArgs(gpu::GPUFuncOp func,
                                                              GemmOp op) {
   unsigned operands = op->getNumOperands();
-  assert(func.getNumArguments() == operands + 2 &&
+  assert(func.getNumArguments() >= operands + 2 &&
          "a workspace kernel takes the operands and two workspaces");
   return {func.getArgument(operands), func.getArgument(operands + 1)};
 }
 
 SmallVector<Value> mlir::nvfp4::detail::gemmTensorMapArgs(gpu::GPUFuncOp func,
                                                           GemmOp op) {
-  unsigned operands = op->getNumOperands();
+  // The maps are the kernel's last arguments.
+  auto maps = func->getAttrOfType<ArrayAttr>(kernel_attr::kTensorMaps);
+  size_t count = maps ? maps.size() : 0;
   return SmallVector<Value>(
-      func.getArguments().slice(operands, func.getNumArguments() - operands));
+      func.getArguments().take_back(count));
 }
 
 Value mlir::nvfp4::detail::addGemmWorkgroupBuffer(gpu::GPUFuncOp func,

@@ -98,7 +98,7 @@ struct GemmConfig {
   int64_t rawStages = 0;
   int64_t producerWarps = 0; ///< wgmma: decoding warps, before the MMA ones
   /// wgmma: operands decoded beforehand into 16-bit workspaces
-  /// (MatmulDecode.cpp), copied into the stages as they are.
+  /// (MatmulDecode.cpp), copied into the stages by TMA as they are.
   bool predecoded = false;
 
   bool warpSpecialized() const { return producerWarps > 0; }
@@ -142,9 +142,11 @@ GemmConfig largeConfig(bool window, bool wgmma, bool warpSpecialized) {
 }
 
 /// The predecoded kernel's ring: stages of 16-bit chunks (48 KB each),
-/// copied kPdStages - 2 chunks ahead (a stage is refilled only after every
-/// warpgroup's wgmma of the chunk two back has retired).
+/// filled kPdStages - 2 chunks ahead (a stage is refilled only after every
+/// warpgroup's wgmma of the chunk two back has retired), at a kPdAlign
+/// boundary (the 128-byte swizzle's atom of 8 rows).
 constexpr int64_t kPdStages = 4;
+constexpr int64_t kPdAlign = 1024;
 
 /// sm_90a's large-M kernel of predecoded operands (no windows): the
 /// software pipeline's warps and tile, the stages filled by cp.async.
@@ -191,13 +193,13 @@ public:
   /// `smem`: the K-split reduction buffer, or the staged A and B
   /// fragment buffers.
   /// `tensorMaps`: the warp-specialized kernel's maps of A and B.
-  /// `workspaces`: the predecoded kernel's A and B workspaces.
+  /// `tensorMaps`: the warp-specialized kernel's maps of A's and B's data,
+  /// or the predecoded kernel's of the two workspaces.
   GemmEmitter(LoweringBuilder &e, GemmOp op, const GemmConfig &cfg,
               const GemmOperands &v, ArrayRef<Value> smem,
-              ArrayRef<Value> tensorMaps = {},
-              ArrayRef<Value> workspaces = {})
+              ArrayRef<Value> tensorMaps = {})
       : e(e), b(e.builder()), loc(e.location()), m(e.math()), op(op), cfg(cfg),
-        v(v), smem(smem), tensorMaps(tensorMaps), workspaces(workspaces) {}
+        v(v), smem(smem), tensorMaps(tensorMaps) {}
 
   void emit() {
     aRecipe = op.getARecipe();
@@ -824,8 +826,9 @@ private:
   }
 
   /// The wgmma shared-memory matrix descriptor of the core matrices at
-  /// byte `offset` of `buffer` (no swizzle).
-  Value descriptor(Value buffer, Value offset) {
+  /// byte `offset` of `buffer` (no swizzle; `swizzled`: the 128-byte
+  /// swizzle of a TMA box, kSwizzle128Descriptor).
+  Value descriptor(Value buffer, Value offset, bool swizzled = false) {
     Type i64 = b.getI64Type();
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, buffer);
     Value addr = arith::IndexCastUIOp::create(b, i64, e.addI(base, offset));
@@ -834,7 +837,9 @@ private:
     };
     Value start = arith::ShRUIOp::create(
         b, arith::AndIOp::create(b, addr, c64(0x3FFFF)), c64(4));
-    int64_t fixed = ((kCoreBytes >> 4) << 16) | ((kRowGroupBytes >> 4) << 32);
+    int64_t fixed =
+        swizzled ? kSwizzle128Descriptor
+                 : ((kCoreBytes >> 4) << 16) | ((kRowGroupBytes >> 4) << 32);
     return arith::OrIOp::create(b, start, c64(fixed));
   }
 
@@ -842,8 +847,10 @@ private:
   /// .. of the tile) over the chunk in the stage at byte `stage`,
   /// accumulating in `acc` (`fresh`: the first overwrites it, so the
   /// result is the chunk's product alone), as one commit group (not
-  /// waited for).
-  Value wgmmaChunk(Value acc, Value stage, Value group, bool fresh = false) {
+  /// waited for). `swizzled`: the stage holds 128-byte swizzled rows
+  /// (predecodedLoop), whose k-step s starts 32 s bytes in.
+  Value wgmmaChunk(Value acc, Value stage, Value group, bool fresh = false,
+                   bool swizzled = false) {
     MLIRContext *ctx = b.getContext();
     Value aBase =
         e.addI(stage, e.mulI(group, e.idx(8 * kRowGroupBytes)));
@@ -851,11 +858,13 @@ private:
     auto operandType = bf16 ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
     NVVM::WgmmaFenceAlignedOp::create(b);
     for (int64_t s = 0; s < 4; ++s) {
-      // k-step s spans core matrices 2s, 2s+1 of each row group.
+      // k-step s spans core matrices 2s, 2s+1 of each row group (bytes
+      // 32 s .. 32 s + 31 of each swizzled row).
+      int64_t step = swizzled ? 32 * s : 2 * s * kCoreBytes;
       Value aDesc =
-          descriptor(smem[0], e.addI(aBase, e.idx(2 * s * kCoreBytes)));
+          descriptor(smem[0], e.addI(aBase, e.idx(step)), swizzled);
       Value bDesc =
-          descriptor(smem[0], e.addI(bBase, e.idx(2 * s * kCoreBytes)));
+          descriptor(smem[0], e.addI(bBase, e.idx(step)), swizzled);
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, acc.getType(), acc, aDesc, bDesc,
           NVVM::MMAShapeAttr::get(ctx, 64, cfg.tileN(), 16),
@@ -1242,36 +1251,29 @@ private:
   //===------------------------------------------------------------------===//
   // The predecoded path (sm_90a, nvfp4.gemm_workspace): A and B arrive as
   // 16-bit floats in row-major workspaces whose rows are whole 64-wide
-  // chunks (MatmulDecode.cpp), so filling a stage is a copy: 16 bytes of a
-  // workspace row (8 elements along K) are one row of a core matrix. Piece
-  // p of an operand's tile rows (row group p / 64, core matrix (p / 8) % 8
-  // along K, row p % 8 in it) lands at byte 16 p of the operand's part of
-  // the stage, which is exactly the core-matrix layout wgmmaChunk
-  // describes: each thread's copies are 16-byte cp.async to consecutive
-  // addresses across the warp (no bank conflict), and eight lanes read 16
-  // bytes of eight consecutive rows.
+  // chunks (MatmulDecode.cpp), so filling a stage is a copy, done by TMA:
+  // thread 0 copies one box of the tile's A rows and one of its B rows, 128
+  // bytes (one chunk) each, with the 128-byte swizzle, into a stage that
+  // wgmma reads through swizzled descriptors (K-major, 1024 bytes per 8
+  // rows; k-step s starts 32 s bytes into the rows). Rows past M or N are
+  // filled with zeros by TMA. Per-thread 16-byte cp.async copies of the same
+  // bytes left the kernel bound by L2 requests (93% of L2 throughput at
+  // 171 TFLOP/s on an H100, docs/Performance.md).
   //
-  // Per chunk c (all 256 threads, both warpgroups): wait for this thread's
-  // copies of chunk c, fence them for the async proxy, meet at the block
-  // barrier (which also proves that every warpgroup retired chunk c - 2's
-  // wgmma), copy chunk c + stages - 2 into chunk c - 2's stage, issue chunk
-  // c's four wgmma and retire chunk c - 1's. No decode runs in the loop.
+  // Per chunk c (all 256 threads, both warpgroups): wait for the stage's
+  // `full` barrier (its bytes have landed), meet at the block barrier
+  // (which proves every warpgroup retired chunk c - 2's wgmma), thread 0
+  // fills chunk c + stages - 2 into chunk c - 2's stage, then chunk c's
+  // four wgmma are issued and chunk c - 1's retired. The stages start at a
+  // 1024-byte boundary of dynamic shared memory (the swizzle's atom); the
+  // `full` barriers follow them.
   //===------------------------------------------------------------------===//
 
-  /// Starts the copies of chunk `c` into the stage at byte `stage`:
-  /// `pieces[q]` is this thread's q-th source (its chunk 0) and byte
-  /// offset within a stage.
-  void pdCopy(Value c, Value stage,
-              ArrayRef<std::pair<Value, Value>> pieces) {
-    auto ca = NVVM::LoadCacheModifierKindAttr::get(
-        b.getContext(), NVVM::LoadCacheModifierKind::CG);
-    Value chunkBytes = e.mulI(c, e.idx(kChunk * 2));
-    for (auto [src, dst] : pieces)
-      NVVM::CpAsyncOp::create(
-          b, offsetPointer(sources.ring, e.addI(stage, dst)),
-          offsetPointer(src, chunkBytes), b.getI32IntegerAttr(16), ca,
-          /*cpSize=*/Value());
-  }
+  /// The swizzled descriptor's constant bits: leading byte offset 1 (unused
+  /// with this swizzle), stride byte offset 1024 (8 rows of 128 bytes),
+  /// layout type 1 (128-byte swizzle).
+  static constexpr int64_t kSwizzle128Descriptor =
+      (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) | (int64_t(1) << 62);
 
   /// The predecoded loop (see above). Returns the accumulators in
   /// MmaAccumulators order (mi = 1, ni = tileN / 8 per warp).
@@ -1286,86 +1288,71 @@ private:
     for (int64_t i = 0; i < n; ++i)
       acc = LLVM::InsertValueOp::create(b, acc, zero, i);
 
-    sources.ring = basePointer(smem[0], 3);
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    // A workspace row is numChunks chunks of 64 16-bit elements.
-    Value pitch = e.mulI(numChunks, e.idx(kChunk * 2));
-    // This thread's pieces: source address of chunk 0 (rows past M or N
-    // clamped: they only reach rows and columns of D that are not stored)
-    // and destination offset within a stage.
-    SmallVector<std::pair<Value, Value>> pieces;
-    for (bool isA : {true, false}) {
-      int64_t rows = isA ? cfg.tileM() : cfg.tileN();
-      Value base = basePointer(workspaces[isA ? 0 : 1], 1);
-      Value limit = arith::SubIOp::create(b, isA ? M : N, e.idx(1));
-      int64_t offset = isA ? 0 : wgBOffset();
-      for (int64_t q = 0; q * cfg.threads() < rows * 8; ++q) {
-        assert(rows * 8 % cfg.threads() == 0 && "whole rounds of pieces");
-        Value p = e.addI(tid, e.idx(q * cfg.threads()));
-        Value row = e.addI(e.mulI(e.divI(p, 64), e.idx(8)),
-                           e.remI(p, e.idx(8)));
-        Value core = e.remI(e.divI(p, 8), e.idx(8));
-        Value r = e.minI(e.addI(isA ? tileRowBase : tileColBase, row), limit);
-        Value src = offsetPointer(
-            base, e.addI(e.mulI(r, pitch), e.mulI(core, e.idx(16))));
-        pieces.push_back(
-            {src, e.addI(e.idx(offset), e.mulI(p, e.idx(16)))});
-      }
-    }
-
+    Value ring = basePointer(smem[0], 3);
+    // Bytes from the start of dynamic shared memory to the first 1024-byte
+    // boundary (the allocation has room for it).
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, smem[0]);
+    Value pad = e.remI(
+        arith::SubIOp::create(b, e.idx(kPdAlign),
+                              e.remI(base, e.idx(kPdAlign))),
+        e.idx(kPdAlign));
     int64_t stageBytes = wgStageBytes(cfg);
+    GemmPipeline pipe(
+        b, offsetPointer(ring, e.addI(pad, e.idx(cfg.stages * stageBytes))),
+        cfg.stages, /*producerArrivals=*/1, /*consumerArrivals=*/cfg.threads());
+    pipe.initialize(tid);
+    Value issuer =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, e.idx(0));
+    pipe.ifThenElse(issuer, [&] {
+      for (Value map : tensorMaps)
+        pipe.prefetchTensorMap(map);
+    });
+    auto stageAt = [&](Value stage) {
+      return e.addI(pad, e.mulI(stage, e.idx(stageBytes)));
+    };
+    // Chunk c's boxes into `slot`'s stage, when c is a chunk of K.
+    auto fill = [&](Value c, GemmPipeline::Slot slot) {
+      Value real =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks);
+      pipe.ifThenElse(arith::AndIOp::create(b, issuer, real), [&] {
+        Value x = e.mulI(c, e.idx(kGemmChunkBytes16));
+        Value stage = stageAt(slot.stage);
+        SmallVector<GemmPipeline::TensorTile, 2> tiles{
+            {tensorMaps[0], x, tileRowBase, offsetPointer(ring, stage),
+             cfg.tileM() * kGemmChunkBytes16},
+            {tensorMaps[1], x, tileColBase,
+             offsetPointer(ring, e.addI(stage, e.idx(wgBOffset()))),
+             cfg.tileN() * kGemmChunkBytes16}};
+        pipe.fillStage(slot, tiles, {});
+      });
+    };
     int64_t ahead = cfg.stages - 2;
-    auto rotate = [&](Value offset) {
-      Value next = e.addI(offset, e.idx(stageBytes));
-      Value wrap = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, next,
-                                         e.idx(cfg.stages * stageBytes));
-      return arith::SelectOp::create(b, wrap, e.idx(0), next).getResult();
-    };
-    // One cp.async group per chunk (empty past the last chunk), so that
-    // waiting for all but the newest `ahead - 1` groups completes chunk c.
-    auto copyIfReal = [&](Value c, Value stage) {
-      auto ifOp = scf::IfOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks),
-          /*withElseRegion=*/false);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-        pdCopy(c, stage, pieces);
-      }
-      NVVM::CpAsyncCommitGroupOp::create(b);
-    };
+    GemmPipeline::Slot first = pipe.firstSlot();
     for (int64_t j = 0; j < ahead; ++j)
-      copyIfReal(e.idx(j), e.idx(j * stageBytes));
-
-    // Carried: the accumulators, chunk c's stage and chunk c + ahead's.
-    SmallVector<Value> carried = {acc, e.idx(0), e.idx(ahead * stageBytes)};
-    auto loop =
-        scf::ForOp::create(b, e.idx(0), numChunks, e.idx(1), carried);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value c = loop.getInductionVar();
-      auto args = loop.getRegionIterArgs();
-      Value stage = args[1], fill = args[2];
-      NVVM::CpAsyncWaitGroupOp::create(
-          b, b.getI32IntegerAttr(int32_t(ahead - 1)));
-      NVVM::FenceProxyOp::create(
-          b, NVVM::ProxyKind::async_shared,
-          NVVM::SharedSpaceAttr::get(b.getContext(),
-                                     NVVM::SharedSpace::shared_cta));
-      gpu::BarrierOp::create(b);
-      copyIfReal(e.addI(c, e.idx(ahead)), fill);
-      Value next = wgmmaChunk(args[0], stage, e.divI(tid, 128));
-      NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
-      scf::YieldOp::create(b,
-                           ValueRange{next, rotate(stage), rotate(fill)});
-    }
-    // The last chunk's wgmma must retire before its accumulators are read.
+      fill(e.idx(j), pipe.advance(first, e.idx(j)));
+    GemmPipeline::Slot filling = pipe.advance(first, e.idx(ahead));
+    Value group = e.divI(tid, 128);
+    auto [end, result] = pipe.loop(
+        numChunks, first, {acc, filling.stage, filling.phase},
+        [&](Value c, GemmPipeline::Slot slot, ValueRange iter) {
+          pipe.waitFull(slot);
+          gpu::BarrierOp::create(b);
+          GemmPipeline::Slot at{iter[1], iter[2]};
+          fill(e.addI(c, e.idx(ahead)), at);
+          Value next = wgmmaChunk(iter[0], stageAt(slot.stage), group,
+                                  /*fresh=*/false, /*swizzled=*/true);
+          NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+          GemmPipeline::Slot after = pipe.advance(at, e.idx(1));
+          return SmallVector<Value>{next, after.stage, after.phase};
+        });
+    (void)end;
+    // The last chunk's wgmma must retire before its accumulators are read;
+    // every fill was waited for, so no copy is in flight at the exit.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i)
-      out.push_back(LLVM::ExtractValueOp::create(b, loop.getResult(0), i));
+      out.push_back(LLVM::ExtractValueOp::create(b, result[0], i));
     return out;
   }
 
@@ -1428,7 +1415,6 @@ private:
   GemmOperands v;
   SmallVector<Value, 2> smem;
   SmallVector<Value, 2> tensorMaps;
-  SmallVector<Value, 2> workspaces;
   RecipeAttr aRecipe, bRecipe;
   bool window = false;
   /// W4A16: A's 16-bit type (null for an NVFP4 A); bf16 tensor cores.
@@ -1482,7 +1468,9 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
     ringBytes = cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
                 cfg.rawStages * (wsRawStageBytes(cfg) + 2 * 8);
   else if (cfg.predecoded)
-    ringBytes = cfg.stages * wgStageBytes(cfg);
+    // The stages from a 1024-byte boundary, then a `full` and an (unused)
+    // `empty` mbarrier per stage.
+    ringBytes = kPdAlign + cfg.stages * (wgStageBytes(cfg) + 2 * 8);
   else if (cfg.wgmma)
     ringBytes = cfg.stages * wgStageBytes(cfg) +
                 cfg.rawStages * swRawStageBytes(cfg, bool(op.a16()));
@@ -1515,12 +1503,7 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
     LoweringBuilder e(b, &leaves);
     emitGemmBody(
         e, func, op, cfg.tileM(), cfg.tileN(), [&](const GemmOperands &v) {
-          if (cfg.predecoded)
-            GemmEmitter(e, op, cfg, v, smem, {}, gemmWorkspaceArgs(func, op))
-                .emit();
-          else
-            GemmEmitter(e, op, cfg, v, smem, gemmTensorMapArgs(func, op))
-                .emit();
+          GemmEmitter(e, op, cfg, v, smem, gemmTensorMapArgs(func, op)).emit();
         });
   }
   gpu::ReturnOp::create(b);

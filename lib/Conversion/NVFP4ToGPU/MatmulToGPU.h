@@ -92,10 +92,13 @@ struct GemmTensorMap {
 /// of `maps`: `!llvm.ptr` arguments after the operands, declared in
 /// `nvfp4.tensor_maps` for nvfp4-to-ptx (grid-constant parameters) and the
 /// runtime (which encodes them per launch). gemmTensorMapArgs returns them.
+/// `extraArgs`: memref arguments between the operands and the maps (a
+/// map's `operand` may name one by its argument index).
 gpu::GPUFuncOp createGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                                 StringRef name, int64_t threads,
                                 ArrayRef<int64_t> tile, int64_t maxM,
-                                ArrayRef<GemmTensorMap> maps);
+                                ArrayRef<GemmTensorMap> maps,
+                                ArrayRef<Type> extraArgs = {});
 /// The tensor-map arguments of `func` (empty for a kernel without them).
 SmallVector<Value> gemmTensorMapArgs(gpu::GPUFuncOp func, GemmOp op);
 /// createGemmKernel for a kernel whose stages GemmPipeline::fillStage
@@ -123,8 +126,13 @@ SmallVector<Type, 2> gemmWorkspaceTypes(GemmOp op);
 SmallVector<Value, 2> gemmWorkspaceArgs(gpu::GPUFuncOp func, GemmOp op);
 /// K in elements, from A's data `aData` (the op's or a kernel argument).
 Value gemmK(LoweringBuilder &e, GemmOp op, Value aData);
+/// Bytes of one 64-wide chunk of a 16-bit workspace row: a TMA box's row
+/// and its shared-memory swizzle span.
+constexpr int64_t kGemmChunkBytes16 = 128;
 /// createGemmKernel for the 16-bit GEMM of a predecoded op: the workspaces
-/// as arguments after the operands, marked `nvfp4.gemm_workspace`.
+/// as arguments after the operands, marked `nvfp4.gemm_workspace`, and a
+/// TMA tensor map over each (boxes of one chunk of tile rows, 128-byte
+/// swizzle) as the last arguments.
 gpu::GPUFuncOp createWorkspaceGemmKernel(GemmOp op, gpu::GPUModuleOp module,
                                          StringRef name, int64_t threads,
                                          ArrayRef<int64_t> tile);

@@ -7,7 +7,8 @@
 // M x Kd and N x Kd with Kd = K rounded up to 64 (here K = 8192), launches
 // the gemm_decode kernels of A and then of B (a thread per 16 elements of a
 // workspace row: M * Kd / 16 threads), then the 16-bit wgmma kernel with
-// the workspaces after the operands, and frees them.
+// the workspaces after the operands (and null tensor maps: a runtime encodes
+// its own per launch), and frees them.
 // CHECK-LABEL: func.func @per_tensor
 // CHECK: %[[M:.*]] = memref.dim %arg0, %c0
 // CHECK: scf.if
@@ -16,45 +17,55 @@
 // CHECK-NEXT: %[[WB:.*]] = gpu.alloc (%{{.*}}, %[[KD]]) : memref<?x?xf16>
 // CHECK: gpu.launch_func @nvfp4_kernels::@per_tensor_m0_gemm_decode_a {{.*}} threads in (%c256{{.*}}) args({{.*}}%[[WA]] : memref<?x?xf16>, %[[WB]] : memref<?x?xf16>)
 // CHECK: gpu.launch_func @nvfp4_kernels::@per_tensor_m0_gemm_decode_b {{.*}} args({{.*}}%[[WA]] : memref<?x?xf16>, %[[WB]] : memref<?x?xf16>)
-// CHECK: gpu.launch_func @nvfp4_kernels::@per_tensor_m0_gemm_large_m_predecoded {{.*}} threads in (%c256{{.*}}) dynamic_shared_memory_size %c196608_i32 args({{.*}}%[[WA]] : memref<?x?xf16>, %[[WB]] : memref<?x?xf16>)
+// CHECK: gpu.launch_func @nvfp4_kernels::@per_tensor_m0_gemm_large_m_predecoded {{.*}} threads in (%c256{{.*}}) dynamic_shared_memory_size %c197696_i32 args({{.*}}%[[WA]] : memref<?x?xf16>, %[[WB]] : memref<?x?xf16>, %{{.*}} : !llvm.ptr, %{{.*}} : !llvm.ptr)
 // CHECK-NEXT: gpu.dealloc %[[WA]]
 // CHECK-NEXT: gpu.dealloc %[[WB]]
 //
 // The GEMM kernel: 256 threads (two wgmma warpgroups), a 128 x 256 tile,
-// four stages of 48 KB. Per 64-wide chunk each thread copies 12 pieces of
-// 16 bytes (4 of A's 128 rows x 8, 8 of B's 256 x 8) with cp.async.cg,
-// two chunks ahead, each chunk one commit group (empty past the last).
-// CHECK: gpu.func @per_tensor_m0_gemm_large_m_predecoded({{.*}}, %arg7: memref<?x?xf16>, %arg8: memref<?x?xf16>)
+// four stages of 48 KB from a 1024-byte boundary (1024 bytes of room for
+// it) and a full and an empty mbarrier per stage. After the workspaces it
+// takes a TMA tensor map of each: boxes of one 64-wide chunk (128 bytes)
+// of the tile's rows, 128-byte swizzle.
+// CHECK: gpu.func @per_tensor_m0_gemm_large_m_predecoded({{.*}}, %arg7: memref<?x?xf16>, %arg8: memref<?x?xf16>, %arg9: !llvm.ptr, %arg10: !llvm.ptr)
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-SAME: nvfp4.gemm_max_m = 0
-// CHECK-SAME: nvfp4.gemm_smem = 196608
+// CHECK-SAME: nvfp4.gemm_smem = 197696
 // CHECK-SAME: nvfp4.gemm_tile = array<i64: 128, 256>
 // CHECK-SAME: nvfp4.gemm_workspace
+// CHECK-SAME: nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 9, operand = 7, box = [128, 128], swizzle = 128>, #nvfp4.tensor_map<arg = 10, operand = 8, box = [128, 256], swizzle = 128>]
 // CHECK-SAME: nvfp4.work = "gemm"
+// Thread 0 initialises full[s] (one arrival: the TMA issuer) and empty[s]
+// (unused: the block barrier orders the stages' reuse).
+// CHECK-COUNT-4: nvvm.mbarrier.init %{{.*}}, %c{{(1|256)}}_i32{{.*}}
+// CHECK: nvvm.fence.mbarrier.init
+// CHECK: gpu.barrier
+// CHECK: nvvm.prefetch tensormap in_param_space, %arg9
+// CHECK-NEXT: nvvm.prefetch tensormap in_param_space, %arg10
+// Thread 0 fills chunks 0 and 1: 16384 + 32768 bytes announced, then A's
+// box and B's.
 // CHECK: scf.if
-// CHECK-COUNT-12: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg
-// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c49152_i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg9,
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg10,
 // CHECK: scf.if
-// CHECK-COUNT-12: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg
-// CHECK: nvvm.cp.async.commit.group
-// The loop: chunk c's copies complete (one newer group may be pending),
-// fenced for wgmma's async proxy, published by the block barrier (which
-// also shows every warpgroup retired chunk c - 2's wgmma), then chunk
-// c + 2 is copied into chunk c - 2's stage, and chunk c multiplied.
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c49152_i32
+// The loop: chunk c's stage is full, the block barrier (every warpgroup
+// retired chunk c - 2's wgmma), thread 0 fills chunk c + 2 into chunk
+// c - 2's stage, chunk c's four wgmma read the swizzled stage, chunk
+// c - 1's retire.
 // CHECK: scf.for
-// CHECK-NEXT: nvvm.cp.async.wait.group 1
-// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.mbarrier.try_wait
+// CHECK: gpu.barrier
 // CHECK: scf.if
-// CHECK-COUNT-12: nvvm.cp.async.shared.global
-// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c49152_i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg9,
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %arg10,
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 256, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK: scf.yield
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
-// CHECK-NEXT: nvvm.cp.async.wait.group 0
 // No decode in the GEMM kernel: the workspaces hold the decoded values.
 // CHECK-NOT: nvvm.convert.f8x2.to.f16x2
 // CHECK: gpu.return
@@ -103,7 +114,8 @@ func.func @per_tensor(%ad: memref<?x4096xi8>, %as: memref<?x512xf8E4M3FN>, %aa: 
 // CHECK: gpu.launch_func @nvfp4_kernels::@w4a16_bf16_m0_gemm_decode_a
 // CHECK: gpu.launch_func @nvfp4_kernels::@w4a16_bf16_m0_gemm_decode_b
 // CHECK: gpu.launch_func @nvfp4_kernels::@w4a16_bf16_m0_gemm_large_m_predecoded
-// CHECK: gpu.func @w4a16_bf16_m0_gemm_large_m_predecoded({{.*}}, %arg5: memref<?x?xbf16>, %arg6: memref<?x?xbf16>)
+// CHECK: gpu.func @w4a16_bf16_m0_gemm_large_m_predecoded({{.*}}, %arg5: memref<?x?xbf16>, %arg6: memref<?x?xbf16>, %arg7: !llvm.ptr, %arg8: !llvm.ptr)
+// CHECK-SAME: nvfp4.tensor_maps = [#nvfp4.tensor_map<arg = 7, operand = 5, box = [128, 128], swizzle = 128>, #nvfp4.tensor_map<arg = 8, operand = 6, box = [128, 256], swizzle = 128>]
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK: gpu.func @w4a16_bf16_m0_gemm_decode_a(
 // Elements past K (here K is dynamic) read as zeros.
