@@ -67,9 +67,20 @@ inline std::string predecodedListError(llvm::ArrayRef<KernelInfo> kernels) {
       return k->name + " is not gemm_decode of operand " +
              std::to_string(operand) + " with 256 threads";
   if (gemm.work != KernelWork::Gemm || !gemm.gemmWorkspace || gemm.maxM != 0 ||
-      gemm.tileM <= 0 || gemm.tileN <= 0 || gemm.threads <= 0 ||
-      !gemm.tensorMaps.empty())
+      gemm.tileM <= 0 || gemm.tileN <= 0 || gemm.threads <= 0)
     return gemm.name + " is not a workspace GEMM kernel serving any M";
+  // TMA fills its stages: a map over each workspace (the two memrefs after
+  // the operands), boxes of one 64-wide chunk of 16-bit elements (128
+  // bytes) of the tile's rows, 128-byte swizzle.
+  const auto &maps = gemm.tensorMaps;
+  if (maps.size() != 2 || maps[1].operand != maps[0].operand + 1)
+    return gemm.name + " does not take one tensor map per workspace";
+  int64_t rows[] = {gemm.tileM, gemm.tileN};
+  for (int i = 0; i < 2; ++i)
+    if (maps[i].box[0] != 128 || maps[i].box[1] != rows[i] ||
+        maps[i].swizzle != 128)
+      return gemm.name + "'s tensor map " + std::to_string(i) +
+             " does not copy 128-byte swizzled chunks of tile rows";
   return "";
 }
 
