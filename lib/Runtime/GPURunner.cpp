@@ -109,14 +109,16 @@ llvm::Expected<int64_t> workItems(const KernelInfo &k, int64_t rows,
                    stringifyKernelWork(k.work) + " kernel, not a quantize one");
 }
 
-/// NVFP4_GEMM_PREDECODE=1 compiles every runner's sm_90a large-M GEMMs
-/// predecoded (GPURunner::create), so programs that create their runner
-/// themselves (the device API, the tools, Python) can be switched without
-/// a change; `0`, empty or unset leave create()'s argument; anything else
-/// is an error. Read at each create().
-llvm::Expected<bool> predecodedGemmFromEnvironment() {
+/// NVFP4_GEMM_PREDECODE=1 or 0 compiles every runner's sm_90a large-M
+/// GEMMs predecoded or not (GPURunner::create), so programs that create
+/// their runner themselves (the device API, the tools, Python) can be
+/// switched without a change; empty or unset leave create()'s argument
+/// (`fallback`); anything else is an error. Read at each create().
+llvm::Expected<bool> predecodedGemmFromEnvironment(bool fallback) {
   const char *value = std::getenv("NVFP4_GEMM_PREDECODE");
-  if (!value || !*value || StringRef(value) == "0")
+  if (!value || !*value)
+    return fallback;
+  if (StringRef(value) == "0")
     return false;
   if (StringRef(value) == "1")
     return true;
@@ -153,14 +155,16 @@ GPURunner::~GPURunner() = default;
 llvm::Expected<std::unique_ptr<GPURunner>>
 GPURunner::create(StringRef chip, StringRef toolkit, bool warpSpecializedGemm,
                   bool predecodedGemm) {
-  auto predecodedByEnvironment = predecodedGemmFromEnvironment();
-  if (!predecodedByEnvironment)
-    return predecodedByEnvironment.takeError();
+  auto predecoded = predecodedGemmFromEnvironment(predecodedGemm);
+  if (!predecoded)
+    return predecoded.takeError();
   std::unique_ptr<GPURunner> runner(new GPURunner());
   runner->impl->chip = chip.str();
   runner->impl->toolkit = toolkit.str();
   runner->impl->warpSpecializedGemm = warpSpecializedGemm;
-  runner->impl->predecodedGemm = predecodedGemm || *predecodedByEnvironment;
+  // The warp-specialized kernel is asked for by name; predecoding would
+  // replace it.
+  runner->impl->predecodedGemm = *predecoded && !warpSpecializedGemm;
   loadAllDialects(runner->impl->context);
   return runner;
 }

@@ -9,6 +9,7 @@
 
 #include "nvfp4/Runtime/Api.h"
 #include "nvfp4/Runtime/Compiler.h"
+#include "nvfp4/Runtime/GPURunner.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -517,9 +518,39 @@ TEST(Compiler, KeysNameEverythingThatChangesTheKernel) {
   EXPECT_NE(Compiler::version().find("LLVM"), std::string::npos);
 }
 
+// NVFP4_GEMM_PREDECODE overrides create()'s predecodedGemm both ways;
+// asking for the warp-specialized kernel turns predecoding off (it would
+// replace that kernel).
+TEST(Compiler, PredecodedGemmSwitches) {
+  const char *saved = std::getenv("NVFP4_GEMM_PREDECODE");
+  std::string old = saved ? saved : "";
+  unsetenv("NVFP4_GEMM_PREDECODE");
+  auto plain = GPURunner::create("sm_90a");
+  auto asked = GPURunner::create("sm_90a", "/usr/local/cuda",
+                                 /*warpSpecializedGemm=*/false,
+                                 /*predecodedGemm=*/true);
+  auto specialized = GPURunner::create("sm_90a", "/usr/local/cuda",
+                                       /*warpSpecializedGemm=*/true,
+                                       /*predecodedGemm=*/true);
+  setenv("NVFP4_GEMM_PREDECODE", "0", 1);
+  auto off = GPURunner::create("sm_90a", "/usr/local/cuda",
+                               /*warpSpecializedGemm=*/false,
+                               /*predecodedGemm=*/true);
+  if (saved)
+    setenv("NVFP4_GEMM_PREDECODE", old.c_str(), 1);
+  else
+    unsetenv("NVFP4_GEMM_PREDECODE");
+  ASSERT_TRUE(plain && asked && specialized && off);
+  EXPECT_FALSE((*plain)->predecodedGemm());
+  EXPECT_TRUE((*asked)->predecodedGemm());
+  EXPECT_FALSE((*specialized)->predecodedGemm());
+  EXPECT_TRUE((*specialized)->warpSpecializedGemm());
+  EXPECT_FALSE((*off)->predecodedGemm());
+}
+
 // NVFP4_GEMM_PREDECODE=1 switches a compiler's runner to the predecoded
-// large-M GEMM: its GEMMs get other disk keys, so neither lowering reads
-// the other's kernels from a shared cache directory.
+// large-M GEMM: the two lowerings' GEMMs get other disk keys, so neither
+// reads the other's kernels from a shared cache directory.
 TEST(Compiler, MatmulKeysNameThePredecodedGemm) {
   const char *saved = std::getenv("NVFP4_GEMM_PREDECODE");
   std::string old = saved ? saved : "";
@@ -534,12 +565,14 @@ TEST(Compiler, MatmulKeysNameThePredecodedGemm) {
   auto plain = makeGPUCompiler(dir.path, true, "sm_90a");
   setenv("NVFP4_GEMM_PREDECODE", "1", 1);
   auto predecoded = makeGPUCompiler(dir.path, true, "sm_90a");
+  auto forced = makeGPUCompiler(dir.path, true, "sm_90a");
   setenv("NVFP4_GEMM_PREDECODE", "yes", 1);
   auto bad = Compiler::create("sm_90a");
   restore();
-  ASSERT_TRUE(plain && predecoded);
+  ASSERT_TRUE(plain && predecoded && forced);
   EXPECT_FALSE(plain->gpuRunner()->predecodedGemm());
   EXPECT_TRUE(predecoded->gpuRunner()->predecodedGemm());
+  EXPECT_TRUE(forced->gpuRunner()->predecodedGemm());
   ASSERT_FALSE(bool(bad));
   EXPECT_EQ(errorOf(bad.takeError()),
             "NVFP4_GEMM_PREDECODE must be 0 or 1, got 'yes'");

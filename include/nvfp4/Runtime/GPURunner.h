@@ -191,16 +191,18 @@ constexpr int64_t kKernelBlockThreads = mlir::nvfp4::kKernelBlockThreads;
 class GPURunner final : public Runner {
 public:
   /// A runner for `chip` (sm_90a, sm_100a, ...); `toolkit` holds ptxas.
-  /// `warpSpecializedGemm`: its sm_90a large-M GEMMs use the
-  /// warp-specialized kernel (nvfp4-to-ptx's warp-specialized-gemm: a
-  /// decoding warpgroup fed by TMA, K a multiple of 32) instead of the
-  /// software-pipelined default.
-  /// `predecodedGemm`: its sm_90a large-M GEMMs decode A and B into 16-bit
-  /// workspaces first (gemm_decode kernels), then multiply them
-  /// (nvfp4-to-ptx's predecoded-gemm; the launch allocates the workspaces
-  /// stream-ordered). The environment variable NVFP4_GEMM_PREDECODE=1,
-  /// read by each create(), turns it on for any runner; `0` or unset
-  /// leaves the argument's value, anything else is an error.
+  /// `predecodedGemm`: its sm_90a large-M GEMMs of operands without 1x64
+  /// windows decode A and B into 16-bit workspaces first (gemm_decode
+  /// kernels), then multiply them (nvfp4-to-ptx's predecoded-gemm; the
+  /// launch allocates the workspaces stream-ordered); off (the default
+  /// until its W4A4 GPU tests have passed, docs/Verification.md), they
+  /// decode inside the software-pipelined wgmma kernel's loop.
+  /// The environment variable NVFP4_GEMM_PREDECODE, read by each create(),
+  /// overrides the argument for any runner: `1` on, `0` off (unset or
+  /// empty: the argument; anything else is an error).
+  /// `warpSpecializedGemm`: the warp-specialized kernel instead
+  /// (nvfp4-to-ptx's warp-specialized-gemm: a decoding warpgroup fed by
+  /// TMA, K a multiple of 32); it turns predecodedGemm off.
   static llvm::Expected<std::unique_ptr<GPURunner>>
   create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda",
          bool warpSpecializedGemm = false, bool predecodedGemm = false);
