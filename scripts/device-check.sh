@@ -526,7 +526,7 @@ if [[ $part == final ]]; then
 # predecoded large-M kernel), the quantize table (issue shapes, decode shapes, grouped) and Nsight Compute
 # of the large-M kernel.
 bothSuites 'Recipes/GPUvsCPU.*:Recipes/GivenAmaxGPUvsCPU.*:Recipes/GroupedGPUvsCPU.*:Recipes/DequantizeGPUvsCPU.*:GPUTestVectors.*:GPUvsCPURHT.*:GPUAmax.*' \
-  '*Matmul*:*W4A16*:*Predecoded*:Recipes/ProducerGPUvsCPU.*' 170
+  '*Matmul*:*W4A16*:*Predecoded*:Recipes/ProducerGPUvsCPU.*' 200
 tar -czf "$OUT/logs-tests.tar.gz" -C "$work" logs
 export NVFP4_CACHE_DIR="$work/kc0"
 timeout 45 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/NVFP4GPUTests" \
