@@ -394,7 +394,9 @@ if checks predecoded; then
 # memcheck on the graph case (stream-ordered workspaces as graph nodes)
 # and on ragged large-M shapes, then the GEMM table with it and, for
 # comparison, the default kernel at M = 4096. The grouped (MoE) table is
-# left out: the grouped GEMM has no predecoded form. Bounds add up to 350 s.
+# left out: the grouped GEMM has no predecoded form. Then the warp-specialized
+# predecoded kernel's table (its tests are among `*Predecoded*`). Bounds
+# add up to 390 s.
 export NVFP4_CACHE_DIR="$work/kernel-cache"
 NVFP4_TEST_LIMIT=${NVFP4_TEST_LIMIT:-140} gpuTests gpu-predecoded '*Predecoded*'
 timeout 55 "$sanitizer" --tool memcheck --error-exitcode 3 "$bin/NVFP4GPUTests" \
@@ -409,6 +411,10 @@ NVFP4_GEMM_PREDECODE=1 timeout 80 "$bin/nvfp4-bench" --suite=gemm --iters=20 \
   --gemm-m=128,4096,8192 --gemm-moe=false \
   > "$OUT/bench-gemm-predecoded.md" 2> "$logs/bench-gemm-predecoded.err"
 note "NVFP4_GEMM_PREDECODE=1 nvfp4-bench --suite=gemm: exit $? (bench-gemm-predecoded.md) $(tail -c 300 "$logs/bench-gemm-predecoded.err")"
+NVFP4_GEMM_PREDECODE=1 timeout 40 "$bin/nvfp4-bench" --suite=gemm --iters=20 \
+  --gemm-warp-specialized --gemm-m=4096,8192 --gemm-moe=false \
+  > "$OUT/bench-gemm-predecoded-ws.md" 2> "$logs/bench-gemm-predecoded-ws.err"
+note "NVFP4_GEMM_PREDECODE=1 nvfp4-bench --suite=gemm --gemm-warp-specialized (the warp-specialized predecoded kernel): exit $? (bench-gemm-predecoded-ws.md) $(tail -c 300 "$logs/bench-gemm-predecoded-ws.err")"
 timeout 35 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=4096 --gemm-moe=false \
   > "$OUT/bench-gemm-default.md" 2> "$logs/bench-gemm-default.err"
 note "nvfp4-bench --suite=gemm (default large-M kernel): exit $? (bench-gemm-default.md) $(tail -c 300 "$logs/bench-gemm-default.err")"

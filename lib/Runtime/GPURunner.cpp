@@ -162,9 +162,7 @@ GPURunner::create(StringRef chip, StringRef toolkit, bool warpSpecializedGemm,
   runner->impl->chip = chip.str();
   runner->impl->toolkit = toolkit.str();
   runner->impl->warpSpecializedGemm = warpSpecializedGemm;
-  // The warp-specialized kernel is asked for by name; predecoding would
-  // replace it.
-  runner->impl->predecodedGemm = *predecoded && !warpSpecializedGemm;
+  runner->impl->predecodedGemm = *predecoded;
   loadAllDialects(runner->impl->context);
   return runner;
 }

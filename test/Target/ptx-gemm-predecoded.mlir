@@ -2,6 +2,9 @@
 // RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_90a format=isa predecoded-gemm=true" | %python %S/extract-ptx.py > %t.ptx
 // RUN: FileCheck %s --input-file=%t.ptx
 // RUN: %ptxas -arch=sm_90a -v %t.ptx -o %t.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS
+// RUN: nvfp4-opt %s --nvfp4-to-ptx="chip=sm_90a format=isa predecoded-gemm=true warp-specialized-gemm=true" | %python %S/extract-ptx.py > %t.ws.ptx
+// RUN: FileCheck %s --check-prefix=WS --input-file=%t.ws.ptx
+// RUN: %ptxas -arch=sm_90a -v %t.ws.ptx -o %t.ws.cubin 2>&1 | FileCheck %s --check-prefix=WSPTXAS
 
 // The predecoded sm_90a large-M GEMM as PTX (test/Conversion/NVFP4ToGPU/
 // nvfp4-to-gpu-gemm-predecoded.mlir has it at IR level): the decode
@@ -50,6 +53,25 @@
 // PTXAS-DAG: for per_token_m0_gemm_decode_a{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // PTXAS-DAG: for per_token_m0_gemm_decode_b{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // PTXAS-DAG: for w4a16_m1_gemm_decode_a{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// With warp-specialized-gemm the W4A4 kernel runs on GemmPipeline's
+// roles: 384 threads, the role split on a warp-uniform warpgroup index,
+// the multiplying warpgroups raise their register budget, wait for a full
+// stage and issue four wgmma; the producer warpgroup lowers its budget and
+// its thread 0 waits for an empty stage and fills it with two TMA boxes.
+// W4A16 keeps the software-pipelined predecoded kernel (256 threads).
+// WS-LABEL: .entry per_token_m0_gemm_large_m_predecoded(
+// WS: .maxntid 384, 1, 1
+// WS: shfl.sync.idx.b32
+// WS: setmaxnreg.inc.sync.aligned.u32 232;
+// WS: mbarrier.try_wait.parity.shared.b64
+// WS-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
+// WS: setmaxnreg.dec.sync.aligned.u32 40;
+// WS-COUNT-2: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// WS: mbarrier.try_wait.parity.shared.b64
+// WS-LABEL: .entry w4a16_m1_gemm_large_m_predecoded(
+// WS: .maxntid 256, 1, 1
+// WSPTXAS: for per_token_m0_gemm_large_m_predecoded{{[[:space:]]+}}0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// WSPTXAS-NOT: C7515
 func.func @per_token(%ad: memref<?x?xi8>, %as: memref<?x?xf8E4M3FN>, %aa: memref<?xf32>,
                      %bd: memref<?x?xi8>, %bs: memref<?x?xf8E4M3FN>, %ba: memref<1xf32>,
                      %out: memref<?x?xbf16>) {

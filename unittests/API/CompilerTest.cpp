@@ -518,9 +518,9 @@ TEST(Compiler, KeysNameEverythingThatChangesTheKernel) {
   EXPECT_NE(Compiler::version().find("LLVM"), std::string::npos);
 }
 
-// NVFP4_GEMM_PREDECODE overrides create()'s predecodedGemm both ways;
-// asking for the warp-specialized kernel turns predecoding off (it would
-// replace that kernel).
+// NVFP4_GEMM_PREDECODE overrides create()'s predecodedGemm both ways; the
+// warp-specialized kernel composes with it (the warp-specialized
+// predecoded kernel).
 TEST(Compiler, PredecodedGemmSwitches) {
   const char *saved = std::getenv("NVFP4_GEMM_PREDECODE");
   std::string old = saved ? saved : "";
@@ -543,7 +543,7 @@ TEST(Compiler, PredecodedGemmSwitches) {
   ASSERT_TRUE(plain && asked && specialized && off);
   EXPECT_FALSE((*plain)->predecodedGemm());
   EXPECT_TRUE((*asked)->predecodedGemm());
-  EXPECT_FALSE((*specialized)->predecodedGemm());
+  EXPECT_TRUE((*specialized)->predecodedGemm());
   EXPECT_TRUE((*specialized)->warpSpecializedGemm());
   EXPECT_FALSE((*off)->predecodedGemm());
 }

@@ -437,6 +437,46 @@ TEST_P(GPUMatmul, PredecodedKernel) {
   }
 }
 
+// The warp-specialized predecoded kernel (GPURunner::create with both
+// warpSpecializedGemm and predecodedGemm): the same decode kernels and
+// workspaces, the stages filled by a producer warpgroup's thread 0 ahead
+// of the two wgmma warpgroups, persistent tiles (M = 4096, N = 2048: 256
+// tiles on at most one block per SM, so blocks loop), against float64 on
+// ragged tiles, K ending inside a chunk, bias and every output type.
+TEST_P(GPUMatmul, PredecodedWarpSpecializedKernel) {
+  REQUIRE_GPU();
+  GPURunner &ws = predecodedWsGPURunner();
+  auto a = ::nvfp4::parseRecipe(ws.getContext(), withLayout(GetParam().a));
+  auto b = ::nvfp4::parseRecipe(ws.getContext(), withLayout(GetParam().b));
+  ASSERT_TRUE(bool(a) && bool(b));
+  auto compiled = ws.compileMatmul(*a, *b, MatmulOptions());
+  ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
+  if (isWindowPair(GetParam())) {
+    EXPECT_FALSE(anyPredecodedKernel((*compiled)->kernels));
+    return;
+  }
+  ASSERT_EQ(predecodedListError((*compiled)->kernels), "");
+  EXPECT_TRUE((*compiled)->kernels.back().persistent);
+  EXPECT_EQ((*compiled)->kernels.back().threads, 384);
+  std::mt19937 rng(41);
+  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
+                              ElementType::F16};
+  int index = 0;
+  for (auto [m, n, k] :
+       std::initializer_list<std::tuple<int64_t, int64_t, int64_t>>{
+           {300, 300, 320},
+           {513, 392, 96},
+           {257, 301, 80},
+           {1000, 4096, 4096},
+           {4096, 2048, 128}}) {
+    Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
+    ++index;
+    ASSERT_EQ(runCase(GetParam(), c, rng, nullptr, &ws), "")
+        << GetParam().a << " x " << GetParam().b << " M=" << m << " N=" << n
+        << " K=" << k;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Pairs, GPUMatmul, ::testing::ValuesIn(kPairs));
 
 // A predecoded GEMM captured into a CUDA graph (as the device API's GEMMs

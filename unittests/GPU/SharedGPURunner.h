@@ -45,6 +45,15 @@ inline GPURunner &predecodedGPURunner() {
   return *runner;
 }
 
+/// An sm_90a runner whose large-M W4A4 GEMMs are predecoded and
+/// warp-specialized (a TMA producer warpgroup, two wgmma warpgroups,
+/// persistent tiles), shared by `PredecodedWarpSpecialized` tests.
+inline GPURunner &predecodedWsGPURunner() {
+  static GPURunner *runner =
+      leakedRunner(/*warpSpecializedGemm=*/true, /*predecodedGemm=*/true);
+  return *runner;
+}
+
 /// Why `kernels` (a compiled GEMM of predecodedGPURunner()) is not the
 /// predecoded form NVFP4KernelInterface.h describes: some GEMM kernels each
 /// with its M bound, then gemm_decode(A), gemm_decode(B) and the

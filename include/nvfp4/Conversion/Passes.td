@@ -201,8 +201,9 @@ def NVFP4ToGPU : Pass<"nvfp4-to-gpu", "::mlir::ModuleOp"> {
            "sm_90a large-M GEMM (W4A4 and W4A16, operands without 1x64 "
            "windows): decode each operand once into a 16-bit workspace "
            "(gemm_decode kernels), then multiply 16-bit operands on the "
-           "wgmma pipeline (nvfp4.gemm_workspace); overrides "
-           "warp-specialized-gemm">,
+           "wgmma pipeline (nvfp4.gemm_workspace); with "
+           "warp-specialized-gemm, on GemmPipeline's roles (a TMA producer "
+           "warpgroup, persistent tiles)">,
   ];
 }
 

@@ -202,7 +202,9 @@ public:
   /// empty: the argument; anything else is an error).
   /// `warpSpecializedGemm`: the warp-specialized kernel instead
   /// (nvfp4-to-ptx's warp-specialized-gemm: a decoding warpgroup fed by
-  /// TMA, K a multiple of 32); it turns predecodedGemm off.
+  /// TMA, K a multiple of 32); with predecodedGemm, the warp-specialized
+  /// predecoded kernel (a TMA producer warpgroup, two wgmma warpgroups,
+  /// persistent; W4A16 keeps the software-pipelined predecoded kernel).
   static llvm::Expected<std::unique_ptr<GPURunner>>
   create(llvm::StringRef chip, llvm::StringRef toolkit = "/usr/local/cuda",
          bool warpSpecializedGemm = false, bool predecodedGemm = false);

@@ -148,14 +148,24 @@ GemmConfig largeConfig(bool window, bool wgmma, bool warpSpecialized) {
 constexpr int64_t kPdStages = 4;
 constexpr int64_t kPdAlign = 1024;
 
-/// sm_90a's large-M kernel of predecoded operands (no windows): the
-/// software pipeline's warps and tile, the stages filled by cp.async.
-GemmConfig predecodedConfig() {
+/// Register budgets of the warp-specialized predecoded kernel's roles
+/// (setmaxnreg): its producer only issues TMA copies; 128 x 40 + 256 x 232
+/// fit the 384 x 168 registers the block launches with.
+constexpr int64_t kPdProducerRegisters = 40;
+constexpr int64_t kPdMmaRegisters = 232;
+
+/// sm_90a's large-M kernel of predecoded operands (no windows), 128 x 256
+/// tiles, stages filled by TMA: the software pipeline's two warpgroups
+/// that both fill and multiply, or (`warpSpecialized`) a producer
+/// warpgroup whose thread 0 fills the ring ahead of two multiplying
+/// warpgroups on GemmPipeline, persistent.
+GemmConfig predecodedConfig(bool warpSpecialized) {
   return {"large_m_predecoded", /*mi=*/1, /*ni=*/kWgmmaTileN / 8,
           /*warpsM=*/8,    /*warpsN=*/1,
           /*staged=*/false, /*wgmma=*/true,
           /*stages=*/kPdStages, /*rawStages=*/0,
-          /*producerWarps=*/0, /*predecoded=*/true};
+          /*producerWarps=*/warpSpecialized ? 4 : 0, // one warpgroup
+          /*predecoded=*/true};
 }
 
 /// Bytes of one decoded stage of the wgmma ring: the tile's rows of A and
@@ -259,12 +269,15 @@ public:
       return;
     }
     assert(cfg.wgmma && "direct configurations live in MatmulDirect.cpp");
-    if (cfg.warpSpecialized()) {
-      wsKernel(numChunks);
+    if (cfg.predecoded) {
+      if (cfg.warpSpecialized())
+        predecodedWsKernel(numChunks);
+      else
+        epilogue(predecodedLoop(numChunks));
       return;
     }
-    if (cfg.predecoded) {
-      epilogue(predecodedLoop(numChunks));
+    if (cfg.warpSpecialized()) {
+      wsKernel(numChunks);
       return;
     }
     epilogue(wgmmaLoop(numChunks));
@@ -1041,8 +1054,11 @@ private:
   /// chunks, with the accumulators carried straight from wgmma to wgmma
   /// (anything reading them between issue and wait would serialize the
   /// wgmma); `ctid` is the thread's index among these warpgroups.
+  /// `ringOffset`: the byte of the ring's first stage; `swizzled`: stages
+  /// of 128-byte swizzled rows (the predecoded ring).
   void wsConsume(GemmPipeline &pipe, Value numTiles, Value numChunks,
-                 int64_t stageBytes, Value ctid) {
+                 int64_t stageBytes, Value ctid, Value ringOffset = Value(),
+                 bool swizzled = false) {
     int64_t n = cfg.accPerLane();
     Type f32 = b.getF32Type();
     auto accType = LLVM::LLVMStructType::getLiteral(b.getContext(),
@@ -1059,8 +1075,11 @@ private:
                  numChunks, {at[0], at[1]}, acc,
                  [&](Value c, GemmPipeline::Slot slot, ValueRange iter) {
                    pipe.waitFull(slot);
-                   Value next = wgmmaChunk(
-                       iter[0], e.mulI(slot.stage, e.idx(stageBytes)), group);
+                   Value stage = e.mulI(slot.stage, e.idx(stageBytes));
+                   if (ringOffset)
+                     stage = e.addI(ringOffset, stage);
+                   Value next = wgmmaChunk(iter[0], stage, group,
+                                           /*fresh=*/false, swizzled);
                    // The previous chunk's wgmma has retired: its stage is
                    // free.
                    NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
@@ -1275,6 +1294,82 @@ private:
   static constexpr int64_t kSwizzle128Descriptor =
       (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) | (int64_t(1) << 62);
 
+  /// Bytes from the start of dynamic shared memory to its first 1024-byte
+  /// boundary, where the predecoded ring starts (the allocation has room
+  /// for it).
+  Value pdRingOffset() {
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, smem[0]);
+    return e.remI(arith::SubIOp::create(b, e.idx(kPdAlign),
+                                        e.remI(base, e.idx(kPdAlign))),
+                  e.idx(kPdAlign));
+  }
+
+  /// Thread 0's TMA fill of chunk `c` of the tile whose first rows of A
+  /// and B are `aBase` and `bBase` into the stage at byte `stage` of
+  /// `ring`, on `slot`'s full barrier.
+  void pdFill(GemmPipeline &pipe, GemmPipeline::Slot slot, Value c,
+              Value aBase, Value bBase, Value ring, Value stage) {
+    Value x = e.mulI(c, e.idx(kGemmChunkBytes16));
+    SmallVector<GemmPipeline::TensorTile, 2> tiles{
+        {tensorMaps[0], x, aBase, offsetPointer(ring, stage),
+         cfg.tileM() * kGemmChunkBytes16},
+        {tensorMaps[1], x, bBase,
+         offsetPointer(ring, e.addI(stage, e.idx(wgBOffset()))),
+         cfg.tileN() * kGemmChunkBytes16}};
+    pipe.fillStage(slot, tiles, {});
+  }
+
+  /// The warp-specialized predecoded kernel: GemmPipeline's roles over the
+  /// predecoded ring. Thread 0 of the producer warpgroup walks the block's
+  /// (tile, chunk) iterations, waits for a stage's `empty` barrier (every
+  /// MMA thread retired the wgmma that read it) and fills it with the two
+  /// boxes; the two multiplying warpgroups run wsConsume on the swizzled
+  /// stages. No block barrier after the split: the producer runs up to
+  /// `stages` chunks ahead, into the next tile while the consumers run an
+  /// epilogue.
+  void predecodedWsKernel(Value numChunks) {
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    Value ring = basePointer(smem[0], 3);
+    Value pad = pdRingOffset();
+    int64_t stageBytes = wgStageBytes(cfg);
+    int64_t consumers = cfg.threads() - decodeThreads();
+    GemmPipeline pipe(
+        b, offsetPointer(ring, e.addI(pad, e.idx(cfg.stages * stageBytes))),
+        cfg.stages, /*producerArrivals=*/1, consumers);
+    pipe.initialize(tid);
+    Value numTiles = e.mulI(e.ceilDivI(M, cfg.tileM()),
+                            e.ceilDivI(N, cfg.tileN()));
+    Value iterations = pipe.iterations(numTiles, numChunks);
+    pipe.splitRoles(
+        tid, cfg.producerWarps / 4, kPdProducerRegisters, kPdMmaRegisters,
+        [&] {
+          Value issuer = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                               tid, e.idx(0));
+          pipe.ifThenElse(issuer, [&] {
+            for (Value map : tensorMaps)
+              pipe.prefetchTensorMap(map);
+            pipe.loop(iterations, pipe.firstSlot(), {},
+                      [&](Value i, GemmPipeline::Slot slot, ValueRange) {
+                        pipe.waitEmpty(slot);
+                        Value c, aBase, bBase;
+                        std::tie(c, aBase, bBase) =
+                            wsIteration(pipe, i, numChunks);
+                        pdFill(pipe, slot, c, aBase, bBase, ring,
+                               e.addI(pad, e.mulI(slot.stage,
+                                                  e.idx(stageBytes))));
+                        return SmallVector<Value>{};
+                      });
+          });
+          // Every fill is waited for by the consumers, whose reads of the
+          // last stages end before the block does.
+        },
+        [&] {
+          wsConsume(pipe, numTiles, numChunks, stageBytes,
+                    arith::SubIOp::create(b, tid, e.idx(decodeThreads())),
+                    pad, /*swizzled=*/true);
+        });
+  }
+
   /// The predecoded loop (see above). Returns the accumulators in
   /// MmaAccumulators order (mi = 1, ni = tileN / 8 per warp).
   SmallVector<Value> predecodedLoop(Value numChunks) {
@@ -1290,13 +1385,7 @@ private:
 
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value ring = basePointer(smem[0], 3);
-    // Bytes from the start of dynamic shared memory to the first 1024-byte
-    // boundary (the allocation has room for it).
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, smem[0]);
-    Value pad = e.remI(
-        arith::SubIOp::create(b, e.idx(kPdAlign),
-                              e.remI(base, e.idx(kPdAlign))),
-        e.idx(kPdAlign));
+    Value pad = pdRingOffset();
     int64_t stageBytes = wgStageBytes(cfg);
     GemmPipeline pipe(
         b, offsetPointer(ring, e.addI(pad, e.idx(cfg.stages * stageBytes))),
@@ -1316,15 +1405,8 @@ private:
       Value real =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks);
       pipe.ifThenElse(arith::AndIOp::create(b, issuer, real), [&] {
-        Value x = e.mulI(c, e.idx(kGemmChunkBytes16));
-        Value stage = stageAt(slot.stage);
-        SmallVector<GemmPipeline::TensorTile, 2> tiles{
-            {tensorMaps[0], x, tileRowBase, offsetPointer(ring, stage),
-             cfg.tileM() * kGemmChunkBytes16},
-            {tensorMaps[1], x, tileColBase,
-             offsetPointer(ring, e.addI(stage, e.idx(wgBOffset()))),
-             cfg.tileN() * kGemmChunkBytes16}};
-        pipe.fillStage(slot, tiles, {});
+        pdFill(pipe, slot, c, tileRowBase, tileColBase, ring,
+               stageAt(slot.stage));
       });
     };
     int64_t ahead = cfg.stages - 2;
@@ -1448,13 +1530,13 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   // the scale atoms by cp.async.bulk.
   std::string name = (prefix + "_gemm_" + cfg.name).str();
   gpu::GPUFuncOp func;
-  if (cfg.warpSpecialized())
+  if (cfg.predecoded)
+    func = createWorkspaceGemmKernel(op, module, name, cfg.threads(),
+                                     {cfg.tileM(), cfg.tileN()});
+  else if (cfg.warpSpecialized())
     func = createTmaGemmKernel(cast<MatmulOp>(op.getOperation()), module,
                                name, cfg.threads(), cfg.tileM(), cfg.tileN(),
                                kWsRowBytes, /*swizzle=*/0);
-  else if (cfg.predecoded)
-    func = createWorkspaceGemmKernel(op, module, name, cfg.threads(),
-                                     {cfg.tileM(), cfg.tileN()});
   else
     func = createGemmKernel(op, module, name, cfg.threads(),
                             {cfg.tileM(), cfg.tileN()}, /*maxM=*/0);
@@ -1464,13 +1546,13 @@ void buildLargeMatmulKernel(GemmOp op, gpu::GPUModuleOp module,
   // ring, more than the 48 KB a kernel may declare statically: dynamic
   // shared memory, sized at launch.
   int64_t ringBytes = 0;
-  if (cfg.warpSpecialized())
+  if (cfg.predecoded)
+    // The stages from a 1024-byte boundary, then a `full` and an `empty`
+    // mbarrier per stage (the latter unused without warp specialization).
+    ringBytes = kPdAlign + cfg.stages * (wgStageBytes(cfg) + 2 * 8);
+  else if (cfg.warpSpecialized())
     ringBytes = cfg.stages * (wgStageBytes(cfg) + 2 * 8) +
                 cfg.rawStages * (wsRawStageBytes(cfg) + 2 * 8);
-  else if (cfg.predecoded)
-    // The stages from a 1024-byte boundary, then a `full` and an (unused)
-    // `empty` mbarrier per stage.
-    ringBytes = kPdAlign + cfg.stages * (wgStageBytes(cfg) + 2 * 8);
   else if (cfg.wgmma)
     ringBytes = cfg.stages * wgStageBytes(cfg) +
                 cfg.rawStages * swRawStageBytes(cfg, bool(op.a16()));
@@ -1570,7 +1652,7 @@ LogicalResult mlir::nvfp4::detail::buildMatmulKernels(
   // wgmma exists on sm_90a only (not on sm_100a and later).
   buildLargeMatmulKernel(op, module, prefix, leaves,
                          predecoded && wgmma && !window
-                             ? predecodedConfig()
+                             ? predecodedConfig(warpSpecialized)
                              : largeConfig(window, wgmma, warpSpecialized),
                          host, M, N);
   return success();
@@ -1586,7 +1668,7 @@ void mlir::nvfp4::detail::buildWgmmaMatmulW4A16Kernel(
       gemmScaleClass({}, op.getBRecipe()) == GemmScaleClass::Window;
   buildLargeMatmulKernel(op, module, prefix, leaves,
                          predecoded && !window
-                             ? predecodedConfig()
+                             ? predecodedConfig(/*warpSpecialized=*/false)
                              : largeConfig(window, /*wgmma=*/true,
                                            /*warpSpecialized=*/false),
                          host, M, N);

@@ -301,9 +301,10 @@ struct MmaAccumulators {
 /// tcgen05), marked `nvfp4.work = "grouped_gemm"` (the grid of
 /// launchGemmKernel); `max_m` is compared with the total M.
 /// `warpSpecialized` picks sm_90a's warp-specialized large-M kernel
-/// (GemmPipeline) over the software-pipelined one; `predecoded` (which
-/// wins) the predecoded GEMM for operands without windows: gemm_decode
-/// kernels into workspaces, then the 16-bit wgmma kernel.
+/// (GemmPipeline) over the software-pipelined one; `predecoded` the
+/// predecoded GEMM for operands without windows: gemm_decode kernels into
+/// workspaces, then the 16-bit wgmma kernel (with `warpSpecialized`, its
+/// warp-specialized form).
 LogicalResult buildMatmulKernels(GemmOp op, gpu::GPUModuleOp module,
                                  StringRef prefix, TargetLeaves &leaves,
                                  StringRef chip, bool warpSpecialized = false,
