@@ -71,10 +71,9 @@ public:
     Value rows = e.dim(data, 0);
     Value k = gemmK(e, op, v.aData);
     Value blocksPerRow = e.divI(gemmDecodedK(e, k), kBlock);
-    Value id = e.addI(
-        e.mulI(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-               e.idx(kKernelBlockThreads)),
-        gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+    Value id = e.addI(e.mulI(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                             e.idx(kKernelBlockThreads)),
+                      gpu::ThreadIdOp::create(b, gpu::Dimension::x));
     Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, id,
                                           e.mulI(rows, blocksPerRow));
     auto ifOp = scf::IfOp::create(b, inRange, /*withElseRegion=*/false);
@@ -82,8 +81,10 @@ public:
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     Value row = e.divI(id, blocksPerRow);
     Value blk = e.remI(id, blocksPerRow);
-    SmallVector<Value> words = isA && op.a16() ? a16Block(data, row, blk, k)
-                                               : decodedBlock(data, isA ? v.aScale : v.bScale, row, blk, k);
+    SmallVector<Value> words =
+        isA && op.a16()
+            ? a16Block(data, row, blk, k)
+            : decodedBlock(data, isA ? v.aScale : v.bScale, row, blk, k);
     // Two 16-byte stores: elements (in the decode's K order) 16 blk .. +7
     // and 16 blk + 8 .. +15 of the row. The row pitch (a multiple of 128
     // bytes) keeps them aligned.
@@ -103,19 +104,18 @@ public:
 private:
   /// The 8 pair registers (i32) of NVFP4 block `blk` of `row`: decoded
   /// with the block's multiplier, zeros for blocks past K (the padding).
-  SmallVector<Value> decodedBlock(Value data, Value scale, Value row,
-                                  Value blk, Value k) {
+  SmallVector<Value> decodedBlock(Value data, Value scale, Value row, Value blk,
+                                  Value k) {
     Value numBlocks = e.divI(k, kBlock);
     Value valid =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, blk, numBlocks);
-    Value safeBlk =
-        e.minI(blk, arith::SubIOp::create(b, numBlocks, e.idx(1)));
-    Value bytes = vector::LoadOp::create(
-        b, VectorType::get({8}, b.getI8Type()), data,
-        ValueRange{row, e.mulI(safeBlk, e.idx(8))}, /*nontemporal=*/false,
-        llvm::MaybeAlign(8));
-    bytes = vector::BitCastOp::create(
-        b, VectorType::get({2}, b.getI32Type()), bytes);
+    Value safeBlk = e.minI(blk, arith::SubIOp::create(b, numBlocks, e.idx(1)));
+    Value bytes =
+        vector::LoadOp::create(b, VectorType::get({8}, b.getI8Type()), data,
+                               ValueRange{row, e.mulI(safeBlk, e.idx(8))},
+                               /*nontemporal=*/false, llvm::MaybeAlign(8));
+    bytes = vector::BitCastOp::create(b, VectorType::get({2}, b.getI32Type()),
+                                      bytes);
     Value sf = gemmLoadScaleByte(b, loc, scale, row, safeBlk, numBlocks);
     // Byte 0x00 is 0.0: the padding past K decodes to zeros.
     sf = m.select(valid, sf, m.i32(0));
@@ -144,7 +144,8 @@ private:
     SmallVector<Value, kBlock> values;
     for (int64_t j = 0; j < kBlock; ++j) {
       Value col = e.addI(e.mulI(blk, e.idx(kBlock)), e.idx(j));
-      Value x = memref::LoadOp::create(b, a, ValueRange{row, e.minI(col, last)});
+      Value x =
+          memref::LoadOp::create(b, a, ValueRange{row, e.minI(col, last)});
       values.push_back(arith::SelectOp::create(
           b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, k), x,
           zero));
@@ -189,8 +190,8 @@ gpu::GPUFuncOp mlir::nvfp4::detail::buildGemmDecodeKernel(
                 ob.getStringAttr(stringifyKernelWork(KernelWork::GemmDecode)));
   func->setAttr(kernel_attr::kGemmOperand, ob.getI64IntegerAttr(operand));
 
-  auto b = ImplicitLocOpBuilder::atBlockBegin(op.getLoc(),
-                                              &func.getBody().front());
+  auto b =
+      ImplicitLocOpBuilder::atBlockBegin(op.getLoc(), &func.getBody().front());
   LoweringBuilder e(b, &leaves);
   GemmOperands v = gemmKernelOperands(func, op);
   DecodeEmitter(e, op, v, gemmWorkspaceArgs(func, op), operand).emit();
@@ -199,8 +200,8 @@ gpu::GPUFuncOp mlir::nvfp4::detail::buildGemmDecodeKernel(
 }
 
 void mlir::nvfp4::detail::launchGemmDecodeKernel(ImplicitLocOpBuilder &at,
-                                                 gpu::GPUFuncOp func,
-                                                 GemmOp op, Value rows,
+                                                 gpu::GPUFuncOp func, GemmOp op,
+                                                 Value rows,
                                                  ArrayRef<Value> workspaces) {
   LoweringBuilder le(at);
   Value one = le.idx(1);
