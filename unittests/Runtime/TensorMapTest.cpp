@@ -53,6 +53,27 @@ TEST(TensorMap, BoxLargerThanTheMatrix) {
   EXPECT_EQ(e->box[1], 128u);
 }
 
+// The predecoded GEMM's maps over its 16-bit workspaces (MatmulToGPU.cpp,
+// createWorkspaceGemmKernel): the runtime passes the workspace as the byte
+// matrix rows x 2 Kd (KernelParams::Operand::elementBytes); boxes of one
+// 64-wide chunk, 128 bytes, of 128 rows of A or 256 of B, 128-byte swizzle
+// (CU_TENSOR_MAP_SWIZZLE_128B, 3).
+TEST(TensorMap, PredecodedWorkspaceBoxes) {
+  const int64_t kd = 8192, rowBytes = 2 * kd;
+  for (int64_t rows : {128, 256}) {
+    KernelTensorMap map{7, {128, rows}, 128};
+    auto e = tensorMapEncoding(map, {4096, rowBytes}, kAligned, "k",
+                               "GEMM workspace A");
+    ASSERT_TRUE(bool(e)) << llvm::toString(e.takeError());
+    EXPECT_EQ(e->dims[0], uint64_t(rowBytes));
+    EXPECT_EQ(e->dims[1], 4096u);
+    EXPECT_EQ(e->strides[0], uint64_t(rowBytes));
+    EXPECT_EQ(e->box[0], 128u);
+    EXPECT_EQ(e->box[1], uint32_t(rows));
+    EXPECT_EQ(e->swizzle, 3);
+  }
+}
+
 // The CUtensorMapSwizzle values of each swizzle span.
 TEST(TensorMap, SwizzleModes) {
   const std::pair<int64_t, int> modes[] = {{0, 0}, {32, 1}, {64, 2}, {128, 3}};
