@@ -210,6 +210,28 @@ std::string runCase(const Pair &pair, const Case &c, std::mt19937 &rng,
   return check.finish();
 }
 
+using Shape = std::tuple<int64_t, int64_t, int64_t>;
+
+/// runCase on `runner` for each of `shapes` (M, N, K) with normal inputs,
+/// bias on every other shape and the output types bf16, f32, f16 in turn;
+/// the first violation, naming the shape, or "".
+std::string runShapes(const Pair &pair, llvm::ArrayRef<Shape> shapes,
+                      std::mt19937 &rng, GPURunner *runner) {
+  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
+                              ElementType::F16};
+  int index = 0;
+  for (auto [m, n, k] : shapes) {
+    Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
+    ++index;
+    std::string error = runCase(pair, c, rng, nullptr, runner);
+    if (!error.empty())
+      return std::string(pair.a) + " x " + pair.b + " M=" +
+             std::to_string(m) + " N=" + std::to_string(n) +
+             " K=" + std::to_string(k) + ": " + error;
+  }
+  return "";
+}
+
 class GPUMatmul : public ::testing::TestWithParam<Pair> {};
 
 TEST_P(GPUMatmul, MatchesFloat64Reference) {
@@ -338,24 +360,16 @@ TEST_P(GPUMatmul, WarpSpecializedKernel) {
   static GPURunner *ws =
       leakedRunner(/*warpSpecializedGemm=*/true, /*predecodedGemm=*/false);
   std::mt19937 rng(29);
-  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
-                              ElementType::F16};
-  int index = 0;
-  for (auto [m, n, k] :
-       std::initializer_list<std::tuple<int64_t, int64_t, int64_t>>{
-           {300, 300, 320},
-           {260, 520, 64},
-           {513, 392, 128},
-           {384, 264, 448},
-           {513, 392, 96},
-           {1000, 4096, 4096},
-           {4096, 2048, 128}}) {
-    Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
-    ++index;
-    ASSERT_EQ(runCase(GetParam(), c, rng, nullptr, ws), "")
-        << GetParam().a << " x " << GetParam().b << " M=" << m << " N=" << n
-        << " K=" << k;
-  }
+  ASSERT_EQ(runShapes(GetParam(),
+                      {{300, 300, 320},
+                       {260, 520, 64},
+                       {513, 392, 128},
+                       {384, 264, 448},
+                       {513, 392, 96},
+                       {1000, 4096, 4096},
+                       {4096, 2048, 128}},
+                      rng, ws),
+            "");
   bool windows = std::string(GetParam().a) == "local_1x64" ||
                  std::string(GetParam().b) == "local_1x64";
   if (windows)
@@ -396,10 +410,7 @@ TEST_P(GPUMatmul, PredecodedKernel) {
     ASSERT_EQ(predecodedListError((*compiled)->kernels), "");
 
   std::mt19937 rng(31);
-  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
-                              ElementType::F16};
-  std::vector<std::tuple<int64_t, int64_t, int64_t>> shapes = {
-      {300, 300, 320}, {513, 392, 128}};
+  std::vector<Shape> shapes = {{300, 300, 320}, {513, 392, 128}};
   if (!windows)
     shapes.insert(shapes.end(), {{300, 4096, 4096},
                                  {1000, 300, 4096},
@@ -412,14 +423,7 @@ TEST_P(GPUMatmul, PredecodedKernel) {
                                  {513, 392, 96},
                                  {257, 301, 80},
                                  {200, 300, 320}});
-  int index = 0;
-  for (auto [m, n, k] : shapes) {
-    Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
-    ++index;
-    ASSERT_EQ(runCase(GetParam(), c, rng, nullptr, &pre), "")
-        << GetParam().a << " x " << GetParam().b << " M=" << m << " N=" << n
-        << " K=" << k;
-  }
+  ASSERT_EQ(runShapes(GetParam(), shapes, rng, &pre), "");
   if (windows)
     return;
   // Adversarial A operands and tiny rows through the workspaces.
@@ -459,22 +463,14 @@ TEST_P(GPUMatmul, PredecodedWarpSpecializedKernel) {
   EXPECT_TRUE((*compiled)->kernels.back().persistent);
   EXPECT_EQ((*compiled)->kernels.back().threads, 384);
   std::mt19937 rng(41);
-  const ElementType outs[] = {ElementType::BF16, ElementType::F32,
-                              ElementType::F16};
-  int index = 0;
-  for (auto [m, n, k] :
-       std::initializer_list<std::tuple<int64_t, int64_t, int64_t>>{
-           {300, 300, 320},
-           {513, 392, 96},
-           {257, 301, 80},
-           {1000, 4096, 4096},
-           {4096, 2048, 128}}) {
-    Case c{m, n, k, index % 2 == 1, outs[index % 3], Kind::Normal};
-    ++index;
-    ASSERT_EQ(runCase(GetParam(), c, rng, nullptr, &ws), "")
-        << GetParam().a << " x " << GetParam().b << " M=" << m << " N=" << n
-        << " K=" << k;
-  }
+  ASSERT_EQ(runShapes(GetParam(),
+                      {{300, 300, 320},
+                       {513, 392, 96},
+                       {257, 301, 80},
+                       {1000, 4096, 4096},
+                       {4096, 2048, 128}},
+                      rng, &ws),
+            "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Pairs, GPUMatmul, ::testing::ValuesIn(kPairs));

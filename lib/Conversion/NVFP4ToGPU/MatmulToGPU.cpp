@@ -53,8 +53,9 @@ using namespace mlir::nvfp4;
 using namespace mlir::nvfp4::detail;
 
 namespace {
-/// Elements of K per chunk: four 16-blocks, one 1x64 window.
-constexpr int64_t kChunk = 64;
+/// Elements of K per chunk: four 16-blocks, one 1x64 window, and the
+/// padding of the predecoded workspaces' rows.
+constexpr int64_t kChunk = kGemmDecodedKAlign;
 constexpr int64_t kWarp = 32;
 /// The sm_90a large-M kernel: tile N (each warpgroup one m64nNk16
 /// accumulator of N / 2 registers per thread) and decoded chunks in flight.
@@ -1050,6 +1051,27 @@ private:
     // flight when the block exits.
   }
 
+  /// A wgmma accumulator set (one f32 per register of the lane's m64nN
+  /// fragment, an LLVM struct as wgmma takes and returns it) of zeros.
+  Value zeroWgmmaAccumulators() {
+    int64_t n = cfg.accPerLane();
+    auto type = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(n, b.getF32Type()));
+    Value acc = LLVM::PoisonOp::create(b, type);
+    Value zero = m.f32(0.0f);
+    for (int64_t i = 0; i < n; ++i)
+      acc = LLVM::InsertValueOp::create(b, acc, zero, i);
+    return acc;
+  }
+
+  /// The values of accumulator set `acc`, in MmaAccumulators order.
+  SmallVector<Value> unpackWgmmaAccumulators(Value acc) {
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < cfg.accPerLane(); ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, acc, i));
+    return out;
+  }
+
   /// The multiplying warpgroups' loops (see above): tiles, and in each the
   /// chunks, with the accumulators carried straight from wgmma to wgmma
   /// (anything reading them between issue and wait would serialize the
@@ -1059,20 +1081,12 @@ private:
   void wsConsume(GemmPipeline &pipe, Value numTiles, Value numChunks,
                  int64_t stageBytes, Value ctid, Value ringOffset = Value(),
                  bool swizzled = false) {
-    int64_t n = cfg.accPerLane();
-    Type f32 = b.getF32Type();
-    auto accType = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                    SmallVector<Type>(n, f32));
     Value group = e.divI(ctid, 128);
     GemmPipeline::Slot start = pipe.firstSlot();
     e.loop(e.idx(0), pipe.tiles(numTiles), {start.stage, start.phase},
            [&](Value local, ValueRange at) {
-             Value acc = LLVM::PoisonOp::create(b, accType);
-             Value zero = m.f32(0.0f);
-             for (int64_t k = 0; k < n; ++k)
-               acc = LLVM::InsertValueOp::create(b, acc, zero, k);
              auto [end, result] = pipe.loop(
-                 numChunks, {at[0], at[1]}, acc,
+                 numChunks, {at[0], at[1]}, zeroWgmmaAccumulators(),
                  [&](Value c, GemmPipeline::Slot slot, ValueRange iter) {
                    pipe.waitFull(slot);
                    Value stage = e.mulI(slot.stage, e.idx(stageBytes));
@@ -1097,10 +1111,7 @@ private:
              rowBase =
                  e.addI(tileRowBase, e.mulI(wmIndex, e.idx(16 * cfg.mi)));
              colBase = tileColBase;
-             SmallVector<Value> out;
-             for (int64_t k = 0; k < n; ++k)
-               out.push_back(LLVM::ExtractValueOp::create(b, result[0], k));
-             epilogue(out);
+             epilogue(unpackWgmmaAccumulators(result[0]));
              return SmallVector<Value>{end.stage, end.phase};
            });
   }
@@ -1144,21 +1155,8 @@ private:
   /// and a multiply and an add per accumulator): the price of one set of
   /// product registers instead of two.
   SmallVector<Value> wgmmaLoop(Value numChunks) {
-    int64_t n = cfg.accPerLane();
-    Type f32 = b.getF32Type();
-    auto accType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(n, f32));
-    Value acc = LLVM::PoisonOp::create(b, accType);
-    Value zero = m.f32(0.0f);
-    for (int64_t i = 0; i < n; ++i)
-      acc = LLVM::InsertValueOp::create(b, acc, zero, i);
-    SmallVector<Value> promoted(window ? n : 0, zero);
-    auto unpack = [&](Value structValue) {
-      SmallVector<Value> out;
-      for (int64_t i = 0; i < n; ++i)
-        out.push_back(LLVM::ExtractValueOp::create(b, structValue, i));
-      return out;
-    };
+    Value acc = zeroWgmmaAccumulators();
+    SmallVector<Value> promoted(window ? cfg.accPerLane() : 0, m.f32(0.0f));
 
     sources = {basePointer(v.aData, 1),
                a16 ? Value() : basePointer(v.aScale, 1),
@@ -1236,7 +1234,8 @@ private:
           OpBuilder::InsertionGuard inner(b);
           b.setInsertionPointToStart(ifOp.thenBlock());
           scf::YieldOp::create(
-              b, accumulators().promote(sums, unpack(args[0]), amax));
+              b, accumulators().promote(sums, unpackWgmmaAccumulators(args[0]),
+                                        amax));
           b.setInsertionPointToStart(ifOp.elseBlock());
           scf::YieldOp::create(b, sums);
         }
@@ -1259,7 +1258,7 @@ private:
     // and no copy may still target shared memory when the block exits.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
     NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
-    SmallVector<Value> out = unpack(loop.getResult(0));
+    SmallVector<Value> out = unpackWgmmaAccumulators(loop.getResult(0));
     if (!window)
       return out;
     Value last = arith::SubIOp::create(b, numChunks, e.idx(1));
@@ -1374,15 +1373,6 @@ private:
   /// MmaAccumulators order (mi = 1, ni = tileN / 8 per warp).
   SmallVector<Value> predecodedLoop(Value numChunks) {
     assert(!window && "window operands keep the in-loop decode");
-    int64_t n = cfg.accPerLane();
-    Type f32 = b.getF32Type();
-    auto accType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(n, f32));
-    Value acc = LLVM::PoisonOp::create(b, accType);
-    Value zero = m.f32(0.0f);
-    for (int64_t i = 0; i < n; ++i)
-      acc = LLVM::InsertValueOp::create(b, acc, zero, i);
-
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value ring = basePointer(smem[0], 3);
     Value pad = pdRingOffset();
@@ -1416,7 +1406,8 @@ private:
     GemmPipeline::Slot filling = pipe.advance(first, e.idx(ahead));
     Value group = e.divI(tid, 128);
     auto [end, result] = pipe.loop(
-        numChunks, first, {acc, filling.stage, filling.phase},
+        numChunks, first,
+        {zeroWgmmaAccumulators(), filling.stage, filling.phase},
         [&](Value c, GemmPipeline::Slot slot, ValueRange iter) {
           pipe.waitFull(slot);
           gpu::BarrierOp::create(b);
@@ -1432,10 +1423,7 @@ private:
     // The last chunk's wgmma must retire before its accumulators are read;
     // every fill was waited for, so no copy is in flight at the exit.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-    SmallVector<Value> out;
-    for (int64_t i = 0; i < n; ++i)
-      out.push_back(LLVM::ExtractValueOp::create(b, result[0], i));
-    return out;
+    return unpackWgmmaAccumulators(result[0]);
   }
 
   /// Load chunk 0; then per chunk: store it decoded, load the next one,

@@ -8,6 +8,7 @@
 #ifndef NVFP4_CONVERSION_NVFP4TOGPU_MATMULTOGPU_H
 #define NVFP4_CONVERSION_NVFP4TOGPU_MATMULTOGPU_H
 
+#include "nvfp4/Dialect/NVFP4/IR/NVFP4KernelInterface.h"
 #include "nvfp4/Dialect/NVFP4/IR/NVFP4Ops.h"
 #include "nvfp4/Numerics/NumericsBuilder.h"
 
@@ -128,7 +129,7 @@ SmallVector<Value, 2> gemmWorkspaceArgs(gpu::GPUFuncOp func, GemmOp op);
 Value gemmK(LoweringBuilder &e, GemmOp op, Value aData);
 /// Bytes of one 64-wide chunk of a 16-bit workspace row: a TMA box's row
 /// and its shared-memory swizzle span.
-constexpr int64_t kGemmChunkBytes16 = 128;
+constexpr int64_t kGemmChunkBytes16 = kGemmDecodedKAlign * 2;
 /// createGemmKernel for the 16-bit GEMM of a predecoded op: the workspaces
 /// as arguments after the operands, marked `nvfp4.gemm_workspace`, and a
 /// TMA tensor map over each (boxes of one chunk of tile rows, 128-byte
