@@ -385,15 +385,15 @@ note "examples/train_mlp.py --high-precision 0,6: exit $? $(grep -E '^\| (bf16|t
 fi
 
 if checks predecoded; then
-# 16. sm_90a's predecoded large-M GEMM (GPURunner::create's predecodedGemm,
-# NVFP4_GEMM_PREDECODE=1 for any runner): gemm_decode(A) and gemm_decode(B)
+# 16. sm_90a's predecoded large-M GEMM (the default; GPURunner::create's
+# predecodedGemm, NVFP4_GEMM_PREDECODE=0 or 1 for any runner): gemm_decode(A) and gemm_decode(B)
 # fill 16-bit workspaces that the runtime allocates and frees
 # stream-ordered, then the workspace kernel multiplies them. Every
 # `*Predecoded*` test (operand pairs and W4A16 against float64, NaN/Inf
 # against the CPU lowering, a CUDA graph capture and its replays),
 # memcheck on the graph case (stream-ordered workspaces as graph nodes)
 # and on ragged large-M shapes, then the GEMM table with it and, for
-# comparison, the default kernel at M = 4096. The grouped (MoE) table is
+# comparison, the in-loop kernel (NVFP4_GEMM_PREDECODE=0) at M = 4096. The grouped (MoE) table is
 # left out: the grouped GEMM has no predecoded form. Then the warp-specialized
 # predecoded kernel's table (its tests are among `*Predecoded*`). Bounds
 # add up to 390 s.
@@ -415,12 +415,12 @@ NVFP4_GEMM_PREDECODE=1 timeout 40 "$bin/nvfp4-bench" --suite=gemm --iters=20 \
   --gemm-warp-specialized --gemm-m=4096,8192 --gemm-moe=false \
   > "$OUT/bench-gemm-predecoded-ws.md" 2> "$logs/bench-gemm-predecoded-ws.err"
 note "NVFP4_GEMM_PREDECODE=1 nvfp4-bench --suite=gemm --gemm-warp-specialized (the warp-specialized predecoded kernel): exit $? (bench-gemm-predecoded-ws.md) $(tail -c 300 "$logs/bench-gemm-predecoded-ws.err")"
-timeout 35 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=4096 --gemm-moe=false \
-  > "$OUT/bench-gemm-default.md" 2> "$logs/bench-gemm-default.err"
-note "nvfp4-bench --suite=gemm (default large-M kernel): exit $? (bench-gemm-default.md) $(tail -c 300 "$logs/bench-gemm-default.err")"
-# M = 4096 side by side: NVFP4 microseconds, predecoded then default.
+NVFP4_GEMM_PREDECODE=0 timeout 35 "$bin/nvfp4-bench" --suite=gemm --iters=20 --gemm-m=4096 --gemm-moe=false \
+  > "$OUT/bench-gemm-in-loop.md" 2> "$logs/bench-gemm-in-loop.err"
+note "NVFP4_GEMM_PREDECODE=0 nvfp4-bench --suite=gemm (the in-loop large-M kernel): exit $? (bench-gemm-in-loop.md) $(tail -c 300 "$logs/bench-gemm-in-loop.err")"
+# M = 4096 side by side: NVFP4 microseconds, predecoded then in-loop.
 for n_k in "8192, K = 8192" "4096, K = 4096"; do
-  for f in predecoded default; do
+  for f in predecoded in-loop; do
     awk -v shape="N = $n_k," '/^NVFP4 GEMM/ { on = index($0, shape) > 0 }
       on && /^\| `/ && $0 ~ /\| 4096 \|/ { split($0, c, "|"); printf "%s x%s %s us;", c[2], c[3], c[5] }' \
       "$OUT/bench-gemm-$f.md" > "$logs/m4096-$f.txt"
@@ -491,25 +491,26 @@ fi
 
 # 15. A session's final checks in one device call (`final`), or only its
 # correctness suites (`final-tests`).
-sharded() { # name gtest-filter limit: four shards in parallel, own caches
-  local start=$SECONDS i
-  for i in 0 1 2 3; do
-    GTEST_TOTAL_SHARDS=4 GTEST_SHARD_INDEX=$i NVFP4_CACHE_DIR="$work/kc$i" \
+sharded() { # name gtest-filter limit [shards]: in parallel, own caches
+  local start=$SECONDS i n=${4:-4}
+  for ((i = 0; i < n; ++i)); do
+    GTEST_TOTAL_SHARDS=$n GTEST_SHARD_INDEX=$i NVFP4_CACHE_DIR="$work/kc$i" \
       timeout "$3" "$bin/NVFP4GPUTests" --gtest_filter="$2" \
       > "$logs/$1-$i.log" 2>&1 &
   done
   wait
-  for i in 0 1 2 3; do
+  for ((i = 0; i < n; ++i)); do
     note "$1 shard $i: $(grep -E '^\[(==========|  PASSED  |  FAILED  |  SKIPPED )\] [0-9]+ test' "$logs/$1-$i.log" | tr '\n' ' ') $(tail -1 "$logs/$1-$i.log" | head -c 120)"
     grep -E "FAILED|Failure|mismatch|differs|Which is" "$logs/$1-$i.log" | head -20 >> "$summary"
   done
   note "$1: $((SECONDS - start)) s"
 }
-# The quantize and GEMM suites at once (eight processes): quantize-filter
+# The quantize and GEMM suites at once (4 + 10 processes on the 16 cores:
+# the GEMM tests spend most of their time compiling kernels): quantize-filter
 # gemm-filter limit.
 bothSuites() {
-  sharded quantize "$1" "$3" &
-  sharded gemm "$2" "$3" &
+  sharded quantize "$1" "$3" 4 &
+  sharded gemm "$2" "$3" 10 &
   wait
 }
 if [[ $part == final-tests ]]; then
@@ -545,21 +546,27 @@ note "compute-sanitizer memcheck direct GEMMs, clusters of 4: exit $? ($(tail -1
 timeout 75 "$bin/nvfp4-bench" --suite=gemm --iters=5 --gemm-m=1,16,128,4096,8192 \
   > "$OUT/bench-gemm.md" 2> "$logs/bench-gemm.err"
 note "nvfp4-bench --suite=gemm: exit $? (bench-gemm.md) $(tail -c 200 "$logs/bench-gemm.err")"
-NVFP4_GEMM_PREDECODE=1 timeout 60 "$bin/nvfp4-bench" --suite=gemm --iters=10 \
-  --gemm-m=128,4096,8192 --gemm-moe=false \
-  > "$OUT/bench-gemm-predecoded.md" 2> "$logs/bench-gemm-predecoded.err"
-note "NVFP4_GEMM_PREDECODE=1 nvfp4-bench --suite=gemm: exit $? (bench-gemm-predecoded.md) $(tail -c 200 "$logs/bench-gemm-predecoded.err")"
+NVFP4_GEMM_PREDECODE=0 timeout 60 "$bin/nvfp4-bench" --suite=gemm --iters=5 \
+  --gemm-m=4096,8192 --gemm-moe=false \
+  > "$logs/bench-gemm-in-loop.md" 2> "$logs/bench-gemm-in-loop.err"
+note "NVFP4_GEMM_PREDECODE=0 nvfp4-bench --suite=gemm (the in-loop large-M kernel): exit $? (logs/bench-gemm-in-loop.md) $(tail -c 200 "$logs/bench-gemm-in-loop.err")"
 timeout 90 "$bin/nvfp4-bench" --iters=10 --m=1,16,8192,32768 --k=8192 > "$OUT/bench.md" \
   2> "$logs/bench.err"
 note "nvfp4-bench (quantize): exit $? ($(grep -c '^| `' "$OUT/bench.md") cases, bench.md) $(tail -c 200 "$logs/bench.err")"
-timeout 25 "$bin/nvfp4-bench" --iters=20 --m=1,16 --k=4096 --moe-groups=0 > "$OUT/bench-decode-4096.md" \
+timeout 25 "$bin/nvfp4-bench" --iters=20 --m=1,16 --k=4096 --moe-groups=0 > "$logs/bench-decode-4096.md" \
   2> "$logs/bench-decode-4096.err"
-note "nvfp4-bench (quantize, decode shapes at K = 4096): exit $? (bench-decode-4096.md)"
+note "nvfp4-bench (quantize, decode shapes at K = 4096): exit $? (logs/bench-decode-4096.md)"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-timeout 35 "$ncu" --kernel-name regex:gemm_ --launch-skip 3 --launch-count 1 "${sections[@]}" \
+# The predecoded GEMM's three kernels (decode A, decode B, the GEMM) of
+# the bench's first pair at M = 8192, and the direct kernel at M = 16.
+timeout 45 "$ncu" --kernel-name regex:gemm_ --launch-skip 0 --launch-count 3 "${sections[@]}" \
   "$bin/nvfp4-bench" --suite=gemm --gemm-m=8192 --gemm-n=8192 --gemm-k=8192 --iters=1 \
   > "$OUT/ncu-gemm-large-m.txt" 2>&1
-note "ncu GEMM M = 8192 (per_tensor pair): exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
+note "ncu GEMM M = 8192 (per_tensor pair, predecoded): exit $? ($(grep -c 'Duration' "$OUT/ncu-gemm-large-m.txt") kernels)"
+timeout 30 "$ncu" --kernel-name regex:gemm_ --launch-skip 0 --launch-count 1 "${sections[@]}" \
+  "$bin/nvfp4-bench" --suite=gemm --gemm-m=16 --gemm-n=8192 --gemm-k=8192 --iters=1 \
+  > "$logs/ncu-gemm-m16.txt" 2>&1
+note "ncu GEMM M = 16 (per_tensor pair): exit $? ($(grep -c 'Duration' "$logs/ncu-gemm-m16.txt") kernels)"
 fi
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs
 rm -rf "$work"

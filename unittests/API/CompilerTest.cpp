@@ -518,39 +518,43 @@ TEST(Compiler, KeysNameEverythingThatChangesTheKernel) {
   EXPECT_NE(Compiler::version().find("LLVM"), std::string::npos);
 }
 
-// NVFP4_GEMM_PREDECODE overrides create()'s predecodedGemm both ways; the
-// warp-specialized kernel composes with it (the warp-specialized
-// predecoded kernel).
+// The predecoded large-M GEMM is create()'s default; NVFP4_GEMM_PREDECODE
+// overrides the argument both ways; the warp-specialized kernel composes
+// with it (the warp-specialized predecoded kernel).
 TEST(Compiler, PredecodedGemmSwitches) {
   const char *saved = std::getenv("NVFP4_GEMM_PREDECODE");
   std::string old = saved ? saved : "";
   unsetenv("NVFP4_GEMM_PREDECODE");
   auto plain = GPURunner::create("sm_90a");
-  auto asked = GPURunner::create("sm_90a", "/usr/local/cuda",
-                                 /*warpSpecializedGemm=*/false,
-                                 /*predecodedGemm=*/true);
+  auto inLoop = GPURunner::create("sm_90a", "/usr/local/cuda",
+                                  /*warpSpecializedGemm=*/false,
+                                  /*predecodedGemm=*/false);
   auto specialized = GPURunner::create("sm_90a", "/usr/local/cuda",
-                                       /*warpSpecializedGemm=*/true,
-                                       /*predecodedGemm=*/true);
+                                       /*warpSpecializedGemm=*/true);
   setenv("NVFP4_GEMM_PREDECODE", "0", 1);
-  auto off = GPURunner::create("sm_90a", "/usr/local/cuda",
-                               /*warpSpecializedGemm=*/false,
-                               /*predecodedGemm=*/true);
+  auto off = GPURunner::create("sm_90a");
+  setenv("NVFP4_GEMM_PREDECODE", "1", 1);
+  auto on = GPURunner::create("sm_90a", "/usr/local/cuda",
+                              /*warpSpecializedGemm=*/false,
+                              /*predecodedGemm=*/false);
   if (saved)
     setenv("NVFP4_GEMM_PREDECODE", old.c_str(), 1);
   else
     unsetenv("NVFP4_GEMM_PREDECODE");
-  ASSERT_TRUE(plain && asked && specialized && off);
-  EXPECT_FALSE((*plain)->predecodedGemm());
-  EXPECT_TRUE((*asked)->predecodedGemm());
+  ASSERT_TRUE(plain && inLoop && specialized && off && on);
+  EXPECT_TRUE((*plain)->predecodedGemm());
+  EXPECT_FALSE((*plain)->warpSpecializedGemm());
+  EXPECT_FALSE((*inLoop)->predecodedGemm());
   EXPECT_TRUE((*specialized)->predecodedGemm());
   EXPECT_TRUE((*specialized)->warpSpecializedGemm());
   EXPECT_FALSE((*off)->predecodedGemm());
+  EXPECT_TRUE((*on)->predecodedGemm());
 }
 
-// NVFP4_GEMM_PREDECODE=1 switches a compiler's runner to the predecoded
-// large-M GEMM: the two lowerings' GEMMs get other disk keys, so neither
-// reads the other's kernels from a shared cache directory.
+// A compiler's runner predecodes its large-M GEMMs unless
+// NVFP4_GEMM_PREDECODE=0 says otherwise: the two lowerings' GEMMs get other
+// disk keys, so neither reads the other's kernels from a shared cache
+// directory.
 TEST(Compiler, MatmulKeysNameThePredecodedGemm) {
   const char *saved = std::getenv("NVFP4_GEMM_PREDECODE");
   std::string old = saved ? saved : "";
@@ -561,10 +565,11 @@ TEST(Compiler, MatmulKeysNameThePredecodedGemm) {
       unsetenv("NVFP4_GEMM_PREDECODE");
   };
   TempDir dir;
-  unsetenv("NVFP4_GEMM_PREDECODE");
+  setenv("NVFP4_GEMM_PREDECODE", "0", 1);
   auto plain = makeGPUCompiler(dir.path, true, "sm_90a");
-  setenv("NVFP4_GEMM_PREDECODE", "1", 1);
+  unsetenv("NVFP4_GEMM_PREDECODE");
   auto predecoded = makeGPUCompiler(dir.path, true, "sm_90a");
+  setenv("NVFP4_GEMM_PREDECODE", "1", 1);
   auto forced = makeGPUCompiler(dir.path, true, "sm_90a");
   setenv("NVFP4_GEMM_PREDECODE", "yes", 1);
   auto bad = Compiler::create("sm_90a");

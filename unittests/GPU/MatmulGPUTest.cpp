@@ -789,7 +789,10 @@ INSTANTIATE_TEST_SUITE_P(Pairs, GPUMatmulGroupedPairs,
 // Compiling needs ptxas but no GPU: this runs in CI.
 TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
   for (const char *chip : {"sm_90a", "sm_100a"}) {
-    auto runner = GPURunner::create(chip);
+    // The in-loop kernels (PredecodedKernelList covers the predecoded list).
+    auto runner = GPURunner::create(chip, "/usr/local/cuda",
+                                    /*warpSpecializedGemm=*/false,
+                                    /*predecodedGemm=*/false);
     ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
     for (const Pair &p : kPairs) {
       auto a = ::nvfp4::parseRecipe((*runner)->getContext(), withLayout(p.a));
@@ -841,14 +844,15 @@ TEST(GPUCompileMatmul, EveryPairAssemblesForSm90aAndSm100a) {
   }
 }
 
-// With warpSpecializedGemm the runtime's sm_90a large-M kernel is the
-// warp-specialized one, fed by TMA: it takes maps of A's and B's data
+// With warpSpecializedGemm and without predecodedGemm the runtime's sm_90a
+// large-M kernel is the warp-specialized in-loop one, fed by TMA: it takes maps of A's and B's data
 // (operands 0 and 3; boxes of a 32-byte chunk of its 128 and 256 tile rows,
 // no swizzle) and copies the scale buffers (1 and 4) with cp.async.bulk,
 // in 198 KB of dynamic shared memory. Compiled and assembled, no GPU.
 TEST(GPUCompileMatmul, WarpSpecializedKernelTakesTensorMaps) {
   auto runner = GPURunner::create("sm_90a", "/usr/local/cuda",
-                                  /*warpSpecializedGemm=*/true);
+                                  /*warpSpecializedGemm=*/true,
+                                  /*predecodedGemm=*/false);
   ASSERT_TRUE(bool(runner)) << llvm::toString(runner.takeError());
   auto a =
       ::nvfp4::parseRecipe((*runner)->getContext(), withLayout("per_token"));
