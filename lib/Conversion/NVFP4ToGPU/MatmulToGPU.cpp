@@ -234,8 +234,12 @@ public:
     Value wn = e.remI(wmn, e.idx(cfg.warpsN));
     M = e.dim(v.aData, 0);
     N = e.dim(v.bData, 0);
+    // A grouped op's views carry their tile; the others walk bands.
     std::tie(tileRowBase, tileColBase) =
-        gemmTile(e, v, N, cfg.tileM(), cfg.tileN());
+        v.tileRow ? std::make_pair(v.tileRow, v.tileCol)
+                  : gemmBandedTile(e,
+                                   gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                                   M, N, cfg.tileM(), cfg.tileN());
     wmIndex = wm;
     wnIndex = wn;
     rowBase = e.addI(tileRowBase, e.mulI(wm, e.idx(16 * cfg.mi)));
@@ -900,9 +904,7 @@ private:
 
   /// The first row of A and of B (columns of D) of tile `tile`.
   std::pair<Value, Value> wsTileBase(Value tile) {
-    Value tilesN = e.ceilDivI(N, cfg.tileN());
-    return {e.mulI(e.divI(tile, tilesN), e.idx(cfg.tileM())),
-            e.mulI(e.remI(tile, tilesN), e.idx(cfg.tileN()))};
+    return gemmBandedTile(e, tile, M, N, cfg.tileM(), cfg.tileN());
   }
 
   /// The chunk of this block's iteration `i` and the first rows of A and
