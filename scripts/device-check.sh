@@ -430,37 +430,6 @@ for n_k in "8192, K = 8192" "4096, K = 4096"; do
 done
 fi
 
-if [[ $part == large-m ]]; then
-# 17. The default large-M GEMM after a change to it, in one call: its GPU
-# tests and those of the in-loop kernels (12 shards) while the device API
-# tests and the Python GPU files run beside them (they reach the default
-# kernel through their own runners), then the large-M table with the
-# default kernel and with the in-loop one (NVFP4_GEMM_PREDECODE=0).
-export NVFP4_CACHE_DIR="$work/kernel-cache"
-sharded large-m '*Predecoded*:Pairs/GPUMatmul.MatchesFloat64Reference/*:Pairs/GPUMatmul.WarpSpecializedKernel/*:GPUMatmulW4A16.*:GPUCompileMatmul*' 200 12 &
-timeout 200 "$bin/NVFP4APITests" --gtest_filter='*APIDevice*' > "$logs/api-device.log" 2>&1
-note "NVFP4APITests *APIDevice*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-device.log" | tr '\n' ' ')"
-grep -E "Failure|FAILED|Which is" "$logs/api-device.log" | head -20 >> "$summary"
-(cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 200 python3 -m pytest -q -rs \
-  test/python/test_gpu_device.py test/python/test_torch_integration.py \
-  test/python/test_matmul_package.py test/python/test_matmul_w4a16.py) > "$logs/pytest-large-m.log" 2>&1
-note "pytest (device GEMMs, torch ops, W4A16): exit $? $(tail -1 "$logs/pytest-large-m.log")"
-grep -E "^(FAILED|ERROR)|Error|assert" "$logs/pytest-large-m.log" | head -20 >> "$summary"
-wait
-timeout 60 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=4096,8192 --gemm-moe=false \
-  > "$OUT/bench-gemm-large-m.md" 2> "$logs/bench-gemm-large-m.err"
-note "nvfp4-bench --suite=gemm (default large-M kernel): exit $? (bench-gemm-large-m.md) $(tail -c 200 "$logs/bench-gemm-large-m.err")"
-timeout 40 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=4096,8192 --gemm-moe=false \
-  --gemm-warp-specialized > "$logs/bench-gemm-large-m-ws.md" 2> "$logs/bench-gemm-large-m-ws.err"
-note "nvfp4-bench --suite=gemm --gemm-warp-specialized (warp-specialized predecoded): exit $?"
-NVFP4_GEMM_PREDECODE=0 timeout 40 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=4096,8192 \
-  --gemm-moe=false > "$logs/bench-gemm-in-loop.md" 2> "$logs/bench-gemm-in-loop.err"
-note "NVFP4_GEMM_PREDECODE=0 nvfp4-bench --suite=gemm (in-loop): exit $?"
-for f in "$OUT/bench-gemm-large-m.md" "$logs/bench-gemm-large-m-ws.md" "$logs/bench-gemm-in-loop.md"; do
-  note "$(basename "$f"): $(grep -E '^\| `per_tensor` \| `per_tensor` \||^\| `bf16` \| `per_tensor` \|' "$f" | awk -F'|' '{printf "%s x%s M=%s %s us %s;", $2, $3, $4, $5, $9}')"
-done
-fi
-
 if [[ $part == quick ]]; then
 # 10. A sample of every family in one device call (about 8 minutes), for a
 # session whose device time is short: quantize GPU == CPU for per-tensor,
@@ -600,5 +569,36 @@ timeout 30 "$ncu" --kernel-name regex:gemm_ --launch-skip 0 --launch-count 1 "${
   > "$logs/ncu-gemm-m16.txt" 2>&1
 note "ncu GEMM M = 16 (per_tensor pair): exit $? ($(grep -c 'Duration' "$logs/ncu-gemm-m16.txt") kernels)"
 fi
+if [[ $part == large-m ]]; then
+# 17. The default large-M GEMM after a change to it, in one call: its GPU
+# tests and those of the in-loop kernels (12 shards) while the device API
+# tests and the Python GPU files run beside them (they reach the default
+# kernel through their own runners), then the large-M table with the
+# default kernel and with the in-loop one (NVFP4_GEMM_PREDECODE=0).
+export NVFP4_CACHE_DIR="$work/kernel-cache"
+sharded large-m '*Predecoded*:Pairs/GPUMatmul.MatchesFloat64Reference/*:Pairs/GPUMatmul.WarpSpecializedKernel/*:GPUMatmulW4A16.*:GPUCompileMatmul*' 200 12 &
+timeout 200 "$bin/NVFP4APITests" --gtest_filter='*APIDevice*' > "$logs/api-device.log" 2>&1
+note "NVFP4APITests *APIDevice*: exit $? $(grep -E '^\[  (PASSED|FAILED|SKIPPED)  \]' "$logs/api-device.log" | tr '\n' ' ')"
+grep -E "Failure|FAILED|Which is" "$logs/api-device.log" | head -20 >> "$summary"
+(cd "$work" && NVFP4_TOOLS_DIR="$bin" PYTHONPATH="$work/python" timeout 200 python3 -m pytest -q -rs \
+  test/python/test_gpu_device.py test/python/test_torch_integration.py \
+  test/python/test_matmul_package.py test/python/test_matmul_w4a16.py) > "$logs/pytest-large-m.log" 2>&1
+note "pytest (device GEMMs, torch ops, W4A16): exit $? $(tail -1 "$logs/pytest-large-m.log")"
+grep -E "^(FAILED|ERROR)|Error|assert" "$logs/pytest-large-m.log" | head -20 >> "$summary"
+wait
+timeout 60 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=4096,8192 --gemm-moe=false \
+  > "$OUT/bench-gemm-large-m.md" 2> "$logs/bench-gemm-large-m.err"
+note "nvfp4-bench --suite=gemm (default large-M kernel): exit $? (bench-gemm-large-m.md) $(tail -c 200 "$logs/bench-gemm-large-m.err")"
+timeout 40 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=4096,8192 --gemm-moe=false \
+  --gemm-warp-specialized > "$logs/bench-gemm-large-m-ws.md" 2> "$logs/bench-gemm-large-m-ws.err"
+note "nvfp4-bench --suite=gemm --gemm-warp-specialized (warp-specialized predecoded): exit $?"
+NVFP4_GEMM_PREDECODE=0 timeout 40 "$bin/nvfp4-bench" --suite=gemm --iters=10 --gemm-m=4096,8192 \
+  --gemm-moe=false > "$logs/bench-gemm-in-loop.md" 2> "$logs/bench-gemm-in-loop.err"
+note "NVFP4_GEMM_PREDECODE=0 nvfp4-bench --suite=gemm (in-loop): exit $?"
+for f in "$OUT/bench-gemm-large-m.md" "$logs/bench-gemm-large-m-ws.md" "$logs/bench-gemm-in-loop.md"; do
+  note "$(basename "$f"): $(grep -E '^\| `per_tensor` \| `per_tensor` \||^\| `bf16` \| `per_tensor` \|' "$f" | awk -F'|' '{printf "%s x%s M=%s %s us %s;", $2, $3, $4, $5, $9}')"
+done
+fi
+
 tar -czf "$OUT/logs-$part.tar.gz" -C "$work" logs
 rm -rf "$work"

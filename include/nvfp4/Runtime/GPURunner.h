@@ -195,7 +195,7 @@ public:
   /// windows decode A and B into 16-bit workspaces first (gemm_decode
   /// kernels), then multiply them (nvfp4-to-ptx's predecoded-gemm; the
   /// launch allocates the workspaces stream-ordered). The default: on an
-  /// H100 it is 1.6-2.7x faster than decoding inside the wgmma kernel's
+  /// H100 it is 1.9-3.0x faster than decoding inside the wgmma kernel's
   /// loop at M >= 4096 (docs/Performance.md); off, they decode in the
   /// software-pipelined kernel's loop (1x64 windows always do).
   /// The environment variable NVFP4_GEMM_PREDECODE, read by each create(),
