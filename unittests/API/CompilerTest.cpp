@@ -22,6 +22,7 @@
 #include <atomic>
 #include <fstream>
 #include <sys/stat.h>
+#include <optional>
 #include <thread>
 
 using namespace nvfp4;
@@ -29,6 +30,24 @@ using nvfp4::testing::TempDir;
 
 namespace {
 
+/// Unsets an environment variable for a test's scope and restores it after,
+/// also when an assertion returns early.
+class UnsetEnvironment {
+public:
+  explicit UnsetEnvironment(const char *name) : name(name) {
+    if (const char *value = std::getenv(name))
+      saved = value;
+    unsetenv(name);
+  }
+  ~UnsetEnvironment() {
+    if (saved)
+      setenv(name, saved->c_str(), 1);
+  }
+
+private:
+  const char *name;
+  std::optional<std::string> saved;
+};
 
 std::unique_ptr<Compiler> makeGPUCompiler(const std::string &cacheDir,
                                           bool disk = true,
@@ -175,6 +194,7 @@ TEST(Compiler, ProducerCachesKeepProducersApart) {
 /// needs (tile, the M they serve, shared memory, threads, persistence,
 /// programmatic dependent launch), not only names.
 TEST(Compiler, MatmulDiskCacheKeepsTheLaunchShape) {
+  UnsetEnvironment defaultGemm("NVFP4_GEMM_PREDECODE");
   TempDir dir;
   std::shared_ptr<const CompiledQuantize> written;
   const char *a = "per_token, sf_layout = 128x4";
@@ -212,23 +232,36 @@ TEST(Compiler, MatmulDiskCacheKeepsTheLaunchShape) {
   EXPECT_EQ(compiled->code->image, written->image);
   ASSERT_EQ(compiled->code->kernels.size(), written->kernels.size());
   ASSERT_FALSE(written->kernels.empty());
+  // The default runner predecodes the large-M GEMM: the direct kernels,
+  // then gemm_decode(A), gemm_decode(B) and the workspace kernel.
+  size_t decodes = 0;
   for (size_t i = 0; i < written->kernels.size(); ++i) {
     const KernelInfo &got = compiled->code->kernels[i];
     const KernelInfo &want = written->kernels[i];
     EXPECT_EQ(got.name, want.name);
-    EXPECT_EQ(got.work, mlir::nvfp4::KernelWork::Gemm);
-    EXPECT_GT(want.tileM, 0);
+    EXPECT_EQ(got.work, want.work) << want.name;
     EXPECT_GT(want.threads, 0);
     EXPECT_TRUE(want.pdl) << want.name;
-    // The direct kernels' cluster split survives the disk cache.
-    EXPECT_EQ(want.clusterSplit, want.maxM != 0 ? 8 : 1) << want.name;
+    if (want.work == mlir::nvfp4::KernelWork::GemmDecode) {
+      EXPECT_EQ(want.gemmOperand, int64_t(decodes)) << want.name;
+      ++decodes;
+    } else {
+      EXPECT_EQ(want.work, mlir::nvfp4::KernelWork::Gemm) << want.name;
+      EXPECT_GT(want.tileM, 0) << want.name;
+      // The direct kernels' cluster split survives the disk cache.
+      EXPECT_EQ(want.clusterSplit, want.maxM != 0 ? 8 : 1) << want.name;
+    }
     EXPECT_EQ(std::make_tuple(got.threads, got.tileM, got.tileN, got.maxM,
                               got.sharedBytes, got.persistent, got.pdl,
-                              got.clusterSplit),
+                              got.clusterSplit, got.gemmOperand,
+                              got.gemmWorkspace, got.tensorMaps.size()),
               std::make_tuple(want.threads, want.tileM, want.tileN, want.maxM,
                               want.sharedBytes, want.persistent, want.pdl,
-                              want.clusterSplit));
+                              want.clusterSplit, want.gemmOperand,
+                              want.gemmWorkspace, want.tensorMaps.size()));
   }
+  EXPECT_EQ(decodes, 2u);
+  EXPECT_TRUE(written->kernels.back().gemmWorkspace);
 }
 
 TEST(Compiler, RecipeTextIsParsedOnce) {
