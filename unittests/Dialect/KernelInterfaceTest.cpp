@@ -10,6 +10,9 @@
 
 #include "gtest/gtest.h"
 
+#include <utility>
+#include <vector>
+
 using namespace mlir::nvfp4;
 
 namespace {
@@ -105,6 +108,41 @@ TEST(KernelInterface, Grids) {
   auto groups = [] { return int64_t(5); };
   grid = gemmTileGrid<IndexArith, int64_t>(a, 300, 1000, 128, 256, groups);
   EXPECT_EQ(grid.tileRows, 3 + 5);
+}
+
+// The large-M kernels' band walk covers every tile of every grid exactly
+// once (the launch stays gemmTileGrid's 1-D grid), goes down a band's
+// kGemmBandRows rows before it moves across N, and ends in a narrower band
+// when the tile rows do not divide.
+TEST(KernelInterface, BandedTilesCoverTheGridOnce) {
+  IndexArith a;
+  for (int64_t rows = 1; rows <= 3 * kGemmBandRows + 5; ++rows)
+    for (int64_t cols = 1; cols <= 40; ++cols) {
+      GemmTileGrid<int64_t> grid{rows, cols};
+      std::vector<int> seen(rows * cols, 0);
+      for (int64_t tile = 0; tile < rows * cols; ++tile) {
+        GemmTileIndex<int64_t> t = gemmBandedTile(a, tile, grid);
+        ASSERT_TRUE(t.row >= 0 && t.row < rows && t.col >= 0 && t.col < cols)
+            << rows << "x" << cols << " tile " << tile;
+        ++seen[t.row * cols + t.col];
+      }
+      for (int64_t i = 0; i < rows * cols; ++i)
+        ASSERT_EQ(seen[i], 1) << rows << "x" << cols << " tile (" << i / cols
+                              << ", " << i % cols << ")";
+    }
+  // 40 x 32 tiles (M = 5120, N = 8192 with 128 x 256 tiles): the first
+  // band's first column, then its second column, then the last band (8
+  // rows) in the same order.
+  GemmTileGrid<int64_t> grid{40, 32};
+  for (int64_t i = 0; i < kGemmBandRows; ++i) {
+    GemmTileIndex<int64_t> t = gemmBandedTile(a, i, grid);
+    EXPECT_EQ(std::make_pair(t.row, t.col), std::make_pair(i, int64_t(0)));
+    t = gemmBandedTile(a, kGemmBandRows + i, grid);
+    EXPECT_EQ(std::make_pair(t.row, t.col), std::make_pair(i, int64_t(1)));
+  }
+  int64_t lastBand = 2 * kGemmBandRows * 32;
+  GemmTileIndex<int64_t> t = gemmBandedTile(a, lastBand + 9, grid);
+  EXPECT_EQ(std::make_pair(t.row, t.col), std::make_pair(int64_t(33), int64_t(1)));
 }
 
 } // namespace

@@ -51,6 +51,7 @@ public:
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
   Value addI(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
   Value mulI(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value subI(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
   Value divI(Value x, int64_t d) { return arith::DivUIOp::create(b, x, idx(d)); }
   Value remI(Value x, Value d) { return arith::RemUIOp::create(b, x, d); }
   Value divI(Value x, Value d) { return arith::DivUIOp::create(b, x, d); }

@@ -300,15 +300,9 @@ std::pair<Value, Value> mlir::nvfp4::detail::gemmBlockTile(LoweringBuilder &e,
 std::pair<Value, Value>
 mlir::nvfp4::detail::gemmBandedTile(LoweringBuilder &e, Value tile, Value M,
                                     Value N, int64_t tileM, int64_t tileN) {
-  Value tilesM = e.ceilDivI(M, tileM);
-  Value tilesN = e.ceilDivI(N, tileN);
-  Value perBand = e.mulI(tilesN, e.idx(kGemmBandRows));
-  Value first = e.mulI(e.divI(tile, perBand), e.idx(kGemmBandRows));
-  Value rows = e.minI(arith::SubIOp::create(e.builder(), tilesM, first),
-                      e.idx(kGemmBandRows));
-  Value local = e.remI(tile, perBand);
-  Value row = e.addI(first, e.remI(local, rows));
-  return {e.mulI(row, e.idx(tileM)), e.mulI(e.divI(local, rows), e.idx(tileN))};
+  GemmTileIndex<Value> t = mlir::nvfp4::gemmBandedTile(
+      e, tile, gemmTileGrid(e, M, N, tileM, tileN));
+  return {e.mulI(t.row, e.idx(tileM)), e.mulI(t.col, e.idx(tileN))};
 }
 
 Value mlir::nvfp4::detail::f16x2AsI32(ImplicitLocOpBuilder &b, Value f16x2) {

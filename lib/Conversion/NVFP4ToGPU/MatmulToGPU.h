@@ -205,21 +205,10 @@ std::pair<Value, Value> gemmBlockTile(LoweringBuilder &e, Value N, int64_t tileM
                                       int64_t tileN,
                                       Value blocksPerTile = Value());
 
-/// Tile rows per band of gemmBandedTile: 16 rows of 128 are 2048 rows of A
-/// next to the ~8 tile columns (of 256) of B that the rest of a wave of 132
-/// blocks covers, so a wave's blocks read about 4K distinct operand rows
-/// per K chunk instead of the ~8.7K of a row-major walk (4 rows of A, all
-/// 32 tile columns of B at N = 8192), and B's panels stay in L2 between
-/// the bands' rows.
-constexpr int64_t kGemmBandRows = 16;
-
-/// The first row and column of D of tile `tile` (0 .. tiles - 1) of an M x
-/// N result in tileM x tileN tiles, walked in bands of kGemmBandRows tile
-/// rows (the last band may be narrower): down a band's rows first, then
-/// across N, then the next band. A bijection onto gemmTileGrid's tiles, so
-/// the launch is unchanged; for the large-M kernels, whose waves cover
-/// only part of the tiles, it keeps the operand rows a wave reads few
-/// enough to be served by L2.
+/// The first row and column of D of tile `tile` of an M x N result in
+/// tileM x tileN tiles, walked in bands (NVFP4KernelInterface.h,
+/// gemmBandedTile): the large-M kernels' order, which keeps the operand
+/// rows a wave reads few enough to be served by L2.
 std::pair<Value, Value> gemmBandedTile(LoweringBuilder &e, Value tile, Value M,
                                        Value N, int64_t tileM, int64_t tileN);
 

@@ -135,6 +135,9 @@ struct IndexArith {
   int64_t mulI(int64_t x, int64_t y) const { return x * y; }
   int64_t divI(int64_t x, int64_t d) const { return x / d; }
   int64_t ceilDivI(int64_t x, int64_t d) const { return (x + d - 1) / d; }
+  int64_t remI(int64_t x, int64_t d) const { return x % d; }
+  int64_t subI(int64_t x, int64_t y) const { return x - y; }
+  int64_t minI(int64_t x, int64_t y) const { return x < y ? x : y; }
 };
 
 /// The quantization a quantize kernel works on, in `Arith`'s values.
@@ -229,6 +232,32 @@ GemmTileGrid<V> gemmTileGrid(Arith &a, V m, V n, int64_t tileM, int64_t tileN,
   if (extraTileRows)
     tileRows = a.addI(tileRows, extraTileRows());
   return {tileRows, tileCols};
+}
+
+/// Tile rows per band of gemmBandedTile: with 128 x 256 tiles, 16 rows of
+/// A's tiles (2048 rows) beside the ~8 tile columns of B (~2100 rows) that
+/// the rest of a wave of 132 blocks covers, the fewest distinct operand rows
+/// a wave reads per K chunk (docs/Rationale.md, "Large-M tiles in bands").
+constexpr int64_t kGemmBandRows = 16;
+
+/// A tile of a GEMM's grid: its tile row and tile column.
+template <typename V>
+struct GemmTileIndex {
+  V row, col;
+};
+
+/// Tile `tile` (0 .. tileRows * tileCols - 1) of `grid` when the large-M
+/// kernels walk it in bands of kGemmBandRows tile rows: down a band's rows
+/// first, then across N, then the next band (the last band may have fewer
+/// rows). A bijection onto the grid, so the 1-D launch of gemmTileGrid's
+/// blocks covers every tile once.
+template <typename Arith, typename V>
+GemmTileIndex<V> gemmBandedTile(Arith &a, V tile, GemmTileGrid<V> grid) {
+  V perBand = a.mulI(grid.tileCols, a.idx(kGemmBandRows));
+  V first = a.mulI(a.divI(tile, perBand), a.idx(kGemmBandRows));
+  V rows = a.minI(a.subI(grid.tileRows, first), a.idx(kGemmBandRows));
+  V local = a.remI(tile, perBand);
+  return {a.addI(first, a.remI(local, rows)), a.divI(local, rows)};
 }
 
 } // namespace nvfp4
