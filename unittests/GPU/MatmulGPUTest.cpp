@@ -25,6 +25,7 @@
 
 using namespace mlir::nvfp4;
 using namespace ::nvfp4::testing;
+using ::nvfp4::CompiledQuantize;
 using ::nvfp4::ElementType;
 using ::nvfp4::GPURunner;
 using ::nvfp4::MatmulOptions;
@@ -45,6 +46,20 @@ const Pair kPairs[] = {
 
 std::string withLayout(const char *recipe) {
   return std::string(recipe) + ", sf_layout = 128x4";
+}
+
+/// `gpu`'s compiled GEMM of `pair` (128x4 scales); a recipe that does not
+/// parse is an error too.
+llvm::Expected<const CompiledQuantize *>
+compilePair(GPURunner &gpu, const Pair &pair,
+            const MatmulOptions &options = MatmulOptions()) {
+  auto a = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.a));
+  if (!a)
+    return a.takeError();
+  auto b = ::nvfp4::parseRecipe(gpu.getContext(), withLayout(pair.b));
+  if (!b)
+    return b.takeError();
+  return gpu.compileMatmul(*a, *b, options);
 }
 
 /// Spacing of the output format at |x| (its ulp), for bf16 (8 significant
@@ -398,10 +413,7 @@ bool isWindowPair(const Pair &p) {
 TEST_P(GPUMatmul, PredecodedKernel) {
   REQUIRE_GPU();
   GPURunner &pre = predecodedGPURunner();
-  auto a = ::nvfp4::parseRecipe(pre.getContext(), withLayout(GetParam().a));
-  auto b = ::nvfp4::parseRecipe(pre.getContext(), withLayout(GetParam().b));
-  ASSERT_TRUE(bool(a) && bool(b));
-  auto compiled = pre.compileMatmul(*a, *b, MatmulOptions());
+  auto compiled = compilePair(pre, GetParam());
   ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
   bool windows = isWindowPair(GetParam());
   if (windows)
@@ -450,10 +462,7 @@ TEST_P(GPUMatmul, PredecodedKernel) {
 TEST_P(GPUMatmul, PredecodedWarpSpecializedKernel) {
   REQUIRE_GPU();
   GPURunner &ws = predecodedWsGPURunner();
-  auto a = ::nvfp4::parseRecipe(ws.getContext(), withLayout(GetParam().a));
-  auto b = ::nvfp4::parseRecipe(ws.getContext(), withLayout(GetParam().b));
-  ASSERT_TRUE(bool(a) && bool(b));
-  auto compiled = ws.compileMatmul(*a, *b, MatmulOptions());
+  auto compiled = compilePair(ws, GetParam());
   ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
   if (isWindowPair(GetParam())) {
     EXPECT_FALSE(anyPredecodedKernel((*compiled)->kernels));
@@ -892,10 +901,7 @@ TEST(GPUCompileMatmul, PredecodedKernelList) {
   std::string missing;
   int plainPairs = 0, missingPairs = 0;
   for (const Pair &p : kPairs) {
-    auto a = ::nvfp4::parseRecipe(pre.getContext(), withLayout(p.a));
-    auto b = ::nvfp4::parseRecipe(pre.getContext(), withLayout(p.b));
-    ASSERT_TRUE(bool(a) && bool(b));
-    auto compiled = pre.compileMatmul(*a, *b, MatmulOptions());
+    auto compiled = compilePair(pre, p);
     if (!compiled) {
       std::string message = llvm::toString(compiled.takeError());
       if (message.find("ptxas") != std::string::npos &&

@@ -902,6 +902,13 @@ private:
     return acc;
   }
 
+  /// The tiles of D (gemmTileGrid's tile rows x tile columns), which a
+  /// persistent kernel's blocks walk.
+  Value tileCount() {
+    GemmTileGrid<Value> grid = gemmTileGrid(e, M, N, cfg.tileM(), cfg.tileN());
+    return e.mulI(grid.tileRows, grid.tileCols);
+  }
+
   /// The first row of A and of B (columns of D) of tile `tile`.
   std::pair<Value, Value> wsTileBase(Value tile) {
     return gemmBandedTile(e, tile, M, N, cfg.tileM(), cfg.tileN());
@@ -1132,8 +1139,7 @@ private:
     GemmPipeline raw(b, offsetPointer(barriers, e.idx(2 * cfg.stages * 8)),
                      cfg.rawStages, /*producerArrivals=*/1, decodeThreads());
     pipe.initialize(tid, {&raw});
-    Value numTiles = e.mulI(e.ceilDivI(M, cfg.tileM()),
-                            e.ceilDivI(N, cfg.tileN()));
+    Value numTiles = tileCount();
     Value iterations = pipe.iterations(numTiles, numChunks);
     pipe.splitRoles(
         tid, cfg.producerWarps / 4, kDecodeRegisters, kMmaRegisters,
@@ -1338,8 +1344,7 @@ private:
         b, offsetPointer(ring, e.addI(pad, e.idx(cfg.stages * stageBytes))),
         cfg.stages, /*producerArrivals=*/1, consumers);
     pipe.initialize(tid);
-    Value numTiles = e.mulI(e.ceilDivI(M, cfg.tileM()),
-                            e.ceilDivI(N, cfg.tileN()));
+    Value numTiles = tileCount();
     Value iterations = pipe.iterations(numTiles, numChunks);
     pipe.splitRoles(
         tid, cfg.producerWarps / 4, kPdProducerRegisters, kPdMmaRegisters,

@@ -198,9 +198,10 @@ Value gemmBaseAddress(ImplicitLocOpBuilder &b, Value memref);
 /// from the 1-D grid launchGemmKernel launches (block row * ceil(N /
 /// tileN) + block column: N fastest, so blocks resident together share
 /// rows of A). The direct kernels decode their block id here; the large-M
-/// kernels walk the same tiles in bands (gemmBandedTile). `blocksPerTile` (an index; null: 1)
-/// consecutive blocks share each tile: a kernel that splits K over the CTAs
-/// of a cluster passes the cluster size (`nvfp4.gemm_cluster_split`).
+/// kernels walk the same tiles in bands (gemmBandedTile). `blocksPerTile`
+/// (an index; null: 1) consecutive blocks share each tile: a kernel that
+/// splits K over the CTAs of a cluster passes the cluster size
+/// (`nvfp4.gemm_cluster_split`).
 std::pair<Value, Value> gemmBlockTile(LoweringBuilder &e, Value N, int64_t tileM,
                                       int64_t tileN,
                                       Value blocksPerTile = Value());
